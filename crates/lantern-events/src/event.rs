@@ -1,0 +1,224 @@
+//! The five canonical event types of events.md, version 1.
+
+use crate::{EventId, Name, Pseudonym, Sha, Timestamp};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Change(Change),
+    PullRequest(PullRequest),
+    Deployment(Deployment),
+    Incident(Incident),
+    Annotation(Annotation),
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::Change(_) => EventKind::Change,
+            Event::PullRequest(_) => EventKind::PullRequest,
+            Event::Deployment(_) => EventKind::Deployment,
+            Event::Incident(_) => EventKind::Incident,
+            Event::Annotation(_) => EventKind::Annotation,
+        }
+    }
+
+    pub fn id(&self) -> &EventId {
+        match self {
+            Event::Change(e) => &e.id,
+            Event::PullRequest(e) => &e.id,
+            Event::Deployment(e) => &e.id,
+            Event::Incident(e) => &e.id,
+            Event::Annotation(e) => &e.id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    Change,
+    PullRequest,
+    Deployment,
+    Incident,
+    Annotation,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Change => "change",
+            EventKind::PullRequest => "pull_request",
+            EventKind::Deployment => "deployment",
+            EventKind::Incident => "incident",
+            EventKind::Annotation => "annotation",
+        }
+    }
+}
+
+/// One commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub id: EventId,
+    pub repo: Name,
+    pub sha: Sha,
+    pub parents: Vec<Sha>,
+    pub committed_at: Timestamp,
+    pub authored_at: Timestamp,
+    pub author: Option<Pseudonym>,
+    pub pull_request: Option<EventId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullRequest {
+    pub id: EventId,
+    pub repo: Name,
+    pub opened_at: Timestamp,
+    pub first_review_at: Option<Timestamp>,
+    pub approved_at: Option<Timestamp>,
+    pub merged_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub merge_sha: Option<Sha>,
+    pub head_sha: Option<Sha>,
+    pub commits: Vec<Sha>,
+    pub first_commit_at: Option<Timestamp>,
+    pub additions: Option<u64>,
+    pub deletions: Option<u64>,
+    pub author: Option<Pseudonym>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentStatus {
+    Success,
+    Failure,
+    Cancelled,
+}
+
+impl DeploymentStatus {
+    pub const ALL: [(&'static str, DeploymentStatus); 3] = [
+        ("success", DeploymentStatus::Success),
+        ("failure", DeploymentStatus::Failure),
+        ("cancelled", DeploymentStatus::Cancelled),
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentKind {
+    Planned,
+    Hotfix,
+    Rollback,
+}
+
+impl DeploymentKind {
+    pub const ALL: [(&'static str, DeploymentKind); 3] = [
+        ("planned", DeploymentKind::Planned),
+        ("hotfix", DeploymentKind::Hotfix),
+        ("rollback", DeploymentKind::Rollback),
+    ];
+}
+
+/// One attempt to deploy one service to one environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    pub id: EventId,
+    pub service: Name,
+    pub environment: Name,
+    pub status: DeploymentStatus,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Timestamp,
+    pub repo: Option<Name>,
+    pub sha: Option<Sha>,
+    /// `Some` (even when empty) when the source said explicitly what shipped.
+    pub changes: Option<Vec<Sha>>,
+    pub kind: Option<DeploymentKind>,
+    pub rollback_of: Option<EventId>,
+    pub automated: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentCause {
+    Change,
+    External,
+}
+
+impl IncidentCause {
+    pub const ALL: [(&'static str, IncidentCause); 2] = [
+        ("change", IncidentCause::Change),
+        ("external", IncidentCause::External),
+    ];
+}
+
+/// A production-impacting failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub id: EventId,
+    pub service: Name,
+    /// More affected services, beyond `service`.
+    pub services: Vec<Name>,
+    pub started_at: Timestamp,
+    pub detected_at: Option<Timestamp>,
+    pub acknowledged_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub severity: Option<String>,
+    pub cause: Option<IncidentCause>,
+    pub caused_by: Option<EventId>,
+    pub caused_by_sha: Option<Sha>,
+    pub title: Option<String>,
+}
+
+impl Incident {
+    /// `service` and every one of `services`.
+    pub fn affected(&self) -> impl Iterator<Item = &Name> {
+        std::iter::once(&self.service).chain(self.services.iter())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AnnotationScope {
+    Service(Name),
+    Team(Name),
+    Org,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnotationKind {
+    Freeze,
+    Migration,
+    DependencyOutage,
+    Reorg,
+    Note,
+    Dispute,
+}
+
+impl AnnotationKind {
+    pub const ALL: [(&'static str, AnnotationKind); 6] = [
+        ("freeze", AnnotationKind::Freeze),
+        ("migration", AnnotationKind::Migration),
+        ("dependency_outage", AnnotationKind::DependencyOutage),
+        ("reorg", AnnotationKind::Reorg),
+        ("note", AnnotationKind::Note),
+        ("dispute", AnnotationKind::Dispute),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        enum_name(&Self::ALL, self)
+    }
+}
+
+/// The name an enum value has in events.md.
+pub fn enum_name<T: PartialEq + Copy>(table: &[(&'static str, T)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map(|(name, _)| *name)
+        .unwrap_or("unknown")
+}
+
+/// Context shown next to metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    pub id: EventId,
+    pub scope: AnnotationScope,
+    pub kind: AnnotationKind,
+    pub from: Timestamp,
+    pub to: Option<Timestamp>,
+    pub title: String,
+}

@@ -1,0 +1,204 @@
+//! Parse-don't-validate identifiers: once a value has one of these types it
+//! is known to satisfy events.md's rules.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A commit id: 7 to 64 hexadecimal digits, stored packed and lower-case so
+/// that `9F2C1E0` and `9f2c1e0` are the same commit and a change costs
+/// 33 bytes, not a heap string.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha {
+    len: u8,
+    nibbles: [u8; 32],
+}
+
+impl Sha {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bytes = text.as_bytes();
+        if !(7..=64).contains(&bytes.len()) {
+            return Err(format!(
+                "`{}` is not a commit id: expected 7 to 64 hex digits, got {}",
+                truncate(text),
+                bytes.len()
+            ));
+        }
+        let mut nibbles = [0u8; 32];
+        for (i, b) in bytes.iter().enumerate() {
+            let v = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => {
+                    return Err(format!(
+                        "`{}` is not a commit id: `{}` is not a hex digit",
+                        truncate(text),
+                        *b as char
+                    ));
+                }
+            };
+            nibbles[i / 2] |= if i % 2 == 0 { v << 4 } else { v };
+        }
+        Ok(Sha {
+            len: bytes.len() as u8,
+            nibbles,
+        })
+    }
+}
+
+impl fmt::Display for Sha {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, slot) in out.iter_mut().enumerate().take(self.len as usize) {
+            let byte = self.nibbles[i / 2];
+            let v = if i % 2 == 0 { byte >> 4 } else { byte & 0xf };
+            *slot = HEX[v as usize];
+        }
+        // Only ASCII hex digits were written.
+        f.write_str(std::str::from_utf8(&out[..self.len as usize]).unwrap_or_default())
+    }
+}
+
+impl fmt::Debug for Sha {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha({self})")
+    }
+}
+
+/// A service or repository name: 1 to 200 characters, no control characters,
+/// case-sensitive. Cheap to clone, so a history of millions of changes can
+/// share one allocation per repository.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(Arc<str>);
+
+impl Name {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let chars = text.chars().count();
+        if chars == 0 || chars > 200 {
+            return Err(format!(
+                "must be 1 to 200 characters, got {chars} (`{}`)",
+                truncate(text)
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(format!(
+                "must not contain control characters (`{}`)",
+                text.escape_debug()
+            ));
+        }
+        Ok(Name(Arc::from(text)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Reuses an existing allocation for an equal name.
+    pub fn from_arc(arc: Arc<str>) -> Self {
+        Name(arc)
+    }
+
+    pub fn arc(&self) -> &Arc<str> {
+        &self.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", &*self.0)
+    }
+}
+
+/// An event id: 1 to 500 characters, no control characters. Compared by
+/// bytes, which is the tie-break order of deployments in metrics.md.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(Arc<str>);
+
+impl EventId {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() || text.len() > 500 {
+            return Err(format!(
+                "must be 1 to 500 bytes, got {} (`{}`)",
+                text.len(),
+                truncate(text)
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(format!(
+                "must not contain control characters (`{}`)",
+                text.escape_debug()
+            ));
+        }
+        Ok(EventId(Arc::from(text)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", &*self.0)
+    }
+}
+
+fn truncate(text: &str) -> String {
+    if text.chars().count() > 80 {
+        let head: String = text.chars().take(77).collect();
+        format!("{head}...")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shas_are_case_insensitive_and_round_trip() {
+        let a = Sha::parse("9F2C1E0").unwrap();
+        let b = Sha::parse("9f2c1e0").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), "9f2c1e0");
+        let full = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(Sha::parse(full).unwrap().to_string(), full);
+        let long = "a".repeat(64);
+        assert_eq!(Sha::parse(&long).unwrap().to_string(), long);
+    }
+
+    #[test]
+    fn prefixes_are_different_commits() {
+        assert_ne!(Sha::parse("abcdef0").unwrap(), Sha::parse("abcdef00").unwrap());
+    }
+
+    #[test]
+    fn bad_shas_say_why() {
+        assert!(Sha::parse("abc").unwrap_err().contains("7 to 64"));
+        assert!(Sha::parse("xyz1234").unwrap_err().contains("`x`"));
+        assert!(Sha::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn names_follow_the_rules() {
+        assert!(Name::parse("shop-api").is_ok());
+        assert!(Name::parse("").is_err());
+        assert!(Name::parse(&"x".repeat(201)).is_err());
+        assert!(Name::parse(&"é".repeat(200)).is_ok());
+        assert!(Name::parse("a\nb").is_err());
+    }
+}

@@ -1,0 +1,378 @@
+//! JSON → canonical event, with an error that names the field.
+//!
+//! Unknown fields are ignored (forward compatibility); `null` is read as
+//! "absent", so a source that writes `"resolved_at": null` for an open
+//! incident is understood.
+
+use crate::event::*;
+use crate::{EventId, Name, Pseudonymiser, Sha, Timestamp};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// What is wrong with one event, and in which field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "field `{}`: {}", self.field, self.message)
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+fn err(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Parses one event from JSON text.
+pub fn parse_event_json(text: &str, pseudonymiser: &Pseudonymiser) -> Result<Event, FieldError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+    parse_event(&value, pseudonymiser)
+}
+
+/// Parses one event from a JSON value. Person fields are pseudonymised here,
+/// so a name never reaches anything after parsing.
+pub fn parse_event(value: &Value, pseudonymiser: &Pseudonymiser) -> Result<Event, FieldError> {
+    let Some(obj) = value.as_object() else {
+        return Err(err("", "an event must be a JSON object"));
+    };
+    let fields = Fields { obj, pseudonymiser };
+    let kind = fields.required_str("type")?;
+    match kind {
+        "change" => fields.change().map(Event::Change),
+        "pull_request" => fields.pull_request().map(Event::PullRequest),
+        "deployment" => fields.deployment().map(Event::Deployment),
+        "incident" => fields.incident().map(Event::Incident),
+        "annotation" => fields.annotation().map(Event::Annotation),
+        other => Err(err(
+            "type",
+            format!(
+                "unknown event type `{other}`; expected change, pull_request, deployment, incident or annotation"
+            ),
+        )),
+    }
+}
+
+struct Fields<'a> {
+    obj: &'a Map<String, Value>,
+    pseudonymiser: &'a Pseudonymiser,
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.obj.get(field).filter(|v| !v.is_null())
+    }
+
+    fn required<T>(
+        &self,
+        field: &str,
+        read: impl Fn(&str, &'a Value) -> Result<T, FieldError>,
+    ) -> Result<T, FieldError> {
+        match self.get(field) {
+            Some(v) => read(field, v),
+            None => Err(err(field, "is required")),
+        }
+    }
+
+    fn optional<T>(
+        &self,
+        field: &str,
+        read: impl Fn(&str, &'a Value) -> Result<T, FieldError>,
+    ) -> Result<Option<T>, FieldError> {
+        self.get(field).map(|v| read(field, v)).transpose()
+    }
+
+    fn required_str(&self, field: &str) -> Result<&'a str, FieldError> {
+        self.required(field, as_str)
+    }
+
+    fn id(&self) -> Result<EventId, FieldError> {
+        self.required("id", as_event_id)
+    }
+
+    fn person(&self, field: &str) -> Result<Option<crate::Pseudonym>, FieldError> {
+        Ok(self
+            .optional(field, as_str)?
+            .map(|p| self.pseudonymiser.pseudonymise(p)))
+    }
+
+    fn change(&self) -> Result<Change, FieldError> {
+        let repo = self.required("repo", as_name)?;
+        let sha = self.required("sha", as_sha)?;
+        let id = match self.optional("id", as_event_id)? {
+            Some(id) => id,
+            None => EventId::parse(&format!("{repo}@{sha}")).map_err(|m| err("id", m))?,
+        };
+        let committed_at = self.required("committed_at", as_time)?;
+        Ok(Change {
+            id,
+            repo,
+            sha,
+            parents: self.optional("parents", as_shas)?.unwrap_or_default(),
+            committed_at,
+            authored_at: self
+                .optional("authored_at", as_time)?
+                .unwrap_or(committed_at),
+            author: self.person("author")?,
+            pull_request: self.optional("pull_request", as_event_id)?,
+        })
+    }
+
+    fn pull_request(&self) -> Result<PullRequest, FieldError> {
+        Ok(PullRequest {
+            id: self.id()?,
+            repo: self.required("repo", as_name)?,
+            opened_at: self.required("opened_at", as_time)?,
+            first_review_at: self.optional("first_review_at", as_time)?,
+            approved_at: self.optional("approved_at", as_time)?,
+            merged_at: self.optional("merged_at", as_time)?,
+            closed_at: self.optional("closed_at", as_time)?,
+            merge_sha: self.optional("merge_sha", as_sha)?,
+            head_sha: self.optional("head_sha", as_sha)?,
+            commits: self.optional("commits", as_shas)?.unwrap_or_default(),
+            first_commit_at: self.optional("first_commit_at", as_time)?,
+            additions: self.optional("additions", as_count)?,
+            deletions: self.optional("deletions", as_count)?,
+            author: self.person("author")?,
+        })
+    }
+
+    fn deployment(&self) -> Result<Deployment, FieldError> {
+        Ok(Deployment {
+            id: self.id()?,
+            service: self.required("service", as_name)?,
+            environment: self.required("environment", as_name)?,
+            status: self
+                .optional("status", |f, v| as_enum(f, v, &DeploymentStatus::ALL))?
+                .unwrap_or(DeploymentStatus::Success),
+            started_at: self.optional("started_at", as_time)?,
+            finished_at: self.required("finished_at", as_time)?,
+            repo: self.optional("repo", as_name)?,
+            sha: self.optional("sha", as_sha)?,
+            changes: self.optional("changes", as_shas)?,
+            kind: self.optional("kind", |f, v| as_enum(f, v, &DeploymentKind::ALL))?,
+            rollback_of: self.optional("rollback_of", as_event_id)?,
+            automated: self.optional("automated", as_bool)?,
+        })
+    }
+
+    fn incident(&self) -> Result<Incident, FieldError> {
+        Ok(Incident {
+            id: self.id()?,
+            service: self.required("service", as_name)?,
+            services: self.optional("services", as_names)?.unwrap_or_default(),
+            started_at: self.required("started_at", as_time)?,
+            detected_at: self.optional("detected_at", as_time)?,
+            acknowledged_at: self.optional("acknowledged_at", as_time)?,
+            resolved_at: self.optional("resolved_at", as_time)?,
+            severity: self.optional("severity", |f, v| as_text(f, v, 100))?,
+            cause: self.optional("cause", |f, v| as_enum(f, v, &IncidentCause::ALL))?,
+            caused_by: self.optional("caused_by", as_event_id)?,
+            caused_by_sha: self.optional("caused_by_sha", as_sha)?,
+            title: self.optional("title", |f, v| as_text(f, v, 500))?,
+        })
+    }
+
+    fn annotation(&self) -> Result<Annotation, FieldError> {
+        Ok(Annotation {
+            id: self.id()?,
+            scope: self.required("scope", as_scope)?,
+            kind: self.required("kind", |f, v| as_enum(f, v, &AnnotationKind::ALL))?,
+            from: self.required("from", as_time)?,
+            to: self.optional("to", as_time)?,
+            title: self.required("title", |f, v| as_text(f, v, 500))?,
+        })
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn as_str<'v>(field: &str, v: &'v Value) -> Result<&'v str, FieldError> {
+    v.as_str()
+        .ok_or_else(|| err(field, format!("must be a string, got {}", type_name(v))))
+}
+
+fn as_event_id(field: &str, v: &Value) -> Result<EventId, FieldError> {
+    EventId::parse(as_str(field, v)?).map_err(|m| err(field, m))
+}
+
+fn as_name(field: &str, v: &Value) -> Result<Name, FieldError> {
+    Name::parse(as_str(field, v)?).map_err(|m| err(field, m))
+}
+
+fn as_sha(field: &str, v: &Value) -> Result<Sha, FieldError> {
+    Sha::parse(as_str(field, v)?).map_err(|m| err(field, m))
+}
+
+fn as_time(field: &str, v: &Value) -> Result<crate::Timestamp, FieldError> {
+    Timestamp::parse_rfc3339(as_str(field, v)?).map_err(|m| err(field, m))
+}
+
+fn as_bool(field: &str, v: &Value) -> Result<bool, FieldError> {
+    v.as_bool()
+        .ok_or_else(|| err(field, format!("must be true or false, got {}", type_name(v))))
+}
+
+fn as_count(field: &str, v: &Value) -> Result<u64, FieldError> {
+    v.as_u64().ok_or_else(|| {
+        err(
+            field,
+            format!("must be a whole number ≥ 0, got {}", v.to_string().chars().take(40).collect::<String>()),
+        )
+    })
+}
+
+fn as_text(field: &str, v: &Value, max_chars: usize) -> Result<String, FieldError> {
+    let s = as_str(field, v)?;
+    let n = s.chars().count();
+    if n == 0 || n > max_chars {
+        return Err(err(field, format!("must be 1 to {max_chars} characters, got {n}")));
+    }
+    Ok(s.to_string())
+}
+
+fn as_array<'v>(field: &str, v: &'v Value) -> Result<&'v Vec<Value>, FieldError> {
+    v.as_array()
+        .ok_or_else(|| err(field, format!("must be an array, got {}", type_name(v))))
+}
+
+fn as_shas(field: &str, v: &Value) -> Result<Vec<Sha>, FieldError> {
+    as_array(field, v)?
+        .iter()
+        .enumerate()
+        .map(|(i, item)| as_sha(&format!("{field}[{i}]"), item))
+        .collect()
+}
+
+fn as_names(field: &str, v: &Value) -> Result<Vec<Name>, FieldError> {
+    as_array(field, v)?
+        .iter()
+        .enumerate()
+        .map(|(i, item)| as_name(&format!("{field}[{i}]"), item))
+        .collect()
+}
+
+fn as_enum<T: Copy>(field: &str, v: &Value, table: &[(&'static str, T)]) -> Result<T, FieldError> {
+    let s = as_str(field, v)?;
+    table
+        .iter()
+        .find(|(name, _)| *name == s)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+            err(field, format!("`{s}` is not one of {}", names.join(", ")))
+        })
+}
+
+fn as_scope(field: &str, v: &Value) -> Result<AnnotationScope, FieldError> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| err(field, format!("must be an object, got {}", type_name(v))))?;
+    if let Some(s) = obj.get("service") {
+        return as_name(&format!("{field}.service"), s).map(AnnotationScope::Service);
+    }
+    if let Some(t) = obj.get("team") {
+        return as_name(&format!("{field}.team"), t).map(AnnotationScope::Team);
+    }
+    if obj.get("org") == Some(&Value::Bool(true)) {
+        return Ok(AnnotationScope::Org);
+    }
+    Err(err(
+        field,
+        r#"must be {"service": "..."}, {"team": "..."} or {"org": true}"#,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> Pseudonymiser {
+        Pseudonymiser::from_key([7; 32])
+    }
+
+    fn parse(text: &str) -> Result<Event, FieldError> {
+        parse_event_json(text, &p())
+    }
+
+    #[test]
+    fn every_example_of_events_md_parses() {
+        let examples = [
+            r#"{"type":"change","repo":"acme/shop","sha":"9f2c1e0","parents":["77ab310"],"committed_at":"2026-03-02T09:15:00Z","author":"dev-17"}"#,
+            r#"{"type":"pull_request","id":"acme/shop#42","repo":"acme/shop","opened_at":"2026-03-02T10:00:00Z","first_review_at":"2026-03-02T13:30:00Z","merged_at":"2026-03-03T08:00:00Z","merge_sha":"9f2c1e0"}"#,
+            r#"{"type":"deployment","id":"d-881","service":"shop-api","environment":"production","finished_at":"2026-03-03T11:00:00Z","repo":"acme/shop","sha":"9f2c1e0"}"#,
+            r#"{"type":"incident","id":"inc-12","service":"shop-api","started_at":"2026-03-03T11:20:00Z","resolved_at":"2026-03-03T12:05:00Z","caused_by":"d-881"}"#,
+            r#"{"type":"annotation","id":"a-1","scope":{"team":"payments"},"kind":"freeze","from":"2026-03-20T00:00:00Z","to":"2026-03-27T00:00:00Z","title":"Quarter-end change freeze"}"#,
+        ];
+        for e in examples {
+            parse(e).unwrap_or_else(|err| panic!("{e}: {err}"));
+        }
+    }
+
+    #[test]
+    fn change_defaults_follow_the_spec() {
+        let Event::Change(c) = parse(r#"{"type":"change","repo":"acme/shop","sha":"9F2C1E0","committed_at":"2026-03-02T09:15:00+01:00","author":"dev-17","unknown":1}"#).unwrap() else { panic!() };
+        assert_eq!(c.id.as_str(), "acme/shop@9f2c1e0");
+        assert_eq!(c.authored_at, c.committed_at);
+        assert_eq!(c.author, Some(p().pseudonymise("dev-17")));
+    }
+
+    #[test]
+    fn deployment_defaults_to_success_and_keeps_an_empty_change_list() {
+        let Event::Deployment(d) = parse(r#"{"type":"deployment","id":"d","service":"s","environment":"prod","finished_at":"2026-03-03T11:00:00Z","changes":[]}"#).unwrap() else { panic!() };
+        assert_eq!(d.status, DeploymentStatus::Success);
+        assert_eq!(d.changes, Some(vec![]));
+        assert_eq!(d.kind, None);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (r#"{"type":"change","repo":"r","committed_at":"2026-03-02T09:15:00Z"}"#, "sha", "required"),
+            (r#"{"type":"change","repo":"r","sha":"abcdef0","committed_at":"2026-03-02T09:15:00"}"#, "committed_at", "offset"),
+            (r#"{"type":"deployment","id":"d","service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z","status":"ok"}"#, "status", "not one of"),
+            (r#"{"type":"deployment","id":7,"service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z"}"#, "id", "string"),
+            (r#"{"type":"deployment","id":"d","service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z","changes":["abcdef0","nope"]}"#, "changes[1]", "commit id"),
+            (r#"{"type":"incident","id":"i","service":"","started_at":"2026-03-03T11:00:00Z"}"#, "service", "1 to 200"),
+            (r#"{"type":"annotation","id":"a","scope":{"person":"x"},"kind":"note","from":"2026-03-03T11:00:00Z","title":"t"}"#, "scope", "must be"),
+            (r#"{"type":"pull_request","id":"p","repo":"r","opened_at":"2026-03-03T11:00:00Z","additions":-1}"#, "additions", "whole number"),
+            (r#"{"type":"release","id":"x"}"#, "type", "unknown event type"),
+            (r#"{"id":"x"}"#, "type", "required"),
+        ];
+        for (text, field, needle) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.field, field, "{text}: {e}");
+            assert!(e.message.contains(needle), "{text}: {e}");
+        }
+        assert!(parse("[1]").unwrap_err().message.contains("object"));
+        assert!(parse("{").unwrap_err().message.contains("JSON"));
+    }
+
+    #[test]
+    fn null_is_absent() {
+        let Event::Incident(i) = parse(r#"{"type":"incident","id":"i","service":"s","started_at":"2026-03-03T11:00:00Z","resolved_at":null}"#).unwrap() else { panic!() };
+        assert_eq!(i.resolved_at, None);
+        assert!(parse(r#"{"type":"incident","id":"i","service":null,"started_at":"2026-03-03T11:00:00Z"}"#).is_err());
+    }
+}

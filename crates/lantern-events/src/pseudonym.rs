@@ -1,0 +1,185 @@
+//! Keyed pseudonyms for person fields (governance.md rule 1).
+//!
+//! A person's name never gets past parsing: the parser takes a
+//! [`Pseudonymiser`] and stores only `HMAC-SHA256(key, name)`. The key lives
+//! in a file beside the database, never in it, so a copied database alone
+//! cannot be reversed by guessing names.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A keyed pseudonym. Its only use is counting distinct contributors;
+/// `Debug` hides it so that it cannot leak into logs by accident.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pseudonym(String);
+
+impl Pseudonym {
+    /// For the store, which reads back what it wrote.
+    pub fn from_stored(hex: String) -> Self {
+        Pseudonym(hex)
+    }
+
+    pub fn as_stored(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pseudonym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pseudonym(..)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read the pseudonymisation key {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("cannot create the pseudonymisation key {path}: {source}")]
+    Create { path: PathBuf, source: io::Error },
+    #[error(
+        "the pseudonymisation key {path} is damaged: expected 64 hex digits; restore it from backup (a new key would make every contributor count wrong)"
+    )]
+    Damaged { path: PathBuf },
+    #[error("no secure random source: {0}")]
+    Random(String),
+}
+
+#[derive(Clone)]
+pub struct Pseudonymiser {
+    key: [u8; 32],
+}
+
+impl fmt::Debug for Pseudonymiser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pseudonymiser(..)")
+    }
+}
+
+impl Pseudonymiser {
+    pub fn from_key(key: [u8; 32]) -> Self {
+        Pseudonymiser { key }
+    }
+
+    /// The key file that belongs to a database file: `<db>.key`.
+    pub fn key_path_for(db_path: &Path) -> PathBuf {
+        let mut name = db_path.as_os_str().to_owned();
+        name.push(".key");
+        PathBuf::from(name)
+    }
+
+    /// Loads the key at `path`, creating it (mode 0600) when it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
+        match fs::read_to_string(path) {
+            Ok(text) => Self::decode(text.trim()).ok_or_else(|| KeyError::Damaged {
+                path: path.to_path_buf(),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Self::create(path),
+            Err(source) => Err(KeyError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    fn create(path: &Path) -> Result<Self, KeyError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| KeyError::Random(e.to_string()))?;
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let write = |options: &OpenOptions| -> io::Result<()> {
+            let mut file = options.open(path)?;
+            file.write_all(hex(&key).as_bytes())?;
+            file.write_all(b"\n")?;
+            file.sync_all()
+        };
+        match write(&options) {
+            Ok(()) => Ok(Pseudonymiser { key }),
+            // Another process created it first: use theirs.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Self::load_or_create(path),
+            Err(source) => Err(KeyError::Create {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        if text.len() != 64 {
+            return None;
+        }
+        let mut key = [0u8; 32];
+        for (i, chunk) in text.as_bytes().chunks(2).enumerate() {
+            let pair = std::str::from_utf8(chunk).ok()?;
+            key[i] = u8::from_str_radix(pair, 16).ok()?;
+        }
+        Some(Pseudonymiser { key })
+    }
+
+    pub fn pseudonymise(&self, person: &str) -> Pseudonym {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC accepts keys of any length");
+        mac.update(person.as_bytes());
+        Pseudonym(hex(&mac.finalize().into_bytes()))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_person_same_pseudonym_different_key_different_pseudonym() {
+        let a = Pseudonymiser::from_key([1; 32]);
+        let b = Pseudonymiser::from_key([2; 32]);
+        assert_eq!(a.pseudonymise("dev-17"), a.pseudonymise("dev-17"));
+        assert_ne!(a.pseudonymise("dev-17"), a.pseudonymise("dev-18"));
+        assert_ne!(a.pseudonymise("dev-17"), b.pseudonymise("dev-17"));
+        assert!(!a.pseudonymise("dev-17").as_stored().contains("dev-17"));
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Pseudonymiser::key_path_for(&dir.path().join("lantern.db"));
+        assert!(path.ends_with("lantern.db.key"));
+        let first = Pseudonymiser::load_or_create(&path).unwrap();
+        let second = Pseudonymiser::load_or_create(&path).unwrap();
+        assert_eq!(first.pseudonymise("x"), second.pseudonymise("x"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_damaged_key_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        fs::write(&path, "not a key").unwrap();
+        assert!(matches!(
+            Pseudonymiser::load_or_create(&path),
+            Err(KeyError::Damaged { .. })
+        ));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "not a key");
+    }
+}
