@@ -1,0 +1,146 @@
+//! What the engine is given: events, a scope, a window and its settings.
+
+use lantern_events::*;
+use std::collections::{BTreeSet, HashMap};
+
+/// The events a report is computed from. Built with last-write-wins per
+/// (type, id), so a re-sent history never counts twice even when a caller
+/// hands the engine raw input.
+#[derive(Debug, Default, Clone)]
+pub struct EventSet {
+    pub changes: Vec<Change>,
+    pub pull_requests: Vec<PullRequest>,
+    pub deployments: Vec<Deployment>,
+    pub incidents: Vec<Incident>,
+    pub annotations: Vec<Annotation>,
+}
+
+impl EventSet {
+    pub fn from_events(events: impl IntoIterator<Item = Event>) -> Self {
+        let mut positions: HashMap<(EventKind, EventId), usize> = HashMap::new();
+        let mut set = EventSet::default();
+        for event in events {
+            let key = (event.kind(), event.id().clone());
+            macro_rules! put {
+                ($vec:expr, $e:expr) => {{
+                    match positions.get(&key) {
+                        Some(&i) => $vec[i] = $e,
+                        None => {
+                            positions.insert(key, $vec.len());
+                            $vec.push($e);
+                        }
+                    }
+                }};
+            }
+            match event {
+                Event::Change(e) => put!(set.changes, e),
+                Event::PullRequest(e) => put!(set.pull_requests, e),
+                Event::Deployment(e) => put!(set.deployments, e),
+                Event::Incident(e) => put!(set.incidents, e),
+                Event::Annotation(e) => put!(set.annotations, e),
+            }
+        }
+        set
+    }
+
+    pub fn len(&self) -> usize {
+        self.changes.len()
+            + self.pull_requests.len()
+            + self.deployments.len()
+            + self.incidents.len()
+            + self.annotations.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Which services a report covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Service(Name),
+    /// A team and the services the catalog gives it.
+    Team { name: Name, services: BTreeSet<Name> },
+    /// Every service named by a deployment or an incident.
+    Org,
+}
+
+impl Scope {
+    pub fn contains(&self, service: &Name) -> bool {
+        match self {
+            Scope::Service(s) => s == service,
+            Scope::Team { services, .. } => services.contains(service),
+            Scope::Org => true,
+        }
+    }
+
+    /// The services of this scope, or `None` for the whole organisation.
+    pub fn services(&self) -> Option<BTreeSet<Name>> {
+        match self {
+            Scope::Service(s) => Some(BTreeSet::from([s.clone()])),
+            Scope::Team { services, .. } => Some(services.clone()),
+            Scope::Org => None,
+        }
+    }
+}
+
+/// [from, to), UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+impl Window {
+    pub fn new(from: Timestamp, to: Timestamp) -> Result<Self, String> {
+        if from >= to {
+            return Err(format!(
+                "the window is empty: --from {from} is not before --to {to}"
+            ));
+        }
+        Ok(Window { from, to })
+    }
+
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.from <= t && t < self.to
+    }
+
+    pub fn days(&self) -> f64 {
+        (self.to.micros() - self.from.micros()) as f64 / MICROS_PER_DAY as f64
+    }
+}
+
+/// The engine's settings, from `lantern.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Environment names that count as production, lower-cased.
+    pub production: Vec<String>,
+    /// How far before an incident a deployment may finish and still be
+    /// linked to it by inference.
+    pub link_window_micros: i64,
+    pub infer_incident_links: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            production: vec!["production".into(), "prod".into()],
+            link_window_micros: 24 * 3600 * MICROS_PER_SECOND,
+            infer_incident_links: true,
+        }
+    }
+}
+
+impl EngineConfig {
+    pub fn is_production(&self, environment: &str) -> bool {
+        if environment.is_ascii() {
+            self.production
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(environment))
+        } else {
+            let lower = environment.to_lowercase();
+            self.production.iter().any(|p| p.to_lowercase() == lower)
+        }
+    }
+}

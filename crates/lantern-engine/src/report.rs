@@ -1,0 +1,413 @@
+//! The report of metrics.md, computed from a ledger for a scope and window.
+
+use crate::bands::{self, Band};
+use crate::calendar::{whole_months, whole_weeks};
+use crate::input::{Scope, Window};
+use crate::ledger::{Ledger, LinkKind, ShipRule};
+use crate::stats::{Stats, median_of_counts};
+use lantern_events::*;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+pub const BENCHMARK: &str = "dora-2023";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub scope: ScopeJson,
+    pub window: WindowJson,
+    pub benchmark: &'static str,
+    pub deployment_frequency: DeploymentFrequency,
+    pub lead_time: BandedStats,
+    pub change_failure_rate: ChangeFailureRate,
+    pub failed_deployment_recovery_time: RecoveryTime,
+    pub rework_rate: ReworkRate,
+    pub time_to_restore: Stats,
+    pub time_to_detect: Stats,
+    pub deployment_success_rate: SuccessRate,
+    pub pr_stages: PrStages,
+    pub data_quality: DataQuality,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeJson {
+    Service(String),
+    Team(String),
+    Org(bool),
+}
+
+impl From<&Scope> for ScopeJson {
+    fn from(s: &Scope) -> Self {
+        match s {
+            Scope::Service(n) => ScopeJson::Service(n.to_string()),
+            Scope::Team { name, .. } => ScopeJson::Team(name.to_string()),
+            Scope::Org => ScopeJson::Org(true),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowJson {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeploymentFrequency {
+    pub count: u64,
+    pub per_day: f64,
+    pub deploy_days: u64,
+    pub weekly_median_deploy_days: Option<f64>,
+    pub band: Option<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BandedStats {
+    #[serde(flatten)]
+    pub stats: Stats,
+    pub band: Option<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeFailureRate {
+    pub deployments: u64,
+    pub failed: u64,
+    pub rate: Option<f64>,
+    pub band: Option<Band>,
+    pub by_cause: FailureCauses,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FailureCauses {
+    pub incident_explicit: u64,
+    pub incident_inferred: u64,
+    pub rollback: u64,
+    pub hotfix: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecoveryTime {
+    #[serde(flatten)]
+    pub stats: Stats,
+    pub unresolved: u64,
+    pub band: Option<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReworkRate {
+    pub deployments: u64,
+    pub rework: u64,
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuccessRate {
+    pub attempts: u64,
+    pub succeeded: u64,
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrStages {
+    pub coding: Stats,
+    pub pickup: Stats,
+    pub review: Stats,
+    pub deploy: Stats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DataQuality {
+    pub negative_lead_times: u64,
+    pub negative_recovery_times: u64,
+    pub negative_pr_stages: u64,
+    pub baseline_deployments: u64,
+    pub deployments_without_changes: u64,
+    pub unknown_deployed_shas: u64,
+    pub open_incidents: u64,
+    pub inferred_incident_links: u64,
+}
+
+impl DataQuality {
+    pub fn any(&self) -> bool {
+        *self != DataQuality::default()
+    }
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Pushes a non-negative duration, or counts a negative one.
+pub(crate) fn push_duration(values: &mut Vec<f64>, negatives: &mut u64, seconds: f64) {
+    if seconds < 0.0 {
+        *negatives += 1;
+    } else {
+        values.push(seconds);
+    }
+}
+
+impl<'e> Ledger<'e> {
+    pub fn report(&self, scope: &Scope, window: Window) -> Report {
+        let mut dq = DataQuality::default();
+        let p: Vec<usize> = (0..self.spds.len())
+            .filter(|&i| {
+                let d = self.spds[i].d;
+                scope.contains(&d.service) && window.contains(d.finished_at)
+            })
+            .collect();
+        let deployment_frequency = self.deployment_frequency(&p, &window);
+        let lead_time = self.lead_time(&p, &mut dq);
+        let (change_failure_rate, failed_deployment_recovery_time) =
+            self.failures(&p, &mut dq);
+        let rework_rate = self.rework(&p);
+        let incidents = self.incidents_in(scope);
+        let mut restore = Vec::new();
+        let mut detect = Vec::new();
+        for inc in &incidents {
+            if let Some(resolved) = inc.resolved_at.filter(|&t| window.contains(t)) {
+                restore.push(resolved.seconds_since(inc.started_at));
+            }
+            if let Some(detected) = inc.detected_at.filter(|_| window.contains(inc.started_at)) {
+                detect.push(detected.seconds_since(inc.started_at));
+            }
+            if inc.resolved_at.is_none() && inc.started_at < window.to {
+                dq.open_incidents += 1;
+            }
+        }
+        Report {
+            scope: scope.into(),
+            window: WindowJson {
+                from: window.from.to_rfc3339(),
+                to: window.to.to_rfc3339(),
+            },
+            benchmark: BENCHMARK,
+            deployment_frequency,
+            lead_time,
+            change_failure_rate,
+            failed_deployment_recovery_time,
+            rework_rate,
+            time_to_restore: Stats::of(&mut restore),
+            time_to_detect: Stats::of(&mut detect),
+            deployment_success_rate: self.success_rate(scope, &window),
+            pr_stages: self.pr_stages(scope, &window, &mut dq),
+            data_quality: dq,
+        }
+    }
+
+    fn deployment_frequency(&self, p: &[usize], window: &Window) -> DeploymentFrequency {
+        let dates: BTreeSet<chrono::NaiveDate> =
+            p.iter().map(|&i| self.spds[i].d.finished_at.date()).collect();
+        let weeks = whole_weeks(window);
+        let weekly: Vec<u64> = weeks
+            .iter()
+            .map(|w| {
+                dates
+                    .range(w.from.date()..w.to.date())
+                    .count() as u64
+            })
+            .collect();
+        let weekly_median = median_of_counts(&weekly);
+        let count = p.len() as u64;
+        let band = weekly_median.map(|wm| {
+            let months = whole_months(window);
+            let monthly_ok = if months.is_empty() {
+                count as f64 * 30.0 / window.days() >= 1.0
+            } else {
+                let per_month: Vec<u64> = months
+                    .iter()
+                    .map(|m| {
+                        p.iter()
+                            .filter(|&&i| m.contains(self.spds[i].d.finished_at))
+                            .count() as u64
+                    })
+                    .collect();
+                median_of_counts(&per_month).is_some_and(|m| m >= 1.0)
+            };
+            bands::deployment_frequency(wm, monthly_ok)
+        });
+        DeploymentFrequency {
+            count,
+            per_day: count as f64 / window.days(),
+            deploy_days: dates.len() as u64,
+            weekly_median_deploy_days: weekly_median,
+            band,
+        }
+    }
+
+    fn lead_time(&self, p: &[usize], dq: &mut DataQuality) -> BandedStats {
+        let mut values = Vec::new();
+        for &i in p {
+            let spd = &self.spds[i];
+            let d = spd.d;
+            match spd.rule {
+                ShipRule::Baseline => dq.baseline_deployments += 1,
+                _ if spd.shipped.is_empty() => dq.deployments_without_changes += 1,
+                _ => {}
+            }
+            if let Some(sha) = &d.sha {
+                let known = match &d.repo {
+                    Some(repo) => self.graph.find(repo.as_str(), sha).is_some(),
+                    None => self.graph.find_anywhere(sha).next().is_some(),
+                };
+                if !known {
+                    dq.unknown_deployed_shas += 1;
+                }
+            }
+            for &c in &spd.shipped {
+                let change = self.graph.change(c);
+                push_duration(
+                    &mut values,
+                    &mut dq.negative_lead_times,
+                    d.finished_at.seconds_since(change.committed_at),
+                );
+            }
+        }
+        let stats = Stats::of(&mut values);
+        let band = stats.median_s.map(bands::lead_time);
+        BandedStats { stats, band }
+    }
+
+    fn failures(&self, p: &[usize], dq: &mut DataQuality) -> (ChangeFailureRate, RecoveryTime) {
+        let mut causes = FailureCauses::default();
+        let mut failed = 0;
+        let mut unresolved = 0;
+        let mut recovery = Vec::new();
+        for &i in p {
+            let spd = &self.spds[i];
+            let explicit = spd.incidents.iter().any(|&(_, k)| k == LinkKind::Explicit);
+            let inferred = spd.incidents.iter().any(|&(_, k)| k == LinkKind::Inferred);
+            dq.inferred_incident_links += spd
+                .incidents
+                .iter()
+                .filter(|&&(_, k)| k == LinkKind::Inferred)
+                .count() as u64;
+            let flags = [
+                (explicit, &mut causes.incident_explicit),
+                (inferred, &mut causes.incident_inferred),
+                (spd.first_rollback.is_some(), &mut causes.rollback),
+                (spd.hotfix.is_some(), &mut causes.hotfix),
+            ];
+            let mut any = false;
+            for (flag, counter) in flags {
+                if flag {
+                    *counter += 1;
+                    any = true;
+                }
+            }
+            if !any {
+                continue;
+            }
+            failed += 1;
+            let end = if !spd.incidents.is_empty() {
+                let resolved: Option<Vec<Timestamp>> = spd
+                    .incidents
+                    .iter()
+                    .map(|&(n, _)| self.events.incidents[n].resolved_at)
+                    .collect();
+                match resolved {
+                    Some(times) => times.into_iter().max(),
+                    None => {
+                        unresolved += 1;
+                        None
+                    }
+                }
+            } else if let Some(r) = spd.first_rollback {
+                Some(self.spds[r].d.finished_at)
+            } else {
+                spd.hotfix.map(|h| self.spds[h].d.finished_at)
+            };
+            if let Some(end) = end {
+                push_duration(
+                    &mut recovery,
+                    &mut dq.negative_recovery_times,
+                    end.seconds_since(spd.d.finished_at),
+                );
+            }
+        }
+        let deployments = p.len() as u64;
+        let rate = ratio(failed, deployments);
+        let stats = Stats::of(&mut recovery);
+        let band = stats.median_s.map(bands::recovery);
+        (
+            ChangeFailureRate {
+                deployments,
+                failed,
+                rate,
+                band: rate.map(bands::change_failure_rate),
+                by_cause: causes,
+            },
+            RecoveryTime {
+                stats,
+                unresolved,
+                band,
+            },
+        )
+    }
+
+    fn rework(&self, p: &[usize]) -> ReworkRate {
+        // Incidents by affected service, for the "deployed while an incident
+        // was open" inference.
+        let mut open: HashMap<&Name, Vec<&Incident>> = HashMap::new();
+        for inc in &self.events.incidents {
+            let mut seen = HashSet::new();
+            for s in inc.affected() {
+                if seen.insert(s) {
+                    open.entry(s).or_default().push(inc);
+                }
+            }
+        }
+        let rework = p
+            .iter()
+            .filter(|&&i| {
+                let d = self.spds[i].d;
+                match d.kind {
+                    Some(DeploymentKind::Hotfix | DeploymentKind::Rollback) => true,
+                    Some(DeploymentKind::Planned) => false,
+                    None => open.get(&d.service).is_some_and(|incs| {
+                        incs.iter().any(|inc| {
+                            inc.started_at <= d.finished_at
+                                && inc.resolved_at.is_none_or(|r| d.finished_at < r)
+                        })
+                    }),
+                }
+            })
+            .count() as u64;
+        ReworkRate {
+            deployments: p.len() as u64,
+            rework,
+            rate: ratio(rework, p.len() as u64),
+        }
+    }
+
+    fn incidents_in(&self, scope: &Scope) -> Vec<&'e Incident> {
+        self.events
+            .incidents
+            .iter()
+            .filter(|inc| inc.affected().any(|s| scope.contains(s)))
+            .collect()
+    }
+
+    fn success_rate(&self, scope: &Scope, window: &Window) -> SuccessRate {
+        let (mut attempts, mut succeeded) = (0, 0);
+        for d in &self.events.deployments {
+            if scope.contains(&d.service)
+                && window.contains(d.finished_at)
+                && self.config.is_production(d.environment.as_str())
+            {
+                match d.status {
+                    DeploymentStatus::Success => {
+                        attempts += 1;
+                        succeeded += 1;
+                    }
+                    DeploymentStatus::Failure => attempts += 1,
+                    DeploymentStatus::Cancelled => {}
+                }
+            }
+        }
+        SuccessRate {
+            attempts,
+            succeeded,
+            rate: ratio(succeeded, attempts),
+        }
+    }
+}
