@@ -1,0 +1,63 @@
+//! Column values ↔ event fields.
+
+use crate::StoreError;
+use lantern_events::{EventId, Name, Sha, Timestamp};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub fn shas_to_text(shas: &[Sha]) -> String {
+    let mut out = String::with_capacity(shas.len() * 41);
+    for (i, s) in shas.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&s.to_string());
+    }
+    out
+}
+
+pub fn text_to_shas(text: &str) -> Result<Vec<Sha>, StoreError> {
+    text.split_ascii_whitespace().map(sha).collect()
+}
+
+pub fn sha(text: &str) -> Result<Sha, StoreError> {
+    Sha::parse(text).map_err(|what| StoreError::Corrupt { what })
+}
+
+pub fn id(text: &str) -> Result<EventId, StoreError> {
+    EventId::parse(text).map_err(|what| StoreError::Corrupt { what })
+}
+
+pub fn time(micros: i64) -> Timestamp {
+    Timestamp::from_micros(micros)
+}
+
+pub fn enum_value<T: Copy>(table: &[(&'static str, T)], text: &str) -> Result<T, StoreError> {
+    table
+        .iter()
+        .find(|(n, _)| *n == text)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| StoreError::Corrupt {
+            what: format!("unknown value `{text}`"),
+        })
+}
+
+pub fn enum_text<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> &'static str {
+    lantern_events::enum_name(table, value)
+}
+
+/// Shares one allocation per distinct service or repository name, so a
+/// history of millions of changes does not hold millions of copies.
+#[derive(Default)]
+pub struct Names(HashMap<Box<str>, Arc<str>>);
+
+impl Names {
+    pub fn get(&mut self, text: &str) -> Result<Name, StoreError> {
+        if let Some(arc) = self.0.get(text) {
+            return Ok(Name::from_arc(arc.clone()));
+        }
+        let name = Name::parse(text).map_err(|what| StoreError::Corrupt { what })?;
+        self.0.insert(text.into(), name.arc().clone());
+        Ok(name)
+    }
+}

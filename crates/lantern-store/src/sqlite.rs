@@ -1,0 +1,392 @@
+//! The embedded store: one SQLite file in WAL mode.
+
+use crate::codec::*;
+use crate::schema;
+use crate::{Counts, Store, StoreError};
+use lantern_engine::EventSet;
+use lantern_events::*;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // WAL + NORMAL: a commit survives a process crash; only a power loss
+        // can take the last transactions back, never corrupt the file.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -64_000)?;
+        schema::migrate(&mut conn, &path.display().to_string())?;
+        Ok(SqliteStore { conn })
+    }
+
+    fn write_event(tx: &rusqlite::Transaction, event: &Event) -> rusqlite::Result<()> {
+        let opt_t = |t: Option<Timestamp>| t.map(Timestamp::micros);
+        let opt_sha = |s: &Option<Sha>| s.as_ref().map(Sha::to_string);
+        match event {
+            Event::Change(c) => {
+                tx.prepare_cached("INSERT OR REPLACE INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
+                    .execute(params![
+                        c.id.as_str(),
+                        c.repo.as_str(),
+                        c.sha.to_string(),
+                        shas_to_text(&c.parents),
+                        c.committed_at.micros(),
+                        c.authored_at.micros(),
+                        c.author.as_ref().map(Pseudonym::as_stored),
+                        c.pull_request.as_ref().map(EventId::as_str),
+                    ])?;
+            }
+            Event::PullRequest(p) => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO pull_requests VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+                )?
+                .execute(params![
+                    p.id.as_str(),
+                    p.repo.as_str(),
+                    p.opened_at.micros(),
+                    opt_t(p.first_review_at),
+                    opt_t(p.approved_at),
+                    opt_t(p.merged_at),
+                    opt_t(p.closed_at),
+                    opt_sha(&p.merge_sha),
+                    opt_sha(&p.head_sha),
+                    shas_to_text(&p.commits),
+                    opt_t(p.first_commit_at),
+                    p.additions.map(|v| v.min(i64::MAX as u64) as i64),
+                    p.deletions.map(|v| v.min(i64::MAX as u64) as i64),
+                    p.author.as_ref().map(Pseudonym::as_stored),
+                ])?;
+            }
+            Event::Deployment(d) => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO deployments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                )?
+                .execute(params![
+                    d.id.as_str(),
+                    d.service.as_str(),
+                    d.environment.as_str(),
+                    enum_text(&DeploymentStatus::ALL, d.status),
+                    opt_t(d.started_at),
+                    d.finished_at.micros(),
+                    d.repo.as_ref().map(Name::as_str),
+                    opt_sha(&d.sha),
+                    d.changes.as_deref().map(shas_to_text),
+                    d.kind.map(|k| enum_text(&DeploymentKind::ALL, k)),
+                    d.rollback_of.as_ref().map(EventId::as_str),
+                    d.automated,
+                ])?;
+            }
+            Event::Incident(i) => {
+                let services: Vec<&str> = i.services.iter().map(Name::as_str).collect();
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                )?
+                .execute(params![
+                    i.id.as_str(),
+                    i.service.as_str(),
+                    // Names may hold spaces but never control characters.
+                    services.join("\n"),
+                    i.started_at.micros(),
+                    opt_t(i.detected_at),
+                    opt_t(i.acknowledged_at),
+                    opt_t(i.resolved_at),
+                    i.severity,
+                    i.cause.map(|c| enum_text(&IncidentCause::ALL, c)),
+                    i.caused_by.as_ref().map(EventId::as_str),
+                    opt_sha(&i.caused_by_sha),
+                    i.title,
+                ])?;
+            }
+            Event::Annotation(a) => {
+                let (scope_kind, scope_name) = match &a.scope {
+                    AnnotationScope::Service(s) => ("service", Some(s.as_str())),
+                    AnnotationScope::Team(t) => ("team", Some(t.as_str())),
+                    AnnotationScope::Org => ("org", None),
+                };
+                tx.prepare_cached("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)")?
+                    .execute(params![
+                        a.id.as_str(),
+                        scope_kind,
+                        scope_name,
+                        a.kind.as_str(),
+                        a.from.micros(),
+                        opt_t(a.to),
+                        a.title,
+                    ])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Services a scoped load must include beyond the scope itself: those
+    /// sharing an incident linked by sha, because that link goes to the
+    /// earliest deployment across all the incident's services.
+    fn widen(&self, incidents: &[Incident], services: &BTreeSet<Name>) -> BTreeSet<Name> {
+        let mut wide = services.clone();
+        for inc in incidents {
+            if inc.caused_by_sha.is_some() && inc.affected().any(|s| services.contains(s)) {
+                wide.extend(inc.affected().cloned());
+            }
+        }
+        wide
+    }
+
+    fn deployments_where(&self, names: &mut Names, filter: Option<&BTreeSet<Name>>) -> Result<Vec<Deployment>, StoreError> {
+        let mut sql = String::from(
+            "SELECT id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated FROM deployments",
+        );
+        let args: Vec<&str> = filter.map(|f| f.iter().map(Name::as_str).collect()).unwrap_or_default();
+        if filter.is_some() {
+            sql.push_str(&format!(" WHERE service IN ({})", placeholders(args.len())));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(read_deployment(r, names)?);
+        }
+        Ok(out)
+    }
+
+    fn changes_where(&self, names: &mut Names, clause: &str, args: &[&str]) -> Result<Vec<Change>, StoreError> {
+        let sql = format!(
+            "SELECT id, repo, sha, parents, committed_at, authored_at, author, pull_request FROM changes {clause}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(Change {
+                id: id(&r.get::<_, String>(0)?)?,
+                repo: names.get(r.get_ref(1)?.as_str()?)?,
+                sha: sha(r.get_ref(2)?.as_str()?)?,
+                parents: text_to_shas(r.get_ref(3)?.as_str()?)?,
+                committed_at: time(r.get(4)?),
+                authored_at: time(r.get(5)?),
+                author: r.get::<_, Option<String>>(6)?.map(Pseudonym::from_stored),
+                pull_request: r.get::<_, Option<String>>(7)?.map(|s| id(&s)).transpose()?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn pull_requests_where(&self, names: &mut Names, clause: &str, args: &[&str]) -> Result<Vec<PullRequest>, StoreError> {
+        let sql = format!(
+            "SELECT id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author FROM pull_requests {clause}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> { Ok(r.get::<_, Option<i64>>(i)?.map(time)) };
+            let opt_sha = |i: usize| -> Result<Option<Sha>, StoreError> {
+                r.get::<_, Option<String>>(i)?.map(|s| sha(&s)).transpose()
+            };
+            out.push(PullRequest {
+                id: id(&r.get::<_, String>(0)?)?,
+                repo: names.get(r.get_ref(1)?.as_str()?)?,
+                opened_at: time(r.get(2)?),
+                first_review_at: opt_t(3)?,
+                approved_at: opt_t(4)?,
+                merged_at: opt_t(5)?,
+                closed_at: opt_t(6)?,
+                merge_sha: opt_sha(7)?,
+                head_sha: opt_sha(8)?,
+                commits: text_to_shas(r.get_ref(9)?.as_str()?)?,
+                first_commit_at: opt_t(10)?,
+                additions: r.get::<_, Option<i64>>(11)?.map(|v| v.max(0) as u64),
+                deletions: r.get::<_, Option<i64>>(12)?.map(|v| v.max(0) as u64),
+                author: r.get::<_, Option<String>>(13)?.map(Pseudonym::from_stored),
+            });
+        }
+        Ok(out)
+    }
+
+    fn incidents(&self, names: &mut Names) -> Result<Vec<Incident>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title FROM incidents",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> { Ok(r.get::<_, Option<i64>>(i)?.map(time)) };
+            let services_text: String = r.get(2)?;
+            out.push(Incident {
+                id: id(&r.get::<_, String>(0)?)?,
+                service: names.get(r.get_ref(1)?.as_str()?)?,
+                services: services_text
+                    .split('\n')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| names.get(s))
+                    .collect::<Result<_, _>>()?,
+                started_at: time(r.get(3)?),
+                detected_at: opt_t(4)?,
+                acknowledged_at: opt_t(5)?,
+                resolved_at: opt_t(6)?,
+                severity: r.get(7)?,
+                cause: r
+                    .get::<_, Option<String>>(8)?
+                    .map(|c| enum_value(&IncidentCause::ALL, &c))
+                    .transpose()?,
+                caused_by: r.get::<_, Option<String>>(9)?.map(|s| id(&s)).transpose()?,
+                caused_by_sha: r.get::<_, Option<String>>(10)?.map(|s| sha(&s)).transpose()?,
+                title: r.get(11)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn annotations(&self, names: &mut Names) -> Result<Vec<Annotation>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, scope_kind, scope_name, kind, from_at, to_at, title FROM annotations")?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let scope_kind: String = r.get(1)?;
+            let scope_name: Option<String> = r.get(2)?;
+            let scope = match (scope_kind.as_str(), scope_name) {
+                ("service", Some(n)) => AnnotationScope::Service(names.get(&n)?),
+                ("team", Some(n)) => AnnotationScope::Team(names.get(&n)?),
+                ("org", _) => AnnotationScope::Org,
+                (k, _) => {
+                    return Err(StoreError::Corrupt {
+                        what: format!("annotation scope `{k}`"),
+                    });
+                }
+            };
+            out.push(Annotation {
+                id: id(&r.get::<_, String>(0)?)?,
+                scope,
+                kind: enum_value(&AnnotationKind::ALL, &r.get::<_, String>(3)?)?,
+                from: time(r.get(4)?),
+                to: r.get::<_, Option<i64>>(5)?.map(time),
+                title: r.get(6)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(",")
+}
+
+fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError> {
+    Ok(Deployment {
+        id: id(&r.get::<_, String>(0)?)?,
+        service: names.get(r.get_ref(1)?.as_str()?)?,
+        environment: names.get(r.get_ref(2)?.as_str()?)?,
+        status: enum_value(&DeploymentStatus::ALL, r.get_ref(3)?.as_str()?)?,
+        started_at: r.get::<_, Option<i64>>(4)?.map(time),
+        finished_at: time(r.get(5)?),
+        repo: r.get_ref(6)?.as_str_or_null()?.map(|s| names.get(s)).transpose()?,
+        sha: r.get_ref(7)?.as_str_or_null()?.map(sha).transpose()?,
+        changes: r.get_ref(8)?.as_str_or_null()?.map(text_to_shas).transpose()?,
+        kind: r
+            .get_ref(9)?
+            .as_str_or_null()?
+            .map(|k| enum_value(&DeploymentKind::ALL, k))
+            .transpose()?,
+        rollback_of: r.get_ref(10)?.as_str_or_null()?.map(id).transpose()?,
+        automated: r.get(11)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for e in events {
+            Self::write_event(&tx, e)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
+        let mut names = Names::default();
+        let incidents = self.incidents(&mut names)?;
+        let annotations = self.annotations(&mut names)?;
+        let Some(services) = services else {
+            return Ok(EventSet {
+                changes: self.changes_where(&mut names, "", &[])?,
+                pull_requests: self.pull_requests_where(&mut names, "", &[])?,
+                deployments: self.deployments_where(&mut names, None)?,
+                incidents,
+                annotations,
+            });
+        };
+        let wide = self.widen(&incidents, services);
+        let deployments = self.deployments_where(&mut names, Some(&wide))?;
+        let repos: BTreeSet<&str> = deployments.iter().filter_map(|d| d.repo.as_ref()).map(Name::as_str).collect();
+        let repo_args: Vec<&str> = repos.iter().copied().collect();
+        let in_repos = format!("WHERE repo IN ({})", placeholders(repo_args.len()));
+        let mut changes = self.changes_where(&mut names, &in_repos, &repo_args)?;
+        // Explicit change lists without a repo name shas of any repository.
+        let loose: BTreeSet<String> = deployments
+            .iter()
+            .filter(|d| d.repo.is_none())
+            .flat_map(|d| d.changes.iter().flatten().chain(d.sha.iter()))
+            .map(Sha::to_string)
+            .collect();
+        for chunk in loose.iter().map(String::as_str).collect::<Vec<_>>().chunks(500) {
+            let clause = format!(
+                "WHERE sha IN ({}) AND repo NOT IN ({})",
+                placeholders(chunk.len()),
+                placeholders(repo_args.len())
+            );
+            let args: Vec<&str> = chunk.iter().chain(repo_args.iter()).copied().collect();
+            changes.extend(self.changes_where(&mut names, &clause, &args)?);
+        }
+        let pull_requests = self.pull_requests_where(&mut names, &in_repos, &repo_args)?;
+        Ok(EventSet {
+            changes,
+            pull_requests,
+            deployments,
+            incidents,
+            annotations,
+        })
+    }
+
+    fn services(&self) -> Result<BTreeSet<Name>, StoreError> {
+        let mut names = Names::default();
+        let mut out = BTreeSet::new();
+        let mut stmt = self.conn.prepare("SELECT DISTINCT service FROM deployments")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            out.insert(names.get(r.get_ref(0)?.as_str()?)?);
+        }
+        for inc in self.incidents(&mut names)? {
+            out.extend(inc.affected().cloned());
+        }
+        Ok(out)
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        let count = |table: &str| -> Result<u64, StoreError> {
+            let n: i64 = self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            Ok(n as u64)
+        };
+        Ok(Counts {
+            changes: count("changes")?,
+            pull_requests: count("pull_requests")?,
+            deployments: count("deployments")?,
+            incidents: count("incidents")?,
+            annotations: count("annotations")?,
+        })
+    }
+}

@@ -1,0 +1,118 @@
+use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
+use lantern_events::*;
+use lantern_store::{SqliteStore, Store, StoreError};
+use std::collections::BTreeSet;
+
+fn parse(lines: &[&str]) -> Vec<Event> {
+    let p = Pseudonymiser::from_key([3; 32]);
+    lines.iter().map(|l| parse_event_json(l, &p).unwrap()).collect()
+}
+
+const ALL_TYPES: &[&str] = &[
+    r#"{"type":"change","repo":"acme/shop","sha":"9f2c1e0","parents":["77ab310","1234567"],"committed_at":"2026-03-02T09:15:00.123456Z","authored_at":"2026-03-01T09:15:00Z","author":"dev-17","pull_request":"acme/shop#42"}"#,
+    r#"{"type":"change","repo":"acme/shop","sha":"77ab310","committed_at":"2026-03-01T09:15:00Z"}"#,
+    r#"{"type":"pull_request","id":"acme/shop#42","repo":"acme/shop","opened_at":"2026-03-02T10:00:00Z","first_review_at":"2026-03-02T13:30:00Z","approved_at":"2026-03-02T14:00:00Z","merged_at":"2026-03-03T08:00:00Z","closed_at":"2026-03-03T08:00:00Z","merge_sha":"9f2c1e0","head_sha":"1234567","commits":["1234567"],"first_commit_at":"2026-03-01T00:00:00Z","additions":10,"deletions":2,"author":"dev-3"}"#,
+    r#"{"type":"deployment","id":"d-881","service":"shop-api","environment":"production","status":"failure","started_at":"2026-03-03T10:50:00Z","finished_at":"2026-03-03T11:00:00Z","repo":"acme/shop","sha":"9f2c1e0","changes":[],"kind":"rollback","rollback_of":"d-880","automated":true}"#,
+    r#"{"type":"deployment","id":"d-882","service":"shop-api","environment":"prod","finished_at":"2026-03-03T12:00:00Z"}"#,
+    r#"{"type":"incident","id":"inc-12","service":"shop-api","services":["cart","search engine"],"started_at":"2026-03-03T11:20:00Z","detected_at":"2026-03-03T11:25:00Z","acknowledged_at":"2026-03-03T11:30:00Z","resolved_at":"2026-03-03T12:05:00Z","severity":"sev1","cause":"change","caused_by":"d-881","caused_by_sha":"9f2c1e0","title":"Checkout errors"}"#,
+    r#"{"type":"annotation","id":"a-1","scope":{"team":"payments"},"kind":"freeze","from":"2026-03-20T00:00:00Z","to":"2026-03-27T00:00:00Z","title":"Quarter-end change freeze"}"#,
+    r#"{"type":"annotation","id":"a-2","scope":{"org":true},"kind":"dispute","from":"2026-03-20T00:00:00Z","title":"CFR counts a test incident"}"#,
+];
+
+#[test]
+fn every_field_of_every_type_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
+    let events = parse(ALL_TYPES);
+    store.write(&events).unwrap();
+    let loaded = store.load(None).unwrap();
+    let expected = EventSet::from_events(events);
+    let sort = |mut s: EventSet| {
+        s.changes.sort_by(|a, b| a.id.cmp(&b.id));
+        s.deployments.sort_by(|a, b| a.id.cmp(&b.id));
+        s.annotations.sort_by(|a, b| a.id.cmp(&b.id));
+        s
+    };
+    let (a, b) = (sort(loaded), sort(expected));
+    assert_eq!(a.changes, b.changes);
+    assert_eq!(a.pull_requests, b.pull_requests);
+    assert_eq!(a.deployments, b.deployments);
+    assert_eq!(a.incidents, b.incidents);
+    assert_eq!(a.annotations, b.annotations);
+}
+
+#[test]
+fn same_type_and_id_replaces_and_the_file_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    {
+        let mut store = SqliteStore::open(&path).unwrap();
+        store.write(&parse(ALL_TYPES)).unwrap();
+        store.write(&parse(ALL_TYPES)).unwrap();
+        store.write(&parse(&[r#"{"type":"deployment","id":"d-882","service":"other","environment":"prod","finished_at":"2026-03-03T12:00:00Z"}"#])).unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let c = store.counts().unwrap();
+    assert_eq!((c.changes, c.pull_requests, c.deployments, c.incidents, c.annotations), (2, 1, 2, 1, 2));
+    let services: Vec<String> = store.services().unwrap().iter().map(|n| n.to_string()).collect();
+    assert_eq!(services, ["cart", "other", "search engine", "shop-api"]);
+}
+
+#[test]
+fn a_failing_batch_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    // Make the database refuse one particular deployment, part-way through a batch.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON deployments WHEN NEW.id = 'd-882' BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+        .unwrap();
+    let err = store.write(&parse(ALL_TYPES)).unwrap_err();
+    assert!(err.to_string().contains("refused"), "{err}");
+    assert_eq!(store.counts().unwrap(), Default::default());
+}
+
+#[test]
+fn a_database_from_a_newer_lantern_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    drop(SqliteStore::open(&path).unwrap());
+    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+}
+
+#[test]
+fn a_scoped_load_gives_the_same_report_as_a_full_load() {
+    let lines = [
+        r#"{"type":"change","repo":"a","sha":"aaaaaa1","committed_at":"2026-03-01T00:00:00Z"}"#,
+        r#"{"type":"change","repo":"a","sha":"aaaaaa2","parents":["aaaaaa1"],"committed_at":"2026-03-01T01:00:00Z"}"#,
+        r#"{"type":"change","repo":"b","sha":"bbbbbb1","committed_at":"2026-03-01T00:00:00Z"}"#,
+        r#"{"type":"change","repo":"b","sha":"bbbbbb2","parents":["bbbbbb1"],"committed_at":"2026-03-01T02:00:00Z"}"#,
+        r#"{"type":"deployment","id":"x1","service":"x","environment":"production","finished_at":"2026-03-01T03:00:00Z","repo":"a","sha":"aaaaaa1"}"#,
+        r#"{"type":"deployment","id":"x2","service":"x","environment":"production","finished_at":"2026-03-01T04:00:00Z","repo":"a","sha":"aaaaaa2"}"#,
+        r#"{"type":"deployment","id":"y1","service":"y","environment":"production","finished_at":"2026-03-01T03:00:00Z","repo":"b","sha":"bbbbbb1"}"#,
+        r#"{"type":"deployment","id":"y2","service":"y","environment":"production","finished_at":"2026-03-01T03:30:00Z","repo":"b","sha":"bbbbbb2"}"#,
+        r#"{"type":"deployment","id":"z1","service":"z","environment":"production","finished_at":"2026-03-01T05:00:00Z","changes":["bbbbbb2"]}"#,
+        // Linked by sha across x and y: the earliest shipping deployment is y2, not x's.
+        r#"{"type":"incident","id":"i","service":"x","services":["y"],"started_at":"2026-03-01T06:00:00Z","resolved_at":"2026-03-01T07:00:00Z","caused_by_sha":"bbbbbb2"}"#,
+        r#"{"type":"pull_request","id":"a#1","repo":"a","opened_at":"2026-03-01T00:30:00Z","merged_at":"2026-03-01T01:30:00Z","merge_sha":"aaaaaa2"}"#,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
+    store.write(&parse(&lines)).unwrap();
+    let full = store.load(None).unwrap();
+    let w = Window::new(Timestamp::parse_bound("2026-03-01").unwrap(), Timestamp::parse_bound("2026-03-02").unwrap()).unwrap();
+    let cfg = EngineConfig::default();
+    for s in ["x", "y", "z"] {
+        let name = Name::parse(s).unwrap();
+        let scoped = store.load(Some(&BTreeSet::from([name.clone()]))).unwrap();
+        assert!(scoped.len() <= full.len());
+        let scope = Scope::Service(name);
+        assert_eq!(report(&scoped, &scope, w, &cfg), report(&full, &scope, w, &cfg), "service {s}");
+    }
+    let y = report(&full, &Scope::Service(Name::parse("y").unwrap()), w, &cfg);
+    assert_eq!(y.change_failure_rate.by_cause.incident_explicit, 1);
+    let z = report(&full, &Scope::Service(Name::parse("z").unwrap()), w, &cfg);
+    assert_eq!(z.lead_time.stats.count, 1);
+}
