@@ -11,6 +11,7 @@
 
 mod bands;
 mod calendar;
+mod docs;
 mod graph;
 mod input;
 mod ledger;
@@ -20,6 +21,7 @@ mod stats;
 
 pub use bands::Band;
 pub use calendar::{Bucket, buckets};
+pub use docs::{MetricDoc, find_metric_doc, metric_docs};
 pub use input::{EngineConfig, EventSet, Scope, Window};
 pub use ledger::Ledger;
 pub use report::*;

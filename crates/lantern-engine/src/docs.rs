@@ -1,0 +1,163 @@
+//! What every metric means, in one place: `lantern explain`, the API
+//! (`GET /api/v1/metrics/docs`) and the dashboard all serve this text
+//! (governance.md rule 7).
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MetricDoc {
+    /// The key in the report JSON.
+    pub key: &'static str,
+    pub title: &'static str,
+    /// One line, for tables.
+    pub summary: &'static str,
+    pub measures: &'static str,
+    pub does_not_measure: &'static str,
+    pub misread_or_gamed: &'static str,
+    pub definition: &'static str,
+}
+
+pub fn metric_docs() -> &'static [MetricDoc] {
+    DOCS
+}
+
+/// Finds a metric by its report key, its title, or a common alias.
+pub fn find_metric_doc(name: &str) -> Option<&'static MetricDoc> {
+    let wanted = name.trim().to_lowercase().replace(['-', ' '], "_");
+    let alias = match wanted.as_str() {
+        "df" | "deploy_frequency" | "frequency" => "deployment_frequency",
+        "lt" | "lead_time_for_changes" => "lead_time",
+        "cfr" | "failure_rate" => "change_failure_rate",
+        "recovery" | "fdrt" | "recovery_time" | "failed_deployment_recovery" => {
+            "failed_deployment_recovery_time"
+        }
+        "rework" | "deployment_rework_rate" => "rework_rate",
+        "mttr" | "ttr" | "restore" => "time_to_restore",
+        "ttd" | "detect" => "time_to_detect",
+        "success_rate" => "deployment_success_rate",
+        "pr" | "pull_request_stages" | "stages" => "pr_stages",
+        "quality" => "data_quality",
+        other => other,
+    };
+    DOCS.iter().find(|d| d.key == alias)
+}
+
+const DOCS: &[MetricDoc] = &[
+    MetricDoc {
+        key: "deployment_frequency",
+        title: "Deployment frequency",
+        summary: "How often this scope ships to production.",
+        measures: "How often successful deployments reach production: the count, the rate per day, the number of distinct days with a deployment, and the median number of deploy days per whole ISO week. A proxy for batch size: teams that deploy often ship smaller, safer changes.",
+        does_not_measure: "The value, size or quality of what was shipped; how much anyone worked; deployments to staging or other non-production environments; failed or cancelled attempts.",
+        misread_or_gamed: "Splitting one change into many empty deployments raises the count without changing anything; compare deploy days, not raw counts. A quiet month can be a change freeze, a holiday or a migration — read the annotations. Never compare teams by it: a payments ledger and a marketing site have different good rhythms.",
+        definition: "P = successful production deployments of the scope with finished_at in the window. count = |P|; per_day = count ÷ window days; deploy_days = distinct UTC dates; weekly_median_deploy_days = median over whole ISO weeks inside the window of distinct deploy dates. Band (dora-2023): elite if the weekly median ≥ 5, high if ≥ 1, medium if the monthly median deployments ≥ 1 (or count×30÷days ≥ 1 when no month is whole), else low; none when no week is whole.",
+    },
+    MetricDoc {
+        key: "lead_time",
+        title: "Lead time for changes",
+        summary: "From commit to running in production.",
+        measures: "For every commit a production deployment shipped, the time from its commit to that deployment finishing: how long finished work waits before users have it.",
+        does_not_measure: "How long the work took to design or write (that is before the commit; see the coding stage of pr_stages); anyone's speed; commits that never reached production.",
+        misread_or_gamed: "Rebasing or amending resets commit times and makes lead time look shorter; clock skew makes some values negative (they are left out and counted in data_quality). A service's first known deployment is a baseline and contributes nothing. Long-lived branches show up here only after they merge.",
+        definition: "For each deployment d in P and each change c in shipped(d): d.finished_at − c.committed_at. shipped(d) is d's explicit change list, else the commits reachable from d.sha and not from the previous production deployment's sha, each change counted only once per service. Negative values are left out. Band on the median: elite < 1 day, high < 7 days, medium < 30 days, else low.",
+    },
+    MetricDoc {
+        key: "change_failure_rate",
+        title: "Change failure rate",
+        summary: "Share of deployments that caused an incident, rollback or hotfix.",
+        measures: "The share of production deployments that failed: an incident was linked to them (explicitly, by commit, or inferred from timing), they were rolled back, or the next deployment was a hotfix.",
+        does_not_measure: "Failures that no incident, rollback or hotfix recorded; how severe a failure was; who wrote the change. It describes the delivery system — tests, review, rollout — not a person.",
+        misread_or_gamed: "Not declaring incidents or rollbacks lowers it on paper: a falling rate with rising time to restore is a warning sign. Inferred links (a deployment shortly before an incident) can blame an innocent deployment; see by_cause and data_quality.inferred_incident_links, and mark external causes.",
+        definition: "Over P. An incident is linked to at most one deployment: by caused_by, else by caused_by_sha (earliest production deployment of an affected service that shipped that commit), else — unless cause is external — inferred: the latest deployment of its service finished at or before it started and at most link_window (24 h) before. d failed when an incident is linked to it, a rollback names it (or rolls back to before it), or the next deployment is a hotfix. rate = failed ÷ |P|. Band: elite ≤ 5 %, high ≤ 10 %, medium ≤ 15 %, else low.",
+    },
+    MetricDoc {
+        key: "failed_deployment_recovery_time",
+        title: "Failed deployment recovery time",
+        summary: "From a failed deployment to service restored.",
+        measures: "For each failed deployment, the time from its finish to recovery: the latest resolution of its linked incidents, else its first rollback, else the hotfix deployment.",
+        does_not_measure: "Recovery from failures no deployment caused (see time_to_restore); how hard people worked during the incident; failures still open (counted as unresolved, not as a value).",
+        misread_or_gamed: "Resolving incidents early and reopening new ones shortens it on paper. Few failures make the median jumpy: read the count before the figure.",
+        definition: "For each failed d in P: end = max resolved_at of linked incidents (unresolved if any is open), else finished_at of its first rollback, else finished_at of the hotfix; value = end − d.finished_at, negatives left out. Band on the median: elite < 1 hour, high < 1 day, medium < 7 days, else low.",
+    },
+    MetricDoc {
+        key: "rework_rate",
+        title: "Deployment rework rate",
+        summary: "Share of deployments that were unplanned fixes.",
+        measures: "The share of production deployments that were rework: hotfixes, rollbacks, or — when a deployment does not say what it is — deployments made while an incident on the service was open.",
+        does_not_measure: "Whether the rework was well done; planned refactoring (that is not rework here); work that never reached production.",
+        misread_or_gamed: "Labelling every deployment `planned` hides rework. A deployment during a long unrelated incident is counted as rework when its kind is not stated: send `kind` to be precise.",
+        definition: "Over P: d is rework when kind is hotfix or rollback, or kind is absent and an incident affecting d's service was open at d.finished_at (started_at ≤ finished_at < resolved_at, or unresolved). rate = rework ÷ |P|.",
+    },
+    MetricDoc {
+        key: "time_to_restore",
+        title: "Time to restore service",
+        summary: "From the start of an incident to its resolution.",
+        measures: "For every incident affecting the scope that was resolved in the window, the time from the start of impact to resolution, whatever caused it (the pre-2023 DORA \"MTTR\").",
+        does_not_measure: "Which incidents a deployment caused (see failed_deployment_recovery_time); open incidents; how well the incident was handled.",
+        misread_or_gamed: "Splitting incidents, or declaring them late, shortens it. One long outage dominates the mean: read the median and p90.",
+        definition: "Incidents with an affected service in the scope and resolved_at in the window: resolved_at − started_at. Stats object.",
+    },
+    MetricDoc {
+        key: "time_to_detect",
+        title: "Time to detect",
+        summary: "From the start of impact to someone noticing.",
+        measures: "For incidents that started in the window and record when they were detected, the time from impact to detection: how good alerting is.",
+        does_not_measure: "Incidents without a detection time; the time to respond or repair.",
+        misread_or_gamed: "Setting started_at to the alert time makes detection instant on paper; impact start is usually known only after the review.",
+        definition: "Incidents with an affected service in the scope, started_at in the window and a detected_at: detected_at − started_at. Stats object.",
+    },
+    MetricDoc {
+        key: "deployment_success_rate",
+        title: "Deployment success rate",
+        summary: "Share of production deployment attempts that succeeded.",
+        measures: "Of the production deployment attempts that finished in the window as success or failure, the share that succeeded: how reliable the pipeline is.",
+        does_not_measure: "Whether a successful deployment worked for users (see change_failure_rate); cancelled attempts.",
+        misread_or_gamed: "Retrying a flaky pipeline until green hides the failures only if failed attempts are not reported.",
+        definition: "Production deployments of the scope, finished_at in the window, status success or failure: attempts, succeeded, rate = succeeded ÷ attempts.",
+    },
+    MetricDoc {
+        key: "pr_stages",
+        title: "Pull-request stages",
+        summary: "Where lead time goes: coding, pickup, review, deploy.",
+        measures: "For pull requests merged in the window into a repository the scope deploys: coding (first commit → opened), pickup (opened → first review), review (first review → merged), deploy (merged → first production deployment containing it). It shows where work waits.",
+        does_not_measure: "Anyone's effort or speed — waiting time is a property of the process (queues, handoffs, review load), not a person. Pull requests never merged.",
+        misread_or_gamed: "Opening pull requests early as drafts moves time from coding to pickup; rubber-stamp reviews shorten review and raise change failure rate. Review detail may be sampled (see the sample rate in the report).",
+        definition: "For each merged pull request: coding = opened_at − first_commit_at (else the earliest authored_at of its stored commits); pickup = first_review_at − opened_at; review = merged_at − first_review_at; deploy = finished_at − merged_at of the earliest production deployment of the scope that shipped any of its commits or has one as its head. Negatives are left out and counted.",
+    },
+    MetricDoc {
+        key: "data_quality",
+        title: "Data quality",
+        summary: "What made the numbers less trustworthy, so you can fix the telemetry.",
+        measures: "Counts of what was left out or guessed: negative durations (clock skew, rebased history), baseline deployments (first known deployment of a service), deployments whose changes are unknown, deployed shas not among stored commits, open incidents, and incident links inferred from timing.",
+        does_not_measure: "Whether the figures are right — only where they are known to be weaker.",
+        misread_or_gamed: "A clean data-quality block does not prove the data is complete: events that were never sent cannot be counted.",
+        definition: "negative_lead_times, negative_recovery_times, negative_pr_stages: values left out; baseline_deployments: deployments in P whose shipped set neither an explicit list nor the commit graph could give; deployments_without_changes: shipped set empty after de-duplication; unknown_deployed_shas: deployed sha not among stored changes; open_incidents: started before the window's end, unresolved; inferred_incident_links: incidents linked by timing to a deployment in P.",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_report_metric_is_explained_and_found_by_alias() {
+        for key in [
+            "deployment_frequency",
+            "lead_time",
+            "change_failure_rate",
+            "failed_deployment_recovery_time",
+            "rework_rate",
+            "time_to_restore",
+            "time_to_detect",
+            "deployment_success_rate",
+            "pr_stages",
+            "data_quality",
+        ] {
+            let d = find_metric_doc(key).unwrap_or_else(|| panic!("{key}"));
+            assert!(!d.measures.is_empty() && !d.does_not_measure.is_empty() && !d.misread_or_gamed.is_empty());
+        }
+        assert_eq!(find_metric_doc("CFR").unwrap().key, "change_failure_rate");
+        assert_eq!(find_metric_doc("lead-time").unwrap().key, "lead_time");
+        assert!(find_metric_doc("velocity").is_none());
+    }
+}

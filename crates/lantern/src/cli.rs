@@ -1,0 +1,160 @@
+//! Commands and flags.
+
+use crate::config::Config;
+use crate::instance::Instance;
+use crate::{bench, import, report_cmd};
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand};
+use lantern_engine::{find_metric_doc, metric_docs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lantern",
+    version,
+    about = "DORA delivery metrics for services and teams — never for people.",
+    after_help = "Start with `lantern demo`. Every metric explains itself: `lantern explain lead_time`."
+)]
+pub struct Cli {
+    /// The database file [default: ./lantern.db; ./lantern-demo.db for `demo`].
+    #[arg(long, global = true, env = "LANTERN_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// The catalog and settings [default: ./lantern.toml when present].
+    #[arg(long, global = true, env = "LANTERN_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// More log output on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Load events into the store.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// The DORA report for a service, a team or the organisation.
+    Report(report_cmd::ReportArgs),
+    /// Generate a demo organisation into a database and show its report.
+    Demo(DemoArgs),
+    /// What a metric measures, what it does not, and how it is misread.
+    Explain {
+        /// A metric (e.g. lead_time, cfr); omit to list them all.
+        metric: Option<String>,
+        /// Print the explanations as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a large synthetic organisation and time import and reports.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Canonical events as JSON Lines (events.md); `-` reads standard input.
+    Events {
+        file: PathBuf,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// The same seed always gives the same organisation.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// How many days of history.
+    #[arg(long, default_value_t = 120)]
+    pub days: u32,
+    /// The last day of history (YYYY-MM-DD) [default: today].
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+fn db_path(cli_db: &Option<PathBuf>, default: &str) -> PathBuf {
+    cli_db.clone().unwrap_or_else(|| PathBuf::from(default))
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Import(ImportCommand::Events { file, quiet }) => {
+            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let s = import::import_events(&mut instance, &file, quiet)?;
+            println!(
+                "loaded {}, rejected {} ({:.1}s, {:.0} events/s)",
+                s.loaded,
+                s.rejected,
+                s.seconds,
+                s.loaded as f64 / s.seconds.max(1e-9)
+            );
+            Ok(if s.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Report(args) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let db = db_path(&cli.db, "lantern.db");
+            if !db.exists() {
+                bail!(
+                    "no database at {}: import events first (`lantern import events FILE`), or try `lantern demo`",
+                    db.display()
+                );
+            }
+            let instance = Instance::open(&db)?;
+            print!("{}", report_cmd::run(&instance.store, &config, &args, None)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            let db = db_path(&cli.db, "lantern-demo.db");
+            print!("{}", report_cmd::demo(&db, &args)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { metric, json } => {
+            print!("{}", explain(metric.as_deref(), json)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            bench::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn explain(metric: Option<&str>, json: bool) -> Result<String> {
+    let docs: Vec<_> = match metric {
+        None => metric_docs().iter().collect(),
+        Some(name) => match find_metric_doc(name) {
+            Some(d) => vec![d],
+            None => {
+                let keys: Vec<&str> = metric_docs().iter().map(|d| d.key).collect();
+                bail!("no metric `{name}`; metrics: {}", keys.join(", "));
+            }
+        },
+    };
+    if json {
+        return Ok(serde_json::to_string_pretty(&docs)? + "\n");
+    }
+    if metric.is_none() {
+        let mut out = String::from("Metrics (lantern explain METRIC for the whole text):\n\n");
+        for d in docs {
+            out.push_str(&format!("  {:<33} {}\n", d.key, d.summary));
+        }
+        return Ok(out);
+    }
+    let d = docs[0];
+    let mut out = format!("{} ({})\n{}\n\n", d.title, d.key, "=".repeat(d.title.len() + d.key.len() + 3));
+    for (heading, text) in [
+        ("What it measures", d.measures),
+        ("What it does not measure", d.does_not_measure),
+        ("How it is commonly misread or gamed", d.misread_or_gamed),
+        ("Exact definition", d.definition),
+    ] {
+        out.push_str(heading);
+        out.push('\n');
+        out.push_str(&crate::render::wrap_text(text, 78, "  "));
+        out.push('\n');
+    }
+    Ok(out)
+}

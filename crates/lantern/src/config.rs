@@ -1,0 +1,197 @@
+//! `lantern.toml`: the catalog (teams and their services) and the engine's
+//! settings. Unknown keys are an error, so a typo never silently changes a
+//! figure.
+
+use anyhow::{Context, Result, bail};
+use lantern_engine::{EngineConfig, Scope};
+use lantern_events::{MICROS_PER_SECOND, Name};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    teams: Vec<TeamEntry>,
+    #[serde(default)]
+    environments: Environments,
+    #[serde(default)]
+    incidents: Incidents,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamEntry {
+    name: String,
+    #[serde(default)]
+    services: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Environments {
+    production: Vec<String>,
+}
+
+impl Default for Environments {
+    fn default() -> Self {
+        Environments {
+            production: vec!["production".into(), "prod".into()],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Incidents {
+    /// Hours before an incident within which a deployment is linked to it
+    /// by inference.
+    link_window_hours: f64,
+    infer_links: bool,
+}
+
+impl Default for Incidents {
+    fn default() -> Self {
+        Incidents {
+            link_window_hours: 24.0,
+            infer_links: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub name: Name,
+    pub services: BTreeSet<Name>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub teams: Vec<Team>,
+    pub engine: EngineConfig,
+    /// Where it was read from, if a file was read.
+    pub source: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads `--config PATH` (which must exist), or `./lantern.toml` when
+    /// present, or the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        match explicit {
+            Some(path) => Self::read(path),
+            None if Path::new("lantern.toml").exists() => Self::read(Path::new("lantern.toml")),
+            None => Self::parse("", None),
+        }
+    }
+
+    fn read(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+        Self::parse(&text, Some(path))
+    }
+
+    pub fn parse(text: &str, path: Option<&Path>) -> Result<Config> {
+        let where_ = path.map(|p| p.display().to_string()).unwrap_or_else(|| "configuration".into());
+        let file: File = toml::from_str(text).with_context(|| format!("{where_} is not valid"))?;
+        let mut teams: Vec<Team> = Vec::new();
+        for (i, t) in file.teams.iter().enumerate() {
+            let name = Name::parse(&t.name)
+                .map_err(|m| anyhow::anyhow!("{where_}: teams[{i}].name {m}"))?;
+            if teams.iter().any(|x| x.name == name) {
+                bail!("{where_}: team `{name}` is defined twice");
+            }
+            let services = t
+                .services
+                .iter()
+                .enumerate()
+                .map(|(j, s)| {
+                    Name::parse(s).map_err(|m| anyhow::anyhow!("{where_}: teams[{i}].services[{j}] {m}"))
+                })
+                .collect::<Result<_>>()?;
+            teams.push(Team { name, services });
+        }
+        if file.environments.production.is_empty() {
+            bail!("{where_}: environments.production must name at least one environment");
+        }
+        let hours = file.incidents.link_window_hours;
+        if !(hours.is_finite() && (0.0..=24.0 * 365.0).contains(&hours)) {
+            bail!("{where_}: incidents.link_window_hours must be between 0 and 8760, got {hours}");
+        }
+        Ok(Config {
+            teams,
+            engine: EngineConfig {
+                production: file.environments.production.iter().map(|p| p.to_lowercase()).collect(),
+                link_window_micros: (hours * 3600.0 * MICROS_PER_SECOND as f64).round() as i64,
+                infer_incident_links: file.incidents.infer_links,
+            },
+            source: path.map(Path::to_path_buf),
+        })
+    }
+
+    pub fn team(&self, name: &str) -> Result<&Team> {
+        self.teams.iter().find(|t| t.name.as_str() == name).ok_or_else(|| {
+            let known: Vec<&str> = self.teams.iter().map(|t| t.name.as_str()).collect();
+            match (&self.source, known.is_empty()) {
+                (None, _) => anyhow::anyhow!(
+                    "no team `{name}`: no catalog was read (give --config PATH or create ./lantern.toml with [[teams]] entries)"
+                ),
+                (Some(p), true) => anyhow::anyhow!("no team `{name}`: {} defines no teams", p.display()),
+                (Some(p), false) => anyhow::anyhow!(
+                    "no team `{name}` in {}; teams: {}",
+                    p.display(),
+                    known.join(", ")
+                ),
+            }
+        })
+    }
+
+    pub fn team_scope(&self, name: &str) -> Result<Scope> {
+        let team = self.team(name)?;
+        Ok(Scope::Team {
+            name: team.name.clone(),
+            services: team.services.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let c = Config::parse(
+            r#"
+            [[teams]]
+            name = "payments"
+            services = ["checkout", "billing"]
+
+            [environments]
+            production = ["Production", "prod"]
+
+            [incidents]
+            link_window_hours = 12
+            infer_links = false
+            "#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.teams[0].services.len(), 2);
+        assert!(c.engine.is_production("PRODUCTION"));
+        assert_eq!(c.engine.link_window_micros, 12 * 3600 * 1_000_000);
+        assert!(!c.engine.infer_incident_links);
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let e = Config::parse("[[teams]]\nname = \"a\"\nservice = [\"x\"]\n", None).unwrap_err();
+        assert!(format!("{e:#}").contains("unknown field `service`"), "{e:#}");
+        let e = Config::parse("[[teams]]\nname = \"a\"\n[[teams]]\nname = \"a\"\n", None).unwrap_err();
+        assert!(e.to_string().contains("twice"));
+        let e = Config::parse("[environments]\nproduction = []\n", None).unwrap_err();
+        assert!(e.to_string().contains("at least one"));
+        let c = Config::parse("[[teams]]\nname = \"a\"\n", None).unwrap();
+        assert!(c.team("b").unwrap_err().to_string().contains("no catalog"));
+    }
+}

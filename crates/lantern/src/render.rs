@@ -1,0 +1,343 @@
+//! A report for people (table, markdown) and for programs (json, csv).
+//! JSON is exactly the shape of metrics.md; with buckets, the same object
+//! gains a `buckets` array of reports.
+
+use lantern_engine::{Band, Report, Stats, find_metric_doc};
+use serde_json::Value;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+pub fn render(format: Format, report: &Report, buckets: Option<&[Report]>) -> String {
+    match format {
+        Format::Json => json(report, buckets),
+        Format::Csv => csv(report, buckets),
+        Format::Table => table(report, buckets),
+        Format::Markdown => markdown(report, buckets),
+    }
+}
+
+pub fn json(report: &Report, buckets: Option<&[Report]>) -> String {
+    let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
+    if let (Some(b), Value::Object(map)) = (buckets, &mut value) {
+        map.insert("buckets".into(), serde_json::to_value(b).unwrap_or(Value::Null));
+    }
+    let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// One row per figure: `from,to,metric,field,value`, the whole window
+/// first, then each bucket.
+pub fn csv(report: &Report, buckets: Option<&[Report]>) -> String {
+    let mut out = String::from("from,to,metric,field,value\n");
+    for r in std::iter::once(report).chain(buckets.into_iter().flatten()) {
+        let Ok(Value::Object(map)) = serde_json::to_value(r) else { continue };
+        for (metric, v) in &map {
+            if matches!(metric.as_str(), "scope" | "window" | "benchmark") {
+                continue;
+            }
+            let mut rows = Vec::new();
+            flatten("", v, &mut rows);
+            for (field, value) in rows {
+                let _ = writeln!(out, "{},{},{metric},{field},{value}", r.window.from, r.window.to);
+            }
+        }
+    }
+    out
+}
+
+fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, child, rows);
+            }
+        }
+        Value::Null => rows.push((prefix.to_string(), String::new())),
+        Value::String(s) => rows.push((prefix.to_string(), s.clone())),
+        other => rows.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+/// 45s, 12m, 3h 20m, 2d 4h.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.round() as i64;
+    let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{m}m")
+    } else if s < 86_400 {
+        if m == 0 { format!("{h}h") } else { format!("{h}h {m}m") }
+    } else if h == 0 {
+        format!("{d}d")
+    } else {
+        format!("{d}d {h}h")
+    }
+}
+
+fn percent(rate: Option<f64>) -> String {
+    rate.map(|r| format!("{:.1} %", r * 100.0)).unwrap_or_else(|| "–".into())
+}
+
+fn band(b: Option<Band>) -> &'static str {
+    b.map(Band::as_str).unwrap_or("–")
+}
+
+fn median(s: &Stats) -> String {
+    s.median_s.map(duration).unwrap_or_else(|| "–".into())
+}
+
+fn scope_label(r: &Report) -> String {
+    match &r.scope {
+        lantern_engine::ScopeJson::Service(s) => format!("service {s}"),
+        lantern_engine::ScopeJson::Team(t) => format!("team {t}"),
+        lantern_engine::ScopeJson::Org(_) => "whole organisation".into(),
+    }
+}
+
+fn short(ts: &str) -> &str {
+    ts.strip_suffix("T00:00:00Z").unwrap_or(ts)
+}
+
+/// The five DORA metrics as (title, value, band, doc key).
+fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str)> {
+    let df = &r.deployment_frequency;
+    let lt = &r.lead_time;
+    let cfr = &r.change_failure_rate;
+    let rec = &r.failed_deployment_recovery_time;
+    let rw = &r.rework_rate;
+    vec![
+        (
+            "Deployment frequency",
+            format!(
+                "{} deploys, {:.2}/day{}",
+                df.count,
+                df.per_day,
+                df.weekly_median_deploy_days
+                    .map(|w| format!(", {w} days/wk"))
+                    .unwrap_or_default()
+            ),
+            band(df.band),
+            "deployment_frequency",
+        ),
+        (
+            "Lead time for changes",
+            match lt.stats.p90_s {
+                Some(p90) => format!("median {}, p90 {} ({})", median(&lt.stats), duration(p90), lt.stats.count),
+                None => "no shipped changes".into(),
+            },
+            band(lt.band),
+            "lead_time",
+        ),
+        (
+            "Change failure rate",
+            format!("{} ({} of {})", percent(cfr.rate), cfr.failed, cfr.deployments),
+            band(cfr.band),
+            "change_failure_rate",
+        ),
+        (
+            "Failed deploy recovery",
+            if rec.stats.count == 0 && rec.unresolved == 0 {
+                "no failed deployments".into()
+            } else {
+                format!("median {} ({}, {} open)", median(&rec.stats), rec.stats.count, rec.unresolved)
+            },
+            band(rec.band),
+            "failed_deployment_recovery_time",
+        ),
+        (
+            "Deployment rework rate",
+            format!("{} ({} of {})", percent(rw.rate), rw.rework, rw.deployments),
+            "",
+            "rework_rate",
+        ),
+    ]
+}
+
+fn supporting(r: &Report) -> Vec<(&'static str, String)> {
+    let s = &r.pr_stages;
+    vec![
+        (
+            "Time to restore service",
+            format!("median {} ({} incidents)", median(&r.time_to_restore), r.time_to_restore.count),
+        ),
+        (
+            "Time to detect",
+            format!("median {} ({} incidents)", median(&r.time_to_detect), r.time_to_detect.count),
+        ),
+        (
+            "Deployment success rate",
+            format!(
+                "{} ({} of {} attempts)",
+                percent(r.deployment_success_rate.rate),
+                r.deployment_success_rate.succeeded,
+                r.deployment_success_rate.attempts
+            ),
+        ),
+        (
+            "PR stages (median)",
+            format!(
+                "coding {} · pickup {} · review {} · deploy {}",
+                median(&s.coding),
+                median(&s.pickup),
+                median(&s.review),
+                median(&s.deploy)
+            ),
+        ),
+    ]
+}
+
+/// Data-quality counts in plain words.
+pub fn warnings(r: &Report) -> Vec<String> {
+    let q = &r.data_quality;
+    let mut out = Vec::new();
+    let mut say = |n: u64, one: &str, many: &str| {
+        if n > 0 {
+            out.push(if n == 1 { one.replace("{n}", "1") } else { many.replace("{n}", &n.to_string()) });
+        }
+    };
+    say(q.baseline_deployments, "1 deployment was a service's first known one (a baseline): it ships nothing measurable.", "{n} deployments were baselines (no earlier deployment of the same repo to compare with): they ship nothing measurable.");
+    say(q.deployments_without_changes, "1 deployment carried no new commit: check that deploy events send the sha or change list.", "{n} deployments carried no new commit: check that deploy events send the sha or change list.");
+    say(q.unknown_deployed_shas, "1 deployed sha is not among the stored commits: import the repository's history.", "{n} deployed shas are not among the stored commits: import the repository's history.");
+    say(q.negative_lead_times, "1 commit was dated after its deployment (clock skew or rebased history) and was left out.", "{n} commits were dated after their deployment (clock skew or rebased history) and were left out.");
+    say(q.negative_recovery_times, "1 recovery ended before its deployment and was left out.", "{n} recoveries ended before their deployment and were left out.");
+    say(q.negative_pr_stages, "1 pull-request stage had a negative duration and was left out.", "{n} pull-request stages had negative durations and were left out.");
+    say(q.open_incidents, "1 incident is still open.", "{n} incidents are still open.");
+    say(q.inferred_incident_links, "1 incident was linked to a deployment by timing only: send caused_by to be sure.", "{n} incidents were linked to deployments by timing only: send caused_by to be sure.");
+    out
+}
+
+pub fn wrap_text(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && indent.len() + line.chars().count() + 1 + word.chars().count() > width {
+            let _ = writeln!(out, "{indent}{line}");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        let _ = writeln!(out, "{indent}{line}");
+    }
+    out
+}
+
+pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Lantern · {} · {} → {}", scope_label(r), short(&r.window.from), short(&r.window.to));
+    let _ = writeln!(out, "Bands from {}; they describe a delivery system, never a person.", r.benchmark);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{:<24} {:<45} {}", "DORA metric", "value", "band");
+    for (title, value, b, key) in headline(r) {
+        let _ = writeln!(out, "{title:<24} {value:<45} {b}");
+        if let Some(doc) = find_metric_doc(key) {
+            out.push_str(&wrap_text(doc.summary, 80, "  "));
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Supporting signals");
+    for (title, value) in supporting(r) {
+        let _ = writeln!(out, "  {title:<25} {value}");
+    }
+    let w = warnings(r);
+    if !w.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Data quality");
+        for line in w {
+            out.push_str(&wrap_text(&format!("! {line}"), 80, "  "));
+        }
+    }
+    if let Some(b) = buckets {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{:<12} {:>7} {:>13} {:>8} {:>11} {:>8}", "from", "deploys", "lead time", "CFR", "recovery", "rework");
+        for x in b {
+            let _ = writeln!(
+                out,
+                "{:<12} {:>7} {:>13} {:>8} {:>11} {:>8}",
+                &x.window.from[..10.min(x.window.from.len())],
+                x.deployment_frequency.count,
+                median(&x.lead_time.stats),
+                percent(x.change_failure_rate.rate),
+                median(&x.failed_deployment_recovery_time.stats),
+                percent(x.rework_rate.rate)
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "`lantern explain METRIC` says what a metric measures, what it does not, and how it is misread.");
+    out
+}
+
+pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## Delivery report: {}, {} → {}\n", scope_label(r), short(&r.window.from), short(&r.window.to));
+    let _ = writeln!(out, "| Metric | Value | Band ({}) | What it means |", r.benchmark);
+    let _ = writeln!(out, "|---|---|---|---|");
+    for (title, value, b, key) in headline(r) {
+        let summary = find_metric_doc(key).map(|d| d.summary).unwrap_or_default();
+        let _ = writeln!(out, "| {title} | {value} | {b} | {summary} |");
+    }
+    let _ = writeln!(out, "\n| Supporting signal | Value |\n|---|---|");
+    for (title, value) in supporting(r) {
+        let _ = writeln!(out, "| {title} | {value} |");
+    }
+    let w = warnings(r);
+    if !w.is_empty() {
+        let _ = writeln!(out, "\n**Data quality**\n");
+        for line in w {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
+    if let Some(b) = buckets {
+        let _ = writeln!(out, "\n| From | Deploys | Lead time | CFR | Recovery | Rework |\n|---|---|---|---|---|---|");
+        for x in b {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                short(&x.window.from),
+                x.deployment_frequency.count,
+                median(&x.lead_time.stats),
+                percent(x.change_failure_rate.rate),
+                median(&x.failed_deployment_recovery_time.stats),
+                percent(x.rework_rate.rate)
+            );
+        }
+    }
+    let _ = writeln!(out, "\n_Bands describe a service's delivery system, never a person, and never rank teams._");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(45.0), "45s");
+        assert_eq!(duration(720.0), "12m");
+        assert_eq!(duration(3.0 * 3600.0 + 1200.0), "3h 20m");
+        assert_eq!(duration(7200.0), "2h");
+        assert_eq!(duration(2.0 * 86400.0 + 4.0 * 3600.0), "2d 4h");
+    }
+
+    #[test]
+    fn wrapping_keeps_lines_within_width() {
+        let text = "word ".repeat(60);
+        for line in wrap_text(&text, 80, "  ").lines() {
+            assert!(line.chars().count() <= 80);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! `lantern report` and `lantern demo`: load what a scope needs, compute,
+//! render.
+
+use crate::cli::DemoArgs;
+use crate::config::Config;
+use crate::instance::Instance;
+use crate::render::{self, Format};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use lantern_engine::{Bucket, Ledger, Report, Scope, Window, buckets};
+use lantern_events::{MICROS_PER_DAY, Name, Timestamp, parse_event};
+use lantern_store::Store;
+use std::fmt::Write;
+use std::path::Path;
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// One service.
+    #[arg(long, conflicts_with = "team")]
+    pub service: Option<String>,
+    /// A team of the catalog (lantern.toml).
+    #[arg(long)]
+    pub team: Option<String>,
+    /// Start of the window: YYYY-MM-DD (midnight UTC) or RFC 3339 [default: 90 days before --to].
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the window, exclusive [default: now].
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also the same report per day, ISO week or month, for trends.
+    #[arg(long, value_parser = ["day", "week", "month"])]
+    pub bucket: Option<String>,
+}
+
+fn now() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    Timestamp::from_micros(micros)
+}
+
+pub fn window(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Window> {
+    let parse = |flag: &str, v: &str| Timestamp::parse_bound(v).map_err(|m| anyhow::anyhow!("--{flag}: {m}"));
+    let to = match to {
+        Some(v) => parse("to", v)?,
+        None => now,
+    };
+    let from = match from {
+        Some(v) => parse("from", v)?,
+        None => to.plus_micros(-90 * MICROS_PER_DAY),
+    };
+    Window::new(from, to).map_err(anyhow::Error::msg)
+}
+
+pub fn scope(config: &Config, args: &ReportArgs) -> Result<Scope> {
+    Ok(match (&args.service, &args.team) {
+        (Some(s), _) => Scope::Service(Name::parse(s).map_err(|m| anyhow::anyhow!("--service {m}"))?),
+        (None, Some(t)) => config.team_scope(t)?,
+        (None, None) => Scope::Org,
+    })
+}
+
+/// Computes and renders the report the arguments ask for.
+pub fn run(store: &dyn Store, config: &Config, args: &ReportArgs, at: Option<Timestamp>) -> Result<String> {
+    let scope = scope(config, args)?;
+    let window = window(args.from.as_deref(), args.to.as_deref(), at.unwrap_or_else(now))?;
+    if let Scope::Service(name) = &scope
+        && !store.services()?.contains(name)
+    {
+        let known: Vec<String> = store.services()?.iter().take(20).map(|n| n.to_string()).collect();
+        eprintln!(
+            "warning: no deployment or incident names service `{name}`; known services: {}",
+            if known.is_empty() { "none yet".into() } else { known.join(", ") }
+        );
+    }
+    let events = store.load(scope.services().as_ref())?;
+    let ledger = Ledger::build(&events, &config.engine);
+    let report = ledger.report(&scope, window);
+    let bucketed: Option<Vec<Report>> = args
+        .bucket
+        .as_deref()
+        .map(Bucket::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?
+        .map(|size| buckets(&window, size).into_iter().map(|w| ledger.report(&scope, w)).collect());
+    Ok(render::render(args.format, &report, bucketed.as_deref()))
+}
+
+/// Writes the demo organisation into `db` and renders what a newcomer
+/// should see first.
+pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
+    let until = match &args.until {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .with_context(|| format!("--until `{d}` is not a date (YYYY-MM-DD)"))?,
+        None => now().date(),
+    };
+    if args.days == 0 || args.days > 3660 {
+        bail!("--days must be between 1 and 3660");
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot replace {}", Path::new(&p).display())),
+        }
+    }
+    let mut instance = Instance::open(db)?;
+    let values = crate::demo::generate(args.seed, until, args.days);
+    let events = values
+        .iter()
+        .map(|v| parse_event(v, &instance.pseudonymiser))
+        .collect::<Result<Vec<_>, _>>()
+        .context("the demo generator made an invalid event (a bug)")?;
+    instance.store.write(&events)?;
+    let catalog_path = db.with_extension("toml");
+    std::fs::write(&catalog_path, crate::demo::catalog_toml())
+        .with_context(|| format!("cannot write {}", catalog_path.display()))?;
+    let config = Config::parse(&crate::demo::catalog_toml(), Some(&catalog_path))?;
+
+    let to = Timestamp::from_date(until);
+    let window = Window::new(to.plus_micros(-90 * MICROS_PER_DAY), to).map_err(anyhow::Error::msg)?;
+    let all = instance.store.load(None)?;
+    let ledger = Ledger::build(&all, &config.engine);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Demo organisation (seed {}): {} events over {} days written to {}\n",
+        args.seed,
+        events.len(),
+        args.days,
+        db.display()
+    );
+    out.push_str(&render::table(&ledger.report(&Scope::Org, window), None));
+    let _ = writeln!(out, "\nTeams, in alphabetical order (bands describe each team's delivery system; this is not a ranking):\n");
+    let _ = writeln!(out, "{:<13} {:>9} {:>9} {:>11} {:>9} {:>8}", "team", "deploys", "per day", "lead time", "CFR", "recovery");
+    for team in crate::demo::team_names() {
+        let r = ledger.report(&config.team_scope(team)?, window);
+        let df = &r.deployment_frequency;
+        let lt = r.lead_time.stats.median_s.map(render::duration).unwrap_or_else(|| "–".into());
+        let rec = r.failed_deployment_recovery_time.stats.median_s.map(render::duration).unwrap_or_else(|| "–".into());
+        let cfr = r.change_failure_rate.rate.map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into());
+        let _ = writeln!(out, "{:<13} {:>9} {:>9.2} {:>11} {:>9} {:>8}", team, df.count, df.per_day, lt, cfr, rec);
+        let _ = writeln!(
+            out,
+            "{:<13} {:>9} {:>9} {:>11} {:>9} {:>8}",
+            "",
+            "",
+            r.deployment_frequency.band.map(|b| b.as_str()).unwrap_or("–"),
+            r.lead_time.band.map(|b| b.as_str()).unwrap_or("–"),
+            r.change_failure_rate.band.map(|b| b.as_str()).unwrap_or("–"),
+            r.failed_deployment_recovery_time.band.map(|b| b.as_str()).unwrap_or("–"),
+        );
+    }
+    let db_arg = db.display();
+    let _ = writeln!(out, "\nExplore it:");
+    let _ = writeln!(out, "  lantern --db {db_arg} --config {} report --team payments", catalog_path.display());
+    let _ = writeln!(out, "  lantern --db {db_arg} report --service ledger-monolith --bucket month");
+    let _ = writeln!(out, "  lantern --db {db_arg} report --format json");
+    let _ = writeln!(out, "  lantern explain change_failure_rate");
+    Ok(out)
+}
