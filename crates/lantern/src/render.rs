@@ -277,7 +277,7 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "`lantern explain METRIC` says what a metric measures, what it does not, and how it is misread.");
+    let _ = writeln!(out, "`lantern explain METRIC`: what it measures, what it does not, how it is misread.");
     out
 }
 

@@ -1,0 +1,214 @@
+//! The real binary, real SQLite files in a temp dir.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, None)
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
+            .current_dir(self.dir.path())
+            .env_remove("LANTERN_DB")
+            .env_remove("LANTERN_CONFIG")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(text) = stdin {
+            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const HISTORY: &str = r#"{"type":"change","repo":"acme/shop","sha":"1111111","committed_at":"2026-03-01T09:00:00Z","author":"alice@example.com"}
+{"type":"change","repo":"acme/shop","sha":"2222222","parents":["1111111"],"committed_at":"2026-03-02T09:00:00Z","author":"Bob Builder"}
+{"type":"deployment","id":"d1","service":"shop-api","environment":"production","finished_at":"2026-03-01T12:00:00Z","repo":"acme/shop","sha":"1111111"}
+{"type":"deployment","id":"d2","service":"shop-api","environment":"production","finished_at":"2026-03-02T12:00:00Z","repo":"acme/shop","sha":"2222222"}
+{"type":"incident","id":"i1","service":"shop-api","started_at":"2026-03-02T13:00:00Z","resolved_at":"2026-03-02T14:00:00Z","title":"Checkout errors"}
+"#;
+
+#[test]
+fn import_reports_bad_lines_by_number_and_field_and_loads_the_rest() {
+    let env = Env::new();
+    let mut text = HISTORY.to_string();
+    text.push_str("{\"type\":\"deployment\",\"id\":\"d3\",\"service\":\"shop-api\",\"environment\":\"production\",\"finished_at\":\"2026-03-03T12:00:00\"}\n");
+    text.push_str("not json\n");
+    let file = env.write("events.jsonl", &text);
+    let out = env.run(&["import", "events", file.to_str().unwrap(), "-q"]);
+    assert!(!out.status.success());
+    assert!(stdout(&out).starts_with("loaded 5, rejected 2"), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("line 6: field `finished_at`"), "{err}");
+    assert!(err.contains("offset"), "{err}");
+    assert!(err.contains("line 7: not valid JSON"), "{err}");
+    assert!(env.path("lantern.db").exists());
+    assert!(env.path("lantern.db.key").exists());
+}
+
+#[test]
+fn re_importing_is_idempotent_and_stdin_works() {
+    let env = Env::new();
+    let file = env.write("events.jsonl", HISTORY);
+    let args = ["report", "--service", "shop-api", "--from", "2026-03-01", "--to", "2026-03-08", "--format", "json"];
+    assert!(env.run(&["import", "events", file.to_str().unwrap()]).status.success());
+    let first = stdout(&env.run(&args));
+    let again = env.run_with_stdin(&["import", "events", "-"], Some(HISTORY));
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).starts_with("loaded 5, rejected 0"));
+    assert_eq!(first, stdout(&env.run(&args)));
+}
+
+#[test]
+fn the_json_report_has_exactly_the_shape_of_metrics_md() {
+    let env = Env::new();
+    let file = env.write("events.jsonl", HISTORY);
+    env.run(&["--db", "x.db", "import", "events", file.to_str().unwrap()]);
+    let out = env.run(&["--db", "x.db", "report", "--service", "shop-api", "--from", "2026-03-01", "--to", "2026-03-08", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut expected = vec!["scope", "window", "benchmark", "deployment_frequency", "lead_time", "change_failure_rate", "failed_deployment_recovery_time", "rework_rate", "time_to_restore", "time_to_detect", "deployment_success_rate", "pr_stages", "data_quality"];
+    let mut got = keys.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert_eq!(r["scope"], serde_json::json!({"service": "shop-api"}));
+    assert_eq!(r["window"], serde_json::json!({"from": "2026-03-01T00:00:00Z", "to": "2026-03-08T00:00:00Z"}));
+    assert_eq!(r["lead_time"]["count"], 1);
+    assert_eq!(r["lead_time"]["median_s"], 10800.0); // d1 is the baseline; d2 ships 2222222
+    assert_eq!(r["change_failure_rate"]["by_cause"]["incident_inferred"], 1);
+    for stage in ["coding", "pickup", "review", "deploy"] {
+        let s = r["pr_stages"][stage].as_object().unwrap();
+        assert_eq!(s.len(), 5, "{stage}");
+    }
+    // Governance rule 1: no person, pseudonym or free text leaks.
+    let text = stdout(&out);
+    assert!(!text.contains("alice") && !text.contains("Bob"), "{text}");
+    assert!(!text.contains("Checkout errors"));
+}
+
+#[test]
+fn teams_come_from_the_catalog_and_mistakes_are_explained() {
+    let env = Env::new();
+    let file = env.write("events.jsonl", HISTORY);
+    env.run(&["import", "events", file.to_str().unwrap()]);
+    env.write("lantern.toml", "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n");
+    let out = env.run(&["report", "--team", "shop", "--from", "2026-03-01", "--to", "2026-03-08", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["scope"], serde_json::json!({"team": "shop"}));
+    assert_eq!(r["deployment_frequency"]["count"], 2);
+
+    let out = env.run(&["report", "--team", "nope"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no team `nope`") && stderr(&out).contains("teams: shop"), "{}", stderr(&out));
+    let out = env.run(&["report", "--from", "March"]);
+    assert!(stderr(&out).contains("--from"), "{}", stderr(&out));
+    let out = env.run(&["report", "--from", "2026-03-08", "--to", "2026-03-01"]);
+    assert!(stderr(&out).contains("window is empty"), "{}", stderr(&out));
+    let out = env.run(&["--db", "missing.db", "report"]);
+    assert!(stderr(&out).contains("no database"), "{}", stderr(&out));
+    let out = env.run(&["report", "--service", "shop-ap", "--from", "2026-03-01", "--to", "2026-03-08"]);
+    assert!(stderr(&out).contains("known services: shop-api"), "{}", stderr(&out));
+}
+
+#[test]
+fn people_formats_fit_a_terminal_and_program_formats_parse() {
+    let env = Env::new();
+    let file = env.write("events.jsonl", HISTORY);
+    env.run(&["import", "events", file.to_str().unwrap()]);
+    let base = ["report", "--from", "2026-03-01", "--to", "2026-03-08"];
+    let table = stdout(&env.run(&[&base[..], &["--bucket", "day"]].concat()));
+    assert!(table.contains("Lead time for changes"), "{table}");
+    assert!(table.contains("Data quality"), "{table}");
+    for line in table.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line}");
+    }
+    let md = stdout(&env.run(&[&base[..], &["--format", "markdown"]].concat()));
+    assert!(md.contains("| Change failure rate | 50.0 % (1 of 2) | low |"), "{md}");
+    let csv = stdout(&env.run(&[&base[..], &["--format", "csv", "--bucket", "week"]].concat()));
+    assert!(csv.starts_with("from,to,metric,field,value\n"));
+    assert!(csv.contains("2026-03-01T00:00:00Z,2026-03-08T00:00:00Z,lead_time,median_s,10800"), "{csv}");
+    assert!(csv.lines().all(|l| l.split(',').count() == 5));
+    let json = stdout(&env.run(&[&base[..], &["--format", "json", "--bucket", "week"]].concat()));
+    let r: Value = serde_json::from_str(&json).unwrap();
+    // 2026-03-01 is a Sunday: one clipped day, then the week from Monday the 2nd.
+    assert_eq!(r["buckets"].as_array().unwrap().len(), 2);
+    assert_eq!(r["buckets"][1]["window"]["from"], "2026-03-02T00:00:00Z");
+}
+
+#[test]
+fn the_demo_is_deterministic_and_explorable() {
+    let env = Env::new();
+    let a = env.run(&["demo", "--seed", "7", "--until", "2026-06-01"]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let b = env.run(&["demo", "--seed", "7", "--until", "2026-06-01"]);
+    assert_eq!(stdout(&a), stdout(&b));
+    let text = stdout(&a);
+    for team in ["core-ledger", "mobile", "payments", "search"] {
+        assert!(text.contains(team), "{team}");
+    }
+    assert!(env.path("lantern-demo.db").exists() && env.path("lantern-demo.toml").exists());
+    let out = env.run(&["--db", "lantern-demo.db", "--config", "lantern-demo.toml", "report", "--team", "payments", "--from", "2026-03-03", "--to", "2026-06-01", "--format", "json"]);
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["deployment_frequency"]["band"], "elite");
+    assert!(r["pr_stages"]["review"]["count"].as_u64().unwrap() > 50);
+    let dump = std::fs::read(env.path("lantern-demo.db")).unwrap();
+    assert!(!contains(&dump, b"payments-dev-"), "person names must never be stored");
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn explain_lists_and_explains() {
+    let env = Env::new();
+    let list = stdout(&env.run(&["explain"]));
+    assert!(list.contains("failed_deployment_recovery_time"));
+    let one = stdout(&env.run(&["explain", "cfr"]));
+    for heading in ["What it measures", "What it does not measure", "How it is commonly misread or gamed", "Exact definition"] {
+        assert!(one.contains(heading), "{heading}");
+    }
+    let json: Value = serde_json::from_str(&stdout(&env.run(&["explain", "--json"]))).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 10);
+    let bad = env.run(&["explain", "velocity"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("no metric `velocity`"));
+}
+
