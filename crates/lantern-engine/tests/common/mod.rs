@@ -1,7 +1,8 @@
 #![allow(dead_code)]
 use lantern_engine::*;
 use lantern_events::*;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::collections::HashMap;
 
 pub fn events(lines: &[&str]) -> EventSet {
     let p = Pseudonymiser::from_key([9; 32]);
@@ -47,3 +48,149 @@ pub fn deploy(id: &str, sha: u32, at: &str, extra: &str) -> String {
         r#"{{"type":"deployment","id":"{id}","service":"s","environment":"production","finished_at":"{at}","repo":"r","sha":"{sha:07x}"{extra}}}"#
     )
 }
+
+// ---------------------------------------------------------------- random histories
+
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
+    }
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+}
+
+pub const BASE: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
+
+fn ts(rng: &mut Rng, secs: i64) -> String {
+    // Same instant, written with a random offset and sometimes fractions.
+    let offset_min = *rng.pick(&[0i64, 60, -300, 330, 120]);
+    let local = chrono::DateTime::from_timestamp(secs + offset_min * 60, 0).unwrap().naive_utc();
+    let off = if offset_min == 0 && rng.chance(0.5) {
+        "Z".to_string()
+    } else {
+        format!("{}{:02}:{:02}", if offset_min < 0 { '-' } else { '+' }, offset_min.abs() / 60, offset_min.abs() % 60)
+    };
+    format!("{}{}", local.format("%Y-%m-%dT%H:%M:%S"), off)
+}
+
+/// A timestamp whose instant itself needs the generator.
+fn ts2(rng: &mut Rng, at: impl FnOnce(&mut Rng) -> i64) -> String {
+    let secs = at(rng);
+    ts(rng, secs)
+}
+
+pub fn history(seed: u64) -> Vec<String> {
+    let mut rng = Rng(seed);
+    let mut lines = Vec::new();
+    let repos = ["acme/a", "acme/b"];
+    let services = ["svc1", "svc2", "svc3"];
+    let span = 40 * 86_400;
+    let mut commits: HashMap<&str, Vec<(String, i64)>> = HashMap::new();
+    for repo in repos {
+        let n = 5 + rng.below(30);
+        let mut list: Vec<(String, i64)> = Vec::new();
+        for i in 0..n {
+            let sha = format!("{:07x}{:x}", rng.next() & 0xfffffff, i);
+            let t = BASE - 5 * 86_400 + (i as i64) * span / n as i64 + rng.below(3600) as i64
+                - if rng.chance(0.05) { 5 * 86_400 } else { 0 }; // clock skew
+            let mut parents = Vec::new();
+            if let Some(last) = list.last() {
+                parents.push(last.0.clone());
+                if list.len() > 2 && rng.chance(0.25) {
+                    parents.push(rng.pick(&list[..list.len() - 1]).0.clone());
+                }
+            }
+            let pr = if rng.chance(0.3) { format!(r#","pull_request":"{repo}#{}""#, rng.below(5)) } else { String::new() };
+            let authored = if rng.chance(0.5) { format!(r#","authored_at":"{}""#, { let at = t - rng.below(7200) as i64; ts(&mut rng, at) }) } else { String::new() };
+            lines.push(format!(
+                r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":{},"committed_at":"{}"{authored}{pr},"author":"p{}"}}"#,
+                serde_json::to_string(&parents).unwrap(),
+                ts(&mut rng, t),
+                rng.below(4)
+            ));
+            list.push((sha, t));
+        }
+        commits.insert(repo, list);
+    }
+    let mut deploy_ids: Vec<String> = Vec::new();
+    let nd = 3 + rng.below(25);
+    for i in 0..nd {
+        let id = format!("d{}", rng.below(nd * 2));
+        let service = *rng.pick(&services);
+        let repo = *rng.pick(&repos);
+        let list = &commits[repo];
+        // Deploy roughly in history order, so graph attribution has work to do.
+        let k = ((i as usize * list.len()) / nd as usize + rng.below(3) as usize).min(list.len() - 1);
+        let (sha, ct) = list[k].clone();
+        let mut t = ct + rng.below(3 * 86_400) as i64;
+        if rng.chance(0.15) && !deploy_ids.is_empty() {
+            t = BASE + 86_400 * rng.below(30) as i64; // ties and round times
+        }
+        let env = *rng.pick(&["production", "prod", "Production", "staging"]);
+        let mut d = json!({"type":"deployment","id":id,"service":service,"environment":env,"finished_at":ts(&mut rng, t)});
+        if rng.chance(0.85) { d["repo"] = json!(repo); }
+        if rng.chance(0.9) { d["sha"] = json!(sha); }
+        if rng.chance(0.08) { d["sha"] = json!("feedfac"); } // never committed anywhere
+        if rng.chance(0.15) {
+            let mut explicit: Vec<String> = Vec::new();
+            for _ in 0..rng.below(4) { explicit.push(rng.pick(list).0.clone()); }
+            if rng.chance(0.3) { explicit.push("deadbeef".to_string()); }
+            d["changes"] = json!(explicit);
+        }
+        if rng.chance(0.1) { d["status"] = json!(*rng.pick(&["failure", "cancelled", "success"])); }
+        if rng.chance(0.25) {
+            let kind = *rng.pick(&["planned", "hotfix", "rollback"]);
+            d["kind"] = json!(kind);
+            if kind == "rollback" && rng.chance(0.5) && !deploy_ids.is_empty() {
+                d["rollback_of"] = json!(rng.pick(&deploy_ids).clone());
+            }
+        }
+        deploy_ids.push(id);
+        lines.push(d.to_string());
+    }
+    for i in 0..rng.below(8) {
+        let service = *rng.pick(&services);
+        let start = BASE + rng.below(span as u64) as i64;
+        let mut inc = json!({"type":"incident","id":format!("i{i}"),"service":service,"started_at":ts(&mut rng, start)});
+        if rng.chance(0.3) { inc["services"] = json!([*rng.pick(&services)]); }
+        if rng.chance(0.8) { inc["resolved_at"] = json!(ts2(&mut rng, |r| start + r.below(2 * 86_400) as i64 - 3600)); }
+        if rng.chance(0.6) { inc["detected_at"] = json!(ts2(&mut rng, |r| start + r.below(3600) as i64)); }
+        match rng.below(5) {
+            0 if !deploy_ids.is_empty() => inc["caused_by"] = json!(rng.pick(&deploy_ids).clone()),
+            1 => { let repo = *rng.pick(&repos); inc["caused_by_sha"] = json!(rng.pick(&commits[repo]).0.clone()) }
+            2 => inc["cause"] = json!("external"),
+            _ => {}
+        }
+        lines.push(inc.to_string());
+    }
+    for i in 0..rng.below(6) {
+        let repo = *rng.pick(&repos);
+        let list = &commits[repo];
+        let (sha, t) = rng.pick(list).clone();
+        let opened = t + rng.below(7200) as i64;
+        let mut pr = json!({"type":"pull_request","id":format!("{repo}#{i}"),"repo":repo,"opened_at":ts(&mut rng, opened)});
+        if rng.chance(0.8) { pr["merged_at"] = json!(ts2(&mut rng, |r| opened + r.below(86_400) as i64)); pr["merge_sha"] = json!(sha); }
+        if rng.chance(0.7) { pr["first_review_at"] = json!(ts2(&mut rng, |r| opened + r.below(20_000) as i64 - 1000)); }
+        if rng.chance(0.3) { pr["first_commit_at"] = json!(ts2(&mut rng, |r| opened - r.below(20_000) as i64)); }
+        if rng.chance(0.4) { pr["commits"] = json!([rng.pick(list).0.clone()]); }
+        if rng.chance(0.3) { pr["head_sha"] = json!(rng.pick(list).0.clone()); }
+        lines.push(pr.to_string());
+    }
+    // Re-send some events, unchanged: last write wins, nothing counts twice.
+    let resend: Vec<String> = lines.iter().filter(|_| rng.chance(0.1)).cloned().collect();
+    lines.extend(resend);
+    lines
+}
+

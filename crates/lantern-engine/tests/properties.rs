@@ -1,0 +1,94 @@
+//! Properties that hold for every history.
+
+mod common;
+use common::{BASE, history};
+use lantern_engine::*;
+use lantern_events::*;
+use proptest::prelude::*;
+
+fn parse(lines: &[String]) -> Vec<Event> {
+    let p = Pseudonymiser::from_key([1; 32]);
+    lines.iter().map(|l| parse_event_json(l, &p).unwrap()).collect()
+}
+
+fn window(from_day: i64, days: i64) -> Window {
+    let from = (BASE + from_day * 86_400) * 1_000_000;
+    Window::new(Timestamp::from_micros(from), Timestamp::from_micros(from + days * 86_400 * 1_000_000)).unwrap()
+}
+
+fn scopes() -> Vec<Scope> {
+    vec![Scope::Org, Scope::Service(Name::parse("svc1").unwrap()), Scope::Service(Name::parse("svc2").unwrap())]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rates_stay_in_bounds_and_percentiles_in_order(seed in any::<u64>(), from_day in -10i64..30, days in 1i64..60) {
+        let ev = EventSet::from_events(parse(&history(seed)));
+        let ledger = Ledger::build(&ev, &EngineConfig::default());
+        for scope in scopes() {
+            let r = ledger.report(&scope, window(from_day, days));
+            let cfr = &r.change_failure_rate;
+            prop_assert!(cfr.failed <= cfr.deployments);
+            prop_assert!(cfr.rate.is_none_or(|x| (0.0..=1.0).contains(&x)));
+            prop_assert!(r.rework_rate.rate.is_none_or(|x| (0.0..=1.0).contains(&x)));
+            prop_assert!(r.deployment_success_rate.rate.is_none_or(|x| (0.0..=1.0).contains(&x)));
+            prop_assert_eq!(cfr.deployments, r.deployment_frequency.count);
+            let causes = &cfr.by_cause;
+            prop_assert!(causes.incident_explicit + causes.incident_inferred + causes.rollback + causes.hotfix >= cfr.failed);
+            for s in [&r.lead_time.stats, &r.failed_deployment_recovery_time.stats, &r.time_to_restore, &r.pr_stages.deploy] {
+                match (s.median_s, s.p75_s, s.p90_s) {
+                    (Some(a), Some(b), Some(c)) => prop_assert!(a <= b && b <= c && s.count > 0),
+                    (None, None, None) => prop_assert_eq!(s.count, 0),
+                    _ => prop_assert!(false, "partial stats {:?}", s),
+                }
+            }
+            prop_assert!(r.lead_time.stats.median_s.is_none_or(|m| m >= 0.0));
+        }
+    }
+
+    #[test]
+    fn re_sending_and_reordering_change_nothing(seed in any::<u64>(), rotate in 0usize..1000) {
+        let events = EventSet::from_events(parse(&history(seed)));
+        let mut all: Vec<Event> = Vec::new();
+        all.extend(events.changes.iter().cloned().map(Event::Change));
+        all.extend(events.pull_requests.iter().cloned().map(Event::PullRequest));
+        all.extend(events.deployments.iter().cloned().map(Event::Deployment));
+        all.extend(events.incidents.iter().cloned().map(Event::Incident));
+        let n = all.len().max(1);
+        let mut shuffled = all.clone();
+        shuffled.rotate_left(rotate % n);
+        shuffled.reverse();
+        shuffled.extend(all.iter().cloned());
+        let again = EventSet::from_events(shuffled);
+        let cfg = EngineConfig::default();
+        for scope in scopes() {
+            prop_assert_eq!(report(&events, &scope, window(-5, 50), &cfg), report(&again, &scope, window(-5, 50), &cfg));
+        }
+    }
+
+    #[test]
+    fn adding_a_failed_deployment_never_lowers_the_failure_rate(seed in any::<u64>(), svc in 1usize..4) {
+        let lines = history(seed);
+        let before = EventSet::from_events(parse(&lines));
+        let mut more = lines.clone();
+        // After everything else, so that it changes no other deployment's neighbours.
+        let at = "2026-12-01T00:00:00Z";
+        more.push(format!(r#"{{"type":"deployment","id":"late","service":"svc{svc}","environment":"production","finished_at":"{at}"}}"#));
+        more.push(format!(r#"{{"type":"incident","id":"late-inc","service":"svc{svc}","started_at":"2026-12-01T01:00:00Z","caused_by":"late"}}"#));
+        let after = EventSet::from_events(parse(&more));
+        let w = window(-30, 400);
+        let cfg = EngineConfig::default();
+        for scope in scopes() {
+            let a = report(&before, &scope, w, &cfg).change_failure_rate;
+            let b = report(&after, &scope, w, &cfg).change_failure_rate;
+            if scope.contains(&Name::parse(&format!("svc{svc}")).unwrap()) {
+                prop_assert_eq!(b.failed, a.failed + 1);
+                prop_assert!(b.rate.unwrap() >= a.rate.unwrap_or(0.0));
+            } else {
+                prop_assert_eq!(a, b);
+            }
+        }
+    }
+}
