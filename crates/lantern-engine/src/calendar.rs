@@ -12,7 +12,10 @@ pub fn whole_weeks(w: &Window) -> Vec<Window> {
     let mut weeks = Vec::new();
     while start.micros() + WEEK <= w.to.micros() {
         let end = start.plus_micros(WEEK);
-        weeks.push(Window { from: start, to: end });
+        weeks.push(Window {
+            from: start,
+            to: end,
+        });
         start = end;
     }
     weeks
@@ -27,7 +30,10 @@ pub fn whole_months(w: &Window) -> Vec<Window> {
         if end > w.to {
             return months;
         }
-        months.push(Window { from: start, to: end });
+        months.push(Window {
+            from: start,
+            to: end,
+        });
         start = end;
     }
 }
@@ -89,7 +95,10 @@ fn month_start(t: Timestamp) -> Timestamp {
 
 fn next_month(month_start: Timestamp) -> Timestamp {
     let date = month_start.date();
-    Timestamp::from_date(date.checked_add_months(Months::new(1)).unwrap_or(NaiveDate::MAX))
+    Timestamp::from_date(
+        date.checked_add_months(Months::new(1))
+            .unwrap_or(NaiveDate::MAX),
+    )
 }
 
 fn first_boundary_at_or_after(t: Timestamp, floor: fn(Timestamp) -> Timestamp) -> Timestamp {
@@ -118,7 +127,11 @@ mod tests {
     }
 
     fn w(from: &str, to: &str) -> Window {
-        Window::new(Timestamp::parse_bound(from).unwrap(), Timestamp::parse_bound(to).unwrap()).unwrap()
+        Window::new(
+            Timestamp::parse_bound(from).unwrap(),
+            Timestamp::parse_bound(to).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -150,7 +163,13 @@ mod tests {
             assert_eq!(b.last().unwrap().to, win.to);
             assert!(b.windows(2).all(|p| p[0].to == p[1].from));
         }
-        assert_eq!(buckets(&w("2026-01-15", "2026-03-04"), Bucket::Month).len(), 3);
-        assert_eq!(buckets(&w("2026-01-15", "2026-01-18"), Bucket::Day).len(), 3);
+        assert_eq!(
+            buckets(&w("2026-01-15", "2026-03-04"), Bucket::Month).len(),
+            3
+        );
+        assert_eq!(
+            buckets(&w("2026-01-15", "2026-01-18"), Bucket::Day).len(),
+            3
+        );
     }
 }

@@ -154,7 +154,11 @@ mod tests {
             "data_quality",
         ] {
             let d = find_metric_doc(key).unwrap_or_else(|| panic!("{key}"));
-            assert!(!d.measures.is_empty() && !d.does_not_measure.is_empty() && !d.misread_or_gamed.is_empty());
+            assert!(
+                !d.measures.is_empty()
+                    && !d.does_not_measure.is_empty()
+                    && !d.misread_or_gamed.is_empty()
+            );
         }
         assert_eq!(find_metric_doc("CFR").unwrap().key, "change_failure_rate");
         assert_eq!(find_metric_doc("lead-time").unwrap().key, "lead_time");

@@ -105,7 +105,10 @@ impl<'e> ChangeGraph<'e> {
             flags.insert(node, flag | DONE);
             if flag == FROM_NEW {
                 pending_new -= 1;
-                out.push(ChangeRef { repo: rid, idx: node });
+                out.push(ChangeRef {
+                    repo: rid,
+                    idx: node,
+                });
             }
             for &p in g.parents_of(node) {
                 let seen = flags.get(&p).copied();
@@ -248,7 +251,11 @@ mod tests {
     }
 
     fn linear_change(n: u32) -> Change {
-        if n > 1 { change(n, &[n - 1]) } else { change(n, &[]) }
+        if n > 1 {
+            change(n, &[n - 1])
+        } else {
+            change(n, &[])
+        }
     }
 
     fn change(n: u32, parents: &[u32]) -> Change {
@@ -289,7 +296,13 @@ mod tests {
     #[test]
     fn merge_brings_in_the_side_branch() {
         // 1 - 2 - 4 (merge of 3) - 5 ; 1 - 3
-        let cs = vec![change(1, &[]), change(2, &[1]), change(3, &[1]), change(4, &[2, 3]), change(5, &[4])];
+        let cs = vec![
+            change(1, &[]),
+            change(2, &[1]),
+            change(3, &[1]),
+            change(4, &[2, 3]),
+            change(5, &[4]),
+        ];
         let g = ChangeGraph::build(&cs);
         assert_eq!(shipped(&g, 5, 2), [3, 4, 5]);
         assert_eq!(shipped(&g, 4, 3), [2, 4]);

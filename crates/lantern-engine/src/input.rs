@@ -61,7 +61,10 @@ impl EventSet {
 pub enum Scope {
     Service(Name),
     /// A team and the services the catalog gives it.
-    Team { name: Name, services: BTreeSet<Name> },
+    Team {
+        name: Name,
+        services: BTreeSet<Name>,
+    },
     /// Every service named by a deployment or an incident.
     Org,
 }

@@ -58,11 +58,17 @@ impl<'e> Ledger<'e> {
         let mut order: Vec<&'e Deployment> = events
             .deployments
             .iter()
-            .filter(|d| d.status == DeploymentStatus::Success && config.is_production(d.environment.as_str()))
+            .filter(|d| {
+                d.status == DeploymentStatus::Success
+                    && config.is_production(d.environment.as_str())
+            })
             .collect();
         order.sort_by(|a, b| {
-            (&a.service, a.finished_at, a.id.as_str().as_bytes())
-                .cmp(&(&b.service, b.finished_at, b.id.as_str().as_bytes()))
+            (&a.service, a.finished_at, a.id.as_str().as_bytes()).cmp(&(
+                &b.service,
+                b.finished_at,
+                b.id.as_str().as_bytes(),
+            ))
         });
         let spds: Vec<Spd<'e>> = order
             .into_iter()
@@ -140,7 +146,8 @@ impl<'e> Ledger<'e> {
         {
             return (
                 ShipRule::Graph,
-                self.graph.reachable_from_not_from(repo.as_str(), sha, prev_sha),
+                self.graph
+                    .reachable_from_not_from(repo.as_str(), sha, prev_sha),
             );
         }
         (ShipRule::Baseline, Vec::new())
@@ -187,7 +194,8 @@ impl<'e> Ledger<'e> {
                 // valid target too; it just has no effect on the metrics.
                 by_id.get(id).map(|&i| (i, LinkKind::Explicit))
             } else if let Some(sha) = &inc.caused_by_sha {
-                self.earliest_containing(inc, sha).map(|i| (i, LinkKind::Explicit))
+                self.earliest_containing(inc, sha)
+                    .map(|i| (i, LinkKind::Explicit))
             } else if inc.cause != Some(IncidentCause::External) && config.infer_incident_links {
                 self.inferred_link(inc, config.link_window_micros)
                     .map(|i| (i, LinkKind::Inferred))

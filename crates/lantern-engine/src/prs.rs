@@ -8,7 +8,12 @@ use lantern_events::*;
 use std::collections::{HashMap, HashSet};
 
 impl<'e> Ledger<'e> {
-    pub(crate) fn pr_stages(&self, scope: &Scope, window: &Window, dq: &mut DataQuality) -> PrStages {
+    pub(crate) fn pr_stages(
+        &self,
+        scope: &Scope,
+        window: &Window,
+        dq: &mut DataQuality,
+    ) -> PrStages {
         let deployed_repos: Option<HashSet<&Name>> = match scope {
             Scope::Org => None,
             _ => Some(
@@ -38,7 +43,8 @@ impl<'e> Ledger<'e> {
         }
 
         // Stored changes that name their pull request, from the PR's repo.
-        let wanted_ids: HashMap<&EventId, &Name> = prs.iter().map(|pr| (&pr.id, &pr.repo)).collect();
+        let wanted_ids: HashMap<&EventId, &Name> =
+            prs.iter().map(|pr| (&pr.id, &pr.repo)).collect();
         let mut commits_of: HashMap<&EventId, Vec<Sha>> = HashMap::new();
         for c in &self.events.changes {
             if let Some(id) = &c.pull_request
@@ -54,9 +60,16 @@ impl<'e> Ledger<'e> {
             shas.extend(commits_of.get(&pr.id).into_iter().flatten().copied());
             shas_of.push(shas);
         }
-        let first_deploy = self.first_deploy_of(scope, prs.iter().zip(&shas_of).flat_map(|(pr, shas)| {
-            pr.merge_sha.iter().chain(pr.head_sha.iter()).chain(shas.iter()).copied()
-        }));
+        let first_deploy = self.first_deploy_of(
+            scope,
+            prs.iter().zip(&shas_of).flat_map(|(pr, shas)| {
+                pr.merge_sha
+                    .iter()
+                    .chain(pr.head_sha.iter())
+                    .chain(shas.iter())
+                    .copied()
+            }),
+        );
 
         let (mut coding, mut pickup, mut review, mut deploy) = (vec![], vec![], vec![], vec![]);
         let neg = &mut dq.negative_pr_stages;

@@ -157,8 +157,7 @@ impl<'e> Ledger<'e> {
             .collect();
         let deployment_frequency = self.deployment_frequency(&p, &window);
         let lead_time = self.lead_time(&p, &mut dq);
-        let (change_failure_rate, failed_deployment_recovery_time) =
-            self.failures(&p, &mut dq);
+        let (change_failure_rate, failed_deployment_recovery_time) = self.failures(&p, &mut dq);
         let rework_rate = self.rework(&p);
         let incidents = self.incidents_in(scope);
         let mut restore = Vec::new();
@@ -195,16 +194,14 @@ impl<'e> Ledger<'e> {
     }
 
     fn deployment_frequency(&self, p: &[usize], window: &Window) -> DeploymentFrequency {
-        let dates: BTreeSet<chrono::NaiveDate> =
-            p.iter().map(|&i| self.spds[i].d.finished_at.date()).collect();
+        let dates: BTreeSet<chrono::NaiveDate> = p
+            .iter()
+            .map(|&i| self.spds[i].d.finished_at.date())
+            .collect();
         let weeks = whole_weeks(window);
         let weekly: Vec<u64> = weeks
             .iter()
-            .map(|w| {
-                dates
-                    .range(w.from.date()..w.to.date())
-                    .count() as u64
-            })
+            .map(|w| dates.range(w.from.date()..w.to.date()).count() as u64)
             .collect();
         let weekly_median = median_of_counts(&weekly);
         let count = p.len() as u64;

@@ -71,7 +71,10 @@ mod tests {
     #[test]
     fn one_value_is_every_percentile() {
         let s = Stats::of(&mut [7.0]);
-        assert_eq!((s.median_s, s.p90_s, s.mean_s), (Some(7.0), Some(7.0), Some(7.0)));
+        assert_eq!(
+            (s.median_s, s.p90_s, s.mean_s),
+            (Some(7.0), Some(7.0), Some(7.0))
+        );
     }
 
     #[test]
@@ -79,6 +82,9 @@ mod tests {
         let s = Stats::of(&mut []);
         assert_eq!(s.count, 0);
         assert_eq!(s.median_s, None);
-        assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"count":0,"median_s":null,"p75_s":null,"p90_s":null,"mean_s":null}"#);
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"count":0,"median_s":null,"p75_s":null,"p90_s":null,"mean_s":null}"#
+        );
     }
 }

@@ -2,6 +2,9 @@
 //! ancestor sets, linear scans, no indexes — checked against the engine on
 //! random histories. Any disagreement is a bug in one of them.
 
+// Naive on purpose: clarity over speed, so it reads like the spec.
+#![allow(clippy::double_ended_iterator_last)]
+
 mod common;
 use common::{BASE, Rng, history};
 use lantern_engine::*;
@@ -20,7 +23,10 @@ type Key = (String, String); // (repo, sha)
 
 impl<'a> Naive<'a> {
     fn prod(&self, d: &Deployment) -> bool {
-        self.cfg.production.iter().any(|p| p.to_lowercase() == d.environment.as_str().to_lowercase())
+        self.cfg
+            .production
+            .iter()
+            .any(|p| p.to_lowercase() == d.environment.as_str().to_lowercase())
     }
     fn spd(&self, d: &Deployment) -> bool {
         self.prod(d) && d.status == DeploymentStatus::Success
@@ -29,15 +35,29 @@ impl<'a> Naive<'a> {
         (a.finished_at, a.id.as_str().as_bytes()) < (b.finished_at, b.id.as_str().as_bytes())
     }
     fn service_spds(&self, service: &Name) -> Vec<&'a Deployment> {
-        let mut v: Vec<&Deployment> = self.ev.deployments.iter().filter(|d| self.spd(d) && &d.service == service).collect();
-        v.sort_by(|a, b| (a.finished_at, a.id.as_str().as_bytes()).cmp(&(b.finished_at, b.id.as_str().as_bytes())));
+        let mut v: Vec<&Deployment> = self
+            .ev
+            .deployments
+            .iter()
+            .filter(|d| self.spd(d) && &d.service == service)
+            .collect();
+        v.sort_by(|a, b| {
+            (a.finished_at, a.id.as_str().as_bytes())
+                .cmp(&(b.finished_at, b.id.as_str().as_bytes()))
+        });
         v
     }
     fn prev(&self, d: &Deployment) -> Option<&'a Deployment> {
-        self.service_spds(&d.service).into_iter().filter(|x| Self::before(x, d)).last()
+        self.service_spds(&d.service)
+            .into_iter()
+            .filter(|x| Self::before(x, d))
+            .last()
     }
     fn change(&self, repo: &str, sha: &Sha) -> Option<&'a Change> {
-        self.ev.changes.iter().find(|c| c.repo.as_str() == repo && &c.sha == sha)
+        self.ev
+            .changes
+            .iter()
+            .find(|c| c.repo.as_str() == repo && &c.sha == sha)
     }
     fn ancestors(&self, repo: &str, sha: &Sha) -> HashSet<Key> {
         let mut seen = HashSet::new();
@@ -90,12 +110,27 @@ impl<'a> Naive<'a> {
     }
     fn link(&self, inc: &Incident) -> Option<(&'a Deployment, bool)> {
         if let Some(id) = &inc.caused_by {
-            return self.ev.deployments.iter().find(|d| &d.id == id).map(|d| (d, true));
+            return self
+                .ev
+                .deployments
+                .iter()
+                .find(|d| &d.id == id)
+                .map(|d| (d, true));
         }
         if let Some(sha) = &inc.caused_by_sha {
             let affected: Vec<&Name> = inc.affected().collect();
-            let mut cands: Vec<&Deployment> = self.ev.deployments.iter().filter(|d| self.spd(d) && affected.contains(&&d.service) && self.contains_sha(d, sha)).collect();
-            cands.sort_by(|a, b| (a.finished_at, a.id.as_str().as_bytes()).cmp(&(b.finished_at, b.id.as_str().as_bytes())));
+            let mut cands: Vec<&Deployment> = self
+                .ev
+                .deployments
+                .iter()
+                .filter(|d| {
+                    self.spd(d) && affected.contains(&&d.service) && self.contains_sha(d, sha)
+                })
+                .collect();
+            cands.sort_by(|a, b| {
+                (a.finished_at, a.id.as_str().as_bytes())
+                    .cmp(&(b.finished_at, b.id.as_str().as_bytes()))
+            });
             return cands.first().map(|d| (*d, true));
         }
         if inc.cause == Some(IncidentCause::External) || !self.cfg.infer_incident_links {
@@ -103,7 +138,11 @@ impl<'a> Naive<'a> {
         }
         self.service_spds(&inc.service)
             .into_iter()
-            .filter(|d| d.finished_at <= inc.started_at && d.finished_at.micros() >= inc.started_at.micros() - self.cfg.link_window_micros)
+            .filter(|d| {
+                d.finished_at <= inc.started_at
+                    && d.finished_at.micros()
+                        >= inc.started_at.micros() - self.cfg.link_window_micros
+            })
             .last()
             .map(|d| (d, false))
     }
@@ -118,12 +157,20 @@ impl<'a> Naive<'a> {
             .collect()
     }
     fn hotfix_after(&self, d: &Deployment) -> Option<&'a Deployment> {
-        self.service_spds(&d.service).into_iter().find(|x| Self::before(d, x)).filter(|x| x.kind == Some(DeploymentKind::Hotfix))
+        self.service_spds(&d.service)
+            .into_iter()
+            .find(|x| Self::before(d, x))
+            .filter(|x| x.kind == Some(DeploymentKind::Hotfix))
     }
 
     fn report(&self, scope: &Scope, w: Window) -> Value {
         let sec = |a: Timestamp, b: Timestamp| (a.micros() - b.micros()) as f64 / 1e6;
-        let p: Vec<&Deployment> = self.ev.deployments.iter().filter(|d| self.spd(d) && scope.contains(&d.service) && w.contains(d.finished_at)).collect();
+        let p: Vec<&Deployment> = self
+            .ev
+            .deployments
+            .iter()
+            .filter(|d| self.spd(d) && scope.contains(&d.service) && w.contains(d.finished_at))
+            .collect();
         let n = p.len() as u64;
         let mut dq = json!({"negative_lead_times":0,"negative_recovery_times":0,"negative_pr_stages":0,"baseline_deployments":0,"deployments_without_changes":0,"unknown_deployed_shas":0,"open_incidents":0,"inferred_incident_links":0});
         let bump = |dq: &mut Value, k: &str| dq[k] = json!(dq[k].as_u64().unwrap() + 1);
@@ -136,24 +183,45 @@ impl<'a> Naive<'a> {
         loop {
             let date = Timestamp::from_micros(t).date();
             use chrono::Datelike;
-            if date.weekday() == chrono::Weekday::Mon && Timestamp::from_date(date).micros() >= w.from.micros() { break; }
+            if date.weekday() == chrono::Weekday::Mon
+                && Timestamp::from_date(date).micros() >= w.from.micros()
+            {
+                break;
+            }
             t = Timestamp::from_date(date).micros() + day;
         }
         let mut ws = Timestamp::from_date(Timestamp::from_micros(t).date()).micros();
         while ws + 7 * day <= w.to.micros() {
-            weekly.push(dates.iter().filter(|d| { let m = Timestamp::from_date(**d).micros(); m >= ws && m < ws + 7 * day }).count() as f64);
+            weekly.push(
+                dates
+                    .iter()
+                    .filter(|d| {
+                        let m = Timestamp::from_date(**d).micros();
+                        m >= ws && m < ws + 7 * day
+                    })
+                    .count() as f64,
+            );
             ws += 7 * day;
         }
         let median = |v: &mut Vec<f64>| -> Option<f64> {
-            if v.is_empty() { return None; }
+            if v.is_empty() {
+                return None;
+            }
             v.sort_by(f64::total_cmp);
             let r = 0.5 * (v.len() - 1) as f64;
-            Some(v[r.floor() as usize] + (v[r.ceil() as usize] - v[r.floor() as usize]) * (r - r.floor()))
+            Some(
+                v[r.floor() as usize]
+                    + (v[r.ceil() as usize] - v[r.floor() as usize]) * (r - r.floor()),
+            )
         };
         let wm = median(&mut weekly);
         let days = (w.to.micros() - w.from.micros()) as f64 / day as f64;
         let band_df = wm.map(|wm| {
-            if wm >= 5.0 { "elite" } else if wm >= 1.0 { "high" } else {
+            if wm >= 5.0 {
+                "elite"
+            } else if wm >= 1.0 {
+                "high"
+            } else {
                 use chrono::Datelike;
                 let mut months = vec![];
                 let mut d = w.from.date().with_day(1).unwrap();
@@ -161,11 +229,23 @@ impl<'a> Naive<'a> {
                     let start = Timestamp::from_date(d);
                     let next = d.checked_add_months(chrono::Months::new(1)).unwrap();
                     let end = Timestamp::from_date(next);
-                    if end > w.to { break; }
-                    if start >= w.from { months.push(p.iter().filter(|x| x.finished_at >= start && x.finished_at < end).count() as f64); }
+                    if end > w.to {
+                        break;
+                    }
+                    if start >= w.from {
+                        months.push(
+                            p.iter()
+                                .filter(|x| x.finished_at >= start && x.finished_at < end)
+                                .count() as f64,
+                        );
+                    }
                     d = next;
                 }
-                let ok = if months.is_empty() { n as f64 * 30.0 / days >= 1.0 } else { median(&mut months).unwrap() >= 1.0 };
+                let ok = if months.is_empty() {
+                    n as f64 * 30.0 / days >= 1.0
+                } else {
+                    median(&mut months).unwrap() >= 1.0
+                };
                 if ok { "medium" } else { "low" }
             }
         });
@@ -174,88 +254,257 @@ impl<'a> Naive<'a> {
         let mut lead = vec![];
         for d in &p {
             let (rule, set) = self.shipped(d);
-            if rule == 3 { bump(&mut dq, "baseline_deployments"); } else if set.is_empty() { bump(&mut dq, "deployments_without_changes"); }
+            if rule == 3 {
+                bump(&mut dq, "baseline_deployments");
+            } else if set.is_empty() {
+                bump(&mut dq, "deployments_without_changes");
+            }
             if let Some(sha) = &d.sha {
-                let known = self.ev.changes.iter().any(|c| &c.sha == sha && d.repo.as_ref().is_none_or(|r| r == &c.repo));
-                if !known { bump(&mut dq, "unknown_deployed_shas"); }
+                let known = self
+                    .ev
+                    .changes
+                    .iter()
+                    .any(|c| &c.sha == sha && d.repo.as_ref().is_none_or(|r| r == &c.repo));
+                if !known {
+                    bump(&mut dq, "unknown_deployed_shas");
+                }
             }
             for (repo, sha) in set {
                 let c = self.change(&repo, &Sha::parse(&sha).unwrap()).unwrap();
                 let v = sec(d.finished_at, c.committed_at);
-                if v < 0.0 { bump(&mut dq, "negative_lead_times"); } else { lead.push(v); }
+                if v < 0.0 {
+                    bump(&mut dq, "negative_lead_times");
+                } else {
+                    lead.push(v);
+                }
             }
         }
 
         // Failures and recovery.
-        let links: Vec<(&Incident, &Deployment, bool)> = self.ev.incidents.iter().filter_map(|i| self.link(i).map(|(d, e)| (i, d, e))).collect();
+        let links: Vec<(&Incident, &Deployment, bool)> = self
+            .ev
+            .incidents
+            .iter()
+            .filter_map(|i| self.link(i).map(|(d, e)| (i, d, e)))
+            .collect();
         let (mut failed, mut causes, mut unresolved, mut rec) = (0u64, [0u64; 4], 0u64, vec![]);
         for d in &p {
-            let linked: Vec<&(&Incident, &Deployment, bool)> = links.iter().filter(|(_, x, _)| x.id == d.id && self.spd(x)).collect();
+            let linked: Vec<&(&Incident, &Deployment, bool)> = links
+                .iter()
+                .filter(|(_, x, _)| x.id == d.id && self.spd(x))
+                .collect();
             let rb = self.rollbacks_of(d);
             let hf = self.hotfix_after(d);
-            let flags = [linked.iter().any(|l| l.2), linked.iter().any(|l| !l.2), !rb.is_empty(), hf.is_some()];
-            for (i, f) in flags.iter().enumerate() { if *f { causes[i] += 1; } }
-            for l in &linked { if !l.2 { bump(&mut dq, "inferred_incident_links"); } }
-            if !flags.iter().any(|f| *f) { continue; }
+            let flags = [
+                linked.iter().any(|l| l.2),
+                linked.iter().any(|l| !l.2),
+                !rb.is_empty(),
+                hf.is_some(),
+            ];
+            for (i, f) in flags.iter().enumerate() {
+                if *f {
+                    causes[i] += 1;
+                }
+            }
+            for l in &linked {
+                if !l.2 {
+                    bump(&mut dq, "inferred_incident_links");
+                }
+            }
+            if !flags.iter().any(|f| *f) {
+                continue;
+            }
             failed += 1;
             let end = if !linked.is_empty() {
-                if linked.iter().any(|l| l.0.resolved_at.is_none()) { unresolved += 1; None } else { linked.iter().map(|l| l.0.resolved_at.unwrap()).max() }
+                if linked.iter().any(|l| l.0.resolved_at.is_none()) {
+                    unresolved += 1;
+                    None
+                } else {
+                    linked.iter().map(|l| l.0.resolved_at.unwrap()).max()
+                }
             } else if !rb.is_empty() {
-                rb.iter().map(|r| (r.finished_at, r.id.as_str().as_bytes())).min().map(|x| x.0)
-            } else { hf.map(|h| h.finished_at) };
+                rb.iter()
+                    .map(|r| (r.finished_at, r.id.as_str().as_bytes()))
+                    .min()
+                    .map(|x| x.0)
+            } else {
+                hf.map(|h| h.finished_at)
+            };
             if let Some(e) = end {
                 let v = sec(e, d.finished_at);
-                if v < 0.0 { bump(&mut dq, "negative_recovery_times"); } else { rec.push(v); }
+                if v < 0.0 {
+                    bump(&mut dq, "negative_recovery_times");
+                } else {
+                    rec.push(v);
+                }
             }
         }
         let rate = (n > 0).then(|| failed as f64 / n as f64);
 
         // Rework.
-        let rework = p.iter().filter(|d| match d.kind {
-            Some(DeploymentKind::Hotfix) | Some(DeploymentKind::Rollback) => true,
-            Some(DeploymentKind::Planned) => false,
-            None => self.ev.incidents.iter().any(|i| i.affected().any(|s| s == &d.service) && i.started_at <= d.finished_at && i.resolved_at.is_none_or(|r| d.finished_at < r)),
-        }).count() as u64;
+        let rework = p
+            .iter()
+            .filter(|d| match d.kind {
+                Some(DeploymentKind::Hotfix) | Some(DeploymentKind::Rollback) => true,
+                Some(DeploymentKind::Planned) => false,
+                None => self.ev.incidents.iter().any(|i| {
+                    i.affected().any(|s| s == &d.service)
+                        && i.started_at <= d.finished_at
+                        && i.resolved_at.is_none_or(|r| d.finished_at < r)
+                }),
+            })
+            .count() as u64;
 
         // Incidents.
-        let incs: Vec<&Incident> = self.ev.incidents.iter().filter(|i| i.affected().any(|s| scope.contains(s))).collect();
-        let restore: Vec<f64> = incs.iter().filter(|i| i.resolved_at.is_some_and(|r| w.contains(r))).map(|i| sec(i.resolved_at.unwrap(), i.started_at)).collect();
-        let detect: Vec<f64> = incs.iter().filter(|i| w.contains(i.started_at) && i.detected_at.is_some()).map(|i| sec(i.detected_at.unwrap(), i.started_at)).collect();
-        for i in &incs { if i.resolved_at.is_none() && i.started_at < w.to { bump(&mut dq, "open_incidents"); } }
+        let incs: Vec<&Incident> = self
+            .ev
+            .incidents
+            .iter()
+            .filter(|i| i.affected().any(|s| scope.contains(s)))
+            .collect();
+        let restore: Vec<f64> = incs
+            .iter()
+            .filter(|i| i.resolved_at.is_some_and(|r| w.contains(r)))
+            .map(|i| sec(i.resolved_at.unwrap(), i.started_at))
+            .collect();
+        let detect: Vec<f64> = incs
+            .iter()
+            .filter(|i| w.contains(i.started_at) && i.detected_at.is_some())
+            .map(|i| sec(i.detected_at.unwrap(), i.started_at))
+            .collect();
+        for i in &incs {
+            if i.resolved_at.is_none() && i.started_at < w.to {
+                bump(&mut dq, "open_incidents");
+            }
+        }
 
         // Success rate.
-        let attempts: Vec<&Deployment> = self.ev.deployments.iter().filter(|d| scope.contains(&d.service) && w.contains(d.finished_at) && self.prod(d) && d.status != DeploymentStatus::Cancelled).collect();
-        let ok = attempts.iter().filter(|d| d.status == DeploymentStatus::Success).count() as u64;
+        let attempts: Vec<&Deployment> = self
+            .ev
+            .deployments
+            .iter()
+            .filter(|d| {
+                scope.contains(&d.service)
+                    && w.contains(d.finished_at)
+                    && self.prod(d)
+                    && d.status != DeploymentStatus::Cancelled
+            })
+            .collect();
+        let ok = attempts
+            .iter()
+            .filter(|d| d.status == DeploymentStatus::Success)
+            .count() as u64;
 
         // PR stages.
-        let repos: HashSet<&Name> = self.ev.deployments.iter().filter(|d| scope.contains(&d.service)).filter_map(|d| d.repo.as_ref()).collect();
+        let repos: HashSet<&Name> = self
+            .ev
+            .deployments
+            .iter()
+            .filter(|d| scope.contains(&d.service))
+            .filter_map(|d| d.repo.as_ref())
+            .collect();
         let (mut coding, mut pickup, mut review, mut deploy) = (vec![], vec![], vec![], vec![]);
         for pr in &self.ev.pull_requests {
             let Some(merged) = pr.merged_at else { continue };
-            if !w.contains(merged) || (*scope != Scope::Org && !repos.contains(&pr.repo)) { continue; }
+            if !w.contains(merged) || (*scope != Scope::Org && !repos.contains(&pr.repo)) {
+                continue;
+            }
             let mut shas: Vec<Sha> = pr.commits.clone();
-            shas.extend(self.ev.changes.iter().filter(|c| c.repo == pr.repo && c.pull_request.as_ref() == Some(&pr.id)).map(|c| c.sha));
-            let first = pr.first_commit_at.or_else(|| shas.iter().filter_map(|s| self.change(pr.repo.as_str(), s)).map(|c| c.authored_at).min());
-            let push = |v: &mut Vec<f64>, x: f64, dq: &mut Value| if x < 0.0 { bump(dq, "negative_pr_stages") } else { v.push(x) };
-            if let Some(f) = first { push(&mut coding, sec(pr.opened_at, f), &mut dq); }
-            if let Some(r) = pr.first_review_at { push(&mut pickup, sec(r, pr.opened_at), &mut dq); push(&mut review, sec(merged, r), &mut dq); }
-            let all: Vec<Sha> = pr.merge_sha.iter().chain(pr.head_sha.iter()).chain(shas.iter()).copied().collect();
-            let mut cands: Vec<&Deployment> = self.ev.deployments.iter().filter(|d| self.spd(d) && scope.contains(&d.service) && all.iter().any(|s| self.contains_sha(d, s))).collect();
-            cands.sort_by(|a, b| (a.finished_at, a.id.as_str().as_bytes()).cmp(&(b.finished_at, b.id.as_str().as_bytes())));
-            if let Some(d) = cands.first() { push(&mut deploy, sec(d.finished_at, merged), &mut dq); }
+            shas.extend(
+                self.ev
+                    .changes
+                    .iter()
+                    .filter(|c| c.repo == pr.repo && c.pull_request.as_ref() == Some(&pr.id))
+                    .map(|c| c.sha),
+            );
+            let first = pr.first_commit_at.or_else(|| {
+                shas.iter()
+                    .filter_map(|s| self.change(pr.repo.as_str(), s))
+                    .map(|c| c.authored_at)
+                    .min()
+            });
+            let push = |v: &mut Vec<f64>, x: f64, dq: &mut Value| {
+                if x < 0.0 {
+                    bump(dq, "negative_pr_stages")
+                } else {
+                    v.push(x)
+                }
+            };
+            if let Some(f) = first {
+                push(&mut coding, sec(pr.opened_at, f), &mut dq);
+            }
+            if let Some(r) = pr.first_review_at {
+                push(&mut pickup, sec(r, pr.opened_at), &mut dq);
+                push(&mut review, sec(merged, r), &mut dq);
+            }
+            let all: Vec<Sha> = pr
+                .merge_sha
+                .iter()
+                .chain(pr.head_sha.iter())
+                .chain(shas.iter())
+                .copied()
+                .collect();
+            let mut cands: Vec<&Deployment> = self
+                .ev
+                .deployments
+                .iter()
+                .filter(|d| {
+                    self.spd(d)
+                        && scope.contains(&d.service)
+                        && all.iter().any(|s| self.contains_sha(d, s))
+                })
+                .collect();
+            cands.sort_by(|a, b| {
+                (a.finished_at, a.id.as_str().as_bytes())
+                    .cmp(&(b.finished_at, b.id.as_str().as_bytes()))
+            });
+            if let Some(d) = cands.first() {
+                push(&mut deploy, sec(d.finished_at, merged), &mut dq);
+            }
         }
 
         let stats = |mut v: Vec<f64>| -> Value {
-            if v.is_empty() { return json!({"count":0,"median_s":null,"p75_s":null,"p90_s":null,"mean_s":null}); }
+            if v.is_empty() {
+                return json!({"count":0,"median_s":null,"p75_s":null,"p90_s":null,"mean_s":null});
+            }
             v.sort_by(f64::total_cmp);
-            let q = |q: f64| { let r = q * (v.len() - 1) as f64; v[r.floor() as usize] + (v[r.ceil() as usize] - v[r.floor() as usize]) * (r - r.floor()) };
+            let q = |q: f64| {
+                let r = q * (v.len() - 1) as f64;
+                v[r.floor() as usize]
+                    + (v[r.ceil() as usize] - v[r.floor() as usize]) * (r - r.floor())
+            };
             json!({"count":v.len(),"median_s":q(0.5),"p75_s":q(0.75),"p90_s":q(0.9),"mean_s":v.iter().sum::<f64>() / v.len() as f64})
         };
-        let with = |mut s: Value, extra: &[(&str, Value)]| { for (k, v) in extra { s[*k] = v.clone(); } s };
+        let with = |mut s: Value, extra: &[(&str, Value)]| {
+            for (k, v) in extra {
+                s[*k] = v.clone();
+            }
+            s
+        };
         let lt = stats(lead);
-        let lt_band = lt["median_s"].as_f64().map(|m| if m < 86400.0 { "elite" } else if m < 7.0 * 86400.0 { "high" } else if m < 30.0 * 86400.0 { "medium" } else { "low" });
+        let lt_band = lt["median_s"].as_f64().map(|m| {
+            if m < 86400.0 {
+                "elite"
+            } else if m < 7.0 * 86400.0 {
+                "high"
+            } else if m < 30.0 * 86400.0 {
+                "medium"
+            } else {
+                "low"
+            }
+        });
         let rt = stats(rec);
-        let rt_band = rt["median_s"].as_f64().map(|m| if m < 3600.0 { "elite" } else if m < 86400.0 { "high" } else if m < 7.0 * 86400.0 { "medium" } else { "low" });
+        let rt_band = rt["median_s"].as_f64().map(|m| {
+            if m < 3600.0 {
+                "elite"
+            } else if m < 86400.0 {
+                "high"
+            } else if m < 7.0 * 86400.0 {
+                "medium"
+            } else {
+                "low"
+            }
+        });
         json!({
             "scope": serde_json::to_value(ScopeJson::from(scope)).unwrap(),
             "window": {"from": w.from.to_rfc3339(), "to": w.to.to_rfc3339()},
@@ -280,13 +529,21 @@ fn same(a: &Value, b: &Value, path: &str) -> Result<(), String> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            if (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) { Ok(()) } else { Err(format!("{path}: engine {x} vs oracle {y}")) }
+            if (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) {
+                Ok(())
+            } else {
+                Err(format!("{path}: engine {x} vs oracle {y}"))
+            }
         }
         (Value::Object(x), Value::Object(y)) => {
             let kx: BTreeSet<&String> = x.keys().collect();
             let ky: BTreeSet<&String> = y.keys().collect();
-            if kx != ky { return Err(format!("{path}: keys {kx:?} vs {ky:?}")); }
-            for k in kx { same(&x[k], &y[k], &format!("{path}.{k}"))?; }
+            if kx != ky {
+                return Err(format!("{path}: keys {kx:?} vs {ky:?}"));
+            }
+            for k in kx {
+                same(&x[k], &y[k], &format!("{path}.{k}"))?;
+            }
             Ok(())
         }
         _ if a == b => Ok(()),
@@ -302,38 +559,89 @@ fn the_engine_agrees_with_a_naive_reading_of_the_spec_on_random_histories() {
     let mut seen: HashMap<String, u64> = HashMap::new();
     for seed in 0..300u64 {
         let lines = history(seed);
-        let ev = EventSet::from_events(lines.iter().map(|l| parse_event_json(l, &p).unwrap_or_else(|e| panic!("{l}: {e}"))));
+        let ev = EventSet::from_events(
+            lines
+                .iter()
+                .map(|l| parse_event_json(l, &p).unwrap_or_else(|e| panic!("{l}: {e}"))),
+        );
         let mut cfg = EngineConfig::default();
-        if seed % 7 == 3 { cfg.infer_incident_links = false; }
-        if seed % 5 == 1 { cfg.link_window_micros = 3 * 3600 * 1_000_000; }
-        let naive = Naive { ev: &ev, cfg: cfg.clone() };
+        if seed % 7 == 3 {
+            cfg.infer_incident_links = false;
+        }
+        if seed % 5 == 1 {
+            cfg.link_window_micros = 3 * 3600 * 1_000_000;
+        }
+        let naive = Naive {
+            ev: &ev,
+            cfg: cfg.clone(),
+        };
         let ledger = Ledger::build(&ev, &cfg);
         let mut rng = Rng(seed ^ 0xabc);
-        let mut scopes: Vec<Scope> = ["svc1", "svc2", "svc3"].iter().map(|s| Scope::Service(Name::parse(s).unwrap())).collect();
+        let mut scopes: Vec<Scope> = ["svc1", "svc2", "svc3"]
+            .iter()
+            .map(|s| Scope::Service(Name::parse(s).unwrap()))
+            .collect();
         scopes.push(Scope::Org);
-        scopes.push(Scope::Team { name: Name::parse("t").unwrap(), services: ["svc1", "svc3"].iter().map(|s| Name::parse(s).unwrap()).collect() });
+        scopes.push(Scope::Team {
+            name: Name::parse("t").unwrap(),
+            services: ["svc1", "svc3"]
+                .iter()
+                .map(|s| Name::parse(s).unwrap())
+                .collect(),
+        });
         for _ in 0..3 {
             let from = BASE + rng.below(20 * 86_400) as i64 - 10 * 86_400;
-            let from = if rng.chance(0.5) { from - from.rem_euclid(86_400) } else { from };
+            let from = if rng.chance(0.5) {
+                from - from.rem_euclid(86_400)
+            } else {
+                from
+            };
             let to = from + 1 + rng.below(60 * 86_400) as i64;
-            let w = Window::new(Timestamp::from_micros(from * 1_000_000), Timestamp::from_micros(to * 1_000_000)).unwrap();
+            let w = Window::new(
+                Timestamp::from_micros(from * 1_000_000),
+                Timestamp::from_micros(to * 1_000_000),
+            )
+            .unwrap();
             for scope in &scopes {
                 let engine = serde_json::to_value(ledger.report(scope, w)).unwrap();
                 let oracle = naive.report(scope, w);
                 if let Err(e) = same(&engine, &oracle, "report") {
-                    panic!("seed {seed}, scope {scope:?}, window {:?}: {e}\n{}", (w.from.to_rfc3339(), w.to.to_rfc3339()), lines.join("\n"));
+                    panic!(
+                        "seed {seed}, scope {scope:?}, window {:?}: {e}\n{}",
+                        (w.from.to_rfc3339(), w.to.to_rfc3339()),
+                        lines.join("\n")
+                    );
                 }
                 compared += 1;
                 for path in [
-                    "/lead_time/count", "/change_failure_rate/by_cause/incident_explicit", "/change_failure_rate/by_cause/incident_inferred",
-                    "/change_failure_rate/by_cause/rollback", "/change_failure_rate/by_cause/hotfix", "/failed_deployment_recovery_time/count",
-                    "/failed_deployment_recovery_time/unresolved", "/rework_rate/rework", "/time_to_restore/count", "/time_to_detect/count",
-                    "/pr_stages/coding/count", "/pr_stages/pickup/count", "/pr_stages/deploy/count", "/deployment_frequency/weekly_median_deploy_days",
-                    "/data_quality/negative_lead_times", "/data_quality/negative_recovery_times", "/data_quality/negative_pr_stages",
-                    "/data_quality/baseline_deployments", "/data_quality/deployments_without_changes", "/data_quality/unknown_deployed_shas",
-                    "/data_quality/open_incidents", "/data_quality/inferred_incident_links",
+                    "/lead_time/count",
+                    "/change_failure_rate/by_cause/incident_explicit",
+                    "/change_failure_rate/by_cause/incident_inferred",
+                    "/change_failure_rate/by_cause/rollback",
+                    "/change_failure_rate/by_cause/hotfix",
+                    "/failed_deployment_recovery_time/count",
+                    "/failed_deployment_recovery_time/unresolved",
+                    "/rework_rate/rework",
+                    "/time_to_restore/count",
+                    "/time_to_detect/count",
+                    "/pr_stages/coding/count",
+                    "/pr_stages/pickup/count",
+                    "/pr_stages/deploy/count",
+                    "/deployment_frequency/weekly_median_deploy_days",
+                    "/data_quality/negative_lead_times",
+                    "/data_quality/negative_recovery_times",
+                    "/data_quality/negative_pr_stages",
+                    "/data_quality/baseline_deployments",
+                    "/data_quality/deployments_without_changes",
+                    "/data_quality/unknown_deployed_shas",
+                    "/data_quality/open_incidents",
+                    "/data_quality/inferred_incident_links",
                 ] {
-                    if engine.pointer(path).and_then(Value::as_f64).is_some_and(|v| v > 0.0) {
+                    if engine
+                        .pointer(path)
+                        .and_then(Value::as_f64)
+                        .is_some_and(|v| v > 0.0)
+                    {
                         *seen.entry(path.to_string()).or_default() += 1;
                     }
                 }
@@ -349,17 +657,42 @@ fn the_engine_agrees_with_a_naive_reading_of_the_spec_on_random_histories() {
     }
     assert_eq!(compared, 300 * 3 * 5);
     let mut missing: Vec<String> = Vec::new();
-    for key in ["/lead_time/count", "/change_failure_rate/by_cause/incident_explicit", "/change_failure_rate/by_cause/incident_inferred",
-        "/change_failure_rate/by_cause/rollback", "/change_failure_rate/by_cause/hotfix", "/failed_deployment_recovery_time/count",
-        "/failed_deployment_recovery_time/unresolved", "/rework_rate/rework", "/time_to_restore/count", "/time_to_detect/count",
-        "/pr_stages/coding/count", "/pr_stages/pickup/count", "/pr_stages/deploy/count", "/deployment_frequency/weekly_median_deploy_days",
-        "/data_quality/negative_lead_times", "/data_quality/negative_recovery_times", "/data_quality/negative_pr_stages",
-        "/data_quality/baseline_deployments", "/data_quality/deployments_without_changes", "/data_quality/unknown_deployed_shas",
-        "/data_quality/open_incidents", "/data_quality/inferred_incident_links", "deployment_frequency=high", "deployment_frequency=low",
-        "lead_time=elite", "lead_time=high", "change_failure_rate=elite", "change_failure_rate=low"] {
+    for key in [
+        "/lead_time/count",
+        "/change_failure_rate/by_cause/incident_explicit",
+        "/change_failure_rate/by_cause/incident_inferred",
+        "/change_failure_rate/by_cause/rollback",
+        "/change_failure_rate/by_cause/hotfix",
+        "/failed_deployment_recovery_time/count",
+        "/failed_deployment_recovery_time/unresolved",
+        "/rework_rate/rework",
+        "/time_to_restore/count",
+        "/time_to_detect/count",
+        "/pr_stages/coding/count",
+        "/pr_stages/pickup/count",
+        "/pr_stages/deploy/count",
+        "/deployment_frequency/weekly_median_deploy_days",
+        "/data_quality/negative_lead_times",
+        "/data_quality/negative_recovery_times",
+        "/data_quality/negative_pr_stages",
+        "/data_quality/baseline_deployments",
+        "/data_quality/deployments_without_changes",
+        "/data_quality/unknown_deployed_shas",
+        "/data_quality/open_incidents",
+        "/data_quality/inferred_incident_links",
+        "deployment_frequency=high",
+        "deployment_frequency=low",
+        "lead_time=elite",
+        "lead_time=high",
+        "change_failure_rate=elite",
+        "change_failure_rate=low",
+    ] {
         if seen.get(key).copied().unwrap_or(0) < 3 {
             missing.push(key.to_string());
         }
     }
-    assert!(missing.is_empty(), "rules the random histories barely exercised: {missing:?}\n{seen:#?}");
+    assert!(
+        missing.is_empty(),
+        "rules the random histories barely exercised: {missing:?}\n{seen:#?}"
+    );
 }

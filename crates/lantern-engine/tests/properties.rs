@@ -8,16 +8,27 @@ use proptest::prelude::*;
 
 fn parse(lines: &[String]) -> Vec<Event> {
     let p = Pseudonymiser::from_key([1; 32]);
-    lines.iter().map(|l| parse_event_json(l, &p).unwrap()).collect()
+    lines
+        .iter()
+        .map(|l| parse_event_json(l, &p).unwrap())
+        .collect()
 }
 
 fn window(from_day: i64, days: i64) -> Window {
     let from = (BASE + from_day * 86_400) * 1_000_000;
-    Window::new(Timestamp::from_micros(from), Timestamp::from_micros(from + days * 86_400 * 1_000_000)).unwrap()
+    Window::new(
+        Timestamp::from_micros(from),
+        Timestamp::from_micros(from + days * 86_400 * 1_000_000),
+    )
+    .unwrap()
 }
 
 fn scopes() -> Vec<Scope> {
-    vec![Scope::Org, Scope::Service(Name::parse("svc1").unwrap()), Scope::Service(Name::parse("svc2").unwrap())]
+    vec![
+        Scope::Org,
+        Scope::Service(Name::parse("svc1").unwrap()),
+        Scope::Service(Name::parse("svc2").unwrap()),
+    ]
 }
 
 proptest! {

@@ -14,7 +14,12 @@ fn the_first_deployment_is_a_baseline_and_ships_nothing() {
     let mut l = linear(5);
     l.push(deploy("d1", 3, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 5, "2026-03-02T05:00:00Z", ""));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-03");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-03",
+    );
     // d2 ships c4 (at 04:00) and c5 (at 05:00): 25 h and 24 h.
     assert_eq!(r["lead_time"]["count"], 2);
     assert_eq!(r["lead_time"]["median_s"], 88200.0);
@@ -30,7 +35,12 @@ fn prev_is_taken_over_all_time_not_only_the_window() {
     let mut l = linear(5);
     l.push(deploy("d1", 3, "2026-02-01T00:00:00Z", ""));
     l.push(deploy("d2", 5, "2026-03-02T05:00:00Z", ""));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-02", "2026-03-03");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-02",
+        "2026-03-03",
+    );
     assert_eq!(r["lead_time"]["count"], 2);
     assert_eq!(r["data_quality"]["baseline_deployments"], 0);
 }
@@ -40,9 +50,19 @@ fn a_redeploy_after_a_rollback_counts_its_changes_once() {
     let mut l = linear(5);
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 5, "2026-03-02T01:00:00Z", ""));
-    l.push(deploy("d3", 1, "2026-03-02T02:00:00Z", r#","kind":"rollback""#));
+    l.push(deploy(
+        "d3",
+        1,
+        "2026-03-02T02:00:00Z",
+        r#","kind":"rollback""#,
+    ));
     l.push(deploy("d4", 5, "2026-03-02T03:00:00Z", ""));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-04");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
     // d2 ships c2..c5; d3 nothing new; d4 would re-ship c2..c5 but rule 4 drops them.
     assert_eq!(r["lead_time"]["count"], 4);
     assert_eq!(r["data_quality"]["deployments_without_changes"], 2);
@@ -60,10 +80,23 @@ fn rollback_of_names_its_target() {
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 2, "2026-03-02T01:00:00Z", ""));
     l.push(deploy("d3", 3, "2026-03-02T02:00:00Z", ""));
-    l.push(deploy("d4", 1, "2026-03-02T04:00:00Z", r#","kind":"rollback","rollback_of":"d2""#));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-04");
+    l.push(deploy(
+        "d4",
+        1,
+        "2026-03-02T04:00:00Z",
+        r#","kind":"rollback","rollback_of":"d2""#,
+    ));
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
     assert_eq!(r["change_failure_rate"]["failed"], 1);
-    assert_eq!(r["failed_deployment_recovery_time"]["median_s"], 3.0 * 3600.0);
+    assert_eq!(
+        r["failed_deployment_recovery_time"]["median_s"],
+        3.0 * 3600.0
+    );
 }
 
 #[test]
@@ -71,9 +104,22 @@ fn a_hotfix_marks_the_deployment_before_it() {
     let mut l = linear(3);
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 2, "2026-03-02T01:00:00Z", ""));
-    l.push(deploy("d3", 3, "2026-03-02T01:30:00Z", r#","kind":"hotfix""#));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-04");
-    assert_eq!(r["change_failure_rate"]["by_cause"], json!({"incident_explicit":0,"incident_inferred":0,"rollback":0,"hotfix":1}));
+    l.push(deploy(
+        "d3",
+        3,
+        "2026-03-02T01:30:00Z",
+        r#","kind":"hotfix""#,
+    ));
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
+    assert_eq!(
+        r["change_failure_rate"]["by_cause"],
+        json!({"incident_explicit":0,"incident_inferred":0,"rollback":0,"hotfix":1})
+    );
     assert_eq!(r["failed_deployment_recovery_time"]["median_s"], 1800.0);
     assert_eq!(r["failed_deployment_recovery_time"]["band"], "elite");
     assert_eq!(r["rework_rate"]["rework"], 1);
@@ -95,13 +141,21 @@ fn incidents_link_by_id_by_sha_and_by_inference() {
     // External: not linked. Too late for inference (more than 24 h after d4): not linked.
     l.push(r#"{"type":"incident","id":"i4","service":"s","started_at":"2026-03-05T03:00:00Z","resolved_at":"2026-03-05T04:00:00Z","cause":"external"}"#.into());
     l.push(r#"{"type":"incident","id":"i5","service":"s","started_at":"2026-03-06T02:00:01Z","detected_at":"2026-03-06T02:10:01Z"}"#.into());
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-08");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-08",
+    );
     let cfr = &r["change_failure_rate"];
     assert_eq!(cfr["deployments"], 4);
     assert_eq!(cfr["failed"], 3);
     assert_eq!(cfr["rate"], 0.75);
     assert_eq!(cfr["band"], "low");
-    assert_eq!(cfr["by_cause"], json!({"incident_explicit":2,"incident_inferred":1,"rollback":0,"hotfix":0}));
+    assert_eq!(
+        cfr["by_cause"],
+        json!({"incident_explicit":2,"incident_inferred":1,"rollback":0,"hotfix":0})
+    );
     // d1: 01:40 − 00:00; d2: 05:00 − 01:00; d3: 11:00 − 02:00.
     let fdrt = &r["failed_deployment_recovery_time"];
     assert_eq!(fdrt["count"], 3);
@@ -122,12 +176,22 @@ fn an_unresolved_linked_incident_gives_no_recovery_value() {
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 2, "2026-03-02T01:00:00Z", ""));
     l.push(r#"{"type":"incident","id":"a","service":"s","started_at":"2026-03-02T01:10:00Z","resolved_at":"2026-03-02T01:40:00Z"}"#.into());
-    l.push(r#"{"type":"incident","id":"b","service":"s","started_at":"2026-03-02T01:20:00Z"}"#.into());
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-04");
+    l.push(
+        r#"{"type":"incident","id":"b","service":"s","started_at":"2026-03-02T01:20:00Z"}"#.into(),
+    );
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
     assert_eq!(r["change_failure_rate"]["failed"], 1);
     assert_eq!(r["failed_deployment_recovery_time"]["unresolved"], 1);
     assert_eq!(r["failed_deployment_recovery_time"]["count"], 0);
-    assert_eq!(r["failed_deployment_recovery_time"]["median_s"], serde_json::Value::Null);
+    assert_eq!(
+        r["failed_deployment_recovery_time"]["median_s"],
+        serde_json::Value::Null
+    );
 }
 
 #[test]
@@ -136,9 +200,19 @@ fn a_deployment_while_an_incident_is_open_is_rework_unless_it_says_planned() {
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
     l.push(r#"{"type":"incident","id":"i","service":"other","services":["s"],"started_at":"2026-03-02T00:30:00Z","resolved_at":"2026-03-02T03:00:00Z","cause":"external"}"#.into());
     l.push(deploy("d2", 2, "2026-03-02T01:00:00Z", ""));
-    l.push(deploy("d3", 3, "2026-03-02T02:00:00Z", r#","kind":"planned""#));
+    l.push(deploy(
+        "d3",
+        3,
+        "2026-03-02T02:00:00Z",
+        r#","kind":"planned""#,
+    ));
     l.push(deploy("d4", 4, "2026-03-02T03:00:00Z", ""));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-04");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
     assert_eq!(r["rework_rate"]["rework"], 1); // d2 only; d4 is at resolved_at, exclusive.
     assert_eq!(r["time_to_restore"]["count"], 1); // `services` makes it affect s.
 }
@@ -162,8 +236,18 @@ fn negative_lead_times_are_left_out_and_counted() {
 fn explicit_change_lists_override_the_graph() {
     let mut l = linear(4);
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
-    l.push(deploy("d2", 4, "2026-03-02T04:00:00Z", r#","changes":["0000004","deadbee"]"#));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-04");
+    l.push(deploy(
+        "d2",
+        4,
+        "2026-03-02T04:00:00Z",
+        r#","changes":["0000004","deadbee"]"#,
+    ));
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
     assert_eq!(r["lead_time"]["count"], 1); // unknown sha ignored
     assert_eq!(r["lead_time"]["median_s"], 24.0 * 3600.0);
     // d1 (no list, no prev) is the baseline; d2's explicit list is not.
@@ -190,11 +274,25 @@ fn a_change_deployed_to_two_services_counts_for_each() {
     let mut l = linear(3);
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 3, "2026-03-02T03:00:00Z", ""));
-    l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", "").replace("\"d1\"", "\"e1\"").replace("\"s\"", "\"t\""));
-    l.push(deploy("d2", 3, "2026-03-02T06:00:00Z", "").replace("\"d2\"", "\"e2\"").replace("\"s\"", "\"t\""));
+    l.push(
+        deploy("d1", 1, "2026-03-02T00:00:00Z", "")
+            .replace("\"d1\"", "\"e1\"")
+            .replace("\"s\"", "\"t\""),
+    );
+    l.push(
+        deploy("d2", 3, "2026-03-02T06:00:00Z", "")
+            .replace("\"d2\"", "\"e2\"")
+            .replace("\"s\"", "\"t\""),
+    );
     let ev = events(&lines(&l));
-    assert_eq!(json(&ev, &service("s"), "2026-03-01", "2026-03-04")["lead_time"]["count"], 2);
-    assert_eq!(json(&ev, &service("t"), "2026-03-01", "2026-03-04")["lead_time"]["count"], 2);
+    assert_eq!(
+        json(&ev, &service("s"), "2026-03-01", "2026-03-04")["lead_time"]["count"],
+        2
+    );
+    assert_eq!(
+        json(&ev, &service("t"), "2026-03-01", "2026-03-04")["lead_time"]["count"],
+        2
+    );
     let org = json(&ev, &Scope::Org, "2026-03-01", "2026-03-04");
     assert_eq!(org["lead_time"]["count"], 4);
     assert_eq!(org["scope"], json!({"org": true}));
@@ -205,7 +303,12 @@ fn ties_in_finished_at_are_broken_by_id_bytes() {
     let mut l = linear(3);
     l.push(deploy("b", 3, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("a", 1, "2026-03-02T00:00:00Z", ""));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-01", "2026-03-04");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
     // a comes first (baseline), b ships c2 and c3.
     assert_eq!(r["lead_time"]["count"], 2);
     assert_eq!(r["data_quality"]["baseline_deployments"], 1);
@@ -214,12 +317,18 @@ fn ties_in_finished_at_are_broken_by_id_bytes() {
 #[test]
 fn an_empty_window_has_null_rates_and_bands() {
     let r = json(&events(&[]), &service("s"), "2026-03-01", "2026-03-02");
-    assert_eq!(r["deployment_frequency"], json!({"count":0,"per_day":0.0,"deploy_days":0,"weekly_median_deploy_days":null,"band":null}));
+    assert_eq!(
+        r["deployment_frequency"],
+        json!({"count":0,"per_day":0.0,"deploy_days":0,"weekly_median_deploy_days":null,"band":null})
+    );
     assert_eq!(r["change_failure_rate"]["rate"], serde_json::Value::Null);
     assert_eq!(r["change_failure_rate"]["band"], serde_json::Value::Null);
     assert_eq!(r["rework_rate"]["rate"], serde_json::Value::Null);
     assert_eq!(r["lead_time"]["band"], serde_json::Value::Null);
-    assert_eq!(r["deployment_success_rate"], json!({"attempts":0,"succeeded":0,"rate":null}));
+    assert_eq!(
+        r["deployment_success_rate"],
+        json!({"attempts":0,"succeeded":0,"rate":null})
+    );
     assert_eq!(r["benchmark"], "dora-2023");
 }
 
@@ -244,14 +353,29 @@ fn deployment_frequency_bands_use_whole_weeks_and_months() {
     assert_eq!(r["deployment_frequency"]["band"], serde_json::Value::Null);
     // One deploy a month over three months: medium.
     let l = ["2026-01-10", "2026-02-10", "2026-03-10"].map(|d| format!(r#"{{"type":"deployment","id":"{d}","service":"s","environment":"production","finished_at":"{d}T00:00:00Z"}}"#));
-    let r = json(&events(&lines(&l)), &service("s"), "2026-01-01", "2026-04-01");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-01-01",
+        "2026-04-01",
+    );
     assert_eq!(r["deployment_frequency"]["weekly_median_deploy_days"], 0.0);
     assert_eq!(r["deployment_frequency"]["band"], "medium");
     // Two whole weeks but no whole month: the 30-day rate decides.
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-02", "2026-03-20");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-02",
+        "2026-03-20",
+    );
     assert_eq!(r["deployment_frequency"]["band"], "medium"); // 1 × 30 / 18 ≥ 1
     // No whole month again, and 1 × 30 / 30.5 < 1: low.
-    let r = json(&events(&lines(&l)), &service("s"), "2026-03-02", "2026-04-01T12:00:00Z");
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-02",
+        "2026-04-01T12:00:00Z",
+    );
     assert_eq!(r["deployment_frequency"]["band"], "low");
 }
 
@@ -265,7 +389,10 @@ fn staging_failed_and_cancelled_deployments_are_not_in_p() {
     ];
     let r = json(&events(&l), &service("s"), "2026-03-01", "2026-03-04");
     assert_eq!(r["deployment_frequency"]["count"], 1);
-    assert_eq!(r["deployment_success_rate"], json!({"attempts":2,"succeeded":1,"rate":0.5}));
+    assert_eq!(
+        r["deployment_success_rate"],
+        json!({"attempts":2,"succeeded":1,"rate":0.5})
+    );
 }
 
 #[test]
@@ -317,7 +444,10 @@ fn team_scope_is_the_union_of_its_services() {
     ];
     let team = Scope::Team {
         name: lantern_events::Name::parse("payments").unwrap(),
-        services: ["x", "y"].iter().map(|s| lantern_events::Name::parse(s).unwrap()).collect(),
+        services: ["x", "y"]
+            .iter()
+            .map(|s| lantern_events::Name::parse(s).unwrap())
+            .collect(),
     };
     let r = json(&events(&l), &team, "2026-03-01", "2026-03-04");
     assert_eq!(r["deployment_frequency"]["count"], 2);
@@ -326,10 +456,18 @@ fn team_scope_is_the_union_of_its_services() {
 
 #[test]
 fn timestamps_with_offsets_land_in_the_right_window() {
-    let l = [r#"{"type":"deployment","id":"a","service":"s","environment":"production","finished_at":"2026-03-02T00:30:00+01:00"}"#];
+    let l = [
+        r#"{"type":"deployment","id":"a","service":"s","environment":"production","finished_at":"2026-03-02T00:30:00+01:00"}"#,
+    ];
     // 2026-03-01T23:30Z: inside March 1, not March 2.
-    assert_eq!(json(&events(&l), &service("s"), "2026-03-01", "2026-03-02")["deployment_frequency"]["count"], 1);
-    assert_eq!(json(&events(&l), &service("s"), "2026-03-02", "2026-03-03")["deployment_frequency"]["count"], 0);
+    assert_eq!(
+        json(&events(&l), &service("s"), "2026-03-01", "2026-03-02")["deployment_frequency"]["count"],
+        1
+    );
+    assert_eq!(
+        json(&events(&l), &service("s"), "2026-03-02", "2026-03-03")["deployment_frequency"]["count"],
+        0
+    );
 }
 
 #[test]
@@ -338,7 +476,13 @@ fn buckets_split_the_window() {
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 3, "2026-03-03T00:00:00Z", ""));
     let ev = events(&lines(&l));
-    let b = bucketed(&ev, &service("s"), window("2026-03-01", "2026-03-04"), Bucket::Day, &EngineConfig::default());
+    let b = bucketed(
+        &ev,
+        &service("s"),
+        window("2026-03-01", "2026-03-04"),
+        Bucket::Day,
+        &EngineConfig::default(),
+    );
     let counts: Vec<u64> = b.iter().map(|r| r.deployment_frequency.count).collect();
     assert_eq!(counts, [0, 1, 1]);
     assert_eq!(b[2].lead_time.stats.count, 2);

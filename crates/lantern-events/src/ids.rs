@@ -183,7 +183,10 @@ mod tests {
 
     #[test]
     fn prefixes_are_different_commits() {
-        assert_ne!(Sha::parse("abcdef0").unwrap(), Sha::parse("abcdef00").unwrap());
+        assert_ne!(
+            Sha::parse("abcdef0").unwrap(),
+            Sha::parse("abcdef00").unwrap()
+        );
     }
 
     #[test]

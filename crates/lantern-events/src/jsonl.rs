@@ -42,7 +42,10 @@ pub fn read_jsonl<R: BufRead>(
                 message: format!("not valid UTF-8 (byte {})", e.valid_up_to()),
             }),
         };
-        on_line(result.map_err(|error| LineError { line, error }), read as u64);
+        on_line(
+            result.map_err(|error| LineError { line, error }),
+            read as u64,
+        );
     }
 }
 
@@ -55,10 +58,14 @@ mod tests {
         let input = b"{\"type\":\"deployment\",\"id\":\"d1\",\"service\":\"s\",\"environment\":\"production\",\"finished_at\":\"2026-03-03T11:00:00Z\"}\n\n{\"type\":\"deployment\"}\n\xff\xfe\n{\"type\":\"deployment\",\"id\":\"d2\",\"service\":\"s\",\"environment\":\"production\",\"finished_at\":\"2026-03-03T12:00:00Z\"}";
         let mut ok = vec![];
         let mut bad = vec![];
-        read_jsonl(&input[..], &Pseudonymiser::from_key([0; 32]), |r, _| match r {
-            Ok(e) => ok.push(e.id().to_string()),
-            Err(e) => bad.push(e.to_string()),
-        })
+        read_jsonl(
+            &input[..],
+            &Pseudonymiser::from_key([0; 32]),
+            |r, _| match r {
+                Ok(e) => ok.push(e.id().to_string()),
+                Err(e) => bad.push(e.to_string()),
+            },
+        )
         .unwrap();
         assert_eq!(ok, ["d1", "d2"]);
         assert_eq!(bad.len(), 2);

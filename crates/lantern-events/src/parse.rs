@@ -230,15 +230,22 @@ fn as_time(field: &str, v: &Value) -> Result<crate::Timestamp, FieldError> {
 }
 
 fn as_bool(field: &str, v: &Value) -> Result<bool, FieldError> {
-    v.as_bool()
-        .ok_or_else(|| err(field, format!("must be true or false, got {}", type_name(v))))
+    v.as_bool().ok_or_else(|| {
+        err(
+            field,
+            format!("must be true or false, got {}", type_name(v)),
+        )
+    })
 }
 
 fn as_count(field: &str, v: &Value) -> Result<u64, FieldError> {
     v.as_u64().ok_or_else(|| {
         err(
             field,
-            format!("must be a whole number ≥ 0, got {}", v.to_string().chars().take(40).collect::<String>()),
+            format!(
+                "must be a whole number ≥ 0, got {}",
+                v.to_string().chars().take(40).collect::<String>()
+            ),
         )
     })
 }
@@ -247,7 +254,10 @@ fn as_text(field: &str, v: &Value, max_chars: usize) -> Result<String, FieldErro
     let s = as_str(field, v)?;
     let n = s.chars().count();
     if n == 0 || n > max_chars {
-        return Err(err(field, format!("must be 1 to {max_chars} characters, got {n}")));
+        return Err(err(
+            field,
+            format!("must be 1 to {max_chars} characters, got {n}"),
+        ));
     }
     Ok(s.to_string())
 }
@@ -349,15 +359,51 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            (r#"{"type":"change","repo":"r","committed_at":"2026-03-02T09:15:00Z"}"#, "sha", "required"),
-            (r#"{"type":"change","repo":"r","sha":"abcdef0","committed_at":"2026-03-02T09:15:00"}"#, "committed_at", "offset"),
-            (r#"{"type":"deployment","id":"d","service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z","status":"ok"}"#, "status", "not one of"),
-            (r#"{"type":"deployment","id":7,"service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z"}"#, "id", "string"),
-            (r#"{"type":"deployment","id":"d","service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z","changes":["abcdef0","nope"]}"#, "changes[1]", "commit id"),
-            (r#"{"type":"incident","id":"i","service":"","started_at":"2026-03-03T11:00:00Z"}"#, "service", "1 to 200"),
-            (r#"{"type":"annotation","id":"a","scope":{"person":"x"},"kind":"note","from":"2026-03-03T11:00:00Z","title":"t"}"#, "scope", "must be"),
-            (r#"{"type":"pull_request","id":"p","repo":"r","opened_at":"2026-03-03T11:00:00Z","additions":-1}"#, "additions", "whole number"),
-            (r#"{"type":"release","id":"x"}"#, "type", "unknown event type"),
+            (
+                r#"{"type":"change","repo":"r","committed_at":"2026-03-02T09:15:00Z"}"#,
+                "sha",
+                "required",
+            ),
+            (
+                r#"{"type":"change","repo":"r","sha":"abcdef0","committed_at":"2026-03-02T09:15:00"}"#,
+                "committed_at",
+                "offset",
+            ),
+            (
+                r#"{"type":"deployment","id":"d","service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z","status":"ok"}"#,
+                "status",
+                "not one of",
+            ),
+            (
+                r#"{"type":"deployment","id":7,"service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z"}"#,
+                "id",
+                "string",
+            ),
+            (
+                r#"{"type":"deployment","id":"d","service":"s","environment":"p","finished_at":"2026-03-03T11:00:00Z","changes":["abcdef0","nope"]}"#,
+                "changes[1]",
+                "commit id",
+            ),
+            (
+                r#"{"type":"incident","id":"i","service":"","started_at":"2026-03-03T11:00:00Z"}"#,
+                "service",
+                "1 to 200",
+            ),
+            (
+                r#"{"type":"annotation","id":"a","scope":{"person":"x"},"kind":"note","from":"2026-03-03T11:00:00Z","title":"t"}"#,
+                "scope",
+                "must be",
+            ),
+            (
+                r#"{"type":"pull_request","id":"p","repo":"r","opened_at":"2026-03-03T11:00:00Z","additions":-1}"#,
+                "additions",
+                "whole number",
+            ),
+            (
+                r#"{"type":"release","id":"x"}"#,
+                "type",
+                "unknown event type",
+            ),
             (r#"{"id":"x"}"#, "type", "required"),
         ];
         for (text, field, needle) in cases {
@@ -373,6 +419,11 @@ mod tests {
     fn null_is_absent() {
         let Event::Incident(i) = parse(r#"{"type":"incident","id":"i","service":"s","started_at":"2026-03-03T11:00:00Z","resolved_at":null}"#).unwrap() else { panic!() };
         assert_eq!(i.resolved_at, None);
-        assert!(parse(r#"{"type":"incident","id":"i","service":null,"started_at":"2026-03-03T11:00:00Z"}"#).is_err());
+        assert!(
+            parse(
+                r#"{"type":"incident","id":"i","service":null,"started_at":"2026-03-03T11:00:00Z"}"#
+            )
+            .is_err()
+        );
     }
 }

@@ -44,7 +44,9 @@ impl Timestamp {
             return Ok(Self::from_date(date));
         }
         Self::parse_rfc3339(text).map_err(|_| {
-            format!("`{text}` is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp with an offset")
+            format!(
+                "`{text}` is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp with an offset"
+            )
         })
     }
 
@@ -56,8 +58,7 @@ impl Timestamp {
     /// The UTC calendar date this instant falls on.
     pub fn date(self) -> NaiveDate {
         let days = self.0.div_euclid(MICROS_PER_DAY);
-        NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32)
-            .unwrap_or(NaiveDate::MIN)
+        NaiveDate::from_num_days_from_ce_opt((days + 719_163) as i32).unwrap_or(NaiveDate::MIN)
     }
 
     /// Seconds from `earlier` to `self` (negative when `self` is earlier).
@@ -116,7 +117,10 @@ mod tests {
         assert_eq!(d.to_rfc3339(), "2026-01-01T00:00:00Z");
         assert_eq!(d.date(), NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
         let before_epoch = Timestamp::parse_bound("1969-12-31T23:00:00Z").unwrap();
-        assert_eq!(before_epoch.date(), NaiveDate::from_ymd_opt(1969, 12, 31).unwrap());
+        assert_eq!(
+            before_epoch.date(),
+            NaiveDate::from_ymd_opt(1969, 12, 31).unwrap()
+        );
         assert!(Timestamp::parse_bound("yesterday").is_err());
     }
 }

@@ -34,17 +34,19 @@ impl SqliteStore {
         let opt_sha = |s: &Option<Sha>| s.as_ref().map(Sha::to_string);
         match event {
             Event::Change(c) => {
-                tx.prepare_cached("INSERT OR REPLACE INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?
-                    .execute(params![
-                        c.id.as_str(),
-                        c.repo.as_str(),
-                        c.sha.to_string(),
-                        shas_to_text(&c.parents),
-                        c.committed_at.micros(),
-                        c.authored_at.micros(),
-                        c.author.as_ref().map(Pseudonym::as_stored),
-                        c.pull_request.as_ref().map(EventId::as_str),
-                    ])?;
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+                )?
+                .execute(params![
+                    c.id.as_str(),
+                    c.repo.as_str(),
+                    c.sha.to_string(),
+                    shas_to_text(&c.parents),
+                    c.committed_at.micros(),
+                    c.authored_at.micros(),
+                    c.author.as_ref().map(Pseudonym::as_stored),
+                    c.pull_request.as_ref().map(EventId::as_str),
+                ])?;
             }
             Event::PullRequest(p) => {
                 tx.prepare_cached(
@@ -113,16 +115,18 @@ impl SqliteStore {
                     AnnotationScope::Team(t) => ("team", Some(t.as_str())),
                     AnnotationScope::Org => ("org", None),
                 };
-                tx.prepare_cached("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)")?
-                    .execute(params![
-                        a.id.as_str(),
-                        scope_kind,
-                        scope_name,
-                        a.kind.as_str(),
-                        a.from.micros(),
-                        opt_t(a.to),
-                        a.title,
-                    ])?;
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                )?
+                .execute(params![
+                    a.id.as_str(),
+                    scope_kind,
+                    scope_name,
+                    a.kind.as_str(),
+                    a.from.micros(),
+                    opt_t(a.to),
+                    a.title,
+                ])?;
             }
         }
         Ok(())
@@ -141,11 +145,17 @@ impl SqliteStore {
         wide
     }
 
-    fn deployments_where(&self, names: &mut Names, filter: Option<&BTreeSet<Name>>) -> Result<Vec<Deployment>, StoreError> {
+    fn deployments_where(
+        &self,
+        names: &mut Names,
+        filter: Option<&BTreeSet<Name>>,
+    ) -> Result<Vec<Deployment>, StoreError> {
         let mut sql = String::from(
             "SELECT id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated FROM deployments",
         );
-        let args: Vec<&str> = filter.map(|f| f.iter().map(Name::as_str).collect()).unwrap_or_default();
+        let args: Vec<&str> = filter
+            .map(|f| f.iter().map(Name::as_str).collect())
+            .unwrap_or_default();
         if filter.is_some() {
             sql.push_str(&format!(" WHERE service IN ({})", placeholders(args.len())));
         }
@@ -158,7 +168,12 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn changes_where(&self, names: &mut Names, clause: &str, args: &[&str]) -> Result<Vec<Change>, StoreError> {
+    fn changes_where(
+        &self,
+        names: &mut Names,
+        clause: &str,
+        args: &[&str],
+    ) -> Result<Vec<Change>, StoreError> {
         let sql = format!(
             "SELECT id, repo, sha, parents, committed_at, authored_at, author, pull_request FROM changes {clause}"
         );
@@ -180,7 +195,12 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn pull_requests_where(&self, names: &mut Names, clause: &str, args: &[&str]) -> Result<Vec<PullRequest>, StoreError> {
+    fn pull_requests_where(
+        &self,
+        names: &mut Names,
+        clause: &str,
+        args: &[&str],
+    ) -> Result<Vec<PullRequest>, StoreError> {
         let sql = format!(
             "SELECT id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author FROM pull_requests {clause}"
         );
@@ -188,7 +208,9 @@ impl SqliteStore {
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> { Ok(r.get::<_, Option<i64>>(i)?.map(time)) };
+            let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+                Ok(r.get::<_, Option<i64>>(i)?.map(time))
+            };
             let opt_sha = |i: usize| -> Result<Option<Sha>, StoreError> {
                 r.get::<_, Option<String>>(i)?.map(|s| sha(&s)).transpose()
             };
@@ -219,7 +241,9 @@ impl SqliteStore {
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> { Ok(r.get::<_, Option<i64>>(i)?.map(time)) };
+            let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+                Ok(r.get::<_, Option<i64>>(i)?.map(time))
+            };
             let services_text: String = r.get(2)?;
             out.push(Incident {
                 id: id(&r.get::<_, String>(0)?)?,
@@ -239,7 +263,10 @@ impl SqliteStore {
                     .map(|c| enum_value(&IncidentCause::ALL, &c))
                     .transpose()?,
                 caused_by: r.get::<_, Option<String>>(9)?.map(|s| id(&s)).transpose()?,
-                caused_by_sha: r.get::<_, Option<String>>(10)?.map(|s| sha(&s)).transpose()?,
+                caused_by_sha: r
+                    .get::<_, Option<String>>(10)?
+                    .map(|s| sha(&s))
+                    .transpose()?,
                 title: r.get(11)?,
             });
         }
@@ -247,9 +274,9 @@ impl SqliteStore {
     }
 
     fn annotations(&self, names: &mut Names) -> Result<Vec<Annotation>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, scope_kind, scope_name, kind, from_at, to_at, title FROM annotations")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, scope_kind, scope_name, kind, from_at, to_at, title FROM annotations",
+        )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -290,9 +317,17 @@ fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError>
         status: enum_value(&DeploymentStatus::ALL, r.get_ref(3)?.as_str()?)?,
         started_at: r.get::<_, Option<i64>>(4)?.map(time),
         finished_at: time(r.get(5)?),
-        repo: r.get_ref(6)?.as_str_or_null()?.map(|s| names.get(s)).transpose()?,
+        repo: r
+            .get_ref(6)?
+            .as_str_or_null()?
+            .map(|s| names.get(s))
+            .transpose()?,
         sha: r.get_ref(7)?.as_str_or_null()?.map(sha).transpose()?,
-        changes: r.get_ref(8)?.as_str_or_null()?.map(text_to_shas).transpose()?,
+        changes: r
+            .get_ref(8)?
+            .as_str_or_null()?
+            .map(text_to_shas)
+            .transpose()?,
         kind: r
             .get_ref(9)?
             .as_str_or_null()?
@@ -328,7 +363,11 @@ impl Store for SqliteStore {
         };
         let wide = self.widen(&incidents, services);
         let deployments = self.deployments_where(&mut names, Some(&wide))?;
-        let repos: BTreeSet<&str> = deployments.iter().filter_map(|d| d.repo.as_ref()).map(Name::as_str).collect();
+        let repos: BTreeSet<&str> = deployments
+            .iter()
+            .filter_map(|d| d.repo.as_ref())
+            .map(Name::as_str)
+            .collect();
         let repo_args: Vec<&str> = repos.iter().copied().collect();
         let in_repos = format!("WHERE repo IN ({})", placeholders(repo_args.len()));
         let mut changes = self.changes_where(&mut names, &in_repos, &repo_args)?;
@@ -339,7 +378,12 @@ impl Store for SqliteStore {
             .flat_map(|d| d.changes.iter().flatten().chain(d.sha.iter()))
             .map(Sha::to_string)
             .collect();
-        for chunk in loose.iter().map(String::as_str).collect::<Vec<_>>().chunks(500) {
+        for chunk in loose
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .chunks(500)
+        {
             let clause = format!(
                 "WHERE sha IN ({}) AND repo NOT IN ({})",
                 placeholders(chunk.len()),
@@ -361,7 +405,9 @@ impl Store for SqliteStore {
     fn services(&self) -> Result<BTreeSet<Name>, StoreError> {
         let mut names = Names::default();
         let mut out = BTreeSet::new();
-        let mut stmt = self.conn.prepare("SELECT DISTINCT service FROM deployments")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT service FROM deployments")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             out.insert(names.get(r.get_ref(0)?.as_str()?)?);

@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 
 fn parse(lines: &[&str]) -> Vec<Event> {
     let p = Pseudonymiser::from_key([3; 32]);
-    lines.iter().map(|l| parse_event_json(l, &p).unwrap()).collect()
+    lines
+        .iter()
+        .map(|l| parse_event_json(l, &p).unwrap())
+        .collect()
 }
 
 const ALL_TYPES: &[&str] = &[
@@ -53,8 +56,22 @@ fn same_type_and_id_replaces_and_the_file_survives_reopening() {
     }
     let store = SqliteStore::open(&path).unwrap();
     let c = store.counts().unwrap();
-    assert_eq!((c.changes, c.pull_requests, c.deployments, c.incidents, c.annotations), (2, 1, 2, 1, 2));
-    let services: Vec<String> = store.services().unwrap().iter().map(|n| n.to_string()).collect();
+    assert_eq!(
+        (
+            c.changes,
+            c.pull_requests,
+            c.deployments,
+            c.incidents,
+            c.annotations
+        ),
+        (2, 1, 2, 1, 2)
+    );
+    let services: Vec<String> = store
+        .services()
+        .unwrap()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(services, ["cart", "other", "search engine", "shop-api"]);
 }
 
@@ -78,8 +95,14 @@ fn a_database_from_a_newer_lantern_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l.db");
     drop(SqliteStore::open(&path).unwrap());
-    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
-    assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
 }
 
 #[test]
@@ -102,14 +125,22 @@ fn a_scoped_load_gives_the_same_report_as_a_full_load() {
     let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
     store.write(&parse(&lines)).unwrap();
     let full = store.load(None).unwrap();
-    let w = Window::new(Timestamp::parse_bound("2026-03-01").unwrap(), Timestamp::parse_bound("2026-03-02").unwrap()).unwrap();
+    let w = Window::new(
+        Timestamp::parse_bound("2026-03-01").unwrap(),
+        Timestamp::parse_bound("2026-03-02").unwrap(),
+    )
+    .unwrap();
     let cfg = EngineConfig::default();
     for s in ["x", "y", "z"] {
         let name = Name::parse(s).unwrap();
         let scoped = store.load(Some(&BTreeSet::from([name.clone()]))).unwrap();
         assert!(scoped.len() <= full.len());
         let scope = Scope::Service(name);
-        assert_eq!(report(&scoped, &scope, w, &cfg), report(&full, &scope, w, &cfg), "service {s}");
+        assert_eq!(
+            report(&scoped, &scope, w, &cfg),
+            report(&full, &scope, w, &cfg),
+            "service {s}"
+        );
     }
     let y = report(&full, &Scope::Service(Name::parse("y").unwrap()), w, &cfg);
     assert_eq!(y.change_failure_rate.by_cause.incident_explicit, 1);

@@ -1,5 +1,294 @@
-//! `lantern bench`: placeholder replaced below.
+//! `lantern bench`: a synthetic organisation at scale, and how long the real
+//! import and report paths take on it. Numbers go to docs/performance.md.
+
+use crate::import::import_events;
+use crate::instance::Instance;
+use crate::rng::Rng;
+use anyhow::{Context, Result};
 use clap::Args;
-#[derive(Args)]
-pub struct BenchArgs {}
-pub fn run(_: &BenchArgs) -> anyhow::Result<()> { Ok(()) }
+use indicatif::{ProgressBar, ProgressStyle};
+use lantern_engine::{EngineConfig, Ledger, Scope, Window};
+use lantern_events::{MICROS_PER_DAY, Name, Timestamp};
+use lantern_store::Store;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 500)]
+    pub services: u32,
+    #[arg(long, default_value_t = 730)]
+    pub days: u32,
+    /// Production deployments per service per day.
+    #[arg(long, default_value_t = 2.74)]
+    pub deploys_per_day: f64,
+    /// New commits per deployment.
+    #[arg(long, default_value_t = 5)]
+    pub changes_per_deploy: u32,
+    /// Where the data and database go [default: a temporary folder, removed after].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Results {
+    services: u32,
+    days: u32,
+    events: u64,
+    production_deployments: u64,
+    changes: u64,
+    generate_s: f64,
+    import_s: f64,
+    import_events_per_s: f64,
+    org_report_ms: Timing,
+    service_report_ms: Timing,
+    peak_rss_mib: f64,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Timing {
+    load: f64,
+    compute: f64,
+    total: f64,
+}
+
+const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let temp;
+    let dir: &Path = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d
+        }
+        None => {
+            temp = TempDir::new()?;
+            &temp.0
+        }
+    };
+    let data = dir.join("bench-events.jsonl");
+    let db = dir.join("bench.db");
+    for f in [
+        db.clone(),
+        dir.join("bench.db-wal"),
+        dir.join("bench.db-shm"),
+    ] {
+        let _ = std::fs::remove_file(f);
+    }
+
+    let t = Instant::now();
+    let (events, deployments, changes) = generate(args, &data)?;
+    let generate_s = t.elapsed().as_secs_f64();
+    eprintln!(
+        "generated {events} events ({deployments} production deployments, {changes} changes) in {generate_s:.1}s"
+    );
+
+    let mut instance = Instance::open(&db)?;
+    let summary = import_events(&mut instance, &data, false)?;
+    eprintln!("imported in {:.1}s", summary.seconds);
+
+    let end = Timestamp::from_micros((START + args.days as i64 * 86_400) * 1_000_000);
+    let window =
+        Window::new(end.plus_micros(-90 * MICROS_PER_DAY), end).map_err(anyhow::Error::msg)?;
+    let config = EngineConfig::default();
+    let org_report_ms = time_report(&instance.store, &Scope::Org, window, &config, 3)?;
+    let service = Scope::Service(Name::parse("service-7").map_err(anyhow::Error::msg)?);
+    let service_report_ms = time_report(&instance.store, &service, window, &config, 10)?;
+
+    let results = Results {
+        services: args.services,
+        days: args.days,
+        events,
+        production_deployments: deployments,
+        changes,
+        generate_s,
+        import_s: summary.seconds,
+        import_events_per_s: summary.loaded as f64 / summary.seconds,
+        org_report_ms,
+        service_report_ms,
+        peak_rss_mib: peak_rss_mib(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        println!("events                 {}", results.events);
+        println!(
+            "import                 {:.1}s, {:.0} events/s",
+            results.import_s, results.import_events_per_s
+        );
+        for (name, t) in [
+            ("org report (90 days)", &results.org_report_ms),
+            ("service report", &results.service_report_ms),
+        ] {
+            println!(
+                "{name:<22} {:.1} ms (load {:.1} ms, compute {:.1} ms)",
+                t.total, t.load, t.compute
+            );
+        }
+        println!("peak memory            {:.0} MiB", results.peak_rss_mib);
+    }
+    Ok(())
+}
+
+/// The median of `runs` timed reports.
+fn time_report(
+    store: &dyn Store,
+    scope: &Scope,
+    window: Window,
+    config: &EngineConfig,
+    runs: usize,
+) -> Result<Timing> {
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let events = store.load(scope.services().as_ref())?;
+        let load = t.elapsed().as_secs_f64() * 1000.0;
+        let t = Instant::now();
+        let report = Ledger::build(&events, config).report(scope, window);
+        let compute = t.elapsed().as_secs_f64() * 1000.0;
+        std::hint::black_box(report);
+        samples.push((load + compute, load, compute));
+    }
+    samples.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (total, load, compute) = samples[samples.len() / 2];
+    Ok(Timing {
+        load,
+        compute,
+        total,
+    })
+}
+
+/// A linear history with a merge now and then, one PR per deployment, and
+/// a failure (incident, rollback or hotfix) in a few per cent of them.
+fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut rng = Rng::new(2026);
+    let per_service = (args.deploys_per_day * args.days as f64).round() as u64;
+    let gap = (args.days as f64 * 86_400.0 / per_service.max(1) as f64) as i64;
+    let bar = ProgressBar::new(args.services as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} generating {bar:30} {pos}/{len} services")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let (mut events, mut deployments, mut changes) = (0u64, 0u64, 0u64);
+    let iso = |s: i64| Timestamp::from_micros(s * 1_000_000).to_rfc3339();
+    for s in 0..args.services {
+        let repo = format!("org/repo-{s}");
+        let service = format!("service-{s}");
+        let mut tip = rng.sha();
+        writeln!(
+            out,
+            r#"{{"type":"change","repo":"{repo}","sha":"{tip}","committed_at":"{}"}}"#,
+            iso(START - 86_400)
+        )?;
+        events += 1;
+        changes += 1;
+        let mut t = START + rng.below(gap as u64) as i64;
+        for d in 0..per_service {
+            let first = t - gap / 2;
+            let mut side = String::new();
+            for c in 0..args.changes_per_deploy {
+                let sha = rng.sha();
+                let at = first + (c as i64) * 60 + rng.below(600) as i64;
+                let author = rng.below(12);
+                if c + 1 == args.changes_per_deploy && !side.is_empty() {
+                    writeln!(
+                        out,
+                        r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":["{tip}","{side}"],"committed_at":"{}","author":"dev-{s}-{author}"}}"#,
+                        iso(at)
+                    )?;
+                } else if c == 1 && rng.chance(0.3) {
+                    // A side-branch commit, merged by the last commit of this batch.
+                    writeln!(
+                        out,
+                        r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":["{tip}"],"committed_at":"{}","author":"dev-{s}-{author}"}}"#,
+                        iso(at)
+                    )?;
+                    side = sha;
+                    events += 1;
+                    changes += 1;
+                    continue;
+                } else {
+                    writeln!(
+                        out,
+                        r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":["{tip}"],"committed_at":"{}","author":"dev-{s}-{author}"}}"#,
+                        iso(at)
+                    )?;
+                }
+                tip = sha;
+                events += 1;
+                changes += 1;
+            }
+            let id = format!("{service}-{d}");
+            writeln!(
+                out,
+                r#"{{"type":"pull_request","id":"{repo}#{d}","repo":"{repo}","opened_at":"{}","first_review_at":"{}","merged_at":"{}","merge_sha":"{tip}"}}"#,
+                iso(first + 900),
+                iso(first + 3600),
+                iso(t - 1800)
+            )?;
+            let kind = if rng.chance(0.01) {
+                r#","kind":"hotfix""#
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                r#"{{"type":"deployment","id":"{id}","service":"{service}","environment":"production","finished_at":"{}","repo":"{repo}","sha":"{tip}"{kind}}}"#,
+                iso(t)
+            )?;
+            events += 2;
+            deployments += 1;
+            if rng.chance(0.02) {
+                writeln!(
+                    out,
+                    r#"{{"type":"incident","id":"{id}-inc","service":"{service}","started_at":"{}","resolved_at":"{}","caused_by":"{id}"}}"#,
+                    iso(t + 600),
+                    iso(t + 4200)
+                )?;
+                events += 1;
+            }
+            t += gap / 2 + rng.below(gap as u64) as i64;
+        }
+        bar.inc(1);
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    Ok((events, deployments, changes))
+}
+
+/// Peak resident memory of this process (Linux), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("lantern-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -91,7 +91,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 s.seconds,
                 s.loaded as f64 / s.seconds.max(1e-9)
             );
-            Ok(if s.rejected > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if s.rejected > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Report(args) => {
             let config = Config::load(cli.config.as_deref())?;
@@ -103,7 +107,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 );
             }
             let instance = Instance::open(&db)?;
-            print!("{}", report_cmd::run(&instance.store, &config, &args, None)?);
+            print!(
+                "{}",
+                report_cmd::run(&instance.store, &config, &args, None)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
@@ -144,7 +151,12 @@ fn explain(metric: Option<&str>, json: bool) -> Result<String> {
         return Ok(out);
     }
     let d = docs[0];
-    let mut out = format!("{} ({})\n{}\n\n", d.title, d.key, "=".repeat(d.title.len() + d.key.len() + 3));
+    let mut out = format!(
+        "{} ({})\n{}\n\n",
+        d.title,
+        d.key,
+        "=".repeat(d.title.len() + d.key.len() + 3)
+    );
     for (heading, text) in [
         ("What it measures", d.measures),
         ("What it does not measure", d.does_not_measure),

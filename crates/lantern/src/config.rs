@@ -92,7 +92,9 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: Option<&Path>) -> Result<Config> {
-        let where_ = path.map(|p| p.display().to_string()).unwrap_or_else(|| "configuration".into());
+        let where_ = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "configuration".into());
         let file: File = toml::from_str(text).with_context(|| format!("{where_} is not valid"))?;
         let mut teams: Vec<Team> = Vec::new();
         for (i, t) in file.teams.iter().enumerate() {
@@ -106,7 +108,8 @@ impl Config {
                 .iter()
                 .enumerate()
                 .map(|(j, s)| {
-                    Name::parse(s).map_err(|m| anyhow::anyhow!("{where_}: teams[{i}].services[{j}] {m}"))
+                    Name::parse(s)
+                        .map_err(|m| anyhow::anyhow!("{where_}: teams[{i}].services[{j}] {m}"))
                 })
                 .collect::<Result<_>>()?;
             teams.push(Team { name, services });
@@ -121,7 +124,12 @@ impl Config {
         Ok(Config {
             teams,
             engine: EngineConfig {
-                production: file.environments.production.iter().map(|p| p.to_lowercase()).collect(),
+                production: file
+                    .environments
+                    .production
+                    .iter()
+                    .map(|p| p.to_lowercase())
+                    .collect(),
                 link_window_micros: (hours * 3600.0 * MICROS_PER_SECOND as f64).round() as i64,
                 infer_incident_links: file.incidents.infer_links,
             },
@@ -186,8 +194,12 @@ mod tests {
     #[test]
     fn mistakes_are_named() {
         let e = Config::parse("[[teams]]\nname = \"a\"\nservice = [\"x\"]\n", None).unwrap_err();
-        assert!(format!("{e:#}").contains("unknown field `service`"), "{e:#}");
-        let e = Config::parse("[[teams]]\nname = \"a\"\n[[teams]]\nname = \"a\"\n", None).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown field `service`"),
+            "{e:#}"
+        );
+        let e =
+            Config::parse("[[teams]]\nname = \"a\"\n[[teams]]\nname = \"a\"\n", None).unwrap_err();
         assert!(e.to_string().contains("twice"));
         let e = Config::parse("[environments]\nproduction = []\n", None).unwrap_err();
         assert!(e.to_string().contains("at least one"));

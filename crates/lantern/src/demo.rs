@@ -35,16 +35,115 @@ enum Cadence {
     /// Every merge is deployed this long after it (batched when merges overlap).
     PerMerge(f64),
     /// On these weekdays at 14:00 UTC, every `weeks` weeks.
-    Scheduled { days: &'static [Weekday], weeks: i64 },
+    Scheduled {
+        days: &'static [Weekday],
+        weeks: i64,
+    },
 }
 
 const PROFILES: &[Profile] = &[
-    Profile { team: "payments", service: "checkout", repo: "acme/checkout", prs_per_day: 4.0, commits_per_pr: (1, 3), coding: 5.0 * HOUR, pickup: 0.6 * HOUR, review: 1.5 * HOUR, cadence: Cadence::PerMerge(0.7 * HOUR), squash_share: 0.8, failure: 0.04, recovery: 0.4 * HOUR, detect: 240.0 },
-    Profile { team: "payments", service: "billing", repo: "acme/billing", prs_per_day: 2.5, commits_per_pr: (1, 4), coding: 6.0 * HOUR, pickup: 1.0 * HOUR, review: 2.0 * HOUR, cadence: Cadence::PerMerge(1.2 * HOUR), squash_share: 0.8, failure: 0.05, recovery: 0.6 * HOUR, detect: 300.0 },
-    Profile { team: "search", service: "search-api", repo: "acme/search", prs_per_day: 2.0, commits_per_pr: (2, 5), coding: 1.0 * DAY, pickup: 4.0 * HOUR, review: 8.0 * HOUR, cadence: Cadence::Scheduled { days: &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu], weeks: 1 }, squash_share: 0.3, failure: 0.09, recovery: 5.0 * HOUR, detect: 900.0 },
-    Profile { team: "search", service: "indexer", repo: "acme/indexer", prs_per_day: 1.0, commits_per_pr: (2, 6), coding: 1.5 * DAY, pickup: 6.0 * HOUR, review: 10.0 * HOUR, cadence: Cadence::Scheduled { days: &[Weekday::Tue, Weekday::Thu], weeks: 1 }, squash_share: 0.3, failure: 0.08, recovery: 6.0 * HOUR, detect: 1200.0 },
-    Profile { team: "mobile", service: "notifications", repo: "acme/notify", prs_per_day: 1.2, commits_per_pr: (2, 6), coding: 2.0 * DAY, pickup: 10.0 * HOUR, review: 1.0 * DAY, cadence: Cadence::Scheduled { days: &[Weekday::Wed], weeks: 1 }, squash_share: 0.5, failure: 0.13, recovery: 1.0 * DAY, detect: 1800.0 },
-    Profile { team: "core-ledger", service: "ledger-monolith", repo: "acme/monolith", prs_per_day: 3.0, commits_per_pr: (3, 12), coding: 3.0 * DAY, pickup: 1.5 * DAY, review: 2.5 * DAY, cadence: Cadence::Scheduled { days: &[Weekday::Thu], weeks: 2 }, squash_share: 0.0, failure: 0.55, recovery: 2.5 * DAY, detect: 4.0 * HOUR },
+    Profile {
+        team: "payments",
+        service: "checkout",
+        repo: "acme/checkout",
+        prs_per_day: 4.0,
+        commits_per_pr: (1, 3),
+        coding: 5.0 * HOUR,
+        pickup: 0.6 * HOUR,
+        review: 1.5 * HOUR,
+        cadence: Cadence::PerMerge(0.7 * HOUR),
+        squash_share: 0.8,
+        failure: 0.04,
+        recovery: 0.4 * HOUR,
+        detect: 240.0,
+    },
+    Profile {
+        team: "payments",
+        service: "billing",
+        repo: "acme/billing",
+        prs_per_day: 2.5,
+        commits_per_pr: (1, 4),
+        coding: 6.0 * HOUR,
+        pickup: 1.0 * HOUR,
+        review: 2.0 * HOUR,
+        cadence: Cadence::PerMerge(1.2 * HOUR),
+        squash_share: 0.8,
+        failure: 0.05,
+        recovery: 0.6 * HOUR,
+        detect: 300.0,
+    },
+    Profile {
+        team: "search",
+        service: "search-api",
+        repo: "acme/search",
+        prs_per_day: 2.0,
+        commits_per_pr: (2, 5),
+        coding: 1.0 * DAY,
+        pickup: 4.0 * HOUR,
+        review: 8.0 * HOUR,
+        cadence: Cadence::Scheduled {
+            days: &[Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu],
+            weeks: 1,
+        },
+        squash_share: 0.3,
+        failure: 0.09,
+        recovery: 5.0 * HOUR,
+        detect: 900.0,
+    },
+    Profile {
+        team: "search",
+        service: "indexer",
+        repo: "acme/indexer",
+        prs_per_day: 1.0,
+        commits_per_pr: (2, 6),
+        coding: 1.5 * DAY,
+        pickup: 6.0 * HOUR,
+        review: 10.0 * HOUR,
+        cadence: Cadence::Scheduled {
+            days: &[Weekday::Tue, Weekday::Thu],
+            weeks: 1,
+        },
+        squash_share: 0.3,
+        failure: 0.08,
+        recovery: 6.0 * HOUR,
+        detect: 1200.0,
+    },
+    Profile {
+        team: "mobile",
+        service: "notifications",
+        repo: "acme/notify",
+        prs_per_day: 1.2,
+        commits_per_pr: (2, 6),
+        coding: 2.0 * DAY,
+        pickup: 10.0 * HOUR,
+        review: 1.0 * DAY,
+        cadence: Cadence::Scheduled {
+            days: &[Weekday::Wed],
+            weeks: 1,
+        },
+        squash_share: 0.5,
+        failure: 0.13,
+        recovery: 1.0 * DAY,
+        detect: 1800.0,
+    },
+    Profile {
+        team: "core-ledger",
+        service: "ledger-monolith",
+        repo: "acme/monolith",
+        prs_per_day: 3.0,
+        commits_per_pr: (3, 12),
+        coding: 3.0 * DAY,
+        pickup: 1.5 * DAY,
+        review: 2.5 * DAY,
+        cadence: Cadence::Scheduled {
+            days: &[Weekday::Thu],
+            weeks: 2,
+        },
+        squash_share: 0.0,
+        failure: 0.55,
+        recovery: 2.5 * DAY,
+        detect: 4.0 * HOUR,
+    },
 ];
 
 /// The demo's catalog, for `lantern.toml`.
@@ -53,8 +152,15 @@ pub fn catalog_toml() -> String {
     teams.dedup();
     let mut out = String::from("# The demo organisation's catalog (written by `lantern demo`).\n");
     for team in teams {
-        let services: Vec<String> = PROFILES.iter().filter(|p| p.team == team).map(|p| format!("{:?}", p.service)).collect();
-        out.push_str(&format!("\n[[teams]]\nname = {team:?}\nservices = [{}]\n", services.join(", ")));
+        let services: Vec<String> = PROFILES
+            .iter()
+            .filter(|p| p.team == team)
+            .map(|p| format!("{:?}", p.service))
+            .collect();
+        out.push_str(&format!(
+            "\n[[teams]]\nname = {team:?}\nservices = [{}]\n",
+            services.join(", ")
+        ));
     }
     out
 }
@@ -100,8 +206,23 @@ struct ServiceHistory<'a> {
 }
 
 impl<'a> ServiceHistory<'a> {
-    fn new(p: &'a Profile, rng: &'a mut Rng, start: f64, end: f64, out: &'a mut Vec<Value>) -> Self {
-        ServiceHistory { p, rng, start, end, out, main: Vec::new(), deploys: 0, incidents: 0 }
+    fn new(
+        p: &'a Profile,
+        rng: &'a mut Rng,
+        start: f64,
+        end: f64,
+        out: &'a mut Vec<Value>,
+    ) -> Self {
+        ServiceHistory {
+            p,
+            rng,
+            start,
+            end,
+            out,
+            main: Vec::new(),
+            deploys: 0,
+            incidents: 0,
+        }
     }
 
     fn author(&mut self) -> String {
@@ -174,13 +295,17 @@ impl<'a> ServiceHistory<'a> {
         match self.p.cadence {
             Cadence::PerMerge(delay) => {
                 let merges: Vec<f64> = self.main.iter().skip(1).map(|m| m.0).collect();
-                merges.into_iter().map(|m| m + self.rng.duration(delay, 1.6)).collect()
+                merges
+                    .into_iter()
+                    .map(|m| m + self.rng.duration(delay, 1.6))
+                    .collect()
             }
             Cadence::Scheduled { days, weeks } => {
                 let mut times = Vec::new();
                 let mut day = self.start - self.start.rem_euclid(DAY);
                 while day < self.end {
-                    let date = Timestamp::from_micros((day * MICROS_PER_SECOND as f64) as i64).date();
+                    let date =
+                        Timestamp::from_micros((day * MICROS_PER_SECOND as f64) as i64).date();
                     let week = date.iso_week().week() as i64;
                     if days.contains(&date.weekday()) && week % weeks == 0 {
                         times.push(day + 14.0 * HOUR + self.rng.range(0.0, 2.0 * HOUR));
@@ -197,7 +322,14 @@ impl<'a> ServiceHistory<'a> {
         (i > 0).then(|| self.main[i - 1].1.as_str())
     }
 
-    fn deployment(&mut self, environment: &str, status: &str, at: f64, sha: &str, extra: Value) -> String {
+    fn deployment(
+        &mut self,
+        environment: &str,
+        status: &str,
+        at: f64,
+        sha: &str,
+        extra: Value,
+    ) -> String {
         self.deploys += 1;
         let id = format!("{}-{}-{}", self.p.service, environment, self.deploys);
         let mut d = json!({"type":"deployment","id":id,"service":self.p.service,"environment":environment,"status":status,"started_at":ts(at - 600.0),"finished_at":ts(at),"repo":self.p.repo,"sha":sha,"automated":true});
@@ -215,7 +347,9 @@ impl<'a> ServiceHistory<'a> {
         let mut last_sha = String::new();
         let mut busy_until = f64::MIN;
         for (i, &t) in times.iter().enumerate() {
-            let Some(sha) = self.tip_at(t).map(str::to_string) else { continue };
+            let Some(sha) = self.tip_at(t).map(str::to_string) else {
+                continue;
+            };
             if sha == last_sha || t < busy_until {
                 continue;
             }
@@ -237,7 +371,11 @@ impl<'a> ServiceHistory<'a> {
 
     /// One failed deployment and how it was recovered from.
     fn failure(&mut self, id: &str, at: f64, prev_sha: &str, next: f64) -> f64 {
-        let recovery = self.rng.duration(self.p.recovery, 1.8).min((self.end - at) * 0.9).max(300.0);
+        let recovery = self
+            .rng
+            .duration(self.p.recovery, 1.8)
+            .min((self.end - at) * 0.9)
+            .max(300.0);
         let roll = self.rng.unit();
         if roll < 0.55 {
             let started = at + self.rng.range(120.0, 3.0 * HOUR);
@@ -254,7 +392,11 @@ impl<'a> ServiceHistory<'a> {
             self.out.push(inc);
             started + recovery
         } else if roll < 0.85 {
-            let extra = if self.rng.chance(0.7) { json!({"kind":"rollback","rollback_of":id}) } else { json!({"kind":"rollback"}) };
+            let extra = if self.rng.chance(0.7) {
+                json!({"kind":"rollback","rollback_of":id})
+            } else {
+                json!({"kind":"rollback"})
+            };
             let back = at + recovery.min((next - at) * 0.8).max(60.0);
             self.deployment("production", "success", back, prev_sha, extra);
             back
@@ -263,14 +405,24 @@ impl<'a> ServiceHistory<'a> {
             let culprit = self.tip_at(at).unwrap_or_default().to_string();
             let when = at + recovery.min((next - at) * 0.8).max(60.0);
             self.change(&fix, &[&culprit], when - 900.0, None);
-            self.deployment("production", "success", when, &fix, json!({"kind":"hotfix","changes":[fix.clone()]}));
+            self.deployment(
+                "production",
+                "success",
+                when,
+                &fix,
+                json!({"kind":"hotfix","changes":[fix.clone()]}),
+            );
             when
         }
     }
 
     fn incident(&mut self, started: f64, resolved: f64, severity: &str) -> Value {
         self.incidents += 1;
-        let detected = started + self.rng.duration(self.p.detect, 2.0).min((resolved - started) * 0.5);
+        let detected = started
+            + self
+                .rng
+                .duration(self.p.detect, 2.0)
+                .min((resolved - started) * 0.5);
         let mut inc = json!({"type":"incident","id":format!("{}-inc-{}", self.p.service, self.incidents),"service":self.p.service,"started_at":ts(started),"detected_at":ts(detected),"acknowledged_at":ts(detected + 180.0),"severity":severity});
         if resolved < self.end {
             inc["resolved_at"] = json!(ts(resolved));
@@ -302,7 +454,11 @@ fn working_time(t: f64, rng: &mut Rng) -> f64 {
         if !weekend && (9.0..18.0).contains(&hour) {
             return t;
         }
-        t = if !weekend && hour < 9.0 { day_start + 9.0 * HOUR } else { day_start + DAY + 9.0 * HOUR };
+        t = if !weekend && hour < 9.0 {
+            day_start + 9.0 * HOUR
+        } else {
+            day_start + DAY + 9.0 * HOUR
+        };
         t += rng.range(0.0, 2.0 * HOUR);
     }
     t

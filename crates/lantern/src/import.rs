@@ -27,8 +27,8 @@ pub fn import_events(instance: &mut Instance, file: &Path, quiet: bool) -> Resul
     let (reader, len): (Box<dyn Read>, Option<u64>) = if file.as_os_str() == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
-        let f = std::fs::File::open(file)
-            .with_context(|| format!("cannot open {}", file.display()))?;
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
         let len = f.metadata().ok().map(|m| m.len());
         (Box::new(f), len)
     };
@@ -40,30 +40,34 @@ pub fn import_events(instance: &mut Instance, file: &Path, quiet: bool) -> Resul
     let mut write_error: Option<anyhow::Error> = None;
     let pseudonymiser = instance.pseudonymiser.clone();
     let store = &mut instance.store;
-    read_jsonl(BufReader::with_capacity(1 << 20, reader), &pseudonymiser, |line, bytes| {
-        bar.inc(bytes);
-        if write_error.is_some() {
-            return;
-        }
-        match line {
-            Ok(event) => {
-                batch.push(event);
-                if batch.len() == BATCH {
-                    match store.write(&batch) {
-                        Ok(()) => summary.loaded += batch.len() as u64,
-                        Err(e) => write_error = Some(e.into()),
+    read_jsonl(
+        BufReader::with_capacity(1 << 20, reader),
+        &pseudonymiser,
+        |line, bytes| {
+            bar.inc(bytes);
+            if write_error.is_some() {
+                return;
+            }
+            match line {
+                Ok(event) => {
+                    batch.push(event);
+                    if batch.len() == BATCH {
+                        match store.write(&batch) {
+                            Ok(()) => summary.loaded += batch.len() as u64,
+                            Err(e) => write_error = Some(e.into()),
+                        }
+                        batch.clear();
                     }
-                    batch.clear();
+                }
+                Err(e) => {
+                    summary.rejected += 1;
+                    if errors.len() < ERRORS_SHOWN {
+                        errors.push(e);
+                    }
                 }
             }
-            Err(e) => {
-                summary.rejected += 1;
-                if errors.len() < ERRORS_SHOWN {
-                    errors.push(e);
-                }
-            }
-        }
-    })
+        },
+    )
     .with_context(|| format!("reading {}", file.display()))?;
     if let Some(e) = write_error {
         return Err(e.context(format!(
@@ -79,7 +83,10 @@ pub fn import_events(instance: &mut Instance, file: &Path, quiet: bool) -> Resul
         eprintln!("{}: {e}", file.display());
     }
     if summary.rejected as usize > errors.len() {
-        eprintln!("… and {} more rejected lines", summary.rejected as usize - errors.len());
+        eprintln!(
+            "… and {} more rejected lines",
+            summary.rejected as usize - errors.len()
+        );
     }
     Ok(summary)
 }

@@ -20,6 +20,9 @@ impl Instance {
         let store = SqliteStore::open(db)
             .with_context(|| format!("cannot open the database {}", db.display()))?;
         let pseudonymiser = Pseudonymiser::load_or_create(&Pseudonymiser::key_path_for(db))?;
-        Ok(Instance { store, pseudonymiser })
+        Ok(Instance {
+            store,
+            pseudonymiser,
+        })
     }
 }

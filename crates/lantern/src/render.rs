@@ -26,7 +26,10 @@ pub fn render(format: Format, report: &Report, buckets: Option<&[Report]>) -> St
 pub fn json(report: &Report, buckets: Option<&[Report]>) -> String {
     let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
     if let (Some(b), Value::Object(map)) = (buckets, &mut value) {
-        map.insert("buckets".into(), serde_json::to_value(b).unwrap_or(Value::Null));
+        map.insert(
+            "buckets".into(),
+            serde_json::to_value(b).unwrap_or(Value::Null),
+        );
     }
     let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
     out.push('\n');
@@ -38,7 +41,9 @@ pub fn json(report: &Report, buckets: Option<&[Report]>) -> String {
 pub fn csv(report: &Report, buckets: Option<&[Report]>) -> String {
     let mut out = String::from("from,to,metric,field,value\n");
     for r in std::iter::once(report).chain(buckets.into_iter().flatten()) {
-        let Ok(Value::Object(map)) = serde_json::to_value(r) else { continue };
+        let Ok(Value::Object(map)) = serde_json::to_value(r) else {
+            continue;
+        };
         for (metric, v) in &map {
             if matches!(metric.as_str(), "scope" | "window" | "benchmark") {
                 continue;
@@ -46,7 +51,11 @@ pub fn csv(report: &Report, buckets: Option<&[Report]>) -> String {
             let mut rows = Vec::new();
             flatten("", v, &mut rows);
             for (field, value) in rows {
-                let _ = writeln!(out, "{},{},{metric},{field},{value}", r.window.from, r.window.to);
+                let _ = writeln!(
+                    out,
+                    "{},{},{metric},{field},{value}",
+                    r.window.from, r.window.to
+                );
             }
         }
     }
@@ -57,7 +66,11 @@ fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, child, rows);
             }
         }
@@ -76,7 +89,11 @@ pub fn duration(seconds: f64) -> String {
     } else if s < 3600 {
         format!("{m}m")
     } else if s < 86_400 {
-        if m == 0 { format!("{h}h") } else { format!("{h}h {m}m") }
+        if m == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h {m}m")
+        }
     } else if h == 0 {
         format!("{d}d")
     } else {
@@ -85,7 +102,8 @@ pub fn duration(seconds: f64) -> String {
 }
 
 fn percent(rate: Option<f64>) -> String {
-    rate.map(|r| format!("{:.1} %", r * 100.0)).unwrap_or_else(|| "–".into())
+    rate.map(|r| format!("{:.1} %", r * 100.0))
+        .unwrap_or_else(|| "–".into())
 }
 
 fn band(b: Option<Band>) -> &'static str {
@@ -132,7 +150,12 @@ fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str
         (
             "Lead time for changes",
             match lt.stats.p90_s {
-                Some(p90) => format!("median {}, p90 {} ({})", median(&lt.stats), duration(p90), lt.stats.count),
+                Some(p90) => format!(
+                    "median {}, p90 {} ({})",
+                    median(&lt.stats),
+                    duration(p90),
+                    lt.stats.count
+                ),
                 None => "no shipped changes".into(),
             },
             band(lt.band),
@@ -140,7 +163,12 @@ fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str
         ),
         (
             "Change failure rate",
-            format!("{} ({} of {})", percent(cfr.rate), cfr.failed, cfr.deployments),
+            format!(
+                "{} ({} of {})",
+                percent(cfr.rate),
+                cfr.failed,
+                cfr.deployments
+            ),
             band(cfr.band),
             "change_failure_rate",
         ),
@@ -149,7 +177,12 @@ fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str
             if rec.stats.count == 0 && rec.unresolved == 0 {
                 "no failed deployments".into()
             } else {
-                format!("median {} ({}, {} open)", median(&rec.stats), rec.stats.count, rec.unresolved)
+                format!(
+                    "median {} ({}, {} open)",
+                    median(&rec.stats),
+                    rec.stats.count,
+                    rec.unresolved
+                )
             },
             band(rec.band),
             "failed_deployment_recovery_time",
@@ -168,11 +201,19 @@ fn supporting(r: &Report) -> Vec<(&'static str, String)> {
     vec![
         (
             "Time to restore service",
-            format!("median {} ({} incidents)", median(&r.time_to_restore), r.time_to_restore.count),
+            format!(
+                "median {} ({} incidents)",
+                median(&r.time_to_restore),
+                r.time_to_restore.count
+            ),
         ),
         (
             "Time to detect",
-            format!("median {} ({} incidents)", median(&r.time_to_detect), r.time_to_detect.count),
+            format!(
+                "median {} ({} incidents)",
+                median(&r.time_to_detect),
+                r.time_to_detect.count
+            ),
         ),
         (
             "Deployment success rate",
@@ -202,17 +243,53 @@ pub fn warnings(r: &Report) -> Vec<String> {
     let mut out = Vec::new();
     let mut say = |n: u64, one: &str, many: &str| {
         if n > 0 {
-            out.push(if n == 1 { one.replace("{n}", "1") } else { many.replace("{n}", &n.to_string()) });
+            out.push(if n == 1 {
+                one.replace("{n}", "1")
+            } else {
+                many.replace("{n}", &n.to_string())
+            });
         }
     };
-    say(q.baseline_deployments, "1 deployment was a service's first known one (a baseline): it ships nothing measurable.", "{n} deployments were baselines (no earlier deployment of the same repo to compare with): they ship nothing measurable.");
-    say(q.deployments_without_changes, "1 deployment carried no new commit: check that deploy events send the sha or change list.", "{n} deployments carried no new commit: check that deploy events send the sha or change list.");
-    say(q.unknown_deployed_shas, "1 deployed sha is not among the stored commits: import the repository's history.", "{n} deployed shas are not among the stored commits: import the repository's history.");
-    say(q.negative_lead_times, "1 commit was dated after its deployment (clock skew or rebased history) and was left out.", "{n} commits were dated after their deployment (clock skew or rebased history) and were left out.");
-    say(q.negative_recovery_times, "1 recovery ended before its deployment and was left out.", "{n} recoveries ended before their deployment and were left out.");
-    say(q.negative_pr_stages, "1 pull-request stage had a negative duration and was left out.", "{n} pull-request stages had negative durations and were left out.");
-    say(q.open_incidents, "1 incident is still open.", "{n} incidents are still open.");
-    say(q.inferred_incident_links, "1 incident was linked to a deployment by timing only: send caused_by to be sure.", "{n} incidents were linked to deployments by timing only: send caused_by to be sure.");
+    say(
+        q.baseline_deployments,
+        "1 deployment was a service's first known one (a baseline): it ships nothing measurable.",
+        "{n} deployments were baselines (no earlier deployment of the same repo to compare with): they ship nothing measurable.",
+    );
+    say(
+        q.deployments_without_changes,
+        "1 deployment carried no new commit: check that deploy events send the sha or change list.",
+        "{n} deployments carried no new commit: check that deploy events send the sha or change list.",
+    );
+    say(
+        q.unknown_deployed_shas,
+        "1 deployed sha is not among the stored commits: import the repository's history.",
+        "{n} deployed shas are not among the stored commits: import the repository's history.",
+    );
+    say(
+        q.negative_lead_times,
+        "1 commit was dated after its deployment (clock skew or rebased history) and was left out.",
+        "{n} commits were dated after their deployment (clock skew or rebased history) and were left out.",
+    );
+    say(
+        q.negative_recovery_times,
+        "1 recovery ended before its deployment and was left out.",
+        "{n} recoveries ended before their deployment and were left out.",
+    );
+    say(
+        q.negative_pr_stages,
+        "1 pull-request stage had a negative duration and was left out.",
+        "{n} pull-request stages had negative durations and were left out.",
+    );
+    say(
+        q.open_incidents,
+        "1 incident is still open.",
+        "{n} incidents are still open.",
+    );
+    say(
+        q.inferred_incident_links,
+        "1 incident was linked to a deployment by timing only: send caused_by to be sure.",
+        "{n} incidents were linked to deployments by timing only: send caused_by to be sure.",
+    );
     out
 }
 
@@ -220,7 +297,9 @@ pub fn wrap_text(text: &str, width: usize, indent: &str) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
-        if !line.is_empty() && indent.len() + line.chars().count() + 1 + word.chars().count() > width {
+        if !line.is_empty()
+            && indent.len() + line.chars().count() + 1 + word.chars().count() > width
+        {
             let _ = writeln!(out, "{indent}{line}");
             line.clear();
         }
@@ -237,10 +316,20 @@ pub fn wrap_text(text: &str, width: usize, indent: &str) -> String {
 
 pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Lantern · {} · {} → {}", scope_label(r), short(&r.window.from), short(&r.window.to));
-    let _ = writeln!(out, "Bands from {}; they describe a delivery system, never a person.", r.benchmark);
+    let _ = writeln!(
+        out,
+        "Lantern · {} · {} → {}",
+        scope_label(r),
+        short(&r.window.from),
+        short(&r.window.to)
+    );
+    let _ = writeln!(
+        out,
+        "Bands from {}; they describe a delivery system, never a person.",
+        r.benchmark
+    );
     let _ = writeln!(out);
-    let _ = writeln!(out, "{:<24} {:<45} {}", "DORA metric", "value", "band");
+    let _ = writeln!(out, "{:<24} {:<45} band", "DORA metric", "value");
     for (title, value, b, key) in headline(r) {
         let _ = writeln!(out, "{title:<24} {value:<45} {b}");
         if let Some(doc) = find_metric_doc(key) {
@@ -262,7 +351,11 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
     }
     if let Some(b) = buckets {
         let _ = writeln!(out);
-        let _ = writeln!(out, "{:<12} {:>7} {:>13} {:>8} {:>11} {:>8}", "from", "deploys", "lead time", "CFR", "recovery", "rework");
+        let _ = writeln!(
+            out,
+            "{:<12} {:>7} {:>13} {:>8} {:>11} {:>8}",
+            "from", "deploys", "lead time", "CFR", "recovery", "rework"
+        );
         for x in b {
             let _ = writeln!(
                 out,
@@ -277,14 +370,27 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
         }
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "`lantern explain METRIC`: what it measures, what it does not, how it is misread.");
+    let _ = writeln!(
+        out,
+        "`lantern explain METRIC`: what it measures, what it does not, how it is misread."
+    );
     out
 }
 
 pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "## Delivery report: {}, {} → {}\n", scope_label(r), short(&r.window.from), short(&r.window.to));
-    let _ = writeln!(out, "| Metric | Value | Band ({}) | What it means |", r.benchmark);
+    let _ = writeln!(
+        out,
+        "## Delivery report: {}, {} → {}\n",
+        scope_label(r),
+        short(&r.window.from),
+        short(&r.window.to)
+    );
+    let _ = writeln!(
+        out,
+        "| Metric | Value | Band ({}) | What it means |",
+        r.benchmark
+    );
     let _ = writeln!(out, "|---|---|---|---|");
     for (title, value, b, key) in headline(r) {
         let summary = find_metric_doc(key).map(|d| d.summary).unwrap_or_default();
@@ -302,7 +408,10 @@ pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
         }
     }
     if let Some(b) = buckets {
-        let _ = writeln!(out, "\n| From | Deploys | Lead time | CFR | Recovery | Rework |\n|---|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "\n| From | Deploys | Lead time | CFR | Recovery | Rework |\n|---|---|---|---|---|---|"
+        );
         for x in b {
             let _ = writeln!(
                 out,
@@ -316,7 +425,10 @@ pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\n_Bands describe a service's delivery system, never a person, and never rank teams._");
+    let _ = writeln!(
+        out,
+        "\n_Bands describe a service's delivery system, never a person, and never rank teams._"
+    );
     out
 }
 

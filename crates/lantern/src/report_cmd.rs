@@ -43,7 +43,9 @@ fn now() -> Timestamp {
 }
 
 pub fn window(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Window> {
-    let parse = |flag: &str, v: &str| Timestamp::parse_bound(v).map_err(|m| anyhow::anyhow!("--{flag}: {m}"));
+    let parse = |flag: &str, v: &str| {
+        Timestamp::parse_bound(v).map_err(|m| anyhow::anyhow!("--{flag}: {m}"))
+    };
     let to = match to {
         Some(v) => parse("to", v)?,
         None => now,
@@ -57,23 +59,43 @@ pub fn window(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Wi
 
 pub fn scope(config: &Config, args: &ReportArgs) -> Result<Scope> {
     Ok(match (&args.service, &args.team) {
-        (Some(s), _) => Scope::Service(Name::parse(s).map_err(|m| anyhow::anyhow!("--service {m}"))?),
+        (Some(s), _) => {
+            Scope::Service(Name::parse(s).map_err(|m| anyhow::anyhow!("--service {m}"))?)
+        }
         (None, Some(t)) => config.team_scope(t)?,
         (None, None) => Scope::Org,
     })
 }
 
 /// Computes and renders the report the arguments ask for.
-pub fn run(store: &dyn Store, config: &Config, args: &ReportArgs, at: Option<Timestamp>) -> Result<String> {
+pub fn run(
+    store: &dyn Store,
+    config: &Config,
+    args: &ReportArgs,
+    at: Option<Timestamp>,
+) -> Result<String> {
     let scope = scope(config, args)?;
-    let window = window(args.from.as_deref(), args.to.as_deref(), at.unwrap_or_else(now))?;
+    let window = window(
+        args.from.as_deref(),
+        args.to.as_deref(),
+        at.unwrap_or_else(now),
+    )?;
     if let Scope::Service(name) = &scope
         && !store.services()?.contains(name)
     {
-        let known: Vec<String> = store.services()?.iter().take(20).map(|n| n.to_string()).collect();
+        let known: Vec<String> = store
+            .services()?
+            .iter()
+            .take(20)
+            .map(|n| n.to_string())
+            .collect();
         eprintln!(
             "warning: no deployment or incident names service `{name}`; known services: {}",
-            if known.is_empty() { "none yet".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "none yet".into()
+            } else {
+                known.join(", ")
+            }
         );
     }
     let events = store.load(scope.services().as_ref())?;
@@ -85,7 +107,12 @@ pub fn run(store: &dyn Store, config: &Config, args: &ReportArgs, at: Option<Tim
         .map(Bucket::parse)
         .transpose()
         .map_err(anyhow::Error::msg)?
-        .map(|size| buckets(&window, size).into_iter().map(|w| ledger.report(&scope, w)).collect());
+        .map(|size| {
+            buckets(&window, size)
+                .into_iter()
+                .map(|w| ledger.report(&scope, w))
+                .collect()
+        });
     Ok(render::render(args.format, &report, bucketed.as_deref()))
 }
 
@@ -106,7 +133,10 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         match std::fs::remove_file(&p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot replace {}", Path::new(&p).display())),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot replace {}", Path::new(&p).display()));
+            }
         }
     }
     let mut instance = Instance::open(db)?;
@@ -123,7 +153,8 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     let config = Config::parse(&crate::demo::catalog_toml(), Some(&catalog_path))?;
 
     let to = Timestamp::from_date(until);
-    let window = Window::new(to.plus_micros(-90 * MICROS_PER_DAY), to).map_err(anyhow::Error::msg)?;
+    let window =
+        Window::new(to.plus_micros(-90 * MICROS_PER_DAY), to).map_err(anyhow::Error::msg)?;
     let all = instance.store.load(None)?;
     let ledger = Ledger::build(&all, &config.engine);
     let mut out = String::new();
@@ -136,30 +167,71 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         db.display()
     );
     out.push_str(&render::table(&ledger.report(&Scope::Org, window), None));
-    let _ = writeln!(out, "\nTeams, in alphabetical order (bands describe each team's delivery system; this is not a ranking):\n");
-    let _ = writeln!(out, "{:<13} {:>9} {:>9} {:>11} {:>9} {:>8}", "team", "deploys", "per day", "lead time", "CFR", "recovery");
+    let _ = writeln!(
+        out,
+        "\nTeams, in alphabetical order (bands describe each team's delivery system; this is not a ranking):\n"
+    );
+    let _ = writeln!(
+        out,
+        "{:<13} {:>9} {:>9} {:>11} {:>9} {:>8}",
+        "team", "deploys", "per day", "lead time", "CFR", "recovery"
+    );
     for team in crate::demo::team_names() {
         let r = ledger.report(&config.team_scope(team)?, window);
         let df = &r.deployment_frequency;
-        let lt = r.lead_time.stats.median_s.map(render::duration).unwrap_or_else(|| "–".into());
-        let rec = r.failed_deployment_recovery_time.stats.median_s.map(render::duration).unwrap_or_else(|| "–".into());
-        let cfr = r.change_failure_rate.rate.map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into());
-        let _ = writeln!(out, "{:<13} {:>9} {:>9.2} {:>11} {:>9} {:>8}", team, df.count, df.per_day, lt, cfr, rec);
+        let lt = r
+            .lead_time
+            .stats
+            .median_s
+            .map(render::duration)
+            .unwrap_or_else(|| "–".into());
+        let rec = r
+            .failed_deployment_recovery_time
+            .stats
+            .median_s
+            .map(render::duration)
+            .unwrap_or_else(|| "–".into());
+        let cfr = r
+            .change_failure_rate
+            .rate
+            .map(|x| format!("{:.0} %", x * 100.0))
+            .unwrap_or_else(|| "–".into());
+        let _ = writeln!(
+            out,
+            "{:<13} {:>9} {:>9.2} {:>11} {:>9} {:>8}",
+            team, df.count, df.per_day, lt, cfr, rec
+        );
         let _ = writeln!(
             out,
             "{:<13} {:>9} {:>9} {:>11} {:>9} {:>8}",
             "",
             "",
-            r.deployment_frequency.band.map(|b| b.as_str()).unwrap_or("–"),
+            r.deployment_frequency
+                .band
+                .map(|b| b.as_str())
+                .unwrap_or("–"),
             r.lead_time.band.map(|b| b.as_str()).unwrap_or("–"),
-            r.change_failure_rate.band.map(|b| b.as_str()).unwrap_or("–"),
-            r.failed_deployment_recovery_time.band.map(|b| b.as_str()).unwrap_or("–"),
+            r.change_failure_rate
+                .band
+                .map(|b| b.as_str())
+                .unwrap_or("–"),
+            r.failed_deployment_recovery_time
+                .band
+                .map(|b| b.as_str())
+                .unwrap_or("–"),
         );
     }
     let db_arg = db.display();
     let _ = writeln!(out, "\nExplore it:");
-    let _ = writeln!(out, "  lantern --db {db_arg} --config {} report --team payments", catalog_path.display());
-    let _ = writeln!(out, "  lantern --db {db_arg} report --service ledger-monolith --bucket month");
+    let _ = writeln!(
+        out,
+        "  lantern --db {db_arg} --config {} report --team payments",
+        catalog_path.display()
+    );
+    let _ = writeln!(
+        out,
+        "  lantern --db {db_arg} report --service ledger-monolith --bucket month"
+    );
     let _ = writeln!(out, "  lantern --db {db_arg} report --format json");
     let _ = writeln!(out, "  lantern explain change_failure_rate");
     Ok(out)

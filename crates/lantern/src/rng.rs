@@ -43,7 +43,12 @@ impl Rng {
 
     /// A 40-hex-digit commit id.
     pub fn sha(&mut self) -> String {
-        format!("{:016x}{:016x}{:08x}", self.next_u64(), self.next_u64(), self.next_u64() as u32)
+        format!(
+            "{:016x}{:016x}{:08x}",
+            self.next_u64(),
+            self.next_u64(),
+            self.next_u64() as u32
+        )
     }
 }
 
@@ -53,10 +58,19 @@ mod tests {
 
     #[test]
     fn a_seed_always_gives_the_same_sequence() {
-        let a: Vec<u64> = { let mut r = Rng::new(7); (0..5).map(|_| r.next_u64()).collect() };
-        let b: Vec<u64> = { let mut r = Rng::new(7); (0..5).map(|_| r.next_u64()).collect() };
+        let a: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..5).map(|_| r.next_u64()).collect()
+        };
+        let b: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..5).map(|_| r.next_u64()).collect()
+        };
         assert_eq!(a, b);
-        assert_ne!(a, { let mut r = Rng::new(8); (0..5).map(|_| r.next_u64()).collect::<Vec<_>>() });
+        assert_ne!(a, {
+            let mut r = Rng::new(8);
+            (0..5).map(|_| r.next_u64()).collect::<Vec<_>>()
+        });
         let mut r = Rng::new(1);
         assert!((0..1000).map(|_| r.unit()).all(|u| (0.0..1.0).contains(&u)));
         assert_eq!(r.sha().len(), 40);

@@ -11,7 +11,9 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env { dir: tempfile::tempdir().unwrap() }
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -34,7 +36,12 @@ impl Env {
             .spawn()
             .unwrap();
         if let Some(text) = stdin {
-            child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
         }
         drop(child.stdin.take());
         child.wait_with_output().unwrap()
@@ -71,7 +78,11 @@ fn import_reports_bad_lines_by_number_and_field_and_loads_the_rest() {
     let file = env.write("events.jsonl", &text);
     let out = env.run(&["import", "events", file.to_str().unwrap(), "-q"]);
     assert!(!out.status.success());
-    assert!(stdout(&out).starts_with("loaded 5, rejected 2"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("loaded 5, rejected 2"),
+        "{}",
+        stdout(&out)
+    );
     let err = stderr(&out);
     assert!(err.contains("line 6: field `finished_at`"), "{err}");
     assert!(err.contains("offset"), "{err}");
@@ -84,8 +95,22 @@ fn import_reports_bad_lines_by_number_and_field_and_loads_the_rest() {
 fn re_importing_is_idempotent_and_stdin_works() {
     let env = Env::new();
     let file = env.write("events.jsonl", HISTORY);
-    let args = ["report", "--service", "shop-api", "--from", "2026-03-01", "--to", "2026-03-08", "--format", "json"];
-    assert!(env.run(&["import", "events", file.to_str().unwrap()]).status.success());
+    let args = [
+        "report",
+        "--service",
+        "shop-api",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+        "--format",
+        "json",
+    ];
+    assert!(
+        env.run(&["import", "events", file.to_str().unwrap()])
+            .status
+            .success()
+    );
     let first = stdout(&env.run(&args));
     let again = env.run_with_stdin(&["import", "events", "-"], Some(HISTORY));
     assert!(again.status.success(), "{}", stderr(&again));
@@ -98,17 +123,46 @@ fn the_json_report_has_exactly_the_shape_of_metrics_md() {
     let env = Env::new();
     let file = env.write("events.jsonl", HISTORY);
     env.run(&["--db", "x.db", "import", "events", file.to_str().unwrap()]);
-    let out = env.run(&["--db", "x.db", "report", "--service", "shop-api", "--from", "2026-03-01", "--to", "2026-03-08", "--format", "json"]);
+    let out = env.run(&[
+        "--db",
+        "x.db",
+        "report",
+        "--service",
+        "shop-api",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+        "--format",
+        "json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
-    let mut expected = vec!["scope", "window", "benchmark", "deployment_frequency", "lead_time", "change_failure_rate", "failed_deployment_recovery_time", "rework_rate", "time_to_restore", "time_to_detect", "deployment_success_rate", "pr_stages", "data_quality"];
+    let mut expected = vec![
+        "scope",
+        "window",
+        "benchmark",
+        "deployment_frequency",
+        "lead_time",
+        "change_failure_rate",
+        "failed_deployment_recovery_time",
+        "rework_rate",
+        "time_to_restore",
+        "time_to_detect",
+        "deployment_success_rate",
+        "pr_stages",
+        "data_quality",
+    ];
     let mut got = keys.clone();
     got.sort();
     expected.sort();
     assert_eq!(got, expected);
     assert_eq!(r["scope"], serde_json::json!({"service": "shop-api"}));
-    assert_eq!(r["window"], serde_json::json!({"from": "2026-03-01T00:00:00Z", "to": "2026-03-08T00:00:00Z"}));
+    assert_eq!(
+        r["window"],
+        serde_json::json!({"from": "2026-03-01T00:00:00Z", "to": "2026-03-08T00:00:00Z"})
+    );
     assert_eq!(r["lead_time"]["count"], 1);
     assert_eq!(r["lead_time"]["median_s"], 10800.0); // d1 is the baseline; d2 ships 2222222
     assert_eq!(r["change_failure_rate"]["by_cause"]["incident_inferred"], 1);
@@ -127,8 +181,21 @@ fn teams_come_from_the_catalog_and_mistakes_are_explained() {
     let env = Env::new();
     let file = env.write("events.jsonl", HISTORY);
     env.run(&["import", "events", file.to_str().unwrap()]);
-    env.write("lantern.toml", "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n");
-    let out = env.run(&["report", "--team", "shop", "--from", "2026-03-01", "--to", "2026-03-08", "--format", "json"]);
+    env.write(
+        "lantern.toml",
+        "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n",
+    );
+    let out = env.run(&[
+        "report",
+        "--team",
+        "shop",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+        "--format",
+        "json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(r["scope"], serde_json::json!({"team": "shop"}));
@@ -136,15 +203,31 @@ fn teams_come_from_the_catalog_and_mistakes_are_explained() {
 
     let out = env.run(&["report", "--team", "nope"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("no team `nope`") && stderr(&out).contains("teams: shop"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no team `nope`") && stderr(&out).contains("teams: shop"),
+        "{}",
+        stderr(&out)
+    );
     let out = env.run(&["report", "--from", "March"]);
     assert!(stderr(&out).contains("--from"), "{}", stderr(&out));
     let out = env.run(&["report", "--from", "2026-03-08", "--to", "2026-03-01"]);
     assert!(stderr(&out).contains("window is empty"), "{}", stderr(&out));
     let out = env.run(&["--db", "missing.db", "report"]);
     assert!(stderr(&out).contains("no database"), "{}", stderr(&out));
-    let out = env.run(&["report", "--service", "shop-ap", "--from", "2026-03-01", "--to", "2026-03-08"]);
-    assert!(stderr(&out).contains("known services: shop-api"), "{}", stderr(&out));
+    let out = env.run(&[
+        "report",
+        "--service",
+        "shop-ap",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-08",
+    ]);
+    assert!(
+        stderr(&out).contains("known services: shop-api"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -160,10 +243,16 @@ fn people_formats_fit_a_terminal_and_program_formats_parse() {
         assert!(line.chars().count() <= 80, "too wide: {line}");
     }
     let md = stdout(&env.run(&[&base[..], &["--format", "markdown"]].concat()));
-    assert!(md.contains("| Change failure rate | 50.0 % (1 of 2) | low |"), "{md}");
+    assert!(
+        md.contains("| Change failure rate | 50.0 % (1 of 2) | low |"),
+        "{md}"
+    );
     let csv = stdout(&env.run(&[&base[..], &["--format", "csv", "--bucket", "week"]].concat()));
     assert!(csv.starts_with("from,to,metric,field,value\n"));
-    assert!(csv.contains("2026-03-01T00:00:00Z,2026-03-08T00:00:00Z,lead_time,median_s,10800"), "{csv}");
+    assert!(
+        csv.contains("2026-03-01T00:00:00Z,2026-03-08T00:00:00Z,lead_time,median_s,10800"),
+        "{csv}"
+    );
     assert!(csv.lines().all(|l| l.split(',').count() == 5));
     let json = stdout(&env.run(&[&base[..], &["--format", "json", "--bucket", "week"]].concat()));
     let r: Value = serde_json::from_str(&json).unwrap();
@@ -184,12 +273,29 @@ fn the_demo_is_deterministic_and_explorable() {
         assert!(text.contains(team), "{team}");
     }
     assert!(env.path("lantern-demo.db").exists() && env.path("lantern-demo.toml").exists());
-    let out = env.run(&["--db", "lantern-demo.db", "--config", "lantern-demo.toml", "report", "--team", "payments", "--from", "2026-03-03", "--to", "2026-06-01", "--format", "json"]);
+    let out = env.run(&[
+        "--db",
+        "lantern-demo.db",
+        "--config",
+        "lantern-demo.toml",
+        "report",
+        "--team",
+        "payments",
+        "--from",
+        "2026-03-03",
+        "--to",
+        "2026-06-01",
+        "--format",
+        "json",
+    ]);
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(r["deployment_frequency"]["band"], "elite");
     assert!(r["pr_stages"]["review"]["count"].as_u64().unwrap() > 50);
     let dump = std::fs::read(env.path("lantern-demo.db")).unwrap();
-    assert!(!contains(&dump, b"payments-dev-"), "person names must never be stored");
+    assert!(
+        !contains(&dump, b"payments-dev-"),
+        "person names must never be stored"
+    );
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -202,7 +308,12 @@ fn explain_lists_and_explains() {
     let list = stdout(&env.run(&["explain"]));
     assert!(list.contains("failed_deployment_recovery_time"));
     let one = stdout(&env.run(&["explain", "cfr"]));
-    for heading in ["What it measures", "What it does not measure", "How it is commonly misread or gamed", "Exact definition"] {
+    for heading in [
+        "What it measures",
+        "What it does not measure",
+        "How it is commonly misread or gamed",
+        "Exact definition",
+    ] {
         assert!(one.contains(heading), "{heading}");
     }
     let json: Value = serde_json::from_str(&stdout(&env.run(&["explain", "--json"]))).unwrap();
@@ -211,4 +322,3 @@ fn explain_lists_and_explains() {
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("no metric `velocity`"));
 }
-

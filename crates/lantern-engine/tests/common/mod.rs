@@ -76,11 +76,18 @@ pub const BASE: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
 fn ts(rng: &mut Rng, secs: i64) -> String {
     // Same instant, written with a random offset and sometimes fractions.
     let offset_min = *rng.pick(&[0i64, 60, -300, 330, 120]);
-    let local = chrono::DateTime::from_timestamp(secs + offset_min * 60, 0).unwrap().naive_utc();
+    let local = chrono::DateTime::from_timestamp(secs + offset_min * 60, 0)
+        .unwrap()
+        .naive_utc();
     let off = if offset_min == 0 && rng.chance(0.5) {
         "Z".to_string()
     } else {
-        format!("{}{:02}:{:02}", if offset_min < 0 { '-' } else { '+' }, offset_min.abs() / 60, offset_min.abs() % 60)
+        format!(
+            "{}{:02}:{:02}",
+            if offset_min < 0 { '-' } else { '+' },
+            offset_min.abs() / 60,
+            offset_min.abs() % 60
+        )
     };
     format!("{}{}", local.format("%Y-%m-%dT%H:%M:%S"), off)
 }
@@ -112,8 +119,19 @@ pub fn history(seed: u64) -> Vec<String> {
                     parents.push(rng.pick(&list[..list.len() - 1]).0.clone());
                 }
             }
-            let pr = if rng.chance(0.3) { format!(r#","pull_request":"{repo}#{}""#, rng.below(5)) } else { String::new() };
-            let authored = if rng.chance(0.5) { format!(r#","authored_at":"{}""#, { let at = t - rng.below(7200) as i64; ts(&mut rng, at) }) } else { String::new() };
+            let pr = if rng.chance(0.3) {
+                format!(r#","pull_request":"{repo}#{}""#, rng.below(5))
+            } else {
+                String::new()
+            };
+            let authored = if rng.chance(0.5) {
+                format!(r#","authored_at":"{}""#, {
+                    let at = t - rng.below(7200) as i64;
+                    ts(&mut rng, at)
+                })
+            } else {
+                String::new()
+            };
             lines.push(format!(
                 r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":{},"committed_at":"{}"{authored}{pr},"author":"p{}"}}"#,
                 serde_json::to_string(&parents).unwrap(),
@@ -132,7 +150,8 @@ pub fn history(seed: u64) -> Vec<String> {
         let repo = *rng.pick(&repos);
         let list = &commits[repo];
         // Deploy roughly in history order, so graph attribution has work to do.
-        let k = ((i as usize * list.len()) / nd as usize + rng.below(3) as usize).min(list.len() - 1);
+        let k =
+            ((i as usize * list.len()) / nd as usize + rng.below(3) as usize).min(list.len() - 1);
         let (sha, ct) = list[k].clone();
         let mut t = ct + rng.below(3 * 86_400) as i64;
         if rng.chance(0.15) && !deploy_ids.is_empty() {
@@ -140,16 +159,28 @@ pub fn history(seed: u64) -> Vec<String> {
         }
         let env = *rng.pick(&["production", "prod", "Production", "staging"]);
         let mut d = json!({"type":"deployment","id":id,"service":service,"environment":env,"finished_at":ts(&mut rng, t)});
-        if rng.chance(0.85) { d["repo"] = json!(repo); }
-        if rng.chance(0.9) { d["sha"] = json!(sha); }
-        if rng.chance(0.08) { d["sha"] = json!("feedfac"); } // never committed anywhere
+        if rng.chance(0.85) {
+            d["repo"] = json!(repo);
+        }
+        if rng.chance(0.9) {
+            d["sha"] = json!(sha);
+        }
+        if rng.chance(0.08) {
+            d["sha"] = json!("feedfac");
+        } // never committed anywhere
         if rng.chance(0.15) {
             let mut explicit: Vec<String> = Vec::new();
-            for _ in 0..rng.below(4) { explicit.push(rng.pick(list).0.clone()); }
-            if rng.chance(0.3) { explicit.push("deadbeef".to_string()); }
+            for _ in 0..rng.below(4) {
+                explicit.push(rng.pick(list).0.clone());
+            }
+            if rng.chance(0.3) {
+                explicit.push("deadbeef".to_string());
+            }
             d["changes"] = json!(explicit);
         }
-        if rng.chance(0.1) { d["status"] = json!(*rng.pick(&["failure", "cancelled", "success"])); }
+        if rng.chance(0.1) {
+            d["status"] = json!(*rng.pick(&["failure", "cancelled", "success"]));
+        }
         if rng.chance(0.25) {
             let kind = *rng.pick(&["planned", "hotfix", "rollback"]);
             d["kind"] = json!(kind);
@@ -164,12 +195,22 @@ pub fn history(seed: u64) -> Vec<String> {
         let service = *rng.pick(&services);
         let start = BASE + rng.below(span as u64) as i64;
         let mut inc = json!({"type":"incident","id":format!("i{i}"),"service":service,"started_at":ts(&mut rng, start)});
-        if rng.chance(0.3) { inc["services"] = json!([*rng.pick(&services)]); }
-        if rng.chance(0.8) { inc["resolved_at"] = json!(ts2(&mut rng, |r| start + r.below(2 * 86_400) as i64 - 3600)); }
-        if rng.chance(0.6) { inc["detected_at"] = json!(ts2(&mut rng, |r| start + r.below(3600) as i64)); }
+        if rng.chance(0.3) {
+            inc["services"] = json!([*rng.pick(&services)]);
+        }
+        if rng.chance(0.8) {
+            inc["resolved_at"] =
+                json!(ts2(&mut rng, |r| start + r.below(2 * 86_400) as i64 - 3600));
+        }
+        if rng.chance(0.6) {
+            inc["detected_at"] = json!(ts2(&mut rng, |r| start + r.below(3600) as i64));
+        }
         match rng.below(5) {
             0 if !deploy_ids.is_empty() => inc["caused_by"] = json!(rng.pick(&deploy_ids).clone()),
-            1 => { let repo = *rng.pick(&repos); inc["caused_by_sha"] = json!(rng.pick(&commits[repo]).0.clone()) }
+            1 => {
+                let repo = *rng.pick(&repos);
+                inc["caused_by_sha"] = json!(rng.pick(&commits[repo]).0.clone())
+            }
             2 => inc["cause"] = json!("external"),
             _ => {}
         }
@@ -181,11 +222,23 @@ pub fn history(seed: u64) -> Vec<String> {
         let (sha, t) = rng.pick(list).clone();
         let opened = t + rng.below(7200) as i64;
         let mut pr = json!({"type":"pull_request","id":format!("{repo}#{i}"),"repo":repo,"opened_at":ts(&mut rng, opened)});
-        if rng.chance(0.8) { pr["merged_at"] = json!(ts2(&mut rng, |r| opened + r.below(86_400) as i64)); pr["merge_sha"] = json!(sha); }
-        if rng.chance(0.7) { pr["first_review_at"] = json!(ts2(&mut rng, |r| opened + r.below(20_000) as i64 - 1000)); }
-        if rng.chance(0.3) { pr["first_commit_at"] = json!(ts2(&mut rng, |r| opened - r.below(20_000) as i64)); }
-        if rng.chance(0.4) { pr["commits"] = json!([rng.pick(list).0.clone()]); }
-        if rng.chance(0.3) { pr["head_sha"] = json!(rng.pick(list).0.clone()); }
+        if rng.chance(0.8) {
+            pr["merged_at"] = json!(ts2(&mut rng, |r| opened + r.below(86_400) as i64));
+            pr["merge_sha"] = json!(sha);
+        }
+        if rng.chance(0.7) {
+            pr["first_review_at"] =
+                json!(ts2(&mut rng, |r| opened + r.below(20_000) as i64 - 1000));
+        }
+        if rng.chance(0.3) {
+            pr["first_commit_at"] = json!(ts2(&mut rng, |r| opened - r.below(20_000) as i64));
+        }
+        if rng.chance(0.4) {
+            pr["commits"] = json!([rng.pick(list).0.clone()]);
+        }
+        if rng.chance(0.3) {
+            pr["head_sha"] = json!(rng.pick(list).0.clone());
+        }
         lines.push(pr.to_string());
     }
     // Re-send some events, unchanged: last write wins, nothing counts twice.
@@ -193,4 +246,3 @@ pub fn history(seed: u64) -> Vec<String> {
     lines.extend(resend);
     lines
 }
-
