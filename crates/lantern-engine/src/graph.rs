@@ -139,6 +139,7 @@ impl<'e> ChangeGraph<'e> {
     }
 
     /// Every change reachable from `tip` (itself included).
+    #[cfg(test)]
     pub fn ancestors(&self, repo: &str, tip: &Sha) -> Vec<ChangeRef> {
         let Some(rid) = self.repo_id(repo) else {
             return Vec::new();

@@ -1,7 +1,8 @@
 //! What the engine is given: events, a scope, a window and its settings.
 
+use crate::facts::{Facts, derive};
 use lantern_events::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The events a report is computed from. Built with last-write-wins per
 /// (type, id), so a re-sent history never counts twice even when a caller
@@ -144,6 +145,41 @@ impl EngineConfig {
         } else {
             let lower = environment.to_lowercase();
             self.production.iter().any(|p| p.to_lowercase() == lower)
+        }
+    }
+}
+
+/// What a report is computed from: deployments and incidents as events,
+/// history only as derived [`Facts`]. Built from a whole history with
+/// [`ReportInput::from_events`], or by a store from kept facts and only the
+/// deployments a window needs.
+#[derive(Debug, Default, Clone)]
+pub struct ReportInput {
+    /// Every deployment of the scope finished in the window, and every
+    /// successful production one from the window's start on (more is fine).
+    pub deployments: Vec<Deployment>,
+    pub incidents: Vec<Incident>,
+    /// At least the pull requests merged in the window.
+    pub pull_requests: Vec<PullRequest>,
+    pub facts: Facts,
+    /// (service, repository) for every repository a service's deployments name.
+    pub deployed_repos: HashSet<(Name, Name)>,
+}
+
+impl ReportInput {
+    pub fn from_events(events: EventSet, config: &EngineConfig) -> Self {
+        let facts = derive(&events, config);
+        let deployed_repos = events
+            .deployments
+            .iter()
+            .filter_map(|d| d.repo.clone().map(|r| (d.service.clone(), r)))
+            .collect();
+        ReportInput {
+            deployments: events.deployments,
+            incidents: events.incidents,
+            pull_requests: events.pull_requests,
+            facts,
+            deployed_repos,
         }
     }
 }

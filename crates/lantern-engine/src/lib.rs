@@ -4,14 +4,16 @@
 //! no clock, no randomness — the same input gives the same report on any
 //! machine, and the server, the CLI and the tests all call the same code.
 //!
-//! Work is split in two: [`Ledger::build`] derives the window-independent
-//! facts (deployment order, shipped changes, incident links, failures) once;
-//! [`Ledger::report`] filters them for one window, so trend buckets reuse
-//! one ledger.
+//! Work is split in three: [`derive`] turns history into [`Facts`] (what
+//! each deployment shipped — the expensive part, which a store can keep);
+//! [`Ledger::build`] relates deployments, rollbacks, hotfixes and incidents;
+//! [`Ledger::report`] filters for one scope and window, so trend buckets
+//! reuse one ledger.
 
 mod bands;
 mod calendar;
 mod docs;
+mod facts;
 mod graph;
 mod input;
 mod ledger;
@@ -22,14 +24,16 @@ mod stats;
 pub use bands::Band;
 pub use calendar::{Bucket, buckets};
 pub use docs::{MetricDoc, find_metric_doc, metric_docs};
-pub use input::{EngineConfig, EventSet, Scope, Window};
+pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};
+pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window};
 pub use ledger::Ledger;
 pub use report::*;
 pub use stats::Stats;
 
 /// The report of metrics.md for one scope and window.
 pub fn report(events: &EventSet, scope: &Scope, window: Window, config: &EngineConfig) -> Report {
-    Ledger::build(events, config).report(scope, window)
+    let input = ReportInput::from_events(events.clone(), config);
+    Ledger::build(&input, config).report(scope, window)
 }
 
 /// The same report for each day, ISO week or month of the window.
@@ -40,7 +44,8 @@ pub fn bucketed(
     size: Bucket,
     config: &EngineConfig,
 ) -> Vec<Report> {
-    let ledger = Ledger::build(events, config);
+    let input = ReportInput::from_events(events.clone(), config);
+    let ledger = Ledger::build(&input, config);
     buckets(&window, size)
         .into_iter()
         .map(|w| ledger.report(scope, w))

@@ -2,8 +2,9 @@
 
 use crate::bands::{self, Band};
 use crate::calendar::{whole_months, whole_weeks};
+use crate::facts::ShipRule;
 use crate::input::{Scope, Window};
-use crate::ledger::{Ledger, LinkKind, ShipRule};
+use crate::ledger::{Ledger, LinkKind};
 use crate::stats::{Stats, median_of_counts};
 use lantern_events::*;
 use serde::Serialize;
@@ -235,27 +236,20 @@ impl<'e> Ledger<'e> {
         let mut values = Vec::new();
         for &i in p {
             let spd = &self.spds[i];
-            let d = spd.d;
-            match spd.rule {
+            let facts = spd.facts;
+            match facts.rule {
                 ShipRule::Baseline => dq.baseline_deployments += 1,
-                _ if spd.shipped.is_empty() => dq.deployments_without_changes += 1,
+                _ if facts.shipped.is_empty() => dq.deployments_without_changes += 1,
                 _ => {}
             }
-            if let Some(sha) = &d.sha {
-                let known = match &d.repo {
-                    Some(repo) => self.graph.find(repo.as_str(), sha).is_some(),
-                    None => self.graph.find_anywhere(sha).next().is_some(),
-                };
-                if !known {
-                    dq.unknown_deployed_shas += 1;
-                }
+            if !facts.sha_known {
+                dq.unknown_deployed_shas += 1;
             }
-            for &c in &spd.shipped {
-                let change = self.graph.change(c);
+            for &committed_at in &facts.shipped {
                 push_duration(
                     &mut values,
                     &mut dq.negative_lead_times,
-                    d.finished_at.seconds_since(change.committed_at),
+                    spd.d.finished_at.seconds_since(committed_at),
                 );
             }
         }
@@ -299,7 +293,7 @@ impl<'e> Ledger<'e> {
                 let resolved: Option<Vec<Timestamp>> = spd
                     .incidents
                     .iter()
-                    .map(|&(n, _)| self.events.incidents[n].resolved_at)
+                    .map(|&(n, _)| self.input.incidents[n].resolved_at)
                     .collect();
                 match resolved {
                     Some(times) => times.into_iter().max(),
@@ -345,7 +339,7 @@ impl<'e> Ledger<'e> {
         // Incidents by affected service, for the "deployed while an incident
         // was open" inference.
         let mut open: HashMap<&Name, Vec<&Incident>> = HashMap::new();
-        for inc in &self.events.incidents {
+        for inc in &self.input.incidents {
             let mut seen = HashSet::new();
             for s in inc.affected() {
                 if seen.insert(s) {
@@ -377,7 +371,7 @@ impl<'e> Ledger<'e> {
     }
 
     fn incidents_in(&self, scope: &Scope) -> Vec<&'e Incident> {
-        self.events
+        self.input
             .incidents
             .iter()
             .filter(|inc| inc.affected().any(|s| scope.contains(s)))
@@ -386,7 +380,7 @@ impl<'e> Ledger<'e> {
 
     fn success_rate(&self, scope: &Scope, window: &Window) -> SuccessRate {
         let (mut attempts, mut succeeded) = (0, 0);
-        for d in &self.events.deployments {
+        for d in &self.input.deployments {
             if scope.contains(&d.service)
                 && window.contains(d.finished_at)
                 && self.config.is_production(d.environment.as_str())

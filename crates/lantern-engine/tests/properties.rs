@@ -37,7 +37,8 @@ proptest! {
     #[test]
     fn rates_stay_in_bounds_and_percentiles_in_order(seed in any::<u64>(), from_day in -10i64..30, days in 1i64..60) {
         let ev = EventSet::from_events(parse(&history(seed)));
-        let ledger = Ledger::build(&ev, &EngineConfig::default());
+        let input = ReportInput::from_events(ev, &EngineConfig::default());
+        let ledger = Ledger::build(&input, &EngineConfig::default());
         for scope in scopes() {
             let r = ledger.report(&scope, window(from_day, days));
             let cfr = &r.change_failure_rate;

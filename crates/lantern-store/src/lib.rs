@@ -5,14 +5,17 @@
 //! Invariants every implementation keeps:
 //! - a write is one transaction: all of a batch or none of it;
 //! - same type + id replaces (last write wins), so re-sending is idempotent;
+//! - facts derived from history are kept beside it and marked stale by
+//!   every write, so a report never reads facts older than the events;
 //! - only what the events carry is stored — person fields arrive already
 //!   pseudonymised (see `lantern_events::Pseudonymiser`).
 
 mod codec;
+mod facts;
 mod schema;
 mod sqlite;
 
-use lantern_engine::EventSet;
+use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::{Event, Name};
 use std::collections::BTreeSet;
 
@@ -60,4 +63,26 @@ pub trait Store {
     fn services(&self) -> Result<BTreeSet<Name>, StoreError>;
 
     fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// Whether the kept facts (see `lantern_engine::Facts`) match the stored
+    /// history and these settings.
+    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError>;
+
+    /// Re-derives the kept facts from the whole history; `progress` hears
+    /// (services done, services in all).
+    fn refresh_facts(
+        &mut self,
+        config: &EngineConfig,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(), StoreError>;
+
+    /// What a report over these services (`None`: the organisation) and
+    /// window needs — from kept facts, refreshed first when stale — without
+    /// reading the history.
+    fn report_input(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        config: &EngineConfig,
+    ) -> Result<ReportInput, StoreError>;
 }

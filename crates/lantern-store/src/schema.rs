@@ -80,6 +80,36 @@ const MIGRATIONS: &[&str] = &[
         title TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 2: facts derived from history (lantern_engine::Facts), so a report
+    // reads only its window; and indexes for windowed reads.
+    r#"
+    CREATE TABLE deployment_facts (
+        deployment TEXT PRIMARY KEY,
+        rule INTEGER NOT NULL,
+        sha_known INTEGER NOT NULL,
+        shipped BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE pull_request_facts (
+        pull_request TEXT PRIMARY KEY,
+        first_commit_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE first_deploys (
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        service TEXT NOT NULL,
+        finished_at INTEGER NOT NULL,
+        deployment TEXT NOT NULL,
+        PRIMARY KEY (kind, subject, service)
+    ) WITHOUT ROWID;
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX deployments_finished ON deployments(finished_at);
+    DROP INDEX deployments_service;
+    CREATE INDEX deployments_service_repo ON deployments(service, repo);
+    CREATE INDEX pull_requests_merged ON pull_requests(merged_at);
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

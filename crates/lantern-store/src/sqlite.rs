@@ -3,7 +3,7 @@
 use crate::codec::*;
 use crate::schema;
 use crate::{Counts, Store, StoreError};
-use lantern_engine::EventSet;
+use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::*;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use std::collections::BTreeSet;
@@ -13,7 +13,18 @@ pub struct SqliteStore {
     conn: Connection,
 }
 
+/// The deployment columns, in the order `read_deployment` reads them.
+pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.service, d.environment, d.status, d.started_at, d.finished_at, d.repo, d.sha, d.changes, d.kind, d.rollback_of, d.automated";
+
 impl SqliteStore {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Opens (creating if needed) the database file and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -150,14 +161,15 @@ impl SqliteStore {
         names: &mut Names,
         filter: Option<&BTreeSet<Name>>,
     ) -> Result<Vec<Deployment>, StoreError> {
-        let mut sql = String::from(
-            "SELECT id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated FROM deployments",
-        );
+        let mut sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d");
         let args: Vec<&str> = filter
             .map(|f| f.iter().map(Name::as_str).collect())
             .unwrap_or_default();
         if filter.is_some() {
-            sql.push_str(&format!(" WHERE service IN ({})", placeholders(args.len())));
+            sql.push_str(&format!(
+                " WHERE d.service IN ({})",
+                placeholders(args.len())
+            ));
         }
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
@@ -195,17 +207,17 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn pull_requests_where(
+    pub(crate) fn pull_requests_where(
         &self,
         names: &mut Names,
         clause: &str,
-        args: &[&str],
+        args: impl rusqlite::Params,
     ) -> Result<Vec<PullRequest>, StoreError> {
         let sql = format!(
             "SELECT id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author FROM pull_requests {clause}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut rows = stmt.query(args)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
@@ -234,7 +246,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn incidents(&self, names: &mut Names) -> Result<Vec<Incident>, StoreError> {
+    pub(crate) fn load_incidents(&self, names: &mut Names) -> Result<Vec<Incident>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title FROM incidents",
         )?;
@@ -305,11 +317,11 @@ impl SqliteStore {
     }
 }
 
-fn placeholders(n: usize) -> String {
+pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(",")
 }
 
-fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError> {
+pub(crate) fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError> {
     Ok(Deployment {
         id: id(&r.get::<_, String>(0)?)?,
         service: names.get(r.get_ref(1)?.as_str()?)?,
@@ -338,24 +350,63 @@ fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError>
     })
 }
 
+impl SqliteStore {
+    /// The history and pull requests of these repositories (no deployments).
+    pub(crate) fn load_repos(&self, repos: &[&str]) -> Result<EventSet, StoreError> {
+        let mut names = Names::default();
+        let clause = format!("WHERE repo IN ({})", placeholders(repos.len()));
+        Ok(EventSet {
+            changes: self.changes_where(&mut names, &clause, repos)?,
+            pull_requests: self.pull_requests_where(
+                &mut names,
+                &clause,
+                params_from_iter(repos.iter()),
+            )?,
+            ..EventSet::default()
+        })
+    }
+}
+
 impl Store for SqliteStore {
+    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError> {
+        SqliteStore::facts_are_fresh(self, config)
+    }
+
+    fn refresh_facts(
+        &mut self,
+        config: &EngineConfig,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(), StoreError> {
+        SqliteStore::refresh_facts(self, config, progress)
+    }
+
+    fn report_input(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        config: &EngineConfig,
+    ) -> Result<ReportInput, StoreError> {
+        SqliteStore::report_input(self, services, window, config)
+    }
+
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         for e in events {
             Self::write_event(&tx, e)?;
         }
+        crate::facts::mark_stale(&tx)?;
         tx.commit()?;
         Ok(())
     }
 
     fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
         let mut names = Names::default();
-        let incidents = self.incidents(&mut names)?;
+        let incidents = self.load_incidents(&mut names)?;
         let annotations = self.annotations(&mut names)?;
         let Some(services) = services else {
             return Ok(EventSet {
                 changes: self.changes_where(&mut names, "", &[])?,
-                pull_requests: self.pull_requests_where(&mut names, "", &[])?,
+                pull_requests: self.pull_requests_where(&mut names, "", [])?,
                 deployments: self.deployments_where(&mut names, None)?,
                 incidents,
                 annotations,
@@ -392,7 +443,8 @@ impl Store for SqliteStore {
             let args: Vec<&str> = chunk.iter().chain(repo_args.iter()).copied().collect();
             changes.extend(self.changes_where(&mut names, &clause, &args)?);
         }
-        let pull_requests = self.pull_requests_where(&mut names, &in_repos, &repo_args)?;
+        let pull_requests =
+            self.pull_requests_where(&mut names, &in_repos, params_from_iter(repo_args.iter()))?;
         Ok(EventSet {
             changes,
             pull_requests,
@@ -412,7 +464,7 @@ impl Store for SqliteStore {
         while let Some(r) = rows.next()? {
             out.insert(names.get(r.get_ref(0)?.as_str()?)?);
         }
-        for inc in self.incidents(&mut names)? {
+        for inc in self.load_incidents(&mut names)? {
             out.extend(inc.affected().cloned());
         }
         Ok(out)

@@ -88,16 +88,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     );
 
     let mut instance = Instance::open(&db)?;
-    let summary = import_events(&mut instance, &data, false)?;
+    let config = crate::config::Config::parse("", None)?;
+    let summary = import_events(&mut instance, &data, false, &config)?;
     eprintln!("imported in {:.1}s", summary.seconds);
 
     let end = Timestamp::from_micros((START + args.days as i64 * 86_400) * 1_000_000);
     let window =
         Window::new(end.plus_micros(-90 * MICROS_PER_DAY), end).map_err(anyhow::Error::msg)?;
-    let config = EngineConfig::default();
-    let org_report_ms = time_report(&instance.store, &Scope::Org, window, &config, 3)?;
+    let config = config.engine;
+    let org_report_ms = time_report(&mut instance.store, &Scope::Org, window, &config, 5)?;
     let service = Scope::Service(Name::parse("service-7").map_err(anyhow::Error::msg)?);
-    let service_report_ms = time_report(&instance.store, &service, window, &config, 10)?;
+    let service_report_ms = time_report(&mut instance.store, &service, window, &config, 11)?;
 
     let results = Results {
         services: args.services,
@@ -136,7 +137,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 
 /// The median of `runs` timed reports.
 fn time_report(
-    store: &dyn Store,
+    store: &mut dyn Store,
     scope: &Scope,
     window: Window,
     config: &EngineConfig,
@@ -145,10 +146,10 @@ fn time_report(
     let mut samples = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let events = store.load(scope.services().as_ref())?;
+        let input = store.report_input(scope.services().as_ref(), window, config)?;
         let load = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
-        let report = Ledger::build(&events, config).report(scope, window);
+        let report = Ledger::build(&input, config).report(scope, window);
         let compute = t.elapsed().as_secs_f64() * 1000.0;
         std::hint::black_box(report);
         samples.push((load + compute, load, compute));

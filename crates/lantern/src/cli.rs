@@ -82,8 +82,9 @@ fn db_path(cli_db: &Option<PathBuf>, default: &str) -> PathBuf {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Import(ImportCommand::Events { file, quiet }) => {
+            let config = Config::load(cli.config.as_deref())?;
             let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
-            let s = import::import_events(&mut instance, &file, quiet)?;
+            let s = import::import_events(&mut instance, &file, quiet, &config)?;
             println!(
                 "loaded {}, rejected {} ({:.1}s, {:.0} events/s)",
                 s.loaded,
@@ -106,10 +107,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     db.display()
                 );
             }
-            let instance = Instance::open(&db)?;
+            let mut instance = Instance::open(&db)?;
             print!(
                 "{}",
-                report_cmd::run(&instance.store, &config, &args, None)?
+                report_cmd::run(&mut instance.store, &config, &args, None)?
             );
             Ok(ExitCode::SUCCESS)
         }

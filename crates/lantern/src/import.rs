@@ -4,6 +4,7 @@
 //! a crash or a full disk never leaves half a batch behind. A bad line is
 //! reported with its number and field and skipped; the good ones load.
 
+use crate::config::Config;
 use crate::instance::Instance;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,7 +24,12 @@ pub struct ImportSummary {
     pub seconds: f64,
 }
 
-pub fn import_events(instance: &mut Instance, file: &Path, quiet: bool) -> Result<ImportSummary> {
+pub fn import_events(
+    instance: &mut Instance,
+    file: &Path,
+    quiet: bool,
+    config: &Config,
+) -> Result<ImportSummary> {
     let (reader, len): (Box<dyn Read>, Option<u64>) = if file.as_os_str() == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
@@ -78,6 +84,12 @@ pub fn import_events(instance: &mut Instance, file: &Path, quiet: bool) -> Resul
     store.write(&batch).context("writing to the store")?;
     summary.loaded += batch.len() as u64;
     bar.finish_and_clear();
+    // Part of ingestion: the next report then reads only its window.
+    if quiet {
+        store.refresh_facts(&config.engine, &|_, _| {})?;
+    } else {
+        crate::report_cmd::refresh_facts(store, config)?;
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     for e in &errors {
         eprintln!("{}: {e}", file.display());

@@ -69,7 +69,7 @@ pub fn scope(config: &Config, args: &ReportArgs) -> Result<Scope> {
 
 /// Computes and renders the report the arguments ask for.
 pub fn run(
-    store: &dyn Store,
+    store: &mut dyn Store,
     config: &Config,
     args: &ReportArgs,
     at: Option<Timestamp>,
@@ -98,8 +98,9 @@ pub fn run(
             }
         );
     }
-    let events = store.load(scope.services().as_ref())?;
-    let ledger = Ledger::build(&events, &config.engine);
+    refresh_facts(store, config)?;
+    let input = store.report_input(scope.services().as_ref(), window, &config.engine)?;
+    let ledger = Ledger::build(&input, &config.engine);
     let report = ledger.report(&scope, window);
     let bucketed: Option<Vec<Report>> = args
         .bucket
@@ -114,6 +115,27 @@ pub fn run(
                 .collect()
         });
     Ok(render::render(args.format, &report, bucketed.as_deref()))
+}
+
+/// Re-derives the facts kept from history when events changed since,
+/// with a progress bar: on a large history this takes a while.
+pub fn refresh_facts(store: &mut dyn Store, config: &Config) -> Result<()> {
+    if store.facts_are_fresh(&config.engine)? {
+        return Ok(());
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} deriving shipped changes {bar:30} {pos}/{len} services",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    store.refresh_facts(&config.engine, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    Ok(())
 }
 
 /// Writes the demo organisation into `db` and renders what a newcomer
@@ -155,8 +177,8 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     let to = Timestamp::from_date(until);
     let window =
         Window::new(to.plus_micros(-90 * MICROS_PER_DAY), to).map_err(anyhow::Error::msg)?;
-    let all = instance.store.load(None)?;
-    let ledger = Ledger::build(&all, &config.engine);
+    let input = instance.store.report_input(None, window, &config.engine)?;
+    let ledger = Ledger::build(&input, &config.engine);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -177,7 +199,12 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         "team", "deploys", "per day", "lead time", "CFR", "recovery"
     );
     for team in crate::demo::team_names() {
-        let r = ledger.report(&config.team_scope(team)?, window);
+        let scope = config.team_scope(team)?;
+        let input =
+            instance
+                .store
+                .report_input(scope.services().as_ref(), window, &config.engine)?;
+        let r = Ledger::build(&input, &config.engine).report(&scope, window);
         let df = &r.deployment_frequency;
         let lt = r
             .lead_time
