@@ -11,7 +11,8 @@ use crate::sqlite::{DEPLOYMENT_COLUMNS, SqliteStore, placeholders, read_deployme
 use crate::{Store, StoreError};
 use lantern_engine::*;
 use lantern_events::*;
-use rusqlite::{Transaction, params};
+use rusqlite::types::Value;
+use rusqlite::{Transaction, params, params_from_iter};
 use std::collections::BTreeSet;
 
 const SERVICES_PER_CHUNK: usize = 25;
@@ -173,102 +174,105 @@ impl SqliteStore {
             self.refresh_facts(config, &|_, _| {})?;
         }
         let mut names = Names::default();
-        let scope_args: Vec<&str> = services
-            .map(|s| s.iter().map(Name::as_str).collect())
-            .unwrap_or_default();
-        let in_scope = match services {
-            Some(_) => format!("AND d.service IN ({})", placeholders(scope_args.len())),
+        let scope_args: Vec<String> = services.map(|s| s.iter().map(|n| n.to_string()).collect()).unwrap_or_default();
+        let in_scope = |column: &str| match services {
+            Some(_) => format!("AND {column} IN ({})", placeholders(scope_args.len())),
             None => String::new(),
         };
-        let from = window.from.micros();
+        let with_scope = |first: Vec<Value>| -> Vec<Value> {
+            first.into_iter().chain(scope_args.iter().map(|s| Value::from(s.clone()))).collect()
+        };
+        let (from, to) = (window.from.micros(), window.to.micros());
         let mut input = ReportInput::default();
 
-        let sql = format!(
-            "SELECT {DEPLOYMENT_COLUMNS}, f.rule, f.sha_known, f.shipped FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
-             WHERE (d.finished_at >= ? OR (d.kind = 'rollback' AND d.rollback_of IS NOT NULL)) {in_scope}"
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let mut args: Vec<rusqlite::types::Value> = vec![from.into()];
-        args.extend(
-            scope_args
-                .iter()
-                .map(|s| rusqlite::types::Value::from(s.to_string())),
-        );
-        let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-        while let Some(r) = rows.next()? {
-            let d = read_deployment(r, &mut names)?;
-            if let Some(rule) = r.get::<_, Option<u8>>(12)? {
-                let rule = ShipRule::from_code(rule).ok_or_else(|| StoreError::Corrupt {
-                    what: format!("rule {rule}"),
-                })?;
-                let facts = DeploymentFacts {
-                    rule,
-                    sha_known: r.get(13)?,
-                    shipped: decode_times(r.get_ref(14)?.as_blob()?)?,
-                };
-                input.facts.deployments.insert(d.id.clone(), facts);
+        // Deployments from the window's start on, and earlier rollbacks that
+        // name what they roll back (they may name a deployment in the window).
+        for condition in ["d.finished_at >= ?", "d.rollback_of IS NOT NULL AND d.finished_at < ?"] {
+            let sql = format!(
+                "SELECT {DEPLOYMENT_COLUMNS}, f.rule, f.sha_known, f.shipped FROM deployments d
+                 LEFT JOIN deployment_facts f ON f.deployment = d.id WHERE {condition} {}",
+                in_scope("d.service")
+            );
+            let mut stmt = self.conn().prepare(&sql)?;
+            let mut rows = stmt.query(params_from_iter(with_scope(vec![from.into()])))?;
+            while let Some(r) = rows.next()? {
+                let d = read_deployment(r, &mut names)?;
+                if let Some(rule) = r.get::<_, Option<u8>>(12)? {
+                    let rule = ShipRule::from_code(rule)
+                        .ok_or_else(|| StoreError::Corrupt { what: format!("rule {rule}") })?;
+                    let facts = DeploymentFacts {
+                        rule,
+                        sha_known: r.get(13)?,
+                        shipped: decode_times(r.get_ref(14)?.as_blob()?)?,
+                    };
+                    input.facts.deployments.insert(d.id.clone(), facts);
+                }
+                input.deployments.push(d);
             }
-            input.deployments.push(d);
         }
-        drop(rows);
-        drop(stmt);
 
-        input.incidents = self.load_incidents(&mut names)?;
+        // Incidents: for a scope, those affecting it (or naming several
+        // services, which is rare) and those blaming one of its deployments.
+        input.incidents = match services {
+            None => self.load_incidents(&mut names, "", [])?,
+            Some(_) => {
+                let list = placeholders(scope_args.len());
+                let clause = format!(
+                    "WHERE service IN ({list}) OR services != '' OR caused_by IN (SELECT id FROM deployments WHERE service IN ({list}))"
+                );
+                let args: Vec<&String> = scope_args.iter().chain(scope_args.iter()).collect();
+                self.load_incidents(&mut names, &clause, params_from_iter(args))?
+            }
+        };
         let mut stmt = self.conn().prepare(
             "SELECT subject, service, finished_at, deployment FROM first_deploys WHERE kind = 'incident'",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            input
-                .facts
-                .sha_links
-                .push(read_first_deploy(r, &mut names)?);
+            input.facts.sha_links.push(read_first_deploy(r, &mut names)?);
         }
         drop(rows);
         drop(stmt);
 
+        // Pull requests merged in the window, of the repositories the scope
+        // deploys. CROSS JOIN keeps SQLite from driving the joins from the
+        // (much larger) fact tables.
+        let mut repos: Vec<Value> = Vec::new();
         if services.is_some() {
-            let sql = format!(
-                "SELECT DISTINCT d.service, d.repo FROM deployments d WHERE d.repo IS NOT NULL {in_scope}"
-            );
+            let sql = format!("SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL {}", in_scope("service"));
             let mut stmt = self.conn().prepare(&sql)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(scope_args.iter()))?;
+            let mut rows = stmt.query(params_from_iter(scope_args.iter()))?;
             while let Some(r) = rows.next()? {
-                input.deployed_repos.insert((
-                    names.get(r.get_ref(0)?.as_str()?)?,
-                    names.get(r.get_ref(1)?.as_str()?)?,
-                ));
+                let repo = names.get(r.get_ref(1)?.as_str()?)?;
+                repos.push(Value::from(repo.to_string()));
+                input.deployed_repos.insert((names.get(r.get_ref(0)?.as_str()?)?, repo));
             }
         }
-
-        let window_args = [from, window.to.micros()];
-        input.pull_requests = self.pull_requests_where(
-            &mut names,
-            "WHERE merged_at >= ?1 AND merged_at < ?2",
-            window_args,
-        )?;
-        let mut stmt = self.conn().prepare(
-            "SELECT p.id, f.first_commit_at FROM pull_requests p JOIN pull_request_facts f ON f.pull_request = p.id WHERE p.merged_at >= ?1 AND p.merged_at < ?2",
-        )?;
-        let mut rows = stmt.query(window_args)?;
+        let in_repos = match services {
+            Some(_) => format!("AND p.repo IN ({})", placeholders(repos.len())),
+            None => String::new(),
+        };
+        let pr_args: Vec<Value> = [Value::from(from), Value::from(to)].into_iter().chain(repos).collect();
+        let merged = format!("p.merged_at >= ? AND p.merged_at < ? {in_repos}");
+        input.pull_requests =
+            self.pull_requests_where(&mut names, &format!("p WHERE {merged}"), params_from_iter(pr_args.iter()))?;
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT p.id, f.first_commit_at FROM pull_requests p CROSS JOIN pull_request_facts f ON f.pull_request = p.id WHERE {merged}"
+        ))?;
+        let mut rows = stmt.query(params_from_iter(pr_args.iter()))?;
         while let Some(r) = rows.next()? {
             let first_commit_at = r.get::<_, Option<i64>>(1)?.map(time);
-            input.facts.pull_requests.insert(
-                id(r.get_ref(0)?.as_str()?)?,
-                PullRequestFacts { first_commit_at },
-            );
+            input.facts.pull_requests.insert(id(r.get_ref(0)?.as_str()?)?, PullRequestFacts { first_commit_at });
         }
         drop(rows);
         drop(stmt);
-        let mut stmt = self.conn().prepare(
-            "SELECT fd.subject, fd.service, fd.finished_at, fd.deployment FROM pull_requests p JOIN first_deploys fd ON fd.kind = 'pr' AND fd.subject = p.id WHERE p.merged_at >= ?1 AND p.merged_at < ?2",
-        )?;
-        let mut rows = stmt.query(window_args)?;
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT fd.subject, fd.service, fd.finished_at, fd.deployment FROM pull_requests p
+             CROSS JOIN first_deploys fd ON fd.kind = 'pr' AND fd.subject = p.id WHERE {merged}"
+        ))?;
+        let mut rows = stmt.query(params_from_iter(pr_args.iter()))?;
         while let Some(r) = rows.next()? {
-            input
-                .facts
-                .pr_deploys
-                .push(read_first_deploy(r, &mut names)?);
+            input.facts.pr_deploys.push(read_first_deploy(r, &mut names)?);
         }
         Ok(input)
     }

@@ -105,9 +105,12 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;
-    CREATE INDEX deployments_finished ON deployments(finished_at);
     DROP INDEX deployments_service;
-    CREATE INDEX deployments_service_repo ON deployments(service, repo);
+    CREATE INDEX deployments_finished ON deployments(finished_at);
+    CREATE INDEX deployments_service_finished ON deployments(service, finished_at);
+    CREATE INDEX deployments_named_rollbacks ON deployments(finished_at) WHERE rollback_of IS NOT NULL;
+    CREATE INDEX incidents_service ON incidents(service);
+    CREATE INDEX incidents_caused_by ON incidents(caused_by);
     CREATE INDEX pull_requests_merged ON pull_requests(merged_at);
     "#,
 ];

@@ -246,11 +246,16 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub(crate) fn load_incidents(&self, names: &mut Names) -> Result<Vec<Incident>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title FROM incidents",
-        )?;
-        let mut rows = stmt.query([])?;
+    pub(crate) fn load_incidents(
+        &self,
+        names: &mut Names,
+        clause: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<Incident>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title FROM incidents {clause}"
+        ))?;
+        let mut rows = stmt.query(args)?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
@@ -401,7 +406,7 @@ impl Store for SqliteStore {
 
     fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
         let mut names = Names::default();
-        let incidents = self.load_incidents(&mut names)?;
+        let incidents = self.load_incidents(&mut names, "", [])?;
         let annotations = self.annotations(&mut names)?;
         let Some(services) = services else {
             return Ok(EventSet {
@@ -464,7 +469,7 @@ impl Store for SqliteStore {
         while let Some(r) = rows.next()? {
             out.insert(names.get(r.get_ref(0)?.as_str()?)?);
         }
-        for inc in self.load_incidents(&mut names)? {
+        for inc in self.load_incidents(&mut names, "", [])? {
             out.extend(inc.affected().cloned());
         }
         Ok(out)
