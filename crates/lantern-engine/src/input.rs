@@ -157,9 +157,12 @@ impl EngineConfig {
 pub struct ReportInput {
     /// Every deployment of the scope finished in the window, and every
     /// successful production one from the window's start on (more is fine).
+    /// Reports read their id, service, environment, status, finished_at,
+    /// kind and rollback_of; a store may leave the other fields empty.
     pub deployments: Vec<Deployment>,
     pub incidents: Vec<Incident>,
-    /// At least the pull requests merged in the window.
+    /// At least the pull requests merged in the window. Reports read their
+    /// id, repo, opened_at, first_review_at and merged_at.
     pub pull_requests: Vec<PullRequest>,
     pub facts: Facts,
     /// (service, repository) for every repository a service's deployments name.

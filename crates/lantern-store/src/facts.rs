@@ -5,15 +5,20 @@
 //! memory stays bounded. Facts also record which production environment
 //! names they were derived with: changing them in the configuration makes
 //! the facts stale too.
+//!
+//! Facts are kept in time order together with what a report reads of each
+//! deployment (`deployment_window`) and merged pull request
+//! (`pull_request_window`), so a window is one range scan rather than a
+//! lookup per row.
 
 use crate::codec::*;
-use crate::sqlite::{DEPLOYMENT_COLUMNS, SqliteStore, placeholders, read_deployment};
+use crate::sqlite::{SqliteStore, placeholders};
 use crate::{Store, StoreError};
 use lantern_engine::*;
 use lantern_events::*;
 use rusqlite::types::Value;
 use rusqlite::{Transaction, params, params_from_iter};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 const SERVICES_PER_CHUNK: usize = 25;
 
@@ -38,14 +43,94 @@ fn encode_times(times: &[Timestamp]) -> Vec<u8> {
 
 fn decode_times(blob: &[u8]) -> Result<Vec<Timestamp>, StoreError> {
     if blob.len() % 8 != 0 {
-        return Err(StoreError::Corrupt {
-            what: "a deployment's shipped-change blob".into(),
-        });
+        return Err(corrupt("a deployment's shipped-change blob"));
     }
     Ok(blob
         .chunks_exact(8)
         .map(|c| Timestamp::from_micros(i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))))
         .collect())
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_string(),
+    }
+}
+
+/// A pull request's first deployments: (service, finished_at, deployment)
+/// entries, each string length-prefixed.
+fn encode_deploys(list: &[FirstDeploy]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in list {
+        for text in [f.service.as_str(), f.deployment.as_str()] {
+            out.extend((text.len() as u32).to_le_bytes());
+            out.extend(text.as_bytes());
+        }
+        out.extend(f.finished_at.micros().to_le_bytes());
+    }
+    out
+}
+
+fn decode_deploys(
+    subject: &EventId,
+    mut blob: &[u8],
+    names: &mut Names,
+) -> Result<Vec<FirstDeploy>, StoreError> {
+    fn take<'b>(blob: &mut &'b [u8], n: usize) -> Result<&'b [u8], StoreError> {
+        if blob.len() < n {
+            return Err(corrupt("a pull request's deployment blob"));
+        }
+        let (head, tail) = blob.split_at(n);
+        *blob = tail;
+        Ok(head)
+    }
+    fn text<'b>(blob: &mut &'b [u8]) -> Result<&'b str, StoreError> {
+        let len = u32::from_le_bytes(take(blob, 4)?.try_into().unwrap_or([0; 4])) as usize;
+        std::str::from_utf8(take(blob, len)?)
+            .map_err(|_| corrupt("a pull request's deployment blob"))
+    }
+    let mut out = Vec::new();
+    while !blob.is_empty() {
+        let service = names.get(text(&mut blob)?)?;
+        let deployment = id(text(&mut blob)?)?;
+        let finished_at = time(i64::from_le_bytes(
+            take(&mut blob, 8)?.try_into().unwrap_or([0; 8]),
+        ));
+        out.push(FirstDeploy {
+            subject: subject.clone(),
+            service,
+            finished_at,
+            deployment,
+        });
+    }
+    Ok(out)
+}
+
+/// Merged pull requests seen while refreshing: their fields, first-commit
+/// time, and first deployments gathered across chunks of services.
+#[derive(Default)]
+struct PendingPrs(HashMap<EventId, (PullRequest, Option<Timestamp>, Vec<FirstDeploy>)>);
+
+impl PendingPrs {
+    fn add(&mut self, events: &EventSet, facts: &Facts) {
+        for pr in &events.pull_requests {
+            if let Some(f) = facts.pull_requests.get(&pr.id) {
+                let mut lean = pr.clone();
+                lean.commits = Vec::new();
+                lean.author = None;
+                self.0
+                    .entry(pr.id.clone())
+                    .or_insert((lean, f.first_commit_at, Vec::new()));
+            }
+        }
+        for f in &facts.pr_deploys {
+            if let Some(entry) = self.0.get_mut(&f.subject)
+                && !entry.2.iter().any(|g| g.service == f.service)
+            {
+                entry.2.push(f.clone());
+            }
+        }
+    }
 }
 
 impl SqliteStore {
@@ -56,9 +141,9 @@ impl SqliteStore {
                 r.get(0)
             })
             .ok();
-        // A database with no events has nothing to derive.
         Ok(match state {
             Some(s) => s == fingerprint(config),
+            // A database with no events has nothing to derive.
             None => {
                 let c = self.counts()?;
                 c.deployments + c.pull_requests == 0
@@ -73,6 +158,9 @@ impl SqliteStore {
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
     ) -> Result<(), StoreError> {
+        // No memory map for bulk work: it would count the whole file as
+        // this process's memory.
+        self.conn().pragma_update(None, "mmap_size", 0)?;
         let services: Vec<Name> = {
             let mut names = Names::default();
             let mut stmt = self
@@ -86,74 +174,108 @@ impl SqliteStore {
             out
         };
         let tx = self.conn_mut().transaction()?;
-        tx.execute_batch("DELETE FROM deployment_facts; DELETE FROM pull_request_facts; DELETE FROM first_deploys;")?;
+        tx.execute_batch("DELETE FROM deployment_window; DELETE FROM pull_request_window; DELETE FROM incident_links;")?;
         tx.commit()?;
         let total = services.len();
+        let mut prs = PendingPrs::default();
         for (i, chunk) in services.chunks(SERVICES_PER_CHUNK).enumerate() {
             let set: BTreeSet<Name> = chunk.iter().cloned().collect();
             let events = self.load(Some(&set))?;
             let facts = derive(&events, config);
-            self.write_facts(&facts)?;
+            self.write_deployments(&events, &facts)?;
+            prs.add(&events, &facts);
             progress(((i + 1) * SERVICES_PER_CHUNK).min(total), total);
         }
         // Pull requests of repositories no service deploys still count for
         // the organisation's coding, pickup and review stages.
-        let orphans: Vec<String> = {
-            let mut stmt = self.conn().prepare(
-                "SELECT DISTINCT repo FROM pull_requests WHERE merged_at IS NOT NULL AND id NOT IN (SELECT pull_request FROM pull_request_facts)",
-            )?;
+        let repos: Vec<String> = {
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT DISTINCT repo FROM pull_requests WHERE merged_at IS NOT NULL")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             rows.collect::<Result<_, _>>()?
         };
+        let seen: BTreeSet<&str> = prs.0.values().map(|(pr, _, _)| pr.repo.as_str()).collect();
+        let orphans: Vec<&str> = repos
+            .iter()
+            .map(String::as_str)
+            .filter(|r| !seen.contains(r))
+            .collect();
         for chunk in orphans.chunks(100) {
-            let args: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            let events = self.load_repos(&args)?;
-            self.write_facts(&derive(&events, config))?;
+            let events = self.load_repos(chunk)?;
+            prs.add(&events, &derive(&events, config));
         }
+        self.write_pull_requests(prs)?;
         let tx = self.conn_mut().transaction()?;
         tx.execute(
             "INSERT OR REPLACE INTO meta VALUES ('facts', ?1)",
             params![fingerprint(config)],
         )?;
         tx.commit()?;
+        // After a bulk write the WAL can hold gigabytes, and readers look
+        // every page up in it: fold it into the database.
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        self.conn().execute_batch("PRAGMA optimize")?;
         Ok(())
     }
 
-    fn write_facts(&mut self, facts: &Facts) -> Result<(), StoreError> {
+    fn write_deployments(&mut self, events: &EventSet, facts: &Facts) -> Result<(), StoreError> {
         let tx = self.conn_mut().transaction()?;
         {
-            let mut dep = tx.prepare_cached(
-                "INSERT OR REPLACE INTO deployment_facts VALUES (?1, ?2, ?3, ?4)",
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO deployment_window VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
-            for (id, f) in &facts.deployments {
-                dep.execute(params![
-                    id.as_str(),
-                    f.rule.code(),
-                    f.sha_known,
-                    encode_times(&f.shipped)
+            for d in &events.deployments {
+                let f = facts.deployments.get(&d.id);
+                stmt.execute(params![
+                    d.finished_at.micros(),
+                    d.id.as_str(),
+                    d.service.as_str(),
+                    d.environment.as_str(),
+                    enum_text(&DeploymentStatus::ALL, d.status),
+                    d.kind.map(|k| enum_text(&DeploymentKind::ALL, k)),
+                    d.rollback_of.as_ref().map(EventId::as_str),
+                    d.repo.as_ref().map(Name::as_str),
+                    f.map(|f| f.rule.code()),
+                    f.map(|f| f.sha_known),
+                    f.map(|f| encode_times(&f.shipped)),
                 ])?;
             }
-            let mut pr =
-                tx.prepare_cached("INSERT OR REPLACE INTO pull_request_facts VALUES (?1, ?2)")?;
-            for (id, f) in &facts.pull_requests {
-                pr.execute(params![
-                    id.as_str(),
-                    f.first_commit_at.map(Timestamp::micros)
+            let mut stmt =
+                tx.prepare_cached("INSERT OR REPLACE INTO incident_links VALUES (?1, ?2, ?3, ?4)")?;
+            for l in &facts.sha_links {
+                stmt.execute(params![
+                    l.subject.as_str(),
+                    l.service.as_str(),
+                    l.finished_at.micros(),
+                    l.deployment.as_str()
                 ])?;
             }
-            let mut first = tx.prepare_cached(
-                "INSERT OR REPLACE INTO first_deploys VALUES (?1, ?2, ?3, ?4, ?5)",
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn write_pull_requests(&mut self, prs: PendingPrs) -> Result<(), StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO pull_request_window VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for (kind, list) in [("pr", &facts.pr_deploys), ("incident", &facts.sha_links)] {
-                for f in list {
-                    first.execute(params![
-                        kind,
-                        f.subject.as_str(),
-                        f.service.as_str(),
-                        f.finished_at.micros(),
-                        f.deployment.as_str()
-                    ])?;
-                }
+            for (pr, first_commit_at, deploys) in prs.0.into_values() {
+                let Some(merged_at) = pr.merged_at else {
+                    continue;
+                };
+                stmt.execute(params![
+                    merged_at.micros(),
+                    pr.id.as_str(),
+                    pr.repo.as_str(),
+                    pr.opened_at.micros(),
+                    pr.first_review_at.map(Timestamp::micros),
+                    first_commit_at.map(Timestamp::micros),
+                    encode_deploys(&deploys),
+                ])?;
             }
         }
         tx.commit()?;
@@ -163,7 +285,8 @@ impl SqliteStore {
     /// What a report over these services (`None`: the organisation) and
     /// this window needs, from kept facts: deployments from the window's
     /// start on (and rollbacks that name what they roll back, whenever they
-    /// were), every incident, pull requests merged in the window.
+    /// were), the incidents that can matter, pull requests merged in the
+    /// window. Deployments and pull requests carry only what reports read.
     pub fn report_input(
         &mut self,
         services: Option<&BTreeSet<Name>>,
@@ -173,37 +296,59 @@ impl SqliteStore {
         if !self.facts_are_fresh(config)? {
             self.refresh_facts(config, &|_, _| {})?;
         }
+        // Reports read ranges of a file that can be gigabytes; a map saves
+        // a system call per page and only counts the pages read.
+        self.conn().pragma_update(None, "mmap_size", 16_i64 << 30)?;
         let mut names = Names::default();
-        let scope_args: Vec<String> = services.map(|s| s.iter().map(|n| n.to_string()).collect()).unwrap_or_default();
+        let scope_args: Vec<Value> = services
+            .map(|s| s.iter().map(|n| Value::from(n.to_string())).collect())
+            .unwrap_or_default();
         let in_scope = |column: &str| match services {
             Some(_) => format!("AND {column} IN ({})", placeholders(scope_args.len())),
             None => String::new(),
-        };
-        let with_scope = |first: Vec<Value>| -> Vec<Value> {
-            first.into_iter().chain(scope_args.iter().map(|s| Value::from(s.clone()))).collect()
         };
         let (from, to) = (window.from.micros(), window.to.micros());
         let mut input = ReportInput::default();
 
         // Deployments from the window's start on, and earlier rollbacks that
         // name what they roll back (they may name a deployment in the window).
-        for condition in ["d.finished_at >= ?", "d.rollback_of IS NOT NULL AND d.finished_at < ?"] {
+        for condition in [
+            "finished_at >= ?",
+            "rollback_of IS NOT NULL AND finished_at < ?",
+        ] {
             let sql = format!(
-                "SELECT {DEPLOYMENT_COLUMNS}, f.rule, f.sha_known, f.shipped FROM deployments d
-                 LEFT JOIN deployment_facts f ON f.deployment = d.id WHERE {condition} {}",
-                in_scope("d.service")
+                "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped
+                 FROM deployment_window WHERE {condition} {}",
+                in_scope("service")
             );
             let mut stmt = self.conn().prepare(&sql)?;
-            let mut rows = stmt.query(params_from_iter(with_scope(vec![from.into()])))?;
+            let args = std::iter::once(Value::from(from)).chain(scope_args.iter().cloned());
+            let mut rows = stmt.query(params_from_iter(args))?;
             while let Some(r) = rows.next()? {
-                let d = read_deployment(r, &mut names)?;
-                if let Some(rule) = r.get::<_, Option<u8>>(12)? {
-                    let rule = ShipRule::from_code(rule)
-                        .ok_or_else(|| StoreError::Corrupt { what: format!("rule {rule}") })?;
+                let d = Deployment {
+                    id: id(r.get_ref(1)?.as_str()?)?,
+                    service: names.get(r.get_ref(2)?.as_str()?)?,
+                    environment: names.get(r.get_ref(3)?.as_str()?)?,
+                    status: enum_value(&DeploymentStatus::ALL, r.get_ref(4)?.as_str()?)?,
+                    started_at: None,
+                    finished_at: time(r.get(0)?),
+                    repo: None,
+                    sha: None,
+                    changes: None,
+                    kind: r
+                        .get_ref(5)?
+                        .as_str_or_null()?
+                        .map(|k| enum_value(&DeploymentKind::ALL, k))
+                        .transpose()?,
+                    rollback_of: r.get_ref(6)?.as_str_or_null()?.map(id).transpose()?,
+                    automated: None,
+                };
+                if let Some(rule) = r.get::<_, Option<u8>>(7)? {
                     let facts = DeploymentFacts {
-                        rule,
-                        sha_known: r.get(13)?,
-                        shipped: decode_times(r.get_ref(14)?.as_blob()?)?,
+                        rule: ShipRule::from_code(rule)
+                            .ok_or_else(|| corrupt("a shipping rule"))?,
+                        sha_known: r.get(8)?,
+                        shipped: decode_times(r.get_ref(9)?.as_blob()?)?,
                     };
                     input.facts.deployments.insert(d.id.clone(), facts);
                 }
@@ -220,69 +365,84 @@ impl SqliteStore {
                 let clause = format!(
                     "WHERE service IN ({list}) OR services != '' OR caused_by IN (SELECT id FROM deployments WHERE service IN ({list}))"
                 );
-                let args: Vec<&String> = scope_args.iter().chain(scope_args.iter()).collect();
+                let args = scope_args.iter().chain(scope_args.iter());
                 self.load_incidents(&mut names, &clause, params_from_iter(args))?
             }
         };
-        let mut stmt = self.conn().prepare(
-            "SELECT subject, service, finished_at, deployment FROM first_deploys WHERE kind = 'incident'",
-        )?;
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT incident, service, finished_at, deployment FROM incident_links")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            input.facts.sha_links.push(read_first_deploy(r, &mut names)?);
+            input.facts.sha_links.push(FirstDeploy {
+                subject: id(r.get_ref(0)?.as_str()?)?,
+                service: names.get(r.get_ref(1)?.as_str()?)?,
+                finished_at: time(r.get(2)?),
+                deployment: id(r.get_ref(3)?.as_str()?)?,
+            });
         }
         drop(rows);
         drop(stmt);
 
-        // Pull requests merged in the window, of the repositories the scope
-        // deploys. CROSS JOIN keeps SQLite from driving the joins from the
-        // (much larger) fact tables.
+        // Pull requests merged in the window, of the repositories the scope deploys.
         let mut repos: Vec<Value> = Vec::new();
         if services.is_some() {
-            let sql = format!("SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL {}", in_scope("service"));
+            let sql = format!(
+                "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL {}",
+                in_scope("service")
+            );
             let mut stmt = self.conn().prepare(&sql)?;
             let mut rows = stmt.query(params_from_iter(scope_args.iter()))?;
             while let Some(r) = rows.next()? {
                 let repo = names.get(r.get_ref(1)?.as_str()?)?;
                 repos.push(Value::from(repo.to_string()));
-                input.deployed_repos.insert((names.get(r.get_ref(0)?.as_str()?)?, repo));
+                input
+                    .deployed_repos
+                    .insert((names.get(r.get_ref(0)?.as_str()?)?, repo));
             }
         }
         let in_repos = match services {
-            Some(_) => format!("AND p.repo IN ({})", placeholders(repos.len())),
+            Some(_) => format!("AND repo IN ({})", placeholders(repos.len())),
             None => String::new(),
         };
-        let pr_args: Vec<Value> = [Value::from(from), Value::from(to)].into_iter().chain(repos).collect();
-        let merged = format!("p.merged_at >= ? AND p.merged_at < ? {in_repos}");
-        input.pull_requests =
-            self.pull_requests_where(&mut names, &format!("p WHERE {merged}"), params_from_iter(pr_args.iter()))?;
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT p.id, f.first_commit_at FROM pull_requests p CROSS JOIN pull_request_facts f ON f.pull_request = p.id WHERE {merged}"
-        ))?;
-        let mut rows = stmt.query(params_from_iter(pr_args.iter()))?;
+        let sql = format!(
+            "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys
+             FROM pull_request_window WHERE merged_at >= ? AND merged_at < ? {in_repos}"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let args = [Value::from(from), Value::from(to)]
+            .into_iter()
+            .chain(repos);
+        let mut rows = stmt.query(params_from_iter(args))?;
         while let Some(r) = rows.next()? {
-            let first_commit_at = r.get::<_, Option<i64>>(1)?.map(time);
-            input.facts.pull_requests.insert(id(r.get_ref(0)?.as_str()?)?, PullRequestFacts { first_commit_at });
-        }
-        drop(rows);
-        drop(stmt);
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT fd.subject, fd.service, fd.finished_at, fd.deployment FROM pull_requests p
-             CROSS JOIN first_deploys fd ON fd.kind = 'pr' AND fd.subject = p.id WHERE {merged}"
-        ))?;
-        let mut rows = stmt.query(params_from_iter(pr_args.iter()))?;
-        while let Some(r) = rows.next()? {
-            input.facts.pr_deploys.push(read_first_deploy(r, &mut names)?);
+            let pr = PullRequest {
+                id: id(r.get_ref(1)?.as_str()?)?,
+                repo: names.get(r.get_ref(2)?.as_str()?)?,
+                opened_at: time(r.get(3)?),
+                first_review_at: r.get::<_, Option<i64>>(4)?.map(time),
+                approved_at: None,
+                merged_at: Some(time(r.get(0)?)),
+                closed_at: None,
+                merge_sha: None,
+                head_sha: None,
+                commits: Vec::new(),
+                first_commit_at: None,
+                additions: None,
+                deletions: None,
+                author: None,
+            };
+            let first_commit_at = r.get::<_, Option<i64>>(5)?.map(time);
+            input
+                .facts
+                .pull_requests
+                .insert(pr.id.clone(), PullRequestFacts { first_commit_at });
+            input.facts.pr_deploys.extend(decode_deploys(
+                &pr.id,
+                r.get_ref(6)?.as_blob()?,
+                &mut names,
+            )?);
+            input.pull_requests.push(pr);
         }
         Ok(input)
     }
-}
-
-fn read_first_deploy(r: &rusqlite::Row, names: &mut Names) -> Result<FirstDeploy, StoreError> {
-    Ok(FirstDeploy {
-        subject: id(r.get_ref(0)?.as_str()?)?,
-        service: names.get(r.get_ref(1)?.as_str()?)?,
-        finished_at: time(r.get(2)?),
-        deployment: id(r.get_ref(3)?.as_str()?)?,
-    })
 }

@@ -80,38 +80,53 @@ const MIGRATIONS: &[&str] = &[
         title TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
-    // 2: facts derived from history (lantern_engine::Facts), so a report
-    // reads only its window; and indexes for windowed reads.
+    // 2: facts derived from history (lantern_engine::Facts), kept in time
+    // order with what a report reads of each deployment and pull request,
+    // so that any window is one range scan.
     r#"
-    CREATE TABLE deployment_facts (
-        deployment TEXT PRIMARY KEY,
-        rule INTEGER NOT NULL,
-        sha_known INTEGER NOT NULL,
-        shipped BLOB NOT NULL
+    CREATE TABLE deployment_window (
+        finished_at INTEGER NOT NULL,
+        deployment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        status TEXT NOT NULL,
+        kind TEXT,
+        rollback_of TEXT,
+        repo TEXT,
+        rule INTEGER,
+        sha_known INTEGER,
+        shipped BLOB,
+        PRIMARY KEY (finished_at, deployment)
     ) WITHOUT ROWID;
-    CREATE TABLE pull_request_facts (
-        pull_request TEXT PRIMARY KEY,
-        first_commit_at INTEGER
+    CREATE INDEX deployment_window_service ON deployment_window(service, finished_at);
+    CREATE INDEX deployment_window_named_rollbacks ON deployment_window(finished_at) WHERE rollback_of IS NOT NULL;
+    CREATE TABLE pull_request_window (
+        merged_at INTEGER NOT NULL,
+        pull_request TEXT NOT NULL,
+        repo TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        first_review_at INTEGER,
+        first_commit_at INTEGER,
+        deploys BLOB NOT NULL,
+        PRIMARY KEY (merged_at, pull_request)
     ) WITHOUT ROWID;
-    CREATE TABLE first_deploys (
-        kind TEXT NOT NULL,
-        subject TEXT NOT NULL,
+    CREATE INDEX pull_request_window_repo ON pull_request_window(repo, merged_at);
+    CREATE TABLE incident_links (
+        incident TEXT NOT NULL,
         service TEXT NOT NULL,
         finished_at INTEGER NOT NULL,
         deployment TEXT NOT NULL,
-        PRIMARY KEY (kind, subject, service)
+        PRIMARY KEY (incident, service)
     ) WITHOUT ROWID;
     CREATE TABLE meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     DROP INDEX deployments_service;
-    CREATE INDEX deployments_finished ON deployments(finished_at);
-    CREATE INDEX deployments_service_finished ON deployments(service, finished_at);
-    CREATE INDEX deployments_named_rollbacks ON deployments(finished_at) WHERE rollback_of IS NOT NULL;
-    CREATE INDEX incidents_service ON incidents(service);
-    CREATE INDEX incidents_caused_by ON incidents(caused_by);
-    CREATE INDEX pull_requests_merged ON pull_requests(merged_at);
+    -- Globally random keys made every insert a cache miss; the only reader
+    -- (explicit change lists without a repo) now scans instead.
+    DROP INDEX changes_sha;
+    CREATE INDEX deployments_service_repo ON deployments(service, repo);
     "#,
 ];
 

@@ -35,7 +35,10 @@ impl SqliteStore {
         // can take the last transactions back, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "cache_size", -64_000)?;
+        // 128 MiB of page cache: bulk imports insert into large indexes.
+        // (Reports turn on a memory map; see facts.rs.)
+        conn.pragma_update(None, "cache_size", -131_072)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         schema::migrate(&mut conn, &path.display().to_string())?;
         Ok(SqliteStore { conn })
     }
