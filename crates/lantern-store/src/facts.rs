@@ -106,33 +106,6 @@ fn decode_deploys(
     Ok(out)
 }
 
-/// Merged pull requests seen while refreshing: their fields, first-commit
-/// time, and first deployments gathered across chunks of services.
-#[derive(Default)]
-struct PendingPrs(HashMap<EventId, (PullRequest, Option<Timestamp>, Vec<FirstDeploy>)>);
-
-impl PendingPrs {
-    fn add(&mut self, events: &EventSet, facts: &Facts) {
-        for pr in &events.pull_requests {
-            if let Some(f) = facts.pull_requests.get(&pr.id) {
-                let mut lean = pr.clone();
-                lean.commits = Vec::new();
-                lean.author = None;
-                self.0
-                    .entry(pr.id.clone())
-                    .or_insert((lean, f.first_commit_at, Vec::new()));
-            }
-        }
-        for f in &facts.pr_deploys {
-            if let Some(entry) = self.0.get_mut(&f.subject)
-                && !entry.2.iter().any(|g| g.service == f.service)
-            {
-                entry.2.push(f.clone());
-            }
-        }
-    }
-}
-
 impl SqliteStore {
     pub fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError> {
         let state: Option<String> = self
@@ -177,13 +150,11 @@ impl SqliteStore {
         tx.execute_batch("DELETE FROM deployment_window; DELETE FROM pull_request_window; DELETE FROM incident_links;")?;
         tx.commit()?;
         let total = services.len();
-        let mut prs = PendingPrs::default();
         for (i, chunk) in services.chunks(SERVICES_PER_CHUNK).enumerate() {
             let set: BTreeSet<Name> = chunk.iter().cloned().collect();
             let events = self.load(Some(&set))?;
             let facts = derive(&events, config);
-            self.write_deployments(&events, &facts)?;
-            prs.add(&events, &facts);
+            self.write_facts(&events, &facts)?;
             progress(((i + 1) * SERVICES_PER_CHUNK).min(total), total);
         }
         // Pull requests of repositories no service deploys still count for
@@ -195,17 +166,22 @@ impl SqliteStore {
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             rows.collect::<Result<_, _>>()?
         };
-        let seen: BTreeSet<&str> = prs.0.values().map(|(pr, _, _)| pr.repo.as_str()).collect();
+        let deployed: BTreeSet<String> = {
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT DISTINCT repo FROM deployments WHERE repo IS NOT NULL")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
         let orphans: Vec<&str> = repos
             .iter()
             .map(String::as_str)
-            .filter(|r| !seen.contains(r))
+            .filter(|r| !deployed.contains(*r))
             .collect();
         for chunk in orphans.chunks(100) {
             let events = self.load_repos(chunk)?;
-            prs.add(&events, &derive(&events, config));
+            self.write_facts(&events, &derive(&events, config))?;
         }
-        self.write_pull_requests(prs)?;
         let tx = self.conn_mut().transaction()?;
         tx.execute(
             "INSERT OR REPLACE INTO meta VALUES ('facts', ?1)",
@@ -220,7 +196,14 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn write_deployments(&mut self, events: &EventSet, facts: &Facts) -> Result<(), StoreError> {
+    /// Writes what one chunk derived. A pull request whose repository is
+    /// deployed by services of several chunks gets its row from the first
+    /// and the other chunks' first deployments appended to it.
+    fn write_facts(&mut self, events: &EventSet, facts: &Facts) -> Result<(), StoreError> {
+        let mut deploys: HashMap<&EventId, Vec<FirstDeploy>> = HashMap::new();
+        for f in &facts.pr_deploys {
+            deploys.entry(&f.subject).or_default().push(f.clone());
+        }
         let tx = self.conn_mut().transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -252,19 +235,13 @@ impl SqliteStore {
                     l.deployment.as_str()
                 ])?;
             }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn write_pull_requests(&mut self, prs: PendingPrs) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
-        {
             let mut stmt = tx.prepare_cached(
-                "INSERT OR REPLACE INTO pull_request_window VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO pull_request_window VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (merged_at, pull_request) DO UPDATE SET deploys = deploys || excluded.deploys",
             )?;
-            for (pr, first_commit_at, deploys) in prs.0.into_values() {
-                let Some(merged_at) = pr.merged_at else {
+            for pr in &events.pull_requests {
+                let (Some(merged_at), Some(f)) = (pr.merged_at, facts.pull_requests.get(&pr.id))
+                else {
                     continue;
                 };
                 stmt.execute(params![
@@ -273,8 +250,8 @@ impl SqliteStore {
                     pr.repo.as_str(),
                     pr.opened_at.micros(),
                     pr.first_review_at.map(Timestamp::micros),
-                    first_commit_at.map(Timestamp::micros),
-                    encode_deploys(&deploys),
+                    f.first_commit_at.map(Timestamp::micros),
+                    encode_deploys(deploys.get(&pr.id).map(Vec::as_slice).unwrap_or_default()),
                 ])?;
             }
         }

@@ -43,6 +43,7 @@ struct Results {
     changes: u64,
     generate_s: f64,
     import_s: f64,
+    import_derive_facts_s: f64,
     import_events_per_s: f64,
     org_report_ms: Timing,
     service_report_ms: Timing,
@@ -90,7 +91,10 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let mut instance = Instance::open(&db)?;
     let config = crate::config::Config::parse("", None)?;
     let summary = import_events(&mut instance, &data, false, &config)?;
-    eprintln!("imported in {:.1}s", summary.seconds);
+    eprintln!(
+        "imported in {:.1}s (deriving facts {:.1}s)",
+        summary.seconds, summary.derive_seconds
+    );
 
     let end = Timestamp::from_micros((START + args.days as i64 * 86_400) * 1_000_000);
     let window =
@@ -108,6 +112,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         changes,
         generate_s,
         import_s: summary.seconds,
+        import_derive_facts_s: summary.derive_seconds,
         import_events_per_s: summary.loaded as f64 / summary.seconds,
         org_report_ms,
         service_report_ms,
@@ -198,33 +203,25 @@ fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
                 let sha = rng.sha();
                 let at = first + (c as i64) * 60 + rng.below(600) as i64;
                 let author = rng.below(12);
-                if c + 1 == args.changes_per_deploy && !side.is_empty() {
-                    writeln!(
-                        out,
-                        r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":["{tip}","{side}"],"committed_at":"{}","author":"dev-{s}-{author}"}}"#,
-                        iso(at)
-                    )?;
-                } else if c == 1 && rng.chance(0.3) {
-                    // A side-branch commit, merged by the last commit of this batch.
-                    writeln!(
-                        out,
-                        r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":["{tip}"],"committed_at":"{}","author":"dev-{s}-{author}"}}"#,
-                        iso(at)
-                    )?;
-                    side = sha;
-                    events += 1;
-                    changes += 1;
-                    continue;
+                let merge = c + 1 == args.changes_per_deploy && !side.is_empty();
+                let parents = if merge {
+                    format!(r#""{tip}","{side}""#)
                 } else {
-                    writeln!(
-                        out,
-                        r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":["{tip}"],"committed_at":"{}","author":"dev-{s}-{author}"}}"#,
-                        iso(at)
-                    )?;
-                }
-                tip = sha;
+                    format!(r#""{tip}""#)
+                };
+                writeln!(
+                    out,
+                    r#"{{"type":"change","repo":"{repo}","sha":"{sha}","parents":[{parents}],"committed_at":"{}","author":"dev-{s}-{author}"}}"#,
+                    iso(at)
+                )?;
                 events += 1;
                 changes += 1;
+                if c == 1 && !merge && rng.chance(0.3) {
+                    // A side-branch commit, merged by the last commit of this batch.
+                    side = sha;
+                    continue;
+                }
+                tip = sha;
             }
             let id = format!("{service}-{d}");
             writeln!(

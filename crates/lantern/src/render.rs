@@ -314,6 +314,18 @@ pub fn wrap_text(text: &str, width: usize, indent: &str) -> String {
     out
 }
 
+/// One bucket of a trend: from, deploys, lead time, CFR, recovery, rework.
+fn trend_row(x: &Report) -> [String; 6] {
+    [
+        short(&x.window.from).to_string(),
+        x.deployment_frequency.count.to_string(),
+        median(&x.lead_time.stats),
+        percent(x.change_failure_rate.rate),
+        median(&x.failed_deployment_recovery_time.stats),
+        percent(x.rework_rate.rate),
+    ]
+}
+
 pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -356,16 +368,10 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
             "{:<12} {:>7} {:>13} {:>8} {:>11} {:>8}",
             "from", "deploys", "lead time", "CFR", "recovery", "rework"
         );
-        for x in b {
+        for [from, deploys, lead, cfr, recovery, rework] in b.iter().map(trend_row) {
             let _ = writeln!(
                 out,
-                "{:<12} {:>7} {:>13} {:>8} {:>11} {:>8}",
-                &x.window.from[..10.min(x.window.from.len())],
-                x.deployment_frequency.count,
-                median(&x.lead_time.stats),
-                percent(x.change_failure_rate.rate),
-                median(&x.failed_deployment_recovery_time.stats),
-                percent(x.rework_rate.rate)
+                "{from:<12} {deploys:>7} {lead:>13} {cfr:>8} {recovery:>11} {rework:>8}"
             );
         }
     }
@@ -412,17 +418,8 @@ pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
             out,
             "\n| From | Deploys | Lead time | CFR | Recovery | Rework |\n|---|---|---|---|---|---|"
         );
-        for x in b {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} |",
-                short(&x.window.from),
-                x.deployment_frequency.count,
-                median(&x.lead_time.stats),
-                percent(x.change_failure_rate.rate),
-                median(&x.failed_deployment_recovery_time.stats),
-                percent(x.rework_rate.rate)
-            );
+        for row in b.iter().map(trend_row) {
+            let _ = writeln!(out, "| {} |", row.join(" | "));
         }
     }
     let _ = writeln!(
