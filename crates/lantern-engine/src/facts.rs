@@ -9,8 +9,8 @@
 
 use crate::graph::{ChangeGraph, ChangeRef};
 use crate::input::{EngineConfig, EventSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use lantern_events::*;
-use std::collections::{HashMap, HashSet};
 
 /// How shipped(d) was decided (metrics.md rules 1–3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +116,39 @@ pub fn derive(events: &EventSet, config: &EngineConfig) -> Facts {
     let graph = ChangeGraph::build(&events.changes);
     let order = production_order(&events.deployments, config);
     let mut facts = Facts::default();
+    // Stored changes that name their pull request.
+    let mut named: HashMap<(&Name, &EventId), Vec<&Change>> = HashMap::new();
+    for c in &events.changes {
+        if let Some(pr) = &c.pull_request {
+            named.entry((&c.repo, pr)).or_default().push(c);
+        }
+    }
+    // The shas someone will ask "which deployment first carried it?" about:
+    // those of merged pull requests, and incidents' culprit commits.
+    let merged = || {
+        events
+            .pull_requests
+            .iter()
+            .filter(|pr| pr.merged_at.is_some())
+    };
+    let mut wanted: HashSet<Sha> = HashSet::new();
+    for pr in merged() {
+        wanted.extend(
+            pr.merge_sha
+                .iter()
+                .chain(pr.head_sha.iter())
+                .chain(pr.commits.iter())
+                .copied(),
+        );
+        wanted.extend(
+            named
+                .get(&(&pr.repo, &pr.id))
+                .into_iter()
+                .flatten()
+                .map(|c| c.sha),
+        );
+    }
+    wanted.extend(events.incidents.iter().filter_map(|i| i.caused_by_sha));
     // sha → the deployments (in service order) that shipped it or have it as head.
     let mut carriers: HashMap<Sha, Vec<usize>> = HashMap::new();
     let mut start = 0;
@@ -136,7 +169,8 @@ pub fn derive(events: &EventSet, config: &EngineConfig) -> Facts {
                 Some(repo) => graph.find(repo.as_str(), sha).is_some(),
                 None => graph.find_anywhere(sha).next().is_some(),
             });
-            for sha in d.sha.iter().chain(shipped.iter().map(|c| &c.sha)) {
+            let carried = d.sha.iter().chain(shipped.iter().map(|c| &c.sha));
+            for sha in carried.filter(|s| wanted.contains(*s)) {
                 let list = carriers.entry(*sha).or_default();
                 if list.last() != Some(&i) {
                     list.push(i);
@@ -167,17 +201,7 @@ pub fn derive(events: &EventSet, config: &EngineConfig) -> Facts {
         first.into_values().map(|i| order[i]).collect()
     };
 
-    let mut named: HashMap<(&Name, &EventId), Vec<&Change>> = HashMap::new();
-    for c in &events.changes {
-        if let Some(pr) = &c.pull_request {
-            named.entry((&c.repo, pr)).or_default().push(c);
-        }
-    }
-    for pr in events
-        .pull_requests
-        .iter()
-        .filter(|pr| pr.merged_at.is_some())
-    {
+    for pr in merged() {
         let stored = named
             .get(&(&pr.repo, &pr.id))
             .map(Vec::as_slice)

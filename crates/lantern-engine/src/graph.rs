@@ -8,8 +8,9 @@
 //! walk stops as soon as only shared history is left, instead of reading the
 //! whole history for every deployment (git's `rev-list A ^B` does the same).
 
+use foldhash::{HashMap, HashMapExt};
 use lantern_events::{Change, Sha};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 /// A change, as (repository index, commit index in that repository).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,8 +1,9 @@
 //! What the engine is given: events, a scope, a window and its settings.
 
 use crate::facts::{Facts, derive};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use lantern_events::*;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 /// The events a report is computed from. Built with last-write-wins per
 /// (type, id), so a re-sent history never counts twice even when a caller

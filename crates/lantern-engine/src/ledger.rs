@@ -5,8 +5,8 @@
 
 use crate::facts::{DeploymentFacts, ShipRule, production_order};
 use crate::input::{EngineConfig, ReportInput};
+use foldhash::{HashMap, HashMapExt};
 use lantern_events::*;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkKind {

@@ -4,8 +4,8 @@ use crate::input::{Scope, Window};
 use crate::ledger::Ledger;
 use crate::report::{DataQuality, PrStages, push_duration as push};
 use crate::stats::Stats;
+use foldhash::{HashMap, HashMapExt, HashSet};
 use lantern_events::*;
-use std::collections::{HashMap, HashSet};
 
 impl<'e> Ledger<'e> {
     pub(crate) fn pr_stages(

@@ -6,9 +6,10 @@ use crate::facts::ShipRule;
 use crate::input::{Scope, Window};
 use crate::ledger::{Ledger, LinkKind};
 use crate::stats::{Stats, median_of_counts};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use lantern_events::*;
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 pub const BENCHMARK: &str = "dora-2023";
 

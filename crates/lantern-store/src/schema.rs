@@ -4,6 +4,24 @@
 use crate::StoreError;
 use rusqlite::Connection;
 
+/// The window tables' secondary indexes. A refresh drops them, appends
+/// rows in key order and builds them again: much faster than keeping them
+/// up to date row by row. Part of migration 2, so never to be edited.
+macro_rules! window_indexes {
+    () => {
+        "CREATE INDEX deployment_window_service ON deployment_window(service, finished_at);
+        CREATE INDEX deployment_window_named_rollbacks ON deployment_window(finished_at) WHERE rollback_of IS NOT NULL;
+        CREATE INDEX pull_request_window_repo ON pull_request_window(repo, merged_at);"
+    };
+}
+
+pub(crate) const CREATE_WINDOW_INDEXES: &str = window_indexes!();
+pub(crate) const DROP_WINDOW_INDEXES: &str = "DROP INDEX IF EXISTS deployment_window_service;
+    DROP INDEX IF EXISTS deployment_window_named_rollbacks;
+    DROP INDEX IF EXISTS pull_request_window_repo;";
+
+/// Each entry is one migration, applied once and in order; several string
+/// pieces form one migration when they are listed in one `concat!`.
 const MIGRATIONS: &[&str] = &[
     // 1: the five canonical event types. Timestamps are microseconds since
     // the epoch (UTC); sha lists are space-separated hex; NULL = absent.
@@ -83,7 +101,8 @@ const MIGRATIONS: &[&str] = &[
     // 2: facts derived from history (lantern_engine::Facts), kept in time
     // order with what a report reads of each deployment and pull request,
     // so that any window is one range scan.
-    r#"
+    concat!(
+        r#"
     CREATE TABLE deployment_window (
         finished_at INTEGER NOT NULL,
         deployment TEXT NOT NULL,
@@ -98,8 +117,6 @@ const MIGRATIONS: &[&str] = &[
         shipped BLOB,
         PRIMARY KEY (finished_at, deployment)
     ) WITHOUT ROWID;
-    CREATE INDEX deployment_window_service ON deployment_window(service, finished_at);
-    CREATE INDEX deployment_window_named_rollbacks ON deployment_window(finished_at) WHERE rollback_of IS NOT NULL;
     CREATE TABLE pull_request_window (
         merged_at INTEGER NOT NULL,
         pull_request TEXT NOT NULL,
@@ -110,7 +127,9 @@ const MIGRATIONS: &[&str] = &[
         deploys BLOB NOT NULL,
         PRIMARY KEY (merged_at, pull_request)
     ) WITHOUT ROWID;
-    CREATE INDEX pull_request_window_repo ON pull_request_window(repo, merged_at);
+    "#,
+        window_indexes!(),
+        r#"
     CREATE TABLE incident_links (
         incident TEXT NOT NULL,
         service TEXT NOT NULL,
@@ -127,7 +146,8 @@ const MIGRATIONS: &[&str] = &[
     -- (explicit change lists without a repo) now scans instead.
     DROP INDEX changes_sha;
     CREATE INDEX deployments_service_repo ON deployments(service, repo);
-    "#,
+    "#
+    ),
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

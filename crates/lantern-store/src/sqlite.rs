@@ -188,9 +188,15 @@ impl SqliteStore {
         names: &mut Names,
         clause: &str,
         args: &[&str],
+        people: People,
     ) -> Result<Vec<Change>, StoreError> {
+        // Deriving facts never reads who wrote a change: skip the column.
+        let author = match people {
+            People::Read => "author",
+            People::Skip => "NULL",
+        };
         let sql = format!(
-            "SELECT id, repo, sha, parents, committed_at, authored_at, author, pull_request FROM changes {clause}"
+            "SELECT id, repo, sha, parents, committed_at, authored_at, {author}, pull_request FROM changes {clause}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
@@ -358,13 +364,80 @@ pub(crate) fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, 
     })
 }
 
+/// Whether a load reads person fields (as pseudonyms).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum People {
+    Read,
+    Skip,
+}
+
 impl SqliteStore {
+    /// See `Store::load`; `People::Skip` leaves `author` empty.
+    pub(crate) fn load_events(
+        &self,
+        services: Option<&BTreeSet<Name>>,
+        people: People,
+    ) -> Result<EventSet, StoreError> {
+        let mut names = Names::default();
+        let incidents = self.load_incidents(&mut names, "", [])?;
+        let annotations = self.annotations(&mut names)?;
+        let Some(services) = services else {
+            return Ok(EventSet {
+                changes: self.changes_where(&mut names, "", &[], people)?,
+                pull_requests: self.pull_requests_where(&mut names, "", [])?,
+                deployments: self.deployments_where(&mut names, None)?,
+                incidents,
+                annotations,
+            });
+        };
+        let wide = self.widen(&incidents, services);
+        let deployments = self.deployments_where(&mut names, Some(&wide))?;
+        let repos: BTreeSet<&str> = deployments
+            .iter()
+            .filter_map(|d| d.repo.as_ref())
+            .map(Name::as_str)
+            .collect();
+        let repo_args: Vec<&str> = repos.iter().copied().collect();
+        let in_repos = format!("WHERE repo IN ({})", placeholders(repo_args.len()));
+        let mut changes = self.changes_where(&mut names, &in_repos, &repo_args, people)?;
+        // Explicit change lists without a repo name shas of any repository.
+        let loose: BTreeSet<String> = deployments
+            .iter()
+            .filter(|d| d.repo.is_none())
+            .flat_map(|d| d.changes.iter().flatten().chain(d.sha.iter()))
+            .map(Sha::to_string)
+            .collect();
+        for chunk in loose
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .chunks(500)
+        {
+            let clause = format!(
+                "WHERE sha IN ({}) AND repo NOT IN ({})",
+                placeholders(chunk.len()),
+                placeholders(repo_args.len())
+            );
+            let args: Vec<&str> = chunk.iter().chain(repo_args.iter()).copied().collect();
+            changes.extend(self.changes_where(&mut names, &clause, &args, people)?);
+        }
+        let pull_requests =
+            self.pull_requests_where(&mut names, &in_repos, params_from_iter(repo_args.iter()))?;
+        Ok(EventSet {
+            changes,
+            pull_requests,
+            deployments,
+            incidents,
+            annotations,
+        })
+    }
+
     /// The history and pull requests of these repositories (no deployments).
     pub(crate) fn load_repos(&self, repos: &[&str]) -> Result<EventSet, StoreError> {
         let mut names = Names::default();
         let clause = format!("WHERE repo IN ({})", placeholders(repos.len()));
         Ok(EventSet {
-            changes: self.changes_where(&mut names, &clause, repos)?,
+            changes: self.changes_where(&mut names, &clause, repos, People::Skip)?,
             pull_requests: self.pull_requests_where(
                 &mut names,
                 &clause,
@@ -408,58 +481,7 @@ impl Store for SqliteStore {
     }
 
     fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
-        let mut names = Names::default();
-        let incidents = self.load_incidents(&mut names, "", [])?;
-        let annotations = self.annotations(&mut names)?;
-        let Some(services) = services else {
-            return Ok(EventSet {
-                changes: self.changes_where(&mut names, "", &[])?,
-                pull_requests: self.pull_requests_where(&mut names, "", [])?,
-                deployments: self.deployments_where(&mut names, None)?,
-                incidents,
-                annotations,
-            });
-        };
-        let wide = self.widen(&incidents, services);
-        let deployments = self.deployments_where(&mut names, Some(&wide))?;
-        let repos: BTreeSet<&str> = deployments
-            .iter()
-            .filter_map(|d| d.repo.as_ref())
-            .map(Name::as_str)
-            .collect();
-        let repo_args: Vec<&str> = repos.iter().copied().collect();
-        let in_repos = format!("WHERE repo IN ({})", placeholders(repo_args.len()));
-        let mut changes = self.changes_where(&mut names, &in_repos, &repo_args)?;
-        // Explicit change lists without a repo name shas of any repository.
-        let loose: BTreeSet<String> = deployments
-            .iter()
-            .filter(|d| d.repo.is_none())
-            .flat_map(|d| d.changes.iter().flatten().chain(d.sha.iter()))
-            .map(Sha::to_string)
-            .collect();
-        for chunk in loose
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .chunks(500)
-        {
-            let clause = format!(
-                "WHERE sha IN ({}) AND repo NOT IN ({})",
-                placeholders(chunk.len()),
-                placeholders(repo_args.len())
-            );
-            let args: Vec<&str> = chunk.iter().chain(repo_args.iter()).copied().collect();
-            changes.extend(self.changes_where(&mut names, &clause, &args)?);
-        }
-        let pull_requests =
-            self.pull_requests_where(&mut names, &in_repos, params_from_iter(repo_args.iter()))?;
-        Ok(EventSet {
-            changes,
-            pull_requests,
-            deployments,
-            incidents,
-            annotations,
-        })
+        self.load_events(services, People::Read)
     }
 
     fn services(&self) -> Result<BTreeSet<Name>, StoreError> {
