@@ -54,11 +54,15 @@ pub struct DeploymentFacts {
 pub struct PullRequestFacts {
     /// `first_commit_at`, else the earliest `authored_at` of its stored commits.
     pub first_commit_at: Option<Timestamp>,
+    /// Per service, when its first successful production deployment that
+    /// shipped (or had as its head) one of the pull request's commits
+    /// finished. Only the time matters: the deploy stage is that time minus
+    /// `merged_at`, and two deployments finishing together give one value.
+    pub first_deploys: Vec<(Name, Timestamp)>,
 }
 
 /// The earliest successful production deployment of `service` that shipped
-/// (or has as its head) a commit of `subject` — a pull request, or the
-/// culprit commit of an incident.
+/// (or has as its head) the culprit commit of incident `subject`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirstDeploy {
     pub subject: EventId,
@@ -73,7 +77,6 @@ pub struct Facts {
     pub deployments: HashMap<EventId, DeploymentFacts>,
     /// Keyed by pull request id; only merged pull requests.
     pub pull_requests: HashMap<EventId, PullRequestFacts>,
-    pub pr_deploys: Vec<FirstDeploy>,
     /// For incidents with `caused_by_sha`, per affected service.
     pub sha_links: Vec<FirstDeploy>,
 }
@@ -82,7 +85,6 @@ impl Facts {
     pub fn extend(&mut self, other: Facts) {
         self.deployments.extend(other.deployments);
         self.pull_requests.extend(other.pull_requests);
-        self.pr_deploys.extend(other.pr_deploys);
         self.sha_links.extend(other.sha_links);
     }
 }
@@ -214,18 +216,23 @@ pub fn derive(events: &EventSet, config: &EngineConfig) -> Facts {
                 .chain(stored.iter().map(|c| c.authored_at))
                 .min()
         });
-        facts
-            .pull_requests
-            .insert(pr.id.clone(), PullRequestFacts { first_commit_at });
         let mut shas = pr
             .merge_sha
             .iter()
             .chain(pr.head_sha.iter())
             .chain(pr.commits.iter())
             .chain(stored.iter().map(|c| &c.sha));
-        for d in first_per_service(&mut shas) {
-            facts.pr_deploys.push(first_deploy(&pr.id, d));
-        }
+        let first_deploys = first_per_service(&mut shas)
+            .into_iter()
+            .map(|d| (d.service.clone(), d.finished_at))
+            .collect();
+        facts.pull_requests.insert(
+            pr.id.clone(),
+            PullRequestFacts {
+                first_commit_at,
+                first_deploys,
+            },
+        );
     }
     for inc in &events.incidents {
         let Some(sha) = &inc.caused_by_sha else {

@@ -64,8 +64,15 @@ impl<'e> Ledger<'e> {
             services: HashMap::new(),
         };
         ledger.order_services();
-        ledger.link_rollbacks();
-        ledger.link_incidents();
+        // Deployment ids are unique (same type and id replaces).
+        let by_id: HashMap<&'e EventId, usize> = ledger
+            .spds
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (&s.d.id, i))
+            .collect();
+        ledger.link_rollbacks(&by_id);
+        ledger.link_incidents(&by_id);
         ledger
     }
 
@@ -89,20 +96,17 @@ impl<'e> Ledger<'e> {
 
     /// A rollback names what it rolls back (`rollback_of`) or else rolls
     /// back the deployment before it.
-    fn link_rollbacks(&mut self) {
-        let by_id: HashMap<(&Name, &EventId), usize> = self
-            .spds
-            .iter()
-            .enumerate()
-            .map(|(i, s)| ((&s.d.service, &s.d.id), i))
-            .collect();
+    fn link_rollbacks(&mut self, by_id: &HashMap<&EventId, usize>) {
         for r in 0..self.spds.len() {
             let rd = self.spds[r].d;
             if rd.kind != Some(DeploymentKind::Rollback) {
                 continue;
             }
             let target = match &rd.rollback_of {
-                Some(id) => by_id.get(&(&rd.service, id)).copied(),
+                Some(id) => by_id
+                    .get(id)
+                    .copied()
+                    .filter(|&t| self.spds[t].d.service == rd.service),
                 None => self.spds[r].prev,
             };
             if let Some(t) = target {
@@ -112,13 +116,7 @@ impl<'e> Ledger<'e> {
         }
     }
 
-    fn link_incidents(&mut self) {
-        let by_id: HashMap<&EventId, usize> = self
-            .spds
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (&s.d.id, i))
-            .collect();
+    fn link_incidents(&mut self, by_id: &HashMap<&EventId, usize>) {
         let mut sha_links: HashMap<&EventId, Vec<&crate::facts::FirstDeploy>> = HashMap::new();
         for l in &self.input.facts.sha_links {
             sha_links.entry(&l.subject).or_default().push(l);

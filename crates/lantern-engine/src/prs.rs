@@ -4,7 +4,7 @@ use crate::input::{Scope, Window};
 use crate::ledger::Ledger;
 use crate::report::{DataQuality, PrStages, push_duration as push};
 use crate::stats::Stats;
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::HashSet;
 use lantern_events::*;
 
 impl<'e> Ledger<'e> {
@@ -26,20 +26,6 @@ impl<'e> Ledger<'e> {
                     .collect(),
             ),
         };
-        // The earliest deployment of a service in scope that carried the PR.
-        let mut first_deploy: HashMap<&EventId, (Timestamp, &[u8])> = HashMap::new();
-        for f in input
-            .facts
-            .pr_deploys
-            .iter()
-            .filter(|f| scope.contains(&f.service))
-        {
-            let key = (f.finished_at, f.deployment.as_str().as_bytes());
-            first_deploy
-                .entry(&f.subject)
-                .and_modify(|k| *k = (*k).min(key))
-                .or_insert(key);
-        }
         let (mut coding, mut pickup, mut review, mut deploy) = (vec![], vec![], vec![], vec![]);
         let neg = &mut dq.negative_pr_stages;
         for pr in &input.pull_requests {
@@ -52,19 +38,22 @@ impl<'e> Ledger<'e> {
             {
                 continue;
             }
-            if let Some(first) = input
-                .facts
-                .pull_requests
-                .get(&pr.id)
-                .and_then(|f| f.first_commit_at)
-            {
+            let facts = input.facts.pull_requests.get(&pr.id);
+            if let Some(first) = facts.and_then(|f| f.first_commit_at) {
                 push(&mut coding, neg, pr.opened_at.seconds_since(first));
             }
             if let Some(review_at) = pr.first_review_at {
                 push(&mut pickup, neg, review_at.seconds_since(pr.opened_at));
                 push(&mut review, neg, merged.seconds_since(review_at));
             }
-            if let Some((finished, _)) = first_deploy.get(&pr.id) {
+            // The earliest deployment of a service in scope that carried it.
+            let deployed = facts
+                .into_iter()
+                .flat_map(|f| &f.first_deploys)
+                .filter(|(service, _)| scope.contains(service))
+                .map(|&(_, finished)| finished)
+                .min();
+            if let Some(finished) = deployed {
                 push(&mut deploy, neg, finished.seconds_since(merged));
             }
         }

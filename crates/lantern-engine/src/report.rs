@@ -9,7 +9,6 @@ use crate::stats::{Stats, median_of_counts};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use lantern_events::*;
 use serde::Serialize;
-use std::collections::BTreeSet;
 
 pub const BENCHMARK: &str = "dora-2023";
 
@@ -196,14 +195,15 @@ impl<'e> Ledger<'e> {
     }
 
     fn deployment_frequency(&self, p: &[usize], window: &Window) -> DeploymentFrequency {
-        let dates: BTreeSet<chrono::NaiveDate> = p
+        // Distinct UTC dates, as day numbers since the epoch.
+        let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
+        let mut dates: Vec<i64> = p.iter().map(|&i| day(self.spds[i].d.finished_at)).collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let days_before = |t: Timestamp| dates.partition_point(|&d| d < day(t));
+        let weekly: Vec<u64> = whole_weeks(window)
             .iter()
-            .map(|&i| self.spds[i].d.finished_at.date())
-            .collect();
-        let weeks = whole_weeks(window);
-        let weekly: Vec<u64> = weeks
-            .iter()
-            .map(|w| dates.range(w.from.date()..w.to.date()).count() as u64)
+            .map(|w| (days_before(w.to) - days_before(w.from)) as u64)
             .collect();
         let weekly_median = median_of_counts(&weekly);
         let count = p.len() as u64;

@@ -2,7 +2,6 @@
 
 use crate::StoreError;
 use lantern_events::{EventId, Name, Sha, Timestamp};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub fn shas_to_text(shas: &[Sha]) -> String {
@@ -49,7 +48,7 @@ pub fn enum_text<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> 
 /// Shares one allocation per distinct service or repository name, so a
 /// history of millions of changes does not hold millions of copies.
 #[derive(Default)]
-pub struct Names(HashMap<Box<str>, Arc<str>>);
+pub struct Names(foldhash::HashMap<Box<str>, Arc<str>>);
 
 impl Names {
     pub fn get(&mut self, text: &str) -> Result<Name, StoreError> {

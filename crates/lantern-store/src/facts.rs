@@ -18,7 +18,7 @@ use lantern_engine::*;
 use lantern_events::*;
 use rusqlite::types::Value;
 use rusqlite::{Transaction, params, params_from_iter};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 const SERVICES_PER_CHUNK: usize = 25;
@@ -58,25 +58,22 @@ fn corrupt(what: &str) -> StoreError {
     }
 }
 
-/// A pull request's first deployments: (service, finished_at, deployment)
-/// entries, each string length-prefixed.
-fn encode_deploys(list: &[FirstDeploy]) -> Vec<u8> {
+/// A pull request's first deployments: (service, finished_at) entries, the
+/// service length-prefixed. Concatenating two encodings lists both.
+fn encode_deploys(list: &[(Name, Timestamp)]) -> Vec<u8> {
     let mut out = Vec::new();
-    for f in list {
-        for text in [f.service.as_str(), f.deployment.as_str()] {
-            out.extend((text.len() as u32).to_le_bytes());
-            out.extend(text.as_bytes());
-        }
-        out.extend(f.finished_at.micros().to_le_bytes());
+    for (service, finished_at) in list {
+        out.extend((service.as_str().len() as u32).to_le_bytes());
+        out.extend(service.as_str().as_bytes());
+        out.extend(finished_at.micros().to_le_bytes());
     }
     out
 }
 
 fn decode_deploys(
-    subject: &EventId,
     mut blob: &[u8],
     names: &mut Names,
-) -> Result<Vec<FirstDeploy>, StoreError> {
+) -> Result<Vec<(Name, Timestamp)>, StoreError> {
     fn take<'b>(blob: &mut &'b [u8], n: usize) -> Result<&'b [u8], StoreError> {
         if blob.len() < n {
             return Err(corrupt("a pull request's deployment blob"));
@@ -85,144 +82,139 @@ fn decode_deploys(
         *blob = tail;
         Ok(head)
     }
-    fn text<'b>(blob: &mut &'b [u8]) -> Result<&'b str, StoreError> {
-        let len = u32::from_le_bytes(take(blob, 4)?.try_into().unwrap_or([0; 4])) as usize;
-        std::str::from_utf8(take(blob, len)?)
-            .map_err(|_| corrupt("a pull request's deployment blob"))
-    }
     let mut out = Vec::new();
     while !blob.is_empty() {
-        let service = names.get(text(&mut blob)?)?;
-        let deployment = id(text(&mut blob)?)?;
-        let finished_at = time(i64::from_le_bytes(
-            take(&mut blob, 8)?.try_into().unwrap_or([0; 8]),
-        ));
-        out.push(FirstDeploy {
-            subject: subject.clone(),
-            service,
-            finished_at,
-            deployment,
-        });
+        let len = u32::from_le_bytes(take(&mut blob, 4)?.try_into().unwrap_or([0; 4])) as usize;
+        let service = std::str::from_utf8(take(&mut blob, len)?)
+            .map_err(|_| corrupt("a pull request's deployment blob"))?;
+        let finished_at = i64::from_le_bytes(take(&mut blob, 8)?.try_into().unwrap_or([0; 8]));
+        out.push((names.get(service)?, time(finished_at)));
     }
     Ok(out)
 }
 
-/// The rows of the window tables, gathered over all chunks and written
-/// once in key order: appending in order, with the secondary indexes built
-/// afterwards, is many times faster than inserting each chunk's rows all
-/// over two years of a B-tree.
-#[derive(Default)]
-struct WindowRows {
-    deployments: Vec<DeploymentRow>,
-    pull_requests: HashMap<EventId, PullRequestRow>,
-    incident_links: Vec<FirstDeploy>,
+/// Rebuilding the window tables. Each chunk of services appends its rows to
+/// unindexed temporary tables; `finish` then fills the window tables in key
+/// order and builds their secondary indexes afterwards. Appending in order
+/// is many times faster than inserting each chunk's rows all over two years
+/// of a B-tree, and SQLite's sorter spills to disk, so memory stays small.
+struct Staging<'c> {
+    tx: rusqlite::Transaction<'c>,
 }
 
-struct DeploymentRow {
-    d: Deployment,
-    facts: Option<DeploymentFacts>,
-}
+impl<'c> Staging<'c> {
+    /// `unchecked_transaction` borrows the connection shared, so the
+    /// history can be read on it while rows are staged.
+    fn begin(conn: &'c rusqlite::Connection) -> Result<Self, StoreError> {
+        // Temporary tables and sorts on disk: they can be gigabytes.
+        conn.pragma_update(None, "temp_store", "FILE")?;
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE staged_deployments AS SELECT * FROM deployment_window WHERE 0;
+             CREATE TEMP TABLE staged_pull_requests AS SELECT * FROM pull_request_window WHERE 0;
+             DELETE FROM incident_links;",
+        )?;
+        Ok(Staging { tx })
+    }
 
-struct PullRequestRow {
-    merged_at: Timestamp,
-    repo: Name,
-    opened_at: Timestamp,
-    first_review_at: Option<Timestamp>,
-    first_commit_at: Option<Timestamp>,
-    deploys: Vec<FirstDeploy>,
-}
-
-impl WindowRows {
     /// One chunk's events and facts. A service outside the chunk can come
     /// along (it shares an incident); its rows are the same each time.
-    fn add(&mut self, events: &EventSet, mut facts: Facts) {
+    fn add(&mut self, events: &EventSet, facts: &Facts) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO staged_deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
         for d in &events.deployments {
-            let facts = facts.deployments.remove(&d.id);
-            self.deployments.push(DeploymentRow {
-                d: d.clone(),
-                facts,
-            });
+            let f = facts.deployments.get(&d.id);
+            stmt.execute(params![
+                d.finished_at.micros(),
+                d.id.as_str(),
+                d.service.as_str(),
+                d.environment.as_str(),
+                enum_text(&DeploymentStatus::ALL, d.status),
+                d.kind.map(|k| enum_text(&DeploymentKind::ALL, k)),
+                d.rollback_of.as_ref().map(EventId::as_str),
+                d.repo.as_ref().map(Name::as_str),
+                f.map(|f| f.rule.code()),
+                f.map(|f| f.sha_known),
+                f.map(|f| encode_times(&f.shipped)),
+            ])?;
         }
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO staged_pull_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
         for pr in &events.pull_requests {
             let (Some(merged_at), Some(f)) = (pr.merged_at, facts.pull_requests.get(&pr.id)) else {
                 continue;
             };
-            self.pull_requests
-                .entry(pr.id.clone())
-                .or_insert_with(|| PullRequestRow {
-                    merged_at,
-                    repo: pr.repo.clone(),
-                    opened_at: pr.opened_at,
-                    first_review_at: pr.first_review_at,
-                    first_commit_at: f.first_commit_at,
-                    deploys: Vec::new(),
-                });
+            stmt.execute(params![
+                merged_at.micros(),
+                pr.id.as_str(),
+                pr.repo.as_str(),
+                pr.opened_at.micros(),
+                pr.first_review_at.map(Timestamp::micros),
+                f.first_commit_at.map(Timestamp::micros),
+                encode_deploys(&f.first_deploys),
+            ])?;
         }
-        for f in facts.pr_deploys {
-            if let Some(row) = self.pull_requests.get_mut(&f.subject)
-                && !row.deploys.iter().any(|g| g.service == f.service)
-            {
-                row.deploys.push(f);
-            }
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT OR REPLACE INTO incident_links VALUES (?1, ?2, ?3, ?4)")?;
+        for l in &facts.sha_links {
+            stmt.execute(params![
+                l.subject.as_str(),
+                l.service.as_str(),
+                l.finished_at.micros(),
+                l.deployment.as_str()
+            ])?;
         }
-        self.incident_links.extend(facts.sha_links);
+        Ok(())
     }
 
-    fn write(
-        mut self,
-        conn: &mut rusqlite::Connection,
-        fingerprint: &str,
-    ) -> Result<(), StoreError> {
-        let key = |r: &DeploymentRow| (r.d.finished_at, r.d.id.clone());
-        self.deployments.sort_by_key(key);
-        self.deployments.dedup_by_key(|r| key(r));
-        let mut prs: Vec<(EventId, PullRequestRow)> = self.pull_requests.into_iter().collect();
-        prs.sort_by(|a, b| (a.1.merged_at, &a.0).cmp(&(b.1.merged_at, &b.0)));
-        let tx = conn.transaction()?;
+    /// Replaces the window tables with the staged rows, in key order. A pull
+    /// request staged by several chunks (its repository is deployed by
+    /// services of several) gets all their first deployments.
+    fn finish(self, fingerprint: &str) -> Result<(), StoreError> {
+        let tx = self.tx;
         tx.execute_batch(crate::schema::DROP_WINDOW_INDEXES)?;
-        tx.execute_batch("DELETE FROM deployment_window; DELETE FROM pull_request_window; DELETE FROM incident_links;")?;
+        tx.execute_batch(
+            "DELETE FROM deployment_window;
+             INSERT OR REPLACE INTO deployment_window SELECT * FROM staged_deployments ORDER BY finished_at, deployment;
+             DELETE FROM pull_request_window;",
+        )?;
         {
-            let mut stmt = tx.prepare("INSERT INTO deployment_window VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?;
-            for DeploymentRow { d, facts: f } in &self.deployments {
-                stmt.execute(params![
-                    d.finished_at.micros(),
-                    d.id.as_str(),
-                    d.service.as_str(),
-                    d.environment.as_str(),
-                    enum_text(&DeploymentStatus::ALL, d.status),
-                    d.kind.map(|k| enum_text(&DeploymentKind::ALL, k)),
-                    d.rollback_of.as_ref().map(EventId::as_str),
-                    d.repo.as_ref().map(Name::as_str),
-                    f.as_ref().map(|f| f.rule.code()),
-                    f.as_ref().map(|f| f.sha_known),
-                    f.as_ref().map(|f| encode_times(&f.shipped)),
-                ])?;
-            }
-            let mut stmt =
+            let mut read =
+                tx.prepare("SELECT * FROM staged_pull_requests ORDER BY merged_at, pull_request")?;
+            let mut write =
                 tx.prepare("INSERT INTO pull_request_window VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
-            for (id, pr) in &prs {
-                stmt.execute(params![
-                    pr.merged_at.micros(),
-                    id.as_str(),
-                    pr.repo.as_str(),
-                    pr.opened_at.micros(),
-                    pr.first_review_at.map(Timestamp::micros),
-                    pr.first_commit_at.map(Timestamp::micros),
-                    encode_deploys(&pr.deploys),
-                ])?;
+            let mut rows = read.query([])?;
+            let mut pending: Option<(Vec<Value>, Vec<u8>)> = None;
+            let flush = |pending: Option<(Vec<Value>, Vec<u8>)>| -> rusqlite::Result<()> {
+                if let Some((mut fields, deploys)) = pending {
+                    fields.push(Value::Blob(deploys));
+                    write.execute(params_from_iter(fields))?;
+                }
+                Ok(())
+            };
+            let mut flush = flush;
+            while let Some(r) = rows.next()? {
+                let fields: Vec<Value> = (0..6)
+                    .map(|i| r.get::<_, Value>(i))
+                    .collect::<Result<_, _>>()?;
+                let deploys = r.get_ref(6)?.as_blob()?;
+                match &mut pending {
+                    Some((held, blob)) if held[..2] == fields[..2] => {
+                        blob.extend_from_slice(deploys)
+                    }
+                    _ => {
+                        flush(pending.take())?;
+                        pending = Some((fields, deploys.to_vec()));
+                    }
+                }
             }
-            let mut stmt =
-                tx.prepare("INSERT OR REPLACE INTO incident_links VALUES (?1, ?2, ?3, ?4)")?;
-            for l in &self.incident_links {
-                stmt.execute(params![
-                    l.subject.as_str(),
-                    l.service.as_str(),
-                    l.finished_at.micros(),
-                    l.deployment.as_str()
-                ])?;
-            }
+            flush(pending)?;
         }
         tx.execute_batch(crate::schema::CREATE_WINDOW_INDEXES)?;
+        tx.execute_batch("DROP TABLE staged_deployments; DROP TABLE staged_pull_requests;")?;
         tx.execute(
             "INSERT OR REPLACE INTO meta VALUES ('facts', ?1)",
             params![fingerprint],
@@ -262,7 +254,7 @@ impl SqliteStore {
         self.conn().pragma_update(None, "mmap_size", 0)?;
         let started = Instant::now();
         let services = self.distinct_names("SELECT DISTINCT service FROM deployments")?;
-        let mut rows = WindowRows::default();
+        let mut staging = Staging::begin(self.conn())?;
         let (mut load_s, mut derive_s) = (0.0, 0.0);
         for (i, chunk) in services.chunks(SERVICES_PER_CHUNK).enumerate() {
             let set: BTreeSet<Name> = chunk
@@ -274,7 +266,8 @@ impl SqliteStore {
             let events = self.load_events(Some(&set), People::Skip)?;
             load_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
-            rows.add(&events, derive(&events, config));
+            let facts = derive(&events, config);
+            staging.add(&events, &facts)?;
             derive_s += t.elapsed().as_secs_f64();
             progress(
                 ((i + 1) * SERVICES_PER_CHUNK).min(services.len()),
@@ -297,10 +290,11 @@ impl SqliteStore {
             .collect();
         for chunk in orphans.chunks(100) {
             let events = self.load_repos(chunk)?;
-            rows.add(&events, derive(&events, config));
+            let facts = derive(&events, config);
+            staging.add(&events, &facts)?;
         }
         let t = Instant::now();
-        rows.write(self.conn_mut(), &fingerprint(config))?;
+        staging.finish(&fingerprint(config))?;
         let write_s = t.elapsed().as_secs_f64();
         // After a bulk write the WAL can hold gigabytes, and readers look
         // every page up in it: fold it into the database.
@@ -473,15 +467,12 @@ impl SqliteStore {
                 author: None,
             };
             let first_commit_at = r.get::<_, Option<i64>>(5)?.map(time);
-            input
-                .facts
-                .pull_requests
-                .insert(pr.id.clone(), PullRequestFacts { first_commit_at });
-            input.facts.pr_deploys.extend(decode_deploys(
-                &pr.id,
-                r.get_ref(6)?.as_blob()?,
-                &mut names,
-            )?);
+            let first_deploys = decode_deploys(r.get_ref(6)?.as_blob()?, &mut names)?;
+            let facts = PullRequestFacts {
+                first_commit_at,
+                first_deploys,
+            };
+            input.facts.pull_requests.insert(pr.id.clone(), facts);
             input.pull_requests.push(pr);
         }
         Ok(input)
