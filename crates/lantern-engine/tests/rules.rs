@@ -487,3 +487,55 @@ fn buckets_split_the_window() {
     assert_eq!(counts, [0, 1, 1]);
     assert_eq!(b[2].lead_time.stats.count, 2);
 }
+
+// Readings of metrics.md where the text leaves room (see the issue note).
+
+#[test]
+fn an_empty_change_list_is_an_explicit_list_that_ships_nothing() {
+    let mut l = linear(3);
+    l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
+    l.push(deploy("d2", 3, "2026-03-02T01:00:00Z", r#","changes":[]"#));
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
+    assert_eq!(r["lead_time"]["count"], 0);
+    assert_eq!(r["data_quality"]["baseline_deployments"], 1); // d1 only
+    assert_eq!(r["data_quality"]["deployments_without_changes"], 1); // d2: rule 1, empty
+}
+
+#[test]
+fn caused_by_wins_over_caused_by_sha_and_an_unknown_id_links_nothing() {
+    let mut l = linear(3);
+    l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
+    l.push(deploy("d2", 3, "2026-03-02T01:00:00Z", ""));
+    // Names d1 by id and d2's commit by sha: the id wins.
+    l.push(r#"{"type":"incident","id":"a","service":"s","started_at":"2026-03-02T01:10:00Z","resolved_at":"2026-03-02T02:00:00Z","caused_by":"d1","caused_by_sha":"0000003"}"#.into());
+    // Names a deployment nobody sent: linked to nothing, and not inferred either.
+    l.push(r#"{"type":"incident","id":"b","service":"s","started_at":"2026-03-02T01:20:00Z","resolved_at":"2026-03-02T02:00:00Z","caused_by":"d-unknown"}"#.into());
+    let r = json(
+        &events(&lines(&l)),
+        &service("s"),
+        "2026-03-01",
+        "2026-03-04",
+    );
+    assert_eq!(r["change_failure_rate"]["failed"], 1);
+    assert_eq!(r["change_failure_rate"]["by_cause"]["incident_explicit"], 1);
+    assert_eq!(r["change_failure_rate"]["by_cause"]["incident_inferred"], 0);
+    // d1's recovery: 02:00 − 00:00.
+    assert_eq!(r["failed_deployment_recovery_time"]["median_s"], 7200.0);
+}
+
+#[test]
+fn time_to_restore_keeps_what_the_spec_does_not_drop() {
+    // metrics.md leaves negatives out only where it says so and counts
+    // them; time to restore has no such rule, so a resolution recorded
+    // before the start is kept as given.
+    let l = [
+        r#"{"type":"incident","id":"i","service":"s","started_at":"2026-03-02T02:00:00Z","resolved_at":"2026-03-02T01:00:00Z"}"#,
+    ];
+    let r = json(&events(&l), &service("s"), "2026-03-01", "2026-03-04");
+    assert_eq!(r["time_to_restore"]["median_s"], -3600.0);
+}
