@@ -95,13 +95,23 @@ pub fn production_order<'e>(
     deployments: &'e [Deployment],
     config: &EngineConfig,
 ) -> Vec<&'e Deployment> {
-    let mut order: Vec<&Deployment> = deployments
-        .iter()
-        .filter(|d| {
+    production_positions(deployments, config)
+        .into_iter()
+        .map(|i| &deployments[i])
+        .collect()
+}
+
+/// The same order, as positions in `deployments`.
+pub fn production_positions(deployments: &[Deployment], config: &EngineConfig) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..deployments.len())
+        .filter(|&i| {
+            let d = &deployments[i];
             d.status == DeploymentStatus::Success && config.is_production(d.environment.as_str())
         })
         .collect();
-    order.sort_by(|a, b| {
+    // Ids are unique, so the key is too: an unstable sort is exact.
+    order.sort_unstable_by(|&a, &b| {
+        let (a, b) = (&deployments[a], &deployments[b]);
         (&a.service, a.finished_at, a.id.as_str().as_bytes()).cmp(&(
             &b.service,
             b.finished_at,

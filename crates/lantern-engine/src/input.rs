@@ -1,6 +1,6 @@
 //! What the engine is given: events, a scope, a window and its settings.
 
-use crate::facts::{Facts, derive};
+use crate::facts::{DeploymentFacts, Facts, PullRequestFacts, derive};
 use foldhash::{HashMap, HashMapExt, HashSet};
 use lantern_events::*;
 use std::collections::BTreeSet;
@@ -161,10 +161,17 @@ pub struct ReportInput {
     /// Reports read their id, service, environment, status, finished_at,
     /// kind and rollback_of; a store may leave the other fields empty.
     pub deployments: Vec<Deployment>,
+    /// The facts of `deployments[i]` at `i` (`None` for deployments that
+    /// are not successful production ones). `facts.deployments` is unused:
+    /// a list beside the deployments saves two hash look-ups a deployment.
+    pub deployment_facts: Vec<Option<DeploymentFacts>>,
     pub incidents: Vec<Incident>,
     /// At least the pull requests merged in the window. Reports read their
     /// id, repo, opened_at, first_review_at and merged_at.
     pub pull_requests: Vec<PullRequest>,
+    /// The facts of `pull_requests[i]` at `i` (`None` when not merged); as
+    /// with deployments, `facts.pull_requests` is unused.
+    pub pull_request_facts: Vec<Option<PullRequestFacts>>,
     pub facts: Facts,
     /// (service, repository) for every repository a service's deployments name.
     pub deployed_repos: HashSet<(Name, Name)>,
@@ -172,7 +179,17 @@ pub struct ReportInput {
 
 impl ReportInput {
     pub fn from_events(events: EventSet, config: &EngineConfig) -> Self {
-        let facts = derive(&events, config);
+        let mut facts = derive(&events, config);
+        let deployment_facts = events
+            .deployments
+            .iter()
+            .map(|d| facts.deployments.remove(&d.id))
+            .collect();
+        let pull_request_facts = events
+            .pull_requests
+            .iter()
+            .map(|pr| facts.pull_requests.remove(&pr.id))
+            .collect();
         let deployed_repos = events
             .deployments
             .iter()
@@ -180,8 +197,10 @@ impl ReportInput {
             .collect();
         ReportInput {
             deployments: events.deployments,
+            deployment_facts,
             incidents: events.incidents,
             pull_requests: events.pull_requests,
+            pull_request_facts,
             facts,
             deployed_repos,
         }

@@ -3,7 +3,7 @@
 //! a [`ReportInput`] (deployments, incidents and derived [`Facts`]), so it
 //! needs no commit history. A report then only filters by window and scope.
 
-use crate::facts::{DeploymentFacts, ShipRule, production_order};
+use crate::facts::{DeploymentFacts, ShipRule, production_positions};
 use crate::input::{EngineConfig, ReportInput};
 use foldhash::{HashMap, HashMapExt};
 use lantern_events::*;
@@ -45,11 +45,15 @@ pub struct Ledger<'e> {
 
 impl<'e> Ledger<'e> {
     pub fn build(input: &'e ReportInput, config: &EngineConfig) -> Self {
-        let spds: Vec<Spd<'e>> = production_order(&input.deployments, config)
+        let spds: Vec<Spd<'e>> = production_positions(&input.deployments, config)
             .into_iter()
-            .map(|d| Spd {
-                d,
-                facts: input.facts.deployments.get(&d.id).unwrap_or(&NO_FACTS),
+            .map(|i| Spd {
+                d: &input.deployments[i],
+                facts: input
+                    .deployment_facts
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .unwrap_or(&NO_FACTS),
                 prev: None,
                 next: None,
                 incidents: Vec::new(),

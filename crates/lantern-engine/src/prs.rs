@@ -28,7 +28,7 @@ impl<'e> Ledger<'e> {
         };
         let (mut coding, mut pickup, mut review, mut deploy) = (vec![], vec![], vec![], vec![]);
         let neg = &mut dq.negative_pr_stages;
-        for pr in &input.pull_requests {
+        for (pr, facts) in input.pull_requests.iter().zip(&input.pull_request_facts) {
             let Some(merged) = pr.merged_at.filter(|&m| window.contains(m)) else {
                 continue;
             };
@@ -38,8 +38,7 @@ impl<'e> Ledger<'e> {
             {
                 continue;
             }
-            let facts = input.facts.pull_requests.get(&pr.id);
-            if let Some(first) = facts.and_then(|f| f.first_commit_at) {
+            if let Some(first) = facts.as_ref().and_then(|f| f.first_commit_at) {
                 push(&mut coding, neg, pr.opened_at.seconds_since(first));
             }
             if let Some(review_at) = pr.first_review_at {
@@ -48,7 +47,7 @@ impl<'e> Ledger<'e> {
             }
             // The earliest deployment of a service in scope that carried it.
             let deployed = facts
-                .into_iter()
+                .iter()
                 .flat_map(|f| &f.first_deploys)
                 .filter(|(service, _)| scope.contains(service))
                 .map(|&(_, finished)| finished)

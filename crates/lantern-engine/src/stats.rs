@@ -14,7 +14,7 @@ pub struct Stats {
 impl Stats {
     /// Sorts `values` in place and summarises them.
     pub fn of(values: &mut [f64]) -> Stats {
-        values.sort_by(f64::total_cmp);
+        values.sort_unstable_by(f64::total_cmp);
         let n = values.len();
         if n == 0 {
             return Stats {

@@ -381,15 +381,16 @@ impl SqliteStore {
                     rollback_of: r.get_ref(6)?.as_str_or_null()?.map(id).transpose()?,
                     automated: None,
                 };
-                if let Some(rule) = r.get::<_, Option<u8>>(7)? {
-                    let facts = DeploymentFacts {
+                let facts = match r.get::<_, Option<u8>>(7)? {
+                    Some(rule) => Some(DeploymentFacts {
                         rule: ShipRule::from_code(rule)
                             .ok_or_else(|| corrupt("a shipping rule"))?,
                         sha_known: r.get(8)?,
                         shipped: decode_times(r.get_ref(9)?.as_blob()?)?,
-                    };
-                    input.facts.deployments.insert(d.id.clone(), facts);
-                }
+                    }),
+                    None => None,
+                };
+                input.deployment_facts.push(facts);
                 input.deployments.push(d);
             }
         }
@@ -475,7 +476,7 @@ impl SqliteStore {
                 first_commit_at,
                 first_deploys,
             };
-            input.facts.pull_requests.insert(pr.id.clone(), facts);
+            input.pull_request_facts.push(Some(facts));
             input.pull_requests.push(pr);
         }
         Ok(input)
