@@ -26,18 +26,19 @@ const MIGRATIONS: &[&str] = &[
     // 1: the five canonical event types. Timestamps are microseconds since
     // the epoch (UTC); sha lists are space-separated hex; NULL = absent.
     r#"
+    -- Keyed by (repo, sha, id) so that a repository's history is one
+    -- contiguous range; UNIQUE(id) keeps "same id replaces".
     CREATE TABLE changes (
-        id TEXT PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
         repo TEXT NOT NULL,
         sha TEXT NOT NULL,
         parents TEXT NOT NULL,
         committed_at INTEGER NOT NULL,
         authored_at INTEGER NOT NULL,
         author TEXT,
-        pull_request TEXT
+        pull_request TEXT,
+        PRIMARY KEY (repo, sha, id)
     ) WITHOUT ROWID;
-    CREATE INDEX changes_repo ON changes(repo);
-    CREATE INDEX changes_sha ON changes(sha);
 
     CREATE TABLE pull_requests (
         id TEXT PRIMARY KEY,
@@ -142,9 +143,6 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     DROP INDEX deployments_service;
-    -- Globally random keys made every insert a cache miss; the only reader
-    -- (explicit change lists without a repo) now scans instead.
-    DROP INDEX changes_sha;
     CREATE INDEX deployments_service_repo ON deployments(service, repo);
     "#
     ),
