@@ -103,21 +103,30 @@ pub fn production_order<'e>(
 
 /// The same order, as positions in `deployments`.
 pub fn production_positions(deployments: &[Deployment], config: &EngineConfig) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..deployments.len())
-        .filter(|&i| {
-            let d = &deployments[i];
-            d.status == DeploymentStatus::Success && config.is_production(d.environment.as_str())
-        })
-        .collect();
-    // Ids are unique, so the key is too: an unstable sort is exact.
-    order.sort_unstable_by(|&a, &b| {
-        let (a, b) = (&deployments[a], &deployments[b]);
-        (&a.service, a.finished_at, a.id.as_str().as_bytes()).cmp(&(
-            &b.service,
-            b.finished_at,
-            b.id.as_str().as_bytes(),
-        ))
-    });
+    // Grouped by service in one pass; a store hands deployments over in
+    // time order already, so a group usually needs no sort at all.
+    let mut groups: HashMap<&Name, Vec<usize>> = HashMap::new();
+    for (i, d) in deployments.iter().enumerate() {
+        if d.status == DeploymentStatus::Success && config.is_production(d.environment.as_str()) {
+            groups.entry(&d.service).or_default().push(i);
+        }
+    }
+    let key = |i: usize| {
+        (
+            deployments[i].finished_at,
+            deployments[i].id.as_str().as_bytes(),
+        )
+    };
+    let mut services: Vec<(&Name, Vec<usize>)> = groups.into_iter().collect();
+    services.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut order = Vec::with_capacity(deployments.len());
+    for (_, mut group) in services {
+        if !group.windows(2).all(|w| key(w[0]) <= key(w[1])) {
+            // Ids are unique, so the key is too: an unstable sort is exact.
+            group.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+        }
+        order.extend(group);
+    }
     order
 }
 
