@@ -12,7 +12,7 @@
 //! lookup per row.
 
 use crate::codec::*;
-use crate::sqlite::{People, SqliteStore, placeholders};
+use crate::sqlite::{Fields, SqliteStore, placeholders};
 use crate::{Store, StoreError};
 use lantern_engine::*;
 use lantern_events::*;
@@ -266,7 +266,7 @@ impl SqliteStore {
                 .collect::<Result<_, _>>()
                 .map_err(|what| StoreError::Corrupt { what })?;
             let t = Instant::now();
-            let events = self.load_events(Some(&set), People::Skip)?;
+            let events = self.load_events(Some(&set), Fields::ForDeriving)?;
             load_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let facts = derive(&events, config);
@@ -279,9 +279,7 @@ impl SqliteStore {
         }
         // Pull requests of repositories no service deploys still count for
         // the organisation's coding, pickup and review stages.
-        let with_prs = self.distinct_names(
-            "SELECT DISTINCT repo FROM pull_requests WHERE merged_at IS NOT NULL",
-        )?;
+        let with_prs = self.distinct_names("SELECT DISTINCT repo FROM pull_requests")?;
         let deployed: BTreeSet<String> = self
             .distinct_names("SELECT DISTINCT repo FROM deployments WHERE repo IS NOT NULL")?
             .into_iter()

@@ -13,6 +13,28 @@ pub struct SqliteStore {
     conn: Connection,
 }
 
+/// The five insert statements, prepared once per batch rather than looked
+/// up in the statement cache once per event.
+struct Inserts<'t> {
+    change: rusqlite::Statement<'t>,
+    pull_request: rusqlite::Statement<'t>,
+    deployment: rusqlite::Statement<'t>,
+    incident: rusqlite::Statement<'t>,
+    annotation: rusqlite::Statement<'t>,
+}
+
+impl<'t> Inserts<'t> {
+    fn prepare(tx: &'t rusqlite::Transaction) -> rusqlite::Result<Self> {
+        Ok(Inserts {
+            change: tx.prepare("INSERT OR REPLACE INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?,
+            pull_request: tx.prepare("INSERT OR REPLACE INTO pull_requests VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")?,
+            deployment: tx.prepare("INSERT OR REPLACE INTO deployments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
+            incident: tx.prepare("INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
+            annotation: tx.prepare("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)")?,
+        })
+    }
+}
+
 /// The deployment columns, in the order `read_deployment` reads them.
 pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.service, d.environment, d.status, d.started_at, d.finished_at, d.repo, d.sha, d.changes, d.kind, d.rollback_of, d.automated";
 
@@ -42,15 +64,12 @@ impl SqliteStore {
         Ok(SqliteStore { conn })
     }
 
-    fn write_event(tx: &rusqlite::Transaction, event: &Event) -> rusqlite::Result<()> {
+    fn write_event(ins: &mut Inserts, event: &Event) -> rusqlite::Result<()> {
         let opt_t = |t: Option<Timestamp>| t.map(Timestamp::micros);
         let opt_sha = |s: &Option<Sha>| s.as_ref().map(Sha::to_string);
         match event {
             Event::Change(c) => {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-                )?
-                .execute(params![
+                ins.change.execute(params![
                     c.id.as_str(),
                     c.repo.as_str(),
                     c.sha.to_string(),
@@ -62,10 +81,7 @@ impl SqliteStore {
                 ])?;
             }
             Event::PullRequest(p) => {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO pull_requests VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-                )?
-                .execute(params![
+                ins.pull_request.execute(params![
                     p.id.as_str(),
                     p.repo.as_str(),
                     p.opened_at.micros(),
@@ -83,10 +99,7 @@ impl SqliteStore {
                 ])?;
             }
             Event::Deployment(d) => {
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO deployments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-                )?
-                .execute(params![
+                ins.deployment.execute(params![
                     d.id.as_str(),
                     d.service.as_str(),
                     d.environment.as_str(),
@@ -103,10 +116,7 @@ impl SqliteStore {
             }
             Event::Incident(i) => {
                 let services: Vec<&str> = i.services.iter().map(Name::as_str).collect();
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-                )?
-                .execute(params![
+                ins.incident.execute(params![
                     i.id.as_str(),
                     i.service.as_str(),
                     // Names may hold spaces but never control characters.
@@ -128,10 +138,7 @@ impl SqliteStore {
                     AnnotationScope::Team(t) => ("team", Some(t.as_str())),
                     AnnotationScope::Org => ("org", None),
                 };
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)",
-                )?
-                .execute(params![
+                ins.annotation.execute(params![
                     a.id.as_str(),
                     scope_kind,
                     scope_name,
@@ -187,22 +194,27 @@ impl SqliteStore {
         names: &mut Names,
         clause: &str,
         args: &[&str],
-        people: People,
+        fields: Fields,
     ) -> Result<Vec<Change>, StoreError> {
-        // Deriving facts never reads who wrote a change: skip the column.
-        let author = match people {
-            People::Read => "author",
-            People::Skip => "NULL",
+        // Deriving facts never reads who wrote a change nor a change's own
+        // id: skip both columns (and millions of allocations).
+        let (id_column, author) = match fields {
+            Fields::All => ("id", "author"),
+            Fields::ForDeriving => ("NULL", "NULL"),
         };
+        let unnamed = id("-")?;
         let sql = format!(
-            "SELECT id, repo, sha, parents, committed_at, authored_at, {author}, pull_request FROM changes {clause}"
+            "SELECT {id_column}, repo, sha, parents, committed_at, authored_at, {author}, pull_request FROM changes {clause}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(args.iter()))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             out.push(Change {
-                id: id(&r.get::<_, String>(0)?)?,
+                id: match r.get_ref(0)?.as_str_or_null()? {
+                    Some(text) => id(text)?,
+                    None => unnamed.clone(),
+                },
                 repo: names.get(r.get_ref(1)?.as_str()?)?,
                 sha: sha(r.get_ref(2)?.as_str()?)?,
                 parents: text_to_shas(r.get_ref(3)?.as_str()?)?,
@@ -363,26 +375,28 @@ pub(crate) fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, 
     })
 }
 
-/// Whether a load reads person fields (as pseudonyms).
+/// What a load reads of each change.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum People {
-    Read,
-    Skip,
+pub(crate) enum Fields {
+    All,
+    /// What `lantern_engine::derive` reads: no author (pseudonym) and no
+    /// change id, which it never looks at.
+    ForDeriving,
 }
 
 impl SqliteStore {
-    /// See `Store::load`; `People::Skip` leaves `author` empty.
+    /// See `Store::load`; `Fields::ForDeriving` leaves out change ids and authors.
     pub(crate) fn load_events(
         &self,
         services: Option<&BTreeSet<Name>>,
-        people: People,
+        fields: Fields,
     ) -> Result<EventSet, StoreError> {
         let mut names = Names::default();
         let incidents = self.load_incidents(&mut names, "", [])?;
         let annotations = self.annotations(&mut names)?;
         let Some(services) = services else {
             return Ok(EventSet {
-                changes: self.changes_where(&mut names, "", &[], people)?,
+                changes: self.changes_where(&mut names, "", &[], fields)?,
                 pull_requests: self.pull_requests_where(&mut names, "", [])?,
                 deployments: self.deployments_where(&mut names, None)?,
                 incidents,
@@ -398,7 +412,7 @@ impl SqliteStore {
             .collect();
         let repo_args: Vec<&str> = repos.iter().copied().collect();
         let in_repos = format!("WHERE repo IN ({})", placeholders(repo_args.len()));
-        let mut changes = self.changes_where(&mut names, &in_repos, &repo_args, people)?;
+        let mut changes = self.changes_where(&mut names, &in_repos, &repo_args, fields)?;
         // Explicit change lists without a repo name shas of any repository.
         let loose: BTreeSet<String> = deployments
             .iter()
@@ -418,7 +432,7 @@ impl SqliteStore {
                 placeholders(repo_args.len())
             );
             let args: Vec<&str> = chunk.iter().chain(repo_args.iter()).copied().collect();
-            changes.extend(self.changes_where(&mut names, &clause, &args, people)?);
+            changes.extend(self.changes_where(&mut names, &clause, &args, fields)?);
         }
         let pull_requests =
             self.pull_requests_where(&mut names, &in_repos, params_from_iter(repo_args.iter()))?;
@@ -436,7 +450,7 @@ impl SqliteStore {
         let mut names = Names::default();
         let clause = format!("WHERE repo IN ({})", placeholders(repos.len()));
         Ok(EventSet {
-            changes: self.changes_where(&mut names, &clause, repos, People::Skip)?,
+            changes: self.changes_where(&mut names, &clause, repos, Fields::ForDeriving)?,
             pull_requests: self.pull_requests_where(
                 &mut names,
                 &clause,
@@ -471,8 +485,11 @@ impl Store for SqliteStore {
 
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        for e in events {
-            Self::write_event(&tx, e)?;
+        {
+            let mut inserts = Inserts::prepare(&tx)?;
+            for e in events {
+                Self::write_event(&mut inserts, e)?;
+            }
         }
         crate::facts::mark_stale(&tx)?;
         tx.commit()?;
@@ -480,7 +497,7 @@ impl Store for SqliteStore {
     }
 
     fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
-        self.load_events(services, People::Read)
+        self.load_events(services, Fields::All)
     }
 
     fn services(&self) -> Result<BTreeSet<Name>, StoreError> {
