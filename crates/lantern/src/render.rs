@@ -227,9 +227,15 @@ fn supporting(r: &Report) -> Vec<(&'static str, String)> {
         (
             "PR stages (median)",
             format!(
-                "coding {} · pickup {} · review {} · deploy {}",
+                "coding {} · pickup {}",
                 median(&s.coding),
-                median(&s.pickup),
+                median(&s.pickup)
+            ),
+        ),
+        (
+            "",
+            format!(
+                "review {} · deploy {}",
                 median(&s.review),
                 median(&s.deploy)
             ),

@@ -191,7 +191,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     out.push_str(&render::table(&ledger.report(&Scope::Org, window), None));
     let _ = writeln!(
         out,
-        "\nTeams, in alphabetical order (bands describe each team's delivery system; this is not a ranking):\n"
+        "\nTeams, in alphabetical order. Bands describe each team's delivery system;\nthis is not a ranking.\n"
     );
     let _ = writeln!(
         out,

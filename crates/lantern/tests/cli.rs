@@ -272,6 +272,10 @@ fn the_demo_is_deterministic_and_explorable() {
     for team in ["core-ledger", "mobile", "payments", "search"] {
         assert!(text.contains(team), "{team}");
     }
+    // Real durations (days and hours) still fit an 80-column terminal.
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line}");
+    }
     assert!(env.path("lantern-demo.db").exists() && env.path("lantern-demo.toml").exists());
     let out = env.run(&[
         "--db",
