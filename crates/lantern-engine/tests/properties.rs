@@ -1,18 +1,11 @@
 //! Properties that hold for every history.
 
 mod common;
-use common::{BASE, history};
+use common::{BASE, history, parse_all};
 use lantern_engine::*;
 use lantern_events::*;
 use proptest::prelude::*;
 
-fn parse(lines: &[String]) -> Vec<Event> {
-    let p = Pseudonymiser::from_key([1; 32]);
-    lines
-        .iter()
-        .map(|l| parse_event_json(l, &p).unwrap())
-        .collect()
-}
 
 fn window(from_day: i64, days: i64) -> Window {
     let from = (BASE + from_day * 86_400) * 1_000_000;
@@ -36,7 +29,7 @@ proptest! {
 
     #[test]
     fn rates_stay_in_bounds_and_percentiles_in_order(seed in any::<u64>(), from_day in -10i64..30, days in 1i64..60) {
-        let ev = EventSet::from_events(parse(&history(seed)));
+        let ev = EventSet::from_events(parse_all(&history(seed)));
         let input = ReportInput::from_events(ev, &EngineConfig::default());
         let ledger = Ledger::build(&input, &EngineConfig::default());
         for scope in scopes() {
@@ -62,7 +55,7 @@ proptest! {
 
     #[test]
     fn re_sending_and_reordering_change_nothing(seed in any::<u64>(), rotate in 0usize..1000) {
-        let events = EventSet::from_events(parse(&history(seed)));
+        let events = EventSet::from_events(parse_all(&history(seed)));
         let mut all: Vec<Event> = Vec::new();
         all.extend(events.changes.iter().cloned().map(Event::Change));
         all.extend(events.pull_requests.iter().cloned().map(Event::PullRequest));
@@ -83,13 +76,13 @@ proptest! {
     #[test]
     fn adding_a_failed_deployment_never_lowers_the_failure_rate(seed in any::<u64>(), svc in 1usize..4) {
         let lines = history(seed);
-        let before = EventSet::from_events(parse(&lines));
+        let before = EventSet::from_events(parse_all(&lines));
         let mut more = lines.clone();
         // After everything else, so that it changes no other deployment's neighbours.
         let at = "2026-12-01T00:00:00Z";
         more.push(format!(r#"{{"type":"deployment","id":"late","service":"svc{svc}","environment":"production","finished_at":"{at}"}}"#));
         more.push(format!(r#"{{"type":"incident","id":"late-inc","service":"svc{svc}","started_at":"2026-12-01T01:00:00Z","caused_by":"late"}}"#));
-        let after = EventSet::from_events(parse(&more));
+        let after = EventSet::from_events(parse_all(&more));
         let w = window(-30, 400);
         let cfg = EngineConfig::default();
         for scope in scopes() {

@@ -4,19 +4,12 @@
 #[path = "../../lantern-engine/tests/common/mod.rs"]
 mod common;
 
-use common::{BASE, Rng, history};
+use common::{BASE, Rng, history, parse_all};
 use lantern_engine::*;
 use lantern_events::*;
 use lantern_store::{SqliteStore, Store};
 use std::collections::BTreeSet;
 
-fn parse(lines: &[String]) -> Vec<Event> {
-    let p = Pseudonymiser::from_key([1; 32]);
-    lines
-        .iter()
-        .map(|l| parse_event_json(l, &p).unwrap())
-        .collect()
-}
 
 fn scopes() -> Vec<Scope> {
     let name = |s: &str| Name::parse(s).unwrap();
@@ -44,7 +37,7 @@ fn kept_facts_and_windowed_loads_give_the_pure_engines_reports() {
     for seed in 0..120u64 {
         let path = dir.path().join(format!("{seed}.db"));
         let mut store = SqliteStore::open(&path).unwrap();
-        let events = parse(&history(seed));
+        let events = parse_all(&history(seed));
         // Several batches, as an import or webhooks would write them.
         for chunk in events.chunks(17) {
             store.write(chunk).unwrap();

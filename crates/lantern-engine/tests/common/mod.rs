@@ -13,6 +13,15 @@ pub fn events(lines: &[&str]) -> EventSet {
     )
 }
 
+/// Parses lines that must be valid, with a fixed pseudonymisation key.
+pub fn parse_all(lines: &[String]) -> Vec<Event> {
+    let p = Pseudonymiser::from_key([1; 32]);
+    lines
+        .iter()
+        .map(|l| parse_event_json(l, &p).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
 pub fn window(from: &str, to: &str) -> Window {
     Window::new(
         Timestamp::parse_bound(from).unwrap(),
