@@ -6,7 +6,6 @@ use lantern_engine::*;
 use lantern_events::*;
 use proptest::prelude::*;
 
-
 fn window(from_day: i64, days: i64) -> Window {
     let from = (BASE + from_day * 86_400) * 1_000_000;
     Window::new(

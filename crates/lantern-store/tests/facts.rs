@@ -10,7 +10,6 @@ use lantern_events::*;
 use lantern_store::{SqliteStore, Store};
 use std::collections::BTreeSet;
 
-
 fn scopes() -> Vec<Scope> {
     let name = |s: &str| Name::parse(s).unwrap();
     vec![
