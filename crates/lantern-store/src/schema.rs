@@ -26,19 +26,20 @@ const MIGRATIONS: &[&str] = &[
     // 1: the five canonical event types. Timestamps are microseconds since
     // the epoch (UTC); sha lists are space-separated hex; NULL = absent.
     r#"
-    -- Keyed by (repo, sha, id) so that a repository's history is one
-    -- contiguous range; UNIQUE(id) keeps "same id replaces".
+    -- Keyed by id. The default id is `repo@sha`, so a repository's history
+    -- is one range of the key; the few changes with other ids are found
+    -- through a partial index. One B-tree to update per change, not two.
     CREATE TABLE changes (
-        id TEXT NOT NULL UNIQUE,
+        id TEXT PRIMARY KEY,
         repo TEXT NOT NULL,
         sha TEXT NOT NULL,
         parents TEXT NOT NULL,
         committed_at INTEGER NOT NULL,
         authored_at INTEGER NOT NULL,
         author TEXT,
-        pull_request TEXT,
-        PRIMARY KEY (repo, sha, id)
+        pull_request TEXT
     ) WITHOUT ROWID;
+    CREATE INDEX changes_named_otherwise ON changes(repo) WHERE id != repo || '@' || sha;
 
     CREATE TABLE pull_requests (
         id TEXT PRIMARY KEY,

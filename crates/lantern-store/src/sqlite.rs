@@ -412,7 +412,7 @@ impl SqliteStore {
             .collect();
         let repo_args: Vec<&str> = repos.iter().copied().collect();
         let in_repos = format!("WHERE repo IN ({})", placeholders(repo_args.len()));
-        let mut changes = self.changes_where(&mut names, &in_repos, &repo_args, fields)?;
+        let mut changes = self.changes_of_repos(&mut names, &repo_args, fields)?;
         // Explicit change lists without a repo name shas of any repository.
         let loose: BTreeSet<String> = deployments
             .iter()
@@ -445,12 +445,34 @@ impl SqliteStore {
         })
     }
 
+    /// Every change of these repositories: those with the default id
+    /// (`repo@sha`) are one range of the primary key; the others come from
+    /// the partial index `changes_named_otherwise`.
+    fn changes_of_repos(
+        &self,
+        names: &mut Names,
+        repos: &[&str],
+        fields: Fields,
+    ) -> Result<Vec<Change>, StoreError> {
+        let mut out = Vec::new();
+        for repo in repos {
+            // '@' + 1 = 'A': [repo@, repoA) holds exactly the ids starting with "repo@".
+            let (from, to) = (format!("{repo}@"), format!("{repo}A"));
+            let range = "WHERE id >= ?1 AND id < ?2 AND repo = ?3";
+            out.extend(self.changes_where(names, range, &[&from, &to, repo], fields)?);
+            let others =
+                "WHERE repo = ?3 AND id != repo || '@' || sha AND NOT (id >= ?1 AND id < ?2)";
+            out.extend(self.changes_where(names, others, &[&from, &to, repo], fields)?);
+        }
+        Ok(out)
+    }
+
     /// The history and pull requests of these repositories (no deployments).
     pub(crate) fn load_repos(&self, repos: &[&str]) -> Result<EventSet, StoreError> {
         let mut names = Names::default();
         let clause = format!("WHERE repo IN ({})", placeholders(repos.len()));
         Ok(EventSet {
-            changes: self.changes_where(&mut names, &clause, repos, Fields::ForDeriving)?,
+            changes: self.changes_of_repos(&mut names, repos, Fields::ForDeriving)?,
             pull_requests: self.pull_requests_where(
                 &mut names,
                 &clause,

@@ -112,3 +112,61 @@ fn facts_follow_new_events_and_new_production_names() {
         "other production names need other facts"
     );
 }
+
+#[test]
+fn changes_with_ids_of_their_own_are_found_by_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
+    let p = Pseudonymiser::from_key([1; 32]);
+    let ev = |l: &str| parse_event_json(l, &p).unwrap();
+    let events = vec![
+        ev(
+            r#"{"type":"change","repo":"acme/a","sha":"aaaaaaa","committed_at":"2026-03-01T00:00:00Z"}"#,
+        ),
+        // An id that is not `repo@sha`, and one that looks like another repo's.
+        ev(
+            r#"{"type":"change","id":"custom-1","repo":"acme/a","sha":"bbbbbbb","parents":["aaaaaaa"],"committed_at":"2026-03-01T01:00:00Z"}"#,
+        ),
+        ev(
+            r#"{"type":"change","id":"acme/b@ccccccc","repo":"acme/a","sha":"ccccccc","parents":["bbbbbbb"],"committed_at":"2026-03-01T02:00:00Z"}"#,
+        ),
+        ev(
+            r#"{"type":"change","id":"acme/a@0000000","repo":"acme/a","sha":"ddddddd","parents":["ccccccc"],"committed_at":"2026-03-01T03:00:00Z"}"#,
+        ),
+        // A neighbouring repository whose name shares the prefix.
+        ev(
+            r#"{"type":"change","repo":"acme/a0","sha":"eeeeeee","committed_at":"2026-03-01T00:00:00Z"}"#,
+        ),
+        ev(
+            r#"{"type":"deployment","id":"d1","service":"s","environment":"production","finished_at":"2026-03-01T04:00:00Z","repo":"acme/a","sha":"aaaaaaa"}"#,
+        ),
+        ev(
+            r#"{"type":"deployment","id":"d2","service":"s","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"acme/a","sha":"ddddddd"}"#,
+        ),
+    ];
+    store.write(&events).unwrap();
+    let cfg = EngineConfig::default();
+    let w = Window::new(
+        Timestamp::parse_bound("2026-03-01").unwrap(),
+        Timestamp::parse_bound("2026-03-02").unwrap(),
+    )
+    .unwrap();
+    let scope = Scope::Service(Name::parse("s").unwrap());
+    let stored = stored_report(&mut store, &scope, w, &cfg);
+    assert_eq!(
+        stored.lead_time.stats.count, 3,
+        "bbbbbbb, ccccccc and ddddddd"
+    );
+    assert_eq!(
+        stored,
+        report(&EventSet::from_events(events), &scope, w, &cfg)
+    );
+    let loaded = store
+        .load(Some(&BTreeSet::from([Name::parse("s").unwrap()])))
+        .unwrap();
+    assert_eq!(
+        loaded.changes.len(),
+        4,
+        "acme/a's four changes, not acme/a0's"
+    );
+}
