@@ -23,15 +23,19 @@ pub fn render(format: Format, report: &Report, buckets: Option<&[Report]>) -> St
     }
 }
 
+/// The report, its keys in the order metrics.md lists them, and the
+/// buckets after them when asked for.
+#[derive(serde::Serialize)]
+struct WithBuckets<'r> {
+    #[serde(flatten)]
+    report: &'r Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    buckets: Option<&'r [Report]>,
+}
+
 pub fn json(report: &Report, buckets: Option<&[Report]>) -> String {
-    let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
-    if let (Some(b), Value::Object(map)) = (buckets, &mut value) {
-        map.insert(
-            "buckets".into(),
-            serde_json::to_value(b).unwrap_or(Value::Null),
-        );
-    }
-    let mut out = serde_json::to_string_pretty(&value).unwrap_or_default();
+    let mut out =
+        serde_json::to_string_pretty(&WithBuckets { report, buckets }).unwrap_or_default();
     out.push('\n');
     out
 }

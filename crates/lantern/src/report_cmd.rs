@@ -13,6 +13,10 @@ use lantern_store::Store;
 use std::fmt::Write;
 use std::path::Path;
 
+/// Ten years of ISO weeks, or about 27 years of days: plenty for a trend,
+/// and a bound on what one query can ask the engine to compute.
+const MAX_BUCKETS: usize = 10_000;
+
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
     /// One service.
@@ -98,22 +102,31 @@ pub fn run(
             }
         );
     }
+    let trend = match args.bucket.as_deref() {
+        Some(size) => {
+            let size = Bucket::parse(size).map_err(anyhow::Error::msg)?;
+            let windows = buckets(&window, size);
+            if windows.len() > MAX_BUCKETS {
+                bail!(
+                    "--bucket {} would cut this window into {} reports (at most {MAX_BUCKETS}); use a larger bucket or a shorter window",
+                    args.bucket.as_deref().unwrap_or_default(),
+                    windows.len()
+                );
+            }
+            Some(windows)
+        }
+        None => None,
+    };
     refresh_facts(store, config)?;
     let input = store.report_input(scope.services().as_ref(), window, &config.engine)?;
     let ledger = Ledger::build(&input, &config.engine);
     let report = ledger.report(&scope, window);
-    let bucketed: Option<Vec<Report>> = args
-        .bucket
-        .as_deref()
-        .map(Bucket::parse)
-        .transpose()
-        .map_err(anyhow::Error::msg)?
-        .map(|size| {
-            buckets(&window, size)
-                .into_iter()
-                .map(|w| ledger.report(&scope, w))
-                .collect()
-        });
+    let bucketed: Option<Vec<Report>> = trend.map(|windows| {
+        windows
+            .into_iter()
+            .map(|w| ledger.report(&scope, w))
+            .collect()
+    });
     Ok(render::render(args.format, &report, bucketed.as_deref()))
 }
 

@@ -254,7 +254,35 @@ fn people_formats_fit_a_terminal_and_program_formats_parse() {
         "{csv}"
     );
     assert!(csv.lines().all(|l| l.split(',').count() == 5));
+    let too_many = env.run(&[
+        "report",
+        "--from",
+        "1900-01-01",
+        "--to",
+        "2026-01-01",
+        "--bucket",
+        "day",
+    ]);
+    assert!(!too_many.status.success());
+    assert!(
+        stderr(&too_many).contains("at most 10000"),
+        "{}",
+        stderr(&too_many)
+    );
     let json = stdout(&env.run(&[&base[..], &["--format", "json", "--bucket", "week"]].concat()));
+    // Keys in the order metrics.md gives them, buckets last.
+    let keys: Vec<usize> = [
+        "\"scope\"",
+        "\"window\"",
+        "\"benchmark\"",
+        "\"deployment_frequency\"",
+        "\"data_quality\"",
+        "\"buckets\"",
+    ]
+    .iter()
+    .map(|k| json.find(k).unwrap_or_else(|| panic!("{k}")))
+    .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
     let r: Value = serde_json::from_str(&json).unwrap();
     // 2026-03-01 is a Sunday: one clipped day, then the week from Monday the 2nd.
     assert_eq!(r["buckets"].as_array().unwrap().len(), 2);
