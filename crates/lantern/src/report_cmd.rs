@@ -85,14 +85,10 @@ pub fn run(
         at.unwrap_or_else(now),
     )?;
     if let Scope::Service(name) = &scope
-        && !store.services()?.contains(name)
+        && let services = store.services()?
+        && !services.contains(name)
     {
-        let known: Vec<String> = store
-            .services()?
-            .iter()
-            .take(20)
-            .map(|n| n.to_string())
-            .collect();
+        let known: Vec<String> = services.iter().take(20).map(|n| n.to_string()).collect();
         eprintln!(
             "warning: no deployment or incident names service `{name}`; known services: {}",
             if known.is_empty() {
@@ -206,10 +202,15 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         out,
         "\nTeams, in alphabetical order. Bands describe each team's delivery system;\nthis is not a ranking.\n"
     );
-    let _ = writeln!(
-        out,
-        "{:<13} {:>9} {:>9} {:>11} {:>9} {:>8}",
-        "team", "deploys", "per day", "lead time", "CFR", "recovery"
+    let row = |out: &mut String, cells: [&str; 6]| {
+        let [a, b, c, d, e, f] = cells;
+        let _ = writeln!(out, "{a:<13} {b:>9} {c:>9} {d:>11} {e:>9} {f:>8}");
+    };
+    let band = |b: Option<lantern_engine::Band>| b.map(|b| b.as_str()).unwrap_or("–");
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "–".into());
+    row(
+        &mut out,
+        ["team", "deploys", "per day", "lead time", "CFR", "recovery"],
     );
     for team in crate::demo::team_names() {
         let scope = config.team_scope(team)?;
@@ -219,46 +220,30 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
                 .report_input(scope.services().as_ref(), window, &config.engine)?;
         let r = Ledger::build(&input, &config.engine).report(&scope, window);
         let df = &r.deployment_frequency;
-        let lt = r
-            .lead_time
-            .stats
-            .median_s
-            .map(render::duration)
-            .unwrap_or_else(|| "–".into());
-        let rec = r
-            .failed_deployment_recovery_time
-            .stats
-            .median_s
-            .map(render::duration)
-            .unwrap_or_else(|| "–".into());
-        let cfr = r
-            .change_failure_rate
-            .rate
-            .map(|x| format!("{:.0} %", x * 100.0))
-            .unwrap_or_else(|| "–".into());
-        let _ = writeln!(
-            out,
-            "{:<13} {:>9} {:>9.2} {:>11} {:>9} {:>8}",
-            team, df.count, df.per_day, lt, cfr, rec
-        );
-        let _ = writeln!(
-            out,
-            "{:<13} {:>9} {:>9} {:>11} {:>9} {:>8}",
-            "",
-            "",
-            r.deployment_frequency
-                .band
-                .map(|b| b.as_str())
-                .unwrap_or("–"),
-            r.lead_time.band.map(|b| b.as_str()).unwrap_or("–"),
-            r.change_failure_rate
-                .band
-                .map(|b| b.as_str())
-                .unwrap_or("–"),
+        let lead = or_dash(r.lead_time.stats.median_s.map(render::duration));
+        let recovery = or_dash(
             r.failed_deployment_recovery_time
-                .band
-                .map(|b| b.as_str())
-                .unwrap_or("–"),
+                .stats
+                .median_s
+                .map(render::duration),
+        );
+        let cfr = or_dash(
+            r.change_failure_rate
+                .rate
+                .map(|x| format!("{:.0} %", x * 100.0)),
+        );
+        let (count, per_day) = (df.count.to_string(), format!("{:.2}", df.per_day));
+        row(&mut out, [team, &count, &per_day, &lead, &cfr, &recovery]);
+        row(
+            &mut out,
+            [
+                "",
+                "",
+                band(df.band),
+                band(r.lead_time.band),
+                band(r.change_failure_rate.band),
+                band(r.failed_deployment_recovery_time.band),
+            ],
         );
     }
     let db_arg = db.display();
