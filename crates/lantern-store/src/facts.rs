@@ -339,11 +339,35 @@ impl SqliteStore {
         let scope_args: Vec<Value> = services
             .map(|s| s.iter().map(|n| Value::from(n.to_string())).collect())
             .unwrap_or_default();
+        let (from, to) = (window.from.micros(), window.to.micros());
+        let reader = self.open_reader()?;
+        std::thread::scope(|threads| {
+            let args = &scope_args;
+            let prs =
+                threads.spawn(move || window_pull_requests(&reader, services, args, (from, to)));
+            let mut input =
+                self.window_deployments_and_incidents(services, &scope_args, from, &mut names)?;
+            let prs = prs
+                .join()
+                .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
+            input.pull_requests = prs.pull_requests;
+            input.pull_request_facts = prs.pull_request_facts;
+            input.deployed_repos = prs.deployed_repos;
+            Ok(input)
+        })
+    }
+
+    fn window_deployments_and_incidents(
+        &self,
+        services: Option<&BTreeSet<Name>>,
+        scope_args: &[Value],
+        from: i64,
+        names: &mut Names,
+    ) -> Result<ReportInput, StoreError> {
         let in_scope = |column: &str| match services {
             Some(_) => format!("AND {column} IN ({})", placeholders(scope_args.len())),
             None => String::new(),
         };
-        let (from, to) = (window.from.micros(), window.to.micros());
         let mut input = ReportInput::default();
 
         // Deployments from the window's start on, and earlier rollbacks that
@@ -396,14 +420,14 @@ impl SqliteStore {
         // Incidents: for a scope, those affecting it (or naming several
         // services, which is rare) and those blaming one of its deployments.
         input.incidents = match services {
-            None => self.load_incidents(&mut names, "", [])?,
+            None => self.load_incidents(names, "", [])?,
             Some(_) => {
                 let list = placeholders(scope_args.len());
                 let clause = format!(
                     "WHERE service IN ({list}) OR services != '' OR caused_by IN (SELECT id FROM deployments WHERE service IN ({list}))"
                 );
                 let args = scope_args.iter().chain(scope_args.iter());
-                self.load_incidents(&mut names, &clause, params_from_iter(args))?
+                self.load_incidents(names, &clause, params_from_iter(args))?
             }
         };
         let mut stmt = self
@@ -421,62 +445,80 @@ impl SqliteStore {
         drop(rows);
         drop(stmt);
 
-        // Pull requests merged in the window, of the repositories the scope deploys.
-        let mut repos: Vec<Value> = Vec::new();
-        if services.is_some() {
-            let sql = format!(
-                "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL {}",
-                in_scope("service")
-            );
-            let mut stmt = self.conn().prepare(&sql)?;
-            let mut rows = stmt.query(params_from_iter(scope_args.iter()))?;
-            while let Some(r) = rows.next()? {
-                let repo = names.get(r.get_ref(1)?.as_str()?)?;
-                repos.push(Value::from(repo.to_string()));
-                input
-                    .deployed_repos
-                    .insert((names.get(r.get_ref(0)?.as_str()?)?, repo));
-            }
-        }
-        let in_repos = match services {
-            Some(_) => format!("AND repo IN ({})", placeholders(repos.len())),
-            None => String::new(),
-        };
-        let sql = format!(
-            "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys
-             FROM pull_request_window WHERE merged_at >= ? AND merged_at < ? {in_repos}"
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let args = [Value::from(from), Value::from(to)]
-            .into_iter()
-            .chain(repos);
-        let mut rows = stmt.query(params_from_iter(args))?;
-        while let Some(r) = rows.next()? {
-            let pr = PullRequest {
-                id: id(r.get_ref(1)?.as_str()?)?,
-                repo: names.get(r.get_ref(2)?.as_str()?)?,
-                opened_at: time(r.get(3)?),
-                first_review_at: r.get::<_, Option<i64>>(4)?.map(time),
-                approved_at: None,
-                merged_at: Some(time(r.get(0)?)),
-                closed_at: None,
-                merge_sha: None,
-                head_sha: None,
-                commits: Vec::new(),
-                first_commit_at: None,
-                additions: None,
-                deletions: None,
-                author: None,
-            };
-            let first_commit_at = r.get::<_, Option<i64>>(5)?.map(time);
-            let first_deploys = decode_deploys(r.get_ref(6)?.as_blob()?, &mut names)?;
-            let facts = PullRequestFacts {
-                first_commit_at,
-                first_deploys,
-            };
-            input.pull_request_facts.push(Some(facts));
-            input.pull_requests.push(pr);
-        }
         Ok(input)
     }
+}
+
+/// The pull requests merged in the window, of the repositories the scope
+/// deploys, with their facts. Runs on its own read-only connection, beside
+/// the deployment scan: the two are independent and the machine has two
+/// cores.
+fn window_pull_requests(
+    conn: &rusqlite::Connection,
+    services: Option<&BTreeSet<Name>>,
+    scope_args: &[Value],
+    (from, to): (i64, i64),
+) -> Result<ReportInput, StoreError> {
+    let mut names = Names::default();
+    let mut out = ReportInput::default();
+    let in_scope = |column: &str| match services {
+        Some(_) => format!("AND {column} IN ({})", placeholders(scope_args.len())),
+        None => String::new(),
+    };
+    // Pull requests merged in the window, of the repositories the scope deploys.
+    let mut repos: Vec<Value> = Vec::new();
+    if services.is_some() {
+        let sql = format!(
+            "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL {}",
+            in_scope("service")
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(scope_args.iter()))?;
+        while let Some(r) = rows.next()? {
+            let repo = names.get(r.get_ref(1)?.as_str()?)?;
+            repos.push(Value::from(repo.to_string()));
+            out.deployed_repos
+                .insert((names.get(r.get_ref(0)?.as_str()?)?, repo));
+        }
+    }
+    let in_repos = match services {
+        Some(_) => format!("AND repo IN ({})", placeholders(repos.len())),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys
+         FROM pull_request_window WHERE merged_at >= ? AND merged_at < ? {in_repos}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let args = [Value::from(from), Value::from(to)]
+        .into_iter()
+        .chain(repos);
+    let mut rows = stmt.query(params_from_iter(args))?;
+    while let Some(r) = rows.next()? {
+        let pr = PullRequest {
+            id: id(r.get_ref(1)?.as_str()?)?,
+            repo: names.get(r.get_ref(2)?.as_str()?)?,
+            opened_at: time(r.get(3)?),
+            first_review_at: r.get::<_, Option<i64>>(4)?.map(time),
+            approved_at: None,
+            merged_at: Some(time(r.get(0)?)),
+            closed_at: None,
+            merge_sha: None,
+            head_sha: None,
+            commits: Vec::new(),
+            first_commit_at: None,
+            additions: None,
+            deletions: None,
+            author: None,
+        };
+        let first_commit_at = r.get::<_, Option<i64>>(5)?.map(time);
+        let first_deploys = decode_deploys(r.get_ref(6)?.as_blob()?, &mut names)?;
+        let facts = PullRequestFacts {
+            first_commit_at,
+            first_deploys,
+        };
+        out.pull_request_facts.push(Some(facts));
+        out.pull_requests.push(pr);
+    }
+    Ok(out)
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 
 pub struct SqliteStore {
     conn: Connection,
+    path: std::path::PathBuf,
 }
 
 /// The five insert statements, prepared once per batch rather than looked
@@ -43,6 +44,19 @@ impl SqliteStore {
         &self.conn
     }
 
+    /// A second, read-only connection to the same file, for reading beside
+    /// `conn` on another thread (WAL lets readers run side by side).
+    pub(crate) fn open_reader(&self) -> Result<Connection, StoreError> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "mmap_size", 16_i64 << 30)?;
+        Ok(conn)
+    }
+
     /// Opens (creating if needed) the database file and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -55,13 +69,16 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // 128 MiB of page cache: bulk imports insert into large indexes.
         // (Reports turn on a memory map; see facts.rs.)
-        conn.pragma_update(None, "cache_size", -131_072)?;
+        conn.pragma_update(None, "cache_size", -262_144)?;
         // Checkpoint every 64 MiB of WAL rather than 4 MiB: bulk imports
         // write gigabytes, and each checkpoint syncs the database file.
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         schema::migrate(&mut conn, &path.display().to_string())?;
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn write_event(ins: &mut Inserts, event: &Event) -> rusqlite::Result<()> {
