@@ -81,14 +81,6 @@ pub struct Facts {
     pub sha_links: Vec<FirstDeploy>,
 }
 
-impl Facts {
-    pub fn extend(&mut self, other: Facts) {
-        self.deployments.extend(other.deployments);
-        self.pull_requests.extend(other.pull_requests);
-        self.sha_links.extend(other.sha_links);
-    }
-}
-
 /// Successful production deployments, grouped by service, each group in
 /// order (finished_at, then id bytes).
 pub fn production_order<'e>(

@@ -1,6 +1,6 @@
 //! What the engine is given: events, a scope, a window and its settings.
 
-use crate::facts::{DeploymentFacts, Facts, PullRequestFacts, derive};
+use crate::facts::{DeploymentFacts, FirstDeploy, PullRequestFacts, derive};
 use foldhash::{HashMap, HashMapExt, HashSet};
 use lantern_events::*;
 use std::collections::BTreeSet;
@@ -151,7 +151,8 @@ impl EngineConfig {
 }
 
 /// What a report is computed from: deployments and incidents as events,
-/// history only as derived [`Facts`]. Built from a whole history with
+/// history only as derived facts (see [`crate::Facts`]), each beside the
+/// event it belongs to. Built from a whole history with
 /// [`ReportInput::from_events`], or by a store from kept facts and only the
 /// deployments a window needs.
 #[derive(Debug, Default, Clone)]
@@ -162,17 +163,18 @@ pub struct ReportInput {
     /// kind and rollback_of; a store may leave the other fields empty.
     pub deployments: Vec<Deployment>,
     /// The facts of `deployments[i]` at `i` (`None` for deployments that
-    /// are not successful production ones). `facts.deployments` is unused:
-    /// a list beside the deployments saves two hash look-ups a deployment.
+    /// are not successful production ones): a list beside the deployments
+    /// saves two hash look-ups a deployment over a map by id.
     pub deployment_facts: Vec<Option<DeploymentFacts>>,
     pub incidents: Vec<Incident>,
     /// At least the pull requests merged in the window. Reports read their
     /// id, repo, opened_at, first_review_at and merged_at.
     pub pull_requests: Vec<PullRequest>,
-    /// The facts of `pull_requests[i]` at `i` (`None` when not merged); as
-    /// with deployments, `facts.pull_requests` is unused.
+    /// The facts of `pull_requests[i]` at `i` (`None` when not merged).
     pub pull_request_facts: Vec<Option<PullRequestFacts>>,
-    pub facts: Facts,
+    /// For incidents with `caused_by_sha`: per affected service, its first
+    /// deployment that carried the commit.
+    pub sha_links: Vec<FirstDeploy>,
     /// (service, repository) for every repository a service's deployments name.
     pub deployed_repos: HashSet<(Name, Name)>,
 }
@@ -201,7 +203,7 @@ impl ReportInput {
             incidents: events.incidents,
             pull_requests: events.pull_requests,
             pull_request_facts,
-            facts,
+            sha_links: facts.sha_links,
             deployed_repos,
         }
     }

@@ -122,7 +122,7 @@ impl<'e> Ledger<'e> {
 
     fn link_incidents(&mut self, by_id: &HashMap<&EventId, usize>) {
         let mut sha_links: HashMap<&EventId, Vec<&crate::facts::FirstDeploy>> = HashMap::new();
-        for l in &self.input.facts.sha_links {
+        for l in &self.input.sha_links {
             sha_links.entry(&l.subject).or_default().push(l);
         }
         let input = self.input;

@@ -435,7 +435,7 @@ impl SqliteStore {
             .prepare("SELECT incident, service, finished_at, deployment FROM incident_links")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            input.facts.sha_links.push(FirstDeploy {
+            input.sha_links.push(FirstDeploy {
                 subject: id(r.get_ref(0)?.as_str()?)?,
                 service: names.get(r.get_ref(1)?.as_str()?)?,
                 finished_at: time(r.get(2)?),
