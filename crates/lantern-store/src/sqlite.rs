@@ -523,6 +523,11 @@ impl Store for SqliteStore {
     }
 
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        // Nothing written, nothing stale: an import of only rejected lines
+        // must not make the next report re-derive every fact.
+        if events.is_empty() {
+            return Ok(());
+        }
         let tx = self.conn.transaction()?;
         {
             let mut inserts = Inserts::prepare(&tx)?;

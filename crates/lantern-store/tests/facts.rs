@@ -97,6 +97,11 @@ fn facts_follow_new_events_and_new_production_names() {
     );
     assert!(store.facts_are_fresh(&cfg).unwrap());
 
+    store.write(&[]).unwrap();
+    assert!(
+        store.facts_are_fresh(&cfg).unwrap(),
+        "an empty write changes nothing"
+    );
     store.write(&[ev(r#"{"type":"deployment","id":"d2","service":"s","environment":"live","finished_at":"2026-03-01T03:00:00Z","repo":"r","sha":"bbbbbbb"}"#)]).unwrap();
     assert!(!store.facts_are_fresh(&cfg).unwrap());
     let live = EngineConfig {

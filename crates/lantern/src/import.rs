@@ -115,11 +115,7 @@ pub fn import_events(
     bar.finish_and_clear();
     // Part of ingestion: the next report then reads only its window.
     let deriving = Instant::now();
-    if quiet {
-        store.refresh_facts(&config.engine, &|_, _| {})?;
-    } else {
-        crate::report_cmd::refresh_facts(store, config)?;
-    }
+    crate::report_cmd::refresh_facts(store, config, quiet)?;
     for e in &parsed.errors {
         eprintln!("{}: {e}", file.display());
     }

@@ -113,7 +113,7 @@ pub fn run(
         }
         None => None,
     };
-    refresh_facts(store, config)?;
+    refresh_facts(store, config, false)?;
     let input = store.report_input(scope.services().as_ref(), window, &config.engine)?;
     let ledger = Ledger::build(&input, &config.engine);
     let report = ledger.report(&scope, window);
@@ -128,11 +128,15 @@ pub fn run(
 
 /// Re-derives the facts kept from history when events changed since,
 /// with a progress bar: on a large history this takes a while.
-pub fn refresh_facts(store: &mut dyn Store, config: &Config) -> Result<()> {
+pub fn refresh_facts(store: &mut dyn Store, config: &Config, quiet: bool) -> Result<()> {
     if store.facts_are_fresh(&config.engine)? {
         return Ok(());
     }
-    let bar = indicatif::ProgressBar::new(0);
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0)
+    };
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} deriving shipped changes {bar:30} {pos}/{len} services",
