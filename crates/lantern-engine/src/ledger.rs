@@ -41,6 +41,9 @@ pub struct Ledger<'e> {
     /// Each service's deployments contiguous and in order.
     pub spds: Vec<Spd<'e>>,
     pub services: HashMap<&'e Name, std::ops::Range<usize>>,
+    /// Incidents by affected service (each once per service), for the
+    /// "deployed while an incident was open" reading of rework.
+    pub incidents_by_service: HashMap<&'e Name, Vec<&'e Incident>>,
 }
 
 impl<'e> Ledger<'e> {
@@ -66,6 +69,7 @@ impl<'e> Ledger<'e> {
             config: config.clone(),
             spds,
             services: HashMap::new(),
+            incidents_by_service: incidents_by_service(&input.incidents),
         };
         ledger.order_services();
         // Deployment ids are unique (same type and id replaces).
@@ -169,4 +173,17 @@ impl<'e> Ledger<'e> {
                 .saturating_sub(self.config.link_window_micros))
         .then_some(candidate)
     }
+}
+
+fn incidents_by_service(incidents: &[Incident]) -> HashMap<&Name, Vec<&Incident>> {
+    let mut by_service: HashMap<&Name, Vec<&Incident>> = HashMap::new();
+    for inc in incidents {
+        for (k, s) in inc.affected().enumerate() {
+            // `services` may repeat `service` or itself: list an incident once.
+            if !inc.affected().take(k).any(|earlier| earlier == s) {
+                by_service.entry(s).or_default().push(inc);
+            }
+        }
+    }
+    by_service
 }

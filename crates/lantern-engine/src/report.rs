@@ -6,7 +6,6 @@ use crate::facts::ShipRule;
 use crate::input::{Scope, Window};
 use crate::ledger::{Ledger, LinkKind};
 use crate::stats::{Stats, median_of_counts};
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use lantern_events::*;
 use serde::Serialize;
 
@@ -337,17 +336,6 @@ impl<'e> Ledger<'e> {
     }
 
     fn rework(&self, p: &[usize]) -> ReworkRate {
-        // Incidents by affected service, for the "deployed while an incident
-        // was open" inference.
-        let mut open: HashMap<&Name, Vec<&Incident>> = HashMap::new();
-        for inc in &self.input.incidents {
-            let mut seen = HashSet::new();
-            for s in inc.affected() {
-                if seen.insert(s) {
-                    open.entry(s).or_default().push(inc);
-                }
-            }
-        }
         let rework = p
             .iter()
             .filter(|&&i| {
@@ -355,12 +343,15 @@ impl<'e> Ledger<'e> {
                 match d.kind {
                     Some(DeploymentKind::Hotfix | DeploymentKind::Rollback) => true,
                     Some(DeploymentKind::Planned) => false,
-                    None => open.get(&d.service).is_some_and(|incs| {
-                        incs.iter().any(|inc| {
-                            inc.started_at <= d.finished_at
-                                && inc.resolved_at.is_none_or(|r| d.finished_at < r)
-                        })
-                    }),
+                    None => self
+                        .incidents_by_service
+                        .get(&d.service)
+                        .is_some_and(|incs| {
+                            incs.iter().any(|inc| {
+                                inc.started_at <= d.finished_at
+                                    && inc.resolved_at.is_none_or(|r| d.finished_at < r)
+                            })
+                        }),
                 }
             })
             .count() as u64;
