@@ -139,6 +139,38 @@ impl<'e> ChangeGraph<'e> {
         out
     }
 
+    /// For tips taken in order, the changes each one reaches first: those
+    /// reachable from it and from no earlier tip. This is rules 2 and 4 over
+    /// a sequence of deployments of one repository, in one pass over the
+    /// history. A tip that is not stored reaches nothing.
+    pub fn first_reached(&self, repo: &str, tips: &[Sha]) -> Vec<Vec<ChangeRef>> {
+        let Some(rid) = self.repo_id(repo) else {
+            return vec![Vec::new(); tips.len()];
+        };
+        let g = &self.repos[rid as usize];
+        let mut seen = vec![false; g.changes.len()];
+        let mut stack = Vec::new();
+        tips.iter()
+            .map(|tip| {
+                let mut out = Vec::new();
+                if let Some(&start) = g.index.get(tip)
+                    && !std::mem::replace(&mut seen[start as usize], true)
+                {
+                    stack.push(start);
+                }
+                while let Some(n) = stack.pop() {
+                    out.push(ChangeRef { repo: rid, idx: n });
+                    for &p in g.parents_of(n) {
+                        if !std::mem::replace(&mut seen[p as usize], true) {
+                            stack.push(p);
+                        }
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+
     /// Every change reachable from `tip` (itself included).
     #[cfg(test)]
     pub fn ancestors(&self, repo: &str, tip: &Sha) -> Vec<ChangeRef> {
@@ -281,6 +313,29 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn first_reached_gives_each_commit_to_the_first_tip_that_reaches_it() {
+        // 0 <- 1 <- 2 <- 4 (merge of 2 and 3), 1 <- 3
+        let changes = vec![
+            change(0, &[]),
+            change(1, &[0]),
+            change(2, &[1]),
+            change(3, &[1]),
+            change(4, &[2, 3]),
+        ];
+        let g = ChangeGraph::build(&changes);
+        let sets: Vec<Vec<u32>> = g
+            .first_reached("r", &[sha(2), sha(9), sha(3), sha(4), sha(2)])
+            .into_iter()
+            .map(|s| {
+                let mut v: Vec<u32> = s.into_iter().map(|r| r.idx).collect();
+                v.sort();
+                v
+            })
+            .collect();
+        assert_eq!(sets, vec![vec![0, 1, 2], vec![], vec![3], vec![4], vec![]]);
     }
 
     #[test]

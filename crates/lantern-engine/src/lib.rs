@@ -24,6 +24,7 @@ mod stats;
 pub use bands::Band;
 pub use calendar::{Bucket, buckets};
 pub use docs::{MetricDoc, find_metric_doc, metric_docs};
+pub use graph::{ChangeGraph, ChangeRef};
 pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};
 pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window};
 pub use ledger::Ledger;

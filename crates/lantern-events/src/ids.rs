@@ -44,6 +44,20 @@ impl Sha {
             nibbles,
         })
     }
+
+    /// A binary object id as git stores it (20 bytes for SHA-1, 32 for
+    /// SHA-256); `None` for any other length.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != 20 && bytes.len() != 32 {
+            return None;
+        }
+        let mut nibbles = [0u8; 32];
+        nibbles[..bytes.len()].copy_from_slice(bytes);
+        Some(Sha {
+            len: (bytes.len() * 2) as u8,
+            nibbles,
+        })
+    }
 }
 
 impl fmt::Display for Sha {
@@ -179,6 +193,15 @@ mod tests {
         assert_eq!(Sha::parse(full).unwrap().to_string(), full);
         let long = "a".repeat(64);
         assert_eq!(Sha::parse(&long).unwrap().to_string(), long);
+    }
+
+    #[test]
+    fn binary_object_ids_equal_their_hex() {
+        let bytes: Vec<u8> = (0u8..20).map(|b| b * 13).collect();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(Sha::from_bytes(&bytes), Some(Sha::parse(&hex).unwrap()));
+        assert_eq!(Sha::from_bytes(&[0; 32]).unwrap().to_string(), "0".repeat(64));
+        assert_eq!(Sha::from_bytes(&[0; 19]), None);
     }
 
     #[test]

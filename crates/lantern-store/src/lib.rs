@@ -16,7 +16,7 @@ mod schema;
 mod sqlite;
 
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
-use lantern_events::{Event, Name};
+use lantern_events::{Change, Event, Name};
 use std::collections::BTreeSet;
 
 pub use sqlite::SqliteStore;
@@ -53,6 +53,24 @@ pub trait Store {
     /// Writes a batch in one transaction; an event replaces any stored one
     /// of the same type and id.
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;
+
+    /// Writes a batch and a source adapter's position (`key` → `state`) in
+    /// one transaction, so the position never runs ahead of the events.
+    fn write_with_source_state(
+        &mut self,
+        events: &[Event],
+        key: &str,
+        state: &str,
+    ) -> Result<(), StoreError>;
+
+    /// A source adapter's saved position.
+    fn source_state(&self, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Every saved position whose key starts with `prefix`, by key.
+    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Every stored change of one repository (ids and authors left out).
+    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>, StoreError>;
 
     /// The events a report over these services needs (`None`: the whole
     /// organisation). May return more than needed, never less: the engine

@@ -147,6 +147,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deployments_service_repo ON deployments(service, repo);
     "#
     ),
+    // 3: where each source adapter got to (e.g. the git tips an import
+    // read), written in the same transaction as the events it produced.
+    r#"
+    CREATE TABLE source_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -81,6 +81,17 @@ impl SqliteStore {
         })
     }
 
+    fn write_events(tx: &rusqlite::Transaction, events: &[Event]) -> Result<(), StoreError> {
+        {
+            let mut inserts = Inserts::prepare(tx)?;
+            for e in events {
+                Self::write_event(&mut inserts, e)?;
+            }
+        }
+        crate::facts::mark_stale(tx)?;
+        Ok(())
+    }
+
     fn write_event(ins: &mut Inserts, event: &Event) -> rusqlite::Result<()> {
         let opt_t = |t: Option<Timestamp>| t.map(Timestamp::micros);
         let opt_sha = |s: &Option<Sha>| s.as_ref().map(Sha::to_string);
@@ -529,15 +540,51 @@ impl Store for SqliteStore {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
-        {
-            let mut inserts = Inserts::prepare(&tx)?;
-            for e in events {
-                Self::write_event(&mut inserts, e)?;
-            }
-        }
-        crate::facts::mark_stale(&tx)?;
+        Self::write_events(&tx, events)?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn write_with_source_state(
+        &mut self,
+        events: &[Event],
+        key: &str,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        if !events.is_empty() {
+            Self::write_events(&tx, events)?;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO source_state (key, value) VALUES (?1, ?2)",
+            [key, state],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn source_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM source_state WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM source_state WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+        let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>, StoreError> {
+        let mut names = Names::default();
+        self.changes_of_repos(&mut names, &[repo.as_str()], Fields::ForDeriving)
     }
 
     fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {

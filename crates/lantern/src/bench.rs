@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub target: Option<BenchTarget>,
     #[arg(long, default_value_t = 500)]
     pub services: u32,
     #[arg(long, default_value_t = 730)]
@@ -35,6 +38,12 @@ pub struct BenchArgs {
     /// Time only the reports, on the database a previous run left in --dir.
     #[arg(long, requires = "dir")]
     pub reuse: bool,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchTarget {
+    /// `lantern import git` against `git log` on one repository.
+    Git(crate::bench_git::GitBenchArgs),
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -64,6 +73,9 @@ struct Timing {
 const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
 
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if let Some(BenchTarget::Git(git)) = &args.target {
+        return crate::bench_git::run(git);
+    }
     let temp;
     let dir: &Path = match &args.dir {
         Some(d) => {
@@ -277,7 +289,7 @@ fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
 }
 
 /// Peak resident memory of this process (Linux), in MiB.
-fn peak_rss_mib() -> f64 {
+pub(crate) fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -290,10 +302,10 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new() -> Result<Self> {
+    pub(crate) fn new() -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("lantern-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         Ok(TempDir(dir))

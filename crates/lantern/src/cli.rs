@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::instance::Instance;
-use crate::{bench, import, report_cmd};
+use crate::{bench, import, import_git, report_cmd};
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lantern_engine::{find_metric_doc, metric_docs};
@@ -60,6 +60,11 @@ pub enum ImportCommand {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// A git repository's history: commits, pull requests from merge and
+    /// squash subjects, deployments from tags or a branch, and rollbacks and
+    /// hotfixes by heuristics (`lantern explain git-mode`). Re-running reads
+    /// only what is new.
+    Git(import_git::GitArgs),
 }
 
 #[derive(Args)]
@@ -97,6 +102,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Import(ImportCommand::Git(args)) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let s = import_git::import_git(&mut instance, &args, &config)?;
+            for w in &s.warnings {
+                eprintln!("warning: {w}");
+            }
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print!("{}", import_git::describe(&s));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => {
             let config = Config::load(cli.config.as_deref())?;

@@ -18,6 +18,29 @@ struct File {
     environments: Environments,
     #[serde(default)]
     incidents: Incidents,
+    #[serde(default)]
+    git: Git,
+}
+
+/// `[git]`: how `lantern import git` recognises hotfixes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Git {
+    /// Globs matched, ignoring case, against tag names and merged branches.
+    hotfix_patterns: Vec<String>,
+    /// `vX.Y.Z` (Z > 0) within this many days after `vX.Y.0` is a hotfix;
+    /// 0 turns the rule off.
+    semver_patch_days: u32,
+}
+
+impl Default for Git {
+    fn default() -> Self {
+        let rule = lantern_git::HotfixRule::default();
+        Git {
+            hotfix_patterns: rule.patterns,
+            semver_patch_days: rule.semver_patch_days,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,6 +93,7 @@ pub struct Team {
 pub struct Config {
     pub teams: Vec<Team>,
     pub engine: EngineConfig,
+    pub git_hotfix: lantern_git::HotfixRule,
     /// Where it was read from, if a file was read.
     pub source: Option<PathBuf>,
 }
@@ -133,6 +157,10 @@ impl Config {
                 link_window_micros: (hours * 3600.0 * MICROS_PER_SECOND as f64).round() as i64,
                 infer_incident_links: file.incidents.infer_links,
             },
+            git_hotfix: lantern_git::HotfixRule {
+                patterns: file.git.hotfix_patterns,
+                semver_patch_days: file.git.semver_patch_days,
+            },
             source: path.map(Path::to_path_buf),
         })
     }
@@ -181,6 +209,10 @@ mod tests {
             [incidents]
             link_window_hours = 12
             infer_links = false
+
+            [git]
+            hotfix_patterns = ["*urgent*"]
+            semver_patch_days = 7
             "#,
             None,
         )
@@ -189,6 +221,10 @@ mod tests {
         assert!(c.engine.is_production("PRODUCTION"));
         assert_eq!(c.engine.link_window_micros, 12 * 3600 * 1_000_000);
         assert!(!c.engine.infer_incident_links);
+        assert_eq!(c.git_hotfix.patterns, vec!["*urgent*".to_string()]);
+        assert_eq!(c.git_hotfix.semver_patch_days, 7);
+        let defaults = Config::parse("", None).unwrap();
+        assert_eq!(defaults.git_hotfix.patterns.len(), 2);
     }
 
     #[test]

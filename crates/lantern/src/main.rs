@@ -3,10 +3,13 @@
 //! output; see docs/ARCHITECTURE.md.
 
 mod bench;
+mod bench_git;
 mod cli;
 mod config;
 mod demo;
+mod git_fixture;
 mod import;
+mod import_git;
 mod instance;
 mod render;
 mod report_cmd;

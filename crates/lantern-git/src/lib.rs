@@ -1,0 +1,170 @@
+//! Lantern's git source: a repository's history as canonical events, for
+//! teams whose repository is the only delivery record they have.
+//!
+//! [`import`] reads a local repository (bare or not) with gix and maps it
+//! to events: every new commit a `change`, pull requests recovered from
+//! merge and squash subjects, deployments from tags or a branch, and
+//! rollbacks and hotfixes from reverts and naming conventions. Like every
+//! source it only maps: the store keeps the events and the engine computes
+//! the figures. What it reads beyond the events (tips per ref, reverts
+//! waiting for their deployment) is an [`ImportState`] the caller keeps.
+//!
+//! Invariants:
+//! - no commit message, path or e-mail leaves this crate; authors leave
+//!   only as pseudonyms;
+//! - the same repository and options give the same events, so re-running
+//!   is idempotent; a re-run reads only commits the caller does not
+//!   already hold ([`Prior::changes`]).
+
+mod deploys;
+mod import;
+mod message;
+mod repo;
+mod version;
+
+pub use import::{Outcome, Summary, import};
+
+use lantern_events::{Change, Name};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+/// What counts as a production deployment of the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployRule {
+    /// Every tag matching the glob, in version order.
+    Tags(String),
+    /// Every commit on the branch's first-parent line.
+    FirstParent(String),
+    /// Every merge commit on the branch's first-parent line.
+    Merges(String),
+}
+
+impl FromStr for DeployRule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (kind, arg) = text.split_once(':').ok_or_else(|| {
+            format!("`{text}`: expected tags:GLOB, first-parent:BRANCH or merges:BRANCH")
+        })?;
+        if arg.is_empty() {
+            return Err(format!("`{text}`: nothing after `{kind}:`"));
+        }
+        match kind {
+            "tags" => Ok(DeployRule::Tags(arg.into())),
+            "first-parent" => Ok(DeployRule::FirstParent(arg.into())),
+            "merges" => Ok(DeployRule::Merges(arg.into())),
+            _ => Err(format!(
+                "`{kind}` is not a deployment rule: expected tags:GLOB, first-parent:BRANCH or merges:BRANCH"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for DeployRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeployRule::Tags(g) => write!(f, "tags:{g}"),
+            DeployRule::FirstParent(b) => write!(f, "first-parent:{b}"),
+            DeployRule::Merges(b) => write!(f, "merges:{b}"),
+        }
+    }
+}
+
+/// Which deployments were hotfixes.
+#[derive(Debug, Clone)]
+pub struct HotfixRule {
+    /// Globs, matched case-insensitively against the tag name or the branch
+    /// a merge brought in.
+    pub patterns: Vec<String>,
+    /// A `vX.Y.Z` tag with Z > 0 within this many days after `vX.Y.0` is a
+    /// hotfix; 0 turns the rule off.
+    pub semver_patch_days: u32,
+}
+
+impl Default for HotfixRule {
+    fn default() -> Self {
+        HotfixRule {
+            patterns: vec!["*hotfix*".into(), "*-patch*".into()],
+            semver_patch_days: 14,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub service: Name,
+    pub repo: Name,
+    pub deploys: DeployRule,
+    /// Only commits touching this directory count for the service.
+    pub path_prefix: Option<String>,
+    pub hotfix: HotfixRule,
+}
+
+impl Options {
+    /// The key under which the caller keeps this import's [`ImportState`].
+    pub fn state_key(&self) -> String {
+        format!(
+            "git\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.service,
+            self.repo,
+            self.deploys,
+            self.path_prefix.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// What an earlier import left: its state, and the stored changes of the
+/// repository (so that only new commits are read).
+#[derive(Debug, Default)]
+pub struct Prior {
+    pub changes: Vec<Change>,
+    pub state: ImportState,
+}
+
+/// Kept between runs of one import (service, repository, rule, prefix).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportState {
+    /// The commit each deployment ref pointed to (full ref name → sha).
+    pub tips: BTreeMap<String, String>,
+    /// Ids of the deployments already emitted.
+    pub deployments: BTreeSet<String>,
+    /// Ids of the pull requests already emitted.
+    pub pull_requests: BTreeSet<String>,
+    /// Revert commit → the commit it reverts, for every revert seen.
+    pub reverts: BTreeMap<String, String>,
+    /// How the deployments were found, for the report's heuristics note.
+    pub service: String,
+    pub repo: String,
+    pub rule: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{path} is not a git repository: {reason}")]
+    NotARepository { path: String, reason: String },
+    #[error("could not read {what} from the repository: {reason}")]
+    Read { what: String, reason: String },
+    #[error("the repository has no tags, so `--deploys tags:…` finds no deployments; try --deploys first-parent:BRANCH or merges:BRANCH")]
+    NoTags,
+    #[error("no tag matches `{glob}`; the repository's tags include: {existing}")]
+    NoTagMatches { glob: String, existing: String },
+    #[error("no branch `{branch}` (looked for refs/heads/{branch} and refs/remotes/origin/{branch}); branches: {existing}")]
+    NoBranch { branch: String, existing: String },
+    #[error("`{0}` is not a usable glob")]
+    BadGlob(String),
+}
+
+impl GitError {
+    fn read<E: fmt::Display>(what: impl Into<String>) -> impl FnOnce(E) -> GitError {
+        let what = what.into();
+        move |e| GitError::Read {
+            what,
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// `lantern explain git-mode`.
+pub const EXPLANATION: &str = include_str!("explain.md");

@@ -1,0 +1,182 @@
+//! `lantern import git PATH`: a repository's history into the store, for
+//! teams whose repository is the only delivery record they have.
+//!
+//! The events and the import's state (the tips it read, the reverts still
+//! waiting for a deployment) are committed in one transaction, so a re-run
+//! after a crash repeats nothing and loses nothing.
+
+use crate::config::Config;
+use crate::instance::Instance;
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use lantern_events::Name;
+use lantern_git::{DeployRule, ImportState, Options, Prior, Summary};
+use lantern_store::Store;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct GitArgs {
+    /// The repository (a working copy or a bare repository).
+    pub path: PathBuf,
+    /// The service these deployments are of.
+    #[arg(long)]
+    pub service: String,
+    /// The repository's name in Lantern [default: the folder's name].
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// What a production deployment is: tags:GLOB (in version order),
+    /// first-parent:BRANCH (every commit on it) or merges:BRANCH (every
+    /// merge into it).
+    #[arg(long, default_value = "tags:v*", value_name = "RULE")]
+    pub deploys: DeployRule,
+    /// Count only commits that touch this directory (a service in a monorepo).
+    #[arg(long, value_name = "DIR")]
+    pub path_prefix: Option<String>,
+    /// Tag or branch names that mark a hotfix (repeatable; replaces the
+    /// configured patterns, default `*hotfix*` and `*-patch*`).
+    #[arg(long = "hotfix", value_name = "GLOB")]
+    pub hotfix: Vec<String>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct GitImportSummary {
+    pub service: String,
+    pub repo: String,
+    pub deploys: String,
+    #[serde(flatten)]
+    pub found: Summary,
+    pub warnings: Vec<String>,
+    /// Reading the repository and writing the events.
+    pub seconds: f64,
+    /// Of which deriving facts afterwards.
+    pub derive_seconds: f64,
+}
+
+pub fn options(args: &GitArgs, config: &Config) -> Result<Options> {
+    let repo = match &args.repo {
+        Some(r) => r.clone(),
+        None => default_repo_name(&args.path)?,
+    };
+    let mut hotfix = config.git_hotfix.clone();
+    if !args.hotfix.is_empty() {
+        hotfix.patterns = args.hotfix.clone();
+    }
+    Ok(Options {
+        service: Name::parse(&args.service)
+            .map_err(|m| anyhow::anyhow!("--service {m}"))?,
+        repo: Name::parse(&repo).map_err(|m| anyhow::anyhow!("--repo {m}"))?,
+        deploys: args.deploys.clone(),
+        path_prefix: args
+            .path_prefix
+            .as_deref()
+            .map(|p| p.trim_matches('/').to_string())
+            .filter(|p| !p.is_empty()),
+        hotfix,
+    })
+}
+
+/// `~/src/shop/.git` and `~/src/shop.git` are both `shop`.
+fn default_repo_name(path: &std::path::Path) -> Result<String> {
+    let abs = std::path::absolute(path)?;
+    let mut dir = abs.as_path();
+    if dir.file_name().is_some_and(|n| n == ".git") {
+        dir = dir.parent().unwrap_or(dir);
+    }
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".git").to_string())
+        .filter(|n| !n.is_empty())
+        .with_context(|| format!("cannot name the repository at {}: give --repo NAME", path.display()))?;
+    Ok(name)
+}
+
+pub fn import_git(instance: &mut Instance, args: &GitArgs, config: &Config) -> Result<GitImportSummary> {
+    let options = options(args, config)?;
+    let started = Instant::now();
+    let key = options.state_key();
+    let store = &mut instance.store;
+    let state: ImportState = match store.source_state(&key)? {
+        Some(text) => serde_json::from_str(&text).with_context(|| {
+            format!("the saved state of this import is damaged; remove the key `{key}` from the source_state table to start over")
+        })?,
+        None => ImportState::default(),
+    };
+    let bar = progress(args.quiet);
+    // What is stored already is not read from git again.
+    let changes = store.changes_of_repo(&options.repo)?;
+    let outcome = lantern_git::import(
+        &args.path,
+        &options,
+        Prior { changes, state },
+        &instance.pseudonymiser,
+        &mut |n| bar.set_position(n),
+    )?;
+    bar.finish_and_clear();
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        events = outcome.events.len(),
+        "read the repository"
+    );
+    if !outcome.summary.up_to_date {
+        let state = serde_json::to_string(&outcome.state)?;
+        store
+            .write_with_source_state(&outcome.events, &key, &state)
+            .context("writing the imported history; nothing of it was committed")?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let deriving = Instant::now();
+    crate::report_cmd::refresh_facts(store, config, args.quiet)?;
+    Ok(GitImportSummary {
+        service: options.service.to_string(),
+        repo: options.repo.to_string(),
+        deploys: options.deploys.to_string(),
+        found: outcome.summary,
+        warnings: outcome.warnings,
+        seconds,
+        derive_seconds: deriving.elapsed().as_secs_f64(),
+    })
+}
+
+pub fn describe(s: &GitImportSummary) -> String {
+    let f = &s.found;
+    if f.up_to_date {
+        return format!(
+            "{} ({}) for {}: up to date, no ref moved since the last import\n",
+            s.repo, s.deploys, s.service
+        );
+    }
+    format!(
+        "{} ({}) for {}: {} new commits, {} pull requests, {} deployments ({} rollbacks, {} hotfixes) in {:.1}s ({:.0} commits/s)\n",
+        s.repo,
+        s.deploys,
+        s.service,
+        f.commits,
+        f.pull_requests,
+        f.deployments,
+        f.rollbacks,
+        f.hotfixes,
+        s.seconds,
+        f.commits as f64 / s.seconds.max(1e-9)
+    )
+}
+
+fn progress(quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::no_length();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} reading history: {human_pos} commits ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
