@@ -16,9 +16,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The new events of one run and the state to keep for the next.
+/// The new events of one run (besides the changes, which were streamed to
+/// the caller as they were read) and the state to keep for the next.
 #[derive(Debug)]
 pub struct Outcome {
+    /// Pull requests, then deployments.
     pub events: Vec<Event>,
     pub state: ImportState,
     pub summary: Summary,
@@ -38,12 +40,16 @@ pub struct Summary {
     pub up_to_date: bool,
 }
 
+/// Reads what is new in the repository at `path`. New commits go to
+/// `emit_changes` in batches while the history is read, so the caller can
+/// write them as they come; `progress` hears how many were read.
 pub fn import(
     path: &Path,
     options: &Options,
     prior: Prior,
     pseudonymiser: &Pseudonymiser,
     progress: &mut dyn FnMut(u64),
+    emit_changes: &mut dyn FnMut(Vec<Change>),
 ) -> Result<Outcome, GitError> {
     let mut repo = Repo::open(path)?;
     let mut warnings = Vec::new();
@@ -79,6 +85,7 @@ pub fn import(
         &options.repo,
         pseudonymiser,
         progress,
+        emit_changes,
     )?;
     for (sha, f) in &facts {
         if let Some(reverted) = f.reverts {
@@ -91,7 +98,7 @@ pub fn import(
 
     let graph = ChangeGraph::build(&all);
     let repo_name = options.repo.as_str();
-    let (pull_requests, pr_members) = pull_requests(&graph, &all, &facts, options, &state);
+    let pull_requests = pull_requests(&graph, &all, &facts, options, &state);
 
     let points = match &options.deploys {
         DeployRule::Tags(_) => deploys::tag_points(&refs),
@@ -194,11 +201,6 @@ pub fn import(
     }
     drop(graph);
 
-    for (idx, pr) in pr_members {
-        if idx >= prior_len && all[idx].pull_request.is_none() {
-            all[idx].pull_request = Some(pr);
-        }
-    }
     summary.commits = (all.len() - prior_len) as u64;
     summary.pull_requests = pull_requests.len() as u64;
     summary.deployments = deployments.len() as u64;
@@ -213,8 +215,7 @@ pub fn import(
     state.repo = options.repo.to_string();
     state.rule = options.deploys.to_string();
 
-    let mut events: Vec<Event> = all.drain(prior_len..).map(Event::Change).collect();
-    events.extend(pull_requests.into_iter().map(Event::PullRequest));
+    let mut events: Vec<Event> = pull_requests.into_iter().map(Event::PullRequest).collect();
     events.extend(deployments.into_iter().map(Event::Deployment));
     Ok(Outcome {
         events,
@@ -223,6 +224,8 @@ pub fn import(
         warnings,
     })
 }
+
+const EMIT_EVERY: usize = 8192;
 
 fn seconds(s: i64) -> Timestamp {
     Timestamp::from_micros(s.saturating_mul(MICROS_PER_SECOND))
@@ -237,6 +240,7 @@ fn read_new_commits(
     repo_name: &Name,
     pseudonymiser: &Pseudonymiser,
     progress: &mut dyn FnMut(u64),
+    emit: &mut dyn FnMut(Vec<Change>),
 ) -> Result<(Vec<Change>, HashMap<Sha, MessageFacts>), GitError> {
     let known: HashSet<Sha> = known.iter().map(|c| c.sha).collect();
     let mut seen: HashSet<ObjectId> = HashSet::with_capacity(1024);
@@ -284,23 +288,26 @@ fn read_new_commits(
             author,
             pull_request: None,
         });
-        if changes.len() % 4096 == 0 {
+        if changes.len() % EMIT_EVERY == 0 {
             progress(changes.len() as u64);
+            emit(changes[changes.len() - EMIT_EVERY..].to_vec());
         }
     }
     progress(changes.len() as u64);
+    emit(changes[changes.len() - changes.len() % EMIT_EVERY..].to_vec());
     Ok((changes, facts))
 }
 
-/// Pull requests named by new commits and not emitted before, and which
-/// changes belong to each (as indexes into `all`).
+/// Pull requests named by new commits and not emitted before. Their
+/// commits are listed in the event (`commits`); changes are not rewritten
+/// to point at them, so changes can be written while they are read.
 fn pull_requests(
     graph: &ChangeGraph,
     all: &[Change],
     facts: &HashMap<Sha, MessageFacts>,
     options: &Options,
     state: &ImportState,
-) -> (Vec<PullRequest>, Vec<(usize, EventId)>) {
+) -> Vec<PullRequest> {
     let repo = options.repo.as_str();
     // One commit per pull request: a true merge over a squash-like subject
     // (cherry-picks keep `(#123)`), then the earliest.
@@ -327,7 +334,6 @@ fn pull_requests(
             .or_insert(candidate);
     }
     let mut prs = Vec::with_capacity(chosen.len());
-    let mut members = Vec::new();
     for (id, (squash, merged_at, idx)) in chosen {
         let Ok(id) = EventId::parse(&id) else {
             continue;
@@ -345,7 +351,6 @@ fn pull_requests(
             _ => (vec![idx], None),
         };
         let first_commit_at = commits.iter().map(|&i| all[i].authored_at).min();
-        members.extend(commits.iter().map(|&i| (i, id.clone())));
         prs.push(PullRequest {
             id,
             repo: options.repo.clone(),
@@ -365,7 +370,7 @@ fn pull_requests(
             author: None,
         });
     }
-    (prs, members)
+    prs
 }
 
 /// The branch's first-parent line, oldest first; only merges when asked.

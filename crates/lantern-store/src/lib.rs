@@ -49,19 +49,25 @@ pub struct Counts {
     pub annotations: u64,
 }
 
+/// See [`Store::session`].
+pub trait WriteSession {
+    fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;
+
+    /// Commits everything written, with `(key, state)` saved as a source
+    /// adapter's position when given.
+    fn commit(self: Box<Self>, source_state: Option<(&str, &str)>) -> Result<(), StoreError>;
+}
+
 pub trait Store {
     /// Writes a batch in one transaction; an event replaces any stored one
     /// of the same type and id.
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;
 
-    /// Writes a batch and a source adapter's position (`key` → `state`) in
-    /// one transaction, so the position never runs ahead of the events.
-    fn write_with_source_state(
-        &mut self,
-        events: &[Event],
-        key: &str,
-        state: &str,
-    ) -> Result<(), StoreError>;
+    /// One transaction for a stream of batches, committed with a source
+    /// adapter's position (so the position never runs ahead of the events,
+    /// and a crash part-way leaves nothing of the stream). Dropping the
+    /// session without committing rolls it back.
+    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>, StoreError>;
 
     /// A source adapter's saved position.
     fn source_state(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -2,7 +2,7 @@
 
 use crate::codec::*;
 use crate::schema;
-use crate::{Counts, Store, StoreError};
+use crate::{Counts, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::*;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -33,6 +33,36 @@ impl<'t> Inserts<'t> {
             incident: tx.prepare("INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
             annotation: tx.prepare("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)")?,
         })
+    }
+}
+
+struct SqliteSession<'c> {
+    tx: rusqlite::Transaction<'c>,
+    wrote: bool,
+}
+
+impl WriteSession for SqliteSession<'_> {
+    fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        let mut inserts = Inserts::prepare(&self.tx)?;
+        for e in events {
+            SqliteStore::write_event(&mut inserts, e)?;
+        }
+        self.wrote |= !events.is_empty();
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>, source_state: Option<(&str, &str)>) -> Result<(), StoreError> {
+        if self.wrote {
+            crate::facts::mark_stale(&self.tx)?;
+        }
+        if let Some((key, state)) = source_state {
+            self.tx.execute(
+                "INSERT OR REPLACE INTO source_state (key, value) VALUES (?1, ?2)",
+                [key, state],
+            )?;
+        }
+        self.tx.commit()?;
+        Ok(())
     }
 }
 
@@ -545,22 +575,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn write_with_source_state(
-        &mut self,
-        events: &[Event],
-        key: &str,
-        state: &str,
-    ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        if !events.is_empty() {
-            Self::write_events(&tx, events)?;
-        }
-        tx.execute(
-            "INSERT OR REPLACE INTO source_state (key, value) VALUES (?1, ?2)",
-            [key, state],
-        )?;
-        tx.commit()?;
-        Ok(())
+    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>, StoreError> {
+        Ok(Box::new(SqliteSession {
+            tx: self.conn.transaction()?,
+            wrote: false,
+        }))
     }
 
     fn source_state(&self, key: &str) -> Result<Option<String>, StoreError> {

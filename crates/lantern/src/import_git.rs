@@ -10,10 +10,11 @@ use crate::instance::Instance;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use lantern_events::Name;
+use lantern_events::{Change, Event, Name};
 use lantern_git::{DeployRule, ImportState, Options, Prior, Summary};
 use lantern_store::Store;
 use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
@@ -112,23 +113,53 @@ pub fn import_git(instance: &mut Instance, args: &GitArgs, config: &Config) -> R
     let bar = progress(args.quiet);
     // What is stored already is not read from git again.
     let changes = store.changes_of_repo(&options.repo)?;
-    let outcome = lantern_git::import(
-        &args.path,
-        &options,
-        Prior { changes, state },
-        &instance.pseudonymiser,
-        &mut |n| bar.set_position(n),
-    )?;
+    let pseudonymiser = instance.pseudonymiser.clone();
+    let mut session = store.session()?;
+    // One thread reads the repository, this one writes what it read.
+    let (send, receive) = sync_channel::<Vec<Change>>(4);
+    let (outcome, written) = std::thread::scope(|scope| {
+        let (bar, options) = (&bar, &options);
+        let reader = scope.spawn(move || {
+            lantern_git::import(
+                &args.path,
+                options,
+                Prior { changes, state },
+                &pseudonymiser,
+                &mut |n| bar.set_position(n),
+                // A failed write drops the receiver; the reader then
+                // finishes without sending and its result is discarded.
+                &mut |batch| {
+                    let _ = send.send(batch);
+                },
+            )
+        });
+        let mut written: Result<(), lantern_store::StoreError> = Ok(());
+        for batch in receive {
+            let events: Vec<Event> = batch.into_iter().map(Event::Change).collect();
+            if let Err(e) = session.write(&events) {
+                written = Err(e);
+                break;
+            }
+        }
+        let outcome = reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the repository reader panicked"));
+        (outcome, written)
+    });
     bar.finish_and_clear();
+    let outcome = outcome??;
+    written.context("writing the imported history; nothing of it was committed")?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
-        events = outcome.events.len(),
         "read the repository"
     );
-    if !outcome.summary.up_to_date {
+    if outcome.summary.up_to_date {
+        drop(session);
+    } else {
         let state = serde_json::to_string(&outcome.state)?;
-        store
-            .write_with_source_state(&outcome.events, &key, &state)
+        session.write(&outcome.events)?;
+        session
+            .commit(Some((&key, &state)))
             .context("writing the imported history; nothing of it was committed")?;
     }
     let seconds = started.elapsed().as_secs_f64();
