@@ -200,7 +200,10 @@ mod tests {
         let bytes: Vec<u8> = (0u8..20).map(|b| b * 13).collect();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(Sha::from_bytes(&bytes), Some(Sha::parse(&hex).unwrap()));
-        assert_eq!(Sha::from_bytes(&[0; 32]).unwrap().to_string(), "0".repeat(64));
+        assert_eq!(
+            Sha::from_bytes(&[0; 32]).unwrap().to_string(),
+            "0".repeat(64)
+        );
         assert_eq!(Sha::from_bytes(&[0; 19]), None);
     }
 

@@ -93,7 +93,12 @@ fn listing<'a>(names: impl Iterator<Item = &'a str>) -> String {
     if names.is_empty() {
         return "(none)".into();
     }
-    let shown = names.iter().take(20).copied().collect::<Vec<_>>().join(", ");
+    let shown = names
+        .iter()
+        .take(20)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
     if names.len() > 20 {
         format!("{shown} … ({} in all)", names.len())
     } else {
@@ -108,7 +113,9 @@ pub fn tag_points(tags: &[RefTip]) -> Vec<DeployPoint> {
             DeployPoint {
                 label: name.clone(),
                 sha: sha_of(&t.commit),
-                tagged_at: t.tagged_at.map(|s| Timestamp::from_micros(s.saturating_mul(MICROS_PER_SECOND))),
+                tagged_at: t
+                    .tagged_at
+                    .map(|s| Timestamp::from_micros(s.saturating_mul(MICROS_PER_SECOND))),
                 hotfix_name: Some(name),
             }
         })
@@ -162,10 +169,18 @@ mod tests {
     #[test]
     fn hotfixes_by_name_and_by_quick_patch_release() {
         let day = |d: i64| Timestamp::from_micros(d * MICROS_PER_DAY);
-        let points: Vec<DeployPoint> = ["v1.0.0", "v1.0.1", "v1.1.0", "v1.1.1", "Release-HOTFIX-2", "v2.0.0-patch1", "v1.2.3"]
-            .into_iter()
-            .map(point)
-            .collect();
+        let points: Vec<DeployPoint> = [
+            "v1.0.0",
+            "v1.0.1",
+            "v1.1.0",
+            "v1.1.1",
+            "Release-HOTFIX-2",
+            "v2.0.0-patch1",
+            "v1.2.3",
+        ]
+        .into_iter()
+        .map(point)
+        .collect();
         let at = [day(0), day(3), day(10), day(40), day(41), day(42), day(43)];
         assert_eq!(
             hotfixes(&points, &at, &HotfixRule::default()),

@@ -104,7 +104,14 @@ pub fn import(
         DeployRule::Tags(_) => deploys::tag_points(&refs),
         DeployRule::FirstParent(_) | DeployRule::Merges(_) => {
             let merges_only = matches!(options.deploys, DeployRule::Merges(_));
-            first_parent_points(&graph, &all, repo_name, sha_of(&refs[0].commit), merges_only, &facts)
+            first_parent_points(
+                &graph,
+                &all,
+                repo_name,
+                sha_of(&refs[0].commit),
+                merges_only,
+                &facts,
+            )
         }
     };
     let points: Vec<DeployPoint> = points
@@ -142,10 +149,7 @@ pub fn import(
     }
     let hotfix = deploys::hotfixes(&points, &at, &options.hotfix);
 
-    let ids: Vec<EventId> = points
-        .iter()
-        .map(|p| deployment_id(options, p))
-        .collect();
+    let ids: Vec<EventId> = points.iter().map(|p| deployment_id(options, p)).collect();
     let mut touches = options
         .path_prefix
         .as_deref()

@@ -102,11 +102,14 @@ pub struct Options {
     pub hotfix: HotfixRule,
 }
 
+/// Every git import's state is kept under a key starting with this.
+pub const STATE_KEY_PREFIX: &str = "git\u{1f}";
+
 impl Options {
     /// The key under which the caller keeps this import's [`ImportState`].
     pub fn state_key(&self) -> String {
         format!(
-            "git\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            "{STATE_KEY_PREFIX}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             self.service,
             self.repo,
             self.deploys,
@@ -146,11 +149,15 @@ pub enum GitError {
     NotARepository { path: String, reason: String },
     #[error("could not read {what} from the repository: {reason}")]
     Read { what: String, reason: String },
-    #[error("the repository has no tags, so `--deploys tags:…` finds no deployments; try --deploys first-parent:BRANCH or merges:BRANCH")]
+    #[error(
+        "the repository has no tags, so `--deploys tags:…` finds no deployments; try --deploys first-parent:BRANCH or merges:BRANCH"
+    )]
     NoTags,
     #[error("no tag matches `{glob}`; the repository's tags include: {existing}")]
     NoTagMatches { glob: String, existing: String },
-    #[error("no branch `{branch}` (looked for refs/heads/{branch} and refs/remotes/origin/{branch}); branches: {existing}")]
+    #[error(
+        "no branch `{branch}` (looked for refs/heads/{branch} and refs/remotes/origin/{branch}); branches: {existing}"
+    )]
     NoBranch { branch: String, existing: String },
     #[error("`{0}` is not a usable glob")]
     BadGlob(String),
@@ -164,6 +171,23 @@ impl GitError {
             reason: e.to_string(),
         }
     }
+}
+
+/// What a report should say about a service whose figures come from a
+/// git import.
+pub fn heuristics_note(state: &ImportState) -> String {
+    let how = match state.rule.parse::<DeployRule>() {
+        Ok(DeployRule::Tags(g)) => format!("the tags matching `{g}`"),
+        Ok(DeployRule::FirstParent(b)) => format!("the commits on `{b}`"),
+        Ok(DeployRule::Merges(b)) => format!("the merges into `{b}`"),
+        Err(_) => format!("`{}`", state.rule),
+    };
+    format!(
+        "{}: deployments are {how} in the git repository `{}`; failed deployments are found only \
+         through reverts and hotfix names, pull requests only through merge and squash subjects, \
+         and their open and review times are unknown (`lantern explain git-mode`).",
+        state.service, state.repo
+    )
 }
 
 /// `lantern explain git-mode`.

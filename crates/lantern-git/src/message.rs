@@ -151,14 +151,26 @@ mod tests {
             false,
         );
         assert_eq!(f.reverts, Some(Sha::parse(sha).unwrap()));
-        assert_eq!(read(b"x\n\nThis reverts commit 0123abc.", false).reverts, None);
+        assert_eq!(
+            read(b"x\n\nThis reverts commit 0123abc.", false).reverts,
+            None
+        );
         // Not in the subject: a revert names its target in the body.
-        assert_eq!(read(format!("This reverts commit {sha}").as_bytes(), false).reverts, None);
+        assert_eq!(
+            read(format!("This reverts commit {sha}").as_bytes(), false).reverts,
+            None
+        );
     }
 
     #[test]
     fn odd_bytes_do_not_panic() {
-        for m in [&b""[..], b"\xff\xfe", b"Merge pull request #", b"Merge branch '", b"(#)"] {
+        for m in [
+            &b""[..],
+            b"\xff\xfe",
+            b"Merge pull request #",
+            b"Merge branch '",
+            b"(#)",
+        ] {
             let _ = read(m, true);
             let _ = read(m, false);
         }

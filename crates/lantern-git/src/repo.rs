@@ -55,7 +55,9 @@ impl Repo {
     }
 
     pub fn is_shallow(&self) -> Result<bool, GitError> {
-        self.repo.is_shallow().map_err(GitError::read("the shallow-clone marker"))
+        self.repo
+            .is_shallow()
+            .map_err(GitError::read("the shallow-clone marker"))
     }
 
     /// Every ref under `prefix` (e.g. `refs/tags/`) that leads to a commit.
@@ -152,15 +154,21 @@ impl Repo {
         if data.kind != gix::object::Kind::Commit {
             return Ok(None);
         }
-        parse_commit(id, data.data, parents).map(Some).ok_or(GitError::Read {
-            what: format!("commit {id}"),
-            reason: "the commit object is malformed".into(),
-        })
+        parse_commit(id, data.data, parents)
+            .map(Some)
+            .ok_or(GitError::Read {
+                what: format!("commit {id}"),
+                reason: "the commit object is malformed".into(),
+            })
     }
 
     /// The id of the tree or blob at `path` (components split by `/`) in a
     /// commit's tree; `None` when the path does not exist there.
-    pub fn entry_at(&mut self, tree: ObjectId, path: &[&str]) -> Result<Option<ObjectId>, GitError> {
+    pub fn entry_at(
+        &mut self,
+        tree: ObjectId,
+        path: &[&str],
+    ) -> Result<Option<ObjectId>, GitError> {
         let mut current = tree;
         for component in path {
             let Some(data) = self
@@ -174,7 +182,11 @@ impl Repo {
             if data.kind != gix::object::Kind::Tree {
                 return Ok(None);
             }
-            match find_in_tree(data.data, component.as_bytes(), self.repo.object_hash().len_in_bytes()) {
+            match find_in_tree(
+                data.data,
+                component.as_bytes(),
+                self.repo.object_hash().len_in_bytes(),
+            ) {
                 Some(id) => current = id,
                 None => return Ok(None),
             }
@@ -322,7 +334,10 @@ Merge pull request #7 from acme/x\n";
 
     #[test]
     fn signatures_without_a_time_are_refused() {
-        assert_eq!(parse_signature(b"A <a@b> 12 +0000"), Some((&b"a@b"[..], 12)));
+        assert_eq!(
+            parse_signature(b"A <a@b> 12 +0000"),
+            Some((&b"a@b"[..], 12))
+        );
         assert_eq!(parse_signature(b"A <a@b>"), None);
         assert_eq!(parse_signature(b"A a@b 12"), None);
     }

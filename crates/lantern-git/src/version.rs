@@ -44,7 +44,8 @@ pub fn compare(a: &str, b: &str) -> Ordering {
     }
     // One is a prefix of the other: `v1.0.0-rc1` before `v1.0.0`, but
     // `v1.0` before `v1.0.1` and `v1.0.0` before `v1.0.0-hotfix1`.
-    let pre_release = |rest: &[Token]| matches!(rest.first(), Some(Token::Text(t)) if is_pre_release(t));
+    let pre_release =
+        |rest: &[Token]| matches!(rest.first(), Some(Token::Text(t)) if is_pre_release(t));
     match ta.len().cmp(&tb.len()) {
         Ordering::Greater if pre_release(&ta[tb.len()..]) => Ordering::Less,
         Ordering::Less if pre_release(&tb[ta.len()..]) => Ordering::Greater,
@@ -57,10 +58,14 @@ fn is_pre_release(suffix: &str) -> bool {
     let Some(word) = suffix.strip_prefix(['-', '.', '_', '~']) else {
         return false;
     };
-    let word = word.trim_start_matches(['-', '.', '_']).to_ascii_lowercase();
-    ["alpha", "beta", "rc", "pre", "dev", "preview", "snapshot", "nightly", "canary"]
-        .iter()
-        .any(|p| word.starts_with(p))
+    let word = word
+        .trim_start_matches(['-', '.', '_'])
+        .to_ascii_lowercase();
+    [
+        "alpha", "beta", "rc", "pre", "dev", "preview", "snapshot", "nightly", "canary",
+    ]
+    .iter()
+    .any(|p| word.starts_with(p))
 }
 
 /// `vX.Y.Z` or `X.Y.Z` (nothing after) as (X, Y, Z).
@@ -85,15 +90,31 @@ mod tests {
     #[test]
     fn versions_sort_numerically_with_pre_releases_first() {
         let mut tags = vec![
-            "v1.10.0", "v1.9.0", "v2.0.0", "v2.0.0-rc1", "v1.9.1", "v1.9", "release", "v10.0.0",
-            "v2.0.0-hotfix1", "v2.0.0-beta.2",
+            "v1.10.0",
+            "v1.9.0",
+            "v2.0.0",
+            "v2.0.0-rc1",
+            "v1.9.1",
+            "v1.9",
+            "release",
+            "v10.0.0",
+            "v2.0.0-hotfix1",
+            "v2.0.0-beta.2",
         ];
         tags.sort_by(|a, b| compare(a, b));
         assert_eq!(
             tags,
             vec![
-                "release", "v1.9", "v1.9.0", "v1.9.1", "v1.10.0", "v2.0.0-beta.2", "v2.0.0-rc1",
-                "v2.0.0", "v2.0.0-hotfix1", "v10.0.0"
+                "release",
+                "v1.9",
+                "v1.9.0",
+                "v1.9.1",
+                "v1.10.0",
+                "v2.0.0-beta.2",
+                "v2.0.0-rc1",
+                "v2.0.0",
+                "v2.0.0-hotfix1",
+                "v10.0.0"
             ]
         );
         // Equal numbers written differently still have one order.

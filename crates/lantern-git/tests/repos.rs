@@ -5,7 +5,9 @@
 mod common;
 
 use common::*;
-use lantern_events::{Change, Deployment, DeploymentKind, Event, Pseudonymiser, PullRequest, Sha, Timestamp};
+use lantern_events::{
+    Change, Deployment, DeploymentKind, Event, Pseudonymiser, PullRequest, Sha, Timestamp,
+};
 use lantern_git::{DeployRule, GitError, HotfixRule, ImportState, Options, Outcome, Prior, import};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,7 +24,12 @@ fn options(rule: &str) -> Options {
 
 /// One run; `store` plays the part of the database: it holds every change
 /// emitted so far and is passed back as the prior history.
-fn run(path: &Path, options: &Options, store: &mut Vec<Change>, state: ImportState) -> (Vec<Change>, Outcome) {
+fn run(
+    path: &Path,
+    options: &Options,
+    store: &mut Vec<Change>,
+    state: ImportState,
+) -> (Vec<Change>, Outcome) {
     let mut new = Vec::new();
     let outcome = import(
         path,
@@ -92,7 +99,11 @@ fn release_history(r: &mut TestRepo) -> BTreeMap<&'static str, String> {
     c.insert("c2", r.commit("Add login form"));
     c.insert("c3", r.at(T0 + DAY + 2 * HOUR).commit("Validate login"));
     r.git(&["checkout", "-q", "main"]);
-    c.insert("m1", r.at(T0 + 2 * DAY).merge("feature", "Merge pull request #1 from acme/feature"));
+    c.insert(
+        "m1",
+        r.at(T0 + 2 * DAY)
+            .merge("feature", "Merge pull request #1 from acme/feature"),
+    );
     c.insert("c4", r.at(T0 + 2 * DAY + HOUR).commit("Add search (#2)"));
     r.at(T0 + 3 * DAY).annotated_tag("v1.1.0");
     c.insert("c5", r.at(T0 + 4 * DAY).commit("Risky change"));
@@ -104,10 +115,15 @@ fn release_history(r: &mut TestRepo) -> BTreeMap<&'static str, String> {
     r.git(&["checkout", "-q", "-b", "hotfix-login"]);
     c.insert("c7", r.at(T0 + 20 * DAY + HOUR).commit("Fix login"));
     r.git(&["checkout", "-q", "main"]);
-    c.insert("m2", r.at(T0 + 20 * DAY + 2 * HOUR).merge("hotfix-login", "Merge branch 'hotfix-login'"));
+    c.insert(
+        "m2",
+        r.at(T0 + 20 * DAY + 2 * HOUR)
+            .merge("hotfix-login", "Merge branch 'hotfix-login'"),
+    );
     r.at(T0 + 21 * DAY).annotated_tag("v1.3.0");
     c.insert("c8", r.at(T0 + 21 * DAY + HOUR).commit("Patch"));
-    r.at(T0 + 21 * DAY + 2 * HOUR).annotated_tag("v1.3.0-hotfix1");
+    r.at(T0 + 21 * DAY + 2 * HOUR)
+        .annotated_tag("v1.3.0-hotfix1");
     c
 }
 
@@ -144,10 +160,21 @@ fn tags_give_deployments_in_version_order_with_rollbacks_hotfixes_and_pull_reque
     let times: Vec<Timestamp> = d.iter().map(|d| d.finished_at).collect();
     assert_eq!(
         times,
-        [T0, T0 + 3 * DAY, T0 + 4 * DAY, T0 + 4 * DAY + 4 * HOUR, T0 + 21 * DAY, T0 + 21 * DAY + 2 * HOUR].map(at)
+        [
+            T0,
+            T0 + 3 * DAY,
+            T0 + 4 * DAY,
+            T0 + 4 * DAY + 4 * HOUR,
+            T0 + 21 * DAY,
+            T0 + 21 * DAY + 2 * HOUR
+        ]
+        .map(at)
     );
     assert_eq!(shipped(d[0]), None, "the first deployment is the baseline");
-    assert_eq!(shipped(d[1]), Some(sorted(&[&c["c2"], &c["c3"], &c["m1"], &c["c4"]])));
+    assert_eq!(
+        shipped(d[1]),
+        Some(sorted(&[&c["c2"], &c["c3"], &c["m1"], &c["c4"]]))
+    );
     assert_eq!(shipped(d[2]), Some(sorted(&[&c["c5"]])));
     assert_eq!(shipped(d[3]), Some(sorted(&[&c["r1"]])));
     assert_eq!(shipped(d[4]), Some(sorted(&[&c["c6"], &c["c7"], &c["m2"]])));
@@ -156,9 +183,19 @@ fn tags_give_deployments_in_version_order_with_rollbacks_hotfixes_and_pull_reque
     // v1.2.1 is also a quick patch release, but a rollback first.
     assert_eq!(
         kinds,
-        [None, None, None, Some(DeploymentKind::Rollback), None, Some(DeploymentKind::Hotfix)]
+        [
+            None,
+            None,
+            None,
+            Some(DeploymentKind::Rollback),
+            None,
+            Some(DeploymentKind::Hotfix)
+        ]
     );
-    assert_eq!(d[3].rollback_of.as_ref().unwrap().as_str(), "git:shop-api:shop:tag:v1.2.0");
+    assert_eq!(
+        d[3].rollback_of.as_ref().unwrap().as_str(),
+        "git:shop-api:shop:tag:v1.2.0"
+    );
     for x in &d {
         assert_eq!(x.environment.as_str(), "production");
         assert_eq!(x.service.as_str(), "shop-api");
@@ -176,7 +213,11 @@ fn tags_give_deployments_in_version_order_with_rollbacks_hotfixes_and_pull_reque
     assert_eq!(commits, sorted(&[&c["c2"], &c["c3"]]));
     assert_eq!(prs[0].first_commit_at, Some(at(T0 + DAY)));
     assert_eq!(prs[0].merged_at, Some(at(T0 + 2 * DAY)));
-    assert_eq!(prs[0].opened_at, at(T0 + 2 * DAY), "git has no open time: the merge stands in");
+    assert_eq!(
+        prs[0].opened_at,
+        at(T0 + 2 * DAY),
+        "git has no open time: the merge stands in"
+    );
     assert_eq!(prs[1].id.as_str(), "shop#2");
     assert_eq!(prs[1].commits, vec![sha(&c["c4"])]);
     assert_eq!(prs[1].head_sha, None);
@@ -203,7 +244,10 @@ fn re_runs_read_only_what_is_new_and_resolve_late_reverts() {
     let c9 = r.at(T0 + 30 * DAY).commit("Another");
     r.at(T0 + 30 * DAY + HOUR).annotated_tag("v1.4.0");
     let (new, o) = run(r.path(), &opts, &mut store, again.state);
-    assert_eq!(new.iter().map(|c| c.sha).collect::<Vec<_>>(), vec![sha(&c9)]);
+    assert_eq!(
+        new.iter().map(|c| c.sha).collect::<Vec<_>>(),
+        vec![sha(&c9)]
+    );
     let d = deployments(&o);
     assert_eq!(d.len(), 1, "old deployments are not sent again");
     assert_eq!(d[0].id.as_str(), "git:shop-api:shop:tag:v1.4.0");
@@ -218,11 +262,17 @@ fn re_runs_read_only_what_is_new_and_resolve_late_reverts() {
     assert!(o.summary.up_to_date && new.is_empty());
     r.at(T0 + 31 * DAY + 6 * HOUR).annotated_tag("v1.5.1");
     let (new, o) = run(r.path(), &opts, &mut store, o.state);
-    assert_eq!(new.iter().map(|c| c.sha).collect::<Vec<_>>(), vec![sha(&revert)]);
+    assert_eq!(
+        new.iter().map(|c| c.sha).collect::<Vec<_>>(),
+        vec![sha(&revert)]
+    );
     let d = deployments(&o);
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].kind, Some(DeploymentKind::Rollback));
-    assert_eq!(d[0].rollback_of.as_ref().unwrap().as_str(), "git:shop-api:shop:tag:v1.5.0");
+    assert_eq!(
+        d[0].rollback_of.as_ref().unwrap().as_str(),
+        "git:shop-api:shop:tag:v1.5.0"
+    );
     assert_eq!(o.state.reverts.len(), 2);
     assert_eq!(store.len(), 14);
 }
@@ -232,10 +282,18 @@ fn branch_rules_deploy_every_first_parent_commit_or_every_merge() {
     let mut r = TestRepo::new();
     let c = release_history(&mut r);
     let mut store = Vec::new();
-    let (_, o) = run(r.path(), &options("first-parent:main"), &mut store, ImportState::default());
+    let (_, o) = run(
+        r.path(),
+        &options("first-parent:main"),
+        &mut store,
+        ImportState::default(),
+    );
     let d = deployments(&o);
     let line: Vec<Sha> = d.iter().map(|d| d.sha.unwrap()).collect();
-    let expected: Vec<Sha> = ["c1", "m1", "c4", "c5", "r1", "c6", "m2", "c8"].iter().map(|k| sha(&c[k])).collect();
+    let expected: Vec<Sha> = ["c1", "m1", "c4", "c5", "r1", "c6", "m2", "c8"]
+        .iter()
+        .map(|k| sha(&c[k]))
+        .collect();
     assert_eq!(line, expected);
     assert_eq!(shipped(d[1]), Some(sorted(&[&c["c2"], &c["c3"], &c["m1"]])));
     // The revert rolls back the deployment of the reverted commit; the
@@ -247,15 +305,25 @@ fn branch_rules_deploy_every_first_parent_commit_or_every_merge() {
     assert_eq!(d[4].finished_at, at(T0 + 4 * DAY + 3 * HOUR));
 
     let mut store = Vec::new();
-    let (_, o) = run(r.path(), &options("merges:main"), &mut store, ImportState::default());
+    let (_, o) = run(
+        r.path(),
+        &options("merges:main"),
+        &mut store,
+        ImportState::default(),
+    );
     let d = deployments(&o);
-    assert_eq!(d.iter().map(|d| d.sha.unwrap()).collect::<Vec<_>>(), vec![sha(&c["m1"]), sha(&c["m2"])]);
+    assert_eq!(
+        d.iter().map(|d| d.sha.unwrap()).collect::<Vec<_>>(),
+        vec![sha(&c["m1"]), sha(&c["m2"])]
+    );
     assert_eq!(shipped(d[0]), None);
     // The bad commit and its revert shipped together: no rollback.
     assert_eq!(d[1].kind, Some(DeploymentKind::Hotfix));
     assert_eq!(
         shipped(d[1]),
-        Some(sorted(&[&c["c4"], &c["c5"], &c["r1"], &c["c6"], &c["c7"], &c["m2"]]))
+        Some(sorted(&[
+            &c["c4"], &c["c5"], &c["r1"], &c["c6"], &c["c7"], &c["m2"]
+        ]))
     );
 }
 
@@ -301,9 +369,17 @@ fn bare_clones_give_the_same_events_and_shallow_clones_warn() {
     assert_eq!(key(&work_changes), key(&bare_changes));
     assert_eq!(work.events, bare_out.events);
 
-    let shallow = clone_into(r.path(), &dir.path().join("shallow"), &["--depth", "2", "--no-single-branch"]);
+    let shallow = clone_into(
+        r.path(),
+        &dir.path().join("shallow"),
+        &["--depth", "2", "--no-single-branch"],
+    );
     let (_, o) = run(&shallow, &opts, &mut Vec::new(), ImportState::default());
-    assert!(o.warnings.iter().any(|w| w.contains("shallow")), "{:?}", o.warnings);
+    assert!(
+        o.warnings.iter().any(|w| w.contains("shallow")),
+        "{:?}",
+        o.warnings
+    );
 }
 
 fn import_error(path: &Path, rule: &str) -> GitError {
@@ -333,9 +409,20 @@ fn mistakes_get_errors_that_say_what_exists() {
     r.tag("release-1");
     r.tag("release-2");
     let e = import_error(r.path(), "tags:v*").to_string();
-    assert!(e.contains("no tag matches `v*`") && e.contains("release-1, release-2"), "{e}");
+    assert!(
+        e.contains("no tag matches `v*`") && e.contains("release-1, release-2"),
+        "{e}"
+    );
     let e = import_error(r.path(), "first-parent:develop").to_string();
-    assert!(e.contains("no branch `develop`") && e.contains("main"), "{e}");
-    assert!("branch:main".parse::<DeployRule>().unwrap_err().contains("tags:GLOB"));
+    assert!(
+        e.contains("no branch `develop`") && e.contains("main"),
+        "{e}"
+    );
+    assert!(
+        "branch:main"
+            .parse::<DeployRule>()
+            .unwrap_err()
+            .contains("tags:GLOB")
+    );
     assert!("tags:".parse::<DeployRule>().is_err());
 }

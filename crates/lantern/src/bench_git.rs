@@ -137,7 +137,11 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (g, i, d) = (median(&mut git_log), median(&mut import), median(&mut derive));
+    let (g, i, d) = (
+        median(&mut git_log),
+        median(&mut import),
+        median(&mut derive),
+    );
     let results = Results {
         commits,
         git_log_lines: lines,
@@ -161,7 +165,10 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
             "lantern import git     {:.3}s ({:.2}× git log), then deriving facts {:.3}s ({:.2}× with it)",
             results.import_s, results.ratio, results.derive_s, results.ratio_with_derive
         );
-        println!("re-import, unchanged   {:.3}s", results.reimport_unchanged_s);
+        println!(
+            "re-import, unchanged   {:.3}s",
+            results.reimport_unchanged_s
+        );
         println!("peak memory            {:.0} MiB", results.peak_rss_mib);
     }
     Ok(())

@@ -150,13 +150,31 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn explain(metric: Option<&str>, json: bool) -> Result<String> {
+    if let Some(topic) = metric
+        && matches!(
+            topic.trim().to_lowercase().as_str(),
+            "git-mode" | "git_mode" | "git"
+        )
+    {
+        return Ok(if json {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "key": "git-mode",
+                "text": lantern_git::EXPLANATION,
+            }))? + "\n"
+        } else {
+            lantern_git::EXPLANATION.to_string()
+        });
+    }
     let docs: Vec<_> = match metric {
         None => metric_docs().iter().collect(),
         Some(name) => match find_metric_doc(name) {
             Some(d) => vec![d],
             None => {
                 let keys: Vec<&str> = metric_docs().iter().map(|d| d.key).collect();
-                bail!("no metric `{name}`; metrics: {}", keys.join(", "));
+                bail!(
+                    "no metric `{name}`; metrics: {} (and the topic git-mode)",
+                    keys.join(", ")
+                );
             }
         },
     };
@@ -168,6 +186,7 @@ fn explain(metric: Option<&str>, json: bool) -> Result<String> {
         for d in docs {
             out.push_str(&format!("  {:<33} {}\n", d.key, d.summary));
         }
+        out.push_str("\nAlso: lantern explain git-mode (how `lantern import git` infers deployments and failures).\n");
         return Ok(out);
     }
     let d = docs[0];

@@ -157,13 +157,19 @@ fn write_stream<W: Write>(out: W, shape: &Shape) -> Result<Written> {
                 tip = s.commit(branch, &[tip], t, &format!("Work on {pr}, part {i}\n"))?;
             }
             s.tick(240);
-            let message = format!("Merge pull request #{pr} from acme/feature-{pr}\n\nFeature {pr}\n");
+            let message =
+                format!("Merge pull request #{pr} from acme/feature-{pr}\n\nFeature {pr}\n");
             let at = s.clock;
             main = s.commit("main", &[main, tip], at, &message)?;
             s.written.merges += 1;
         } else if roll < 85 {
             let at = s.tick(240);
-            main = s.commit("main", &[main], at - 3600, &format!("Feature {pr} (#{pr})\n"))?;
+            main = s.commit(
+                "main",
+                &[main],
+                at - 3600,
+                &format!("Feature {pr} (#{pr})\n"),
+            )?;
             s.written.squashes += 1;
         } else {
             let at = s.tick(120);

@@ -71,8 +71,7 @@ pub fn options(args: &GitArgs, config: &Config) -> Result<Options> {
         hotfix.patterns = args.hotfix.clone();
     }
     Ok(Options {
-        service: Name::parse(&args.service)
-            .map_err(|m| anyhow::anyhow!("--service {m}"))?,
+        service: Name::parse(&args.service).map_err(|m| anyhow::anyhow!("--service {m}"))?,
         repo: Name::parse(&repo).map_err(|m| anyhow::anyhow!("--repo {m}"))?,
         deploys: args.deploys.clone(),
         path_prefix: args
@@ -95,11 +94,20 @@ fn default_repo_name(path: &std::path::Path) -> Result<String> {
         .file_name()
         .map(|n| n.to_string_lossy().trim_end_matches(".git").to_string())
         .filter(|n| !n.is_empty())
-        .with_context(|| format!("cannot name the repository at {}: give --repo NAME", path.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot name the repository at {}: give --repo NAME",
+                path.display()
+            )
+        })?;
     Ok(name)
 }
 
-pub fn import_git(instance: &mut Instance, args: &GitArgs, config: &Config) -> Result<GitImportSummary> {
+pub fn import_git(
+    instance: &mut Instance,
+    args: &GitArgs,
+    config: &Config,
+) -> Result<GitImportSummary> {
     let options = options(args, config)?;
     let started = Instant::now();
     let key = options.state_key();

@@ -1,5 +1,6 @@
 //! A report for people (table, markdown) and for programs (json, csv).
-//! JSON is exactly the shape of metrics.md; with buckets, the same object
+//! JSON is exactly the shape of metrics.md; a `heuristics` array follows
+//! when figures were inferred (git mode), and with buckets the same object
 //! gains a `buckets` array of reports.
 
 use lantern_engine::{Band, Report, Stats, find_metric_doc};
@@ -14,13 +15,34 @@ pub enum Format {
     Markdown,
 }
 
-pub fn render(format: Format, report: &Report, buckets: Option<&[Report]>) -> String {
+/// `heuristics` says which figures were inferred rather than recorded
+/// (e.g. deployments read from git tags); CSV, being figures only, leaves
+/// it out.
+pub fn render(
+    format: Format,
+    report: &Report,
+    buckets: Option<&[Report]>,
+    heuristics: &[String],
+) -> String {
     match format {
-        Format::Json => json(report, buckets),
+        Format::Json => json(report, buckets, heuristics),
         Format::Csv => csv(report, buckets),
-        Format::Table => table(report, buckets),
-        Format::Markdown => markdown(report, buckets),
+        Format::Table => table(report, buckets) + &notes(heuristics, "\nFrom heuristics\n", "  ~ "),
+        Format::Markdown => {
+            markdown(report, buckets) + &notes(heuristics, "\n**From heuristics**\n\n", "- ")
+        }
     }
+}
+
+fn notes(heuristics: &[String], heading: &str, bullet: &str) -> String {
+    if heuristics.is_empty() {
+        return String::new();
+    }
+    let mut out = heading.to_string();
+    for h in heuristics {
+        out.push_str(&wrap_text(&format!("{bullet}{h}"), 80, "    "));
+    }
+    out
 }
 
 /// The report, its keys in the order metrics.md lists them, and the
@@ -29,13 +51,19 @@ pub fn render(format: Format, report: &Report, buckets: Option<&[Report]>) -> St
 struct WithBuckets<'r> {
     #[serde(flatten)]
     report: &'r Report,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    heuristics: &'r [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     buckets: Option<&'r [Report]>,
 }
 
-pub fn json(report: &Report, buckets: Option<&[Report]>) -> String {
-    let mut out =
-        serde_json::to_string_pretty(&WithBuckets { report, buckets }).unwrap_or_default();
+pub fn json(report: &Report, buckets: Option<&[Report]>, heuristics: &[String]) -> String {
+    let mut out = serde_json::to_string_pretty(&WithBuckets {
+        report,
+        heuristics,
+        buckets,
+    })
+    .unwrap_or_default();
     out.push('\n');
     out
 }
