@@ -71,6 +71,7 @@ pub fn deploy_refs(repo: &mut Repo, rule: &DeployRule) -> Result<Vec<RefTip>, Gi
                 .map(|r| short(&r.name).to_string())
                 .collect();
             branches.sort();
+            branches.dedup();
             Err(GitError::NoBranch {
                 branch: branch.clone(),
                 existing: listing(branches.iter().map(String::as_str)),

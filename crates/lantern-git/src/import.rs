@@ -34,6 +34,8 @@ pub struct Summary {
     pub commits: u64,
     pub pull_requests: u64,
     pub deployments: u64,
+    /// New commits that revert another.
+    pub reverts: u64,
     pub rollbacks: u64,
     pub hotfixes: u64,
     /// No ref moved since the last run: nothing was read.
@@ -87,9 +89,11 @@ pub fn import(
         progress,
         emit_changes,
     )?;
+    let mut reverts = 0;
     for (sha, f) in &facts {
         if let Some(reverted) = f.reverts {
             state.reverts.insert(sha.to_string(), reverted.to_string());
+            reverts += 1;
         }
     }
     let mut all = prior.changes;
@@ -153,7 +157,7 @@ pub fn import(
     let mut touches = options
         .path_prefix
         .as_deref()
-        .map(|prefix| PathFilter::new(prefix));
+        .map(PathFilter::new);
     let baseline_pending = state.deployments.is_empty();
     let mut summary = Summary::default();
     let mut deployments = Vec::new();
@@ -206,6 +210,7 @@ pub fn import(
     drop(graph);
 
     summary.commits = (all.len() - prior_len) as u64;
+    summary.reverts = reverts;
     summary.pull_requests = pull_requests.len() as u64;
     summary.deployments = deployments.len() as u64;
     for pr in &pull_requests {

@@ -72,8 +72,10 @@ impl Repo {
                 what: "a ref".into(),
                 reason: e.to_string(),
             })?;
+            // Peeling a symbolic ref renames it to its target: name first.
+            let name = r.name().as_bstr().to_string();
             if let Some(target) = direct_target(&mut r) {
-                named.push((r.name().as_bstr().to_string(), target));
+                named.push((name, target));
             }
         }
         drop(platform);

@@ -74,6 +74,10 @@ impl SqliteStore {
         &self.conn
     }
 
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// A second, read-only connection to the same file, for reading beside
     /// `conn` on another thread (WAL lets readers run side by side).
     pub(crate) fn open_reader(&self) -> Result<Connection, StoreError> {
