@@ -60,17 +60,43 @@ impl Sha {
     }
 }
 
+/// A sha's hex digits on the stack: writing millions of them to a
+/// database need not allocate a `String` each.
+pub struct ShaHex {
+    digits: [u8; 64],
+    len: u8,
+}
+
+impl ShaHex {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        std::str::from_utf8(&self.digits[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl Sha {
+    pub fn hex(&self) -> ShaHex {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut digits = [0u8; 64];
+        for (i, pair) in digits
+            .chunks_exact_mut(2)
+            .enumerate()
+            .take(self.len.div_ceil(2) as usize)
+        {
+            let byte = self.nibbles[i];
+            pair[0] = HEX[(byte >> 4) as usize];
+            pair[1] = HEX[(byte & 0xf) as usize];
+        }
+        ShaHex {
+            digits,
+            len: self.len,
+        }
+    }
+}
+
 impl fmt::Display for Sha {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [0u8; 64];
-        for (i, slot) in out.iter_mut().enumerate().take(self.len as usize) {
-            let byte = self.nibbles[i / 2];
-            let v = if i % 2 == 0 { byte >> 4 } else { byte & 0xf };
-            *slot = HEX[v as usize];
-        }
-        // Only ASCII hex digits were written.
-        f.write_str(std::str::from_utf8(&out[..self.len as usize]).unwrap_or_default())
+        f.write_str(self.hex().as_str())
     }
 }
 

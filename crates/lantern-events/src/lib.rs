@@ -13,7 +13,7 @@ mod pseudonym;
 mod time;
 
 pub use event::*;
-pub use ids::{EventId, Name, Sha};
+pub use ids::{EventId, Name, Sha, ShaHex};
 pub use jsonl::{LineError, read_jsonl};
 pub use parse::{FieldError, parse_event, parse_event_json};
 pub use pseudonym::{KeyError, Pseudonym, Pseudonymiser};

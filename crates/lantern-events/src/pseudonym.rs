@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 
 /// A keyed pseudonym. Its only use is counting distinct contributors;
 /// `Debug` hides it so that it cannot leak into logs by accident.
+/// Shared, so the commits of one author cost one allocation.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Pseudonym(String);
+pub struct Pseudonym(std::sync::Arc<str>);
 
 impl Pseudonym {
     /// For the store, which reads back what it wrote.
     pub fn from_stored(hex: String) -> Self {
-        Pseudonym(hex)
+        Pseudonym(hex.into())
     }
 
     pub fn as_stored(&self) -> &str {
@@ -128,7 +129,7 @@ impl Pseudonymiser {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
             .expect("HMAC accepts keys of any length");
         mac.update(person.as_bytes());
-        Pseudonym(hex(&mac.finalize().into_bytes()))
+        Pseudonym(hex(&mac.finalize().into_bytes()).into())
     }
 }
 

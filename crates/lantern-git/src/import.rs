@@ -16,11 +16,11 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The new events of one run (besides the changes, which were streamed to
-/// the caller as they were read) and the state to keep for the next.
+/// The new deployments of one run (changes and pull requests were
+/// streamed to the caller as soon as they were known) and the state to
+/// keep for the next.
 #[derive(Debug)]
 pub struct Outcome {
-    /// Pull requests, then deployments.
     pub events: Vec<Event>,
     pub state: ImportState,
     pub summary: Summary,
@@ -42,16 +42,17 @@ pub struct Summary {
     pub up_to_date: bool,
 }
 
-/// Reads what is new in the repository at `path`. New commits go to
-/// `emit_changes` in batches while the history is read, so the caller can
-/// write them as they come; `progress` hears how many were read.
+/// Reads what is new in the repository at `path`. New commits go to `emit`
+/// in batches while the history is read, then the new pull requests, so
+/// the caller can write them while the rest is worked out; `progress`
+/// hears how many commits were read.
 pub fn import(
     path: &Path,
     options: &Options,
     prior: Prior,
     pseudonymiser: &Pseudonymiser,
     progress: &mut dyn FnMut(u64),
-    emit_changes: &mut dyn FnMut(Vec<Change>),
+    emit: &mut dyn FnMut(Vec<Event>),
 ) -> Result<Outcome, GitError> {
     let mut repo = Repo::open(path)?;
     let mut warnings = Vec::new();
@@ -87,7 +88,7 @@ pub fn import(
         &options.repo,
         pseudonymiser,
         progress,
-        emit_changes,
+        emit,
     )?;
     let mut reverts = 0;
     for (sha, f) in &facts {
@@ -101,8 +102,14 @@ pub fn import(
     all.extend(new_changes);
 
     let graph = ChangeGraph::build(&all);
+    let summary_prs;
     let repo_name = options.repo.as_str();
     let pull_requests = pull_requests(&graph, &all, &facts, options, &state);
+    summary_prs = pull_requests.len() as u64;
+    for pr in &pull_requests {
+        state.pull_requests.insert(pr.id.to_string());
+    }
+    emit(pull_requests.into_iter().map(Event::PullRequest).collect());
 
     let points = match &options.deploys {
         DeployRule::Tags(_) => deploys::tag_points(&refs),
@@ -154,10 +161,7 @@ pub fn import(
     let hotfix = deploys::hotfixes(&points, &at, &options.hotfix);
 
     let ids: Vec<EventId> = points.iter().map(|p| deployment_id(options, p)).collect();
-    let mut touches = options
-        .path_prefix
-        .as_deref()
-        .map(PathFilter::new);
+    let mut touches = options.path_prefix.as_deref().map(PathFilter::new);
     let baseline_pending = state.deployments.is_empty();
     let mut summary = Summary::default();
     let mut deployments = Vec::new();
@@ -211,11 +215,8 @@ pub fn import(
 
     summary.commits = (all.len() - prior_len) as u64;
     summary.reverts = reverts;
-    summary.pull_requests = pull_requests.len() as u64;
+    summary.pull_requests = summary_prs;
     summary.deployments = deployments.len() as u64;
-    for pr in &pull_requests {
-        state.pull_requests.insert(pr.id.to_string());
-    }
     for d in &deployments {
         state.deployments.insert(d.id.to_string());
     }
@@ -224,8 +225,7 @@ pub fn import(
     state.repo = options.repo.to_string();
     state.rule = options.deploys.to_string();
 
-    let mut events: Vec<Event> = pull_requests.into_iter().map(Event::PullRequest).collect();
-    events.extend(deployments.into_iter().map(Event::Deployment));
+    let events: Vec<Event> = deployments.into_iter().map(Event::Deployment).collect();
     Ok(Outcome {
         events,
         state,
@@ -249,7 +249,7 @@ fn read_new_commits(
     repo_name: &Name,
     pseudonymiser: &Pseudonymiser,
     progress: &mut dyn FnMut(u64),
-    emit: &mut dyn FnMut(Vec<Change>),
+    emit: &mut dyn FnMut(Vec<Event>),
 ) -> Result<(Vec<Change>, HashMap<Sha, MessageFacts>), GitError> {
     let known: HashSet<Sha> = known.iter().map(|c| c.sha).collect();
     let mut seen: HashSet<ObjectId> = HashSet::with_capacity(1024);
@@ -259,6 +259,7 @@ fn read_new_commits(
     let mut facts = HashMap::new();
     let mut authors: HashMap<Vec<u8>, lantern_events::Pseudonym> = HashMap::new();
     let mut parents = Vec::new();
+    let (mut emitted, mut batch) = (0, 1024);
     while let Some(id) = stack.pop() {
         let Some(c) = repo.commit(id, &mut parents)? else {
             continue;
@@ -266,14 +267,14 @@ fn read_new_commits(
         let sha = sha_of(&c.id);
         let author = if c.author.is_empty() {
             None
+        } else if let Some(p) = authors.get(c.author) {
+            Some(p.clone())
         } else {
-            let key = c.author.to_ascii_lowercase();
-            Some(
-                authors
-                    .entry(key)
-                    .or_insert_with_key(|k| pseudonymiser.pseudonymise(&String::from_utf8_lossy(k)))
-                    .clone(),
-            )
+            // E-mail addresses compare without case.
+            let who = String::from_utf8_lossy(c.author).to_lowercase();
+            let p = pseudonymiser.pseudonymise(&who);
+            authors.insert(c.author.to_vec(), p.clone());
+            Some(p)
         };
         let f = message::read(c.message, c.parents.len() > 1);
         if f != MessageFacts::default() {
@@ -297,13 +298,28 @@ fn read_new_commits(
             author,
             pull_request: None,
         });
-        if changes.len() % EMIT_EVERY == 0 {
+        if changes.len() - emitted == batch {
             progress(changes.len() as u64);
-            emit(changes[changes.len() - EMIT_EVERY..].to_vec());
+            emit(
+                changes[emitted..]
+                    .iter()
+                    .cloned()
+                    .map(Event::Change)
+                    .collect(),
+            );
+            emitted = changes.len();
+            // A small first batch sets the writer going early.
+            batch = EMIT_EVERY;
         }
     }
     progress(changes.len() as u64);
-    emit(changes[changes.len() - changes.len() % EMIT_EVERY..].to_vec());
+    emit(
+        changes[emitted..]
+            .iter()
+            .cloned()
+            .map(Event::Change)
+            .collect(),
+    );
     Ok((changes, facts))
 }
 

@@ -23,7 +23,8 @@ fn options(rule: &str) -> Options {
 }
 
 /// One run; `store` plays the part of the database: it holds every change
-/// emitted so far and is passed back as the prior history.
+/// emitted so far and is passed back as the prior history. The streamed
+/// pull requests are put before the deployments in the outcome's events.
 fn run(
     path: &Path,
     options: &Options,
@@ -31,7 +32,8 @@ fn run(
     state: ImportState,
 ) -> (Vec<Change>, Outcome) {
     let mut new = Vec::new();
-    let outcome = import(
+    let mut others = Vec::new();
+    let mut outcome = import(
         path,
         options,
         Prior {
@@ -40,9 +42,25 @@ fn run(
         },
         &Pseudonymiser::from_key([7; 32]),
         &mut |_| {},
-        &mut |batch| new.extend(batch),
+        &mut |batch| {
+            for e in batch {
+                match e {
+                    Event::Change(c) => new.push(c),
+                    other => others.push(other),
+                }
+            }
+        },
     )
     .unwrap();
+    assert!(
+        outcome
+            .events
+            .iter()
+            .all(|e| matches!(e, Event::Deployment(_))),
+        "only deployments are held back"
+    );
+    others.append(&mut outcome.events);
+    outcome.events = others;
     store.extend(new.iter().cloned());
     (new, outcome)
 }

@@ -6,11 +6,18 @@ use std::sync::Arc;
 
 pub fn shas_to_text(shas: &[Sha]) -> String {
     let mut out = String::with_capacity(shas.len() * 41);
+    shas_into(&mut out, shas);
+    out
+}
+
+/// `shas_to_text` into a reused buffer.
+pub fn shas_into<'b>(out: &'b mut String, shas: &[Sha]) -> &'b str {
+    out.clear();
     for (i, s) in shas.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        out.push_str(&s.to_string());
+        out.push_str(s.hex().as_str());
     }
     out
 }

@@ -22,6 +22,8 @@ struct Inserts<'t> {
     deployment: rusqlite::Statement<'t>,
     incident: rusqlite::Statement<'t>,
     annotation: rusqlite::Statement<'t>,
+    /// A change's parents as text, reused from row to row.
+    scratch: String,
 }
 
 impl<'t> Inserts<'t> {
@@ -32,6 +34,7 @@ impl<'t> Inserts<'t> {
             deployment: tx.prepare("INSERT OR REPLACE INTO deployments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
             incident: tx.prepare("INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
             annotation: tx.prepare("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)")?,
+            scratch: String::new(),
         })
     }
 }
@@ -108,6 +111,13 @@ impl SqliteStore {
         // write gigabytes, and each checkpoint syncs the database file.
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Closing need not fold the WAL into the file: the next open reads
+        // through it, and a large import would otherwise pay for a copy of
+        // everything it wrote on the way out.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         schema::migrate(&mut conn, &path.display().to_string())?;
         Ok(SqliteStore {
             conn,
@@ -134,8 +144,8 @@ impl SqliteStore {
                 ins.change.execute(params![
                     c.id.as_str(),
                     c.repo.as_str(),
-                    c.sha.to_string(),
-                    shas_to_text(&c.parents),
+                    c.sha.hex().as_str(),
+                    shas_into(&mut ins.scratch, &c.parents),
                     c.committed_at.micros(),
                     c.authored_at.micros(),
                     c.author.as_ref().map(Pseudonym::as_stored),

@@ -147,3 +147,63 @@ fn a_scoped_load_gives_the_same_report_as_a_full_load() {
     let z = report(&full, &Scope::Service(Name::parse("z").unwrap()), w, &cfg);
     assert_eq!(z.lead_time.stats.count, 1);
 }
+
+#[test]
+fn a_session_commits_events_and_source_state_together_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("l.db");
+    let mut store = SqliteStore::open(&path).unwrap();
+    let events = parse(ALL_TYPES);
+    {
+        let mut session = store.session().unwrap();
+        session.write(&events[..2]).unwrap();
+        session.write(&events[2..]).unwrap();
+        // Dropped without commit: rolled back.
+    }
+    assert_eq!(store.counts().unwrap().changes, 0);
+    assert_eq!(store.source_state("git\u{1f}a").unwrap(), None);
+
+    let mut session = store.session().unwrap();
+    session.write(&events[..2]).unwrap();
+    session.write(&events[2..]).unwrap();
+    session
+        .commit(Some(("git\u{1f}a", "{\"tips\":1}")))
+        .unwrap();
+    let mut session = store.session().unwrap();
+    session.write(&[]).unwrap();
+    session.commit(Some(("git\u{1f}b", "two"))).unwrap();
+    store
+        .session()
+        .unwrap()
+        .commit(Some(("other", "three")))
+        .unwrap();
+    drop(store);
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.counts().unwrap().changes, 2);
+    assert_eq!(store.counts().unwrap().deployments, 2);
+    assert_eq!(
+        store.source_state("git\u{1f}a").unwrap().as_deref(),
+        Some("{\"tips\":1}")
+    );
+    let keys: Vec<String> = store
+        .source_states("git\u{1f}")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, vec!["git\u{1f}a", "git\u{1f}b"]);
+    // Every change of one repository, and only those.
+    let shop = store
+        .changes_of_repo(&Name::parse("acme/shop").unwrap())
+        .unwrap();
+    let mut shas: Vec<String> = shop.iter().map(|c| c.sha.to_string()).collect();
+    shas.sort();
+    assert_eq!(shas, vec!["77ab310", "9f2c1e0"]);
+    assert!(
+        store
+            .changes_of_repo(&Name::parse("acme").unwrap())
+            .unwrap()
+            .is_empty()
+    );
+}

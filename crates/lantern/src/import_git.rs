@@ -10,7 +10,7 @@ use crate::instance::Instance;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use lantern_events::{Change, Event, Name};
+use lantern_events::{Event, Name};
 use lantern_git::{DeployRule, ImportState, Options, Prior, Summary};
 use lantern_store::Store;
 use std::path::PathBuf;
@@ -122,7 +122,7 @@ pub fn import_git(
     let pseudonymiser = instance.pseudonymiser.clone();
     let mut session = store.session()?;
     // One thread reads the repository, this one writes what it read.
-    let (send, receive) = sync_channel::<Vec<Change>>(4);
+    let (send, receive) = sync_channel::<Vec<Event>>(4);
     let (outcome, written) = std::thread::scope(|scope| {
         let (bar, options) = (&bar, &options);
         let reader = scope.spawn(move || {
@@ -143,9 +143,8 @@ pub fn import_git(
         for mut batch in receive {
             // In key order, the inserts walk the B-tree instead of jumping
             // around it (commits arrive in graph order, their ids at random).
-            batch.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-            let events: Vec<Event> = batch.into_iter().map(Event::Change).collect();
-            if let Err(e) = session.write(&events) {
+            batch.sort_unstable_by(|a, b| a.id().cmp(b.id()));
+            if let Err(e) = session.write(&batch) {
                 written = Err(e);
                 break;
             }
