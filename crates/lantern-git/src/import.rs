@@ -102,10 +102,9 @@ pub fn import(
     all.extend(new_changes);
 
     let graph = ChangeGraph::build(&all);
-    let summary_prs;
     let repo_name = options.repo.as_str();
     let pull_requests = pull_requests(&graph, &all, &facts, options, &state);
-    summary_prs = pull_requests.len() as u64;
+    let summary_prs = pull_requests.len() as u64;
     for pr in &pull_requests {
         state.pull_requests.insert(pr.id.to_string());
     }
