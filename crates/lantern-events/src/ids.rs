@@ -182,6 +182,20 @@ impl EventId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A change's default id, `repo@sha`, built with one allocation: a
+    /// name, `@` and hex digits have no control characters (and at most
+    /// 200 characters of 4 bytes, 1 and 64 bytes).
+    pub fn for_change(repo: &Name, sha: &Sha) -> Self {
+        let hex = sha.hex();
+        let mut buf = [0u8; 1024];
+        let (r, h) = (repo.as_str().as_bytes(), hex.as_str().as_bytes());
+        buf[..r.len()].copy_from_slice(r);
+        buf[r.len()] = b'@';
+        buf[r.len() + 1..r.len() + 1 + h.len()].copy_from_slice(h);
+        let text = std::str::from_utf8(&buf[..r.len() + 1 + h.len()]).unwrap_or("@");
+        EventId(Arc::from(text))
+    }
 }
 
 impl fmt::Display for EventId {
@@ -231,6 +245,15 @@ mod tests {
             "0".repeat(64)
         );
         assert_eq!(Sha::from_bytes(&[0; 19]), None);
+    }
+
+    #[test]
+    fn a_change_id_is_repo_at_sha() {
+        let repo = Name::parse(&"r".repeat(200)).unwrap();
+        let sha = Sha::parse(&"Ab".repeat(32)).unwrap();
+        let id = EventId::for_change(&repo, &sha);
+        assert_eq!(id, EventId::parse(&format!("{repo}@{sha}")).unwrap());
+        assert_eq!(id.as_str().len(), 265);
     }
 
     #[test]

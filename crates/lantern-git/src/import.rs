@@ -288,7 +288,7 @@ fn read_new_commits(
             }
         }
         changes.push(Change {
-            id: EventId::parse(&format!("{repo_name}@{sha}")).expect("a short id"),
+            id: EventId::for_change(repo_name, &sha),
             repo: repo_name.clone(),
             sha,
             parents: parent_shas,
@@ -335,11 +335,25 @@ fn pull_requests(
     let repo = options.repo.as_str();
     // One commit per pull request: a true merge over a squash-like subject
     // (cherry-picks keep `(#123)`), then the earliest.
-    let mut chosen: BTreeMap<String, (bool, Timestamp, usize)> = BTreeMap::new();
+    let mut chosen: HashMap<PrRef, (bool, Timestamp, usize)> = HashMap::new();
     for (sha, f) in facts {
         let Some((pr, how)) = f.pull_request else {
             continue;
         };
+        let Some(r) = graph.find(repo, sha) else {
+            continue;
+        };
+        let c = graph.change(r);
+        let candidate = (how != HowMerged::Merge, c.committed_at, r.idx as usize);
+        chosen
+            .entry(pr)
+            .and_modify(|best| *best = (*best).min(candidate))
+            .or_insert(candidate);
+    }
+    let mut chosen: Vec<(PrRef, (bool, Timestamp, usize))> = chosen.into_iter().collect();
+    chosen.sort_unstable();
+    let mut prs = Vec::with_capacity(chosen.len());
+    for (pr, (squash, merged_at, idx)) in chosen {
         let id = match pr {
             PrRef::Hash(n) => format!("{repo}#{n}"),
             PrRef::Bang(n) => format!("{repo}!{n}"),
@@ -347,18 +361,6 @@ fn pull_requests(
         if state.pull_requests.contains(&id) {
             continue;
         }
-        let Some(r) = graph.find(repo, sha) else {
-            continue;
-        };
-        let c = graph.change(r);
-        let candidate = (how != HowMerged::Merge, c.committed_at, r.idx as usize);
-        chosen
-            .entry(id)
-            .and_modify(|best| *best = (*best).min(candidate))
-            .or_insert(candidate);
-    }
-    let mut prs = Vec::with_capacity(chosen.len());
-    for (id, (squash, merged_at, idx)) in chosen {
         let Ok(id) = EventId::parse(&id) else {
             continue;
         };

@@ -2,10 +2,11 @@
 //! merged, which branch it brought in, which commit it reverts. The message
 //! itself is never kept — only these facts leave this module.
 
+use gix::bstr::ByteSlice;
 use lantern_events::Sha;
 
 /// A pull request named by a commit message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PrRef {
     /// GitHub's `#123`.
     Hash(u64),
@@ -31,10 +32,12 @@ pub struct MessageFacts {
     pub reverts: Option<Sha>,
 }
 
+/// Called for every commit, so it works on bytes and looks only where a
+/// pattern can be: the subject, and lines that begin with one of the two
+/// markers (found with a substring search, not line by line).
 pub fn read(message: &[u8], is_merge: bool) -> MessageFacts {
-    let text = String::from_utf8_lossy(message);
-    let mut lines = text.lines();
-    let subject = lines.next().unwrap_or("").trim();
+    let subject_end = message.find_byte(b'\n').unwrap_or(message.len());
+    let subject = String::from_utf8_lossy(message[..subject_end].trim_ascii());
     let mut facts = MessageFacts::default();
     if is_merge {
         if let Some(rest) = subject.strip_prefix("Merge pull request #") {
@@ -51,35 +54,49 @@ pub fn read(message: &[u8], is_merge: bool) -> MessageFacts {
                 }
             }
         } else {
-            facts.source_branch = merged_branch(subject);
+            facts.source_branch = merged_branch(&subject);
         }
-    } else if let Some(n) = trailing_pr_number(subject) {
+    } else if let Some(n) = trailing_pr_number(&subject) {
         facts.pull_request = Some((PrRef::Hash(n), HowMerged::Squash));
     }
-    for line in text.lines().skip(1) {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("See merge request ") {
-            // `group/project!45`
-            if let Some((_, iid)) = rest.rsplit_once('!')
-                && let (Some(n), _) = leading_number(iid)
-            {
-                let how = if is_merge {
-                    HowMerged::Merge
-                } else {
-                    HowMerged::Squash
-                };
-                facts.pull_request = Some((PrRef::Bang(n), how));
-            }
-        } else if facts.reverts.is_none()
-            && let Some(rest) = line.strip_prefix("This reverts commit ")
+    let body = &message[subject_end..];
+    for line in lines_starting_with(body, b"See merge request ") {
+        // `group/project!45`
+        if let Some(bang) = line.rfind_byte(b'!')
+            && let (Some(n), _) = leading_number(&String::from_utf8_lossy(&line[bang + 1..]))
         {
-            let hex: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
-            if hex.len() == 40 || hex.len() == 64 {
-                facts.reverts = Sha::parse(&hex).ok();
-            }
+            let how = if is_merge {
+                HowMerged::Merge
+            } else {
+                HowMerged::Squash
+            };
+            facts.pull_request = Some((PrRef::Bang(n), how));
+        }
+    }
+    if let Some(line) = lines_starting_with(body, b"This reverts commit ").next() {
+        let hex = line
+            .iter()
+            .position(|b| !b.is_ascii_hexdigit())
+            .map_or(line, |end| &line[..end]);
+        if hex.len() == 40 || hex.len() == 64 {
+            facts.reverts = std::str::from_utf8(hex).ok().and_then(|h| Sha::parse(h).ok());
         }
     }
     facts
+}
+
+/// What follows `marker` on each line of `body` (after the first line)
+/// that starts with it, leading blanks allowed.
+fn lines_starting_with<'a>(body: &'a [u8], marker: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    body.find_iter(marker).filter_map(move |at| {
+        let line_start = body[..at].rfind_byte(b'\n')? + 1;
+        if !body[line_start..at].iter().all(|b| *b == b' ' || *b == b'\t') {
+            return None;
+        }
+        let rest = &body[at + marker.len()..];
+        let end = rest.find_byte(b'\n').unwrap_or(rest.len());
+        Some(rest[..end].trim_ascii_end())
+    })
 }
 
 fn leading_number(text: &str) -> (Option<u64>, &str) {
@@ -160,6 +177,19 @@ mod tests {
             read(format!("This reverts commit {sha}").as_bytes(), false).reverts,
             None
         );
+    }
+
+    #[test]
+    fn markers_count_only_at_the_start_of_a_line() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let quoted = format!("Docs\n\nWrite \"This reverts commit {sha}\" to revert\n");
+        assert_eq!(read(quoted.as_bytes(), false).reverts, None);
+        let indented = format!("Squash (#3)\n\n* Revert\n\n  This reverts commit {sha}.\n");
+        let f = read(indented.as_bytes(), false);
+        assert_eq!(f.reverts, Some(Sha::parse(sha).unwrap()));
+        assert_eq!(f.pull_request, Some((PrRef::Hash(3), HowMerged::Squash)));
+        let crlf = format!("Revert\r\n\r\nThis reverts commit {sha}\r\n");
+        assert!(read(crlf.as_bytes(), false).reverts.is_some());
     }
 
     #[test]

@@ -2,15 +2,11 @@
 //! repository in one run, for docs/performance.md. The target is an import
 //! within 1.5× the time of `git log --all --format='%H %P %ct %at'`.
 
-use crate::config::Config;
 use crate::git_fixture::{self, Shape};
-use crate::import_git::{GitArgs, import_git};
-use crate::instance::Instance;
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -39,7 +35,7 @@ struct Results {
     commits: u64,
     git_log_lines: u64,
     git_log_s: f64,
-    /// `lantern import git`: reading the repository and committing the events.
+    /// `lantern import git` into a new database, the whole command.
     import_s: f64,
     /// import_s ÷ git_log_s, the figure the target is about.
     ratio: f64,
@@ -92,49 +88,76 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
         }
     };
     let runs = args.runs.max(1);
+    let log_file = dir.join("git-log.txt");
     let mut git_log = Vec::new();
-    let mut lines = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        lines = git_log_lines(&repo)?;
+        git_log_into(&repo, &log_file)?;
         git_log.push(t.elapsed().as_secs_f64());
     }
-    let config = Config::parse("", None)?;
-    let git_args = GitArgs {
-        path: repo.clone(),
-        service: "bench".into(),
-        repo: Some("bench".into()),
-        deploys: args.deploys.clone(),
-        path_prefix: None,
-        hotfix: Vec::new(),
-        quiet: true,
-        json: false,
-    };
+    let lines = std::fs::read(&log_file)?
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64;
+    let _ = std::fs::remove_file(&log_file);
+    // Whole commands, as a user runs them, like git log.
+    let exe = std::env::current_exe().context("finding the lantern binary")?;
+    let repo_arg = repo.display().to_string();
+    let rule = args.deploys.to_string();
     let mut import = Vec::new();
     let mut first_report = Vec::new();
     let mut report = Vec::new();
     let mut again = Vec::new();
     let mut commits = 0;
+    let mut peak_rss_mib = 0.0f64;
     for run in 0..runs {
         let db = dir.join(format!("bench-git-{run}.db"));
         for suffix in ["", "-wal", "-shm", ".key"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
         }
-        let mut instance = Instance::open(&db)?;
-        let s = import_git(&mut instance, &git_args, &config)?;
-        commits = s.found.commits;
-        import.push(s.seconds);
+        let db = db.display().to_string();
+        let import_args = [
+            "--db",
+            &db,
+            "import",
+            "git",
+            &repo_arg,
+            "--service",
+            "bench",
+            "--repo",
+            "bench",
+            "--deploys",
+            &rule,
+            "--quiet",
+            "--json",
+        ];
+        let (seconds, out) = timed(&exe, &import_args)?;
+        let summary: serde_json::Value = serde_json::from_str(&out)?;
+        commits = summary["commits"].as_u64().unwrap_or(0);
+        peak_rss_mib = peak_rss_mib.max(summary["peak_rss_mib"].as_f64().unwrap_or(f64::NAN));
+        import.push(seconds);
+        let report_args = [
+            "--db",
+            &db,
+            "report",
+            "--service",
+            "bench",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--format",
+            "json",
+        ];
         for times in [&mut first_report, &mut report] {
-            let t = Instant::now();
-            service_report(&mut instance, &config)?;
-            times.push(t.elapsed().as_secs_f64());
+            times.push(timed(&exe, &report_args)?.0);
         }
-        let t = Instant::now();
-        let s = import_git(&mut instance, &git_args, &config)?;
-        if !s.found.up_to_date {
+        let (seconds, out) = timed(&exe, &import_args)?;
+        let summary: serde_json::Value = serde_json::from_str(&out)?;
+        if summary["up_to_date"] != true {
             bail!("a second import of an unchanged repository found something new");
         }
-        again.push(t.elapsed().as_secs_f64());
+        again.push(seconds);
     }
     // Tags mode reads what tags reach; `git log --all` also prints commits
     // after the last tag. Far fewer would mean the import missed history.
@@ -160,7 +183,7 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
         ratio_with_first_report: (i + f) / g,
         report_s: median(&mut report),
         reimport_unchanged_s: median(&mut again),
-        peak_rss_mib: crate::bench::peak_rss_mib(),
+        peak_rss_mib,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&results)?);
@@ -188,45 +211,36 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The service's report over the whole history, as `lantern report` makes it.
-fn service_report(instance: &mut Instance, config: &Config) -> Result<()> {
-    let args = crate::report_cmd::ReportArgs {
-        service: Some("bench".into()),
-        team: None,
-        from: Some("2000-01-01".into()),
-        to: Some("2100-01-01".into()),
-        format: crate::render::Format::Json,
-        bucket: None,
-    };
-    std::hint::black_box(crate::report_cmd::run(
-        &mut instance.store,
-        config,
-        &args,
-        None,
-    )?);
-    Ok(())
+/// Runs a lantern command to its end; its time and standard output.
+fn timed(exe: &Path, args: &[&str]) -> Result<(f64, String)> {
+    let t = Instant::now();
+    let out = Command::new(exe)
+        .args(args)
+        .env_remove("LANTERN_CONFIG")
+        .output()
+        .context("running lantern")?;
+    let seconds = t.elapsed().as_secs_f64();
+    if !out.status.success() {
+        bail!(
+            "lantern {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok((seconds, String::from_utf8_lossy(&out.stdout).into_owned()))
 }
 
-/// Runs the reference command and counts its lines (one per commit).
-fn git_log_lines(repo: &Path) -> Result<u64> {
-    let mut child = Command::new("git")
+/// The reference command, its output into a file.
+fn git_log_into(repo: &Path, file: &Path) -> Result<()> {
+    let out = std::fs::File::create(file)?;
+    let status = Command::new("git")
         .args(["log", "--all", "--format=%H %P %ct %at"])
         .current_dir(repo)
-        .stdout(Stdio::piped())
-        .spawn()
+        .stdout(out)
+        .status()
         .context("running git log")?;
-    let mut out = child.stdout.take().context("git log's output")?;
-    let mut buf = vec![0u8; 1 << 16];
-    let mut lines = 0u64;
-    loop {
-        let n = out.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-    if !child.wait()?.success() {
+    if !status.success() {
         bail!("git log failed in {}", repo.display());
     }
-    Ok(lines)
+    Ok(())
 }

@@ -57,6 +57,8 @@ pub struct GitImportSummary {
     pub warnings: Vec<String>,
     /// Reading the repository and committing the events.
     pub seconds: f64,
+    /// This process's peak resident memory so far (Linux; else NaN).
+    pub peak_rss_mib: f64,
 }
 
 pub fn options(args: &GitArgs, config: &Config) -> Result<Options> {
@@ -180,6 +182,7 @@ pub fn import_git(
         found: outcome.summary,
         warnings: outcome.warnings,
         seconds: started.elapsed().as_secs_f64(),
+        peak_rss_mib: crate::bench::peak_rss_mib(),
     })
 }
 
