@@ -64,10 +64,7 @@ pub fn import(
         ));
     }
     let refs = deploys::deploy_refs(&mut repo, &options.deploys)?;
-    let tips: BTreeMap<String, String> = refs
-        .iter()
-        .map(|r| (r.name.clone(), r.commit.to_string()))
-        .collect();
+    let tips = tip_map(&refs);
     let mut state = prior.state;
     if !state.tips.is_empty() && state.tips == tips {
         return Ok(Outcome {
@@ -231,6 +228,20 @@ pub fn import(
         summary,
         warnings,
     })
+}
+
+/// Where the refs of a deployment rule point now (full ref name → sha):
+/// when this equals [`ImportState::tips`], an import has nothing to read,
+/// and a caller can skip loading what it would need.
+pub fn deploy_tips(path: &Path, rule: &DeployRule) -> Result<BTreeMap<String, String>, GitError> {
+    let mut repo = Repo::open(path)?;
+    Ok(tip_map(&deploys::deploy_refs(&mut repo, rule)?))
+}
+
+fn tip_map(refs: &[crate::repo::RefTip]) -> BTreeMap<String, String> {
+    refs.iter()
+        .map(|r| (r.name.clone(), r.commit.to_string()))
+        .collect()
 }
 
 const EMIT_EVERY: usize = 8192;

@@ -22,7 +22,7 @@ mod message;
 mod repo;
 mod version;
 
-pub use import::{Outcome, Summary, import};
+pub use import::{Outcome, Summary, deploy_tips, import};
 
 use lantern_events::{Change, Name};
 use serde::{Deserialize, Serialize};

@@ -79,7 +79,9 @@ pub fn read(message: &[u8], is_merge: bool) -> MessageFacts {
             .position(|b| !b.is_ascii_hexdigit())
             .map_or(line, |end| &line[..end]);
         if hex.len() == 40 || hex.len() == 64 {
-            facts.reverts = std::str::from_utf8(hex).ok().and_then(|h| Sha::parse(h).ok());
+            facts.reverts = std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| Sha::parse(h).ok());
         }
     }
     facts
@@ -87,10 +89,16 @@ pub fn read(message: &[u8], is_merge: bool) -> MessageFacts {
 
 /// What follows `marker` on each line of `body` (after the first line)
 /// that starts with it, leading blanks allowed.
-fn lines_starting_with<'a>(body: &'a [u8], marker: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+fn lines_starting_with<'a>(
+    body: &'a [u8],
+    marker: &'a [u8],
+) -> impl Iterator<Item = &'a [u8]> + 'a {
     body.find_iter(marker).filter_map(move |at| {
         let line_start = body[..at].rfind_byte(b'\n')? + 1;
-        if !body[line_start..at].iter().all(|b| *b == b' ' || *b == b'\t') {
+        if !body[line_start..at]
+            .iter()
+            .all(|b| *b == b' ' || *b == b'\t')
+        {
             return None;
         }
         let rest = &body[at + marker.len()..];

@@ -118,6 +118,23 @@ pub fn import_git(
         })?,
         None => ImportState::default(),
     };
+    // Nothing moved: say so without loading the stored history.
+    if !state.tips.is_empty()
+        && lantern_git::deploy_tips(&args.path, &options.deploys)? == state.tips
+    {
+        return Ok(GitImportSummary {
+            service: options.service.to_string(),
+            repo: options.repo.to_string(),
+            deploys: options.deploys.to_string(),
+            found: Summary {
+                up_to_date: true,
+                ..Summary::default()
+            },
+            warnings: Vec::new(),
+            seconds: started.elapsed().as_secs_f64(),
+            peak_rss_mib: crate::bench::peak_rss_mib(),
+        });
+    }
     let bar = progress(args.quiet);
     // What is stored already is not read from git again.
     let changes = store.changes_of_repo(&options.repo)?;

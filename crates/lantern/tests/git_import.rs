@@ -356,3 +356,82 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     let explain = ok(lantern(work.path(), &["explain", "git-mode"]));
     assert!(explain.contains("This reverts commit"));
 }
+
+#[test]
+fn two_repositories_feed_one_service_and_gitlab_merge_requests_count() {
+    let mut api = TestRepo::new();
+    api.at(T0).commit("api: start");
+    api.at(T0 + HOUR).tag("v1.0.0");
+    api.at(T0 + DAY).git(&["checkout", "-q", "-b", "fix-1"]);
+    api.commit("api: fix");
+    api.git(&["checkout", "-q", "main"]);
+    api.at(T0 + 2 * DAY).merge(
+        "fix-1",
+        "Merge branch 'fix-1' into 'main'\n\nFix it\n\nSee merge request acme/api!45",
+    );
+    // Annotated: deployed at the tagger's time, an hour after the merge.
+    api.at(T0 + 2 * DAY + HOUR).annotated_tag("v1.1.0");
+    let mut web = TestRepo::new();
+    web.at(T0 + 3 * HOUR).commit("web: start");
+    web.at(T0 + 4 * HOUR).tag("release-1");
+    web.at(T0 + 3 * DAY).commit("web: change");
+    web.at(T0 + 3 * DAY + HOUR).tag("release-2");
+
+    let work = tempfile::tempdir().unwrap();
+    let (a, w) = (
+        api.path().display().to_string(),
+        web.path().display().to_string(),
+    );
+    ok(lantern(
+        work.path(),
+        &[
+            "import",
+            "git",
+            &a,
+            "--service",
+            "shop",
+            "--repo",
+            "acme/api",
+            "-q",
+        ],
+    ));
+    ok(lantern(
+        work.path(),
+        &[
+            "import",
+            "git",
+            &w,
+            "--service",
+            "shop",
+            "--repo",
+            "acme/web",
+            "--deploys",
+            "tags:release-*",
+            "-q",
+        ],
+    ));
+    let json: Value = serde_json::from_str(&ok(lantern(
+        work.path(),
+        &[
+            "report",
+            "--service",
+            "shop",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(json["deployment_frequency"]["count"], 4);
+    // Each repository's first tag is a baseline; each later tag ships two
+    // commits (api: the fix and its merge) or one (web).
+    assert_eq!(json["data_quality"]["baseline_deployments"], 2);
+    assert_eq!(json["lead_time"]["count"], 3);
+    // The merge request: merged at T0 + 2 days, deployed an hour later.
+    assert_eq!(json["pr_stages"]["deploy"]["count"], 1);
+    assert_eq!(json["pr_stages"]["deploy"]["median_s"], 3600.0);
+    assert_eq!(json["heuristics"].as_array().unwrap().len(), 2);
+}
