@@ -3,6 +3,7 @@
 
 use crate::repo::{RefTip, Repo};
 use crate::{DeployRule, GitError, HotfixRule, version};
+use foldhash::{HashMap, HashMapExt};
 use gix::bstr::BStr;
 use gix::glob::wildmatch;
 use lantern_events::{MICROS_PER_DAY, MICROS_PER_SECOND, Sha, Timestamp};
@@ -136,21 +137,25 @@ pub fn hotfixes(points: &[DeployPoint], at: &[Timestamp], rule: &HotfixRule) -> 
             .is_some_and(|n| rule.patterns.iter().any(|g| matches(g, n, true)))
     };
     let window = rule.semver_patch_days as i64 * MICROS_PER_DAY;
-    points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            by_name(p)
-                || (window > 0
-                    && version::semver(&p.label).is_some_and(|(x, y, z)| {
-                        z > 0
-                            && points.iter().enumerate().any(|(j, q)| {
-                                version::semver(&q.label) == Some((x, y, 0))
-                                    && at[j] <= at[i]
-                                    && at[i].micros() - at[j].micros() <= window
-                            })
-                    }))
-        })
+    // When each vX.Y.0 was deployed (one lookup per patch, not a scan).
+    let mut minors: HashMap<(u64, u64), Vec<Timestamp>> = HashMap::new();
+    let versions: Vec<Option<(u64, u64, u64)>> =
+        points.iter().map(|p| version::semver(&p.label)).collect();
+    for (v, t) in versions.iter().zip(at) {
+        if let Some((x, y, 0)) = v {
+            minors.entry((*x, *y)).or_default().push(*t);
+        }
+    }
+    let quick_patch = |i: usize| match versions[i] {
+        Some((x, y, z)) if z > 0 && window > 0 => minors.get(&(x, y)).is_some_and(|times| {
+            times
+                .iter()
+                .any(|t| *t <= at[i] && at[i].micros() - t.micros() <= window)
+        }),
+        _ => false,
+    };
+    (0..points.len())
+        .map(|i| by_name(&points[i]) || quick_patch(i))
         .collect()
 }
 

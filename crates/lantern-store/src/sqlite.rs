@@ -107,9 +107,12 @@ impl SqliteStore {
         // 128 MiB of page cache: bulk imports insert into large indexes.
         // (Reports turn on a memory map; see facts.rs.)
         conn.pragma_update(None, "cache_size", -262_144)?;
-        // Checkpoint every 64 MiB of WAL rather than 4 MiB: bulk imports
-        // write gigabytes, and each checkpoint syncs the database file.
-        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        // Checkpoint every 256 MiB of WAL rather than 4 MiB: bulk imports
+        // write gigabytes, and each checkpoint syncs the database file; an
+        // import of a few hundred thousand commits then commits without
+        // one. Readers go through a WAL this size without harm (a refresh
+        // folds anything larger, see facts.rs).
+        conn.pragma_update(None, "wal_autocheckpoint", 65_536)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Closing need not fold the WAL into the file: the next open reads
         // through it, and a large import would otherwise pay for a copy of
