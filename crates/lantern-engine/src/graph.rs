@@ -174,26 +174,9 @@ impl<'e> ChangeGraph<'e> {
     /// Every change reachable from `tip` (itself included).
     #[cfg(test)]
     pub fn ancestors(&self, repo: &str, tip: &Sha) -> Vec<ChangeRef> {
-        let Some(rid) = self.repo_id(repo) else {
-            return Vec::new();
-        };
-        let g = &self.repos[rid as usize];
-        let Some(&start) = g.index.get(tip) else {
-            return Vec::new();
-        };
-        let mut seen = vec![false; g.changes.len()];
-        let mut stack = vec![start];
-        seen[start as usize] = true;
-        let mut out = Vec::new();
-        while let Some(n) = stack.pop() {
-            out.push(ChangeRef { repo: rid, idx: n });
-            for &p in g.parents_of(n) {
-                if !std::mem::replace(&mut seen[p as usize], true) {
-                    stack.push(p);
-                }
-            }
-        }
-        out
+        self.first_reached(repo, std::slice::from_ref(tip))
+            .pop()
+            .unwrap_or_default()
     }
 }
 

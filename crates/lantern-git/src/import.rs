@@ -310,27 +310,20 @@ fn read_new_commits(
         });
         if changes.len() - emitted == batch {
             progress(changes.len() as u64);
-            emit(
-                changes[emitted..]
-                    .iter()
-                    .cloned()
-                    .map(Event::Change)
-                    .collect(),
-            );
+            emit(as_events(&changes[emitted..]));
             emitted = changes.len();
             // A small first batch sets the writer going early.
             batch = EMIT_EVERY;
         }
     }
     progress(changes.len() as u64);
-    emit(
-        changes[emitted..]
-            .iter()
-            .cloned()
-            .map(Event::Change)
-            .collect(),
-    );
+    emit(as_events(&changes[emitted..]));
     Ok((changes, facts))
+}
+
+/// The reader keeps its changes for the graph; the writer gets copies.
+fn as_events(changes: &[Change]) -> Vec<Event> {
+    changes.iter().cloned().map(Event::Change).collect()
 }
 
 /// Pull requests named by new commits and not emitted before. Their

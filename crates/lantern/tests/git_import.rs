@@ -259,17 +259,20 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     assert_eq!(again["up_to_date"], true);
     assert_eq!(again["commits"], 0);
     let report = |args: &[&str]| ok(lantern(work.path(), args));
-    let before = report(&[
-        "report",
-        "--service",
-        "shop",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-01",
-        "--format",
-        "json",
-    ]);
+    let january = |format: &str| {
+        report(&[
+            "report",
+            "--service",
+            "shop",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+            "--format",
+            format,
+        ])
+    };
+    let before = january("json");
     r.at(T0 + 2 * DAY).commit("three");
     r.at(T0 + 2 * DAY + HOUR).tag("v1.2.0");
     let third = import(&[]);
@@ -277,30 +280,12 @@ fn re_running_is_idempotent_and_errors_are_clear() {
         (third["commits"].as_u64(), third["deployments"].as_u64()),
         (Some(1), Some(1))
     );
-    let after = report(&[
-        "report",
-        "--service",
-        "shop",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-01",
-        "--format",
-        "json",
-    ]);
+    let after = january("json");
     assert_ne!(before, after);
     let v: Value = serde_json::from_str(&after).unwrap();
     assert_eq!(v["deployment_frequency"]["count"], 3);
     assert_eq!(v["lead_time"]["count"], 2);
-    let table = report(&[
-        "report",
-        "--service",
-        "shop",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-01",
-    ]);
+    let table = january("table");
     assert!(table.contains("From heuristics"), "{table}");
     // Another service's report carries no git note.
     let other = report(&[
