@@ -4,7 +4,7 @@
 use crate::deploys::{self, DeployPoint, sha_of};
 use crate::message::{self, HowMerged, MessageFacts, PrRef};
 use crate::repo::Repo;
-use crate::{DeployRule, GitError, ImportState, Options, Prior};
+use crate::{DeployRule, GitError, ImportState, Options, Prior, RepoState};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use gix::ObjectId;
 use lantern_engine::ChangeGraph;
@@ -23,6 +23,7 @@ use std::path::Path;
 pub struct Outcome {
     pub events: Vec<Event>,
     pub state: ImportState,
+    pub repo_state: RepoState,
     pub summary: Summary,
     /// Things the user should know, e.g. that the clone is shallow.
     pub warnings: Vec<String>,
@@ -66,10 +67,12 @@ pub fn import(
     let refs = deploys::deploy_refs(&mut repo, &options.deploys)?;
     let tips = tip_map(&refs);
     let mut state = prior.state;
+    let mut repo_state = prior.repo;
     if !state.tips.is_empty() && state.tips == tips {
         return Ok(Outcome {
             events: Vec::new(),
             state,
+            repo_state,
             summary: Summary {
                 up_to_date: true,
                 ..Summary::default()
@@ -90,8 +93,15 @@ pub fn import(
     let mut reverts = 0;
     for (sha, f) in &facts {
         if let Some(reverted) = f.reverts {
-            state.reverts.insert(sha.to_string(), reverted.to_string());
+            repo_state
+                .reverts
+                .insert(sha.to_string(), reverted.to_string());
             reverts += 1;
+        }
+        if let Some(branch) = &f.source_branch {
+            repo_state
+                .merge_branches
+                .insert(sha.to_string(), branch.clone());
         }
     }
     let mut all = prior.changes;
@@ -117,7 +127,7 @@ pub fn import(
                 repo_name,
                 sha_of(&refs[0].commit),
                 merges_only,
-                &facts,
+                &repo_state,
             )
         }
     };
@@ -143,21 +153,34 @@ pub fn import(
             first_deploy.insert(graph.change(*r).sha, i);
         }
     }
+    let mut touches = options.path_prefix.as_deref().map(PathFilter::new);
+    let ids: Vec<EventId> = points.iter().map(|p| deployment_id(options, p)).collect();
     let mut rollback_of: Vec<Option<usize>> = vec![None; points.len()];
-    for (revert, reverted) in &state.reverts {
+    for (revert, reverted) in &repo_state.reverts {
         let (Ok(revert), Ok(reverted)) = (Sha::parse(revert), Sha::parse(reverted)) else {
             continue;
         };
-        if let (Some(&dr), Some(&dx)) = (first_deploy.get(&revert), first_deploy.get(&reverted))
-            && dx < dr
-        {
-            rollback_of[dr] = rollback_of[dr].max(Some(dx));
+        let (Some(&dr), Some(&dx)) = (first_deploy.get(&revert), first_deploy.get(&reverted))
+        else {
+            continue;
+        };
+        // Only new rollbacks matter, and in a monorepo only reverts of
+        // this service's own commits.
+        if dx >= dr || state.deployments.contains(ids[dr].as_str()) {
+            continue;
         }
+        if let Some(filter) = touches.as_mut() {
+            let Some(r) = graph.find(repo_name, &reverted) else {
+                continue;
+            };
+            if !filter.touches(&mut repo, graph.change(r))? {
+                continue;
+            }
+        }
+        rollback_of[dr] = rollback_of[dr].max(Some(dx));
     }
     let hotfix = deploys::hotfixes(&points, &at, &options.hotfix);
 
-    let ids: Vec<EventId> = points.iter().map(|p| deployment_id(options, p)).collect();
-    let mut touches = options.path_prefix.as_deref().map(PathFilter::new);
     let baseline_pending = state.deployments.is_empty();
     let mut summary = Summary::default();
     let mut deployments = Vec::new();
@@ -225,6 +248,7 @@ pub fn import(
     Ok(Outcome {
         events,
         state,
+        repo_state,
         summary,
         warnings,
     })
@@ -410,8 +434,13 @@ fn first_parent_points(
     repo: &str,
     tip: Sha,
     merges_only: bool,
-    facts: &HashMap<Sha, MessageFacts>,
+    known: &RepoState,
 ) -> Vec<DeployPoint> {
+    let branches: HashMap<Sha, &str> = known
+        .merge_branches
+        .iter()
+        .filter_map(|(sha, b)| Some((Sha::parse(sha).ok()?, b.as_str())))
+        .collect();
     let mut line = Vec::new();
     let mut seen = HashSet::new();
     let mut next = graph.find(repo, &tip);
@@ -425,7 +454,7 @@ fn first_parent_points(
                 label: c.sha.to_string(),
                 sha: c.sha,
                 tagged_at: None,
-                hotfix_name: facts.get(&c.sha).and_then(|f| f.source_branch.clone()),
+                hotfix_name: branches.get(&c.sha).map(|b| b.to_string()),
             });
         }
         next = c.parents.first().and_then(|p| graph.find(repo, p));

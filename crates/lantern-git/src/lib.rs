@@ -7,7 +7,8 @@
 //! rollbacks and hotfixes from reverts and naming conventions. Like every
 //! source it only maps: the store keeps the events and the engine computes
 //! the figures. What it reads beyond the events (tips per ref, reverts
-//! waiting for their deployment) is an [`ImportState`] the caller keeps.
+//! waiting for their deployment) is an [`ImportState`] and a [`RepoState`]
+//! the caller keeps.
 //!
 //! Invariants:
 //! - no commit message, path or e-mail leaves this crate; authors leave
@@ -116,14 +117,34 @@ impl Options {
             self.path_prefix.as_deref().unwrap_or("")
         )
     }
+
+    /// The key under which the caller keeps the repository's [`RepoState`].
+    pub fn repo_state_key(&self) -> String {
+        format!("gitrepo\u{1f}{}", self.repo)
+    }
 }
 
-/// What an earlier import left: its state, and the stored changes of the
-/// repository (so that only new commits are read).
+/// What earlier imports left: this import's state, what is known of the
+/// repository's commits, and the stored changes of the repository (so that
+/// only new commits are read).
 #[derive(Debug, Default)]
 pub struct Prior {
     pub changes: Vec<Change>,
     pub state: ImportState,
+    pub repo: RepoState,
+}
+
+/// What the messages of a repository's commits said, kept per repository
+/// rather than per import: when several services import one monorepo,
+/// the commits the first import read are not read again, and the others
+/// still need to know which of them were reverts and which branches the
+/// merges brought in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RepoState {
+    /// Revert commit → the commit it reverts, for every revert seen.
+    pub reverts: BTreeMap<String, String>,
+    /// Merge commit → the branch it brought in.
+    pub merge_branches: BTreeMap<String, String>,
 }
 
 /// Kept between runs of one import (service, repository, rule, prefix).
@@ -135,8 +156,6 @@ pub struct ImportState {
     pub deployments: BTreeSet<String>,
     /// Ids of the pull requests already emitted.
     pub pull_requests: BTreeSet<String>,
-    /// Revert commit → the commit it reverts, for every revert seen.
-    pub reverts: BTreeMap<String, String>,
     /// How the deployments were found, for the report's heuristics note.
     pub service: String,
     pub repo: String,

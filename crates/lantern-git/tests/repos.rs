@@ -8,7 +8,9 @@ use common::*;
 use lantern_events::{
     Change, Deployment, DeploymentKind, Event, Pseudonymiser, PullRequest, Sha, Timestamp,
 };
-use lantern_git::{DeployRule, GitError, HotfixRule, ImportState, Options, Outcome, Prior, import};
+use lantern_git::{
+    DeployRule, GitError, HotfixRule, ImportState, Options, Outcome, Prior, RepoState, import,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -22,13 +24,20 @@ fn options(rule: &str) -> Options {
     }
 }
 
-/// One run; `store` plays the part of the database: it holds every change
-/// emitted so far and is passed back as the prior history. The streamed
-/// pull requests are put before the deployments in the outcome's events.
+/// Plays the part of the database: every change emitted so far and the
+/// repository's state, passed back to the next run.
+#[derive(Default)]
+struct Db {
+    changes: Vec<Change>,
+    repo: RepoState,
+}
+
+/// One run. The streamed pull requests are put before the deployments in
+/// the outcome's events.
 fn run(
     path: &Path,
     options: &Options,
-    store: &mut Vec<Change>,
+    store: &mut Db,
     state: ImportState,
 ) -> (Vec<Change>, Outcome) {
     let mut new = Vec::new();
@@ -37,8 +46,9 @@ fn run(
         path,
         options,
         Prior {
-            changes: store.clone(),
+            changes: store.changes.clone(),
             state,
+            repo: store.repo.clone(),
         },
         &Pseudonymiser::from_key([7; 32]),
         &mut |_| {},
@@ -61,7 +71,8 @@ fn run(
     );
     others.append(&mut outcome.events);
     outcome.events = others;
-    store.extend(new.iter().cloned());
+    store.changes.extend(new.iter().cloned());
+    store.repo = outcome.repo_state.clone();
     (new, outcome)
 }
 
@@ -150,7 +161,7 @@ fn tags_give_deployments_in_version_order_with_rollbacks_hotfixes_and_pull_reque
     let mut r = TestRepo::new();
     let c = release_history(&mut r);
     let opts = options("tags:v*");
-    let mut store = Vec::new();
+    let mut store = Db::default();
     let (changes, o) = run(r.path(), &opts, &mut store, ImportState::default());
 
     assert_eq!(changes.len(), 11, "every commit reachable from a tag");
@@ -244,7 +255,7 @@ fn tags_give_deployments_in_version_order_with_rollbacks_hotfixes_and_pull_reque
     assert_eq!((o.summary.deployments, o.summary.pull_requests), (6, 2));
     assert_eq!((o.summary.rollbacks, o.summary.hotfixes), (1, 1));
     assert!(o.warnings.is_empty());
-    assert_eq!(o.state.reverts.get(&c["r1"]), Some(&c["c5"]));
+    assert_eq!(o.repo_state.reverts.get(&c["r1"]), Some(&c["c5"]));
 }
 
 #[test]
@@ -252,7 +263,7 @@ fn re_runs_read_only_what_is_new_and_resolve_late_reverts() {
     let mut r = TestRepo::new();
     release_history(&mut r);
     let opts = options("tags:v*");
-    let mut store = Vec::new();
+    let mut store = Db::default();
     let (_, first) = run(r.path(), &opts, &mut store, ImportState::default());
 
     let (new, again) = run(r.path(), &opts, &mut store, first.state.clone());
@@ -291,15 +302,15 @@ fn re_runs_read_only_what_is_new_and_resolve_late_reverts() {
         d[0].rollback_of.as_ref().unwrap().as_str(),
         "git:shop-api:shop:tag:v1.5.0"
     );
-    assert_eq!(o.state.reverts.len(), 2);
-    assert_eq!(store.len(), 14);
+    assert_eq!(o.repo_state.reverts.len(), 2);
+    assert_eq!(store.changes.len(), 14);
 }
 
 #[test]
 fn branch_rules_deploy_every_first_parent_commit_or_every_merge() {
     let mut r = TestRepo::new();
     let c = release_history(&mut r);
-    let mut store = Vec::new();
+    let mut store = Db::default();
     let (_, o) = run(
         r.path(),
         &options("first-parent:main"),
@@ -322,7 +333,7 @@ fn branch_rules_deploy_every_first_parent_commit_or_every_merge() {
     assert_eq!(d[0].finished_at, at(T0));
     assert_eq!(d[4].finished_at, at(T0 + 4 * DAY + 3 * HOUR));
 
-    let mut store = Vec::new();
+    let mut store = Db::default();
     let (_, o) = run(
         r.path(),
         &options("merges:main"),
@@ -362,12 +373,61 @@ fn a_path_prefix_keeps_the_commits_that_touch_it() {
     r.at(T0 + 3 * DAY + HOUR).tag("v2");
     let mut opts = options("tags:v*");
     opts.path_prefix = Some("svc-a".into());
-    let (_, o) = run(r.path(), &opts, &mut Vec::new(), ImportState::default());
+    let (_, o) = run(r.path(), &opts, &mut Db::default(), ImportState::default());
     let d = deployments(&o);
     assert_eq!(shipped(d[1]), Some(sorted(&[&a1, &a2])));
     opts.path_prefix = Some("missing/dir".into());
-    let (_, o) = run(r.path(), &opts, &mut Vec::new(), ImportState::default());
+    let (_, o) = run(r.path(), &opts, &mut Db::default(), ImportState::default());
     assert_eq!(shipped(deployments(&o)[1]), Some(vec![]));
+}
+
+#[test]
+fn services_of_one_monorepo_each_see_their_own_reverts() {
+    let mut r = TestRepo::new();
+    r.at(T0).commit_in("svc-a", "a: start");
+    r.commit_in("svc-b", "b: start");
+    r.at(T0 + HOUR).tag("v1");
+    let bad = r.at(T0 + DAY).commit_in("svc-b", "b: risky");
+    r.at(T0 + DAY + HOUR).commit_in("svc-a", "a: fine");
+    r.at(T0 + DAY + 2 * HOUR).tag("v2");
+    r.at(T0 + 2 * DAY).revert(&bad);
+    r.at(T0 + 2 * DAY + HOUR).tag("v3");
+    let mut db = Db::default();
+    let service = |name: &str, prefix: &str| {
+        let mut o = options("tags:v*");
+        o.service = lantern_events::Name::parse(name).unwrap();
+        o.path_prefix = Some(prefix.into());
+        o
+    };
+    // Service a reads the history first; service b then reads nothing new
+    // from git, but still learns of the revert from the repository's state.
+    let (new_a, a) = run(
+        r.path(),
+        &service("a", "svc-a"),
+        &mut db,
+        ImportState::default(),
+    );
+    let (new_b, b) = run(
+        r.path(),
+        &service("b", "svc-b"),
+        &mut db,
+        ImportState::default(),
+    );
+    assert_eq!((new_a.len(), new_b.len()), (5, 0));
+    let kinds = |o: &Outcome| -> Vec<Option<DeploymentKind>> {
+        deployments(o).iter().map(|d| d.kind).collect()
+    };
+    assert_eq!(
+        kinds(&a),
+        vec![None, None, None],
+        "a's commits were not reverted"
+    );
+    assert_eq!(kinds(&b), vec![None, None, Some(DeploymentKind::Rollback)]);
+    assert_eq!(
+        deployments(&b)[2].rollback_of.as_ref().unwrap().as_str(),
+        "git:b:shop:tag:v2"
+    );
+    assert_eq!(shipped(deployments(&b)[1]), Some(vec![sha(&bad)]));
 }
 
 #[test]
@@ -375,10 +435,10 @@ fn bare_clones_give_the_same_events_and_shallow_clones_warn() {
     let mut r = TestRepo::new();
     release_history(&mut r);
     let opts = options("tags:v*");
-    let (work_changes, work) = run(r.path(), &opts, &mut Vec::new(), ImportState::default());
+    let (work_changes, work) = run(r.path(), &opts, &mut Db::default(), ImportState::default());
     let dir = tempfile::tempdir().unwrap();
     let bare = clone_into(r.path(), &dir.path().join("shop.git"), &["--bare"]);
-    let (bare_changes, bare_out) = run(&bare, &opts, &mut Vec::new(), ImportState::default());
+    let (bare_changes, bare_out) = run(&bare, &opts, &mut Db::default(), ImportState::default());
     let key = |v: &[Change]| {
         let mut v: Vec<String> = v.iter().map(|c| format!("{c:?}")).collect();
         v.sort();
@@ -392,7 +452,7 @@ fn bare_clones_give_the_same_events_and_shallow_clones_warn() {
         &dir.path().join("shallow"),
         &["--depth", "2", "--no-single-branch"],
     );
-    let (_, o) = run(&shallow, &opts, &mut Vec::new(), ImportState::default());
+    let (_, o) = run(&shallow, &opts, &mut Db::default(), ImportState::default());
     assert!(
         o.warnings.iter().any(|w| w.contains("shallow")),
         "{:?}",

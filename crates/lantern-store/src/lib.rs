@@ -53,9 +53,9 @@ pub struct Counts {
 pub trait WriteSession {
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;
 
-    /// Commits everything written, with `(key, state)` saved as a source
-    /// adapter's position when given.
-    fn commit(self: Box<Self>, source_state: Option<(&str, &str)>) -> Result<(), StoreError>;
+    /// Commits everything written, with each `(key, state)` saved as a
+    /// source adapter's position.
+    fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<(), StoreError>;
 }
 
 pub trait Store {

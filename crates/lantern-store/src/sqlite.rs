@@ -54,11 +54,11 @@ impl WriteSession for SqliteSession<'_> {
         Ok(())
     }
 
-    fn commit(self: Box<Self>, source_state: Option<(&str, &str)>) -> Result<(), StoreError> {
+    fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<(), StoreError> {
         if self.wrote {
             crate::facts::mark_stale(&self.tx)?;
         }
-        if let Some((key, state)) = source_state {
+        for (key, state) in source_states {
             self.tx.execute(
                 "INSERT OR REPLACE INTO source_state (key, value) VALUES (?1, ?2)",
                 [key, state],

@@ -167,16 +167,12 @@ fn a_session_commits_events_and_source_state_together_or_not_at_all() {
     session.write(&events[..2]).unwrap();
     session.write(&events[2..]).unwrap();
     session
-        .commit(Some(("git\u{1f}a", "{\"tips\":1}")))
+        .commit(&[("git\u{1f}a", "{\"tips\":1}"), ("other", "three")])
         .unwrap();
     let mut session = store.session().unwrap();
     session.write(&[]).unwrap();
-    session.commit(Some(("git\u{1f}b", "two"))).unwrap();
-    store
-        .session()
-        .unwrap()
-        .commit(Some(("other", "three")))
-        .unwrap();
+    session.commit(&[("git\u{1f}b", "two")]).unwrap();
+    store.session().unwrap().commit(&[]).unwrap();
     drop(store);
 
     let store = SqliteStore::open(&path).unwrap();

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lantern_events::{Event, Name};
-use lantern_git::{DeployRule, ImportState, Options, Prior, Summary};
+use lantern_git::{DeployRule, ImportState, Options, Prior, RepoState, Summary};
 use lantern_store::Store;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
@@ -112,12 +112,9 @@ pub fn import_git(
     let started = Instant::now();
     let key = options.state_key();
     let store = &mut instance.store;
-    let state: ImportState = match store.source_state(&key)? {
-        Some(text) => serde_json::from_str(&text).with_context(|| {
-            format!("the saved state of this import is damaged; remove the key `{key}` from the source_state table to start over")
-        })?,
-        None => ImportState::default(),
-    };
+    let state: ImportState = saved(store, &key)?;
+    let repo_key = options.repo_state_key();
+    let repo_state: RepoState = saved(store, &repo_key)?;
     // Nothing moved: say so without loading the stored history.
     if !state.tips.is_empty()
         && lantern_git::deploy_tips(&args.path, &options.deploys)? == state.tips
@@ -148,7 +145,11 @@ pub fn import_git(
             lantern_git::import(
                 &args.path,
                 options,
-                Prior { changes, state },
+                Prior {
+                    changes,
+                    state,
+                    repo: repo_state,
+                },
                 &pseudonymiser,
                 &mut |n| bar.set_position(n),
                 // A failed write drops the receiver; the reader then
@@ -184,9 +185,10 @@ pub fn import_git(
         drop(session);
     } else {
         let state = serde_json::to_string(&outcome.state)?;
+        let repo_state = serde_json::to_string(&outcome.repo_state)?;
         session.write(&outcome.events)?;
         session
-            .commit(Some((&key, &state)))
+            .commit(&[(&key, &state), (&repo_key, &repo_state)])
             .context("writing the imported history; nothing of it was committed")?;
     }
     // Facts are left stale for the next report to refresh: an import run
@@ -201,6 +203,19 @@ pub fn import_git(
         seconds: started.elapsed().as_secs_f64(),
         peak_rss_mib: crate::bench::peak_rss_mib(),
     })
+}
+
+/// A saved state, or the default when there is none.
+fn saved<T: serde::de::DeserializeOwned + Default>(store: &dyn Store, key: &str) -> Result<T> {
+    match store.source_state(key)? {
+        Some(text) => serde_json::from_str(&text).with_context(|| {
+            format!(
+                "the saved state `{}` is damaged; delete it from the source_state table to import afresh",
+                key.replace('\u{1f}', "/")
+            )
+        }),
+        None => Ok(T::default()),
+    }
 }
 
 pub fn describe(s: &GitImportSummary) -> String {
