@@ -504,3 +504,106 @@ fn mistakes_get_errors_that_say_what_exists() {
     );
     assert!("tags:".parse::<DeployRule>().is_err());
 }
+
+/// Writes a raw commit object (whatever its headers) and returns its id.
+fn raw_commit(r: &TestRepo, body: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("git")
+        .args([
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--stdin",
+            "--literally",
+        ])
+        .current_dir(r.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn odd_histories_import_without_a_panic() {
+    let mut r = TestRepo::new();
+    let base = r.at(T0).commit("base");
+    r.at(T0 + HOUR).tag("v1.0.0");
+    // An octopus merge of three branches.
+    for b in ["x", "y"] {
+        r.git(&["checkout", "-q", "-b", b, &base]);
+        r.commit(&format!("on {b}"));
+    }
+    r.git(&["checkout", "-q", "main"]);
+    r.at(T0 + DAY).git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "x",
+        "y",
+        "-m",
+        "Merge branches 'x' and 'y'",
+    ]);
+    let tree = r.git(&["rev-parse", "HEAD^{tree}"]).trim().to_string();
+    let head = r.head();
+    // Signed-looking headers with continuation lines, no e-mail, a
+    // negative time zone, a Latin-1 message, a mergetag header.
+    let mut body = format!(
+        "tree {tree}\nparent {head}\nauthor Nobody <> {t} -0230\ncommitter Nobody <> {t} -0230\n\
+         encoding ISO-8859-1\nmergetag object {head}\n type commit\n tag inner\n \n inner message\n\
+         gpgsig -----BEGIN PGP SIGNATURE-----\n \n abc\n -----END PGP SIGNATURE-----\n\n",
+        t = T0 + 2 * DAY
+    )
+    .into_bytes();
+    body.extend_from_slice(b"Caf\xe9 (#12)\n\nThis reverts commit zzzz.\n");
+    let odd = raw_commit(&r, &body);
+    r.git(&["update-ref", "refs/heads/main", &odd]);
+    r.at(T0 + 3 * DAY).tag("v1.1.0");
+    // A tag of a tree and a tag of a tag of a commit.
+    r.git(&["tag", "v0-tree", &tree]);
+    r.git(&["tag", "-a", "inner", "-m", "inner", &odd]);
+    r.at(T0 + 4 * DAY)
+        .git(&["tag", "-a", "v1.2.0", "-m", "outer", "inner"]);
+
+    let (changes, o) = run(
+        r.path(),
+        &options("tags:v*"),
+        &mut Db::default(),
+        ImportState::default(),
+    );
+    assert_eq!(changes.len(), 5);
+    let octopus = changes
+        .iter()
+        .find(|c| c.parents.len() == 3)
+        .expect("the octopus merge");
+    assert_eq!(octopus.committed_at, at(T0 + DAY));
+    let odd_change = changes.iter().find(|c| c.sha == sha(&odd)).unwrap();
+    // No e-mail: the name tells contributors apart (as a pseudonym).
+    let base_author = changes
+        .iter()
+        .find(|c| c.sha == sha(&base))
+        .unwrap()
+        .author
+        .clone();
+    assert!(odd_change.author.is_some() && odd_change.author != base_author);
+    assert_eq!(odd_change.committed_at, at(T0 + 2 * DAY));
+    let d = deployments(&o);
+    let names: Vec<&str> = d.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "git:shop-api:shop:tag:v1.0.0",
+            "git:shop-api:shop:tag:v1.1.0",
+            "git:shop-api:shop:tag:v1.2.0"
+        ],
+        "the tree's tag leads nowhere; a tag of a tag reaches its commit"
+    );
+    assert_eq!(d[2].finished_at, at(T0 + 4 * DAY), "the outer tag's time");
+    assert_eq!(d[2].sha, Some(sha(&odd)));
+    // The odd subject still names a squashed pull request.
+    assert!(pull_requests(&o).iter().any(|p| p.id.as_str() == "shop#12"));
+}
