@@ -17,9 +17,9 @@ pub struct DeployPoint {
     /// The tagger time of an annotated tag; otherwise the commit time is
     /// used, once the commit has been read.
     pub tagged_at: Option<Timestamp>,
-    /// The name that decides "hotfix": the tag, or the branch a merge
-    /// brought in.
-    pub hotfix_name: Option<String>,
+    /// The names that decide "hotfix": the tag, and the branch the
+    /// deployed commit merged, when it is a merge.
+    pub hotfix_names: Vec<String>,
 }
 
 pub fn matches(glob: &str, name: &str, ignore_case: bool) -> bool {
@@ -118,7 +118,7 @@ pub fn tag_points(tags: &[RefTip]) -> Vec<DeployPoint> {
                 tagged_at: t
                     .tagged_at
                     .map(|s| Timestamp::from_micros(s.saturating_mul(MICROS_PER_SECOND))),
-                hotfix_name: Some(name),
+                hotfix_names: vec![name],
             }
         })
         .collect()
@@ -132,9 +132,9 @@ pub fn sha_of(id: &gix::oid) -> Sha {
 /// `at` gives each point's deployment time.
 pub fn hotfixes(points: &[DeployPoint], at: &[Timestamp], rule: &HotfixRule) -> Vec<bool> {
     let by_name = |p: &DeployPoint| {
-        p.hotfix_name
-            .as_deref()
-            .is_some_and(|n| rule.patterns.iter().any(|g| matches(g, n, true)))
+        p.hotfix_names
+            .iter()
+            .any(|n| rule.patterns.iter().any(|g| matches(g, n, true)))
     };
     let window = rule.semver_patch_days as i64 * MICROS_PER_DAY;
     // When each vX.Y.0 was deployed (one lookup per patch, not a scan).
@@ -168,7 +168,7 @@ mod tests {
             label: label.into(),
             sha: Sha::parse("0000000").unwrap(),
             tagged_at: None,
-            hotfix_name: Some(label.into()),
+            hotfix_names: vec![label.into()],
         }
     }
 

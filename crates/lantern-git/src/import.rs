@@ -117,7 +117,7 @@ pub fn import(
     }
     emit(pull_requests.into_iter().map(Event::PullRequest).collect());
 
-    let points = match &options.deploys {
+    let mut points = match &options.deploys {
         DeployRule::Tags(_) => deploys::tag_points(&refs),
         DeployRule::FirstParent(_) | DeployRule::Merges(_) => {
             let merges_only = matches!(options.deploys, DeployRule::Merges(_));
@@ -131,6 +131,14 @@ pub fn import(
             )
         }
     };
+    // A tag on the merge of a hotfix branch is a hotfix release too.
+    if matches!(options.deploys, DeployRule::Tags(_)) {
+        for p in &mut points {
+            if let Some(branch) = repo_state.merge_branches.get(&p.sha.to_string()) {
+                p.hotfix_names.push(branch.clone());
+            }
+        }
+    }
     let points: Vec<DeployPoint> = points
         .into_iter()
         .filter(|p| graph.find(repo_name, &p.sha).is_some())
@@ -454,7 +462,11 @@ fn first_parent_points(
                 label: c.sha.to_string(),
                 sha: c.sha,
                 tagged_at: None,
-                hotfix_name: branches.get(&c.sha).map(|b| b.to_string()),
+                hotfix_names: branches
+                    .get(&c.sha)
+                    .map(|b| b.to_string())
+                    .into_iter()
+                    .collect(),
             });
         }
         next = c.parents.first().and_then(|p| graph.find(repo, p));

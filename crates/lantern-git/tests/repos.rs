@@ -209,7 +209,8 @@ fn tags_give_deployments_in_version_order_with_rollbacks_hotfixes_and_pull_reque
     assert_eq!(shipped(d[4]), Some(sorted(&[&c["c6"], &c["c7"], &c["m2"]])));
     assert_eq!(shipped(d[5]), Some(sorted(&[&c["c8"]])));
     let kinds: Vec<Option<DeploymentKind>> = d.iter().map(|d| d.kind).collect();
-    // v1.2.1 is also a quick patch release, but a rollback first.
+    // v1.2.1 is also a quick patch release, but a rollback first; v1.3.0
+    // tags the merge of `hotfix-login`; v1.3.0-hotfix1 is named so.
     assert_eq!(
         kinds,
         [
@@ -217,7 +218,7 @@ fn tags_give_deployments_in_version_order_with_rollbacks_hotfixes_and_pull_reque
             None,
             None,
             Some(DeploymentKind::Rollback),
-            None,
+            Some(DeploymentKind::Hotfix),
             Some(DeploymentKind::Hotfix)
         ]
     );
@@ -253,7 +254,7 @@ fn tags_give_deployments_in_version_order_with_rollbacks_hotfixes_and_pull_reque
 
     assert_eq!(o.summary.commits, 11);
     assert_eq!((o.summary.deployments, o.summary.pull_requests), (6, 2));
-    assert_eq!((o.summary.rollbacks, o.summary.hotfixes), (1, 1));
+    assert_eq!((o.summary.rollbacks, o.summary.hotfixes), (1, 2));
     assert!(o.warnings.is_empty());
     assert_eq!(o.repo_state.reverts.get(&c["r1"]), Some(&c["c5"]));
 }
