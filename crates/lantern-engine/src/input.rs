@@ -107,6 +107,22 @@ impl Window {
         Ok(Window { from, to })
     }
 
+    /// The window a user asks for: `to` (YYYY-MM-DD or RFC 3339, default
+    /// `now`) and `from` (default 90 days before `to`). `now` comes from
+    /// the caller: the engine reads no clock.
+    pub fn from_bounds(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Self, String> {
+        let parse = |name: &str, v: &str| Timestamp::parse_bound(v).map_err(|m| format!("{name}: {m}"));
+        let to = match to {
+            Some(v) => parse("to", v)?,
+            None => now,
+        };
+        let from = match from {
+            Some(v) => parse("from", v)?,
+            None => to.plus_micros(-90 * MICROS_PER_DAY),
+        };
+        Window::new(from, to)
+    }
+
     pub fn contains(&self, t: Timestamp) -> bool {
         self.from <= t && t < self.to
     }

@@ -12,6 +12,7 @@ use serde::Serialize;
 pub const BENCHMARK: &str = "dora-2023";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub scope: ScopeJson,
     pub window: WindowJson,
@@ -29,6 +30,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ScopeJson {
     Service(String),
@@ -47,12 +49,14 @@ impl From<&Scope> for ScopeJson {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowJson {
     pub from: String,
     pub to: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentFrequency {
     pub count: u64,
     pub per_day: f64,
@@ -62,6 +66,7 @@ pub struct DeploymentFrequency {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BandedStats {
     #[serde(flatten)]
     pub stats: Stats,
@@ -69,6 +74,7 @@ pub struct BandedStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeFailureRate {
     pub deployments: u64,
     pub failed: u64,
@@ -78,6 +84,7 @@ pub struct ChangeFailureRate {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FailureCauses {
     pub incident_explicit: u64,
     pub incident_inferred: u64,
@@ -86,6 +93,7 @@ pub struct FailureCauses {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryTime {
     #[serde(flatten)]
     pub stats: Stats,
@@ -94,6 +102,7 @@ pub struct RecoveryTime {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReworkRate {
     pub deployments: u64,
     pub rework: u64,
@@ -101,6 +110,7 @@ pub struct ReworkRate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuccessRate {
     pub attempts: u64,
     pub succeeded: u64,
@@ -108,6 +118,7 @@ pub struct SuccessRate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrStages {
     pub coding: Stats,
     pub pickup: Stats,
@@ -116,6 +127,7 @@ pub struct PrStages {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataQuality {
     pub negative_lead_times: u64,
     pub negative_recovery_times: u64,

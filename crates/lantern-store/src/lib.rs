@@ -49,6 +49,22 @@ pub struct Counts {
     pub annotations: u64,
 }
 
+/// A webhook body that could not be turned into events, kept so that it
+/// can be shown and replayed once the mapping is fixed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// Assigned by the store; ignored when adding.
+    pub id: i64,
+    pub received_at: lantern_events::Timestamp,
+    /// The receiver, e.g. `events`, `github`.
+    pub source: String,
+    pub reason: String,
+    /// The request headers the mapping reads (name, value), e.g. the
+    /// event type; never secrets or signatures.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
 /// See [`Store::session`].
 pub trait WriteSession {
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;
@@ -74,6 +90,15 @@ pub trait Store {
 
     /// Every saved position whose key starts with `prefix`, by key.
     fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Keeps a body that could not be mapped; returns its id.
+    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError>;
+
+    /// Every kept dead letter, oldest first.
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Drops a dead letter (after a successful replay); false when absent.
+    fn remove_dead_letter(&mut self, id: i64) -> Result<bool, StoreError>;
 
     /// Every stored change of one repository (ids and authors left out).
     fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>, StoreError>;

@@ -155,6 +155,18 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 4: webhook bodies that could not be mapped, kept (with why) until a
+    // fixed mapping replays them or retention drops them.
+    r#"
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL
+    );
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -2,7 +2,7 @@
 
 use crate::codec::*;
 use crate::schema;
-use crate::{Counts, Store, StoreError, WriteSession};
+use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::*;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -616,6 +616,55 @@ impl Store for SqliteStore {
             .prepare("SELECT key, value FROM source_state WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
         let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {
+        let headers = letter
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.conn.execute(
+            "INSERT INTO dead_letters (received_at, source, reason, headers, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                letter.received_at.micros(),
+                letter.source,
+                letter.reason,
+                headers,
+                letter.body
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, received_at, source, reason, headers, body FROM dead_letters ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let headers: String = r.get(4)?;
+            Ok(DeadLetter {
+                id: r.get(0)?,
+                received_at: Timestamp::from_micros(r.get(1)?),
+                source: r.get(2)?,
+                reason: r.get(3)?,
+                headers: headers
+                    .lines()
+                    .filter_map(|l| l.split_once(": "))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn remove_dead_letter(&mut self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM dead_letters WHERE id = ?1", [id])?
+            > 0)
     }
 
     fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>, StoreError> {

@@ -47,18 +47,10 @@ fn now() -> Timestamp {
 }
 
 pub fn window(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Window> {
-    let parse = |flag: &str, v: &str| {
-        Timestamp::parse_bound(v).map_err(|m| anyhow::anyhow!("--{flag}: {m}"))
-    };
-    let to = match to {
-        Some(v) => parse("to", v)?,
-        None => now,
-    };
-    let from = match from {
-        Some(v) => parse("from", v)?,
-        None => to.plus_micros(-90 * MICROS_PER_DAY),
-    };
-    Window::new(from, to).map_err(anyhow::Error::msg)
+    Window::from_bounds(from, to, now).map_err(|m| match m.starts_with("the window") {
+        true => anyhow::anyhow!(m),
+        false => anyhow::anyhow!("--{m}"),
+    })
 }
 
 pub fn scope(config: &Config, args: &ReportArgs) -> Result<Scope> {

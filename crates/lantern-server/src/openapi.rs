@@ -1,0 +1,28 @@
+//! The OpenAPI 3.1 document, generated from the handlers and types.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Lantern",
+        description = "DORA delivery metrics for services, teams and the organisation, never for a person."
+    ),
+    paths(
+        crate::routes::health::healthz,
+        crate::routes::health::readyz,
+        crate::routes::report::report,
+        crate::routes::catalog::catalog,
+        crate::routes::catalog::metric_docs,
+        crate::routes::hooks::events,
+        document,
+    )
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "The OpenAPI document")))]
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

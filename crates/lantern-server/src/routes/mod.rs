@@ -1,0 +1,28 @@
+//! Every route, in one table.
+
+pub(crate) mod catalog;
+pub(crate) mod health;
+pub(crate) mod hooks;
+pub(crate) mod report;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/v1/report", get(report::report))
+        .route("/api/v1/catalog", get(catalog::catalog))
+        .route("/api/v1/metrics/docs", get(catalog::metric_docs))
+        .route("/api/v1/openapi.json", get(crate::openapi::document))
+        .route("/hooks/events", post(hooks::events))
+        .fallback(|| async {
+            crate::problem::Problem::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not-found",
+                "no such route; the API is described at /api/v1/openapi.json",
+            )
+        })
+}

@@ -1,0 +1,114 @@
+//! The report of metrics.md for a service, a team or the organisation, and
+//! the same in buckets for trends.
+
+use crate::document::{ReportDocument, heuristics};
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::extract::rejection::QueryRejection;
+use lantern_engine::{Bucket, Ledger, Scope, Window, buckets};
+use lantern_events::{Name, Timestamp};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// A bound on what one request can ask the engine to compute.
+const MAX_BUCKETS: usize = 10_000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// One service.
+    service: Option<String>,
+    /// A team of the catalog (not with `service`).
+    team: Option<String>,
+    /// Start: YYYY-MM-DD (midnight UTC) or RFC 3339 [default: 90 days before `to`].
+    from: Option<String>,
+    /// End, exclusive [default: now].
+    to: Option<String>,
+    /// Also the report per `day`, `week` (ISO) or `month`.
+    bucket: Option<String>,
+}
+
+/// The report for a scope (a service, a team, or the organisation when
+/// neither is given) and a window.
+#[utoipa::path(
+    get,
+    path = "/api/v1/report",
+    params(ReportQuery),
+    responses(
+        (status = 200, body = ReportDocument),
+        (status = 400, description = "A parameter is wrong", body = Problem)
+    )
+)]
+pub async fn report(
+    State(state): State<AppState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Json<ReportDocument>, Problem> {
+    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let scope = scope(&state, &q)?;
+    let window = Window::from_bounds(q.from.as_deref(), q.to.as_deref(), now())
+        .map_err(Problem::bad_request)?;
+    let trend = match q.bucket.as_deref() {
+        None => None,
+        Some(size) => {
+            let size = Bucket::parse(size).map_err(Problem::bad_request)?;
+            let windows = buckets(&window, size);
+            if windows.len() > MAX_BUCKETS {
+                return Err(Problem::bad_request(format!(
+                    "bucket: this window has {} of them, at most {MAX_BUCKETS} are computed; use a larger bucket or a shorter window",
+                    windows.len()
+                )));
+            }
+            Some(windows)
+        }
+    };
+    let document = state
+        .with_store(move |store, state| {
+            let config = &state.settings().engine;
+            let input = store
+                .report_input(scope.services().as_ref(), window, config)
+                .map_err(|e| Problem::internal(e.to_string()))?;
+            let ledger = Ledger::build(&input, config);
+            Ok(ReportDocument {
+                report: ledger.report(&scope, window),
+                heuristics: heuristics(store, &scope).map_err(|e| Problem::internal(e.to_string()))?,
+                buckets: trend.map(|ws| ws.into_iter().map(|w| ledger.report(&scope, w)).collect()),
+            })
+        })
+        .await?;
+    Ok(Json(document))
+}
+
+fn scope(state: &AppState, q: &ReportQuery) -> Result<Scope, Problem> {
+    match (&q.service, &q.team) {
+        (Some(_), Some(_)) => Err(Problem::bad_request("give service or team, not both")),
+        (Some(s), None) => Name::parse(s)
+            .map(Scope::Service)
+            .map_err(|m| Problem::bad_request(format!("service: {m}"))),
+        (None, Some(t)) => {
+            let teams = &state.settings().teams;
+            let team = teams.iter().find(|x| x.name.as_str() == t).ok_or_else(|| {
+                let known: Vec<&str> = teams.iter().map(|x| x.name.as_str()).collect();
+                Problem::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "unknown-team",
+                    format!("no team `{t}` in the catalog; teams: {}", known.join(", ")),
+                )
+            })?;
+            Ok(Scope::Team {
+                name: team.name.clone(),
+                services: team.services.clone(),
+            })
+        }
+        (None, None) => Ok(Scope::Org),
+    }
+}
+
+fn now() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    Timestamp::from_micros(micros)
+}

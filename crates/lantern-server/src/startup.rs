@@ -1,0 +1,68 @@
+//! Building the application: settings in, a router bound to a listener out.
+//! Tests build it on `127.0.0.1:0` and talk to it over real HTTP.
+
+use crate::routes;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use lantern_engine::EngineConfig;
+use lantern_events::{Name, Pseudonymiser};
+use lantern_store::Store;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::net::SocketAddr;
+
+/// A team of the catalog.
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub name: Name,
+    pub services: BTreeSet<Name>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The largest request body accepted (413 past it).
+    pub body_limit: usize,
+    pub teams: Vec<Team>,
+    pub engine: EngineConfig,
+}
+
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one) and builds the routes.
+    pub async fn build(
+        settings: Settings,
+        store: Box<dyn Store + Send>,
+        pseudonymiser: Pseudonymiser,
+    ) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+        let limit = settings.body_limit;
+        let state = AppState::new(store, pseudonymiser, settings);
+        let router = routes::router()
+            .layer(DefaultBodyLimit::max(limit))
+            .with_state(state);
+        Ok(Application { listener, router })
+    }
+
+    pub fn address(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in
+    /// flight (a webhook being committed is answered) and returns.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
