@@ -110,8 +110,13 @@ impl Window {
     /// The window a user asks for: `to` (YYYY-MM-DD or RFC 3339, default
     /// `now`) and `from` (default 90 days before `to`). `now` comes from
     /// the caller: the engine reads no clock.
-    pub fn from_bounds(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Self, String> {
-        let parse = |name: &str, v: &str| Timestamp::parse_bound(v).map_err(|m| format!("{name}: {m}"));
+    pub fn from_bounds(
+        from: Option<&str>,
+        to: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Self, String> {
+        let parse =
+            |name: &str, v: &str| Timestamp::parse_bound(v).map_err(|m| format!("{name}: {m}"));
         let to = match to {
             Some(v) => parse("to", v)?,
             None => now,

@@ -20,7 +20,11 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(store: Box<dyn Store + Send>, pseudonymiser: Pseudonymiser, settings: Settings) -> Self {
+    pub fn new(
+        store: Box<dyn Store + Send>,
+        pseudonymiser: Pseudonymiser,
+        settings: Settings,
+    ) -> Self {
         AppState {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),

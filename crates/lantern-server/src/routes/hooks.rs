@@ -79,7 +79,13 @@ async fn receive(
                         .map_err(|e| Problem::internal(format!("the events were not stored: {e}")))
                 })
                 .await?;
-            Ok((StatusCode::OK, Json(Accepted { accepted, ignored: None })))
+            Ok((
+                StatusCode::OK,
+                Json(Accepted {
+                    accepted,
+                    ignored: None,
+                }),
+            ))
         }
         Ok(Mapped::Ignored(why)) => Ok((
             StatusCode::ACCEPTED,

@@ -5,8 +5,8 @@ use crate::document::{ReportDocument, heuristics};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Query, State};
 use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use lantern_engine::{Bucket, Ledger, Scope, Window, buckets};
 use lantern_events::{Name, Timestamp};
 use serde::Deserialize;
@@ -72,7 +72,8 @@ pub async fn report(
             let ledger = Ledger::build(&input, config);
             Ok(ReportDocument {
                 report: ledger.report(&scope, window),
-                heuristics: heuristics(store, &scope).map_err(|e| Problem::internal(e.to_string()))?,
+                heuristics: heuristics(store, &scope)
+                    .map_err(|e| Problem::internal(e.to_string()))?,
                 buckets: trend.map(|ws| ws.into_iter().map(|w| ledger.report(&scope, w)).collect()),
             })
         })

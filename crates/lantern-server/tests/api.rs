@@ -1,0 +1,264 @@
+//! The real server on a random port, a real SQLite file, real HTTP.
+
+use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
+use lantern_events::{Name, Pseudonymiser, Timestamp, parse_event_json};
+use lantern_server::{Application, Settings, Team};
+use lantern_store::{SqliteStore, Store};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    db: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+const KEY: [u8; 32] = [9; 32];
+
+async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lantern.db");
+    let store = SqliteStore::open(&db).unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        body_limit: 64 * 1024,
+        teams: vec![Team {
+            name: Name::parse("payments").unwrap(),
+            services: BTreeSet::from([Name::parse("checkout").unwrap()]),
+        }],
+        engine: EngineConfig::default(),
+    };
+    let app = Application::build(settings, Box::new(store), Pseudonymiser::from_key(KEY))
+        .await
+        .unwrap();
+    let address = app.address().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base: format!("http://{address}"),
+        client: reqwest::Client::new(),
+        db,
+        _dir: dir,
+        stop: Some(stop),
+        served: Some(served),
+    }
+}
+
+impl TestApp {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, String, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, kind, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Stops the server gracefully; the folder with the database stays
+    /// until the returned guard is dropped.
+    async fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.stop.take().unwrap().send(());
+        self.served.take().unwrap().await.unwrap().unwrap();
+        self._dir
+    }
+}
+
+const HISTORY: &[&str] = &[
+    r#"{"type":"change","repo":"acme/shop","sha":"aaaaaaa","committed_at":"2026-03-01T09:00:00Z"}"#,
+    r#"{"type":"change","repo":"acme/shop","sha":"bbbbbbb","parents":["aaaaaaa"],"committed_at":"2026-03-02T09:00:00Z","author":"dev-1"}"#,
+    r#"{"type":"change","repo":"acme/shop","sha":"ccccccc","parents":["bbbbbbb"],"committed_at":"2026-03-03T09:00:00Z","author":"dev-2"}"#,
+    r#"{"type":"deployment","id":"d1","service":"checkout","environment":"production","finished_at":"2026-03-01T12:00:00Z","repo":"acme/shop","sha":"aaaaaaa"}"#,
+    r#"{"type":"deployment","id":"d2","service":"checkout","environment":"production","finished_at":"2026-03-03T12:00:00Z","repo":"acme/shop","sha":"ccccccc"}"#,
+    r#"{"type":"incident","id":"i1","service":"checkout","started_at":"2026-03-03T13:00:00Z","resolved_at":"2026-03-03T14:00:00Z","caused_by":"d2"}"#,
+];
+
+fn history() -> Value {
+    Value::Array(
+        HISTORY
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
+    )
+}
+
+/// The same report from the engine directly, with nothing in between.
+fn expected_report(scope: &Scope) -> Value {
+    let p = Pseudonymiser::from_key(KEY);
+    let events: Vec<_> = HISTORY
+        .iter()
+        .map(|l| parse_event_json(l, &p).unwrap())
+        .collect();
+    let window = Window::new(
+        Timestamp::parse_bound("2026-03-01").unwrap(),
+        Timestamp::parse_bound("2026-04-01").unwrap(),
+    )
+    .unwrap();
+    let r = report(
+        &EventSet::from_events(events),
+        scope,
+        window,
+        &EngineConfig::default(),
+    );
+    serde_json::to_value(r).unwrap()
+}
+
+#[tokio::test]
+async fn events_sent_to_the_hook_come_back_as_the_engines_report() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/healthz").await.0, 200);
+    assert_eq!(app.get("/readyz").await.0, 200);
+
+    let (status, _, body) = app.post("/hooks/events", history().to_string()).await;
+    assert_eq!((status, body["accepted"].as_u64()), (200, Some(6)));
+    // A re-delivery changes nothing.
+    let (status, _, _) = app.post("/hooks/events", history().to_string()).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = app.post("/hooks/events", HISTORY[4]).await;
+    assert_eq!(status, 200, "one object is an event too");
+
+    let (status, got) = app
+        .get("/api/v1/report?service=checkout&from=2026-03-01&to=2026-04-01")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        got,
+        expected_report(&Scope::Service(Name::parse("checkout").unwrap()))
+    );
+    assert_eq!(got["change_failure_rate"]["failed"], 1);
+    let (_, team) = app
+        .get("/api/v1/report?team=payments&from=2026-03-01&to=2026-04-01&bucket=week")
+        .await;
+    assert_eq!(team["scope"], json!({"team": "payments"}));
+    // ISO weeks touching March 2026, the first and last cut by the window.
+    assert_eq!(team["buckets"].as_array().unwrap().len(), 6);
+    let (_, org) = app
+        .get("/api/v1/report?from=2026-03-01&to=2026-04-01")
+        .await;
+    assert_eq!(org, expected_report(&Scope::Org));
+
+    let (_, catalog) = app.get("/api/v1/catalog").await;
+    assert_eq!(
+        catalog,
+        json!({"teams": [{"name": "payments", "services": ["checkout"]}], "services": ["checkout"]})
+    );
+    let (_, docs) = app.get("/api/v1/metrics/docs").await;
+    assert!(
+        docs.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["key"] == "lead_time")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_problem_and_is_kept_as_a_dead_letter() {
+    let app = spawn_app().await;
+    let (status, kind, problem) = app.post("/hooks/events", "{not json").await;
+    assert_eq!((status, kind.as_str()), (400, "application/problem+json"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    assert_eq!(problem["status"], 400);
+
+    // One bad event in a batch: nothing of the batch is stored, and the
+    // answer names the item and the field.
+    let mut batch = history();
+    batch[4].as_object_mut().unwrap().remove("finished_at");
+    let (status, _, problem) = app.post("/hooks/events", batch.to_string()).await;
+    assert_eq!(status, 400);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("[4]") && detail.contains("finished_at"),
+        "{detail}"
+    );
+    assert!(detail.contains("dead letter 2"), "{detail}");
+
+    let (status, _, problem) = app.post("/hooks/events", "x".repeat(65 * 1024)).await;
+    assert_eq!(status, 413);
+    assert_eq!(problem["type"], "urn:lantern:problem:too-large");
+
+    let (status, report) = app.get("/api/v1/report?service=checkout&from=nope").await;
+    assert_eq!(status, 400);
+    assert!(report["detail"].as_str().unwrap().contains("from"));
+    let (status, _) = app.get("/api/v1/report?team=nobody").await;
+    assert_eq!(status, 404);
+    let (status, _) = app.get("/api/v1/report?colour=red").await;
+    assert_eq!(status, 400);
+    let (status, _) = app.get("/no/such/route").await;
+    assert_eq!(status, 404);
+    let db = app.db.clone();
+    let _dir = app.stop().await;
+
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(
+        store.counts().unwrap().deployments,
+        0,
+        "nothing half-stored"
+    );
+    let letters = store.dead_letters().unwrap();
+    assert_eq!(letters.len(), 2);
+    assert_eq!(letters[0].body, b"{not json");
+    assert_eq!(letters[1].source, "events");
+    assert!(letters[1].reason.contains("finished_at"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = spawn_app().await;
+    let (status, doc) = app.get("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        paths,
+        BTreeSet::from([
+            "/healthz",
+            "/readyz",
+            "/api/v1/report",
+            "/api/v1/catalog",
+            "/api/v1/metrics/docs",
+            "/api/v1/openapi.json",
+            "/hooks/events",
+        ])
+    );
+    // Every route in the document answers (none is documented but missing).
+    for path in paths.iter().filter(|p| !p.starts_with("/hooks")) {
+        assert_ne!(app.get(path).await.0, 404, "{path}");
+    }
+    assert!(doc["components"]["schemas"]["ReportDocument"].is_object());
+    app.stop().await;
+}
