@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::instance::Instance;
-use crate::{bench, import, import_git, report_cmd};
+use crate::{bench, import, import_git, report_cmd, serve};
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lantern_engine::{find_metric_doc, metric_docs};
@@ -47,6 +47,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the HTTP API and the webhook receivers.
+    Serve(serve::ServeArgs),
+    /// Webhook bodies that could not be mapped: list them, replay them.
+    #[command(subcommand)]
+    Deadletter(serve::DeadLetterCommand),
     /// Build a large synthetic organisation and time import and reports.
     Bench(bench::BenchArgs),
 }
@@ -141,6 +146,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Explain { metric, json } => {
             print!("{}", explain(metric.as_deref(), json)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => {
+            let config = Config::load(cli.config.as_deref())?;
+            serve::serve(&db_path(&cli.db, "lantern.db"), &config, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deadletter(command) => {
+            let all_stored = serve::dead_letters(&db_path(&cli.db, "lantern.db"), &command)?;
+            Ok(if all_stored {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Bench(args) => {
             bench::run(&args)?;

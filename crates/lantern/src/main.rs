@@ -14,6 +14,7 @@ mod instance;
 mod render;
 mod report_cmd;
 mod rng;
+mod serve;
 mod telemetry;
 
 use clap::Parser;

@@ -45,25 +45,15 @@ fn notes(heuristics: &[String], heading: &str, bullet: &str) -> String {
     out
 }
 
-/// The report, its keys in the order metrics.md lists them, and the
-/// buckets after them when asked for.
-#[derive(serde::Serialize)]
-struct WithBuckets<'r> {
-    #[serde(flatten)]
-    report: &'r Report,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    heuristics: &'r [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    buckets: Option<&'r [Report]>,
-}
-
+/// The report, its keys in the order metrics.md lists them, then the
+/// heuristics and buckets: the same document the API serves.
 pub fn json(report: &Report, buckets: Option<&[Report]>, heuristics: &[String]) -> String {
-    let mut out = serde_json::to_string_pretty(&WithBuckets {
-        report,
-        heuristics,
-        buckets,
-    })
-    .unwrap_or_default();
+    let document = lantern_server::ReportDocument {
+        report: report.clone(),
+        heuristics: heuristics.to_vec(),
+        buckets: buckets.map(<[Report]>::to_vec),
+    };
+    let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
     out.push('\n');
     out
 }

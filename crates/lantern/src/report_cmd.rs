@@ -115,36 +115,13 @@ pub fn run(
             .map(|w| ledger.report(&scope, w))
             .collect()
     });
-    let heuristics = heuristics(store, &scope)?;
+    let heuristics = lantern_server::heuristics(store, &scope)?;
     Ok(render::render(
         args.format,
         &report,
         bucketed.as_deref(),
         &heuristics,
     ))
-}
-
-/// Which services of the scope have figures from git heuristics rather
-/// than recorded deployments, and what that means for them.
-pub fn heuristics(store: &dyn Store, scope: &Scope) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for (_, value) in store.source_states(lantern_git::STATE_KEY_PREFIX)? {
-        let Ok(state) = serde_json::from_str::<lantern_git::ImportState>(&value) else {
-            continue;
-        };
-        let Ok(service) = Name::parse(&state.service) else {
-            continue;
-        };
-        let in_scope = match scope {
-            Scope::Service(s) => *s == service,
-            Scope::Team { services, .. } => services.contains(&service),
-            Scope::Org => true,
-        };
-        if in_scope {
-            out.push(lantern_git::heuristics_note(&state));
-        }
-    }
-    Ok(out)
 }
 
 /// Re-derives the facts kept from history when events changed since,

@@ -1,0 +1,162 @@
+//! `lantern serve` and `lantern deadletter`: the server's edge in the CLI.
+
+use crate::config::Config;
+use crate::instance::Instance;
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use lantern_server::sources::{Mapped, map};
+use lantern_server::{Application, DEFAULT_BODY_LIMIT, Settings, Team};
+use lantern_store::Store;
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The largest request body accepted, in bytes (413 past it).
+    #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+}
+
+pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
+    let instance = Instance::open(db)?;
+    let settings = Settings {
+        listen: args.listen,
+        body_limit: args.body_limit,
+        teams: config
+            .teams
+            .iter()
+            .map(|t| Team {
+                name: t.name.clone(),
+                services: t.services.clone(),
+            })
+            .collect(),
+        engine: config.engine.clone(),
+    };
+    // Two cores: two workers; SQLite work goes to tokio's blocking pool.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let app = Application::build(settings, Box::new(instance.store), instance.pseudonymiser)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = app.address()?;
+        tracing::info!(%address, db = %db.display(), "serving");
+        eprintln!("Lantern is serving http://{address} (the API is described at /api/v1/openapi.json); Ctrl-C stops it");
+        app.run_until(shutdown_signal()).await?;
+        tracing::info!("stopped after finishing the requests in flight");
+        Ok(())
+    })
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeadLetterCommand {
+    /// Webhook bodies that could not be mapped, with why.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Maps kept bodies again (after a fix) and stores what now maps;
+    /// without ids, all of them.
+    Replay { ids: Vec<i64> },
+}
+
+pub fn dead_letters(db: &Path, command: &DeadLetterCommand) -> Result<bool> {
+    let mut instance = Instance::open(db)?;
+    let store = &mut instance.store;
+    let letters = store.dead_letters()?;
+    match command {
+        DeadLetterCommand::List { json } => {
+            if *json {
+                let rows: Vec<serde_json::Value> = letters
+                    .iter()
+                    .map(|l| {
+                        serde_json::json!({
+                            "id": l.id,
+                            "received_at": l.received_at.to_rfc3339(),
+                            "source": l.source,
+                            "reason": l.reason,
+                            "bytes": l.body.len(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if letters.is_empty() {
+                println!("no dead letters");
+            } else {
+                for l in &letters {
+                    println!(
+                        "{:>5}  {}  {:<12} {:>8} bytes  {}",
+                        l.id,
+                        l.received_at.to_rfc3339(),
+                        l.source,
+                        l.body.len(),
+                        l.reason
+                    );
+                }
+            }
+            Ok(true)
+        }
+        DeadLetterCommand::Replay { ids } => {
+            let missing: Vec<i64> = ids
+                .iter()
+                .copied()
+                .filter(|id| !letters.iter().any(|l| l.id == *id))
+                .collect();
+            if !missing.is_empty() {
+                anyhow::bail!("no dead letter {missing:?}; `lantern deadletter list` shows them");
+            }
+            let (mut stored, mut failing) = (0, 0);
+            for l in letters
+                .iter()
+                .filter(|l| ids.is_empty() || ids.contains(&l.id))
+            {
+                match map(&l.source, &l.headers, &l.body, &instance.pseudonymiser) {
+                    Ok(Mapped::Events(events)) => {
+                        store.write(&events)?;
+                        store.remove_dead_letter(l.id)?;
+                        println!("{}: stored {} events", l.id, events.len());
+                        stored += 1;
+                    }
+                    Ok(Mapped::Ignored(why)) => {
+                        store.remove_dead_letter(l.id)?;
+                        println!("{}: nothing to store ({why})", l.id);
+                        stored += 1;
+                    }
+                    Err(e) => {
+                        println!("{}: still failing: {e}", l.id);
+                        failing += 1;
+                    }
+                }
+            }
+            println!("replayed {stored}, still failing {failing}");
+            Ok(failing == 0)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `lantern serve` and `lantern deadletter` as a user runs them: the real
+//! binary, a real port, plain HTTP over a TCP socket.
+
+use lantern_events::Timestamp;
+use lantern_store::{DeadLetter, SqliteStore, Store};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+fn lantern(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .current_dir(dir)
+        .env_remove("LANTERN_DB")
+        .env_remove("LANTERN_CONFIG")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Starts the server on a free port; returns it and its address.
+fn serve(dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .current_dir(dir)
+        .env_remove("LANTERN_DB")
+        .env_remove("LANTERN_CONFIG")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, address)
+}
+
+/// One HTTP/1.1 request; (status, body).
+fn http(address: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(address).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+#[test]
+fn serve_takes_events_answers_reports_and_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, address) = serve(dir.path());
+    assert_eq!(http(&address, "GET", "/healthz", "").0, 200);
+    let events = r#"[
+        {"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-03-01T09:00:00Z"},
+        {"type":"change","repo":"r","sha":"bbbbbbb","parents":["aaaaaaa"],"committed_at":"2026-03-02T09:00:00Z"},
+        {"type":"deployment","id":"d1","service":"web","environment":"prod","finished_at":"2026-03-01T10:00:00Z","repo":"r","sha":"aaaaaaa"},
+        {"type":"deployment","id":"d2","service":"web","environment":"prod","finished_at":"2026-03-02T10:00:00Z","repo":"r","sha":"bbbbbbb"}
+    ]"#;
+    let (status, body) = http(&address, "POST", "/hooks/events", events);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = http(
+        &address,
+        "POST",
+        "/hooks/events",
+        r#"{"type":"deployment"}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = http(
+        &address,
+        "GET",
+        "/api/v1/report?service=web&from=2026-03-01&to=2026-04-01",
+        "",
+    );
+    assert_eq!(status, 200);
+    let report: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["deployment_frequency"]["count"], 2);
+    assert_eq!(report["lead_time"]["count"], 1);
+    assert_eq!(report["lead_time"]["median_s"], 3600.0);
+
+    // SIGTERM: the server finishes and exits cleanly.
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(server.wait().unwrap().success());
+
+    // The CLI sees what the server stored, and the dead letter.
+    let out = lantern(
+        dir.path(),
+        &[
+            "report",
+            "--service",
+            "web",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-04-01",
+            "--format",
+            "json",
+        ],
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli, report, "the CLI and the API give one document");
+    let out = lantern(dir.path(), &["deadletter", "list", "--json"]);
+    let letters: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(letters.as_array().unwrap().len(), 1);
+    assert!(letters[0]["reason"].as_str().unwrap().contains("id"));
+    // Still unmappable: kept, and the command says so with its exit code.
+    let out = lantern(dir.path(), &["deadletter", "replay"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("still failing 1"));
+}
+
+#[test]
+fn a_replayed_dead_letter_that_now_maps_is_stored_and_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lantern.db");
+    // As if an older, stricter mapping had refused a good body.
+    let mut store = SqliteStore::open(&db).unwrap();
+    let body = br#"{"type":"deployment","id":"d9","service":"web","environment":"production","finished_at":"2026-03-05T10:00:00Z"}"#;
+    let id = store
+        .add_dead_letter(&DeadLetter {
+            id: 0,
+            received_at: Timestamp::from_micros(0),
+            source: "events".into(),
+            reason: "an older mapping refused it".into(),
+            headers: vec![("x-delivery".into(), "1".into())],
+            body: body.to_vec(),
+        })
+        .unwrap();
+    drop(store);
+    let out = lantern(dir.path(), &["deadletter", "replay", "42"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no dead letter [42]"));
+    let out = lantern(dir.path(), &["deadletter", "replay", &id.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let store = SqliteStore::open(&db).unwrap();
+    assert!(store.dead_letters().unwrap().is_empty());
+    assert_eq!(store.counts().unwrap().deployments, 1);
+}
