@@ -8,6 +8,7 @@
 mod event;
 mod ids;
 mod jsonl;
+mod merge;
 mod parse;
 mod pseudonym;
 mod time;

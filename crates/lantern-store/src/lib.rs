@@ -91,6 +91,37 @@ pub trait Store {
     /// Every saved position whose key starts with `prefix`, by key.
     fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// The stored event of this type and id (annotations: never found, they
+    /// are always replaced whole).
+    fn find(
+        &self,
+        kind: lantern_events::EventKind,
+        id: &lantern_events::EventId,
+    ) -> Result<Option<Event>, StoreError>;
+
+    /// Writes a batch in one transaction, each event merged into the
+    /// stored one of the same type and id (`Event::fill_from`): for
+    /// sources that report one fact at a time.
+    fn write_merged(&mut self, events: Vec<Event>) -> Result<(), StoreError> {
+        let mut merged = Vec::with_capacity(events.len());
+        for mut e in events {
+            // An earlier event of the same batch counts as stored.
+            let earlier = match merged
+                .iter()
+                .rev()
+                .find(|m: &&Event| m.kind() == e.kind() && m.id() == e.id())
+            {
+                Some(m) => Some(m.clone()),
+                None => self.find(e.kind(), e.id())?,
+            };
+            if let Some(earlier) = earlier {
+                e.fill_from(&earlier);
+            }
+            merged.push(e);
+        }
+        self.write(&merged)
+    }
+
     /// Keeps a body that could not be mapped; returns its id.
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError>;
 

@@ -618,6 +618,36 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn find(&self, kind: EventKind, event_id: &EventId) -> Result<Option<Event>, StoreError> {
+        let mut names = Names::default();
+        let key = event_id.as_str();
+        Ok(match kind {
+            EventKind::Change => self
+                .changes_where(&mut names, "WHERE id = ?1", &[key], Fields::All)?
+                .pop()
+                .map(Event::Change),
+            EventKind::PullRequest => self
+                .pull_requests_where(&mut names, "WHERE id = ?1", [key])?
+                .pop()
+                .map(Event::PullRequest),
+            EventKind::Incident => self
+                .load_incidents(&mut names, "WHERE id = ?1", [key])?
+                .pop()
+                .map(Event::Incident),
+            EventKind::Deployment => {
+                let mut stmt = self.conn.prepare(&format!(
+                    "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.id = ?1"
+                ))?;
+                let mut rows = stmt.query([key])?;
+                match rows.next()? {
+                    Some(r) => Some(Event::Deployment(read_deployment(r, &mut names)?)),
+                    None => None,
+                }
+            }
+            EventKind::Annotation => None,
+        })
+    }
+
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {
         let headers = letter
             .headers

@@ -203,3 +203,41 @@ fn a_session_commits_events_and_source_state_together_or_not_at_all() {
             .is_empty()
     );
 }
+
+#[test]
+fn merged_writes_complete_an_event_fact_by_fact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
+    let facts = parse(&[
+        r#"{"type":"incident","id":"pd-1","service":"api","started_at":"2026-03-03T11:20:00Z","title":"Errors"}"#,
+        r#"{"type":"incident","id":"pd-1","service":"api","started_at":"2026-03-03T11:20:00Z","acknowledged_at":"2026-03-03T11:30:00Z"}"#,
+    ]);
+    store.write_merged(facts).unwrap();
+    let resolved = parse(&[
+        r#"{"type":"incident","id":"pd-1","service":"api","started_at":"2026-03-03T11:25:00Z","resolved_at":"2026-03-03T12:05:00Z"}"#,
+    ]);
+    store.write_merged(resolved.clone()).unwrap();
+    store.write_merged(resolved).unwrap();
+    let whole = parse(&[
+        r#"{"type":"incident","id":"pd-1","service":"api","started_at":"2026-03-03T11:20:00Z","acknowledged_at":"2026-03-03T11:30:00Z","resolved_at":"2026-03-03T12:05:00Z","title":"Errors"}"#,
+    ]);
+    let id = EventId::parse("pd-1").unwrap();
+    assert_eq!(
+        store.find(EventKind::Incident, &id).unwrap().as_ref(),
+        whole.first()
+    );
+    assert_eq!(store.counts().unwrap().incidents, 1);
+    for kind in [
+        EventKind::Change,
+        EventKind::PullRequest,
+        EventKind::Deployment,
+        EventKind::Annotation,
+    ] {
+        assert_eq!(store.find(kind, &id).unwrap(), None);
+    }
+    store.write(&parse(&[ALL_TYPES[3]])).unwrap();
+    let d = store
+        .find(EventKind::Deployment, &EventId::parse("d-881").unwrap())
+        .unwrap();
+    assert!(matches!(d, Some(Event::Deployment(d)) if d.rollback_of.is_some()));
+}
