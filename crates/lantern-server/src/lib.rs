@@ -20,6 +20,8 @@ mod routes;
 pub mod sources;
 mod startup;
 mod state;
+mod verify;
 
 pub use document::{ReportDocument, heuristics};
+pub use sources::SourceSettings;
 pub use startup::{Application, DEFAULT_BODY_LIMIT, Settings, Team};

@@ -26,6 +26,8 @@ pub struct Settings {
     pub body_limit: usize,
     pub teams: Vec<Team>,
     pub engine: EngineConfig,
+    /// Per receiver (`events`, `pagerduty`, …): secrets and service names.
+    pub sources: std::collections::BTreeMap<String, crate::sources::SourceSettings>,
 }
 
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;

@@ -2,10 +2,10 @@
 
 use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
 use lantern_events::{Name, Pseudonymiser, Timestamp, parse_event_json};
-use lantern_server::{Application, Settings, Team};
+use lantern_server::{Application, Settings, SourceSettings, Team};
 use lantern_store::{SqliteStore, Store};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 struct TestApp {
     base: String,
@@ -30,6 +30,29 @@ async fn spawn_app() -> TestApp {
             services: BTreeSet::from([Name::parse("checkout").unwrap()]),
         }],
         engine: EngineConfig::default(),
+        sources: BTreeMap::from([
+            (
+                "pagerduty".to_string(),
+                SourceSettings {
+                    secrets: vec!["old-secret".into(), "test-secret".into()],
+                    services: BTreeMap::from([("API Service".into(), "api".into())]),
+                },
+            ),
+            (
+                "alertmanager".to_string(),
+                SourceSettings {
+                    secrets: vec!["am-token".into()],
+                    services: BTreeMap::from([("http_checks".into(), "web".into())]),
+                },
+            ),
+            (
+                "opsgenie".to_string(),
+                SourceSettings {
+                    secrets: vec!["og-token".into()],
+                    services: BTreeMap::from([("tag1".into(), "web".into())]),
+                },
+            ),
+        ]),
     };
     let app = Application::build(settings, Box::new(store), Pseudonymiser::from_key(KEY))
         .await
@@ -62,14 +85,23 @@ impl TestApp {
     }
 
     async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, String, Value) {
-        let r = self
+        self.post_with(path, &[], body).await
+    }
+
+    async fn post_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, String, Value) {
+        let mut request = self
             .client
             .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let r = request.body(body).send().await.unwrap();
         let status = r.status().as_u16();
         let kind = r
             .headers()
@@ -253,6 +285,9 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/metrics/docs",
             "/api/v1/openapi.json",
             "/hooks/events",
+            "/hooks/pagerduty",
+            "/hooks/opsgenie",
+            "/hooks/alertmanager",
         ])
     );
     // Every route in the document answers (none is documented but missing).
@@ -261,4 +296,161 @@ async fn the_openapi_document_lists_every_route() {
     }
     assert!(doc["components"]["schemas"]["ReportDocument"].is_object());
     app.stop().await;
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../../shared/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn incident_tools_feed_time_to_restore_fact_by_fact() {
+    let app = spawn_app().await;
+    let body = fixture("pagerduty/body.raw");
+    let signature = String::from_utf8(fixture("pagerduty/body.raw.sig.test-secret")).unwrap();
+    let signature = signature.trim();
+    // Unsigned, wrongly signed, or signed over another body: refused.
+    let (status, kind, _) = app.post("/hooks/pagerduty", body.clone()).await;
+    assert_eq!((status, kind.as_str()), (401, "application/problem+json"));
+    let wrong = [("x-pagerduty-signature", "v1=00ff")];
+    assert_eq!(
+        app.post_with("/hooks/pagerduty", &wrong, body.clone())
+            .await
+            .0,
+        401
+    );
+    let signed = [("x-pagerduty-signature", signature)];
+    let mut changed = body.clone();
+    changed.push(b' ');
+    assert_eq!(
+        app.post_with("/hooks/pagerduty", &signed, changed).await.0,
+        401
+    );
+    // Signed with the newer of two secrets, among other signatures.
+    let both = format!("v1=1234, {signature}");
+    let rotated = [("x-pagerduty-signature", both.as_str())];
+    let (status, _, accepted) = app
+        .post_with("/hooks/pagerduty", &rotated, body.clone())
+        .await;
+    assert_eq!((status, accepted["accepted"].as_u64()), (200, Some(1)));
+
+    // Then acknowledged and resolved (bodies of our own, signed alike).
+    let triggered: Value = serde_json::from_slice(&body).unwrap();
+    for (kind, at) in [
+        ("incident.acknowledged", "2020-04-09T15:20:27Z"),
+        ("incident.resolved", "2020-04-09T16:16:27Z"),
+    ] {
+        let mut next = triggered.clone();
+        next["event"]["event_type"] = json!(kind);
+        next["event"]["occurred_at"] = json!(at);
+        let next = serde_json::to_vec(&next).unwrap();
+        let sig = format!("v1={}", hmac_hex(b"test-secret", &next));
+        let (status, _, _) = app
+            .post_with(
+                "/hooks/pagerduty",
+                &[("x-pagerduty-signature", sig.as_str())],
+                next,
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (_, report) = app
+        .get("/api/v1/report?service=api&from=2020-04-01&to=2020-05-01")
+        .await;
+    assert_eq!(report["time_to_restore"]["count"], 1);
+    assert_eq!(report["time_to_restore"]["median_s"], 3600.0);
+
+    // Alertmanager: a bearer token; the `job` label names the service.
+    let firing = fixture("alertmanager/webhook_v4_firing.json");
+    assert_eq!(app.post("/hooks/alertmanager", firing.clone()).await.0, 401);
+    let token = [("authorization", "Bearer am-token")];
+    let (status, _, _) = app
+        .post_with("/hooks/alertmanager", &token, firing.clone())
+        .await;
+    assert_eq!(status, 200);
+    let mut resolved: Value = serde_json::from_slice(&firing).unwrap();
+    resolved["status"] = json!("resolved");
+    resolved["alerts"][0]["status"] = json!("resolved");
+    resolved["alerts"][0]["endsAt"] = json!("2023-02-06T13:38:45.828Z");
+    let (status, _, _) = app
+        .post_with(
+            "/hooks/alertmanager",
+            &token,
+            serde_json::to_vec(&resolved).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, report) = app
+        .get("/api/v1/report?service=web&from=2023-02-01&to=2023-03-01")
+        .await;
+    assert_eq!(report["time_to_restore"]["count"], 1);
+    assert_eq!(report["time_to_restore"]["median_s"], 1800.0);
+
+    // Opsgenie: epoch milliseconds; a tag mapped to the service.
+    let created = fixture("opsgenie/alert_create.json");
+    let token = [("authorization", "Bearer og-token")];
+    let (status, _, _) = app
+        .post_with("/hooks/opsgenie", &token, created.clone())
+        .await;
+    assert_eq!(status, 200);
+    let mut closed: Value = serde_json::from_slice(&created).unwrap();
+    closed["action"] = json!("Close");
+    closed["alert"]["updatedAt"] = json!(1_420_455_791_104_000_000i64);
+    let (status, _, _) = app
+        .post_with(
+            "/hooks/opsgenie",
+            &token,
+            serde_json::to_vec(&closed).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut noted = closed.clone();
+    noted["action"] = json!("AddNote");
+    let (status, _, ignored) = app
+        .post_with(
+            "/hooks/opsgenie",
+            &token,
+            serde_json::to_vec(&noted).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 202, "{ignored}");
+    let (_, report) = app
+        .get("/api/v1/report?service=web&from=2015-01-01&to=2015-02-01")
+        .await;
+    assert_eq!(report["time_to_restore"]["count"], 1);
+    assert_eq!(report["time_to_restore"]["median_s"], 3600.0);
+    // A signed body that is not PagerDuty's shape: 400 and a dead letter.
+    let junk =
+        br#"{"event":{"resource_type":"incident","event_type":"incident.triggered"}}"#.to_vec();
+    let sig = format!("v1={}", hmac_hex(b"test-secret", &junk));
+    let (status, _, problem) = app
+        .post_with(
+            "/hooks/pagerduty",
+            &[("x-pagerduty-signature", sig.as_str())],
+            junk,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`event.data` is missing"),
+        "{problem}"
+    );
+    let _dir = app.stop().await;
+}
+
+fn hmac_hex(key: &[u8], body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -153,7 +153,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Deadletter(command) => {
-            let all_stored = serve::dead_letters(&db_path(&cli.db, "lantern.db"), &command)?;
+            let config = Config::load(cli.config.as_deref())?;
+            let all_stored =
+                serve::dead_letters(&db_path(&cli.db, "lantern.db"), &config, &command)?;
             Ok(if all_stored {
                 ExitCode::SUCCESS
             } else {

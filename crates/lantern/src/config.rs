@@ -20,6 +20,18 @@ struct File {
     incidents: Incidents,
     #[serde(default)]
     git: Git,
+    /// `[sources.NAME]`: a webhook receiver's secrets and service names.
+    #[serde(default)]
+    sources: std::collections::BTreeMap<String, SourceEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceEntry {
+    #[serde(default)]
+    secrets: Vec<String>,
+    #[serde(default)]
+    services: std::collections::BTreeMap<String, String>,
 }
 
 /// `[git]`: how `lantern import git` recognises hotfixes.
@@ -94,8 +106,49 @@ pub struct Config {
     pub teams: Vec<Team>,
     pub engine: EngineConfig,
     pub git_hotfix: lantern_git::HotfixRule,
+    /// Webhook receivers' settings, secrets from the environment included.
+    pub sources: std::collections::BTreeMap<String, lantern_server::SourceSettings>,
     /// Where it was read from, if a file was read.
     pub source: Option<PathBuf>,
+}
+
+/// The receivers' settings: the file's, plus secrets from
+/// `LANTERN_<NAME>_SECRET` (comma-separated), which keep secrets out of
+/// files that get committed.
+fn sources(
+    entries: std::collections::BTreeMap<String, SourceEntry>,
+    where_: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<std::collections::BTreeMap<String, lantern_server::SourceSettings>> {
+    let known = lantern_server::sources::SOURCES;
+    if let Some(name) = entries.keys().find(|n| !known.contains(&n.as_str())) {
+        bail!(
+            "{where_}: [sources.{name}] is not a receiver; receivers: {}",
+            known.join(", ")
+        );
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for name in known {
+        let entry = entries.get(*name);
+        let mut secrets: Vec<String> = entry.map(|e| e.secrets.clone()).unwrap_or_default();
+        if let Some(value) = env(&format!("LANTERN_{}_SECRET", name.to_uppercase())) {
+            secrets.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            );
+        }
+        out.insert(
+            name.to_string(),
+            lantern_server::SourceSettings {
+                secrets,
+                services: entry.map(|e| e.services.clone()).unwrap_or_default(),
+            },
+        );
+    }
+    Ok(out)
 }
 
 impl Config {
@@ -157,6 +210,7 @@ impl Config {
                 link_window_micros: (hours * 3600.0 * MICROS_PER_SECOND as f64).round() as i64,
                 infer_incident_links: file.incidents.infer_links,
             },
+            sources: sources(file.sources, &where_, |name| std::env::var(name).ok())?,
             git_hotfix: lantern_git::HotfixRule {
                 patterns: file.git.hotfix_patterns,
                 semver_patch_days: file.git.semver_patch_days,
@@ -225,6 +279,21 @@ mod tests {
         assert_eq!(c.git_hotfix.semver_patch_days, 7);
         let defaults = Config::parse("", None).unwrap();
         assert_eq!(defaults.git_hotfix.patterns.len(), 2);
+    }
+
+    #[test]
+    fn receivers_take_secrets_from_the_file_and_the_environment() {
+        let file: File = toml::from_str(
+            "[sources.pagerduty]\nsecrets = [\"a\"]\nservices = { \"API Service\" = \"api\" }\n",
+        )
+        .unwrap();
+        let env = |name: &str| (name == "LANTERN_PAGERDUTY_SECRET").then(|| "b, c".to_string());
+        let s = sources(file.sources, "lantern.toml", env).unwrap();
+        assert_eq!(s["pagerduty"].secrets, vec!["a", "b", "c"]);
+        assert_eq!(s["pagerduty"].service("API Service"), "api");
+        assert!(s["opsgenie"].secrets.is_empty());
+        let e = Config::parse("[sources.jira]\nsecrets = []\n", None).unwrap_err();
+        assert!(e.to_string().contains("not a receiver"), "{e}");
     }
 
     #[test]

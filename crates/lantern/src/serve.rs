@@ -34,6 +34,7 @@ pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
             })
             .collect(),
         engine: config.engine.clone(),
+        sources: config.sources.clone(),
     };
     // Two cores: two workers; SQLite work goes to tokio's blocking pool.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -87,7 +88,7 @@ pub enum DeadLetterCommand {
     Replay { ids: Vec<i64> },
 }
 
-pub fn dead_letters(db: &Path, command: &DeadLetterCommand) -> Result<bool> {
+pub fn dead_letters(db: &Path, config: &Config, command: &DeadLetterCommand) -> Result<bool> {
     let mut instance = Instance::open(db)?;
     let store = &mut instance.store;
     let letters = store.dead_letters()?;
@@ -137,11 +138,25 @@ pub fn dead_letters(db: &Path, command: &DeadLetterCommand) -> Result<bool> {
                 .iter()
                 .filter(|l| ids.is_empty() || ids.contains(&l.id))
             {
-                match map(&l.source, &l.headers, &l.body, &instance.pseudonymiser) {
+                let settings = config.sources.get(&l.source).cloned().unwrap_or_default();
+                match map(
+                    &l.source,
+                    &l.headers,
+                    &l.body,
+                    &settings,
+                    &instance.pseudonymiser,
+                ) {
                     Ok(Mapped::Events(events)) => {
                         store.write(&events)?;
                         store.remove_dead_letter(l.id)?;
                         println!("{}: stored {} events", l.id, events.len());
+                        stored += 1;
+                    }
+                    Ok(Mapped::Merge(events)) => {
+                        let n = events.len();
+                        store.write_merged(events)?;
+                        store.remove_dead_letter(l.id)?;
+                        println!("{}: stored {n} events", l.id);
                         stored += 1;
                     }
                     Ok(Mapped::Ignored(why)) => {

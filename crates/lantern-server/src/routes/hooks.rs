@@ -3,8 +3,9 @@
 //! a dead letter and answered 400.
 
 use crate::problem::Problem;
-use crate::sources::{self, Mapped};
+use crate::sources::{self, Mapped, SourceSettings};
 use crate::state::AppState;
+use crate::verify;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -44,6 +45,105 @@ pub async fn events(
     receive(&state, "events", &headers, &[], body).await
 }
 
+/// PagerDuty webhooks v3 (incident events), signed with
+/// `X-PagerDuty-Signature` (`v1=…`, several during a rotation).
+#[utoipa::path(
+    post,
+    path = "/hooks/pagerduty",
+    request_body(content = serde_json::Value, description = "A PagerDuty v3 webhook"),
+    responses(
+        (status = 200, description = "Committed", body = Accepted),
+        (status = 202, description = "Not an incident event; ignored", body = Accepted),
+        (status = 400, description = "Not a PagerDuty v3 body; kept as a dead letter", body = Problem),
+        (status = 401, description = "Missing or wrong signature", body = Problem)
+    )
+)]
+pub async fn pagerduty(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    receive(&state, "pagerduty", &headers, &[], body).await
+}
+
+/// Opsgenie alert actions (Create, Acknowledge, Close), with
+/// `Authorization: Bearer <secret>`.
+#[utoipa::path(
+    post,
+    path = "/hooks/opsgenie",
+    request_body(content = serde_json::Value, description = "An Opsgenie alert action"),
+    responses(
+        (status = 200, description = "Committed", body = Accepted),
+        (status = 202, description = "An action that changes no incident time; ignored", body = Accepted),
+        (status = 400, description = "Not an Opsgenie body; kept as a dead letter", body = Problem),
+        (status = 401, description = "Missing or wrong token", body = Problem)
+    )
+)]
+pub async fn opsgenie(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    receive(&state, "opsgenie", &headers, &[], body).await
+}
+
+/// Prometheus Alertmanager webhooks (version 4), with
+/// `Authorization: Bearer <secret>` (Alertmanager's `http_config`).
+#[utoipa::path(
+    post,
+    path = "/hooks/alertmanager",
+    request_body(content = serde_json::Value, description = "An Alertmanager webhook"),
+    responses(
+        (status = 200, description = "Committed", body = Accepted),
+        (status = 400, description = "Not an Alertmanager body; kept as a dead letter", body = Problem),
+        (status = 401, description = "Missing or wrong token", body = Problem)
+    )
+)]
+pub async fn alertmanager(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    receive(&state, "alertmanager", &headers, &[], body).await
+}
+
+/// Whether the delivery comes from the configured sender. The canonical
+/// receiver is open unless it has secrets; the others need theirs.
+fn authentic(
+    source: &str,
+    settings: &SourceSettings,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Problem> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let ok = match source {
+        "events" if settings.secrets.is_empty() => true,
+        "pagerduty" => header("x-pagerduty-signature").is_some_and(|all| {
+            all.split(',')
+                .filter_map(|s| s.trim().strip_prefix("v1="))
+                .any(|sig| verify::hmac_sha256_matches(&settings.secrets, body, sig))
+        }),
+        _ => verify::bearer_matches(&settings.secrets, header("authorization")),
+    };
+    if ok {
+        return Ok(());
+    }
+    let detail = if settings.secrets.is_empty() {
+        format!(
+            "no secret is configured for /hooks/{source}: set [sources.{source}] secrets in lantern.toml or LANTERN_{}_SECRET",
+            source.to_uppercase()
+        )
+    } else {
+        format!("the delivery to /hooks/{source} is not signed with a configured secret")
+    };
+    tracing::warn!(source, "refused an unauthenticated delivery");
+    Err(Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        detail,
+    ))
+}
+
 /// The common path of every receiver: `kept` names the headers its
 /// mapping reads, which a dead letter keeps for the replay.
 async fn receive(
@@ -62,6 +162,13 @@ async fn receive(
         };
         Problem::new(status, slug, e.body_text())
     })?;
+    let settings = state
+        .settings()
+        .sources
+        .get(source)
+        .cloned()
+        .unwrap_or_default();
+    authentic(source, &settings, headers, &body)?;
     let headers: Vec<(String, String)> = kept
         .iter()
         .filter_map(|name| {
@@ -69,24 +176,9 @@ async fn receive(
             Some((name.to_string(), value.to_string()))
         })
         .collect();
-    match sources::map(source, &headers, &body, state.pseudonymiser()) {
-        Ok(Mapped::Events(events)) => {
-            let accepted = events.len();
-            state
-                .with_store(move |store, _| {
-                    store
-                        .write(&events)
-                        .map_err(|e| Problem::internal(format!("the events were not stored: {e}")))
-                })
-                .await?;
-            Ok((
-                StatusCode::OK,
-                Json(Accepted {
-                    accepted,
-                    ignored: None,
-                }),
-            ))
-        }
+    match sources::map(source, &headers, &body, &settings, state.pseudonymiser()) {
+        Ok(Mapped::Events(events)) => commit(state, events, false).await,
+        Ok(Mapped::Merge(events)) => commit(state, events, true).await,
         Ok(Mapped::Ignored(why)) => Ok((
             StatusCode::ACCEPTED,
             Json(Accepted {
@@ -117,6 +209,32 @@ async fn receive(
             )))
         }
     }
+}
+
+/// Stores the events (merged into stored ones when `merge`), then answers.
+async fn commit(
+    state: &AppState,
+    events: Vec<lantern_events::Event>,
+    merge: bool,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    let accepted = events.len();
+    state
+        .with_store(move |store, _| {
+            let written = if merge {
+                store.write_merged(events)
+            } else {
+                store.write(&events)
+            };
+            written.map_err(|e| Problem::internal(format!("the events were not stored: {e}")))
+        })
+        .await?;
+    Ok((
+        StatusCode::OK,
+        Json(Accepted {
+            accepted,
+            ignored: None,
+        }),
+    ))
 }
 
 fn now() -> Timestamp {

@@ -3,14 +3,36 @@
 //! them for live deliveries, `lantern deadletter replay` for kept ones.
 
 mod events;
+mod incidents;
 
 use lantern_events::{Event, Pseudonymiser};
+use std::collections::BTreeMap;
+
+/// A receiver's settings (`[sources.NAME]` in lantern.toml).
+#[derive(Debug, Clone, Default)]
+pub struct SourceSettings {
+    /// Shared secrets or signing keys; several while one is rotated out.
+    pub secrets: Vec<String>,
+    /// The source's name for a service → Lantern's.
+    pub services: BTreeMap<String, String>,
+}
+
+impl SourceSettings {
+    pub fn service(&self, name: &str) -> String {
+        self.services
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    }
+}
 
 /// What a delivery means.
 #[derive(Debug)]
 pub enum Mapped {
     /// Events to store (possibly none).
     Events(Vec<Event>),
+    /// Facts to merge into the stored events of the same type and id.
+    Merge(Vec<Event>),
     /// A kind of delivery Lantern does not use (answered 202 so that the
     /// sender does not retry); the reason says which.
     Ignored(String),
@@ -22,16 +44,20 @@ pub enum Mapped {
 pub struct MapError(pub String);
 
 /// The receivers, by the name in their path (`/hooks/NAME`).
-pub const SOURCES: &[&str] = &["events"];
+pub const SOURCES: &[&str] = &["events", "pagerduty", "opsgenie", "alertmanager"];
 
 pub fn map(
     source: &str,
     _headers: &[(String, String)],
     body: &[u8],
+    settings: &SourceSettings,
     pseudonymiser: &Pseudonymiser,
 ) -> Result<Mapped, MapError> {
     match source {
         "events" => events::map(body, pseudonymiser).map(Mapped::Events),
+        "pagerduty" => incidents::pagerduty(body, settings),
+        "opsgenie" => incidents::opsgenie(body, settings),
+        "alertmanager" => incidents::alertmanager(body, settings),
         other => Err(MapError(format!(
             "no receiver `{other}`; receivers: {}",
             SOURCES.join(", ")
