@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         crate::routes::catalog::catalog,
         crate::routes::catalog::metric_docs,
         crate::routes::hooks::events,
+        crate::routes::hooks::github,
         crate::routes::hooks::pagerduty,
         crate::routes::hooks::opsgenie,
         crate::routes::hooks::alertmanager,

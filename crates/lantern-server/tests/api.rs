@@ -36,6 +36,7 @@ async fn spawn_app() -> TestApp {
                 SourceSettings {
                     secrets: vec!["old-secret".into(), "test-secret".into()],
                     services: BTreeMap::from([("API Service".into(), "api".into())]),
+                    ..SourceSettings::default()
                 },
             ),
             (
@@ -43,6 +44,7 @@ async fn spawn_app() -> TestApp {
                 SourceSettings {
                     secrets: vec!["am-token".into()],
                     services: BTreeMap::from([("http_checks".into(), "web".into())]),
+                    ..SourceSettings::default()
                 },
             ),
             (
@@ -50,6 +52,15 @@ async fn spawn_app() -> TestApp {
                 SourceSettings {
                     secrets: vec!["og-token".into()],
                     services: BTreeMap::from([("tag1".into(), "web".into())]),
+                    ..SourceSettings::default()
+                },
+            ),
+            (
+                "github".to_string(),
+                SourceSettings {
+                    secrets: vec!["gh-secret".into()],
+                    services: BTreeMap::from([("Codertocat/Hello-World".into(), "hello".into())]),
+                    deploy_workflows: vec!["Deploy".into()],
                 },
             ),
         ]),
@@ -285,6 +296,7 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/metrics/docs",
             "/api/v1/openapi.json",
             "/hooks/events",
+            "/hooks/github",
             "/hooks/pagerduty",
             "/hooks/opsgenie",
             "/hooks/alertmanager",
@@ -453,4 +465,133 @@ fn hmac_hex(key: &[u8], body: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Posts a GitHub delivery signed with the test app's secret.
+async fn github(app: &TestApp, event: &str, body: &Value) -> (u16, Value) {
+    let body = serde_json::to_vec(body).unwrap();
+    let sig = format!("sha256={}", hmac_hex(b"gh-secret", &body));
+    let headers = [
+        ("x-github-event", event),
+        ("x-hub-signature-256", sig.as_str()),
+    ];
+    let (status, _, answer) = app.post_with("/hooks/github", &headers, body).await;
+    (status, answer)
+}
+
+fn github_fixture(path: &str) -> Value {
+    serde_json::from_slice(&fixture(&format!("github/{path}"))).unwrap()
+}
+
+#[tokio::test]
+async fn github_deliveries_become_deployments_changes_and_pull_requests() {
+    let app = spawn_app().await;
+    // Signatures: GitHub's own test vector shape, wrong and missing.
+    let push = github_fixture("push/with-new-branch.payload.json");
+    let body = serde_json::to_vec(&push).unwrap();
+    let wrong = [
+        ("x-github-event", "push"),
+        ("x-hub-signature-256", "sha256=00"),
+    ];
+    assert_eq!(
+        app.post_with("/hooks/github", &wrong, body.clone()).await.0,
+        401
+    );
+    assert_eq!(
+        app.post_with("/hooks/github", &[("x-github-event", "push")], body)
+            .await
+            .0,
+        401
+    );
+
+    assert_eq!(
+        github(&app, "ping", &json!({"zen": "Keep it logically awesome."}))
+            .await
+            .0,
+        202
+    );
+    let (status, answer) = github(&app, "push", &push).await;
+    assert_eq!((status, answer["accepted"].as_u64()), (200, Some(1)));
+    let deployed = github_fixture("deployment_status/payload.json");
+    assert_eq!(
+        github(
+            &app,
+            "deployment",
+            &github_fixture("deployment/payload.json")
+        )
+        .await
+        .0,
+        202
+    );
+    let (status, _) = github(&app, "deployment_status", &deployed).await;
+    assert_eq!(status, 200);
+    // A re-delivery changes nothing.
+    assert_eq!(github(&app, "deployment_status", &deployed).await.0, 200);
+
+    // A pull request opened, reviewed by someone else, then merged.
+    let mut opened = github_fixture("pull_request/closed.payload.json");
+    opened["action"] = json!("opened");
+    opened["pull_request"]["closed_at"] = Value::Null;
+    assert_eq!(github(&app, "pull_request", &opened).await.0, 200);
+    let mut reviewed = github_fixture("pull_request_review/submitted.payload.json");
+    assert_eq!(
+        github(&app, "pull_request_review", &reviewed).await.0,
+        202,
+        "own review"
+    );
+    reviewed["review"]["user"]["login"] = json!("Octocat");
+    reviewed["review"]["state"] = json!("approved");
+    assert_eq!(github(&app, "pull_request_review", &reviewed).await.0, 200);
+    let mut merged = github_fixture("pull_request/closed.payload.json");
+    merged["pull_request"]["merged"] = json!(true);
+    merged["pull_request"]["merged_at"] = json!("2019-05-15T15:21:18Z");
+    assert_eq!(github(&app, "pull_request", &merged).await.0, 200);
+
+    // A deploy workflow run, and one that is not.
+    let mut run = github_fixture("workflow_run/completed.payload.json");
+    assert_eq!(github(&app, "workflow_run", &run).await.0, 202);
+    run["workflow_run"]["name"] = json!("Deploy");
+    assert_eq!(github(&app, "workflow_run", &run).await.0, 200);
+    // Missing event type: a dead letter.
+    let sig = format!("sha256={}", hmac_hex(b"gh-secret", b"{}"));
+    let (status, _, _) = app
+        .post_with(
+            "/hooks/github",
+            &[("x-hub-signature-256", sig.as_str())],
+            "{}",
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    let dir = app.stop().await;
+    let store = SqliteStore::open(&dir.path().join("lantern.db")).unwrap();
+    let events = store.load(None).unwrap();
+    assert_eq!(events.changes.len(), 1);
+    assert_eq!(events.deployments.len(), 2);
+    let d = events
+        .deployments
+        .iter()
+        .find(|d| d.id.as_str() == "github:Codertocat/Hello-World:deployment:145988746")
+        .unwrap();
+    assert_eq!(d.service.as_str(), "hello");
+    assert_eq!(
+        d.finished_at,
+        Timestamp::parse_rfc3339("2019-05-15T15:20:55Z").unwrap()
+    );
+    let pr = &events.pull_requests[0];
+    assert_eq!(pr.id.as_str(), "Codertocat/Hello-World#2");
+    assert_eq!(
+        pr.first_review_at,
+        Timestamp::parse_rfc3339("2019-05-15T15:20:38Z").ok()
+    );
+    assert_eq!(pr.approved_at, pr.first_review_at);
+    assert_eq!(
+        pr.merged_at,
+        Timestamp::parse_rfc3339("2019-05-15T15:21:18Z").ok()
+    );
+    assert!(pr.merge_sha.is_some() && pr.author.is_some());
+    assert_eq!(
+        store.dead_letters().unwrap()[0].reason,
+        "the `X-GitHub-Event` header is missing"
+    );
 }

@@ -32,6 +32,8 @@ struct SourceEntry {
     secrets: Vec<String>,
     #[serde(default)]
     services: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    deploy_workflows: Vec<String>,
 }
 
 /// `[git]`: how `lantern import git` recognises hotfixes.
@@ -145,6 +147,9 @@ fn sources(
             lantern_server::SourceSettings {
                 secrets,
                 services: entry.map(|e| e.services.clone()).unwrap_or_default(),
+                deploy_workflows: entry
+                    .map(|e| e.deploy_workflows.clone())
+                    .unwrap_or_default(),
             },
         );
     }

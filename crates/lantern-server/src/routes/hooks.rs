@@ -45,6 +45,35 @@ pub async fn events(
     receive(&state, "events", &headers, &[], body).await
 }
 
+/// GitHub webhooks (deployment_status, push, pull_request,
+/// pull_request_review, workflow_run; ping), signed with
+/// `X-Hub-Signature-256`.
+#[utoipa::path(
+    post,
+    path = "/hooks/github",
+    request_body(content = serde_json::Value, description = "A GitHub webhook; the type in X-GitHub-Event"),
+    responses(
+        (status = 200, description = "Committed", body = Accepted),
+        (status = 202, description = "An event Lantern does not use (or ping); ignored", body = Accepted),
+        (status = 400, description = "Not the GitHub body the event type says; kept as a dead letter", body = Problem),
+        (status = 401, description = "Missing or wrong signature", body = Problem)
+    )
+)]
+pub async fn github(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    receive(
+        &state,
+        "github",
+        &headers,
+        &["x-github-event", "x-github-delivery"],
+        body,
+    )
+    .await
+}
+
 /// PagerDuty webhooks v3 (incident events), signed with
 /// `X-PagerDuty-Signature` (`v1=…`, several during a rotation).
 #[utoipa::path(
@@ -118,6 +147,9 @@ fn authentic(
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let ok = match source {
         "events" if settings.secrets.is_empty() => true,
+        "github" => header("x-hub-signature-256")
+            .and_then(|s| s.strip_prefix("sha256="))
+            .is_some_and(|sig| verify::hmac_sha256_matches(&settings.secrets, body, sig)),
         "pagerduty" => header("x-pagerduty-signature").is_some_and(|all| {
             all.split(',')
                 .filter_map(|s| s.trim().strip_prefix("v1="))

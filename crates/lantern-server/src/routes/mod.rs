@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/metrics/docs", get(catalog::metric_docs))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/hooks/events", post(hooks::events))
+        .route("/hooks/github", post(hooks::github))
         .route("/hooks/pagerduty", post(hooks::pagerduty))
         .route("/hooks/opsgenie", post(hooks::opsgenie))
         .route("/hooks/alertmanager", post(hooks::alertmanager))

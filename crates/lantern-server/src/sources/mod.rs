@@ -3,6 +3,7 @@
 //! them for live deliveries, `lantern deadletter replay` for kept ones.
 
 mod events;
+mod github;
 mod incidents;
 
 use lantern_events::{Event, Pseudonymiser};
@@ -15,6 +16,9 @@ pub struct SourceSettings {
     pub secrets: Vec<String>,
     /// The source's name for a service → Lantern's.
     pub services: BTreeMap<String, String>,
+    /// CI workflows whose successful run is a production deployment
+    /// (GitHub `workflow_run`).
+    pub deploy_workflows: Vec<String>,
 }
 
 impl SourceSettings {
@@ -44,17 +48,23 @@ pub enum Mapped {
 pub struct MapError(pub String);
 
 /// The receivers, by the name in their path (`/hooks/NAME`).
-pub const SOURCES: &[&str] = &["events", "pagerduty", "opsgenie", "alertmanager"];
+pub const SOURCES: &[&str] = &["events", "github", "pagerduty", "opsgenie", "alertmanager"];
 
 pub fn map(
     source: &str,
-    _headers: &[(String, String)],
+    headers: &[(String, String)],
     body: &[u8],
     settings: &SourceSettings,
     pseudonymiser: &Pseudonymiser,
 ) -> Result<Mapped, MapError> {
     match source {
         "events" => events::map(body, pseudonymiser).map(Mapped::Events),
+        "github" => github::map(
+            header(headers, "x-github-event"),
+            body,
+            settings,
+            pseudonymiser,
+        ),
         "pagerduty" => incidents::pagerduty(body, settings),
         "opsgenie" => incidents::opsgenie(body, settings),
         "alertmanager" => incidents::alertmanager(body, settings),
@@ -63,4 +73,11 @@ pub fn map(
             SOURCES.join(", ")
         ))),
     }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }

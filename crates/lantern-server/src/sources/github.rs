@@ -1,0 +1,277 @@
+//! GitHub webhooks. The event type comes from `X-GitHub-Event`:
+//! - `deployment_status`: a final state (success, failure, error) is a
+//!   deployment of the repository's service; `production_environment`
+//!   makes it production whatever its name;
+//! - `push`: its commits, each with the one before as parent (GitHub does
+//!   not send parents; a push of a linear history is exact);
+//! - `pull_request`: the pull request as it now is (opened, merged,
+//!   closed), merged into what is stored;
+//! - `pull_request_review`: a review by someone other than the author sets
+//!   the first review (and, when approving, the approval);
+//! - `workflow_run`: a completed run of a workflow named in
+//!   `deploy_workflows` is a production deployment;
+//! - `deployment` (not final yet), `ping` and the rest: accepted, ignored.
+
+use super::{MapError, Mapped, SourceSettings};
+use lantern_events::{
+    Change, Deployment, DeploymentStatus, Event, EventId, Name, Pseudonymiser, PullRequest, Sha,
+    Timestamp,
+};
+use serde_json::Value;
+
+fn text<'a>(v: &'a Value, path: &str) -> Result<&'a str, MapError> {
+    v.pointer(path)
+        .and_then(Value::as_str)
+        .ok_or_else(|| MapError(format!("`{path}` is missing or not a string")))
+}
+
+fn time(v: &Value, path: &str) -> Result<Timestamp, MapError> {
+    Timestamp::parse_rfc3339(text(v, path)?).map_err(|m| MapError(format!("`{path}`: {m}")))
+}
+
+fn opt_time(v: &Value, path: &str) -> Result<Option<Timestamp>, MapError> {
+    match v.pointer(path) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => time(v, path).map(Some),
+    }
+}
+
+fn name(text: &str, what: &str) -> Result<Name, MapError> {
+    Name::parse(text).map_err(|m| MapError(format!("{what} `{text}`: {m}")))
+}
+
+fn id(text: String) -> Result<EventId, MapError> {
+    EventId::parse(&text).map_err(|m| MapError(format!("id {m}")))
+}
+
+fn sha(v: &Value, path: &str) -> Result<Sha, MapError> {
+    Sha::parse(text(v, path)?).map_err(|m| MapError(format!("`{path}`: {m}")))
+}
+
+/// The repository's Lantern service: mapped by full name, then by name.
+fn service(v: &Value, settings: &SourceSettings) -> Result<Name, MapError> {
+    let full = text(v, "/repository/full_name")?;
+    let short = text(v, "/repository/name")?;
+    let mapped = settings
+        .services
+        .get(full)
+        .or_else(|| settings.services.get(short))
+        .map(String::as_str)
+        .unwrap_or(short);
+    name(mapped, "service")
+}
+
+pub fn map(
+    event: Option<&str>,
+    body: &[u8],
+    settings: &SourceSettings,
+    pseudonymiser: &Pseudonymiser,
+) -> Result<Mapped, MapError> {
+    let Some(event) = event else {
+        return Err(MapError("the `X-GitHub-Event` header is missing".into()));
+    };
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| MapError(format!("the body is not valid JSON: {e}")))?;
+    match event {
+        "deployment_status" => deployment_status(&v, settings),
+        "push" => push(&v, pseudonymiser),
+        "pull_request" => pull_request(&v, pseudonymiser),
+        "pull_request_review" => review(&v, pseudonymiser),
+        "workflow_run" => workflow_run(&v, settings),
+        "ping" => Ok(Mapped::Ignored("ping: the hook reaches Lantern".into())),
+        "deployment" => Ok(Mapped::Ignored(
+            "a deployment counts once a deployment_status says how it ended".into(),
+        )),
+        other => Ok(Mapped::Ignored(format!(
+            "GitHub `{other}` events are not used"
+        ))),
+    }
+}
+
+fn deployment_status(v: &Value, settings: &SourceSettings) -> Result<Mapped, MapError> {
+    let status = match text(v, "/deployment_status/state")? {
+        "success" => DeploymentStatus::Success,
+        "failure" | "error" => DeploymentStatus::Failure,
+        other => {
+            return Ok(Mapped::Ignored(format!(
+                "deployment state `{other}` is not final"
+            )));
+        }
+    };
+    let production = v.pointer("/deployment/production_environment") == Some(&Value::Bool(true));
+    let environment = if production {
+        "production"
+    } else {
+        text(v, "/deployment/environment")?
+    };
+    let full = text(v, "/repository/full_name")?;
+    let deployment_id = v
+        .pointer("/deployment/id")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| MapError("`/deployment/id` is missing or not a number".into()))?;
+    Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
+        id: id(format!("github:{full}:deployment:{deployment_id}"))?,
+        service: service(v, settings)?,
+        environment: name(environment, "environment")?,
+        status,
+        started_at: opt_time(v, "/deployment/created_at")?,
+        finished_at: time(v, "/deployment_status/created_at")?,
+        repo: Some(name(full, "repository")?),
+        sha: Some(sha(v, "/deployment/sha")?),
+        changes: None,
+        kind: None,
+        rollback_of: None,
+        automated: None,
+    })]))
+}
+
+fn push(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
+    let repo = name(text(v, "/repository/full_name")?, "repository")?;
+    let commits = v
+        .get("commits")
+        .and_then(Value::as_array)
+        .ok_or_else(|| MapError("`commits` is missing or not an array".into()))?;
+    let before = text(v, "/before")?;
+    let mut parent = (!before.bytes().all(|b| b == b'0'))
+        .then(|| Sha::parse(before))
+        .transpose()
+        .map_err(|m| MapError(format!("`before`: {m}")))?;
+    let mut events = Vec::with_capacity(commits.len());
+    for (i, c) in commits.iter().enumerate() {
+        let at = |e: MapError| MapError(format!("commits[{i}]: {}", e.0));
+        let sha = sha(c, "/id").map_err(at)?;
+        let committed_at = time(c, "/timestamp").map_err(at)?;
+        let author = c
+            .pointer("/author/email")
+            .or_else(|| c.pointer("/author/username"))
+            .and_then(Value::as_str)
+            .filter(|a| !a.is_empty())
+            .map(|a| pseudonymiser.pseudonymise(&a.to_lowercase()));
+        events.push(Event::Change(Change {
+            id: EventId::for_change(&repo, &sha),
+            repo: repo.clone(),
+            sha,
+            parents: parent.into_iter().collect(),
+            committed_at,
+            authored_at: committed_at,
+            author,
+            pull_request: None,
+        }));
+        parent = Some(sha);
+    }
+    Ok(Mapped::Merge(events))
+}
+
+fn pr_id(v: &Value) -> Result<(EventId, Name), MapError> {
+    let full = text(v, "/repository/full_name")?;
+    let number = v
+        .pointer("/pull_request/number")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| MapError("`/pull_request/number` is missing or not a number".into()))?;
+    Ok((id(format!("{full}#{number}"))?, name(full, "repository")?))
+}
+
+fn empty_pr(id: EventId, repo: Name, opened_at: Timestamp) -> PullRequest {
+    PullRequest {
+        id,
+        repo,
+        opened_at,
+        first_review_at: None,
+        approved_at: None,
+        merged_at: None,
+        closed_at: None,
+        merge_sha: None,
+        head_sha: None,
+        commits: Vec::new(),
+        first_commit_at: None,
+        additions: None,
+        deletions: None,
+        author: None,
+    }
+}
+
+fn pull_request(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
+    let (id, repo) = pr_id(v)?;
+    let mut pr = empty_pr(id, repo, time(v, "/pull_request/created_at")?);
+    pr.merged_at = opt_time(v, "/pull_request/merged_at")?;
+    pr.closed_at = opt_time(v, "/pull_request/closed_at")?;
+    // GitHub fills merge_commit_sha with a test merge while a pull request
+    // is open: it is what landed only once merged.
+    if pr.merged_at.is_some() {
+        pr.merge_sha = Some(sha(v, "/pull_request/merge_commit_sha")?);
+    }
+    pr.head_sha = v
+        .pointer("/pull_request/head/sha")
+        .and_then(Value::as_str)
+        .and_then(|s| Sha::parse(s).ok());
+    pr.additions = v.pointer("/pull_request/additions").and_then(Value::as_u64);
+    pr.deletions = v.pointer("/pull_request/deletions").and_then(Value::as_u64);
+    pr.author = v
+        .pointer("/pull_request/user/login")
+        .and_then(Value::as_str)
+        .map(|l| pseudonymiser.pseudonymise(&l.to_lowercase()));
+    Ok(Mapped::Merge(vec![Event::PullRequest(pr)]))
+}
+
+fn review(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
+    if v.get("action").and_then(Value::as_str) != Some("submitted") {
+        return Ok(Mapped::Ignored("only submitted reviews are used".into()));
+    }
+    let reviewer = text(v, "/review/user/login")?;
+    let author = text(v, "/pull_request/user/login")?;
+    if reviewer.eq_ignore_ascii_case(author) {
+        return Ok(Mapped::Ignored(
+            "a review by the pull request's author is not a first review".into(),
+        ));
+    }
+    let (id, repo) = pr_id(v)?;
+    let submitted = time(v, "/review/submitted_at")?;
+    let mut pr = empty_pr(id, repo, time(v, "/pull_request/created_at")?);
+    pr.first_review_at = Some(submitted);
+    if text(v, "/review/state")?.eq_ignore_ascii_case("approved") {
+        pr.approved_at = Some(submitted);
+    }
+    pr.author = Some(pseudonymiser.pseudonymise(&author.to_lowercase()));
+    Ok(Mapped::Merge(vec![Event::PullRequest(pr)]))
+}
+
+fn workflow_run(v: &Value, settings: &SourceSettings) -> Result<Mapped, MapError> {
+    let workflow = text(v, "/workflow_run/name")?;
+    if !settings.deploy_workflows.iter().any(|w| w == workflow) {
+        return Ok(Mapped::Ignored(format!(
+            "workflow `{workflow}` is not in [sources.github] deploy_workflows"
+        )));
+    }
+    if v.get("action").and_then(Value::as_str) != Some("completed") {
+        return Ok(Mapped::Ignored("the run has not completed".into()));
+    }
+    let status = match text(v, "/workflow_run/conclusion")? {
+        "success" => DeploymentStatus::Success,
+        "failure" | "timed_out" => DeploymentStatus::Failure,
+        "cancelled" => DeploymentStatus::Cancelled,
+        other => {
+            return Ok(Mapped::Ignored(format!(
+                "conclusion `{other}` is not a deployment's end"
+            )));
+        }
+    };
+    let full = text(v, "/repository/full_name")?;
+    let run = v
+        .pointer("/workflow_run/id")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| MapError("`/workflow_run/id` is missing or not a number".into()))?;
+    Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
+        id: id(format!("github:{full}:run:{run}"))?,
+        service: service(v, settings)?,
+        environment: name("production", "environment")?,
+        status,
+        started_at: opt_time(v, "/workflow_run/run_started_at")?,
+        finished_at: time(v, "/workflow_run/updated_at")?,
+        repo: Some(name(full, "repository")?),
+        sha: Some(sha(v, "/workflow_run/head_sha")?),
+        changes: None,
+        kind: None,
+        rollback_of: None,
+        automated: Some(true),
+    })]))
+}
