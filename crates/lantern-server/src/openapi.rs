@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         crate::routes::catalog::metric_docs,
         crate::routes::hooks::events,
         crate::routes::hooks::github,
+        crate::routes::hooks::gitlab,
         crate::routes::hooks::pagerduty,
         crate::routes::hooks::opsgenie,
         crate::routes::hooks::alertmanager,

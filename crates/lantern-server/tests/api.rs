@@ -56,6 +56,13 @@ async fn spawn_app() -> TestApp {
                 },
             ),
             (
+                "gitlab".to_string(),
+                SourceSettings {
+                    secrets: vec!["gl-token".into()],
+                    ..SourceSettings::default()
+                },
+            ),
+            (
                 "github".to_string(),
                 SourceSettings {
                     secrets: vec!["gh-secret".into()],
@@ -297,6 +304,7 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/openapi.json",
             "/hooks/events",
             "/hooks/github",
+            "/hooks/gitlab",
             "/hooks/pagerduty",
             "/hooks/opsgenie",
             "/hooks/alertmanager",
@@ -594,4 +602,81 @@ async fn github_deliveries_become_deployments_changes_and_pull_requests() {
         store.dead_letters().unwrap()[0].reason,
         "the `X-GitHub-Event` header is missing"
     );
+}
+
+#[tokio::test]
+async fn gitlab_hooks_with_their_token_and_time_formats() {
+    let app = spawn_app().await;
+    let token = [("x-gitlab-token", "gl-token")];
+    let mut deployment: Value =
+        serde_json::from_slice(&fixture("gitlab/deployment_hook.json")).unwrap();
+    let body = serde_json::to_vec(&deployment).unwrap();
+    assert_eq!(app.post("/hooks/gitlab", body.clone()).await.0, 401);
+    let wrong = [("x-gitlab-token", "gl-tokem")];
+    assert_eq!(
+        app.post_with("/hooks/gitlab", &wrong, body.clone()).await.0,
+        401
+    );
+    assert_eq!(
+        app.post_with("/hooks/gitlab", &token, body).await.0,
+        200,
+        "staging"
+    );
+    deployment["deployment_id"] = json!(16);
+    deployment["environment_tier"] = json!("production");
+    deployment["status_changed_at"] = json!("2021-04-28 20:50:00 UTC");
+    let (status, _, _) = app
+        .post_with(
+            "/hooks/gitlab",
+            &token,
+            serde_json::to_vec(&deployment).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let push = json!({
+        "object_kind": "push", "before": "0000000000000000000000000000000000000000",
+        "project": {"path_with_namespace": "root/test-deployment-webhooks", "name": "test-deployment-webhooks"},
+        "total_commits_count": 1,
+        "commits": [{"id": "279484c09fbe69ededfced8c1bb6e6d24616b468", "timestamp": "2021-04-28T19:00:00+02:00",
+                     "author": {"name": "Administrator", "email": "admin@example.com"}}]
+    });
+    let (status, _, _) = app
+        .post_with("/hooks/gitlab", &token, serde_json::to_vec(&push).unwrap())
+        .await;
+    assert_eq!(status, 200);
+    let mut mr = json!({
+        "object_kind": "merge_request", "user": {"id": 2},
+        "project": {"path_with_namespace": "root/test-deployment-webhooks"},
+        "object_attributes": {"iid": 7, "author_id": 1, "action": "approved", "state": "opened",
+                              "created_at": "2021-04-28 17:00:00 UTC", "updated_at": "2021-04-28 18:00:00 UTC"}
+    });
+    let post = |v: &Value| serde_json::to_vec(v).unwrap();
+    assert_eq!(
+        app.post_with("/hooks/gitlab", &token, post(&mr)).await.0,
+        200
+    );
+    mr["object_attributes"]["action"] = json!("merge");
+    mr["object_attributes"]["state"] = json!("merged");
+    mr["object_attributes"]["updated_at"] = json!("2021-04-28T18:30:00Z");
+    mr["object_attributes"]["merge_commit_sha"] = json!("279484c09fbe69ededfced8c1bb6e6d24616b468");
+    assert_eq!(
+        app.post_with("/hooks/gitlab", &token, post(&mr)).await.0,
+        200
+    );
+    let issue = json!({"object_kind": "issue"});
+    assert_eq!(
+        app.post_with("/hooks/gitlab", &token, post(&issue)).await.0,
+        202
+    );
+
+    let (_, report) = app
+        .get("/api/v1/report?service=test-deployment-webhooks&from=2021-04-01&to=2021-05-01")
+        .await;
+    // One production deployment (staging is not), the baseline; the merge
+    // request's stages from the three hooks.
+    assert_eq!(report["deployment_frequency"]["count"], 1);
+    assert_eq!(report["pr_stages"]["pickup"]["median_s"], 3600.0);
+    assert_eq!(report["pr_stages"]["review"]["median_s"], 1800.0);
+    assert_eq!(report["pr_stages"]["deploy"]["median_s"], 8400.0);
+    let _dir = app.stop().await;
 }

@@ -74,6 +74,27 @@ pub async fn github(
     .await
 }
 
+/// GitLab webhooks (deployment, merge request and push hooks), with the
+/// hook's secret token in `X-Gitlab-Token`.
+#[utoipa::path(
+    post,
+    path = "/hooks/gitlab",
+    request_body(content = serde_json::Value, description = "A GitLab webhook"),
+    responses(
+        (status = 200, description = "Committed", body = Accepted),
+        (status = 202, description = "A hook Lantern does not use; ignored", body = Accepted),
+        (status = 400, description = "Not a GitLab body; kept as a dead letter", body = Problem),
+        (status = 401, description = "Missing or wrong token", body = Problem)
+    )
+)]
+pub async fn gitlab(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    receive(&state, "gitlab", &headers, &[], body).await
+}
+
 /// PagerDuty webhooks v3 (incident events), signed with
 /// `X-PagerDuty-Signature` (`v1=…`, several during a rotation).
 #[utoipa::path(
@@ -150,6 +171,12 @@ fn authentic(
         "github" => header("x-hub-signature-256")
             .and_then(|s| s.strip_prefix("sha256="))
             .is_some_and(|sig| verify::hmac_sha256_matches(&settings.secrets, body, sig)),
+        "gitlab" => header("x-gitlab-token").is_some_and(|token| {
+            settings
+                .secrets
+                .iter()
+                .any(|s| verify::constant_time_eq(s.as_bytes(), token.as_bytes()))
+        }),
         "pagerduty" => header("x-pagerduty-signature").is_some_and(|all| {
             all.split(',')
                 .filter_map(|s| s.trim().strip_prefix("v1="))

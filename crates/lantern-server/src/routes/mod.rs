@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/hooks/events", post(hooks::events))
         .route("/hooks/github", post(hooks::github))
+        .route("/hooks/gitlab", post(hooks::gitlab))
         .route("/hooks/pagerduty", post(hooks::pagerduty))
         .route("/hooks/opsgenie", post(hooks::opsgenie))
         .route("/hooks/alertmanager", post(hooks::alertmanager))

@@ -4,6 +4,7 @@
 
 mod events;
 mod github;
+mod gitlab;
 mod incidents;
 
 use lantern_events::{Event, Pseudonymiser};
@@ -48,7 +49,14 @@ pub enum Mapped {
 pub struct MapError(pub String);
 
 /// The receivers, by the name in their path (`/hooks/NAME`).
-pub const SOURCES: &[&str] = &["events", "github", "pagerduty", "opsgenie", "alertmanager"];
+pub const SOURCES: &[&str] = &[
+    "events",
+    "github",
+    "gitlab",
+    "pagerduty",
+    "opsgenie",
+    "alertmanager",
+];
 
 pub fn map(
     source: &str,
@@ -65,6 +73,7 @@ pub fn map(
             settings,
             pseudonymiser,
         ),
+        "gitlab" => gitlab::map(body, settings, pseudonymiser),
         "pagerduty" => incidents::pagerduty(body, settings),
         "opsgenie" => incidents::opsgenie(body, settings),
         "alertmanager" => incidents::alertmanager(body, settings),
