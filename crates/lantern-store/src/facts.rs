@@ -1,10 +1,14 @@
 //! Keeping the engine's derived facts, and loading only what a window needs.
 //!
-//! Every write marks the facts stale (in the same transaction); the next
-//! report or import re-derives them, a chunk of services at a time so that
-//! memory stays bounded. Facts also record which production environment
-//! names they were derived with: changing them in the configuration makes
-//! the facts stale too.
+//! Every write marks what it touched stale (in the same transaction): the
+//! services of its deployments and incidents, the repositories of its
+//! changes, pull requests and deployments. The next report re-derives the
+//! facts of those services and of every service that shares a repository
+//! with them (a pull request's first deployments span the services that
+//! deploy its repository) — or everything, when that is most of it, a
+//! chunk of services at a time so that memory stays bounded. Facts also
+//! record which production environment names they were derived with:
+//! changing them in the configuration makes every fact stale.
 //!
 //! Facts are kept in time order together with what a report reads of each
 //! deployment (`deployment_window`) and merged pull request
@@ -17,16 +21,99 @@ use crate::{Store, StoreError};
 use lantern_engine::*;
 use lantern_events::*;
 use rusqlite::types::Value;
-use rusqlite::{Transaction, params, params_from_iter};
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
 const SERVICES_PER_CHUNK: usize = 25;
 
-pub(crate) fn mark_stale(tx: &Transaction) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR REPLACE INTO meta VALUES ('facts', 'stale')")?
-        .execute([])?;
+/// Marks what a batch touches, before it is written: the services and
+/// repositories of the new versions and of the stored versions they
+/// replace (a deployment moved to another service leaves its old one's
+/// facts wrong too). Until facts were derived once with these settings
+/// there is nothing to mark: the next refresh derives everything.
+pub(crate) fn mark_stale(tx: &Transaction, events: &[Event]) -> rusqlite::Result<()> {
+    let derived: Option<String> = tx
+        .prepare_cached("SELECT value FROM meta WHERE key = 'facts'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    if derived.is_none_or(|v| !v.starts_with("v1:")) {
+        return Ok(());
+    }
+    let mut services: BTreeSet<String> = BTreeSet::new();
+    let mut repos: BTreeSet<String> = BTreeSet::new();
+    let mut old_deployment =
+        tx.prepare_cached("SELECT service, repo FROM deployments WHERE id = ?1")?;
+    let mut old_incident =
+        tx.prepare_cached("SELECT service, services FROM incidents WHERE id = ?1")?;
+    let mut old_change = tx.prepare_cached("SELECT repo FROM changes WHERE id = ?1")?;
+    let mut old_pull_request = tx.prepare_cached("SELECT repo FROM pull_requests WHERE id = ?1")?;
+    for e in events {
+        match e {
+            Event::Deployment(d) => {
+                services.insert(d.service.to_string());
+                repos.extend(d.repo.as_ref().map(Name::to_string));
+                if let Some((s, r)) = old_deployment
+                    .query_row([d.id.as_str()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                    })
+                    .optional()?
+                {
+                    services.insert(s);
+                    repos.extend(r);
+                }
+            }
+            Event::Incident(i) => {
+                services.extend(i.affected().map(Name::to_string));
+                if let Some((s, more)) = old_incident
+                    .query_row([i.id.as_str()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()?
+                {
+                    services.insert(s);
+                    services.extend(more.lines().map(str::to_string));
+                }
+            }
+            Event::Change(c) => {
+                repos.insert(c.repo.to_string());
+                // A default id (`repo@sha`) cannot move to another repository.
+                if c.id.as_str() != EventId::for_change(&c.repo, &c.sha).as_str()
+                    && let Some(r) = old_change
+                        .query_row([c.id.as_str()], |r| r.get::<_, String>(0))
+                        .optional()?
+                {
+                    repos.insert(r);
+                }
+            }
+            Event::PullRequest(p) => {
+                repos.insert(p.repo.to_string());
+                if let Some(r) = old_pull_request
+                    .query_row([p.id.as_str()], |r| r.get::<_, String>(0))
+                    .optional()?
+                {
+                    repos.insert(r);
+                }
+            }
+            Event::Annotation(_) => {}
+        }
+    }
+    let mut stmt =
+        tx.prepare_cached("INSERT OR IGNORE INTO stale_facts (kind, name) VALUES (?1, ?2)")?;
+    for s in services {
+        stmt.execute(["service", s.as_str()])?;
+    }
+    for r in repos {
+        stmt.execute(["repo", r.as_str()])?;
+    }
     Ok(())
+}
+
+/// What a partial refresh re-derives: these services' deployments and
+/// incident links, and these repositories' pull requests.
+struct Closure {
+    services: Vec<String>,
+    repos: BTreeSet<String>,
 }
 
 fn fingerprint(config: &EngineConfig) -> String {
@@ -105,7 +192,10 @@ struct Staging<'c> {
 impl<'c> Staging<'c> {
     /// `unchecked_transaction` borrows the connection shared, so the
     /// history can be read on it while rows are staged.
-    fn begin(conn: &'c rusqlite::Connection) -> Result<Self, StoreError> {
+    fn begin(
+        conn: &'c rusqlite::Connection,
+        partial: Option<&Closure>,
+    ) -> Result<Self, StoreError> {
         // Temporary tables in memory: a few hundred bytes a deployment and
         // a pull request (measured: peak 0.6 GiB for a million of each, see
         // docs/performance.md). On disk they made reading history inside
@@ -114,15 +204,31 @@ impl<'c> Staging<'c> {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(
             "CREATE TEMP TABLE staged_deployments AS SELECT * FROM deployment_window WHERE 0;
-             CREATE TEMP TABLE staged_pull_requests AS SELECT * FROM pull_request_window WHERE 0;
-             DELETE FROM incident_links;",
+             CREATE TEMP TABLE staged_pull_requests AS SELECT * FROM pull_request_window WHERE 0;",
         )?;
+        // Links are written as chunks are derived: clear the old ones first.
+        match partial {
+            None => tx.execute_batch("DELETE FROM incident_links;")?,
+            Some(closure) => {
+                let mut delete = tx.prepare("DELETE FROM incident_links WHERE service = ?1")?;
+                for s in &closure.services {
+                    delete.execute([s])?;
+                }
+            }
+        }
         Ok(Staging { tx })
     }
 
     /// One chunk's events and facts. A service outside the chunk can come
     /// along (it shares an incident); its rows are the same each time.
-    fn add(&mut self, events: &EventSet, facts: &Facts) -> Result<(), StoreError> {
+    /// With `repos`, only those repositories' pull requests are staged (a
+    /// partial refresh rebuilds only theirs).
+    fn add(
+        &mut self,
+        events: &EventSet,
+        facts: &Facts,
+        repos: Option<&BTreeSet<String>>,
+    ) -> Result<(), StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO staged_deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
@@ -149,6 +255,9 @@ impl<'c> Staging<'c> {
             let (Some(merged_at), Some(f)) = (pr.merged_at, facts.pull_requests.get(&pr.id)) else {
                 continue;
             };
+            if repos.is_some_and(|r| !r.contains(pr.repo.as_str())) {
+                continue;
+            }
             stmt.execute(params![
                 merged_at.micros(),
                 pr.id.as_str(),
@@ -176,13 +285,41 @@ impl<'c> Staging<'c> {
     /// Replaces the window tables with the staged rows, in key order. A pull
     /// request staged by several chunks (its repository is deployed by
     /// services of several) gets all their first deployments.
-    fn finish(self, fingerprint: &str) -> Result<(), StoreError> {
+    fn finish(self, fingerprint: &str, partial: Option<&Closure>) -> Result<(), StoreError> {
         let tx = self.tx;
-        tx.execute_batch(crate::schema::DROP_WINDOW_INDEXES)?;
+        match partial {
+            None => {
+                tx.execute_batch(crate::schema::DROP_WINDOW_INDEXES)?;
+                tx.execute_batch(
+                    "DELETE FROM deployment_window;
+                     DELETE FROM pull_request_window;",
+                )?;
+            }
+            Some(closure) => {
+                tx.execute_batch(
+                    "CREATE TEMP TABLE refresh_services (name TEXT PRIMARY KEY);
+                     CREATE TEMP TABLE refresh_repos (name TEXT PRIMARY KEY);",
+                )?;
+                {
+                    let mut add =
+                        tx.prepare("INSERT OR IGNORE INTO refresh_services VALUES (?1)")?;
+                    for s in &closure.services {
+                        add.execute([s])?;
+                    }
+                    let mut add = tx.prepare("INSERT OR IGNORE INTO refresh_repos VALUES (?1)")?;
+                    for r in &closure.repos {
+                        add.execute([r])?;
+                    }
+                }
+                tx.execute_batch(
+                    "DELETE FROM deployment_window WHERE service IN (SELECT name FROM refresh_services);
+                     DELETE FROM pull_request_window WHERE repo IN (SELECT name FROM refresh_repos);
+                     DROP TABLE refresh_services; DROP TABLE refresh_repos;",
+                )?;
+            }
+        }
         tx.execute_batch(
-            "DELETE FROM deployment_window;
-             INSERT OR REPLACE INTO deployment_window SELECT * FROM staged_deployments ORDER BY finished_at, deployment;
-             DELETE FROM pull_request_window;",
+            "INSERT OR REPLACE INTO deployment_window SELECT * FROM staged_deployments ORDER BY finished_at, deployment;",
         )?;
         {
             let mut read =
@@ -216,8 +353,12 @@ impl<'c> Staging<'c> {
             }
             flush(pending)?;
         }
-        tx.execute_batch(crate::schema::CREATE_WINDOW_INDEXES)?;
-        tx.execute_batch("DROP TABLE staged_deployments; DROP TABLE staged_pull_requests;")?;
+        if partial.is_none() {
+            tx.execute_batch(crate::schema::CREATE_WINDOW_INDEXES)?;
+        }
+        tx.execute_batch(
+            "DROP TABLE staged_deployments; DROP TABLE staged_pull_requests; DELETE FROM stale_facts;",
+        )?;
         tx.execute(
             "INSERT OR REPLACE INTO meta VALUES ('facts', ?1)",
             params![fingerprint],
@@ -239,7 +380,7 @@ impl SqliteStore {
             })
             .ok();
         Ok(match state {
-            Some(s) => s == fingerprint(config),
+            Some(s) => s == fingerprint(config) && !self.any_stale()?,
             // A database with no events has nothing to derive.
             None => {
                 let c = self.counts()?;
@@ -259,8 +400,17 @@ impl SqliteStore {
         // this process's memory.
         self.conn().pragma_update(None, "mmap_size", 0)?;
         let started = Instant::now();
-        let services = self.distinct_names("SELECT DISTINCT service FROM deployments")?;
-        let mut staging = Staging::begin(self.conn())?;
+        let all = self.distinct_names("SELECT DISTINCT service FROM deployments")?;
+        let closure = self.stale_closure(config)?;
+        // Re-deriving most services one by one costs more than all at once.
+        let limit = self.partial_share * all.len() as f64;
+        let closure = closure.filter(|c| c.services.len() as f64 <= limit);
+        let services = match &closure {
+            Some(c) => c.services.clone(),
+            None => all,
+        };
+        let repos = closure.as_ref().map(|c| &c.repos);
+        let mut staging = Staging::begin(self.conn(), closure.as_ref())?;
         let (mut load_s, mut derive_s) = (0.0, 0.0);
         for (i, chunk) in services.chunks(SERVICES_PER_CHUNK).enumerate() {
             let set: BTreeSet<Name> = chunk
@@ -273,7 +423,7 @@ impl SqliteStore {
             load_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let facts = derive(&events, config);
-            staging.add(&events, &facts)?;
+            staging.add(&events, &facts, repos)?;
             derive_s += t.elapsed().as_secs_f64();
             progress(
                 ((i + 1) * SERVICES_PER_CHUNK).min(services.len()),
@@ -290,15 +440,15 @@ impl SqliteStore {
         let orphans: Vec<&str> = with_prs
             .iter()
             .map(String::as_str)
-            .filter(|r| !deployed.contains(*r))
+            .filter(|r| !deployed.contains(*r) && repos.is_none_or(|set| set.contains(*r)))
             .collect();
         for chunk in orphans.chunks(100) {
             let events = self.load_repos(chunk)?;
             let facts = derive(&events, config);
-            staging.add(&events, &facts)?;
+            staging.add(&events, &facts, repos)?;
         }
         let t = Instant::now();
-        staging.finish(&fingerprint(config))?;
+        staging.finish(&fingerprint(config), closure.as_ref())?;
         let write_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         // After a bulk write the WAL can hold gigabytes, and readers look
@@ -322,10 +472,60 @@ impl SqliteStore {
             write_s,
             checkpoint_s,
             optimize_s,
+            services = services.len(),
+            partial = closure.is_some(),
             total_s = started.elapsed().as_secs_f64(),
             "facts refreshed"
         );
         Ok(())
+    }
+
+    fn any_stale(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT EXISTS (SELECT 1 FROM stale_facts)", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// What the stale marks reach, or `None` when everything must be
+    /// re-derived (never derived, or derived with other settings).
+    fn stale_closure(&self, config: &EngineConfig) -> Result<Option<Closure>, StoreError> {
+        let state: Option<String> = self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
+                r.get(0)
+            })
+            .ok();
+        if state.as_deref() != Some(fingerprint(config).as_str()) {
+            return Ok(None);
+        }
+        let stale_services =
+            self.distinct_names("SELECT name FROM stale_facts WHERE kind = 'service'")?;
+        let stale_repos =
+            self.distinct_names("SELECT name FROM stale_facts WHERE kind = 'repo'")?;
+        let mut repos: BTreeSet<String> = stale_repos.iter().cloned().collect();
+        // A stale service's deployments change its repositories' pull
+        // requests' first deployments.
+        repos.extend(self.distinct_names(
+            "SELECT DISTINCT d.repo FROM deployments d JOIN stale_facts s ON s.kind = 'service' AND s.name = d.service WHERE d.repo IS NOT NULL",
+        )?);
+        let mut services: BTreeSet<String> = stale_services.into_iter().collect();
+        // Every service that deploys one of those repositories.
+        services.extend(self.distinct_names(
+            "SELECT DISTINCT d.service FROM deployments d WHERE d.repo IN (SELECT name FROM stale_facts WHERE kind = 'repo')
+             OR d.repo IN (SELECT d2.repo FROM deployments d2 JOIN stale_facts s ON s.kind = 'service' AND s.name = d2.service)",
+        )?);
+        // Explicit change lists without a repository name any repository.
+        if !stale_repos.is_empty() {
+            services.extend(self.distinct_names(
+                "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND changes IS NOT NULL",
+            )?);
+        }
+        Ok(Some(Closure {
+            services: services.into_iter().collect(),
+            repos,
+        }))
     }
 
     fn distinct_names(&self, sql: &str) -> Result<Vec<String>, StoreError> {

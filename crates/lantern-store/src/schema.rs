@@ -167,6 +167,15 @@ const MIGRATIONS: &[&str] = &[
         body BLOB NOT NULL
     );
     "#,
+    // 5: which services and repositories have facts older than their
+    // events, so that a refresh re-derives only what a write touched.
+    r#"
+    CREATE TABLE stale_facts (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -12,6 +12,10 @@ use std::path::Path;
 pub struct SqliteStore {
     conn: Connection,
     path: std::path::PathBuf,
+    /// A refresh re-derives only the stale services' closure when it holds
+    /// at most this share of all services (else everything, which the bulk
+    /// path does faster).
+    pub(crate) partial_share: f64,
 }
 
 /// The five insert statements, prepared once per batch rather than looked
@@ -41,23 +45,20 @@ impl<'t> Inserts<'t> {
 
 struct SqliteSession<'c> {
     tx: rusqlite::Transaction<'c>,
-    wrote: bool,
 }
 
 impl WriteSession for SqliteSession<'_> {
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        // Marks read the versions being replaced: before the inserts.
+        crate::facts::mark_stale(&self.tx, events)?;
         let mut inserts = Inserts::prepare(&self.tx)?;
         for e in events {
             SqliteStore::write_event(&mut inserts, e)?;
         }
-        self.wrote |= !events.is_empty();
         Ok(())
     }
 
     fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<(), StoreError> {
-        if self.wrote {
-            crate::facts::mark_stale(&self.tx)?;
-        }
         for (key, state) in source_states {
             self.tx.execute(
                 "INSERT OR REPLACE INTO source_state (key, value) VALUES (?1, ?2)",
@@ -79,6 +80,13 @@ impl SqliteStore {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// See `partial_share`; tests set 1.0 so that every refresh after the
+    /// first is partial.
+    #[doc(hidden)]
+    pub fn set_partial_refresh_share(&mut self, share: f64) {
+        self.partial_share = share;
     }
 
     /// A second, read-only connection to the same file, for reading beside
@@ -125,17 +133,17 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn,
             path: path.to_path_buf(),
+            partial_share: 0.5,
         })
     }
 
     fn write_events(tx: &rusqlite::Transaction, events: &[Event]) -> Result<(), StoreError> {
-        {
-            let mut inserts = Inserts::prepare(tx)?;
-            for e in events {
-                Self::write_event(&mut inserts, e)?;
-            }
+        // Marks read the versions being replaced: before the inserts.
+        crate::facts::mark_stale(tx, events)?;
+        let mut inserts = Inserts::prepare(tx)?;
+        for e in events {
+            Self::write_event(&mut inserts, e)?;
         }
-        crate::facts::mark_stale(tx)?;
         Ok(())
     }
 
@@ -595,7 +603,6 @@ impl Store for SqliteStore {
     fn session(&mut self) -> Result<Box<dyn WriteSession + '_>, StoreError> {
         Ok(Box::new(SqliteSession {
             tx: self.conn.transaction()?,
-            wrote: false,
         }))
     }
 

@@ -67,6 +67,47 @@ fn kept_facts_and_windowed_loads_give_the_pure_engines_reports() {
 }
 
 #[test]
+fn partial_refreshes_after_each_batch_give_the_pure_engines_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every refresh after a history's first is partial (share 1.0).
+    let mut partial_runs = 0;
+    for seed in 200..260u64 {
+        let path = dir.path().join(format!("{seed}.db"));
+        let mut store = SqliteStore::open(&path).unwrap();
+        store.set_partial_refresh_share(1.0);
+        let mut events = parse_all(&history(seed));
+        // Interleave the types so that batches touch a few services each.
+        let mut rng = Rng(seed);
+        for i in (1..events.len()).rev() {
+            events.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let cfg = EngineConfig::default();
+        let w = Window::new(
+            Timestamp::from_micros((BASE - 10 * 86_400) * 1_000_000),
+            Timestamp::from_micros((BASE + 40 * 86_400) * 1_000_000),
+        )
+        .unwrap();
+        let mut so_far = Vec::new();
+        for chunk in events.chunks(9) {
+            store.write(chunk).unwrap();
+            so_far.extend(chunk.iter().cloned());
+            let all = EventSet::from_events(so_far.clone());
+            partial_runs += usize::from(!store.facts_are_fresh(&cfg).unwrap());
+            for scope in scopes() {
+                assert_eq!(
+                    stored_report(&mut store, &scope, w, &cfg),
+                    report(&all, &scope, w, &cfg),
+                    "seed {seed}, after {} events, scope {scope:?}",
+                    so_far.len()
+                );
+            }
+        }
+    }
+    // One full refresh per history (the first), partial ones after.
+    assert!(partial_runs > 60 + 300, "{partial_runs} refreshes");
+}
+
+#[test]
 fn facts_follow_new_events_and_new_production_names() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
