@@ -356,9 +356,20 @@ impl<'c> Staging<'c> {
         if partial.is_none() {
             tx.execute_batch(crate::schema::CREATE_WINDOW_INDEXES)?;
         }
-        tx.execute_batch(
-            "DROP TABLE staged_deployments; DROP TABLE staged_pull_requests; DELETE FROM stale_facts;",
-        )?;
+        tx.execute_batch("DROP TABLE staged_deployments; DROP TABLE staged_pull_requests;")?;
+        match partial {
+            None => tx.execute_batch("DELETE FROM stale_facts;")?,
+            Some(closure) => {
+                let mut clear =
+                    tx.prepare("DELETE FROM stale_facts WHERE kind = ?1 AND name = ?2")?;
+                for s in &closure.services {
+                    clear.execute(["service", s.as_str()])?;
+                }
+                for r in &closure.repos {
+                    clear.execute(["repo", r.as_str()])?;
+                }
+            }
+        }
         tx.execute(
             "INSERT OR REPLACE INTO meta VALUES ('facts', ?1)",
             params![fingerprint],
@@ -396,12 +407,22 @@ impl SqliteStore {
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
     ) -> Result<(), StoreError> {
+        let closure = self.stale_closure(config, None)?;
+        self.refresh_closure(config, closure, progress)
+    }
+
+    /// Re-derives a closure (`None`: everything).
+    fn refresh_closure(
+        &mut self,
+        config: &EngineConfig,
+        closure: Option<Closure>,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(), StoreError> {
         // No memory map for bulk work: it would count the whole file as
         // this process's memory.
         self.conn().pragma_update(None, "mmap_size", 0)?;
         let started = Instant::now();
         let all = self.distinct_names("SELECT DISTINCT service FROM deployments")?;
-        let closure = self.stale_closure(config)?;
         // Re-deriving most services one by one costs more than all at once.
         let limit = self.partial_share * all.len() as f64;
         let closure = closure.filter(|c| c.services.len() as f64 <= limit);
@@ -488,9 +509,16 @@ impl SqliteStore {
             })?)
     }
 
-    /// What the stale marks reach, or `None` when everything must be
-    /// re-derived (never derived, or derived with other settings).
-    fn stale_closure(&self, config: &EngineConfig) -> Result<Option<Closure>, StoreError> {
+    /// What must be re-derived for a report over `scope` (`None`: all of
+    /// it) to be current, or `None` when everything must be (never derived,
+    /// or derived with other settings). The closure is complete: every
+    /// stale service in it brings its repositories, every repository
+    /// brings every service that deploys it.
+    fn stale_closure(
+        &self,
+        config: &EngineConfig,
+        scope: Option<&BTreeSet<Name>>,
+    ) -> Result<Option<Closure>, StoreError> {
         let state: Option<String> = self
             .conn()
             .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
@@ -500,24 +528,41 @@ impl SqliteStore {
         if state.as_deref() != Some(fingerprint(config).as_str()) {
             return Ok(None);
         }
-        let stale_services =
-            self.distinct_names("SELECT name FROM stale_facts WHERE kind = 'service'")?;
-        let stale_repos =
-            self.distinct_names("SELECT name FROM stale_facts WHERE kind = 'repo'")?;
-        let mut repos: BTreeSet<String> = stale_repos.iter().cloned().collect();
-        // A stale service's deployments change its repositories' pull
-        // requests' first deployments.
-        repos.extend(self.distinct_names(
-            "SELECT DISTINCT d.repo FROM deployments d JOIN stale_facts s ON s.kind = 'service' AND s.name = d.service WHERE d.repo IS NOT NULL",
-        )?);
-        let mut services: BTreeSet<String> = stale_services.into_iter().collect();
-        // Every service that deploys one of those repositories.
-        services.extend(self.distinct_names(
-            "SELECT DISTINCT d.service FROM deployments d WHERE d.repo IN (SELECT name FROM stale_facts WHERE kind = 'repo')
-             OR d.repo IN (SELECT d2.repo FROM deployments d2 JOIN stale_facts s ON s.kind = 'service' AND s.name = d2.service)",
-        )?);
+        let stale_services: BTreeSet<String> = self
+            .distinct_names("SELECT name FROM stale_facts WHERE kind = 'service'")?
+            .into_iter()
+            .collect();
+        let stale_repos: BTreeSet<String> = self
+            .distinct_names("SELECT name FROM stale_facts WHERE kind = 'repo'")?
+            .into_iter()
+            .collect();
+        let (mut services, mut repos) = match scope {
+            None => (stale_services.clone(), stale_repos.clone()),
+            Some(scope) => {
+                let scope: BTreeSet<String> = scope.iter().map(Name::to_string).collect();
+                let scope_repos = self.names_by("repo", "service", &scope)?;
+                (
+                    stale_services.intersection(&scope).cloned().collect(),
+                    stale_repos.intersection(&scope_repos).cloned().collect(),
+                )
+            }
+        };
+        let loose = !repos.is_empty();
+        loop {
+            let size = (services.len(), repos.len());
+            // A stale service's deployments change its repositories' pull
+            // requests' first deployments...
+            let stale_here: BTreeSet<String> =
+                services.intersection(&stale_services).cloned().collect();
+            repos.extend(self.names_by("repo", "service", &stale_here)?);
+            // ...which every service deploying them contributes to.
+            services.extend(self.names_by("service", "repo", &repos)?);
+            if (services.len(), repos.len()) == size {
+                break;
+            }
+        }
         // Explicit change lists without a repository name any repository.
-        if !stale_repos.is_empty() {
+        if loose {
             services.extend(self.distinct_names(
                 "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND changes IS NOT NULL",
             )?);
@@ -526,6 +571,29 @@ impl SqliteStore {
             services: services.into_iter().collect(),
             repos,
         }))
+    }
+
+    /// `SELECT DISTINCT want FROM deployments WHERE by IN (values)`.
+    fn names_by(
+        &self,
+        want: &str,
+        by: &str,
+        values: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let mut out = BTreeSet::new();
+        let values: Vec<&String> = values.iter().collect();
+        for chunk in values.chunks(500) {
+            let sql = format!(
+                "SELECT DISTINCT {want} FROM deployments WHERE {by} IN ({}) AND {want} IS NOT NULL",
+                placeholders(chunk.len())
+            );
+            let mut stmt = self.conn().prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| r.get::<_, String>(0))?;
+            for r in rows {
+                out.insert(r?);
+            }
+        }
+        Ok(out)
     }
 
     fn distinct_names(&self, sql: &str) -> Result<Vec<String>, StoreError> {
@@ -545,8 +613,11 @@ impl SqliteStore {
         window: Window,
         config: &EngineConfig,
     ) -> Result<ReportInput, StoreError> {
-        if !self.facts_are_fresh(config)? {
-            self.refresh_facts(config, &|_, _| {})?;
+        // Only what this scope reads must be current.
+        match self.stale_closure(config, services)? {
+            Some(c) if c.services.is_empty() && c.repos.is_empty() => {}
+            None if self.facts_are_fresh(config)? => {}
+            closure => self.refresh_closure(config, closure, &|_, _| {})?,
         }
         // Reports read ranges of a file that can be gigabytes; a map saves
         // a system call per page and only counts the pages read.
