@@ -44,6 +44,8 @@ pub struct BenchArgs {
 pub enum BenchTarget {
     /// `lantern import git` against `git log` on one repository.
     Git(crate::bench_git::GitBenchArgs),
+    /// Webhook ingest into `lantern serve` while reports are read.
+    Serve(crate::bench_serve::ServeBenchArgs),
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -73,8 +75,10 @@ struct Timing {
 const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    if let Some(BenchTarget::Git(git)) = &args.target {
-        return crate::bench_git::run(git);
+    match &args.target {
+        Some(BenchTarget::Git(git)) => return crate::bench_git::run(git),
+        Some(BenchTarget::Serve(serve)) => return crate::bench_serve::run(serve),
+        None => {}
     }
     let temp;
     let dir: &Path = match &args.dir {

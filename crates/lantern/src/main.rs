@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_git;
+mod bench_serve;
 mod cli;
 mod config;
 mod demo;

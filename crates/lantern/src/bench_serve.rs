@@ -1,0 +1,273 @@
+//! `lantern bench serve`: webhook ingest against the real server while
+//! reports are read, on loopback. Clients keep one HTTP/1.1 connection each
+//! and send one canonical event per delivery, each acknowledged only once
+//! committed; a reader asks for reports meanwhile and records how long
+//! each took. Numbers go to docs/performance.md.
+
+use crate::config::Config;
+use crate::instance::Instance;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use lantern_events::parse_event;
+use lantern_server::{Application, Settings, Team};
+use lantern_store::Store;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct ServeBenchArgs {
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Client connections sending deliveries.
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Services the deliveries are spread over.
+    #[arg(long, default_value_t = 50)]
+    pub services: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Results {
+    seconds: f64,
+    clients: usize,
+    acknowledged: u64,
+    events_per_s: f64,
+    failed: u64,
+    /// Reports of a demo service the deliveries do not touch.
+    quiet_report_ms: Percentiles,
+    /// Reports of a service being written to (each refreshes its facts).
+    busy_report_ms: Percentiles,
+    stored_after: u64,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Percentiles {
+    count: usize,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+fn percentiles(mut v: Vec<f64>) -> Percentiles {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v[((v.len() - 1) as f64 * q).round() as usize]
+        }
+    };
+    Percentiles {
+        count: v.len(),
+        p50: at(0.5),
+        p99: at(0.99),
+        max: at(1.0),
+    }
+}
+
+pub fn run(args: &ServeBenchArgs) -> Result<()> {
+    let temp = crate::bench::TempDir::new()?;
+    let db = temp.0.join("serve-bench.db");
+    let until = chrono::Utc::now().date_naive();
+    let mut instance = Instance::open(&db)?;
+    let events = crate::demo::generate(42, until, 120)
+        .iter()
+        .map(|v| parse_event(v, &instance.pseudonymiser))
+        .collect::<Result<Vec<_>, _>>()
+        .context("the demo generator made an invalid event (a bug)")?;
+    instance.store.write(&events)?;
+    let config = Config::parse(&crate::demo::catalog_toml(), None)?;
+    crate::report_cmd::refresh_facts(&mut instance.store, &config, true)?;
+    let before = instance.store.counts()?;
+
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse()?,
+        body_limit: lantern_server::DEFAULT_BODY_LIMIT,
+        teams: config
+            .teams
+            .iter()
+            .map(|t| Team {
+                name: t.name.clone(),
+                services: t.services.clone(),
+            })
+            .collect(),
+        engine: config.engine.clone(),
+        sources: config.sources.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let app = runtime.block_on(Application::build(
+        settings,
+        Box::new(instance.store),
+        instance.pseudonymiser,
+    ))?;
+    let address = app.address()?;
+    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let clients: Vec<_> = (0..args.clients)
+        .map(|c| {
+            let (stop, ok, bad) = (stop.clone(), acknowledged.clone(), failed.clone());
+            let services = args.services;
+            std::thread::spawn(move || -> Result<()> {
+                let mut conn = Connection::open(address)?;
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let body = delivery(c, n, services);
+                    match conn.request("POST", "/hooks/events", &body)? {
+                        (200, _) => ok.fetch_add(1, Ordering::Relaxed),
+                        _ => bad.fetch_add(1, Ordering::Relaxed),
+                    };
+                    n += 1;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let (mut quiet, mut busy) = (Vec::new(), Vec::new());
+    let mut reader = Connection::open(address)?;
+    let mut i = 0u64;
+    let to = until.succ_opt().unwrap_or(until);
+    while started.elapsed() < Duration::from_secs(args.seconds) {
+        let (path, into) = if i % 4 == 3 {
+            (
+                format!(
+                    "/api/v1/report?service=load-{}&to={to}",
+                    i % args.services as u64
+                ),
+                &mut busy,
+            )
+        } else {
+            (
+                format!("/api/v1/report?service=checkout&to={to}"),
+                &mut quiet,
+            )
+        };
+        let t = Instant::now();
+        let (status, body) = reader.request("GET", &path, "")?;
+        if status != 200 {
+            bail!("a report failed ({status}): {body}");
+        }
+        into.push(t.elapsed().as_secs_f64() * 1000.0);
+        i += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.join()
+            .map_err(|_| anyhow::anyhow!("a client panicked"))??;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = stop_server.send(());
+    runtime.block_on(server)??;
+    let store = lantern_store::SqliteStore::open(&db)?;
+    let after = store.counts()?;
+    let acked = acknowledged.load(Ordering::Relaxed);
+    let stored = (after.changes + after.deployments) - (before.changes + before.deployments);
+    let results = Results {
+        seconds,
+        clients: args.clients,
+        acknowledged: acked,
+        events_per_s: acked as f64 / seconds,
+        failed: failed.load(Ordering::Relaxed),
+        quiet_report_ms: percentiles(quiet),
+        busy_report_ms: percentiles(busy),
+        stored_after: stored,
+    };
+    if stored != acked {
+        bail!("{acked} deliveries were acknowledged but {stored} new events are stored");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        println!(
+            "ingest        {:.0} events/s ({} acknowledged, {} failed, {} clients, {:.1}s)",
+            results.events_per_s, results.acknowledged, results.failed, args.clients, seconds
+        );
+        for (name, p) in [
+            ("quiet report", &results.quiet_report_ms),
+            ("busy report", &results.busy_report_ms),
+        ] {
+            println!(
+                "{name:<13} p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} reports)",
+                p.p50, p.p99, p.max, p.count
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One event per delivery: commits and deployments of many services, each
+/// id new, so every acknowledgement adds exactly one stored event.
+fn delivery(client: usize, n: u64, services: usize) -> String {
+    let s = (client as u64 * 7919 + n) % services as u64;
+    let sha = format!("{:08x}{:032x}", client, n);
+    let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
+    if n % 2 == 0 {
+        format!(r#"{{"type":"change","repo":"load/{s}","sha":"{sha}","committed_at":"{at}"}}"#)
+    } else {
+        let prev = format!("{:08x}{:032x}", client, n - 1);
+        format!(
+            r#"{{"type":"deployment","id":"load-{client}-{n}","service":"load-{s}","environment":"production","finished_at":"{at}","repo":"load/{s}","sha":"{prev}"}}"#
+        )
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection: enough of a client for a benchmark.
+struct Connection {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Connection {
+    fn open(address: SocketAddr) -> Result<Self> {
+        let stream = TcpStream::connect(address)?;
+        stream.set_nodelay(true)?;
+        Ok(Connection {
+            reader: BufReader::new(stream.try_clone()?),
+            writer: stream,
+        })
+    }
+
+    fn request(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+        write!(
+            self.writer,
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line)?;
+        let status: u16 = line
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("not an HTTP status line: {line:?}"))?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line)?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body)?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
