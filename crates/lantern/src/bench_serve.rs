@@ -217,7 +217,7 @@ fn delivery(client: usize, n: u64, services: usize) -> String {
     let s = (client as u64 * 7919 + n) % services as u64;
     let sha = format!("{:08x}{:032x}", client, n);
     let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         format!(r#"{{"type":"change","repo":"load/{s}","sha":"{sha}","committed_at":"{at}"}}"#)
     } else {
         let prev = format!("{:08x}{:032x}", client, n - 1);
