@@ -1,12 +1,15 @@
 //! What every handler shares. The store is one SQLite connection behind a
 //! mutex, used on tokio's blocking threads: SQLite work is synchronous, and
-//! one writer at a time is what SQLite allows anyway.
+//! one writer at a time is what SQLite allows anyway. The mutex is tokio's,
+//! which is fair (first come, first served): a report waits for the
+//! deliveries queued before it, not for every delivery that keeps coming.
 
 use crate::problem::Problem;
 use crate::startup::Settings;
 use lantern_events::Pseudonymiser;
 use lantern_store::Store;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use tokio::sync::Mutex;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -49,13 +52,10 @@ impl AppState {
     ) -> Result<T, Problem> {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock poisons it; the store itself
-            // is transactional, so the next request may go on.
-            let mut store = state
-                .inner
-                .store
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            // A blocking thread may wait for the lock; the store is
+            // transactional, so a request that panicked left nothing half
+            // done for the next one.
+            let mut store = state.inner.store.blocking_lock();
             work(store.as_mut(), &state)
         })
         .await

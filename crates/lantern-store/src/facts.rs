@@ -453,16 +453,33 @@ impl SqliteStore {
         }
         // Pull requests of repositories no service deploys still count for
         // the organisation's coding, pickup and review stages.
-        let with_prs = self.distinct_names("SELECT DISTINCT repo FROM pull_requests")?;
-        let deployed: BTreeSet<String> = self
-            .distinct_names("SELECT DISTINCT repo FROM deployments WHERE repo IS NOT NULL")?
-            .into_iter()
-            .collect();
-        let orphans: Vec<&str> = with_prs
-            .iter()
-            .map(String::as_str)
-            .filter(|r| !deployed.contains(*r) && repos.is_none_or(|set| set.contains(*r)))
-            .collect();
+        let orphans: Vec<String> = match repos {
+            // A partial refresh looks only at its own repositories.
+            Some(set) => {
+                let mut orphans = Vec::new();
+                let mut check = self.conn().prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM pull_requests WHERE repo = ?1)
+                     AND NOT EXISTS (SELECT 1 FROM deployments WHERE repo = ?1)",
+                )?;
+                for r in set {
+                    if check.query_row([r], |row| row.get::<_, bool>(0))? {
+                        orphans.push(r.clone());
+                    }
+                }
+                orphans
+            }
+            None => {
+                let deployed: BTreeSet<String> = self
+                    .distinct_names("SELECT DISTINCT repo FROM deployments WHERE repo IS NOT NULL")?
+                    .into_iter()
+                    .collect();
+                self.distinct_names("SELECT DISTINCT repo FROM pull_requests")?
+                    .into_iter()
+                    .filter(|r| !deployed.contains(r))
+                    .collect()
+            }
+        };
+        let orphans: Vec<&str> = orphans.iter().map(String::as_str).collect();
         for chunk in orphans.chunks(100) {
             let events = self.load_repos(chunk)?;
             let facts = derive(&events, config);
@@ -479,13 +496,16 @@ impl SqliteStore {
         let wal = std::fs::metadata(format!("{}-wal", self.path().display()))
             .map(|m| m.len())
             .unwrap_or(0);
-        if wal > LARGE_WAL_BYTES {
+        if closure.is_none() && wal > LARGE_WAL_BYTES {
             self.conn()
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         }
         let checkpoint_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        self.conn().execute_batch("PRAGMA optimize")?;
+        // Statistics change with bulk work, not with a few services.
+        if closure.is_none() {
+            self.conn().execute_batch("PRAGMA optimize")?;
+        }
         let optimize_s = t.elapsed().as_secs_f64();
         tracing::info!(
             load_s,

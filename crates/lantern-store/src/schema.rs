@@ -175,6 +175,8 @@ const MIGRATIONS: &[&str] = &[
         name TEXT NOT NULL,
         PRIMARY KEY (kind, name)
     ) WITHOUT ROWID;
+    -- The services that deploy a repository: a partial refresh's closure.
+    CREATE INDEX deployments_repo ON deployments(repo) WHERE repo IS NOT NULL;
     "#,
 ];
 

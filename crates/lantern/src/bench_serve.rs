@@ -85,6 +85,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let config = Config::parse(&crate::demo::catalog_toml(), None)?;
     crate::report_cmd::refresh_facts(&mut instance.store, &config, true)?;
     let before = instance.store.counts()?;
+    instance.store.tune_for_serving()?;
 
     let settings = Settings {
         listen: "127.0.0.1:0".parse()?,

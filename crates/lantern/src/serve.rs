@@ -22,6 +22,7 @@ pub struct ServeArgs {
 
 pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
     let instance = Instance::open(db)?;
+    instance.store.tune_for_serving()?;
     let settings = Settings {
         listen: args.listen,
         body_limit: args.body_limit,
