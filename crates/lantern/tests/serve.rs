@@ -156,3 +156,84 @@ fn a_replayed_dead_letter_that_now_maps_is_stored_and_dropped() {
     assert!(store.dead_letters().unwrap().is_empty());
     assert_eq!(store.counts().unwrap().deployments, 1);
 }
+
+/// Like `http`, but an error (the server is gone) is `None`.
+fn try_post(address: &str, body: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(address).ok()?;
+    write!(
+        s,
+        "POST /hooks/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut response = String::new();
+    s.read_to_string(&mut response).ok()?;
+    response.get(9..12)?.parse().ok()
+}
+
+#[test]
+fn every_acknowledged_delivery_survives_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, address) = serve(dir.path());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (address, stop) = (address.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                for n in 0.. {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    let id = format!("d-{c}-{n}");
+                    let body = format!(
+                        r#"{{"type":"deployment","id":"{id}","service":"web","environment":"production","finished_at":"2026-03-01T10:00:00Z"}}"#
+                    );
+                    match try_post(&address, &body) {
+                        Some(200) => acknowledged.push(id),
+                        Some(_) => panic!("a delivery was refused"),
+                        None => break, // the server is gone
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    Command::new("kill")
+        .args(["-KILL", &server.id().to_string()])
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let acknowledged: Vec<String> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(
+        acknowledged.len() > 50,
+        "only {} deliveries",
+        acknowledged.len()
+    );
+
+    // Restarted, the store holds every acknowledged delivery, once.
+    let store = SqliteStore::open(&dir.path().join("lantern.db")).unwrap();
+    let stored: std::collections::BTreeSet<String> = store
+        .load(None)
+        .unwrap()
+        .deployments
+        .iter()
+        .map(|d| d.id.to_string())
+        .collect();
+    for id in &acknowledged {
+        assert!(
+            stored.contains(id),
+            "{id} was acknowledged but is not stored"
+        );
+    }
+    assert!(stored.len() >= acknowledged.len());
+    assert!(
+        stored.len() <= acknowledged.len() + 4,
+        "at most one unanswered delivery per client"
+    );
+}
