@@ -216,6 +216,41 @@ async fn events_sent_to_the_hook_come_back_as_the_engines_report() {
         catalog,
         json!({"teams": [{"name": "payments", "services": ["checkout"]}], "services": ["checkout"]})
     );
+    let (status, deployments) = app
+        .get("/api/v1/services/checkout/deployments?from=2026-03-01&to=2026-04-01")
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = deployments
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["d1", "d2"]);
+    assert_eq!(deployments[1]["finished_at"], "2026-03-03T12:00:00Z");
+    let (_, incidents) = app
+        .get("/api/v1/services/checkout/incidents?from=2026-03-01&to=2026-04-01")
+        .await;
+    assert_eq!(incidents[0]["caused_by"], "d2");
+    let (_, none) = app
+        .get("/api/v1/services/checkout/incidents?from=2026-03-04&to=2026-04-01")
+        .await;
+    assert_eq!(none, json!([]), "resolved before the window");
+    let (status, _) = app
+        .get("/api/v1/services/checkout/deployments?from=x")
+        .await;
+    assert_eq!(status, 400);
+    let note = r#"{"type":"annotation","id":"a1","scope":{"team":"payments"},"kind":"freeze","from":"2026-03-10T00:00:00Z","to":"2026-03-12T00:00:00Z","title":"Freeze"}"#;
+    assert_eq!(app.post("/hooks/events", note).await.0, 200);
+    let (_, notes) = app
+        .get("/api/v1/annotations?from=2026-03-01&to=2026-04-01")
+        .await;
+    assert_eq!(notes[0]["scope"], json!({"team": "payments"}));
+    assert_eq!(notes[0]["kind"], "freeze");
+    let (_, later) = app
+        .get("/api/v1/annotations?from=2026-03-13&to=2026-04-01")
+        .await;
+    assert_eq!(later, json!([]));
     let (_, docs) = app.get("/api/v1/metrics/docs").await;
     assert!(
         docs.as_array()
@@ -301,6 +336,9 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/report",
             "/api/v1/catalog",
             "/api/v1/metrics/docs",
+            "/api/v1/services/{service}/deployments",
+            "/api/v1/services/{service}/incidents",
+            "/api/v1/annotations",
             "/api/v1/openapi.json",
             "/hooks/events",
             "/hooks/github",

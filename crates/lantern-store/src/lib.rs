@@ -122,6 +122,25 @@ pub trait Store {
         self.write(&merged)
     }
 
+    /// A service's deployments (any environment, any status) that
+    /// finished in the window, in time order: event-level detail.
+    fn deployments_in(
+        &self,
+        service: &Name,
+        window: lantern_engine::Window,
+    ) -> Result<Vec<lantern_events::Deployment>, StoreError>;
+
+    /// The incidents affecting a service that were open at some time in
+    /// the window, by start.
+    fn incidents_in(
+        &self,
+        service: &Name,
+        window: lantern_engine::Window,
+    ) -> Result<Vec<lantern_events::Incident>, StoreError>;
+
+    /// Every annotation.
+    fn annotations(&self) -> Result<Vec<lantern_events::Annotation>, StoreError>;
+
     /// Keeps a body that could not be mapped; returns its id.
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError>;
 

@@ -664,6 +664,42 @@ impl Store for SqliteStore {
         })
     }
 
+    fn deployments_in(
+        &self,
+        service: &Name,
+        window: Window,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let mut names = Names::default();
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.service = ?1 AND d.finished_at >= ?2 AND d.finished_at < ?3 ORDER BY d.finished_at, d.id"
+        ))?;
+        let mut rows = stmt.query(params![
+            service.as_str(),
+            window.from.micros(),
+            window.to.micros()
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(read_deployment(r, &mut names)?);
+        }
+        Ok(out)
+    }
+
+    fn incidents_in(&self, service: &Name, window: Window) -> Result<Vec<Incident>, StoreError> {
+        let mut names = Names::default();
+        let mut incidents = self.load_incidents(
+            &mut names,
+            "WHERE started_at < ?1 AND (resolved_at IS NULL OR resolved_at >= ?2) ORDER BY started_at, id",
+            params![window.to.micros(), window.from.micros()],
+        )?;
+        incidents.retain(|i| i.affected().any(|s| s == service));
+        Ok(incidents)
+    }
+
+    fn annotations(&self) -> Result<Vec<Annotation>, StoreError> {
+        SqliteStore::annotations(self, &mut Names::default())
+    }
+
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {
         let headers = letter
             .headers

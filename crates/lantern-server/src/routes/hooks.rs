@@ -11,7 +11,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
-use lantern_events::Timestamp;
 use lantern_store::DeadLetter;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -249,7 +248,7 @@ async fn receive(
             let reason = e.to_string();
             let letter = DeadLetter {
                 id: 0,
-                received_at: now(),
+                received_at: crate::routes::now(),
                 source: source.to_string(),
                 reason: reason.clone(),
                 headers,
@@ -294,12 +293,4 @@ async fn commit(
             ignored: None,
         }),
     ))
-}
-
-fn now() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    Timestamp::from_micros(micros)
 }

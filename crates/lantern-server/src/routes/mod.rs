@@ -1,6 +1,7 @@
 //! Every route, in one table.
 
 pub(crate) mod catalog;
+pub(crate) mod detail;
 pub(crate) mod health;
 pub(crate) mod hooks;
 pub(crate) mod report;
@@ -16,6 +17,15 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/report", get(report::report))
         .route("/api/v1/catalog", get(catalog::catalog))
         .route("/api/v1/metrics/docs", get(catalog::metric_docs))
+        .route(
+            "/api/v1/services/{service}/deployments",
+            get(detail::deployments),
+        )
+        .route(
+            "/api/v1/services/{service}/incidents",
+            get(detail::incidents),
+        )
+        .route("/api/v1/annotations", get(detail::annotations))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
         .route("/hooks/events", post(hooks::events))
         .route("/hooks/github", post(hooks::github))
@@ -30,4 +40,13 @@ pub fn router() -> Router<AppState> {
                 "no such route; the API is described at /api/v1/openapi.json",
             )
         })
+}
+
+/// The clock, read at the edge (the engine reads none).
+pub(crate) fn now() -> lantern_events::Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    lantern_events::Timestamp::from_micros(micros)
 }

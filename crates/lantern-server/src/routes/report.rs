@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use lantern_engine::{Bucket, Ledger, Scope, Window, buckets};
-use lantern_events::{Name, Timestamp};
+use lantern_events::Name;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -47,7 +47,7 @@ pub async fn report(
 ) -> Result<Json<ReportDocument>, Problem> {
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let scope = scope(&state, &q)?;
-    let window = Window::from_bounds(q.from.as_deref(), q.to.as_deref(), now())
+    let window = Window::from_bounds(q.from.as_deref(), q.to.as_deref(), crate::routes::now())
         .map_err(Problem::bad_request)?;
     let trend = match q.bucket.as_deref() {
         None => None,
@@ -104,12 +104,4 @@ fn scope(state: &AppState, q: &ReportQuery) -> Result<Scope, Problem> {
         }
         (None, None) => Ok(Scope::Org),
     }
-}
-
-fn now() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    Timestamp::from_micros(micros)
 }

@@ -1,0 +1,213 @@
+//! Event-level detail: a service's deployments and incidents in a window,
+//! and annotations. (Who may see detail is the governance layer's to
+//! decide; these routes are where it will apply.)
+
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use lantern_engine::Window;
+use lantern_events::{
+    Annotation, AnnotationScope, Deployment, DeploymentKind, DeploymentStatus, Incident,
+    IncidentCause, Name, Timestamp, enum_name,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    /// Start: YYYY-MM-DD or RFC 3339 [default: 90 days before `to`].
+    from: Option<String>,
+    /// End, exclusive [default: now].
+    to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeploymentJson {
+    pub id: String,
+    pub service: String,
+    pub environment: String,
+    pub status: &'static str,
+    pub started_at: Option<String>,
+    pub finished_at: String,
+    pub repo: Option<String>,
+    pub sha: Option<String>,
+    pub kind: Option<&'static str>,
+    pub rollback_of: Option<String>,
+    pub automated: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentJson {
+    pub id: String,
+    pub service: String,
+    pub services: Vec<String>,
+    pub started_at: String,
+    pub detected_at: Option<String>,
+    pub acknowledged_at: Option<String>,
+    pub resolved_at: Option<String>,
+    pub severity: Option<String>,
+    pub cause: Option<&'static str>,
+    pub caused_by: Option<String>,
+    pub caused_by_sha: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnnotationJson {
+    pub id: String,
+    /// `{"service": …}`, `{"team": …}` or `{"org": true}`.
+    #[schema(value_type = Object)]
+    pub scope: serde_json::Value,
+    pub kind: &'static str,
+    pub from: String,
+    pub to: Option<String>,
+    pub title: String,
+}
+
+fn iso(t: Timestamp) -> String {
+    t.to_rfc3339()
+}
+
+impl From<Deployment> for DeploymentJson {
+    fn from(d: Deployment) -> Self {
+        DeploymentJson {
+            id: d.id.to_string(),
+            service: d.service.to_string(),
+            environment: d.environment.to_string(),
+            status: enum_name(&DeploymentStatus::ALL, d.status),
+            started_at: d.started_at.map(iso),
+            finished_at: iso(d.finished_at),
+            repo: d.repo.map(|r| r.to_string()),
+            sha: d.sha.map(|s| s.to_string()),
+            kind: d.kind.map(|k| enum_name(&DeploymentKind::ALL, k)),
+            rollback_of: d.rollback_of.map(|r| r.to_string()),
+            automated: d.automated,
+        }
+    }
+}
+
+impl From<Incident> for IncidentJson {
+    fn from(i: Incident) -> Self {
+        IncidentJson {
+            id: i.id.to_string(),
+            service: i.service.to_string(),
+            services: i.services.iter().map(Name::to_string).collect(),
+            started_at: iso(i.started_at),
+            detected_at: i.detected_at.map(iso),
+            acknowledged_at: i.acknowledged_at.map(iso),
+            resolved_at: i.resolved_at.map(iso),
+            severity: i.severity,
+            cause: i.cause.map(|c| enum_name(&IncidentCause::ALL, c)),
+            caused_by: i.caused_by.map(|c| c.to_string()),
+            caused_by_sha: i.caused_by_sha.map(|s| s.to_string()),
+            title: i.title,
+        }
+    }
+}
+
+impl From<Annotation> for AnnotationJson {
+    fn from(a: Annotation) -> Self {
+        AnnotationJson {
+            id: a.id.to_string(),
+            scope: match a.scope {
+                AnnotationScope::Service(s) => serde_json::json!({"service": s.as_str()}),
+                AnnotationScope::Team(t) => serde_json::json!({"team": t.as_str()}),
+                AnnotationScope::Org => serde_json::json!({"org": true}),
+            },
+            kind: a.kind.as_str(),
+            from: iso(a.from),
+            to: a.to.map(iso),
+            title: a.title,
+        }
+    }
+}
+
+fn service_and_window(
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<WindowQuery>, QueryRejection>,
+) -> Result<(Name, Window), Problem> {
+    let Path(service) = path.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let service =
+        Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
+    let window = Window::from_bounds(q.from.as_deref(), q.to.as_deref(), crate::routes::now())
+        .map_err(Problem::bad_request)?;
+    Ok((service, window))
+}
+
+/// A service's deployments (every environment and status) that finished
+/// in the window.
+#[utoipa::path(
+    get,
+    path = "/api/v1/services/{service}/deployments",
+    params(("service" = String, Path, description = "The service"), WindowQuery),
+    responses((status = 200, body = [DeploymentJson]), (status = 400, body = Problem))
+)]
+pub async fn deployments(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<WindowQuery>, QueryRejection>,
+) -> Result<Json<Vec<DeploymentJson>>, Problem> {
+    let (service, window) = service_and_window(path, query)?;
+    let list = state
+        .with_store(move |store, _| {
+            store
+                .deployments_in(&service, window)
+                .map_err(|e| Problem::internal(e.to_string()))
+        })
+        .await?;
+    Ok(Json(list.into_iter().map(DeploymentJson::from).collect()))
+}
+
+/// The incidents affecting a service that were open during the window.
+#[utoipa::path(
+    get,
+    path = "/api/v1/services/{service}/incidents",
+    params(("service" = String, Path, description = "The service"), WindowQuery),
+    responses((status = 200, body = [IncidentJson]), (status = 400, body = Problem))
+)]
+pub async fn incidents(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<WindowQuery>, QueryRejection>,
+) -> Result<Json<Vec<IncidentJson>>, Problem> {
+    let (service, window) = service_and_window(path, query)?;
+    let list = state
+        .with_store(move |store, _| {
+            store
+                .incidents_in(&service, window)
+                .map_err(|e| Problem::internal(e.to_string()))
+        })
+        .await?;
+    Ok(Json(list.into_iter().map(IncidentJson::from).collect()))
+}
+
+/// Annotations that touch the window (context and disputes shown with
+/// reports), oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/annotations",
+    params(WindowQuery),
+    responses((status = 200, body = [AnnotationJson]), (status = 400, body = Problem))
+)]
+pub async fn annotations(
+    State(state): State<AppState>,
+    query: Result<Query<WindowQuery>, QueryRejection>,
+) -> Result<Json<Vec<AnnotationJson>>, Problem> {
+    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let window = Window::from_bounds(q.from.as_deref(), q.to.as_deref(), crate::routes::now())
+        .map_err(Problem::bad_request)?;
+    let mut list = state
+        .with_store(|store, _| {
+            store
+                .annotations()
+                .map_err(|e| Problem::internal(e.to_string()))
+        })
+        .await?;
+    list.retain(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from);
+    list.sort_by(|a, b| (a.from, &a.id).cmp(&(b.from, &b.id)));
+    Ok(Json(list.into_iter().map(AnnotationJson::from).collect()))
+}
