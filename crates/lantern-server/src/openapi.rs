@@ -24,6 +24,7 @@ use utoipa::OpenApi;
         crate::routes::hooks::pagerduty,
         crate::routes::hooks::opsgenie,
         crate::routes::hooks::alertmanager,
+        crate::routes::hooks::cdevents,
         document,
     )
 )]

@@ -56,6 +56,14 @@ async fn spawn_app() -> TestApp {
                 },
             ),
             (
+                "cdevents".to_string(),
+                SourceSettings {
+                    secrets: vec!["cd-token".into()],
+                    services: BTreeMap::from([("myApp".into(), "web".into())]),
+                    deploy_workflows: vec!["myPipeline".into()],
+                },
+            ),
+            (
                 "gitlab".to_string(),
                 SourceSettings {
                     secrets: vec!["gl-token".into()],
@@ -346,6 +354,7 @@ async fn the_openapi_document_lists_every_route() {
             "/hooks/pagerduty",
             "/hooks/opsgenie",
             "/hooks/alertmanager",
+            "/hooks/cdevents",
         ])
     );
     // Every route in the document answers (none is documented but missing).
@@ -716,5 +725,85 @@ async fn gitlab_hooks_with_their_token_and_time_formats() {
     assert_eq!(report["pr_stages"]["pickup"]["median_s"], 3600.0);
     assert_eq!(report["pr_stages"]["review"]["median_s"], 1800.0);
     assert_eq!(report["pr_stages"]["deploy"]["median_s"], 8400.0);
+    let _dir = app.stop().await;
+}
+
+#[tokio::test]
+async fn every_cdevents_conformance_example_is_taken_or_ignored_never_refused() {
+    let app = spawn_app().await;
+    let token = [("authorization", "Bearer cd-token")];
+    let mut taken = BTreeSet::new();
+    for version in ["v0.4.1", "v0.5.1"] {
+        let dir = format!(
+            "{}/../../../shared/fixtures/cdevents/{version}/conformance",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() > 30, "{dir}");
+        for file in files {
+            let body = std::fs::read(&file).unwrap();
+            let (status, _, answer) = app.post_with("/hooks/cdevents", &token, body).await;
+            let name = file.file_stem().unwrap().to_string_lossy().to_string();
+            assert!(
+                status == 200 || status == 202,
+                "{version} {name}: {status} {answer}"
+            );
+            if status == 200 {
+                taken.insert(name);
+            }
+        }
+    }
+    for kind in [
+        "service_deployed",
+        "service_upgraded",
+        "service_rolledback",
+        "incident_detected",
+        "incident_reported",
+        "incident_resolved",
+        "change_created",
+        "change_merged",
+        "pipelinerun_finished",
+    ] {
+        assert!(taken.contains(kind), "{kind} was not mapped: {taken:?}");
+    }
+    // Binary mode: the type in `ce-type`, the CDEvent as the body; and
+    // structured mode: a CloudEvent whose data is the CDEvent.
+    let event: Value = serde_json::from_slice(&fixture(
+        "cdevents/v0.5.1/conformance/service_deployed.json",
+    ))
+    .unwrap();
+    let binary = [
+        ("authorization", "Bearer cd-token"),
+        ("ce-type", "dev.cdevents.service.deployed.0.3.0"),
+    ];
+    assert_eq!(
+        app.post_with("/hooks/cdevents", &binary, event.to_string())
+            .await
+            .0,
+        200
+    );
+    let structured = json!({"specversion": "1.0", "id": "x", "source": "/s", "type": "dev.cdevents.service.deployed.0.3.0", "data": event});
+    assert_eq!(
+        app.post_with("/hooks/cdevents", &token, structured.to_string())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(app.post("/hooks/cdevents", event.to_string()).await.0, 401);
+    let (status, _, _) = app
+        .post_with("/hooks/cdevents", &token, r#"{"subject":{}}"#)
+        .await;
+    assert_eq!(status, 400);
+
+    // The incident from detected to resolved, for the mapped service.
+    let (_, incidents) = app
+        .get("/api/v1/services/web/incidents?from=2022-11-01&to=2022-12-01")
+        .await;
+    assert_eq!(incidents.as_array().unwrap().len(), 1, "{incidents}");
+    assert_eq!(incidents[0]["detected_at"], "2022-11-11T13:52:20.079Z");
     let _dir = app.stop().await;
 }

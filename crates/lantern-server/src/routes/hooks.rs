@@ -94,6 +94,27 @@ pub async fn gitlab(
     receive(&state, "gitlab", &headers, &[], body).await
 }
 
+/// CDEvents 0.4 and 0.5, CloudEvents binary (`ce-*` headers) or
+/// structured mode; `Authorization: Bearer <secret>`.
+#[utoipa::path(
+    post,
+    path = "/hooks/cdevents",
+    request_body(content = serde_json::Value, description = "A CDEvent, or a CloudEvent carrying one"),
+    responses(
+        (status = 200, description = "Committed", body = Accepted),
+        (status = 202, description = "An event type Lantern does not use; ignored", body = Accepted),
+        (status = 400, description = "Not a CDEvent; kept as a dead letter", body = Problem),
+        (status = 401, description = "Missing or wrong token", body = Problem)
+    )
+)]
+pub async fn cdevents(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    receive(&state, "cdevents", &headers, &["ce-type", "ce-id"], body).await
+}
+
 /// PagerDuty webhooks v3 (incident events), signed with
 /// `X-PagerDuty-Signature` (`v1=…`, several during a rotation).
 #[utoipa::path(

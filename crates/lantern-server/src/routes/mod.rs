@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/hooks/pagerduty", post(hooks::pagerduty))
         .route("/hooks/opsgenie", post(hooks::opsgenie))
         .route("/hooks/alertmanager", post(hooks::alertmanager))
+        .route("/hooks/cdevents", post(hooks::cdevents))
         .fallback(|| async {
             crate::problem::Problem::new(
                 axum::http::StatusCode::NOT_FOUND,

@@ -2,6 +2,7 @@
 //! and the headers the mapping needs: no HTTP, no store. The server calls
 //! them for live deliveries, `lantern deadletter replay` for kept ones.
 
+mod cdevents;
 mod events;
 mod github;
 mod gitlab;
@@ -56,6 +57,7 @@ pub const SOURCES: &[&str] = &[
     "pagerduty",
     "opsgenie",
     "alertmanager",
+    "cdevents",
 ];
 
 pub fn map(
@@ -74,6 +76,7 @@ pub fn map(
             pseudonymiser,
         ),
         "gitlab" => gitlab::map(body, settings, pseudonymiser),
+        "cdevents" => cdevents::map(header(headers, "ce-type"), body, settings),
         "pagerduty" => incidents::pagerduty(body, settings),
         "opsgenie" => incidents::opsgenie(body, settings),
         "alertmanager" => incidents::alertmanager(body, settings),
