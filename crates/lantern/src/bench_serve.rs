@@ -9,7 +9,7 @@ use crate::instance::Instance;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lantern_events::parse_event;
-use lantern_server::{Application, Settings, Team};
+use lantern_server::Application;
 use lantern_store::Store;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -87,20 +87,11 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let before = instance.store.counts()?;
     instance.store.tune_for_serving()?;
 
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse()?,
-        body_limit: lantern_server::DEFAULT_BODY_LIMIT,
-        teams: config
-            .teams
-            .iter()
-            .map(|t| Team {
-                name: t.name.clone(),
-                services: t.services.clone(),
-            })
-            .collect(),
-        engine: config.engine.clone(),
-        sources: config.sources.clone(),
-    };
+    let settings = crate::serve::settings(
+        &config,
+        "127.0.0.1:0".parse()?,
+        lantern_server::DEFAULT_BODY_LIMIT,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

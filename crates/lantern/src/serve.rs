@@ -23,20 +23,7 @@ pub struct ServeArgs {
 pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
     let instance = Instance::open(db)?;
     instance.store.tune_for_serving()?;
-    let settings = Settings {
-        listen: args.listen,
-        body_limit: args.body_limit,
-        teams: config
-            .teams
-            .iter()
-            .map(|t| Team {
-                name: t.name.clone(),
-                services: t.services.clone(),
-            })
-            .collect(),
-        engine: config.engine.clone(),
-        sources: config.sources.clone(),
-    };
+    let settings = settings(config, args.listen, args.body_limit);
     // Two cores: two workers; SQLite work goes to tokio's blocking pool.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -53,6 +40,24 @@ pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
         tracing::info!("stopped after finishing the requests in flight");
         Ok(())
     })
+}
+
+/// The server's settings from the configuration.
+pub fn settings(config: &Config, listen: SocketAddr, body_limit: usize) -> Settings {
+    Settings {
+        listen,
+        body_limit,
+        teams: config
+            .teams
+            .iter()
+            .map(|t| Team {
+                name: t.name.clone(),
+                services: t.services.clone(),
+            })
+            .collect(),
+        engine: config.engine.clone(),
+        sources: config.sources.clone(),
+    }
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

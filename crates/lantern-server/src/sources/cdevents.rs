@@ -16,34 +16,19 @@
 //! CDEvents carry no commit ids: deployments from them have no `sha`, so
 //! they count for frequency and failures but not lead time.
 
+use super::fields::{id, name, text};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
-    Deployment, DeploymentKind, DeploymentStatus, Event, EventId, Incident, Name, PullRequest,
-    Timestamp,
+    Deployment, DeploymentKind, DeploymentStatus, Event, Incident, PullRequest, Timestamp,
 };
 use serde_json::Value;
-
-fn text<'a>(v: &'a Value, path: &str) -> Result<&'a str, MapError> {
-    v.pointer(path)
-        .and_then(Value::as_str)
-        .ok_or_else(|| MapError(format!("`{path}` is missing or not a string")))
-}
-
-fn name(text: &str, what: &str) -> Result<Name, MapError> {
-    Name::parse(text).map_err(|m| MapError(format!("{what} `{text}`: {m}")))
-}
-
-fn id(text: String) -> Result<EventId, MapError> {
-    EventId::parse(&text).map_err(|m| MapError(format!("id {m}")))
-}
 
 pub fn map(
     ce_type: Option<&str>,
     body: &[u8],
     settings: &SourceSettings,
 ) -> Result<Mapped, MapError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| MapError(format!("the body is not valid JSON: {e}")))?;
+    let v = super::fields::parse(body)?;
     // Structured mode wraps the CDEvent in a CloudEvent's `data`.
     let event = match v.get("data") {
         Some(data) if data.get("context").is_some() => data,

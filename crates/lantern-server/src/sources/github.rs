@@ -12,41 +12,13 @@
 //!   `deploy_workflows` is a production deployment;
 //! - `deployment` (not final yet), `ping` and the rest: accepted, ignored.
 
+use super::fields::{id, name, number, opt_time, sha, text, time};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
     Change, Deployment, DeploymentStatus, Event, EventId, Name, Pseudonymiser, PullRequest, Sha,
     Timestamp,
 };
 use serde_json::Value;
-
-fn text<'a>(v: &'a Value, path: &str) -> Result<&'a str, MapError> {
-    v.pointer(path)
-        .and_then(Value::as_str)
-        .ok_or_else(|| MapError(format!("`{path}` is missing or not a string")))
-}
-
-fn time(v: &Value, path: &str) -> Result<Timestamp, MapError> {
-    Timestamp::parse_rfc3339(text(v, path)?).map_err(|m| MapError(format!("`{path}`: {m}")))
-}
-
-fn opt_time(v: &Value, path: &str) -> Result<Option<Timestamp>, MapError> {
-    match v.pointer(path) {
-        None | Some(Value::Null) => Ok(None),
-        Some(_) => time(v, path).map(Some),
-    }
-}
-
-fn name(text: &str, what: &str) -> Result<Name, MapError> {
-    Name::parse(text).map_err(|m| MapError(format!("{what} `{text}`: {m}")))
-}
-
-fn id(text: String) -> Result<EventId, MapError> {
-    EventId::parse(&text).map_err(|m| MapError(format!("id {m}")))
-}
-
-fn sha(v: &Value, path: &str) -> Result<Sha, MapError> {
-    Sha::parse(text(v, path)?).map_err(|m| MapError(format!("`{path}`: {m}")))
-}
 
 /// The repository's Lantern service: mapped by full name, then by name.
 fn service(v: &Value, settings: &SourceSettings) -> Result<Name, MapError> {
@@ -70,8 +42,7 @@ pub fn map(
     let Some(event) = event else {
         return Err(MapError("the `X-GitHub-Event` header is missing".into()));
     };
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| MapError(format!("the body is not valid JSON: {e}")))?;
+    let v = super::fields::parse(body)?;
     match event {
         "deployment_status" => deployment_status(&v, settings),
         "push" => push(&v, pseudonymiser),
@@ -105,10 +76,7 @@ fn deployment_status(v: &Value, settings: &SourceSettings) -> Result<Mapped, Map
         text(v, "/deployment/environment")?
     };
     let full = text(v, "/repository/full_name")?;
-    let deployment_id = v
-        .pointer("/deployment/id")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| MapError("`/deployment/id` is missing or not a number".into()))?;
+    let deployment_id = number(v, "/deployment/id")?;
     Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
         id: id(format!("github:{full}:deployment:{deployment_id}"))?,
         service: service(v, settings)?,
@@ -164,10 +132,7 @@ fn push(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
 
 fn pr_id(v: &Value) -> Result<(EventId, Name), MapError> {
     let full = text(v, "/repository/full_name")?;
-    let number = v
-        .pointer("/pull_request/number")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| MapError("`/pull_request/number` is missing or not a number".into()))?;
+    let number = number(v, "/pull_request/number")?;
     Ok((id(format!("{full}#{number}"))?, name(full, "repository")?))
 }
 
@@ -256,10 +221,7 @@ fn workflow_run(v: &Value, settings: &SourceSettings) -> Result<Mapped, MapError
         }
     };
     let full = text(v, "/repository/full_name")?;
-    let run = v
-        .pointer("/workflow_run/id")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| MapError("`/workflow_run/id` is missing or not a number".into()))?;
+    let run = number(v, "/workflow_run/id")?;
     Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
         id: id(format!("github:{full}:run:{run}"))?,
         service: service(v, settings)?,

@@ -5,18 +5,13 @@
 //! GitLab writes times as `2021-04-28 21:50:00 +0200`, `… UTC` or ISO 8601;
 //! all are read.
 
+use super::fields::{id, name, text};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
-    Change, Deployment, DeploymentStatus, Event, EventId, Name, Pseudonymiser, PullRequest, Sha,
+    Change, Deployment, DeploymentStatus, Event, EventId, Pseudonymiser, PullRequest, Sha,
     Timestamp,
 };
 use serde_json::Value;
-
-fn text<'a>(v: &'a Value, path: &str) -> Result<&'a str, MapError> {
-    v.pointer(path)
-        .and_then(Value::as_str)
-        .ok_or_else(|| MapError(format!("`{path}` is missing or not a string")))
-}
 
 /// GitLab's several timestamp formats.
 pub fn parse_time(text: &str) -> Option<Timestamp> {
@@ -49,21 +44,12 @@ fn opt_time(v: &Value, path: &str) -> Result<Option<Timestamp>, MapError> {
     }
 }
 
-fn name(text: &str, what: &str) -> Result<Name, MapError> {
-    Name::parse(text).map_err(|m| MapError(format!("{what} `{text}`: {m}")))
-}
-
-fn id(text: String) -> Result<EventId, MapError> {
-    EventId::parse(&text).map_err(|m| MapError(format!("id {m}")))
-}
-
 pub fn map(
     body: &[u8],
     settings: &SourceSettings,
     pseudonymiser: &Pseudonymiser,
 ) -> Result<Mapped, MapError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| MapError(format!("the body is not valid JSON: {e}")))?;
+    let v = super::fields::parse(body)?;
     match v.get("object_kind").and_then(Value::as_str) {
         Some("deployment") => deployment(&v, settings),
         Some("merge_request") => merge_request(&v, pseudonymiser),

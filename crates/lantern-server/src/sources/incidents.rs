@@ -3,23 +3,10 @@
 //! about an incident (it started, was acknowledged, was resolved), so the
 //! events they map to are merged into the stored incident.
 
+use super::fields::{parse, text, time};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{Event, EventId, Incident, Name, Timestamp};
 use serde_json::Value;
-
-fn parse(body: &[u8]) -> Result<Value, MapError> {
-    serde_json::from_slice(body).map_err(|e| MapError(format!("the body is not valid JSON: {e}")))
-}
-
-fn text<'a>(v: &'a Value, path: &str) -> Result<&'a str, MapError> {
-    v.pointer(path)
-        .and_then(Value::as_str)
-        .ok_or_else(|| MapError(format!("`{path}` is missing or not a string")))
-}
-
-fn time(v: &Value, path: &str) -> Result<Timestamp, MapError> {
-    Timestamp::parse_rfc3339(text(v, path)?).map_err(|m| MapError(format!("`{path}`: {m}")))
-}
 
 fn incident(
     id: String,

@@ -4,6 +4,7 @@
 
 mod cdevents;
 mod events;
+mod fields;
 mod github;
 mod gitlab;
 mod incidents;
