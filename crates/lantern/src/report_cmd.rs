@@ -263,7 +263,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     let _ = writeln!(out, "  lantern explain change_failure_rate");
     let _ = writeln!(
         out,
-        "  lantern --db {db_arg} --config {} serve   # the HTTP API on 127.0.0.1:8080",
+        "  lantern --db {db_arg} --config {} serve",
         catalog_path.display()
     );
     Ok(out)
