@@ -367,7 +367,7 @@ async fn the_openapi_document_lists_every_route() {
 
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(format!(
-        "{}/../../../shared/fixtures/{path}",
+        "{}/tests/fixtures/{path}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
@@ -735,7 +735,7 @@ async fn every_cdevents_conformance_example_is_taken_or_ignored_never_refused() 
     let mut taken = BTreeSet::new();
     for version in ["v0.4.1", "v0.5.1"] {
         let dir = format!(
-            "{}/../../../shared/fixtures/cdevents/{version}/conformance",
+            "{}/tests/fixtures/cdevents/{version}/conformance",
             env!("CARGO_MANIFEST_DIR")
         );
         let mut files: Vec<_> = std::fs::read_dir(&dir)
