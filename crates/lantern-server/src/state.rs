@@ -20,21 +20,60 @@ struct Inner {
     store: Mutex<Box<dyn Store + Send>>,
     pseudonymiser: Pseudonymiser,
     settings: Settings,
+    writes: tokio::sync::mpsc::Sender<Delivery>,
 }
 
+/// Events a receiver wants committed, and where to say that they are.
+struct Delivery {
+    events: Vec<lantern_events::Event>,
+    merge: bool,
+    committed: tokio::sync::oneshot::Sender<Result<(), Problem>>,
+}
+
+/// Deliveries committed together, at most this many at a time.
+const GROUP: usize = 256;
+
 impl AppState {
+    /// Also starts the group-commit task (on the current tokio runtime).
     pub fn new(
         store: Box<dyn Store + Send>,
         pseudonymiser: Pseudonymiser,
         settings: Settings,
     ) -> Self {
-        AppState {
+        let (writes, queue) = tokio::sync::mpsc::channel(4 * GROUP);
+        let state = AppState {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 pseudonymiser,
                 settings,
+                writes,
             }),
-        }
+        };
+        // The task holds only a weak handle: when the server stops and the
+        // last state goes, the queue closes and the task ends.
+        tokio::spawn(group_commit(Arc::downgrade(&state.inner), queue));
+        state
+    }
+
+    /// Commits `events` (merged into stored ones when `merge`) together
+    /// with whatever else is waiting; returns once they are committed.
+    pub async fn commit(
+        &self,
+        events: Vec<lantern_events::Event>,
+        merge: bool,
+    ) -> Result<(), Problem> {
+        let (committed, done) = tokio::sync::oneshot::channel();
+        self.inner
+            .writes
+            .send(Delivery {
+                events,
+                merge,
+                committed,
+            })
+            .await
+            .map_err(|_| Problem::internal("the writer has stopped"))?;
+        done.await
+            .map_err(|_| Problem::internal("the writer stopped before committing"))?
     }
 
     pub fn settings(&self) -> &Settings {
@@ -60,5 +99,40 @@ impl AppState {
         })
         .await
         .map_err(|e| Problem::internal(format!("the request's work failed: {e}")))?
+    }
+}
+
+/// One transaction for every delivery waiting: SQLite commits one at a
+/// time, so committing many together multiplies throughput, and a report
+/// queues behind one group rather than behind each delivery.
+async fn group_commit(
+    inner: std::sync::Weak<Inner>,
+    mut queue: tokio::sync::mpsc::Receiver<Delivery>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match queue.try_recv() {
+                Ok(d) => group.push(d),
+                Err(_) => break,
+            }
+        }
+        let Some(inner) = inner.upgrade() else { return };
+        let state = AppState { inner };
+        let (work, replies): (Vec<_>, Vec<_>) = group
+            .into_iter()
+            .map(|d| ((d.events, d.merge), d.committed))
+            .unzip();
+        let result = state
+            .with_store(move |store, _| {
+                store
+                    .write_deliveries(work)
+                    .map_err(|e| Problem::internal(format!("the events were not stored: {e}")))
+            })
+            .await;
+        drop(state);
+        for reply in replies {
+            let _ = reply.send(result.clone());
+        }
     }
 }

@@ -103,23 +103,34 @@ pub trait Store {
     /// stored one of the same type and id (`Event::fill_from`): for
     /// sources that report one fact at a time.
     fn write_merged(&mut self, events: Vec<Event>) -> Result<(), StoreError> {
-        let mut merged = Vec::with_capacity(events.len());
-        for mut e in events {
-            // An earlier event of the same batch counts as stored.
-            let earlier = match merged
-                .iter()
-                .rev()
-                .find(|m: &&Event| m.kind() == e.kind() && m.id() == e.id())
-            {
-                Some(m) => Some(m.clone()),
-                None => self.find(e.kind(), e.id())?,
-            };
-            if let Some(earlier) = earlier {
-                e.fill_from(&earlier);
+        self.write_deliveries(vec![(events, true)])
+    }
+
+    /// Several deliveries in one transaction (a server's group commit), in
+    /// order; those marked `true` are merged into what is stored or was
+    /// delivered before them.
+    fn write_deliveries(&mut self, deliveries: Vec<(Vec<Event>, bool)>) -> Result<(), StoreError> {
+        let mut all: Vec<Event> = Vec::with_capacity(deliveries.iter().map(|d| d.0.len()).sum());
+        for (events, merge) in deliveries {
+            for mut e in events {
+                if merge {
+                    // An earlier event of the same batch counts as stored.
+                    let earlier = match all
+                        .iter()
+                        .rev()
+                        .find(|m: &&Event| m.kind() == e.kind() && m.id() == e.id())
+                    {
+                        Some(m) => Some(m.clone()),
+                        None => self.find(e.kind(), e.id())?,
+                    };
+                    if let Some(earlier) = earlier {
+                        e.fill_from(&earlier);
+                    }
+                }
+                all.push(e);
             }
-            merged.push(e);
         }
-        self.write(&merged)
+        self.write(&all)
     }
 
     /// A service's deployments (any environment, any status) that

@@ -28,6 +28,9 @@ pub struct ServeBenchArgs {
     /// Services the deliveries are spread over.
     #[arg(long, default_value_t = 50)]
     pub services: usize,
+    /// Deliveries per second in all, paced (0: as fast as answers come).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
     #[arg(long)]
     pub json: bool,
 }
@@ -115,10 +118,20 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         .map(|c| {
             let (stop, ok, bad) = (stop.clone(), acknowledged.clone(), failed.clone());
             let services = args.services;
+            // Each client's share of the rate, as a gap between deliveries.
+            let gap = (args.rate > 0)
+                .then(|| Duration::from_secs_f64(args.clients as f64 / args.rate as f64));
             std::thread::spawn(move || -> Result<()> {
                 let mut conn = Connection::open(address)?;
                 let mut n = 0u64;
+                let begun = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
+                    if let Some(gap) = gap {
+                        let due = begun + gap * n as u32;
+                        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
                     let body = delivery(c, n, services);
                     match conn.request("POST", "/hooks/events", &body)? {
                         (200, _) => ok.fetch_add(1, Ordering::Relaxed),

@@ -297,16 +297,7 @@ async fn commit(
     merge: bool,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
     let accepted = events.len();
-    state
-        .with_store(move |store, _| {
-            let written = if merge {
-                store.write_merged(events)
-            } else {
-                store.write(&events)
-            };
-            written.map_err(|e| Problem::internal(format!("the events were not stored: {e}")))
-        })
-        .await?;
+    state.commit(events, merge).await?;
     Ok((
         StatusCode::OK,
         Json(Accepted {
