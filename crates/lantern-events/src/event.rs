@@ -85,6 +85,29 @@ pub struct PullRequest {
     pub author: Option<Pseudonym>,
 }
 
+impl PullRequest {
+    /// A pull request known only to have been opened; sources fill in
+    /// what else they know.
+    pub fn opened(id: EventId, repo: Name, opened_at: Timestamp) -> Self {
+        PullRequest {
+            id,
+            repo,
+            opened_at,
+            first_review_at: None,
+            approved_at: None,
+            merged_at: None,
+            closed_at: None,
+            merge_sha: None,
+            head_sha: None,
+            commits: Vec::new(),
+            first_commit_at: None,
+            additions: None,
+            deletions: None,
+            author: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeploymentStatus {
     Success,

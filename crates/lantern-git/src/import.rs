@@ -413,24 +413,16 @@ fn pull_requests(
             _ => (vec![idx], None),
         };
         let first_commit_at = commits.iter().map(|&i| all[i].authored_at).min();
-        prs.push(PullRequest {
-            id,
-            repo: options.repo.clone(),
-            // Git does not record when a pull request was opened: the merge
-            // time stands in, so `coding` spans first commit to merge.
-            opened_at: merged_at,
-            first_review_at: None,
-            approved_at: None,
-            merged_at: Some(merged_at),
-            closed_at: Some(merged_at),
-            merge_sha: Some(m.sha),
-            head_sha,
-            commits: commits.iter().map(|&i| all[i].sha).collect(),
-            first_commit_at,
-            additions: None,
-            deletions: None,
-            author: None,
-        });
+        // Git does not record when a pull request was opened: the merge
+        // time stands in, so `coding` spans first commit to merge.
+        let mut pr = PullRequest::opened(id, options.repo.clone(), merged_at);
+        pr.merged_at = Some(merged_at);
+        pr.closed_at = Some(merged_at);
+        pr.merge_sha = Some(m.sha);
+        pr.head_sha = head_sha;
+        pr.commits = commits.iter().map(|&i| all[i].sha).collect();
+        pr.first_commit_at = first_commit_at;
+        prs.push(pr);
     }
     prs
 }

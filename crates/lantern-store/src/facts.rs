@@ -802,22 +802,14 @@ fn window_pull_requests(
         .chain(repos);
     let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(r) = rows.next()? {
-        let pr = PullRequest {
-            id: id(r.get_ref(1)?.as_str()?)?,
-            repo: names.get(r.get_ref(2)?.as_str()?)?,
-            opened_at: time(r.get(3)?),
-            first_review_at: r.get::<_, Option<i64>>(4)?.map(time),
-            approved_at: None,
-            merged_at: Some(time(r.get(0)?)),
-            closed_at: None,
-            merge_sha: None,
-            head_sha: None,
-            commits: Vec::new(),
-            first_commit_at: None,
-            additions: None,
-            deletions: None,
-            author: None,
-        };
+        // What a report reads of a pull request; the rest stays empty.
+        let mut pr = PullRequest::opened(
+            id(r.get_ref(1)?.as_str()?)?,
+            names.get(r.get_ref(2)?.as_str()?)?,
+            time(r.get(3)?),
+        );
+        pr.first_review_at = r.get::<_, Option<i64>>(4)?.map(time);
+        pr.merged_at = Some(time(r.get(0)?));
         let first_commit_at = r.get::<_, Option<i64>>(5)?.map(time);
         let first_deploys = decode_deploys(r.get_ref(6)?.as_blob()?, &mut names)?;
         let facts = PullRequestFacts {

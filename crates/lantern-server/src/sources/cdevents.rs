@@ -98,22 +98,11 @@ pub fn map(
         }
         ("change", "created" | "reviewed" | "merged" | "abandoned") => {
             let repo = text(content, "/repository/id")?;
-            let mut pr = PullRequest {
-                id: id(format!("{repo}#{}", text(event, "/subject/id")?))?,
-                repo: name(repo, "repository")?,
-                opened_at: at,
-                first_review_at: None,
-                approved_at: None,
-                merged_at: None,
-                closed_at: None,
-                merge_sha: None,
-                head_sha: None,
-                commits: Vec::new(),
-                first_commit_at: None,
-                additions: None,
-                deletions: None,
-                author: None,
-            };
+            let mut pr = PullRequest::opened(
+                id(format!("{repo}#{}", text(event, "/subject/id")?))?,
+                name(repo, "repository")?,
+                at,
+            );
             match predicate {
                 "reviewed" => pr.first_review_at = Some(at),
                 "merged" => {

@@ -16,7 +16,6 @@ use super::fields::{id, name, number, opt_time, sha, text, time};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
     Change, Deployment, DeploymentStatus, Event, EventId, Name, Pseudonymiser, PullRequest, Sha,
-    Timestamp,
 };
 use serde_json::Value;
 
@@ -136,28 +135,9 @@ fn pr_id(v: &Value) -> Result<(EventId, Name), MapError> {
     Ok((id(format!("{full}#{number}"))?, name(full, "repository")?))
 }
 
-fn empty_pr(id: EventId, repo: Name, opened_at: Timestamp) -> PullRequest {
-    PullRequest {
-        id,
-        repo,
-        opened_at,
-        first_review_at: None,
-        approved_at: None,
-        merged_at: None,
-        closed_at: None,
-        merge_sha: None,
-        head_sha: None,
-        commits: Vec::new(),
-        first_commit_at: None,
-        additions: None,
-        deletions: None,
-        author: None,
-    }
-}
-
 fn pull_request(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
     let (id, repo) = pr_id(v)?;
-    let mut pr = empty_pr(id, repo, time(v, "/pull_request/created_at")?);
+    let mut pr = PullRequest::opened(id, repo, time(v, "/pull_request/created_at")?);
     pr.merged_at = opt_time(v, "/pull_request/merged_at")?;
     pr.closed_at = opt_time(v, "/pull_request/closed_at")?;
     // GitHub fills merge_commit_sha with a test merge while a pull request
@@ -191,7 +171,7 @@ fn review(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> 
     }
     let (id, repo) = pr_id(v)?;
     let submitted = time(v, "/review/submitted_at")?;
-    let mut pr = empty_pr(id, repo, time(v, "/pull_request/created_at")?);
+    let mut pr = PullRequest::opened(id, repo, time(v, "/pull_request/created_at")?);
     pr.first_review_at = Some(submitted);
     if text(v, "/review/state")?.eq_ignore_ascii_case("approved") {
         pr.approved_at = Some(submitted);

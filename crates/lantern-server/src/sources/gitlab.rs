@@ -124,25 +124,16 @@ fn merge_request(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, Map
     let action = a.get("action").and_then(Value::as_str).unwrap_or("");
     let state = a.get("state").and_then(Value::as_str).unwrap_or("");
     let updated = opt_time(a, "/updated_at")?;
-    let mut pr = PullRequest {
-        id: id(format!("{path}!{iid}"))?,
-        repo: name(path, "repository")?,
-        opened_at: time(a, "/created_at")?,
-        first_review_at: None,
-        approved_at: None,
-        merged_at: None,
-        closed_at: opt_time(a, "/closed_at")?,
-        merge_sha: None,
-        head_sha: a
-            .pointer("/last_commit/id")
-            .and_then(Value::as_str)
-            .and_then(|s| Sha::parse(s).ok()),
-        commits: Vec::new(),
-        first_commit_at: None,
-        additions: None,
-        deletions: None,
-        author: None,
-    };
+    let mut pr = PullRequest::opened(
+        id(format!("{path}!{iid}"))?,
+        name(path, "repository")?,
+        time(a, "/created_at")?,
+    );
+    pr.closed_at = opt_time(a, "/closed_at")?;
+    pr.head_sha = a
+        .pointer("/last_commit/id")
+        .and_then(Value::as_str)
+        .and_then(|s| Sha::parse(s).ok());
     if state == "merged" {
         pr.merged_at = opt_time(a, "/merged_at")?.or(updated);
         pr.merge_sha = a
