@@ -2,7 +2,7 @@
 //! or wrong, so a dead letter says what to fix.
 
 use super::MapError;
-use lantern_events::{EventId, Name, Sha, Timestamp};
+use lantern_events::{Change, Event, EventId, Name, Pseudonymiser, Sha, Timestamp};
 use serde_json::Value;
 
 pub fn parse(body: &[u8]) -> Result<Value, MapError> {
@@ -43,4 +43,54 @@ pub fn number(v: &Value, path: &str) -> Result<u64, MapError> {
     v.pointer(path)
         .and_then(Value::as_u64)
         .ok_or_else(|| MapError(format!("`{path}` is missing or not a number")))
+}
+
+/// A push's `commits` array.
+pub fn commits(v: &Value) -> Result<&[Value], MapError> {
+    v.get("commits")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .ok_or_else(|| MapError("`commits` is missing or not an array".into()))
+}
+
+/// A push's commits (GitHub's and GitLab's alike) as changes. Neither
+/// sends parents: each commit gets the one before it, the first gets
+/// `parent` (the push's `before`, when the list is known to start there),
+/// which is exact for a linear push. The author is the first of
+/// `author_paths` present, as a pseudonym; `time` reads the source's
+/// timestamps.
+pub fn pushed_changes(
+    repo: &Name,
+    commits: &[Value],
+    mut parent: Option<Sha>,
+    author_paths: &[&str],
+    time: impl Fn(&Value, &str) -> Result<Timestamp, MapError>,
+    pseudonymiser: &Pseudonymiser,
+) -> Result<Vec<Event>, MapError> {
+    let mut events = Vec::with_capacity(commits.len());
+    for (i, c) in commits.iter().enumerate() {
+        let at = |e: MapError| MapError(format!("commits[{i}]: {}", e.0));
+        let sha = sha(c, "/id").map_err(at)?;
+        let committed_at = time(c, "/timestamp").map_err(at)?;
+        let author = author_paths
+            .iter()
+            .find_map(|p| {
+                c.pointer(p)
+                    .and_then(Value::as_str)
+                    .filter(|a| !a.is_empty())
+            })
+            .map(|a| pseudonymiser.pseudonymise(&a.to_lowercase()));
+        events.push(Event::Change(Change {
+            id: EventId::for_change(repo, &sha),
+            repo: repo.clone(),
+            sha,
+            parents: parent.into_iter().collect(),
+            committed_at,
+            authored_at: committed_at,
+            author,
+            pull_request: None,
+        }));
+        parent = Some(sha);
+    }
+    Ok(events)
 }

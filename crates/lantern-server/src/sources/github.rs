@@ -12,10 +12,10 @@
 //!   `deploy_workflows` is a production deployment;
 //! - `deployment` (not final yet), `ping` and the rest: accepted, ignored.
 
-use super::fields::{id, name, number, opt_time, sha, text, time};
+use super::fields::{commits, id, name, number, opt_time, pushed_changes, sha, text, time};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
-    Change, Deployment, DeploymentStatus, Event, EventId, Name, Pseudonymiser, PullRequest, Sha,
+    Deployment, DeploymentStatus, Event, EventId, Name, Pseudonymiser, PullRequest, Sha,
 };
 use serde_json::Value;
 
@@ -94,38 +94,13 @@ fn deployment_status(v: &Value, settings: &SourceSettings) -> Result<Mapped, Map
 
 fn push(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
     let repo = name(text(v, "/repository/full_name")?, "repository")?;
-    let commits = v
-        .get("commits")
-        .and_then(Value::as_array)
-        .ok_or_else(|| MapError("`commits` is missing or not an array".into()))?;
     let before = text(v, "/before")?;
-    let mut parent = (!before.bytes().all(|b| b == b'0'))
+    let parent = (!before.bytes().all(|b| b == b'0'))
         .then(|| Sha::parse(before))
         .transpose()
         .map_err(|m| MapError(format!("`before`: {m}")))?;
-    let mut events = Vec::with_capacity(commits.len());
-    for (i, c) in commits.iter().enumerate() {
-        let at = |e: MapError| MapError(format!("commits[{i}]: {}", e.0));
-        let sha = sha(c, "/id").map_err(at)?;
-        let committed_at = time(c, "/timestamp").map_err(at)?;
-        let author = c
-            .pointer("/author/email")
-            .or_else(|| c.pointer("/author/username"))
-            .and_then(Value::as_str)
-            .filter(|a| !a.is_empty())
-            .map(|a| pseudonymiser.pseudonymise(&a.to_lowercase()));
-        events.push(Event::Change(Change {
-            id: EventId::for_change(&repo, &sha),
-            repo: repo.clone(),
-            sha,
-            parents: parent.into_iter().collect(),
-            committed_at,
-            authored_at: committed_at,
-            author,
-            pull_request: None,
-        }));
-        parent = Some(sha);
-    }
+    let authors = ["/author/email", "/author/username"];
+    let events = pushed_changes(&repo, commits(v)?, parent, &authors, time, pseudonymiser)?;
     Ok(Mapped::Merge(events))
 }
 

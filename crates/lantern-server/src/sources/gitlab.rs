@@ -5,11 +5,10 @@
 //! GitLab writes times as `2021-04-28 21:50:00 +0200`, `… UTC` or ISO 8601;
 //! all are read.
 
-use super::fields::{id, name, text};
+use super::fields::{commits, id, name, pushed_changes, text};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
-    Change, Deployment, DeploymentStatus, Event, EventId, Pseudonymiser, PullRequest, Sha,
-    Timestamp,
+    Deployment, DeploymentStatus, Event, Pseudonymiser, PullRequest, Sha, Timestamp,
 };
 use serde_json::Value;
 
@@ -154,10 +153,7 @@ fn merge_request(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, Map
 
 fn push(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
     let repo = name(text(v, "/project/path_with_namespace")?, "repository")?;
-    let commits = v
-        .get("commits")
-        .and_then(Value::as_array)
-        .ok_or_else(|| MapError("`commits` is missing or not an array".into()))?;
+    let commits = commits(v)?;
     // GitLab sends the newest 20 commits: only a complete list starts at
     // `before`.
     let complete = v
@@ -165,31 +161,17 @@ fn push(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
         .and_then(Value::as_u64)
         .is_none_or(|n| n as usize == commits.len());
     let before = v.get("before").and_then(Value::as_str).unwrap_or("");
-    let mut parent = (complete && !before.bytes().all(|b| b == b'0'))
+    let parent = (complete && !before.bytes().all(|b| b == b'0'))
         .then(|| Sha::parse(before).ok())
         .flatten();
-    let mut events = Vec::with_capacity(commits.len());
-    for (i, c) in commits.iter().enumerate() {
-        let at = |e: MapError| MapError(format!("commits[{i}]: {}", e.0));
-        let sha = Sha::parse(text(c, "/id").map_err(at)?)
-            .map_err(|m| MapError(format!("commits[{i}].id: {m}")))?;
-        let committed_at = time(c, "/timestamp").map_err(at)?;
-        events.push(Event::Change(Change {
-            id: EventId::for_change(&repo, &sha),
-            repo: repo.clone(),
-            sha,
-            parents: parent.into_iter().collect(),
-            committed_at,
-            authored_at: committed_at,
-            author: c
-                .pointer("/author/email")
-                .and_then(Value::as_str)
-                .filter(|e| !e.is_empty())
-                .map(|e| pseudonymiser.pseudonymise(&e.to_lowercase())),
-            pull_request: None,
-        }));
-        parent = Some(sha);
-    }
+    let events = pushed_changes(
+        &repo,
+        commits,
+        parent,
+        &["/author/email"],
+        time,
+        pseudonymiser,
+    )?;
     Ok(Mapped::Merge(events))
 }
 
