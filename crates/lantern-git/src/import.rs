@@ -3,7 +3,7 @@
 
 use crate::deploys::{self, DeployPoint, sha_of};
 use crate::message::{self, HowMerged, MessageFacts, PrRef};
-use crate::repo::Repo;
+use crate::repo::{RefTip, Repo};
 use crate::{DeployRule, GitError, ImportState, Options, Prior, RepoState};
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use gix::ObjectId;
@@ -14,7 +14,7 @@ use lantern_events::{
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The new deployments of one run (changes and pull requests were
 /// streamed to the caller as soon as they were known) and the state to
@@ -43,29 +43,56 @@ pub struct Summary {
     pub up_to_date: bool,
 }
 
-/// Reads what is new in the repository at `path`. New commits go to `emit`
-/// in batches while the history is read, then the new pull requests, so
-/// the caller can write them while the rest is worked out; `progress`
-/// hears how many commits were read.
+/// A repository's deployment refs (for `options.deploys`), read once: a
+/// caller can compare [`DeployRefs::tips`] with an earlier import's before
+/// loading anything, then hand them to [`import`].
+pub struct DeployRefs {
+    path: PathBuf,
+    refs: Vec<RefTip>,
+}
+
+impl DeployRefs {
+    pub fn read(path: &Path, rule: &DeployRule) -> Result<Self, GitError> {
+        let mut repo = Repo::open(path)?;
+        Ok(DeployRefs {
+            path: path.to_path_buf(),
+            refs: deploys::deploy_refs(&mut repo, rule)?,
+        })
+    }
+
+    /// Where the refs point (full ref name → sha): equal to
+    /// [`ImportState::tips`] means an import has nothing to read.
+    pub fn tips(&self) -> BTreeMap<String, String> {
+        self.refs
+            .iter()
+            .map(|r| (r.name.clone(), r.commit.to_string()))
+            .collect()
+    }
+}
+
+/// Reads what is new in the repository behind `refs`. New commits go to
+/// `emit` in batches while the history is read, then the new pull
+/// requests, so the caller can write them while the rest is worked out;
+/// `progress` hears how many commits were read.
 pub fn import(
-    path: &Path,
+    refs: DeployRefs,
     options: &Options,
     prior: Prior,
     pseudonymiser: &Pseudonymiser,
     progress: &mut dyn FnMut(u64),
     emit: &mut dyn FnMut(Vec<Event>),
 ) -> Result<Outcome, GitError> {
-    let mut repo = Repo::open(path)?;
+    let mut repo = Repo::open(&refs.path)?;
     let mut warnings = Vec::new();
     if repo.is_shallow()? {
         warnings.push(format!(
             "{} is a shallow clone: its history is cut, so the oldest deployments look like they shipped less \
              than they did; `git fetch --unshallow` gives the whole history",
-            path.display()
+            refs.path.display()
         ));
     }
-    let refs = deploys::deploy_refs(&mut repo, &options.deploys)?;
-    let tips = tip_map(&refs);
+    let tips = refs.tips();
+    let refs = refs.refs;
     let mut state = prior.state;
     let mut repo_state = prior.repo;
     if !state.tips.is_empty() && state.tips == tips {
@@ -260,20 +287,6 @@ pub fn import(
         summary,
         warnings,
     })
-}
-
-/// Where the refs of a deployment rule point now (full ref name → sha):
-/// when this equals [`ImportState::tips`], an import has nothing to read,
-/// and a caller can skip loading what it would need.
-pub fn deploy_tips(path: &Path, rule: &DeployRule) -> Result<BTreeMap<String, String>, GitError> {
-    let mut repo = Repo::open(path)?;
-    Ok(tip_map(&deploys::deploy_refs(&mut repo, rule)?))
-}
-
-fn tip_map(refs: &[crate::repo::RefTip]) -> BTreeMap<String, String> {
-    refs.iter()
-        .map(|r| (r.name.clone(), r.commit.to_string()))
-        .collect()
 }
 
 const EMIT_EVERY: usize = 8192;

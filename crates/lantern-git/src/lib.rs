@@ -23,7 +23,7 @@ mod message;
 mod repo;
 mod version;
 
-pub use import::{Outcome, Summary, deploy_tips, import};
+pub use import::{DeployRefs, Outcome, Summary, import};
 
 use lantern_events::{Change, Name};
 use serde::{Deserialize, Serialize};

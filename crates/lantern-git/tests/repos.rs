@@ -9,7 +9,8 @@ use lantern_events::{
     Change, Deployment, DeploymentKind, Event, Pseudonymiser, PullRequest, Sha, Timestamp,
 };
 use lantern_git::{
-    DeployRule, GitError, HotfixRule, ImportState, Options, Outcome, Prior, RepoState, import,
+    DeployRefs, DeployRule, GitError, HotfixRule, ImportState, Options, Outcome, Prior, RepoState,
+    import,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,7 +44,7 @@ fn run(
     let mut new = Vec::new();
     let mut others = Vec::new();
     let mut outcome = import(
-        path,
+        DeployRefs::read(path, &options.deploys).unwrap(),
         options,
         Prior {
             changes: store.changes.clone(),
@@ -462,15 +463,19 @@ fn bare_clones_give_the_same_events_and_shallow_clones_warn() {
 }
 
 fn import_error(path: &Path, rule: &str) -> GitError {
-    import(
-        path,
-        &options(rule),
-        Prior::default(),
-        &Pseudonymiser::from_key([7; 32]),
-        &mut |_| {},
-        &mut |_| {},
-    )
-    .unwrap_err()
+    let options = options(rule);
+    DeployRefs::read(path, &options.deploys)
+        .and_then(|refs| {
+            import(
+                refs,
+                &options,
+                Prior::default(),
+                &Pseudonymiser::from_key([7; 32]),
+                &mut |_| {},
+                &mut |_| {},
+            )
+        })
+        .unwrap_err()
 }
 
 #[test]

@@ -116,9 +116,9 @@ pub fn import_git(
     let repo_key = options.repo_state_key();
     let repo_state: RepoState = saved(store, &repo_key)?;
     // Nothing moved: say so without loading the stored history.
-    if !state.tips.is_empty()
-        && lantern_git::deploy_tips(&args.path, &options.deploys)? == state.tips
-    {
+    // The refs are read once: to see that nothing moved, then to import.
+    let refs = lantern_git::DeployRefs::read(&args.path, &options.deploys)?;
+    if !state.tips.is_empty() && refs.tips() == state.tips {
         return Ok(GitImportSummary {
             service: options.service.to_string(),
             repo: options.repo.to_string(),
@@ -143,7 +143,7 @@ pub fn import_git(
         let (bar, options) = (&bar, &options);
         let reader = scope.spawn(move || {
             lantern_git::import(
-                &args.path,
+                refs,
                 options,
                 Prior {
                     changes,
