@@ -422,13 +422,26 @@ impl SqliteStore {
         // this process's memory.
         self.conn().pragma_update(None, "mmap_size", 0)?;
         let started = Instant::now();
-        let all = self.distinct_names("SELECT DISTINCT service FROM deployments")?;
         // Re-deriving most services one by one costs more than all at once.
-        let limit = self.partial_share * all.len() as f64;
-        let closure = closure.filter(|c| c.services.len() as f64 <= limit);
-        let services = match &closure {
-            Some(c) => c.services.clone(),
-            None => all,
+        // A closure that fits one chunk is never worse partial, and skips
+        // listing every service (a scan of all deployments, on the path of
+        // every report while the server takes writes).
+        let (closure, services) = match closure {
+            Some(c) if c.services.len() <= SERVICES_PER_CHUNK => {
+                let services = c.services.clone();
+                (Some(c), services)
+            }
+            closure => {
+                let all = self.distinct_names("SELECT DISTINCT service FROM deployments")?;
+                let limit = self.partial_share * all.len() as f64;
+                match closure.filter(|c| c.services.len() as f64 <= limit) {
+                    Some(c) => {
+                        let services = c.services.clone();
+                        (Some(c), services)
+                    }
+                    None => (None, all),
+                }
+            }
         };
         let repos = closure.as_ref().map(|c| &c.repos);
         let mut staging = Staging::begin(self.conn(), closure.as_ref())?;

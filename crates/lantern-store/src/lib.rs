@@ -35,6 +35,8 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
     #[error("the database holds a value this Lantern cannot read ({what}); was it edited by hand?")]
     Corrupt { what: String },
 }

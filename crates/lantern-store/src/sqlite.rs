@@ -12,10 +12,12 @@ use std::path::Path;
 pub struct SqliteStore {
     conn: Connection,
     path: std::path::PathBuf,
-    /// A refresh re-derives only the stale services' closure when it holds
-    /// at most this share of all services (else everything, which the bulk
-    /// path does faster).
+    /// A refresh re-derives only the stale services' closure when it fits
+    /// one chunk of services, or holds at most this share of all services
+    /// (else everything, which the bulk path does faster).
     pub(crate) partial_share: f64,
+    /// While serving: keeps the background checkpoint thread alive.
+    checkpointer: Option<std::sync::Arc<()>>,
 }
 
 /// The five insert statements, prepared once per batch rather than looked
@@ -82,12 +84,36 @@ impl SqliteStore {
         &self.path
     }
 
-    /// For a long-running server with a steady trickle of small writes:
-    /// fold the WAL every 16 MiB, in small steps a committing writer takes
-    /// in its stride, rather than every 256 MiB (the bulk-import setting),
-    /// which stalls one commit for a long copy.
-    pub fn tune_for_serving(&self) -> Result<(), StoreError> {
-        self.conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
+    /// For a long-running server with a steady trickle of small writes: no
+    /// request folds the WAL into the database (the commit that crosses the
+    /// threshold would pay for the copy, and a report waiting behind it
+    /// too). A thread with its own connection does it instead, twice a
+    /// second and without the store's lock (a passive checkpoint runs
+    /// beside readers and writers). It stops when the store is dropped.
+    pub fn tune_for_serving(&mut self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let alive = std::sync::Arc::new(());
+        let running = std::sync::Arc::downgrade(&alive);
+        let path = self.path.clone();
+        std::thread::Builder::new()
+            .name("lantern-checkpoint".into())
+            .spawn(move || {
+                let Ok(conn) = Connection::open(&path) else {
+                    return;
+                };
+                let _ = conn.busy_timeout(std::time::Duration::from_secs(1));
+                loop {
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    if running.upgrade().is_none() {
+                        return;
+                    }
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "a background checkpoint failed");
+                    }
+                }
+            })?;
+        self.checkpointer = Some(alive);
         Ok(())
     }
 
@@ -143,6 +169,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             partial_share: 0.5,
+            checkpointer: None,
         })
     }
 

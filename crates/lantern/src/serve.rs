@@ -21,7 +21,7 @@ pub struct ServeArgs {
 }
 
 pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
-    let instance = Instance::open(db)?;
+    let mut instance = Instance::open(db)?;
     instance.store.tune_for_serving()?;
     let settings = settings(config, args.listen, args.body_limit);
     // Two cores: two workers; SQLite work goes to tokio's blocking pool.
