@@ -241,13 +241,13 @@ async fn receive(
         };
         Problem::new(status, slug, e.body_text())
     })?;
+    let unconfigured = SourceSettings::default();
     let settings = state
         .settings()
         .sources
         .get(source)
-        .cloned()
-        .unwrap_or_default();
-    authentic(source, &settings, headers, &body)?;
+        .unwrap_or(&unconfigured);
+    authentic(source, settings, headers, &body)?;
     let headers: Vec<(String, String)> = kept
         .iter()
         .filter_map(|name| {
@@ -255,7 +255,7 @@ async fn receive(
             Some((name.to_string(), value.to_string()))
         })
         .collect();
-    match sources::map(source, &headers, &body, &settings, state.pseudonymiser()) {
+    match sources::map(source, &headers, &body, settings, state.pseudonymiser()) {
         Ok(Mapped::Events(events)) => commit(state, events, false).await,
         Ok(Mapped::Merge(events)) => commit(state, events, true).await,
         Ok(Mapped::Ignored(why)) => Ok((
