@@ -23,6 +23,16 @@ impl Timestamp {
         self.0
     }
 
+    /// The system clock. For the edges (CLI, server) only: the engine
+    /// reads no clock, "now" is handed to it.
+    pub fn now() -> Self {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        Timestamp(micros)
+    }
+
     /// Parses an RFC 3339 timestamp that carries an offset (`Z` or `±hh:mm`).
     /// A timestamp without an offset is an error, as events.md requires.
     pub fn parse_rfc3339(text: &str) -> Result<Self, String> {

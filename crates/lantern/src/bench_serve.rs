@@ -77,7 +77,7 @@ fn percentiles(mut v: Vec<f64>) -> Percentiles {
 pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let temp = crate::bench::TempDir::new()?;
     let db = temp.0.join("serve-bench.db");
-    let until = chrono::Utc::now().date_naive();
+    let until = lantern_events::Timestamp::now().date();
     let mut instance = Instance::open(&db)?;
     let events = crate::demo::generate(42, until, 120)
         .iter()

@@ -38,14 +38,6 @@ pub struct ReportArgs {
     pub bucket: Option<String>,
 }
 
-fn now() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    Timestamp::from_micros(micros)
-}
-
 pub fn window(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Window> {
     Window::from_bounds(from, to, now).map_err(|m| match m.starts_with("the window") {
         true => anyhow::anyhow!(m),
@@ -74,7 +66,7 @@ pub fn run(
     let window = window(
         args.from.as_deref(),
         args.to.as_deref(),
-        at.unwrap_or_else(now),
+        at.unwrap_or_else(Timestamp::now),
     )?;
     if let Scope::Service(name) = &scope
         && let services = store.services()?
@@ -155,7 +147,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     let until = match &args.until {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .with_context(|| format!("--until `{d}` is not a date (YYYY-MM-DD)"))?,
-        None => now().date(),
+        None => Timestamp::now().date(),
     };
     if args.days == 0 || args.days > 3660 {
         bail!("--days must be between 1 and 3660");

@@ -133,8 +133,12 @@ fn service_and_window(
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let service =
         Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
-    let window = Window::from_bounds(q.from.as_deref(), q.to.as_deref(), crate::routes::now())
-        .map_err(Problem::bad_request)?;
+    let window = Window::from_bounds(
+        q.from.as_deref(),
+        q.to.as_deref(),
+        lantern_events::Timestamp::now(),
+    )
+    .map_err(Problem::bad_request)?;
     Ok((service, window))
 }
 
@@ -198,8 +202,12 @@ pub async fn annotations(
     query: Result<Query<WindowQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AnnotationJson>>, Problem> {
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let window = Window::from_bounds(q.from.as_deref(), q.to.as_deref(), crate::routes::now())
-        .map_err(Problem::bad_request)?;
+    let window = Window::from_bounds(
+        q.from.as_deref(),
+        q.to.as_deref(),
+        lantern_events::Timestamp::now(),
+    )
+    .map_err(Problem::bad_request)?;
     let mut list = state
         .with_store(|store, _| {
             store

@@ -269,7 +269,7 @@ async fn receive(
             let reason = e.to_string();
             let letter = DeadLetter {
                 id: 0,
-                received_at: crate::routes::now(),
+                received_at: lantern_events::Timestamp::now(),
                 source: source.to_string(),
                 reason: reason.clone(),
                 headers,

@@ -42,12 +42,3 @@ pub fn router() -> Router<AppState> {
             )
         })
 }
-
-/// The clock, read at the edge (the engine reads none).
-pub(crate) fn now() -> lantern_events::Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0);
-    lantern_events::Timestamp::from_micros(micros)
-}

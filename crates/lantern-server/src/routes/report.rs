@@ -47,8 +47,12 @@ pub async fn report(
 ) -> Result<Json<ReportDocument>, Problem> {
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let scope = scope(&state, &q)?;
-    let window = Window::from_bounds(q.from.as_deref(), q.to.as_deref(), crate::routes::now())
-        .map_err(Problem::bad_request)?;
+    let window = Window::from_bounds(
+        q.from.as_deref(),
+        q.to.as_deref(),
+        lantern_events::Timestamp::now(),
+    )
+    .map_err(Problem::bad_request)?;
     let trend = match q.bucket.as_deref() {
         None => None,
         Some(size) => {
