@@ -61,6 +61,7 @@ impl<'e> Ledger<'e> {
             pickup: Stats::of(&mut pickup),
             review: Stats::of(&mut review),
             deploy: Stats::of(&mut deploy),
+            review_sample_rate: None,
         }
     }
 }

@@ -124,6 +124,11 @@ pub struct PrStages {
     pub pickup: Stats,
     pub review: Stats,
     pub deploy: Stats,
+    /// The share of pull requests that kept review detail, when review
+    /// detail is sampled (governance.md rule 6): pickup and review rest on
+    /// that sample. Set by the caller, which knows the setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_sample_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

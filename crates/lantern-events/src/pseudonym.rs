@@ -131,6 +131,22 @@ impl Pseudonymiser {
         mac.update(person.as_bytes());
         Pseudonym(hex(&mac.finalize().into_bytes()).into())
     }
+
+    /// A number in [0, 1) fixed by the key and `data`: for sampling that
+    /// must choose the same way every time (a re-sent event) yet cannot be
+    /// predicted or steered without the key. `domain` keeps uses apart.
+    pub fn keyed_unit(&self, domain: &str, data: &str) -> f64 {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC accepts keys of any length");
+        mac.update(domain.as_bytes());
+        mac.update(&[0]);
+        mac.update(data.as_bytes());
+        let bytes = mac.finalize().into_bytes();
+        let mut top = [0u8; 8];
+        top.copy_from_slice(&bytes[..8]);
+        // 53 bits: every value is an exact double below 1.
+        (u64::from_be_bytes(top) >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

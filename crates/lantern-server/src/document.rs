@@ -1,6 +1,7 @@
 //! The report as programs read it, from the CLI (`--format json`) and the
 //! API alike: metrics.md's object, then a `heuristics` array when figures
-//! were inferred (git mode), then `buckets` when a trend was asked for.
+//! were inferred (git mode), `annotations` when some touch the scope and
+//! window, then `buckets` when a trend was asked for.
 
 use lantern_engine::{Report, Scope};
 use lantern_events::Name;
@@ -16,9 +17,32 @@ pub struct ReportDocument {
     /// events, and what that means for them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub heuristics: Vec<String>,
+    /// Annotations and disputes that touch the scope and window.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<crate::context::AnnotationJson>,
     /// The same report per day, ISO week or month, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buckets: Option<Vec<Report>>,
+}
+
+/// What a reader outside a small scope's team gets instead of its figures
+/// (governance.md rule 2).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuppressedReport {
+    pub scope: lantern_engine::ScopeJson,
+    pub window: lantern_engine::WindowJson,
+    /// Always true.
+    pub suppressed: bool,
+    /// E.g. "fewer than 3 contributors".
+    pub reason: String,
+}
+
+/// A report, or why its figures are not shown to this reader.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReportAnswer {
+    Figures(ReportDocument),
+    Suppressed(SuppressedReport),
 }
 
 /// Which services of the scope have figures from git heuristics rather

@@ -13,8 +13,10 @@
 //!   letter with the reason, never dropped;
 //! - no handler panics on input: every rejection is a problem document.
 
+pub mod context;
 pub mod document;
 mod openapi;
+pub mod policy;
 pub mod problem;
 mod routes;
 pub mod sources;
@@ -23,5 +25,6 @@ mod state;
 mod verify;
 
 pub use document::{ReportDocument, heuristics};
+pub use routes::access::{AuditJson, AuditVerdict, GrantJson, describe, verify_audit};
 pub use sources::SourceSettings;
-pub use startup::{Application, DEFAULT_BODY_LIMIT, Settings, Team};
+pub use startup::{Application, DEFAULT_BODY_LIMIT, Governance, Settings, Team};

@@ -28,6 +28,30 @@ pub struct Settings {
     pub engine: EngineConfig,
     /// Per receiver (`events`, `pagerduty`, …): secrets and service names.
     pub sources: std::collections::BTreeMap<String, crate::sources::SourceSettings>,
+    pub governance: Governance,
+}
+
+/// The governance settings of lantern.toml (`[governance]`).
+#[derive(Debug, Clone)]
+pub struct Governance {
+    /// Rule 2: fewer distinct contributors than this, and a scope's figures
+    /// are shown only to its own team.
+    pub min_group_size: u64,
+    pub review_sampling: lantern_governance::ReviewSampling,
+    pub retention: lantern_governance::Retention,
+    /// What Lantern is for and not for in this organisation.
+    pub charter: Option<String>,
+}
+
+impl Default for Governance {
+    fn default() -> Self {
+        Governance {
+            min_group_size: 3,
+            review_sampling: Default::default(),
+            retention: Default::default(),
+            charter: None,
+        }
+    }
 }
 
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
@@ -68,6 +92,10 @@ impl Application {
         let limit = settings.body_limit;
         let state = AppState::new(store, pseudonymiser, settings);
         let router = routes::router()
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::policy::govern,
+            ))
             .layer(DefaultBodyLimit::max(limit))
             .layer(axum::middleware::from_fn(log_request))
             .with_state(state);

@@ -59,9 +59,14 @@ impl AppState {
     /// with whatever else is waiting; returns once they are committed.
     pub async fn commit(
         &self,
-        events: Vec<lantern_events::Event>,
+        mut events: Vec<lantern_events::Event>,
         merge: bool,
     ) -> Result<(), Problem> {
+        // Rule 6: review detail not sampled never reaches the store.
+        self.settings()
+            .governance
+            .review_sampling
+            .apply(self.pseudonymiser(), &mut events);
         let (committed, done) = tokio::sync::oneshot::channel();
         self.inner
             .writes

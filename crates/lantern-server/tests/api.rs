@@ -1,150 +1,14 @@
 //! The real server on a random port, a real SQLite file, real HTTP.
 
+mod common;
+
+use common::{KEY, TestApp, spawn_app};
+
 use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
 use lantern_events::{Name, Pseudonymiser, Timestamp, parse_event_json};
-use lantern_server::{Application, Settings, SourceSettings, Team};
 use lantern_store::{SqliteStore, Store};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet};
-
-struct TestApp {
-    base: String,
-    client: reqwest::Client,
-    db: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-const KEY: [u8; 32] = [9; 32];
-
-async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lantern.db");
-    let store = SqliteStore::open(&db).unwrap();
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        body_limit: 64 * 1024,
-        teams: vec![Team {
-            name: Name::parse("payments").unwrap(),
-            services: BTreeSet::from([Name::parse("checkout").unwrap()]),
-        }],
-        engine: EngineConfig::default(),
-        sources: BTreeMap::from([
-            (
-                "pagerduty".to_string(),
-                SourceSettings {
-                    secrets: vec!["old-secret".into(), "test-secret".into()],
-                    services: BTreeMap::from([("API Service".into(), "api".into())]),
-                    ..SourceSettings::default()
-                },
-            ),
-            (
-                "alertmanager".to_string(),
-                SourceSettings {
-                    secrets: vec!["am-token".into()],
-                    services: BTreeMap::from([("http_checks".into(), "web".into())]),
-                    ..SourceSettings::default()
-                },
-            ),
-            (
-                "opsgenie".to_string(),
-                SourceSettings {
-                    secrets: vec!["og-token".into()],
-                    services: BTreeMap::from([("tag1".into(), "web".into())]),
-                    ..SourceSettings::default()
-                },
-            ),
-            (
-                "cdevents".to_string(),
-                SourceSettings {
-                    secrets: vec!["cd-token".into()],
-                    services: BTreeMap::from([("myApp".into(), "web".into())]),
-                    deploy_workflows: vec!["myPipeline".into()],
-                },
-            ),
-            (
-                "gitlab".to_string(),
-                SourceSettings {
-                    secrets: vec!["gl-token".into()],
-                    ..SourceSettings::default()
-                },
-            ),
-            (
-                "github".to_string(),
-                SourceSettings {
-                    secrets: vec!["gh-secret".into()],
-                    services: BTreeMap::from([("Codertocat/Hello-World".into(), "hello".into())]),
-                    deploy_workflows: vec!["Deploy".into()],
-                },
-            ),
-        ]),
-    };
-    let app = Application::build(settings, Box::new(store), Pseudonymiser::from_key(KEY))
-        .await
-        .unwrap();
-    let address = app.address().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        base: format!("http://{address}"),
-        client: reqwest::Client::new(),
-        db,
-        _dir: dir,
-        stop: Some(stop),
-        served: Some(served),
-    }
-}
-
-impl TestApp {
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, String, Value) {
-        self.post_with(path, &[], body).await
-    }
-
-    async fn post_with(
-        &self,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: impl Into<reqwest::Body>,
-    ) -> (u16, String, Value) {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json");
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        let r = request.body(body).send().await.unwrap();
-        let status = r.status().as_u16();
-        let kind = r
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        (status, kind, r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Stops the server gracefully; the folder with the database stays
-    /// until the returned guard is dropped.
-    async fn stop(mut self) -> tempfile::TempDir {
-        let _ = self.stop.take().unwrap().send(());
-        self.served.take().unwrap().await.unwrap().unwrap();
-        self._dir
-    }
-}
+use std::collections::BTreeSet;
 
 const HISTORY: &[&str] = &[
     r#"{"type":"change","repo":"acme/shop","sha":"aaaaaaa","committed_at":"2026-03-01T09:00:00Z"}"#,
@@ -222,7 +86,7 @@ async fn events_sent_to_the_hook_come_back_as_the_engines_report() {
     let (_, catalog) = app.get("/api/v1/catalog").await;
     assert_eq!(
         catalog,
-        json!({"teams": [{"name": "payments", "services": ["checkout"]}], "services": ["checkout"]})
+        json!({"teams": [{"name": "payments", "services": ["checkout"]}, {"name": "search", "services": ["search-api"]}], "services": ["checkout"]})
     );
     let (status, deployments) = app
         .get("/api/v1/services/checkout/deployments?from=2026-03-01&to=2026-04-01")
@@ -347,6 +211,15 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/services/{service}/deployments",
             "/api/v1/services/{service}/incidents",
             "/api/v1/annotations",
+            "/api/v1/disputes",
+            "/api/v1/disputes/{id}/resolve",
+            "/api/v1/session",
+            "/api/v1/whoami",
+            "/api/v1/tokens",
+            "/api/v1/tokens/{id}",
+            "/api/v1/access-review",
+            "/api/v1/audit",
+            "/api/v1/audit/verify",
             "/api/v1/openapi.json",
             "/hooks/events",
             "/hooks/github",
@@ -359,7 +232,10 @@ async fn the_openapi_document_lists_every_route() {
     );
     // Every route in the document answers (none is documented but missing).
     for path in paths.iter().filter(|p| !p.starts_with("/hooks")) {
-        assert_ne!(app.get(path).await.0, 404, "{path}");
+        let get = doc["paths"][*path]["get"].is_object();
+        if get {
+            assert_ne!(app.get(path).await.0, 404, "{path}");
+        }
     }
     assert!(doc["components"]["schemas"]["ReportDocument"].is_object());
     app.stop().await;

@@ -12,13 +12,16 @@
 
 mod codec;
 mod facts;
+mod governance;
 mod schema;
 mod sqlite;
+mod sqlite_governance;
 
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::{Change, Event, Name};
 use std::collections::BTreeSet;
 
+pub use governance::{AuditEnds, Dispute, GovernanceStore};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +79,7 @@ pub trait WriteSession {
     fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<(), StoreError>;
 }
 
-pub trait Store {
+pub trait Store: GovernanceStore {
     /// Writes a batch in one transaction; an event replaces any stored one
     /// of the same type and id.
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;
@@ -170,6 +173,16 @@ pub trait Store {
     /// organisation). May return more than needed, never less: the engine
     /// filters by scope itself.
     fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError>;
+
+    /// Distinct people (pseudonyms) who authored commits committed in the
+    /// window, or pull requests merged in it, in these repositories
+    /// (`None`: all) — counted up to `at_least`, where rule 2 stops caring.
+    fn contributors(
+        &self,
+        repos: Option<&BTreeSet<Name>>,
+        window: Window,
+        at_least: u64,
+    ) -> Result<u64, StoreError>;
 
     /// Every service named by a deployment or an incident.
     fn services(&self) -> Result<BTreeSet<Name>, StoreError>;

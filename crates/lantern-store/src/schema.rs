@@ -178,6 +178,64 @@ const MIGRATIONS: &[&str] = &[
     -- The services that deploy a repository: a partial refresh's closure.
     CREATE INDEX deployments_repo ON deployments(repo) WHERE repo IS NOT NULL;
     "#,
+    // 6: governance (governance.md): grants (token hashes, never tokens),
+    // sign-in sessions, the hash-chained audit log, disputes.
+    r#"
+    CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        teams TEXT NOT NULL,
+        source TEXT,
+        purpose TEXT NOT NULL,
+        secret_hash BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        last_used_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE sessions (
+        hash BLOB PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES grants(id),
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        action TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    -- 'head': the last entry appended; 'dropped': the last entry retention
+    -- removed. Together they let `audit verify` see entries cut off either end.
+    CREATE TABLE audit_chain (
+        end_name TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    ) WITHOUT ROWID;
+    -- Nobody edits the log through Lantern; retention removes only what
+    -- it has first recorded as dropped.
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    WHEN old.seq > coalesce((SELECT seq FROM audit_chain WHERE end_name = 'dropped'), 0)
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TABLE disputes (
+        id INTEGER PRIMARY KEY,
+        metric TEXT NOT NULL,
+        scope_kind TEXT NOT NULL,
+        scope_name TEXT,
+        from_at INTEGER NOT NULL,
+        to_at INTEGER NOT NULL,
+        context TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        resolution TEXT,
+        resolved_at INTEGER
+    );
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -80,6 +80,10 @@ impl SqliteStore {
         &self.conn
     }
 
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
@@ -173,7 +177,10 @@ impl SqliteStore {
         })
     }
 
-    fn write_events(tx: &rusqlite::Transaction, events: &[Event]) -> Result<(), StoreError> {
+    pub(crate) fn write_events(
+        tx: &rusqlite::Transaction,
+        events: &[Event],
+    ) -> Result<(), StoreError> {
         // Marks read the versions being replaced: before the inserts.
         crate::facts::mark_stale(tx, events)?;
         let mut inserts = Inserts::prepare(tx)?;
@@ -783,6 +790,61 @@ impl Store for SqliteStore {
 
     fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
         self.load_events(services, Fields::All)
+    }
+
+    fn contributors(
+        &self,
+        repos: Option<&BTreeSet<Name>>,
+        window: Window,
+        at_least: u64,
+    ) -> Result<u64, StoreError> {
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let (from, to) = (window.from.micros(), window.to.micros());
+        let mut collect = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<bool, StoreError> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let mut rows = stmt.query(args)?;
+            while let Some(r) = rows.next()? {
+                seen.insert(r.get(0)?);
+                if seen.len() as u64 >= at_least {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        };
+        // Streamed and stopped as soon as the group is large enough: an
+        // organisation's answer comes after a few rows, not a full scan.
+        match repos {
+            None => {
+                if collect(
+                    "SELECT author FROM changes WHERE author IS NOT NULL AND committed_at >= ?1 AND committed_at < ?2",
+                    &[&from, &to],
+                )? || collect(
+                    "SELECT author FROM pull_requests WHERE author IS NOT NULL AND merged_at >= ?1 AND merged_at < ?2",
+                    &[&from, &to],
+                )? {
+                    return Ok(seen.len() as u64);
+                }
+            }
+            Some(repos) => {
+                for repo in repos {
+                    let (lo, hi) = (format!("{repo}@"), format!("{repo}A"));
+                    let r = repo.as_str();
+                    if collect(
+                        "SELECT author FROM changes WHERE id >= ?1 AND id < ?2 AND repo = ?3 AND author IS NOT NULL AND committed_at >= ?4 AND committed_at < ?5",
+                        &[&lo, &hi, &r, &from, &to],
+                    )? || collect(
+                        "SELECT author FROM changes WHERE id != repo || '@' || sha AND repo = ?1 AND author IS NOT NULL AND committed_at >= ?2 AND committed_at < ?3",
+                        &[&r, &from, &to],
+                    )? || collect(
+                        "SELECT author FROM pull_requests WHERE repo = ?1 AND author IS NOT NULL AND merged_at >= ?2 AND merged_at < ?3",
+                        &[&r, &from, &to],
+                    )? {
+                        return Ok(seen.len() as u64);
+                    }
+                }
+            }
+        }
+        Ok(seen.len() as u64)
     }
 
     fn services(&self) -> Result<BTreeSet<Name>, StoreError> {

@@ -1,8 +1,11 @@
 //! Commands and flags.
 
 use crate::config::Config;
+use crate::governance_cmd::{
+    AccessCommand, AnnotationCommand, AuditCommand, DisputeCommand, TokenCommand,
+};
 use crate::instance::Instance;
-use crate::{bench, import, import_git, report_cmd, serve};
+use crate::{bench, governance_cmd, import, import_git, report_cmd, serve};
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lantern_engine::{find_metric_doc, metric_docs};
@@ -54,6 +57,21 @@ pub enum Command {
     Deadletter(serve::DeadLetterCommand),
     /// Build a large synthetic organisation and time import and reports.
     Bench(bench::BenchArgs),
+    /// API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Review who has access, why, and whether they still use it.
+    #[command(subcommand)]
+    Access(AccessCommand),
+    /// The audit log of detail reads and changes: list, verify.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Context beside the figures: freezes, migrations, outages, reorgs.
+    #[command(subcommand)]
+    Annotation(AnnotationCommand),
+    /// Challenge a metric reading; admins resolve with a note.
+    #[command(subcommand)]
+    Dispute(DisputeCommand),
 }
 
 #[derive(Subcommand)]
@@ -164,6 +182,37 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Bench(args) => {
             bench::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(command) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            governance_cmd::token(&mut instance, &config, &command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Access(command) => {
+            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            governance_cmd::access(&mut instance, &command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(command) => {
+            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            Ok(if governance_cmd::audit(&mut instance, &command)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Annotation(command) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            governance_cmd::annotation(&mut instance, &config, &command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dispute(command) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            governance_cmd::dispute(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
         }
     }

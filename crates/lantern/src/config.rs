@@ -23,6 +23,50 @@ struct File {
     /// `[sources.NAME]`: a webhook receiver's secrets and service names.
     #[serde(default)]
     sources: std::collections::BTreeMap<String, SourceEntry>,
+    /// `[[repos]]`: repositories the catalog says something about.
+    #[serde(default)]
+    repos: Vec<RepoEntry>,
+    #[serde(default)]
+    governance: GovernanceEntry,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepoEntry {
+    name: String,
+    /// Always keeps its pull requests' review detail (governance.md rule 6).
+    #[serde(default)]
+    critical: bool,
+}
+
+/// `[governance]`: governance.md's settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct GovernanceEntry {
+    min_group_size: u64,
+    review_sample_rate: f64,
+    raw_retention_days: u32,
+    dead_letter_retention_days: u32,
+    audit_retention_days: u32,
+    aggregate_retention_days: u32,
+    /// What Lantern is for and not for here, in the organisation's words
+    /// (shown with the metric explanations).
+    charter: Option<String>,
+}
+
+impl Default for GovernanceEntry {
+    fn default() -> Self {
+        let r = lantern_governance::Retention::default();
+        GovernanceEntry {
+            min_group_size: 3,
+            review_sample_rate: 1.0,
+            raw_retention_days: r.raw_days,
+            dead_letter_retention_days: r.dead_letter_days,
+            audit_retention_days: r.audit_days,
+            aggregate_retention_days: r.aggregate_days,
+            charter: None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +154,7 @@ pub struct Config {
     pub git_hotfix: lantern_git::HotfixRule,
     /// Webhook receivers' settings, secrets from the environment included.
     pub sources: std::collections::BTreeMap<String, lantern_server::SourceSettings>,
+    pub governance: lantern_server::Governance,
     /// Where it was read from, if a file was read.
     pub source: Option<PathBuf>,
 }
@@ -203,7 +248,52 @@ impl Config {
         if !(hours.is_finite() && (0.0..=24.0 * 365.0).contains(&hours)) {
             bail!("{where_}: incidents.link_window_hours must be between 0 and 8760, got {hours}");
         }
+        let g = &file.governance;
+        if g.min_group_size == 0 {
+            bail!("{where_}: governance.min_group_size must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&g.review_sample_rate) {
+            bail!(
+                "{where_}: governance.review_sample_rate must be between 0 and 1, got {}",
+                g.review_sample_rate
+            );
+        }
+        if g.raw_retention_days == 0
+            || g.dead_letter_retention_days == 0
+            || g.audit_retention_days == 0
+        {
+            bail!("{where_}: governance retention periods must be at least 1 day");
+        }
+        if g.aggregate_retention_days < g.raw_retention_days {
+            bail!(
+                "{where_}: governance.aggregate_retention_days ({}) must be at least raw_retention_days ({}): measurements outlive the events they come from",
+                g.aggregate_retention_days,
+                g.raw_retention_days
+            );
+        }
+        let mut critical = BTreeSet::new();
+        for (i, r) in file.repos.iter().enumerate() {
+            Name::parse(&r.name).map_err(|m| anyhow::anyhow!("{where_}: repos[{i}].name {m}"))?;
+            if r.critical {
+                critical.insert(r.name.clone());
+            }
+        }
+        let governance = lantern_server::Governance {
+            min_group_size: g.min_group_size,
+            review_sampling: lantern_governance::ReviewSampling {
+                rate: g.review_sample_rate,
+                critical_repos: critical,
+            },
+            retention: lantern_governance::Retention {
+                raw_days: g.raw_retention_days,
+                dead_letter_days: g.dead_letter_retention_days,
+                audit_days: g.audit_retention_days,
+                aggregate_days: g.aggregate_retention_days,
+            },
+            charter: g.charter.clone(),
+        };
         Ok(Config {
+            governance,
             teams,
             engine: EngineConfig {
                 production: file

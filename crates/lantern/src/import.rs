@@ -52,6 +52,7 @@ pub fn import_events(
     let bar = progress(len, quiet);
     let started = Instant::now();
     let pseudonymiser = instance.pseudonymiser.clone();
+    let pseudonymiser_for_sampling = instance.pseudonymiser.clone();
     let store = &mut instance.store;
     let (send, receive) = sync_channel::<Vec<Event>>(4);
     let mut loaded = 0u64;
@@ -96,7 +97,10 @@ pub fn import_events(
             Ok(parsed)
         });
         let mut written: Result<()> = Ok(());
-        for batch in receive {
+        let sampling = &config.governance.review_sampling;
+        for mut batch in receive {
+            // Rule 6: unsampled review detail never reaches the store.
+            sampling.apply(&pseudonymiser_for_sampling, &mut batch);
             if let Err(e) = store.write(&batch) {
                 written = Err(anyhow::Error::from(e).context(format!(
                     "writing to the store failed after {loaded} events were committed; nothing of the failed batch was written"

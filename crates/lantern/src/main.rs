@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod demo;
 mod git_fixture;
+mod governance_cmd;
 mod import;
 mod import_git;
 mod instance;

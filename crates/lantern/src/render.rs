@@ -51,6 +51,7 @@ pub fn json(report: &Report, buckets: Option<&[Report]>, heuristics: &[String]) 
     let document = lantern_server::ReportDocument {
         report: report.clone(),
         heuristics: heuristics.to_vec(),
+        annotations: Vec::new(),
         buckets: buckets.map(<[Report]>::to_vec),
     };
     let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
@@ -219,6 +220,12 @@ fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str
 }
 
 fn supporting(r: &Report) -> Vec<(&'static str, String)> {
+    let mut rows = supporting_rows(r);
+    rows.retain(|(title, value)| !(title.is_empty() && value.is_empty()));
+    rows
+}
+
+fn supporting_rows(r: &Report) -> Vec<(&'static str, String)> {
     let s = &r.pr_stages;
     vec![
         (
@@ -261,6 +268,16 @@ fn supporting(r: &Report) -> Vec<(&'static str, String)> {
                 median(&s.review),
                 median(&s.deploy)
             ),
+        ),
+        (
+            "",
+            match s.review_sample_rate {
+                Some(rate) => format!(
+                    "pickup and review from the {} of pull requests whose review detail is kept",
+                    percent(Some(rate))
+                ),
+                None => String::new(),
+            },
         ),
     ]
 }

@@ -100,11 +100,18 @@ pub fn run(
     refresh_facts(store, config, false)?;
     let input = store.report_input(scope.services().as_ref(), window, &config.engine)?;
     let ledger = Ledger::build(&input, &config.engine);
-    let report = ledger.report(&scope, window);
+    let sampled = config.governance.review_sampling.rate;
+    let stamp = |mut r: Report| {
+        if sampled < 1.0 {
+            r.pr_stages.review_sample_rate = Some(sampled);
+        }
+        r
+    };
+    let report = stamp(ledger.report(&scope, window));
     let bucketed: Option<Vec<Report>> = trend.map(|windows| {
         windows
             .into_iter()
-            .map(|w| ledger.report(&scope, w))
+            .map(|w| stamp(ledger.report(&scope, w)))
             .collect()
     });
     let heuristics = lantern_server::heuristics(store, &scope)?;

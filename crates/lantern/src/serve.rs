@@ -57,6 +57,7 @@ pub fn settings(config: &Config, listen: SocketAddr, body_limit: usize) -> Setti
             .collect(),
         engine: config.engine.clone(),
         sources: config.sources.clone(),
+        governance: config.governance.clone(),
     }
 }
 

@@ -1,6 +1,6 @@
-//! Event-level detail: a service's deployments and incidents in a window,
-//! and annotations. (Who may see detail is the governance layer's to
-//! decide; these routes are where it will apply.)
+//! Event-level detail: a service's deployments and incidents in a window.
+//! Only the service's team members, its reviewers and admins get here, and
+//! every read is audit-logged (see `policy`).
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -9,8 +9,8 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use lantern_engine::Window;
 use lantern_events::{
-    Annotation, AnnotationScope, Deployment, DeploymentKind, DeploymentStatus, Incident,
-    IncidentCause, Name, Timestamp, enum_name,
+    Deployment, DeploymentKind, DeploymentStatus, Incident, IncidentCause, Name, Timestamp,
+    enum_name,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -55,18 +55,6 @@ pub struct IncidentJson {
     pub title: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AnnotationJson {
-    pub id: String,
-    /// `{"service": …}`, `{"team": …}` or `{"org": true}`.
-    #[schema(value_type = Object)]
-    pub scope: serde_json::Value,
-    pub kind: &'static str,
-    pub from: String,
-    pub to: Option<String>,
-    pub title: String,
-}
-
 fn iso(t: Timestamp) -> String {
     t.to_rfc3339()
 }
@@ -104,23 +92,6 @@ impl From<Incident> for IncidentJson {
             caused_by: i.caused_by.map(|c| c.to_string()),
             caused_by_sha: i.caused_by_sha.map(|s| s.to_string()),
             title: i.title,
-        }
-    }
-}
-
-impl From<Annotation> for AnnotationJson {
-    fn from(a: Annotation) -> Self {
-        AnnotationJson {
-            id: a.id.to_string(),
-            scope: match a.scope {
-                AnnotationScope::Service(s) => serde_json::json!({"service": s.as_str()}),
-                AnnotationScope::Team(t) => serde_json::json!({"team": t.as_str()}),
-                AnnotationScope::Org => serde_json::json!({"org": true}),
-            },
-            kind: a.kind.as_str(),
-            from: iso(a.from),
-            to: a.to.map(iso),
-            title: a.title,
         }
     }
 }
@@ -187,35 +158,4 @@ pub async fn incidents(
         })
         .await?;
     Ok(Json(list.into_iter().map(IncidentJson::from).collect()))
-}
-
-/// Annotations that touch the window (context and disputes shown with
-/// reports), oldest first.
-#[utoipa::path(
-    get,
-    path = "/api/v1/annotations",
-    params(WindowQuery),
-    responses((status = 200, body = [AnnotationJson]), (status = 400, body = Problem))
-)]
-pub async fn annotations(
-    State(state): State<AppState>,
-    query: Result<Query<WindowQuery>, QueryRejection>,
-) -> Result<Json<Vec<AnnotationJson>>, Problem> {
-    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let window = Window::from_bounds(
-        q.from.as_deref(),
-        q.to.as_deref(),
-        lantern_events::Timestamp::now(),
-    )
-    .map_err(Problem::bad_request)?;
-    let mut list = state
-        .with_store(|store, _| {
-            store
-                .annotations()
-                .map_err(|e| Problem::internal(e.to_string()))
-        })
-        .await?;
-    list.retain(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from);
-    list.sort_by(|a, b| (a.from, &a.id).cmp(&(b.from, &b.id)));
-    Ok(Json(list.into_iter().map(AnnotationJson::from).collect()))
 }

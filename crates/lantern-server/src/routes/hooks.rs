@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
+use lantern_governance::{Need, TokenParts};
 use lantern_store::DeadLetter;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -177,17 +178,72 @@ pub async fn alertmanager(
     receive(&state, "alertmanager", &headers, &[], body).await
 }
 
-/// Whether the delivery comes from the configured sender. The canonical
-/// receiver is open unless it has secrets; the others need theirs.
-fn authentic(
+/// Whether the delivery comes from the configured sender: its source's
+/// signature or shared secret, or a Lantern ingest token for this source
+/// (governance.md rule 3: an ingest token writes only its own source).
+async fn authentic(
+    state: &AppState,
     source: &str,
     settings: &SourceSettings,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), Problem> {
+    if signed(source, settings, headers, body) {
+        return Ok(());
+    }
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer.and_then(|t| TokenParts::parse(t.trim())) {
+        let now = lantern_events::Timestamp::now();
+        let grant = state
+            .with_store(move |store, _| {
+                store
+                    .grant_for_token(&token)
+                    .map_err(|e| Problem::internal(e.to_string()))
+            })
+            .await?
+            .filter(|g| g.is_active(now));
+        let Some(grant) = grant else {
+            tracing::warn!(
+                source,
+                "refused a delivery with an unknown, expired or revoked token"
+            );
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "the token is unknown, expired or revoked",
+            ));
+        };
+        let principal = crate::policy::Principal { grant };
+        let need = Need::Ingest {
+            source: source.to_string(),
+        };
+        return state
+            .authorize(&principal, need, &format!("ingest /hooks/{source}"), "-")
+            .await;
+    }
+    let detail = if settings.secrets.is_empty() {
+        format!(
+            "/hooks/{source} takes an ingest token (`lantern token create --role ingest --source {source}`) or a secret set in [sources.{source}] secrets or LANTERN_{}_SECRET",
+            source.to_uppercase()
+        )
+    } else {
+        format!("the delivery to /hooks/{source} is not signed with a configured secret")
+    };
+    tracing::warn!(source, "refused an unauthenticated delivery");
+    Err(Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        detail,
+    ))
+}
+
+/// Whether the delivery carries its source's signature or shared secret.
+fn signed(source: &str, settings: &SourceSettings, headers: &HeaderMap, body: &[u8]) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let ok = match source {
-        "events" if settings.secrets.is_empty() => true,
+    match source {
         "github" => header("x-hub-signature-256")
             .and_then(|s| s.strip_prefix("sha256="))
             .is_some_and(|sig| verify::hmac_sha256_matches(&settings.secrets, body, sig)),
@@ -203,24 +259,7 @@ fn authentic(
                 .any(|sig| verify::hmac_sha256_matches(&settings.secrets, body, sig))
         }),
         _ => verify::bearer_matches(&settings.secrets, header("authorization")),
-    };
-    if ok {
-        return Ok(());
     }
-    let detail = if settings.secrets.is_empty() {
-        format!(
-            "no secret is configured for /hooks/{source}: set [sources.{source}] secrets in lantern.toml or LANTERN_{}_SECRET",
-            source.to_uppercase()
-        )
-    } else {
-        format!("the delivery to /hooks/{source} is not signed with a configured secret")
-    };
-    tracing::warn!(source, "refused an unauthenticated delivery");
-    Err(Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-        detail,
-    ))
 }
 
 /// The common path of every receiver: `kept` names the headers its
@@ -247,7 +286,7 @@ async fn receive(
         .sources
         .get(source)
         .unwrap_or(&unconfigured);
-    authentic(source, settings, headers, &body)?;
+    authentic(state, source, settings, headers, &body).await?;
     let headers: Vec<(String, String)> = kept
         .iter()
         .filter_map(|name| {

@@ -1,15 +1,20 @@
 //! The report of metrics.md for a service, a team or the organisation, and
 //! the same in buckets for trends.
 
-use crate::document::{ReportDocument, heuristics};
+use crate::context;
+use crate::document::{ReportAnswer, ReportDocument, SuppressedReport, heuristics};
+use crate::policy::Principal;
 use crate::problem::Problem;
+use crate::routes::access::store_error;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use lantern_engine::{Bucket, Ledger, Scope, Window, buckets};
 use lantern_events::Name;
+use lantern_governance::{ReportScope, suppression};
 use serde::Deserialize;
+use std::collections::BTreeSet;
 use utoipa::IntoParams;
 
 /// A bound on what one request can ask the engine to compute.
@@ -37,14 +42,15 @@ pub struct ReportQuery {
     path = "/api/v1/report",
     params(ReportQuery),
     responses(
-        (status = 200, body = ReportDocument),
+        (status = 200, description = "The report; for a reader outside a small scope's team, `suppressed` and why (governance.md rule 2)", body = ReportAnswer),
         (status = 400, description = "A parameter is wrong", body = Problem)
     )
 )]
 pub async fn report(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     query: Result<Query<ReportQuery>, QueryRejection>,
-) -> Result<Json<ReportDocument>, Problem> {
+) -> Result<Json<ReportAnswer>, Problem> {
     let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let scope = scope(&state, &q)?;
     let window = Window::from_bounds(
@@ -67,22 +73,99 @@ pub async fn report(
             Some(windows)
         }
     };
-    let document = state
+    let teams = state.settings().teams.clone();
+    let min_group = state.settings().governance.min_group_size;
+    let answer = state
         .with_store(move |store, state| {
             let config = &state.settings().engine;
             let input = store
                 .report_input(scope.services().as_ref(), window, config)
-                .map_err(|e| Problem::internal(e.to_string()))?;
+                .map_err(store_error)?;
             let ledger = Ledger::build(&input, config);
-            Ok(ReportDocument {
-                report: ledger.report(&scope, window),
-                heuristics: heuristics(store, &scope)
-                    .map_err(|e| Problem::internal(e.to_string()))?,
-                buckets: trend.map(|ws| ws.into_iter().map(|w| ledger.report(&scope, w)).collect()),
-            })
+            let sampled = state.settings().governance.review_sampling.rate;
+            let stamp = |mut r: lantern_engine::Report| {
+                if sampled < 1.0 {
+                    r.pr_stages.review_sample_rate = Some(sampled);
+                }
+                r
+            };
+            let report = stamp(ledger.report(&scope, window));
+            if let Some(reason) =
+                suppressed(store, &principal, &scope, &input, window, min_group, state)?
+            {
+                return Ok(ReportAnswer::Suppressed(SuppressedReport {
+                    scope: report.scope,
+                    window: report.window,
+                    suppressed: true,
+                    reason,
+                }));
+            }
+            let annotations = context::for_report(
+                &store.annotations().map_err(store_error)?,
+                &store.disputes().map_err(store_error)?,
+                &scope,
+                &window,
+                &teams,
+            );
+            Ok(ReportAnswer::Figures(ReportDocument {
+                report,
+                heuristics: heuristics(store, &scope).map_err(store_error)?,
+                annotations,
+                buckets: trend.map(|ws| {
+                    ws.into_iter()
+                        .map(|w| stamp(ledger.report(&scope, w)))
+                        .collect()
+                }),
+            }))
         })
         .await?;
-    Ok(Json(document))
+    Ok(Json(answer))
+}
+
+/// Rule 2 for this reader: the reason the figures are withheld, if they are.
+fn suppressed(
+    store: &dyn lantern_store::Store,
+    principal: &Principal,
+    scope: &Scope,
+    input: &lantern_engine::ReportInput,
+    window: Window,
+    min_group: u64,
+    state: &AppState,
+) -> Result<Option<String>, Problem> {
+    let rule_scope = match scope {
+        Scope::Service(s) => ReportScope::Service {
+            owners: state.owners(s),
+        },
+        Scope::Team { name, .. } => ReportScope::Team(name.clone()),
+        Scope::Org => ReportScope::Org,
+    };
+    // Members and admins see the figures whatever the count: ask for it
+    // only when it can change the answer.
+    if suppression(&principal.grant, &rule_scope, u64::MAX, min_group).is_none()
+        && suppression(&principal.grant, &rule_scope, 0, min_group).is_none()
+    {
+        return Ok(None);
+    }
+    let repos: Option<BTreeSet<Name>> = match scope {
+        Scope::Org => None,
+        _ => Some(
+            input
+                .deployed_repos
+                .iter()
+                .filter(|(s, _)| scope.contains(s))
+                .map(|(_, r)| r.clone())
+                .collect(),
+        ),
+    };
+    let contributors = store
+        .contributors(repos.as_ref(), window, min_group)
+        .map_err(store_error)?;
+    Ok(suppression(
+        &principal.grant,
+        &rule_scope,
+        contributors,
+        min_group,
+    ))
 }
 
 fn scope(state: &AppState, q: &ReportQuery) -> Result<Scope, Problem> {

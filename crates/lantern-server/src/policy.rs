@@ -1,0 +1,337 @@
+//! The governance layer every request passes through (governance.md rules
+//! 3 and 4). Each route has one entry in [`route_policy`]; the middleware
+//! [`govern`] authenticates the caller (bearer token or session cookie),
+//! asks `lantern_governance::Need::check`, records refusals and every read
+//! of event-level detail in the audit log, and hands the handler a
+//! [`Principal`]. A route without an entry is refused (fail closed), and
+//! the role × route test fails until it gets one.
+
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::RequestExt;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use lantern_events::{Name, Timestamp};
+use lantern_governance::{AuditRecord, Grant, Need, TokenParts};
+
+/// What a route needs, before looking at its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoutePolicy {
+    /// Health checks and signing in.
+    Public,
+    /// Any valid token.
+    SignedIn,
+    /// Aggregated figures (rule 2 applies in the answer).
+    Aggregates,
+    /// Event-level detail of the service named in the path.
+    Detail,
+    /// Adding annotations or disputes: admins, and team members for their
+    /// scopes (checked against the body's scope by the handler, through
+    /// [`AppState::authorize`]).
+    Contribute,
+    Admin,
+    /// Webhook receivers: authenticated by their source's signature or an
+    /// ingest token, in the receiver.
+    Receiver,
+}
+
+/// The policy of every route, by method and route template.
+pub fn route_policy(method: &Method, route: &str) -> Option<RoutePolicy> {
+    use RoutePolicy::*;
+    Some(match (method.as_str(), route) {
+        ("GET", "/healthz" | "/readyz") => Public,
+        ("POST", "/api/v1/session") => Public,
+        ("DELETE", "/api/v1/session") | ("GET", "/api/v1/whoami") => SignedIn,
+        ("GET", "/api/v1/openapi.json" | "/api/v1/metrics/docs") => SignedIn,
+        (
+            "GET",
+            "/api/v1/report" | "/api/v1/catalog" | "/api/v1/annotations" | "/api/v1/disputes",
+        ) => Aggregates,
+        (
+            "GET",
+            "/api/v1/services/{service}/deployments" | "/api/v1/services/{service}/incidents",
+        ) => Detail,
+        ("POST", "/api/v1/annotations" | "/api/v1/disputes") => Contribute,
+        ("POST", "/api/v1/disputes/{id}/resolve") => Admin,
+        ("GET" | "POST", "/api/v1/tokens") => Admin,
+        ("DELETE", "/api/v1/tokens/{id}") => Admin,
+        ("GET", "/api/v1/access-review" | "/api/v1/audit" | "/api/v1/audit/verify") => Admin,
+        ("POST", r) if r.starts_with("/hooks/") => Receiver,
+        _ => return None,
+    })
+}
+
+/// Who is asking, for handlers that shape their answer by it.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub grant: Grant,
+}
+
+impl Principal {
+    pub fn record(&self, action: &str, scope: &str, outcome: &str) -> AuditRecord {
+        record(&self.grant, action, scope, outcome)
+    }
+}
+
+fn record(grant: &Grant, action: &str, scope: &str, outcome: &str) -> AuditRecord {
+    AuditRecord {
+        at: Timestamp::now(),
+        actor: grant.id.clone(),
+        purpose: grant.purpose.clone(),
+        action: action.to_string(),
+        scope: scope.to_string(),
+        outcome: outcome.to_string(),
+    }
+}
+
+pub const SESSION_COOKIE: &str = "lantern_session";
+
+/// How a request presents its credentials.
+enum Credentials {
+    Token(TokenParts),
+    Session([u8; 32]),
+}
+
+fn credentials(headers: &HeaderMap) -> Result<Option<Credentials>, &'static str> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or("Authorization must be `Bearer <token>`")?;
+        return TokenParts::parse(token.trim())
+            .map(|t| Some(Credentials::Token(t)))
+            .ok_or("the bearer token is not a Lantern token");
+    }
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for pair in text.split(';') {
+            if let Some(v) = pair.trim().strip_prefix("lantern_session=") {
+                return session_hash(v)
+                    .map(|h| Some(Credentials::Session(h)))
+                    .ok_or("the session cookie is not one Lantern issued");
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A session cookie's value is 64 hex digits; the store keeps its SHA-256.
+pub fn session_hash(value: &str) -> Option<[u8; 32]> {
+    (value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| lantern_governance::grant::secret_hash(value))
+}
+
+fn unauthenticated(detail: impl Into<String>) -> Response {
+    let mut response =
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail).into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+    response
+}
+
+impl AppState {
+    /// The active grant behind a request's credentials, or the answer to
+    /// give instead. Expired and revoked tokens are refused and recorded.
+    pub async fn authenticate(&self, headers: &HeaderMap, route: &str) -> Result<Grant, Response> {
+        let creds = match credentials(headers) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return Err(unauthenticated(
+                    "sign in: send `Authorization: Bearer <token>` (`lantern token create`)",
+                ));
+            }
+            Err(why) => {
+                tracing::warn!(route, why, "refused malformed credentials");
+                return Err(unauthenticated(why));
+            }
+        };
+        let now = Timestamp::now();
+        let route = route.to_string();
+        let found = self
+            .with_store(move |store, _| {
+                let grant = match &creds {
+                    Credentials::Token(t) => store.grant_for_token(t),
+                    Credentials::Session(h) => store.session_grant(h, now),
+                }
+                .map_err(|e| Problem::internal(e.to_string()))?;
+                let Some(grant) = grant else {
+                    return Ok(Err("unknown token or session"));
+                };
+                if grant.is_active(now) {
+                    store
+                        .touch_grant(&grant.id, now)
+                        .map_err(|e| Problem::internal(e.to_string()))?;
+                    return Ok(Ok(grant));
+                }
+                let why = if grant.revoked_at.is_some() {
+                    "this token was revoked"
+                } else {
+                    "this token has expired"
+                };
+                store
+                    .audit(record(&grant, &route, "-", &format!("refused: {why}")))
+                    .map_err(|e| Problem::internal(e.to_string()))?;
+                Ok(Err(why))
+            })
+            .await
+            .map_err(IntoResponse::into_response)?;
+        found.map_err(|why| {
+            tracing::warn!(why, "refused a request");
+            unauthenticated(why)
+        })
+    }
+
+    /// Checks `need` for `principal`; a refusal is recorded and answered 403.
+    pub async fn authorize(
+        &self,
+        principal: &Principal,
+        need: Need,
+        action: &str,
+        scope: &str,
+    ) -> Result<(), Problem> {
+        let teams = self.settings().teams.clone();
+        let owners = move |service: &Name| -> Vec<Name> {
+            teams
+                .iter()
+                .filter(|t| t.services.contains(service))
+                .map(|t| t.name.clone())
+                .collect()
+        };
+        match need.check(&principal.grant, &owners) {
+            Ok(()) => Ok(()),
+            Err(denied) => {
+                let entry = principal.record(action, scope, &format!("denied: {denied}"));
+                self.with_store(move |store, _| {
+                    store
+                        .audit(entry)
+                        .map_err(|e| Problem::internal(e.to_string()))
+                })
+                .await?;
+                tracing::warn!(action, "refused: {denied}");
+                Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", denied.0))
+            }
+        }
+    }
+
+    /// The catalog's teams that own a service.
+    pub fn owners(&self, service: &Name) -> Vec<Name> {
+        self.settings()
+            .teams
+            .iter()
+            .filter(|t| t.services.contains(service))
+            .map(|t| t.name.clone())
+            .collect()
+    }
+}
+
+/// The middleware: see the module documentation.
+pub async fn govern(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    // Unmatched paths reach the 404 fallback, which reveals nothing.
+    let Some(route) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+    else {
+        return next.run(request).await;
+    };
+    let Some(policy) = route_policy(request.method(), &route) else {
+        tracing::error!(route, "a route without a policy was refused");
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "no-policy",
+            "this route has no access policy, so nobody may use it",
+        )
+        .into_response();
+    };
+    if matches!(policy, RoutePolicy::Public | RoutePolicy::Receiver) {
+        return next.run(request).await;
+    }
+    let grant = match state.authenticate(request.headers(), &route).await {
+        Ok(g) => g,
+        Err(response) => return response,
+    };
+    let principal = Principal { grant };
+    let detail_scope = match policy {
+        RoutePolicy::Detail => {
+            // The path's service, as the handler will read it.
+            let params = request
+                .extract_parts::<axum::extract::RawPathParams>()
+                .await
+                .ok();
+            let service = params.as_ref().and_then(|p| {
+                p.iter()
+                    .find(|(k, _)| *k == "service")
+                    .map(|(_, v)| Name::parse(v))
+            });
+            match service {
+                Some(Ok(service)) => Some(service),
+                _ => {
+                    return Problem::bad_request(
+                        "service: not a service name (1 to 200 characters, no control characters)",
+                    )
+                    .into_response();
+                }
+            }
+        }
+        _ => None,
+    };
+    let need = match (policy, &detail_scope) {
+        (RoutePolicy::SignedIn, _) => Need::SignedIn,
+        (RoutePolicy::Aggregates, _) => Need::Aggregates,
+        (RoutePolicy::Detail, Some(service)) => Need::Detail {
+            service: service.clone(),
+        },
+        // Who may contribute depends on the body's scope: the handler asks.
+        // Only roles that could ever contribute get that far.
+        (RoutePolicy::Contribute, _) => match principal.grant.role {
+            lantern_governance::Role::Admin | lantern_governance::Role::TeamMember => {
+                Need::SignedIn
+            }
+            _ => Need::Admin,
+        },
+        _ => Need::Admin,
+    };
+    let scope = detail_scope
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |s| format!("service:{s}"));
+    if let Err(problem) = state.authorize(&principal, need, &route, &scope).await {
+        return problem.into_response();
+    }
+    let query = request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect::<String>();
+    request.extensions_mut().insert(principal.clone());
+    let response = next.run(request).await;
+    if policy == RoutePolicy::Detail {
+        // Rule 4: every read of event-level detail, with what was asked.
+        let entry = principal.record(
+            &format!("read {route}?{query}"),
+            &scope,
+            response.status().as_str(),
+        );
+        if let Err(p) = state
+            .with_store(move |store, _| {
+                store
+                    .audit(entry)
+                    .map_err(|e| Problem::internal(e.to_string()))
+            })
+            .await
+        {
+            // Detail that cannot be recorded is not given out.
+            return p.into_response();
+        }
+    }
+    response
+}

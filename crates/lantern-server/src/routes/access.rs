@@ -1,0 +1,409 @@
+//! Signing in, and what admins manage: tokens, the access review and the
+//! audit log (governance.md rules 3 and 4).
+
+use crate::policy::{Principal, SESSION_COOKIE, session_hash};
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lantern_events::{Name, Timestamp};
+use lantern_governance::{AuditEntry, Grant, NewGrant, Role, TokenParts};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub(crate) fn store_error(e: lantern_store::StoreError) -> Problem {
+    Problem::internal(e.to_string())
+}
+
+/// A grant as listed: never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantJson {
+    pub id: String,
+    pub role: &'static str,
+    pub teams: Vec<String>,
+    pub source: Option<String>,
+    pub purpose: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+    pub last_used_at: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub status: &'static str,
+    /// Active, and not used for 30 days: a candidate for revoking.
+    pub unused_30_days: bool,
+}
+
+impl GrantJson {
+    pub fn new(g: &Grant, now: Timestamp) -> Self {
+        GrantJson {
+            id: g.id.clone(),
+            role: g.role.as_str(),
+            teams: g.teams.iter().map(Name::to_string).collect(),
+            source: g.source.clone(),
+            purpose: g.purpose.clone(),
+            created_at: g.created_at.to_rfc3339(),
+            expires_at: g.expires_at.to_rfc3339(),
+            revoked_at: g.revoked_at.map(Timestamp::to_rfc3339),
+            last_used_at: g.last_used_at.map(Timestamp::to_rfc3339),
+            status: if g.revoked_at.is_some() {
+                "revoked"
+            } else if g.is_active(now) {
+                "active"
+            } else {
+                "expired"
+            },
+            unused_30_days: g.is_active(now) && g.unused_for_30_days(now),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// A token from `lantern token create`.
+    pub token: String,
+}
+
+/// How long a sign-in lasts (never past the token's expiry).
+const SESSION_HOURS: i64 = 12;
+
+/// Signs in with a token: answers with an HttpOnly, SameSite=Strict
+/// session cookie (Secure when the request came over HTTPS).
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    request_body = SignIn,
+    responses(
+        (status = 204, description = "Signed in; the cookie is set"),
+        (status = 401, description = "Not a valid, active token", body = Problem)
+    )
+)]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<SignIn>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let refused = || {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "not a valid, active Lantern token",
+        )
+    };
+    let parts = TokenParts::parse(body.token.trim()).ok_or_else(refused)?;
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| Problem::internal(e.to_string()))?;
+    let value = hex(&secret);
+    let hash = session_hash(&value).ok_or_else(|| Problem::internal("session value"))?;
+    let now = Timestamp::now();
+    let signed_in = state
+        .with_store(move |store, _| {
+            let Some(grant) = store.grant_for_token(&parts).map_err(store_error)? else {
+                return Ok(None);
+            };
+            if !grant.is_active(now) {
+                return Ok(None);
+            }
+            let expires = grant
+                .expires_at
+                .min(now.plus_micros(SESSION_HOURS * 3600 * 1_000_000));
+            let entry = Principal {
+                grant: grant.clone(),
+            }
+            .record("session.create", "-", "signed in");
+            store
+                .add_session(&hash, &grant.id, expires, entry)
+                .map_err(store_error)?;
+            Ok(Some(expires))
+        })
+        .await?;
+    let Some(expires) = signed_in else {
+        tracing::warn!("refused a sign-in");
+        return Err(refused());
+    };
+    let secure = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let max_age = (expires.micros() - now.micros()) / 1_000_000;
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// Signs out: the session ends on the server, the cookie is cleared.
+#[utoipa::path(delete, path = "/api/v1/session", responses((status = 204, description = "Signed out")))]
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let hash = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|p| p.trim().strip_prefix("lantern_session="))
+        .and_then(session_hash);
+    if let Some(hash) = hash {
+        state
+            .with_store(move |store, _| store.remove_session(&hash).map_err(store_error))
+            .await?;
+    }
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+}
+
+/// The grant the request is made with.
+#[utoipa::path(get, path = "/api/v1/whoami", responses((status = 200, body = GrantJson)))]
+pub async fn whoami(Extension(p): Extension<Principal>) -> Json<GrantJson> {
+    Json(GrantJson::new(&p.grant, Timestamp::now()))
+}
+
+/// Every grant, with its status.
+#[utoipa::path(get, path = "/api/v1/tokens", responses((status = 200, body = [GrantJson])))]
+pub async fn list_tokens(State(state): State<AppState>) -> Result<Json<Vec<GrantJson>>, Problem> {
+    let now = Timestamp::now();
+    let grants = state
+        .with_store(|store, _| store.grants().map_err(store_error))
+        .await?;
+    Ok(Json(
+        grants.iter().map(|g| GrantJson::new(g, now)).collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// `admin`, `org_viewer`, `team_member`, `reviewer` or `ingest`.
+    pub role: String,
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// For `ingest`: the source it writes (e.g. `github`).
+    pub source: Option<String>,
+    /// Why this access exists, in a sentence.
+    pub purpose: String,
+    /// Days until it expires (default 90; reviewers 14).
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedJson {
+    /// Shown once: only its hash is kept.
+    pub token: String,
+    pub grant: GrantJson,
+}
+
+/// Creates a token. Its secret is in this answer and nowhere else.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    request_body = TokenRequest,
+    responses((status = 201, body = IssuedJson), (status = 400, body = Problem))
+)]
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Result<Json<TokenRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<IssuedJson>), Problem> {
+    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let teams = body
+        .teams
+        .iter()
+        .map(|t| Name::parse(t).map_err(|m| Problem::bad_request(format!("teams: {m}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let new = NewGrant {
+        role: Role::parse(&body.role).map_err(|e| Problem::bad_request(e.to_string()))?,
+        teams,
+        source: body.source,
+        purpose: body.purpose,
+        days: body.days,
+    };
+    let known: Vec<Name> = state
+        .settings()
+        .teams
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let mut random = [0u8; 38];
+    getrandom::fill(&mut random).map_err(|e| Problem::internal(e.to_string()))?;
+    let now = Timestamp::now();
+    let issued = new
+        .issue(now, random, &known)
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
+    let entry = p.record(
+        "token.create",
+        &format!("grant:{}", issued.grant.id),
+        &describe(&issued.grant),
+    );
+    let (grant, hash) = (issued.grant.clone(), issued.secret_hash);
+    state
+        .with_store(move |store, _| store.add_grant(&grant, &hash, entry).map_err(store_error))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedJson {
+            grant: GrantJson::new(&issued.grant, now),
+            token: issued.token,
+        }),
+    ))
+}
+
+/// What a grant allows, for the audit log.
+pub fn describe(g: &Grant) -> String {
+    let mut out = format!("role {}", g.role.as_str());
+    if !g.teams.is_empty() {
+        let teams: Vec<&str> = g.teams.iter().map(Name::as_str).collect();
+        out.push_str(&format!(", teams {}", teams.join(",")));
+    }
+    if let Some(s) = &g.source {
+        out.push_str(&format!(", source {s}"));
+    }
+    out.push_str(&format!(", expires {}", g.expires_at.to_rfc3339()));
+    out
+}
+
+/// Revokes a token (and ends its sessions).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    params(("id" = String, Path, description = "The grant id")),
+    responses((status = 204, description = "Revoked"), (status = 404, body = Problem))
+)]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Problem> {
+    let Path(id) = id.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let entry = p.record("token.revoke", &format!("grant:{id}"), "revoked");
+    let done = state
+        .with_store(move |store, _| store.revoke_grant(&id, entry).map_err(store_error))
+        .await?;
+    if done {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "no active token with this id",
+        ))
+    }
+}
+
+/// Every grant with its purpose, creation, last use and expiry; grants
+/// unused for 30 days are flagged.
+#[utoipa::path(get, path = "/api/v1/access-review", responses((status = 200, body = [GrantJson])))]
+pub async fn access_review(State(state): State<AppState>) -> Result<Json<Vec<GrantJson>>, Problem> {
+    list_tokens(State(state)).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SinceQuery {
+    /// Only entries from this time (YYYY-MM-DD or RFC 3339).
+    since: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditJson {
+    pub seq: u64,
+    pub at: String,
+    /// The token's id, or `cli`.
+    pub actor: String,
+    pub purpose: String,
+    pub action: String,
+    pub scope: String,
+    pub outcome: String,
+    pub hash: String,
+}
+
+impl From<&AuditEntry> for AuditJson {
+    fn from(e: &AuditEntry) -> Self {
+        AuditJson {
+            seq: e.seq,
+            at: e.record.at.to_rfc3339(),
+            actor: e.record.actor.clone(),
+            purpose: e.record.purpose.clone(),
+            action: e.record.action.clone(),
+            scope: e.record.scope.clone(),
+            outcome: e.record.outcome.clone(),
+            hash: e.hash.clone(),
+        }
+    }
+}
+
+/// The audit log, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    params(SinceQuery),
+    responses((status = 200, body = [AuditJson]), (status = 400, body = Problem))
+)]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    query: Result<Query<SinceQuery>, QueryRejection>,
+) -> Result<Json<Vec<AuditJson>>, Problem> {
+    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let since = q
+        .since
+        .map(|s| {
+            Timestamp::parse_bound(&s).map_err(|m| Problem::bad_request(format!("since: {m}")))
+        })
+        .transpose()?;
+    let entries = state
+        .with_store(move |store, _| store.audit_entries(since).map_err(store_error))
+        .await?;
+    Ok(Json(entries.iter().map(AuditJson::from).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditVerdict {
+    pub intact: bool,
+    pub entries: u64,
+    /// The first entry that does not fit, and why.
+    pub broken_at: Option<u64>,
+    pub reason: Option<String>,
+}
+
+/// Checks the audit log's hash chain.
+#[utoipa::path(get, path = "/api/v1/audit/verify", responses((status = 200, body = AuditVerdict)))]
+pub async fn audit_verify(State(state): State<AppState>) -> Result<Json<AuditVerdict>, Problem> {
+    let verdict = state
+        .with_store(|store, _| verify_audit(store).map_err(store_error))
+        .await?;
+    Ok(Json(verdict))
+}
+
+/// The chain check shared by the API and `lantern audit verify`.
+pub fn verify_audit(
+    store: &dyn lantern_store::Store,
+) -> Result<AuditVerdict, lantern_store::StoreError> {
+    let entries = store.audit_entries(None)?;
+    let ends = store.audit_ends()?;
+    let head = ends.head.as_ref().map(|(s, h)| (*s, h.as_str()));
+    Ok(
+        match lantern_governance::audit::verify(&entries, (ends.start.0, &ends.start.1), head) {
+            Ok(n) => AuditVerdict {
+                intact: true,
+                entries: n,
+                broken_at: None,
+                reason: None,
+            },
+            Err(b) => AuditVerdict {
+                intact: false,
+                entries: entries.len() as u64,
+                broken_at: Some(b.seq),
+                reason: Some(b.why),
+            },
+        },
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,230 @@
+//! Annotations and disputes over the API (governance.md rule 8): listed
+//! for every reader of figures, added by the scope's team members and
+//! admins, disputes resolved by admins; every change audit-logged.
+
+use crate::context::{self, AnnotationJson};
+use crate::policy::Principal;
+use crate::problem::Problem;
+use crate::routes::access::store_error;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use lantern_engine::{Scope, Window};
+use lantern_events::{EventId, Timestamp};
+use lantern_governance::Need;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    /// Start: YYYY-MM-DD or RFC 3339 [default: 90 days before `to`].
+    from: Option<String>,
+    /// End, exclusive [default: now].
+    to: Option<String>,
+}
+
+fn window(q: &WindowQuery) -> Result<Window, Problem> {
+    Window::from_bounds(q.from.as_deref(), q.to.as_deref(), Timestamp::now())
+        .map_err(Problem::bad_request)
+}
+
+/// Annotations and disputes that touch the window, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/annotations",
+    params(WindowQuery),
+    responses((status = 200, body = [AnnotationJson]), (status = 400, body = Problem))
+)]
+pub async fn annotations(
+    State(state): State<AppState>,
+    query: Result<Query<WindowQuery>, QueryRejection>,
+) -> Result<Json<Vec<AnnotationJson>>, Problem> {
+    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let window = window(&q)?;
+    let (list, disputes) = state
+        .with_store(|store, _| {
+            Ok((
+                store.annotations().map_err(store_error)?,
+                store.disputes().map_err(store_error)?,
+            ))
+        })
+        .await?;
+    let teams = &state.settings().teams;
+    Ok(Json(context::for_report(
+        &list,
+        &disputes,
+        &Scope::Org,
+        &window,
+        teams,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotationRequest {
+    /// freeze, migration, dependency_outage, reorg or note.
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub scope: serde_json::Value,
+    pub from: String,
+    pub to: Option<String>,
+    pub title: String,
+}
+
+fn time(field: &str, v: &str) -> Result<Timestamp, Problem> {
+    Timestamp::parse_bound(v).map_err(|m| Problem::bad_request(format!("{field}: {m}")))
+}
+
+/// Adds an annotation (a freeze, a migration, an outage, …).
+#[utoipa::path(
+    post,
+    path = "/api/v1/annotations",
+    request_body = AnnotationRequest,
+    responses((status = 201, body = AnnotationJson), (status = 400, body = Problem), (status = 403, body = Problem))
+)]
+pub async fn add_annotation(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Result<Json<AnnotationRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<AnnotationJson>), Problem> {
+    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let teams = &state.settings().teams;
+    let scope = context::parse_scope(&body.scope, teams).map_err(Problem::bad_request)?;
+    let label = context::scope_label(&scope);
+    let owners = context::owners(&scope, teams);
+    state
+        .authorize(&p, Need::Contribute { owners }, "annotation.create", &label)
+        .await?;
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| Problem::internal(e.to_string()))?;
+    let id = format!("a-{}", u64::from_be_bytes(random));
+    let annotation = context::new_annotation(
+        EventId::parse(&id).map_err(Problem::internal)?,
+        &body.kind,
+        scope,
+        time("from", &body.from)?,
+        body.to.as_deref().map(|t| time("to", t)).transpose()?,
+        &body.title,
+    )
+    .map_err(Problem::bad_request)?;
+    let json = AnnotationJson::from(&annotation);
+    let entry = p.record("annotation.create", &label, &format!("created {id}"));
+    state
+        .with_store(move |store, _| {
+            store
+                .add_annotations(vec![annotation], entry)
+                .map_err(store_error)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(json)))
+}
+
+/// Every dispute, open and resolved.
+#[utoipa::path(get, path = "/api/v1/disputes", responses((status = 200, body = [AnnotationJson])))]
+pub async fn disputes(State(state): State<AppState>) -> Result<Json<Vec<AnnotationJson>>, Problem> {
+    let list = state
+        .with_store(|store, _| store.disputes().map_err(store_error))
+        .await?;
+    Ok(Json(list.iter().map(AnnotationJson::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisputeRequest {
+    /// The metric challenged (its report key, e.g. `lead_time`).
+    pub metric: String,
+    #[schema(value_type = Object)]
+    pub scope: serde_json::Value,
+    pub from: String,
+    pub to: String,
+    /// What the figure misses, in a sentence.
+    pub context: String,
+}
+
+/// Opens a dispute on a metric reading.
+#[utoipa::path(
+    post,
+    path = "/api/v1/disputes",
+    request_body = DisputeRequest,
+    responses((status = 201, body = AnnotationJson), (status = 400, body = Problem), (status = 403, body = Problem))
+)]
+pub async fn open_dispute(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    body: Result<Json<DisputeRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<AnnotationJson>), Problem> {
+    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let teams = &state.settings().teams;
+    let scope = context::parse_scope(&body.scope, teams).map_err(Problem::bad_request)?;
+    let label = context::scope_label(&scope);
+    let owners = context::owners(&scope, teams);
+    state
+        .authorize(&p, Need::Contribute { owners }, "dispute.open", &label)
+        .await?;
+    let window = Window::new(time("from", &body.from)?, time("to", &body.to)?)
+        .map_err(Problem::bad_request)?;
+    let mut dispute =
+        context::new_dispute(&body.metric, scope, window, &body.context, Timestamp::now())
+            .map_err(Problem::bad_request)?;
+    let entry = p.record(
+        "dispute.open",
+        &label,
+        &format!("metric {}", dispute.metric),
+    );
+    let stored = dispute.clone();
+    dispute.id = state
+        .with_store(move |store, _| store.add_dispute(&stored, entry).map_err(store_error))
+        .await?;
+    Ok((StatusCode::CREATED, Json(AnnotationJson::from(&dispute))))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    /// What was found or decided.
+    pub note: String,
+}
+
+/// Resolves an open dispute with a note.
+#[utoipa::path(
+    post,
+    path = "/api/v1/disputes/{id}/resolve",
+    params(("id" = i64, Path, description = "The dispute's number")),
+    request_body = Resolution,
+    responses((status = 204, description = "Resolved"), (status = 404, body = Problem))
+)]
+pub async fn resolve_dispute(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    id: Result<Path<i64>, PathRejection>,
+    body: Result<Json<Resolution>, JsonRejection>,
+) -> Result<StatusCode, Problem> {
+    let Path(id) = id.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let note = body.note.trim().to_string();
+    if note.is_empty() || note.chars().count() > 500 || note.chars().any(char::is_control) {
+        return Err(Problem::bad_request(
+            "note: a sentence of 1 to 500 characters on one line",
+        ));
+    }
+    let entry = p.record("dispute.resolve", &format!("dispute:{id}"), "resolved");
+    let done = state
+        .with_store(move |store, _| {
+            store
+                .resolve_dispute(id, &note, Timestamp::now(), entry)
+                .map_err(store_error)
+        })
+        .await?;
+    if done {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no open dispute {id}"),
+        ))
+    }
+}

@@ -1,0 +1,232 @@
+//! The test harness: the real server on a random port, a real SQLite
+//! file, real HTTP, and a token for each role.
+#![allow(dead_code)]
+
+use lantern_engine::EngineConfig;
+use lantern_events::{Name, Pseudonymiser, Timestamp};
+use lantern_governance::{AuditRecord, NewGrant, Role};
+use lantern_server::{Application, Governance, Settings, SourceSettings, Team};
+use lantern_store::{SqliteStore, Store};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub struct TestApp {
+    /// Tokens by role: admin, org_viewer, team_member (payments), reviewer
+    /// (payments), ingest (events).
+    pub tokens: BTreeMap<&'static str, String>,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub const KEY: [u8; 32] = [9; 32];
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Issues a token straight into the store, as `lantern token create` does.
+pub fn issue(
+    store: &mut dyn Store,
+    role: Role,
+    teams: &[&str],
+    source: Option<&str>,
+    days: u32,
+) -> String {
+    let mut random = [0u8; 38];
+    getrandom::fill(&mut random).unwrap();
+    let known: Vec<Name> = ["payments", "search"]
+        .iter()
+        .map(|t| Name::parse(t).unwrap())
+        .collect();
+    let issued = NewGrant {
+        role,
+        teams: teams.iter().map(|t| Name::parse(t).unwrap()).collect(),
+        source: source.map(String::from),
+        purpose: format!("testing as {}", role.as_str()),
+        days: Some(days),
+    }
+    .issue(Timestamp::now(), random, &known)
+    .unwrap();
+    let record = AuditRecord {
+        at: Timestamp::now(),
+        actor: "test".into(),
+        purpose: "test setup".into(),
+        action: "token.create".into(),
+        scope: "-".into(),
+        outcome: "created".into(),
+    };
+    store
+        .add_grant(&issued.grant, &issued.secret_hash, record)
+        .unwrap();
+    issued.token
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lantern.db");
+    let mut store = SqliteStore::open(&db).unwrap();
+    let mut tokens = BTreeMap::new();
+    tokens.insert("admin", issue(&mut store, Role::Admin, &[], None, 30));
+    tokens.insert(
+        "org_viewer",
+        issue(&mut store, Role::OrgViewer, &[], None, 30),
+    );
+    tokens.insert(
+        "team_member",
+        issue(&mut store, Role::TeamMember, &["payments"], None, 30),
+    );
+    tokens.insert(
+        "reviewer",
+        issue(&mut store, Role::Reviewer, &["payments"], None, 30),
+    );
+    tokens.insert(
+        "ingest",
+        issue(&mut store, Role::Ingest, &[], Some("events"), 30),
+    );
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        body_limit: 64 * 1024,
+        teams: vec![
+            Team {
+                name: Name::parse("payments").unwrap(),
+                services: BTreeSet::from([Name::parse("checkout").unwrap()]),
+            },
+            Team {
+                name: Name::parse("search").unwrap(),
+                services: BTreeSet::from([Name::parse("search-api").unwrap()]),
+            },
+        ],
+        engine: EngineConfig::default(),
+        sources: BTreeMap::from([
+            (
+                "pagerduty".to_string(),
+                SourceSettings {
+                    secrets: vec!["old-secret".into(), "test-secret".into()],
+                    services: BTreeMap::from([("API Service".into(), "api".into())]),
+                    ..SourceSettings::default()
+                },
+            ),
+            (
+                "alertmanager".to_string(),
+                SourceSettings {
+                    secrets: vec!["am-token".into()],
+                    services: BTreeMap::from([("http_checks".into(), "web".into())]),
+                    ..SourceSettings::default()
+                },
+            ),
+            (
+                "opsgenie".to_string(),
+                SourceSettings {
+                    secrets: vec!["og-token".into()],
+                    services: BTreeMap::from([("tag1".into(), "web".into())]),
+                    ..SourceSettings::default()
+                },
+            ),
+            (
+                "cdevents".to_string(),
+                SourceSettings {
+                    secrets: vec!["cd-token".into()],
+                    services: BTreeMap::from([("myApp".into(), "web".into())]),
+                    deploy_workflows: vec!["myPipeline".into()],
+                },
+            ),
+            (
+                "gitlab".to_string(),
+                SourceSettings {
+                    secrets: vec!["gl-token".into()],
+                    ..SourceSettings::default()
+                },
+            ),
+            (
+                "github".to_string(),
+                SourceSettings {
+                    secrets: vec!["gh-secret".into()],
+                    services: BTreeMap::from([("Codertocat/Hello-World".into(), "hello".into())]),
+                    deploy_workflows: vec!["Deploy".into()],
+                },
+            ),
+        ]),
+        governance: Governance::default(),
+    };
+    adjust(&mut settings);
+    let app = Application::build(settings, Box::new(store), Pseudonymiser::from_key(KEY))
+        .await
+        .unwrap();
+    let address = app.address().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        tokens,
+        base: format!("http://{address}"),
+        client: reqwest::Client::new(),
+        db,
+        _dir: dir,
+        stop: Some(stop),
+        served: Some(served),
+    }
+}
+
+impl TestApp {
+    /// GET as an admin.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_as(Some(&self.tokens["admin"]), path).await
+    }
+
+    pub async fn get_as(&self, token: Option<&str>, path: &str) -> (u16, Value) {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST; to `/hooks/events` with the `events` ingest token.
+    pub async fn post(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, String, Value) {
+        if path == "/hooks/events" {
+            let auth = format!("Bearer {}", self.tokens["ingest"]);
+            return self
+                .post_with(path, &[("authorization", &auth)], body)
+                .await;
+        }
+        self.post_with(path, &[], body).await
+    }
+
+    pub async fn post_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, String, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let r = request.body(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, kind, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Stops the server gracefully; the folder with the database stays
+    /// until the returned guard is dropped.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.stop.take().unwrap().send(());
+        self.served.take().unwrap().await.unwrap().unwrap();
+        self._dir
+    }
+}

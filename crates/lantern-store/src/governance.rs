@@ -1,0 +1,101 @@
+//! What governance keeps (governance.md rules 3, 4 and 8): grants, sign-in
+//! sessions, the audit log and disputes. Every change here is written in
+//! the same transaction as the audit entry that records it, so the log
+//! never misses a change nor records one that did not happen.
+
+use crate::StoreError;
+use lantern_events::{AnnotationScope, Timestamp};
+use lantern_governance::{AuditEntry, AuditRecord, Grant, TokenParts};
+
+/// A challenge to a metric reading (rule 8). Who opened or resolved it is
+/// in the audit log, not here: disputes are shown to every reader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispute {
+    /// Assigned by the store.
+    pub id: i64,
+    pub metric: String,
+    pub scope: AnnotationScope,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub context: String,
+    pub opened_at: Timestamp,
+    pub resolution: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+}
+
+/// Where the audit chain starts (after retention) and ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEnds {
+    /// The last entry retention dropped, or `(0, GENESIS)`.
+    pub start: (u64, String),
+    /// The last entry appended, when there is one.
+    pub head: Option<(u64, String)>,
+}
+
+pub trait GovernanceStore {
+    /// Saves a new grant with its token's hash.
+    fn add_grant(
+        &mut self,
+        grant: &Grant,
+        secret_hash: &[u8; 32],
+        audit: AuditRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Every grant, revoked and expired ones too, oldest first.
+    fn grants(&self) -> Result<Vec<Grant>, StoreError>;
+
+    /// The grant a presented token belongs to, if its secret matches
+    /// (active or not: the caller decides, and says why it refused).
+    fn grant_for_token(&self, token: &TokenParts) -> Result<Option<Grant>, StoreError>;
+
+    /// Revokes a grant and its sessions; false when there is no such grant
+    /// or it was already revoked.
+    fn revoke_grant(&mut self, id: &str, audit: AuditRecord) -> Result<bool, StoreError>;
+
+    /// Records a use, at most once a minute per grant.
+    fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// A sign-in session: the hash of its cookie value, for a grant.
+    fn add_session(
+        &mut self,
+        hash: &[u8; 32],
+        grant_id: &str,
+        expires_at: Timestamp,
+        audit: AuditRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The grant behind a session cookie, while the session lasts.
+    fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>, StoreError>;
+
+    fn remove_session(&mut self, hash: &[u8; 32]) -> Result<(), StoreError>;
+
+    /// Appends an entry to the audit log.
+    fn audit(&mut self, record: AuditRecord) -> Result<AuditEntry, StoreError>;
+
+    /// The audit log from `since` on (everything when `None`), in order.
+    fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError>;
+
+    fn audit_ends(&self) -> Result<AuditEnds, StoreError>;
+
+    /// Opens a dispute; returns its id.
+    fn add_dispute(&mut self, dispute: &Dispute, audit: AuditRecord) -> Result<i64, StoreError>;
+
+    fn disputes(&self) -> Result<Vec<Dispute>, StoreError>;
+
+    /// Resolves an open dispute with a note; false when there is no open
+    /// dispute with this id.
+    fn resolve_dispute(
+        &mut self,
+        id: i64,
+        resolution: &str,
+        at: Timestamp,
+        audit: AuditRecord,
+    ) -> Result<bool, StoreError>;
+
+    /// Writes annotations (events) and their audit entry together.
+    fn add_annotations(
+        &mut self,
+        annotations: Vec<lantern_events::Annotation>,
+        audit: AuditRecord,
+    ) -> Result<(), StoreError>;
+}
