@@ -145,12 +145,16 @@ impl AppState {
                 ));
             }
             Err(why) => {
-                tracing::warn!(route, why, "refused malformed credentials");
+                self.refuse_unknown(route, "-", why).await?;
                 return Err(unauthenticated(why));
             }
         };
         let now = Timestamp::now();
-        let route = route.to_string();
+        let claimed = match &creds {
+            Credentials::Token(t) => format!("token {}", t.id),
+            Credentials::Session(_) => "a session cookie".to_string(),
+        };
+        let route_name = route.to_string();
         let found = self
             .with_store(move |store, _| {
                 let grant = match &creds {
@@ -159,7 +163,7 @@ impl AppState {
                 }
                 .map_err(|e| Problem::internal(e.to_string()))?;
                 let Some(grant) = grant else {
-                    return Ok(Err("unknown token or session"));
+                    return Ok(Err(None));
                 };
                 if grant.is_active(now) {
                     store
@@ -173,16 +177,57 @@ impl AppState {
                     "this token has expired"
                 };
                 store
-                    .audit(record(&grant, &route, "-", &format!("refused: {why}")))
+                    .audit(record(&grant, &route_name, "-", &format!("refused: {why}")))
                     .map_err(|e| Problem::internal(e.to_string()))?;
-                Ok(Err(why))
+                Ok(Err(Some(why)))
             })
             .await
             .map_err(IntoResponse::into_response)?;
-        found.map_err(|why| {
-            tracing::warn!(why, "refused a request");
-            unauthenticated(why)
+        match found {
+            Ok(grant) => Ok(grant),
+            Err(Some(why)) => {
+                tracing::warn!(route, why, "refused a request");
+                Err(unauthenticated(why))
+            }
+            Err(None) => {
+                let why = "unknown token or session";
+                self.refuse_unknown(route, &claimed, why).await?;
+                Err(unauthenticated(why))
+            }
+        }
+    }
+
+    /// Records a refusal of credentials that belong to no grant: forged or
+    /// mistyped tokens and cookies. A request without credentials is only
+    /// answered, not recorded, so crawlers do not fill the log.
+    pub async fn refuse_unknown(
+        &self,
+        action: &str,
+        claimed: &str,
+        why: &str,
+    ) -> Result<(), Response> {
+        tracing::warn!(action, claimed, why, "refused a request");
+        self.audit(AuditRecord {
+            at: Timestamp::now(),
+            actor: "unknown".into(),
+            purpose: "-".into(),
+            action: action.to_string(),
+            scope: claimed.to_string(),
+            outcome: format!("refused: {why}"),
         })
+        .await
+        .map_err(IntoResponse::into_response)
+    }
+
+    /// Appends one entry to the audit log.
+    pub async fn audit(&self, entry: AuditRecord) -> Result<(), Problem> {
+        self.with_store(move |store, _| {
+            store
+                .audit(entry)
+                .map(|_| ())
+                .map_err(|e| Problem::internal(e.to_string()))
+        })
+        .await
     }
 
     /// Checks `need` for `principal`; a refusal is recorded and answered 403.
@@ -204,13 +249,8 @@ impl AppState {
         match need.check(&principal.grant, &owners) {
             Ok(()) => Ok(()),
             Err(denied) => {
-                let entry = principal.record(action, scope, &format!("denied: {denied}"));
-                self.with_store(move |store, _| {
-                    store
-                        .audit(entry)
-                        .map_err(|e| Problem::internal(e.to_string()))
-                })
-                .await?;
+                self.audit(principal.record(action, scope, &format!("denied: {denied}")))
+                    .await?;
                 tracing::warn!(action, "refused: {denied}");
                 Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", denied.0))
             }
@@ -321,14 +361,7 @@ pub async fn govern(
             &scope,
             response.status().as_str(),
         );
-        if let Err(p) = state
-            .with_store(move |store, _| {
-                store
-                    .audit(entry)
-                    .map_err(|e| Problem::internal(e.to_string()))
-            })
-            .await
-        {
+        if let Err(p) = state.audit(entry).await {
             // Detail that cannot be recorded is not given out.
             return p.into_response();
         }

@@ -88,6 +88,22 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let config = Config::parse(&crate::demo::catalog_toml(), None)?;
     crate::report_cmd::refresh_facts(&mut instance.store, &config, true)?;
     let before = instance.store.counts()?;
+    // The clients write as the `events` source, the reader reads as an org
+    // viewer: the policy layer's cost is part of what is measured.
+    let mut token = |role, source: Option<&str>| -> Result<Arc<str>> {
+        let new = lantern_governance::NewGrant {
+            role,
+            teams: Vec::new(),
+            source: source.map(str::to_string),
+            purpose: "lantern bench serve".into(),
+            days: Some(1),
+        };
+        let now = lantern_events::Timestamp::now();
+        let issued = crate::governance_cmd::create_token(&mut instance.store, &config, new, now)?;
+        Ok(issued.token.into())
+    };
+    let ingest = token(lantern_governance::Role::Ingest, Some("events"))?;
+    let viewer = token(lantern_governance::Role::OrgViewer, None)?;
     instance.store.tune_for_serving()?;
 
     let settings = crate::serve::settings(
@@ -117,12 +133,13 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let clients: Vec<_> = (0..args.clients)
         .map(|c| {
             let (stop, ok, bad) = (stop.clone(), acknowledged.clone(), failed.clone());
+            let ingest = ingest.clone();
             let services = args.services;
             // Each client's share of the rate, as a gap between deliveries.
             let gap = (args.rate > 0)
                 .then(|| Duration::from_secs_f64(args.clients as f64 / args.rate as f64));
             std::thread::spawn(move || -> Result<()> {
-                let mut conn = Connection::open(address)?;
+                let mut conn = Connection::open(address, &ingest)?;
                 let mut n = 0u64;
                 let begun = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
@@ -144,7 +161,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         })
         .collect();
     let (mut quiet, mut busy) = (Vec::new(), Vec::new());
-    let mut reader = Connection::open(address)?;
+    let mut reader = Connection::open(address, &viewer)?;
     let mut i = 0u64;
     let to = until.succ_opt().unwrap_or(until);
     while started.elapsed() < Duration::from_secs(args.seconds) {
@@ -236,22 +253,25 @@ fn delivery(client: usize, n: u64, services: usize) -> String {
 struct Connection {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
+    token: Arc<str>,
 }
 
 impl Connection {
-    fn open(address: SocketAddr) -> Result<Self> {
+    fn open(address: SocketAddr, token: &Arc<str>) -> Result<Self> {
         let stream = TcpStream::connect(address)?;
         stream.set_nodelay(true)?;
         Ok(Connection {
             reader: BufReader::new(stream.try_clone()?),
             writer: stream,
+            token: token.clone(),
         })
     }
 
     fn request(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
         write!(
             self.writer,
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.token,
             body.len()
         )?;
         let mut line = String::new();

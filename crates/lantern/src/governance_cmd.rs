@@ -9,10 +9,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use lantern_engine::Window;
 use lantern_events::{AnnotationScope, EventId, Name, Timestamp};
-use lantern_governance::{AuditRecord, NewGrant, Role};
+use lantern_governance::{AuditRecord, IssuedToken, NewGrant, Role};
 use lantern_server::GrantJson;
 use lantern_server::context::{self, AnnotationJson};
-use lantern_store::{GovernanceStore, Store};
+use lantern_store::{GovernanceStore, SqliteStore, Store};
 
 #[derive(Subcommand, Debug)]
 pub enum TokenCommand {
@@ -180,6 +180,26 @@ fn time(field: &str, v: &str) -> Result<Timestamp> {
     Timestamp::parse_bound(v).map_err(|m| anyhow::anyhow!("--{field}: {m}"))
 }
 
+/// Issues a token and stores its grant with the audit entry saying so.
+pub fn create_token(
+    store: &mut SqliteStore,
+    config: &Config,
+    new: NewGrant,
+    now: Timestamp,
+) -> Result<IssuedToken> {
+    let known: Vec<Name> = config.teams.iter().map(|t| t.name.clone()).collect();
+    let mut random = [0u8; 38];
+    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
+    let issued = new.issue(now, random, &known)?;
+    let record = cli_record(
+        "token.create",
+        &format!("grant:{}", issued.grant.id),
+        &lantern_server::describe(&issued.grant),
+    );
+    store.add_grant(&issued.grant, &issued.secret_hash, record)?;
+    Ok(issued)
+}
+
 pub fn token(instance: &mut Instance, config: &Config, command: &TokenCommand) -> Result<()> {
     let store = &mut instance.store;
     let now = Timestamp::now();
@@ -203,16 +223,7 @@ pub fn token(instance: &mut Instance, config: &Config, command: &TokenCommand) -
                 purpose: purpose.clone(),
                 days: *days,
             };
-            let known: Vec<Name> = config.teams.iter().map(|t| t.name.clone()).collect();
-            let mut random = [0u8; 38];
-            getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
-            let issued = new.issue(now, random, &known)?;
-            let record = cli_record(
-                "token.create",
-                &format!("grant:{}", issued.grant.id),
-                &lantern_server::describe(&issued.grant),
-            );
-            store.add_grant(&issued.grant, &issued.secret_hash, record)?;
+            let issued = create_token(store, config, new, now)?;
             if *json {
                 println!(
                     "{}",

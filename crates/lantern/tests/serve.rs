@@ -19,8 +19,32 @@ fn lantern(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A token made with `lantern token create`, as an operator makes one.
+fn token(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["token", "create", "--purpose", "serve tests"];
+    all.extend_from_slice(args);
+    let out = lantern(dir, &all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// The server process, killed when a test ends early so that no orphan
+/// keeps the test harness's output open.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts the server on a free port; returns it and its address.
-fn serve(dir: &Path) -> (Child, String) {
+fn serve(dir: &Path) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
         .current_dir(dir)
         .env_remove("LANTERN_DB")
@@ -41,15 +65,15 @@ fn serve(dir: &Path) -> (Child, String) {
     };
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, address)
+    (Server(child), address)
 }
 
-/// One HTTP/1.1 request; (status, body).
-fn http(address: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+/// One HTTP/1.1 request with a bearer token; (status, body).
+fn http(address: &str, token: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut s = TcpStream::connect(address).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -63,30 +87,41 @@ fn http(address: &str, method: &str, path: &str, body: &str) -> (u16, String) {
 #[test]
 fn serve_takes_events_answers_reports_and_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
+    let ingest = token(dir.path(), &["--role", "ingest", "--source", "events"]);
+    let viewer = token(dir.path(), &["--role", "org_viewer"]);
+    let admin = token(dir.path(), &["--role", "admin"]);
     let (mut server, address) = serve(dir.path());
-    assert_eq!(http(&address, "GET", "/healthz", "").0, 200);
+    assert_eq!(http(&address, "", "GET", "/healthz", "").0, 200);
+    // Without a token, neither the receiver nor the API answers.
+    assert_eq!(http(&address, "", "POST", "/hooks/events", "[]").0, 401);
+    assert_eq!(http(&address, "", "GET", "/api/v1/catalog", "").0, 401);
     let events = r#"[
         {"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-03-01T09:00:00Z"},
         {"type":"change","repo":"r","sha":"bbbbbbb","parents":["aaaaaaa"],"committed_at":"2026-03-02T09:00:00Z"},
         {"type":"deployment","id":"d1","service":"web","environment":"prod","finished_at":"2026-03-01T10:00:00Z","repo":"r","sha":"aaaaaaa"},
         {"type":"deployment","id":"d2","service":"web","environment":"prod","finished_at":"2026-03-02T10:00:00Z","repo":"r","sha":"bbbbbbb"}
     ]"#;
-    let (status, body) = http(&address, "POST", "/hooks/events", events);
+    let (status, body) = http(&address, &ingest, "POST", "/hooks/events", events);
     assert_eq!(status, 200, "{body}");
     let (status, body) = http(
         &address,
+        &ingest,
         "POST",
         "/hooks/events",
         r#"{"type":"deployment"}"#,
     );
     assert_eq!(status, 400, "{body}");
-    let (status, body) = http(
-        &address,
-        "GET",
-        "/api/v1/report?service=web&from=2026-03-01&to=2026-04-01",
-        "",
-    );
-    assert_eq!(status, 200);
+    let path = "/api/v1/report?service=web&from=2026-03-01&to=2026-04-01";
+    // No author is known, so fewer than 3 contributors: an org viewer sees
+    // that the figures are withheld and why (governance rule 2).
+    let (status, body) = http(&address, &viewer, "GET", path, "");
+    assert_eq!(status, 200, "{body}");
+    let withheld: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(withheld["suppressed"], true);
+    assert_eq!(withheld["reason"], "fewer than 3 contributors");
+    assert!(withheld.get("deployment_frequency").is_none());
+    let (status, body) = http(&address, &admin, "GET", path, "");
+    assert_eq!(status, 200, "{body}");
     let report: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(report["deployment_frequency"]["count"], 2);
     assert_eq!(report["lead_time"]["count"], 1);
@@ -94,10 +129,10 @@ fn serve_takes_events_answers_reports_and_stops_gracefully() {
 
     // SIGTERM: the server finishes and exits cleanly.
     Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
-    assert!(server.wait().unwrap().success());
+    assert!(server.0.wait().unwrap().success());
 
     // The CLI sees what the server stored, and the dead letter.
     let out = lantern(
@@ -158,11 +193,11 @@ fn a_replayed_dead_letter_that_now_maps_is_stored_and_dropped() {
 }
 
 /// Like `http`, but an error (the server is gone) is `None`.
-fn try_post(address: &str, body: &str) -> Option<u16> {
+fn try_post(address: &str, token: &str, body: &str) -> Option<u16> {
     let mut s = TcpStream::connect(address).ok()?;
     write!(
         s,
-        "POST /hooks/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /hooks/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
@@ -174,11 +209,12 @@ fn try_post(address: &str, body: &str) -> Option<u16> {
 #[test]
 fn every_acknowledged_delivery_survives_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
+    let ingest = token(dir.path(), &["--role", "ingest", "--source", "events"]);
     let (mut server, address) = serve(dir.path());
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
         .map(|c| {
-            let (address, stop) = (address.clone(), stop.clone());
+            let (address, stop, ingest) = (address.clone(), stop.clone(), ingest.clone());
             std::thread::spawn(move || {
                 let mut acknowledged = Vec::new();
                 for n in 0.. {
@@ -189,7 +225,7 @@ fn every_acknowledged_delivery_survives_a_kill_9() {
                     let body = format!(
                         r#"{{"type":"deployment","id":"{id}","service":"web","environment":"production","finished_at":"2026-03-01T10:00:00Z"}}"#
                     );
-                    match try_post(&address, &body) {
+                    match try_post(&address, &ingest, &body) {
                         Some(200) => acknowledged.push(id),
                         Some(_) => panic!("a delivery was refused"),
                         None => break, // the server is gone
@@ -201,10 +237,10 @@ fn every_acknowledged_delivery_survives_a_kill_9() {
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(800));
     Command::new("kill")
-        .args(["-KILL", &server.id().to_string()])
+        .args(["-KILL", &server.0.id().to_string()])
         .status()
         .unwrap();
-    server.wait().unwrap();
+    server.0.wait().unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let acknowledged: Vec<String> = clients
         .into_iter()

@@ -206,10 +206,7 @@ async fn authentic(
             .await?
             .filter(|g| g.is_active(now));
         let Some(grant) = grant else {
-            tracing::warn!(
-                source,
-                "refused a delivery with an unknown, expired or revoked token"
-            );
+            refuse(state, source, "an unknown, expired or revoked token").await?;
             return Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
@@ -232,12 +229,41 @@ async fn authentic(
     } else {
         format!("the delivery to /hooks/{source} is not signed with a configured secret")
     };
-    tracing::warn!(source, "refused an unauthenticated delivery");
+    if has_credentials(source, headers) {
+        refuse(state, source, "credentials that match no configured secret").await?;
+    }
     Err(Problem::new(
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
         detail,
     ))
+}
+
+/// Records a refused delivery that carried credentials: a forged or
+/// replayed signature, a wrong secret. Deliveries with none are only
+/// answered, so a scanner does not fill the audit log.
+async fn refuse(state: &AppState, source: &str, why: &str) -> Result<(), Problem> {
+    tracing::warn!(source, why, "refused a delivery");
+    state
+        .audit(lantern_governance::AuditRecord {
+            at: lantern_events::Timestamp::now(),
+            actor: format!("unknown sender to /hooks/{source}"),
+            purpose: "-".into(),
+            action: format!("ingest /hooks/{source}"),
+            scope: "-".into(),
+            outcome: format!("refused: {why}"),
+        })
+        .await
+}
+
+fn has_credentials(source: &str, headers: &HeaderMap) -> bool {
+    let signature = match source {
+        "github" => "x-hub-signature-256",
+        "gitlab" => "x-gitlab-token",
+        "pagerduty" => "x-pagerduty-signature",
+        _ => "authorization",
+    };
+    headers.contains_key(signature) || headers.contains_key(axum::http::header::AUTHORIZATION)
 }
 
 /// Whether the delivery carries its source's signature or shared secret.
