@@ -41,7 +41,7 @@ pub struct SuppressedReport {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum ReportAnswer {
-    Figures(ReportDocument),
+    Figures(Box<ReportDocument>),
     Suppressed(SuppressedReport),
 }
 

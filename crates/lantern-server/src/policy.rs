@@ -145,7 +145,9 @@ impl AppState {
                 ));
             }
             Err(why) => {
-                self.refuse_unknown(route, "-", why).await?;
+                self.refuse_unknown(route, "-", why)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
                 return Err(unauthenticated(why));
             }
         };
@@ -191,7 +193,9 @@ impl AppState {
             }
             Err(None) => {
                 let why = "unknown token or session";
-                self.refuse_unknown(route, &claimed, why).await?;
+                self.refuse_unknown(route, &claimed, why)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
                 Err(unauthenticated(why))
             }
         }
@@ -205,7 +209,7 @@ impl AppState {
         action: &str,
         claimed: &str,
         why: &str,
-    ) -> Result<(), Response> {
+    ) -> Result<(), Problem> {
         tracing::warn!(action, claimed, why, "refused a request");
         self.audit(AuditRecord {
             at: Timestamp::now(),
@@ -216,7 +220,6 @@ impl AppState {
             outcome: format!("refused: {why}"),
         })
         .await
-        .map_err(IntoResponse::into_response)
     }
 
     /// Appends one entry to the audit log.

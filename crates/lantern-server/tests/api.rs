@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{KEY, TestApp, spawn_app};
+use common::{KEY, fixture, github, github_fixture, hmac_hex, spawn_app};
 
 use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
 use lantern_events::{Name, Pseudonymiser, Timestamp, parse_event_json};
@@ -241,14 +241,6 @@ async fn the_openapi_document_lists_every_route() {
     app.stop().await;
 }
 
-fn fixture(path: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
 #[tokio::test]
 async fn incident_tools_feed_time_to_restore_fact_by_fact() {
     let app = spawn_app().await;
@@ -385,33 +377,6 @@ async fn incident_tools_feed_time_to_restore_fact_by_fact() {
         "{problem}"
     );
     let _dir = app.stop().await;
-}
-
-fn hmac_hex(key: &[u8], body: &[u8]) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Posts a GitHub delivery signed with the test app's secret.
-async fn github(app: &TestApp, event: &str, body: &Value) -> (u16, Value) {
-    let body = serde_json::to_vec(body).unwrap();
-    let sig = format!("sha256={}", hmac_hex(b"gh-secret", &body));
-    let headers = [
-        ("x-github-event", event),
-        ("x-hub-signature-256", sig.as_str()),
-    ];
-    let (status, _, answer) = app.post_with("/hooks/github", &headers, body).await;
-    (status, answer)
-}
-
-fn github_fixture(path: &str) -> Value {
-    serde_json::from_slice(&fixture(&format!("github/{path}"))).unwrap()
 }
 
 #[tokio::test]

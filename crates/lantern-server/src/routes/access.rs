@@ -94,7 +94,14 @@ pub async fn sign_in(
             "not a valid, active Lantern token",
         )
     };
-    let parts = TokenParts::parse(body.token.trim()).ok_or_else(refused)?;
+    const ROUTE: &str = "/api/v1/session";
+    let Some(parts) = TokenParts::parse(body.token.trim()) else {
+        state
+            .refuse_unknown(ROUTE, "-", "a sign-in with something that is not a token")
+            .await?;
+        return Err(refused());
+    };
+    let claimed = format!("token {}", parts.id);
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| Problem::internal(e.to_string()))?;
     let value = hex(&secret);
@@ -122,7 +129,13 @@ pub async fn sign_in(
         })
         .await?;
     let Some(expires) = signed_in else {
-        tracing::warn!("refused a sign-in");
+        state
+            .refuse_unknown(
+                ROUTE,
+                &claimed,
+                "a sign-in with an unknown, expired or revoked token",
+            )
+            .await?;
         return Err(refused());
     };
     let secure = headers

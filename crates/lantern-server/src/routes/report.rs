@@ -107,7 +107,7 @@ pub async fn report(
                 &window,
                 &teams,
             );
-            Ok(ReportAnswer::Figures(ReportDocument {
+            Ok(ReportAnswer::Figures(Box::new(ReportDocument {
                 report,
                 heuristics: heuristics(store, &scope).map_err(store_error)?,
                 annotations,
@@ -116,7 +116,7 @@ pub async fn report(
                         .map(|w| stamp(ledger.report(&scope, w)))
                         .collect()
                 }),
-            }))
+            })))
         })
         .await?;
     Ok(Json(answer))

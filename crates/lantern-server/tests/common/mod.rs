@@ -24,6 +24,27 @@ pub struct TestApp {
 
 pub const KEY: [u8; 32] = [9; 32];
 
+/// An answer as the client saw it.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -36,6 +57,18 @@ pub fn issue(
     source: Option<&str>,
     days: u32,
 ) -> String {
+    issue_at(store, role, teams, source, days, Timestamp::now()).0
+}
+
+/// A token issued at `at` (in the past, to test expiry); with its grant id.
+pub fn issue_at(
+    store: &mut dyn Store,
+    role: Role,
+    teams: &[&str],
+    source: Option<&str>,
+    days: u32,
+    at: Timestamp,
+) -> (String, String) {
     let mut random = [0u8; 38];
     getrandom::fill(&mut random).unwrap();
     let known: Vec<Name> = ["payments", "search"]
@@ -49,7 +82,7 @@ pub fn issue(
         purpose: format!("testing as {}", role.as_str()),
         days: Some(days),
     }
-    .issue(Timestamp::now(), random, &known)
+    .issue(at, random, &known)
     .unwrap();
     let record = AuditRecord {
         at: Timestamp::now(),
@@ -62,7 +95,7 @@ pub fn issue(
     store
         .add_grant(&issued.grant, &issued.secret_hash, record)
         .unwrap();
-    issued.token
+    (issued.token, issued.grant.id)
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
@@ -222,6 +255,54 @@ impl TestApp {
         (status, kind, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Any request: the token (if any) as a bearer, extra headers, a JSON
+    /// body; answers the status, the response headers and the body text.
+    pub async fn send(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Response {
+        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        if let Some(b) = body {
+            request = request.json(b);
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let text = r.text().await.unwrap();
+        Response {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    /// The audit log, read through the API as an admin.
+    pub async fn audit_log(&self) -> Vec<Value> {
+        let (status, log) = self.get("/api/v1/audit").await;
+        assert_eq!(status, 200, "{log}");
+        log.as_array().unwrap().clone()
+    }
+
     /// Stops the server gracefully; the folder with the database stays
     /// until the returned guard is dropped.
     pub async fn stop(mut self) -> tempfile::TempDir {
@@ -229,4 +310,40 @@ impl TestApp {
         self.served.take().unwrap().await.unwrap().unwrap();
         self._dir
     }
+}
+
+/// A payload from `tests/fixtures`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+pub fn hmac_hex(key: &[u8], body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Posts a GitHub delivery signed with the test app's secret.
+pub async fn github(app: &TestApp, event: &str, body: &Value) -> (u16, Value) {
+    let body = serde_json::to_vec(body).unwrap();
+    let sig = format!("sha256={}", hmac_hex(b"gh-secret", &body));
+    let headers = [
+        ("x-github-event", event),
+        ("x-hub-signature-256", sig.as_str()),
+    ];
+    let (status, _, answer) = app.post_with("/hooks/github", &headers, body).await;
+    (status, answer)
+}
+
+pub fn github_fixture(path: &str) -> Value {
+    serde_json::from_slice(&fixture(&format!("github/{path}"))).unwrap()
 }
