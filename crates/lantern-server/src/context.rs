@@ -131,6 +131,16 @@ pub fn new_dispute(
     })
 }
 
+/// A dispute's number from its listed id (`dispute-7`) or the bare number.
+pub fn dispute_number(id: &str) -> Result<i64, String> {
+    id.strip_prefix("dispute-")
+        .unwrap_or(id)
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{id}` is not a dispute id (like `dispute-7`)"))
+}
+
 /// An annotation or a dispute, as shown beside figures.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AnnotationJson {

@@ -136,7 +136,8 @@ pub enum DisputeCommand {
     },
     /// Resolve an open dispute with a note.
     Resolve {
-        id: i64,
+        /// As listed (`dispute-7`) or its number.
+        id: String,
         #[arg(long)]
         note: String,
     },
@@ -450,6 +451,7 @@ pub fn dispute(instance: &mut Instance, config: &Config, command: &DisputeComman
             print_annotations(&list, *json)?;
         }
         DisputeCommand::Resolve { id, note } => {
+            let id = &context::dispute_number(id).map_err(anyhow::Error::msg)?;
             let note = note.trim();
             if note.is_empty() || note.chars().count() > 500 || note.chars().any(char::is_control) {
                 bail!("--note: a sentence of 1 to 500 characters on one line");

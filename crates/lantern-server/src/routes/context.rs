@@ -192,17 +192,18 @@ pub struct Resolution {
 #[utoipa::path(
     post,
     path = "/api/v1/disputes/{id}/resolve",
-    params(("id" = i64, Path, description = "The dispute's number")),
+    params(("id" = String, Path, description = "The dispute's id as listed (`dispute-7`), or its number")),
     request_body = Resolution,
-    responses((status = 204, description = "Resolved"), (status = 404, body = Problem))
+    responses((status = 204, description = "Resolved"), (status = 404, body = Problem), (status = 409, description = "Already resolved", body = Problem))
 )]
 pub async fn resolve_dispute(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    id: Result<Path<i64>, PathRejection>,
+    id: Result<Path<String>, PathRejection>,
     body: Result<Json<Resolution>, JsonRejection>,
 ) -> Result<StatusCode, Problem> {
     let Path(id) = id.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let id = crate::context::dispute_number(&id).map_err(Problem::bad_request)?;
     let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let note = body.note.trim().to_string();
     if note.is_empty() || note.chars().count() > 500 || note.chars().any(char::is_control) {
@@ -211,20 +212,31 @@ pub async fn resolve_dispute(
         ));
     }
     let entry = p.record("dispute.resolve", &format!("dispute:{id}"), "resolved");
-    let done = state
+    state
         .with_store(move |store, _| {
-            store
-                .resolve_dispute(id, &note, Timestamp::now(), entry)
-                .map_err(store_error)
+            match store
+                .disputes()
+                .map_err(store_error)?
+                .iter()
+                .find(|d| d.id == id)
+            {
+                None => Err(Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    format!("no dispute-{id}"),
+                )),
+                Some(d) if d.resolved_at.is_some() => Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "already-resolved",
+                    format!("dispute-{id} is already resolved"),
+                )),
+                Some(_) => {
+                    store
+                        .resolve_dispute(id, &note, Timestamp::now(), entry)
+                        .map_err(store_error)?;
+                    Ok(StatusCode::NO_CONTENT)
+                }
+            }
         })
-        .await?;
-    if done {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            format!("no open dispute {id}"),
-        ))
-    }
+        .await
 }

@@ -1,0 +1,615 @@
+//! Governance tried the way a curious or hostile user would: stale
+//! tokens, other teams' detail, small groups, injected names, forged
+//! cookies, replayed signatures. Each is refused with the right status,
+//! recorded in the audit log, and leaks nothing. Then the ways in that
+//! are meant to work: signing in, annotating and disputing.
+
+mod common;
+
+use common::{TestApp, github, github_fixture, hmac_hex, issue_at, spawn_app};
+use lantern_events::Timestamp;
+use lantern_governance::Role;
+use lantern_store::{SqliteStore, Store};
+use serde_json::{Value, json};
+
+const DAY: i64 = 86_400_000_000;
+
+/// The audit entries whose outcome starts with `outcome`.
+async fn audited(app: &TestApp, outcome: &str) -> Vec<Value> {
+    app.audit_log()
+        .await
+        .into_iter()
+        .filter(|e| e["outcome"].as_str().unwrap().starts_with(outcome))
+        .collect()
+}
+
+#[tokio::test]
+async fn expired_and_revoked_tokens_are_refused_and_recorded() {
+    let app = spawn_app().await;
+    let (expired, expired_id) = {
+        let mut store = SqliteStore::open(&app.db).unwrap();
+        let long_ago = Timestamp::now().plus_micros(-3 * DAY);
+        issue_at(&mut store, Role::OrgViewer, &[], None, 1, long_ago)
+    };
+    let r = app
+        .send(Some(&expired), "GET", "/api/v1/catalog", &[], None)
+        .await;
+    assert_eq!(r.status, 401);
+    assert!(r.text.contains("expired"), "{}", r.text);
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+    let refused = audited(&app, "refused: this token has expired").await;
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["actor"], expired_id.as_str());
+    // Signing in with it is refused too.
+    let body = json!({ "token": expired });
+    let r = app
+        .send(None, "POST", "/api/v1/session", &[], Some(&body))
+        .await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("set-cookie").is_none());
+
+    // An admin issues a token, its holder signs in, the admin revokes it.
+    let body = json!({"role": "org_viewer", "purpose": "quarterly review", "days": 7});
+    let (status, _, issued) = app
+        .post_with(
+            "/api/v1/tokens",
+            &[("authorization", &format!("Bearer {}", app.tokens["admin"]))],
+            body.to_string(),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let token = issued["token"].as_str().unwrap();
+    let id = issued["grant"]["id"].as_str().unwrap();
+    assert_eq!(
+        app.send(Some(token), "GET", "/api/v1/catalog", &[], None)
+            .await
+            .status,
+        200
+    );
+    let cookie = sign_in(&app, token).await;
+    let by_cookie = [("cookie", cookie.as_str())];
+    assert_eq!(
+        app.send(None, "GET", "/api/v1/catalog", &by_cookie, None)
+            .await
+            .status,
+        200
+    );
+    let admin = app.tokens["admin"].as_str();
+    let path = format!("/api/v1/tokens/{id}");
+    assert_eq!(
+        app.send(Some(admin), "DELETE", &path, &[], None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        app.send(Some(admin), "DELETE", &path, &[], None)
+            .await
+            .status,
+        404
+    );
+    let r = app
+        .send(Some(token), "GET", "/api/v1/catalog", &[], None)
+        .await;
+    assert_eq!(r.status, 401);
+    assert!(r.text.contains("revoked"), "{}", r.text);
+    // Its sessions ended with it.
+    let r = app
+        .send(None, "GET", "/api/v1/catalog", &by_cookie, None)
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        audited(&app, "refused: this token was revoked").await.len(),
+        1
+    );
+    let revocations: Vec<_> = app
+        .audit_log()
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "token.revoke")
+        .collect();
+    assert_eq!(revocations.len(), 1);
+    assert_eq!(revocations[0]["scope"], format!("grant:{id}"));
+    // The access review shows both for what they are.
+    let (_, review) = app.get("/api/v1/access-review").await;
+    let status_of = |id: &str| {
+        review["grants"]
+            .as_array()
+            .or(review.as_array())
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .map(|g| g["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(status_of(&expired_id), "expired");
+    assert_eq!(status_of(id), "revoked");
+    let _dir = app.stop().await;
+}
+
+async fn sign_in(app: &TestApp, token: &str) -> String {
+    let body = json!({ "token": token });
+    let r = app
+        .send(None, "POST", "/api/v1/session", &[], Some(&body))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let cookie = r.header("set-cookie").unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_team_member_cannot_read_another_teams_detail() {
+    let app = spawn_app().await;
+    let history = json!([
+        {"type":"deployment","id":"s1","service":"search-api","environment":"production","finished_at":"2026-03-01T10:00:00Z"},
+        {"type":"incident","id":"si1","service":"search-api","started_at":"2026-03-01T11:00:00Z","resolved_at":"2026-03-01T12:00:00Z"},
+        {"type":"deployment","id":"c1","service":"checkout","environment":"production","finished_at":"2026-03-01T10:00:00Z"}
+    ]);
+    assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
+    let window = "from=2026-03-01&to=2026-04-01";
+    for role in ["team_member", "reviewer", "org_viewer", "ingest"] {
+        for kind in ["deployments", "incidents"] {
+            let path = format!("/api/v1/services/search-api/{kind}?{window}");
+            let r = app
+                .send(Some(&app.tokens[role]), "GET", &path, &[], None)
+                .await;
+            assert_eq!(r.status, 403, "{role} {path}");
+            assert!(
+                !r.text.contains("s1") && !r.text.contains("si1"),
+                "{}",
+                r.text
+            );
+        }
+    }
+    // Their own team's detail they read, and the read is recorded.
+    let path = format!("/api/v1/services/checkout/deployments?{window}");
+    let r = app
+        .send(Some(&app.tokens["reviewer"]), "GET", &path, &[], None)
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()[0]["id"], "c1");
+    let log = app.audit_log().await;
+    let denied: Vec<_> = log
+        .iter()
+        .filter(|e| e["outcome"].as_str().unwrap().starts_with("denied"))
+        .collect();
+    assert_eq!(denied.len(), 8);
+    assert!(denied.iter().all(|e| e["scope"] == "service:search-api"));
+    let reads: Vec<_> = log
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().starts_with("read "))
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0]["scope"], "service:checkout");
+    assert!(reads[0]["action"].as_str().unwrap().contains(window));
+    assert_eq!(reads[0]["purpose"], "testing as reviewer");
+    let _dir = app.stop().await;
+}
+
+/// Two people's changes deployed to `service`, and a third's elsewhere.
+fn two_person_history(service: &str) -> Value {
+    json!([
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa1","committed_at":"2026-03-01T08:00:00Z","author":"ana"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa2","parents":["aaaaaa1"],"committed_at":"2026-03-02T08:00:00Z","author":"bo"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa3","parents":["aaaaaa2"],"committed_at":"2026-03-03T08:00:00Z","author":"ana"},
+        {"type":"deployment","id":"d1","service":service,"environment":"production","finished_at":"2026-03-01T10:00:00Z","repo":"acme/shop","sha":"aaaaaa1"},
+        {"type":"deployment","id":"d2","service":service,"environment":"production","finished_at":"2026-03-03T10:00:00Z","repo":"acme/shop","sha":"aaaaaa3"},
+        {"type":"change","repo":"acme/search","sha":"bbbbbb1","committed_at":"2026-03-01T08:00:00Z","author":"cy"},
+        {"type":"deployment","id":"e1","service":"search-api","environment":"production","finished_at":"2026-03-01T10:00:00Z","repo":"acme/search","sha":"bbbbbb1"}
+    ])
+}
+
+#[tokio::test]
+async fn small_groups_are_shown_to_their_team_only() {
+    let app = spawn_app().await;
+    let history = two_person_history("checkout");
+    assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
+    let window = "from=2026-03-01&to=2026-04-01";
+    for scope in ["service=checkout", "team=payments", "team=search"] {
+        let path = format!("/api/v1/report?{scope}&{window}&bucket=week");
+        let (status, answer) = app.get_as(Some(&app.tokens["org_viewer"]), &path).await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["suppressed"], true, "{scope}: {answer}");
+        assert_eq!(answer["reason"], "fewer than 3 contributors");
+        // Nothing of the figures, not even in the buckets.
+        for field in [
+            "deployment_frequency",
+            "lead_time",
+            "buckets",
+            "change_failure_rate",
+        ] {
+            assert!(answer.get(field).is_none(), "{scope}: {answer}");
+        }
+    }
+    // The owning team's members, and admins, see their figures.
+    for role in ["team_member", "admin"] {
+        let path = format!("/api/v1/report?team=payments&{window}");
+        let (_, answer) = app.get_as(Some(&app.tokens[role]), &path).await;
+        assert_eq!(
+            answer["deployment_frequency"]["count"], 2,
+            "{role}: {answer}"
+        );
+    }
+    // The organisation has three contributors: shown.
+    let (_, org) = app
+        .get_as(
+            Some(&app.tokens["org_viewer"]),
+            &format!("/api/v1/report?{window}"),
+        )
+        .await;
+    assert_eq!(org["deployment_frequency"]["count"], 3, "{org}");
+    // A payments member is outside the search team: suppressed for them.
+    let (_, search) = app
+        .get_as(
+            Some(&app.tokens["team_member"]),
+            &format!("/api/v1/report?team=search&{window}"),
+        )
+        .await;
+    assert_eq!(search["suppressed"], true);
+    // A third contributor lifts the suppression.
+    let third = json!([{"type":"change","repo":"acme/shop","sha":"aaaaaa0","committed_at":"2026-03-01T07:00:00Z","author":"dee"}]);
+    assert_eq!(app.post("/hooks/events", third.to_string()).await.0, 200);
+    let (_, answer) = app
+        .get_as(
+            Some(&app.tokens["org_viewer"]),
+            &format!("/api/v1/report?service=checkout&{window}"),
+        )
+        .await;
+    assert_eq!(answer["deployment_frequency"]["count"], 2, "{answer}");
+    let _dir = app.stop().await;
+}
+
+#[tokio::test]
+async fn injected_scope_names_are_only_names() {
+    let app = spawn_app().await;
+    let history = two_person_history("checkout");
+    assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
+    let member = app.tokens["team_member"].as_str();
+    // Path tricks that would reach search-api's detail if names were paths
+    // or patterns: refused (not its team's) or not found, never served.
+    for service in [
+        "..%2Fsearch-api",
+        "checkout%2F..%2Fsearch-api",
+        "%2e%2e%2fsearch-api",
+        "search-api%00",
+        "search%25",
+        "search-api'%20OR%20'1'%3D'1",
+        "*",
+    ] {
+        let path = format!("/api/v1/services/{service}/deployments");
+        let r = app.send(Some(member), "GET", &path, &[], None).await;
+        assert!(
+            [400, 403, 404].contains(&r.status),
+            "{path}: {} {}",
+            r.status,
+            r.text
+        );
+        assert!(!r.text.contains("e1"), "{path}: {}", r.text);
+    }
+    // Query tricks on the report: a bad name is a 400 or an empty scope,
+    // never another scope's figures, never a server error.
+    let viewer = app.tokens["org_viewer"].as_str();
+    for query in [
+        "service=checkout'%20OR%20'1'%3D'1",
+        "service=checkout%0Asearch-api",
+        "service=checkout&service=search-api",
+        "team=payments%25",
+        "team=payments&service=checkout",
+        "service=checkout&author=ana",
+        "service=%2e%2e%2fcheckout",
+        "team=",
+    ] {
+        let path = format!("/api/v1/report?{query}&from=2026-03-01&to=2026-04-01");
+        let r = app.send(Some(viewer), "GET", &path, &[], None).await;
+        assert!(
+            [200, 400, 404].contains(&r.status),
+            "{query}: {} {}",
+            r.status,
+            r.text
+        );
+        let answer = r.json();
+        let count = &answer["deployment_frequency"]["count"];
+        assert!(count.is_null() || count == 0, "{query}: {answer}");
+    }
+    // A person is never a filter.
+    let r = app
+        .send(Some(viewer), "GET", "/api/v1/report?author=ana", &[], None)
+        .await;
+    assert_eq!(r.status, 400);
+    // Nothing was harmed: the store still answers as before.
+    let (_, answer) = app
+        .get("/api/v1/report?service=checkout&from=2026-03-01&to=2026-04-01")
+        .await;
+    assert_eq!(answer["deployment_frequency"]["count"], 2);
+    let _dir = app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_are_http_only_strict_and_forged_cookies_are_refused() {
+    let app = spawn_app().await;
+    let token = app.tokens["team_member"].clone();
+    let body = json!({ "token": token });
+    let r = app
+        .send(None, "POST", "/api/v1/session", &[], Some(&body))
+        .await;
+    let cookie = r.header("set-cookie").unwrap().to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    let max_age: i64 = cookie
+        .split("Max-Age=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(max_age > 0 && max_age <= 12 * 3600, "{cookie}");
+    assert!(!cookie.contains(&token), "the cookie is not the token");
+    // Behind a TLS-terminating proxy, the cookie is Secure.
+    let tls = [("x-forwarded-proto", "https")];
+    let r = app
+        .send(None, "POST", "/api/v1/session", &tls, Some(&body))
+        .await;
+    assert!(r.header("set-cookie").unwrap().contains("; Secure"));
+
+    let session = cookie.split(';').next().unwrap().to_string();
+    let with = |c: &str| [("cookie", c.to_string())];
+    let headers = with(&session);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = app
+        .send(None, "GET", "/api/v1/whoami", &headers, None)
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["role"], "team_member");
+
+    // Forgeries: a made-up session, the token as a cookie, a malformed one.
+    let forged = [
+        format!("lantern_session={}", "ab".repeat(32)),
+        format!("lantern_session={token}"),
+        "lantern_session=../../etc/passwd".to_string(),
+    ];
+    for cookie in &forged {
+        let r = app
+            .send(None, "GET", "/api/v1/whoami", &[("cookie", cookie)], None)
+            .await;
+        assert_eq!(r.status, 401, "{cookie}: {}", r.text);
+    }
+    assert_eq!(audited(&app, "refused").await.len(), forged.len());
+    // Signing out ends the session on the server, not only in the browser.
+    let r = app
+        .send(None, "DELETE", "/api/v1/session", &headers, None)
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+    let r = app
+        .send(None, "GET", "/api/v1/whoami", &headers, None)
+        .await;
+    assert_eq!(r.status, 401);
+    // A guessed token at the sign-in door is refused and recorded.
+    let guess = json!({"token": format!("lantern_0123456789ab_{}", "0".repeat(64))});
+    let r = app
+        .send(None, "POST", "/api/v1/session", &[], Some(&guess))
+        .await;
+    assert_eq!(r.status, 401);
+    let refusals = audited(&app, "refused").await;
+    assert!(
+        refusals
+            .iter()
+            .any(|e| e["action"] == "/api/v1/session" && e["scope"] == "token 0123456789ab"),
+        "{refusals:?}"
+    );
+    let _dir = app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replayed_signature_over_a_changed_body_is_refused() {
+    let app = spawn_app().await;
+    let push = github_fixture("push/with-new-branch.payload.json");
+    let body = serde_json::to_vec(&push).unwrap();
+    let signature = format!("sha256={}", hmac_hex(b"gh-secret", &body));
+    assert_eq!(github(&app, "push", &push).await.0, 200);
+    // The captured signature, replayed over a body that says more.
+    let mut changed = push.clone();
+    changed["head_commit"]["id"] = json!("feedfacefeedfacefeedfacefeedfacefeedface");
+    let headers = [
+        ("x-github-event", "push"),
+        ("x-hub-signature-256", signature.as_str()),
+    ];
+    let (status, _, problem) = app
+        .post_with(
+            "/hooks/github",
+            &headers,
+            serde_json::to_vec(&changed).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 401, "{problem}");
+    // The same for PagerDuty's signature scheme.
+    let pd = common::fixture("pagerduty/body.raw");
+    let sig = format!("v1={}", hmac_hex(b"test-secret", &pd));
+    let mut altered = pd.clone();
+    let at = altered.iter().position(|b| b.is_ascii_digit()).unwrap();
+    altered[at] = if altered[at] == b'9' {
+        b'8'
+    } else {
+        altered[at] + 1
+    };
+    let (status, _, _) = app
+        .post_with(
+            "/hooks/pagerduty",
+            &[("x-pagerduty-signature", &sig)],
+            altered,
+        )
+        .await;
+    assert_eq!(status, 401);
+    // An ingest token for one source does not write another's events.
+    let (status, _, _) = app
+        .post_with(
+            "/hooks/github",
+            &[
+                ("x-github-event", "push"),
+                ("authorization", &format!("Bearer {}", app.tokens["ingest"])),
+            ],
+            serde_json::to_vec(&changed).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let refusals = audited(&app, "refused").await;
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    assert!(
+        refusals
+            .iter()
+            .any(|e| e["action"] == "ingest /hooks/github")
+    );
+    assert!(
+        refusals
+            .iter()
+            .any(|e| e["action"] == "ingest /hooks/pagerduty")
+    );
+    assert_eq!(audited(&app, "denied").await.len(), 1);
+    let dir = app.stop().await;
+    let store = SqliteStore::open(&dir.path().join("lantern.db")).unwrap();
+    let events = store.load(None).unwrap();
+    assert_eq!(
+        events.changes.len(),
+        1,
+        "only the signed delivery is stored"
+    );
+    assert!(events.incidents.is_empty());
+}
+
+#[tokio::test]
+async fn disputes_and_annotations_are_opened_shown_resolved_and_recorded() {
+    let app = spawn_app().await;
+    let history = two_person_history("checkout");
+    assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
+    let member = format!("Bearer {}", app.tokens["team_member"]);
+    let as_member = [("authorization", member.as_str())];
+    let dispute = json!({
+        "metric": "lead_time",
+        "scope": {"team": "payments"},
+        "from": "2026-03-01",
+        "to": "2026-03-08",
+        "context": "the first week includes the data-centre move"
+    });
+    let (status, _, opened) = app
+        .post_with("/api/v1/disputes", &as_member, dispute.to_string())
+        .await;
+    assert_eq!(status, 201, "{opened}");
+    assert_eq!(opened["status"], "open");
+    let id = opened["id"].as_str().unwrap().to_string();
+    // Not for another team's scope, not for an unknown metric, not for
+    // an org viewer.
+    let mut other = dispute.clone();
+    other["scope"] = json!({"team": "search"});
+    assert_eq!(
+        app.post_with("/api/v1/disputes", &as_member, other.to_string())
+            .await
+            .0,
+        403
+    );
+    let mut unknown = dispute.clone();
+    unknown["metric"] = json!("lines_of_code");
+    assert_eq!(
+        app.post_with("/api/v1/disputes", &as_member, unknown.to_string())
+            .await
+            .0,
+        400
+    );
+    let viewer = format!("Bearer {}", app.tokens["org_viewer"]);
+    assert_eq!(
+        app.post_with(
+            "/api/v1/disputes",
+            &[("authorization", &viewer)],
+            dispute.to_string()
+        )
+        .await
+        .0,
+        403
+    );
+    let freeze = json!({
+        "kind": "freeze",
+        "scope": {"service": "checkout"},
+        "from": "2026-03-20",
+        "to": "2026-03-27",
+        "title": "end-of-quarter freeze"
+    });
+    let (status, _, annotation) = app
+        .post_with("/api/v1/annotations", &as_member, freeze.to_string())
+        .await;
+    assert_eq!(status, 201, "{annotation}");
+
+    // Shown with reports whose scope and window they touch, and only there.
+    let (_, report) = app
+        .get_as(
+            Some(&app.tokens["team_member"]),
+            "/api/v1/report?team=payments&from=2026-03-01&to=2026-04-01",
+        )
+        .await;
+    let kinds: Vec<_> = report["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["dispute", "freeze"], "{report}");
+    let (_, later) = app
+        .get("/api/v1/report?team=payments&from=2026-04-01&to=2026-05-01")
+        .await;
+    assert!(later.get("annotations").is_none(), "{later}");
+    let (_, search) = app
+        .get("/api/v1/report?team=search&from=2026-03-01&to=2026-04-01")
+        .await;
+    assert!(search.get("annotations").is_none(), "{search}");
+
+    // Only an admin resolves, with a note; the resolution is shown.
+    let path = format!("/api/v1/disputes/{id}/resolve");
+    let note = json!({"note": "agreed; the move is annotated as a migration"});
+    assert_eq!(
+        app.post_with(&path, &as_member, note.to_string()).await.0,
+        403
+    );
+    let admin = format!("Bearer {}", app.tokens["admin"]);
+    let as_admin = [("authorization", admin.as_str())];
+    assert_eq!(
+        app.post_with(&path, &as_admin, note.to_string()).await.0,
+        204
+    );
+    assert_eq!(
+        app.post_with(&path, &as_admin, note.to_string()).await.0,
+        409
+    );
+    assert_eq!(
+        app.post_with("/api/v1/disputes/999/resolve", &as_admin, note.to_string())
+            .await
+            .0,
+        404
+    );
+    let (_, disputes) = app
+        .get_as(Some(&app.tokens["org_viewer"]), "/api/v1/disputes")
+        .await;
+    assert_eq!(disputes[0]["status"], "resolved", "{disputes}");
+    assert_eq!(disputes[0]["resolution"], note["note"]);
+
+    // Every change is in the audit log, by whom and for what.
+    let log = app.audit_log().await;
+    let done: Vec<_> = log
+        .iter()
+        .filter(|e| !e["outcome"].as_str().unwrap().starts_with("denied"))
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in ["dispute.open", "annotation.create", "dispute.resolve"] {
+        let n = done.iter().filter(|a| **a == action).count();
+        assert_eq!(n, 1, "{action}: {done:?}");
+    }
+    let denied = log.len() - done.len();
+    assert_eq!(
+        denied, 4,
+        "other team, org viewer, resolve as member: {log:?}"
+    );
+    let (_, verdict) = app.get("/api/v1/audit/verify").await;
+    assert_eq!(verdict["intact"], true, "{verdict}");
+    let _dir = app.stop().await;
+}
