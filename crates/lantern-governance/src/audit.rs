@@ -81,12 +81,18 @@ pub fn verify<'a>(
     let mut count = 0;
     for e in entries {
         if e.seq != seq + 1 {
-            let why = if e.seq > seq + 1 {
-                format!("entries {} to {} are missing", seq + 1, e.seq - 1)
+            // A gap names the first missing entry.
+            return Err(if e.seq > seq + 1 {
+                AuditBreak {
+                    seq: seq + 1,
+                    why: format!("entries {} to {} are missing", seq + 1, e.seq - 1),
+                }
             } else {
-                format!("out of order: it comes after entry {seq}")
-            };
-            return Err(AuditBreak { seq: e.seq, why });
+                AuditBreak {
+                    seq: e.seq,
+                    why: format!("out of order: it comes after entry {seq}"),
+                }
+            });
         }
         if e.prev != hash {
             return Err(AuditBreak {
@@ -106,6 +112,16 @@ pub fn verify<'a>(
         count += 1;
     }
     match head {
+        Some((h_seq, h_hash)) if h_seq == seq && h_hash != hash => Err(AuditBreak {
+            seq,
+            why: "the last entry does not match the recorded head: it was replaced".into(),
+        }),
+        Some((h_seq, _)) if h_seq < seq => Err(AuditBreak {
+            seq: h_seq + 1,
+            why: format!(
+                "the recorded head is entry {h_seq}: the entries after it were added outside Lantern"
+            ),
+        }),
         Some((h_seq, h_hash)) if h_seq != seq || h_hash != hash => Err(AuditBreak {
             seq: seq + 1,
             why: format!(
@@ -169,7 +185,8 @@ mod tests {
             verify(&removed, (0, GENESIS), Some((hs, &hh)))
                 .unwrap_err()
                 .seq,
-            3
+            2,
+            "the first missing entry"
         );
 
         let mut swapped = log.clone();
