@@ -72,8 +72,8 @@ pub struct AuditBreak {
 /// Checks `entries` (in stored order) against the chain's start — the
 /// last dropped entry `(seq, hash)`, or `(0, GENESIS)` — and its recorded
 /// head. Names the first entry that does not fit.
-pub fn verify<'a>(
-    entries: impl IntoIterator<Item = &'a AuditEntry>,
+pub fn verify(
+    entries: &[AuditEntry],
     start: (u64, &str),
     head: Option<(u64, &str)>,
 ) -> Result<u64, AuditBreak> {
@@ -81,8 +81,10 @@ pub fn verify<'a>(
     let mut count = 0;
     for e in entries {
         if e.seq != seq + 1 {
+            let expected = seq + 1;
+            let later = entries.iter().any(|x| x.seq == expected);
             // A gap names the first missing entry.
-            return Err(if e.seq > seq + 1 {
+            return Err(if e.seq > expected && !later {
                 AuditBreak {
                     seq: seq + 1,
                     why: format!("entries {} to {} are missing", seq + 1, e.seq - 1),
@@ -90,7 +92,9 @@ pub fn verify<'a>(
             } else {
                 AuditBreak {
                     seq: e.seq,
-                    why: format!("out of order: it comes after entry {seq}"),
+                    why: format!(
+                        "out of order: it comes after entry {seq}, where entry {expected} belongs"
+                    ),
                 }
             });
         }
