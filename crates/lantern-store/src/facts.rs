@@ -208,9 +208,11 @@ impl<'c> Staging<'c> {
         )?;
         // Links are written as chunks are derived: clear the old ones first.
         match partial {
-            None => tx.execute_batch("DELETE FROM incident_links;")?,
+            None => tx.execute_batch(
+                "DELETE FROM incident_links WHERE incident NOT GLOB 'retained:*';",
+            )?,
             Some(closure) => {
-                let mut delete = tx.prepare("DELETE FROM incident_links WHERE service = ?1")?;
+                let mut delete = tx.prepare("DELETE FROM incident_links WHERE service = ?1 AND incident NOT GLOB 'retained:*'")?;
                 for s in &closure.services {
                     delete.execute([s])?;
                 }
@@ -291,8 +293,8 @@ impl<'c> Staging<'c> {
             None => {
                 tx.execute_batch(crate::schema::DROP_WINDOW_INDEXES)?;
                 tx.execute_batch(
-                    "DELETE FROM deployment_window;
-                     DELETE FROM pull_request_window;",
+                    "DELETE FROM deployment_window WHERE deployment NOT GLOB 'retained:*';
+                     DELETE FROM pull_request_window WHERE pull_request NOT GLOB 'retained:*';",
                 )?;
             }
             Some(closure) => {
@@ -312,8 +314,8 @@ impl<'c> Staging<'c> {
                     }
                 }
                 tx.execute_batch(
-                    "DELETE FROM deployment_window WHERE service IN (SELECT name FROM refresh_services);
-                     DELETE FROM pull_request_window WHERE repo IN (SELECT name FROM refresh_repos);
+                    "DELETE FROM deployment_window WHERE service IN (SELECT name FROM refresh_services) AND deployment NOT GLOB 'retained:*';
+                     DELETE FROM pull_request_window WHERE repo IN (SELECT name FROM refresh_repos) AND pull_request NOT GLOB 'retained:*';
                      DROP TABLE refresh_services; DROP TABLE refresh_repos;",
                 )?;
             }
@@ -744,7 +746,7 @@ impl SqliteStore {
             Some(_) => {
                 let list = placeholders(scope_args.len());
                 let clause = format!(
-                    "WHERE service IN ({list}) OR services != '' OR caused_by IN (SELECT id FROM deployments WHERE service IN ({list}))"
+                    "WHERE service IN ({list}) OR services != '' OR caused_by IN (SELECT deployment FROM deployment_window WHERE service IN ({list}))"
                 );
                 let args = scope_args.iter().chain(scope_args.iter());
                 self.load_incidents(names, &clause, params_from_iter(args))?
@@ -789,11 +791,12 @@ fn window_pull_requests(
     let mut repos: Vec<Value> = Vec::new();
     if services.is_some() {
         let sql = format!(
-            "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL {}",
+            "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL {0}
+             UNION SELECT service, repo FROM retained_deployed_repos WHERE 1 {0}",
             in_scope("service")
         );
         let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(params_from_iter(scope_args.iter()))?;
+        let mut rows = stmt.query(params_from_iter(scope_args.iter().chain(scope_args)))?;
         while let Some(r) = rows.next()? {
             let repo = names.get(r.get_ref(1)?.as_str()?)?;
             repos.push(Value::from(repo.to_string()));

@@ -98,4 +98,13 @@ pub trait GovernanceStore {
         annotations: Vec<lantern_events::Annotation>,
         audit: AuditRecord,
     ) -> Result<(), StoreError>;
+
+    /// Applies retention (governance.md rule 5) at `horizons`, recorded
+    /// with `audit` (its outcome says what went). Idempotent.
+    fn apply_retention(
+        &mut self,
+        config: &lantern_engine::EngineConfig,
+        horizons: &lantern_governance::retention::Horizons,
+        audit: AuditRecord,
+    ) -> Result<crate::RetentionRun, StoreError>;
 }

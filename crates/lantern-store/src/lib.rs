@@ -13,6 +13,7 @@
 mod codec;
 mod facts;
 mod governance;
+mod retention;
 mod schema;
 mod sqlite;
 mod sqlite_governance;
@@ -22,6 +23,7 @@ use lantern_events::{Change, Event, Name};
 use std::collections::BTreeSet;
 
 pub use governance::{AuditEnds, Dispute, GovernanceStore};
+pub use retention::{RETAINED_PREFIX, RetentionRun};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -236,6 +236,21 @@ const MIGRATIONS: &[&str] = &[
         resolved_at INTEGER
     );
     "#,
+    // 7: retention (governance.md rule 5): what suppression and team
+    // scopes need of purged events, without people or ids.
+    r#"
+    CREATE TABLE retained_contributors (
+        repo TEXT NOT NULL, -- '' for the whole organisation
+        day INTEGER NOT NULL, -- days since 1970-01-01, UTC
+        contributors INTEGER NOT NULL,
+        PRIMARY KEY (repo, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE retained_deployed_repos (
+        service TEXT NOT NULL,
+        repo TEXT NOT NULL,
+        PRIMARY KEY (service, repo)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

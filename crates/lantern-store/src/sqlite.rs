@@ -844,7 +844,35 @@ impl Store for SqliteStore {
                 }
             }
         }
-        Ok(seen.len() as u64)
+        // Purged days keep a distinct count per repository and day: the
+        // largest count of a day wholly inside the window is a lower bound
+        // of the window's (a partly covered day could count people outside
+        // it, so it is left out).
+        let first_day =
+            (from + lantern_events::MICROS_PER_DAY - 1).div_euclid(lantern_events::MICROS_PER_DAY);
+        let end_day = to.div_euclid(lantern_events::MICROS_PER_DAY);
+        let retained: Option<i64> = match repos {
+            None => self.conn.query_row(
+                "SELECT max(contributors) FROM retained_contributors WHERE repo = '' AND day >= ?1 AND day < ?2",
+                [first_day, end_day],
+                |r| r.get(0),
+            )?,
+            Some(repos) => {
+                let mut best = None;
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT max(contributors) FROM retained_contributors WHERE repo = ?1 AND day >= ?2 AND day < ?3",
+                )?;
+                for repo in repos {
+                    let n: Option<i64> = stmt.query_row(
+                        rusqlite::params![repo.as_str(), first_day, end_day],
+                        |r| r.get(0),
+                    )?;
+                    best = best.max(n);
+                }
+                best
+            }
+        };
+        Ok((seen.len() as u64).max(retained.unwrap_or(0) as u64))
     }
 
     fn services(&self) -> Result<BTreeSet<Name>, StoreError> {
@@ -852,7 +880,7 @@ impl Store for SqliteStore {
         let mut out = BTreeSet::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT DISTINCT service FROM deployments")?;
+            .prepare("SELECT DISTINCT service FROM deployments UNION SELECT DISTINCT service FROM deployment_window")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             out.insert(names.get(r.get_ref(0)?.as_str()?)?);

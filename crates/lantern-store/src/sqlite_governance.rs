@@ -331,4 +331,13 @@ impl GovernanceStore for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+
+    fn apply_retention(
+        &mut self,
+        config: &lantern_engine::EngineConfig,
+        horizons: &lantern_governance::retention::Horizons,
+        audit: AuditRecord,
+    ) -> Result<crate::RetentionRun, StoreError> {
+        self.run_retention(config, horizons, audit)
+    }
 }
