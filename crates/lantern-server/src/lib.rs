@@ -18,6 +18,7 @@ pub mod document;
 mod openapi;
 pub mod policy;
 pub mod problem;
+pub mod retention;
 mod routes;
 pub mod sources;
 mod startup;

@@ -41,6 +41,10 @@ pub struct Governance {
     pub retention: lantern_governance::Retention,
     /// What Lantern is for and not for in this organisation.
     pub charter: Option<String>,
+    /// How often the server applies retention (rule 5), first a minute
+    /// after start;
+    /// `None` leaves it to `lantern retention run`.
+    pub retention_every: Option<std::time::Duration>,
 }
 
 impl Default for Governance {
@@ -50,6 +54,7 @@ impl Default for Governance {
             review_sampling: Default::default(),
             retention: Default::default(),
             charter: None,
+            retention_every: Some(std::time::Duration::from_secs(3600)),
         }
     }
 }
@@ -79,6 +84,7 @@ async fn log_request(
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
+    state: AppState,
 }
 
 impl Application {
@@ -98,8 +104,12 @@ impl Application {
             ))
             .layer(DefaultBodyLimit::max(limit))
             .layer(axum::middleware::from_fn(log_request))
-            .with_state(state);
-        Ok(Application { listener, router })
+            .with_state(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
     }
 
     pub fn address(&self) -> std::io::Result<SocketAddr> {
@@ -112,8 +122,18 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let retention = self
+            .state
+            .settings()
+            .governance
+            .retention_every
+            .map(|every| tokio::spawn(crate::retention::every(self.state.clone(), every)));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        if let Some(task) = retention {
+            task.abort();
+        }
+        served
     }
 }

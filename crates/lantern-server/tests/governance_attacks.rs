@@ -613,3 +613,45 @@ async fn disputes_and_annotations_are_opened_shown_resolved_and_recorded() {
     assert_eq!(verdict["intact"], true, "{verdict}");
     let _dir = app.stop().await;
 }
+
+#[tokio::test]
+async fn the_server_applies_retention_on_its_own() {
+    let app = common::spawn_app_with(|s| {
+        s.governance.retention_every = Some(std::time::Duration::from_millis(100));
+    })
+    .await;
+    // Older than the raw horizon (180 days), younger than the aggregate one.
+    let day = |days_ago: i64| Timestamp::now().plus_micros(-days_ago * DAY).to_rfc3339();
+    let old = json!([
+        {"type":"change","repo":"acme/shop","sha":"5ca1ab1e","committed_at":day(301),"author":"ana"},
+        {"type":"deployment","id":"old-1","service":"checkout","environment":"production","finished_at":day(300),"repo":"acme/shop","sha":"5ca1ab1e"}
+    ]);
+    assert_eq!(app.post("/hooks/events", old.to_string()).await.0, 200);
+    let path = &format!(
+        "/api/v1/report?service=checkout&from={}&to={}",
+        &day(310)[..10],
+        &day(290)[..10]
+    );
+    let (_, before) = app.get(path).await;
+    assert_eq!(before["deployment_frequency"]["count"], 1);
+    let mut purged = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let store = SqliteStore::open(&app.db).unwrap();
+        if store.load(None).unwrap().deployments.is_empty() {
+            purged = true;
+            break;
+        }
+    }
+    assert!(purged, "the hourly task never ran");
+    let (_, after) = app.get(path).await;
+    assert_eq!(after, before);
+    let runs: Vec<_> = app
+        .audit_log()
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "retention.run" && e["actor"] == "lantern serve")
+        .collect();
+    assert!(!runs.is_empty());
+    let _dir = app.stop().await;
+}

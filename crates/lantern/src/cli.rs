@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::governance_cmd::{
-    AccessCommand, AnnotationCommand, AuditCommand, DisputeCommand, TokenCommand,
+    AccessCommand, AnnotationCommand, AuditCommand, DisputeCommand, RetentionCommand, TokenCommand,
 };
 use crate::instance::Instance;
 use crate::{bench, governance_cmd, import, import_git, report_cmd, serve};
@@ -72,6 +72,9 @@ pub enum Command {
     /// Challenge a metric reading; admins resolve with a note.
     #[command(subcommand)]
     Dispute(DisputeCommand),
+    /// Apply the retention periods of [governance] now.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
 }
 
 #[derive(Subcommand)]
@@ -213,6 +216,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let config = Config::load(cli.config.as_deref())?;
             let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
             governance_cmd::dispute(&mut instance, &config, &command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retention(command) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            governance_cmd::retention(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
         }
     }

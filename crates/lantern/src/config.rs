@@ -291,6 +291,7 @@ impl Config {
                 aggregate_days: g.aggregate_retention_days,
             },
             charter: g.charter.clone(),
+            retention_every: lantern_server::Governance::default().retention_every,
         };
         Ok(Config {
             governance,

@@ -143,6 +143,53 @@ pub enum DisputeCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Purge what is past its horizon now (`lantern serve` does this
+    /// hourly): raw events become anonymous measurements, old dead
+    /// letters and audit entries go. Idempotent.
+    Run {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn retention(
+    instance: &mut Instance,
+    config: &Config,
+    command: &RetentionCommand,
+) -> Result<()> {
+    let RetentionCommand::Run { json } = command;
+    let now = Timestamp::now();
+    let horizons = config.governance.retention.horizons(now);
+    let record = cli_record("retention.run", "-", "");
+    let run = instance
+        .store
+        .apply_retention(&config.engine, &horizons, record)
+        .context("applying retention")?;
+    if *json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else if run.purged_anything() {
+        println!(
+            "Before {}: {} changes, {} pull requests, {} deployments and {} incidents became anonymous measurements; {} dead letters, {} audit entries and {} measurements past their own horizons were removed.",
+            run.raw_horizon,
+            run.changes,
+            run.pull_requests,
+            run.deployments,
+            run.incidents,
+            run.dead_letters,
+            run.audit_entries,
+            run.measurements
+        );
+    } else {
+        println!(
+            "Nothing is past its horizon (raw events before {}).",
+            run.raw_horizon
+        );
+    }
+    Ok(())
+}
+
 fn cli_record(action: &str, scope: &str, outcome: &str) -> AuditRecord {
     AuditRecord {
         at: Timestamp::now(),

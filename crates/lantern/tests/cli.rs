@@ -354,3 +354,72 @@ fn explain_lists_and_explains() {
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("no metric `velocity`"));
 }
+
+#[test]
+fn retention_run_keeps_old_figures_and_forgets_who_and_what() {
+    let env = Env::new();
+    let later = r#"{"type":"deployment","id":"d-2099","service":"shop-api","environment":"production","finished_at":"2099-01-01T12:00:00Z"}"#;
+    let file = env.write("events.jsonl", &format!("{HISTORY}{later}\n"));
+    // Measurements outlive this test's fixed dates for a century.
+    env.write("lantern.toml", "[governance]\naggregate_retention_days = 36500\n");
+    assert!(
+        env.run(&["import", "events", file.to_str().unwrap(), "-q"])
+            .status
+            .success()
+    );
+    let report = [
+        "report",
+        "--service",
+        "shop-api",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-04-01",
+        "--format",
+        "json",
+    ];
+    let before = stdout(&env.run(&report));
+    assert!(before.contains("\"deployment_frequency\""), "{before}");
+
+    let out = env.run(&["retention", "run", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["deployments"], 2, "{run}");
+    assert_eq!(run["changes"], 2);
+    assert_eq!(run["incidents"], 1);
+    assert_eq!(
+        stdout(&env.run(&report)),
+        before,
+        "figures before the horizon are kept"
+    );
+    // Idempotent, and audit-logged each time.
+    let again = env.run(&["retention", "run"]);
+    assert!(
+        stdout(&again).contains("Nothing is past its horizon"),
+        "{}",
+        stdout(&again)
+    );
+    let log: Value = serde_json::from_slice(&env.run(&["audit", "list", "--json"]).stdout).unwrap();
+    let runs = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "retention.run")
+        .count();
+    assert_eq!(runs, 2);
+    assert!(env.run(&["audit", "verify"]).status.success());
+
+    // Nothing of the old events is left in the file: ids, shas, titles.
+    let bytes = std::fs::read(env.path("lantern.db")).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    for gone in [
+        "1111111",
+        "2222222",
+        "Checkout errors",
+        "\u{0}d1",
+        "acme/shop@",
+    ] {
+        assert!(!text.contains(gone), "{gone:?} is still in the file");
+    }
+    assert!(text.contains("d-2099"), "newer events stay");
+}

@@ -183,7 +183,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
                 },
             ),
         ]),
-        governance: Governance::default(),
+        governance: Governance {
+            retention_every: None,
+            ..Governance::default()
+        },
     };
     adjust(&mut settings);
     let app = Application::build(settings, Box::new(store), Pseudonymiser::from_key(KEY))
