@@ -201,7 +201,7 @@ fn cli_record(action: &str, scope: &str, outcome: &str) -> AuditRecord {
     }
 }
 
-fn server_teams(config: &Config) -> Vec<lantern_server::Team> {
+pub fn server_teams(config: &Config) -> Vec<lantern_server::Team> {
     config
         .teams
         .iter()

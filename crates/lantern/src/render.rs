@@ -4,6 +4,7 @@
 //! gains a `buckets` array of reports.
 
 use lantern_engine::{Band, Report, Stats, find_metric_doc};
+use lantern_server::context::AnnotationJson;
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -23,15 +24,51 @@ pub fn render(
     report: &Report,
     buckets: Option<&[Report]>,
     heuristics: &[String],
+    context: &[AnnotationJson],
 ) -> String {
+    let lines = context_lines(context);
     match format {
-        Format::Json => json(report, buckets, heuristics),
+        Format::Json => json(report, buckets, heuristics, context),
         Format::Csv => csv(report, buckets),
-        Format::Table => table(report, buckets) + &notes(heuristics, "\nFrom heuristics\n", "  ~ "),
+        Format::Table => {
+            table(report, buckets)
+                + &notes(heuristics, "\nFrom heuristics\n", "  ~ ")
+                + &notes(&lines, "\nContext (annotations and disputes)\n", "  * ")
+        }
         Format::Markdown => {
-            markdown(report, buckets) + &notes(heuristics, "\n**From heuristics**\n\n", "- ")
+            markdown(report, buckets)
+                + &notes(heuristics, "\n**From heuristics**\n\n", "- ")
+                + &notes(&lines, "\n**Context (annotations and disputes)**\n\n", "- ")
         }
     }
+}
+
+/// One line per annotation or dispute: when, what, and how it stands.
+fn context_lines(context: &[AnnotationJson]) -> Vec<String> {
+    context
+        .iter()
+        .map(|a| {
+            let when = match &a.to {
+                Some(to) => format!(
+                    "{} to {}",
+                    &a.from[..10.min(a.from.len())],
+                    &to[..10.min(to.len())]
+                ),
+                None => a.from[..10.min(a.from.len())].to_string(),
+            };
+            match (&a.metric, a.status) {
+                (Some(metric), Some(status)) => format!(
+                    "{when}: {status} dispute of {metric}: {}{}",
+                    a.title,
+                    a.resolution
+                        .as_ref()
+                        .map(|r| format!(" (resolved: {r})"))
+                        .unwrap_or_default()
+                ),
+                _ => format!("{when}: {}: {}", a.kind, a.title),
+            }
+        })
+        .collect()
 }
 
 fn notes(heuristics: &[String], heading: &str, bullet: &str) -> String {
@@ -47,11 +84,16 @@ fn notes(heuristics: &[String], heading: &str, bullet: &str) -> String {
 
 /// The report, its keys in the order metrics.md lists them, then the
 /// heuristics and buckets: the same document the API serves.
-pub fn json(report: &Report, buckets: Option<&[Report]>, heuristics: &[String]) -> String {
+pub fn json(
+    report: &Report,
+    buckets: Option<&[Report]>,
+    heuristics: &[String],
+    context: &[AnnotationJson],
+) -> String {
     let document = lantern_server::ReportDocument {
         report: report.clone(),
         heuristics: heuristics.to_vec(),
-        annotations: Vec::new(),
+        annotations: context.to_vec(),
         buckets: buckets.map(<[Report]>::to_vec),
     };
     let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();

@@ -115,11 +115,19 @@ pub fn run(
             .collect()
     });
     let heuristics = lantern_server::heuristics(store, &scope)?;
+    let context = lantern_server::context::for_report(
+        &store.annotations()?,
+        &store.disputes()?,
+        &scope,
+        &window,
+        &crate::governance_cmd::server_teams(config),
+    );
     Ok(render::render(
         args.format,
         &report,
         bucketed.as_deref(),
         &heuristics,
+        &context,
     ))
 }
 

@@ -1,66 +1,9 @@
 //! The real binary, real SQLite files in a temp dir.
 
+mod common;
+
+use common::{Env, stderr, stdout};
 use serde_json::Value;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_stdin(args, None)
-    }
-
-    fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
-            .current_dir(self.dir.path())
-            .env_remove("LANTERN_DB")
-            .env_remove("LANTERN_CONFIG")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(text) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-        }
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 const HISTORY: &str = r#"{"type":"change","repo":"acme/shop","sha":"1111111","committed_at":"2026-03-01T09:00:00Z","author":"alice@example.com"}
 {"type":"change","repo":"acme/shop","sha":"2222222","parents":["1111111"],"committed_at":"2026-03-02T09:00:00Z","author":"Bob Builder"}
@@ -361,7 +304,10 @@ fn retention_run_keeps_old_figures_and_forgets_who_and_what() {
     let later = r#"{"type":"deployment","id":"d-2099","service":"shop-api","environment":"production","finished_at":"2099-01-01T12:00:00Z"}"#;
     let file = env.write("events.jsonl", &format!("{HISTORY}{later}\n"));
     // Measurements outlive this test's fixed dates for a century.
-    env.write("lantern.toml", "[governance]\naggregate_retention_days = 36500\n");
+    env.write(
+        "lantern.toml",
+        "[governance]\naggregate_retention_days = 36500\n",
+    );
     assert!(
         env.run(&["import", "events", file.to_str().unwrap(), "-q"])
             .status

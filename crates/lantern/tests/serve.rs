@@ -127,6 +127,15 @@ fn serve_takes_events_answers_reports_and_stops_gracefully() {
     assert_eq!(report["lead_time"]["count"], 1);
     assert_eq!(report["lead_time"]["median_s"], 3600.0);
 
+    // Rule 7: the API explains the metrics with `lantern explain`'s text.
+    let (status, docs) = http(&address, &viewer, "GET", "/api/v1/metrics/docs", "");
+    assert_eq!(status, 200);
+    let explained = lantern(dir.path(), &["explain", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&docs).unwrap(),
+        serde_json::from_slice::<Value>(&explained.stdout).unwrap()
+    );
+
     // SIGTERM: the server finishes and exits cleanly.
     Command::new("kill")
         .args(["-TERM", &server.0.id().to_string()])
