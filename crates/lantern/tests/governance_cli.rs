@@ -83,7 +83,7 @@ fn tokens_are_shown_once_stored_as_hashes_reviewed_and_revoked() {
     assert_eq!(grants.as_array().unwrap().len(), 1);
     assert_eq!(grants[0]["status"], "active");
     let file = std::fs::read(env.path("lantern.db")).unwrap();
-    assert!(!file.windows(64).any(|w| w == token[21..].as_bytes()));
+    assert!(!file.windows(64).any(|w| w == &token.as_bytes()[21..]));
 
     let review = json(&env, &["access", "review", "--json"]);
     let grant = &review.as_array().unwrap()[0];
