@@ -213,8 +213,21 @@ fn as_str<'v>(field: &str, v: &'v Value) -> Result<&'v str, FieldError> {
         .ok_or_else(|| err(field, format!("must be a string, got {}", type_name(v))))
 }
 
+/// Ids Lantern gives the anonymous measurements retention keeps
+/// (governance.md rule 5); an event may not take or name one.
+pub const RESERVED_ID_PREFIX: &str = "retained:";
+
 fn as_event_id(field: &str, v: &Value) -> Result<EventId, FieldError> {
-    EventId::parse(as_str(field, v)?).map_err(|m| err(field, m))
+    let text = as_str(field, v)?;
+    if text.starts_with(RESERVED_ID_PREFIX) {
+        return Err(err(
+            field,
+            format!(
+                "ids starting with `{RESERVED_ID_PREFIX}` are Lantern's own (retained measurements)"
+            ),
+        ));
+    }
+    EventId::parse(text).map_err(|m| err(field, m))
 }
 
 fn as_name(field: &str, v: &Value) -> Result<Name, FieldError> {
@@ -324,6 +337,17 @@ mod tests {
 
     fn parse(text: &str) -> Result<Event, FieldError> {
         parse_event_json(text, &p())
+    }
+
+    #[test]
+    fn retention_aliases_are_not_event_ids() {
+        for text in [
+            r#"{"type":"deployment","id":"retained:d:1:1","service":"s","environment":"production","finished_at":"2026-03-03T11:00:00Z"}"#,
+            r#"{"type":"incident","id":"i","service":"s","started_at":"2026-03-03T11:00:00Z","caused_by":"retained:d:1:1"}"#,
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.to_string().contains("Lantern's own"), "{e}");
+        }
     }
 
     #[test]

@@ -31,7 +31,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::HashSet;
 
 /// The prefix of every alias: ids a refresh must leave alone.
-pub const RETAINED_PREFIX: &str = "retained:";
+pub const RETAINED_PREFIX: &str = lantern_events::RESERVED_ID_PREFIX;
 /// The same, as a GLOB pattern for SQL.
 pub(crate) const RETAINED_GLOB: &str = "retained:*";
 

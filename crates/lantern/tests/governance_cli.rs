@@ -60,12 +60,28 @@ fn tokens_are_shown_once_stored_as_hashes_reviewed_and_revoked() {
             "nope",
         ),
         (
-            vec!["--role", "org_viewer", "--purpose", "a long enough purpose", "--days", "400"],
+            vec![
+                "--role",
+                "org_viewer",
+                "--purpose",
+                "a long enough purpose",
+                "--days",
+                "400",
+            ],
             "366",
         ),
-        (vec!["--role", "reviewer", "--purpose", "a long enough purpose"], "team"),
-        (vec!["--role", "ingest", "--purpose", "a long enough purpose"], "source"),
-        (vec!["--role", "owner", "--purpose", "a long enough purpose"], "owner"),
+        (
+            vec!["--role", "reviewer", "--purpose", "a long enough purpose"],
+            "team",
+        ),
+        (
+            vec!["--role", "ingest", "--purpose", "a long enough purpose"],
+            "source",
+        ),
+        (
+            vec!["--role", "owner", "--purpose", "a long enough purpose"],
+            "owner",
+        ),
         (vec!["--role", "admin", "--purpose", " "], "purpose"),
     ] {
         let mut all = vec!["token", "create"];
