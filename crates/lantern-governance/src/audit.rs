@@ -58,7 +58,7 @@ pub fn entry_hash(seq: u64, r: &AuditRecord, prev: &str) -> String {
         h.update((field.len() as u64).to_be_bytes());
         h.update(field.as_bytes());
     }
-    crate::grant::hex(&h.finalize())
+    lantern_events::hex(&h.finalize())
 }
 
 /// Where the chain is broken.

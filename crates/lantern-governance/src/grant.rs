@@ -188,8 +188,8 @@ impl NewGrant {
                 days,
             });
         }
-        let id = hex(&random[..6]);
-        let token = format!("lantern_{id}_{}", hex(&random[6..]));
+        let id = lantern_events::hex(&random[..6]);
+        let token = format!("lantern_{id}_{}", lantern_events::hex(&random[6..]));
         let mut teams = self.teams;
         teams.sort();
         teams.dedup();
@@ -243,15 +243,6 @@ pub fn secret_hash(token: &str) -> [u8; 32] {
 /// Equal without revealing where two hashes differ.
 pub fn same_hash(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 #[cfg(test)]

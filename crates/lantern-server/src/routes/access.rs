@@ -104,7 +104,7 @@ pub async fn sign_in(
     let claimed = format!("token {}", parts.id);
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| Problem::internal(e.to_string()))?;
-    let value = hex(&secret);
+    let value = lantern_events::hex(&secret);
     let hash = session_hash(&value).ok_or_else(|| Problem::internal("session value"))?;
     let now = Timestamp::now();
     let signed_in = state
@@ -415,8 +415,4 @@ pub fn verify_audit(
             },
         },
     )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -78,6 +78,24 @@ fn time(field: &str, v: &str) -> Result<Timestamp, Problem> {
     Timestamp::parse_bound(v).map_err(|m| Problem::bad_request(format!("{field}: {m}")))
 }
 
+/// The scope a contribution names, once the caller may contribute to it
+/// (rule 8: its team's members, or admins); with its audit label.
+async fn contributed_scope(
+    state: &AppState,
+    p: &Principal,
+    scope: &serde_json::Value,
+    action: &str,
+) -> Result<(lantern_events::AnnotationScope, String), Problem> {
+    let teams = &state.settings().teams;
+    let scope = context::parse_scope(scope, teams).map_err(Problem::bad_request)?;
+    let label = context::scope_label(&scope);
+    let owners = context::owners(&scope, teams);
+    state
+        .authorize(p, Need::Contribute { owners }, action, &label)
+        .await?;
+    Ok((scope, label))
+}
+
 /// Adds an annotation (a freeze, a migration, an outage, …).
 #[utoipa::path(
     post,
@@ -91,13 +109,7 @@ pub async fn add_annotation(
     body: Result<Json<AnnotationRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AnnotationJson>), Problem> {
     let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let teams = &state.settings().teams;
-    let scope = context::parse_scope(&body.scope, teams).map_err(Problem::bad_request)?;
-    let label = context::scope_label(&scope);
-    let owners = context::owners(&scope, teams);
-    state
-        .authorize(&p, Need::Contribute { owners }, "annotation.create", &label)
-        .await?;
+    let (scope, label) = contributed_scope(&state, &p, &body.scope, "annotation.create").await?;
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|e| Problem::internal(e.to_string()))?;
     let id = format!("a-{}", u64::from_be_bytes(random));
@@ -157,13 +169,7 @@ pub async fn open_dispute(
     body: Result<Json<DisputeRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<AnnotationJson>), Problem> {
     let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let teams = &state.settings().teams;
-    let scope = context::parse_scope(&body.scope, teams).map_err(Problem::bad_request)?;
-    let label = context::scope_label(&scope);
-    let owners = context::owners(&scope, teams);
-    state
-        .authorize(&p, Need::Contribute { owners }, "dispute.open", &label)
-        .await?;
+    let (scope, label) = contributed_scope(&state, &p, &body.scope, "dispute.open").await?;
     let window = Window::new(time("from", &body.from)?, time("to", &body.to)?)
         .map_err(Problem::bad_request)?;
     let mut dispute =
