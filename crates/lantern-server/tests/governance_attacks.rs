@@ -183,6 +183,11 @@ async fn a_team_member_cannot_read_another_teams_detail() {
     assert_eq!(reads[0]["scope"], "service:checkout");
     assert!(reads[0]["action"].as_str().unwrap().contains(window));
     assert_eq!(reads[0]["purpose"], "testing as reviewer");
+    // The access review knows the ingest token is in use.
+    let (_, review) = app.get("/api/v1/access-review").await;
+    let grants = review["grants"].as_array().or(review.as_array()).unwrap();
+    let ingest = grants.iter().find(|g| g["role"] == "ingest").unwrap();
+    assert!(ingest["last_used_at"].is_string(), "{ingest}");
     let _dir = app.stop().await;
 }
 

@@ -199,12 +199,19 @@ async fn authentic(
         let now = lantern_events::Timestamp::now();
         let grant = state
             .with_store(move |store, _| {
-                store
+                let grant = store
                     .grant_for_token(&token)
-                    .map_err(|e| Problem::internal(e.to_string()))
+                    .map_err(|e| Problem::internal(e.to_string()))?
+                    .filter(|g| g.is_active(now));
+                // The access review shows when ingest tokens were last used too.
+                if let Some(g) = &grant {
+                    store
+                        .touch_grant(&g.id, now)
+                        .map_err(|e| Problem::internal(e.to_string()))?;
+                }
+                Ok(grant)
             })
-            .await?
-            .filter(|g| g.is_active(now));
+            .await?;
         let Some(grant) = grant else {
             refuse(state, source, "an unknown, expired or revoked token").await?;
             return Err(Problem::new(
