@@ -76,9 +76,14 @@ impl Need {
                 }
             }
             Need::Contribute { owners } => {
-                if role == Role::TeamMember && owners.iter().any(|t| grant.is_member_of(t)) {
+                if role != Role::TeamMember {
+                    deny(format!(
+                        "a {} token does not annotate or dispute: team members do, for their teams' scopes, and admins",
+                        role.as_str()
+                    ))
+                } else if owners.iter().any(|t| grant.is_member_of(t)) {
                     Ok(())
-                } else if role == Role::TeamMember && owners.is_empty() {
+                } else if owners.is_empty() {
                     deny("only admins annotate or dispute the organisation as a whole".into())
                 } else {
                     deny(format!(

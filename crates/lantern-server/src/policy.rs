@@ -338,7 +338,7 @@ pub async fn govern(
             lantern_governance::Role::Admin | lantern_governance::Role::TeamMember => {
                 Need::SignedIn
             }
-            _ => Need::Admin,
+            _ => Need::Contribute { owners: Vec::new() },
         },
         _ => Need::Admin,
     };
