@@ -15,6 +15,7 @@
 
 pub mod context;
 pub mod document;
+mod grant_cache;
 mod openapi;
 pub mod policy;
 pub mod problem;

@@ -152,13 +152,18 @@ impl AppState {
             }
         };
         let now = Timestamp::now();
+        if let Credentials::Token(t) = &creds
+            && let Some(grant) = self.grants().get(t, now)
+        {
+            return Ok(grant);
+        }
         let claimed = match &creds {
             Credentials::Token(t) => format!("token {}", t.id),
             Credentials::Session(_) => "a session cookie".to_string(),
         };
         let route_name = route.to_string();
         let found = self
-            .with_store(move |store, _| {
+            .with_store(move |store, state| {
                 let grant = match &creds {
                     Credentials::Token(t) => store.grant_for_token(t),
                     Credentials::Session(h) => store.session_grant(h, now),
@@ -171,6 +176,9 @@ impl AppState {
                     store
                         .touch_grant(&grant.id, now)
                         .map_err(|e| Problem::internal(e.to_string()))?;
+                    if let Credentials::Token(t) = &creds {
+                        state.grants().put(t, &grant);
+                    }
                     return Ok(Ok(grant));
                 }
                 let why = if grant.revoked_at.is_some() {

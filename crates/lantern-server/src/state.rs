@@ -21,6 +21,7 @@ struct Inner {
     pseudonymiser: Pseudonymiser,
     settings: Settings,
     writes: tokio::sync::mpsc::Sender<Delivery>,
+    grants: crate::grant_cache::GrantCache,
 }
 
 /// Events a receiver wants committed, and where to say that they are.
@@ -47,6 +48,7 @@ impl AppState {
                 pseudonymiser,
                 settings,
                 writes,
+                grants: Default::default(),
             }),
         };
         // The task holds only a weak handle: when the server stops and the
@@ -87,6 +89,11 @@ impl AppState {
 
     pub fn pseudonymiser(&self) -> &Pseudonymiser {
         &self.inner.pseudonymiser
+    }
+
+    /// Tokens verified in the last few seconds (see `grant_cache`).
+    pub fn grants(&self) -> &crate::grant_cache::GrantCache {
+        &self.inner.grants
     }
 
     /// Runs `work` with the store on a blocking thread.

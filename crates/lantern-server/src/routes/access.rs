@@ -294,8 +294,15 @@ pub async fn revoke_token(
 ) -> Result<StatusCode, Problem> {
     let Path(id) = id.map_err(|e| Problem::bad_request(e.body_text()))?;
     let entry = p.record("token.revoke", &format!("grant:{id}"), "revoked");
+    state.grants().forget(&id);
     let done = state
-        .with_store(move |store, _| store.revoke_grant(&id, entry).map_err(store_error))
+        .with_store(move |store, state| {
+            let done = store.revoke_grant(&id, entry).map_err(store_error)?;
+            // Again after the commit: a request between the two may have
+            // cached it.
+            state.grants().forget(&id);
+            Ok(done)
+        })
         .await?;
     if done {
         Ok(StatusCode::NO_CONTENT)

@@ -197,21 +197,27 @@ async fn authentic(
         .and_then(|v| v.strip_prefix("Bearer "));
     if let Some(token) = bearer.and_then(|t| TokenParts::parse(t.trim())) {
         let now = lantern_events::Timestamp::now();
-        let grant = state
-            .with_store(move |store, _| {
-                let grant = store
-                    .grant_for_token(&token)
-                    .map_err(|e| Problem::internal(e.to_string()))?
-                    .filter(|g| g.is_active(now));
-                // The access review shows when ingest tokens were last used too.
-                if let Some(g) = &grant {
-                    store
-                        .touch_grant(&g.id, now)
-                        .map_err(|e| Problem::internal(e.to_string()))?;
-                }
-                Ok(grant)
-            })
-            .await?;
+        let grant = match state.grants().get(&token, now) {
+            Some(g) => Some(g),
+            None => {
+                state
+                    .with_store(move |store, state| {
+                        let grant = store
+                            .grant_for_token(&token)
+                            .map_err(|e| Problem::internal(e.to_string()))?
+                            .filter(|g| g.is_active(now));
+                        // The access review shows when ingest tokens were last used too.
+                        if let Some(g) = &grant {
+                            store
+                                .touch_grant(&g.id, now)
+                                .map_err(|e| Problem::internal(e.to_string()))?;
+                            state.grants().put(&token, g);
+                        }
+                        Ok(grant)
+                    })
+                    .await?
+            }
+        };
         let Some(grant) = grant else {
             refuse(state, source, "an unknown, expired or revoked token").await?;
             return Err(Problem::new(
