@@ -61,6 +61,12 @@ pub fn entry_hash(seq: u64, r: &AuditRecord, prev: &str) -> String {
     lantern_events::hex(&h.finalize())
 }
 
+/// SHA-256 of a text, in hex: how a configuration is recorded without
+/// recording its secrets.
+pub fn fingerprint(text: &str) -> String {
+    lantern_events::hex(&Sha256::digest(text.as_bytes()))
+}
+
 /// Where the chain is broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("audit entry {seq}: {why}")]

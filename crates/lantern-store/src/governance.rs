@@ -99,6 +99,16 @@ pub trait GovernanceStore {
         audit: AuditRecord,
     ) -> Result<(), StoreError>;
 
+    /// Records the configuration in effect: when its `fingerprint` differs
+    /// from the last one recorded, appends `audit` (governance.md rule 4:
+    /// changes to catalog, retention or configuration are logged) and
+    /// returns true.
+    fn note_configuration(
+        &mut self,
+        fingerprint: &str,
+        audit: AuditRecord,
+    ) -> Result<bool, StoreError>;
+
     /// Applies retention (governance.md rule 5) at `horizons`, recorded
     /// with `audit` (its outcome says what went). Idempotent.
     fn apply_retention(

@@ -332,6 +332,31 @@ impl GovernanceStore for SqliteStore {
         Ok(())
     }
 
+    fn note_configuration(
+        &mut self,
+        fingerprint: &str,
+        audit: AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        let last: Option<String> = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'configuration'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if last.as_deref() == Some(fingerprint) {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('configuration', ?1)",
+            [fingerprint],
+        )?;
+        append_audit(&tx, audit)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     fn apply_retention(
         &mut self,
         config: &lantern_engine::EngineConfig,

@@ -160,6 +160,7 @@ pub fn retention(
     command: &RetentionCommand,
 ) -> Result<()> {
     let RetentionCommand::Run { json } = command;
+    note_configuration(&mut instance.store, config, "cli")?;
     let now = Timestamp::now();
     let horizons = config.governance.retention.horizons(now);
     let record = cli_record("retention.run", "-", "");
@@ -187,6 +188,42 @@ pub fn retention(
             run.raw_horizon
         );
     }
+    Ok(())
+}
+
+/// Audit-logs the configuration when it changed since it was last
+/// recorded (rule 4), by whoever runs with it (`cli` or `lantern serve`).
+pub fn note_configuration(store: &mut SqliteStore, config: &Config, actor: &str) -> Result<()> {
+    let effective = format!(
+        "{:?}",
+        (
+            &config.teams,
+            &config.engine,
+            &config.git_hotfix,
+            &config.sources,
+            &config.governance
+        )
+    );
+    let fingerprint = lantern_governance::audit::fingerprint(&effective);
+    let g = &config.governance;
+    let r = &g.retention;
+    let summary = format!(
+        "configuration {}: {} teams, min_group_size {}, review_sample_rate {}, retention raw {} d, dead letters {} d, audit {} d, measurements {} d, {} receivers",
+        &fingerprint[..12],
+        config.teams.len(),
+        g.min_group_size,
+        g.review_sampling.rate,
+        r.raw_days,
+        r.dead_letter_days,
+        r.audit_days,
+        r.aggregate_days,
+        config.sources.len()
+    );
+    let record = AuditRecord {
+        actor: actor.into(),
+        ..cli_record("configuration.change", "-", &summary)
+    };
+    store.note_configuration(&fingerprint, record)?;
     Ok(())
 }
 

@@ -22,6 +22,7 @@ pub struct ServeArgs {
 
 pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
     let mut instance = Instance::open(db)?;
+    crate::governance_cmd::note_configuration(&mut instance.store, config, "lantern serve")?;
     instance.store.tune_for_serving()?;
     let settings = settings(config, args.listen, args.body_limit);
     // Two cores: two workers; SQLite work goes to tokio's blocking pool.

@@ -353,6 +353,26 @@ fn retention_run_keeps_old_figures_and_forgets_who_and_what() {
         .filter(|e| e["action"] == "retention.run")
         .count();
     assert_eq!(runs, 2);
+    // The configuration in effect is recorded once, and again when it changes.
+    let changes = |env: &Env| -> Vec<String> {
+        let log: Value =
+            serde_json::from_slice(&env.run(&["audit", "list", "--json"]).stdout).unwrap();
+        log.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "configuration.change")
+            .map(|e| e["outcome"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(changes(&env).len(), 1);
+    env.write(
+        "lantern.toml",
+        "[governance]\naggregate_retention_days = 36500\nmin_group_size = 5\n",
+    );
+    assert!(env.run(&["retention", "run"]).status.success());
+    let changed = changes(&env);
+    assert_eq!(changed.len(), 2);
+    assert!(changed[1].contains("min_group_size 5"), "{changed:?}");
     assert!(env.run(&["audit", "verify"]).status.success());
 
     // Nothing of the old events is left in the file: ids, shas, titles.
