@@ -227,6 +227,12 @@ pub fn note_configuration(store: &mut SqliteStore, config: &Config, actor: &str)
     Ok(())
 }
 
+/// Records an action of the command line in the audit log (rule 4).
+pub fn record_cli(store: &mut dyn Store, action: &str, scope: &str, outcome: &str) -> Result<()> {
+    store.audit(cli_record(action, scope, outcome))?;
+    Ok(())
+}
+
 fn cli_record(action: &str, scope: &str, outcome: &str) -> AuditRecord {
     AuditRecord {
         at: Timestamp::now(),

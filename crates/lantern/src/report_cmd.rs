@@ -122,6 +122,24 @@ pub fn run(
         &window,
         &crate::governance_cmd::server_teams(config),
     );
+    // Rule 4: exports for programs (JSON, CSV) are recorded.
+    if matches!(args.format, Format::Json | Format::Csv) {
+        crate::governance_cmd::record_cli(
+            store,
+            "report.export",
+            &lantern_server::context::scope_label(&match &scope {
+                Scope::Org => lantern_events::AnnotationScope::Org,
+                Scope::Service(s) => lantern_events::AnnotationScope::Service(s.clone()),
+                Scope::Team { name, .. } => lantern_events::AnnotationScope::Team(name.clone()),
+            }),
+            &format!(
+                "{:?} {} to {}",
+                args.format,
+                window.from.to_rfc3339(),
+                window.to.to_rfc3339()
+            ),
+        )?;
+    }
     Ok(render::render(
         args.format,
         &report,

@@ -102,6 +102,13 @@ pub fn dead_letters(db: &Path, config: &Config, command: &DeadLetterCommand) -> 
     let letters = store.dead_letters()?;
     match command {
         DeadLetterCommand::List { json } => {
+            // Dead letters are raw deliveries: reading them is recorded.
+            crate::governance_cmd::record_cli(
+                store,
+                "deadletter.list",
+                "-",
+                &format!("{} dead letters listed", letters.len()),
+            )?;
             if *json {
                 let rows: Vec<serde_json::Value> = letters
                     .iter()
@@ -178,6 +185,16 @@ pub fn dead_letters(db: &Path, config: &Config, command: &DeadLetterCommand) -> 
                     }
                 }
             }
+            crate::governance_cmd::record_cli(
+                store,
+                "deadletter.replay",
+                &if ids.is_empty() {
+                    "all".to_string()
+                } else {
+                    format!("{ids:?}")
+                },
+                &format!("replayed {stored}, still failing {failing}"),
+            )?;
             println!("replayed {stored}, still failing {failing}");
             Ok(failing == 0)
         }

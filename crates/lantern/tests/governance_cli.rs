@@ -269,7 +269,14 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
         .collect();
     assert_eq!(
         actions,
-        ["annotation.create", "dispute.open", "dispute.resolve"]
+        [
+            "annotation.create",
+            "dispute.open",
+            "report.export",
+            "report.export",
+            "dispute.resolve"
+        ],
+        "JSON reports are exports, recorded too"
     );
 }
 

@@ -168,6 +168,23 @@ fn serve_takes_events_answers_reports_and_stops_gracefully() {
     let out = lantern(dir.path(), &["deadletter", "replay"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("still failing 1"));
+    // Reading raw deliveries, replaying them and exporting are recorded.
+    let out = lantern(dir.path(), &["audit", "list", "--json"]);
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "deadletter.list",
+        "deadletter.replay",
+        "report.export",
+        "configuration.change",
+    ] {
+        assert!(actions.contains(&action), "{action}: {actions:?}");
+    }
 }
 
 #[test]
