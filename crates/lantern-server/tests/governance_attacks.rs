@@ -660,3 +660,38 @@ async fn the_server_applies_retention_on_its_own() {
     assert!(!runs.is_empty());
     let _dir = app.stop().await;
 }
+
+#[tokio::test]
+async fn the_access_review_flags_grants_nobody_uses() {
+    let app = spawn_app().await;
+    let (token, id) = {
+        let mut store = SqliteStore::open(&app.db).unwrap();
+        let forty_days_ago = Timestamp::now().plus_micros(-40 * DAY);
+        issue_at(&mut store, Role::OrgViewer, &[], None, 90, forty_days_ago)
+    };
+    let flag = |review: &Value| {
+        let grants = review["grants"].as_array().or(review.as_array()).unwrap();
+        let g = grants.iter().find(|g| g["id"] == id.as_str()).unwrap();
+        g["unused_30_days"].clone()
+    };
+    let (_, review) = app.get("/api/v1/access-review").await;
+    assert_eq!(flag(&review), true, "{review}");
+    // Fresh grants are not flagged, however unused.
+    let (_, review) = app.get("/api/v1/access-review").await;
+    let grants = review["grants"].as_array().or(review.as_array()).unwrap();
+    let fresh = grants
+        .iter()
+        .filter(|g| g["unused_30_days"] == true)
+        .count();
+    assert_eq!(fresh, 1, "only the old one: {review}");
+    // Used once, the flag goes.
+    assert_eq!(
+        app.send(Some(&token), "GET", "/api/v1/catalog", &[], None)
+            .await
+            .status,
+        200
+    );
+    let (_, review) = app.get("/api/v1/access-review").await;
+    assert_eq!(flag(&review), false);
+    let _dir = app.stop().await;
+}
