@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         crate::routes::catalog::metric_docs,
         crate::routes::detail::deployments,
         crate::routes::detail::incidents,
+        crate::routes::detail::changes,
         crate::routes::context::annotations,
         crate::routes::context::add_annotation,
         crate::routes::context::disputes,

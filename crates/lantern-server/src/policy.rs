@@ -51,7 +51,9 @@ pub fn route_policy(method: &Method, route: &str) -> Option<RoutePolicy> {
         ) => Aggregates,
         (
             "GET",
-            "/api/v1/services/{service}/deployments" | "/api/v1/services/{service}/incidents",
+            "/api/v1/services/{service}/deployments"
+            | "/api/v1/services/{service}/incidents"
+            | "/api/v1/services/{service}/changes",
         ) => Detail,
         ("POST", "/api/v1/annotations" | "/api/v1/disputes") => Contribute,
         ("POST", "/api/v1/disputes/{id}/resolve") => Admin,

@@ -210,6 +210,7 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/metrics/docs",
             "/api/v1/services/{service}/deployments",
             "/api/v1/services/{service}/incidents",
+            "/api/v1/services/{service}/changes",
             "/api/v1/annotations",
             "/api/v1/disputes",
             "/api/v1/disputes/{id}/resolve",

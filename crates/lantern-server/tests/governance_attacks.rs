@@ -143,12 +143,13 @@ async fn a_team_member_cannot_read_another_teams_detail() {
     let history = json!([
         {"type":"deployment","id":"s1","service":"search-api","environment":"production","finished_at":"2026-03-01T10:00:00Z"},
         {"type":"incident","id":"si1","service":"search-api","started_at":"2026-03-01T11:00:00Z","resolved_at":"2026-03-01T12:00:00Z"},
-        {"type":"deployment","id":"c1","service":"checkout","environment":"production","finished_at":"2026-03-01T10:00:00Z"}
+        {"type":"change","repo":"acme/shop","sha":"c0ffee1","committed_at":"2026-03-01T09:00:00Z","author":"Dana Developer"},
+        {"type":"deployment","id":"c1","service":"checkout","environment":"production","finished_at":"2026-03-01T10:00:00Z","repo":"acme/shop","sha":"c0ffee1"}
     ]);
     assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
     let window = "from=2026-03-01&to=2026-04-01";
     for role in ["team_member", "reviewer", "org_viewer", "ingest"] {
-        for kind in ["deployments", "incidents"] {
+        for kind in ["deployments", "incidents", "changes"] {
             let path = format!("/api/v1/services/search-api/{kind}?{window}");
             let r = app
                 .send(Some(&app.tokens[role]), "GET", &path, &[], None)
@@ -168,18 +169,29 @@ async fn a_team_member_cannot_read_another_teams_detail() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()[0]["id"], "c1");
+    // Changes are detail too, and never say who made them.
+    let path = format!("/api/v1/services/checkout/changes?{window}");
+    let r = app
+        .send(Some(&app.tokens["team_member"]), "GET", &path, &[], None)
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()[0]["sha"], "c0ffee1", "{}", r.text);
+    assert!(r.json()[0].get("author").is_none());
+    let pseudonym =
+        lantern_events::Pseudonymiser::from_key(common::KEY).pseudonymise("Dana Developer");
+    assert!(!r.text.contains(pseudonym.as_stored()) && !r.text.contains("Dana"));
     let log = app.audit_log().await;
     let denied: Vec<_> = log
         .iter()
         .filter(|e| e["outcome"].as_str().unwrap().starts_with("denied"))
         .collect();
-    assert_eq!(denied.len(), 8);
+    assert_eq!(denied.len(), 12);
     assert!(denied.iter().all(|e| e["scope"] == "service:search-api"));
     let reads: Vec<_> = log
         .iter()
         .filter(|e| e["action"].as_str().unwrap().starts_with("read "))
         .collect();
-    assert_eq!(reads.len(), 1);
+    assert_eq!(reads.len(), 2);
     assert_eq!(reads[0]["scope"], "service:checkout");
     assert!(reads[0]["action"].as_str().unwrap().contains(window));
     assert_eq!(reads[0]["purpose"], "testing as reviewer");

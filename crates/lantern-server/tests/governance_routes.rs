@@ -54,6 +54,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("get", "/api/v1/annotations" | "/api/v1/disputes") => Aggregates,
         ("get", "/api/v1/services/{service}/deployments") => PaymentsDetail,
         ("get", "/api/v1/services/{service}/incidents") => PaymentsDetail,
+        ("get", "/api/v1/services/{service}/changes") => PaymentsDetail,
         ("post", "/api/v1/annotations" | "/api/v1/disputes") => PaymentsContribution,
         ("post", "/api/v1/disputes/{id}/resolve") => Admin,
         ("get" | "post", "/api/v1/tokens") => Admin,

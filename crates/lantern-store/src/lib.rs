@@ -156,6 +156,15 @@ pub trait Store: GovernanceStore {
         window: lantern_engine::Window,
     ) -> Result<Vec<lantern_events::Incident>, StoreError>;
 
+    /// The changes committed in the window to the repositories a service
+    /// deploys, by commit time: event-level detail. Their authors are left
+    /// out (`author` is `None`).
+    fn changes_in(
+        &self,
+        service: &Name,
+        window: lantern_engine::Window,
+    ) -> Result<Vec<lantern_events::Change>, StoreError>;
+
     /// Every annotation.
     fn annotations(&self) -> Result<Vec<lantern_events::Annotation>, StoreError>;
 

@@ -719,6 +719,28 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn changes_in(&self, service: &Name, window: Window) -> Result<Vec<Change>, StoreError> {
+        let mut names = Names::default();
+        let repos: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT repo FROM deployments WHERE service = ?1 AND repo IS NOT NULL
+                 UNION SELECT repo FROM retained_deployed_repos WHERE service = ?1",
+            )?
+            .query_map([service.as_str()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let repos: Vec<&str> = repos.iter().map(String::as_str).collect();
+        // A repository's history is one range of the key; the window is
+        // applied here rather than scanning every change by time.
+        let mut changes = self.changes_of_repos(&mut names, &repos, Fields::All)?;
+        changes.retain(|c| window.contains(c.committed_at));
+        for c in &mut changes {
+            c.author = None;
+        }
+        changes.sort_by(|a, b| (a.committed_at, &a.id).cmp(&(b.committed_at, &b.id)));
+        Ok(changes)
+    }
+
     fn incidents_in(&self, service: &Name, window: Window) -> Result<Vec<Incident>, StoreError> {
         let mut names = Names::default();
         let mut incidents = self.load_incidents(

@@ -1,4 +1,5 @@
-//! Event-level detail: a service's deployments and incidents in a window.
+//! Event-level detail: a service's deployments, incidents and changes in a
+//! window (changes without who wrote them: no person field ever leaves).
 //! Only the service's team members, its reviewers and admins get here, and
 //! every read is audit-logged (see `policy`).
 
@@ -9,7 +10,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use lantern_engine::Window;
 use lantern_events::{
-    Deployment, DeploymentKind, DeploymentStatus, Incident, IncidentCause, Name, Timestamp,
+    Change, Deployment, DeploymentKind, DeploymentStatus, Incident, IncidentCause, Name, Timestamp,
     enum_name,
 };
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,28 @@ pub struct IncidentJson {
     pub caused_by: Option<String>,
     pub caused_by_sha: Option<String>,
     pub title: Option<String>,
+}
+
+/// A change as detail shows it: where and when, never who.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeJson {
+    pub repo: String,
+    pub sha: String,
+    pub committed_at: String,
+    pub authored_at: String,
+    pub pull_request: Option<String>,
+}
+
+impl From<Change> for ChangeJson {
+    fn from(c: Change) -> Self {
+        ChangeJson {
+            repo: c.repo.to_string(),
+            sha: c.sha.to_string(),
+            committed_at: iso(c.committed_at),
+            authored_at: iso(c.authored_at),
+            pull_request: c.pull_request.map(|p| p.to_string()),
+        }
+    }
 }
 
 fn iso(t: Timestamp) -> String {
@@ -158,4 +181,28 @@ pub async fn incidents(
         })
         .await?;
     Ok(Json(list.into_iter().map(IncidentJson::from).collect()))
+}
+
+/// The changes committed in the window to the repositories the service
+/// deploys, without their authors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/services/{service}/changes",
+    params(("service" = String, Path, description = "The service"), WindowQuery),
+    responses((status = 200, body = [ChangeJson]), (status = 400, body = Problem))
+)]
+pub async fn changes(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<WindowQuery>, QueryRejection>,
+) -> Result<Json<Vec<ChangeJson>>, Problem> {
+    let (service, window) = service_and_window(path, query)?;
+    let list = state
+        .with_store(move |store, _| {
+            store
+                .changes_in(&service, window)
+                .map_err(|e| Problem::internal(e.to_string()))
+        })
+        .await?;
+    Ok(Json(list.into_iter().map(ChangeJson::from).collect()))
 }

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/services/{service}/incidents",
             get(detail::incidents),
         )
+        .route("/api/v1/services/{service}/changes", get(detail::changes))
         .route(
             "/api/v1/annotations",
             get(context::annotations).post(context::add_annotation),
