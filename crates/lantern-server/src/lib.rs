@@ -25,6 +25,7 @@ pub mod sources;
 mod startup;
 mod state;
 mod verify;
+pub mod web;
 
 pub use document::{ReportDocument, heuristics};
 pub use routes::access::{AuditJson, AuditVerdict, GrantJson, describe, verify_audit};

@@ -1,0 +1,402 @@
+//! Charts as SVG written on the server (issue 6): a metric over time with
+//! annotations on its time axis, a sparkline, and the lead-time stages as
+//! a stacked bar. Pure functions of the figures: no I/O, no clock, no
+//! script. Every chart carries a text alternative (`<title>`, `<desc>`)
+//! that says what the picture shows, value by value.
+
+use lantern_events::Timestamp;
+use std::fmt::Write;
+
+/// What a value measures, for axis labels and text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds, shown as minutes, hours or days.
+    Duration,
+    /// A share from 0 to 1, shown as a percentage.
+    Share,
+    /// Deployments per day.
+    PerDay,
+    Count,
+}
+
+/// A value as people read it: "45 minutes", "3.2 hours", "12 %".
+pub fn format_value(unit: Unit, value: f64) -> String {
+    match unit {
+        Unit::Duration => format_duration(value),
+        Unit::Share => format!("{} %", round_to(value * 100.0, 1)),
+        Unit::PerDay => format!("{} a day", round_to(value, 2)),
+        Unit::Count => round_to(value, 1),
+    }
+}
+
+fn format_duration(seconds: f64) -> String {
+    let (n, one, many) = if seconds.abs() < 90.0 {
+        (seconds, "second", "seconds")
+    } else if seconds.abs() < 90.0 * 60.0 {
+        (seconds / 60.0, "minute", "minutes")
+    } else if seconds.abs() < 36.0 * 3600.0 {
+        (seconds / 3600.0, "hour", "hours")
+    } else {
+        (seconds / 86_400.0, "day", "days")
+    };
+    let n = round_to(n, 1);
+    format!("{n} {}", if n == "1" { one } else { many })
+}
+
+/// `value` with at most `digits` decimals, without trailing zeros.
+fn round_to(value: f64, digits: usize) -> String {
+    let text = format!("{value:.digits$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// Escapes text for SVG and HTML.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One bucket of a series: its window and its value (none when the
+/// bucket had nothing to measure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub value: Option<f64>,
+}
+
+/// Something that happened, drawn on the time axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub from: Timestamp,
+    pub to: Option<Timestamp>,
+    /// freeze, migration, dispute, incident, …
+    pub kind: String,
+    pub label: String,
+}
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 220.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 12.0;
+const BOTTOM: f64 = 36.0;
+
+/// A metric over time: one point per bucket joined by a line (broken
+/// where a bucket has no value), a labelled y axis from zero, the first
+/// and last bucket dates on the x axis, and markers as shaded spans.
+pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker]) -> String {
+    let mut desc = String::new();
+    for p in points {
+        let v = p
+            .value
+            .map(|v| format_value(unit, v))
+            .unwrap_or_else(|| "nothing to measure".into());
+        let _ = write!(desc, "{}: {v}. ", day(p.from));
+    }
+    for m in markers {
+        let _ = write!(desc, "{} from {}: {}. ", m.kind, day(m.from), m.label);
+    }
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="t d" class="chart"><title id="t">{}</title><desc id="d">{}</desc>"#,
+        escape(title),
+        escape(desc.trim_end())
+    );
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        svg.push_str(
+            r#"<text x="50%" y="50%" text-anchor="middle">No data in this window</text></svg>"#,
+        );
+        return svg;
+    };
+    let (t0, t1) = (first.from.micros() as f64, last.to.micros() as f64);
+    let span = (t1 - t0).max(1.0);
+    let x = |t: Timestamp| LEFT + (t.micros() as f64 - t0) / span * (WIDTH - LEFT - RIGHT);
+    let max = points
+        .iter()
+        .filter_map(|p| p.value)
+        .fold(0.0_f64, f64::max);
+    let top = axis_top(unit, max);
+    let y = |v: f64| TOP + (1.0 - v / top) * (HEIGHT - TOP - BOTTOM);
+
+    for m in markers {
+        let from = x(m.from).clamp(LEFT, WIDTH - RIGHT);
+        let to = x(m.to.unwrap_or(m.from)).clamp(LEFT, WIDTH - RIGHT);
+        let _ = write!(
+            svg,
+            r#"<rect class="marker {}" x="{from:.1}" y="{TOP}" width="{:.1}" height="{:.1}"><title>{}</title></rect>"#,
+            escape(&m.kind),
+            (to - from).max(2.0),
+            HEIGHT - TOP - BOTTOM,
+            escape(&format!("{}: {}", m.kind, m.label))
+        );
+    }
+    for i in 0..=4 {
+        let v = top * i as f64 / 4.0;
+        let _ = write!(
+            svg,
+            r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            y(v) + 4.0,
+            escape(&format_value(unit, v)),
+            y = y(v)
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text class="axis" x="{LEFT}" y="{}">{}</text><text class="axis" x="{}" y="{}" text-anchor="end">{}</text>"#,
+        HEIGHT - 12.0,
+        day(first.from),
+        WIDTH - RIGHT,
+        HEIGHT - 12.0,
+        day(last.to)
+    );
+    let mut path = String::new();
+    let mut pen_down = false;
+    for p in points {
+        let mid = Timestamp::from_micros((p.from.micros() + p.to.micros()) / 2);
+        match p.value {
+            Some(v) => {
+                let _ = write!(
+                    path,
+                    "{}{:.1},{:.1} ",
+                    if pen_down { "L" } else { "M" },
+                    x(mid),
+                    y(v)
+                );
+                let _ = write!(
+                    svg,
+                    r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="3"><title>{}: {}</title></circle>"#,
+                    x(mid),
+                    y(v),
+                    day(p.from),
+                    escape(&format_value(unit, v))
+                );
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    if !path.is_empty() {
+        let _ = write!(svg, r#"<path class="line" d="{}"/>"#, path.trim_end());
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A small trend line without axes, for a metric's card.
+pub fn sparkline(label: &str, values: &[Option<f64>]) -> String {
+    let (w, h) = (120.0, 28.0);
+    let max = values.iter().flatten().fold(0.0_f64, |a, &b| a.max(b));
+    let top = if max > 0.0 { max } else { 1.0 };
+    let step = w / (values.len().max(2) - 1) as f64;
+    let mut path = String::new();
+    let mut pen_down = false;
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let _ = write!(
+                    path,
+                    "{}{:.1},{:.1} ",
+                    if pen_down { "L" } else { "M" },
+                    i as f64 * step,
+                    2.0 + (1.0 - v / top) * (h - 4.0)
+                );
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" class="sparkline" role="img" aria-label="{}"><path d="{}"/></svg>"#,
+        escape(label),
+        path.trim_end()
+    )
+}
+
+/// The lead-time stages (coding, pickup, review, deploy) as one bar, each
+/// stage's width its share of their sum.
+pub fn stacked_bar(title: &str, stages: &[(&str, Option<f64>)]) -> String {
+    let total: f64 = stages
+        .iter()
+        .filter_map(|(_, v)| *v)
+        .filter(|v| *v > 0.0)
+        .sum();
+    let desc: Vec<String> = stages
+        .iter()
+        .map(|(name, v)| match v {
+            Some(v) => format!("{name}: {}", format_duration(*v)),
+            None => format!("{name}: nothing to measure"),
+        })
+        .collect();
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 40" role="img" aria-labelledby="bt bd" class="stages"><title id="bt">{}</title><desc id="bd">{}</desc>"#,
+        escape(title),
+        escape(&desc.join("; "))
+    );
+    let mut x = 0.0;
+    for (i, (name, v)) in stages.iter().enumerate() {
+        let Some(v) = v.filter(|v| *v > 0.0 && total > 0.0) else {
+            continue;
+        };
+        let width = v / total * WIDTH;
+        let _ = write!(
+            svg,
+            r#"<rect class="stage s{i}" x="{x:.1}" y="0" width="{width:.1}" height="40"><title>{}: {}</title></rect>"#,
+            escape(name),
+            format_duration(v)
+        );
+        x += width;
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Where the y axis ends: a round number in the unit people read (a
+/// duration axis ends on whole minutes, hours or days, not seconds).
+fn axis_top(unit: Unit, max: f64) -> f64 {
+    let scale = match unit {
+        Unit::Duration if max < 90.0 => 1.0,
+        Unit::Duration if max < 90.0 * 60.0 => 60.0,
+        Unit::Duration if max < 36.0 * 3600.0 => 3600.0,
+        Unit::Duration => 86_400.0,
+        _ => 1.0,
+    };
+    nice_ceiling(max / scale) * scale
+}
+
+/// The "nice" number at or above `v` that an axis ends on: 1, 2 or 5
+/// times a power of ten (and 1 for an empty chart).
+fn nice_ceiling(v: f64) -> f64 {
+    if v.is_nan() || v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|c| *c >= v)
+        .unwrap_or(10.0 * magnitude)
+}
+
+fn day(t: Timestamp) -> String {
+    let text = t.to_rfc3339();
+    text.get(..10).unwrap_or(&text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000_000;
+
+    fn at(days: i64) -> Timestamp {
+        Timestamp::from_micros(1_772_323_200_000_000 + days * DAY)
+    }
+
+    #[test]
+    fn durations_read_in_minutes_hours_and_days() {
+        assert_eq!(format_value(Unit::Duration, 30.0), "30 seconds");
+        assert_eq!(format_value(Unit::Duration, 45.0 * 60.0), "45 minutes");
+        assert_eq!(format_value(Unit::Duration, 3600.0 * 3.3), "3.3 hours");
+        assert_eq!(format_value(Unit::Duration, 3600.0), "60 minutes");
+        assert_eq!(format_value(Unit::Duration, 86_400.0 * 2.0), "2 days");
+        assert_eq!(format_value(Unit::Duration, 86_400.0 * 1.5), "1.5 days");
+        assert_eq!(format_value(Unit::Duration, 1.0), "1 second");
+        assert_eq!(format_value(Unit::Share, 0.125), "12.5 %");
+        assert_eq!(format_value(Unit::PerDay, 2.0), "2 a day");
+    }
+
+    #[test]
+    fn axes_end_on_round_numbers() {
+        assert_eq!(nice_ceiling(0.0), 1.0);
+        assert_eq!(nice_ceiling(f64::NAN), 1.0);
+        assert_eq!(nice_ceiling(3.2), 5.0);
+        assert_eq!(nice_ceiling(7_200.0), 10_000.0);
+        assert_eq!(nice_ceiling(0.15), 0.2);
+        assert_eq!(nice_ceiling(100.0), 100.0);
+    }
+
+    #[test]
+    fn a_line_chart_says_in_words_what_it_draws() {
+        let points = vec![
+            Point {
+                from: at(0),
+                to: at(7),
+                value: Some(3600.0 * 5.0),
+            },
+            Point {
+                from: at(7),
+                to: at(14),
+                value: None,
+            },
+            Point {
+                from: at(14),
+                to: at(21),
+                value: Some(86_400.0 * 2.0),
+            },
+        ];
+        let markers = vec![Marker {
+            from: at(8),
+            to: Some(at(10)),
+            kind: "freeze".into(),
+            label: "release <freeze> & more".into(),
+        }];
+        let svg = line_chart("Lead time, median", Unit::Duration, &points, &markers);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.contains("<title id=\"t\">Lead time, median</title>"));
+        assert!(svg.contains("2026-03-01: 5 hours."), "{svg}");
+        assert!(svg.contains("2026-03-08: nothing to measure."));
+        assert!(svg.contains("2026-03-15: 2 days."));
+        assert!(svg.contains("release &lt;freeze&gt; &amp; more"));
+        assert!(!svg.contains("<freeze>"), "text is escaped");
+        // The gap breaks the line: two moves, no line across it.
+        let path = svg.split(r#"class="line" d=""#).nth(1).unwrap();
+        let path = &path[..path.find('"').unwrap()];
+        assert_eq!(path.matches('M').count(), 2, "{path}");
+        assert!(!path.contains('L'));
+        assert_eq!(svg.matches("<circle").count(), 2);
+        // The y axis goes from zero to a round figure above the highest.
+        assert!(svg.contains(">0 seconds<"));
+        assert!(svg.contains(">2 days<"), "{svg}");
+        assert!(svg.contains(">1.5 days<"), "ticks in quarters: {svg}");
+    }
+
+    #[test]
+    fn empty_charts_say_so() {
+        let svg = line_chart("Deployments", Unit::Count, &[], &[]);
+        assert!(svg.contains("No data in this window"));
+        let svg = sparkline("no deployments", &[None, None]);
+        assert!(svg.contains(r#"d="""#));
+    }
+
+    #[test]
+    fn stages_share_the_bar_by_their_length() {
+        let svg = stacked_bar(
+            "Lead time by stage",
+            &[
+                ("coding", Some(3600.0)),
+                ("pickup", Some(3600.0)),
+                ("review", None),
+                ("deploy", Some(7200.0)),
+            ],
+        );
+        assert!(svg.contains("review: nothing to measure"));
+        assert!(svg.contains(r#"width="160.0""#), "{svg}");
+        assert!(svg.contains(r#"width="320.0""#));
+        assert_eq!(svg.matches("<rect").count(), 3);
+    }
+}
