@@ -288,7 +288,12 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     let _ = writeln!(out, "  lantern explain change_failure_rate");
     let _ = writeln!(
         out,
-        "  lantern --db {db_arg} --config {} serve",
+        "  lantern --db {db_arg} --config {} token create --role org_viewer --purpose \"exploring the demo\"",
+        catalog_path.display()
+    );
+    let _ = writeln!(
+        out,
+        "  lantern --db {db_arg} --config {} serve    # the API takes that token: Authorization: Bearer …",
         catalog_path.display()
     );
     Ok(out)
