@@ -288,13 +288,16 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     let _ = writeln!(out, "  lantern explain change_failure_rate");
     let _ = writeln!(
         out,
-        "  lantern --db {db_arg} --config {} token create --role org_viewer --purpose \"exploring the demo\"",
+        "  lantern --db {db_arg} token create --role org_viewer \\\n      --purpose \"exploring the demo\""
+    );
+    let _ = writeln!(
+        out,
+        "  lantern --db {db_arg} --config {} serve",
         catalog_path.display()
     );
     let _ = writeln!(
         out,
-        "  lantern --db {db_arg} --config {} serve    # the API takes that token: Authorization: Bearer …",
-        catalog_path.display()
+        "  (the API takes that token: `Authorization: Bearer <token>`)"
     );
     Ok(out)
 }
