@@ -240,7 +240,12 @@ fn delivery(client: usize, n: u64, services: usize) -> String {
     let sha = format!("{:08x}{:032x}", client, n);
     let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ");
     if n.is_multiple_of(2) {
-        format!(r#"{{"type":"change","repo":"load/{s}","sha":"{sha}","committed_at":"{at}"}}"#)
+        // Commits have authors, as real ones do (a dozen people a service):
+        // small-group suppression then counts a few rows, not a history.
+        let author = (client as u64 + n) % 12;
+        format!(
+            r#"{{"type":"change","repo":"load/{s}","sha":"{sha}","committed_at":"{at}","author":"dev-{author}"}}"#
+        )
     } else {
         let prev = format!("{:08x}{:032x}", client, n - 1);
         format!(
