@@ -91,9 +91,17 @@ fn record(grant: &Grant, action: &str, scope: &str, outcome: &str) -> AuditRecor
 pub const SESSION_COOKIE: &str = "lantern_session";
 
 /// How a request presents its credentials.
-enum Credentials {
+pub(crate) enum Credentials {
     Token(TokenParts),
     Session([u8; 32]),
+}
+
+/// What the credentials turned out to be.
+pub(crate) enum Lookup {
+    Active(Grant),
+    /// The grant exists but may no longer be used, and why.
+    Inactive(Grant, &'static str),
+    Unknown,
 }
 
 fn credentials(headers: &HeaderMap) -> Result<Option<Credentials>, &'static str> {
@@ -153,62 +161,70 @@ impl AppState {
                 return Err(unauthenticated(why));
             }
         };
-        let now = Timestamp::now();
-        if let Credentials::Token(t) = &creds
-            && let Some(grant) = self.grants().get(t, now)
-        {
-            return Ok(grant);
-        }
         let claimed = match &creds {
             Credentials::Token(t) => format!("token {}", t.id),
             Credentials::Session(_) => "a session cookie".to_string(),
         };
-        let route_name = route.to_string();
-        let found = self
-            .with_store(move |store, state| {
-                let grant = match &creds {
-                    Credentials::Token(t) => store.grant_for_token(t),
-                    Credentials::Session(h) => store.session_grant(h, now),
-                }
-                .map_err(|e| Problem::internal(e.to_string()))?;
-                let Some(grant) = grant else {
-                    return Ok(Err(None));
-                };
-                if grant.is_active(now) {
-                    store
-                        .touch_grant(&grant.id, now)
-                        .map_err(|e| Problem::internal(e.to_string()))?;
-                    if let Credentials::Token(t) = &creds {
-                        state.grants().put(t, &grant);
-                    }
-                    return Ok(Ok(grant));
-                }
+        let refused = match self
+            .look_up(creds)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            Lookup::Active(grant) => return Ok(grant),
+            Lookup::Inactive(grant, why) => {
+                self.audit(record(&grant, route, "-", &format!("refused: {why}")))
+                    .await
+                    .map_err(IntoResponse::into_response)?;
+                tracing::warn!(route, why, "refused a request");
+                why
+            }
+            Lookup::Unknown => {
+                let why = "unknown token or session";
+                self.refuse_unknown(route, &claimed, why)
+                    .await
+                    .map_err(IntoResponse::into_response)?;
+                why
+            }
+        };
+        Err(unauthenticated(refused))
+    }
+
+    /// The grant behind credentials: a token verified in the last seconds
+    /// comes from the cache; otherwise the store answers, and an active
+    /// grant's use is recorded (for the access review) and its token cached.
+    pub(crate) async fn look_up(&self, creds: Credentials) -> Result<Lookup, Problem> {
+        let now = Timestamp::now();
+        if let Credentials::Token(t) = &creds
+            && let Some(grant) = self.grants().get(t, now)
+        {
+            return Ok(Lookup::Active(grant));
+        }
+        self.with_store(move |store, state| {
+            let grant = match &creds {
+                Credentials::Token(t) => store.grant_for_token(t),
+                Credentials::Session(h) => store.session_grant(h, now),
+            }
+            .map_err(|e| Problem::internal(e.to_string()))?;
+            let Some(grant) = grant else {
+                return Ok(Lookup::Unknown);
+            };
+            if !grant.is_active(now) {
                 let why = if grant.revoked_at.is_some() {
                     "this token was revoked"
                 } else {
                     "this token has expired"
                 };
-                store
-                    .audit(record(&grant, &route_name, "-", &format!("refused: {why}")))
-                    .map_err(|e| Problem::internal(e.to_string()))?;
-                Ok(Err(Some(why)))
-            })
-            .await
-            .map_err(IntoResponse::into_response)?;
-        match found {
-            Ok(grant) => Ok(grant),
-            Err(Some(why)) => {
-                tracing::warn!(route, why, "refused a request");
-                Err(unauthenticated(why))
+                return Ok(Lookup::Inactive(grant, why));
             }
-            Err(None) => {
-                let why = "unknown token or session";
-                self.refuse_unknown(route, &claimed, why)
-                    .await
-                    .map_err(IntoResponse::into_response)?;
-                Err(unauthenticated(why))
+            store
+                .touch_grant(&grant.id, now)
+                .map_err(|e| Problem::internal(e.to_string()))?;
+            if let Credentials::Token(t) = &creds {
+                state.grants().put(t, &grant);
             }
-        }
+            Ok(Lookup::Active(grant))
+        })
+        .await
     }
 
     /// Records a refusal of credentials that belong to no grant: forged or
@@ -220,13 +236,25 @@ impl AppState {
         claimed: &str,
         why: &str,
     ) -> Result<(), Problem> {
-        tracing::warn!(action, claimed, why, "refused a request");
+        self.refuse("unknown", action, claimed, why).await
+    }
+
+    /// Records a refusal by someone Lantern cannot name (`actor` says what
+    /// is known of them).
+    pub async fn refuse(
+        &self,
+        actor: &str,
+        action: &str,
+        scope: &str,
+        why: &str,
+    ) -> Result<(), Problem> {
+        tracing::warn!(actor, action, scope, why, "refused a request");
         self.audit(AuditRecord {
             at: Timestamp::now(),
-            actor: "unknown".into(),
+            actor: actor.to_string(),
             purpose: "-".into(),
             action: action.to_string(),
-            scope: claimed.to_string(),
+            scope: scope.to_string(),
             outcome: format!("refused: {why}"),
         })
         .await

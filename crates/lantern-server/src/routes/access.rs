@@ -1,7 +1,7 @@
 //! Signing in, and what admins manage: tokens, the access review and the
 //! audit log (governance.md rules 3 and 4).
 
-use crate::policy::{Principal, SESSION_COOKIE, session_hash};
+use crate::policy::{Credentials, Lookup, Principal, SESSION_COOKIE, session_hash};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
@@ -102,33 +102,7 @@ pub async fn sign_in(
         return Err(refused());
     };
     let claimed = format!("token {}", parts.id);
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| Problem::internal(e.to_string()))?;
-    let value = lantern_events::hex(&secret);
-    let hash = session_hash(&value).ok_or_else(|| Problem::internal("session value"))?;
-    let now = Timestamp::now();
-    let signed_in = state
-        .with_store(move |store, _| {
-            let Some(grant) = store.grant_for_token(&parts).map_err(store_error)? else {
-                return Ok(None);
-            };
-            if !grant.is_active(now) {
-                return Ok(None);
-            }
-            let expires = grant
-                .expires_at
-                .min(now.plus_micros(SESSION_HOURS * 3600 * 1_000_000));
-            let entry = Principal {
-                grant: grant.clone(),
-            }
-            .record("session.create", "-", "signed in");
-            store
-                .add_session(&hash, &grant.id, expires, entry)
-                .map_err(store_error)?;
-            Ok(Some(expires))
-        })
-        .await?;
-    let Some(expires) = signed_in else {
+    let Lookup::Active(grant) = state.look_up(Credentials::Token(parts)).await? else {
         state
             .refuse_unknown(
                 ROUTE,
@@ -138,6 +112,25 @@ pub async fn sign_in(
             .await?;
         return Err(refused());
     };
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| Problem::internal(e.to_string()))?;
+    let value = lantern_events::hex(&secret);
+    let hash = session_hash(&value).ok_or_else(|| Problem::internal("session value"))?;
+    let now = Timestamp::now();
+    let expires = grant
+        .expires_at
+        .min(now.plus_micros(SESSION_HOURS * 3600 * 1_000_000));
+    state
+        .with_store(move |store, _| {
+            let entry = Principal {
+                grant: grant.clone(),
+            }
+            .record("session.create", "-", "signed in");
+            store
+                .add_session(&hash, &grant.id, expires, entry)
+                .map_err(store_error)
+        })
+        .await?;
     let secure = headers
         .get("x-forwarded-proto")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));

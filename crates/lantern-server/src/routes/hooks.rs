@@ -2,6 +2,7 @@
 //! the events, and only then answers 2xx; a body it cannot map is kept as
 //! a dead letter and answered 400.
 
+use crate::policy::{Credentials, Lookup};
 use crate::problem::Problem;
 use crate::sources::{self, Mapped, SourceSettings};
 use crate::state::AppState;
@@ -196,29 +197,7 @@ async fn authentic(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if let Some(token) = bearer.and_then(|t| TokenParts::parse(t.trim())) {
-        let now = lantern_events::Timestamp::now();
-        let grant = match state.grants().get(&token, now) {
-            Some(g) => Some(g),
-            None => {
-                state
-                    .with_store(move |store, state| {
-                        let grant = store
-                            .grant_for_token(&token)
-                            .map_err(|e| Problem::internal(e.to_string()))?
-                            .filter(|g| g.is_active(now));
-                        // The access review shows when ingest tokens were last used too.
-                        if let Some(g) = &grant {
-                            store
-                                .touch_grant(&g.id, now)
-                                .map_err(|e| Problem::internal(e.to_string()))?;
-                            state.grants().put(&token, g);
-                        }
-                        Ok(grant)
-                    })
-                    .await?
-            }
-        };
-        let Some(grant) = grant else {
+        let Lookup::Active(grant) = state.look_up(Credentials::Token(token)).await? else {
             refuse(state, source, "an unknown, expired or revoked token").await?;
             return Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
@@ -256,16 +235,13 @@ async fn authentic(
 /// replayed signature, a wrong secret. Deliveries with none are only
 /// answered, so a scanner does not fill the audit log.
 async fn refuse(state: &AppState, source: &str, why: &str) -> Result<(), Problem> {
-    tracing::warn!(source, why, "refused a delivery");
     state
-        .audit(lantern_governance::AuditRecord {
-            at: lantern_events::Timestamp::now(),
-            actor: format!("unknown sender to /hooks/{source}"),
-            purpose: "-".into(),
-            action: format!("ingest /hooks/{source}"),
-            scope: "-".into(),
-            outcome: format!("refused: {why}"),
-        })
+        .refuse(
+            &format!("unknown sender to /hooks/{source}"),
+            &format!("ingest /hooks/{source}"),
+            "-",
+            why,
+        )
         .await
 }
 
