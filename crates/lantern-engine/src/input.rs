@@ -201,6 +201,20 @@ pub struct ReportInput {
 }
 
 impl ReportInput {
+    /// The repositories the scope's services deploy (`None` for the
+    /// organisation: every repository).
+    pub fn repos_deployed_by<'a>(
+        &'a self,
+        scope: &'a Scope,
+    ) -> Option<impl Iterator<Item = &'a Name>> {
+        (!matches!(scope, Scope::Org)).then(|| {
+            self.deployed_repos
+                .iter()
+                .filter(|(s, _)| scope.contains(s))
+                .map(|(_, r)| r)
+        })
+    }
+
     pub fn from_events(events: EventSet, config: &EngineConfig) -> Self {
         let mut facts = derive(&events, config);
         let deployment_facts = events

@@ -15,17 +15,8 @@ impl<'e> Ledger<'e> {
         dq: &mut DataQuality,
     ) -> PrStages {
         let input = self.input;
-        let deployed_repos: Option<HashSet<&Name>> = match scope {
-            Scope::Org => None,
-            _ => Some(
-                input
-                    .deployed_repos
-                    .iter()
-                    .filter(|(s, _)| scope.contains(s))
-                    .map(|(_, r)| r)
-                    .collect(),
-            ),
-        };
+        let deployed_repos: Option<HashSet<&Name>> =
+            input.repos_deployed_by(scope).map(Iterator::collect);
         let (mut coding, mut pickup, mut review, mut deploy) = (vec![], vec![], vec![], vec![]);
         let neg = &mut dq.negative_pr_stages;
         for (pr, facts) in input.pull_requests.iter().zip(&input.pull_request_facts) {

@@ -55,6 +55,15 @@ pub struct WindowJson {
     pub to: String,
 }
 
+impl From<Window> for WindowJson {
+    fn from(window: Window) -> Self {
+        WindowJson {
+            from: window.from.to_rfc3339(),
+            to: window.to.to_rfc3339(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentFrequency {
@@ -192,10 +201,7 @@ impl<'e> Ledger<'e> {
         }
         Report {
             scope: scope.into(),
-            window: WindowJson {
-                from: window.from.to_rfc3339(),
-                to: window.to.to_rfc3339(),
-            },
+            window: window.into(),
             benchmark: BENCHMARK,
             deployment_frequency,
             lead_time,

@@ -28,6 +28,12 @@ impl ReviewSampling {
         self.rate >= 1.0
     }
 
+    /// The rate reports state next to the pickup and review stages: only
+    /// when review detail is sampled.
+    pub fn stated_rate(&self) -> Option<f64> {
+        (!self.keeps_everything()).then_some(self.rate)
+    }
+
     /// Drops review detail from the pull requests that are not sampled.
     pub fn apply(&self, key: &Pseudonymiser, events: &mut [Event]) {
         if self.keeps_everything() {

@@ -3,8 +3,9 @@
 //! were inferred (git mode), `annotations` when some touch the scope and
 //! window, then `buckets` when a trend was asked for.
 
-use lantern_engine::{Report, Scope};
+use lantern_engine::{Ledger, Report, Scope, Window};
 use lantern_events::Name;
+use lantern_governance::ReviewSampling;
 use lantern_store::{Store, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,6 +24,43 @@ pub struct ReportDocument {
     /// The same report per day, ISO week or month, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buckets: Option<Vec<Report>>,
+}
+
+impl ReportDocument {
+    /// The document of one scope and window, as the API and the CLI give
+    /// it: the report and its `trend` buckets with the review sample rate
+    /// stated, the heuristics note, and the annotations and disputes the
+    /// scope and window touch.
+    pub fn build(
+        store: &dyn Store,
+        ledger: &Ledger,
+        scope: &Scope,
+        window: Window,
+        trend: Option<Vec<Window>>,
+        sampling: &ReviewSampling,
+        teams: &[crate::Team],
+    ) -> Result<Self, StoreError> {
+        let stamp = |mut r: Report| {
+            r.pr_stages.review_sample_rate = sampling.stated_rate();
+            r
+        };
+        Ok(ReportDocument {
+            report: stamp(ledger.report(scope, window)),
+            heuristics: heuristics(store, scope)?,
+            annotations: crate::context::for_report(
+                &store.annotations()?,
+                &store.disputes()?,
+                scope,
+                &window,
+                teams,
+            ),
+            buckets: trend.map(|ws| {
+                ws.into_iter()
+                    .map(|w| stamp(ledger.report(scope, w)))
+                    .collect()
+            }),
+        })
+    }
 }
 
 /// What a reader outside a small scope's team gets instead of its figures

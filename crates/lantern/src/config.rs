@@ -159,6 +159,19 @@ pub struct Config {
     pub source: Option<PathBuf>,
 }
 
+impl Config {
+    /// The catalog's teams, as the server and its context rules take them.
+    pub fn server_teams(&self) -> Vec<lantern_server::Team> {
+        self.teams
+            .iter()
+            .map(|t| lantern_server::Team {
+                name: t.name.clone(),
+                services: t.services.clone(),
+            })
+            .collect()
+    }
+}
+
 /// The receivers' settings: the file's, plus secrets from
 /// `LANTERN_<NAME>_SECRET` (comma-separated), which keep secrets out of
 /// files that get committed.

@@ -244,17 +244,6 @@ fn cli_record(action: &str, scope: &str, outcome: &str) -> AuditRecord {
     }
 }
 
-pub fn server_teams(config: &Config) -> Vec<lantern_server::Team> {
-    config
-        .teams
-        .iter()
-        .map(|t| lantern_server::Team {
-            name: t.name.clone(),
-            services: t.services.clone(),
-        })
-        .collect()
-}
-
 impl ScopeArgs {
     fn parse(&self, config: &Config) -> Result<AnnotationScope> {
         let value = match (&self.service, &self.team, self.org) {
@@ -263,7 +252,7 @@ impl ScopeArgs {
             (None, None, true) => serde_json::json!({ "org": true }),
             _ => bail!("give one of --service NAME, --team NAME or --org"),
         };
-        context::parse_scope(&value, &server_teams(config)).map_err(anyhow::Error::msg)
+        context::parse_scope(&value, &config.server_teams()).map_err(anyhow::Error::msg)
     }
 }
 
@@ -481,7 +470,7 @@ pub fn annotation(
                 &store.disputes()?,
                 &lantern_engine::Scope::Org,
                 &window,
-                &server_teams(config),
+                &config.server_teams(),
             );
             print_annotations(&list, *json)?;
         }

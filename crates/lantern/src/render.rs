@@ -4,6 +4,7 @@
 //! gains a `buckets` array of reports.
 
 use lantern_engine::{Band, Report, Stats, find_metric_doc};
+use lantern_server::ReportDocument;
 use lantern_server::context::AnnotationJson;
 use serde_json::Value;
 use std::fmt::Write;
@@ -19,25 +20,20 @@ pub enum Format {
 /// `heuristics` says which figures were inferred rather than recorded
 /// (e.g. deployments read from git tags); CSV, being figures only, leaves
 /// it out.
-pub fn render(
-    format: Format,
-    report: &Report,
-    buckets: Option<&[Report]>,
-    heuristics: &[String],
-    context: &[AnnotationJson],
-) -> String {
-    let lines = context_lines(context);
+pub fn render(format: Format, doc: &ReportDocument) -> String {
+    let (report, buckets) = (&doc.report, doc.buckets.as_deref());
+    let lines = context_lines(&doc.annotations);
     match format {
-        Format::Json => json(report, buckets, heuristics, context),
+        Format::Json => json(doc),
         Format::Csv => csv(report, buckets),
         Format::Table => {
             table(report, buckets)
-                + &notes(heuristics, "\nFrom heuristics\n", "  ~ ")
+                + &notes(&doc.heuristics, "\nFrom heuristics\n", "  ~ ")
                 + &notes(&lines, "\nContext (annotations and disputes)\n", "  * ")
         }
         Format::Markdown => {
             markdown(report, buckets)
-                + &notes(heuristics, "\n**From heuristics**\n\n", "- ")
+                + &notes(&doc.heuristics, "\n**From heuristics**\n\n", "- ")
                 + &notes(&lines, "\n**Context (annotations and disputes)**\n\n", "- ")
         }
     }
@@ -83,20 +79,9 @@ fn notes(heuristics: &[String], heading: &str, bullet: &str) -> String {
 }
 
 /// The report, its keys in the order metrics.md lists them, then the
-/// heuristics and buckets: the same document the API serves.
-pub fn json(
-    report: &Report,
-    buckets: Option<&[Report]>,
-    heuristics: &[String],
-    context: &[AnnotationJson],
-) -> String {
-    let document = lantern_server::ReportDocument {
-        report: report.clone(),
-        heuristics: heuristics.to_vec(),
-        annotations: context.to_vec(),
-        buckets: buckets.map(<[Report]>::to_vec),
-    };
-    let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
+/// heuristics, annotations and buckets: the same document the API serves.
+pub fn json(doc: &ReportDocument) -> String {
+    let mut out = serde_json::to_string_pretty(doc).unwrap_or_default();
     out.push('\n');
     out
 }

@@ -7,7 +7,7 @@ use crate::instance::Instance;
 use crate::render::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lantern_engine::{Bucket, Ledger, Report, Scope, Window, buckets};
+use lantern_engine::{Bucket, Ledger, Scope, Window, buckets};
 use lantern_events::{MICROS_PER_DAY, Name, Timestamp, parse_event};
 use lantern_store::Store;
 use std::fmt::Write;
@@ -100,28 +100,15 @@ pub fn run(
     refresh_facts(store, config, false)?;
     let input = store.report_input(scope.services().as_ref(), window, &config.engine)?;
     let ledger = Ledger::build(&input, &config.engine);
-    let sampled = config.governance.review_sampling.rate;
-    let stamp = |mut r: Report| {
-        if sampled < 1.0 {
-            r.pr_stages.review_sample_rate = Some(sampled);
-        }
-        r
-    };
-    let report = stamp(ledger.report(&scope, window));
-    let bucketed: Option<Vec<Report>> = trend.map(|windows| {
-        windows
-            .into_iter()
-            .map(|w| stamp(ledger.report(&scope, w)))
-            .collect()
-    });
-    let heuristics = lantern_server::heuristics(store, &scope)?;
-    let context = lantern_server::context::for_report(
-        &store.annotations()?,
-        &store.disputes()?,
+    let document = lantern_server::ReportDocument::build(
+        store,
+        &ledger,
         &scope,
-        &window,
-        &crate::governance_cmd::server_teams(config),
-    );
+        window,
+        trend,
+        &config.governance.review_sampling,
+        &config.server_teams(),
+    )?;
     // Rule 4: exports for programs (JSON, CSV) are recorded.
     if matches!(args.format, Format::Json | Format::Csv) {
         crate::governance_cmd::record_cli(
@@ -140,13 +127,7 @@ pub fn run(
             ),
         )?;
     }
-    Ok(render::render(
-        args.format,
-        &report,
-        bucketed.as_deref(),
-        &heuristics,
-        &context,
-    ))
+    Ok(render::render(args.format, &document))
 }
 
 /// Re-derives the facts kept from history when events changed since,

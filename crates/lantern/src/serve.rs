@@ -5,7 +5,7 @@ use crate::instance::Instance;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use lantern_server::sources::{Mapped, map};
-use lantern_server::{Application, DEFAULT_BODY_LIMIT, Settings, Team};
+use lantern_server::{Application, DEFAULT_BODY_LIMIT, Settings};
 use lantern_store::Store;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -48,14 +48,7 @@ pub fn settings(config: &Config, listen: SocketAddr, body_limit: usize) -> Setti
     Settings {
         listen,
         body_limit,
-        teams: config
-            .teams
-            .iter()
-            .map(|t| Team {
-                name: t.name.clone(),
-                services: t.services.clone(),
-            })
-            .collect(),
+        teams: config.server_teams(),
         engine: config.engine.clone(),
         sources: config.sources.clone(),
         governance: config.governance.clone(),

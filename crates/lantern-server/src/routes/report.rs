@@ -1,8 +1,7 @@
 //! The report of metrics.md for a service, a team or the organisation, and
 //! the same in buckets for trends.
 
-use crate::context;
-use crate::document::{ReportAnswer, ReportDocument, SuppressedReport, heuristics};
+use crate::document::{ReportAnswer, ReportDocument, SuppressedReport};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
@@ -73,50 +72,34 @@ pub async fn report(
             Some(windows)
         }
     };
-    let teams = state.settings().teams.clone();
-    let min_group = state.settings().governance.min_group_size;
     let answer = state
         .with_store(move |store, state| {
-            let config = &state.settings().engine;
+            let settings = state.settings();
+            let config = &settings.engine;
             let input = store
                 .report_input(scope.services().as_ref(), window, config)
                 .map_err(store_error)?;
-            let ledger = Ledger::build(&input, config);
-            let sampled = state.settings().governance.review_sampling.rate;
-            let stamp = |mut r: lantern_engine::Report| {
-                if sampled < 1.0 {
-                    r.pr_stages.review_sample_rate = Some(sampled);
-                }
-                r
-            };
-            let report = stamp(ledger.report(&scope, window));
-            if let Some(reason) =
-                suppressed(store, &principal, &scope, &input, window, min_group, state)?
-            {
+            // Withheld figures are not computed at all.
+            if let Some(reason) = suppressed(store, &principal, &scope, &input, window, state)? {
                 return Ok(ReportAnswer::Suppressed(SuppressedReport {
-                    scope: report.scope,
-                    window: report.window,
+                    scope: (&scope).into(),
+                    window: window.into(),
                     suppressed: true,
                     reason,
                 }));
             }
-            let annotations = context::for_report(
-                &store.annotations().map_err(store_error)?,
-                &store.disputes().map_err(store_error)?,
+            let ledger = Ledger::build(&input, config);
+            let document = ReportDocument::build(
+                store,
+                &ledger,
                 &scope,
-                &window,
-                &teams,
-            );
-            Ok(ReportAnswer::Figures(Box::new(ReportDocument {
-                report,
-                heuristics: heuristics(store, &scope).map_err(store_error)?,
-                annotations,
-                buckets: trend.map(|ws| {
-                    ws.into_iter()
-                        .map(|w| stamp(ledger.report(&scope, w)))
-                        .collect()
-                }),
-            })))
+                window,
+                trend,
+                &settings.governance.review_sampling,
+                &settings.teams,
+            )
+            .map_err(store_error)?;
+            Ok(ReportAnswer::Figures(Box::new(document)))
         })
         .await?;
     Ok(Json(answer))
@@ -129,9 +112,9 @@ fn suppressed(
     scope: &Scope,
     input: &lantern_engine::ReportInput,
     window: Window,
-    min_group: u64,
     state: &AppState,
 ) -> Result<Option<String>, Problem> {
+    let min_group = state.settings().governance.min_group_size;
     let rule_scope = match scope {
         Scope::Service(s) => ReportScope::Service {
             owners: state.owners(s),
@@ -146,17 +129,9 @@ fn suppressed(
     {
         return Ok(None);
     }
-    let repos: Option<BTreeSet<Name>> = match scope {
-        Scope::Org => None,
-        _ => Some(
-            input
-                .deployed_repos
-                .iter()
-                .filter(|(s, _)| scope.contains(s))
-                .map(|(_, r)| r.clone())
-                .collect(),
-        ),
-    };
+    let repos: Option<BTreeSet<Name>> = input
+        .repos_deployed_by(scope)
+        .map(|repos| repos.cloned().collect());
     let contributors = store
         .contributors(repos.as_ref(), window, min_group)
         .map_err(store_error)?;
