@@ -4,24 +4,11 @@
 #[path = "../../lantern-engine/tests/common/mod.rs"]
 mod common;
 
-use common::{BASE, Rng, history, parse_all};
+use common::{BASE, Rng, history, history_scopes, parse_all};
 use lantern_engine::*;
 use lantern_events::*;
 use lantern_store::{SqliteStore, Store};
 use std::collections::BTreeSet;
-
-fn scopes() -> Vec<Scope> {
-    let name = |s: &str| Name::parse(s).unwrap();
-    vec![
-        Scope::Org,
-        Scope::Service(name("svc1")),
-        Scope::Service(name("svc2")),
-        Scope::Team {
-            name: name("t"),
-            services: BTreeSet::from([name("svc2"), name("svc3")]),
-        },
-    ]
-}
 
 fn stored_report(store: &mut SqliteStore, scope: &Scope, w: Window, cfg: &EngineConfig) -> Report {
     let input = store
@@ -55,7 +42,7 @@ fn kept_facts_and_windowed_loads_give_the_pure_engines_reports() {
                 Timestamp::from_micros(to * 1_000_000),
             )
             .unwrap();
-            for scope in scopes() {
+            for scope in history_scopes() {
                 assert_eq!(
                     stored_report(&mut store, &scope, w, &cfg),
                     report(&all, &scope, w, &cfg),
@@ -95,7 +82,7 @@ fn partial_refreshes_after_each_batch_give_the_pure_engines_reports() {
             partial_runs += usize::from(!store.facts_are_fresh(&cfg).unwrap());
             // Narrow scopes first: each refreshes only what it reads, and
             // the organisation's report then refreshes the rest.
-            for scope in scopes().into_iter().rev() {
+            for scope in history_scopes().into_iter().rev() {
                 assert_eq!(
                     stored_report(&mut store, &scope, w, &cfg),
                     report(&all, &scope, w, &cfg),

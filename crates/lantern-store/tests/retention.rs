@@ -6,33 +6,20 @@
 #[path = "../../lantern-engine/tests/common/mod.rs"]
 mod common;
 
-use common::{BASE, Rng, history, parse_all};
+use common::{BASE, Rng, history, history_scopes, parse_all};
 use lantern_engine::*;
 use lantern_events::*;
 use lantern_governance::AuditRecord;
 use lantern_governance::retention::Horizons;
 use lantern_store::{GovernanceStore, SqliteStore, Store};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 const DAY: i64 = 86_400_000_000;
-
-fn scopes() -> Vec<Scope> {
-    let name = |s: &str| Name::parse(s).unwrap();
-    vec![
-        Scope::Org,
-        Scope::Service(name("svc1")),
-        Scope::Service(name("svc2")),
-        Scope::Team {
-            name: name("t"),
-            services: BTreeSet::from([name("svc2"), name("svc3")]),
-        },
-    ]
-}
 
 fn reports(store: &mut SqliteStore, windows: &[Window], cfg: &EngineConfig) -> Vec<String> {
     let mut out = Vec::new();
     for w in windows {
-        for scope in scopes() {
+        for scope in history_scopes() {
             let input = store
                 .report_input(scope.services().as_ref(), *w, cfg)
                 .unwrap();

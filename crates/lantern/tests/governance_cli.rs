@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout};
+use common::{Env, audit_actions, stderr, stdout};
 use serde_json::Value;
 
 const CATALOG: &str = r#"[[teams]]
@@ -116,13 +116,7 @@ fn tokens_are_shown_once_stored_as_hashes_reviewed_and_revoked() {
         "revoked"
     );
 
-    let log = json(&env, &["audit", "list", "--json"]);
-    let actions: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = audit_actions(env.dir.path());
     assert_eq!(actions, ["token.create", "access.review", "token.revoke"]);
     let since = json(&env, &["audit", "list", "--since", "2999-01-01", "--json"]);
     assert_eq!(since, serde_json::json!([]));
@@ -260,13 +254,7 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
         ],
     );
     assert_eq!(listed.as_array().unwrap().len(), 2);
-    let log = json(&env, &["audit", "list", "--json"]);
-    let actions: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = audit_actions(env.dir.path());
     assert_eq!(
         actions,
         [

@@ -80,6 +80,21 @@ impl Rng {
     }
 }
 
+/// The scopes the store's tests read `history` through: the organisation,
+/// two services, and a team of two services.
+pub fn history_scopes() -> Vec<Scope> {
+    let name = |s: &str| Name::parse(s).unwrap();
+    vec![
+        Scope::Org,
+        Scope::Service(name("svc1")),
+        Scope::Service(name("svc2")),
+        Scope::Team {
+            name: name("t"),
+            services: std::collections::BTreeSet::from([name("svc2"), name("svc3")]),
+        },
+    ]
+}
+
 pub const BASE: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
 
 fn ts(rng: &mut Rng, secs: i64) -> String {

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub struct Env {
@@ -60,4 +60,22 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The audit log's actions, oldest first, as `lantern audit list --json`
+/// in `dir` gives them.
+pub fn audit_actions(dir: &Path) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .current_dir(dir)
+        .env_remove("LANTERN_DB")
+        .env_remove("LANTERN_CONFIG")
+        .args(["audit", "list", "--json"])
+        .output()
+        .unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
 }
