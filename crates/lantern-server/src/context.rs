@@ -41,14 +41,19 @@ pub fn parse_scope(value: &serde_json::Value, teams: &[Team]) -> Result<Annotati
 /// The teams a scope belongs to: those who may annotate or dispute it.
 pub fn owners(scope: &AnnotationScope, teams: &[Team]) -> Vec<Name> {
     match scope {
-        AnnotationScope::Service(s) => teams
-            .iter()
-            .filter(|t| t.services.contains(s))
-            .map(|t| t.name.clone())
-            .collect(),
+        AnnotationScope::Service(s) => service_owners(s, teams),
         AnnotationScope::Team(t) => vec![t.clone()],
         AnnotationScope::Org => vec![],
     }
+}
+
+/// The catalog's teams that own a service.
+pub fn service_owners(service: &Name, teams: &[Team]) -> Vec<Name> {
+    teams
+        .iter()
+        .filter(|t| t.services.contains(service))
+        .map(|t| t.name.clone())
+        .collect()
 }
 
 pub fn scope_label(scope: &AnnotationScope) -> String {

@@ -279,15 +279,7 @@ impl AppState {
         action: &str,
         scope: &str,
     ) -> Result<(), Problem> {
-        let teams = self.settings().teams.clone();
-        let owners = move |service: &Name| -> Vec<Name> {
-            teams
-                .iter()
-                .filter(|t| t.services.contains(service))
-                .map(|t| t.name.clone())
-                .collect()
-        };
-        match need.check(&principal.grant, &owners) {
+        match need.check(&principal.grant, &|service| self.owners(service)) {
             Ok(()) => Ok(()),
             Err(denied) => {
                 self.audit(principal.record(action, scope, &format!("denied: {denied}")))
@@ -300,12 +292,7 @@ impl AppState {
 
     /// The catalog's teams that own a service.
     pub fn owners(&self, service: &Name) -> Vec<Name> {
-        self.settings()
-            .teams
-            .iter()
-            .filter(|t| t.services.contains(service))
-            .map(|t| t.name.clone())
-            .collect()
+        crate::context::service_owners(service, &self.settings().teams)
     }
 }
 
