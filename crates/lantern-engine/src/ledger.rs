@@ -159,6 +159,18 @@ impl<'e> Ledger<'e> {
         }
     }
 
+    /// The deployment an incident of the input (by index) is linked to, and
+    /// whether the link was stated or inferred from timing: what an
+    /// incident review reconstructs.
+    pub fn incident_link(&self, incident: usize) -> Option<(&'e Deployment, LinkKind)> {
+        self.spds.iter().find_map(|s| {
+            s.incidents
+                .iter()
+                .find(|(n, _)| *n == incident)
+                .map(|(_, kind)| (s.d, *kind))
+        })
+    }
+
     /// The latest deployment of the incident's service that finished at or
     /// before the start, within the link window.
     fn inferred_link(&self, inc: &Incident) -> Option<usize> {

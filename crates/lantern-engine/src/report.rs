@@ -154,6 +154,63 @@ pub struct DataQuality {
 }
 
 impl DataQuality {
+    /// What the counts mean for the reader, in plain sentences (the CLI and
+    /// the dashboard show these).
+    pub fn warnings(&self) -> Vec<String> {
+        let q = self;
+        let mut out = Vec::new();
+        let mut say = |n: u64, one: &str, many: &str| {
+            if n > 0 {
+                out.push(if n == 1 {
+                    one.replace("{n}", "1")
+                } else {
+                    many.replace("{n}", &n.to_string())
+                });
+            }
+        };
+        say(
+            q.baseline_deployments,
+            "1 deployment was a service's first known one (a baseline): it ships nothing measurable.",
+            "{n} deployments were baselines (no earlier deployment of the same repo to compare with): they ship nothing measurable.",
+        );
+        say(
+            q.deployments_without_changes,
+            "1 deployment carried no new commit: check that deploy events send the sha or change list.",
+            "{n} deployments carried no new commit: check that deploy events send the sha or change list.",
+        );
+        say(
+            q.unknown_deployed_shas,
+            "1 deployed sha is not among the stored commits: import the repository's history.",
+            "{n} deployed shas are not among the stored commits: import the repository's history.",
+        );
+        say(
+            q.negative_lead_times,
+            "1 commit was dated after its deployment (clock skew or rebased history) and was left out.",
+            "{n} commits were dated after their deployment (clock skew or rebased history) and were left out.",
+        );
+        say(
+            q.negative_recovery_times,
+            "1 recovery ended before its deployment and was left out.",
+            "{n} recoveries ended before their deployment and were left out.",
+        );
+        say(
+            q.negative_pr_stages,
+            "1 pull-request stage had a negative duration and was left out.",
+            "{n} pull-request stages had negative durations and were left out.",
+        );
+        say(
+            q.open_incidents,
+            "1 incident is still open.",
+            "{n} incidents are still open.",
+        );
+        say(
+            q.inferred_incident_links,
+            "1 incident was linked to a deployment by timing only: send caused_by to be sure.",
+            "{n} incidents were linked to deployments by timing only: send caused_by to be sure.",
+        );
+        out
+    }
+
     pub fn any(&self) -> bool {
         *self != DataQuality::default()
     }

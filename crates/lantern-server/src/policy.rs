@@ -61,6 +61,15 @@ pub fn route_policy(method: &Method, route: &str) -> Option<RoutePolicy> {
         ("DELETE", "/api/v1/tokens/{id}") => Admin,
         ("GET", "/api/v1/access-review" | "/api/v1/audit" | "/api/v1/audit/verify") => Admin,
         ("POST", r) if r.starts_with("/hooks/") => Receiver,
+        // The dashboard's pages (crate::web::PAGES), under the same rules.
+        ("GET" | "POST", "/sign-in") | ("GET", "/assets/{file}") => Public,
+        ("POST", "/sign-out") | ("GET", "/metrics") => SignedIn,
+        ("GET", "/" | "/teams/{team}" | "/services/{service}" | "/annotations") => Aggregates,
+        ("GET", "/services/{service}/incidents/{id}") => Detail,
+        ("POST", "/annotations" | "/disputes") => Contribute,
+        ("POST", "/disputes/{id}/resolve") => Admin,
+        ("GET" | "POST", "/admin/tokens") | ("POST", "/admin/tokens/{id}/revoke") => Admin,
+        ("GET", "/admin/access-review" | "/admin/audit") => Admin,
         _ => return None,
     })
 }

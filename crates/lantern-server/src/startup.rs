@@ -98,11 +98,13 @@ impl Application {
         let limit = settings.body_limit;
         let state = AppState::new(store, pseudonymiser, settings);
         let router = routes::router()
+            .merge(crate::web::routes())
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 crate::policy::govern,
             ))
             .layer(DefaultBodyLimit::max(limit))
+            .layer(axum::middleware::from_fn(crate::web::page::html_errors))
             .layer(axum::middleware::from_fn(log_request))
             .with_state(state.clone());
         Ok(Application {

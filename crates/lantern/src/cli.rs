@@ -40,7 +40,8 @@ pub enum Command {
     Import(ImportCommand),
     /// The DORA report for a service, a team or the organisation.
     Report(report_cmd::ReportArgs),
-    /// Generate a demo organisation into a database and show its report.
+    /// Generate a demo organisation, show its report, and open it in the
+    /// dashboard (`--no-serve`: only the report).
     Demo(DemoArgs),
     /// What a metric measures, what it does not, and how it is misread.
     Explain {
@@ -104,6 +105,15 @@ pub struct DemoArgs {
     /// The last day of history (YYYY-MM-DD) [default: today].
     #[arg(long)]
     pub until: Option<String>,
+    /// Where the dashboard listens (port 0: a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Only write the demo and print its report; do not start the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Start the dashboard without opening a browser.
+    #[arg(long)]
+    pub no_open: bool,
 }
 
 fn db_path(cli_db: &Option<PathBuf>, default: &str) -> PathBuf {
@@ -162,6 +172,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => {
             let db = db_path(&cli.db, "lantern-demo.db");
             print!("{}", report_cmd::demo(&db, &args)?);
+            if !args.no_serve {
+                serve::demo(&db, &args)?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { metric, json } => {

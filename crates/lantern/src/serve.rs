@@ -21,10 +21,25 @@ pub struct ServeArgs {
 }
 
 pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
+    serve_with(db, config, args.listen, args.body_limit, |address| {
+        eprintln!(
+            "Lantern is serving http://{address} (the dashboard; the API is described at /api/v1/openapi.json); Ctrl-C stops it"
+        );
+    })
+}
+
+/// Serves until Ctrl-C or SIGTERM; `ready` hears the bound address.
+fn serve_with(
+    db: &Path,
+    config: &Config,
+    listen: SocketAddr,
+    body_limit: usize,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<()> {
     let mut instance = Instance::open(db)?;
     crate::governance_cmd::note_configuration(&mut instance.store, config, "lantern serve")?;
     instance.store.tune_for_serving()?;
-    let settings = settings(config, args.listen, args.body_limit);
+    let settings = settings(config, listen, body_limit);
     // Two cores: two workers; SQLite work goes to tokio's blocking pool.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -33,14 +48,84 @@ pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
     runtime.block_on(async {
         let app = Application::build(settings, Box::new(instance.store), instance.pseudonymiser)
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+            .with_context(|| format!("cannot listen on {listen}"))?;
         let address = app.address()?;
         tracing::info!(%address, db = %db.display(), "serving");
-        eprintln!("Lantern is serving http://{address} (the API is described at /api/v1/openapi.json); Ctrl-C stops it");
+        ready(address);
         app.run_until(shutdown_signal()).await?;
         tracing::info!("stopped after finishing the requests in flight");
         Ok(())
     })
+}
+
+/// `lantern demo` after writing the demo: an admin token for the demo, the
+/// dashboard on a local port, its address and a sign-in link printed, and
+/// a browser opened on the link where there is one.
+pub fn demo(db: &Path, args: &crate::cli::DemoArgs) -> Result<()> {
+    let catalog = db.with_extension("toml");
+    let config = Config::load(Some(&catalog))?;
+    let issued = {
+        let mut instance = Instance::open(db)?;
+        crate::governance_cmd::create_token(
+            &mut instance.store,
+            &config,
+            lantern_governance::NewGrant {
+                role: lantern_governance::Role::Admin,
+                teams: Vec::new(),
+                source: None,
+                purpose: "exploring the demo organisation".into(),
+                days: Some(7),
+            },
+            lantern_events::Timestamp::now(),
+        )?
+    };
+    serve_with(db, &config, args.listen, DEFAULT_BODY_LIMIT, |address| {
+        let link = format!("http://{address}/sign-in#token={}", issued.token);
+        println!("\nThe dashboard is at http://{address}/");
+        println!("Sign in with this link (it carries an admin token for the demo, valid 7 days):");
+        println!("  {link}");
+        println!(
+            "Ctrl-C stops the server; the demo stays in {}.",
+            db.display()
+        );
+        if !args.no_open {
+            open_browser(&link);
+        }
+    })
+}
+
+/// Opens `url` in the desktop's browser, if there is a desktop; otherwise
+/// (a server, a container) the printed link is the way in.
+fn open_browser(url: &str) {
+    let command = if let Ok(browser) = std::env::var("BROWSER") {
+        Some((browser, Vec::new()))
+    } else if cfg!(target_os = "macos") {
+        Some(("open".to_string(), Vec::new()))
+    } else if cfg!(windows) {
+        Some((
+            "cmd".to_string(),
+            vec!["/C".to_string(), "start".to_string(), String::new()],
+        ))
+    } else if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    {
+        Some(("xdg-open".to_string(), Vec::new()))
+    } else {
+        None
+    };
+    let Some((program, mut arguments)) = command else {
+        println!("(No desktop browser found: open the link above in yours.)");
+        return;
+    };
+    arguments.push(url.to_string());
+    let spawned = std::process::Command::new(&program)
+        .args(&arguments)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if spawned.is_err() {
+        println!("(Could not start `{program}`: open the link above in your browser.)");
+    }
 }
 
 /// The server's settings from the configuration.

@@ -106,7 +106,7 @@ pub async fn report(
 }
 
 /// Rule 2 for this reader: the reason the figures are withheld, if they are.
-fn suppressed(
+pub(crate) fn suppressed(
     store: &dyn lantern_store::Store,
     principal: &Principal,
     scope: &Scope,

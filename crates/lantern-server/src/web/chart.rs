@@ -111,7 +111,7 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
         let _ = write!(desc, "{} from {}: {}. ", m.kind, day(m.from), m.label);
     }
     let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="t d" class="chart"><title id="t">{}</title><desc id="d">{}</desc>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="chart"><title>{}</title><desc>{}</desc>"#,
         escape(title),
         escape(desc.trim_end())
     );
@@ -243,7 +243,7 @@ pub fn stacked_bar(title: &str, stages: &[(&str, Option<f64>)]) -> String {
         })
         .collect();
     let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 40" role="img" aria-labelledby="bt bd" class="stages"><title id="bt">{}</title><desc id="bd">{}</desc>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 40" role="img" class="stages"><title>{}</title><desc>{}</desc>"#,
         escape(title),
         escape(&desc.join("; "))
     );

@@ -1,0 +1,311 @@
+//! Annotations and disputes on pages (governance rule 8): the list beside
+//! a scope's figures, the forms to add them, and the admin's resolution.
+//! The forms post here and the handlers call the API's own, so a page adds
+//! nothing the API would refuse, and every change is audit-logged there.
+
+use super::page::{self, WindowParams, day, moment};
+use crate::context::AnnotationJson;
+use crate::policy::Principal;
+use crate::problem::Problem;
+use crate::routes::access::store_error;
+use crate::routes::context as api;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::{FormRejection, PathRejection};
+use axum::extract::{Extension, Form, Path, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use lantern_engine::{Scope, Window, metric_docs};
+use lantern_events::{AnnotationKind, AnnotationScope, Timestamp};
+use lantern_governance::{Need, Role};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+/// The scopes a reader may add context to, as form values and labels.
+fn contributable(state: &AppState, p: &Principal) -> Vec<(String, String)> {
+    let teams = &state.settings().teams;
+    let may = |scope: &AnnotationScope| {
+        Need::Contribute {
+            owners: crate::context::owners(scope, teams),
+        }
+        .check(&p.grant, &|s| state.owners(s))
+        .is_ok()
+    };
+    let mut out = Vec::new();
+    if may(&AnnotationScope::Org) {
+        out.push(("org".to_string(), "the organisation".to_string()));
+    }
+    for t in teams {
+        if may(&AnnotationScope::Team(t.name.clone())) {
+            out.push((format!("team:{}", t.name), format!("team {}", t.name)));
+        }
+        for s in &t.services {
+            let value = format!("service:{s}");
+            if may(&AnnotationScope::Service(s.clone())) && !out.iter().any(|(v, _)| *v == value) {
+                out.push((value, format!("service {s}")));
+            }
+        }
+    }
+    out
+}
+
+fn scope_value(scope: &Scope) -> String {
+    match scope {
+        Scope::Service(s) => format!("service:{s}"),
+        Scope::Team { name, .. } => format!("team:{name}"),
+        Scope::Org => "org".into(),
+    }
+}
+
+/// The list of annotations and disputes, and the forms this reader may use.
+/// `scope`: the page's scope (the forms add to it); `None`: any scope the
+/// reader may contribute to.
+pub fn section(
+    state: &AppState,
+    p: &Principal,
+    scope: &Scope,
+    annotations: &[AnnotationJson],
+    params: &WindowParams,
+    window: Window,
+) -> Markup {
+    let here = scope_value(scope);
+    let choices: Vec<(String, String)> = contributable(state, p)
+        .into_iter()
+        .filter(|(v, _)| *v == here)
+        .collect();
+    let next = match scope {
+        Scope::Service(s) => format!("/services/{s}{}", params.with(None, None)),
+        Scope::Team { name, .. } => format!("/teams/{name}{}", params.with(None, None)),
+        Scope::Org => "/annotations".into(),
+    };
+    html! {
+        section aria-labelledby="context" {
+            h2 id="context" { "Annotations and disputes" }
+            p { "What happened around these figures, and where a team says they mislead. They are drawn on the charts above." }
+            (list(p, annotations, &next))
+            @if !choices.is_empty() {
+                (forms(&choices, &next, window))
+            }
+        }
+    }
+}
+
+/// Annotations and disputes as a list; admins get a resolve form per open dispute.
+pub fn list(p: &Principal, annotations: &[AnnotationJson], next: &str) -> Markup {
+    html! {
+        @if annotations.is_empty() {
+            p.empty { "None in this window." }
+        } @else {
+            ul.annotations {
+                @for a in annotations {
+                    li data-annotation=(a.id) {
+                        span class={ "kind kind-" (a.kind) } { (a.kind.replace('_', " ")) }
+                        " " strong { (a.title) }
+                        " · " (span_text(a))
+                        @if let Some(m) = &a.metric { " · metric " code { (m) } }
+                        @if let Some(s) = a.status { " · " em { (s) } }
+                        @if let Some(r) = &a.resolution { " — resolution: " (r) }
+                        @if p.grant.role == Role::Admin && a.status == Some("open") {
+                            form.inline method="post" action={ "/disputes/" (a.id) "/resolve" } {
+                                input type="hidden" name="next" value=(next);
+                                label { "Resolution " input type="text" name="note" required maxlength="500"; }
+                                button type="submit" { "Resolve" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn span_text(a: &AnnotationJson) -> String {
+    let from = Timestamp::parse_rfc3339(&a.from)
+        .map(day)
+        .unwrap_or_default();
+    match a
+        .to
+        .as_deref()
+        .and_then(|t| Timestamp::parse_rfc3339(t).ok())
+    {
+        Some(to) => format!("{from} to {}", day(to)),
+        None => format!("from {from}"),
+    }
+}
+
+fn scope_field(choices: &[(String, String)]) -> Markup {
+    html! {
+        @if let [(value, label)] = choices {
+            input type="hidden" name="scope" value=(value);
+            p.for-scope { "For " (label) }
+        } @else {
+            label { "Scope " select name="scope" required {
+                @for (value, label) in choices { option value=(value) { (label) } }
+            } }
+        }
+    }
+}
+
+/// The forms to annotate and to dispute, for the scopes in `choices`.
+pub fn forms(choices: &[(String, String)], next: &str, window: Window) -> Markup {
+    let from = window.from.to_rfc3339().get(..10).unwrap_or("").to_string();
+    let to = window.to.to_rfc3339().get(..10).unwrap_or("").to_string();
+    html! {
+        div.forms {
+            form.annotate method="post" action="/annotations" {
+                h3 { "Add an annotation" }
+                (scope_field(choices))
+                input type="hidden" name="next" value=(next);
+                label { "Kind " select name="kind" {
+                    @for (name, kind) in AnnotationKind::ALL {
+                        @if kind != AnnotationKind::Dispute { option value=(name) { (name.replace('_', " ")) } }
+                    }
+                } }
+                label { "From " input type="date" name="from" required value=(to); }
+                label { "To (optional) " input type="date" name="to"; }
+                label { "What happened " input type="text" name="title" required maxlength="200" placeholder="release freeze for the year-end"; }
+                button type="submit" { "Add the annotation" }
+            }
+            form.dispute method="post" action="/disputes" {
+                h3 { "Dispute a figure" }
+                (scope_field(choices))
+                input type="hidden" name="next" value=(next);
+                label { "Metric " select name="metric" {
+                    @for d in metric_docs() { option value=(d.key) { (d.title) } }
+                } }
+                label { "From " input type="date" name="from" required value=(from); }
+                label { "To " input type="date" name="to" required value=(to); }
+                label { "Why it misleads " input type="text" name="context" required maxlength="500" placeholder="the migration week skews this"; }
+                button type="submit" { "Open the dispute" }
+            }
+        }
+    }
+}
+
+fn scope_json(value: &str) -> Result<serde_json::Value, Problem> {
+    match value.split_once(':') {
+        None if value == "org" => Ok(serde_json::json!({"org": true})),
+        Some(("team", t)) => Ok(serde_json::json!({ "team": t })),
+        Some(("service", s)) => Ok(serde_json::json!({ "service": s })),
+        _ => Err(Problem::bad_request(
+            "scope: `org`, `team:NAME` or `service:NAME`",
+        )),
+    }
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AnnotationForm {
+    scope: String,
+    kind: String,
+    from: String,
+    to: Option<String>,
+    title: String,
+    next: Option<String>,
+}
+
+pub async fn add_annotation(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    form: Result<Form<AnnotationForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let Form(f) = form.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let request = api::AnnotationRequest {
+        kind: f.kind,
+        scope: scope_json(&f.scope)?,
+        from: f.from,
+        to: non_empty(f.to),
+        title: f.title,
+    };
+    let _created = api::add_annotation(State(state), Extension(p), Ok(Json(request))).await?;
+    Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DisputeForm {
+    scope: String,
+    metric: String,
+    from: String,
+    to: String,
+    context: String,
+    next: Option<String>,
+}
+
+pub async fn open_dispute(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    form: Result<Form<DisputeForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let Form(f) = form.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let request = api::DisputeRequest {
+        metric: f.metric,
+        scope: scope_json(&f.scope)?,
+        from: f.from,
+        to: f.to,
+        context: f.context,
+    };
+    let _opened = api::open_dispute(State(state), Extension(p), Ok(Json(request))).await?;
+    Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResolveForm {
+    note: String,
+    next: Option<String>,
+}
+
+pub async fn resolve_dispute(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    id: Result<Path<String>, PathRejection>,
+    form: Result<Form<ResolveForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let Form(f) = form.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let request = api::Resolution { note: f.note };
+    api::resolve_dispute(State(state), Extension(p), id, Ok(Json(request))).await?;
+    Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
+}
+
+/// Every annotation and dispute, newest window first, with the forms.
+pub async fn annotations_page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Html<String>, Problem> {
+    let (list_all, disputes) = state
+        .with_store(|store, _| {
+            Ok((
+                store.annotations().map_err(store_error)?,
+                store.disputes().map_err(store_error)?,
+            ))
+        })
+        .await?;
+    let now = Timestamp::now();
+    let everything = Window::new(
+        Timestamp::from_micros(0),
+        now.plus_micros(3660 * 86_400 * 1_000_000),
+    )
+    .map_err(Problem::internal)?;
+    let teams = &state.settings().teams;
+    let all = crate::context::for_report(&list_all, &disputes, &Scope::Org, &everything, teams);
+    let choices = contributable(&state, &p);
+    let recent =
+        Window::new(now.plus_micros(-30 * 86_400 * 1_000_000), now).map_err(Problem::internal)?;
+    let body = html! {
+        h1 { "Annotations and disputes" }
+        p { "Annotations say what happened around the figures (a freeze, a migration, an outage of a dependency); a dispute says where a team finds a figure misleading, until an admin resolves it. Both are drawn on the charts of the scopes they touch. Updated " (moment(now)) "." }
+        (list(&p, &all, "/annotations"))
+        @if choices.is_empty() {
+            p.note { "Your role reads annotations; team members and admins add them." }
+        } @else {
+            (forms(&choices, "/annotations", recent))
+        }
+    };
+    Ok(page::shell(
+        &state,
+        Some(&p),
+        "Annotations and disputes",
+        body,
+    ))
+}

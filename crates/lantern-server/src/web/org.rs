@@ -1,0 +1,193 @@
+//! The organisation page: the organisation's figures, how many services
+//! sit in each band (a distribution, never a ranking), and every team and
+//! service in alphabetical order. A scope whose figures this reader may
+//! not see (rule 2) is listed as withheld, with why.
+
+use super::figures::METRICS;
+use super::overview::{BANDED, Figures, Overview};
+use super::page::{self, WindowParams};
+use crate::policy::Principal;
+use crate::problem::Problem;
+use crate::routes::access::store_error;
+use crate::routes::report::suppressed;
+use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Query, State};
+use axum::response::Html;
+use lantern_engine::{Ledger, Report, Scope, find_metric_doc};
+use lantern_events::{Name, Timestamp};
+use maud::{Markup, html};
+use std::collections::{BTreeMap, BTreeSet};
+
+struct Computed {
+    org: Figures,
+    teams: Vec<(String, Figures)>,
+    services: Vec<(String, Figures)>,
+}
+
+pub async fn org_page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    query: Result<Query<WindowParams>, QueryRejection>,
+) -> Result<Html<String>, Problem> {
+    let Query(params) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let window = params.window(Timestamp::now())?;
+    let (bucket, _) = params.bucket(&window)?;
+    let reader = p.clone();
+    let c = state
+        .with_store(move |store, state| {
+            let settings = state.settings();
+            let mut services: BTreeSet<Name> = store.services().map_err(store_error)?;
+            for t in &settings.teams {
+                services.extend(t.services.iter().cloned());
+            }
+            // One input for every scope: each report filters it.
+            let input = store
+                .report_input(Some(&services), window, &settings.engine)
+                .map_err(store_error)?;
+            let ledger = Ledger::build(&input, &settings.engine);
+            let figures = |scope: &Scope| -> Result<Figures, Problem> {
+                Ok(
+                    match suppressed(store, &reader, scope, &input, window, state)? {
+                        Some(reason) => Figures::Withheld(reason),
+                        None => {
+                            let mut r = ledger.report(scope, window);
+                            r.pr_stages.review_sample_rate =
+                                settings.governance.review_sampling.stated_rate();
+                            Figures::Shown(Box::new(r))
+                        }
+                    },
+                )
+            };
+            let teams = settings
+                .teams
+                .iter()
+                .map(|t| {
+                    let scope = Scope::Team {
+                        name: t.name.clone(),
+                        services: t.services.clone(),
+                    };
+                    Ok((t.name.to_string(), figures(&scope)?))
+                })
+                .collect::<Result<Vec<_>, Problem>>()?;
+            let services = services
+                .iter()
+                .map(|s| Ok((s.to_string(), figures(&Scope::Service(s.clone()))?)))
+                .collect::<Result<Vec<_>, Problem>>()?;
+            Ok(Computed {
+                org: figures(&Scope::Org)?,
+                teams,
+                services,
+            })
+        })
+        .await?;
+    let body = render(&state, &params, window, bucket, c);
+    Ok(page::shell(&state, Some(&p), "Organisation", body))
+}
+
+fn render(
+    state: &AppState,
+    params: &WindowParams,
+    window: lantern_engine::Window,
+    bucket: lantern_engine::Bucket,
+    c: Computed,
+) -> Markup {
+    let overview = Overview::build(c.teams.clone(), c.services.clone());
+    let by_name = |list: &[(String, Figures)]| -> BTreeMap<String, Option<Report>> {
+        list.iter()
+            .map(|(n, f)| {
+                (
+                    n.clone(),
+                    match f {
+                        Figures::Shown(r) => Some((**r).clone()),
+                        Figures::Withheld(_) => None,
+                    },
+                )
+            })
+            .collect()
+    };
+    let (teams, services) = (by_name(&c.teams), by_name(&c.services));
+    let with = params.with(None, None);
+    let d = &overview.distribution;
+    html! {
+        h1 { "Organisation" }
+        p.lede {
+            (overview.teams.len()) " teams and " (overview.services.len()) " services, in alphabetical order. "
+            "A band describes a delivery system against the DORA benchmarks; it is not a score, and this page is not a ranking."
+        }
+        (page::window_controls(params, &window, bucket))
+        section aria-labelledby="org" {
+            h2 id="org" { "The organisation as a whole" }
+            @match &c.org {
+                Figures::Shown(r) => {
+                    dl.org-figures {
+                        @for m in &METRICS {
+                            div { dt { a href={ "/metrics#" (m.key) } { (m.title) } } dd { (m.figure(r)) " " (m.chip(r)) } }
+                        }
+                    }
+                }
+                Figures::Withheld(why) => p.notice { "Withheld from you: " (why) "." }
+            }
+        }
+        section aria-labelledby="distribution" {
+            h2 id="distribution" { "How many services are in each band" }
+            p { "Each row counts services, not people. It shows where the organisation's delivery systems are, without naming a first or a last." }
+            table.distribution {
+                thead { tr { th scope="col" { "Metric" } @for b in ["elite", "high", "medium", "low", "nothing to measure"] { th scope="col" { (b) } } } }
+                tbody {
+                    @for (i, key) in BANDED.iter().enumerate() {
+                        tr data-distribution=(key) {
+                            th scope="row" { (find_metric_doc(key).map(|d| d.title).unwrap_or(key)) }
+                            @for n in d.counts[i] {
+                                td { span.bar style={ "--n:" (n) } {} (n) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if d.withheld > 0 {
+                p.note { (d.withheld) " services are not counted: their figures are withheld from you (small groups, governance rule 2)." }
+            }
+        }
+        section aria-labelledby="teams" {
+            h2 id="teams" { "Teams" }
+            (rows_table("team", &overview.teams, &teams, "/teams/", &with))
+        }
+        section aria-labelledby="services" {
+            h2 id="services" { "Services" }
+            (rows_table("service", &overview.services, &services, "/services/", &with))
+        }
+        @if state.settings().teams.is_empty() {
+            p.note { "No teams are configured: add [[teams]] to lantern.toml to see team pages." }
+        }
+    }
+}
+
+fn rows_table(
+    what: &str,
+    rows: &[super::overview::Row],
+    reports: &BTreeMap<String, Option<Report>>,
+    link: &str,
+    query: &str,
+) -> Markup {
+    html! {
+        @if rows.is_empty() {
+            p.empty { "None yet: send deployments to /hooks/events or import a repository." }
+        } @else {
+            table.scopes data-scopes=(what) {
+                thead { tr { th scope="col" { (what) } @for m in &METRICS { th scope="col" { (m.title) } } } }
+                tbody {
+                    @for row in rows {
+                        tr data-scope=(row.name) {
+                            th scope="row" { a href={ (link) (row.name) (query) } { (row.name) } }
+                            @match reports.get(&row.name).and_then(Option::as_ref) {
+                                Some(r) => { @for m in &METRICS { td { (m.figure(r)) " " (m.chip(r)) } } }
+                                None => td.withheld colspan="5" { "withheld: " (row.withheld.as_deref().unwrap_or("not shown to you")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

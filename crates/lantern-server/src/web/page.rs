@@ -1,0 +1,285 @@
+//! What every page shares: the shell (landmarks, navigation, who is signed
+//! in and for what), the window controls, and errors as pages. API errors
+//! stay problem documents; a page's become HTML here, in one place, and an
+//! unauthenticated page visit becomes a redirect to the sign-in page.
+
+use crate::policy::Principal;
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use lantern_engine::{Bucket, Window};
+use lantern_events::Timestamp;
+use lantern_governance::Role;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+
+const DAY_MICROS: i64 = 86_400 * 1_000_000;
+
+/// Whether a path is a page (rather than the API, a receiver or a probe).
+pub fn is_page(path: &str) -> bool {
+    !(path.starts_with("/api/")
+        || path.starts_with("/hooks/")
+        || path == "/healthz"
+        || path == "/readyz")
+}
+
+/// The page around `body`.
+pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Markup) -> Html<String> {
+    let teams = &state.settings().teams;
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Lantern" }
+                link rel="stylesheet" href="/assets/lantern.css";
+                script src="/assets/lantern.js" defer {}
+            }
+            body {
+                a.skip href="#main" { "Skip to the content" }
+                header {
+                    nav aria-label="Main" {
+                        a.brand href="/" { "Lantern" }
+                        @if let Some(p) = who {
+                            @if p.grant.role != Role::Reviewer {
+                                a href="/" { "Organisation" }
+                                @for t in teams {
+                                    a href={ "/teams/" (t.name) } { "Team " (t.name) }
+                                }
+                            }
+                            a href="/metrics" { "Metrics and charter" }
+                            a href="/annotations" { "Annotations and disputes" }
+                            @if p.grant.role == Role::Admin {
+                                a href="/admin/tokens" { "Tokens" }
+                                a href="/admin/access-review" { "Access review" }
+                                a href="/admin/audit" { "Audit log" }
+                            }
+                            form.sign-out method="post" action="/sign-out" {
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                    @if let Some(p) = who {
+                        p.who {
+                            "Signed in as " (p.grant.role.as_str())
+                            @if !p.grant.teams.is_empty() {
+                                " of " (p.grant.teams.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))
+                            }
+                            ", for “" (p.grant.purpose) "”. What you open here is shaped by that role."
+                        }
+                    }
+                }
+                main id="main" { (body) }
+                footer {
+                    p { "Lantern measures delivery systems — services and teams — never people. "
+                        a href="/metrics#charter" { "What these figures are for, and not for" } "." }
+                }
+            }
+        }
+    };
+    Html(markup.into_string())
+}
+
+/// A problem, as a page.
+pub fn problem_page(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (problem.title) " · Lantern" }
+                link rel="stylesheet" href="/assets/lantern.css";
+            }
+            body {
+                header { nav aria-label="Main" { a.brand href="/" { "Lantern" } } }
+                main id="main" {
+                    h1 { (problem.title) }
+                    p.problem role="alert" { (problem.detail) }
+                    p { a href="/" { "Back to the organisation page" } " · " a href="/sign-in" { "Sign in with another token" } }
+                }
+            }
+        }
+    };
+    (status, Html(markup.into_string())).into_response()
+}
+
+/// Outermost layer: on a page, a problem document becomes a page, and an
+/// unauthenticated visit goes to the sign-in page (and back after).
+pub async fn html_errors(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let target = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let response = next.run(request).await;
+    if !is_page(&path) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !is_problem {
+        return response;
+    }
+    if response.status() == StatusCode::UNAUTHORIZED && path != "/sign-in" {
+        return Redirect::to(&format!("/sign-in?next={}", encode(&target))).into_response();
+    }
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let problem = serde_json::from_slice::<Problem>(&body)
+        .unwrap_or_else(|_| Problem::new(status, "error", "the request failed"));
+    problem_page(&problem)
+}
+
+/// Percent-encodes a query value.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A local path to go back to after a form: anything else goes home, so a
+/// crafted link cannot send a signed-in reader elsewhere.
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+/// The window and bucket of a figures page: `days` back from `to` (or
+/// now), or `from`/`to`; `bucket` for the charts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub days: Option<u32>,
+    pub bucket: Option<String>,
+}
+
+/// The most buckets a chart draws.
+const MAX_BUCKETS: usize = 400;
+
+impl WindowParams {
+    pub fn window(&self, now: Timestamp) -> Result<Window, Problem> {
+        if self.days.is_some() && self.from.is_some() {
+            return Err(Problem::bad_request("give days or from, not both"));
+        }
+        match self.days {
+            Some(d) if d == 0 || d > 3660 => Err(Problem::bad_request("days: between 1 and 3660")),
+            Some(d) => {
+                let to = match &self.to {
+                    Some(t) => Timestamp::parse_bound(t)
+                        .map_err(|m| Problem::bad_request(format!("to: {m}")))?,
+                    None => now,
+                };
+                Window::new(to.plus_micros(-(d as i64) * DAY_MICROS), to)
+                    .map_err(Problem::bad_request)
+            }
+            None => Window::from_bounds(self.from.as_deref(), self.to.as_deref(), now)
+                .map_err(Problem::bad_request),
+        }
+    }
+
+    pub fn bucket(&self, window: &Window) -> Result<(Bucket, Vec<Window>), Problem> {
+        let size = match self.bucket.as_deref() {
+            Some(b) => Bucket::parse(b).map_err(Problem::bad_request)?,
+            None if window.days() <= 31.0 => Bucket::Day,
+            None if window.days() <= 400.0 => Bucket::Week,
+            None => Bucket::Month,
+        };
+        let windows = lantern_engine::buckets(window, size);
+        if windows.len() > MAX_BUCKETS {
+            return Err(Problem::bad_request(format!(
+                "bucket: this window has {} of them, a chart draws at most {MAX_BUCKETS}; choose a larger bucket",
+                windows.len()
+            )));
+        }
+        Ok((size, windows))
+    }
+
+    /// This window's query string with `days` or `bucket` changed, for links.
+    pub fn with(&self, days: Option<u32>, bucket: Option<&str>) -> String {
+        let mut parts = Vec::new();
+        let days = days.or(self.days);
+        if let Some(d) = days {
+            parts.push(format!("days={d}"));
+        } else if let Some(f) = &self.from {
+            parts.push(format!("from={}", encode(f)));
+        }
+        if let Some(t) = &self.to {
+            parts.push(format!("to={}", encode(t)));
+        }
+        if let Some(b) = bucket.or(self.bucket.as_deref()) {
+            parts.push(format!("bucket={b}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
+    }
+}
+
+pub fn bucket_name(b: Bucket) -> &'static str {
+    match b {
+        Bucket::Day => "day",
+        Bucket::Week => "week",
+        Bucket::Month => "month",
+    }
+}
+
+/// The window controls of a figures page.
+pub fn window_controls(params: &WindowParams, window: &Window, bucket: Bucket) -> Markup {
+    html! {
+        nav.controls aria-label="Window" {
+            span { "Window: " strong { (day(window.from)) " to " (day(window.to.plus_micros(-1))) } }
+            span {
+                @for d in [7u32, 30, 90, 180, 365] {
+                    a href=(params.with(Some(d), None)) aria-current=[(params.days == Some(d)).then_some("true")] { (d) " days" }
+                }
+            }
+            span {
+                "Charts by "
+                @for b in ["day", "week", "month"] {
+                    a href=(params.with(None, Some(b))) aria-current=[(bucket_name(bucket) == b).then_some("true")] { (b) }
+                }
+            }
+        }
+    }
+}
+
+/// A date as people read it (UTC).
+pub fn day(t: Timestamp) -> String {
+    t.date().format("%-d %b %Y").to_string()
+}
+
+/// A time as people read it (UTC).
+pub fn moment(t: Timestamp) -> String {
+    t.to_rfc3339()
+        .get(..16)
+        .map(|s| format!("{} UTC", s.replace('T', " ")))
+        .unwrap_or_default()
+}
+
+/// Inline SVG written by `chart`, which escapes what it draws.
+pub fn svg(text: String) -> PreEscaped<String> {
+    PreEscaped(text)
+}

@@ -1,0 +1,424 @@
+//! The team page and the service page: the five DORA metrics side by side
+//! (value, band, sparkline, 7/30/90-day comparison, the explanation a
+//! click away), a chart per metric with annotations on the time axis, the
+//! lead-time stages, data-quality warnings in plain words, annotations and
+//! disputes with their forms, and — for those allowed to see detail — the
+//! service's timeline of deployments and incidents (audit-logged).
+
+use super::chart::{self, Marker, Point};
+use super::figures::METRICS;
+use super::page::{self, WindowParams, day, moment, svg};
+use crate::context::AnnotationJson;
+use crate::document::ReportDocument;
+use crate::policy::Principal;
+use crate::problem::Problem;
+use crate::routes::access::store_error;
+use crate::state::AppState;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::response::Html;
+use lantern_engine::{Bucket, Ledger, Report, Scope, Window, find_metric_doc};
+use lantern_events::{Deployment, Incident, Name, Timestamp};
+use lantern_governance::Need;
+use maud::{Markup, html};
+
+const DAY_MICROS: i64 = 86_400 * 1_000_000;
+/// The comparison columns of a metric card.
+const COMPARED_DAYS: [u32; 3] = [7, 30, 90];
+
+pub async fn team_page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<WindowParams>, QueryRejection>,
+) -> Result<Html<String>, Problem> {
+    let Path(name) = path.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let team = state
+        .settings()
+        .teams
+        .iter()
+        .find(|t| t.name.as_str() == name)
+        .ok_or_else(|| {
+            Problem::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "unknown-team",
+                format!("no team `{name}` in the catalog"),
+            )
+        })?;
+    let scope = Scope::Team {
+        name: team.name.clone(),
+        services: team.services.clone(),
+    };
+    scope_page(state, p, scope, query).await
+}
+
+pub async fn service_page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<WindowParams>, QueryRejection>,
+) -> Result<Html<String>, Problem> {
+    let Path(name) = path.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let service = Name::parse(&name).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
+    scope_page(state, p, Scope::Service(service), query).await
+}
+
+/// What a figures page shows, computed with the store held once.
+struct Computed {
+    document: ReportDocument,
+    compared: Vec<(u32, Report)>,
+    /// Incidents in the window, when the reader may see detail.
+    incidents: Option<Vec<Incident>>,
+    /// The service page's deployments, when the reader may see detail.
+    deployments: Option<Vec<Deployment>>,
+}
+
+/// Whether the reader may see event-level detail of every service of the
+/// scope (the organisation is never shown as detail).
+fn detail_allowed(state: &AppState, p: &Principal, scope: &Scope) -> bool {
+    let Some(services) = scope.services() else {
+        return false;
+    };
+    !services.is_empty()
+        && services.iter().all(|s| {
+            Need::Detail { service: s.clone() }
+                .check(&p.grant, &|s| state.owners(s))
+                .is_ok()
+        })
+}
+
+async fn scope_page(
+    state: AppState,
+    p: Principal,
+    scope: Scope,
+    query: Result<Query<WindowParams>, QueryRejection>,
+) -> Result<Html<String>, Problem> {
+    let Query(params) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let window = params.window(Timestamp::now())?;
+    let (bucket, windows) = params.bucket(&window)?;
+    let detail = detail_allowed(&state, &p, &scope);
+    let (reader, for_store) = (p.clone(), scope.clone());
+    let computed = state
+        .with_store(move |store, state| {
+            let settings = state.settings();
+            let config = &settings.engine;
+            let scope = for_store;
+            let input = store
+                .report_input(scope.services().as_ref(), window, config)
+                .map_err(store_error)?;
+            if let Some(reason) =
+                crate::routes::report::suppressed(store, &reader, &scope, &input, window, state)?
+            {
+                return Ok(Err(reason));
+            }
+            let ledger = Ledger::build(&input, config);
+            let document = ReportDocument::build(
+                store,
+                &ledger,
+                &scope,
+                window,
+                Some(windows),
+                &settings.governance.review_sampling,
+                &settings.teams,
+            )
+            .map_err(store_error)?;
+            // The comparisons look back from the window's end; a window
+            // shorter than the longest needs the longer history.
+            let longest = window.to.plus_micros(-(90 * DAY_MICROS));
+            let compare = |ledger: &Ledger| {
+                COMPARED_DAYS
+                    .iter()
+                    .map(|&d| {
+                        let w =
+                            Window::new(window.to.plus_micros(-(d as i64) * DAY_MICROS), window.to)
+                                .expect("a positive span");
+                        (d, ledger.report(&scope, w))
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let compared = if window.from <= longest {
+                compare(&ledger)
+            } else {
+                let hull = Window::new(longest, window.to).map_err(Problem::internal)?;
+                let longer = store
+                    .report_input(scope.services().as_ref(), hull, config)
+                    .map_err(store_error)?;
+                compare(&Ledger::build(&longer, config))
+            };
+            let incidents = detail.then(|| {
+                input
+                    .incidents
+                    .iter()
+                    .filter(|i| i.affected().any(|s| scope.contains(s)))
+                    .cloned()
+                    .collect()
+            });
+            let deployments = match (&scope, detail) {
+                (Scope::Service(s), true) => {
+                    Some(store.deployments_in(s, window).map_err(store_error)?)
+                }
+                _ => None,
+            };
+            Ok(Ok(Computed {
+                document,
+                compared,
+                incidents,
+                deployments,
+            }))
+        })
+        .await?;
+    let title = match &scope {
+        Scope::Service(s) => format!("Service {s}"),
+        Scope::Team { name, .. } => format!("Team {name}"),
+        Scope::Org => "Organisation".to_string(),
+    };
+    let body = match computed {
+        Err(reason) => html! {
+            h1 { (title) }
+            (page::window_controls(&params, &window, bucket))
+            p.notice role="status" {
+                "This scope's figures are not shown to you: " (reason) ". "
+                "Lantern shows a small group's figures only to its own team, so that no figure can be read as one person's (governance rule 2)."
+            }
+        },
+        Ok(c) => {
+            if c.incidents.is_some() {
+                let label = crate::context::scope_label(&match &scope {
+                    Scope::Service(s) => lantern_events::AnnotationScope::Service(s.clone()),
+                    Scope::Team { name, .. } => lantern_events::AnnotationScope::Team(name.clone()),
+                    Scope::Org => lantern_events::AnnotationScope::Org,
+                });
+                let shown = c.deployments.as_ref().map_or(0, Vec::len)
+                    + c.incidents.as_ref().map_or(0, Vec::len);
+                // Rule 4: detail shown on a page is a read like any other.
+                state
+                    .audit(p.record(
+                        &format!("read page {}", page_path(&scope)),
+                        &label,
+                        &format!("200: {shown} events shown"),
+                    ))
+                    .await?;
+            }
+            figures_page(&state, &p, &scope, &title, &params, window, bucket, &c)
+        }
+    };
+    Ok(page::shell(&state, Some(&p), &title, body))
+}
+
+fn page_path(scope: &Scope) -> String {
+    match scope {
+        Scope::Service(s) => format!("/services/{s}"),
+        Scope::Team { name, .. } => format!("/teams/{name}"),
+        Scope::Org => "/".into(),
+    }
+}
+
+/// Annotations, disputes and (for detail readers) incidents as chart markers.
+fn markers(annotations: &[AnnotationJson], incidents: Option<&Vec<Incident>>) -> Vec<Marker> {
+    let mut out: Vec<Marker> = annotations
+        .iter()
+        .filter_map(|a| {
+            Some(Marker {
+                from: Timestamp::parse_rfc3339(&a.from).ok()?,
+                to: a
+                    .to
+                    .as_deref()
+                    .and_then(|t| Timestamp::parse_rfc3339(t).ok()),
+                kind: a.kind.to_string(),
+                label: match &a.metric {
+                    Some(m) => format!("{} ({m})", a.title),
+                    None => a.title.clone(),
+                },
+            })
+        })
+        .collect();
+    for i in incidents.into_iter().flatten() {
+        out.push(Marker {
+            from: i.started_at,
+            to: i.resolved_at,
+            kind: "incident".into(),
+            label: format!(
+                "incident {}{}",
+                i.id,
+                i.severity
+                    .as_deref()
+                    .map(|s| format!(", severity {s}"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn figures_page(
+    state: &AppState,
+    p: &Principal,
+    scope: &Scope,
+    title: &str,
+    params: &WindowParams,
+    window: Window,
+    bucket: Bucket,
+    c: &Computed,
+) -> Markup {
+    let report = &c.document.report;
+    let buckets = c.document.buckets.as_deref().unwrap_or(&[]);
+    let markers = markers(&c.document.annotations, c.incidents.as_ref());
+    let stages = &report.pr_stages;
+    let stage_list = [
+        ("coding", stages.coding.median_s),
+        ("pickup", stages.pickup.median_s),
+        ("review", stages.review.median_s),
+        ("deploy", stages.deploy.median_s),
+    ];
+    let warnings = report.data_quality.warnings();
+    html! {
+        h1 { (title) }
+        @if let Scope::Service(s) = scope {
+            p.lede {
+                @let owners = state.owners(s);
+                @if owners.is_empty() { "No team of the catalog owns this service." }
+                @else {
+                    "Owned by "
+                    @for (i, t) in owners.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        a href={ "/teams/" (t) } { "team " (t) }
+                    }
+                    "."
+                }
+            }
+        }
+        @if let Scope::Team { services, .. } = scope {
+            p.lede {
+                "Services: "
+                @for (i, s) in services.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    a href={ "/services/" (s) (params.with(None, None)) } { (s) }
+                }
+                ". These figures describe the team's delivery system, not any person in it."
+            }
+        }
+        (page::window_controls(params, &window, bucket))
+        section aria-labelledby="dora" {
+            h2 id="dora" { "The five DORA metrics" }
+            div.cards {
+                @for m in &METRICS {
+                    @let doc = find_metric_doc(m.key);
+                    article.card data-card=(m.key) {
+                        h3 { (m.title) }
+                        p.value { (m.figure(report)) }
+                        p.sub { (m.figure) " " (m.chip(report)) }
+                        (svg(chart::sparkline(
+                            &format!("{} by {}", m.title, page::bucket_name(bucket)),
+                            &buckets.iter().map(|b| (m.value)(b)).collect::<Vec<_>>(),
+                        )))
+                        table.compare {
+                            caption { "The last 7, 30 and 90 days to " (day(window.to.plus_micros(-1))) }
+                            tr { @for (d, _) in &c.compared { th scope="col" { (d) " days" } } }
+                            tr { @for (_, r) in &c.compared { td { (m.text(r)) } } }
+                        }
+                        @if let Some(doc) = doc {
+                            details {
+                                summary { "What this measures" }
+                                p { (doc.measures) }
+                                p { strong { "It does not measure: " } (doc.does_not_measure) }
+                                p { a href={ "/metrics#" (m.key) } { "The full definition, and how it is misread" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="quality" {
+            h2 id="quality" { "Data quality" }
+            @if warnings.is_empty() && c.document.heuristics.is_empty() {
+                p { "Nothing in this window's data weakens these figures." }
+            } @else {
+                ul.warnings {
+                    @for w in &warnings { li { (w) } }
+                    @for h in &c.document.heuristics { li { (h) } }
+                }
+            }
+        }
+        section aria-labelledby="stages" {
+            h2 id="stages" { "Lead time, stage by stage" }
+            p { "The median of each pull-request stage: where changes wait." }
+            (svg(chart::stacked_bar("Lead-time stages, medians", &stage_list)))
+            ul.legend {
+                @for (i, (name, v)) in stage_list.iter().enumerate() {
+                    li { span class={ "swatch s" (i) } {} (name) ": "
+                        (v.map(|v| chart::format_value(chart::Unit::Duration, v)).unwrap_or_else(|| "nothing to measure".into())) }
+                }
+            }
+            @if let Some(rate) = stages.review_sample_rate {
+                p.note { "Review detail is sampled: these stages rest on " (chart::format_value(chart::Unit::Share, rate)) " of pull requests." }
+            }
+        }
+        section aria-labelledby="trends" {
+            h2 id="trends" { "Over time" }
+            p { "One point per " (page::bucket_name(bucket)) ". Shaded spans are annotations, disputes"
+                @if c.incidents.is_some() { " and incidents" } "; hover or focus a point for its value." }
+            div.charts {
+                @for m in &METRICS {
+                    @let points: Vec<Point> = buckets.iter().map(|b| Point {
+                        from: Timestamp::parse_rfc3339(&b.window.from).unwrap_or(window.from),
+                        to: Timestamp::parse_rfc3339(&b.window.to).unwrap_or(window.to),
+                        value: (m.value)(b),
+                    }).collect();
+                    figure data-chart=(m.key) {
+                        (svg(chart::line_chart(m.title, m.unit, &points, &markers)))
+                        figcaption { (m.title) ", " (m.figure) ", by " (page::bucket_name(bucket)) }
+                    }
+                }
+            }
+        }
+        (super::context::section(state, p, scope, &c.document.annotations, params, window))
+        @if let Some(deployments) = &c.deployments {
+            (timeline(scope, deployments, c.incidents.as_deref().unwrap_or(&[])))
+        }
+    }
+}
+
+/// The service's deployments and incidents in time order.
+fn timeline(scope: &Scope, deployments: &[Deployment], incidents: &[Incident]) -> Markup {
+    let Scope::Service(service) = scope else {
+        return html! {};
+    };
+    enum Row<'a> {
+        Deployment(&'a Deployment),
+        Incident(&'a Incident),
+    }
+    let mut rows: Vec<(Timestamp, Row)> = deployments
+        .iter()
+        .map(|d| (d.finished_at, Row::Deployment(d)))
+        .chain(incidents.iter().map(|i| (i.started_at, Row::Incident(i))))
+        .collect();
+    rows.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+    html! {
+        section aria-labelledby="timeline" {
+            h2 id="timeline" { "Timeline" }
+            p { "Every deployment and incident of " (service) " in the window, newest first. You see this because your role may see this service's detail; this read is recorded in the audit log." }
+            table.timeline {
+                thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Detail" } } }
+                tbody {
+                    @for (t, row) in &rows {
+                        @match row {
+                            Row::Deployment(d) => tr.deployment {
+                                td { (moment(*t)) }
+                                td { "Deployment to " (d.environment) }
+                                td { code { (d.id) } " " (lantern_events::enum_name(&lantern_events::DeploymentStatus::ALL, d.status))
+                                    @if let Some(sha) = &d.sha { " · " code { (sha.to_string().get(..12).unwrap_or_default()) } } }
+                            },
+                            Row::Incident(i) => tr.incident {
+                                td { (moment(*t)) }
+                                td { a href={ "/services/" (service) "/incidents/" (page::encode(i.id.as_str())) } { "Incident " (i.id) } }
+                                td { @if let Some(s) = &i.severity { "severity " (s) " · " }
+                                    @match i.resolved_at { Some(r) => { "resolved " (moment(r)) }, None => "still open" } }
+                            },
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

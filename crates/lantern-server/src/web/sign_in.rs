@@ -1,0 +1,95 @@
+//! Signing in on a page: a token (pasted, or from a sign-in link's
+//! `#token=` fragment, which the browser never sends to a server) becomes
+//! the same session cookie the API's `POST /api/v1/session` sets.
+
+use super::page;
+use crate::problem::Problem;
+use crate::routes::access::{self as api, SignIn};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+fn form(state: &AppState, next: &str, error: Option<&str>) -> Html<String> {
+    let body = html! {
+        h1 { "Sign in to Lantern" }
+        @if let Some(e) = error { p.problem role="alert" { (e) } }
+        p { "Paste a Lantern token. An admin creates one with " code { "lantern token create" } "; " code { "lantern demo" } " prints a sign-in link." }
+        form.sign-in method="post" action="/sign-in" {
+            input type="hidden" name="next" value=(next);
+            label { "Token " input type="password" name="token" id="token" autocomplete="off" required; }
+            button type="submit" { "Sign in" }
+        }
+        p.note { "Signing in sets a session cookie for at most 12 hours. What you may see depends on the token's role." }
+    };
+    page::shell(state, None, "Sign in", body)
+}
+
+pub async fn sign_in_page(
+    State(state): State<AppState>,
+    query: Result<Query<Next>, QueryRejection>,
+) -> Html<String> {
+    let next = query.map(|Query(n)| n.next).unwrap_or_default();
+    form(&state, &page::local_path(next.as_deref()), None)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    token: String,
+    next: Option<String>,
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Form<SignInForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let Form(f) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let next = page::local_path(f.next.as_deref());
+    match api::sign_in(
+        State(state.clone()),
+        headers,
+        Ok(Json(SignIn { token: f.token })),
+    )
+    .await
+    {
+        Ok(response) => {
+            let mut to = Redirect::to(&next).into_response();
+            if let Some(cookie) = response.headers().get(header::SET_COOKIE) {
+                to.headers_mut().insert(header::SET_COOKIE, cookie.clone());
+            }
+            Ok(to)
+        }
+        Err(p) if p.status == StatusCode::UNAUTHORIZED.as_u16() => Ok((
+            StatusCode::UNAUTHORIZED,
+            form(
+                &state,
+                &next,
+                Some("That is not a valid, active Lantern token."),
+            ),
+        )
+            .into_response()),
+        Err(p) => Err(p),
+    }
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let response = api::sign_out(State(state), headers).await?;
+    let mut to = Redirect::to("/sign-in").into_response();
+    if let Some(cookie) = response.headers().get(header::SET_COOKIE) {
+        to.headers_mut().insert(header::SET_COOKIE, cookie.clone());
+    }
+    Ok(to)
+}
