@@ -235,9 +235,9 @@ fn people_formats_fit_a_terminal_and_program_formats_parse() {
 #[test]
 fn the_demo_is_deterministic_and_explorable() {
     let env = Env::new();
-    let a = env.run(&["demo", "--seed", "7", "--until", "2026-06-01"]);
+    let a = env.run(&["demo", "--no-serve", "--seed", "7", "--until", "2026-06-01"]);
     assert!(a.status.success(), "{}", stderr(&a));
-    let b = env.run(&["demo", "--seed", "7", "--until", "2026-06-01"]);
+    let b = env.run(&["demo", "--no-serve", "--seed", "7", "--until", "2026-06-01"]);
     assert_eq!(stdout(&a), stdout(&b));
     let text = stdout(&a);
     for team in ["core-ledger", "mobile", "payments", "search"] {

@@ -1,0 +1,540 @@
+//! End to end: `lantern demo` serving its dashboard, driven by a real
+//! headless Chromium over WebDriver (Debian's chromium and chromedriver).
+//! A new user's path: the printed sign-in link, every page, the figures
+//! against the API's, an annotation added through its form and seen on
+//! the chart, a token created on the admin page, and that token's team
+//! member refused another team's detail. Screenshots of every page are
+//! kept in `target/dashboard-screenshots/`.
+//!
+//! Without chromedriver the test says it was skipped and passes, unless
+//! `LANTERN_REQUIRE_BROWSER` is set (CI sets it).
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const FROM: &str = "2026-08-22";
+const TO: &str = "2026-11-20";
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(PathBuf::from(p));
+    }
+    candidates.iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `lantern demo` on a free port: the process, the base URL and the
+/// sign-in link it printed.
+fn start_demo(dir: &std::path::Path) -> (Killed, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .current_dir(dir)
+        .env_remove("LANTERN_DB")
+        .env_remove("LANTERN_CONFIG")
+        .args(["demo", "--no-open", "--until", "2026-11-19"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = Killed(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut base = None;
+    let mut link = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("The dashboard is at ") {
+            base = Some(rest.trim_end_matches('/').to_string());
+        }
+        if line.trim_start().starts_with("http://") && line.contains("/sign-in#token=") {
+            link = Some(line.trim().to_string());
+            break;
+        }
+    }
+    // Keep reading so the demo never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (
+        child,
+        base.expect("the demo printed its address"),
+        link.expect("the demo printed a sign-in link"),
+    )
+}
+
+async fn start_browser(
+    chromedriver: &std::path::Path,
+    chromium: &std::path::Path,
+) -> (Killed, Client) {
+    let port = free_port();
+    let driver = Killed(
+        Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1600"]
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    for attempt in 0.. {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) if attempt < 50 => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("cannot start a Chromium session: {e}"),
+        }
+    }
+    unreachable!()
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("dashboard-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn api(base: &str, token: &str, path: &str) -> Value {
+    let r = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.unwrap()
+}
+
+/// The headline figure of each metric, as the API gives it.
+fn api_figure(report: &Value, metric: &str) -> Option<f64> {
+    let m = &report[metric];
+    match metric {
+        "deployment_frequency" => m["per_day"].as_f64(),
+        "lead_time" | "failed_deployment_recovery_time" => m["median_s"].as_f64(),
+        _ => m["rate"].as_f64(),
+    }
+}
+
+/// Every `span.figure` inside `within`: (metric, value).
+async fn page_figures(client: &Client, within: &str) -> Vec<(String, Option<f64>)> {
+    let mut out = Vec::new();
+    for e in client
+        .find_all(Locator::Css(&format!("{within} span.figure")))
+        .await
+        .unwrap()
+    {
+        let metric = e.attr("data-metric").await.unwrap().unwrap();
+        let value = e.attr("data-value").await.unwrap().unwrap();
+        out.push((metric, value.parse::<f64>().ok()));
+    }
+    out
+}
+
+async fn assert_figures_match(client: &Client, within: &str, report: &Value) {
+    let figures = page_figures(client, within).await;
+    assert_eq!(figures.len(), 5, "{within}: {figures:?}");
+    for (metric, shown) in figures {
+        assert_eq!(shown, api_figure(report, &metric), "{within} {metric}");
+    }
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn path_of(client: &Client) -> String {
+    client.current_url().await.unwrap().path().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_explores_the_demo_in_a_real_browser() {
+    let chromedriver = find_program("LANTERN_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+    let chromium = find_program(
+        "LANTERN_CHROMIUM",
+        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+    );
+    let (Some(chromedriver), Some(chromium)) = (chromedriver, chromium) else {
+        if std::env::var_os("LANTERN_REQUIRE_BROWSER").is_some() {
+            panic!(
+                "LANTERN_REQUIRE_BROWSER is set but chromium/chromedriver are missing (apt-get install -y chromium chromium-driver)"
+            );
+        }
+        eprintln!(
+            "SKIPPED the browser test: no chromium/chromedriver (apt-get install -y chromium chromium-driver, or set LANTERN_CHROMIUM and LANTERN_CHROMEDRIVER)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_demo, base, link) = start_demo(dir.path());
+    let admin = link.split("#token=").nth(1).unwrap().to_string();
+    let (_driver, client) = start_browser(&chromedriver, &chromium).await;
+    let window = format!("from={FROM}&to={TO}");
+
+    // The sign-in link lands on the organisation page.
+    client.goto(&link).await.unwrap();
+    client.wait().for_element(Locator::Css("h1")).await.unwrap();
+    assert_eq!(path_of(&client).await, "/");
+    assert_eq!(text(&client, "h1").await, "Organisation");
+    client.goto(&format!("{base}/?{window}")).await.unwrap();
+    screenshot(&client, "organisation").await;
+    let mut teams = Vec::new();
+    for row in client
+        .find_all(Locator::Css("table[data-scopes=team] tr[data-scope]"))
+        .await
+        .unwrap()
+    {
+        teams.push(row.attr("data-scope").await.unwrap().unwrap());
+    }
+    let mut sorted = teams.clone();
+    sorted.sort();
+    assert_eq!(teams, sorted, "alphabetical, never ranked");
+    assert_eq!(teams.len(), 4);
+    for team in &teams {
+        let report = api(
+            &base,
+            &admin,
+            &format!("/api/v1/report?team={team}&{window}"),
+        )
+        .await;
+        assert_figures_match(&client, &format!("tr[data-scope=\"{team}\"]"), &report).await;
+    }
+    let org = api(&base, &admin, &format!("/api/v1/report?{window}")).await;
+    assert_figures_match(&client, ".org-figures", &org).await;
+    let distribution = text(&client, "tr[data-distribution=lead_time]").await;
+    assert!(distribution.starts_with("Lead time"), "{distribution}");
+
+    // The team page: the cards equal the API's report.
+    client
+        .goto(&format!("{base}/teams/payments?{window}"))
+        .await
+        .unwrap();
+    let report = api(
+        &base,
+        &admin,
+        &format!("/api/v1/report?team=payments&{window}"),
+    )
+    .await;
+    assert_figures_match(&client, ".cards", &report).await;
+    assert_eq!(
+        client
+            .find_all(Locator::Css("figure[data-chart] svg"))
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    // The explanation is one click away.
+    client
+        .find(Locator::Css("article[data-card=lead_time] summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let explained = text(&client, "article[data-card=lead_time] details").await;
+    assert!(explained.contains("It does not measure"), "{explained}");
+    screenshot(&client, "team").await;
+
+    // An annotation added through the form appears in the list and on the charts.
+    client
+        .execute(
+            "document.querySelector('form.annotate [name=kind]').value = 'migration';
+             document.querySelector('form.annotate [name=from]').value = '2026-10-05';
+             document.querySelector('form.annotate [name=to]').value = '2026-10-09';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.annotate [name=title]"))
+        .await
+        .unwrap()
+        .send_keys("queue migration to the new broker")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.annotate button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("ul.annotations"))
+        .await
+        .unwrap();
+    assert_eq!(path_of(&client).await, "/teams/payments");
+    let listed = text(&client, "ul.annotations").await;
+    assert!(
+        listed.contains("queue migration to the new broker"),
+        "{listed}"
+    );
+    let marker = client
+        .execute(
+            "return [...document.querySelectorAll('figure[data-chart=lead_time] rect.marker title')].map(t => t.textContent)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        marker
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap().contains("queue migration")),
+        "{marker}"
+    );
+    let annotations = api(&base, &admin, &format!("/api/v1/annotations?{window}")).await;
+    assert!(
+        annotations
+            .to_string()
+            .contains("queue migration to the new broker")
+    );
+
+    // The service page: figures and, for an admin, the timeline.
+    client
+        .goto(&format!("{base}/services/checkout?{window}"))
+        .await
+        .unwrap();
+    let report = api(
+        &base,
+        &admin,
+        &format!("/api/v1/report?service=checkout&{window}"),
+    )
+    .await;
+    assert_figures_match(&client, ".cards", &report).await;
+    let rows = client
+        .find_all(Locator::Css("table.timeline tr.deployment"))
+        .await
+        .unwrap();
+    let deployments = api(
+        &base,
+        &admin,
+        &format!("/api/v1/services/checkout/deployments?{window}"),
+    )
+    .await;
+    assert_eq!(rows.len(), deployments.as_array().unwrap().len());
+    screenshot(&client, "service").await;
+
+    // An incident's timeline.
+    let incident = client
+        .find(Locator::Css("table.timeline tr.incident a"))
+        .await
+        .unwrap();
+    incident.click().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("ol.steps"))
+        .await
+        .unwrap();
+    assert!(text(&client, "h1").await.starts_with("Incident "));
+    let link_kind = client
+        .find(Locator::Css("[data-link]"))
+        .await
+        .unwrap()
+        .attr("data-link")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(["explicit", "inferred", "none"].contains(&link_kind.as_str()));
+    screenshot(&client, "incident").await;
+
+    // The governance pages.
+    client.goto(&format!("{base}/metrics")).await.unwrap();
+    assert!(text(&client, "#charter").await.contains("not for"));
+    assert!(
+        text(&client, "article#lead_time")
+            .await
+            .contains("Exact definition")
+    );
+    screenshot(&client, "metrics").await;
+    client.goto(&format!("{base}/annotations")).await.unwrap();
+    assert!(
+        text(&client, "ul.annotations")
+            .await
+            .contains("queue migration")
+    );
+    screenshot(&client, "annotations").await;
+    client.goto(&format!("{base}/admin/audit")).await.unwrap();
+    text(&client, "[data-audit=intact]").await;
+    assert!(
+        text(&client, "table.audit")
+            .await
+            .contains("annotation.create")
+    );
+    screenshot(&client, "audit").await;
+    client
+        .goto(&format!("{base}/admin/access-review"))
+        .await
+        .unwrap();
+    screenshot(&client, "access-review").await;
+
+    // A team member's token, created on the admin page.
+    client.goto(&format!("{base}/admin/tokens")).await.unwrap();
+    client
+        .execute(
+            "document.querySelector('form.token [name=role]').value = 'team_member';
+             document.querySelector('form.token [name=team]').value = 'payments';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.token [name=purpose]"))
+        .await
+        .unwrap()
+        .send_keys("the payments retrospective")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.token button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let member = text(&client, "code[data-token]").await;
+    assert!(member.starts_with("lantern_"), "{member}");
+    screenshot(&client, "token-created").await;
+    client.goto(&format!("{base}/admin/tokens")).await.unwrap();
+    screenshot(&client, "tokens").await;
+
+    // Sign out, then in as the payments team member.
+    client
+        .find(Locator::Css("form.sign-out button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("form.sign-in"))
+        .await
+        .unwrap();
+    assert_eq!(path_of(&client).await, "/sign-in");
+    client.goto(&format!("{base}/teams/search")).await.unwrap();
+    assert_eq!(
+        path_of(&client).await,
+        "/sign-in",
+        "signed out: back to sign-in"
+    );
+    screenshot(&client, "sign-in").await;
+    client
+        .find(Locator::Css("#token"))
+        .await
+        .unwrap()
+        .send_keys(&member)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.sign-in button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client.wait().for_element(Locator::Css("h1")).await.unwrap();
+    assert_eq!(
+        path_of(&client).await,
+        "/teams/search",
+        "back where they were going"
+    );
+
+    // Their own service's timeline, but not another team's.
+    client
+        .goto(&format!("{base}/services/checkout?{window}"))
+        .await
+        .unwrap();
+    assert!(
+        !client
+            .find_all(Locator::Css("table.timeline"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    client
+        .goto(&format!("{base}/services/search-api?{window}"))
+        .await
+        .unwrap();
+    assert!(
+        client
+            .find_all(Locator::Css("table.timeline"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let theirs = api(
+        &base,
+        &admin,
+        &format!("/api/v1/services/search-api/incidents?{window}"),
+    )
+    .await;
+    let id = theirs[0]["id"]
+        .as_str()
+        .expect("search-api has incidents")
+        .to_string();
+    client
+        .goto(&format!("{base}/services/search-api/incidents/{id}"))
+        .await
+        .unwrap();
+    assert_eq!(text(&client, "h1").await, "Forbidden");
+    screenshot(&client, "forbidden").await;
+    let audit = api(&base, &admin, "/api/v1/audit").await;
+    assert!(
+        audit.as_array().unwrap().iter().any(|e| e["action"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/services/{service}/incidents/{id}")
+            && e["outcome"].as_str().unwrap_or("").starts_with("denied")),
+        "the refusal is in the audit log"
+    );
+    client.close().await.unwrap();
+}
