@@ -1,12 +1,12 @@
 //! Every route of the OpenAPI document, called with every role: who may
 //! do what (governance.md section 3), and that no answer ever carries a
-//! person (rule 1). Both tests walk the document the server publishes, so
-//! a new route fails them until it has a decision here and in
-//! `route_policy`.
+//! person (rule 1). Both tests walk the document the server publishes and
+//! the dashboard's page list (`web::PAGES`), so a new route fails them
+//! until it has a decision here and in `route_policy`.
 
 mod common;
 
-use common::{KEY, Response, TestApp, fixture, github, github_fixture, hmac_hex, spawn_app};
+use common::{KEY, Response, TestApp, fixture, form, github, github_fixture, hmac_hex, spawn_app};
 use lantern_events::Pseudonymiser;
 use lantern_store::{SqliteStore, Store};
 use serde_json::{Value, json};
@@ -62,6 +62,15 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("get", "/api/v1/access-review" | "/api/v1/audit" | "/api/v1/audit/verify") => Admin,
         ("post", "/hooks/events") => IngestEvents,
         ("post", r) if r.starts_with("/hooks/") => OtherSource,
+        // The dashboard's pages: the same rules as the API they show.
+        ("get", "/sign-in" | "/assets/{file}") => Everyone,
+        ("post", "/sign-in" | "/sign-out") | ("get", "/metrics") => SignedIn,
+        ("get", "/" | "/teams/{team}" | "/services/{service}" | "/annotations") => Aggregates,
+        ("get", "/services/{service}/incidents/{id}") => PaymentsDetail,
+        ("post", "/annotations" | "/disputes") => PaymentsContribution,
+        ("post", "/disputes/{id}/resolve") => Admin,
+        ("get" | "post", "/admin/tokens") | ("post", "/admin/tokens/{id}/revoke") => Admin,
+        ("get", "/admin/access-review" | "/admin/audit") => Admin,
         _ => return None,
     })
 }
@@ -146,6 +155,69 @@ fn requests(
             route.replace("{id}", "1"),
             Some(json!({"note": "agreed: annotated as a migration"})),
         )],
+        ("post", "/sign-in") => vec![(
+            route.into(),
+            Some(form(&[("token", token.unwrap_or("not a token"))])),
+        )],
+        ("get", "/assets/{file}") => vec![("/assets/lantern.css".into(), None)],
+        ("get", "/teams/{team}") => ["payments", "search"]
+            .iter()
+            .map(|t| (format!("/teams/{t}?{window}"), None))
+            .collect(),
+        ("get", "/" | "/services/{service}") => {
+            let mut all = vec![(format!("/?{window}"), None)];
+            all.extend(
+                services
+                    .iter()
+                    .map(|s| (format!("/services/{s}?{window}&bucket=month"), None)),
+            );
+            if route == "/" {
+                all.truncate(1)
+            } else {
+                all.remove(0);
+            }
+            all
+        }
+        ("get", "/services/{service}/incidents/{id}") => services
+            .iter()
+            .map(|s| (format!("/services/{s}/incidents/no-such-incident"), None))
+            .collect(),
+        ("post", "/annotations") => vec![(
+            route.into(),
+            Some(form(&[
+                ("scope", "team:payments"),
+                ("kind", "freeze"),
+                ("from", "2019-05-01"),
+                ("to", "2019-06-01"),
+                ("title", "release freeze"),
+                ("next", "/annotations"),
+            ])),
+        )],
+        ("post", "/disputes") => vec![(
+            route.into(),
+            Some(form(&[
+                ("scope", "service:checkout"),
+                ("metric", "lead_time"),
+                ("from", "2019-05-01"),
+                ("to", "2019-06-01"),
+                ("context", "the migration week skews this"),
+            ])),
+        )],
+        ("post", "/disputes/{id}/resolve") => vec![(
+            route.replace("{id}", "1"),
+            Some(form(&[("note", "agreed: annotated as a migration")])),
+        )],
+        ("post", "/admin/tokens") => vec![(
+            route.into(),
+            Some(form(&[
+                ("role", "org_viewer"),
+                ("purpose", "the route matrix"),
+                ("days", "1"),
+            ])),
+        )],
+        ("post", "/admin/tokens/{id}/revoke") => {
+            vec![("/admin/tokens/0123456789ab/revoke".into(), None)]
+        }
         ("post", "/hooks/events") => vec![(route.into(), Some(json!([])))],
         ("post", r) if r.starts_with("/hooks/") => vec![(route.into(), Some(json!({})))],
         _ => vec![(route.into(), None)],
@@ -165,7 +237,17 @@ async fn documented_routes(app: &TestApp) -> Vec<(String, String)> {
         }
     }
     assert!(routes.len() > 25, "{routes:?}");
+    routes.extend(
+        lantern_server::web::PAGES
+            .iter()
+            .map(|(m, r)| (m.to_lowercase(), r.to_string())),
+    );
     routes
+}
+
+/// A page a signed-out visitor opens sends them to the sign-in page.
+fn is_page(route: &str) -> bool {
+    lantern_server::web::PAGES.iter().any(|(_, r)| *r == route)
 }
 
 async fn call(
@@ -196,11 +278,18 @@ async fn every_route_allows_exactly_the_roles_governance_names() {
                 assert!(r.status < 500, "{what}");
                 if allowed(decision, role) {
                     assert!(![401, 403].contains(&r.status), "should be allowed: {what}");
+                } else if role == "anonymous" && is_page(&route) && route != "/sign-in" {
+                    assert_eq!(r.status, 303, "{what}");
+                    assert!(
+                        r.header("location").unwrap().starts_with("/sign-in?next="),
+                        "{what}"
+                    );
                 } else if role == "anonymous" {
                     assert_eq!(r.status, 401, "{what}");
                     assert!(
                         r.header("www-authenticate").is_some()
                             || route == "/api/v1/session"
+                            || route == "/sign-in"
                             || route.starts_with("/hooks/"),
                         "{what}"
                     );
@@ -468,6 +557,7 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
             .map(|p| keyed.pseudonymise(p).as_stored().to_string()),
     );
     drop(store);
+    let events = events;
 
     // Something to show on every route: an annotation, a dispute, a token.
     for (method, path, body) in [
@@ -492,6 +582,11 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
     let services = ["checkout", "hello", "web", "api", "search-api"];
     let mut answers = 0;
     for (method, route) in documented_routes(&app).await {
+        if route == "/assets/{file}" {
+            // Compiled into the binary, the same for everyone (and the CSS's
+            // `:root` would match GitLab's `root` user).
+            continue;
+        }
         for role in ROLES {
             let token = app.tokens.get(role).map(String::as_str);
             for (path, body) in requests(&method, &route, token, &services) {
@@ -518,6 +613,34 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
                 if r.status == 200 {
                     answers += 1;
                 }
+            }
+        }
+    }
+    // Every stored incident's page, as every role.
+    let incidents: Vec<(String, String)> = events
+        .incidents
+        .iter()
+        .map(|i| (i.service.to_string(), i.id.to_string()))
+        .collect();
+    assert!(!incidents.is_empty());
+    for role in ROLES {
+        for (service, id) in &incidents {
+            let path = format!("/services/{service}/incidents/{id}");
+            let r = call(&app, role, "get", &path, None).await;
+            for person in &people {
+                assert!(
+                    !r.text.contains(person.as_str()),
+                    "{role} {path} shows {person:?}"
+                );
+            }
+            for p in &pseudonyms {
+                assert!(
+                    !r.text.contains(&p[..16]),
+                    "{role} {path} shows a pseudonym"
+                );
+            }
+            if r.status == 200 {
+                answers += 1;
             }
         }
     }

@@ -200,7 +200,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp {
         tokens,
         base: format!("http://{address}"),
-        client: reqwest::Client::new(),
+        // Redirects are answers to check (a page sends the signed-out to
+        // the sign-in page), not to follow.
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         db,
         _dir: dir,
         stop: Some(stop),
@@ -259,7 +264,8 @@ impl TestApp {
     }
 
     /// Any request: the token (if any) as a bearer, extra headers, a JSON
-    /// body; answers the status, the response headers and the body text.
+    /// body (a JSON string is sent as a form, as pages post); answers the
+    /// status, the response headers and the body text.
     pub async fn send(
         &self,
         token: Option<&str>,
@@ -276,8 +282,14 @@ impl TestApp {
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
-        if let Some(b) = body {
-            request = request.json(b);
+        match body {
+            Some(Value::String(form)) => {
+                request = request
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(form.clone());
+            }
+            Some(b) => request = request.json(b),
+            None => {}
         }
         let r = request.send().await.unwrap();
         let status = r.status().as_u16();
@@ -349,4 +361,26 @@ pub async fn github(app: &TestApp, event: &str, body: &Value) -> (u16, Value) {
 
 pub fn github_fixture(path: &str) -> Value {
     serde_json::from_slice(&fixture(&format!("github/{path}"))).unwrap()
+}
+
+/// A form body (`application/x-www-form-urlencoded`), for `send`.
+pub fn form(fields: &[(&str, &str)]) -> Value {
+    let encode = |t: &str| {
+        t.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    Value::String(
+        fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&"),
+    )
 }
