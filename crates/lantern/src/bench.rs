@@ -46,6 +46,8 @@ pub enum BenchTarget {
     Git(crate::bench_git::GitBenchArgs),
     /// Webhook ingest into `lantern serve` while reports are read.
     Serve(crate::bench_serve::ServeBenchArgs),
+    /// The dashboard's pages, on the demo organisation and a large one.
+    Dashboard(crate::bench_dashboard::DashboardBenchArgs),
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -72,12 +74,13 @@ struct Timing {
     total: f64,
 }
 
-const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
+pub(crate) const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     match &args.target {
         Some(BenchTarget::Git(git)) => return crate::bench_git::run(git),
         Some(BenchTarget::Serve(serve)) => return crate::bench_serve::run(serve),
+        Some(BenchTarget::Dashboard(d)) => return crate::bench_dashboard::run(d),
         None => {}
     }
     let temp;
@@ -201,7 +204,7 @@ fn time_report(
 
 /// A linear history with a merge now and then, one PR per deployment, and
 /// a failure (incident, rollback or hotfix) in a few per cent of them.
-fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
+pub(crate) fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
     let file =
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);

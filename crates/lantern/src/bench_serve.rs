@@ -255,14 +255,14 @@ fn delivery(client: usize, n: u64, services: usize) -> String {
 }
 
 /// A keep-alive HTTP/1.1 connection: enough of a client for a benchmark.
-struct Connection {
+pub(crate) struct Connection {
     reader: BufReader<TcpStream>,
     writer: TcpStream,
     token: Arc<str>,
 }
 
 impl Connection {
-    fn open(address: SocketAddr, token: &Arc<str>) -> Result<Self> {
+    pub(crate) fn open(address: SocketAddr, token: &Arc<str>) -> Result<Self> {
         let stream = TcpStream::connect(address)?;
         stream.set_nodelay(true)?;
         Ok(Connection {
@@ -272,7 +272,12 @@ impl Connection {
         })
     }
 
-    fn request(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    pub(crate) fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> Result<(u16, String)> {
         write!(
             self.writer,
             "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

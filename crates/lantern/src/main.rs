@@ -3,6 +3,7 @@
 //! output; see docs/ARCHITECTURE.md.
 
 mod bench;
+mod bench_dashboard;
 mod bench_git;
 mod bench_serve;
 mod cli;

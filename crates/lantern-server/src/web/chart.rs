@@ -357,7 +357,7 @@ mod tests {
         }];
         let svg = line_chart("Lead time, median", Unit::Duration, &points, &markers);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
-        assert!(svg.contains("<title id=\"t\">Lead time, median</title>"));
+        assert!(svg.contains("<title>Lead time, median</title>"));
         assert!(svg.contains("2026-03-01: 5 hours."), "{svg}");
         assert!(svg.contains("2026-03-08: nothing to measure."));
         assert!(svg.contains("2026-03-15: 2 days."));

@@ -283,3 +283,86 @@ pub fn moment(t: Timestamp) -> String {
 pub fn svg(text: String) -> PreEscaped<String> {
     PreEscaped(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_only_go_back_to_local_paths() {
+        assert_eq!(
+            local_path(Some("/teams/payments?days=30")),
+            "/teams/payments?days=30"
+        );
+        for outside in [
+            "//evil.example/",
+            "https://evil.example/",
+            "\\\\evil",
+            "/\\evil",
+            "",
+        ] {
+            assert_eq!(local_path(Some(outside)), "/", "{outside}");
+        }
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn a_window_is_days_back_from_to_or_from_and_to() {
+        let now = Timestamp::parse_rfc3339("2026-11-20T12:00:00Z").unwrap();
+        let days = WindowParams {
+            days: Some(7),
+            to: Some("2026-11-10".into()),
+            ..Default::default()
+        };
+        let w = days.window(now).unwrap();
+        assert_eq!(w.from.to_rfc3339(), "2026-11-03T00:00:00Z");
+        assert_eq!(
+            days.with(Some(30), Some("day")),
+            "?days=30&to=2026-11-10&bucket=day"
+        );
+        for bad in [
+            WindowParams {
+                days: Some(0),
+                ..Default::default()
+            },
+            WindowParams {
+                days: Some(7),
+                from: Some("2026-01-01".into()),
+                ..Default::default()
+            },
+            WindowParams {
+                from: Some("yesterday".into()),
+                ..Default::default()
+            },
+        ] {
+            assert_eq!(bad.window(now).unwrap_err().status, 400);
+        }
+        // Too many buckets for a chart: a clear error, not a huge page.
+        let long = WindowParams {
+            days: Some(3660),
+            bucket: Some("day".into()),
+            ..Default::default()
+        };
+        let w = long.window(now).unwrap();
+        assert!(
+            long.bucket(&w)
+                .unwrap_err()
+                .detail
+                .contains("larger bucket")
+        );
+        // The default bucket follows the window's length.
+        let month = WindowParams {
+            days: Some(30),
+            ..Default::default()
+        };
+        assert_eq!(
+            month.bucket(&month.window(now).unwrap()).unwrap().0,
+            Bucket::Day
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode("/teams/a b?x=1&y"), "/teams/a%20b%3Fx%3D1%26y");
+    }
+}
