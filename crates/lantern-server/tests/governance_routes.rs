@@ -557,7 +557,6 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
             .map(|p| keyed.pseudonymise(p).as_stored().to_string()),
     );
     drop(store);
-    let events = events;
 
     // Something to show on every route: an annotation, a dispute, a token.
     for (method, path, body) in [
