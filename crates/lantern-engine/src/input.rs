@@ -243,3 +243,95 @@ impl ReportInput {
         }
     }
 }
+
+/// One organisation-wide input indexed by service, so that the inputs of
+/// many scopes (the organisation page: every team and service) cost what
+/// their own events cost, not the organisation's each time. A restricted
+/// input holds what a store's input for those services holds: their
+/// deployments and incidents, the pull requests of the repositories they
+/// deploy, their commit links and deployed repositories.
+pub struct InputByService<'a> {
+    input: &'a ReportInput,
+    deployments: foldhash::HashMap<&'a Name, Vec<usize>>,
+    incidents: foldhash::HashMap<&'a Name, Vec<usize>>,
+    pull_requests: foldhash::HashMap<&'a Name, Vec<usize>>,
+    sha_links: foldhash::HashMap<&'a Name, Vec<usize>>,
+}
+
+impl<'a> InputByService<'a> {
+    pub fn new(input: &'a ReportInput) -> Self {
+        use foldhash::HashMapExt;
+        let mut by = InputByService {
+            input,
+            deployments: foldhash::HashMap::new(),
+            incidents: foldhash::HashMap::new(),
+            pull_requests: foldhash::HashMap::new(),
+            sha_links: foldhash::HashMap::new(),
+        };
+        for (i, d) in input.deployments.iter().enumerate() {
+            by.deployments.entry(&d.service).or_default().push(i);
+        }
+        for (i, inc) in input.incidents.iter().enumerate() {
+            for s in inc.affected() {
+                by.incidents.entry(s).or_default().push(i);
+            }
+        }
+        for (i, pr) in input.pull_requests.iter().enumerate() {
+            by.pull_requests.entry(&pr.repo).or_default().push(i);
+        }
+        for (i, l) in input.sha_links.iter().enumerate() {
+            by.sha_links.entry(&l.service).or_default().push(i);
+        }
+        by
+    }
+
+    /// The input of these services alone, in the original order.
+    pub fn restrict(&self, services: &BTreeSet<Name>) -> ReportInput {
+        let gather = |map: &foldhash::HashMap<&'a Name, Vec<usize>>,
+                      keys: &mut dyn Iterator<Item = &Name>| {
+            let mut all: Vec<usize> = keys.filter_map(|k| map.get(k)).flatten().copied().collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        };
+        let input = self.input;
+        let deployed_repos: HashSet<(Name, Name)> = input
+            .deployed_repos
+            .iter()
+            .filter(|(s, _)| services.contains(s))
+            .cloned()
+            .collect();
+        let repos: BTreeSet<&Name> = deployed_repos.iter().map(|(_, r)| r).collect();
+        let deployments = gather(&self.deployments, &mut services.iter());
+        let incidents = gather(&self.incidents, &mut services.iter());
+        let pull_requests = gather(&self.pull_requests, &mut repos.iter().copied());
+        let sha_links = gather(&self.sha_links, &mut services.iter());
+        ReportInput {
+            deployments: deployments
+                .iter()
+                .map(|&i| input.deployments[i].clone())
+                .collect(),
+            deployment_facts: deployments
+                .iter()
+                .map(|&i| input.deployment_facts.get(i).cloned().flatten())
+                .collect(),
+            incidents: incidents
+                .iter()
+                .map(|&i| input.incidents[i].clone())
+                .collect(),
+            pull_requests: pull_requests
+                .iter()
+                .map(|&i| input.pull_requests[i].clone())
+                .collect(),
+            pull_request_facts: pull_requests
+                .iter()
+                .map(|&i| input.pull_request_facts.get(i).cloned().flatten())
+                .collect(),
+            sha_links: sha_links
+                .iter()
+                .map(|&i| input.sha_links[i].clone())
+                .collect(),
+            deployed_repos,
+        }
+    }
+}

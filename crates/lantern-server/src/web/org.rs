@@ -14,7 +14,7 @@ use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Query, State};
 use axum::response::Html;
-use lantern_engine::{Ledger, Report, Scope, find_metric_doc};
+use lantern_engine::{InputByService, Ledger, Report, Scope, find_metric_doc};
 use lantern_events::{Name, Timestamp};
 use maud::{Markup, html};
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,16 +41,20 @@ pub async fn org_page(
             for t in &settings.teams {
                 services.extend(t.services.iter().cloned());
             }
-            // One input for every scope: each report filters it.
+            // One read of the store for every scope, split by service.
             let input = store
                 .report_input(Some(&services), window, &settings.engine)
                 .map_err(store_error)?;
-            let ledger = Ledger::build(&input, &settings.engine);
+            let by_service = InputByService::new(&input);
             let figures = |scope: &Scope| -> Result<Figures, Problem> {
+                // Each scope's own input, as its own page reads it.
+                let own = scope.services().map(|s| by_service.restrict(&s));
+                let input = own.as_ref().unwrap_or(&input);
                 Ok(
-                    match suppressed(store, &reader, scope, &input, window, state)? {
+                    match suppressed(store, &reader, scope, input, window, state)? {
                         Some(reason) => Figures::Withheld(reason),
                         None => {
+                            let ledger = Ledger::build(input, &settings.engine);
                             let mut r = ledger.report(scope, window);
                             r.pr_stages.review_sample_rate =
                                 settings.governance.review_sampling.stated_rate();
