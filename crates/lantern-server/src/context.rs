@@ -56,6 +56,15 @@ pub fn service_owners(service: &Name, teams: &[Team]) -> Vec<Name> {
         .collect()
 }
 
+/// The annotation scope that names the same services as a report's scope.
+pub fn annotation_scope(scope: &Scope) -> AnnotationScope {
+    match scope {
+        Scope::Service(s) => AnnotationScope::Service(s.clone()),
+        Scope::Team { name, .. } => AnnotationScope::Team(name.clone()),
+        Scope::Org => AnnotationScope::Org,
+    }
+}
+
 pub fn scope_label(scope: &AnnotationScope) -> String {
     match scope {
         AnnotationScope::Service(s) => format!("service:{s}"),

@@ -15,7 +15,7 @@ use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Extension, Form, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use lantern_engine::{Scope, Window, metric_docs};
-use lantern_events::{AnnotationKind, AnnotationScope, Timestamp};
+use lantern_events::{AnnotationKind, AnnotationScope, MICROS_PER_DAY, Timestamp};
 use lantern_governance::{Need, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -48,14 +48,6 @@ fn contributable(state: &AppState, p: &Principal) -> Vec<(String, String)> {
     out
 }
 
-fn scope_value(scope: &Scope) -> String {
-    match scope {
-        Scope::Service(s) => format!("service:{s}"),
-        Scope::Team { name, .. } => format!("team:{name}"),
-        Scope::Org => "org".into(),
-    }
-}
-
 /// The list of annotations and disputes, and the forms this reader may use.
 /// `scope`: the page's scope (the forms add to it); `None`: any scope the
 /// reader may contribute to.
@@ -67,7 +59,7 @@ pub fn section(
     params: &WindowParams,
     window: Window,
 ) -> Markup {
-    let here = scope_value(scope);
+    let here = crate::context::scope_label(&crate::context::annotation_scope(scope));
     let choices: Vec<(String, String)> = contributable(state, p)
         .into_iter()
         .filter(|(v, _)| *v == here)
@@ -284,14 +276,14 @@ pub async fn annotations_page(
     let now = Timestamp::now();
     let everything = Window::new(
         Timestamp::from_micros(0),
-        now.plus_micros(3660 * 86_400 * 1_000_000),
+        now.plus_micros(3660 * MICROS_PER_DAY),
     )
     .map_err(Problem::internal)?;
     let teams = &state.settings().teams;
     let all = crate::context::for_report(&list_all, &disputes, &Scope::Org, &everything, teams);
     let choices = contributable(&state, &p);
     let recent =
-        Window::new(now.plus_micros(-30 * 86_400 * 1_000_000), now).map_err(Problem::internal)?;
+        Window::new(now.plus_micros(-30 * MICROS_PER_DAY), now).map_err(Problem::internal)?;
     let body = html! {
         h1 { "Annotations and disputes" }
         p { "Annotations say what happened around the figures (a freeze, a migration, an outage of a dependency); a dispute says where a team finds a figure misleading, until an admin resolves it. Both are drawn on the charts of the scopes they touch. Updated " (moment(now)) "." }

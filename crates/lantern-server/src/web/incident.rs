@@ -14,12 +14,12 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use lantern_engine::{Ledger, LinkKind, Window};
-use lantern_events::{Deployment, Event, EventId, EventKind, Incident, Name};
+use lantern_events::{Deployment, Event, EventId, EventKind, Incident, MICROS_PER_DAY, Name};
 use maud::html;
 use std::collections::BTreeSet;
 
 /// How far back the page lists deployments.
-const BEFORE_MICROS: i64 = 7 * 86_400 * 1_000_000;
+const BEFORE_MICROS: i64 = 7 * MICROS_PER_DAY;
 const SHOWN_BEFORE: usize = 10;
 
 struct Reconstructed {
@@ -66,7 +66,7 @@ pub async fn incident_page(
             before.drain(..keep);
             let config = &state.settings().engine;
             let span = Window::new(
-                start.plus_micros(-(config.link_window_micros + 86_400 * 1_000_000)),
+                start.plus_micros(-(config.link_window_micros + MICROS_PER_DAY)),
                 start.plus_micros(1),
             )
             .map_err(Problem::internal)?;

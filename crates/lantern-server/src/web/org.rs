@@ -96,20 +96,7 @@ fn render(
     bucket: lantern_engine::Bucket,
     c: Computed,
 ) -> Markup {
-    let overview = Overview::build(c.teams.clone(), c.services.clone());
-    let by_name = |list: &[(String, Figures)]| -> BTreeMap<String, Option<Report>> {
-        list.iter()
-            .map(|(n, f)| {
-                (
-                    n.clone(),
-                    match f {
-                        Figures::Shown(r) => Some((**r).clone()),
-                        Figures::Withheld(_) => None,
-                    },
-                )
-            })
-            .collect()
-    };
+    let overview = Overview::build(&c.teams, &c.services);
     let (teams, services) = (by_name(&c.teams), by_name(&c.services));
     let with = params.with(None, None);
     let d = &overview.distribution;
@@ -167,10 +154,20 @@ fn render(
     }
 }
 
+/// The shown reports by name, for the rows the overview put in order.
+fn by_name(list: &[(String, Figures)]) -> BTreeMap<&str, &Report> {
+    list.iter()
+        .filter_map(|(n, f)| match f {
+            Figures::Shown(r) => Some((n.as_str(), &**r)),
+            Figures::Withheld(_) => None,
+        })
+        .collect()
+}
+
 fn rows_table(
     what: &str,
     rows: &[super::overview::Row],
-    reports: &BTreeMap<String, Option<Report>>,
+    reports: &BTreeMap<&str, &Report>,
     link: &str,
     query: &str,
 ) -> Markup {
@@ -184,7 +181,7 @@ fn rows_table(
                     @for row in rows {
                         tr data-scope=(row.name) {
                             th scope="row" { a href={ (link) (row.name) (query) } { (row.name) } }
-                            @match reports.get(&row.name).and_then(Option::as_ref) {
+                            @match reports.get(row.name.as_str()) {
                                 Some(r) => { @for m in &METRICS { td { (m.figure(r)) " " (m.chip(r)) } } }
                                 None => td.withheld colspan="5" { "withheld: " (row.withheld.as_deref().unwrap_or("not shown to you")) }
                             }

@@ -84,9 +84,9 @@ fn slot(band: Option<Band>) -> usize {
 impl Overview {
     /// Rows sorted by name whatever order they come in: the page must
     /// never read as a league table.
-    pub fn build(teams: Vec<(String, Figures)>, services: Vec<(String, Figures)>) -> Overview {
+    pub fn build(teams: &[(String, Figures)], services: &[(String, Figures)]) -> Overview {
         let mut distribution = Distribution::default();
-        for (_, figures) in &services {
+        for (_, figures) in services {
             match figures {
                 Figures::Shown(r) => {
                     for (metric, band) in bands(r).into_iter().enumerate() {
@@ -96,7 +96,7 @@ impl Overview {
                 Figures::Withheld(_) => distribution.withheld += 1,
             }
         }
-        let sorted = |list: Vec<(String, Figures)>| {
+        let sorted = |list: &[(String, Figures)]| {
             let mut rows: Vec<Row> = list.iter().map(|(n, f)| row(n.clone(), f)).collect();
             rows.sort_by(|a, b| {
                 a.name
@@ -160,8 +160,8 @@ mod tests {
             ("gamma".to_string(), shown("gamma", 0)),
         ];
         let o = Overview::build(
-            vec![("payments".into(), Figures::Withheld("x".into()))],
-            services,
+            &[("payments".into(), Figures::Withheld("x".into()))],
+            &services,
         );
         let names: Vec<&str> = o.services.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(

@@ -11,12 +11,10 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use lantern_engine::{Bucket, Window};
-use lantern_events::Timestamp;
+use lantern_events::{MICROS_PER_DAY, Timestamp};
 use lantern_governance::Role;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
-
-const DAY_MICROS: i64 = 86_400 * 1_000_000;
 
 /// Whether a path is a page (rather than the API, a receiver or a probe).
 pub fn is_page(path: &str) -> bool {
@@ -26,19 +24,25 @@ pub fn is_page(path: &str) -> bool {
         || path == "/readyz")
 }
 
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · Lantern" }
+            link rel="stylesheet" href="/assets/lantern.css";
+            script src="/assets/lantern.js" defer {}
+        }
+    }
+}
+
 /// The page around `body`.
 pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Markup) -> Html<String> {
     let teams = &state.settings().teams;
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Lantern" }
-                link rel="stylesheet" href="/assets/lantern.css";
-                script src="/assets/lantern.js" defer {}
-            }
+            (head(title))
             body {
                 a.skip href="#main" { "Skip to the content" }
                 header {
@@ -90,12 +94,7 @@ pub fn problem_page(problem: &Problem) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (problem.title) " · Lantern" }
-                link rel="stylesheet" href="/assets/lantern.css";
-            }
+            (head(&problem.title))
             body {
                 header { nav aria-label="Main" { a.brand href="/" { "Lantern" } } }
                 main id="main" {
@@ -190,7 +189,7 @@ impl WindowParams {
                         .map_err(|m| Problem::bad_request(format!("to: {m}")))?,
                     None => now,
                 };
-                Window::new(to.plus_micros(-(d as i64) * DAY_MICROS), to)
+                Window::new(to.plus_micros(-(d as i64) * MICROS_PER_DAY), to)
                     .map_err(Problem::bad_request)
             }
             None => Window::from_bounds(self.from.as_deref(), self.to.as_deref(), now)

@@ -18,11 +18,10 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::Html;
 use lantern_engine::{Bucket, Ledger, Report, Scope, Window, find_metric_doc};
-use lantern_events::{Deployment, Incident, Name, Timestamp};
+use lantern_events::{Deployment, Incident, MICROS_PER_DAY, Name, Timestamp};
 use lantern_governance::Need;
 use maud::{Markup, html};
 
-const DAY_MICROS: i64 = 86_400 * 1_000_000;
 /// The comparison columns of a metric card.
 const COMPARED_DAYS: [u32; 3] = [7, 30, 90];
 
@@ -124,14 +123,16 @@ async fn scope_page(
             .map_err(store_error)?;
             // The comparisons look back from the window's end; a window
             // shorter than the longest needs the longer history.
-            let longest = window.to.plus_micros(-(90 * DAY_MICROS));
+            let longest = window.to.plus_micros(-(90 * MICROS_PER_DAY));
             let compare = |ledger: &Ledger| {
                 COMPARED_DAYS
                     .iter()
                     .map(|&d| {
-                        let w =
-                            Window::new(window.to.plus_micros(-(d as i64) * DAY_MICROS), window.to)
-                                .expect("a positive span");
+                        let w = Window::new(
+                            window.to.plus_micros(-(d as i64) * MICROS_PER_DAY),
+                            window.to,
+                        )
+                        .expect("a positive span");
                         (d, ledger.report(&scope, w))
                     })
                     .collect::<Vec<_>>()
@@ -183,11 +184,7 @@ async fn scope_page(
         },
         Ok(c) => {
             if c.incidents.is_some() {
-                let label = crate::context::scope_label(&match &scope {
-                    Scope::Service(s) => lantern_events::AnnotationScope::Service(s.clone()),
-                    Scope::Team { name, .. } => lantern_events::AnnotationScope::Team(name.clone()),
-                    Scope::Org => lantern_events::AnnotationScope::Org,
-                });
+                let label = crate::context::scope_label(&crate::context::annotation_scope(&scope));
                 let shown = c.deployments.as_ref().map_or(0, Vec::len)
                     + c.incidents.as_ref().map_or(0, Vec::len);
                 // Rule 4: detail shown on a page is a read like any other.

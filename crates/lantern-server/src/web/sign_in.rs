@@ -62,13 +62,7 @@ pub async fn sign_in(
     )
     .await
     {
-        Ok(response) => {
-            let mut to = Redirect::to(&next).into_response();
-            if let Some(cookie) = response.headers().get(header::SET_COOKIE) {
-                to.headers_mut().insert(header::SET_COOKIE, cookie.clone());
-            }
-            Ok(to)
-        }
+        Ok(response) => Ok(redirect_with_cookie(&next, &response)),
         Err(p) if p.status == StatusCode::UNAUTHORIZED.as_u16() => Ok((
             StatusCode::UNAUTHORIZED,
             form(
@@ -87,9 +81,16 @@ pub async fn sign_out(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let response = api::sign_out(State(state), headers).await?;
-    let mut to = Redirect::to("/sign-in").into_response();
-    if let Some(cookie) = response.headers().get(header::SET_COOKIE) {
-        to.headers_mut().insert(header::SET_COOKIE, cookie.clone());
+    Ok(redirect_with_cookie("/sign-in", &response))
+}
+
+/// A redirect to `to` that carries the cookie the API's answer set.
+fn redirect_with_cookie(to: &str, api_answer: &Response) -> Response {
+    let mut redirect = Redirect::to(to).into_response();
+    if let Some(cookie) = api_answer.headers().get(header::SET_COOKIE) {
+        redirect
+            .headers_mut()
+            .insert(header::SET_COOKIE, cookie.clone());
     }
-    Ok(to)
+    redirect
 }
