@@ -111,20 +111,8 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         "127.0.0.1:0".parse()?,
         lantern_server::DEFAULT_BODY_LIMIT,
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let app = runtime.block_on(Application::build(
-        settings,
-        Box::new(instance.store),
-        instance.pseudonymiser,
-    ))?;
-    let address = app.address()?;
-    let (stop_server, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let server = BenchServer::start(settings, instance)?;
+    let address = server.address;
 
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged = Arc::new(AtomicU64::new(0));
@@ -194,8 +182,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
             .map_err(|_| anyhow::anyhow!("a client panicked"))??;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let _ = stop_server.send(());
-    runtime.block_on(server)??;
+    server.stop()?;
     let store = lantern_store::SqliteStore::open(&db)?;
     let after = store.counts()?;
     let acked = acknowledged.load(Ordering::Relaxed);
@@ -251,6 +238,47 @@ fn delivery(client: usize, n: u64, services: usize) -> String {
         format!(
             r#"{{"type":"deployment","id":"load-{client}-{n}","service":"load-{s}","environment":"production","finished_at":"{at}","repo":"load/{s}","sha":"{prev}"}}"#
         )
+    }
+}
+
+/// The real server on a free loopback port, on its own two-worker runtime
+/// (as `lantern serve` runs), for a benchmark's clients to talk to.
+pub(crate) struct BenchServer {
+    runtime: tokio::runtime::Runtime,
+    pub(crate) address: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl BenchServer {
+    pub(crate) fn start(settings: lantern_server::Settings, instance: Instance) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let app = runtime.block_on(Application::build(
+            settings,
+            Box::new(instance.store),
+            instance.pseudonymiser,
+        ))?;
+        let address = app.address()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = runtime.spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Ok(BenchServer {
+            runtime,
+            address,
+            stop,
+            served,
+        })
+    }
+
+    /// Stops it after the requests in flight.
+    pub(crate) fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        self.runtime.block_on(self.served)??;
+        Ok(())
     }
 }
 
