@@ -188,6 +188,26 @@ async fn text(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 async fn path_of(client: &Client) -> String {
     client.current_url().await.unwrap().path().to_string()
 }
@@ -270,13 +290,7 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
         5
     );
     // The explanation is one click away.
-    client
-        .find(Locator::Css("article[data-card=lead_time] summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "article[data-card=lead_time] summary").await;
     let explained = text(&client, "article[data-card=lead_time] details").await;
     assert!(explained.contains("It does not measure"), "{explained}");
     screenshot(&client, "team").await;
@@ -291,20 +305,13 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
         )
         .await
         .unwrap();
-    client
-        .find(Locator::Css("form.annotate [name=title]"))
-        .await
-        .unwrap()
-        .send_keys("queue migration to the new broker")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.annotate button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(
+        &client,
+        "form.annotate [name=title]",
+        "queue migration to the new broker",
+    )
+    .await;
+    click(&client, "form.annotate button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("ul.annotations"))
@@ -426,20 +433,13 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
         )
         .await
         .unwrap();
-    client
-        .find(Locator::Css("form.token [name=purpose]"))
-        .await
-        .unwrap()
-        .send_keys("the payments retrospective")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.token button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(
+        &client,
+        "form.token [name=purpose]",
+        "the payments retrospective",
+    )
+    .await;
+    click(&client, "form.token button[type=submit]").await;
     let member = text(&client, "code[data-token]").await;
     assert!(member.starts_with("lantern_"), "{member}");
     screenshot(&client, "token-created").await;
@@ -447,13 +447,7 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
     screenshot(&client, "tokens").await;
 
     // Sign out, then in as the payments team member.
-    client
-        .find(Locator::Css("form.sign-out button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form.sign-out button").await;
     client
         .wait()
         .for_element(Locator::Css("form.sign-in"))
@@ -467,20 +461,8 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
         "signed out: back to sign-in"
     );
     screenshot(&client, "sign-in").await;
-    client
-        .find(Locator::Css("#token"))
-        .await
-        .unwrap()
-        .send_keys(&member)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.sign-in button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&client, "#token", &member).await;
+    click(&client, "form.sign-in button").await;
     client.wait().for_element(Locator::Css("h1")).await.unwrap();
     assert_eq!(
         path_of(&client).await,
