@@ -44,6 +44,8 @@ pub struct Ledger<'e> {
     /// Incidents by affected service (each once per service), for the
     /// "deployed while an incident was open" reading of rework.
     pub incidents_by_service: HashMap<&'e Name, Vec<&'e Incident>>,
+    /// Set by [`Ledger::with_scope_index`].
+    pub(crate) index: Option<crate::scope_index::ScopeIndex<'e>>,
 }
 
 impl<'e> Ledger<'e> {
@@ -70,6 +72,7 @@ impl<'e> Ledger<'e> {
             spds,
             services: HashMap::new(),
             incidents_by_service: incidents_by_service(&input.incidents),
+            index: None,
         };
         ledger.order_services();
         // Deployment ids are unique (same type and id replaces).

@@ -19,6 +19,7 @@ mod input;
 mod ledger;
 mod prs;
 mod report;
+mod scope_index;
 mod stats;
 
 pub use bands::Band;
@@ -26,7 +27,7 @@ pub use calendar::{Bucket, buckets};
 pub use docs::{MetricDoc, find_metric_doc, metric_docs};
 pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};
 pub use graph::{ChangeGraph, ChangeRef};
-pub use input::{EngineConfig, EventSet, InputByService, ReportInput, Scope, Window};
+pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window};
 pub use ledger::{Ledger, LinkKind};
 pub use report::*;
 pub use stats::Stats;

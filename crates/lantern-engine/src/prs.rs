@@ -19,7 +19,10 @@ impl<'e> Ledger<'e> {
             input.repos_deployed_by(scope).map(Iterator::collect);
         let (mut coding, mut pickup, mut review, mut deploy) = (vec![], vec![], vec![], vec![]);
         let neg = &mut dq.negative_pr_stages;
-        for (pr, facts) in input.pull_requests.iter().zip(&input.pull_request_facts) {
+        let positions = self.pull_requests_of(deployed_repos.as_ref().map(|r| r.iter().copied()));
+        for i in positions {
+            let (pr, facts) = (&input.pull_requests[i], input.pull_request_facts.get(i));
+            let facts = facts.and_then(Option::as_ref);
             let Some(merged) = pr.merged_at.filter(|&m| window.contains(m)) else {
                 continue;
             };

@@ -232,12 +232,7 @@ pub(crate) fn push_duration(values: &mut Vec<f64>, negatives: &mut u64, seconds:
 impl<'e> Ledger<'e> {
     pub fn report(&self, scope: &Scope, window: Window) -> Report {
         let mut dq = DataQuality::default();
-        let p: Vec<usize> = (0..self.spds.len())
-            .filter(|&i| {
-                let d = self.spds[i].d;
-                scope.contains(&d.service) && window.contains(d.finished_at)
-            })
-            .collect();
+        let p = self.spds_in(scope, &window);
         let deployment_frequency = self.deployment_frequency(&p, &window);
         let lead_time = self.lead_time(&p, &mut dq);
         let (change_failure_rate, failed_deployment_recovery_time) = self.failures(&p, &mut dq);
@@ -442,21 +437,10 @@ impl<'e> Ledger<'e> {
         }
     }
 
-    fn incidents_in(&self, scope: &Scope) -> Vec<&'e Incident> {
-        self.input
-            .incidents
-            .iter()
-            .filter(|inc| inc.affected().any(|s| scope.contains(s)))
-            .collect()
-    }
-
     fn success_rate(&self, scope: &Scope, window: &Window) -> SuccessRate {
         let (mut attempts, mut succeeded) = (0, 0);
-        for d in &self.input.deployments {
-            if scope.contains(&d.service)
-                && window.contains(d.finished_at)
-                && self.config.is_production(d.environment.as_str())
-            {
+        for d in self.deployments_in(scope) {
+            if window.contains(d.finished_at) && self.config.is_production(d.environment.as_str()) {
                 match d.status {
                     DeploymentStatus::Success => {
                         attempts += 1;

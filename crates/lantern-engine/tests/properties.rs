@@ -95,4 +95,35 @@ proptest! {
             }
         }
     }
+
+    #[test]
+    fn a_ledger_indexed_by_service_gives_every_scope_the_same_report(
+        seed in any::<u64>(),
+        from_day in -10i64..40,
+        days in 1i64..60,
+        members in proptest::collection::btree_set(0usize..5, 0..5),
+    ) {
+        let ev = EventSet::from_events(parse_all(&history(seed)));
+        let cfg = EngineConfig::default();
+        let input = ReportInput::from_events(ev, &cfg);
+        let plain = Ledger::build(&input, &cfg);
+        let indexed = Ledger::build(&input, &cfg).with_scope_index();
+        // svc4 and svc5 deploy nothing: a scope may name services without events.
+        let name = |i: usize| Name::parse(&format!("svc{}", i + 1)).unwrap();
+        let mut all = scopes();
+        all.push(Scope::Service(name(3)));
+        all.push(Scope::Team { name: Name::parse("t").unwrap(), services: members.iter().map(|&i| name(i)).collect() });
+        // Also windows that start or end exactly at a deployment.
+        let mut windows = vec![window(from_day, days)];
+        let times: Vec<Timestamp> = input.deployments.iter().map(|d| d.finished_at).collect();
+        for pair in times.windows(2) {
+            let (a, b) = (pair[0].min(pair[1]), pair[0].max(pair[1]));
+            windows.extend(Window::new(a, b).ok());
+        }
+        for w in windows {
+            for scope in &all {
+                prop_assert_eq!(plain.report(scope, w), indexed.report(scope, w), "scope {:?}, window {:?}", scope, w);
+            }
+        }
+    }
 }

@@ -198,6 +198,30 @@ async fn click(client: &Client, css: &str) {
         .unwrap();
 }
 
+/// Clicks what submits a form or follows a link, and waits until the
+/// browser has left the page: a click returns before the navigation it
+/// starts, and the old page's elements would answer the next look-up.
+async fn navigate_by_click(client: &Client, css: &str) {
+    let old = client.find(Locator::Css("html")).await.unwrap();
+    click(client, css).await;
+    wait_until(css, || async { old.tag_name().await.is_err() }).await;
+}
+
+/// Polls `done` every 50 ms for up to 10 s.
+async fn wait_until<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: still waiting after 10 s");
+}
+
 async fn type_into(client: &Client, css: &str, text: &str) {
     client
         .find(Locator::Css(css))
@@ -238,8 +262,11 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
 
     // The sign-in link lands on the organisation page.
     client.goto(&link).await.unwrap();
-    client.wait().for_element(Locator::Css("h1")).await.unwrap();
-    assert_eq!(path_of(&client).await, "/");
+    // The sign-in page's script submits the token from the link's fragment.
+    wait_until("signed in by the link", || async {
+        path_of(&client).await == "/"
+    })
+    .await;
     assert_eq!(text(&client, "h1").await, "Organisation");
     client.goto(&format!("{base}/?{window}")).await.unwrap();
     screenshot(&client, "organisation").await;
@@ -311,7 +338,7 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
         "queue migration to the new broker",
     )
     .await;
-    click(&client, "form.annotate button[type=submit]").await;
+    navigate_by_click(&client, "form.annotate button[type=submit]").await;
     client
         .wait()
         .for_element(Locator::Css("ul.annotations"))
@@ -375,7 +402,12 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
         .find(Locator::Css("table.timeline tr.incident a"))
         .await
         .unwrap();
-    incident.click().await.unwrap();
+    let href = incident.attr("href").await.unwrap().unwrap();
+    navigate_by_click(
+        &client,
+        &format!("table.timeline tr.incident a[href='{href}']"),
+    )
+    .await;
     client
         .wait()
         .for_element(Locator::Css("ol.steps"))
@@ -439,7 +471,7 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
         "the payments retrospective",
     )
     .await;
-    click(&client, "form.token button[type=submit]").await;
+    navigate_by_click(&client, "form.token button[type=submit]").await;
     let member = text(&client, "code[data-token]").await;
     assert!(member.starts_with("lantern_"), "{member}");
     screenshot(&client, "token-created").await;
@@ -447,7 +479,7 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
     screenshot(&client, "tokens").await;
 
     // Sign out, then in as the payments team member.
-    click(&client, "form.sign-out button").await;
+    navigate_by_click(&client, "form.sign-out button").await;
     client
         .wait()
         .for_element(Locator::Css("form.sign-in"))
@@ -462,7 +494,7 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
     );
     screenshot(&client, "sign-in").await;
     type_into(&client, "#token", &member).await;
-    click(&client, "form.sign-in button").await;
+    navigate_by_click(&client, "form.sign-in button").await;
     client.wait().for_element(Locator::Css("h1")).await.unwrap();
     assert_eq!(
         path_of(&client).await,
