@@ -1,13 +1,14 @@
 //! End to end: `lantern demo` serving its dashboard, driven by a real
-//! headless Chromium over WebDriver (Debian's chromium and chromedriver).
+//! headless Chromium and a real headless Firefox over WebDriver (Debian's
+//! chromium, chromedriver and firefox-esr; geckodriver from crates.io).
 //! A new user's path: the printed sign-in link, every page, the figures
 //! against the API's, an annotation added through its form and seen on
 //! the chart, a token created on the admin page, and that token's team
 //! member refused another team's detail. Screenshots of every page are
-//! kept in `target/dashboard-screenshots/`.
+//! kept in `target/dashboard-screenshots/<browser>/`.
 //!
-//! Without chromedriver the test says it was skipped and passes, unless
-//! `LANTERN_REQUIRE_BROWSER` is set (CI sets it).
+//! Without a browser or its driver the test says it was skipped and
+//! passes, unless `LANTERN_REQUIRE_BROWSER` is set (CI sets it).
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -80,58 +81,140 @@ fn start_demo(dir: &std::path::Path) -> (Killed, String, String) {
     )
 }
 
-async fn start_browser(
-    chromedriver: &std::path::Path,
-    chromium: &std::path::Path,
-) -> (Killed, Client) {
-    let port = free_port();
-    let driver = Killed(
-        Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1600"]
-        }),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    for attempt in 0.. {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector)
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(client) => return (driver, client),
-            Err(e) if attempt < 50 => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("cannot start a Chromium session: {e}"),
-        }
-    }
-    unreachable!()
+/// A browser the journey runs in, and the WebDriver server that drives it.
+#[derive(Clone, Copy)]
+enum Browser {
+    Chromium,
+    Firefox,
 }
 
-fn screenshots_dir() -> PathBuf {
+impl Browser {
+    fn name(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromium",
+            Browser::Firefox => "firefox",
+        }
+    }
+
+    /// (driver, browser) programs, or how to install them.
+    fn programs(self) -> Result<(PathBuf, PathBuf), &'static str> {
+        let home = std::env::var("HOME").unwrap_or_default();
+        let cargo_gecko = format!("{home}/.cargo/bin/geckodriver");
+        let (driver, binary) = match self {
+            Browser::Chromium => (
+                find_program("LANTERN_CHROMEDRIVER", &["/usr/bin/chromedriver"]),
+                find_program(
+                    "LANTERN_CHROMIUM",
+                    &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
+                ),
+            ),
+            Browser::Firefox => (
+                find_program(
+                    "LANTERN_GECKODRIVER",
+                    &[
+                        "/usr/local/bin/geckodriver",
+                        "/usr/bin/geckodriver",
+                        &cargo_gecko,
+                    ],
+                ),
+                find_program(
+                    "LANTERN_FIREFOX",
+                    &["/usr/bin/firefox-esr", "/usr/bin/firefox"],
+                ),
+            ),
+        };
+        match (driver, binary) {
+            (Some(d), Some(b)) => Ok((d, b)),
+            _ => Err(match self {
+                Browser::Chromium => {
+                    "apt-get install -y chromium chromium-driver, or set LANTERN_CHROMIUM and LANTERN_CHROMEDRIVER"
+                }
+                Browser::Firefox => {
+                    "apt-get install -y firefox-esr and cargo install geckodriver, or set LANTERN_FIREFOX and LANTERN_GECKODRIVER"
+                }
+            }),
+        }
+    }
+
+    fn capabilities(self, binary: &std::path::Path) -> serde_json::Map<String, Value> {
+        let mut caps = serde_json::Map::new();
+        match self {
+            Browser::Chromium => caps.insert(
+                "goog:chromeOptions".into(),
+                json!({
+                    "binary": binary,
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1600"]
+                }),
+            ),
+            Browser::Firefox => caps.insert(
+                "moz:firefoxOptions".into(),
+                json!({
+                    "binary": binary,
+                    "args": ["-headless", "--width=1280", "--height=1600"]
+                }),
+            ),
+        };
+        caps
+    }
+
+    async fn start(self, driver: &std::path::Path, binary: &std::path::Path) -> (Killed, Client) {
+        let port = free_port();
+        let driver = Killed(
+            Command::new(driver)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("the WebDriver server starts"),
+        );
+        let caps = self.capabilities(binary);
+        let url = format!("http://127.0.0.1:{port}");
+        let mut attempt = 0;
+        loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => return (driver, client),
+                Err(_) if attempt < 100 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("cannot start a {} session: {e}", self.name()),
+            }
+        }
+    }
+}
+
+fn screenshots_dir(browser: Browser) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .unwrap()
-        .join("dashboard-screenshots");
+        .join("dashboard-screenshots")
+        .join(browser.name());
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-async fn screenshot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+/// The browser session and where its screenshots go.
+struct Session {
+    client: Client,
+    browser: Browser,
+}
+
+impl std::ops::Deref for Session {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+async fn screenshot(session: &Session, name: &str) {
+    let png = session.client.screenshot().await.unwrap();
+    let path = screenshots_dir(session.browser).join(format!("{name}.png"));
+    std::fs::write(path, png).unwrap();
 }
 
 async fn api(base: &str, token: &str, path: &str) -> Value {
@@ -237,27 +320,34 @@ async fn path_of(client: &Client) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_user_explores_the_demo_in_a_real_browser() {
-    let chromedriver = find_program("LANTERN_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
-    let chromium = find_program(
-        "LANTERN_CHROMIUM",
-        &["/usr/bin/chromium", "/usr/bin/chromium-browser"],
-    );
-    let (Some(chromedriver), Some(chromium)) = (chromedriver, chromium) else {
-        if std::env::var_os("LANTERN_REQUIRE_BROWSER").is_some() {
+async fn a_new_user_explores_the_demo_in_chromium() {
+    explore_the_demo(Browser::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_explores_the_demo_in_firefox() {
+    explore_the_demo(Browser::Firefox).await;
+}
+
+async fn explore_the_demo(browser: Browser) {
+    let (driver, binary) = match browser.programs() {
+        Ok(found) => found,
+        Err(install) if std::env::var_os("LANTERN_REQUIRE_BROWSER").is_some() => {
             panic!(
-                "LANTERN_REQUIRE_BROWSER is set but chromium/chromedriver are missing (apt-get install -y chromium chromium-driver)"
-            );
+                "LANTERN_REQUIRE_BROWSER is set but {} is missing: {install}",
+                browser.name()
+            )
         }
-        eprintln!(
-            "SKIPPED the browser test: no chromium/chromedriver (apt-get install -y chromium chromium-driver, or set LANTERN_CHROMIUM and LANTERN_CHROMEDRIVER)"
-        );
-        return;
+        Err(install) => {
+            eprintln!("SKIPPED the {} browser test: {install}", browser.name());
+            return;
+        }
     };
     let dir = tempfile::tempdir().unwrap();
     let (_demo, base, link) = start_demo(dir.path());
     let admin = link.split("#token=").nth(1).unwrap().to_string();
-    let (_driver, client) = start_browser(&chromedriver, &chromium).await;
+    let (_driver, client) = browser.start(&driver, &binary).await;
+    let client = Session { client, browser };
     let window = format!("from={FROM}&to={TO}");
 
     // The sign-in link lands on the organisation page.
@@ -550,5 +640,5 @@ async fn a_new_user_explores_the_demo_in_a_real_browser() {
             && e["outcome"].as_str().unwrap_or("").starts_with("denied")),
         "the refusal is in the audit log"
     );
-    client.close().await.unwrap();
+    client.client.close().await.unwrap();
 }
