@@ -13,6 +13,7 @@
 mod codec;
 mod facts;
 mod governance;
+mod postgres_store;
 mod retention;
 mod schema;
 mod sqlite;
@@ -23,6 +24,7 @@ use lantern_events::{Change, Event, Name};
 use std::collections::BTreeSet;
 
 pub use governance::{AuditEnds, Dispute, GovernanceStore};
+pub use postgres_store::{PostgresStore, redacted};
 pub use retention::{RETAINED_PREFIX, RetentionRun};
 pub use sqlite::SqliteStore;
 
@@ -30,6 +32,12 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {}", postgres_message(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error("not supported yet: {what}")]
+    Unsupported { what: String },
+    #[error("cannot connect to PostgreSQL at {url}: {reason}")]
+    Connect { url: String, reason: String },
     #[error("the database holds a value of the wrong type: {0}")]
     Type(#[from] rusqlite::types::FromSqlError),
     #[error(
@@ -44,6 +52,18 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("the database holds a value this Lantern cannot read ({what}); was it edited by hand?")]
     Corrupt { what: String },
+}
+
+/// A PostgreSQL error with the server's own message and detail, which
+/// `postgres::Error`'s display leaves out ("db error").
+fn postgres_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
+    }
 }
 
 /// How many events of each type a store holds.
@@ -221,4 +241,108 @@ pub trait Store: GovernanceStore {
         window: Window,
         config: &EngineConfig,
     ) -> Result<ReportInput, StoreError>;
+}
+
+/// Where a store lives, as a user writes it (`--db`, `LANTERN_DB`):
+/// `postgres://…` (or `postgresql://…`) for PostgreSQL, else a SQLite
+/// file's path, optionally written `sqlite:PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(text: &str) -> Location {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Location::Postgres(text.to_string())
+        } else {
+            Location::Sqlite(text.strip_prefix("sqlite:").unwrap_or(text).into())
+        }
+    }
+
+    /// Opens (creating if needed) and migrates the store.
+    pub fn open(&self) -> Result<Box<dyn Store + Send>, StoreError> {
+        Ok(match self {
+            Location::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+            Location::Postgres(url) => Box::new(PostgresStore::connect(url)?),
+        })
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => write!(f, "{}", redacted(url)),
+        }
+    }
+}
+
+/// For tests of every crate: a fresh PostgreSQL database per test, on the
+/// server `LANTERN_TEST_POSTGRES` names, dropped afterwards.
+#[doc(hidden)]
+pub mod testing {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub const VARIABLE: &str = "LANTERN_TEST_POSTGRES";
+
+    pub struct TestDatabase {
+        admin: String,
+        name: String,
+        /// The new database's address.
+        pub url: String,
+    }
+
+    /// `url` with its database name replaced.
+    fn with_database(url: &str, name: &str) -> String {
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b, format!("?{q}")),
+            None => (url, String::new()),
+        };
+        let after_scheme = base.find("://").map_or(0, |i| i + 3);
+        let host_end = base[after_scheme..]
+            .find('/')
+            .map_or(base.len(), |i| after_scheme + i);
+        format!("{}/{name}{query}", &base[..host_end])
+    }
+
+    /// A new empty database, or `None` (after saying so on stderr) when
+    /// `LANTERN_TEST_POSTGRES` is not set. Set but unreachable panics: a
+    /// run that asked for PostgreSQL must not pass without it.
+    pub fn database(test: &str) -> Option<TestDatabase> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let Ok(admin) = std::env::var(VARIABLE) else {
+            eprintln!(
+                "SKIPPED the PostgreSQL half of `{test}`: set {VARIABLE}=postgres://postgres@127.0.0.1:5432/test to run it"
+            );
+            return None;
+        };
+        let name = format!(
+            "lantern_test_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("{VARIABLE} is set but PostgreSQL cannot be reached: {e}"));
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+        Some(TestDatabase {
+            url: with_database(&admin, &name),
+            admin,
+            name,
+        })
+    }
+
+    impl Drop for TestDatabase {
+        fn drop(&mut self) {
+            if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+                let _ = client.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ));
+            }
+        }
+    }
 }

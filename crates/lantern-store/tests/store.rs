@@ -1,7 +1,12 @@
+//! The store contract, on both stores (see `each_store`).
+
 use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
 use lantern_events::*;
-use lantern_store::{SqliteStore, Store, StoreError};
+use lantern_store::{Location, StoreError};
 use std::collections::BTreeSet;
+
+mod each_store;
+use each_store::{each_store, raw_sql};
 
 fn parse(lines: &[&str]) -> Vec<Event> {
     let p = Pseudonymiser::from_key([3; 32]);
@@ -24,8 +29,14 @@ const ALL_TYPES: &[&str] = &[
 
 #[test]
 fn every_field_of_every_type_round_trips() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
+    each_store(
+        "every_field_of_every_type_round_trips",
+        every_field_round_trips,
+    );
+}
+
+fn every_field_round_trips(at: &Location) {
+    let mut store = at.open().unwrap();
     let events = parse(ALL_TYPES);
     store.write(&events).unwrap();
     let loaded = store.load(None).unwrap();
@@ -45,16 +56,18 @@ fn every_field_of_every_type_round_trips() {
 }
 
 #[test]
-fn same_type_and_id_replaces_and_the_file_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("l.db");
+fn same_type_and_id_replaces_and_the_store_survives_reopening() {
+    each_store("same_type_and_id_replaces", same_type_and_id_replaces);
+}
+
+fn same_type_and_id_replaces(at: &Location) {
     {
-        let mut store = SqliteStore::open(&path).unwrap();
+        let mut store = at.open().unwrap();
         store.write(&parse(ALL_TYPES)).unwrap();
         store.write(&parse(ALL_TYPES)).unwrap();
         store.write(&parse(&[r#"{"type":"deployment","id":"d-882","service":"other","environment":"prod","finished_at":"2026-03-03T12:00:00Z"}"#])).unwrap();
     }
-    let store = SqliteStore::open(&path).unwrap();
+    let store = at.open().unwrap();
     let c = store.counts().unwrap();
     assert_eq!(
         (
@@ -77,14 +90,18 @@ fn same_type_and_id_replaces_and_the_file_survives_reopening() {
 
 #[test]
 fn a_failing_batch_leaves_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("l.db");
-    let mut store = SqliteStore::open(&path).unwrap();
+    each_store("a_failing_batch_leaves_nothing_behind", failing_batch);
+}
+
+fn failing_batch(at: &Location) {
+    let mut store = at.open().unwrap();
     // Make the database refuse one particular deployment, part-way through a batch.
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON deployments WHEN NEW.id = 'd-882' BEGIN SELECT RAISE(ABORT, 'refused'); END;")
-        .unwrap();
+    raw_sql(
+        at,
+        "CREATE TRIGGER refuse BEFORE INSERT ON deployments WHEN NEW.id = 'd-882' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.id = 'd-882' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql;
+         CREATE TRIGGER refuse BEFORE INSERT ON deployments FOR EACH ROW EXECUTE FUNCTION refuse();",
+    );
     let err = store.write(&parse(ALL_TYPES)).unwrap_err();
     assert!(err.to_string().contains("refused"), "{err}");
     assert_eq!(store.counts().unwrap(), Default::default());
@@ -92,17 +109,18 @@ fn a_failing_batch_leaves_nothing_behind() {
 
 #[test]
 fn a_database_from_a_newer_lantern_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("l.db");
-    drop(SqliteStore::open(&path).unwrap());
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
-        .unwrap();
-    assert!(matches!(
-        SqliteStore::open(&path),
-        Err(StoreError::TooNew { found: 99, .. })
-    ));
+    each_store("a_database_from_a_newer_lantern_is_refused", |at| {
+        drop(at.open().unwrap());
+        raw_sql(
+            at,
+            "PRAGMA user_version = 99",
+            "UPDATE lantern_schema SET version = 99",
+        );
+        assert!(matches!(
+            at.open(),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    });
 }
 
 #[test]
@@ -121,9 +139,14 @@ fn a_scoped_load_gives_the_same_report_as_a_full_load() {
         r#"{"type":"incident","id":"i","service":"x","services":["y"],"started_at":"2026-03-01T06:00:00Z","resolved_at":"2026-03-01T07:00:00Z","caused_by_sha":"bbbbbb2"}"#,
         r#"{"type":"pull_request","id":"a#1","repo":"a","opened_at":"2026-03-01T00:30:00Z","merged_at":"2026-03-01T01:30:00Z","merge_sha":"aaaaaa2"}"#,
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
-    store.write(&parse(&lines)).unwrap();
+    each_store("a_scoped_load_gives_the_same_report_as_a_full_load", |at| {
+        scoped_load(at, &lines)
+    });
+}
+
+fn scoped_load(at: &Location, lines: &[&str]) {
+    let mut store = at.open().unwrap();
+    store.write(&parse(lines)).unwrap();
     let full = store.load(None).unwrap();
     let w = Window::new(
         Timestamp::parse_bound("2026-03-01").unwrap(),
@@ -150,9 +173,11 @@ fn a_scoped_load_gives_the_same_report_as_a_full_load() {
 
 #[test]
 fn a_session_commits_events_and_source_state_together_or_not_at_all() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("l.db");
-    let mut store = SqliteStore::open(&path).unwrap();
+    each_store("a_session_commits_together_or_not_at_all", session_commits);
+}
+
+fn session_commits(at: &Location) {
+    let mut store = at.open().unwrap();
     let events = parse(ALL_TYPES);
     {
         let mut session = store.session().unwrap();
@@ -175,7 +200,7 @@ fn a_session_commits_events_and_source_state_together_or_not_at_all() {
     store.session().unwrap().commit(&[]).unwrap();
     drop(store);
 
-    let store = SqliteStore::open(&path).unwrap();
+    let store = at.open().unwrap();
     assert_eq!(store.counts().unwrap().changes, 2);
     assert_eq!(store.counts().unwrap().deployments, 2);
     assert_eq!(
@@ -206,8 +231,14 @@ fn a_session_commits_events_and_source_state_together_or_not_at_all() {
 
 #[test]
 fn merged_writes_complete_an_event_fact_by_fact() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
+    each_store(
+        "merged_writes_complete_an_event_fact_by_fact",
+        merged_writes,
+    );
+}
+
+fn merged_writes(at: &Location) {
+    let mut store = at.open().unwrap();
     let facts = parse(&[
         r#"{"type":"incident","id":"pd-1","service":"api","started_at":"2026-03-03T11:20:00Z","title":"Errors"}"#,
         r#"{"type":"incident","id":"pd-1","service":"api","started_at":"2026-03-03T11:20:00Z","acknowledged_at":"2026-03-03T11:30:00Z"}"#,

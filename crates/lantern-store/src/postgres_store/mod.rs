@@ -1,0 +1,790 @@
+//! The store for installations past one machine: PostgreSQL, shared by
+//! several `lantern serve` replicas.
+//!
+//! Same contract as the SQLite store (see the crate's invariants): a write
+//! is one transaction, same type + id replaces, person fields arrive
+//! pseudonymised. What differs, and why:
+//! - No kept facts yet. A report derives them from the events it loads
+//!   (`ReportInput::from_events`), which is exact (the engine's own
+//!   derivation) but reads the history a scope deploys on every report;
+//!   `docs/performance.md` has the cost. Keeping facts in PostgreSQL is
+//!   the next step.
+//! - Nothing is cached in the process: every read goes to the database,
+//!   so a replica sees what another acknowledged as soon as it committed.
+//! - The audit chain is appended under a transaction-scoped advisory lock,
+//!   so concurrent writers on several replicas never fork it (and the
+//!   chain's `seq` primary key would refuse a fork if they tried).
+
+mod governance;
+mod schema;
+
+use crate::codec::*;
+use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
+use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
+use lantern_events::*;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Row};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+pub struct PostgresStore {
+    /// In a cell because the trait reads through `&self` while a client
+    /// needs `&mut` for every query; the store is used by one thread at a
+    /// time (the server keeps it behind a lock).
+    client: RefCell<Client>,
+}
+
+/// `postgres://user:secret@host/db` without the secret, for messages.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl PostgresStore {
+    /// Connects (`postgres://…` or `postgresql://…`, libpq's key=value form
+    /// also works) and brings the schema up to date.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut client = Client::connect(url, NoTls).map_err(|e| StoreError::Connect {
+            url: redacted(url),
+            reason: e.to_string(),
+        })?;
+        schema::migrate(&mut client, &redacted(url))?;
+        Ok(PostgresStore {
+            client: RefCell::new(client),
+        })
+    }
+
+    pub(crate) fn client(&mut self) -> &mut Client {
+        self.client.get_mut()
+    }
+
+    /// Runs a read with the client.
+    pub(crate) fn read<T>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        work(&mut self.client.borrow_mut())
+    }
+}
+
+const CHANGE_COLUMNS: &str =
+    "id, repo, sha, parents, committed_at, authored_at, author, pull_request";
+const PULL_REQUEST_COLUMNS: &str = "id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author";
+const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated";
+const INCIDENT_COLUMNS: &str = "id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title";
+const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_at, title";
+
+/// `INSERT … ON CONFLICT (id) DO UPDATE` of every column: last write wins.
+fn upsert(table: &str, columns: &str) -> String {
+    let names: Vec<&str> = columns.split(", ").collect();
+    let values: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    let updates: Vec<String> = names[1..]
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({columns}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
+        values.join(", "),
+        updates.join(", ")
+    )
+}
+
+pub(crate) fn write_events(
+    tx: &mut impl GenericClient,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let statements = [
+        tx.prepare(&upsert("changes", CHANGE_COLUMNS))?,
+        tx.prepare(&upsert("pull_requests", PULL_REQUEST_COLUMNS))?,
+        tx.prepare(&upsert("deployments", DEPLOYMENT_COLUMNS))?,
+        tx.prepare(&upsert("incidents", INCIDENT_COLUMNS))?,
+        tx.prepare(&upsert("annotations", ANNOTATION_COLUMNS))?,
+    ];
+    let opt_t = |t: Option<Timestamp>| t.map(Timestamp::micros);
+    let opt_sha = |s: &Option<Sha>| s.as_ref().map(Sha::to_string);
+    let clamp = |v: Option<u64>| v.map(|v| v.min(i64::MAX as u64) as i64);
+    for event in events {
+        match event {
+            Event::Change(c) => tx.execute(
+                &statements[0],
+                &[
+                    &c.id.as_str(),
+                    &c.repo.as_str(),
+                    &c.sha.hex().as_str(),
+                    &shas_to_text(&c.parents),
+                    &c.committed_at.micros(),
+                    &c.authored_at.micros(),
+                    &c.author.as_ref().map(Pseudonym::as_stored),
+                    &c.pull_request.as_ref().map(EventId::as_str),
+                ],
+            )?,
+            Event::PullRequest(p) => tx.execute(
+                &statements[1],
+                &[
+                    &p.id.as_str(),
+                    &p.repo.as_str(),
+                    &p.opened_at.micros(),
+                    &opt_t(p.first_review_at),
+                    &opt_t(p.approved_at),
+                    &opt_t(p.merged_at),
+                    &opt_t(p.closed_at),
+                    &opt_sha(&p.merge_sha),
+                    &opt_sha(&p.head_sha),
+                    &shas_to_text(&p.commits),
+                    &opt_t(p.first_commit_at),
+                    &clamp(p.additions),
+                    &clamp(p.deletions),
+                    &p.author.as_ref().map(Pseudonym::as_stored),
+                ],
+            )?,
+            Event::Deployment(d) => tx.execute(
+                &statements[2],
+                &[
+                    &d.id.as_str(),
+                    &d.service.as_str(),
+                    &d.environment.as_str(),
+                    &enum_text(&DeploymentStatus::ALL, d.status),
+                    &opt_t(d.started_at),
+                    &d.finished_at.micros(),
+                    &d.repo.as_ref().map(Name::as_str),
+                    &opt_sha(&d.sha),
+                    &d.changes.as_deref().map(shas_to_text),
+                    &d.kind.map(|k| enum_text(&DeploymentKind::ALL, k)),
+                    &d.rollback_of.as_ref().map(EventId::as_str),
+                    &d.automated,
+                ],
+            )?,
+            Event::Incident(i) => {
+                let services: Vec<&str> = i.services.iter().map(Name::as_str).collect();
+                tx.execute(
+                    &statements[3],
+                    &[
+                        &i.id.as_str(),
+                        &i.service.as_str(),
+                        // Names may hold spaces but never control characters.
+                        &services.join("\n"),
+                        &i.started_at.micros(),
+                        &opt_t(i.detected_at),
+                        &opt_t(i.acknowledged_at),
+                        &opt_t(i.resolved_at),
+                        &i.severity,
+                        &i.cause.map(|c| enum_text(&IncidentCause::ALL, c)),
+                        &i.caused_by.as_ref().map(EventId::as_str),
+                        &opt_sha(&i.caused_by_sha),
+                        &i.title,
+                    ],
+                )?
+            }
+            Event::Annotation(a) => {
+                let (kind, name) = scope_columns(&a.scope);
+                tx.execute(
+                    &statements[4],
+                    &[
+                        &a.id.as_str(),
+                        &kind,
+                        &name,
+                        &a.kind.as_str(),
+                        &a.from.micros(),
+                        &opt_t(a.to),
+                        &a.title,
+                    ],
+                )?
+            }
+        };
+    }
+    Ok(())
+}
+
+pub(crate) fn scope_columns(scope: &AnnotationScope) -> (&'static str, Option<&str>) {
+    match scope {
+        AnnotationScope::Service(s) => ("service", Some(s.as_str())),
+        AnnotationScope::Team(t) => ("team", Some(t.as_str())),
+        AnnotationScope::Org => ("org", None),
+    }
+}
+
+pub(crate) fn read_scope(
+    names: &mut Names,
+    kind: &str,
+    name: Option<&str>,
+) -> Result<AnnotationScope, StoreError> {
+    Ok(match (kind, name) {
+        ("service", Some(n)) => AnnotationScope::Service(names.get(n)?),
+        ("team", Some(n)) => AnnotationScope::Team(names.get(n)?),
+        ("org", _) => AnnotationScope::Org,
+        (k, _) => {
+            return Err(StoreError::Corrupt {
+                what: format!("scope `{k}`"),
+            });
+        }
+    })
+}
+
+fn opt_time(r: &Row, i: usize) -> Result<Option<Timestamp>, StoreError> {
+    Ok(r.try_get::<_, Option<i64>>(i)?.map(time))
+}
+
+fn opt_sha_at(r: &Row, i: usize) -> Result<Option<Sha>, StoreError> {
+    r.try_get::<_, Option<&str>>(i)?.map(sha).transpose()
+}
+
+fn read_change(r: &Row, names: &mut Names) -> Result<Change, StoreError> {
+    Ok(Change {
+        id: id(r.try_get(0)?)?,
+        repo: names.get(r.try_get(1)?)?,
+        sha: sha(r.try_get(2)?)?,
+        parents: text_to_shas(r.try_get(3)?)?,
+        committed_at: time(r.try_get(4)?),
+        authored_at: time(r.try_get(5)?),
+        author: r
+            .try_get::<_, Option<String>>(6)?
+            .map(Pseudonym::from_stored),
+        pull_request: r.try_get::<_, Option<&str>>(7)?.map(id).transpose()?,
+    })
+}
+
+fn read_pull_request(r: &Row, names: &mut Names) -> Result<PullRequest, StoreError> {
+    Ok(PullRequest {
+        id: id(r.try_get(0)?)?,
+        repo: names.get(r.try_get(1)?)?,
+        opened_at: time(r.try_get(2)?),
+        first_review_at: opt_time(r, 3)?,
+        approved_at: opt_time(r, 4)?,
+        merged_at: opt_time(r, 5)?,
+        closed_at: opt_time(r, 6)?,
+        merge_sha: opt_sha_at(r, 7)?,
+        head_sha: opt_sha_at(r, 8)?,
+        commits: text_to_shas(r.try_get(9)?)?,
+        first_commit_at: opt_time(r, 10)?,
+        additions: r.try_get::<_, Option<i64>>(11)?.map(|v| v.max(0) as u64),
+        deletions: r.try_get::<_, Option<i64>>(12)?.map(|v| v.max(0) as u64),
+        author: r
+            .try_get::<_, Option<String>>(13)?
+            .map(Pseudonym::from_stored),
+    })
+}
+
+fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError> {
+    Ok(Deployment {
+        id: id(r.try_get(0)?)?,
+        service: names.get(r.try_get(1)?)?,
+        environment: names.get(r.try_get(2)?)?,
+        status: enum_value(&DeploymentStatus::ALL, r.try_get(3)?)?,
+        started_at: opt_time(r, 4)?,
+        finished_at: time(r.try_get(5)?),
+        repo: r
+            .try_get::<_, Option<&str>>(6)?
+            .map(|s| names.get(s))
+            .transpose()?,
+        sha: opt_sha_at(r, 7)?,
+        changes: r
+            .try_get::<_, Option<&str>>(8)?
+            .map(text_to_shas)
+            .transpose()?,
+        kind: r
+            .try_get::<_, Option<&str>>(9)?
+            .map(|k| enum_value(&DeploymentKind::ALL, k))
+            .transpose()?,
+        rollback_of: r.try_get::<_, Option<&str>>(10)?.map(id).transpose()?,
+        automated: r.try_get(11)?,
+    })
+}
+
+fn read_incident(r: &Row, names: &mut Names) -> Result<Incident, StoreError> {
+    Ok(Incident {
+        id: id(r.try_get(0)?)?,
+        service: names.get(r.try_get(1)?)?,
+        services: r
+            .try_get::<_, &str>(2)?
+            .split('\n')
+            .filter(|s| !s.is_empty())
+            .map(|s| names.get(s))
+            .collect::<Result<_, _>>()?,
+        started_at: time(r.try_get(3)?),
+        detected_at: opt_time(r, 4)?,
+        acknowledged_at: opt_time(r, 5)?,
+        resolved_at: opt_time(r, 6)?,
+        severity: r.try_get(7)?,
+        cause: r
+            .try_get::<_, Option<&str>>(8)?
+            .map(|c| enum_value(&IncidentCause::ALL, c))
+            .transpose()?,
+        caused_by: r.try_get::<_, Option<&str>>(9)?.map(id).transpose()?,
+        caused_by_sha: opt_sha_at(r, 10)?,
+        title: r.try_get(11)?,
+    })
+}
+
+fn read_annotation(r: &Row, names: &mut Names) -> Result<Annotation, StoreError> {
+    Ok(Annotation {
+        id: id(r.try_get(0)?)?,
+        scope: read_scope(names, r.try_get(1)?, r.try_get(2)?)?,
+        kind: enum_value(&AnnotationKind::ALL, r.try_get(3)?)?,
+        from: time(r.try_get(4)?),
+        to: opt_time(r, 5)?,
+        title: r.try_get(6)?,
+    })
+}
+
+type Reader<T> = fn(&Row, &mut Names) -> Result<T, StoreError>;
+
+fn select<T>(
+    client: &mut Client,
+    columns: &str,
+    rest: &str,
+    args: &[&(dyn ToSql + Sync)],
+    read: Reader<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut names = Names::default();
+    let rows = client.query(&format!("SELECT {columns} {rest}"), args)?;
+    rows.iter().map(|r| read(r, &mut names)).collect()
+}
+
+fn load_all(c: &mut Client) -> Result<EventSet, StoreError> {
+    Ok(EventSet {
+        changes: select(c, CHANGE_COLUMNS, "FROM changes", &[], read_change)?,
+        pull_requests: select(
+            c,
+            PULL_REQUEST_COLUMNS,
+            "FROM pull_requests",
+            &[],
+            read_pull_request,
+        )?,
+        deployments: select(
+            c,
+            DEPLOYMENT_COLUMNS,
+            "FROM deployments",
+            &[],
+            read_deployment,
+        )?,
+        incidents: select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)?,
+        annotations: select(
+            c,
+            ANNOTATION_COLUMNS,
+            "FROM annotations",
+            &[],
+            read_annotation,
+        )?,
+    })
+}
+
+/// What a report over these services needs: their deployments (and those
+/// of services sharing an incident linked by sha with them, since that
+/// link goes to the earliest deployment across the incident's services),
+/// the history and pull requests of the repositories those deploy, the
+/// changes named by deployments without a repository, every incident
+/// and annotation. The same as the SQLite store's scoped load.
+fn load_scoped(c: &mut Client, services: &BTreeSet<Name>) -> Result<EventSet, StoreError> {
+    let incidents = select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)?;
+    let mut wide: BTreeSet<&str> = services.iter().map(Name::as_str).collect();
+    for inc in &incidents {
+        if inc.caused_by_sha.is_some() && inc.affected().any(|s| services.contains(s)) {
+            wide.extend(inc.affected().map(Name::as_str));
+        }
+    }
+    let wide: Vec<&str> = wide.into_iter().collect();
+    let deployments = select(
+        c,
+        DEPLOYMENT_COLUMNS,
+        "FROM deployments WHERE service = ANY($1)",
+        &[&wide],
+        read_deployment,
+    )?;
+    let repos: Vec<&str> = deployments
+        .iter()
+        .filter_map(|d| d.repo.as_ref().map(Name::as_str))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // Explicit change lists without a repository name shas of any.
+    let loose: Vec<String> = deployments
+        .iter()
+        .filter(|d| d.repo.is_none())
+        .flat_map(|d| d.changes.iter().flatten().chain(d.sha.iter()))
+        .map(Sha::to_string)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(EventSet {
+        changes: select(
+            c,
+            CHANGE_COLUMNS,
+            "FROM changes WHERE repo = ANY($1) OR sha = ANY($2)",
+            &[&repos, &loose],
+            read_change,
+        )?,
+        pull_requests: select(
+            c,
+            PULL_REQUEST_COLUMNS,
+            "FROM pull_requests WHERE repo = ANY($1)",
+            &[&repos],
+            read_pull_request,
+        )?,
+        deployments,
+        incidents,
+        annotations: select(
+            c,
+            ANNOTATION_COLUMNS,
+            "FROM annotations",
+            &[],
+            read_annotation,
+        )?,
+    })
+}
+
+fn load(c: &mut Client, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
+    match services {
+        Some(services) => load_scoped(c, services),
+        None => load_all(c),
+    }
+}
+
+/// The repositories a service's deployments name, now or before retention.
+fn repos_of(c: &mut Client, service: &Name) -> Result<Vec<String>, StoreError> {
+    Ok(c.query(
+        "SELECT DISTINCT repo FROM deployments WHERE service = $1 AND repo IS NOT NULL
+             UNION SELECT repo FROM retained_deployed_repos WHERE service = $1",
+        &[&service.as_str()],
+    )?
+    .iter()
+    .map(|r| r.get(0))
+    .collect())
+}
+
+struct PostgresSession<'c> {
+    tx: postgres::Transaction<'c>,
+}
+
+impl WriteSession for PostgresSession<'_> {
+    fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        write_events(&mut self.tx, events)
+    }
+
+    fn commit(mut self: Box<Self>, source_states: &[(&str, &str)]) -> Result<(), StoreError> {
+        for (key, state) in source_states {
+            self.tx.execute(
+                "INSERT INTO source_state (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[key, state],
+            )?;
+        }
+        self.tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Store for PostgresStore {
+    fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.client.get_mut().transaction()?;
+        write_events(&mut tx, events)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>, StoreError> {
+        Ok(Box::new(PostgresSession {
+            tx: self.client.get_mut().transaction()?,
+        }))
+    }
+
+    fn source_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.read(|c| {
+            Ok(
+                c.query_opt("SELECT value FROM source_state WHERE key = $1", &[&key])?
+                    .map(|r| r.get(0)),
+            )
+        })
+    }
+
+    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.read(|c| {
+            Ok(c.query(
+                "SELECT key, value FROM source_state WHERE starts_with(key, $1) ORDER BY key",
+                &[&prefix],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+        })
+    }
+
+    fn find(&self, kind: EventKind, event_id: &EventId) -> Result<Option<Event>, StoreError> {
+        let key = event_id.as_str();
+        self.read(|c| {
+            let mut names = Names::default();
+            let one = |c: &mut Client, columns: &str, table: &str| {
+                c.query_opt(
+                    &format!("SELECT {columns} FROM {table} WHERE id = $1"),
+                    &[&key],
+                )
+            };
+            Ok(match kind {
+                EventKind::Change => one(c, CHANGE_COLUMNS, "changes")?
+                    .map(|r| read_change(&r, &mut names).map(Event::Change))
+                    .transpose()?,
+                EventKind::PullRequest => one(c, PULL_REQUEST_COLUMNS, "pull_requests")?
+                    .map(|r| read_pull_request(&r, &mut names).map(Event::PullRequest))
+                    .transpose()?,
+                EventKind::Deployment => one(c, DEPLOYMENT_COLUMNS, "deployments")?
+                    .map(|r| read_deployment(&r, &mut names).map(Event::Deployment))
+                    .transpose()?,
+                EventKind::Incident => one(c, INCIDENT_COLUMNS, "incidents")?
+                    .map(|r| read_incident(&r, &mut names).map(Event::Incident))
+                    .transpose()?,
+                EventKind::Annotation => None,
+            })
+        })
+    }
+
+    fn deployments_in(
+        &self,
+        service: &Name,
+        window: Window,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        self.read(|s| {
+            select(s,
+                DEPLOYMENT_COLUMNS,
+                "FROM deployments WHERE service = $1 AND finished_at >= $2 AND finished_at < $3 ORDER BY finished_at, id",
+                &[&service.as_str(), &window.from.micros(), &window.to.micros()],
+                read_deployment,
+            )
+        })
+    }
+
+    fn incidents_in(&self, service: &Name, window: Window) -> Result<Vec<Incident>, StoreError> {
+        let mut incidents = self.read(|s| {
+            select(s,
+                INCIDENT_COLUMNS,
+                "FROM incidents WHERE started_at < $1 AND (resolved_at IS NULL OR resolved_at >= $2) ORDER BY started_at, id",
+                &[&window.to.micros(), &window.from.micros()],
+                read_incident,
+            )
+        })?;
+        incidents.retain(|i| i.affected().any(|s| s == service));
+        Ok(incidents)
+    }
+
+    fn changes_in(&self, service: &Name, window: Window) -> Result<Vec<Change>, StoreError> {
+        let mut changes = self.read(|c| {
+            let repos = repos_of(c, service)?;
+            select(
+                c,
+                CHANGE_COLUMNS,
+                "FROM changes WHERE repo = ANY($1) AND committed_at >= $2 AND committed_at < $3",
+                &[&repos, &window.from.micros(), &window.to.micros()],
+                read_change,
+            )
+        })?;
+        for c in &mut changes {
+            c.author = None;
+        }
+        changes.sort_by(|a, b| (a.committed_at, &a.id).cmp(&(b.committed_at, &b.id)));
+        Ok(changes)
+    }
+
+    fn annotations(&self) -> Result<Vec<Annotation>, StoreError> {
+        self.read(|s| {
+            select(
+                s,
+                ANNOTATION_COLUMNS,
+                "FROM annotations",
+                &[],
+                read_annotation,
+            )
+        })
+    }
+
+    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {
+        let headers = letter
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(self
+            .client()
+            .query_one(
+                "INSERT INTO dead_letters (received_at, source, reason, headers, body) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[
+                    &letter.received_at.micros(),
+                    &letter.source,
+                    &letter.reason,
+                    &headers,
+                    &letter.body,
+                ],
+            )?
+            .get(0))
+    }
+
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT id, received_at, source, reason, headers, body FROM dead_letters ORDER BY id",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let headers: &str = r.try_get(4)?;
+                Ok(DeadLetter {
+                    id: r.try_get(0)?,
+                    received_at: time(r.try_get(1)?),
+                    source: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                    headers: headers
+                        .lines()
+                        .filter_map(|l| l.split_once(": "))
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    body: r.try_get(5)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn remove_dead_letter(&mut self, id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .client()
+            .execute("DELETE FROM dead_letters WHERE id = $1", &[&id])?
+            > 0)
+    }
+
+    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>, StoreError> {
+        let mut changes = self.read(|s| {
+            select(
+                s,
+                CHANGE_COLUMNS,
+                "FROM changes WHERE repo = $1",
+                &[&repo.as_str()],
+                read_change,
+            )
+        })?;
+        for c in &mut changes {
+            c.author = None;
+        }
+        Ok(changes)
+    }
+
+    fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
+        self.read(|c| load(c, services))
+    }
+
+    fn contributors(
+        &self,
+        repos: Option<&BTreeSet<Name>>,
+        window: Window,
+        at_least: u64,
+    ) -> Result<u64, StoreError> {
+        let (from, to) = (window.from.micros(), window.to.micros());
+        let repos: Option<Vec<&str>> = repos.map(|r| r.iter().map(Name::as_str).collect());
+        let at_least = at_least.min(i64::MAX as u64) as i64;
+        // Counted in the database and stopped at `at_least`: rule 2 needs
+        // no more, and no pseudonym leaves the database.
+        let live: i64 = self.read(|c| {
+            Ok(c.query_one(
+                "SELECT count(*) FROM (
+                    SELECT author FROM changes WHERE author IS NOT NULL AND committed_at >= $1 AND committed_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
+                    UNION
+                    SELECT author FROM pull_requests WHERE author IS NOT NULL AND merged_at >= $1 AND merged_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
+                    LIMIT $4
+                ) people",
+                &[&from, &to, &repos, &at_least],
+            )?
+            .get(0))
+        })?;
+        // Purged days keep a distinct count per repository and day; the
+        // largest of a day wholly inside the window is a lower bound.
+        let first_day = (from + MICROS_PER_DAY - 1).div_euclid(MICROS_PER_DAY);
+        let end_day = to.div_euclid(MICROS_PER_DAY);
+        let retained: Option<i64> = self.read(|c| {
+            Ok(match &repos {
+                None => c.query_one(
+                    "SELECT max(contributors) FROM retained_contributors WHERE repo = '' AND day >= $1 AND day < $2",
+                    &[&first_day, &end_day],
+                )?,
+                Some(repos) => c.query_one(
+                    "SELECT max(contributors) FROM retained_contributors WHERE repo = ANY($1) AND day >= $2 AND day < $3",
+                    &[repos, &first_day, &end_day],
+                )?,
+            }
+            .get(0))
+        })?;
+        Ok(live.max(retained.unwrap_or(0)) as u64)
+    }
+
+    fn services(&self) -> Result<BTreeSet<Name>, StoreError> {
+        self.read(|c| {
+            let mut names = Names::default();
+            let mut out = BTreeSet::new();
+            for r in c.query("SELECT DISTINCT service FROM deployments", &[])? {
+                out.insert(names.get(r.try_get(0)?)?);
+            }
+            for inc in select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)? {
+                out.extend(inc.affected().cloned());
+            }
+            Ok(out)
+        })
+    }
+
+    fn counts(&self) -> Result<Counts, StoreError> {
+        self.read(|c| {
+            let row = c.query_one(
+                "SELECT (SELECT count(*) FROM changes), (SELECT count(*) FROM pull_requests),
+                        (SELECT count(*) FROM deployments), (SELECT count(*) FROM incidents),
+                        (SELECT count(*) FROM annotations)",
+                &[],
+            )?;
+            let n = |i: usize| row.get::<_, i64>(i) as u64;
+            Ok(Counts {
+                changes: n(0),
+                pull_requests: n(1),
+                deployments: n(2),
+                incidents: n(3),
+                annotations: n(4),
+            })
+        })
+    }
+
+    /// Facts are derived per report from the events (see the module's
+    /// comment), so they are never stale.
+    fn facts_are_fresh(&self, _config: &EngineConfig) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    fn refresh_facts(
+        &mut self,
+        _config: &EngineConfig,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(), StoreError> {
+        progress(0, 0);
+        Ok(())
+    }
+
+    fn report_input(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        _window: Window,
+        config: &EngineConfig,
+    ) -> Result<ReportInput, StoreError> {
+        let c = self.client();
+        let mut input = ReportInput::from_events(load(c, services)?, config);
+        // Repositories deployed before retention purged their deployments.
+        let mut names = Names::default();
+        for r in c.query("SELECT service, repo FROM retained_deployed_repos", &[])? {
+            let pair = (names.get(r.try_get(0)?)?, names.get(r.try_get(1)?)?);
+            input.deployed_repos.insert(pair);
+        }
+        Ok(input)
+    }
+}

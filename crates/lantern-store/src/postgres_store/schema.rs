@@ -1,0 +1,230 @@
+//! The PostgreSQL schema: the same tables as SQLite's migrations 1, 3, 4,
+//! 6 and 7 (events, source positions, dead letters, governance, what
+//! retention keeps), in PostgreSQL's types. Timestamps stay microseconds
+//! since the epoch (BIGINT), so both stores hold the same values and
+//! `lantern migrate` copies them unchanged.
+//!
+//! Several replicas may start at once: migrations run under a session
+//! advisory lock, and each one in its own transaction with the version
+//! bump, so a replica either sees a migration whole or applies it itself.
+
+use crate::StoreError;
+use postgres::Client;
+
+/// The advisory lock keys (any constant both replicas agree on): one for
+/// migrations, one that serialises appends to the audit chain.
+pub(crate) const MIGRATION_LOCK: i64 = 0x4c61_6e74_6572_6e01;
+pub(crate) const AUDIT_LOCK: i64 = 0x4c61_6e74_6572_6e02;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: everything the embedded store keeps except its derived facts
+    // (PostgreSQL reports derive them from the events; see mod.rs).
+    r#"
+    CREATE TABLE changes (
+        id TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        sha TEXT NOT NULL,
+        parents TEXT NOT NULL,
+        committed_at BIGINT NOT NULL,
+        authored_at BIGINT NOT NULL,
+        author TEXT,
+        pull_request TEXT
+    );
+    CREATE INDEX changes_repo ON changes(repo, committed_at);
+    CREATE INDEX changes_sha ON changes(sha);
+
+    CREATE TABLE pull_requests (
+        id TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        opened_at BIGINT NOT NULL,
+        first_review_at BIGINT,
+        approved_at BIGINT,
+        merged_at BIGINT,
+        closed_at BIGINT,
+        merge_sha TEXT,
+        head_sha TEXT,
+        commits TEXT NOT NULL,
+        first_commit_at BIGINT,
+        additions BIGINT,
+        deletions BIGINT,
+        author TEXT
+    );
+    CREATE INDEX pull_requests_repo ON pull_requests(repo, merged_at);
+
+    CREATE TABLE deployments (
+        id TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        status TEXT NOT NULL,
+        started_at BIGINT,
+        finished_at BIGINT NOT NULL,
+        repo TEXT,
+        sha TEXT,
+        changes TEXT,
+        kind TEXT,
+        rollback_of TEXT,
+        automated BOOLEAN
+    );
+    CREATE INDEX deployments_service ON deployments(service, finished_at);
+    CREATE INDEX deployments_repo ON deployments(repo) WHERE repo IS NOT NULL;
+
+    CREATE TABLE incidents (
+        id TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        services TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        detected_at BIGINT,
+        acknowledged_at BIGINT,
+        resolved_at BIGINT,
+        severity TEXT,
+        cause TEXT,
+        caused_by TEXT,
+        caused_by_sha TEXT,
+        title TEXT
+    );
+
+    CREATE TABLE annotations (
+        id TEXT PRIMARY KEY,
+        scope_kind TEXT NOT NULL,
+        scope_name TEXT,
+        kind TEXT NOT NULL,
+        from_at BIGINT NOT NULL,
+        to_at BIGINT,
+        title TEXT NOT NULL
+    );
+
+    CREATE TABLE source_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE dead_letters (
+        id BIGSERIAL PRIMARY KEY,
+        received_at BIGINT NOT NULL,
+        source TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body BYTEA NOT NULL
+    );
+
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE grants (
+        id TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        teams TEXT NOT NULL,
+        source TEXT,
+        purpose TEXT NOT NULL,
+        secret_hash BYTEA NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT,
+        last_used_at BIGINT
+    );
+    CREATE TABLE sessions (
+        hash BYTEA PRIMARY KEY,
+        grant_id TEXT NOT NULL REFERENCES grants(id),
+        expires_at BIGINT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        seq BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        action TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TABLE audit_chain (
+        end_name TEXT PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    -- Nobody edits the log through Lantern; retention removes only what it
+    -- has first recorded as dropped.
+    CREATE FUNCTION lantern_audit_append_only() RETURNS trigger AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' OR OLD.seq > coalesce((SELECT seq FROM audit_chain WHERE end_name = 'dropped'), 0) THEN
+            RAISE EXCEPTION 'the audit log is append-only';
+        END IF;
+        RETURN OLD;
+    END
+    $$ LANGUAGE plpgsql;
+    CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION lantern_audit_append_only();
+
+    CREATE TABLE disputes (
+        id BIGSERIAL PRIMARY KEY,
+        metric TEXT NOT NULL,
+        scope_kind TEXT NOT NULL,
+        scope_name TEXT,
+        from_at BIGINT NOT NULL,
+        to_at BIGINT NOT NULL,
+        context TEXT NOT NULL,
+        opened_at BIGINT NOT NULL,
+        resolution TEXT,
+        resolved_at BIGINT
+    );
+
+    CREATE TABLE retained_contributors (
+        repo TEXT NOT NULL,
+        day BIGINT NOT NULL,
+        contributors BIGINT NOT NULL,
+        PRIMARY KEY (repo, day)
+    );
+    CREATE TABLE retained_deployed_repos (
+        service TEXT NOT NULL,
+        repo TEXT NOT NULL,
+        PRIMARY KEY (service, repo)
+    );
+
+    -- Periodic jobs (retention) run on one replica at a time: the holder
+    -- of a job's lease until it expires.
+    CREATE TABLE leases (
+        job TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    "#,
+];
+
+pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn migrate(client: &mut Client, url: &str) -> Result<(), StoreError> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let result = apply(client, url);
+    // Unlocked whatever happened; the session ends soon after an error anyway.
+    let unlocked = client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
+    result?;
+    unlocked?;
+    Ok(())
+}
+
+fn apply(client: &mut Client, url: &str) -> Result<(), StoreError> {
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS lantern_schema (version BIGINT NOT NULL);
+         INSERT INTO lantern_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM lantern_schema);",
+    )?;
+    let current: i64 = client
+        .query_one("SELECT version FROM lantern_schema", &[])?
+        .get(0);
+    if current > LATEST {
+        return Err(StoreError::TooNew {
+            path: url.to_string(),
+            found: current,
+            known: LATEST,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let mut tx = client.transaction()?;
+        tx.batch_execute(sql)?;
+        tx.execute("UPDATE lantern_schema SET version = $1", &[&(i as i64 + 1)])?;
+        tx.commit()?;
+    }
+    Ok(())
+}
