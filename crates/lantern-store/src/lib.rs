@@ -11,6 +11,7 @@
 //!   pseudonymised (see `lantern_events::Pseudonymiser`).
 
 mod codec;
+mod copy;
 mod facts;
 mod governance;
 mod postgres_store;
@@ -23,6 +24,7 @@ use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::{Change, Event, Name};
 use std::collections::BTreeSet;
 
+pub use copy::{TABLES, copy_sqlite_to_postgres};
 pub use governance::{AuditEnds, Dispute, GovernanceStore};
 pub use postgres_store::{PostgresStore, redacted};
 pub use retention::{RETAINED_PREFIX, RetentionRun};

@@ -101,7 +101,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         if !db.exists() {
             anyhow::bail!("--reuse: no {} from an earlier run", db.display());
         }
-        (Instance::open(&db)?, None)
+        (Instance::open_file(&db)?, None)
     } else {
         for f in [
             db.clone(),
@@ -116,7 +116,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         eprintln!(
             "generated {events} events ({deployments} production deployments, {changes} changes) in {generate_s:.1}s"
         );
-        let mut instance = Instance::open(&db)?;
+        let mut instance = Instance::open_file(&db)?;
         let summary = import_events(&mut instance, &data, false, &config)?;
         eprintln!(
             "imported in {:.1}s (deriving facts {:.1}s)",
@@ -130,9 +130,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let window =
         Window::new(end.plus_micros(-90 * MICROS_PER_DAY), end).map_err(anyhow::Error::msg)?;
     let config = config.engine;
-    let org_report_ms = time_report(&mut instance.store, &Scope::Org, window, &config, 5)?;
+    let org_report_ms = time_report(instance.store.as_mut(), &Scope::Org, window, &config, 5)?;
     let service = Scope::Service(Name::parse("service-7").map_err(anyhow::Error::msg)?);
-    let service_report_ms = time_report(&mut instance.store, &service, window, &config, 11)?;
+    let service_report_ms = time_report(instance.store.as_mut(), &service, window, &config, 11)?;
 
     let results = Results {
         services: args.services,

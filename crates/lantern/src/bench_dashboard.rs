@@ -13,7 +13,6 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use lantern_events::parse_event;
 use lantern_governance::Role;
-use lantern_store::Store;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -55,7 +54,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
     let demo_db = temp.0.join("demo.db");
     let until = lantern_events::Timestamp::now().date();
     {
-        let mut instance = Instance::open(&demo_db)?;
+        let mut instance = Instance::open_file(&demo_db)?;
         let events = crate::demo::generate(42, until, 120)
             .iter()
             .map(|v| parse_event(v, &instance.pseudonymiser))
@@ -109,7 +108,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
     }
     let large_config = Config::parse(&catalog, None)?;
     {
-        let mut instance = Instance::open(&large_db)?;
+        let mut instance = Instance::open_file(&large_db)?;
         crate::import::import_events(&mut instance, &data, false, &large_config)?;
     }
     let end =
@@ -172,8 +171,8 @@ fn measure(
     pages: &[String],
     repeat: usize,
 ) -> Result<Vec<PageTiming>> {
-    let mut instance = Instance::open(db)?;
-    crate::report_cmd::refresh_facts(&mut instance.store, config, true)?;
+    let mut instance = Instance::open_for_serving(&crate::instance::Target::sqlite(db))?;
+    crate::report_cmd::refresh_facts(instance.store.as_mut(), config, true)?;
     let mut tokens = Vec::new();
     for (role, name) in [(Role::Admin, "admin"), (Role::OrgViewer, "org viewer")] {
         let new = lantern_governance::NewGrant {
@@ -184,10 +183,10 @@ fn measure(
             days: Some(1),
         };
         let now = lantern_events::Timestamp::now();
-        let issued = crate::governance_cmd::create_token(&mut instance.store, config, new, now)?;
+        let issued =
+            crate::governance_cmd::create_token(instance.store.as_mut(), config, new, now)?;
         tokens.push((name, Arc::<str>::from(issued.token)));
     }
-    instance.store.tune_for_serving()?;
     let mut settings = crate::serve::settings(
         config,
         "127.0.0.1:0".parse()?,

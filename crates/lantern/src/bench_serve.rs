@@ -78,7 +78,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let temp = crate::bench::TempDir::new()?;
     let db = temp.0.join("serve-bench.db");
     let until = lantern_events::Timestamp::now().date();
-    let mut instance = Instance::open(&db)?;
+    let mut instance = Instance::open_for_serving(&crate::instance::Target::sqlite(&db))?;
     let events = crate::demo::generate(42, until, 120)
         .iter()
         .map(|v| parse_event(v, &instance.pseudonymiser))
@@ -86,7 +86,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         .context("the demo generator made an invalid event (a bug)")?;
     instance.store.write(&events)?;
     let config = Config::parse(&crate::demo::catalog_toml(), None)?;
-    crate::report_cmd::refresh_facts(&mut instance.store, &config, true)?;
+    crate::report_cmd::refresh_facts(instance.store.as_mut(), &config, true)?;
     let before = instance.store.counts()?;
     // The clients write as the `events` source, the reader reads as an org
     // viewer: the policy layer's cost is part of what is measured.
@@ -99,12 +99,12 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
             days: Some(1),
         };
         let now = lantern_events::Timestamp::now();
-        let issued = crate::governance_cmd::create_token(&mut instance.store, &config, new, now)?;
+        let issued =
+            crate::governance_cmd::create_token(instance.store.as_mut(), &config, new, now)?;
         Ok(issued.token.into())
     };
     let ingest = token(lantern_governance::Role::Ingest, Some("events"))?;
     let viewer = token(lantern_governance::Role::OrgViewer, None)?;
-    instance.store.tune_for_serving()?;
 
     let settings = crate::serve::settings(
         &config,
@@ -258,7 +258,7 @@ impl BenchServer {
             .build()?;
         let app = runtime.block_on(Application::build(
             settings,
-            Box::new(instance.store),
+            instance.store,
             instance.pseudonymiser,
         ))?;
         let address = app.address()?;

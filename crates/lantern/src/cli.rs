@@ -4,11 +4,12 @@ use crate::config::Config;
 use crate::governance_cmd::{
     AccessCommand, AnnotationCommand, AuditCommand, DisputeCommand, RetentionCommand, TokenCommand,
 };
-use crate::instance::Instance;
-use crate::{bench, governance_cmd, import, import_git, report_cmd, serve};
+use crate::instance::{Instance, Target};
+use crate::{bench, governance_cmd, import, import_git, migrate_cmd, report_cmd, serve};
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use lantern_engine::{find_metric_doc, metric_docs};
+use lantern_store::Location;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,9 +21,14 @@ use std::process::ExitCode;
     after_help = "Start with `lantern demo`. Every metric explains itself: `lantern explain lead_time`."
 )]
 pub struct Cli {
-    /// The database file [default: ./lantern.db; ./lantern-demo.db for `demo`].
-    #[arg(long, global = true, env = "LANTERN_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The database: a SQLite file, or postgres://user@host/db for several
+    /// replicas [default: ./lantern.db; ./lantern-demo.db for `demo`].
+    #[arg(long, global = true, env = "LANTERN_DB", value_name = "PATH|URL")]
+    pub db: Option<String>,
+    /// The pseudonymisation key [default: the SQLite file's path + .key;
+    /// required with PostgreSQL, the same file on every replica].
+    #[arg(long, global = true, env = "LANTERN_KEY_FILE", value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
     /// The catalog and settings [default: ./lantern.toml when present].
     #[arg(long, global = true, env = "LANTERN_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -76,6 +82,9 @@ pub enum Command {
     /// Apply the retention periods of [governance] now.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Move a whole installation from a SQLite file into PostgreSQL, and
+    /// verify it by comparing reports before and after.
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 #[derive(Subcommand)]
@@ -116,15 +125,13 @@ pub struct DemoArgs {
     pub no_open: bool,
 }
 
-fn db_path(cli_db: &Option<PathBuf>, default: &str) -> PathBuf {
-    cli_db.clone().unwrap_or_else(|| PathBuf::from(default))
-}
-
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let (db, key_file) = (cli.db, cli.key_file);
+    let target = |default: &str| Target::resolve(db.as_deref(), key_file.as_deref(), default);
     match cli.command {
         Command::Import(ImportCommand::Events { file, quiet }) => {
             let config = Config::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
             let s = import::import_events(&mut instance, &file, quiet, &config)?;
             println!(
                 "loaded {}, rejected {} ({:.1}s, {:.0} events/s)",
@@ -141,7 +148,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Import(ImportCommand::Git(args)) => {
             let config = Config::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
             let s = import_git::import_git(&mut instance, &args, &config)?;
             for w in &s.warnings {
                 eprintln!("warning: {w}");
@@ -155,25 +162,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Report(args) => {
             let config = Config::load(cli.config.as_deref())?;
-            let db = db_path(&cli.db, "lantern.db");
-            if !db.exists() {
+            let target = target("lantern.db")?;
+            if let Location::Sqlite(db) = &target.location
+                && !db.exists()
+            {
                 bail!(
                     "no database at {}: import events first (`lantern import events FILE`), or try `lantern demo`",
                     db.display()
                 );
             }
-            let mut instance = Instance::open(&db)?;
+            let mut instance = Instance::open(&target)?;
             print!(
                 "{}",
-                report_cmd::run(&mut instance.store, &config, &args, None)?
+                report_cmd::run(instance.store.as_mut(), &config, &args, None)?
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            let db = db_path(&cli.db, "lantern-demo.db");
-            print!("{}", report_cmd::demo(&db, &args)?);
+            let target = target("lantern-demo.db")?;
+            let db = target.sqlite_path()?;
+            print!("{}", report_cmd::demo(db, &args)?);
             if !args.no_serve {
-                serve::demo(&db, &args)?;
+                serve::demo(db, &args)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -183,13 +193,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve(args) => {
             let config = Config::load(cli.config.as_deref())?;
-            serve::serve(&db_path(&cli.db, "lantern.db"), &config, &args)?;
+            serve::serve(&target("lantern.db")?, &config, &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Deadletter(command) => {
             let config = Config::load(cli.config.as_deref())?;
-            let all_stored =
-                serve::dead_letters(&db_path(&cli.db, "lantern.db"), &config, &command)?;
+            let all_stored = serve::dead_letters(&target("lantern.db")?, &config, &command)?;
             Ok(if all_stored {
                 ExitCode::SUCCESS
             } else {
@@ -202,17 +211,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Token(command) => {
             let config = Config::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::token(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Access(command) => {
-            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::access(&mut instance, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(command) => {
-            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
             Ok(if governance_cmd::audit(&mut instance, &command)? {
                 ExitCode::SUCCESS
             } else {
@@ -221,19 +230,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Annotation(command) => {
             let config = Config::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::annotation(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Dispute(command) => {
             let config = Config::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::dispute(&mut instance, &config, &command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate(args) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let migrated = migrate_cmd::migrate(&args, &config)?;
+            print!("{}", migrate_cmd::describe(&migrated));
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => {
             let config = Config::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&db_path(&cli.db, "lantern.db"))?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::retention(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -12,7 +12,7 @@ use lantern_events::{AnnotationScope, EventId, Name, Timestamp};
 use lantern_governance::{AuditRecord, IssuedToken, NewGrant, Role};
 use lantern_server::GrantJson;
 use lantern_server::context::{self, AnnotationJson};
-use lantern_store::{GovernanceStore, SqliteStore, Store};
+use lantern_store::Store;
 
 #[derive(Subcommand, Debug)]
 pub enum TokenCommand {
@@ -160,7 +160,7 @@ pub fn retention(
     command: &RetentionCommand,
 ) -> Result<()> {
     let RetentionCommand::Run { json } = command;
-    note_configuration(&mut instance.store, config, "cli")?;
+    note_configuration(instance.store.as_mut(), config, "cli")?;
     let now = Timestamp::now();
     let horizons = config.governance.retention.horizons(now);
     let record = cli_record("retention.run", "-", "");
@@ -193,7 +193,7 @@ pub fn retention(
 
 /// Audit-logs the configuration when it changed since it was last
 /// recorded (rule 4), by whoever runs with it (`cli` or `lantern serve`).
-pub fn note_configuration(store: &mut SqliteStore, config: &Config, actor: &str) -> Result<()> {
+pub fn note_configuration(store: &mut dyn Store, config: &Config, actor: &str) -> Result<()> {
     let effective = format!(
         "{:?}",
         (
@@ -262,7 +262,7 @@ fn time(field: &str, v: &str) -> Result<Timestamp> {
 
 /// Issues a token and stores its grant with the audit entry saying so.
 pub fn create_token(
-    store: &mut SqliteStore,
+    store: &mut dyn Store,
     config: &Config,
     new: NewGrant,
     now: Timestamp,
@@ -281,7 +281,7 @@ pub fn create_token(
 }
 
 pub fn token(instance: &mut Instance, config: &Config, command: &TokenCommand) -> Result<()> {
-    let store = &mut instance.store;
+    let store = instance.store.as_mut();
     let now = Timestamp::now();
     match command {
         TokenCommand::Create {
@@ -380,14 +380,14 @@ fn print_grants(store: &dyn Store, now: Timestamp, json: bool) -> Result<()> {
 
 pub fn access(instance: &mut Instance, command: &AccessCommand) -> Result<()> {
     let AccessCommand::Review { json } = command;
-    let store = &mut instance.store;
+    let store = instance.store.as_mut();
     store.audit(cli_record("access.review", "-", "listed"))?;
     print_grants(store, Timestamp::now(), *json)
 }
 
 /// Returns false when the chain is broken.
 pub fn audit(instance: &mut Instance, command: &AuditCommand) -> Result<bool> {
-    let store = &instance.store;
+    let store = instance.store.as_ref();
     match command {
         AuditCommand::List { since, json } => {
             let since = since.as_deref().map(|s| time("since", s)).transpose()?;
@@ -433,7 +433,7 @@ pub fn annotation(
     config: &Config,
     command: &AnnotationCommand,
 ) -> Result<()> {
-    let store = &mut instance.store;
+    let store = instance.store.as_mut();
     match command {
         AnnotationCommand::Add {
             kind,
@@ -504,7 +504,7 @@ fn print_annotations(list: &[AnnotationJson], json: bool) -> Result<()> {
 }
 
 pub fn dispute(instance: &mut Instance, config: &Config, command: &DisputeCommand) -> Result<()> {
-    let store = &mut instance.store;
+    let store = instance.store.as_mut();
     match command {
         DisputeCommand::Open {
             metric,

@@ -11,7 +11,6 @@ use crate::instance::Instance;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use lantern_events::{Event, LineError, read_jsonl};
-use lantern_store::Store;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
@@ -53,7 +52,7 @@ pub fn import_events(
     let started = Instant::now();
     let pseudonymiser = instance.pseudonymiser.clone();
     let pseudonymiser_for_sampling = instance.pseudonymiser.clone();
-    let store = &mut instance.store;
+    let store = instance.store.as_mut();
     let (send, receive) = sync_channel::<Vec<Event>>(4);
     let mut loaded = 0u64;
 

@@ -111,7 +111,7 @@ pub fn import_git(
     let options = options(args, config)?;
     let started = Instant::now();
     let key = options.state_key();
-    let store = &mut instance.store;
+    let store = instance.store.as_mut();
     let state: ImportState = saved(store, &key)?;
     let repo_key = options.repo_state_key();
     let repo_state: RepoState = saved(store, &repo_key)?;

@@ -14,6 +14,7 @@ mod governance_cmd;
 mod import;
 mod import_git;
 mod instance;
+mod migrate_cmd;
 mod render;
 mod report_cmd;
 mod rng;

@@ -178,7 +178,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
             }
         }
     }
-    let mut instance = Instance::open(db)?;
+    let mut instance = Instance::open_file(db)?;
     let values = crate::demo::generate(args.seed, until, args.days);
     let events = values
         .iter()

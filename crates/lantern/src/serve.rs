@@ -1,12 +1,11 @@
 //! `lantern serve` and `lantern deadletter`: the server's edge in the CLI.
 
 use crate::config::Config;
-use crate::instance::Instance;
+use crate::instance::{Instance, Target};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use lantern_server::sources::{Mapped, map};
 use lantern_server::{Application, DEFAULT_BODY_LIMIT, Settings};
-use lantern_store::Store;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -20,8 +19,8 @@ pub struct ServeArgs {
     pub body_limit: usize,
 }
 
-pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
-    serve_with(db, config, args.listen, args.body_limit, |address| {
+pub fn serve(target: &Target, config: &Config, args: &ServeArgs) -> Result<()> {
+    serve_with(target, config, args.listen, args.body_limit, |address| {
         eprintln!(
             "Lantern is serving http://{address} (the dashboard; the API is described at /api/v1/openapi.json); Ctrl-C stops it"
         );
@@ -30,15 +29,14 @@ pub fn serve(db: &Path, config: &Config, args: &ServeArgs) -> Result<()> {
 
 /// Serves until Ctrl-C or SIGTERM; `ready` hears the bound address.
 fn serve_with(
-    db: &Path,
+    target: &Target,
     config: &Config,
     listen: SocketAddr,
     body_limit: usize,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<()> {
-    let mut instance = Instance::open(db)?;
-    crate::governance_cmd::note_configuration(&mut instance.store, config, "lantern serve")?;
-    instance.store.tune_for_serving()?;
+    let mut instance = Instance::open_for_serving(target)?;
+    crate::governance_cmd::note_configuration(instance.store.as_mut(), config, "lantern serve")?;
     let settings = settings(config, listen, body_limit);
     // Two cores: two workers; SQLite work goes to tokio's blocking pool.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -46,11 +44,11 @@ fn serve_with(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let app = Application::build(settings, Box::new(instance.store), instance.pseudonymiser)
+        let app = Application::build(settings, instance.store, instance.pseudonymiser)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let address = app.address()?;
-        tracing::info!(%address, db = %db.display(), "serving");
+        tracing::info!(%address, db = %target.location, "serving");
         ready(address);
         app.run_until(shutdown_signal()).await?;
         tracing::info!("stopped after finishing the requests in flight");
@@ -65,9 +63,9 @@ pub fn demo(db: &Path, args: &crate::cli::DemoArgs) -> Result<()> {
     let catalog = db.with_extension("toml");
     let config = Config::load(Some(&catalog))?;
     let issued = {
-        let mut instance = Instance::open(db)?;
+        let mut instance = Instance::open_file(db)?;
         crate::governance_cmd::create_token(
-            &mut instance.store,
+            instance.store.as_mut(),
             &config,
             lantern_governance::NewGrant {
                 role: lantern_governance::Role::Admin,
@@ -79,19 +77,27 @@ pub fn demo(db: &Path, args: &crate::cli::DemoArgs) -> Result<()> {
             lantern_events::Timestamp::now(),
         )?
     };
-    serve_with(db, &config, args.listen, DEFAULT_BODY_LIMIT, |address| {
-        let link = format!("http://{address}/sign-in#token={}", issued.token);
-        println!("\nThe dashboard is at http://{address}/");
-        println!("Sign in with this link (it carries an admin token for the demo, valid 7 days):");
-        println!("  {link}");
-        println!(
-            "Ctrl-C stops the server; the demo stays in {}.",
-            db.display()
-        );
-        if !args.no_open {
-            open_browser(&link);
-        }
-    })
+    serve_with(
+        &crate::instance::Target::sqlite(db),
+        &config,
+        args.listen,
+        DEFAULT_BODY_LIMIT,
+        |address| {
+            let link = format!("http://{address}/sign-in#token={}", issued.token);
+            println!("\nThe dashboard is at http://{address}/");
+            println!(
+                "Sign in with this link (it carries an admin token for the demo, valid 7 days):"
+            );
+            println!("  {link}");
+            println!(
+                "Ctrl-C stops the server; the demo stays in {}.",
+                db.display()
+            );
+            if !args.no_open {
+                open_browser(&link);
+            }
+        },
+    )
 }
 
 /// Opens `url` in the desktop's browser, if there is a desktop; otherwise
@@ -174,9 +180,9 @@ pub enum DeadLetterCommand {
     Replay { ids: Vec<i64> },
 }
 
-pub fn dead_letters(db: &Path, config: &Config, command: &DeadLetterCommand) -> Result<bool> {
-    let mut instance = Instance::open(db)?;
-    let store = &mut instance.store;
+pub fn dead_letters(target: &Target, config: &Config, command: &DeadLetterCommand) -> Result<bool> {
+    let mut instance = Instance::open(target)?;
+    let store = instance.store.as_mut();
     let letters = store.dead_letters()?;
     match command {
         DeadLetterCommand::List { json } => {

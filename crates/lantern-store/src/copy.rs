@@ -1,0 +1,156 @@
+//! Moving a whole installation from a SQLite file into PostgreSQL
+//! (`lantern migrate`): every table both stores keep, row for row, in one
+//! PostgreSQL transaction — events, source positions, dead letters,
+//! grants (token hashes), sessions, the audit log with its chain ends,
+//! disputes, what retention kept. SQLite's derived facts are not copied:
+//! PostgreSQL derives them per report.
+
+use crate::{PostgresStore, SqliteStore, StoreError};
+use postgres::types::{ToSql, Type};
+use rusqlite::types::Value;
+
+/// The tables copied, parents before children (sessions name grants).
+pub const TABLES: &[&str] = &[
+    "changes",
+    "pull_requests",
+    "deployments",
+    "incidents",
+    "annotations",
+    "source_state",
+    "dead_letters",
+    "meta",
+    "grants",
+    "sessions",
+    "audit_chain",
+    "audit_log",
+    "disputes",
+    "retained_contributors",
+    "retained_deployed_repos",
+];
+
+/// Rows sent per INSERT.
+const BATCH: usize = 500;
+
+/// Copies every table into `to`, which must hold no events, grants or
+/// audit entries yet; `progress` hears (table, rows copied so far).
+/// Returns the rows copied per table.
+pub fn copy_sqlite_to_postgres(
+    from: &SqliteStore,
+    to: &mut PostgresStore,
+    progress: &dyn Fn(&str, u64),
+) -> Result<Vec<(&'static str, u64)>, StoreError> {
+    let mut tx = to.client().transaction()?;
+    for table in ["changes", "deployments", "incidents", "grants", "audit_log"] {
+        let n: i64 = tx
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+            .get(0);
+        if n > 0 {
+            return Err(StoreError::Unsupported {
+                what: format!(
+                    "migrating into a database that already holds data ({n} rows in {table}); migrate into a new, empty database"
+                ),
+            });
+        }
+    }
+    let mut copied = Vec::new();
+    for &table in TABLES {
+        // The target's column types decide each value's conversion.
+        let columns: Vec<(String, Type)> = {
+            let stmt = tx.prepare(&format!("SELECT * FROM {table} LIMIT 0"))?;
+            stmt.columns()
+                .iter()
+                .map(|c| (c.name().to_string(), c.type_().clone()))
+                .collect()
+        };
+        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+        let mut stmt = from
+            .conn()
+            .prepare(&format!("SELECT {} FROM {table}", names.join(", ")))?;
+        let mut rows = stmt.query([])?;
+        let mut batch: Vec<Vec<Box<dyn ToSql + Sync>>> = Vec::new();
+        let mut count = 0u64;
+        loop {
+            let row = rows.next()?;
+            if let Some(r) = row {
+                let mut values: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(columns.len());
+                for (i, (name, ty)) in columns.iter().enumerate() {
+                    values.push(convert(r.get::<_, Value>(i)?, ty, table, name)?);
+                }
+                batch.push(values);
+            }
+            if batch.len() == BATCH || (row.is_none() && !batch.is_empty()) {
+                insert(&mut tx, table, &names, &batch)?;
+                count += batch.len() as u64;
+                batch.clear();
+                progress(table, count);
+            }
+            if row.is_none() {
+                break;
+            }
+        }
+        copied.push((table, count));
+    }
+    // Ids given by SQLite: the sequences continue after them.
+    for table in ["dead_letters", "disputes"] {
+        tx.execute(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+            ),
+            &[],
+        )?;
+    }
+    tx.commit()?;
+    Ok(copied)
+}
+
+fn insert(
+    tx: &mut postgres::Transaction,
+    table: &str,
+    names: &[&str],
+    batch: &[Vec<Box<dyn ToSql + Sync>>],
+) -> Result<(), StoreError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let width = names.len();
+    let rows: Vec<String> = (0..batch.len())
+        .map(|r| {
+            let cells: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        names.join(", "),
+        rows.join(", ")
+    );
+    let args: Vec<&(dyn ToSql + Sync)> = batch
+        .iter()
+        .flat_map(|row| row.iter().map(|v| v.as_ref()))
+        .collect();
+    tx.execute(&sql, &args)?;
+    Ok(())
+}
+
+/// A SQLite value as the PostgreSQL column's type wants it.
+fn convert(
+    value: Value,
+    ty: &Type,
+    table: &str,
+    column: &str,
+) -> Result<Box<dyn ToSql + Sync>, StoreError> {
+    let mismatch = |v: &Value| StoreError::Corrupt {
+        what: format!("{table}.{column} holds {v:?}, not the {ty} PostgreSQL keeps there"),
+    };
+    Ok(match (value, ty) {
+        (Value::Null, &Type::INT8) => Box::new(None::<i64>),
+        (Value::Null, &Type::BOOL) => Box::new(None::<bool>),
+        (Value::Null, &Type::BYTEA) => Box::new(None::<Vec<u8>>),
+        (Value::Null, _) => Box::new(None::<String>),
+        (Value::Integer(i), &Type::INT8) => Box::new(i),
+        (Value::Integer(i), &Type::BOOL) => Box::new(i != 0),
+        (Value::Text(t), &Type::TEXT) => Box::new(t),
+        (Value::Blob(b), &Type::BYTEA) => Box::new(b),
+        (v, _) => return Err(mismatch(&v)),
+    })
+}
