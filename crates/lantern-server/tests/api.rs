@@ -6,7 +6,6 @@ use common::{KEY, fixture, github, github_fixture, hmac_hex, spawn_app};
 
 use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
 use lantern_events::{Name, Pseudonymiser, Timestamp, parse_event_json};
-use lantern_store::{SqliteStore, Store};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -172,16 +171,15 @@ async fn bad_input_gets_a_problem_and_is_kept_as_a_dead_letter() {
     assert_eq!(status, 400);
     let (status, _) = app.get("/no/such/route").await;
     assert_eq!(status, 404);
-    let db = app.db.clone();
-    let _dir = app.stop().await;
+    let home = app.stop().await;
 
-    let store = SqliteStore::open(&db).unwrap();
-    assert_eq!(
-        store.counts().unwrap().deployments,
-        0,
-        "nothing half-stored"
-    );
-    let letters = store.dead_letters().unwrap();
+    let (deployments, letters) = home.with_store(|store| {
+        (
+            store.counts().unwrap().deployments,
+            store.dead_letters().unwrap(),
+        )
+    });
+    assert_eq!(deployments, 0, "nothing half-stored");
     assert_eq!(letters.len(), 2);
     assert_eq!(letters[0].body, b"{not json");
     assert_eq!(letters[1].source, "events");
@@ -460,9 +458,9 @@ async fn github_deliveries_become_deployments_changes_and_pull_requests() {
         .await;
     assert_eq!(status, 400);
 
-    let dir = app.stop().await;
-    let store = SqliteStore::open(&dir.path().join("lantern.db")).unwrap();
-    let events = store.load(None).unwrap();
+    let home = app.stop().await;
+    let (events, letters) =
+        home.with_store(|store| (store.load(None).unwrap(), store.dead_letters().unwrap()));
     assert_eq!(events.changes.len(), 1);
     assert_eq!(events.deployments.len(), 2);
     let d = events
@@ -487,10 +485,7 @@ async fn github_deliveries_become_deployments_changes_and_pull_requests() {
         Timestamp::parse_rfc3339("2019-05-15T15:21:18Z").ok()
     );
     assert!(pr.merge_sha.is_some() && pr.author.is_some());
-    assert_eq!(
-        store.dead_letters().unwrap()[0].reason,
-        "the `X-GitHub-Event` header is missing"
-    );
+    assert_eq!(letters[0].reason, "the `X-GitHub-Event` header is missing");
 }
 
 #[tokio::test]

@@ -9,7 +9,6 @@ mod common;
 use common::{TestApp, github, github_fixture, hmac_hex, issue_at, spawn_app};
 use lantern_events::Timestamp;
 use lantern_governance::Role;
-use lantern_store::{SqliteStore, Store};
 use serde_json::{Value, json};
 
 const DAY: i64 = 86_400_000_000;
@@ -26,11 +25,10 @@ async fn audited(app: &TestApp, outcome: &str) -> Vec<Value> {
 #[tokio::test]
 async fn expired_and_revoked_tokens_are_refused_and_recorded() {
     let app = spawn_app().await;
-    let (expired, expired_id) = {
-        let mut store = SqliteStore::open(&app.db).unwrap();
+    let (expired, expired_id) = app.with_store(|store| {
         let long_ago = Timestamp::now().plus_micros(-3 * DAY);
-        issue_at(&mut store, Role::OrgViewer, &[], None, 1, long_ago)
-    };
+        issue_at(store, Role::OrgViewer, &[], None, 1, long_ago)
+    });
     let r = app
         .send(Some(&expired), "GET", "/api/v1/catalog", &[], None)
         .await;
@@ -486,9 +484,8 @@ async fn a_replayed_signature_over_a_changed_body_is_refused() {
             .any(|e| e["action"] == "ingest /hooks/pagerduty")
     );
     assert_eq!(audited(&app, "denied").await.len(), 1);
-    let dir = app.stop().await;
-    let store = SqliteStore::open(&dir.path().join("lantern.db")).unwrap();
-    let events = store.load(None).unwrap();
+    let home = app.stop().await;
+    let events = home.with_store(|store| store.load(None).unwrap());
     assert_eq!(
         events.changes.len(),
         1,
@@ -637,6 +634,26 @@ async fn the_server_applies_retention_on_its_own() {
         s.governance.retention_every = Some(std::time::Duration::from_millis(100));
     })
     .await;
+    if matches!(app.home.location, lantern_store::Location::Postgres(_)) {
+        // Not built for PostgreSQL yet: refused, saying so, nothing purged.
+        let refused = app.with_store(|store| {
+            let horizons = lantern_governance::Retention::default().horizons(Timestamp::now());
+            let record = lantern_governance::AuditRecord {
+                at: Timestamp::now(),
+                actor: "test".into(),
+                purpose: "test".into(),
+                action: "retention.run".into(),
+                scope: "-".into(),
+                outcome: String::new(),
+            };
+            store
+                .apply_retention(&Default::default(), &horizons, record)
+                .unwrap_err()
+                .to_string()
+        });
+        assert!(refused.contains("not supported yet"), "{refused}");
+        return;
+    }
     // Older than the raw horizon (180 days), younger than the aggregate one.
     let day = |days_ago: i64| Timestamp::now().plus_micros(-days_ago * DAY).to_rfc3339();
     let old = json!([
@@ -654,8 +671,7 @@ async fn the_server_applies_retention_on_its_own() {
     let mut purged = false;
     for _ in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        let store = SqliteStore::open(&app.db).unwrap();
-        if store.load(None).unwrap().deployments.is_empty() {
+        if app.with_store(|store| store.load(None).unwrap().deployments.is_empty()) {
             purged = true;
             break;
         }
@@ -676,11 +692,10 @@ async fn the_server_applies_retention_on_its_own() {
 #[tokio::test]
 async fn the_access_review_flags_grants_nobody_uses() {
     let app = spawn_app().await;
-    let (token, id) = {
-        let mut store = SqliteStore::open(&app.db).unwrap();
+    let (token, id) = app.with_store(|store| {
         let forty_days_ago = Timestamp::now().plus_micros(-40 * DAY);
-        issue_at(&mut store, Role::OrgViewer, &[], None, 90, forty_days_ago)
-    };
+        issue_at(store, Role::OrgViewer, &[], None, 90, forty_days_ago)
+    });
     let flag = |review: &Value| {
         let grants = review["grants"].as_array().or(review.as_array()).unwrap();
         let g = grants.iter().find(|g| g["id"] == id.as_str()).unwrap();

@@ -8,7 +8,6 @@ mod common;
 
 use common::{KEY, Response, TestApp, fixture, form, github, github_fixture, hmac_hex, spawn_app};
 use lantern_events::Pseudonymiser;
-use lantern_store::{SqliteStore, Store};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -535,8 +534,7 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
         );
     }
     // The pseudonyms the store holds, and those of every identity.
-    let store = SqliteStore::open(&app.db).unwrap();
-    let events = store.load(None).unwrap();
+    let events = app.with_store(|store| store.load(None).unwrap());
     let mut pseudonyms: BTreeSet<String> = events
         .changes
         .iter()
@@ -556,7 +554,6 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
             .iter()
             .map(|p| keyed.pseudonymise(p).as_stored().to_string()),
     );
-    drop(store);
 
     // Something to show on every route: an annotation, a dispute, a token.
     for (method, path, body) in [

@@ -325,11 +325,15 @@ pub mod testing {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-            .unwrap_or_else(|e| panic!("{VARIABLE} is set but PostgreSQL cannot be reached: {e}"));
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+        off_the_runtime(|| {
+            let mut client =
+                postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+                    panic!("{VARIABLE} is set but PostgreSQL cannot be reached: {e}")
+                });
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
+        });
         Some(TestDatabase {
             url: with_database(&admin, &name),
             admin,
@@ -337,14 +341,26 @@ pub mod testing {
         })
     }
 
+    /// The blocking client on a thread of its own: tests that call this
+    /// from an async runtime may not block its threads.
+    fn off_the_runtime(work: impl FnOnce() + Send) {
+        std::thread::scope(|s| {
+            s.spawn(work)
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    }
+
     impl Drop for TestDatabase {
         fn drop(&mut self) {
-            if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-                let _ = client.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ));
-            }
+            off_the_runtime(|| {
+                if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+                    let _ = client.batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.name
+                    ));
+                }
+            });
         }
     }
 }

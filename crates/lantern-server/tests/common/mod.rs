@@ -1,12 +1,16 @@
-//! The test harness: the real server on a random port, a real SQLite
-//! file, real HTTP, and a token for each role.
+//! The test harness: the real server on a random port, a real store, real
+//! HTTP, and a token for each role. The store is a SQLite file, or with
+//! `LANTERN_TEST_STORE=postgres` a fresh database on the PostgreSQL server
+//! `LANTERN_TEST_POSTGRES` names: the same suite runs on both (`.ci/run`
+//! runs it twice).
 #![allow(dead_code)]
 
 use lantern_engine::EngineConfig;
 use lantern_events::{Name, Pseudonymiser, Timestamp};
 use lantern_governance::{AuditRecord, NewGrant, Role};
 use lantern_server::{Application, Governance, Settings, SourceSettings, Team};
-use lantern_store::{SqliteStore, Store};
+use lantern_store::testing::TestDatabase;
+use lantern_store::{Location, Store};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,13 +20,58 @@ pub struct TestApp {
     pub tokens: BTreeMap<&'static str, String>,
     pub base: String,
     pub client: reqwest::Client,
-    pub db: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    pub home: StoreHome,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 pub const KEY: [u8; 32] = [9; 32];
+
+/// Where a test's store lives; removed when dropped.
+pub struct StoreHome {
+    pub location: Location,
+    _dir: tempfile::TempDir,
+    _db: Option<TestDatabase>,
+}
+
+impl StoreHome {
+    /// A new, empty store of the kind `LANTERN_TEST_STORE` asks for.
+    pub fn new() -> StoreHome {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("LANTERN_TEST_STORE").as_deref() {
+            Ok("postgres") => {
+                let db = lantern_store::testing::database("the server suite")
+                    .expect("LANTERN_TEST_STORE=postgres needs LANTERN_TEST_POSTGRES=postgres://…");
+                StoreHome {
+                    location: Location::Postgres(db.url.clone()),
+                    _dir: dir,
+                    _db: Some(db),
+                }
+            }
+            Ok("sqlite") | Err(_) => StoreHome {
+                location: Location::Sqlite(dir.path().join("lantern.db")),
+                _dir: dir,
+                _db: None,
+            },
+            Ok(other) => panic!("LANTERN_TEST_STORE is sqlite or postgres, not {other}"),
+        }
+    }
+
+    /// Another connection to the store (the server keeps its own).
+    pub fn open(&self) -> Box<dyn Store + Send> {
+        self.location.open().unwrap()
+    }
+
+    /// Runs `work` with its own connection, on a plain thread: the
+    /// PostgreSQL client blocks, which a test's async runtime forbids.
+    pub fn with_store<T: Send>(&self, work: impl FnOnce(&mut dyn Store) -> T + Send) -> T {
+        std::thread::scope(|s| {
+            s.spawn(|| work(self.open().as_mut()))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    }
+}
 
 /// An answer as the client saw it.
 #[derive(Debug)]
@@ -99,27 +148,34 @@ pub fn issue_at(
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lantern.db");
-    let mut store = SqliteStore::open(&db).unwrap();
-    let mut tokens = BTreeMap::new();
-    tokens.insert("admin", issue(&mut store, Role::Admin, &[], None, 30));
-    tokens.insert(
-        "org_viewer",
-        issue(&mut store, Role::OrgViewer, &[], None, 30),
-    );
-    tokens.insert(
-        "team_member",
-        issue(&mut store, Role::TeamMember, &["payments"], None, 30),
-    );
-    tokens.insert(
-        "reviewer",
-        issue(&mut store, Role::Reviewer, &["payments"], None, 30),
-    );
-    tokens.insert(
-        "ingest",
-        issue(&mut store, Role::Ingest, &[], Some("events"), 30),
-    );
+    let home = StoreHome::new();
+    let (store, tokens) = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut store = home.open();
+            let store_ref = store.as_mut();
+            let mut tokens = BTreeMap::new();
+            tokens.insert("admin", issue(store_ref, Role::Admin, &[], None, 30));
+            tokens.insert(
+                "org_viewer",
+                issue(store_ref, Role::OrgViewer, &[], None, 30),
+            );
+            tokens.insert(
+                "team_member",
+                issue(store_ref, Role::TeamMember, &["payments"], None, 30),
+            );
+            tokens.insert(
+                "reviewer",
+                issue(store_ref, Role::Reviewer, &["payments"], None, 30),
+            );
+            tokens.insert(
+                "ingest",
+                issue(store_ref, Role::Ingest, &[], Some("events"), 30),
+            );
+            (store, tokens)
+        })
+        .join()
+        .unwrap()
+    });
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         body_limit: 64 * 1024,
@@ -189,7 +245,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         },
     };
     adjust(&mut settings);
-    let app = Application::build(settings, Box::new(store), Pseudonymiser::from_key(KEY))
+    let app = Application::build(settings, store, Pseudonymiser::from_key(KEY))
         .await
         .unwrap();
     let address = app.address().unwrap();
@@ -206,8 +262,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
-        db,
-        _dir: dir,
+        home,
         stop: Some(stop),
         served: Some(served),
     }
@@ -320,10 +375,16 @@ impl TestApp {
 
     /// Stops the server gracefully; the folder with the database stays
     /// until the returned guard is dropped.
-    pub async fn stop(mut self) -> tempfile::TempDir {
+    /// Stops the server; the store stays until the home is dropped.
+    pub async fn stop(mut self) -> StoreHome {
         let _ = self.stop.take().unwrap().send(());
         self.served.take().unwrap().await.unwrap().unwrap();
-        self._dir
+        self.home
+    }
+
+    /// Runs `work` with another connection to the server's store.
+    pub fn with_store<T: Send>(&self, work: impl FnOnce(&mut dyn Store) -> T + Send) -> T {
+        self.home.with_store(work)
     }
 }
 

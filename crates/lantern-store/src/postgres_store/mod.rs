@@ -31,7 +31,21 @@ pub struct PostgresStore {
     /// In a cell because the trait reads through `&self` while a client
     /// needs `&mut` for every query; the store is used by one thread at a
     /// time (the server keeps it behind a lock).
-    client: RefCell<Client>,
+    /// Always `Some` until dropped (see `Drop`).
+    client: Option<RefCell<Client>>,
+}
+
+impl Drop for PostgresStore {
+    /// Closing a connection blocks on the client's own runtime, which
+    /// panics on a thread that drives another (a server shutting down, an
+    /// async test): close it on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            std::thread::scope(|s| {
+                s.spawn(move || drop(client));
+            });
+        }
+    }
 }
 
 /// `postgres://user:secret@host/db` without the secret, for messages.
@@ -58,12 +72,21 @@ impl PostgresStore {
         })?;
         schema::migrate(&mut client, &redacted(url))?;
         Ok(PostgresStore {
-            client: RefCell::new(client),
+            client: Some(RefCell::new(client)),
         })
     }
 
+    fn cell(&self) -> &RefCell<Client> {
+        self.client
+            .as_ref()
+            .expect("the client is only taken when the store is dropped")
+    }
+
     pub(crate) fn client(&mut self) -> &mut Client {
-        self.client.get_mut()
+        self.client
+            .as_mut()
+            .expect("the client is only taken when the store is dropped")
+            .get_mut()
     }
 
     /// Runs a read with the client.
@@ -71,7 +94,7 @@ impl PostgresStore {
         &self,
         work: impl FnOnce(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        work(&mut self.client.borrow_mut())
+        work(&mut self.cell().borrow_mut())
     }
 }
 
@@ -486,7 +509,7 @@ impl Store for PostgresStore {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.client.get_mut().transaction()?;
+        let mut tx = self.client().transaction()?;
         write_events(&mut tx, events)?;
         tx.commit()?;
         Ok(())
@@ -494,7 +517,7 @@ impl Store for PostgresStore {
 
     fn session(&mut self) -> Result<Box<dyn WriteSession + '_>, StoreError> {
         Ok(Box::new(PostgresSession {
-            tx: self.client.get_mut().transaction()?,
+            tx: self.client().transaction()?,
         }))
     }
 
