@@ -42,13 +42,18 @@ impl AppState {
         settings: Settings,
     ) -> Self {
         let (writes, queue) = tokio::sync::mpsc::channel(4 * GROUP);
+        let grants = if store.is_shared() {
+            crate::grant_cache::GrantCache::off()
+        } else {
+            Default::default()
+        };
         let state = AppState {
             inner: Arc::new(Inner {
                 store: Mutex::new(store),
                 pseudonymiser,
                 settings,
                 writes,
-                grants: Default::default(),
+                grants,
             }),
         };
         // The task holds only a weak handle: when the server stops and the

@@ -104,6 +104,23 @@ pub trait WriteSession {
 }
 
 pub trait Store: GovernanceStore {
+    /// Whether other processes (replicas) write to this store too, so that
+    /// no process may answer from what it remembers instead of asking.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Takes or renews the lease on a periodic `job` (retention) for
+    /// `holder` until `until`, unless another holder's lease is still
+    /// running at `now`: so that such a job runs on one replica at a time.
+    fn take_lease(
+        &mut self,
+        job: &str,
+        holder: &str,
+        now: lantern_events::Timestamp,
+        until: lantern_events::Timestamp,
+    ) -> Result<bool, StoreError>;
+
     /// Writes a batch in one transaction; an event replaces any stored one
     /// of the same type and id.
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;

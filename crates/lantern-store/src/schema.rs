@@ -251,6 +251,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (service, repo)
     ) WITHOUT ROWID;
     "#,
+    // 8: leases on periodic jobs (retention), shared with the PostgreSQL
+    // store's contract: one holder at a time until its lease expires.
+    r#"
+    CREATE TABLE leases (
+        job TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

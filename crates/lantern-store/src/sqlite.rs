@@ -610,6 +610,21 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn take_lease(
+        &mut self,
+        job: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Ok(self.conn.execute(
+            "INSERT INTO leases (job, holder, expires_at) VALUES (?1, ?2, ?4)
+             ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at <= ?3",
+            params![job, holder, now.micros(), until.micros()],
+        )? == 1)
+    }
+
     fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError> {
         SqliteStore::facts_are_fresh(self, config)
     }

@@ -272,3 +272,25 @@ fn merged_writes(at: &Location) {
         .unwrap();
     assert!(matches!(d, Some(Event::Deployment(d)) if d.rollback_of.is_some()));
 }
+
+#[test]
+fn a_periodic_job_has_one_holder_until_its_lease_expires() {
+    each_store("a_periodic_job_has_one_holder", |at| {
+        let mut a = at.open().unwrap();
+        let mut b = at.open().unwrap();
+        let t = |s: i64| Timestamp::from_micros(s * 1_000_000);
+        assert!(a.take_lease("retention", "a", t(0), t(60)).unwrap());
+        assert!(!b.take_lease("retention", "b", t(10), t(70)).unwrap());
+        assert!(
+            a.take_lease("retention", "a", t(30), t(90)).unwrap(),
+            "renewed"
+        );
+        assert!(!b.take_lease("retention", "b", t(89), t(149)).unwrap());
+        assert!(b.take_lease("other job", "b", t(89), t(149)).unwrap());
+        assert!(
+            b.take_lease("retention", "b", t(90), t(150)).unwrap(),
+            "expired"
+        );
+        assert!(!a.take_lease("retention", "a", t(100), t(160)).unwrap());
+    });
+}

@@ -505,6 +505,25 @@ impl WriteSession for PostgresSession<'_> {
 }
 
 impl Store for PostgresStore {
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn take_lease(
+        &mut self,
+        job: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Ok(self.client().execute(
+            "INSERT INTO leases (job, holder, expires_at) VALUES ($1, $2, $4)
+             ON CONFLICT (job) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+             WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= $3",
+            &[&job, &holder, &now.micros(), &until.micros()],
+        )? == 1)
+    }
+
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
