@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// Time only the reports, on the database a previous run left in --dir.
     #[arg(long, requires = "dir")]
     pub reuse: bool,
+    /// Then the same import and reports on this PostgreSQL database (empty;
+    /// e.g. postgres://postgres@127.0.0.1/bench), for a side-by-side.
+    #[arg(long, value_name = "URL", conflicts_with = "reuse")]
+    pub postgres: Option<String>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -52,6 +56,7 @@ pub enum BenchTarget {
 
 #[derive(Debug, serde::Serialize)]
 struct Results {
+    store: &'static str,
     services: u32,
     days: u32,
     events: u64,
@@ -75,6 +80,63 @@ struct Timing {
 }
 
 pub(crate) const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
+
+/// Counts, the import's figures and the reports' timings on one store.
+fn measure(
+    instance: &mut Instance,
+    store: &'static str,
+    import: Option<(f64, crate::import::ImportSummary)>,
+    args: &BenchArgs,
+    config: &EngineConfig,
+) -> Result<Results> {
+    let counts = instance.store.counts()?;
+    let end = Timestamp::from_micros((START + args.days as i64 * 86_400) * 1_000_000);
+    let window =
+        Window::new(end.plus_micros(-90 * MICROS_PER_DAY), end).map_err(anyhow::Error::msg)?;
+    let org_report_ms = time_report(instance.store.as_mut(), &Scope::Org, window, config, 5)?;
+    let service = Scope::Service(Name::parse("service-7").map_err(anyhow::Error::msg)?);
+    let service_report_ms = time_report(instance.store.as_mut(), &service, window, config, 11)?;
+    Ok(Results {
+        store,
+        services: args.services,
+        days: args.days,
+        events: counts.changes
+            + counts.pull_requests
+            + counts.deployments
+            + counts.incidents
+            + counts.annotations,
+        // The synthetic organisation deploys to production only.
+        production_deployments: counts.deployments,
+        changes: counts.changes,
+        generate_s: import.as_ref().map(|(g, _)| *g),
+        import_s: import.as_ref().map(|(_, s)| s.seconds),
+        import_derive_facts_s: import.as_ref().map(|(_, s)| s.derive_seconds),
+        import_events_per_s: import.as_ref().map(|(_, s)| s.loaded as f64 / s.seconds),
+        org_report_ms,
+        service_report_ms,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+fn print(results: &Results, label: bool) {
+    if label {
+        println!("== {}", results.store);
+    }
+    println!("events                 {}", results.events);
+    if let (Some(seconds), Some(rate)) = (results.import_s, results.import_events_per_s) {
+        println!("import                 {seconds:.1}s, {rate:.0} events/s");
+    }
+    for (name, t) in [
+        ("org report (90 days)", &results.org_report_ms),
+        ("service report", &results.service_report_ms),
+    ] {
+        println!(
+            "{name:<22} {:.1} ms (load {:.1} ms, compute {:.1} ms)",
+            t.total, t.load, t.compute
+        );
+    }
+    println!("peak memory            {:.0} MiB", results.peak_rss_mib);
+}
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     match &args.target {
@@ -124,52 +186,46 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         );
         (instance, Some((generate_s, summary)))
     };
-    let counts = instance.store.counts()?;
-
-    let end = Timestamp::from_micros((START + args.days as i64 * 86_400) * 1_000_000);
-    let window =
-        Window::new(end.plus_micros(-90 * MICROS_PER_DAY), end).map_err(anyhow::Error::msg)?;
-    let config = config.engine;
-    let org_report_ms = time_report(instance.store.as_mut(), &Scope::Org, window, &config, 5)?;
-    let service = Scope::Service(Name::parse("service-7").map_err(anyhow::Error::msg)?);
-    let service_report_ms = time_report(instance.store.as_mut(), &service, window, &config, 11)?;
-
-    let results = Results {
-        services: args.services,
-        days: args.days,
-        events: counts.changes
-            + counts.pull_requests
-            + counts.deployments
-            + counts.incidents
-            + counts.annotations,
-        // The synthetic organisation deploys to production only.
-        production_deployments: counts.deployments,
-        changes: counts.changes,
-        generate_s: import.as_ref().map(|(g, _)| *g),
-        import_s: import.as_ref().map(|(_, s)| s.seconds),
-        import_derive_facts_s: import.as_ref().map(|(_, s)| s.derive_seconds),
-        import_events_per_s: import.as_ref().map(|(_, s)| s.loaded as f64 / s.seconds),
-        org_report_ms,
-        service_report_ms,
-        peak_rss_mib: peak_rss_mib(),
-    };
+    let mut all = vec![measure(
+        &mut instance,
+        "sqlite",
+        import,
+        args,
+        &config.engine,
+    )?];
+    if let Some(url) = &args.postgres {
+        let target = crate::instance::Target {
+            location: lantern_store::Location::Postgres(url.clone()),
+            key_file: dir.join("bench-postgres.key"),
+        };
+        let mut instance = Instance::open(&target)?;
+        if instance.store.counts()? != Default::default() {
+            anyhow::bail!("--postgres: the database already holds events; give an empty one");
+        }
+        let t = Instant::now();
+        let summary = import_events(&mut instance, &data, false, &config)?;
+        eprintln!(
+            "imported into PostgreSQL in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+        let generate_s = all[0].generate_s.unwrap_or_default();
+        all.push(measure(
+            &mut instance,
+            "postgres",
+            Some((generate_s, summary)),
+            args,
+            &config.engine,
+        )?);
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&results)?);
+        match &all[..] {
+            [one] => println!("{}", serde_json::to_string_pretty(one)?),
+            _ => println!("{}", serde_json::to_string_pretty(&all)?),
+        }
     } else {
-        println!("events                 {}", results.events);
-        if let (Some(seconds), Some(rate)) = (results.import_s, results.import_events_per_s) {
-            println!("import                 {seconds:.1}s, {rate:.0} events/s");
+        for results in &all {
+            print(results, all.len() > 1);
         }
-        for (name, t) in [
-            ("org report (90 days)", &results.org_report_ms),
-            ("service report", &results.service_report_ms),
-        ] {
-            println!(
-                "{name:<22} {:.1} ms (load {:.1} ms, compute {:.1} ms)",
-                t.total, t.load, t.compute
-            );
-        }
-        println!("peak memory            {:.0} MiB", results.peak_rss_mib);
     }
     Ok(())
 }

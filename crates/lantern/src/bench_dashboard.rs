@@ -94,6 +94,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
         dir: None,
         json: false,
         reuse: false,
+        postgres: None,
     };
     crate::bench::generate(&generated, &data)?;
     let mut catalog = String::new();

@@ -17,13 +17,16 @@
 
 mod governance;
 mod schema;
+mod write;
+
+pub(crate) use write::write_events;
 
 use crate::codec::*;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::*;
 use postgres::types::ToSql;
-use postgres::{Client, GenericClient, NoTls, Row};
+use postgres::{Client, NoTls, Row};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
@@ -104,127 +107,6 @@ const PULL_REQUEST_COLUMNS: &str = "id, repo, opened_at, first_review_at, approv
 const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated";
 const INCIDENT_COLUMNS: &str = "id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title";
 const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_at, title";
-
-/// `INSERT … ON CONFLICT (id) DO UPDATE` of every column: last write wins.
-fn upsert(table: &str, columns: &str) -> String {
-    let names: Vec<&str> = columns.split(", ").collect();
-    let values: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-    let updates: Vec<String> = names[1..]
-        .iter()
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO {table} ({columns}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
-        values.join(", "),
-        updates.join(", ")
-    )
-}
-
-pub(crate) fn write_events(
-    tx: &mut impl GenericClient,
-    events: &[Event],
-) -> Result<(), StoreError> {
-    let statements = [
-        tx.prepare(&upsert("changes", CHANGE_COLUMNS))?,
-        tx.prepare(&upsert("pull_requests", PULL_REQUEST_COLUMNS))?,
-        tx.prepare(&upsert("deployments", DEPLOYMENT_COLUMNS))?,
-        tx.prepare(&upsert("incidents", INCIDENT_COLUMNS))?,
-        tx.prepare(&upsert("annotations", ANNOTATION_COLUMNS))?,
-    ];
-    let opt_t = |t: Option<Timestamp>| t.map(Timestamp::micros);
-    let opt_sha = |s: &Option<Sha>| s.as_ref().map(Sha::to_string);
-    let clamp = |v: Option<u64>| v.map(|v| v.min(i64::MAX as u64) as i64);
-    for event in events {
-        match event {
-            Event::Change(c) => tx.execute(
-                &statements[0],
-                &[
-                    &c.id.as_str(),
-                    &c.repo.as_str(),
-                    &c.sha.hex().as_str(),
-                    &shas_to_text(&c.parents),
-                    &c.committed_at.micros(),
-                    &c.authored_at.micros(),
-                    &c.author.as_ref().map(Pseudonym::as_stored),
-                    &c.pull_request.as_ref().map(EventId::as_str),
-                ],
-            )?,
-            Event::PullRequest(p) => tx.execute(
-                &statements[1],
-                &[
-                    &p.id.as_str(),
-                    &p.repo.as_str(),
-                    &p.opened_at.micros(),
-                    &opt_t(p.first_review_at),
-                    &opt_t(p.approved_at),
-                    &opt_t(p.merged_at),
-                    &opt_t(p.closed_at),
-                    &opt_sha(&p.merge_sha),
-                    &opt_sha(&p.head_sha),
-                    &shas_to_text(&p.commits),
-                    &opt_t(p.first_commit_at),
-                    &clamp(p.additions),
-                    &clamp(p.deletions),
-                    &p.author.as_ref().map(Pseudonym::as_stored),
-                ],
-            )?,
-            Event::Deployment(d) => tx.execute(
-                &statements[2],
-                &[
-                    &d.id.as_str(),
-                    &d.service.as_str(),
-                    &d.environment.as_str(),
-                    &enum_text(&DeploymentStatus::ALL, d.status),
-                    &opt_t(d.started_at),
-                    &d.finished_at.micros(),
-                    &d.repo.as_ref().map(Name::as_str),
-                    &opt_sha(&d.sha),
-                    &d.changes.as_deref().map(shas_to_text),
-                    &d.kind.map(|k| enum_text(&DeploymentKind::ALL, k)),
-                    &d.rollback_of.as_ref().map(EventId::as_str),
-                    &d.automated,
-                ],
-            )?,
-            Event::Incident(i) => {
-                let services: Vec<&str> = i.services.iter().map(Name::as_str).collect();
-                tx.execute(
-                    &statements[3],
-                    &[
-                        &i.id.as_str(),
-                        &i.service.as_str(),
-                        // Names may hold spaces but never control characters.
-                        &services.join("\n"),
-                        &i.started_at.micros(),
-                        &opt_t(i.detected_at),
-                        &opt_t(i.acknowledged_at),
-                        &opt_t(i.resolved_at),
-                        &i.severity,
-                        &i.cause.map(|c| enum_text(&IncidentCause::ALL, c)),
-                        &i.caused_by.as_ref().map(EventId::as_str),
-                        &opt_sha(&i.caused_by_sha),
-                        &i.title,
-                    ],
-                )?
-            }
-            Event::Annotation(a) => {
-                let (kind, name) = scope_columns(&a.scope);
-                tx.execute(
-                    &statements[4],
-                    &[
-                        &a.id.as_str(),
-                        &kind,
-                        &name,
-                        &a.kind.as_str(),
-                        &a.from.micros(),
-                        &opt_t(a.to),
-                        &a.title,
-                    ],
-                )?
-            }
-        };
-    }
-    Ok(())
-}
 
 pub(crate) fn scope_columns(scope: &AnnotationScope) -> (&'static str, Option<&str>) {
     match scope {
