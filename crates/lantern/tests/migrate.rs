@@ -1,0 +1,153 @@
+//! `lantern migrate` as an operator runs it: a SQLite installation with
+//! history, a token, an annotation, a dispute and a dead letter moved into
+//! a fresh PostgreSQL database, then used there with the same key: the
+//! same reports, the same token, an intact audit chain that goes on.
+//!
+//! Needs `LANTERN_TEST_POSTGRES`; without it the test says it was skipped.
+
+mod common;
+
+use common::{Env, stderr, stdout};
+
+#[test]
+fn a_sqlite_installation_moves_into_postgresql_whole() {
+    let Some(db) = lantern_store::testing::database("migrate") else {
+        return;
+    };
+    let env = Env::new();
+    let sqlite = ["--db", "lantern-demo.db", "--config", "lantern-demo.toml"];
+    let out = env.run(&["demo", "--no-serve", "--until", "2026-06-01"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = |args: &[&str], on: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend_from_slice(on);
+        let out = env.run(&all);
+        assert!(out.status.success(), "{all:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let token = run(
+        &[
+            "token",
+            "create",
+            "--role",
+            "org_viewer",
+            "--purpose",
+            "reviewing the move",
+        ],
+        &sqlite,
+    );
+    run(
+        &[
+            "annotation",
+            "add",
+            "--kind",
+            "migration",
+            "--service",
+            "checkout",
+            "--from",
+            "2026-05-01",
+            "--title",
+            "moved to PostgreSQL",
+        ],
+        &sqlite,
+    );
+
+    // Refused: not a PostgreSQL address; a missing file.
+    let out = env.run(&[
+        "migrate",
+        "--from",
+        "sqlite:lantern-demo.db",
+        "--to",
+        "other.db",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--to must be a PostgreSQL address"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["migrate", "--from", "nothing.db", "--to", &db.url]);
+    assert!(
+        stderr(&out).contains("no database at nothing.db"),
+        "{}",
+        stderr(&out)
+    );
+
+    let moved = run(
+        &[
+            "migrate",
+            "--quiet",
+            "--from",
+            "sqlite:lantern-demo.db",
+            "--to",
+            &db.url,
+            "--config",
+            "lantern-demo.toml",
+        ],
+        &[],
+    );
+    assert!(moved.contains("reports equal on both stores"), "{moved}");
+    assert!(moved.contains("--key-file lantern-demo.db.key"), "{moved}");
+
+    // A second move into the same database is refused, nothing doubled.
+    let out = env.run(&["migrate", "--from", "lantern-demo.db", "--to", &db.url]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("already holds data"),
+        "{}",
+        stderr(&out)
+    );
+
+    let postgres = [
+        "--db",
+        db.url.as_str(),
+        "--key-file",
+        "lantern-demo.db.key",
+        "--config",
+        "lantern-demo.toml",
+    ];
+    for scope in [&[][..], &["--team", "payments"], &["--service", "checkout"]] {
+        let mut args = vec![
+            "report",
+            "--format",
+            "json",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-06-01",
+        ];
+        args.extend_from_slice(scope);
+        assert_eq!(run(&args, &postgres), run(&args, &sqlite), "{scope:?}");
+    }
+    // The token made on SQLite is the same grant on PostgreSQL.
+    let id = token
+        .trim()
+        .split('_')
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let grants = run(&["token", "list", "--json"], &postgres);
+    assert!(!id.is_empty() && grants.contains(&id), "{id} in {grants}");
+    // The chain moved whole and goes on from where it was.
+    run(
+        &[
+            "annotation",
+            "add",
+            "--kind",
+            "freeze",
+            "--org",
+            "--from",
+            "2026-05-20",
+            "--title",
+            "after the move",
+        ],
+        &postgres,
+    );
+    let verified = run(&["audit", "verify"], &postgres);
+    assert!(verified.contains("intact"), "{verified}");
+    let log = run(&["audit", "list", "--json"], &postgres);
+    assert!(
+        log.contains("annotation.create") && log.contains("token.create"),
+        "{log}"
+    );
+}
