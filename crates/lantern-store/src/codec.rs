@@ -1,7 +1,7 @@
 //! Column values ↔ event fields.
 
 use crate::StoreError;
-use lantern_events::{EventId, Name, Sha, Timestamp};
+use lantern_events::{AnnotationScope, EventId, Name, Sha, Timestamp};
 use std::sync::Arc;
 
 pub fn shas_to_text(shas: &[Sha]) -> String {
@@ -66,4 +66,64 @@ impl Names {
         self.0.insert(text.into(), name.arc().clone());
         Ok(name)
     }
+}
+
+/// A dead letter's headers as stored: one `name: value` a line.
+pub fn headers_to_text(headers: &[(String, String)]) -> String {
+    headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn text_to_headers(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// An annotation's or a dispute's scope as two columns: kind and name.
+pub fn scope_columns(scope: &AnnotationScope) -> (&'static str, Option<&str>) {
+    match scope {
+        AnnotationScope::Service(s) => ("service", Some(s.as_str())),
+        AnnotationScope::Team(t) => ("team", Some(t.as_str())),
+        AnnotationScope::Org => ("org", None),
+    }
+}
+
+pub fn read_scope(
+    names: &mut Names,
+    kind: &str,
+    name: Option<&str>,
+) -> Result<AnnotationScope, StoreError> {
+    Ok(match (kind, name) {
+        ("service", Some(n)) => AnnotationScope::Service(names.get(n)?),
+        ("team", Some(n)) => AnnotationScope::Team(names.get(n)?),
+        ("org", _) => AnnotationScope::Org,
+        (k, _) => {
+            return Err(StoreError::Corrupt {
+                what: format!("scope `{k}`"),
+            });
+        }
+    })
+}
+
+/// A grant's teams as stored: one name a line.
+pub fn grant_teams(text: &str) -> Result<Vec<Name>, StoreError> {
+    text.split('\n')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            Name::parse(t).map_err(|_| StoreError::Corrupt {
+                what: format!("grant team `{t}`"),
+            })
+        })
+        .collect()
+}
+
+pub fn grant_role(text: &str) -> Result<lantern_governance::Role, StoreError> {
+    lantern_governance::Role::parse(text).map_err(|_| StoreError::Corrupt {
+        what: format!("grant role `{text}`"),
+    })
 }

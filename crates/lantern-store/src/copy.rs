@@ -5,8 +5,9 @@
 //! disputes, what retention kept. SQLite's derived facts are not copied:
 //! PostgreSQL derives them per report.
 
+use crate::postgres_store::{Cell, insert_rows};
 use crate::{PostgresStore, SqliteStore, StoreError};
-use postgres::types::{ToSql, Type};
+use postgres::types::Type;
 use rusqlite::types::Value;
 
 /// The tables copied, parents before children (sessions name grants).
@@ -28,7 +29,7 @@ pub const TABLES: &[&str] = &[
     "retained_deployed_repos",
 ];
 
-/// Rows sent per INSERT.
+/// Rows read from SQLite before they are sent.
 const BATCH: usize = 500;
 
 /// Copies every table into `to`, which must hold no events, grants or
@@ -67,19 +68,19 @@ pub fn copy_sqlite_to_postgres(
             .conn()
             .prepare(&format!("SELECT {} FROM {table}", names.join(", ")))?;
         let mut rows = stmt.query([])?;
-        let mut batch: Vec<Vec<Box<dyn ToSql + Sync>>> = Vec::new();
+        let mut batch: Vec<Vec<Cell>> = Vec::new();
         let mut count = 0u64;
         loop {
             let row = rows.next()?;
             if let Some(r) = row {
-                let mut values: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(columns.len());
+                let mut values: Vec<Cell> = Vec::with_capacity(columns.len());
                 for (i, (name, ty)) in columns.iter().enumerate() {
                     values.push(convert(r.get::<_, Value>(i)?, ty, table, name)?);
                 }
                 batch.push(values);
             }
             if batch.len() == BATCH || (row.is_none() && !batch.is_empty()) {
-                insert(&mut tx, table, &names, &batch)?;
+                insert_rows(&mut tx, table, &names, &batch, "")?;
                 count += batch.len() as u64;
                 batch.clear();
                 progress(table, count);
@@ -103,42 +104,8 @@ pub fn copy_sqlite_to_postgres(
     Ok(copied)
 }
 
-fn insert(
-    tx: &mut postgres::Transaction,
-    table: &str,
-    names: &[&str],
-    batch: &[Vec<Box<dyn ToSql + Sync>>],
-) -> Result<(), StoreError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    let width = names.len();
-    let rows: Vec<String> = (0..batch.len())
-        .map(|r| {
-            let cells: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO {table} ({}) VALUES {}",
-        names.join(", "),
-        rows.join(", ")
-    );
-    let args: Vec<&(dyn ToSql + Sync)> = batch
-        .iter()
-        .flat_map(|row| row.iter().map(|v| v.as_ref()))
-        .collect();
-    tx.execute(&sql, &args)?;
-    Ok(())
-}
-
 /// A SQLite value as the PostgreSQL column's type wants it.
-fn convert(
-    value: Value,
-    ty: &Type,
-    table: &str,
-    column: &str,
-) -> Result<Box<dyn ToSql + Sync>, StoreError> {
+fn convert(value: Value, ty: &Type, table: &str, column: &str) -> Result<Cell, StoreError> {
     let mismatch = |v: &Value| StoreError::Corrupt {
         what: format!("{table}.{column} holds {v:?}, not the {ty} PostgreSQL keeps there"),
     };

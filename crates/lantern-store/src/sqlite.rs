@@ -772,12 +772,7 @@ impl Store for SqliteStore {
     }
 
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {
-        let headers = letter
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let headers = headers_to_text(&letter.headers);
         self.conn.execute(
             "INSERT INTO dead_letters (received_at, source, reason, headers, body) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
@@ -802,11 +797,7 @@ impl Store for SqliteStore {
                 received_at: Timestamp::from_micros(r.get(1)?),
                 source: r.get(2)?,
                 reason: r.get(3)?,
-                headers: headers
-                    .lines()
-                    .filter_map(|l| l.split_once(": "))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
+                headers: text_to_headers(&headers),
                 body: r.get(5)?,
             })
         })?;

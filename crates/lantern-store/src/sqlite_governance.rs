@@ -1,10 +1,11 @@
 //! `GovernanceStore` for SQLite.
 
+use crate::codec::{Names, grant_role, grant_teams, read_scope, scope_columns};
 use crate::governance::{AuditEnds, Dispute, GovernanceStore};
 use crate::{SqliteStore, StoreError};
 use lantern_events::*;
 use lantern_governance::grant::same_hash;
-use lantern_governance::{AuditEntry, AuditRecord, GENESIS, Grant, Role, TokenParts};
+use lantern_governance::{AuditEntry, AuditRecord, GENESIS, Grant, TokenParts};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 /// Appends `record` to the chain inside `tx`.
@@ -46,17 +47,10 @@ pub(crate) fn append_audit(
 const GRANT_COLUMNS: &str = "g.id, g.role, g.teams, g.source, g.purpose, g.created_at, g.expires_at, g.revoked_at, g.last_used_at, g.secret_hash";
 
 fn read_grant(r: &Row) -> Result<(Grant, Vec<u8>), StoreError> {
-    let role: String = r.get(1)?;
-    let teams: String = r.get(2)?;
-    let corrupt = |what: String| StoreError::Corrupt { what };
     let grant = Grant {
         id: r.get(0)?,
-        role: Role::parse(&role).map_err(|_| corrupt(format!("grant role `{role}`")))?,
-        teams: teams
-            .split('\n')
-            .filter(|t| !t.is_empty())
-            .map(|t| Name::parse(t).map_err(|_| corrupt(format!("grant team `{t}`"))))
-            .collect::<Result<_, _>>()?,
+        role: grant_role(r.get_ref(1)?.as_str()?)?,
+        teams: grant_teams(r.get_ref(2)?.as_str()?)?,
         source: r.get(3)?,
         purpose: r.get(4)?,
         created_at: Timestamp::from_micros(r.get(5)?),
@@ -80,32 +74,6 @@ fn read_entry(r: &Row) -> rusqlite::Result<AuditEntry> {
         },
         prev: r.get(7)?,
         hash: r.get(8)?,
-    })
-}
-
-fn scope_columns(scope: &AnnotationScope) -> (&'static str, Option<&str>) {
-    match scope {
-        AnnotationScope::Service(s) => ("service", Some(s.as_str())),
-        AnnotationScope::Team(t) => ("team", Some(t.as_str())),
-        AnnotationScope::Org => ("org", None),
-    }
-}
-
-fn read_scope(kind: &str, name: Option<String>) -> Result<AnnotationScope, StoreError> {
-    let parse = |n: &str| {
-        Name::parse(n).map_err(|_| StoreError::Corrupt {
-            what: format!("scope name `{n}`"),
-        })
-    };
-    Ok(match (kind, name) {
-        ("service", Some(n)) => AnnotationScope::Service(parse(&n)?),
-        ("team", Some(n)) => AnnotationScope::Team(parse(&n)?),
-        ("org", _) => AnnotationScope::Org,
-        (k, _) => {
-            return Err(StoreError::Corrupt {
-                what: format!("scope `{k}`"),
-            });
-        }
     })
 }
 
@@ -283,11 +251,16 @@ impl GovernanceStore for SqliteStore {
         )?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
+        let mut names = Names::default();
         while let Some(r) = rows.next()? {
             out.push(Dispute {
                 id: r.get(0)?,
                 metric: r.get(1)?,
-                scope: read_scope(&r.get::<_, String>(2)?, r.get(3)?)?,
+                scope: read_scope(
+                    &mut names,
+                    r.get_ref(2)?.as_str()?,
+                    r.get_ref(3)?.as_str_or_null()?,
+                )?,
                 from: Timestamp::from_micros(r.get(4)?),
                 to: Timestamp::from_micros(r.get(5)?),
                 context: r.get(6)?,

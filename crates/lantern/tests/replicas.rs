@@ -9,9 +9,11 @@
 //! Needs `LANTERN_TEST_POSTGRES` (a fresh database is created and dropped);
 //! without it the test says it was skipped.
 
+mod common;
+
+use common::http;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
@@ -75,21 +77,6 @@ fn serve(dir: &Path, db: &str) -> (Server, String) {
     };
     std::thread::spawn(move || for _ in lines {});
     (server, address)
-}
-
-fn http(address: &str, token: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(address).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
 }
 
 fn deployment(id: &str, service: usize, minute: usize) -> String {

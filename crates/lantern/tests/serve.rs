@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::http;
 use lantern_events::Timestamp;
 use lantern_store::{DeadLetter, SqliteStore, Store};
 use serde_json::Value;
@@ -68,22 +69,6 @@ fn serve(dir: &Path) -> (Server, String) {
     // Keep draining stderr so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     (Server(child), address)
-}
-
-/// One HTTP/1.1 request with a bearer token; (status, body).
-fn http(address: &str, token: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(address).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
 }
 
 #[test]

@@ -2,13 +2,13 @@
 //! change in one transaction with the audit entry that records it.
 
 use super::schema::AUDIT_LOCK;
-use super::{PostgresStore, read_scope, scope_columns, write_events};
+use super::{PostgresStore, write_events};
 use crate::StoreError;
-use crate::codec::{Names, time};
+use crate::codec::{Names, grant_role, grant_teams, read_scope, scope_columns, time};
 use crate::governance::{AuditEnds, Dispute, GovernanceStore};
 use lantern_events::*;
 use lantern_governance::grant::same_hash;
-use lantern_governance::{AuditEntry, AuditRecord, GENESIS, Grant, Role, TokenParts};
+use lantern_governance::{AuditEntry, AuditRecord, GENESIS, Grant, TokenParts};
 use postgres::{Row, Transaction};
 
 /// Appends `record` to the chain inside `tx`. The advisory lock, held to
@@ -54,17 +54,10 @@ pub(crate) fn append_audit(
 const GRANT_COLUMNS: &str = "g.id, g.role, g.teams, g.source, g.purpose, g.created_at, g.expires_at, g.revoked_at, g.last_used_at, g.secret_hash";
 
 fn read_grant(r: &Row) -> Result<(Grant, Vec<u8>), StoreError> {
-    let role: &str = r.try_get(1)?;
-    let teams: &str = r.try_get(2)?;
-    let corrupt = |what: String| StoreError::Corrupt { what };
     let grant = Grant {
         id: r.try_get(0)?,
-        role: Role::parse(role).map_err(|_| corrupt(format!("grant role `{role}`")))?,
-        teams: teams
-            .split('\n')
-            .filter(|t| !t.is_empty())
-            .map(|t| Name::parse(t).map_err(|_| corrupt(format!("grant team `{t}`"))))
-            .collect::<Result<_, _>>()?,
+        role: grant_role(r.try_get(1)?)?,
+        teams: grant_teams(r.try_get(2)?)?,
         source: r.try_get(3)?,
         purpose: r.try_get(4)?,
         created_at: time(r.try_get(5)?),

@@ -19,7 +19,7 @@ mod governance;
 mod schema;
 mod write;
 
-pub(crate) use write::write_events;
+pub(crate) use write::{Cell, insert_rows, write_events};
 
 use crate::codec::*;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
@@ -107,31 +107,6 @@ const PULL_REQUEST_COLUMNS: &str = "id, repo, opened_at, first_review_at, approv
 const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated";
 const INCIDENT_COLUMNS: &str = "id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title";
 const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_at, title";
-
-pub(crate) fn scope_columns(scope: &AnnotationScope) -> (&'static str, Option<&str>) {
-    match scope {
-        AnnotationScope::Service(s) => ("service", Some(s.as_str())),
-        AnnotationScope::Team(t) => ("team", Some(t.as_str())),
-        AnnotationScope::Org => ("org", None),
-    }
-}
-
-pub(crate) fn read_scope(
-    names: &mut Names,
-    kind: &str,
-    name: Option<&str>,
-) -> Result<AnnotationScope, StoreError> {
-    Ok(match (kind, name) {
-        ("service", Some(n)) => AnnotationScope::Service(names.get(n)?),
-        ("team", Some(n)) => AnnotationScope::Team(names.get(n)?),
-        ("org", _) => AnnotationScope::Org,
-        (k, _) => {
-            return Err(StoreError::Corrupt {
-                what: format!("scope `{k}`"),
-            });
-        }
-    })
-}
 
 fn opt_time(r: &Row, i: usize) -> Result<Option<Timestamp>, StoreError> {
     Ok(r.try_get::<_, Option<i64>>(i)?.map(time))
@@ -253,6 +228,16 @@ fn select<T>(
     rows.iter().map(|r| read(r, &mut names)).collect()
 }
 
+fn annotations(c: &mut Client) -> Result<Vec<Annotation>, StoreError> {
+    select(
+        c,
+        ANNOTATION_COLUMNS,
+        "FROM annotations",
+        &[],
+        read_annotation,
+    )
+}
+
 fn load_all(c: &mut Client) -> Result<EventSet, StoreError> {
     Ok(EventSet {
         changes: select(c, CHANGE_COLUMNS, "FROM changes", &[], read_change)?,
@@ -271,13 +256,7 @@ fn load_all(c: &mut Client) -> Result<EventSet, StoreError> {
             read_deployment,
         )?,
         incidents: select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)?,
-        annotations: select(
-            c,
-            ANNOTATION_COLUMNS,
-            "FROM annotations",
-            &[],
-            read_annotation,
-        )?,
+        annotations: annotations(c)?,
     })
 }
 
@@ -335,13 +314,7 @@ fn load_scoped(c: &mut Client, services: &BTreeSet<Name>) -> Result<EventSet, St
         )?,
         deployments,
         incidents,
-        annotations: select(
-            c,
-            ANNOTATION_COLUMNS,
-            "FROM annotations",
-            &[],
-            read_annotation,
-        )?,
+        annotations: annotations(c)?,
     })
 }
 
@@ -518,24 +491,11 @@ impl Store for PostgresStore {
     }
 
     fn annotations(&self) -> Result<Vec<Annotation>, StoreError> {
-        self.read(|s| {
-            select(
-                s,
-                ANNOTATION_COLUMNS,
-                "FROM annotations",
-                &[],
-                read_annotation,
-            )
-        })
+        self.read(annotations)
     }
 
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {
-        let headers = letter
-            .headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let headers = headers_to_text(&letter.headers);
         Ok(self
             .client()
             .query_one(
@@ -565,11 +525,7 @@ impl Store for PostgresStore {
                     received_at: time(r.try_get(1)?),
                     source: r.try_get(2)?,
                     reason: r.try_get(3)?,
-                    headers: headers
-                        .lines()
-                        .filter_map(|l| l.split_once(": "))
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
+                    headers: text_to_headers(headers),
                     body: r.try_get(5)?,
                 })
             })

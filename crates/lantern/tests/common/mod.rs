@@ -1,7 +1,8 @@
 //! The real binary, run in a temp dir with its own database and config.
 #![allow(dead_code)]
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -78,4 +79,20 @@ pub fn audit_actions(dir: &Path) -> Vec<String> {
         .iter()
         .map(|e| e["action"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// One HTTP/1.1 request with a bearer token; (status, body).
+pub fn http(address: &str, token: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(address).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
 }
