@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, audit_actions, stderr, stdout};
+use common::{Env, stderr, stdout};
 use serde_json::Value;
 
 const CATALOG: &str = r#"[[teams]]
@@ -98,8 +98,8 @@ fn tokens_are_shown_once_stored_as_hashes_reviewed_and_revoked() {
     let grants: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(grants.as_array().unwrap().len(), 1);
     assert_eq!(grants[0]["status"], "active");
-    let file = std::fs::read(env.path("lantern.db")).unwrap();
-    assert!(!file.windows(64).any(|w| w == &token.as_bytes()[21..]));
+    let stored = env.stored_bytes();
+    assert!(!stored.windows(64).any(|w| w == &token.as_bytes()[21..]));
 
     let review = json(&env, &["access", "review", "--json"]);
     let grant = &review.as_array().unwrap()[0];
@@ -116,7 +116,7 @@ fn tokens_are_shown_once_stored_as_hashes_reviewed_and_revoked() {
         "revoked"
     );
 
-    let actions = audit_actions(env.dir.path());
+    let actions = env.audit_actions();
     assert_eq!(actions, ["token.create", "access.review", "token.revoke"]);
     let since = json(&env, &["audit", "list", "--since", "2999-01-01", "--json"]);
     assert_eq!(since, serde_json::json!([]));
@@ -254,7 +254,7 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
         ],
     );
     assert_eq!(listed.as_array().unwrap().len(), 2);
-    let actions = audit_actions(env.dir.path());
+    let actions = env.audit_actions();
     assert_eq!(
         actions,
         [
@@ -288,14 +288,7 @@ fn review_detail_is_sampled_by_pull_request_and_critical_repos_stay_whole() {
     }
     let file = env.write("prs.jsonl", &lines);
     let reviewed = |env: &Env| -> Vec<(String, bool)> {
-        let conn = rusqlite::Connection::open(env.path("lantern.db")).unwrap();
-        let mut stmt = conn
-            .prepare("SELECT id, first_review_at IS NOT NULL AND approved_at IS NOT NULL FROM pull_requests ORDER BY id")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        env.query_text_flag("SELECT id, first_review_at IS NOT NULL AND approved_at IS NOT NULL FROM pull_requests ORDER BY id")
     };
     assert!(
         env.run(&["import", "events", file.to_str().unwrap(), "-q"])

@@ -1,4 +1,8 @@
-//! The real binary, run in a temp dir with its own database and config.
+//! The real binary, run in a temp dir with its own database and config:
+//! `./lantern.db`, or with `LANTERN_TEST_STORE=postgres` a fresh database
+//! on the server `LANTERN_TEST_POSTGRES` names (given to the binary as
+//! `LANTERN_DB`, with the key where SQLite's would be), so that the same
+//! tests run on both stores.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -8,13 +12,36 @@ use std::process::{Command, Output, Stdio};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    postgres: Option<lantern_store::testing::TestDatabase>,
 }
 
 impl Env {
+    /// On the store `LANTERN_TEST_STORE` names (SQLite by default).
     pub fn new() -> Env {
+        let postgres = match std::env::var("LANTERN_TEST_STORE").as_deref() {
+            Ok("postgres") => Some(
+                lantern_store::testing::database("the CLI suite")
+                    .expect("LANTERN_TEST_STORE=postgres needs LANTERN_TEST_POSTGRES=postgres://…"),
+            ),
+            _ => None,
+        };
         Env {
             dir: tempfile::tempdir().unwrap(),
+            postgres,
         }
+    }
+
+    /// For what only a SQLite file does (the demo, reading the file's bytes).
+    pub fn sqlite() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            postgres: None,
+        }
+    }
+
+    /// The PostgreSQL database's address, when the tests run on one.
+    pub fn postgres(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|db| db.url.as_str())
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -26,10 +53,18 @@ impl Env {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lantern"));
+        command
             .current_dir(self.dir.path())
             .env_remove("LANTERN_DB")
-            .env_remove("LANTERN_CONFIG")
+            .env_remove("LANTERN_KEY_FILE")
+            .env_remove("LANTERN_CONFIG");
+        if let Some(url) = self.postgres() {
+            command
+                .env("LANTERN_DB", url)
+                .env("LANTERN_KEY_FILE", self.path("lantern.db.key"));
+        }
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -46,6 +81,62 @@ impl Env {
         }
         drop(child.stdin.take());
         child.wait_with_output().unwrap()
+    }
+
+    /// Everything the store holds, as bytes to search: the SQLite file, or
+    /// every table of the PostgreSQL database as text.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match self.postgres() {
+            None => std::fs::read(self.path("lantern.db")).unwrap(),
+            Some(url) => {
+                let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                let mut out = Vec::new();
+                for table in lantern_store::TABLES {
+                    let row = client
+                        .query_one(
+                            &format!(
+                                "SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM {table} t"
+                            ),
+                            &[],
+                        )
+                        .unwrap();
+                    out.extend_from_slice(row.get::<_, String>(0).as_bytes());
+                }
+                out
+            }
+        }
+    }
+
+    /// (text, flag) rows of a query, on whichever store the tests run on.
+    pub fn query_text_flag(&self, sql: &str) -> Vec<(String, bool)> {
+        match self.postgres() {
+            None => {
+                let conn = rusqlite::Connection::open(self.path("lantern.db")).unwrap();
+                let mut stmt = conn.prepare(sql).unwrap();
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect()
+            }
+            Some(url) => postgres::Client::connect(url, postgres::NoTls)
+                .unwrap()
+                .query(sql, &[])
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        }
+    }
+
+    /// The audit log's actions, oldest first.
+    pub fn audit_actions(&self) -> Vec<String> {
+        let out = self.run(&["audit", "list", "--json"]);
+        let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
