@@ -58,13 +58,17 @@ pub enum StoreError {
 
 /// A PostgreSQL error with the server's own message and detail, which
 /// `postgres::Error`'s display leaves out ("db error").
-fn postgres_message(e: &postgres::Error) -> String {
+pub(crate) fn postgres_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),
             None => db.message().to_string(),
         },
-        None => e.to_string(),
+        // "error connecting to server" says little; its cause says what.
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
     }
 }
 

@@ -12,7 +12,8 @@ pub struct Target {
     pub location: Location,
     /// The pseudonymisation key: beside a SQLite file by default; given
     /// explicitly for PostgreSQL, where every replica must read the same
-    /// key (a mounted secret) and none may invent its own.
+    /// key (a mounted secret) and none may invent its own (a missing key
+    /// is created only for an empty database).
     pub key_file: PathBuf,
 }
 
@@ -24,7 +25,7 @@ impl Target {
             (Location::Sqlite(path), None) => Pseudonymiser::key_path_for(path),
             (Location::Postgres(_), None) => bail!(
                 "with PostgreSQL, give the pseudonymisation key with --key-file PATH (or LANTERN_KEY_FILE): \
-                 every replica must read the same key; the first run creates it if the file does not exist"
+                 every replica must read the same key; for an empty database a missing file is created"
             ),
         };
         Ok(Target { location, key_file })
@@ -84,10 +85,23 @@ impl Instance {
                 }
                 Box::new(store)
             }
-            Location::Postgres(_) => target
-                .location
-                .open()
-                .with_context(|| format!("cannot open the database {}", target.location))?,
+            Location::Postgres(_) => {
+                let store = target
+                    .location
+                    .open()
+                    .with_context(|| format!("cannot open the database {}", target.location))?;
+                // A new key for data written with another would split every
+                // person in two: only an empty database may start one.
+                if !target.key_file.exists() && store.counts()? != Default::default() {
+                    bail!(
+                        "no pseudonymisation key at {}, and {} already holds events pseudonymised with one: \
+                         give the key they were written with (--key-file; every replica reads the same file)",
+                        target.key_file.display(),
+                        target.location
+                    );
+                }
+                store
+            }
         };
         let pseudonymiser = Pseudonymiser::load_or_create(&target.key_file)?;
         Ok(Instance {

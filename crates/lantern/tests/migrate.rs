@@ -119,6 +119,15 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
         args.extend_from_slice(scope);
         assert_eq!(run(&args, &postgres), run(&args, &sqlite), "{scope:?}");
     }
+    // Another key would split every person in two: refused, not created.
+    let out = env.run(&["report", "--db", &db.url, "--key-file", "new.key"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("already holds events"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.path("new.key").exists());
     // The token made on SQLite is the same grant on PostgreSQL.
     let id = token
         .trim()

@@ -71,7 +71,7 @@ impl PostgresStore {
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let mut client = Client::connect(url, NoTls).map_err(|e| StoreError::Connect {
             url: redacted(url),
-            reason: e.to_string(),
+            reason: crate::postgres_message(&e),
         })?;
         schema::migrate(&mut client, &redacted(url))?;
         Ok(PostgresStore {
