@@ -10,14 +10,46 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn lantern(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .current_dir(dir)
-        .env_remove("LANTERN_DB")
-        .env_remove("LANTERN_CONFIG")
-        .args(args)
-        .output()
-        .unwrap()
+/// Where the binary runs: a temp dir, and with `LANTERN_TEST_STORE=postgres`
+/// a fresh PostgreSQL database instead of `./lantern.db`.
+struct Work {
+    dir: tempfile::TempDir,
+    postgres: Option<lantern_store::testing::TestDatabase>,
+}
+
+impl Work {
+    fn new() -> Work {
+        let postgres = match std::env::var("LANTERN_TEST_STORE").as_deref() {
+            Ok("postgres") => Some(
+                lantern_store::testing::database("the git import suite")
+                    .expect("LANTERN_TEST_STORE=postgres needs LANTERN_TEST_POSTGRES=postgres://…"),
+            ),
+            _ => None,
+        };
+        Work {
+            dir: tempfile::tempdir().unwrap(),
+            postgres,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lantern"));
+        command
+            .current_dir(self.path())
+            .env_remove("LANTERN_DB")
+            .env_remove("LANTERN_KEY_FILE")
+            .env_remove("LANTERN_CONFIG");
+        if let Some(db) = &self.postgres {
+            command
+                .env("LANTERN_DB", &db.url)
+                .env("LANTERN_KEY_FILE", self.path().join("lantern.db.key"));
+        }
+        command.args(args).output().unwrap()
+    }
 }
 
 fn ok(o: Output) -> String {
@@ -118,27 +150,21 @@ fn the_report_of_a_git_import_agrees_with_git_log() {
     for seed in [1, 2, 3] {
         let mut r = TestRepo::new();
         random_history(&mut r, seed);
-        let work = tempfile::tempdir().unwrap();
+        let work = Work::new();
         let path = r.path().display().to_string();
-        let out = ok(lantern(
-            work.path(),
-            &["import", "git", &path, "--service", "shop", "-q"],
-        ));
+        let out = ok(work.run(&["import", "git", &path, "--service", "shop", "-q"]));
         assert!(out.contains("for shop:"), "{out}");
-        let json: Value = serde_json::from_str(&ok(lantern(
-            work.path(),
-            &[
-                "report",
-                "--service",
-                "shop",
-                "--from",
-                "2025-12-01",
-                "--to",
-                "2026-12-01",
-                "--format",
-                "json",
-            ],
-        )))
+        let json: Value = serde_json::from_str(&ok(work.run(&[
+            "report",
+            "--service",
+            "shop",
+            "--from",
+            "2025-12-01",
+            "--to",
+            "2026-12-01",
+            "--format",
+            "json",
+        ])))
         .unwrap();
 
         // The same figures from git's own output.
@@ -236,7 +262,7 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     r.at(T0 + HOUR).tag("v1.0.0");
     r.at(T0 + DAY).commit("two");
     r.at(T0 + DAY + HOUR).tag("v1.1.0");
-    let work = tempfile::tempdir().unwrap();
+    let work = Work::new();
     let path = r.path().display().to_string();
     let import = |extra: &[&str]| {
         let mut args = vec![
@@ -249,7 +275,7 @@ fn re_running_is_idempotent_and_errors_are_clear() {
             "--json",
         ];
         args.extend_from_slice(extra);
-        let v: Value = serde_json::from_str(&ok(lantern(work.path(), &args))).unwrap();
+        let v: Value = serde_json::from_str(&ok(work.run(&args))).unwrap();
         v
     };
     let first = import(&[]);
@@ -258,7 +284,7 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     let again = import(&[]);
     assert_eq!(again["up_to_date"], true);
     assert_eq!(again["commits"], 0);
-    let report = |args: &[&str]| ok(lantern(work.path(), args));
+    let report = |args: &[&str]| ok(work.run(args));
     let january = |format: &str| {
         report(&[
             "report",
@@ -301,44 +327,35 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     ]);
     assert!(!other.contains("heuristics"));
 
-    let o = lantern(
-        work.path(),
-        &["import", "git", "/no/such/repo", "--service", "shop"],
-    );
+    let o = work.run(&["import", "git", "/no/such/repo", "--service", "shop"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a git repository"));
-    let o = lantern(
-        work.path(),
-        &[
-            "import",
-            "git",
-            &path,
-            "--service",
-            "shop",
-            "--deploys",
-            "tags:release-*",
-        ],
-    );
+    let o = work.run(&[
+        "import",
+        "git",
+        &path,
+        "--service",
+        "shop",
+        "--deploys",
+        "tags:release-*",
+    ]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("no tag matches `release-*`") && err.contains("v1.0.0"),
         "{err}"
     );
-    let o = lantern(
-        work.path(),
-        &[
-            "import",
-            "git",
-            &path,
-            "--service",
-            "shop",
-            "--deploys",
-            "branch:main",
-        ],
-    );
+    let o = work.run(&[
+        "import",
+        "git",
+        &path,
+        "--service",
+        "shop",
+        "--deploys",
+        "branch:main",
+    ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("first-parent:BRANCH"));
-    let explain = ok(lantern(work.path(), &["explain", "git-mode"]));
+    let explain = ok(work.run(&["explain", "git-mode"]));
     assert!(explain.contains("This reverts commit"));
 }
 
@@ -362,53 +379,44 @@ fn two_repositories_feed_one_service_and_gitlab_merge_requests_count() {
     web.at(T0 + 3 * DAY).commit("web: change");
     web.at(T0 + 3 * DAY + HOUR).tag("release-2");
 
-    let work = tempfile::tempdir().unwrap();
+    let work = Work::new();
     let (a, w) = (
         api.path().display().to_string(),
         web.path().display().to_string(),
     );
-    ok(lantern(
-        work.path(),
-        &[
-            "import",
-            "git",
-            &a,
-            "--service",
-            "shop",
-            "--repo",
-            "acme/api",
-            "-q",
-        ],
-    ));
-    ok(lantern(
-        work.path(),
-        &[
-            "import",
-            "git",
-            &w,
-            "--service",
-            "shop",
-            "--repo",
-            "acme/web",
-            "--deploys",
-            "tags:release-*",
-            "-q",
-        ],
-    ));
-    let json: Value = serde_json::from_str(&ok(lantern(
-        work.path(),
-        &[
-            "report",
-            "--service",
-            "shop",
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-02-01",
-            "--format",
-            "json",
-        ],
-    )))
+    ok(work.run(&[
+        "import",
+        "git",
+        &a,
+        "--service",
+        "shop",
+        "--repo",
+        "acme/api",
+        "-q",
+    ]));
+    ok(work.run(&[
+        "import",
+        "git",
+        &w,
+        "--service",
+        "shop",
+        "--repo",
+        "acme/web",
+        "--deploys",
+        "tags:release-*",
+        "-q",
+    ]));
+    let json: Value = serde_json::from_str(&ok(work.run(&[
+        "report",
+        "--service",
+        "shop",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-02-01",
+        "--format",
+        "json",
+    ])))
     .unwrap();
     assert_eq!(json["deployment_frequency"]["count"], 4);
     // Each repository's first tag is a baseline; each later tag ships two

@@ -3,30 +3,20 @@
 
 mod common;
 
+use common::Env;
 use common::http;
 use lantern_events::Timestamp;
-use lantern_store::{DeadLetter, SqliteStore, Store};
+use lantern_store::DeadLetter;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-
-fn lantern(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .current_dir(dir)
-        .env_remove("LANTERN_DB")
-        .env_remove("LANTERN_CONFIG")
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::process::{Child, Command, Stdio};
 
 /// A token made with `lantern token create`, as an operator makes one.
-fn token(dir: &Path, args: &[&str]) -> String {
+fn token(env: &Env, args: &[&str]) -> String {
     let mut all = vec!["token", "create", "--purpose", "serve tests"];
     all.extend_from_slice(args);
-    let out = lantern(dir, &all);
+    let out = env.run(&all);
     assert!(
         out.status.success(),
         "{}",
@@ -47,11 +37,9 @@ impl Drop for Server {
 }
 
 /// Starts the server on a free port; returns it and its address.
-fn serve(dir: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .current_dir(dir)
-        .env_remove("LANTERN_DB")
-        .env_remove("LANTERN_CONFIG")
+fn serve(env: &Env) -> (Server, String) {
+    let mut child = env
+        .command()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .spawn()
@@ -73,11 +61,11 @@ fn serve(dir: &Path) -> (Server, String) {
 
 #[test]
 fn serve_takes_events_answers_reports_and_stops_gracefully() {
-    let dir = tempfile::tempdir().unwrap();
-    let ingest = token(dir.path(), &["--role", "ingest", "--source", "events"]);
-    let viewer = token(dir.path(), &["--role", "org_viewer"]);
-    let admin = token(dir.path(), &["--role", "admin"]);
-    let (mut server, address) = serve(dir.path());
+    let env = Env::new();
+    let ingest = token(&env, &["--role", "ingest", "--source", "events"]);
+    let viewer = token(&env, &["--role", "org_viewer"]);
+    let admin = token(&env, &["--role", "admin"]);
+    let (mut server, address) = serve(&env);
     assert_eq!(http(&address, "", "GET", "/healthz", "").0, 200);
     // Without a token, neither the receiver nor the API answers.
     assert_eq!(http(&address, "", "POST", "/hooks/events", "[]").0, 401);
@@ -117,7 +105,7 @@ fn serve_takes_events_answers_reports_and_stops_gracefully() {
     // Rule 7: the API explains the metrics with `lantern explain`'s text.
     let (status, docs) = http(&address, &viewer, "GET", "/api/v1/metrics/docs", "");
     assert_eq!(status, 200);
-    let explained = lantern(dir.path(), &["explain", "--json"]);
+    let explained = env.run(&["explain", "--json"]);
     assert_eq!(
         serde_json::from_str::<Value>(&docs).unwrap(),
         serde_json::from_slice::<Value>(&explained.stdout).unwrap()
@@ -131,32 +119,29 @@ fn serve_takes_events_answers_reports_and_stops_gracefully() {
     assert!(server.0.wait().unwrap().success());
 
     // The CLI sees what the server stored, and the dead letter.
-    let out = lantern(
-        dir.path(),
-        &[
-            "report",
-            "--service",
-            "web",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-04-01",
-            "--format",
-            "json",
-        ],
-    );
+    let out = env.run(&[
+        "report",
+        "--service",
+        "web",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-04-01",
+        "--format",
+        "json",
+    ]);
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cli, report, "the CLI and the API give one document");
-    let out = lantern(dir.path(), &["deadletter", "list", "--json"]);
+    let out = env.run(&["deadletter", "list", "--json"]);
     let letters: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(letters.as_array().unwrap().len(), 1);
     assert!(letters[0]["reason"].as_str().unwrap().contains("id"));
     // Still unmappable: kept, and the command says so with its exit code.
-    let out = lantern(dir.path(), &["deadletter", "replay"]);
+    let out = env.run(&["deadletter", "replay"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("still failing 1"));
     // Reading raw deliveries, replaying them and exporting are recorded.
-    let actions = common::audit_actions(dir.path());
+    let actions = env.audit_actions();
     for action in [
         "deadletter.list",
         "deadletter.replay",
@@ -169,10 +154,9 @@ fn serve_takes_events_answers_reports_and_stops_gracefully() {
 
 #[test]
 fn a_replayed_dead_letter_that_now_maps_is_stored_and_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("lantern.db");
+    let env = Env::new();
     // As if an older, stricter mapping had refused a good body.
-    let mut store = SqliteStore::open(&db).unwrap();
+    let mut store = env.location().open().unwrap();
     let body = br#"{"type":"deployment","id":"d9","service":"web","environment":"production","finished_at":"2026-03-05T10:00:00Z"}"#;
     let id = store
         .add_dead_letter(&DeadLetter {
@@ -185,15 +169,15 @@ fn a_replayed_dead_letter_that_now_maps_is_stored_and_dropped() {
         })
         .unwrap();
     drop(store);
-    let out = lantern(dir.path(), &["deadletter", "replay", "42"]);
+    let out = env.run(&["deadletter", "replay", "42"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no dead letter [42]"));
-    let out = lantern(dir.path(), &["deadletter", "replay", &id.to_string()]);
+    let out = env.run(&["deadletter", "replay", &id.to_string()]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let store = SqliteStore::open(&db).unwrap();
+    let store = env.location().open().unwrap();
     assert!(store.dead_letters().unwrap().is_empty());
     assert_eq!(store.counts().unwrap().deployments, 1);
 }
@@ -214,9 +198,9 @@ fn try_post(address: &str, token: &str, body: &str) -> Option<u16> {
 
 #[test]
 fn every_acknowledged_delivery_survives_a_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let ingest = token(dir.path(), &["--role", "ingest", "--source", "events"]);
-    let (mut server, address) = serve(dir.path());
+    let env = Env::new();
+    let ingest = token(&env, &["--role", "ingest", "--source", "events"]);
+    let (mut server, address) = serve(&env);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
         .map(|c| {
@@ -259,7 +243,7 @@ fn every_acknowledged_delivery_survives_a_kill_9() {
     );
 
     // Restarted, the store holds every acknowledged delivery, once.
-    let store = SqliteStore::open(&dir.path().join("lantern.db")).unwrap();
+    let store = env.location().open().unwrap();
     let stored: std::collections::BTreeSet<String> = store
         .load(None)
         .unwrap()

@@ -7,7 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 pub struct Env {
@@ -52,7 +52,8 @@ impl Env {
         self.run_with_stdin(args, None)
     }
 
-    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+    /// The binary, to run in this environment on its store.
+    pub fn command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lantern"));
         command
             .current_dir(self.dir.path())
@@ -64,7 +65,20 @@ impl Env {
                 .env("LANTERN_DB", url)
                 .env("LANTERN_KEY_FILE", self.path("lantern.db.key"));
         }
-        let mut child = command
+        command
+    }
+
+    /// The store the binary uses here, to open beside it.
+    pub fn location(&self) -> lantern_store::Location {
+        match self.postgres() {
+            Some(url) => lantern_store::Location::Postgres(url.to_string()),
+            None => lantern_store::Location::Sqlite(self.path("lantern.db")),
+        }
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = self
+            .command()
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -154,23 +168,6 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The audit log's actions, oldest first, as `lantern audit list --json`
-/// in `dir` gives them.
-pub fn audit_actions(dir: &Path) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .current_dir(dir)
-        .env_remove("LANTERN_DB")
-        .env_remove("LANTERN_CONFIG")
-        .args(["audit", "list", "--json"])
-        .output()
-        .unwrap();
-    let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    log.as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_string())
-        .collect()
-}
 
 /// One HTTP/1.1 request with a bearer token; (status, body).
 pub fn http(address: &str, token: &str, method: &str, path: &str, body: &str) -> (u16, String) {
