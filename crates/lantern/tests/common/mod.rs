@@ -168,7 +168,6 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-
 /// One HTTP/1.1 request with a bearer token; (status, body).
 pub fn http(address: &str, token: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut s = TcpStream::connect(address).unwrap();
