@@ -101,6 +101,10 @@ impl PostgresStore {
     }
 }
 
+/// What deriving facts reads of a change: not its id nor its author (a
+/// pseudonym), which are most of a row's bytes. The id is a placeholder.
+const DERIVING_CHANGE_COLUMNS: &str =
+    "'-', repo, sha, parents, committed_at, authored_at, NULL::TEXT, pull_request";
 const CHANGE_COLUMNS: &str =
     "id, repo, sha, parents, committed_at, authored_at, author, pull_request";
 const PULL_REQUEST_COLUMNS: &str = "id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author";
@@ -238,9 +242,9 @@ fn annotations(c: &mut Client) -> Result<Vec<Annotation>, StoreError> {
     )
 }
 
-fn load_all(c: &mut Client) -> Result<EventSet, StoreError> {
+fn load_all(c: &mut Client, changes: &str) -> Result<EventSet, StoreError> {
     Ok(EventSet {
-        changes: select(c, CHANGE_COLUMNS, "FROM changes", &[], read_change)?,
+        changes: select(c, changes, "FROM changes", &[], read_change)?,
         pull_requests: select(
             c,
             PULL_REQUEST_COLUMNS,
@@ -266,7 +270,11 @@ fn load_all(c: &mut Client) -> Result<EventSet, StoreError> {
 /// the history and pull requests of the repositories those deploy, the
 /// changes named by deployments without a repository, every incident
 /// and annotation. The same as the SQLite store's scoped load.
-fn load_scoped(c: &mut Client, services: &BTreeSet<Name>) -> Result<EventSet, StoreError> {
+fn load_scoped(
+    c: &mut Client,
+    services: &BTreeSet<Name>,
+    changes: &str,
+) -> Result<EventSet, StoreError> {
     let incidents = select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)?;
     let mut wide: BTreeSet<&str> = services.iter().map(Name::as_str).collect();
     for inc in &incidents {
@@ -300,7 +308,7 @@ fn load_scoped(c: &mut Client, services: &BTreeSet<Name>) -> Result<EventSet, St
     Ok(EventSet {
         changes: select(
             c,
-            CHANGE_COLUMNS,
+            changes,
             "FROM changes WHERE repo = ANY($1) OR sha = ANY($2)",
             &[&repos, &loose],
             read_change,
@@ -318,10 +326,15 @@ fn load_scoped(c: &mut Client, services: &BTreeSet<Name>) -> Result<EventSet, St
     })
 }
 
-fn load(c: &mut Client, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
+/// `changes`: `CHANGE_COLUMNS`, or `DERIVING_CHANGE_COLUMNS` for a report.
+fn load(
+    c: &mut Client,
+    services: Option<&BTreeSet<Name>>,
+    changes: &str,
+) -> Result<EventSet, StoreError> {
     match services {
-        Some(services) => load_scoped(c, services),
-        None => load_all(c),
+        Some(services) => load_scoped(c, services, changes),
+        None => load_all(c, changes),
     }
 }
 
@@ -557,7 +570,7 @@ impl Store for PostgresStore {
     }
 
     fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
-        self.read(|c| load(c, services))
+        self.read(|c| load(c, services, CHANGE_COLUMNS))
     }
 
     fn contributors(
@@ -658,7 +671,8 @@ impl Store for PostgresStore {
         config: &EngineConfig,
     ) -> Result<ReportInput, StoreError> {
         let c = self.client();
-        let mut input = ReportInput::from_events(load(c, services)?, config);
+        let events = load(c, services, DERIVING_CHANGE_COLUMNS)?;
+        let mut input = ReportInput::from_events(events, config);
         // Repositories deployed before retention purged their deployments.
         let mut names = Names::default();
         for r in c.query("SELECT service, repo FROM retained_deployed_repos", &[])? {
