@@ -86,6 +86,10 @@ impl Pseudonymiser {
         }
     }
 
+    /// Writes a new key whole beside `path`, then links it into place:
+    /// the link is atomic and never replaces a file, so processes starting
+    /// together (replicas) all end up reading one complete key — the first
+    /// one linked — and never a half-written file.
     fn create(path: &Path) -> Result<Self, KeyError> {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| KeyError::Random(e.to_string()))?;
@@ -96,15 +100,26 @@ impl Pseudonymiser {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let write = |options: &OpenOptions| -> io::Result<()> {
-            let mut file = options.open(path)?;
+        // Named apart from other processes' (never after the key itself).
+        let mut nonce = [0u8; 4];
+        getrandom::fill(&mut nonce).map_err(|e| KeyError::Random(e.to_string()))?;
+        let mut staged = path.as_os_str().to_owned();
+        staged.push(format!(".{}-{}.new", std::process::id(), hex(&nonce)));
+        let staged = PathBuf::from(staged);
+        let write = |options: &OpenOptions, at: &Path| -> io::Result<()> {
+            let mut file = options.open(at)?;
             file.write_all(hex(&key).as_bytes())?;
             file.write_all(b"\n")?;
             file.sync_all()
         };
-        match write(&options) {
+        let created = write(&options, &staged).and_then(|()| {
+            let linked = fs::hard_link(&staged, path);
+            let _ = fs::remove_file(&staged);
+            linked
+        });
+        match created {
             Ok(()) => Ok(Pseudonymiser { key }),
-            // Another process created it first: use theirs.
+            // Another process linked its key first: use theirs.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Self::load_or_create(path),
             Err(source) => Err(KeyError::Create {
                 path: path.to_path_buf(),
@@ -171,6 +186,33 @@ mod tests {
         assert_ne!(a.pseudonymise("dev-17"), a.pseudonymise("dev-18"));
         assert_ne!(a.pseudonymise("dev-17"), b.pseudonymise("dev-17"));
         assert!(!a.pseudonymise("dev-17").as_stored().contains("dev-17"));
+    }
+
+    #[test]
+    fn processes_creating_the_key_together_all_read_one_whole_key() {
+        for _ in 0..200 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("shared.key");
+            let start = std::sync::Barrier::new(8);
+            let keys: Vec<String> = std::thread::scope(|s| {
+                let workers: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            Pseudonymiser::load_or_create(&path)
+                                .unwrap()
+                                .pseudonymise("x")
+                                .as_stored()
+                                .to_string()
+                        })
+                    })
+                    .collect();
+                workers.into_iter().map(|w| w.join().unwrap()).collect()
+            });
+            assert!(keys.iter().all(|k| k == &keys[0]), "{keys:?}");
+            // Nothing staged is left beside it.
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
     }
 
     #[test]
