@@ -9,9 +9,8 @@ use crate::bench::{BenchArgs, START, TempDir};
 use crate::bench_serve::{BenchServer, Connection};
 use crate::config::Config;
 use crate::instance::Instance;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
-use lantern_events::parse_event;
 use lantern_governance::Role;
 use std::path::Path;
 use std::sync::Arc;
@@ -55,12 +54,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
     let until = lantern_events::Timestamp::now().date();
     {
         let mut instance = Instance::open_file(&demo_db)?;
-        let events = crate::demo::generate(42, until, 120)
-            .iter()
-            .map(|v| parse_event(v, &instance.pseudonymiser))
-            .collect::<Result<Vec<_>, _>>()
-            .context("the demo generator made an invalid event (a bug)")?;
-        instance.store.write(&events)?;
+        crate::demo::write_into(&mut instance, 42, until, 120)?;
     }
     let demo_config = Config::parse(&crate::demo::catalog_toml(), None)?;
     let to = until.format("%Y-%m-%d");

@@ -8,7 +8,6 @@ use crate::config::Config;
 use crate::instance::Instance;
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lantern_events::parse_event;
 use lantern_server::Application;
 use lantern_store::Store;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -79,12 +78,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let db = temp.0.join("serve-bench.db");
     let until = lantern_events::Timestamp::now().date();
     let mut instance = Instance::open_for_serving(&crate::instance::Target::sqlite(&db))?;
-    let events = crate::demo::generate(42, until, 120)
-        .iter()
-        .map(|v| parse_event(v, &instance.pseudonymiser))
-        .collect::<Result<Vec<_>, _>>()
-        .context("the demo generator made an invalid event (a bug)")?;
-    instance.store.write(&events)?;
+    crate::demo::write_into(&mut instance, 42, until, 120)?;
     let config = Config::parse(&crate::demo::catalog_toml(), None)?;
     crate::report_cmd::refresh_facts(instance.store.as_mut(), &config, true)?;
     let before = instance.store.counts()?;

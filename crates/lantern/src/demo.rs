@@ -464,6 +464,25 @@ fn working_time(t: f64, rng: &mut Rng) -> f64 {
     t
 }
 
+/// Generates the organisation and writes it into an installation, its
+/// person fields pseudonymised with the installation's key as any import's;
+/// returns how many events.
+pub fn write_into(
+    instance: &mut crate::instance::Instance,
+    seed: u64,
+    until: NaiveDate,
+    days: u32,
+) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    let events = generate(seed, until, days)
+        .iter()
+        .map(|v| lantern_events::parse_event(v, &instance.pseudonymiser))
+        .collect::<Result<Vec<_>, _>>()
+        .context("the demo generator made an invalid event (a bug)")?;
+    instance.store.write(&events)?;
+    Ok(events.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

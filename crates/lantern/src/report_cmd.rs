@@ -8,7 +8,7 @@ use crate::render::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use lantern_engine::{Bucket, Ledger, Scope, Window, buckets};
-use lantern_events::{MICROS_PER_DAY, Name, Timestamp, parse_event};
+use lantern_events::{MICROS_PER_DAY, Name, Timestamp};
 use lantern_store::Store;
 use std::fmt::Write;
 use std::path::Path;
@@ -179,13 +179,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         }
     }
     let mut instance = Instance::open_file(db)?;
-    let values = crate::demo::generate(args.seed, until, args.days);
-    let events = values
-        .iter()
-        .map(|v| parse_event(v, &instance.pseudonymiser))
-        .collect::<Result<Vec<_>, _>>()
-        .context("the demo generator made an invalid event (a bug)")?;
-    instance.store.write(&events)?;
+    let written = crate::demo::write_into(&mut instance, args.seed, until, args.days)?;
     let catalog_path = db.with_extension("toml");
     std::fs::write(&catalog_path, crate::demo::catalog_toml())
         .with_context(|| format!("cannot write {}", catalog_path.display()))?;
@@ -201,7 +195,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         out,
         "Demo organisation (seed {}): {} events over {} days written to {}\n",
         args.seed,
-        events.len(),
+        written,
         args.days,
         db.display()
     );
