@@ -11,73 +11,12 @@
 
 mod common;
 
-use common::http;
+use common::{Env, Server, http};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 
 const REPLICAS: usize = 3;
 const SENDERS_PER_REPLICA: usize = 2;
 const DELIVERIES_PER_SENDER: usize = 40;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn lantern(dir: &Path, db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .current_dir(dir)
-        .env("LANTERN_DB", db)
-        .env("LANTERN_KEY_FILE", dir.join("pseudonyms.key"))
-        .env_remove("LANTERN_CONFIG")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn token(dir: &Path, db: &str, args: &[&str]) -> String {
-    let mut all = vec!["token", "create", "--purpose", "replica tests"];
-    all.extend_from_slice(args);
-    let out = lantern(dir, db, &all);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn serve(dir: &Path, db: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lantern"))
-        .current_dir(dir)
-        .env("LANTERN_DB", db)
-        .env("LANTERN_KEY_FILE", dir.join("pseudonyms.key"))
-        .env_remove("LANTERN_CONFIG")
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let server = Server(child);
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("the server says where it listens")
-            .unwrap();
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-        assert!(!line.contains("rror"), "a replica failed to start: {line}");
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (server, address)
-}
 
 fn deployment(id: &str, service: usize, minute: usize) -> String {
     format!(
@@ -101,22 +40,18 @@ fn replicas_on_one_postgresql_count_every_acknowledged_event_once() {
     let Some(db) = lantern_store::testing::database("replicas") else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    // Started together on an empty database: migrations take turns.
-    let starting: Vec<_> = (0..REPLICAS)
-        .map(|_| {
-            let url = db.url.clone();
-            let dir = dir.to_path_buf();
-            std::thread::spawn(move || serve(&dir, &url))
-        })
-        .collect();
-    let replicas: Vec<(Server, String)> = starting.into_iter().map(|t| t.join().unwrap()).collect();
+    let env = Env::on(db);
+    // Started together on an empty database: migrations take turns, and
+    // the one key file is created once for all.
+    let replicas: Vec<(Server, String)> = std::thread::scope(|s| {
+        let starting: Vec<_> = (0..REPLICAS).map(|_| s.spawn(|| env.serve())).collect();
+        starting.into_iter().map(|t| t.join().unwrap()).collect()
+    });
     let addresses: Vec<String> = replicas.iter().map(|(_, a)| a.clone()).collect();
     // Grants made after the replicas started are seen by all of them.
-    let ingest = token(dir, &db.url, &["--role", "ingest", "--source", "events"]);
+    let ingest = env.token(&["--role", "ingest", "--source", "events"]);
     // Admins see figures whatever the group size (no contributors here).
-    let admin = token(dir, &db.url, &["--role", "admin"]);
+    let admin = env.token(&["--role", "admin"]);
 
     // Read your writes through another replica.
     let before = count(&addresses[1], &admin);

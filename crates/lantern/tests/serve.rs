@@ -8,64 +8,17 @@ use common::http;
 use lantern_events::Timestamp;
 use lantern_store::DeadLetter;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-
-/// A token made with `lantern token create`, as an operator makes one.
-fn token(env: &Env, args: &[&str]) -> String {
-    let mut all = vec!["token", "create", "--purpose", "serve tests"];
-    all.extend_from_slice(args);
-    let out = env.run(&all);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// The server process, killed when a test ends early so that no orphan
-/// keeps the test harness's output open.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the server on a free port; returns it and its address.
-fn serve(env: &Env) -> (Server, String) {
-    let mut child = env
-        .command()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("the server says where it listens")
-            .unwrap();
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), address)
-}
+use std::process::Command;
 
 #[test]
 fn serve_takes_events_answers_reports_and_stops_gracefully() {
     let env = Env::new();
-    let ingest = token(&env, &["--role", "ingest", "--source", "events"]);
-    let viewer = token(&env, &["--role", "org_viewer"]);
-    let admin = token(&env, &["--role", "admin"]);
-    let (mut server, address) = serve(&env);
+    let ingest = env.token(&["--role", "ingest", "--source", "events"]);
+    let viewer = env.token(&["--role", "org_viewer"]);
+    let admin = env.token(&["--role", "admin"]);
+    let (mut server, address) = env.serve();
     assert_eq!(http(&address, "", "GET", "/healthz", "").0, 200);
     // Without a token, neither the receiver nor the API answers.
     assert_eq!(http(&address, "", "POST", "/hooks/events", "[]").0, 401);
@@ -199,8 +152,8 @@ fn try_post(address: &str, token: &str, body: &str) -> Option<u16> {
 #[test]
 fn every_acknowledged_delivery_survives_a_kill_9() {
     let env = Env::new();
-    let ingest = token(&env, &["--role", "ingest", "--source", "events"]);
-    let (mut server, address) = serve(&env);
+    let ingest = env.token(&["--role", "ingest", "--source", "events"]);
+    let (mut server, address) = env.serve();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
         .map(|c| {

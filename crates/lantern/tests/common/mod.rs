@@ -5,10 +5,11 @@
 //! tests run on both stores.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -28,6 +29,14 @@ impl Env {
         Env {
             dir: tempfile::tempdir().unwrap(),
             postgres,
+        }
+    }
+
+    /// On this PostgreSQL database (several processes on one store).
+    pub fn on(database: lantern_store::testing::TestDatabase) -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            postgres: Some(database),
         }
     }
 
@@ -153,10 +162,55 @@ impl Env {
             .collect()
     }
 
+    /// A token made with `lantern token create`, as an operator makes one.
+    pub fn token(&self, args: &[&str]) -> String {
+        let mut all = vec!["token", "create", "--purpose", "tests of the binary"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// `lantern serve` on a free port; the process and its address.
+    pub fn serve(&self) -> (Server, String) {
+        let mut child = self
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let server = Server(child);
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("the server says where it listens")
+                .unwrap();
+            if let Some(rest) = line.split("http://").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+            assert!(!line.contains("rror"), "the server failed to start: {line}");
+        };
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        (server, address)
+    }
+
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+}
+
+/// A server process, killed when a test ends early so that no orphan
+/// keeps the test harness's output open.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
