@@ -4,53 +4,14 @@
 
 #[path = "../../lantern-git/tests/common/mod.rs"]
 mod common;
+// The binary in a temp dir, on the store the run asks for (either).
+#[path = "common/mod.rs"]
+mod binary;
 
+use binary::Env;
 use common::*;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-
-/// Where the binary runs: a temp dir, and with `LANTERN_TEST_STORE=postgres`
-/// a fresh PostgreSQL database instead of `./lantern.db`.
-struct Work {
-    dir: tempfile::TempDir,
-    postgres: Option<lantern_store::testing::TestDatabase>,
-}
-
-impl Work {
-    fn new() -> Work {
-        let postgres = match std::env::var("LANTERN_TEST_STORE").as_deref() {
-            Ok("postgres") => Some(
-                lantern_store::testing::database("the git import suite")
-                    .expect("LANTERN_TEST_STORE=postgres needs LANTERN_TEST_POSTGRES=postgres://…"),
-            ),
-            _ => None,
-        };
-        Work {
-            dir: tempfile::tempdir().unwrap(),
-            postgres,
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lantern"));
-        command
-            .current_dir(self.path())
-            .env_remove("LANTERN_DB")
-            .env_remove("LANTERN_KEY_FILE")
-            .env_remove("LANTERN_CONFIG");
-        if let Some(db) = &self.postgres {
-            command
-                .env("LANTERN_DB", &db.url)
-                .env("LANTERN_KEY_FILE", self.path().join("lantern.db.key"));
-        }
-        command.args(args).output().unwrap()
-    }
-}
+use std::process::Output;
 
 fn ok(o: Output) -> String {
     assert!(
@@ -150,7 +111,7 @@ fn the_report_of_a_git_import_agrees_with_git_log() {
     for seed in [1, 2, 3] {
         let mut r = TestRepo::new();
         random_history(&mut r, seed);
-        let work = Work::new();
+        let work = Env::new();
         let path = r.path().display().to_string();
         let out = ok(work.run(&["import", "git", &path, "--service", "shop", "-q"]));
         assert!(out.contains("for shop:"), "{out}");
@@ -262,7 +223,7 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     r.at(T0 + HOUR).tag("v1.0.0");
     r.at(T0 + DAY).commit("two");
     r.at(T0 + DAY + HOUR).tag("v1.1.0");
-    let work = Work::new();
+    let work = Env::new();
     let path = r.path().display().to_string();
     let import = |extra: &[&str]| {
         let mut args = vec![
@@ -379,7 +340,7 @@ fn two_repositories_feed_one_service_and_gitlab_merge_requests_count() {
     web.at(T0 + 3 * DAY).commit("web: change");
     web.at(T0 + 3 * DAY + HOUR).tag("release-2");
 
-    let work = Work::new();
+    let work = Env::new();
     let (a, w) = (
         api.path().display().to_string(),
         web.path().display().to_string(),
