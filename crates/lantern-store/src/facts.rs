@@ -122,64 +122,6 @@ fn fingerprint(config: &EngineConfig) -> String {
     format!("v1:{}", names.join("\u{1f}"))
 }
 
-fn encode_times(times: &[Timestamp]) -> Vec<u8> {
-    times
-        .iter()
-        .flat_map(|t| t.micros().to_le_bytes())
-        .collect()
-}
-
-fn decode_times(blob: &[u8]) -> Result<Vec<Timestamp>, StoreError> {
-    if !blob.len().is_multiple_of(8) {
-        return Err(corrupt("a deployment's shipped-change blob"));
-    }
-    Ok(blob
-        .chunks_exact(8)
-        .map(|c| Timestamp::from_micros(i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))))
-        .collect())
-}
-
-fn corrupt(what: &str) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_string(),
-    }
-}
-
-/// A pull request's first deployments: (service, finished_at) entries, the
-/// service length-prefixed. Concatenating two encodings lists both.
-fn encode_deploys(list: &[(Name, Timestamp)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (service, finished_at) in list {
-        out.extend((service.as_str().len() as u32).to_le_bytes());
-        out.extend(service.as_str().as_bytes());
-        out.extend(finished_at.micros().to_le_bytes());
-    }
-    out
-}
-
-fn decode_deploys(
-    mut blob: &[u8],
-    names: &mut Names,
-) -> Result<Vec<(Name, Timestamp)>, StoreError> {
-    fn take<'b>(blob: &mut &'b [u8], n: usize) -> Result<&'b [u8], StoreError> {
-        if blob.len() < n {
-            return Err(corrupt("a pull request's deployment blob"));
-        }
-        let (head, tail) = blob.split_at(n);
-        *blob = tail;
-        Ok(head)
-    }
-    let mut out = Vec::new();
-    while !blob.is_empty() {
-        let len = u32::from_le_bytes(take(&mut blob, 4)?.try_into().unwrap_or([0; 4])) as usize;
-        let service = std::str::from_utf8(take(&mut blob, len)?)
-            .map_err(|_| corrupt("a pull request's deployment blob"))?;
-        let finished_at = i64::from_le_bytes(take(&mut blob, 8)?.try_into().unwrap_or([0; 8]));
-        out.push((names.get(service)?, time(finished_at)));
-    }
-    Ok(out)
-}
-
 /// Rebuilding the window tables. Each chunk of services appends its rows to
 /// unindexed temporary tables; `finish` then fills the window tables in key
 /// order and builds their secondary indexes afterwards. Appending in order

@@ -36,7 +36,7 @@ pub const RETAINED_PREFIX: &str = lantern_events::RESERVED_ID_PREFIX;
 pub(crate) const RETAINED_GLOB: &str = "retained:*";
 
 /// Stands for a purged sha an incident blamed that no deployment shipped.
-const PLACEHOLDER_SHA: &str = "0000000";
+pub(crate) const PLACEHOLDER_SHA: &str = "0000000";
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -66,7 +66,7 @@ impl RetentionRun {
             > 0
     }
 
-    fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "horizon {}: {} changes, {} pull requests, {} deployments, {} incidents, {} dead letters, {} audit entries, {} old measurements",
             self.raw_horizon,

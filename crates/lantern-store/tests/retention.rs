@@ -1,7 +1,8 @@
 //! Retention's invariant on random histories (governance.md rule 5):
 //! reports over windows that end at or before the horizon are the same
 //! before and after the purge, a second run changes nothing, and no id,
-//! sha or pseudonym of a purged event is left anywhere in the file.
+//! sha or pseudonym of a purged event is left anywhere in the store — on
+//! both stores.
 
 #[path = "../../lantern-engine/tests/common/mod.rs"]
 mod common;
@@ -11,12 +12,15 @@ use lantern_engine::*;
 use lantern_events::*;
 use lantern_governance::AuditRecord;
 use lantern_governance::retention::Horizons;
-use lantern_store::{GovernanceStore, SqliteStore, Store};
+use lantern_store::{Location, Store};
 use std::collections::HashSet;
+
+mod each_store;
+use each_store::{each_store, fresh_like};
 
 const DAY: i64 = 86_400_000_000;
 
-fn reports(store: &mut SqliteStore, windows: &[Window], cfg: &EngineConfig) -> Vec<String> {
+fn reports(store: &mut (dyn Store + Send), windows: &[Window], cfg: &EngineConfig) -> Vec<String> {
     let mut out = Vec::new();
     for w in windows {
         for scope in history_scopes() {
@@ -87,31 +91,76 @@ fn purged_at(events: &EventSet, h: Timestamp) -> Purged {
     Purged { ids, bytes }
 }
 
-/// Every text value of every table, and list columns split into items.
-fn stored_texts(db: &std::path::Path) -> HashSet<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut out = HashSet::new();
-    for table in tables {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
-        let columns = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(r) = rows.next().unwrap() {
-            for i in 0..columns {
-                if let Ok(Some(text)) = r.get_ref(i).unwrap().as_str_or_null() {
-                    out.extend(text.split([' ', ',']).map(str::to_string));
-                    out.insert(text.to_string());
+/// Every text value of every table, and list columns split into items;
+/// and every byte the store keeps them in (SQLite: the file and its WAL;
+/// PostgreSQL: every row, as text).
+fn stored(at: &Location) -> (HashSet<String>, Vec<u8>) {
+    let mut texts = HashSet::new();
+    let mut add = |text: &str| {
+        texts.extend(text.split([' ', ',']).map(str::to_string));
+        texts.insert(text.to_string());
+    };
+    match at {
+        Location::Sqlite(db) => {
+            let conn = rusqlite::Connection::open(db).unwrap();
+            let tables: Vec<String> = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for table in tables {
+                let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+                let columns = stmt.column_count();
+                let mut rows = stmt.query([]).unwrap();
+                while let Some(r) = rows.next().unwrap() {
+                    for i in 0..columns {
+                        if let Ok(Some(text)) = r.get_ref(i).unwrap().as_str_or_null() {
+                            add(text);
+                        }
+                    }
                 }
             }
+            let mut bytes = std::fs::read(db).unwrap();
+            if let Ok(wal) = std::fs::read(db.with_extension("db-wal")) {
+                bytes.extend(wal);
+            }
+            (texts, bytes)
+        }
+        Location::Postgres(url) => {
+            let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            let tables: Vec<String> = c
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut bytes = Vec::new();
+            for table in tables {
+                for r in c
+                    .query(
+                        &format!("SELECT row_to_json(t)::text FROM \"{table}\" t"),
+                        &[],
+                    )
+                    .unwrap()
+                {
+                    let row: String = r.get(0);
+                    bytes.extend(row.as_bytes());
+                    let value: serde_json::Value = serde_json::from_str(&row).unwrap();
+                    for v in value.as_object().unwrap().values() {
+                        if let Some(text) = v.as_str() {
+                            add(text);
+                        }
+                    }
+                }
+            }
+            (texts, bytes)
         }
     }
-    out
 }
 
 /// Equal reports, or the first difference, field by field.
@@ -135,71 +184,74 @@ fn same(after: &[String], before: &[String], seed: u64) {
     assert_eq!(after.len(), before.len());
 }
 
+const NAME: &str = "purged_history_leaves_reports_before_the_horizon_unchanged_and_nothing_behind";
+
 #[test]
 fn purged_history_leaves_reports_before_the_horizon_unchanged_and_nothing_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut purges = 0;
-    for seed in 0..60u64 {
-        let path = dir.path().join(format!("{seed}.db"));
-        let mut store = SqliteStore::open(&path).unwrap();
-        let events = parse_all(&history(seed));
-        for chunk in events.chunks(23) {
-            store.write(chunk).unwrap();
+    each_store(NAME, |at| {
+        let mut purges = 0;
+        for seed in 0..60u64 {
+            let place = fresh_like(at, NAME);
+            purges += purge_one_history(&place.location, seed);
         }
-        let cfg = EngineConfig::default();
-        let mut rng = Rng(seed);
-        // A midnight in or around the history.
-        let h = Timestamp::from_micros(BASE * 1_000_000 + (rng.below(40) as i64 - 5) * DAY);
-        let mut windows = vec![Window::new(Timestamp::from_micros(0), h).unwrap()];
-        for _ in 0..4 {
-            let to = h.micros() - rng.below(20) as i64 * DAY - rng.below(86_400) as i64 * 1_000_000;
-            let from = to - 1 - rng.below(30 * 86_400) as i64 * 1_000_000;
-            windows.push(
-                Window::new(Timestamp::from_micros(from), Timestamp::from_micros(to)).unwrap(),
-            );
-        }
-        let day_aligned = Window::new(Timestamp::from_micros(h.micros() - 10 * DAY), h).unwrap();
-        let before = reports(&mut store, &windows, &cfg);
-        let contributors_before = store.contributors(None, day_aligned, u64::MAX).unwrap();
-        let all = store.load(None).unwrap();
-        let purged = purged_at(&all, h);
+        assert!(purges > 20, "only {purges} histories purged a deployment");
+    });
+}
 
-        let long_ago = Timestamp::from_micros(0);
-        let horizons = Horizons {
-            raw: h,
-            dead_letters: long_ago,
-            audit: long_ago,
-            aggregates: long_ago,
-        };
-        let run = store.apply_retention(&cfg, &horizons, record()).unwrap();
-        purges += run.deployments.min(1);
-        same(&reports(&mut store, &windows, &cfg), &before, seed);
-        // Suppression counts from what was kept never exceed the truth.
-        let after = store.contributors(None, day_aligned, u64::MAX).unwrap();
-        assert!(
-            after <= contributors_before,
-            "seed {seed}: {after} > {contributors_before}"
-        );
-        // Idempotent.
-        let again = store.apply_retention(&cfg, &horizons, record()).unwrap();
-        assert!(!again.purged_anything(), "seed {seed}: {again:?}");
-        same(&reports(&mut store, &windows, &cfg), &before, seed);
-        drop(store);
-
-        let texts = stored_texts(&path);
-        for id in &purged.ids {
-            assert!(!texts.contains(id), "seed {seed}: id {id} is still stored");
-        }
-        let mut file = std::fs::read(&path).unwrap();
-        if let Ok(wal) = std::fs::read(path.with_extension("db-wal")) {
-            file.extend(wal);
-        }
-        for needle in &purged.bytes {
-            assert!(
-                !file.windows(needle.len()).any(|w| w == needle.as_bytes()),
-                "seed {seed}: {needle} is still in the file"
-            );
-        }
+/// Whether it purged a deployment.
+fn purge_one_history(at: &Location, seed: u64) -> u64 {
+    let mut store = at.open().unwrap();
+    let events = parse_all(&history(seed));
+    for chunk in events.chunks(23) {
+        store.write(chunk).unwrap();
     }
-    assert!(purges > 20, "only {purges} histories purged a deployment");
+    let cfg = EngineConfig::default();
+    let mut rng = Rng(seed);
+    // A midnight in or around the history.
+    let h = Timestamp::from_micros(BASE * 1_000_000 + (rng.below(40) as i64 - 5) * DAY);
+    let mut windows = vec![Window::new(Timestamp::from_micros(0), h).unwrap()];
+    for _ in 0..4 {
+        let to = h.micros() - rng.below(20) as i64 * DAY - rng.below(86_400) as i64 * 1_000_000;
+        let from = to - 1 - rng.below(30 * 86_400) as i64 * 1_000_000;
+        windows
+            .push(Window::new(Timestamp::from_micros(from), Timestamp::from_micros(to)).unwrap());
+    }
+    let day_aligned = Window::new(Timestamp::from_micros(h.micros() - 10 * DAY), h).unwrap();
+    let before = reports(&mut *store, &windows, &cfg);
+    let contributors_before = store.contributors(None, day_aligned, u64::MAX).unwrap();
+    let all = store.load(None).unwrap();
+    let purged = purged_at(&all, h);
+
+    let long_ago = Timestamp::from_micros(0);
+    let horizons = Horizons {
+        raw: h,
+        dead_letters: long_ago,
+        audit: long_ago,
+        aggregates: long_ago,
+    };
+    let run = store.apply_retention(&cfg, &horizons, record()).unwrap();
+    same(&reports(&mut *store, &windows, &cfg), &before, seed);
+    // Suppression counts from what was kept never exceed the truth.
+    let after = store.contributors(None, day_aligned, u64::MAX).unwrap();
+    assert!(
+        after <= contributors_before,
+        "seed {seed}: {after} > {contributors_before}"
+    );
+    // Idempotent.
+    let again = store.apply_retention(&cfg, &horizons, record()).unwrap();
+    assert!(!again.purged_anything(), "seed {seed}: {again:?}");
+    same(&reports(&mut *store, &windows, &cfg), &before, seed);
+    drop(store);
+
+    let (texts, bytes) = stored(at);
+    for id in &purged.ids {
+        assert!(!texts.contains(id), "seed {seed}: id {id} is still stored");
+    }
+    for needle in &purged.bytes {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "seed {seed}: {needle} is still stored"
+        );
+    }
+    run.deployments.min(1)
 }

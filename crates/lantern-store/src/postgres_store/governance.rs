@@ -358,19 +358,12 @@ impl GovernanceStore for PostgresStore {
             .is_some())
     }
 
-    /// Not built yet: purging raw events must first keep what reports
-    /// before the horizon read of them (SQLite keeps derived facts for
-    /// that; this store derives them per report). Refused with a clear
-    /// error rather than purging and changing past figures.
     fn apply_retention(
         &mut self,
-        _config: &lantern_engine::EngineConfig,
-        _horizons: &lantern_governance::retention::Horizons,
-        _audit: AuditRecord,
+        config: &lantern_engine::EngineConfig,
+        horizons: &lantern_governance::retention::Horizons,
+        audit: AuditRecord,
     ) -> Result<crate::RetentionRun, StoreError> {
-        Err(StoreError::Unsupported {
-            what: "retention on PostgreSQL (it needs kept facts, not built yet for this store)"
-                .into(),
-        })
+        self.run_retention(config, horizons, audit)
     }
 }

@@ -4,11 +4,11 @@
 //! Same contract as the SQLite store (see the crate's invariants): a write
 //! is one transaction, same type + id replaces, person fields arrive
 //! pseudonymised. What differs, and why:
-//! - No kept facts yet. A report derives them from the events it loads
+//! - No kept facts. A report derives them from the events it loads
 //!   (`ReportInput::from_events`), which is exact (the engine's own
 //!   derivation) but reads the history a scope deploys on every report;
-//!   `docs/performance.md` has the cost. Keeping facts in PostgreSQL is
-//!   the next step.
+//!   `docs/performance.md` has the cost. Only what retention purged is
+//!   kept as facts (`retention.rs`), since its events are gone.
 //! - Nothing is cached in the process: every read goes to the database,
 //!   so a replica sees what another acknowledged as soon as it committed.
 //! - The audit chain is appended under a transaction-scoped advisory lock,
@@ -16,6 +16,7 @@
 //!   chain's `seq` primary key would refuse a fork if they tried).
 
 mod governance;
+mod retention;
 mod schema;
 mod write;
 
@@ -26,7 +27,7 @@ use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::*;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, GenericClient, NoTls, Row};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
@@ -221,7 +222,7 @@ fn read_annotation(r: &Row, names: &mut Names) -> Result<Annotation, StoreError>
 type Reader<T> = fn(&Row, &mut Names) -> Result<T, StoreError>;
 
 fn select<T>(
-    client: &mut Client,
+    client: &mut impl GenericClient,
     columns: &str,
     rest: &str,
     args: &[&(dyn ToSql + Sync)],
@@ -232,7 +233,7 @@ fn select<T>(
     rows.iter().map(|r| read(r, &mut names)).collect()
 }
 
-fn annotations(c: &mut Client) -> Result<Vec<Annotation>, StoreError> {
+fn annotations(c: &mut impl GenericClient) -> Result<Vec<Annotation>, StoreError> {
     select(
         c,
         ANNOTATION_COLUMNS,
@@ -242,7 +243,7 @@ fn annotations(c: &mut Client) -> Result<Vec<Annotation>, StoreError> {
     )
 }
 
-fn load_all(c: &mut Client, changes: &str) -> Result<EventSet, StoreError> {
+fn load_all(c: &mut impl GenericClient, changes: &str) -> Result<EventSet, StoreError> {
     Ok(EventSet {
         changes: select(c, changes, "FROM changes", &[], read_change)?,
         pull_requests: select(
@@ -271,7 +272,7 @@ fn load_all(c: &mut Client, changes: &str) -> Result<EventSet, StoreError> {
 /// changes named by deployments without a repository, every incident
 /// and annotation. The same as the SQLite store's scoped load.
 fn load_scoped(
-    c: &mut Client,
+    c: &mut impl GenericClient,
     services: &BTreeSet<Name>,
     changes: &str,
 ) -> Result<EventSet, StoreError> {
@@ -328,7 +329,7 @@ fn load_scoped(
 
 /// `changes`: `CHANGE_COLUMNS`, or `DERIVING_CHANGE_COLUMNS` for a report.
 fn load(
-    c: &mut Client,
+    c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
     changes: &str,
 ) -> Result<EventSet, StoreError> {
@@ -667,7 +668,7 @@ impl Store for PostgresStore {
     fn report_input(
         &mut self,
         services: Option<&BTreeSet<Name>>,
-        _window: Window,
+        window: Window,
         config: &EngineConfig,
     ) -> Result<ReportInput, StoreError> {
         let c = self.client();
@@ -679,6 +680,7 @@ impl Store for PostgresStore {
             let pair = (names.get(r.try_get(0)?)?, names.get(r.try_get(1)?)?);
             input.deployed_repos.insert(pair);
         }
+        retention::add_retained(c, services, window, &mut input)?;
         Ok(input)
     }
 }

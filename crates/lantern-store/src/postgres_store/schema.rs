@@ -1,6 +1,7 @@
 //! The PostgreSQL schema: the same tables as SQLite's migrations 1, 3, 4,
 //! 6 and 7 (events, source positions, dead letters, governance, what
-//! retention keeps), in PostgreSQL's types. Timestamps stay microseconds
+//! retention keeps) and the retained rows of its window tables, in
+//! PostgreSQL's types. Timestamps stay microseconds
 //! since the epoch (BIGINT), so both stores hold the same values and
 //! `lantern migrate` copies them unchanged.
 //!
@@ -189,6 +190,44 @@ const MIGRATIONS: &[&str] = &[
         job TEXT PRIMARY KEY,
         holder TEXT NOT NULL,
         expires_at BIGINT NOT NULL
+    );
+    "#,
+    // 2: what reports read of purged events (retention.rs): SQLite keeps
+    // these as the aliased rows of its window tables, with the same
+    // columns, so `lantern migrate` copies them across unchanged.
+    r#"
+    CREATE TABLE retained_deployments (
+        finished_at BIGINT NOT NULL,
+        deployment TEXT NOT NULL,
+        service TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        status TEXT NOT NULL,
+        kind TEXT,
+        rollback_of TEXT,
+        repo TEXT,
+        rule BIGINT,
+        sha_known BOOLEAN,
+        shipped BYTEA,
+        PRIMARY KEY (finished_at, deployment)
+    );
+    CREATE INDEX retained_deployments_service ON retained_deployments(service, finished_at);
+    CREATE TABLE retained_pull_requests (
+        merged_at BIGINT NOT NULL,
+        pull_request TEXT NOT NULL,
+        repo TEXT NOT NULL,
+        opened_at BIGINT NOT NULL,
+        first_review_at BIGINT,
+        first_commit_at BIGINT,
+        deploys BYTEA NOT NULL,
+        PRIMARY KEY (merged_at, pull_request)
+    );
+    CREATE INDEX retained_pull_requests_repo ON retained_pull_requests(repo, merged_at);
+    CREATE TABLE retained_incident_links (
+        incident TEXT NOT NULL,
+        service TEXT NOT NULL,
+        finished_at BIGINT NOT NULL,
+        deployment TEXT NOT NULL,
+        PRIMARY KEY (incident, service, deployment)
     );
     "#,
 ];

@@ -40,6 +40,14 @@ pub fn each_store(name: &str, test: impl Fn(&Location)) {
     }
 }
 
+/// A new, empty store of the same kind as `at`.
+pub fn fresh_like(at: &Location, test: &str) -> Place {
+    match at {
+        Location::Sqlite(_) => sqlite_place(),
+        Location::Postgres(_) => postgres_place(test).expect("a PostgreSQL server was reachable"),
+    }
+}
+
 /// Runs SQL on the store behind the store's back (to make it refuse a
 /// write, or to look like a newer Lantern's).
 pub fn raw_sql(location: &Location, sqlite: &str, postgres: &str) {

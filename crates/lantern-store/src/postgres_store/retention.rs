@@ -1,0 +1,618 @@
+//! Retention on PostgreSQL (governance.md rule 5): the outcome of the
+//! embedded store's (`crate::retention`), reached the other way round.
+//!
+//! SQLite keeps derived facts, so a purge renames the purged rows' facts
+//! in place. This store derives facts per report; a purge derives them
+//! once over the whole history (exactly what every report before it
+//! read), keeps those of the purged deployments, pull requests and
+//! incident links in the `retained_*` tables under the same opaque,
+//! order-keeping aliases (`retained:<kind>:<horizon day>:<rank>`), and
+//! then deletes the raw events and strips every purged id, sha, title and
+//! pseudonym from the ones that stay. Reports add the retained rows to
+//! what they derive from the remaining events (`report_input`). The
+//! invariant is SQLite's, tested on random histories on both stores: a
+//! report over a window that ends at or before the horizon is the same
+//! before and after.
+//!
+//! A run holds the event tables against writes (EXCLUSIVE: reads go on)
+//! from reading the history to committing, as SQLite's single writer
+//! does: a webhook arriving meanwhile waits rather than being lost
+//! between the read and the rewrite. The lock also makes runs take turns;
+//! the server's lease already makes them one across replicas.
+
+use super::governance::append_audit;
+use super::{CHANGE_COLUMNS, Cell, PostgresStore, insert_rows, load_all, write_events};
+use crate::StoreError;
+use crate::codec::{
+    Names, corrupt, decode_deploys, decode_times, encode_deploys, encode_times, enum_text,
+    enum_value, id, time,
+};
+use crate::retention::{PLACEHOLDER_SHA, RETAINED_PREFIX, RetentionRun};
+use foldhash::{HashMap, HashSet};
+use lantern_engine::{
+    DeploymentFacts, EngineConfig, EventSet, FirstDeploy, PullRequestFacts, ReportInput, ShipRule,
+    Window, derive,
+};
+use lantern_events::*;
+use lantern_governance::AuditRecord;
+use lantern_governance::retention::Horizons;
+use postgres::{Client, GenericClient, Transaction};
+use std::collections::BTreeSet;
+
+type Aliases = HashMap<EventId, EventId>;
+
+impl PostgresStore {
+    pub(crate) fn run_retention(
+        &mut self,
+        config: &EngineConfig,
+        horizons: &Horizons,
+        record: AuditRecord,
+    ) -> Result<RetentionRun, StoreError> {
+        let client = self.client();
+        let mut tx = client.transaction()?;
+        let mut run = purge_raw(&mut tx, config, horizons.raw.micros())?;
+        run.raw_horizon = horizons.raw.to_rfc3339();
+        run.dead_letters = tx.execute(
+            "DELETE FROM dead_letters WHERE received_at < $1",
+            &[&horizons.dead_letters.micros()],
+        )?;
+        run.audit_entries = drop_audit(&mut tx, horizons.audit.micros())?;
+        run.measurements = drop_measurements(&mut tx, horizons.aggregates.micros())?;
+        run.sessions = tx.execute(
+            "DELETE FROM sessions WHERE expires_at < $1",
+            &[&record.at.micros()],
+        )?;
+        append_audit(
+            &mut tx,
+            AuditRecord {
+                outcome: run.summary(),
+                ..record
+            },
+        )?;
+        tx.commit()?;
+        if run.purged_anything() {
+            // Deleted rows stay in the table files as dead versions until a
+            // vacuum frees their space (autovacuum would, later). What the
+            // server's WAL archive and backups hold is the operator's to
+            // expire (README, "At scale").
+            client.batch_execute(
+                "VACUUM changes, pull_requests, deployments, incidents, dead_letters, audit_log,
+                        retained_deployments, retained_pull_requests, retained_incident_links",
+            )?;
+        }
+        Ok(run)
+    }
+}
+
+/// Order-keeping aliases for `(sort key, id)` pairs: ranked by key, then
+/// id bytes, as SQLite's `ORDER BY key, id` ranks them.
+fn aliases<'a>(kind: &str, day: i64, rows: impl Iterator<Item = (i64, &'a EventId)>) -> Aliases {
+    let mut rows: Vec<(i64, &EventId)> = rows.collect();
+    rows.sort_by(|a, b| (a.0, a.1.as_str()).cmp(&(b.0, b.1.as_str())));
+    rows.into_iter()
+        .enumerate()
+        .filter_map(|(rank, (_, old))| {
+            let new = format!("{RETAINED_PREFIX}{kind}:{day}:{:09}", rank + 1);
+            Some((old.clone(), EventId::parse(&new).ok()?))
+        })
+        .collect()
+}
+
+fn renamed(aliases: &Aliases, id: &EventId) -> EventId {
+    aliases.get(id).unwrap_or(id).clone()
+}
+
+/// What is purged at horizon `h` (microseconds).
+struct Purge {
+    deployments: Aliases,
+    incidents: Aliases,
+    pull_requests: Aliases,
+    changes: Vec<String>,
+    shas: HashSet<Sha>,
+}
+
+impl Purge {
+    fn at(events: &EventSet, h: i64) -> Purge {
+        let day = h.div_euclid(MICROS_PER_DAY);
+        let deployments = events
+            .deployments
+            .iter()
+            .filter(|d| d.finished_at.micros() < h)
+            .map(|d| (d.finished_at.micros(), &d.id));
+        let incidents = events
+            .incidents
+            .iter()
+            .filter(|i| {
+                i.started_at.micros() < h
+                    && i.resolved_at.is_some_and(|r| r.micros() < h)
+                    && !i.id.as_str().starts_with(RETAINED_PREFIX)
+            })
+            .map(|i| (i.started_at.micros(), &i.id));
+        // Merged before the horizon, or closed unmerged before it.
+        let pull_requests = events.pull_requests.iter().filter_map(|p| {
+            let at = p.merged_at.or(p.closed_at)?.micros();
+            (at < h).then_some((at, &p.id))
+        });
+        let old_changes = || {
+            events
+                .changes
+                .iter()
+                .filter(|c| c.committed_at.micros() < h)
+        };
+        Purge {
+            deployments: aliases("d", day, deployments),
+            incidents: aliases("i", day, incidents),
+            pull_requests: aliases("p", day, pull_requests),
+            changes: old_changes().map(|c| c.id.to_string()).collect(),
+            shas: old_changes().map(|c| c.sha).collect(),
+        }
+    }
+
+    fn kept(&self, list: &mut Vec<Sha>) -> bool {
+        let before = list.len();
+        list.retain(|s| !self.shas.contains(s));
+        list.len() != before
+    }
+
+    fn gone(&self, sha: &mut Option<Sha>) -> bool {
+        let gone = sha.is_some_and(|s| self.shas.contains(&s));
+        if gone {
+            *sha = None;
+        }
+        gone
+    }
+}
+
+fn purge_raw(
+    tx: &mut Transaction,
+    config: &EngineConfig,
+    h: i64,
+) -> Result<RetentionRun, StoreError> {
+    tx.batch_execute(
+        "LOCK TABLE changes, pull_requests, deployments, incidents IN EXCLUSIVE MODE",
+    )?;
+    let mut events = load_all(tx, CHANGE_COLUMNS)?;
+    let facts = derive(&events, config);
+    let purge = Purge::at(&events, h);
+    keep_anonymous_counts(tx, h)?;
+    keep_measurements(tx, &events, &facts, &purge)?;
+
+    // Links kept by earlier runs, for incidents that blame a sha.
+    let mut links = facts.sha_links;
+    let mut names = Names::default();
+    for r in tx.query(
+        "SELECT incident, service, finished_at, deployment FROM retained_incident_links",
+        &[],
+    )? {
+        links.push(FirstDeploy {
+            subject: id(r.try_get(0)?)?,
+            service: names.get(r.try_get(1)?)?,
+            finished_at: Timestamp::from_micros(r.try_get(2)?),
+            deployment: id(r.try_get(3)?)?,
+        });
+    }
+    let placeholder = Sha::parse(PLACEHOLDER_SHA).map_err(|what| StoreError::Corrupt { what })?;
+
+    // The events that stay, rewritten where they name what leaves.
+    let mut rewritten: Vec<Event> = Vec::new();
+    let mut renamed_incidents: Vec<String> = Vec::new();
+    for mut c in std::mem::take(&mut events.changes) {
+        if c.committed_at.micros() < h {
+            continue;
+        }
+        let mut changed = purge.kept(&mut c.parents);
+        if let Some(pr) = c
+            .pull_request
+            .as_ref()
+            .and_then(|p| purge.pull_requests.get(p))
+        {
+            c.pull_request = Some(pr.clone());
+            changed = true;
+        }
+        if changed {
+            rewritten.push(Event::Change(c));
+        }
+    }
+    for mut p in std::mem::take(&mut events.pull_requests) {
+        if purge.pull_requests.contains_key(&p.id) {
+            continue;
+        }
+        let changed = purge.gone(&mut p.merge_sha) | purge.gone(&mut p.head_sha);
+        if changed | purge.kept(&mut p.commits) {
+            rewritten.push(Event::PullRequest(p));
+        }
+    }
+    for mut d in std::mem::take(&mut events.deployments) {
+        if purge.deployments.contains_key(&d.id) {
+            continue;
+        }
+        let mut changed = purge.gone(&mut d.sha);
+        if let Some(list) = &mut d.changes {
+            changed |= purge.kept(list);
+        }
+        if let Some(target) = d
+            .rollback_of
+            .as_ref()
+            .and_then(|t| purge.deployments.get(t))
+        {
+            d.rollback_of = Some(target.clone());
+            changed = true;
+        }
+        if changed {
+            rewritten.push(Event::Deployment(d));
+        }
+    }
+    for mut i in std::mem::take(&mut events.incidents) {
+        let alias = purge.incidents.get(&i.id);
+        let before = (i.caused_by.clone(), i.caused_by_sha);
+        // An incident that blames a purged sha (or is itself purged)
+        // keeps the deployment the sha led to as an explicit blame, chosen
+        // as the engine chooses (earliest, then by id); with none, a
+        // placeholder sha that no change has keeps it from being inferred.
+        let sha_gone = i.caused_by_sha.is_some_and(|s| purge.shas.contains(&s));
+        if i.caused_by_sha.is_some() && (sha_gone || alias.is_some()) {
+            if i.caused_by.is_none() {
+                i.caused_by = links
+                    .iter()
+                    .filter(|l| l.subject == i.id)
+                    .min_by(|a, b| {
+                        (a.finished_at, a.deployment.as_str())
+                            .cmp(&(b.finished_at, b.deployment.as_str()))
+                    })
+                    .map(|l| l.deployment.clone());
+            }
+            i.caused_by_sha = i.caused_by.is_none().then_some(placeholder);
+        }
+        i.caused_by = i.caused_by.map(|d| renamed(&purge.deployments, &d));
+        let mut changed = before != (i.caused_by.clone(), i.caused_by_sha);
+        if let Some(alias) = alias {
+            renamed_incidents.push(i.id.to_string());
+            i.id = alias.clone();
+            i.title = None;
+            changed = true;
+        }
+        if changed {
+            rewritten.push(Event::Incident(i));
+        }
+    }
+
+    let ids =
+        |aliases: &Aliases| -> Vec<String> { aliases.keys().map(|k| k.to_string()).collect() };
+    let changes = tx.execute("DELETE FROM changes WHERE id = ANY($1)", &[&purge.changes])?;
+    let pull_requests = tx.execute(
+        "DELETE FROM pull_requests WHERE id = ANY($1)",
+        &[&ids(&purge.pull_requests)],
+    )?;
+    let deployments = tx.execute(
+        "DELETE FROM deployments WHERE id = ANY($1)",
+        &[&ids(&purge.deployments)],
+    )?;
+    let incidents = tx.execute(
+        "DELETE FROM incidents WHERE id = ANY($1)",
+        &[&renamed_incidents],
+    )?;
+    write_events(tx, &rewritten)?;
+    Ok(RetentionRun {
+        changes,
+        pull_requests,
+        deployments,
+        incidents,
+        ..RetentionRun::default()
+    })
+}
+
+/// What suppression and team scopes still need of the purged events,
+/// without people: distinct contributors per repository and day (and
+/// over all repositories, `''`), and which repositories each service
+/// deployed.
+fn keep_anonymous_counts(tx: &mut Transaction, h: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO retained_contributors (repo, day, contributors)
+         SELECT repo, day, count(DISTINCT author) FROM (
+             SELECT repo, committed_at / 86400000000 AS day, author FROM changes
+              WHERE committed_at < $1 AND author IS NOT NULL
+             UNION ALL
+             SELECT repo, merged_at / 86400000000, author FROM pull_requests
+              WHERE merged_at < $1 AND author IS NOT NULL
+         ) by_repo GROUP BY repo, day
+         UNION ALL
+         SELECT '', day, count(DISTINCT author) FROM (
+             SELECT committed_at / 86400000000 AS day, author FROM changes
+              WHERE committed_at < $1 AND author IS NOT NULL
+             UNION ALL
+             SELECT merged_at / 86400000000, author FROM pull_requests
+              WHERE merged_at < $1 AND author IS NOT NULL
+         ) everywhere GROUP BY day
+         ON CONFLICT (repo, day) DO UPDATE
+            SET contributors = GREATEST(retained_contributors.contributors, EXCLUDED.contributors)",
+        &[&h],
+    )?;
+    tx.execute(
+        "INSERT INTO retained_deployed_repos
+         SELECT DISTINCT service, repo FROM deployments WHERE finished_at < $1 AND repo IS NOT NULL
+         ON CONFLICT DO NOTHING",
+        &[&h],
+    )?;
+    Ok(())
+}
+
+/// The facts of the purged deployments and merged pull requests, and the
+/// incident links that name a purged deployment or incident, under their
+/// aliases; rows kept by earlier runs that name what is purged now are
+/// renamed too.
+fn keep_measurements(
+    tx: &mut Transaction,
+    events: &EventSet,
+    facts: &lantern_engine::Facts,
+    purge: &Purge,
+) -> Result<(), StoreError> {
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for d in &events.deployments {
+        let Some(alias) = purge.deployments.get(&d.id) else {
+            continue;
+        };
+        let f = facts.deployments.get(&d.id);
+        rows.push(vec![
+            Box::new(d.finished_at.micros()),
+            Box::new(alias.to_string()),
+            Box::new(d.service.to_string()),
+            Box::new(d.environment.to_string()),
+            Box::new(enum_text(&DeploymentStatus::ALL, d.status)),
+            Box::new(d.kind.map(|k| enum_text(&DeploymentKind::ALL, k))),
+            Box::new(
+                d.rollback_of
+                    .as_ref()
+                    .map(|t| renamed(&purge.deployments, t).to_string()),
+            ),
+            Box::new(d.repo.as_ref().map(Name::to_string)),
+            Box::new(f.map(|f| i64::from(f.rule.code()))),
+            Box::new(f.map(|f| f.sha_known)),
+            Box::new(f.map(|f| encode_times(&f.shipped))),
+        ]);
+    }
+    insert_batches(tx, "retained_deployments", DEPLOYMENT_ROW, rows)?;
+
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for p in &events.pull_requests {
+        let (Some(alias), Some(merged_at), Some(f)) = (
+            purge.pull_requests.get(&p.id),
+            p.merged_at,
+            facts.pull_requests.get(&p.id),
+        ) else {
+            continue;
+        };
+        rows.push(vec![
+            Box::new(merged_at.micros()),
+            Box::new(alias.to_string()),
+            Box::new(p.repo.to_string()),
+            Box::new(p.opened_at.micros()),
+            Box::new(p.first_review_at.map(Timestamp::micros)),
+            Box::new(f.first_commit_at.map(Timestamp::micros)),
+            Box::new(encode_deploys(&f.first_deploys)),
+        ]);
+    }
+    insert_batches(tx, "retained_pull_requests", PULL_REQUEST_ROW, rows)?;
+
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    for l in &facts.sha_links {
+        if !purge.deployments.contains_key(&l.deployment)
+            && !purge.incidents.contains_key(&l.subject)
+        {
+            continue;
+        }
+        rows.push(vec![
+            Box::new(renamed(&purge.incidents, &l.subject).to_string()),
+            Box::new(l.service.to_string()),
+            Box::new(l.finished_at.micros()),
+            Box::new(renamed(&purge.deployments, &l.deployment).to_string()),
+        ]);
+    }
+    insert_batches(tx, "retained_incident_links", LINK_ROW, rows)?;
+
+    // Rows of earlier runs naming what this one purges.
+    for (table, column, aliases) in [
+        ("retained_deployments", "rollback_of", &purge.deployments),
+        ("retained_incident_links", "deployment", &purge.deployments),
+        ("retained_incident_links", "incident", &purge.incidents),
+    ] {
+        let (old, new): (Vec<String>, Vec<String>) = aliases
+            .iter()
+            .map(|(o, n)| (o.to_string(), n.to_string()))
+            .unzip();
+        tx.execute(
+            &format!(
+                "UPDATE {table} SET {column} = a.new FROM unnest($1::text[], $2::text[]) AS a(old, new)
+                  WHERE {table}.{column} = a.old"
+            ),
+            &[&old, &new],
+        )?;
+    }
+    Ok(())
+}
+
+const DEPLOYMENT_ROW: &[&str] = &[
+    "finished_at",
+    "deployment",
+    "service",
+    "environment",
+    "status",
+    "kind",
+    "rollback_of",
+    "repo",
+    "rule",
+    "sha_known",
+    "shipped",
+];
+const PULL_REQUEST_ROW: &[&str] = &[
+    "merged_at",
+    "pull_request",
+    "repo",
+    "opened_at",
+    "first_review_at",
+    "first_commit_at",
+    "deploys",
+];
+const LINK_ROW: &[&str] = &["incident", "service", "finished_at", "deployment"];
+
+fn insert_batches(
+    tx: &mut impl GenericClient,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Cell>>,
+) -> Result<(), StoreError> {
+    for batch in rows.chunks(500) {
+        insert_rows(tx, table, columns, batch, "ON CONFLICT DO NOTHING")?;
+    }
+    Ok(())
+}
+
+/// Drops audit entries older than the horizon, recording where the kept
+/// chain starts so that `audit verify` still checks what remains (the
+/// append-only trigger lets through exactly these deletions).
+fn drop_audit(tx: &mut Transaction, horizon: i64) -> Result<u64, StoreError> {
+    let Some(last) = tx.query_opt(
+        "SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1",
+        &[&horizon],
+    )?
+    else {
+        return Ok(0);
+    };
+    let (seq, hash): (i64, String) = (last.try_get(0)?, last.try_get(1)?);
+    tx.execute(
+        "INSERT INTO audit_chain (end_name, seq, hash) VALUES ('dropped', $1, $2)
+         ON CONFLICT (end_name) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash",
+        &[&seq, &hash],
+    )?;
+    Ok(tx.execute("DELETE FROM audit_log WHERE seq <= $1", &[&seq])?)
+}
+
+/// Measurements older than the aggregate horizon.
+fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64, StoreError> {
+    let retained = format!("{RETAINED_PREFIX}%");
+    let mut n = tx.execute(
+        "DELETE FROM retained_deployments WHERE finished_at < $1",
+        &[&horizon],
+    )?;
+    n += tx.execute(
+        "DELETE FROM retained_pull_requests WHERE merged_at < $1",
+        &[&horizon],
+    )?;
+    n += tx.execute(
+        "DELETE FROM retained_incident_links WHERE incident LIKE $2
+            AND incident IN (SELECT id FROM incidents WHERE resolved_at < $1)",
+        &[&horizon, &retained],
+    )?;
+    n += tx.execute(
+        "DELETE FROM incidents WHERE resolved_at < $1 AND id LIKE $2",
+        &[&horizon, &retained],
+    )?;
+    tx.execute(
+        "DELETE FROM retained_contributors WHERE day < $1",
+        &[&horizon.div_euclid(MICROS_PER_DAY)],
+    )?;
+    Ok(n)
+}
+
+/// Adds to a report's input what retention kept of purged events in its
+/// scope (`None`: the organisation): deployments from the window's start
+/// on and rollbacks that name what they roll back, pull requests merged
+/// in the window of the repositories the scope deploys, and every kept
+/// incident link — what SQLite's report reads of its aliased rows.
+pub(super) fn add_retained(
+    c: &mut Client,
+    services: Option<&BTreeSet<Name>>,
+    window: Window,
+    input: &mut ReportInput,
+) -> Result<(), StoreError> {
+    let mut names = Names::default();
+    let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
+    let in_scope = |column: &str, n: usize| match services {
+        Some(_) => format!("AND {column} = ANY(${n})"),
+        None => String::new(),
+    };
+    let from = window.from.micros();
+    let sql = format!(
+        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped
+           FROM retained_deployments WHERE (finished_at >= $1 OR rollback_of IS NOT NULL) {}",
+        in_scope("service", 2)
+    );
+    let rows = match services {
+        Some(_) => c.query(&sql, &[&from, &scope])?,
+        None => c.query(&sql, &[&from])?,
+    };
+    for r in rows {
+        input.deployments.push(Deployment {
+            id: id(r.try_get(1)?)?,
+            service: names.get(r.try_get(2)?)?,
+            environment: names.get(r.try_get(3)?)?,
+            status: enum_value(&DeploymentStatus::ALL, r.try_get(4)?)?,
+            started_at: None,
+            finished_at: time(r.try_get(0)?),
+            repo: None,
+            sha: None,
+            changes: None,
+            kind: r
+                .try_get::<_, Option<&str>>(5)?
+                .map(|k| enum_value(&DeploymentKind::ALL, k))
+                .transpose()?,
+            rollback_of: r.try_get::<_, Option<&str>>(6)?.map(id).transpose()?,
+            automated: None,
+        });
+        let facts = match r.try_get::<_, Option<i64>>(7)? {
+            Some(rule) => Some(DeploymentFacts {
+                rule: u8::try_from(rule)
+                    .ok()
+                    .and_then(ShipRule::from_code)
+                    .ok_or_else(|| corrupt("a shipping rule"))?,
+                sha_known: r.try_get::<_, Option<bool>>(8)?.unwrap_or(true),
+                shipped: decode_times(r.try_get::<_, Option<&[u8]>>(9)?.unwrap_or_default())?,
+            }),
+            None => None,
+        };
+        input.deployment_facts.push(facts);
+    }
+
+    let repos: Vec<String> = input
+        .deployed_repos
+        .iter()
+        .filter(|(s, _)| services.is_none_or(|scope| scope.contains(s)))
+        .map(|(_, r)| r.to_string())
+        .collect();
+    let sql = format!(
+        "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys
+           FROM retained_pull_requests WHERE merged_at >= $1 AND merged_at < $2 {}",
+        in_scope("repo", 3)
+    );
+    let to = window.to.micros();
+    let rows = match services {
+        Some(_) => c.query(&sql, &[&from, &to, &repos])?,
+        None => c.query(&sql, &[&from, &to])?,
+    };
+    for r in rows {
+        let mut pr = PullRequest::opened(
+            id(r.try_get(1)?)?,
+            names.get(r.try_get(2)?)?,
+            time(r.try_get(3)?),
+        );
+        pr.first_review_at = r.try_get::<_, Option<i64>>(4)?.map(time);
+        pr.merged_at = Some(time(r.try_get(0)?));
+        input.pull_request_facts.push(Some(PullRequestFacts {
+            first_commit_at: r.try_get::<_, Option<i64>>(5)?.map(time),
+            first_deploys: decode_deploys(r.try_get(6)?, &mut names)?,
+        }));
+        input.pull_requests.push(pr);
+    }
+
+    for r in c.query(
+        "SELECT incident, service, finished_at, deployment FROM retained_incident_links",
+        &[],
+    )? {
+        input.sha_links.push(FirstDeploy {
+            subject: id(r.try_get(0)?)?,
+            service: names.get(r.try_get(1)?)?,
+            finished_at: time(r.try_get(2)?),
+            deployment: id(r.try_get(3)?)?,
+        });
+    }
+    Ok(())
+}
