@@ -634,26 +634,6 @@ async fn the_server_applies_retention_on_its_own() {
         s.governance.retention_every = Some(std::time::Duration::from_millis(100));
     })
     .await;
-    if matches!(app.home.location, lantern_store::Location::Postgres(_)) {
-        // Not built for PostgreSQL yet: refused, saying so, nothing purged.
-        let refused = app.with_store(|store| {
-            let horizons = lantern_governance::Retention::default().horizons(Timestamp::now());
-            let record = lantern_governance::AuditRecord {
-                at: Timestamp::now(),
-                actor: "test".into(),
-                purpose: "test".into(),
-                action: "retention.run".into(),
-                scope: "-".into(),
-                outcome: String::new(),
-            };
-            store
-                .apply_retention(&Default::default(), &horizons, record)
-                .unwrap_err()
-                .to_string()
-        });
-        assert!(refused.contains("not supported yet"), "{refused}");
-        return;
-    }
     // Older than the raw horizon (180 days), younger than the aggregate one.
     let day = |days_ago: i64| Timestamp::now().plus_micros(-days_ago * DAY).to_rfc3339();
     let old = json!([

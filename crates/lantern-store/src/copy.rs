@@ -2,10 +2,12 @@
 //! (`lantern migrate`): every table both stores keep, row for row, in one
 //! PostgreSQL transaction — events, source positions, dead letters,
 //! grants (token hashes), sessions, the audit log with its chain ends,
-//! disputes, what retention kept. SQLite's derived facts are not copied:
+//! disputes, what retention kept (its aliased window rows become the
+//! `retained_*` tables). SQLite's other derived facts are not copied:
 //! PostgreSQL derives them per report.
 
 use crate::postgres_store::{Cell, insert_rows};
+use crate::retention::RETAINED_GLOB;
 use crate::{PostgresStore, SqliteStore, StoreError};
 use postgres::types::Type;
 use rusqlite::types::Value;
@@ -27,7 +29,25 @@ pub const TABLES: &[&str] = &[
     "disputes",
     "retained_contributors",
     "retained_deployed_repos",
+    "retained_deployments",
+    "retained_pull_requests",
+    "retained_incident_links",
 ];
+
+/// Where a PostgreSQL table's rows are in SQLite: the same table, but for
+/// what retention kept of purged events, which SQLite keeps as the
+/// aliased rows of its window tables (the same columns).
+fn sqlite_source(table: &str) -> String {
+    let aliased = |from: &str, id: &str| format!("{from} WHERE {id} GLOB '{RETAINED_GLOB}'");
+    match table {
+        "retained_deployments" => aliased("deployment_window", "deployment"),
+        "retained_pull_requests" => aliased("pull_request_window", "pull_request"),
+        "retained_incident_links" => format!(
+            "incident_links WHERE incident GLOB '{RETAINED_GLOB}' OR deployment GLOB '{RETAINED_GLOB}'"
+        ),
+        _ => table.to_string(),
+    }
+}
 
 /// Rows read from SQLite before they are sent.
 const BATCH: usize = 500;
@@ -64,9 +84,11 @@ pub fn copy_sqlite_to_postgres(
                 .collect()
         };
         let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-        let mut stmt = from
-            .conn()
-            .prepare(&format!("SELECT {} FROM {table}", names.join(", ")))?;
+        let mut stmt = from.conn().prepare(&format!(
+            "SELECT {} FROM {}",
+            names.join(", "),
+            sqlite_source(table)
+        ))?;
         let mut rows = stmt.query([])?;
         let mut batch: Vec<Vec<Cell>> = Vec::new();
         let mut count = 0u64;

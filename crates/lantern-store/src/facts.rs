@@ -148,13 +148,15 @@ impl<'c> Staging<'c> {
             "CREATE TEMP TABLE staged_deployments AS SELECT * FROM deployment_window WHERE 0;
              CREATE TEMP TABLE staged_pull_requests AS SELECT * FROM pull_request_window WHERE 0;",
         )?;
-        // Links are written as chunks are derived: clear the old ones first.
+        // Links are written as chunks are derived: clear the old ones first
+        // (not those retention kept: to a purged deployment, or of a
+        // purged incident, nothing can re-derive them).
         match partial {
             None => tx.execute_batch(
-                "DELETE FROM incident_links WHERE incident NOT GLOB 'retained:*';",
+                "DELETE FROM incident_links WHERE incident NOT GLOB 'retained:*' AND deployment NOT GLOB 'retained:*';",
             )?,
             Some(closure) => {
-                let mut delete = tx.prepare("DELETE FROM incident_links WHERE service = ?1 AND incident NOT GLOB 'retained:*'")?;
+                let mut delete = tx.prepare("DELETE FROM incident_links WHERE service = ?1 AND incident NOT GLOB 'retained:*' AND deployment NOT GLOB 'retained:*'")?;
                 for s in &closure.services {
                     delete.execute([s])?;
                 }
@@ -212,9 +214,12 @@ impl<'c> Staging<'c> {
                 encode_deploys(&f.first_deploys),
             ])?;
         }
+        // A link retention kept goes to a purged deployment, earlier than
+        // any re-derived one for the same incident and service: it stays
+        // (the engine takes the earliest).
         let mut stmt = self
             .tx
-            .prepare_cached("INSERT OR REPLACE INTO incident_links VALUES (?1, ?2, ?3, ?4)")?;
+            .prepare_cached("INSERT OR IGNORE INTO incident_links VALUES (?1, ?2, ?3, ?4)")?;
         for l in &facts.sha_links {
             stmt.execute(params![
                 l.subject.as_str(),

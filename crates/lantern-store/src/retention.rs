@@ -15,9 +15,13 @@
 //! and after.
 //!
 //! Aliased rows are never re-derived: a refresh deletes and rebuilds only
-//! rows with real ids. Facts re-derived later for a service treat the
-//! horizon as the start of its history (its first deployment after it is
-//! a baseline), which changes nothing before the horizon.
+//! rows with real ids (and keeps incident links to aliased deployments).
+//! A purge makes every other fact stale, so the next report re-derives
+//! them from what remains: the horizon is then the start of each
+//! service's history (its first deployment after it is a baseline), which
+//! changes nothing before the horizon — and gives the figures the
+//! PostgreSQL store gives, which derives from what remains on every
+//! report, so that `lantern migrate` finds both stores agreeing.
 
 use crate::StoreError;
 use crate::codec::{shas_to_text, text_to_shas};
@@ -102,6 +106,9 @@ impl SqliteStore {
         )? as u64;
         run.audit_entries = drop_audit(&tx, horizons.audit.micros())?;
         run.measurements = drop_measurements(&tx, horizons.aggregates.micros())?;
+        if run.changes + run.pull_requests + run.deployments + run.incidents > 0 {
+            tx.execute("DELETE FROM meta WHERE key = 'facts'", [])?;
+        }
         run.sessions = tx.execute(
             "DELETE FROM sessions WHERE expires_at < ?1",
             [record.at.micros()],

@@ -268,7 +268,8 @@ fn load_all(c: &mut impl GenericClient, changes: &str) -> Result<EventSet, Store
 /// What a report over these services needs: their deployments (and those
 /// of services sharing an incident linked by sha with them, since that
 /// link goes to the earliest deployment across the incident's services),
-/// the history and pull requests of the repositories those deploy, the
+/// the history and pull requests of the repositories those deploy (or did
+/// before retention purged their deployments), the
 /// changes named by deployments without a repository, every incident
 /// and annotation. The same as the SQLite store's scoped load.
 fn load_scoped(
@@ -291,9 +292,19 @@ fn load_scoped(
         &[&wide],
         read_deployment,
     )?;
+    // The repositories they deploy, and deployed before retention.
+    let retained: Vec<String> = c
+        .query(
+            "SELECT DISTINCT repo FROM retained_deployed_repos WHERE service = ANY($1)",
+            &[&wide],
+        )?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
     let repos: Vec<&str> = deployments
         .iter()
         .filter_map(|d| d.repo.as_ref().map(Name::as_str))
+        .chain(retained.iter().map(String::as_str))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
