@@ -1,7 +1,8 @@
 //! `lantern migrate` as an operator runs it: a SQLite installation with
-//! history, a token, an annotation, a dispute and a dead letter moved into
-//! a fresh PostgreSQL database, then used there with the same key: the
-//! same reports, the same token, an intact audit chain that goes on.
+//! history (part of it already purged by retention), a token and an
+//! annotation moved into a fresh PostgreSQL database, then used there with
+//! the same key: the same reports, the same token, an intact audit chain
+//! that goes on.
 //!
 //! Needs `LANTERN_TEST_POSTGRES`; without it the test says it was skipped.
 
@@ -51,6 +52,23 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
         ],
         &sqlite,
     );
+
+    // Retention has purged the history before mid-April 2026: what is
+    // kept of it must move too.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mid_april_2026 = 1_776_211_200;
+    let days = now.saturating_sub(mid_april_2026) / 86_400;
+    let mut config = std::fs::read_to_string(env.path("lantern-demo.toml")).unwrap();
+    config.push_str(&format!(
+        "\n[governance]\nraw_retention_days = {days}\naggregate_retention_days = 36500\n"
+    ));
+    env.write("lantern-demo.toml", &config);
+    let purged = run(&["retention", "run", "--json"], &sqlite);
+    let purged: serde_json::Value = serde_json::from_str(&purged).unwrap();
+    assert!(purged["deployments"].as_u64().unwrap() > 100, "{purged}");
 
     // Refused: not a PostgreSQL address; a missing file.
     let out = env.run(&[
