@@ -7,7 +7,7 @@
 use lantern_events::Timestamp;
 use lantern_governance::AuditRecord;
 use lantern_store::testing::{TestDatabase, database};
-use lantern_store::{GovernanceStore, Location};
+use lantern_store::Location;
 use proptest::prelude::*;
 use std::process::Command;
 
