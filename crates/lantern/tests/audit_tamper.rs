@@ -6,8 +6,8 @@
 
 use lantern_events::Timestamp;
 use lantern_governance::AuditRecord;
-use lantern_store::testing::{TestDatabase, database};
 use lantern_store::Location;
+use lantern_store::testing::{TestDatabase, database};
 use proptest::prelude::*;
 use std::process::Command;
 

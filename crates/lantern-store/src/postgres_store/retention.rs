@@ -75,10 +75,14 @@ impl PostgresStore {
             // vacuum frees their space (autovacuum would, later). What the
             // server's WAL archive and backups hold is the operator's to
             // expire (README, "At scale").
-            client.batch_execute(
+            // The purge has committed: a vacuum that fails is autovacuum's
+            // to do, not a failed run.
+            if let Err(e) = client.batch_execute(
                 "VACUUM changes, pull_requests, deployments, incidents, dead_letters, audit_log,
                         retained_deployments, retained_pull_requests, retained_incident_links",
-            )?;
+            ) {
+                tracing::warn!(error = %crate::postgres_message(&e), "vacuum after retention failed");
+            }
         }
         Ok(run)
     }
@@ -191,6 +195,21 @@ fn purge_raw(
             deployment: id(r.try_get(3)?)?,
         });
     }
+    let mut earliest: HashMap<&EventId, &FirstDeploy> = HashMap::default();
+    for l in &links {
+        // As the engine chooses: earliest, then by id.
+        let earlier = |a: &FirstDeploy, b: &FirstDeploy| {
+            (a.finished_at, a.deployment.as_str()) < (b.finished_at, b.deployment.as_str())
+        };
+        earliest
+            .entry(&l.subject)
+            .and_modify(|e| {
+                if earlier(l, e) {
+                    *e = l;
+                }
+            })
+            .or_insert(l);
+    }
     let placeholder = Sha::parse(PLACEHOLDER_SHA).map_err(|what| StoreError::Corrupt { what })?;
 
     // The events that stay, rewritten where they name what leaves.
@@ -252,14 +271,7 @@ fn purge_raw(
         let sha_gone = i.caused_by_sha.is_some_and(|s| purge.shas.contains(&s));
         if i.caused_by_sha.is_some() && (sha_gone || alias.is_some()) {
             if i.caused_by.is_none() {
-                i.caused_by = links
-                    .iter()
-                    .filter(|l| l.subject == i.id)
-                    .min_by(|a, b| {
-                        (a.finished_at, a.deployment.as_str())
-                            .cmp(&(b.finished_at, b.deployment.as_str()))
-                    })
-                    .map(|l| l.deployment.clone());
+                i.caused_by = earliest.get(&i.id).map(|l| l.deployment.clone());
             }
             i.caused_by_sha = i.caused_by.is_none().then_some(placeholder);
         }
