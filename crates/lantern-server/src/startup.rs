@@ -29,6 +29,10 @@ pub struct Settings {
     /// Per receiver (`events`, `pagerduty`, …): secrets and service names.
     pub sources: std::collections::BTreeMap<String, crate::sources::SourceSettings>,
     pub governance: Governance,
+    /// How many requests a replica works on at once against a shared store
+    /// (PostgreSQL: one connection each), so that a long report does not
+    /// hold up webhook deliveries. The embedded store has one connection.
+    pub connections: usize,
 }
 
 /// The governance settings of lantern.toml (`[governance]`).
@@ -96,7 +100,22 @@ impl Application {
     ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(settings.listen).await?;
         let limit = settings.body_limit;
-        let state = AppState::new(store, pseudonymiser, settings);
+        // The PostgreSQL client blocks on a runtime of its own: connect
+        // off this one.
+        let connections = settings.connections;
+        let stores = tokio::task::spawn_blocking(move || {
+            let mut stores = vec![store];
+            while stores.len() < connections {
+                match stores[0].another_connection() {
+                    Some(more) => stores.push(more.map_err(std::io::Error::other)?),
+                    None => break,
+                }
+            }
+            Ok::<_, std::io::Error>(stores)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let state = AppState::new(stores, pseudonymiser, settings);
         let router = routes::router()
             .merge(crate::web::routes())
             .layer(axum::middleware::from_fn_with_state(

@@ -1,15 +1,53 @@
-//! What every handler shares. The store is one SQLite connection behind a
-//! mutex, used on tokio's blocking threads: SQLite work is synchronous, and
-//! one writer at a time is what SQLite allows anyway. The mutex is tokio's,
-//! which is fair (first come, first served): a report waits for the
-//! deliveries queued before it, not for every delivery that keeps coming.
+//! What every handler shares. The store is a few connections (one for
+//! SQLite: one writer at a time is what it allows anyway; `connections`
+//! for PostgreSQL), each used by one request at a time on tokio's blocking
+//! threads, since store work is synchronous. Requests take turns through a
+//! fair semaphore (first come, first served): a report waits for the
+//! deliveries queued before it, not for every delivery that keeps coming,
+//! and with several connections a long report holds up only its own.
 
 use crate::problem::Problem;
 use crate::startup::Settings;
 use lantern_events::Pseudonymiser;
 use lantern_store::Store;
 use std::sync::Arc;
-use tokio::sync::Mutex;
+
+/// The store's connections: a permit for each, and those not in use.
+struct Pool {
+    permits: Arc<tokio::sync::Semaphore>,
+    free: std::sync::Mutex<Vec<Box<dyn Store + Send>>>,
+}
+
+/// A connection taken from the pool, put back when dropped — also when the
+/// work with it panicked (the store is transactional: nothing half done
+/// stays behind).
+struct Lease<'p> {
+    pool: &'p Pool,
+    store: Option<Box<dyn Store + Send>>,
+}
+
+impl Pool {
+    fn take(&self) -> Lease<'_> {
+        let store = self
+            .free
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        Lease { pool: self, store }
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            self.pool
+                .free
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(store);
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,7 +55,7 @@ pub struct AppState {
 }
 
 struct Inner {
-    store: Mutex<Box<dyn Store + Send>>,
+    stores: Pool,
     pseudonymiser: Pseudonymiser,
     settings: Settings,
     writes: tokio::sync::mpsc::Sender<Delivery>,
@@ -36,20 +74,24 @@ const GROUP: usize = 256;
 
 impl AppState {
     /// Also starts the group-commit task (on the current tokio runtime).
+    /// `stores`: one or more connections to one store.
     pub fn new(
-        store: Box<dyn Store + Send>,
+        stores: Vec<Box<dyn Store + Send>>,
         pseudonymiser: Pseudonymiser,
         settings: Settings,
     ) -> Self {
         let (writes, queue) = tokio::sync::mpsc::channel(4 * GROUP);
-        let grants = if store.is_shared() {
+        let grants = if stores.iter().any(|s| s.is_shared()) {
             crate::grant_cache::GrantCache::off()
         } else {
             Default::default()
         };
         let state = AppState {
             inner: Arc::new(Inner {
-                store: Mutex::new(store),
+                stores: Pool {
+                    permits: Arc::new(tokio::sync::Semaphore::new(stores.len())),
+                    free: std::sync::Mutex::new(stores),
+                },
                 pseudonymiser,
                 settings,
                 writes,
@@ -107,12 +149,24 @@ impl AppState {
         work: impl FnOnce(&mut dyn Store, &AppState) -> Result<T, Problem> + Send + 'static,
     ) -> Result<T, Problem> {
         let state = self.clone();
+        // Waiting for a connection is async: no blocking thread sits idle.
+        // The permit goes with the work, so a request abandoned meanwhile
+        // frees its connection only once the work is done with it.
+        let permit = self
+            .inner
+            .stores
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Problem::internal("the store has closed"))?;
         tokio::task::spawn_blocking(move || {
-            // A blocking thread may wait for the lock; the store is
-            // transactional, so a request that panicked left nothing half
-            // done for the next one.
-            let mut store = state.inner.store.blocking_lock();
-            work(store.as_mut(), &state)
+            let _permit = permit;
+            let mut lease = state.inner.stores.take();
+            match lease.store.as_mut() {
+                Some(store) => work(store.as_mut(), &state),
+                None => Err(Problem::internal("no store connection was free")),
+            }
         })
         .await
         .map_err(|e| Problem::internal(format!("the request's work failed: {e}")))?

@@ -644,3 +644,75 @@ async fn every_cdevents_conformance_example_is_taken_or_ignored_never_refused() 
     assert_eq!(incidents[0]["detected_at"], "2022-11-11T13:52:20.079Z");
     let _dir = app.stop().await;
 }
+
+/// On PostgreSQL a replica works on several requests at once: a report
+/// held up in the database (here by a lock only reports wait for) does not
+/// hold up a webhook delivery behind it.
+#[tokio::test]
+async fn a_slow_report_does_not_hold_up_a_webhook_on_postgresql() {
+    let app = spawn_app().await;
+    let lantern_store::Location::Postgres(url) = app.home.location.clone() else {
+        eprintln!("SKIPPED on SQLite (one connection): set LANTERN_TEST_STORE=postgres");
+        return;
+    };
+    let (locked_tx, locked) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    // Off the runtime: the PostgreSQL client blocks on one of its own.
+    let locker = std::thread::spawn(move || {
+        let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut watcher = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut tx = holder.transaction().unwrap();
+        tx.batch_execute("LOCK TABLE retained_deployments IN ACCESS EXCLUSIVE MODE")
+            .unwrap();
+        // Until the report's query waits on the lock.
+        loop {
+            let waiting: i64 = watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        locked_tx.send(()).unwrap();
+        released.recv().unwrap();
+        tx.commit().unwrap();
+    });
+    let report_done = std::sync::atomic::AtomicBool::new(false);
+    let path = "/api/v1/report?service=checkout&from=2026-03-01&to=2026-04-01";
+    let report = async {
+        let got = app.get(path).await;
+        report_done.store(true, std::sync::atomic::Ordering::SeqCst);
+        got
+    };
+    let deliver = async {
+        tokio::task::spawn_blocking(move || locked.recv().unwrap())
+            .await
+            .unwrap();
+        let delivered = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            app.post("/hooks/events", history().to_string()),
+        )
+        .await;
+        // Released either way, so that a failure ends instead of hanging.
+        release.send(()).unwrap();
+        let (status, _, _) = delivered.expect("the webhook waited behind the report");
+        assert_eq!(status, 200);
+        assert!(
+            !report_done.load(std::sync::atomic::Ordering::SeqCst),
+            "the report was not held up: the test proves nothing"
+        );
+    };
+    let ((status, _), ()) = tokio::join!(report, deliver);
+    locker.join().unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.get(path).await.1,
+        expected_report(&Scope::Service(Name::parse("checkout").unwrap())),
+    );
+    let _dir = app.stop().await;
+}

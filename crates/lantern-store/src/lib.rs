@@ -114,6 +114,13 @@ pub trait Store: GovernanceStore {
         false
     }
 
+    /// Another connection to the same store, for a server that works on
+    /// several requests at once; `None` where one connection is all there
+    /// is (SQLite: one writer at a time anyway).
+    fn another_connection(&self) -> Option<Result<Box<dyn Store + Send>, StoreError>> {
+        None
+    }
+
     /// Takes or renews the lease on a periodic `job` (retention) for
     /// `holder` until `until`, unless another holder's lease is still
     /// running at `now`: so that such a job runs on one replica at a time.

@@ -17,10 +17,16 @@ pub struct ServeArgs {
     /// The largest request body accepted, in bytes (413 past it).
     #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+    /// Requests worked on at once against PostgreSQL (one connection
+    /// each); the embedded SQLite store always uses one.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub connections: u16,
 }
 
 pub fn serve(target: &Target, config: &Config, args: &ServeArgs) -> Result<()> {
-    serve_with(target, config, args.listen, args.body_limit, |address| {
+    let mut settings = settings(config, args.listen, args.body_limit);
+    settings.connections = usize::from(args.connections);
+    serve_with(target, config, settings, |address| {
         eprintln!(
             "Lantern is serving http://{address} (the dashboard; the API is described at /api/v1/openapi.json); Ctrl-C stops it"
         );
@@ -31,13 +37,12 @@ pub fn serve(target: &Target, config: &Config, args: &ServeArgs) -> Result<()> {
 fn serve_with(
     target: &Target,
     config: &Config,
-    listen: SocketAddr,
-    body_limit: usize,
+    settings: Settings,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<()> {
+    let listen = settings.listen;
     let mut instance = Instance::open_for_serving(target)?;
     crate::governance_cmd::note_configuration(instance.store.as_mut(), config, "lantern serve")?;
-    let settings = settings(config, listen, body_limit);
     // Two cores: two workers; SQLite work goes to tokio's blocking pool.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -80,8 +85,7 @@ pub fn demo(db: &Path, args: &crate::cli::DemoArgs) -> Result<()> {
     serve_with(
         &crate::instance::Target::sqlite(db),
         &config,
-        args.listen,
-        DEFAULT_BODY_LIMIT,
+        settings(&config, args.listen, DEFAULT_BODY_LIMIT),
         |address| {
             let link = format!("http://{address}/sign-in#token={}", issued.token);
             println!("\nThe dashboard is at http://{address}/");
@@ -143,6 +147,7 @@ pub fn settings(config: &Config, listen: SocketAddr, body_limit: usize) -> Setti
         engine: config.engine.clone(),
         sources: config.sources.clone(),
         governance: config.governance.clone(),
+        connections: 1,
     }
 }
 

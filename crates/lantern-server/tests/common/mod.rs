@@ -243,6 +243,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             retention_every: None,
             ..Governance::default()
         },
+        // On PostgreSQL, requests work side by side (SQLite has one).
+        connections: 2,
     };
     adjust(&mut settings);
     let app = Application::build(settings, store, Pseudonymiser::from_key(KEY))

@@ -37,6 +37,8 @@ pub struct PostgresStore {
     /// time (the server keeps it behind a lock).
     /// Always `Some` until dropped (see `Drop`).
     client: Option<RefCell<Client>>,
+    /// What it connected to, for another connection.
+    url: String,
 }
 
 impl Drop for PostgresStore {
@@ -77,6 +79,7 @@ impl PostgresStore {
         schema::migrate(&mut client, &redacted(url))?;
         Ok(PostgresStore {
             client: Some(RefCell::new(client)),
+            url: url.to_string(),
         })
     }
 
@@ -389,6 +392,10 @@ impl Store for PostgresStore {
         true
     }
 
+    fn another_connection(&self) -> Option<Result<Box<dyn Store + Send>, StoreError>> {
+        Some(PostgresStore::connect(&self.url).map(|s| Box::new(s) as Box<dyn Store + Send>))
+    }
+
     fn take_lease(
         &mut self,
         job: &str,
@@ -682,16 +689,24 @@ impl Store for PostgresStore {
         window: Window,
         config: &EngineConfig,
     ) -> Result<ReportInput, StoreError> {
-        let c = self.client();
-        let events = load(c, services, DERIVING_CHANGE_COLUMNS)?;
+        // One snapshot for every read: a purge committing in between must
+        // not show both an event and what retention kept of it.
+        let mut tx = self
+            .client()
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let events = load(&mut tx, services, DERIVING_CHANGE_COLUMNS)?;
         let mut input = ReportInput::from_events(events, config);
         // Repositories deployed before retention purged their deployments.
         let mut names = Names::default();
-        for r in c.query("SELECT service, repo FROM retained_deployed_repos", &[])? {
+        for r in tx.query("SELECT service, repo FROM retained_deployed_repos", &[])? {
             let pair = (names.get(r.try_get(0)?)?, names.get(r.try_get(1)?)?);
             input.deployed_repos.insert(pair);
         }
-        retention::add_retained(c, services, window, &mut input)?;
+        retention::add_retained(&mut tx, services, window, &mut input)?;
+        tx.commit()?;
         Ok(input)
     }
 }

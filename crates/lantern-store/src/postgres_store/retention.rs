@@ -36,7 +36,7 @@ use lantern_engine::{
 use lantern_events::*;
 use lantern_governance::AuditRecord;
 use lantern_governance::retention::Horizons;
-use postgres::{Client, GenericClient, Transaction};
+use postgres::{GenericClient, Transaction};
 use std::collections::BTreeSet;
 
 type Aliases = HashMap<EventId, EventId>;
@@ -531,7 +531,7 @@ fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64, StoreErr
 /// in the window of the repositories the scope deploys, and every kept
 /// incident link — what SQLite's report reads of its aliased rows.
 pub(super) fn add_retained(
-    c: &mut Client,
+    c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
     window: Window,
     input: &mut ReportInput,
