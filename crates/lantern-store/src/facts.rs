@@ -116,7 +116,7 @@ struct Closure {
     repos: BTreeSet<String>,
 }
 
-fn fingerprint(config: &EngineConfig) -> String {
+pub(crate) fn fingerprint(config: &EngineConfig) -> String {
     let mut names = config.production.clone();
     names.sort();
     format!("v1:{}", names.join("\u{1f}"))

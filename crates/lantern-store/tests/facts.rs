@@ -1,7 +1,5 @@
 //! Reports from kept facts and windowed loads must equal the pure engine's
-//! on the whole history: on both stores where the test is about reports,
-//! on SQLite alone where it is about SQLite's kept facts (PostgreSQL
-//! derives them per report).
+//! on the whole history, on both stores.
 
 #[path = "../../lantern-engine/tests/common/mod.rs"]
 mod common;
@@ -84,13 +82,28 @@ fn stored_reports_equal_the_engines(at: &Location) {
 
 #[test]
 fn partial_refreshes_after_each_batch_give_the_pure_engines_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    // Every refresh after a history's first is partial (share 1.0).
+    let name = "partial_refreshes_after_each_batch_give_the_pure_engines_reports";
+    each_store(name, |at| partial_refreshes(at, name));
+}
+
+fn partial_refreshes(at: &Location, name: &str) {
     let mut partial_runs = 0;
-    for seed in 200..260u64 {
-        let path = dir.path().join(format!("{seed}.db"));
-        let mut store = SqliteStore::open(&path).unwrap();
-        store.set_partial_refresh_share(1.0);
+    // Every history on a store of its own (PostgreSQL: a database each).
+    let seeds = match at {
+        Location::Sqlite(_) => 200..260u64,
+        Location::Postgres(_) => 200..230u64,
+    };
+    for seed in seeds.clone() {
+        let place = each_store::fresh_like(at, name);
+        let mut store: Box<dyn Store + Send> = match &place.location {
+            Location::Sqlite(path) => {
+                let mut sqlite = SqliteStore::open(path).unwrap();
+                sqlite.set_partial_refresh_share(1.0);
+                Box::new(sqlite)
+            }
+            other => other.open().unwrap(),
+        };
+        let store = store.as_mut();
         let mut events = parse_all(&history(seed));
         // Interleave the types so that batches touch a few services each.
         let mut rng = Rng(seed);
@@ -113,22 +126,33 @@ fn partial_refreshes_after_each_batch_give_the_pure_engines_reports() {
             // the organisation's report then refreshes the rest.
             for scope in history_scopes().into_iter().rev() {
                 assert_eq!(
-                    stored_report(&mut store, &scope, w, &cfg),
+                    stored_report(store, &scope, w, &cfg),
                     report(&all, &scope, w, &cfg),
-                    "seed {seed}, after {} events, scope {scope:?}",
+                    "{at}: seed {seed}, after {} events, scope {scope:?}",
                     so_far.len()
                 );
             }
         }
     }
     // One full refresh per history (the first), partial ones after.
-    assert!(partial_runs > 60 + 300, "{partial_runs} refreshes");
+    let histories = (seeds.end - seeds.start) as usize;
+    assert!(
+        partial_runs > 6 * histories,
+        "{at}: {partial_runs} refreshes"
+    );
 }
 
 #[test]
 fn facts_follow_new_events_and_new_production_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
+    each_store(
+        "facts_follow_new_events_and_new_production_names",
+        facts_follow,
+    );
+}
+
+fn facts_follow(at: &Location) {
+    let mut store = at.open().unwrap();
+    let store = store.as_mut();
     let p = Pseudonymiser::from_key([1; 32]);
     let ev = |l: &str| parse_event_json(l, &p).unwrap();
     let cfg = EngineConfig::default();
@@ -149,9 +173,7 @@ fn facts_follow_new_events_and_new_production_names() {
     .unwrap();
     let s = Scope::Service(Name::parse("s").unwrap());
     assert_eq!(
-        stored_report(&mut store, &s, w, &cfg)
-            .deployment_frequency
-            .count,
+        stored_report(store, &s, w, &cfg).deployment_frequency.count,
         0
     );
     assert!(store.facts_are_fresh(&cfg).unwrap());
@@ -167,7 +189,7 @@ fn facts_follow_new_events_and_new_production_names() {
         production: vec!["live".into()],
         ..EngineConfig::default()
     };
-    let r = stored_report(&mut store, &s, w, &live);
+    let r = stored_report(store, &s, w, &live);
     assert_eq!(r.deployment_frequency.count, 2);
     assert_eq!(r.lead_time.stats.count, 1);
     assert!(store.facts_are_fresh(&live).unwrap());

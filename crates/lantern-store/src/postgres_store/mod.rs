@@ -15,6 +15,7 @@
 //!   so concurrent writers on several replicas never fork it (and the
 //!   chain's `seq` primary key would refuse a fork if they tried).
 
+mod facts;
 mod governance;
 mod retention;
 mod schema;
@@ -668,22 +669,40 @@ impl Store for PostgresStore {
         })
     }
 
-    /// Facts are derived per report from the events (see the module's
-    /// comment), so they are never stale.
-    fn facts_are_fresh(&self, _config: &EngineConfig) -> Result<bool, StoreError> {
-        Ok(true)
+    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError> {
+        self.read(|c| facts::fresh(c, config))
     }
 
     fn refresh_facts(
         &mut self,
-        _config: &EngineConfig,
+        config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
     ) -> Result<(), StoreError> {
-        progress(0, 0);
-        Ok(())
+        facts::refresh(self.client(), config, progress)
     }
 
+    /// From kept facts, refreshed first when stale. Writes committing
+    /// between a refresh and the read make the facts stale again; after a
+    /// few tries the report derives its facts from the events instead,
+    /// which is exact too, only slower.
     fn report_input(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        config: &EngineConfig,
+    ) -> Result<ReportInput, StoreError> {
+        for _ in 0..3 {
+            if let Some(input) = facts::read_input(self.client(), services, window, config)? {
+                return Ok(input);
+            }
+            facts::refresh(self.client(), config, &|_, _| {})?;
+        }
+        self.derived_input(services, window, config)
+    }
+}
+
+impl PostgresStore {
+    fn derived_input(
         &mut self,
         services: Option<&BTreeSet<Name>>,
         window: Window,

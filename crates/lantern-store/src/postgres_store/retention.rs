@@ -36,7 +36,7 @@ use lantern_engine::{
 use lantern_events::*;
 use lantern_governance::AuditRecord;
 use lantern_governance::retention::Horizons;
-use postgres::{GenericClient, Transaction};
+use postgres::{GenericClient, Row, Transaction};
 use std::collections::BTreeSet;
 
 type Aliases = HashMap<EventId, EventId>;
@@ -304,6 +304,16 @@ fn purge_raw(
         &[&renamed_incidents],
     )?;
     write_events(tx, &rewritten)?;
+    if changes + pull_requests + deployments + incidents > 0 {
+        // Kept facts name purged events: everything is derived again from
+        // what remains (the horizon starts each service's history, as on
+        // SQLite).
+        tx.batch_execute(
+            "DELETE FROM deployment_facts; DELETE FROM pull_request_facts;
+             DELETE FROM incident_links; DELETE FROM stale_facts;
+             DELETE FROM meta WHERE key = 'facts';",
+        )?;
+    }
     Ok(RetentionRun {
         changes,
         pull_requests,
@@ -553,35 +563,9 @@ pub(super) fn add_retained(
         None => c.query(&sql, &[&from])?,
     };
     for r in rows {
-        input.deployments.push(Deployment {
-            id: id(r.try_get(1)?)?,
-            service: names.get(r.try_get(2)?)?,
-            environment: names.get(r.try_get(3)?)?,
-            status: enum_value(&DeploymentStatus::ALL, r.try_get(4)?)?,
-            started_at: None,
-            finished_at: time(r.try_get(0)?),
-            repo: None,
-            sha: None,
-            changes: None,
-            kind: r
-                .try_get::<_, Option<&str>>(5)?
-                .map(|k| enum_value(&DeploymentKind::ALL, k))
-                .transpose()?,
-            rollback_of: r.try_get::<_, Option<&str>>(6)?.map(id).transpose()?,
-            automated: None,
-        });
-        let facts = match r.try_get::<_, Option<i64>>(7)? {
-            Some(rule) => Some(DeploymentFacts {
-                rule: u8::try_from(rule)
-                    .ok()
-                    .and_then(ShipRule::from_code)
-                    .ok_or_else(|| corrupt("a shipping rule"))?,
-                sha_known: r.try_get::<_, Option<bool>>(8)?.unwrap_or(true),
-                shipped: decode_times(r.try_get::<_, Option<&[u8]>>(9)?.unwrap_or_default())?,
-            }),
-            None => None,
-        };
-        input.deployment_facts.push(facts);
+        let (d, f) = read_measured_deployment(&r, &mut names)?;
+        input.deployments.push(d);
+        input.deployment_facts.push(f);
     }
 
     let repos: Vec<String> = input
@@ -601,18 +585,9 @@ pub(super) fn add_retained(
         None => c.query(&sql, &[&from, &to])?,
     };
     for r in rows {
-        let mut pr = PullRequest::opened(
-            id(r.try_get(1)?)?,
-            names.get(r.try_get(2)?)?,
-            time(r.try_get(3)?),
-        );
-        pr.first_review_at = r.try_get::<_, Option<i64>>(4)?.map(time);
-        pr.merged_at = Some(time(r.try_get(0)?));
-        input.pull_request_facts.push(Some(PullRequestFacts {
-            first_commit_at: r.try_get::<_, Option<i64>>(5)?.map(time),
-            first_deploys: decode_deploys(r.try_get(6)?, &mut names)?,
-        }));
+        let (pr, f) = read_measured_pull_request(&r, &mut names)?;
         input.pull_requests.push(pr);
+        input.pull_request_facts.push(Some(f));
     }
 
     for r in c.query(
@@ -627,4 +602,63 @@ pub(super) fn add_retained(
         });
     }
     Ok(())
+}
+
+/// A deployment as reports read it, with its facts: columns finished_at,
+/// id, service, environment, status, kind, rollback_of, rule, sha_known,
+/// shipped (kept facts and retained rows alike).
+pub(super) fn read_measured_deployment(
+    r: &Row,
+    names: &mut Names,
+) -> Result<(Deployment, Option<DeploymentFacts>), StoreError> {
+    let d = Deployment {
+        id: id(r.try_get(1)?)?,
+        service: names.get(r.try_get(2)?)?,
+        environment: names.get(r.try_get(3)?)?,
+        status: enum_value(&DeploymentStatus::ALL, r.try_get(4)?)?,
+        started_at: None,
+        finished_at: time(r.try_get(0)?),
+        repo: None,
+        sha: None,
+        changes: None,
+        kind: r
+            .try_get::<_, Option<&str>>(5)?
+            .map(|k| enum_value(&DeploymentKind::ALL, k))
+            .transpose()?,
+        rollback_of: r.try_get::<_, Option<&str>>(6)?.map(id).transpose()?,
+        automated: None,
+    };
+    let facts = match r.try_get::<_, Option<i64>>(7)? {
+        Some(rule) => Some(DeploymentFacts {
+            rule: u8::try_from(rule)
+                .ok()
+                .and_then(ShipRule::from_code)
+                .ok_or_else(|| corrupt("a shipping rule"))?,
+            sha_known: r.try_get::<_, Option<bool>>(8)?.unwrap_or(true),
+            shipped: decode_times(r.try_get::<_, Option<&[u8]>>(9)?.unwrap_or_default())?,
+        }),
+        None => None,
+    };
+    Ok((d, facts))
+}
+
+/// A merged pull request as reports read it, with its facts: columns
+/// merged_at, id, repo, opened_at, first_review_at, first_commit_at,
+/// deploys.
+pub(super) fn read_measured_pull_request(
+    r: &Row,
+    names: &mut Names,
+) -> Result<(PullRequest, PullRequestFacts), StoreError> {
+    let mut pr = PullRequest::opened(
+        id(r.try_get(1)?)?,
+        names.get(r.try_get(2)?)?,
+        time(r.try_get(3)?),
+    );
+    pr.first_review_at = r.try_get::<_, Option<i64>>(4)?.map(time);
+    pr.merged_at = Some(time(r.try_get(0)?));
+    let facts = PullRequestFacts {
+        first_commit_at: r.try_get::<_, Option<i64>>(5)?.map(time),
+        first_deploys: decode_deploys(r.try_get(6)?, names)?,
+    };
+    Ok((pr, facts))
 }

@@ -16,6 +16,8 @@ use postgres::Client;
 /// migrations, one that serialises appends to the audit chain.
 pub(crate) const MIGRATION_LOCK: i64 = 0x4c61_6e74_6572_6e01;
 pub(crate) const AUDIT_LOCK: i64 = 0x4c61_6e74_6572_6e02;
+/// Writers hold it shared, a facts refresh exclusive (see facts.rs).
+pub(crate) const FACTS_LOCK: i64 = 0x4c61_6e74_6572_6e03;
 
 const MIGRATIONS: &[&str] = &[
     // 1: everything the embedded store keeps except its derived facts
@@ -229,6 +231,42 @@ const MIGRATIONS: &[&str] = &[
         deployment TEXT NOT NULL,
         PRIMARY KEY (incident, service, deployment)
     );
+    "#,
+    // 3: kept facts (facts.rs): what each successful production deployment
+    // shipped, each merged pull request's first commit and deployments,
+    // each sha-blamed incident's first deployment per service, and what
+    // writes have made stale since.
+    r#"
+    CREATE TABLE deployment_facts (
+        deployment TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        rule BIGINT NOT NULL,
+        sha_known BOOLEAN NOT NULL,
+        shipped BYTEA NOT NULL
+    );
+    CREATE INDEX deployment_facts_service ON deployment_facts(service);
+    CREATE TABLE pull_request_facts (
+        pull_request TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        first_commit_at BIGINT,
+        deploys BYTEA NOT NULL
+    );
+    CREATE INDEX pull_request_facts_repo ON pull_request_facts(repo);
+    CREATE TABLE incident_links (
+        incident TEXT NOT NULL,
+        service TEXT NOT NULL,
+        finished_at BIGINT NOT NULL,
+        deployment TEXT NOT NULL,
+        PRIMARY KEY (incident, service)
+    );
+    CREATE TABLE stale_facts (
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+    );
+    CREATE INDEX deployments_finished ON deployments(finished_at);
+    CREATE INDEX deployments_rollbacks ON deployments(finished_at) WHERE rollback_of IS NOT NULL;
+    CREATE INDEX pull_requests_merged ON pull_requests(merged_at) WHERE merged_at IS NOT NULL;
     "#,
 ];
 

@@ -34,6 +34,7 @@ pub(crate) fn write_events(
     tx: &mut impl GenericClient,
     events: &[Event],
 ) -> Result<(), StoreError> {
+    super::facts::mark_stale(tx, events)?;
     let mut rows: [Vec<Vec<Cell>>; 5] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
     for event in events {

@@ -1,0 +1,470 @@
+//! Kept facts on PostgreSQL: the SQLite store's design (`crate::facts`)
+//! for several replicas. What each successful production deployment
+//! shipped, each merged pull request's first commit and deployments, and
+//! each sha-blamed incident's first deployment per service are kept, so a
+//! report reads the window's deployments and pull requests with their
+//! facts instead of the whole history.
+//!
+//! Every write marks what it touched stale, in its own transaction (the
+//! services of its deployments and incidents, the repositories of its
+//! changes, pull requests and deployments — old versions too). A refresh
+//! re-derives the stale services, the repositories they deploy and every
+//! service deploying those (a pull request's first deployments span them),
+//! from their scoped history; or everything when the facts were derived
+//! with other settings or never. Writers hold `FACTS_LOCK` shared and a
+//! refresh holds it exclusive: no write commits while a refresh reads, so
+//! the marks it clears are exactly those its facts cover.
+//!
+//! A report reads in one snapshot, and only when that snapshot has no
+//! stale mark: facts and events then agree. Otherwise it refreshes and
+//! tries again (see `report_input`).
+
+use super::schema::FACTS_LOCK;
+use super::{
+    DERIVING_CHANGE_COLUMNS, PULL_REQUEST_COLUMNS, insert_rows, load_all, load_scoped, read_change,
+    read_pull_request, select,
+};
+use crate::StoreError;
+use crate::codec::*;
+use crate::facts::fingerprint;
+use lantern_engine::*;
+use lantern_events::*;
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, IsolationLevel, Transaction};
+use std::collections::{BTreeSet, HashSet};
+
+/// Marks what a batch touches, before it is written (old versions too: a
+/// deployment moved to another service leaves its old one's facts wrong).
+/// Until facts were derived once there is nothing to mark.
+pub(crate) fn mark_stale(tx: &mut impl GenericClient, events: &[Event]) -> Result<(), StoreError> {
+    tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&FACTS_LOCK])?;
+    if tx
+        .query_opt("SELECT 1 FROM meta WHERE key = 'facts'", &[])?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let mut services: BTreeSet<String> = BTreeSet::new();
+    let mut repos: BTreeSet<String> = BTreeSet::new();
+    let (mut deployments, mut incidents, mut changes, mut pull_requests) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for e in events {
+        match e {
+            Event::Deployment(d) => {
+                services.insert(d.service.to_string());
+                repos.extend(d.repo.as_ref().map(Name::to_string));
+                deployments.push(d.id.as_str());
+            }
+            Event::Incident(i) => {
+                services.extend(i.affected().map(Name::to_string));
+                incidents.push(i.id.as_str());
+            }
+            Event::Change(c) => {
+                repos.insert(c.repo.to_string());
+                // A default id (`repo@sha`) cannot move to another repository.
+                if c.id.as_str() != EventId::for_change(&c.repo, &c.sha).as_str() {
+                    changes.push(c.id.as_str());
+                }
+            }
+            Event::PullRequest(p) => {
+                repos.insert(p.repo.to_string());
+                pull_requests.push(p.id.as_str());
+            }
+            Event::Annotation(_) => {}
+        }
+    }
+    for r in old_rows(
+        tx,
+        "SELECT service, repo FROM deployments WHERE id = ANY($1)",
+        &deployments,
+    )? {
+        services.insert(r.try_get(0)?);
+        repos.extend(r.try_get::<_, Option<String>>(1)?);
+    }
+    for r in old_rows(
+        tx,
+        "SELECT service, services FROM incidents WHERE id = ANY($1)",
+        &incidents,
+    )? {
+        services.insert(r.try_get(0)?);
+        let more: &str = r.try_get(1)?;
+        services.extend(more.lines().map(str::to_string));
+    }
+    for (sql, ids) in [
+        ("SELECT repo FROM changes WHERE id = ANY($1)", &changes),
+        (
+            "SELECT repo FROM pull_requests WHERE id = ANY($1)",
+            &pull_requests,
+        ),
+    ] {
+        for r in old_rows(tx, sql, ids)? {
+            repos.insert(r.try_get(0)?);
+        }
+    }
+    let services: Vec<String> = services.into_iter().collect();
+    let repos: Vec<String> = repos.into_iter().collect();
+    tx.execute(
+        "INSERT INTO stale_facts (kind, name)
+         SELECT 'service', unnest($1::text[]) UNION ALL SELECT 'repo', unnest($2::text[])
+         ON CONFLICT DO NOTHING",
+        &[&services, &repos],
+    )?;
+    Ok(())
+}
+
+/// The stored rows `sql` selects for these ids (none for no ids).
+fn old_rows(
+    tx: &mut impl GenericClient,
+    sql: &str,
+    ids: &[&str],
+) -> Result<Vec<postgres::Row>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tx.query(sql, &[&ids])?)
+}
+
+fn distinct(
+    tx: &mut Transaction,
+    sql: &str,
+    args: &[&(dyn ToSql + Sync)],
+) -> Result<BTreeSet<String>, StoreError> {
+    tx.query(sql, args)?
+        .iter()
+        .map(|r| r.try_get::<_, String>(0).map_err(StoreError::from))
+        .collect()
+}
+
+/// Brings the kept facts up to date with the stored events and `config`.
+pub(super) fn refresh(
+    client: &mut Client,
+    config: &EngineConfig,
+    progress: &dyn Fn(usize, usize),
+) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FACTS_LOCK])?;
+    let want = fingerprint(config);
+    let have: Option<String> = tx
+        .query_opt("SELECT value FROM meta WHERE key = 'facts'", &[])?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    if have.as_deref() != Some(want.as_str()) {
+        progress(0, 1);
+        let events = load_all(&mut tx, DERIVING_CHANGE_COLUMNS)?;
+        let facts = derive(&events, config);
+        tx.batch_execute(
+            "DELETE FROM deployment_facts; DELETE FROM pull_request_facts;
+             DELETE FROM incident_links; DELETE FROM stale_facts;",
+        )?;
+        write_facts(&mut tx, &events, &facts, None)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('facts', $1)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&want],
+        )?;
+        tx.commit()?;
+        progress(1, 1);
+        return Ok(());
+    }
+
+    let stale_services = distinct(
+        &mut tx,
+        "SELECT name FROM stale_facts WHERE kind = 'service'",
+        &[],
+    )?;
+    let stale_repos = distinct(
+        &mut tx,
+        "SELECT name FROM stale_facts WHERE kind = 'repo'",
+        &[],
+    )?;
+    if stale_services.is_empty() && stale_repos.is_empty() {
+        return Ok(tx.commit()?);
+    }
+    // The closure: a stale service's deployments change its repositories'
+    // pull requests' first deployments, which every service deploying
+    // them contributes to.
+    let (mut services, mut repos) = (stale_services.clone(), stale_repos.clone());
+    loop {
+        let size = (services.len(), repos.len());
+        let stale_here: Vec<&String> = services.intersection(&stale_services).collect();
+        repos.extend(distinct(
+            &mut tx,
+            "SELECT DISTINCT repo FROM deployments WHERE service = ANY($1) AND repo IS NOT NULL",
+            &[&stale_here],
+        )?);
+        let list: Vec<&String> = repos.iter().collect();
+        services.extend(distinct(
+            &mut tx,
+            "SELECT DISTINCT service FROM deployments WHERE repo = ANY($1)",
+            &[&list],
+        )?);
+        if (services.len(), repos.len()) == size {
+            break;
+        }
+    }
+    // Explicit change lists without a repository name any repository.
+    if !repos.is_empty() {
+        services.extend(distinct(
+            &mut tx,
+            "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND changes IS NOT NULL",
+            &[],
+        )?);
+    }
+    progress(0, services.len());
+    let mut names = Names::default();
+    let scope: BTreeSet<Name> = services
+        .iter()
+        .map(|s| names.get(s))
+        .collect::<Result<_, _>>()?;
+    let mut events = load_scoped(&mut tx, &scope, DERIVING_CHANGE_COLUMNS)?;
+    // Repositories nobody deploys still have pull requests to derive.
+    let deployed: HashSet<&str> = events
+        .deployments
+        .iter()
+        .filter_map(|d| d.repo.as_ref().map(Name::as_str))
+        .collect();
+    let orphans: Vec<&String> = repos
+        .iter()
+        .filter(|r| !deployed.contains(r.as_str()))
+        .collect();
+    if !orphans.is_empty() {
+        let loaded: HashSet<(Name, Sha)> = events
+            .changes
+            .iter()
+            .map(|c| (c.repo.clone(), c.sha))
+            .collect();
+        let changes = select(
+            &mut tx,
+            DERIVING_CHANGE_COLUMNS,
+            "FROM changes WHERE repo = ANY($1)",
+            &[&orphans],
+            read_change,
+        )?;
+        events.changes.extend(
+            changes
+                .into_iter()
+                .filter(|c| !loaded.contains(&(c.repo.clone(), c.sha))),
+        );
+        events.pull_requests.extend(select(
+            &mut tx,
+            PULL_REQUEST_COLUMNS,
+            "FROM pull_requests WHERE repo = ANY($1)",
+            &[&orphans],
+            read_pull_request,
+        )?);
+    }
+    let facts = derive(&events, config);
+    let service_list: Vec<&String> = services.iter().collect();
+    let repo_list: Vec<&String> = repos.iter().collect();
+    tx.execute(
+        "DELETE FROM deployment_facts WHERE service = ANY($1)",
+        &[&service_list],
+    )?;
+    tx.execute(
+        "DELETE FROM incident_links WHERE service = ANY($1)",
+        &[&service_list],
+    )?;
+    tx.execute(
+        "DELETE FROM pull_request_facts WHERE repo = ANY($1)",
+        &[&repo_list],
+    )?;
+    write_facts(&mut tx, &events, &facts, Some((&services, &repos)))?;
+    tx.execute("DELETE FROM stale_facts", &[])?;
+    tx.commit()?;
+    progress(services.len(), services.len());
+    Ok(())
+}
+
+/// Writes the facts of `events`; with `only`, those of these services'
+/// deployments and incident links and these repositories' pull requests.
+fn write_facts(
+    tx: &mut Transaction,
+    events: &EventSet,
+    facts: &Facts,
+    only: Option<(&BTreeSet<String>, &BTreeSet<String>)>,
+) -> Result<(), StoreError> {
+    let service_in = |s: &Name| only.is_none_or(|(services, _)| services.contains(s.as_str()));
+    let repo_in = |r: &Name| only.is_none_or(|(_, repos)| repos.contains(r.as_str()));
+    let mut rows: Vec<Vec<super::Cell>> = Vec::new();
+    for d in &events.deployments {
+        let (true, Some(f)) = (service_in(&d.service), facts.deployments.get(&d.id)) else {
+            continue;
+        };
+        rows.push(vec![
+            Box::new(d.id.to_string()),
+            Box::new(d.service.to_string()),
+            Box::new(i64::from(f.rule.code())),
+            Box::new(f.sha_known),
+            Box::new(encode_times(&f.shipped)),
+        ]);
+    }
+    insert_rows(
+        tx,
+        "deployment_facts",
+        &["deployment", "service", "rule", "sha_known", "shipped"],
+        &rows,
+        "ON CONFLICT (deployment) DO UPDATE SET service = EXCLUDED.service, rule = EXCLUDED.rule,
+         sha_known = EXCLUDED.sha_known, shipped = EXCLUDED.shipped",
+    )?;
+    let mut rows: Vec<Vec<super::Cell>> = Vec::new();
+    for p in &events.pull_requests {
+        let (true, Some(f)) = (repo_in(&p.repo), facts.pull_requests.get(&p.id)) else {
+            continue;
+        };
+        rows.push(vec![
+            Box::new(p.id.to_string()),
+            Box::new(p.repo.to_string()),
+            Box::new(f.first_commit_at.map(Timestamp::micros)),
+            Box::new(encode_deploys(&f.first_deploys)),
+        ]);
+    }
+    insert_rows(
+        tx,
+        "pull_request_facts",
+        &["pull_request", "repo", "first_commit_at", "deploys"],
+        &rows,
+        "ON CONFLICT (pull_request) DO UPDATE SET repo = EXCLUDED.repo,
+         first_commit_at = EXCLUDED.first_commit_at, deploys = EXCLUDED.deploys",
+    )?;
+    let mut rows: Vec<Vec<super::Cell>> = Vec::new();
+    for l in &facts.sha_links {
+        if !service_in(&l.service) {
+            continue;
+        }
+        rows.push(vec![
+            Box::new(l.subject.to_string()),
+            Box::new(l.service.to_string()),
+            Box::new(l.finished_at.micros()),
+            Box::new(l.deployment.to_string()),
+        ]);
+    }
+    insert_rows(
+        tx,
+        "incident_links",
+        &["incident", "service", "finished_at", "deployment"],
+        &rows,
+        "ON CONFLICT (incident, service) DO UPDATE SET finished_at = EXCLUDED.finished_at,
+         deployment = EXCLUDED.deployment",
+    )?;
+    Ok(())
+}
+
+/// Whether the facts were derived with `config` and nothing is stale, in
+/// the snapshot `c` reads.
+pub(super) fn fresh(c: &mut impl GenericClient, config: &EngineConfig) -> Result<bool, StoreError> {
+    let row = c.query_one(
+        "SELECT (SELECT value FROM meta WHERE key = 'facts'), EXISTS (SELECT 1 FROM stale_facts),
+                EXISTS (SELECT 1 FROM deployments) OR EXISTS (SELECT 1 FROM pull_requests)
+                OR EXISTS (SELECT 1 FROM incidents)",
+        &[],
+    )?;
+    let have: Option<String> = row.try_get(0)?;
+    let (stale, any_events): (bool, bool) = (row.try_get(1)?, row.try_get(2)?);
+    Ok(match have {
+        Some(have) => have == fingerprint(config) && !stale,
+        // Never derived: fresh only while there is nothing to derive from.
+        None => !any_events,
+    })
+}
+
+/// A report's input from kept facts, in one snapshot; `None` when that
+/// snapshot holds stale facts (a write committed since the last refresh).
+pub(super) fn read_input(
+    client: &mut Client,
+    services: Option<&BTreeSet<Name>>,
+    window: Window,
+    config: &EngineConfig,
+) -> Result<Option<ReportInput>, StoreError> {
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    if !fresh(&mut tx, config)? {
+        return Ok(None);
+    }
+    let mut names = Names::default();
+    let mut input = ReportInput::default();
+    let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
+    let in_scope = |column: &str, n: usize| match services {
+        Some(_) => format!("AND {column} = ANY(${n})"),
+        None => String::new(),
+    };
+    let from = window.from.micros();
+
+    // Deployments from the window's start on, and earlier rollbacks that
+    // name what they roll back (they may name a deployment in the window).
+    let sql = format!(
+        "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
+                f.rule, f.sha_known, f.shipped
+           FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
+          WHERE (d.finished_at >= $1 OR d.rollback_of IS NOT NULL) {}",
+        in_scope("d.service", 2)
+    );
+    let rows = match services {
+        Some(_) => tx.query(&sql, &[&from, &scope])?,
+        None => tx.query(&sql, &[&from])?,
+    };
+    for r in rows {
+        let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
+        input.deployments.push(d);
+        input.deployment_facts.push(f);
+    }
+
+    input.incidents = select(
+        &mut tx,
+        super::INCIDENT_COLUMNS,
+        "FROM incidents",
+        &[],
+        super::read_incident,
+    )?;
+    for r in tx.query(
+        "SELECT incident, service, finished_at, deployment FROM incident_links",
+        &[],
+    )? {
+        input.sha_links.push(FirstDeploy {
+            subject: id(r.try_get(0)?)?,
+            service: names.get(r.try_get(1)?)?,
+            finished_at: time(r.try_get(2)?),
+            deployment: id(r.try_get(3)?)?,
+        });
+    }
+
+    // Which repositories the scope deploys (now or before retention), and
+    // their pull requests merged in the window.
+    if services.is_some() {
+        for r in tx.query(
+            "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL AND service = ANY($1)
+             UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
+            &[&scope],
+        )? {
+            let pair = (names.get(r.try_get(0)?)?, names.get(r.try_get(1)?)?);
+            input.deployed_repos.insert(pair);
+        }
+    }
+    let repos: Vec<String> = input
+        .deployed_repos
+        .iter()
+        .map(|(_, r)| r.to_string())
+        .collect();
+    let sql = format!(
+        "SELECT p.merged_at, p.id, p.repo, p.opened_at, p.first_review_at, f.first_commit_at, f.deploys
+           FROM pull_requests p JOIN pull_request_facts f ON f.pull_request = p.id
+          WHERE p.merged_at >= $1 AND p.merged_at < $2 {}",
+        in_scope("p.repo", 3)
+    );
+    let to = window.to.micros();
+    let rows = match services {
+        Some(_) => tx.query(&sql, &[&from, &to, &repos])?,
+        None => tx.query(&sql, &[&from, &to])?,
+    };
+    for r in rows {
+        let (pr, f) = super::retention::read_measured_pull_request(&r, &mut names)?;
+        input.pull_requests.push(pr);
+        input.pull_request_facts.push(Some(f));
+    }
+
+    super::retention::add_retained(&mut tx, services, window, &mut input)?;
+    tx.commit()?;
+    Ok(Some(input))
+}
