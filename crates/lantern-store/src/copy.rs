@@ -4,7 +4,7 @@
 //! grants (token hashes), sessions, the audit log with its chain ends,
 //! disputes, what retention kept (its aliased window rows become the
 //! `retained_*` tables). SQLite's other derived facts are not copied:
-//! PostgreSQL derives them per report.
+//! PostgreSQL derives its own at the first report.
 
 use crate::postgres_store::{Cell, insert_rows};
 use crate::retention::RETAINED_GLOB;

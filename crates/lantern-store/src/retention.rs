@@ -19,9 +19,8 @@
 //! A purge makes every other fact stale, so the next report re-derives
 //! them from what remains: the horizon is then the start of each
 //! service's history (its first deployment after it is a baseline), which
-//! changes nothing before the horizon — and gives the figures the
-//! PostgreSQL store gives, which derives from what remains on every
-//! report, so that `lantern migrate` finds both stores agreeing.
+//! changes nothing before the horizon — as the PostgreSQL store does,
+//! so that `lantern migrate` finds both stores agreeing.
 
 use crate::StoreError;
 use crate::codec::{shas_to_text, text_to_shas};

@@ -4,11 +4,10 @@
 //! Same contract as the SQLite store (see the crate's invariants): a write
 //! is one transaction, same type + id replaces, person fields arrive
 //! pseudonymised. What differs, and why:
-//! - No kept facts. A report derives them from the events it loads
-//!   (`ReportInput::from_events`), which is exact (the engine's own
-//!   derivation) but reads the history a scope deploys on every report;
-//!   `docs/performance.md` has the cost. Only what retention purged is
-//!   kept as facts (`retention.rs`), since its events are gone.
+//! - Kept facts are refreshed by whichever replica reports next, under an
+//!   advisory lock that writers hold shared (`facts.rs`), and a report
+//!   reads in one snapshot without stale marks; what retention purged is
+//!   kept apart (`retention.rs`).
 //! - Nothing is cached in the process: every read goes to the database,
 //!   so a replica sees what another acknowledged as soon as it committed.
 //! - The audit chain is appended under a transaction-scoped advisory lock,

@@ -1,15 +1,15 @@
 //! Retention on PostgreSQL (governance.md rule 5): the outcome of the
 //! embedded store's (`crate::retention`), reached the other way round.
 //!
-//! SQLite keeps derived facts, so a purge renames the purged rows' facts
-//! in place. This store derives facts per report; a purge derives them
-//! once over the whole history (exactly what every report before it
-//! read), keeps those of the purged deployments, pull requests and
+//! SQLite keeps the facts of purged rows in its window tables, renamed
+//! in place. Here a purge derives facts once over the whole history
+//! (exactly what every report before it read), keeps those of the purged deployments, pull requests and
 //! incident links in the `retained_*` tables under the same opaque,
 //! order-keeping aliases (`retained:<kind>:<horizon day>:<rank>`), and
 //! then deletes the raw events and strips every purged id, sha, title and
-//! pseudonym from the ones that stay. Reports add the retained rows to
-//! what they derive from the remaining events (`report_input`). The
+//! pseudonym from the ones that stay, and drops the kept facts (the next
+//! report derives them again from what remains). Reports add the
+//! retained rows to what they read (`add_retained`). The
 //! invariant is SQLite's, tested on random histories on both stores: a
 //! report over a window that ends at or before the horizon is the same
 //! before and after.

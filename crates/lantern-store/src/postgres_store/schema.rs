@@ -21,7 +21,7 @@ pub(crate) const FACTS_LOCK: i64 = 0x4c61_6e74_6572_6e03;
 
 const MIGRATIONS: &[&str] = &[
     // 1: everything the embedded store keeps except its derived facts
-    // (PostgreSQL reports derive them from the events; see mod.rs).
+    // (migrations 2 and 3).
     r#"
     CREATE TABLE changes (
         id TEXT PRIMARY KEY,
