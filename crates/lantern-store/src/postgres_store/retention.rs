@@ -172,6 +172,12 @@ fn purge_raw(
     config: &EngineConfig,
     h: i64,
 ) -> Result<RetentionRun, StoreError> {
+    // As a writer does, the facts lock first (shared), then the tables:
+    // one order for every transaction that takes both.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock_shared($1)",
+        &[&super::schema::FACTS_LOCK],
+    )?;
     tx.batch_execute(
         "LOCK TABLE changes, pull_requests, deployments, incidents IN EXCLUSIVE MODE",
     )?;
