@@ -19,6 +19,7 @@
 //! stale mark: facts and events then agree. Otherwise it refreshes and
 //! tries again (see `report_input`).
 
+use super::retention::in_scope;
 use super::schema::FACTS_LOCK;
 use super::{
     DERIVING_CHANGE_COLUMNS, PULL_REQUEST_COLUMNS, insert_rows, load_all, load_scoped, read_change,
@@ -32,6 +33,10 @@ use lantern_events::*;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, Transaction};
 use std::collections::{BTreeSet, HashSet};
+
+/// Drops every kept fact: the next refresh derives them all again.
+pub(super) const FORGET: &str = "DELETE FROM deployment_facts; DELETE FROM pull_request_facts;
+     DELETE FROM incident_links; DELETE FROM stale_facts; DELETE FROM meta WHERE key = 'facts';";
 
 /// Marks what a batch touches, before it is written (old versions too: a
 /// deployment moved to another service leaves its old one's facts wrong).
@@ -152,10 +157,7 @@ pub(super) fn refresh(
         progress(0, 1);
         let events = load_all(&mut tx, DERIVING_CHANGE_COLUMNS)?;
         let facts = derive(&events, config);
-        tx.batch_execute(
-            "DELETE FROM deployment_facts; DELETE FROM pull_request_facts;
-             DELETE FROM incident_links; DELETE FROM stale_facts;",
-        )?;
+        tx.batch_execute(FORGET)?;
         write_facts(&mut tx, &events, &facts, None)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('facts', $1)
@@ -386,10 +388,7 @@ pub(super) fn read_input(
     let mut names = Names::default();
     let mut input = ReportInput::default();
     let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
-    let in_scope = |column: &str, n: usize| match services {
-        Some(_) => format!("AND {column} = ANY(${n})"),
-        None => String::new(),
-    };
+    let in_scope = |column: &str, n: usize| in_scope(services, column, n);
     let from = window.from.micros();
 
     // Deployments from the window's start on, and earlier rollbacks that
@@ -418,17 +417,7 @@ pub(super) fn read_input(
         &[],
         super::read_incident,
     )?;
-    for r in tx.query(
-        "SELECT incident, service, finished_at, deployment FROM incident_links",
-        &[],
-    )? {
-        input.sha_links.push(FirstDeploy {
-            subject: id(r.try_get(0)?)?,
-            service: names.get(r.try_get(1)?)?,
-            finished_at: time(r.try_get(2)?),
-            deployment: id(r.try_get(3)?)?,
-        });
-    }
+    input.sha_links = super::retention::read_links(&mut tx, "incident_links", &mut names)?;
 
     // Which repositories the scope deploys (now or before retention), and
     // their pull requests merged in the window.

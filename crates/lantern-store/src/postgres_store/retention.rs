@@ -189,18 +189,11 @@ fn purge_raw(
 
     // Links kept by earlier runs, for incidents that blame a sha.
     let mut links = facts.sha_links;
-    let mut names = Names::default();
-    for r in tx.query(
-        "SELECT incident, service, finished_at, deployment FROM retained_incident_links",
-        &[],
-    )? {
-        links.push(FirstDeploy {
-            subject: id(r.try_get(0)?)?,
-            service: names.get(r.try_get(1)?)?,
-            finished_at: Timestamp::from_micros(r.try_get(2)?),
-            deployment: id(r.try_get(3)?)?,
-        });
-    }
+    links.extend(read_links(
+        tx,
+        "retained_incident_links",
+        &mut Names::default(),
+    )?);
     let mut earliest: HashMap<&EventId, &FirstDeploy> = HashMap::default();
     for l in &links {
         // As the engine chooses: earliest, then by id.
@@ -314,11 +307,7 @@ fn purge_raw(
         // Kept facts name purged events: everything is derived again from
         // what remains (the horizon starts each service's history, as on
         // SQLite).
-        tx.batch_execute(
-            "DELETE FROM deployment_facts; DELETE FROM pull_request_facts;
-             DELETE FROM incident_links; DELETE FROM stale_facts;
-             DELETE FROM meta WHERE key = 'facts';",
-        )?;
+        tx.batch_execute(super::facts::FORGET)?;
     }
     Ok(RetentionRun {
         changes,
@@ -541,6 +530,14 @@ fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64, StoreErr
     Ok(n)
 }
 
+/// `AND column = ANY($n)` for a scope; nothing for the organisation.
+pub(super) fn in_scope(services: Option<&BTreeSet<Name>>, column: &str, n: usize) -> String {
+    match services {
+        Some(_) => format!("AND {column} = ANY(${n})"),
+        None => String::new(),
+    }
+}
+
 /// Adds to a report's input what retention kept of purged events in its
 /// scope (`None`: the organisation): deployments from the window's start
 /// on and rollbacks that name what they roll back, pull requests merged
@@ -554,10 +551,7 @@ pub(super) fn add_retained(
 ) -> Result<(), StoreError> {
     let mut names = Names::default();
     let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
-    let in_scope = |column: &str, n: usize| match services {
-        Some(_) => format!("AND {column} = ANY(${n})"),
-        None => String::new(),
-    };
+    let in_scope = |column: &str, n: usize| in_scope(services, column, n);
     let from = window.from.micros();
     let sql = format!(
         "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped
@@ -596,17 +590,9 @@ pub(super) fn add_retained(
         input.pull_request_facts.push(Some(f));
     }
 
-    for r in c.query(
-        "SELECT incident, service, finished_at, deployment FROM retained_incident_links",
-        &[],
-    )? {
-        input.sha_links.push(FirstDeploy {
-            subject: id(r.try_get(0)?)?,
-            service: names.get(r.try_get(1)?)?,
-            finished_at: time(r.try_get(2)?),
-            deployment: id(r.try_get(3)?)?,
-        });
-    }
+    input
+        .sha_links
+        .extend(read_links(c, "retained_incident_links", &mut names)?);
     Ok(())
 }
 
@@ -667,4 +653,27 @@ pub(super) fn read_measured_pull_request(
         first_deploys: decode_deploys(r.try_get(6)?, names)?,
     };
     Ok((pr, facts))
+}
+
+/// The incident links a table keeps (`incident_links` or
+/// `retained_incident_links`).
+pub(super) fn read_links(
+    c: &mut impl GenericClient,
+    table: &str,
+    names: &mut Names,
+) -> Result<Vec<FirstDeploy>, StoreError> {
+    c.query(
+        &format!("SELECT incident, service, finished_at, deployment FROM {table}"),
+        &[],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(FirstDeploy {
+            subject: id(r.try_get(0)?)?,
+            service: names.get(r.try_get(1)?)?,
+            finished_at: time(r.try_get(2)?),
+            deployment: id(r.try_get(3)?)?,
+        })
+    })
+    .collect()
 }
