@@ -27,6 +27,59 @@ use std::time::Instant;
 
 const SERVICES_PER_CHUNK: usize = 25;
 
+/// What a batch of events touches, for marking facts stale (both stores):
+/// the services and repositories the new versions name, and the ids of
+/// stored versions they may replace, whose services and repositories
+/// become stale too.
+pub(crate) struct Touched<'e> {
+    pub services: BTreeSet<String>,
+    pub repos: BTreeSet<String>,
+    pub deployments: Vec<&'e str>,
+    pub incidents: Vec<&'e str>,
+    /// Only changes with ids of their own: a default id (`repo@sha`)
+    /// cannot move to another repository.
+    pub changes: Vec<&'e str>,
+    pub pull_requests: Vec<&'e str>,
+}
+
+impl<'e> Touched<'e> {
+    pub(crate) fn of(events: &'e [Event]) -> Self {
+        let mut t = Touched {
+            services: BTreeSet::new(),
+            repos: BTreeSet::new(),
+            deployments: Vec::new(),
+            incidents: Vec::new(),
+            changes: Vec::new(),
+            pull_requests: Vec::new(),
+        };
+        for e in events {
+            match e {
+                Event::Deployment(d) => {
+                    t.services.insert(d.service.to_string());
+                    t.repos.extend(d.repo.as_ref().map(Name::to_string));
+                    t.deployments.push(d.id.as_str());
+                }
+                Event::Incident(i) => {
+                    t.services.extend(i.affected().map(Name::to_string));
+                    t.incidents.push(i.id.as_str());
+                }
+                Event::Change(c) => {
+                    t.repos.insert(c.repo.to_string());
+                    if c.id.as_str() != EventId::for_change(&c.repo, &c.sha).as_str() {
+                        t.changes.push(c.id.as_str());
+                    }
+                }
+                Event::PullRequest(p) => {
+                    t.repos.insert(p.repo.to_string());
+                    t.pull_requests.push(p.id.as_str());
+                }
+                Event::Annotation(_) => {}
+            }
+        }
+        t
+    }
+}
+
 /// Marks what a batch touches, before it is written: the services and
 /// repositories of the new versions and of the stored versions they
 /// replace (a deployment moved to another service leaves its old one's
@@ -40,62 +93,52 @@ pub(crate) fn mark_stale(tx: &Transaction, events: &[Event]) -> rusqlite::Result
     if derived.is_none_or(|v| !v.starts_with("v1:")) {
         return Ok(());
     }
-    let mut services: BTreeSet<String> = BTreeSet::new();
-    let mut repos: BTreeSet<String> = BTreeSet::new();
+    let Touched {
+        mut services,
+        mut repos,
+        deployments,
+        incidents,
+        changes,
+        pull_requests,
+    } = Touched::of(events);
     let mut old_deployment =
         tx.prepare_cached("SELECT service, repo FROM deployments WHERE id = ?1")?;
+    for id in deployments {
+        if let Some((s, r)) = old_deployment
+            .query_row([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .optional()?
+        {
+            services.insert(s);
+            repos.extend(r);
+        }
+    }
     let mut old_incident =
         tx.prepare_cached("SELECT service, services FROM incidents WHERE id = ?1")?;
-    let mut old_change = tx.prepare_cached("SELECT repo FROM changes WHERE id = ?1")?;
-    let mut old_pull_request = tx.prepare_cached("SELECT repo FROM pull_requests WHERE id = ?1")?;
-    for e in events {
-        match e {
-            Event::Deployment(d) => {
-                services.insert(d.service.to_string());
-                repos.extend(d.repo.as_ref().map(Name::to_string));
-                if let Some((s, r)) = old_deployment
-                    .query_row([d.id.as_str()], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-                    })
-                    .optional()?
-                {
-                    services.insert(s);
-                    repos.extend(r);
-                }
+    for id in incidents {
+        if let Some((s, more)) = old_incident
+            .query_row([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?
+        {
+            services.insert(s);
+            services.extend(more.lines().map(str::to_string));
+        }
+    }
+    for (sql, ids) in [
+        ("SELECT repo FROM changes WHERE id = ?1", changes),
+        (
+            "SELECT repo FROM pull_requests WHERE id = ?1",
+            pull_requests,
+        ),
+    ] {
+        let mut old = tx.prepare_cached(sql)?;
+        for id in ids {
+            if let Some(r) = old.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+                repos.insert(r);
             }
-            Event::Incident(i) => {
-                services.extend(i.affected().map(Name::to_string));
-                if let Some((s, more)) = old_incident
-                    .query_row([i.id.as_str()], |r| {
-                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })
-                    .optional()?
-                {
-                    services.insert(s);
-                    services.extend(more.lines().map(str::to_string));
-                }
-            }
-            Event::Change(c) => {
-                repos.insert(c.repo.to_string());
-                // A default id (`repo@sha`) cannot move to another repository.
-                if c.id.as_str() != EventId::for_change(&c.repo, &c.sha).as_str()
-                    && let Some(r) = old_change
-                        .query_row([c.id.as_str()], |r| r.get::<_, String>(0))
-                        .optional()?
-                {
-                    repos.insert(r);
-                }
-            }
-            Event::PullRequest(p) => {
-                repos.insert(p.repo.to_string());
-                if let Some(r) = old_pull_request
-                    .query_row([p.id.as_str()], |r| r.get::<_, String>(0))
-                    .optional()?
-                {
-                    repos.insert(r);
-                }
-            }
-            Event::Annotation(_) => {}
         }
     }
     let mut stmt =

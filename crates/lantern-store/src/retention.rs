@@ -58,6 +58,12 @@ pub struct RetentionRun {
 }
 
 impl RetentionRun {
+    /// Whether raw events left: every kept fact of the rest is then
+    /// derived again (the horizon starts each service's history).
+    pub(crate) fn purged_events(&self) -> bool {
+        self.changes + self.pull_requests + self.deployments + self.incidents > 0
+    }
+
     pub fn purged_anything(&self) -> bool {
         self.changes
             + self.pull_requests
@@ -105,7 +111,7 @@ impl SqliteStore {
         )? as u64;
         run.audit_entries = drop_audit(&tx, horizons.audit.micros())?;
         run.measurements = drop_measurements(&tx, horizons.aggregates.micros())?;
-        if run.changes + run.pull_requests + run.deployments + run.incidents > 0 {
+        if run.purged_events() {
             tx.execute("DELETE FROM meta WHERE key = 'facts'", [])?;
         }
         run.sessions = tx.execute(

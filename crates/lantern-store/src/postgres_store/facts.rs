@@ -27,7 +27,7 @@ use super::{
 };
 use crate::StoreError;
 use crate::codec::*;
-use crate::facts::fingerprint;
+use crate::facts::{Touched, fingerprint};
 use lantern_engine::*;
 use lantern_events::*;
 use postgres::types::ToSql;
@@ -49,35 +49,14 @@ pub(crate) fn mark_stale(tx: &mut impl GenericClient, events: &[Event]) -> Resul
     {
         return Ok(());
     }
-    let mut services: BTreeSet<String> = BTreeSet::new();
-    let mut repos: BTreeSet<String> = BTreeSet::new();
-    let (mut deployments, mut incidents, mut changes, mut pull_requests) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for e in events {
-        match e {
-            Event::Deployment(d) => {
-                services.insert(d.service.to_string());
-                repos.extend(d.repo.as_ref().map(Name::to_string));
-                deployments.push(d.id.as_str());
-            }
-            Event::Incident(i) => {
-                services.extend(i.affected().map(Name::to_string));
-                incidents.push(i.id.as_str());
-            }
-            Event::Change(c) => {
-                repos.insert(c.repo.to_string());
-                // A default id (`repo@sha`) cannot move to another repository.
-                if c.id.as_str() != EventId::for_change(&c.repo, &c.sha).as_str() {
-                    changes.push(c.id.as_str());
-                }
-            }
-            Event::PullRequest(p) => {
-                repos.insert(p.repo.to_string());
-                pull_requests.push(p.id.as_str());
-            }
-            Event::Annotation(_) => {}
-        }
-    }
+    let Touched {
+        mut services,
+        mut repos,
+        deployments,
+        incidents,
+        changes,
+        pull_requests,
+    } = Touched::of(events);
     for r in old_rows(
         tx,
         "SELECT service, repo FROM deployments WHERE id = ANY($1)",
@@ -421,15 +400,10 @@ pub(super) fn read_input(
 
     // Which repositories the scope deploys (now or before retention), and
     // their pull requests merged in the window.
-    if services.is_some() {
-        for r in tx.query(
-            "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL AND service = ANY($1)
-             UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
-            &[&scope],
-        )? {
-            let pair = (names.get(r.try_get(0)?)?, names.get(r.try_get(1)?)?);
-            input.deployed_repos.insert(pair);
-        }
+    for (service, repo) in super::deployed_repos(&mut tx, &scope)? {
+        input
+            .deployed_repos
+            .insert((names.get(&service)?, names.get(&repo)?));
     }
     let repos: Vec<String> = input
         .deployed_repos

@@ -295,19 +295,9 @@ fn load_scoped(
         &[&wide],
         read_deployment,
     )?;
-    // The repositories they deploy, and deployed before retention.
-    let retained: Vec<String> = c
-        .query(
-            "SELECT DISTINCT repo FROM retained_deployed_repos WHERE service = ANY($1)",
-            &[&wide],
-        )?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
-    let repos: Vec<&str> = deployments
-        .iter()
-        .filter_map(|d| d.repo.as_ref().map(Name::as_str))
-        .chain(retained.iter().map(String::as_str))
+    let repos: Vec<String> = deployed_repos(c, &wide)?
+        .into_iter()
+        .map(|(_, repo)| repo)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -353,16 +343,20 @@ fn load(
     }
 }
 
-/// The repositories a service's deployments name, now or before retention.
-fn repos_of(c: &mut Client, service: &Name) -> Result<Vec<String>, StoreError> {
-    Ok(c.query(
-        "SELECT DISTINCT repo FROM deployments WHERE service = $1 AND repo IS NOT NULL
-             UNION SELECT repo FROM retained_deployed_repos WHERE service = $1",
-        &[&service.as_str()],
+/// (service, repository) for every repository these services'
+/// deployments name, now or before retention purged them.
+fn deployed_repos(
+    c: &mut impl GenericClient,
+    services: &[&str],
+) -> Result<Vec<(String, String)>, StoreError> {
+    c.query(
+        "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL AND service = ANY($1)
+         UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
+        &[&services],
     )?
     .iter()
-    .map(|r| r.get(0))
-    .collect())
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect()
 }
 
 struct PostgresSession<'c> {
@@ -506,7 +500,10 @@ impl Store for PostgresStore {
 
     fn changes_in(&self, service: &Name, window: Window) -> Result<Vec<Change>, StoreError> {
         let mut changes = self.read(|c| {
-            let repos = repos_of(c, service)?;
+            let repos: Vec<String> = deployed_repos(c, &[service.as_str()])?
+                .into_iter()
+                .map(|(_, repo)| repo)
+                .collect();
             select(
                 c,
                 CHANGE_COLUMNS,
@@ -718,10 +715,12 @@ impl PostgresStore {
         let events = load(&mut tx, services, DERIVING_CHANGE_COLUMNS)?;
         let mut input = ReportInput::from_events(events, config);
         // Repositories deployed before retention purged their deployments.
+        let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
         let mut names = Names::default();
-        for r in tx.query("SELECT service, repo FROM retained_deployed_repos", &[])? {
-            let pair = (names.get(r.try_get(0)?)?, names.get(r.try_get(1)?)?);
-            input.deployed_repos.insert(pair);
+        for (service, repo) in deployed_repos(&mut tx, &scope)? {
+            input
+                .deployed_repos
+                .insert((names.get(&service)?, names.get(&repo)?));
         }
         retention::add_retained(&mut tx, services, window, &mut input)?;
         tx.commit()?;

@@ -51,6 +51,11 @@ impl PostgresStore {
         let client = self.client();
         let mut tx = client.transaction()?;
         let mut run = purge_raw(&mut tx, config, horizons.raw.micros())?;
+        if run.purged_events() {
+            // Kept facts name purged events: everything is derived again
+            // from what remains, as on SQLite.
+            tx.batch_execute(super::facts::FORGET)?;
+        }
         run.raw_horizon = horizons.raw.to_rfc3339();
         run.dead_letters = tx.execute(
             "DELETE FROM dead_letters WHERE received_at < $1",
@@ -303,12 +308,6 @@ fn purge_raw(
         &[&renamed_incidents],
     )?;
     write_events(tx, &rewritten)?;
-    if changes + pull_requests + deployments + incidents > 0 {
-        // Kept facts name purged events: everything is derived again from
-        // what remains (the horizon starts each service's history, as on
-        // SQLite).
-        tx.batch_execute(super::facts::FORGET)?;
-    }
     Ok(RetentionRun {
         changes,
         pull_requests,
