@@ -7,7 +7,6 @@
 
 mod event;
 mod ids;
-mod jsonl;
 mod merge;
 mod parse;
 mod pseudonym;
@@ -15,7 +14,6 @@ mod time;
 
 pub use event::*;
 pub use ids::{EventId, Name, Sha, ShaHex};
-pub use jsonl::{LineError, read_jsonl};
 pub use parse::{FieldError, RESERVED_ID_PREFIX, parse_event, parse_event_json};
 pub use pseudonym::{KeyError, Pseudonym, Pseudonymiser, hex};
 pub use time::{MICROS_PER_DAY, MICROS_PER_SECOND, Timestamp};

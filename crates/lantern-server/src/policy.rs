@@ -301,7 +301,7 @@ impl AppState {
 
     /// The catalog's teams that own a service.
     pub fn owners(&self, service: &Name) -> Vec<Name> {
-        crate::context::service_owners(service, &self.settings().teams)
+        lantern_app::annotations::service_owners(service, &self.app().teams)
     }
 }
 

@@ -30,8 +30,37 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, "bad-request", detail)
     }
 
-    pub fn internal(detail: impl Into<String>) -> Self {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    /// A failure that is not the client's: the cause goes to the log
+    /// under a reference, the client gets only the reference (a database
+    /// message can name tables, paths or other tenants' data).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        let mut bytes = [0u8; 6];
+        let reference = match getrandom::fill(&mut bytes) {
+            Ok(()) => lantern_events::hex(&bytes),
+            Err(_) => "unavailable".into(),
+        };
+        tracing::error!(reference, %cause, "internal error");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!(
+                "Lantern could not answer this request; its log has the cause under reference {reference}"
+            ),
+        )
+    }
+}
+
+impl From<lantern_app::AppError> for Problem {
+    fn from(e: lantern_app::AppError) -> Self {
+        use lantern_app::AppError;
+        match e {
+            AppError::Invalid(message) => Problem::bad_request(message),
+            AppError::NotFound { what, message } => {
+                Problem::new(StatusCode::NOT_FOUND, &format!("unknown-{what}"), message)
+            }
+            AppError::Config(cause) => Problem::internal(cause),
+            AppError::Store(cause) => Problem::internal(cause),
+        }
     }
 }
 

@@ -68,7 +68,7 @@ pub async fn run(state: &AppState) -> Result<lantern_store::RetentionRun, Proble
     state
         .with_store(|store, state| {
             let now = Timestamp::now();
-            let settings = state.settings();
+            let settings = state.app();
             let horizons = settings.governance.retention.horizons(now);
             let record = AuditRecord {
                 at: now,

@@ -5,62 +5,24 @@ use crate::routes;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use lantern_engine::EngineConfig;
-use lantern_events::{Name, Pseudonymiser};
+use lantern_events::Pseudonymiser;
 use lantern_store::Store;
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 
-/// A team of the catalog.
-#[derive(Debug, Clone)]
-pub struct Team {
-    pub name: Name,
-    pub services: BTreeSet<Name>,
-}
-
+/// How the server runs; what it serves by is `lantern_app::Settings`.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     /// The largest request body accepted (413 past it).
     pub body_limit: usize,
-    pub teams: Vec<Team>,
-    pub engine: EngineConfig,
-    /// Per receiver (`events`, `pagerduty`, …): secrets and service names.
-    pub sources: std::collections::BTreeMap<String, crate::sources::SourceSettings>,
-    pub governance: Governance,
     /// How many requests a replica works on at once against a shared store
     /// (PostgreSQL: one connection each), so that a long report does not
     /// hold up webhook deliveries. The embedded store has one connection.
     pub connections: usize,
-}
-
-/// The governance settings of lantern.toml (`[governance]`).
-#[derive(Debug, Clone)]
-pub struct Governance {
-    /// Rule 2: fewer distinct contributors than this, and a scope's figures
-    /// are shown only to its own team.
-    pub min_group_size: u64,
-    pub review_sampling: lantern_governance::ReviewSampling,
-    pub retention: lantern_governance::Retention,
-    /// What Lantern is for and not for in this organisation.
-    pub charter: Option<String>,
-    /// How often the server applies retention (rule 5), first a minute
-    /// after start;
-    /// `None` leaves it to `lantern retention run`.
-    pub retention_every: Option<std::time::Duration>,
-}
-
-impl Default for Governance {
-    fn default() -> Self {
-        Governance {
-            min_group_size: 3,
-            review_sampling: Default::default(),
-            retention: Default::default(),
-            charter: None,
-            retention_every: Some(std::time::Duration::from_secs(3600)),
-        }
-    }
+    /// lantern.toml: the catalog, the engine's, receivers' and
+    /// governance's settings.
+    pub app: lantern_app::Settings,
 }
 
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
@@ -145,7 +107,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let retention = self
             .state
-            .settings()
+            .app()
             .governance
             .retention_every
             .map(|every| tokio::spawn(crate::retention::every(self.state.clone(), every)));

@@ -112,7 +112,7 @@ impl AppState {
         merge: bool,
     ) -> Result<(), Problem> {
         // Rule 6: review detail not sampled never reaches the store.
-        self.settings()
+        self.app()
             .governance
             .review_sampling
             .apply(self.pseudonymiser(), &mut events);
@@ -132,6 +132,11 @@ impl AppState {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// lantern.toml's settings, as the use cases take them.
+    pub fn app(&self) -> &lantern_app::Settings {
+        &self.inner.settings.app
     }
 
     pub fn pseudonymiser(&self) -> &Pseudonymiser {

@@ -631,7 +631,7 @@ async fn disputes_and_annotations_are_opened_shown_resolved_and_recorded() {
 #[tokio::test]
 async fn the_server_applies_retention_on_its_own() {
     let app = common::spawn_app_with(|s| {
-        s.governance.retention_every = Some(std::time::Duration::from_millis(100));
+        s.app.governance.retention_every = Some(std::time::Duration::from_millis(100));
     })
     .await;
     // Older than the raw horizon (180 days), younger than the aggregate one.

@@ -158,7 +158,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     };
     let data = dir.join("bench-events.jsonl");
     let db = dir.join("bench.db");
-    let config = crate::config::Config::parse("", None)?;
+    let config = lantern_app::Settings::parse("", None)?;
     let (mut instance, import) = if args.reuse {
         if !db.exists() {
             anyhow::bail!("--reuse: no {} from an earlier run", db.display());

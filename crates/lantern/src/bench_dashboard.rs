@@ -7,10 +7,10 @@
 
 use crate::bench::{BenchArgs, START, TempDir};
 use crate::bench_serve::{BenchServer, Connection};
-use crate::config::Config;
 use crate::instance::Instance;
 use anyhow::{Result, bail};
 use clap::Args;
+use lantern_app::Settings;
 use lantern_governance::Role;
 use std::path::Path;
 use std::sync::Arc;
@@ -56,7 +56,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
         let mut instance = Instance::open_file(&demo_db)?;
         crate::demo::write_into(&mut instance, 42, until, 120)?;
     }
-    let demo_config = Config::parse(&crate::demo::catalog_toml(), None)?;
+    let demo_config = Settings::parse(&crate::demo::catalog_toml(), None)?;
     let to = until.format("%Y-%m-%d");
     let window = format!("days=90&to={to}");
     let pages: Vec<String> = [
@@ -101,7 +101,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
             services.join(", ")
         ));
     }
-    let large_config = Config::parse(&catalog, None)?;
+    let large_config = Settings::parse(&catalog, None)?;
     {
         let mut instance = Instance::open_file(&large_db)?;
         crate::import::import_events(&mut instance, &data, false, &large_config)?;
@@ -162,7 +162,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
 fn measure(
     organisation: &'static str,
     db: &Path,
-    config: &Config,
+    config: &Settings,
     pages: &[String],
     repeat: usize,
 ) -> Result<Vec<PageTiming>> {
@@ -187,7 +187,7 @@ fn measure(
         "127.0.0.1:0".parse()?,
         lantern_server::DEFAULT_BODY_LIMIT,
     );
-    settings.governance.retention_every = None;
+    settings.app.governance.retention_every = None;
     let server = BenchServer::start(settings, instance)?;
     let address = server.address;
     let mut out = Vec::new();

@@ -4,10 +4,10 @@
 //! committed; a reader asks for reports meanwhile and records how long
 //! each took. Numbers go to docs/performance.md.
 
-use crate::config::Config;
 use crate::instance::Instance;
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lantern_app::Settings;
 use lantern_server::Application;
 use lantern_store::Store;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -79,7 +79,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let until = lantern_events::Timestamp::now().date();
     let mut instance = Instance::open_for_serving(&crate::instance::Target::sqlite(&db))?;
     crate::demo::write_into(&mut instance, 42, until, 120)?;
-    let config = Config::parse(&crate::demo::catalog_toml(), None)?;
+    let config = Settings::parse(&crate::demo::catalog_toml(), None)?;
     crate::report_cmd::refresh_facts(instance.store.as_mut(), &config, true)?;
     let before = instance.store.counts()?;
     // The clients write as the `events` source, the reader reads as an org

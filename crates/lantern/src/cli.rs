@@ -1,6 +1,5 @@
 //! Commands and flags.
 
-use crate::config::Config;
 use crate::governance_cmd::{
     AccessCommand, AnnotationCommand, AuditCommand, DisputeCommand, RetentionCommand, TokenCommand,
 };
@@ -8,6 +7,7 @@ use crate::instance::{Instance, Target};
 use crate::{bench, governance_cmd, import, import_git, migrate_cmd, report_cmd, serve};
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
+use lantern_app::Settings;
 use lantern_engine::{find_metric_doc, metric_docs};
 use lantern_store::Location;
 use std::path::PathBuf;
@@ -130,7 +130,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let target = |default: &str| Target::resolve(db.as_deref(), key_file.as_deref(), default);
     match cli.command {
         Command::Import(ImportCommand::Events { file, quiet }) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let mut instance = Instance::open(&target("lantern.db")?)?;
             let s = import::import_events(&mut instance, &file, quiet, &config)?;
             println!(
@@ -147,7 +147,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Import(ImportCommand::Git(args)) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let mut instance = Instance::open(&target("lantern.db")?)?;
             let s = import_git::import_git(&mut instance, &args, &config)?;
             for w in &s.warnings {
@@ -161,7 +161,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let target = target("lantern.db")?;
             if let Location::Sqlite(db) = &target.location
                 && !db.exists()
@@ -192,12 +192,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             serve::serve(&target("lantern.db")?, &config, &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Deadletter(command) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let all_stored = serve::dead_letters(&target("lantern.db")?, &config, &command)?;
             Ok(if all_stored {
                 ExitCode::SUCCESS
@@ -210,7 +210,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Token(command) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::token(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
@@ -229,25 +229,25 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Annotation(command) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::annotation(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Dispute(command) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::dispute(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(args) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let migrated = migrate_cmd::migrate(&args, &config)?;
             print!("{}", migrate_cmd::describe(&migrated));
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => {
-            let config = Config::load(cli.config.as_deref())?;
+            let config = Settings::load(cli.config.as_deref())?;
             let mut instance = Instance::open(&target("lantern.db")?)?;
             governance_cmd::retention(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)

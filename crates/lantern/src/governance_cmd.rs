@@ -3,15 +3,15 @@
 //! (rule 8). Whoever runs these has the database file, so they act as the
 //! local administrator — and every change is still audit-logged, as `cli`.
 
-use crate::config::Config;
 use crate::instance::Instance;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use lantern_app::Settings;
+use lantern_app::annotations::{self as context, AnnotationJson};
+use lantern_app::audit::{AuditJson, GrantJson, describe, verify_audit};
 use lantern_engine::Window;
 use lantern_events::{AnnotationScope, EventId, Name, Timestamp};
 use lantern_governance::{AuditRecord, IssuedToken, NewGrant, Role};
-use lantern_server::GrantJson;
-use lantern_server::context::{self, AnnotationJson};
 use lantern_store::Store;
 
 #[derive(Subcommand, Debug)]
@@ -156,7 +156,7 @@ pub enum RetentionCommand {
 
 pub fn retention(
     instance: &mut Instance,
-    config: &Config,
+    config: &Settings,
     command: &RetentionCommand,
 ) -> Result<()> {
     let RetentionCommand::Run { json } = command;
@@ -193,7 +193,7 @@ pub fn retention(
 
 /// Audit-logs the configuration when it changed since it was last
 /// recorded (rule 4), by whoever runs with it (`cli` or `lantern serve`).
-pub fn note_configuration(store: &mut dyn Store, config: &Config, actor: &str) -> Result<()> {
+pub fn note_configuration(store: &mut dyn Store, config: &Settings, actor: &str) -> Result<()> {
     let effective = format!(
         "{:?}",
         (
@@ -245,14 +245,14 @@ fn cli_record(action: &str, scope: &str, outcome: &str) -> AuditRecord {
 }
 
 impl ScopeArgs {
-    fn parse(&self, config: &Config) -> Result<AnnotationScope> {
+    fn parse(&self, config: &Settings) -> Result<AnnotationScope> {
         let value = match (&self.service, &self.team, self.org) {
             (Some(s), None, false) => serde_json::json!({ "service": s }),
             (None, Some(t), false) => serde_json::json!({ "team": t }),
             (None, None, true) => serde_json::json!({ "org": true }),
             _ => bail!("give one of --service NAME, --team NAME or --org"),
         };
-        context::parse_scope(&value, &config.server_teams()).map_err(anyhow::Error::msg)
+        context::parse_scope(&value, &config.teams).map_err(anyhow::Error::from)
     }
 }
 
@@ -263,7 +263,7 @@ fn time(field: &str, v: &str) -> Result<Timestamp> {
 /// Issues a token and stores its grant with the audit entry saying so.
 pub fn create_token(
     store: &mut dyn Store,
-    config: &Config,
+    config: &Settings,
     new: NewGrant,
     now: Timestamp,
 ) -> Result<IssuedToken> {
@@ -274,13 +274,13 @@ pub fn create_token(
     let record = cli_record(
         "token.create",
         &format!("grant:{}", issued.grant.id),
-        &lantern_server::describe(&issued.grant),
+        &describe(&issued.grant),
     );
     store.add_grant(&issued.grant, &issued.secret_hash, record)?;
     Ok(issued)
 }
 
-pub fn token(instance: &mut Instance, config: &Config, command: &TokenCommand) -> Result<()> {
+pub fn token(instance: &mut Instance, config: &Settings, command: &TokenCommand) -> Result<()> {
     let store = instance.store.as_mut();
     let now = Timestamp::now();
     match command {
@@ -317,7 +317,7 @@ pub fn token(instance: &mut Instance, config: &Config, command: &TokenCommand) -
                 eprintln!(
                     "Token {} ({}) created; it is shown only now, so keep it somewhere safe.",
                     issued.grant.id,
-                    lantern_server::describe(&issued.grant)
+                    describe(&issued.grant)
                 );
             }
         }
@@ -393,7 +393,7 @@ pub fn audit(instance: &mut Instance, command: &AuditCommand) -> Result<bool> {
             let since = since.as_deref().map(|s| time("since", s)).transpose()?;
             let entries = store.audit_entries(since)?;
             if *json {
-                let list: Vec<lantern_server::AuditJson> = entries.iter().map(Into::into).collect();
+                let list: Vec<AuditJson> = entries.iter().map(Into::into).collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for e in &entries {
@@ -413,7 +413,7 @@ pub fn audit(instance: &mut Instance, command: &AuditCommand) -> Result<bool> {
             Ok(true)
         }
         AuditCommand::Verify => {
-            let v = lantern_server::verify_audit(store)?;
+            let v = verify_audit(store)?;
             if v.intact {
                 println!("the audit log is intact: {} entries chained", v.entries);
             } else {
@@ -430,7 +430,7 @@ pub fn audit(instance: &mut Instance, command: &AuditCommand) -> Result<bool> {
 
 pub fn annotation(
     instance: &mut Instance,
-    config: &Config,
+    config: &Settings,
     command: &AnnotationCommand,
 ) -> Result<()> {
     let store = instance.store.as_mut();
@@ -454,8 +454,7 @@ pub fn annotation(
                 time("from", from)?,
                 to.as_deref().map(|t| time("to", t)).transpose()?,
                 title,
-            )
-            .map_err(anyhow::Error::msg)?;
+            )?;
             store.add_annotations(
                 vec![a],
                 cli_record("annotation.create", &label, &format!("created {id}")),
@@ -470,7 +469,7 @@ pub fn annotation(
                 &store.disputes()?,
                 &lantern_engine::Scope::Org,
                 &window,
-                &config.server_teams(),
+                &config.teams,
             );
             print_annotations(&list, *json)?;
         }
@@ -503,7 +502,7 @@ fn print_annotations(list: &[AnnotationJson], json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn dispute(instance: &mut Instance, config: &Config, command: &DisputeCommand) -> Result<()> {
+pub fn dispute(instance: &mut Instance, config: &Settings, command: &DisputeCommand) -> Result<()> {
     let store = instance.store.as_mut();
     match command {
         DisputeCommand::Open {
@@ -517,8 +516,7 @@ pub fn dispute(instance: &mut Instance, config: &Config, command: &DisputeComman
             let label = context::scope_label(&scope);
             let window =
                 Window::new(time("from", from)?, time("to", to)?).map_err(anyhow::Error::msg)?;
-            let d = context::new_dispute(metric, scope, window, text, Timestamp::now())
-                .map_err(anyhow::Error::msg)?;
+            let d = context::new_dispute(metric, scope, window, text, Timestamp::now())?;
             let id = store.add_dispute(
                 &d,
                 cli_record("dispute.open", &label, &format!("metric {}", d.metric)),
@@ -530,7 +528,7 @@ pub fn dispute(instance: &mut Instance, config: &Config, command: &DisputeComman
             print_annotations(&list, *json)?;
         }
         DisputeCommand::Resolve { id, note } => {
-            let id = &context::dispute_number(id).map_err(anyhow::Error::msg)?;
+            let id = &context::dispute_number(id)?;
             let note = note.trim();
             if note.is_empty() || note.chars().count() > 500 || note.chars().any(char::is_control) {
                 bail!("--note: a sentence of 1 to 500 characters on one line");

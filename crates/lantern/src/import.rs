@@ -6,11 +6,12 @@
 //! behind. A bad line is reported with its number and field and skipped;
 //! the good ones load.
 
-use crate::config::Config;
 use crate::instance::Instance;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use lantern_events::{Event, LineError, read_jsonl};
+use lantern_app::Settings;
+use lantern_events::Event;
+use lantern_sources::{LineError, read_jsonl};
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
@@ -38,7 +39,7 @@ pub fn import_events(
     instance: &mut Instance,
     file: &Path,
     quiet: bool,
-    config: &Config,
+    config: &Settings,
 ) -> Result<ImportSummary> {
     let (reader, len): (Box<dyn Read + Send>, Option<u64>) = if file.as_os_str() == "-" {
         (Box::new(std::io::stdin()), None)

@@ -5,11 +5,11 @@
 //! waiting for a deployment) are committed in one transaction, so a re-run
 //! after a crash repeats nothing and loses nothing.
 
-use crate::config::Config;
 use crate::instance::Instance;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use lantern_app::Settings;
 use lantern_events::{Event, Name};
 use lantern_git::{DeployRule, ImportState, Options, Prior, RepoState, Summary};
 use lantern_store::Store;
@@ -61,7 +61,7 @@ pub struct GitImportSummary {
     pub peak_rss_mib: f64,
 }
 
-pub fn options(args: &GitArgs, config: &Config) -> Result<Options> {
+pub fn options(args: &GitArgs, config: &Settings) -> Result<Options> {
     let repo = match &args.repo {
         Some(r) => r.clone(),
         None => default_repo_name(&args.path)?,
@@ -106,7 +106,7 @@ fn default_repo_name(path: &std::path::Path) -> Result<String> {
 pub fn import_git(
     instance: &mut Instance,
     args: &GitArgs,
-    config: &Config,
+    config: &Settings,
 ) -> Result<GitImportSummary> {
     let options = options(args, config)?;
     let started = Instant::now();

@@ -7,7 +7,6 @@ mod bench_dashboard;
 mod bench_git;
 mod bench_serve;
 mod cli;
-mod config;
 mod demo;
 mod git_fixture;
 mod governance_cmd;

@@ -4,11 +4,11 @@
 //! the last 90 days and over all of the history) and comparing them, and
 //! by verifying the audit chain on the target.
 
-use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use lantern_engine::{Ledger, Scope, Window};
+use lantern_app::Settings;
+use lantern_engine::{Scope, Window};
 use lantern_events::{MICROS_PER_DAY, Pseudonymiser, Timestamp};
 use lantern_store::{Location, PostgresStore, SqliteStore, Store};
 use std::path::PathBuf;
@@ -36,7 +36,7 @@ pub struct Migrated {
     pub key_file: PathBuf,
 }
 
-pub fn migrate(args: &MigrateArgs, config: &Config) -> Result<Migrated> {
+pub fn migrate(args: &MigrateArgs, config: &Settings) -> Result<Migrated> {
     let Location::Sqlite(path) = Location::parse(&args.from) else {
         bail!(
             "--from must be a SQLite file (sqlite:PATH), not {}",
@@ -73,7 +73,7 @@ pub fn migrate(args: &MigrateArgs, config: &Config) -> Result<Migrated> {
     })?;
     bar.set_message("comparing reports");
     let reports_compared = compare_reports(&mut from, &mut to, config)?;
-    let audit = lantern_server::verify_audit(&to)?;
+    let audit = lantern_app::audit::verify_audit(&to)?;
     bar.finish_and_clear();
     if !audit.intact {
         bail!(
@@ -99,7 +99,7 @@ pub fn migrate(args: &MigrateArgs, config: &Config) -> Result<Migrated> {
 fn compare_reports(
     from: &mut SqliteStore,
     to: &mut PostgresStore,
-    config: &Config,
+    config: &Settings,
 ) -> Result<usize> {
     let now = Timestamp::now();
     let windows = [
@@ -118,9 +118,7 @@ fn compare_reports(
     for window in windows {
         for scope in &scopes {
             let report = |store: &mut dyn Store| -> Result<serde_json::Value> {
-                let input =
-                    store.report_input(scope.services().as_ref(), window, &config.engine)?;
-                let report = Ledger::build(&input, &config.engine).report(scope, window);
+                let report = lantern_app::report::figures(store, config, scope, window)?;
                 Ok(serde_json::to_value(report)?)
             };
             let (before, after) = (report(from)?, report(to)?);

@@ -3,9 +3,9 @@
 //! when figures were inferred (git mode), and with buckets the same object
 //! gains a `buckets` array of reports.
 
+use lantern_app::annotations::AnnotationJson;
+use lantern_app::report::ReportDocument;
 use lantern_engine::{Band, Report, Stats, find_metric_doc};
-use lantern_server::ReportDocument;
-use lantern_server::context::AnnotationJson;
 use serde_json::Value;
 use std::fmt::Write;
 

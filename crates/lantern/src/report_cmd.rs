@@ -2,20 +2,18 @@
 //! render.
 
 use crate::cli::DemoArgs;
-use crate::config::Config;
 use crate::instance::Instance;
 use crate::render::{self, Format};
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use lantern_engine::{Bucket, Ledger, Scope, Window, buckets};
+use lantern_app::Settings;
+use lantern_app::annotations::{annotation_scope, scope_label};
+use lantern_app::report::{self, Reader, ReportAnswer, ReportRequest};
+use lantern_engine::{Bucket, Scope, Window};
 use lantern_events::{MICROS_PER_DAY, Name, Timestamp};
 use lantern_store::Store;
 use std::fmt::Write;
 use std::path::Path;
-
-/// Ten years of ISO weeks, or about 27 years of days: plenty for a trend,
-/// and a bound on what one query can ask the engine to compute.
-const MAX_BUCKETS: usize = 10_000;
 
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
@@ -45,7 +43,7 @@ pub fn window(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Wi
     })
 }
 
-pub fn scope(config: &Config, args: &ReportArgs) -> Result<Scope> {
+pub fn scope(config: &Settings, args: &ReportArgs) -> Result<Scope> {
     Ok(match (&args.service, &args.team) {
         (Some(s), _) => {
             Scope::Service(Name::parse(s).map_err(|m| anyhow::anyhow!("--service {m}"))?)
@@ -58,7 +56,7 @@ pub fn scope(config: &Config, args: &ReportArgs) -> Result<Scope> {
 /// Computes and renders the report the arguments ask for.
 pub fn run(
     store: &mut dyn Store,
-    config: &Config,
+    config: &Settings,
     args: &ReportArgs,
     at: Option<Timestamp>,
 ) -> Result<String> {
@@ -82,43 +80,32 @@ pub fn run(
             }
         );
     }
-    let trend = match args.bucket.as_deref() {
-        Some(size) => {
-            let size = Bucket::parse(size).map_err(anyhow::Error::msg)?;
-            let windows = buckets(&window, size);
-            if windows.len() > MAX_BUCKETS {
-                bail!(
-                    "--bucket {} would cut this window into {} reports (at most {MAX_BUCKETS}); use a larger bucket or a shorter window",
-                    args.bucket.as_deref().unwrap_or_default(),
-                    windows.len()
-                );
-            }
-            Some(windows)
-        }
-        None => None,
-    };
-    refresh_facts(store, config, false)?;
-    let input = store.report_input(scope.services().as_ref(), window, &config.engine)?;
-    let ledger = Ledger::build(&input, &config.engine);
-    let document = lantern_server::ReportDocument::build(
-        store,
-        &ledger,
-        &scope,
+    let bucket = args
+        .bucket
+        .as_deref()
+        .map(Bucket::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let request = ReportRequest {
+        scope: scope.clone(),
         window,
-        trend,
-        &config.governance.review_sampling,
-        &config.server_teams(),
-    )?;
+        bucket,
+    };
+    request
+        .trend()
+        .with_context(|| format!("--bucket {}", args.bucket.as_deref().unwrap_or_default()))?;
+    refresh_facts(store, config, false)?;
+    let document = match report::report(store, config, Reader::Operator, &request)? {
+        ReportAnswer::Figures(document) => document,
+        // The operator sees every figure; should that ever change, say so.
+        ReportAnswer::Suppressed(s) => bail!("the figures are withheld: {}", s.reason),
+    };
     // Rule 4: exports for programs (JSON, CSV) are recorded.
     if matches!(args.format, Format::Json | Format::Csv) {
         crate::governance_cmd::record_cli(
             store,
             "report.export",
-            &lantern_server::context::scope_label(&match &scope {
-                Scope::Org => lantern_events::AnnotationScope::Org,
-                Scope::Service(s) => lantern_events::AnnotationScope::Service(s.clone()),
-                Scope::Team { name, .. } => lantern_events::AnnotationScope::Team(name.clone()),
-            }),
+            &scope_label(&annotation_scope(&scope)),
             &format!(
                 "{:?} {} to {}",
                 args.format,
@@ -132,7 +119,7 @@ pub fn run(
 
 /// Re-derives the facts kept from history when events changed since,
 /// with a progress bar: on a large history this takes a while.
-pub fn refresh_facts(store: &mut dyn Store, config: &Config, quiet: bool) -> Result<()> {
+pub fn refresh_facts(store: &mut dyn Store, config: &Settings, quiet: bool) -> Result<()> {
     if store.facts_are_fresh(&config.engine)? {
         return Ok(());
     }
@@ -183,13 +170,12 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     let catalog_path = db.with_extension("toml");
     std::fs::write(&catalog_path, crate::demo::catalog_toml())
         .with_context(|| format!("cannot write {}", catalog_path.display()))?;
-    let config = Config::parse(&crate::demo::catalog_toml(), Some(&catalog_path))?;
+    let config = Settings::parse(&crate::demo::catalog_toml(), Some(&catalog_path))?;
 
     let to = Timestamp::from_date(until);
     let window =
         Window::new(to.plus_micros(-90 * MICROS_PER_DAY), to).map_err(anyhow::Error::msg)?;
-    let input = instance.store.report_input(None, window, &config.engine)?;
-    let ledger = Ledger::build(&input, &config.engine);
+    let org = report::figures(instance.store.as_mut(), &config, &Scope::Org, window)?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -199,7 +185,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         args.days,
         db.display()
     );
-    out.push_str(&render::table(&ledger.report(&Scope::Org, window), None));
+    out.push_str(&render::table(&org, None));
     let _ = writeln!(
         out,
         "\nTeams, in alphabetical order. Bands describe each team's delivery system;\nthis is not a ranking.\n"
@@ -216,11 +202,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     );
     for team in crate::demo::team_names() {
         let scope = config.team_scope(team)?;
-        let input =
-            instance
-                .store
-                .report_input(scope.services().as_ref(), window, &config.engine)?;
-        let r = Ledger::build(&input, &config.engine).report(&scope, window);
+        let r = report::figures(instance.store.as_mut(), &config, &scope, window)?;
         let df = &r.deployment_frequency;
         let lead = or_dash(r.lead_time.stats.median_s.map(render::duration));
         let recovery = or_dash(

@@ -1,11 +1,11 @@
 //! `lantern serve` and `lantern deadletter`: the server's edge in the CLI.
 
-use crate::config::Config;
 use crate::instance::{Instance, Target};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use lantern_server::sources::{Mapped, map};
-use lantern_server::{Application, DEFAULT_BODY_LIMIT, Settings};
+use lantern_app::Settings;
+use lantern_server::{Application, DEFAULT_BODY_LIMIT};
+use lantern_sources::{Delivery, Mapped};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -23,7 +23,7 @@ pub struct ServeArgs {
     pub connections: u16,
 }
 
-pub fn serve(target: &Target, config: &Config, args: &ServeArgs) -> Result<()> {
+pub fn serve(target: &Target, config: &Settings, args: &ServeArgs) -> Result<()> {
     let mut settings = settings(config, args.listen, args.body_limit);
     settings.connections = usize::from(args.connections);
     serve_with(target, config, settings, |address| {
@@ -36,8 +36,8 @@ pub fn serve(target: &Target, config: &Config, args: &ServeArgs) -> Result<()> {
 /// Serves until Ctrl-C or SIGTERM; `ready` hears the bound address.
 fn serve_with(
     target: &Target,
-    config: &Config,
-    settings: Settings,
+    config: &Settings,
+    settings: lantern_server::Settings,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<()> {
     let listen = settings.listen;
@@ -66,7 +66,7 @@ fn serve_with(
 /// a browser opened on the link where there is one.
 pub fn demo(db: &Path, args: &crate::cli::DemoArgs) -> Result<()> {
     let catalog = db.with_extension("toml");
-    let config = Config::load(Some(&catalog))?;
+    let config = Settings::load(Some(&catalog))?;
     let issued = {
         let mut instance = Instance::open_file(db)?;
         crate::governance_cmd::create_token(
@@ -139,15 +139,16 @@ fn open_browser(url: &str) {
 }
 
 /// The server's settings from the configuration.
-pub fn settings(config: &Config, listen: SocketAddr, body_limit: usize) -> Settings {
-    Settings {
+pub fn settings(
+    config: &Settings,
+    listen: SocketAddr,
+    body_limit: usize,
+) -> lantern_server::Settings {
+    lantern_server::Settings {
         listen,
         body_limit,
-        teams: config.server_teams(),
-        engine: config.engine.clone(),
-        sources: config.sources.clone(),
-        governance: config.governance.clone(),
         connections: 1,
+        app: config.clone(),
     }
 }
 
@@ -185,7 +186,11 @@ pub enum DeadLetterCommand {
     Replay { ids: Vec<i64> },
 }
 
-pub fn dead_letters(target: &Target, config: &Config, command: &DeadLetterCommand) -> Result<bool> {
+pub fn dead_letters(
+    target: &Target,
+    config: &Settings,
+    command: &DeadLetterCommand,
+) -> Result<bool> {
     let mut instance = Instance::open(target)?;
     let store = instance.store.as_mut();
     let letters = store.dead_letters()?;
@@ -243,13 +248,13 @@ pub fn dead_letters(target: &Target, config: &Config, command: &DeadLetterComman
                 .filter(|l| ids.is_empty() || ids.contains(&l.id))
             {
                 let settings = config.sources.get(&l.source).cloned().unwrap_or_default();
-                match map(
-                    &l.source,
-                    &l.headers,
-                    &l.body,
-                    &settings,
-                    &instance.pseudonymiser,
-                ) {
+                let delivery = Delivery {
+                    headers: &l.headers,
+                    body: &l.body,
+                    settings: &settings,
+                    pseudonymiser: &instance.pseudonymiser,
+                };
+                match lantern_sources::receiver(&l.source).and_then(|r| r.map(&delivery)) {
                     Ok(Mapped::Events(events)) => {
                         store.write(&events)?;
                         store.remove_dead_letter(l.id)?;

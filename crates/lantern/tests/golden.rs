@@ -36,7 +36,14 @@ fn scopes(catalog: &str) -> Vec<Vec<String>> {
 #[test]
 fn every_scope_of_the_demo_reports_the_same_bytes() {
     let env = Env::sqlite();
-    let demo = env.run(&["demo", "--no-serve", "--seed", "11", "--until", "2026-11-01"]);
+    let demo = env.run(&[
+        "demo",
+        "--no-serve",
+        "--seed",
+        "11",
+        "--until",
+        "2026-11-01",
+    ]);
     assert!(demo.status.success(), "{}", stderr(&demo));
     let catalog = std::fs::read_to_string(env.path("lantern-demo.toml")).unwrap();
     let mut recorded = String::new();

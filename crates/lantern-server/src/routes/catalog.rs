@@ -33,7 +33,7 @@ pub async fn catalog(State(state): State<AppState>) -> Result<Json<CatalogDocume
         })
         .await?;
     let mut teams: Vec<TeamEntry> = state
-        .settings()
+        .app()
         .teams
         .iter()
         .map(|t| TeamEntry {

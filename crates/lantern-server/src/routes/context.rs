@@ -2,7 +2,6 @@
 //! for every reader of figures, added by the scope's team members and
 //! admins, disputes resolved by admins; every change audit-logged.
 
-use crate::context::{self, AnnotationJson};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
@@ -11,6 +10,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
+use lantern_app::annotations::{self as context, AnnotationJson};
 use lantern_engine::{Scope, Window};
 use lantern_events::{EventId, Timestamp};
 use lantern_governance::Need;
@@ -52,7 +52,7 @@ pub async fn annotations(
             ))
         })
         .await?;
-    let teams = &state.settings().teams;
+    let teams = &state.app().teams;
     Ok(Json(context::for_report(
         &list,
         &disputes,
@@ -86,8 +86,8 @@ async fn contributed_scope(
     scope: &serde_json::Value,
     action: &str,
 ) -> Result<(lantern_events::AnnotationScope, String), Problem> {
-    let teams = &state.settings().teams;
-    let scope = context::parse_scope(scope, teams).map_err(Problem::bad_request)?;
+    let teams = &state.app().teams;
+    let scope = context::parse_scope(scope, teams)?;
     let label = context::scope_label(&scope);
     let owners = context::owners(&scope, teams);
     state
@@ -120,8 +120,7 @@ pub async fn add_annotation(
         time("from", &body.from)?,
         body.to.as_deref().map(|t| time("to", t)).transpose()?,
         &body.title,
-    )
-    .map_err(Problem::bad_request)?;
+    )?;
     let json = AnnotationJson::from(&annotation);
     let entry = p.record("annotation.create", &label, &format!("created {id}"));
     state
@@ -173,8 +172,7 @@ pub async fn open_dispute(
     let window = Window::new(time("from", &body.from)?, time("to", &body.to)?)
         .map_err(Problem::bad_request)?;
     let mut dispute =
-        context::new_dispute(&body.metric, scope, window, &body.context, Timestamp::now())
-            .map_err(Problem::bad_request)?;
+        context::new_dispute(&body.metric, scope, window, &body.context, Timestamp::now())?;
     let entry = p.record(
         "dispute.open",
         &label,
@@ -209,7 +207,7 @@ pub async fn resolve_dispute(
     body: Result<Json<Resolution>, JsonRejection>,
 ) -> Result<StatusCode, Problem> {
     let Path(id) = id.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let id = crate::context::dispute_number(&id).map_err(Problem::bad_request)?;
+    let id = context::dispute_number(&id)?;
     let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let note = body.note.trim().to_string();
     if note.is_empty() || note.chars().count() > 500 || note.chars().any(char::is_control) {

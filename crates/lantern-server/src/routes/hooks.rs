@@ -1,18 +1,18 @@
-//! Webhook receivers. Each one maps its body through `sources`, commits
+//! The webhook receivers' one handler. It maps a body through its
+//! `lantern_sources::Receiver`, commits
 //! the events, and only then answers 2xx; a body it cannot map is kept as
 //! a dead letter and answered 400.
 
 use crate::policy::{Credentials, Lookup};
 use crate::problem::Problem;
-use crate::sources::{self, Mapped, SourceSettings};
 use crate::state::AppState;
-use crate::verify;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use lantern_governance::{Need, TokenParts};
+use lantern_sources::{Delivery, Mapped, Receiver, SourceSettings};
 use lantern_store::DeadLetter;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -26,157 +26,39 @@ pub struct Accepted {
     pub ignored: Option<String>,
 }
 
-/// Canonical events (events.md): one object or an array. Re-sending an
-/// event with the same type and id replaces it, so retries are safe.
+/// Every receiver of `lantern_sources::RECEIVERS`: canonical events
+/// (`events`: one object or an array; re-sending an event with the same
+/// type and id replaces it), GitHub (deployment_status, push,
+/// pull_request, pull_request_review, workflow_run; `X-Hub-Signature-256`),
+/// GitLab (deployment, merge request and push hooks; `X-Gitlab-Token`),
+/// PagerDuty v3 (`X-PagerDuty-Signature`), Opsgenie, Alertmanager and
+/// CDEvents 0.4/0.5 (CloudEvents binary or structured mode) with
+/// `Authorization: Bearer <secret>`. An ingest token for the source is
+/// accepted by every receiver.
 #[utoipa::path(
     post,
-    path = "/hooks/events",
-    request_body(content = serde_json::Value, description = "An event, or an array of events"),
+    path = "/hooks/{source}",
+    params(("source" = String, Path, description = "events, github, gitlab, pagerduty, opsgenie, alertmanager or cdevents")),
+    request_body(content = serde_json::Value, description = "The source's webhook body"),
     responses(
         (status = 200, description = "Committed", body = Accepted),
-        (status = 400, description = "Not canonical events; kept as a dead letter", body = Problem),
+        (status = 202, description = "A kind of delivery Lantern does not use (or a ping); ignored", body = Accepted),
+        (status = 400, description = "Not the body this source sends; kept as a dead letter", body = Problem),
+        (status = 401, description = "Missing or wrong signature, secret or token", body = Problem),
+        (status = 404, description = "No receiver of this name", body = Problem),
         (status = 413, description = "Larger than the body limit", body = Problem)
     )
 )]
-pub async fn events(
+pub async fn receive(
     State(state): State<AppState>,
+    source: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    receive(&state, "events", &headers, &[], body).await
-}
-
-/// GitHub webhooks (deployment_status, push, pull_request,
-/// pull_request_review, workflow_run; ping), signed with
-/// `X-Hub-Signature-256`.
-#[utoipa::path(
-    post,
-    path = "/hooks/github",
-    request_body(content = serde_json::Value, description = "A GitHub webhook; the type in X-GitHub-Event"),
-    responses(
-        (status = 200, description = "Committed", body = Accepted),
-        (status = 202, description = "An event Lantern does not use (or ping); ignored", body = Accepted),
-        (status = 400, description = "Not the GitHub body the event type says; kept as a dead letter", body = Problem),
-        (status = 401, description = "Missing or wrong signature", body = Problem)
-    )
-)]
-pub async fn github(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    receive(
-        &state,
-        "github",
-        &headers,
-        &["x-github-event", "x-github-delivery"],
-        body,
-    )
-    .await
-}
-
-/// GitLab webhooks (deployment, merge request and push hooks), with the
-/// hook's secret token in `X-Gitlab-Token`.
-#[utoipa::path(
-    post,
-    path = "/hooks/gitlab",
-    request_body(content = serde_json::Value, description = "A GitLab webhook"),
-    responses(
-        (status = 200, description = "Committed", body = Accepted),
-        (status = 202, description = "A hook Lantern does not use; ignored", body = Accepted),
-        (status = 400, description = "Not a GitLab body; kept as a dead letter", body = Problem),
-        (status = 401, description = "Missing or wrong token", body = Problem)
-    )
-)]
-pub async fn gitlab(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    receive(&state, "gitlab", &headers, &[], body).await
-}
-
-/// CDEvents 0.4 and 0.5, CloudEvents binary (`ce-*` headers) or
-/// structured mode; `Authorization: Bearer <secret>`.
-#[utoipa::path(
-    post,
-    path = "/hooks/cdevents",
-    request_body(content = serde_json::Value, description = "A CDEvent, or a CloudEvent carrying one"),
-    responses(
-        (status = 200, description = "Committed", body = Accepted),
-        (status = 202, description = "An event type Lantern does not use; ignored", body = Accepted),
-        (status = 400, description = "Not a CDEvent; kept as a dead letter", body = Problem),
-        (status = 401, description = "Missing or wrong token", body = Problem)
-    )
-)]
-pub async fn cdevents(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    receive(&state, "cdevents", &headers, &["ce-type", "ce-id"], body).await
-}
-
-/// PagerDuty webhooks v3 (incident events), signed with
-/// `X-PagerDuty-Signature` (`v1=…`, several during a rotation).
-#[utoipa::path(
-    post,
-    path = "/hooks/pagerduty",
-    request_body(content = serde_json::Value, description = "A PagerDuty v3 webhook"),
-    responses(
-        (status = 200, description = "Committed", body = Accepted),
-        (status = 202, description = "Not an incident event; ignored", body = Accepted),
-        (status = 400, description = "Not a PagerDuty v3 body; kept as a dead letter", body = Problem),
-        (status = 401, description = "Missing or wrong signature", body = Problem)
-    )
-)]
-pub async fn pagerduty(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    receive(&state, "pagerduty", &headers, &[], body).await
-}
-
-/// Opsgenie alert actions (Create, Acknowledge, Close), with
-/// `Authorization: Bearer <secret>`.
-#[utoipa::path(
-    post,
-    path = "/hooks/opsgenie",
-    request_body(content = serde_json::Value, description = "An Opsgenie alert action"),
-    responses(
-        (status = 200, description = "Committed", body = Accepted),
-        (status = 202, description = "An action that changes no incident time; ignored", body = Accepted),
-        (status = 400, description = "Not an Opsgenie body; kept as a dead letter", body = Problem),
-        (status = 401, description = "Missing or wrong token", body = Problem)
-    )
-)]
-pub async fn opsgenie(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    receive(&state, "opsgenie", &headers, &[], body).await
-}
-
-/// Prometheus Alertmanager webhooks (version 4), with
-/// `Authorization: Bearer <secret>` (Alertmanager's `http_config`).
-#[utoipa::path(
-    post,
-    path = "/hooks/alertmanager",
-    request_body(content = serde_json::Value, description = "An Alertmanager webhook"),
-    responses(
-        (status = 200, description = "Committed", body = Accepted),
-        (status = 400, description = "Not an Alertmanager body; kept as a dead letter", body = Problem),
-        (status = 401, description = "Missing or wrong token", body = Problem)
-    )
-)]
-pub async fn alertmanager(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    receive(&state, "alertmanager", &headers, &[], body).await
+    let Path(source) = source.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let receiver = lantern_sources::receiver(&source)
+        .map_err(|e| Problem::new(StatusCode::NOT_FOUND, "not-found", e.to_string()))?;
+    deliver(&state, receiver, &headers, body).await
 }
 
 /// Whether the delivery comes from the configured sender: its source's
@@ -184,14 +66,16 @@ pub async fn alertmanager(
 /// (governance.md rule 3: an ingest token writes only its own source).
 async fn authentic(
     state: &AppState,
-    source: &str,
+    receiver: &Receiver,
     settings: &SourceSettings,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), Problem> {
-    if signed(source, settings, headers, body) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if receiver.signed(settings, header, body) {
         return Ok(());
     }
+    let source = receiver.name;
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -221,7 +105,7 @@ async fn authentic(
     } else {
         format!("the delivery to /hooks/{source} is not signed with a configured secret")
     };
-    if has_credentials(source, headers) {
+    if receiver.carries_credentials(|name| headers.contains_key(name)) {
         refuse(state, source, "credentials that match no configured secret").await?;
     }
     Err(Problem::new(
@@ -245,47 +129,15 @@ async fn refuse(state: &AppState, source: &str, why: &str) -> Result<(), Problem
         .await
 }
 
-fn has_credentials(source: &str, headers: &HeaderMap) -> bool {
-    let signature = match source {
-        "github" => "x-hub-signature-256",
-        "gitlab" => "x-gitlab-token",
-        "pagerduty" => "x-pagerduty-signature",
-        _ => "authorization",
-    };
-    headers.contains_key(signature) || headers.contains_key(axum::http::header::AUTHORIZATION)
-}
-
-/// Whether the delivery carries its source's signature or shared secret.
-fn signed(source: &str, settings: &SourceSettings, headers: &HeaderMap, body: &[u8]) -> bool {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    match source {
-        "github" => header("x-hub-signature-256")
-            .and_then(|s| s.strip_prefix("sha256="))
-            .is_some_and(|sig| verify::hmac_sha256_matches(&settings.secrets, body, sig)),
-        "gitlab" => header("x-gitlab-token").is_some_and(|token| {
-            settings
-                .secrets
-                .iter()
-                .any(|s| verify::constant_time_eq(s.as_bytes(), token.as_bytes()))
-        }),
-        "pagerduty" => header("x-pagerduty-signature").is_some_and(|all| {
-            all.split(',')
-                .filter_map(|s| s.trim().strip_prefix("v1="))
-                .any(|sig| verify::hmac_sha256_matches(&settings.secrets, body, sig))
-        }),
-        _ => verify::bearer_matches(&settings.secrets, header("authorization")),
-    }
-}
-
-/// The common path of every receiver: `kept` names the headers its
-/// mapping reads, which a dead letter keeps for the replay.
-async fn receive(
+/// Authenticates, maps and commits one delivery; a dead letter keeps the
+/// headers the receiver's mapping reads, for the replay.
+async fn deliver(
     state: &AppState,
-    source: &'static str,
+    receiver: &'static Receiver,
     headers: &HeaderMap,
-    kept: &[&str],
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
+    let source = receiver.name;
     let body = body.map_err(|e| {
         let status = e.status();
         let slug = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -296,20 +148,23 @@ async fn receive(
         Problem::new(status, slug, e.body_text())
     })?;
     let unconfigured = SourceSettings::default();
-    let settings = state
-        .settings()
-        .sources
-        .get(source)
-        .unwrap_or(&unconfigured);
-    authentic(state, source, settings, headers, &body).await?;
-    let headers: Vec<(String, String)> = kept
+    let settings = state.app().sources.get(source).unwrap_or(&unconfigured);
+    authentic(state, receiver, settings, headers, &body).await?;
+    let headers: Vec<(String, String)> = receiver
+        .kept_headers
         .iter()
         .filter_map(|name| {
             let value = headers.get(*name)?.to_str().ok()?;
             Some((name.to_string(), value.to_string()))
         })
         .collect();
-    match sources::map(source, &headers, &body, settings, state.pseudonymiser()) {
+    let delivery = Delivery {
+        headers: &headers,
+        body: &body,
+        settings,
+        pseudonymiser: state.pseudonymiser(),
+    };
+    match receiver.map(&delivery) {
         Ok(Mapped::Events(events)) => commit(state, events, false).await,
         Ok(Mapped::Merge(events)) => commit(state, events, true).await,
         Ok(Mapped::Ignored(why)) => Ok((

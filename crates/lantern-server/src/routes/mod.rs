@@ -54,13 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/audit", get(access::audit_log))
         .route("/api/v1/audit/verify", get(access::audit_verify))
         .route("/api/v1/openapi.json", get(crate::openapi::document))
-        .route("/hooks/events", post(hooks::events))
-        .route("/hooks/github", post(hooks::github))
-        .route("/hooks/gitlab", post(hooks::gitlab))
-        .route("/hooks/pagerduty", post(hooks::pagerduty))
-        .route("/hooks/opsgenie", post(hooks::opsgenie))
-        .route("/hooks/alertmanager", post(hooks::alertmanager))
-        .route("/hooks/cdevents", post(hooks::cdevents))
+        .route("/hooks/{source}", post(hooks::receive))
         .fallback(|| async {
             crate::problem::Problem::new(
                 axum::http::StatusCode::NOT_FOUND,

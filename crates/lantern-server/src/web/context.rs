@@ -4,7 +4,6 @@
 //! nothing the API would refuse, and every change is audit-logged there.
 
 use super::page::{self, WindowParams, day, moment};
-use crate::context::AnnotationJson;
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
@@ -14,6 +13,7 @@ use axum::Json;
 use axum::extract::rejection::{FormRejection, PathRejection};
 use axum::extract::{Extension, Form, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use lantern_app::annotations::AnnotationJson;
 use lantern_engine::{Scope, Window, metric_docs};
 use lantern_events::{AnnotationKind, AnnotationScope, MICROS_PER_DAY, Timestamp};
 use lantern_governance::{Need, Role};
@@ -22,10 +22,10 @@ use serde::Deserialize;
 
 /// The scopes a reader may add context to, as form values and labels.
 fn contributable(state: &AppState, p: &Principal) -> Vec<(String, String)> {
-    let teams = &state.settings().teams;
+    let teams = &state.app().teams;
     let may = |scope: &AnnotationScope| {
         Need::Contribute {
-            owners: crate::context::owners(scope, teams),
+            owners: lantern_app::annotations::owners(scope, teams),
         }
         .check(&p.grant, &|s| state.owners(s))
         .is_ok()
@@ -59,7 +59,8 @@ pub fn section(
     params: &WindowParams,
     window: Window,
 ) -> Markup {
-    let here = crate::context::scope_label(&crate::context::annotation_scope(scope));
+    let here =
+        lantern_app::annotations::scope_label(&lantern_app::annotations::annotation_scope(scope));
     let choices: Vec<(String, String)> = contributable(state, p)
         .into_iter()
         .filter(|(v, _)| *v == here)
@@ -279,8 +280,9 @@ pub async fn annotations_page(
         now.plus_micros(3660 * MICROS_PER_DAY),
     )
     .map_err(Problem::internal)?;
-    let teams = &state.settings().teams;
-    let all = crate::context::for_report(&list_all, &disputes, &Scope::Org, &everything, teams);
+    let teams = &state.app().teams;
+    let all =
+        lantern_app::annotations::for_report(&list_all, &disputes, &Scope::Org, &everything, teams);
     let choices = contributable(&state, &p);
     let recent =
         Window::new(now.plus_micros(-30 * MICROS_PER_DAY), now).map_err(Problem::internal)?;

@@ -6,12 +6,13 @@
 use super::page::{self, moment};
 use crate::policy::Principal;
 use crate::problem::Problem;
-use crate::routes::access::{self as api, GrantJson, store_error};
+use crate::routes::access::{self as api, store_error};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Extension, Form, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use lantern_app::audit::{GrantJson, verify_audit};
 use lantern_engine::metric_docs;
 use lantern_events::Timestamp;
 use maud::{Markup, html};
@@ -24,7 +25,7 @@ pub async fn metrics_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
 ) -> Html<String> {
-    let charter = state.settings().governance.charter.as_deref();
+    let charter = state.app().governance.charter.as_deref();
     let body = html! {
         h1 { "Metrics and charter" }
         section aria-labelledby="charter" {
@@ -35,7 +36,7 @@ pub async fn metrics_page(
             }
             ul {
                 li { "Figures exist for services, teams and the organisation — never for a person. Who wrote a change is pseudonymised when it arrives and never shown." }
-                li { "A scope with fewer than " (state.settings().governance.min_group_size) " contributors is shown only to its own team." }
+                li { "A scope with fewer than " (state.app().governance.min_group_size) " contributors is shown only to its own team." }
                 li { "Event-level detail is for the service's team, its reviewers and admins, and every read of it is recorded." }
                 li { "Raw data expires on a schedule; the anonymous measurements stay." }
             }
@@ -106,7 +107,7 @@ fn token_form(state: &AppState) -> Markup {
             } }
             label { "Team (team members and reviewers) " select name="team" {
                 option value="" { "—" }
-                @for t in &state.settings().teams { option value=(t.name) { (t.name) } }
+                @for t in &state.app().teams { option value=(t.name) { (t.name) } }
             } }
             label { "Source (ingest tokens) " input type="text" name="source" placeholder="github"; }
             label { "Purpose " input type="text" name="purpose" required placeholder="the payments team's weekly review"; }
@@ -223,7 +224,7 @@ pub async fn audit_page(
         .with_store(move |store, _| {
             Ok((
                 store.audit_entries(since).map_err(store_error)?,
-                api::verify_audit(store).map_err(store_error)?,
+                verify_audit(store).map_err(store_error)?,
             ))
         })
         .await?;

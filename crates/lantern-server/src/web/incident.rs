@@ -13,7 +13,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::Html;
-use lantern_engine::{Ledger, LinkKind, Window};
+use lantern_app::report::Loaded;
+use lantern_engine::{LinkKind, Window};
 use lantern_events::{Deployment, Event, EventId, EventKind, Incident, MICROS_PER_DAY, Name};
 use maud::html;
 use std::collections::BTreeSet;
@@ -64,18 +65,18 @@ pub async fn incident_page(
                 .map_err(store_error)?;
             let keep = before.len().saturating_sub(SHOWN_BEFORE);
             before.drain(..keep);
-            let config = &state.settings().engine;
+            let settings = state.app();
+            let config = &settings.engine;
             let span = Window::new(
                 start.plus_micros(-(config.link_window_micros + MICROS_PER_DAY)),
                 start.plus_micros(1),
             )
             .map_err(Problem::internal)?;
             let services: BTreeSet<Name> = incident.affected().cloned().collect();
-            let input = store
-                .report_input(Some(&services), span, config)
-                .map_err(store_error)?;
-            let ledger = Ledger::build(&input, config);
-            let link = input
+            let loaded = Loaded::load_services(store, settings, Some(&services), span)?;
+            let ledger = loaded.ledger(settings);
+            let link = loaded
+                .input
                 .incidents
                 .iter()
                 .position(|i| i.id == incident.id)

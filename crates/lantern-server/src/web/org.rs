@@ -9,11 +9,11 @@ use super::page::{self, WindowParams};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
-use crate::routes::report::suppressed;
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Extension, Query, State};
 use axum::response::Html;
+use lantern_app::report::{self, Loaded, Reader};
 use lantern_engine::{Ledger, Report, Scope, find_metric_doc};
 use lantern_events::{Name, Timestamp};
 use maud::{Markup, html};
@@ -36,17 +36,15 @@ pub async fn org_page(
     let reader = p.clone();
     let c = state
         .with_store(move |store, state| {
-            let settings = state.settings();
+            let settings = state.app();
             let mut services: BTreeSet<Name> = store.services().map_err(store_error)?;
             for t in &settings.teams {
                 services.extend(t.services.iter().cloned());
             }
             // One read of the store and one ledger for every scope; the
             // index makes each scope's report cost what its own events cost.
-            let input = store
-                .report_input(Some(&services), window, &settings.engine)
-                .map_err(store_error)?;
-            let ledger = Ledger::build(&input, &settings.engine).with_scope_index();
+            let loaded = Loaded::load_services(store, settings, Some(&services), window)?;
+            let ledger = loaded.ledger(settings).with_scope_index();
             let mut scopes = vec![(String::new(), Scope::Org)];
             scopes.extend(settings.teams.iter().map(|t| {
                 let scope = Scope::Team {
@@ -63,16 +61,16 @@ pub async fn org_page(
             // Rule 2 first (it may ask the store), then the reports.
             let withheld = scopes
                 .iter()
-                .map(|(_, scope)| suppressed(store, &reader, scope, &input, window, state))
-                .collect::<Result<Vec<_>, Problem>>()?;
+                .map(|(_, scope)| {
+                    loaded.withheld(store, settings, Reader::Grant(&reader.grant), scope)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let mut reports = reports_in_parallel(&ledger, &scopes, &withheld, window).into_iter();
             let mut figures = withheld.into_iter().map(|why| match why {
                 Some(reason) => Figures::Withheld(reason),
                 None => {
-                    let mut r = reports.next().expect("one report per scope shown");
-                    r.pr_stages.review_sample_rate =
-                        settings.governance.review_sampling.stated_rate();
-                    Figures::Shown(Box::new(r))
+                    let r = reports.next().expect("one report per scope shown");
+                    Figures::Shown(Box::new(report::stamp(settings, r)))
                 }
             });
             let org = figures.next().expect("the organisation is the first scope");
@@ -190,7 +188,7 @@ fn render(
             h2 id="services" { "Services" }
             (rows_table("service", &overview.services, &services, "/services/", &with))
         }
-        @if state.settings().teams.is_empty() {
+        @if state.app().teams.is_empty() {
             p.note { "No teams are configured: add [[teams]] to lantern.toml to see team pages." }
         }
     }

@@ -38,7 +38,7 @@ fn head(title: &str) -> Markup {
 
 /// The page around `body`.
 pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Markup) -> Html<String> {
-    let teams = &state.settings().teams;
+    let teams = &state.app().teams;
     let markup = html! {
         (DOCTYPE)
         html lang="en" {

@@ -8,8 +8,6 @@
 use super::chart::{self, Marker, Point};
 use super::figures::METRICS;
 use super::page::{self, WindowParams, day, moment, svg};
-use crate::context::AnnotationJson;
-use crate::document::ReportDocument;
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
@@ -17,8 +15,10 @@ use crate::state::AppState;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::Html;
-use lantern_engine::{Bucket, Ledger, Report, Scope, Window, find_metric_doc};
-use lantern_events::{Deployment, Incident, MICROS_PER_DAY, Name, Timestamp};
+use lantern_app::annotations::AnnotationJson;
+use lantern_app::report::{self, Loaded, Reader, ReportDocument};
+use lantern_engine::{Bucket, Report, Scope, Window, find_metric_doc};
+use lantern_events::{Deployment, Incident, Name, Timestamp};
 use lantern_governance::Need;
 use maud::{Markup, html};
 
@@ -33,7 +33,7 @@ pub async fn team_page(
 ) -> Result<Html<String>, Problem> {
     let Path(name) = path.map_err(|e| Problem::bad_request(e.body_text()))?;
     let team = state
-        .settings()
+        .app()
         .teams
         .iter()
         .find(|t| t.name.as_str() == name)
@@ -99,53 +99,19 @@ async fn scope_page(
     let (reader, for_store) = (p.clone(), scope.clone());
     let computed = state
         .with_store(move |store, state| {
-            let settings = state.settings();
-            let config = &settings.engine;
+            let settings = state.app();
             let scope = for_store;
-            let input = store
-                .report_input(scope.services().as_ref(), window, config)
-                .map_err(store_error)?;
+            let loaded = Loaded::load(store, settings, &scope, window)?;
             if let Some(reason) =
-                crate::routes::report::suppressed(store, &reader, &scope, &input, window, state)?
+                loaded.withheld(store, settings, Reader::Grant(&reader.grant), &scope)?
             {
                 return Ok(Err(reason));
             }
-            let ledger = Ledger::build(&input, config);
-            let document = ReportDocument::build(
-                store,
-                &ledger,
-                &scope,
-                window,
-                Some(windows),
-                &settings.governance.review_sampling,
-                &settings.teams,
-            )
-            .map_err(store_error)?;
-            // The comparisons look back from the window's end; a window
-            // shorter than the longest needs the longer history.
-            let longest = window.to.plus_micros(-(90 * MICROS_PER_DAY));
-            let compare = |ledger: &Ledger| {
-                COMPARED_DAYS
-                    .iter()
-                    .map(|&d| {
-                        let w = Window::new(
-                            window.to.plus_micros(-(d as i64) * MICROS_PER_DAY),
-                            window.to,
-                        )
-                        .expect("a positive span");
-                        (d, ledger.report(&scope, w))
-                    })
-                    .collect::<Vec<_>>()
-            };
-            let compared = if window.from <= longest {
-                compare(&ledger)
-            } else {
-                let hull = Window::new(longest, window.to).map_err(Problem::internal)?;
-                let longer = store
-                    .report_input(scope.services().as_ref(), hull, config)
-                    .map_err(store_error)?;
-                compare(&Ledger::build(&longer, config))
-            };
+            let ledger = loaded.ledger(settings);
+            let document =
+                report::document(store, settings, &ledger, &scope, window, Some(windows))?;
+            let compared = loaded.trailing(store, settings, &ledger, &scope, &COMPARED_DAYS)?;
+            let input = &loaded.input;
             let incidents = detail.then(|| {
                 input
                     .incidents
@@ -184,7 +150,9 @@ async fn scope_page(
         },
         Ok(c) => {
             if c.incidents.is_some() {
-                let label = crate::context::scope_label(&crate::context::annotation_scope(&scope));
+                let label = lantern_app::annotations::scope_label(
+                    &lantern_app::annotations::annotation_scope(&scope),
+                );
                 let shown = c.deployments.as_ref().map_or(0, Vec::len)
                     + c.incidents.as_ref().map_or(0, Vec::len);
                 // Rule 4: detail shown on a page is a read like any other.

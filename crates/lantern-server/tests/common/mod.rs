@@ -5,10 +5,12 @@
 //! runs it twice).
 #![allow(dead_code)]
 
+use lantern_app::{Governance, Team};
 use lantern_engine::EngineConfig;
 use lantern_events::{Name, Pseudonymiser, Timestamp};
 use lantern_governance::{AuditRecord, NewGrant, Role};
-use lantern_server::{Application, Governance, Settings, SourceSettings, Team};
+use lantern_server::{Application, Settings};
+use lantern_sources::SourceSettings;
 use lantern_store::testing::TestDatabase;
 use lantern_store::{Location, Store};
 use serde_json::Value;
@@ -179,72 +181,79 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         body_limit: 64 * 1024,
-        teams: vec![
-            Team {
-                name: Name::parse("payments").unwrap(),
-                services: BTreeSet::from([Name::parse("checkout").unwrap()]),
-            },
-            Team {
-                name: Name::parse("search").unwrap(),
-                services: BTreeSet::from([Name::parse("search-api").unwrap()]),
-            },
-        ],
-        engine: EngineConfig::default(),
-        sources: BTreeMap::from([
-            (
-                "pagerduty".to_string(),
-                SourceSettings {
-                    secrets: vec!["old-secret".into(), "test-secret".into()],
-                    services: BTreeMap::from([("API Service".into(), "api".into())]),
-                    ..SourceSettings::default()
-                },
-            ),
-            (
-                "alertmanager".to_string(),
-                SourceSettings {
-                    secrets: vec!["am-token".into()],
-                    services: BTreeMap::from([("http_checks".into(), "web".into())]),
-                    ..SourceSettings::default()
-                },
-            ),
-            (
-                "opsgenie".to_string(),
-                SourceSettings {
-                    secrets: vec!["og-token".into()],
-                    services: BTreeMap::from([("tag1".into(), "web".into())]),
-                    ..SourceSettings::default()
-                },
-            ),
-            (
-                "cdevents".to_string(),
-                SourceSettings {
-                    secrets: vec!["cd-token".into()],
-                    services: BTreeMap::from([("myApp".into(), "web".into())]),
-                    deploy_workflows: vec!["myPipeline".into()],
-                },
-            ),
-            (
-                "gitlab".to_string(),
-                SourceSettings {
-                    secrets: vec!["gl-token".into()],
-                    ..SourceSettings::default()
-                },
-            ),
-            (
-                "github".to_string(),
-                SourceSettings {
-                    secrets: vec!["gh-secret".into()],
-                    services: BTreeMap::from([("Codertocat/Hello-World".into(), "hello".into())]),
-                    deploy_workflows: vec!["Deploy".into()],
-                },
-            ),
-        ]),
-        governance: Governance {
-            retention_every: None,
-            ..Governance::default()
-        },
         // On PostgreSQL, requests work side by side (SQLite has one).
         connections: 2,
+        app: lantern_app::Settings {
+            teams: vec![
+                Team {
+                    name: Name::parse("payments").unwrap(),
+                    services: BTreeSet::from([Name::parse("checkout").unwrap()]),
+                },
+                Team {
+                    name: Name::parse("search").unwrap(),
+                    services: BTreeSet::from([Name::parse("search-api").unwrap()]),
+                },
+            ],
+            engine: EngineConfig::default(),
+            sources: BTreeMap::from([
+                (
+                    "pagerduty".to_string(),
+                    SourceSettings {
+                        secrets: vec!["old-secret".into(), "test-secret".into()],
+                        services: BTreeMap::from([("API Service".into(), "api".into())]),
+                        ..SourceSettings::default()
+                    },
+                ),
+                (
+                    "alertmanager".to_string(),
+                    SourceSettings {
+                        secrets: vec!["am-token".into()],
+                        services: BTreeMap::from([("http_checks".into(), "web".into())]),
+                        ..SourceSettings::default()
+                    },
+                ),
+                (
+                    "opsgenie".to_string(),
+                    SourceSettings {
+                        secrets: vec!["og-token".into()],
+                        services: BTreeMap::from([("tag1".into(), "web".into())]),
+                        ..SourceSettings::default()
+                    },
+                ),
+                (
+                    "cdevents".to_string(),
+                    SourceSettings {
+                        secrets: vec!["cd-token".into()],
+                        services: BTreeMap::from([("myApp".into(), "web".into())]),
+                        deploy_workflows: vec!["myPipeline".into()],
+                    },
+                ),
+                (
+                    "gitlab".to_string(),
+                    SourceSettings {
+                        secrets: vec!["gl-token".into()],
+                        ..SourceSettings::default()
+                    },
+                ),
+                (
+                    "github".to_string(),
+                    SourceSettings {
+                        secrets: vec!["gh-secret".into()],
+                        services: BTreeMap::from([(
+                            "Codertocat/Hello-World".into(),
+                            "hello".into(),
+                        )]),
+                        deploy_workflows: vec!["Deploy".into()],
+                    },
+                ),
+            ]),
+            governance: Governance {
+                retention_every: None,
+                ..Governance::default()
+            },
+            git_hotfix: Default::default(),
+            source: None,
+        },
     };
     adjust(&mut settings);
     let app = Application::build(settings, store, Pseudonymiser::from_key(KEY))

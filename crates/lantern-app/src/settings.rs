@@ -1,13 +1,21 @@
-//! `lantern.toml`: the catalog (teams and their services) and the engine's
-//! settings. Unknown keys are an error, so a typo never silently changes a
-//! figure.
+//! `lantern.toml`: the catalog (teams and their services), the engine's,
+//! the receivers' and governance's settings — everything but how the
+//! server listens. Unknown keys are an error, so a typo never silently
+//! changes a figure.
 
-use anyhow::{Context, Result, bail};
+use crate::AppError;
 use lantern_engine::{EngineConfig, Scope};
 use lantern_events::{MICROS_PER_SECOND, Name};
+use lantern_sources::SourceSettings;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+type Result<T> = std::result::Result<T, AppError>;
+
+macro_rules! bail {
+    ($($t:tt)*) => { return Err(AppError::Config(format!($($t)*))) };
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,34 +149,57 @@ impl Default for Incidents {
     }
 }
 
+/// A team of the catalog.
 #[derive(Debug, Clone)]
 pub struct Team {
     pub name: Name,
     pub services: BTreeSet<Name>,
 }
 
+/// The governance settings of lantern.toml (`[governance]`).
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct Governance {
+    /// Rule 2: fewer distinct contributors than this, and a scope's figures
+    /// are shown only to its own team.
+    pub min_group_size: u64,
+    pub review_sampling: lantern_governance::ReviewSampling,
+    pub retention: lantern_governance::Retention,
+    /// What Lantern is for and not for in this organisation.
+    pub charter: Option<String>,
+    /// How often the server applies retention (rule 5), first a minute
+    /// after start; `None` leaves it to `lantern retention run`.
+    pub retention_every: Option<std::time::Duration>,
+}
+
+impl Default for Governance {
+    fn default() -> Self {
+        Governance {
+            min_group_size: 3,
+            review_sampling: Default::default(),
+            retention: Default::default(),
+            charter: None,
+            retention_every: Some(std::time::Duration::from_secs(3600)),
+        }
+    }
+}
+
+/// Everything lantern.toml says, checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
     pub teams: Vec<Team>,
     pub engine: EngineConfig,
     pub git_hotfix: lantern_git::HotfixRule,
     /// Webhook receivers' settings, secrets from the environment included.
-    pub sources: std::collections::BTreeMap<String, lantern_server::SourceSettings>,
-    pub governance: lantern_server::Governance,
+    pub sources: std::collections::BTreeMap<String, SourceSettings>,
+    pub governance: Governance,
     /// Where it was read from, if a file was read.
     pub source: Option<PathBuf>,
 }
 
-impl Config {
-    /// The catalog's teams, as the server and its context rules take them.
-    pub fn server_teams(&self) -> Vec<lantern_server::Team> {
-        self.teams
-            .iter()
-            .map(|t| lantern_server::Team {
-                name: t.name.clone(),
-                services: t.services.clone(),
-            })
-            .collect()
+impl Settings {
+    /// The catalog's teams that own a service.
+    pub fn owners(&self, service: &Name) -> Vec<Name> {
+        crate::annotations::service_owners(service, &self.teams)
     }
 }
 
@@ -179,8 +210,8 @@ fn sources(
     entries: std::collections::BTreeMap<String, SourceEntry>,
     where_: &str,
     env: impl Fn(&str) -> Option<String>,
-) -> Result<std::collections::BTreeMap<String, lantern_server::SourceSettings>> {
-    let known = lantern_server::sources::SOURCES;
+) -> Result<std::collections::BTreeMap<String, SourceSettings>> {
+    let known: Vec<&str> = lantern_sources::RECEIVERS.iter().map(|r| r.name).collect();
     if let Some(name) = entries.keys().find(|n| !known.contains(&n.as_str())) {
         bail!(
             "{where_}: [sources.{name}] is not a receiver; receivers: {}",
@@ -189,7 +220,7 @@ fn sources(
     }
     let mut out = std::collections::BTreeMap::new();
     for name in known {
-        let entry = entries.get(*name);
+        let entry = entries.get(name);
         let mut secrets: Vec<String> = entry.map(|e| e.secrets.clone()).unwrap_or_default();
         if let Some(value) = env(&format!("LANTERN_{}_SECRET", name.to_uppercase())) {
             secrets.extend(
@@ -202,7 +233,7 @@ fn sources(
         }
         out.insert(
             name.to_string(),
-            lantern_server::SourceSettings {
+            SourceSettings {
                 secrets,
                 services: entry.map(|e| e.services.clone()).unwrap_or_default(),
                 deploy_workflows: entry
@@ -214,10 +245,10 @@ fn sources(
     Ok(out)
 }
 
-impl Config {
+impl Settings {
     /// Reads `--config PATH` (which must exist), or `./lantern.toml` when
     /// present, or the defaults.
-    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+    pub fn load(explicit: Option<&Path>) -> Result<Settings> {
         match explicit {
             Some(path) => Self::read(path),
             None if Path::new("lantern.toml").exists() => Self::read(Path::new("lantern.toml")),
@@ -225,21 +256,26 @@ impl Config {
         }
     }
 
-    fn read(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+    fn read(path: &Path) -> Result<Settings> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            AppError::Config(format!(
+                "cannot read the configuration {}: {e}",
+                path.display()
+            ))
+        })?;
         Self::parse(&text, Some(path))
     }
 
-    pub fn parse(text: &str, path: Option<&Path>) -> Result<Config> {
+    pub fn parse(text: &str, path: Option<&Path>) -> Result<Settings> {
         let where_ = path
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "configuration".into());
-        let file: File = toml::from_str(text).with_context(|| format!("{where_} is not valid"))?;
+        let file: File = toml::from_str(text)
+            .map_err(|e| AppError::Config(format!("{where_} is not valid: {e}")))?;
         let mut teams: Vec<Team> = Vec::new();
         for (i, t) in file.teams.iter().enumerate() {
             let name = Name::parse(&t.name)
-                .map_err(|m| anyhow::anyhow!("{where_}: teams[{i}].name {m}"))?;
+                .map_err(|m| AppError::Config(format!("{where_}: teams[{i}].name {m}")))?;
             if teams.iter().any(|x| x.name == name) {
                 bail!("{where_}: team `{name}` is defined twice");
             }
@@ -248,8 +284,9 @@ impl Config {
                 .iter()
                 .enumerate()
                 .map(|(j, s)| {
-                    Name::parse(s)
-                        .map_err(|m| anyhow::anyhow!("{where_}: teams[{i}].services[{j}] {m}"))
+                    Name::parse(s).map_err(|m| {
+                        AppError::Config(format!("{where_}: teams[{i}].services[{j}] {m}"))
+                    })
                 })
                 .collect::<Result<_>>()?;
             teams.push(Team { name, services });
@@ -286,12 +323,13 @@ impl Config {
         }
         let mut critical = BTreeSet::new();
         for (i, r) in file.repos.iter().enumerate() {
-            Name::parse(&r.name).map_err(|m| anyhow::anyhow!("{where_}: repos[{i}].name {m}"))?;
+            Name::parse(&r.name)
+                .map_err(|m| AppError::Config(format!("{where_}: repos[{i}].name {m}")))?;
             if r.critical {
                 critical.insert(r.name.clone());
             }
         }
-        let governance = lantern_server::Governance {
+        let governance = Governance {
             min_group_size: g.min_group_size,
             review_sampling: lantern_governance::ReviewSampling {
                 rate: g.review_sample_rate,
@@ -304,9 +342,9 @@ impl Config {
                 aggregate_days: g.aggregate_retention_days,
             },
             charter: g.charter.clone(),
-            retention_every: lantern_server::Governance::default().retention_every,
+            retention_every: Governance::default().retention_every,
         };
-        Ok(Config {
+        Ok(Settings {
             governance,
             teams,
             engine: EngineConfig {
@@ -328,19 +366,25 @@ impl Config {
         })
     }
 
+    /// The catalog's team of this name; a name it does not know is
+    /// `NotFound`, saying which teams it knows.
     pub fn team(&self, name: &str) -> Result<&Team> {
         self.teams.iter().find(|t| t.name.as_str() == name).ok_or_else(|| {
             let known: Vec<&str> = self.teams.iter().map(|t| t.name.as_str()).collect();
-            match (&self.source, known.is_empty()) {
-                (None, _) => anyhow::anyhow!(
+            let message = match (&self.source, known.is_empty()) {
+                (None, _) => format!(
                     "no team `{name}`: no catalog was read (give --config PATH or create ./lantern.toml with [[teams]] entries)"
                 ),
-                (Some(p), true) => anyhow::anyhow!("no team `{name}`: {} defines no teams", p.display()),
-                (Some(p), false) => anyhow::anyhow!(
+                (Some(p), true) => format!("no team `{name}`: {} defines no teams", p.display()),
+                (Some(p), false) => format!(
                     "no team `{name}` in {}; teams: {}",
                     p.display(),
                     known.join(", ")
                 ),
+            };
+            AppError::NotFound {
+                what: "team",
+                message,
             }
         })
     }
@@ -360,7 +404,7 @@ mod tests {
 
     #[test]
     fn the_documented_example_parses() {
-        let c = Config::parse(
+        let c = Settings::parse(
             r#"
             [[teams]]
             name = "payments"
@@ -386,7 +430,7 @@ mod tests {
         assert!(!c.engine.infer_incident_links);
         assert_eq!(c.git_hotfix.patterns, vec!["*urgent*".to_string()]);
         assert_eq!(c.git_hotfix.semver_patch_days, 7);
-        let defaults = Config::parse("", None).unwrap();
+        let defaults = Settings::parse("", None).unwrap();
         assert_eq!(defaults.git_hotfix.patterns.len(), 2);
     }
 
@@ -401,23 +445,23 @@ mod tests {
         assert_eq!(s["pagerduty"].secrets, vec!["a", "b", "c"]);
         assert_eq!(s["pagerduty"].service("API Service"), "api");
         assert!(s["opsgenie"].secrets.is_empty());
-        let e = Config::parse("[sources.jira]\nsecrets = []\n", None).unwrap_err();
+        let e = Settings::parse("[sources.jira]\nsecrets = []\n", None).unwrap_err();
         assert!(e.to_string().contains("not a receiver"), "{e}");
     }
 
     #[test]
     fn mistakes_are_named() {
-        let e = Config::parse("[[teams]]\nname = \"a\"\nservice = [\"x\"]\n", None).unwrap_err();
+        let e = Settings::parse("[[teams]]\nname = \"a\"\nservice = [\"x\"]\n", None).unwrap_err();
         assert!(
             format!("{e:#}").contains("unknown field `service`"),
             "{e:#}"
         );
-        let e =
-            Config::parse("[[teams]]\nname = \"a\"\n[[teams]]\nname = \"a\"\n", None).unwrap_err();
+        let e = Settings::parse("[[teams]]\nname = \"a\"\n[[teams]]\nname = \"a\"\n", None)
+            .unwrap_err();
         assert!(e.to_string().contains("twice"));
-        let e = Config::parse("[environments]\nproduction = []\n", None).unwrap_err();
+        let e = Settings::parse("[environments]\nproduction = []\n", None).unwrap_err();
         assert!(e.to_string().contains("at least one"));
-        let c = Config::parse("[[teams]]\nname = \"a\"\n", None).unwrap();
+        let c = Settings::parse("[[teams]]\nname = \"a\"\n", None).unwrap();
         assert!(c.team("b").unwrap_err().to_string().contains("no catalog"));
     }
 }

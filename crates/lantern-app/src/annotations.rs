@@ -1,40 +1,48 @@
 //! Annotations and disputes (governance.md rule 8): what a request to add
 //! one must hold, who owns its scope, and which ones a report shows. Shared
-//! by the API and the CLI.
+//! by the API, the dashboard and the CLI.
 
-use crate::startup::Team;
+use crate::AppError;
+use crate::settings::Team;
 use lantern_engine::{Scope, Window, find_metric_doc};
 use lantern_events::{Annotation, AnnotationKind, AnnotationScope, EventId, Name, Timestamp};
 use lantern_store::Dispute;
 use serde::Serialize;
-use utoipa::ToSchema;
 
 /// Reads `{"service": …}`, `{"team": …}` or `{"org": true}`; a team must
 /// be in the catalog.
-pub fn parse_scope(value: &serde_json::Value, teams: &[Team]) -> Result<AnnotationScope, String> {
-    let obj = value
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .ok_or("scope: give one of {\"service\": NAME}, {\"team\": NAME}, {\"org\": true}")?;
-    let (key, v) = obj.iter().next().ok_or("scope: empty")?;
+pub fn parse_scope(value: &serde_json::Value, teams: &[Team]) -> Result<AnnotationScope, AppError> {
+    let obj = value.as_object().filter(|o| o.len() == 1).ok_or_else(|| {
+        AppError::invalid(
+            "scope: give one of {\"service\": NAME}, {\"team\": NAME}, {\"org\": true}",
+        )
+    })?;
+    let (key, v) = obj
+        .iter()
+        .next()
+        .ok_or_else(|| AppError::invalid("scope: empty"))?;
     let name = || {
         v.as_str()
-            .ok_or(format!("scope.{key}: expected a string"))
-            .and_then(|s| Name::parse(s).map_err(|m| format!("scope.{key}: {m}")))
+            .ok_or_else(|| AppError::Invalid(format!("scope.{key}: expected a string")))
+            .and_then(|s| {
+                Name::parse(s).map_err(|m| AppError::Invalid(format!("scope.{key}: {m}")))
+            })
     };
     match key.as_str() {
         "service" => Ok(AnnotationScope::Service(name()?)),
         "team" => {
             let team = name()?;
             if !teams.iter().any(|t| t.name == team) {
-                return Err(format!("scope.team: no team `{team}` in the catalog"));
+                return Err(AppError::Invalid(format!(
+                    "scope.team: no team `{team}` in the catalog"
+                )));
             }
             Ok(AnnotationScope::Team(team))
         }
         "org" if v == &serde_json::Value::Bool(true) => Ok(AnnotationScope::Org),
-        _ => Err(format!(
+        _ => Err(AppError::Invalid(format!(
             "scope: `{key}` is not service, team or org (org takes true)"
-        )),
+        ))),
     }
 }
 
@@ -81,13 +89,13 @@ pub fn scope_json(scope: &AnnotationScope) -> serde_json::Value {
     }
 }
 
-fn sentence(field: &str, text: &str) -> Result<String, String> {
+fn sentence(field: &str, text: &str) -> Result<String, AppError> {
     let text = text.trim();
     let n = text.chars().count();
     if n == 0 || n > 500 || text.chars().any(char::is_control) {
-        return Err(format!(
+        return Err(AppError::Invalid(format!(
             "{field}: a sentence of 1 to 500 characters on one line"
-        ));
+        )));
     }
     Ok(text.to_string())
 }
@@ -100,17 +108,21 @@ pub fn new_annotation(
     from: Timestamp,
     to: Option<Timestamp>,
     title: &str,
-) -> Result<Annotation, String> {
+) -> Result<Annotation, AppError> {
     let kind = AnnotationKind::ALL
         .iter()
         .find(|(n, _)| *n == kind)
         .map(|(_, k)| *k)
-        .ok_or("kind: one of freeze, migration, dependency_outage, reorg, note")?;
+        .ok_or_else(|| {
+            AppError::invalid("kind: one of freeze, migration, dependency_outage, reorg, note")
+        })?;
     if kind == AnnotationKind::Dispute {
-        return Err("kind: a dispute is opened with `dispute open` (POST /api/v1/disputes), so that it can be resolved".into());
+        return Err(AppError::invalid(
+            "kind: a dispute is opened with `dispute open` (POST /api/v1/disputes), so that it can be resolved",
+        ));
     }
     if to.is_some_and(|t| t < from) {
-        return Err("to: before from".into());
+        return Err(AppError::invalid("to: before from"));
     }
     Ok(Annotation {
         id,
@@ -128,9 +140,11 @@ pub fn new_dispute(
     window: Window,
     context: &str,
     now: Timestamp,
-) -> Result<Dispute, String> {
+) -> Result<Dispute, AppError> {
     let doc = find_metric_doc(metric).ok_or_else(|| {
-        format!("metric: `{metric}` is not a metric; `lantern explain` lists them")
+        AppError::Invalid(format!(
+            "metric: `{metric}` is not a metric; `lantern explain` lists them"
+        ))
     })?;
     Ok(Dispute {
         id: 0,
@@ -146,21 +160,22 @@ pub fn new_dispute(
 }
 
 /// A dispute's number from its listed id (`dispute-7`) or the bare number.
-pub fn dispute_number(id: &str) -> Result<i64, String> {
+pub fn dispute_number(id: &str) -> Result<i64, AppError> {
     id.strip_prefix("dispute-")
         .unwrap_or(id)
         .parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{id}` is not a dispute id (like `dispute-7`)"))
+        .ok_or_else(|| AppError::Invalid(format!("`{id}` is not a dispute id (like `dispute-7`)")))
 }
 
 /// An annotation or a dispute, as shown beside figures.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnnotationJson {
     pub id: String,
     /// `{"service": …}`, `{"team": …}` or `{"org": true}`.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub scope: serde_json::Value,
     pub kind: &'static str,
     pub from: String,

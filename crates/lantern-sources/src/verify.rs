@@ -1,15 +1,15 @@
 //! Checking that a delivery comes from the configured sender: HMAC
-//! signatures and shared tokens, compared in constant time. A receiver
-//! with no secret configured refuses everything rather than trusting
-//! everyone.
+//! signatures and shared secrets, compared in constant time (`subtle`,
+//! and `hmac`'s own `verify_slice`).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 /// Whether `signature_hex` is HMAC-SHA256(secret, body) for one of the
 /// secrets (several during a rotation).
 pub fn hmac_sha256_matches(secrets: &[String], body: &[u8], signature_hex: &str) -> bool {
-    let Some(signature) = decode_hex(signature_hex.trim()) else {
+    let Ok(signature) = hex::decode(signature_hex.trim()) else {
         return false;
     };
     secrets.iter().any(|secret| {
@@ -17,38 +17,23 @@ pub fn hmac_sha256_matches(secrets: &[String], body: &[u8], signature_hex: &str)
             return false;
         };
         mac.update(body);
-        // `verify_slice` compares in constant time.
         mac.verify_slice(&signature).is_ok()
     })
 }
 
 /// Whether `Authorization: Bearer <token>` carries one of the secrets.
 pub fn bearer_matches(secrets: &[String], authorization: Option<&str>) -> bool {
-    let Some(token) = authorization.and_then(|a| a.strip_prefix("Bearer ")) else {
-        return false;
-    };
+    authorization
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .is_some_and(|token| secret_matches(secrets, token.trim()))
+}
+
+/// Whether `token` is one of the secrets; the comparison does not stop at
+/// the first difference (the length may show, the content does not).
+pub fn secret_matches(secrets: &[String], token: &str) -> bool {
     secrets
         .iter()
-        .any(|s| constant_time_eq(s.as_bytes(), token.trim().as_bytes()))
-}
-
-/// Compares without stopping at the first difference (the length may
-/// show; the content does not).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+        .any(|s| bool::from(s.as_bytes().ct_eq(token.as_bytes())))
 }
 
 #[cfg(test)]

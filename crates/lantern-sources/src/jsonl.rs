@@ -1,7 +1,7 @@
 //! JSON Lines reading: one event a line, errors tied to their line number,
 //! and a bad line never stops the good ones.
 
-use crate::{Event, FieldError, Pseudonymiser, parse_event_json};
+use lantern_events::{Event, FieldError, Pseudonymiser, parse_event_json};
 use std::fmt;
 use std::io::{self, BufRead};
 

@@ -1,0 +1,28 @@
+//! The one error type of the use cases. Front ends map it: the server to
+//! RFC 9457 problems (internal causes go to the log, never to the client),
+//! the CLI to a message with its context.
+
+use lantern_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is wrong; the message says what and where.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something it names does not exist (`what`: `team`, `service`,
+    /// `dispute`, …).
+    #[error("{message}")]
+    NotFound { what: &'static str, message: String },
+    /// lantern.toml (or its environment) is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// The store failed: not the caller's fault.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        AppError::Invalid(message.into())
+    }
+}

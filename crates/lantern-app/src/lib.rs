@@ -1,0 +1,23 @@
+//! Lantern's use cases, written once: the CLI, the API and the dashboard
+//! call these and only translate (arguments, query strings and forms in;
+//! tables, JSON and pages out). Typed inputs in, typed results or an
+//! [`AppError`] out; no HTTP, no terminal.
+//!
+//! - [`settings`]: lantern.toml — the catalog, the engine's, receivers'
+//!   and governance's settings (not how the server listens);
+//! - [`report`]: the one report entry point (scope, window, buckets,
+//!   reader), with governance rule 2 applied;
+//! - [`annotations`]: annotations and disputes (rule 8);
+//! - [`audit`]: what grants allow, as recorded, and the audit log's check.
+//!
+//! Invariant: a figure reaches a reader only through [`report`], so
+//! suppression cannot be forgotten by a new front end.
+
+pub mod annotations;
+pub mod audit;
+mod error;
+pub mod report;
+pub mod settings;
+
+pub use error::AppError;
+pub use settings::{Governance, Settings, Team};

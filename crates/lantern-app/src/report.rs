@@ -1,0 +1,314 @@
+//! The report: the one way every front end gets figures. [`report`] turns
+//! a scope, a window and a reader into metrics.md's document or into why
+//! its figures are withheld (governance.md rule 2); [`Loaded`] is the same
+//! for pages that show several scopes or comparison windows from one
+//! read. Nothing outside the engine's own tests builds a `Ledger` but
+//! this module.
+//!
+//! The document is what programs read, from the CLI (`--format json`) and
+//! the API alike: metrics.md's object, then a `heuristics` array when
+//! figures were inferred (git mode), `annotations` when some touch the
+//! scope and window, then `buckets` when a trend was asked for.
+
+use crate::{AppError, Settings};
+use lantern_engine::{Bucket, Ledger, Report, ReportInput, Scope, Window, buckets};
+use lantern_events::Name;
+use lantern_governance::{Grant, ReportScope, suppression};
+use lantern_store::Store;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// A bound on what one request can ask the engine to compute: ten years
+/// of ISO weeks, or about 27 years of days.
+pub const MAX_BUCKETS: usize = 10_000;
+
+/// Who reads: the operator at the CLI (who holds the database and sees
+/// everything), or the holder of a grant, to whom rule 2 applies.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    Operator,
+    Grant(&'a Grant),
+}
+
+/// What is asked: a scope, a window and, for trends, a bucket size.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub scope: Scope,
+    pub window: Window,
+    pub bucket: Option<Bucket>,
+}
+
+impl ReportRequest {
+    /// The trend's windows, at most [`MAX_BUCKETS`] of them.
+    pub fn trend(&self) -> Result<Option<Vec<Window>>, AppError> {
+        let Some(size) = self.bucket else {
+            return Ok(None);
+        };
+        let windows = buckets(&self.window, size);
+        if windows.len() > MAX_BUCKETS {
+            return Err(AppError::Invalid(format!(
+                "bucket: this window would be cut into {} reports, at most {MAX_BUCKETS} are computed; use a larger bucket or a shorter window",
+                windows.len()
+            )));
+        }
+        Ok(Some(windows))
+    }
+}
+
+/// The scope a request names: a service, a team of the catalog, or the
+/// organisation when neither is given.
+pub fn scope(
+    settings: &Settings,
+    service: Option<&str>,
+    team: Option<&str>,
+) -> Result<Scope, AppError> {
+    match (service, team) {
+        (Some(_), Some(_)) => Err(AppError::invalid("give service or team, not both")),
+        (Some(s), None) => Name::parse(s)
+            .map(Scope::Service)
+            .map_err(|m| AppError::Invalid(format!("service: {m}"))),
+        (None, Some(t)) => settings.team_scope(t),
+        (None, None) => Ok(Scope::Org),
+    }
+}
+
+/// The report one reader may see for one scope and window: the document
+/// with its trend, annotations and heuristics, or why it is withheld
+/// (then nothing is computed at all).
+pub fn report(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    request: &ReportRequest,
+) -> Result<ReportAnswer, AppError> {
+    let trend = request.trend()?;
+    let loaded = Loaded::load(store, settings, &request.scope, request.window)?;
+    if let Some(reason) = loaded.withheld(store, settings, reader, &request.scope)? {
+        return Ok(ReportAnswer::Suppressed(SuppressedReport {
+            scope: (&request.scope).into(),
+            window: request.window.into(),
+            suppressed: true,
+            reason,
+        }));
+    }
+    let ledger = loaded.ledger(settings);
+    let document = document(
+        store,
+        settings,
+        &ledger,
+        &request.scope,
+        request.window,
+        trend,
+    )?;
+    Ok(ReportAnswer::Figures(Box::new(document)))
+}
+
+/// The figures alone, as the operator sees them (no annotations, no
+/// governance): for comparing stores and for benchmarks.
+pub fn figures(
+    store: &mut dyn Store,
+    settings: &Settings,
+    scope: &Scope,
+    window: Window,
+) -> Result<Report, AppError> {
+    let loaded = Loaded::load(store, settings, scope, window)?;
+    Ok(stamp(
+        settings,
+        loaded.ledger(settings).report(scope, window),
+    ))
+}
+
+/// What the report of a window reads from the store, read once: one
+/// scope's services, or several scopes' together (the organisation page).
+pub struct Loaded {
+    pub input: ReportInput,
+    pub window: Window,
+}
+
+impl Loaded {
+    /// What `scope`'s reports over `window` (or any window inside it) need.
+    pub fn load(
+        store: &mut dyn Store,
+        settings: &Settings,
+        scope: &Scope,
+        window: Window,
+    ) -> Result<Self, AppError> {
+        Self::load_services(store, settings, scope.services().as_ref(), window)
+    }
+
+    /// The same for a set of services (`None`: every one).
+    pub fn load_services(
+        store: &mut dyn Store,
+        settings: &Settings,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+    ) -> Result<Self, AppError> {
+        let input = store.report_input(services, window, &settings.engine)?;
+        Ok(Loaded { input, window })
+    }
+
+    /// The ledger the reports are computed from.
+    pub fn ledger(&self, settings: &Settings) -> Ledger<'_> {
+        Ledger::build(&self.input, &settings.engine)
+    }
+
+    /// Rule 2 for this reader and one scope of what was loaded: the reason
+    /// its figures are withheld, if they are.
+    pub fn withheld(
+        &self,
+        store: &dyn Store,
+        settings: &Settings,
+        reader: Reader,
+        scope: &Scope,
+    ) -> Result<Option<String>, AppError> {
+        let Reader::Grant(grant) = reader else {
+            return Ok(None);
+        };
+        let min_group = settings.governance.min_group_size;
+        let rule_scope = match scope {
+            Scope::Service(s) => ReportScope::Service {
+                owners: settings.owners(s),
+            },
+            Scope::Team { name, .. } => ReportScope::Team(name.clone()),
+            Scope::Org => ReportScope::Org,
+        };
+        // Members and admins see the figures whatever the count: ask for it
+        // only when it can change the answer.
+        if suppression(grant, &rule_scope, u64::MAX, min_group).is_none()
+            && suppression(grant, &rule_scope, 0, min_group).is_none()
+        {
+            return Ok(None);
+        }
+        let repos: Option<BTreeSet<Name>> = self
+            .input
+            .repos_deployed_by(scope)
+            .map(|repos| repos.cloned().collect());
+        let contributors = store.contributors(repos.as_ref(), self.window, min_group)?;
+        Ok(suppression(grant, &rule_scope, contributors, min_group))
+    }
+}
+
+impl Loaded {
+    /// The reports of the last `days` of the window each (the dashboard's
+    /// 7/30/90-day comparisons), looking back from its end; a window
+    /// shorter than the longest reads the longer history.
+    pub fn trailing(
+        &self,
+        store: &mut dyn Store,
+        settings: &Settings,
+        ledger: &Ledger,
+        scope: &Scope,
+        days: &[u32],
+    ) -> Result<Vec<(u32, Report)>, AppError> {
+        let end = self.window.to;
+        let back = |d: u32| end.plus_micros(-(d as i64) * lantern_events::MICROS_PER_DAY);
+        let compare = |ledger: &Ledger| -> Result<Vec<(u32, Report)>, AppError> {
+            days.iter()
+                .map(|&d| {
+                    let w = Window::new(back(d), end).map_err(AppError::Invalid)?;
+                    Ok((d, ledger.report(scope, w)))
+                })
+                .collect()
+        };
+        let longest = back(days.iter().copied().max().unwrap_or(0));
+        if self.window.from <= longest {
+            return compare(ledger);
+        }
+        let hull = Window::new(longest, end).map_err(AppError::Invalid)?;
+        let longer = Loaded::load(store, settings, scope, hull)?;
+        compare(&longer.ledger(settings))
+    }
+}
+
+/// A report with the review sample rate it rests on stated (rule 6).
+pub fn stamp(settings: &Settings, mut report: Report) -> Report {
+    report.pr_stages.review_sample_rate = settings.governance.review_sampling.stated_rate();
+    report
+}
+
+/// The document of one scope and window, as the API and the CLI give it:
+/// the report and its `trend` buckets with the review sample rate stated,
+/// the heuristics note, and the annotations and disputes the scope and
+/// window touch.
+pub fn document(
+    store: &dyn Store,
+    settings: &Settings,
+    ledger: &Ledger,
+    scope: &Scope,
+    window: Window,
+    trend: Option<Vec<Window>>,
+) -> Result<ReportDocument, AppError> {
+    Ok(ReportDocument {
+        report: stamp(settings, ledger.report(scope, window)),
+        heuristics: heuristics(store, scope)?,
+        annotations: crate::annotations::for_report(
+            &store.annotations()?,
+            &store.disputes()?,
+            scope,
+            &window,
+            &settings.teams,
+        ),
+        buckets: trend.map(|ws| {
+            ws.into_iter()
+                .map(|w| stamp(settings, ledger.report(scope, w)))
+                .collect()
+        }),
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReportDocument {
+    #[serde(flatten)]
+    pub report: Report,
+    /// Which services' figures rest on heuristics rather than recorded
+    /// events, and what that means for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub heuristics: Vec<String>,
+    /// Annotations and disputes that touch the scope and window.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<crate::annotations::AnnotationJson>,
+    /// The same report per day, ISO week or month, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<Vec<Report>>,
+}
+
+/// What a reader outside a small scope's team gets instead of its figures
+/// (governance.md rule 2).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SuppressedReport {
+    pub scope: lantern_engine::ScopeJson,
+    pub window: lantern_engine::WindowJson,
+    /// Always true.
+    pub suppressed: bool,
+    /// E.g. "fewer than 3 contributors".
+    pub reason: String,
+}
+
+/// A report, or why its figures are not shown to this reader.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum ReportAnswer {
+    Figures(Box<ReportDocument>),
+    Suppressed(SuppressedReport),
+}
+
+/// Which services of the scope have figures from git heuristics rather
+/// than recorded deployments, and what that means for them.
+pub fn heuristics(store: &dyn Store, scope: &Scope) -> Result<Vec<String>, AppError> {
+    let mut out = Vec::new();
+    for (_, value) in store.source_states(lantern_git::STATE_KEY_PREFIX)? {
+        let Ok(state) = serde_json::from_str::<lantern_git::ImportState>(&value) else {
+            continue;
+        };
+        let Ok(service) = Name::parse(&state.service) else {
+            continue;
+        };
+        if scope.contains(&service) {
+            out.push(lantern_git::heuristics_note(&state));
+        }
+    }
+    Ok(out)
+}
