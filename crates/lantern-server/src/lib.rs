@@ -18,9 +18,11 @@ mod openapi;
 pub mod policy;
 pub mod problem;
 pub mod retention;
-mod routes;
+pub mod routes;
+mod settings;
 mod startup;
 mod state;
 pub mod web;
 
-pub use startup::{Application, DEFAULT_BODY_LIMIT, Settings};
+pub use settings::{DEFAULT_BODY_LIMIT, Settings};
+pub use startup::Application;

@@ -1,5 +1,6 @@
 //! The governance layer every request passes through (governance.md rules
-//! 3 and 4). Each route has one entry in [`route_policy`]; the middleware
+//! 3 and 4). Each route is declared once, with its policy, in the route
+//! table (`crate::routes`), which gives [`Policies`]; the middleware
 //! [`govern`] authenticates the caller (bearer token or session cookie),
 //! asks `lantern_governance::Need::check`, records refusals and every read
 //! of event-level detail in the audit log, and hands the handler a
@@ -37,41 +38,28 @@ pub enum RoutePolicy {
     Receiver,
 }
 
-/// The policy of every route, by method and route template.
-pub fn route_policy(method: &Method, route: &str) -> Option<RoutePolicy> {
-    use RoutePolicy::*;
-    Some(match (method.as_str(), route) {
-        ("GET", "/healthz" | "/readyz") => Public,
-        ("POST", "/api/v1/session") => Public,
-        ("DELETE", "/api/v1/session") | ("GET", "/api/v1/whoami") => SignedIn,
-        ("GET", "/api/v1/openapi.json" | "/api/v1/metrics/docs") => SignedIn,
-        (
-            "GET",
-            "/api/v1/report" | "/api/v1/catalog" | "/api/v1/annotations" | "/api/v1/disputes",
-        ) => Aggregates,
-        (
-            "GET",
-            "/api/v1/services/{service}/deployments"
-            | "/api/v1/services/{service}/incidents"
-            | "/api/v1/services/{service}/changes",
-        ) => Detail,
-        ("POST", "/api/v1/annotations" | "/api/v1/disputes") => Contribute,
-        ("POST", "/api/v1/disputes/{id}/resolve") => Admin,
-        ("GET" | "POST", "/api/v1/tokens") => Admin,
-        ("DELETE", "/api/v1/tokens/{id}") => Admin,
-        ("GET", "/api/v1/access-review" | "/api/v1/audit" | "/api/v1/audit/verify") => Admin,
-        ("POST", r) if r.starts_with("/hooks/") => Receiver,
-        // The dashboard's pages (crate::web::PAGES), under the same rules.
-        ("GET" | "POST", "/sign-in") | ("GET", "/assets/{file}") => Public,
-        ("POST", "/sign-out") | ("GET", "/metrics") => SignedIn,
-        ("GET", "/" | "/teams/{team}" | "/services/{service}" | "/annotations") => Aggregates,
-        ("GET", "/services/{service}/incidents/{id}") => Detail,
-        ("POST", "/annotations" | "/disputes") => Contribute,
-        ("POST", "/disputes/{id}/resolve") => Admin,
-        ("GET" | "POST", "/admin/tokens") | ("POST", "/admin/tokens/{id}/revoke") => Admin,
-        ("GET", "/admin/access-review" | "/admin/audit") => Admin,
-        _ => return None,
-    })
+/// The policy of every route, by method and route template, from the
+/// route table (`crate::routes`), where each route is declared once with
+/// its policy.
+#[derive(Debug, Default)]
+pub struct Policies(std::collections::HashMap<(Method, String), RoutePolicy>);
+
+impl FromIterator<(Method, String, RoutePolicy)> for Policies {
+    fn from_iter<I: IntoIterator<Item = (Method, String, RoutePolicy)>>(routes: I) -> Self {
+        Policies(
+            routes
+                .into_iter()
+                .map(|(m, p, policy)| ((m, p), policy))
+                .collect(),
+        )
+    }
+}
+
+impl Policies {
+    /// A route the table does not know has no policy: it is refused.
+    pub fn get(&self, method: &Method, route: &str) -> Option<RoutePolicy> {
+        self.0.get(&(method.clone(), route.to_string())).copied()
+    }
 }
 
 /// Who is asking, for handlers that shape their answer by it.
@@ -307,7 +295,10 @@ impl AppState {
 
 /// The middleware: see the module documentation.
 pub async fn govern(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State((state, policies)): axum::extract::State<(
+        AppState,
+        std::sync::Arc<Policies>,
+    )>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -319,7 +310,7 @@ pub async fn govern(
     else {
         return next.run(request).await;
     };
-    let Some(policy) = route_policy(request.method(), &route) else {
+    let Some(policy) = policies.get(request.method(), &route) else {
         tracing::error!(route, "a route without a policy was refused");
         return Problem::new(
             StatusCode::FORBIDDEN,
@@ -404,4 +395,50 @@ pub async fn govern(
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    /// A route the table does not list is refused before its handler runs,
+    /// whoever asks: the policy layer fails closed.
+    #[tokio::test]
+    async fn a_route_without_a_policy_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = lantern_store::SqliteStore::open(&dir.path().join("l.db")).unwrap();
+        let settings = crate::Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            body_limit: 1024,
+            connections: 1,
+            app: lantern_app::Settings::parse("", None).unwrap(),
+        };
+        let state = AppState::new(
+            vec![Box::new(store)],
+            lantern_events::Pseudonymiser::from_key([7; 32]),
+            settings,
+        );
+        let listed: Policies = [(Method::GET, "/listed".to_string(), RoutePolicy::Public)]
+            .into_iter()
+            .collect();
+        let router = axum::Router::new()
+            .route("/listed", get(|| async { "reached" }))
+            .route("/unlisted", get(|| async { "reached" }))
+            .layer(axum::middleware::from_fn_with_state(
+                (state.clone(), std::sync::Arc::new(listed)),
+                govern,
+            ))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let client = reqwest::Client::new();
+        let listed = client.get(format!("{base}/listed")).send().await.unwrap();
+        assert_eq!(listed.status(), 200);
+        let unlisted = client.get(format!("{base}/unlisted")).send().await.unwrap();
+        assert_eq!(unlisted.status(), 403);
+        assert!(unlisted.text().await.unwrap().contains("no-policy"));
+        server.abort();
+    }
 }

@@ -1,7 +1,9 @@
 //! Building the application: settings in, a router bound to a listener out.
 //! Tests build it on `127.0.0.1:0` and talk to it over real HTTP.
 
+use crate::policy::Policies;
 use crate::routes;
+use crate::settings::Settings;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -9,23 +11,6 @@ use lantern_events::Pseudonymiser;
 use lantern_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
-
-/// How the server runs; what it serves by is `lantern_app::Settings`.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub listen: SocketAddr,
-    /// The largest request body accepted (413 past it).
-    pub body_limit: usize,
-    /// How many requests a replica works on at once against a shared store
-    /// (PostgreSQL: one connection each), so that a long report does not
-    /// hold up webhook deliveries. The embedded store has one connection.
-    pub connections: usize,
-    /// lantern.toml: the catalog, the engine's, receivers' and
-    /// governance's settings.
-    pub app: lantern_app::Settings,
-}
-
-pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
 /// One structured line per request (`-vv`): method, route, status, time.
 /// The query string is left out: it may name a team or a service, and a
@@ -78,10 +63,17 @@ impl Application {
         .await
         .map_err(std::io::Error::other)??;
         let state = AppState::new(stores, pseudonymiser, settings);
-        let router = routes::router()
-            .merge(crate::web::routes())
+        let routes = routes::routes();
+        let policies: Policies = routes
+            .table
+            .iter()
+            .map(|r| (r.method.clone(), r.path.clone(), r.policy))
+            .collect();
+        let policies = std::sync::Arc::new(policies);
+        let router = routes
+            .router
             .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
+                (state.clone(), policies),
                 crate::policy::govern,
             ))
             .layer(DefaultBodyLimit::max(limit))

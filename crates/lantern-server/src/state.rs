@@ -7,7 +7,7 @@
 //! and with several connections a long report holds up only its own.
 
 use crate::problem::Problem;
-use crate::startup::Settings;
+use crate::settings::Settings;
 use lantern_events::Pseudonymiser;
 use lantern_store::Store;
 use std::sync::Arc;

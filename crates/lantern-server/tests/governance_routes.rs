@@ -1,8 +1,8 @@
 //! Every route of the OpenAPI document, called with every role: who may
 //! do what (governance.md section 3), and that no answer ever carries a
 //! person (rule 1). Both tests walk the document the server publishes and
-//! the dashboard's page list (`web::PAGES`), so a new route fails them
-//! until it has a decision here and in `route_policy`.
+//! the dashboard's pages in the route table, so a new route fails them
+//! until it has a decision here and in the table.
 
 mod common;
 
@@ -248,16 +248,22 @@ async fn documented_routes(app: &TestApp) -> Vec<(String, String)> {
     );
     assert!(routes.len() > 25, "{routes:?}");
     routes.extend(
-        lantern_server::web::PAGES
-            .iter()
-            .map(|(m, r)| (m.to_lowercase(), r.to_string())),
+        pages()
+            .into_iter()
+            .map(|r| (r.method.as_str().to_lowercase(), r.path)),
     );
     routes
 }
 
+/// The dashboard's pages, from the server's route table.
+fn pages() -> Vec<lantern_server::routes::Route> {
+    let table = lantern_server::routes::routes().table;
+    table.into_iter().filter(|r| r.page).collect()
+}
+
 /// A page a signed-out visitor opens sends them to the sign-in page.
 fn is_page(route: &str) -> bool {
-    lantern_server::web::PAGES.iter().any(|(_, r)| *r == route)
+    pages().iter().any(|r| r.path == route)
 }
 
 async fn call(
@@ -278,7 +284,7 @@ async fn every_route_allows_exactly_the_roles_governance_names() {
     let mut checked = 0;
     for (method, route) in documented_routes(&app).await {
         let Some(decision) = decision(&method, &route) else {
-            panic!("{method} {route} has no access decision: add one here and in route_policy");
+            panic!("{method} {route} has no access decision: add one here and in the route table");
         };
         for role in ROLES {
             let token = app.tokens.get(role).map(String::as_str);
