@@ -30,7 +30,7 @@ pub use graph::{ChangeGraph, ChangeRef};
 pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window};
 pub use ledger::{Ledger, LinkKind};
 pub use report::*;
-pub use stats::Stats;
+pub use stats::{Stats, percentile};
 
 /// The report of metrics.md for one scope and window.
 pub fn report(events: &EventSet, scope: &Scope, window: Window, config: &EngineConfig) -> Report {

@@ -4,9 +4,9 @@ use crate::governance_cmd::{
     AccessCommand, AnnotationCommand, AuditCommand, DisputeCommand, RetentionCommand, TokenCommand,
 };
 use crate::instance::{Instance, Target};
-use crate::{bench, governance_cmd, import, import_git, migrate_cmd, report_cmd, serve};
+use crate::{governance_cmd, import, import_git, migrate_cmd, report_cmd, serve};
 use anyhow::{Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use lantern_app::Settings;
 use lantern_engine::{find_metric_doc, metric_docs};
 use lantern_store::Location;
@@ -48,7 +48,7 @@ pub enum Command {
     Report(report_cmd::ReportArgs),
     /// Generate a demo organisation, show its report, and open it in the
     /// dashboard (`--no-serve`: only the report).
-    Demo(DemoArgs),
+    Demo(report_cmd::DemoArgs),
     /// What a metric measures, what it does not, and how it is misread.
     Explain {
         /// A metric (e.g. lead_time, cfr); omit to list them all.
@@ -62,8 +62,6 @@ pub enum Command {
     /// Webhook bodies that could not be mapped: list them, replay them.
     #[command(subcommand)]
     Deadletter(serve::DeadLetterCommand),
-    /// Build a large synthetic organisation and time import and reports.
-    Bench(bench::BenchArgs),
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -101,28 +99,6 @@ pub enum ImportCommand {
     /// hotfixes by heuristics (`lantern explain git-mode`). Re-running reads
     /// only what is new.
     Git(import_git::GitArgs),
-}
-
-#[derive(Args)]
-pub struct DemoArgs {
-    /// The same seed always gives the same organisation.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// How many days of history.
-    #[arg(long, default_value_t = 120)]
-    pub days: u32,
-    /// The last day of history (YYYY-MM-DD) [default: today].
-    #[arg(long)]
-    pub until: Option<String>,
-    /// Where the dashboard listens (port 0: a free one).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub listen: std::net::SocketAddr,
-    /// Only write the demo and print its report; do not start the dashboard.
-    #[arg(long)]
-    pub no_serve: bool,
-    /// Start the dashboard without opening a browser.
-    #[arg(long)]
-    pub no_open: bool,
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -204,10 +180,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
-        }
-        Command::Bench(args) => {
-            bench::run(&args)?;
-            Ok(ExitCode::SUCCESS)
         }
         Command::Token(command) => {
             let config = Settings::load(cli.config.as_deref())?;

@@ -129,7 +129,7 @@ pub fn import_git(
             },
             warnings: Vec::new(),
             seconds: started.elapsed().as_secs_f64(),
-            peak_rss_mib: crate::bench::peak_rss_mib(),
+            peak_rss_mib: crate::telemetry::peak_rss_mib(),
         });
     }
     let bar = progress(args.quiet);
@@ -201,7 +201,7 @@ pub fn import_git(
         found: outcome.summary,
         warnings: outcome.warnings,
         seconds: started.elapsed().as_secs_f64(),
-        peak_rss_mib: crate::bench::peak_rss_mib(),
+        peak_rss_mib: crate::telemetry::peak_rss_mib(),
     })
 }
 

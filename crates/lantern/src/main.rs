@@ -2,25 +2,8 @@
 //! codes. Everything it does goes sources → events → store → engine →
 //! output; see docs/ARCHITECTURE.md.
 
-mod bench;
-mod bench_dashboard;
-mod bench_git;
-mod bench_serve;
-mod cli;
-mod demo;
-mod git_fixture;
-mod governance_cmd;
-mod import;
-mod import_git;
-mod instance;
-mod migrate_cmd;
-mod render;
-mod report_cmd;
-mod rng;
-mod serve;
-mod telemetry;
-
 use clap::Parser;
+use lantern::{cli, telemetry};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -1,7 +1,6 @@
 //! `lantern report` and `lantern demo`: load what a scope needs, compute,
 //! render.
 
-use crate::cli::DemoArgs;
 use crate::instance::Instance;
 use crate::render::{self, Format};
 use anyhow::{Context, Result, bail};
@@ -140,6 +139,29 @@ pub fn refresh_facts(store: &mut dyn Store, config: &Settings, quiet: bool) -> R
     })?;
     bar.finish_and_clear();
     Ok(())
+}
+
+/// `lantern demo`: the demo organisation, its report, and its dashboard.
+#[derive(Args)]
+pub struct DemoArgs {
+    /// The same seed always gives the same organisation.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// How many days of history.
+    #[arg(long, default_value_t = 120)]
+    pub days: u32,
+    /// The last day of history (YYYY-MM-DD) [default: today].
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Where the dashboard listens (port 0: a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Only write the demo and print its report; do not start the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Start the dashboard without opening a browser.
+    #[arg(long)]
+    pub no_open: bool,
 }
 
 /// Writes the demo organisation into `db` and renders what a newcomer

@@ -64,7 +64,7 @@ fn serve_with(
 /// `lantern demo` after writing the demo: an admin token for the demo, the
 /// dashboard on a local port, its address and a sign-in link printed, and
 /// a browser opened on the link where there is one.
-pub fn demo(db: &Path, args: &crate::cli::DemoArgs) -> Result<()> {
+pub fn demo(db: &Path, args: &crate::report_cmd::DemoArgs) -> Result<()> {
     let catalog = db.with_extension("toml");
     let config = Settings::load(Some(&catalog))?;
     let issued = {

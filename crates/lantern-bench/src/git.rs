@@ -58,8 +58,8 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
             d
         }
         None => {
-            temp = crate::bench::TempDir::new()?;
-            &temp.0
+            temp = tempfile::TempDir::new()?;
+            temp.path()
         }
     };
     let repo = match &args.repo {
@@ -101,7 +101,7 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
         .count() as u64;
     let _ = std::fs::remove_file(&log_file);
     // Whole commands, as a user runs them, like git log.
-    let exe = std::env::current_exe().context("finding the lantern binary")?;
+    let exe = lantern_binary()?;
     let repo_arg = repo.display().to_string();
     let rule = args.deploys.to_string();
     let mut import = Vec::new();
@@ -209,6 +209,20 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
         println!("peak memory            {:.0} MiB", results.peak_rss_mib);
     }
     Ok(())
+}
+
+/// The `lantern` binary built beside this one (`cargo build --release`
+/// builds both): whole commands are timed as users run them.
+fn lantern_binary() -> Result<PathBuf> {
+    let me = std::env::current_exe().context("finding this benchmark's binary")?;
+    let exe = me.with_file_name(format!("lantern{}", std::env::consts::EXE_SUFFIX));
+    if !exe.exists() {
+        bail!(
+            "no {} beside the benchmark: run `cargo build --release -p lantern` first",
+            exe.display()
+        );
+    }
+    Ok(exe)
 }
 
 /// Runs a lantern command to its end; its time and standard output.

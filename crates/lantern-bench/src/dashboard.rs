@@ -5,11 +5,11 @@
 //! viewer (whose pages check small-group suppression scope by scope).
 //! Numbers go to docs/performance.md.
 
-use crate::bench::{BenchArgs, START, TempDir};
-use crate::bench_serve::{BenchServer, Connection};
-use crate::instance::Instance;
+use crate::serve::{BenchServer, Connection};
+use crate::{BenchArgs, START};
 use anyhow::{Result, bail};
 use clap::Args;
+use lantern::instance::Instance;
 use lantern_app::Settings;
 use lantern_governance::Role;
 use std::path::Path;
@@ -46,17 +46,17 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
     if args.repeat == 0 || args.services == 0 {
         bail!("--repeat and --services must be at least 1");
     }
-    let temp = TempDir::new()?;
+    let temp = tempfile::TempDir::new()?;
     let mut results = Vec::new();
 
     // The demo organisation, as `lantern demo` writes it.
-    let demo_db = temp.0.join("demo.db");
+    let demo_db = temp.path().join("demo.db");
     let until = lantern_events::Timestamp::now().date();
     {
         let mut instance = Instance::open_file(&demo_db)?;
-        crate::demo::write_into(&mut instance, 42, until, 120)?;
+        lantern::demo::write_into(&mut instance, 42, until, 120)?;
     }
-    let demo_config = Settings::parse(&crate::demo::catalog_toml(), None)?;
+    let demo_config = Settings::parse(&lantern::demo::catalog_toml(), None)?;
     let to = until.format("%Y-%m-%d");
     let window = format!("days=90&to={to}");
     let pages: Vec<String> = [
@@ -77,8 +77,8 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
     )?);
 
     // A large organisation: the bench generator's history, 10 services a team.
-    let large_db = temp.0.join("large.db");
-    let data = temp.0.join("large.jsonl");
+    let large_db = temp.path().join("large.db");
+    let data = temp.path().join("large.jsonl");
     let generated = BenchArgs {
         target: None,
         services: args.services,
@@ -90,7 +90,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
         reuse: false,
         postgres: None,
     };
-    crate::bench::generate(&generated, &data)?;
+    crate::generate(&generated, &data)?;
     let mut catalog = String::new();
     for team in 0..args.services.div_ceil(10) {
         let services: Vec<String> = (team * 10..((team + 1) * 10).min(args.services))
@@ -104,7 +104,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
     let large_config = Settings::parse(&catalog, None)?;
     {
         let mut instance = Instance::open_file(&large_db)?;
-        crate::import::import_events(&mut instance, &data, false, &large_config)?;
+        lantern::import::import_events(&mut instance, &data, false, &large_config)?;
     }
     let end =
         lantern_events::Timestamp::from_micros((START + args.days as i64 * 86_400) * 1_000_000);
@@ -166,8 +166,8 @@ fn measure(
     pages: &[String],
     repeat: usize,
 ) -> Result<Vec<PageTiming>> {
-    let mut instance = Instance::open_for_serving(&crate::instance::Target::sqlite(db))?;
-    crate::report_cmd::refresh_facts(instance.store.as_mut(), config, true)?;
+    let mut instance = Instance::open_for_serving(&lantern::instance::Target::sqlite(db))?;
+    lantern::report_cmd::refresh_facts(instance.store.as_mut(), config, true)?;
     let mut tokens = Vec::new();
     for (role, name) in [(Role::Admin, "admin"), (Role::OrgViewer, "org viewer")] {
         let new = lantern_governance::NewGrant {
@@ -179,10 +179,10 @@ fn measure(
         };
         let now = lantern_events::Timestamp::now();
         let issued =
-            crate::governance_cmd::create_token(instance.store.as_mut(), config, new, now)?;
+            lantern::governance_cmd::create_token(instance.store.as_mut(), config, new, now)?;
         tokens.push((name, Arc::<str>::from(issued.token)));
     }
-    let mut settings = crate::serve::settings(
+    let mut settings = lantern::serve::settings(
         config,
         "127.0.0.1:0".parse()?,
         lantern_server::DEFAULT_BODY_LIMIT,

@@ -4,14 +4,13 @@
 //! committed; a reader asks for reports meanwhile and records how long
 //! each took. Numbers go to docs/performance.md.
 
-use crate::instance::Instance;
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use lantern::instance::Instance;
 use lantern_app::Settings;
 use lantern_server::Application;
 use lantern_store::Store;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -56,13 +55,14 @@ struct Percentiles {
     max: f64,
 }
 
+/// With the engine's own percentile (linear between closest ranks).
 fn percentiles(mut v: Vec<f64>) -> Percentiles {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| {
         if v.is_empty() {
             f64::NAN
         } else {
-            v[((v.len() - 1) as f64 * q).round() as usize]
+            lantern_engine::percentile(&v, q)
         }
     };
     Percentiles {
@@ -74,13 +74,13 @@ fn percentiles(mut v: Vec<f64>) -> Percentiles {
 }
 
 pub fn run(args: &ServeBenchArgs) -> Result<()> {
-    let temp = crate::bench::TempDir::new()?;
-    let db = temp.0.join("serve-bench.db");
+    let temp = tempfile::TempDir::new()?;
+    let db = temp.path().join("serve-bench.db");
     let until = lantern_events::Timestamp::now().date();
-    let mut instance = Instance::open_for_serving(&crate::instance::Target::sqlite(&db))?;
-    crate::demo::write_into(&mut instance, 42, until, 120)?;
-    let config = Settings::parse(&crate::demo::catalog_toml(), None)?;
-    crate::report_cmd::refresh_facts(instance.store.as_mut(), &config, true)?;
+    let mut instance = Instance::open_for_serving(&lantern::instance::Target::sqlite(&db))?;
+    lantern::demo::write_into(&mut instance, 42, until, 120)?;
+    let config = Settings::parse(&lantern::demo::catalog_toml(), None)?;
+    lantern::report_cmd::refresh_facts(instance.store.as_mut(), &config, true)?;
     let before = instance.store.counts()?;
     // The clients write as the `events` source, the reader reads as an org
     // viewer: the policy layer's cost is part of what is measured.
@@ -94,13 +94,13 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         };
         let now = lantern_events::Timestamp::now();
         let issued =
-            crate::governance_cmd::create_token(instance.store.as_mut(), &config, new, now)?;
+            lantern::governance_cmd::create_token(instance.store.as_mut(), &config, new, now)?;
         Ok(issued.token.into())
     };
     let ingest = token(lantern_governance::Role::Ingest, Some("events"))?;
     let viewer = token(lantern_governance::Role::OrgViewer, None)?;
 
-    let settings = crate::serve::settings(
+    let settings = lantern::serve::settings(
         &config,
         "127.0.0.1:0".parse()?,
         lantern_server::DEFAULT_BODY_LIMIT,
@@ -237,15 +237,15 @@ fn delivery(client: usize, n: u64, services: usize) -> String {
 
 /// The real server on a free loopback port, on its own two-worker runtime
 /// (as `lantern serve` runs), for a benchmark's clients to talk to.
-pub(crate) struct BenchServer {
+pub struct BenchServer {
     runtime: tokio::runtime::Runtime,
-    pub(crate) address: SocketAddr,
+    pub address: SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl BenchServer {
-    pub(crate) fn start(settings: lantern_server::Settings, instance: Instance) -> Result<Self> {
+    pub fn start(settings: lantern_server::Settings, instance: Instance) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -269,62 +269,45 @@ impl BenchServer {
     }
 
     /// Stops it after the requests in flight.
-    pub(crate) fn stop(self) -> Result<()> {
+    pub fn stop(self) -> Result<()> {
         let _ = self.stop.send(());
         self.runtime.block_on(self.served)??;
         Ok(())
     }
 }
 
-/// A keep-alive HTTP/1.1 connection: enough of a client for a benchmark.
-pub(crate) struct Connection {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+/// One client with one keep-alive connection (reqwest's pool), holding a
+/// token: what a delivery tool or a dashboard reader is.
+pub struct Connection {
+    client: reqwest::blocking::Client,
+    base: String,
     token: Arc<str>,
 }
 
 impl Connection {
-    pub(crate) fn open(address: SocketAddr, token: &Arc<str>) -> Result<Self> {
-        let stream = TcpStream::connect(address)?;
-        stream.set_nodelay(true)?;
+    pub fn open(address: SocketAddr, token: &Arc<str>) -> Result<Self> {
+        let client = reqwest::blocking::Client::builder()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .build()?;
         Ok(Connection {
-            reader: BufReader::new(stream.try_clone()?),
-            writer: stream,
+            client,
+            base: format!("http://{address}"),
             token: token.clone(),
         })
     }
 
-    pub(crate) fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        body: &str,
-    ) -> Result<(u16, String)> {
-        write!(
-            self.writer,
-            "{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.token,
-            body.len()
-        )?;
-        let mut line = String::new();
-        self.reader.read_line(&mut line)?;
-        let status: u16 = line
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("not an HTTP status line: {line:?}"))?;
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line)?;
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body)?;
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    pub fn request(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .with_context(|| format!("{path}: no answer"))?;
+        let status = response.status().as_u16();
+        Ok((status, response.text()?))
     }
 }

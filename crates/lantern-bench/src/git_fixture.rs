@@ -3,8 +3,8 @@
 //! release tags (annotated and lightweight) and quick patch releases —
 //! written through `git fast-import`, for `lantern bench git`.
 
-use crate::rng::Rng;
 use anyhow::{Context, Result, bail};
+use lantern::rng::Rng;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};

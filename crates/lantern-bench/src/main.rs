@@ -1,21 +1,30 @@
-//! `lantern bench`: a synthetic organisation at scale, and how long the real
-//! import and report paths take on it. Numbers go to docs/performance.md.
+//! Lantern's benchmarks, outside the product binary:
+//! `cargo run --release -p lantern-bench -- [git|serve|dashboard] …`.
+//! Without a subcommand: a synthetic organisation at scale, and how long
+//! the real import and report paths take on it. Numbers go to
+//! docs/performance.md.
 
-use crate::import::import_events;
-use crate::instance::Instance;
-use crate::rng::Rng;
+mod dashboard;
+mod git;
+mod git_fixture;
+mod serve;
+
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use lantern_engine::{EngineConfig, Ledger, Scope, Window};
+use lantern::import::import_events;
+use lantern::instance::Instance;
+use lantern::rng::Rng;
+use lantern_app::report::Loaded;
+use lantern_engine::{Scope, Window};
 use lantern_events::{MICROS_PER_DAY, Name, Timestamp};
 use lantern_store::Store;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-#[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true)]
+#[derive(Parser, Debug)]
+#[command(name = "lantern-bench", args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
     #[command(subcommand)]
     pub target: Option<BenchTarget>,
@@ -47,11 +56,11 @@ pub struct BenchArgs {
 #[derive(clap::Subcommand, Debug)]
 pub enum BenchTarget {
     /// `lantern import git` against `git log` on one repository.
-    Git(crate::bench_git::GitBenchArgs),
+    Git(crate::git::GitBenchArgs),
     /// Webhook ingest into `lantern serve` while reports are read.
-    Serve(crate::bench_serve::ServeBenchArgs),
+    Serve(crate::serve::ServeBenchArgs),
     /// The dashboard's pages, on the demo organisation and a large one.
-    Dashboard(crate::bench_dashboard::DashboardBenchArgs),
+    Dashboard(crate::dashboard::DashboardBenchArgs),
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -79,15 +88,15 @@ struct Timing {
     total: f64,
 }
 
-pub(crate) const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
+pub const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
 
 /// Counts, the import's figures and the reports' timings on one store.
 fn measure(
     instance: &mut Instance,
     store: &'static str,
-    import: Option<(f64, crate::import::ImportSummary)>,
+    import: Option<(f64, lantern::import::ImportSummary)>,
     args: &BenchArgs,
-    config: &EngineConfig,
+    config: &lantern_app::Settings,
 ) -> Result<Results> {
     let counts = instance.store.counts()?;
     let end = Timestamp::from_micros((START + args.days as i64 * 86_400) * 1_000_000);
@@ -114,7 +123,7 @@ fn measure(
         import_events_per_s: import.as_ref().map(|(_, s)| s.loaded as f64 / s.seconds),
         org_report_ms,
         service_report_ms,
-        peak_rss_mib: peak_rss_mib(),
+        peak_rss_mib: lantern::telemetry::peak_rss_mib(),
     })
 }
 
@@ -138,11 +147,22 @@ fn print(results: &Results, label: bool) {
     println!("peak memory            {:.0} MiB", results.peak_rss_mib);
 }
 
-pub fn run(args: &BenchArgs) -> Result<()> {
+fn main() -> std::process::ExitCode {
+    let args = BenchArgs::parse();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &BenchArgs) -> Result<()> {
     match &args.target {
-        Some(BenchTarget::Git(git)) => return crate::bench_git::run(git),
-        Some(BenchTarget::Serve(serve)) => return crate::bench_serve::run(serve),
-        Some(BenchTarget::Dashboard(d)) => return crate::bench_dashboard::run(d),
+        Some(BenchTarget::Git(git)) => return crate::git::run(git),
+        Some(BenchTarget::Serve(serve)) => return crate::serve::run(serve),
+        Some(BenchTarget::Dashboard(d)) => return crate::dashboard::run(d),
         None => {}
     }
     let temp;
@@ -152,8 +172,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             d
         }
         None => {
-            temp = TempDir::new()?;
-            &temp.0
+            temp = tempfile::TempDir::new()?;
+            temp.path()
         }
     };
     let data = dir.join("bench-events.jsonl");
@@ -186,15 +206,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         );
         (instance, Some((generate_s, summary)))
     };
-    let mut all = vec![measure(
-        &mut instance,
-        "sqlite",
-        import,
-        args,
-        &config.engine,
-    )?];
+    let mut all = vec![measure(&mut instance, "sqlite", import, args, &config)?];
     if let Some(url) = &args.postgres {
-        let target = crate::instance::Target {
+        let target = lantern::instance::Target {
             location: lantern_store::Location::Postgres(url.clone()),
             key_file: dir.join("bench-postgres.key"),
         };
@@ -214,7 +228,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             "postgres",
             Some((generate_s, summary)),
             args,
-            &config.engine,
+            &config,
         )?);
     }
     if args.json {
@@ -230,21 +244,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The median of `runs` timed reports.
+/// The median of `runs` timed reports, through the application layer's
+/// own entry points: loading what the report reads, then computing it.
 fn time_report(
     store: &mut dyn Store,
     scope: &Scope,
     window: Window,
-    config: &EngineConfig,
+    settings: &lantern_app::Settings,
     runs: usize,
 ) -> Result<Timing> {
     let mut samples = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let input = store.report_input(scope.services().as_ref(), window, config)?;
+        let loaded = Loaded::load(store, settings, scope, window)?;
         let load = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
-        let report = Ledger::build(&input, config).report(scope, window);
+        let report = loaded.ledger(settings).report(scope, window);
         let compute = t.elapsed().as_secs_f64() * 1000.0;
         std::hint::black_box(report);
         samples.push((load + compute, load, compute));
@@ -260,7 +275,7 @@ fn time_report(
 
 /// A linear history with a merge now and then, one PR per deployment, and
 /// a failure (incident, rollback or hotfix) in a few per cent of them.
-pub(crate) fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
+pub fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
     let file =
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
@@ -349,34 +364,4 @@ pub(crate) fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)>
     out.flush()?;
     bar.finish_and_clear();
     Ok((events, deployments, changes))
-}
-
-/// Peak resident memory of this process (Linux), in MiB.
-pub(crate) fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
-}
-
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl TempDir {
-    pub(crate) fn new() -> Result<Self> {
-        let dir = std::env::temp_dir().join(format!("lantern-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        Ok(TempDir(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

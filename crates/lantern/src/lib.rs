@@ -1,0 +1,16 @@
+//! The `lantern` command's parts: each command's arguments and how it
+//! runs (through `lantern-app`'s use cases), as a library so that the
+//! benchmarks (`crates/lantern-bench`) time exactly what users run.
+
+pub mod cli;
+pub mod demo;
+pub mod governance_cmd;
+pub mod import;
+pub mod import_git;
+pub mod instance;
+pub mod migrate_cmd;
+pub mod render;
+pub mod report_cmd;
+pub mod rng;
+pub mod serve;
+pub mod telemetry;
