@@ -128,7 +128,7 @@ pub fn grant_role(text: &str) -> Result<lantern_governance::Role, StoreError> {
     })
 }
 
-// The kept facts' blobs (facts.rs), shared by both stores' retained rows.
+// The kept facts' blobs (sqlite/facts.rs), shared by both stores' retained rows.
 
 pub fn encode_times(times: &[Timestamp]) -> Vec<u8> {
     times

@@ -6,8 +6,8 @@
 //! `retained_*` tables). SQLite's other derived facts are not copied:
 //! PostgreSQL derives its own at the first report.
 
-use crate::postgres_store::{Cell, insert_rows};
-use crate::retention::RETAINED_GLOB;
+use crate::postgres::{Cell, insert_rows};
+use crate::retained::RETAINED_GLOB;
 use crate::{PostgresStore, SqliteStore, StoreError};
 use postgres::types::Type;
 use rusqlite::types::Value;

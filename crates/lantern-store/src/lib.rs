@@ -12,13 +12,11 @@
 
 mod codec;
 mod copy;
-mod facts;
 mod governance;
-mod postgres_store;
-mod retention;
-mod schema;
+mod postgres;
+mod retained;
 mod sqlite;
-mod sqlite_governance;
+mod touched;
 
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::{Change, Event, Name};
@@ -26,8 +24,8 @@ use std::collections::BTreeSet;
 
 pub use copy::{TABLES, copy_sqlite_to_postgres};
 pub use governance::{AuditEnds, Dispute, GovernanceStore};
-pub use postgres_store::{PostgresStore, redacted};
-pub use retention::{RETAINED_PREFIX, RetentionRun};
+pub use postgres::{PostgresStore, redacted};
+pub use retained::{RETAINED_PREFIX, RetentionRun};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +33,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL: {}", postgres_message(.0))]
-    Postgres(#[from] postgres::Error),
+    Postgres(#[from] ::postgres::Error),
     #[error("not supported yet: {what}")]
     Unsupported { what: String },
     #[error("cannot connect to PostgreSQL at {url}: {reason}")]
@@ -58,7 +56,7 @@ pub enum StoreError {
 
 /// A PostgreSQL error with the server's own message and detail, which
 /// `postgres::Error`'s display leaves out ("db error").
-pub(crate) fn postgres_message(e: &postgres::Error) -> String {
+pub(crate) fn postgres_message(e: &::postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),

@@ -1,5 +1,5 @@
 //! Retention on PostgreSQL (governance.md rule 5): the outcome of the
-//! embedded store's (`crate::retention`), reached the other way round.
+//! embedded store's (`crate::sqlite` retention.rs), reached the other way round.
 //!
 //! SQLite keeps the facts of purged rows in its window tables, renamed
 //! in place. Here a purge derives facts once over the whole history
@@ -27,7 +27,7 @@ use crate::codec::{
     Names, corrupt, decode_deploys, decode_times, encode_deploys, encode_times, enum_text,
     enum_value, id, time,
 };
-use crate::retention::{PLACEHOLDER_SHA, RETAINED_PREFIX, RetentionRun};
+use crate::retained::{PLACEHOLDER_SHA, RETAINED_PREFIX, RetentionRun};
 use foldhash::{HashMap, HashSet};
 use lantern_engine::{
     DeploymentFacts, EngineConfig, EventSet, FirstDeploy, PullRequestFacts, ReportInput, ShipRule,

@@ -17,6 +17,7 @@
 
 use crate::codec::*;
 use crate::sqlite::{Fields, SqliteStore, placeholders};
+use crate::touched::{Touched, fingerprint};
 use crate::{Store, StoreError};
 use lantern_engine::*;
 use lantern_events::*;
@@ -26,59 +27,6 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 const SERVICES_PER_CHUNK: usize = 25;
-
-/// What a batch of events touches, for marking facts stale (both stores):
-/// the services and repositories the new versions name, and the ids of
-/// stored versions they may replace, whose services and repositories
-/// become stale too.
-pub(crate) struct Touched<'e> {
-    pub services: BTreeSet<String>,
-    pub repos: BTreeSet<String>,
-    pub deployments: Vec<&'e str>,
-    pub incidents: Vec<&'e str>,
-    /// Only changes with ids of their own: a default id (`repo@sha`)
-    /// cannot move to another repository.
-    pub changes: Vec<&'e str>,
-    pub pull_requests: Vec<&'e str>,
-}
-
-impl<'e> Touched<'e> {
-    pub(crate) fn of(events: &'e [Event]) -> Self {
-        let mut t = Touched {
-            services: BTreeSet::new(),
-            repos: BTreeSet::new(),
-            deployments: Vec::new(),
-            incidents: Vec::new(),
-            changes: Vec::new(),
-            pull_requests: Vec::new(),
-        };
-        for e in events {
-            match e {
-                Event::Deployment(d) => {
-                    t.services.insert(d.service.to_string());
-                    t.repos.extend(d.repo.as_ref().map(Name::to_string));
-                    t.deployments.push(d.id.as_str());
-                }
-                Event::Incident(i) => {
-                    t.services.extend(i.affected().map(Name::to_string));
-                    t.incidents.push(i.id.as_str());
-                }
-                Event::Change(c) => {
-                    t.repos.insert(c.repo.to_string());
-                    if c.id.as_str() != EventId::for_change(&c.repo, &c.sha).as_str() {
-                        t.changes.push(c.id.as_str());
-                    }
-                }
-                Event::PullRequest(p) => {
-                    t.repos.insert(p.repo.to_string());
-                    t.pull_requests.push(p.id.as_str());
-                }
-                Event::Annotation(_) => {}
-            }
-        }
-        t
-    }
-}
 
 /// Marks what a batch touches, before it is written: the services and
 /// repositories of the new versions and of the stored versions they
@@ -154,15 +102,9 @@ pub(crate) fn mark_stale(tx: &Transaction, events: &[Event]) -> rusqlite::Result
 
 /// What a partial refresh re-derives: these services' deployments and
 /// incident links, and these repositories' pull requests.
-struct Closure {
+pub(super) struct Closure {
     services: Vec<String>,
     repos: BTreeSet<String>,
-}
-
-pub(crate) fn fingerprint(config: &EngineConfig) -> String {
-    let mut names = config.production.clone();
-    names.sort();
-    format!("v1:{}", names.join("\u{1f}"))
 }
 
 /// Rebuilding the window tables. Each chunk of services appends its rows to
@@ -281,7 +223,7 @@ impl<'c> Staging<'c> {
         let tx = self.tx;
         match partial {
             None => {
-                tx.execute_batch(crate::schema::DROP_WINDOW_INDEXES)?;
+                tx.execute_batch(crate::sqlite::schema::DROP_WINDOW_INDEXES)?;
                 tx.execute_batch(
                     "DELETE FROM deployment_window WHERE deployment NOT GLOB 'retained:*';
                      DELETE FROM pull_request_window WHERE pull_request NOT GLOB 'retained:*';",
@@ -346,7 +288,7 @@ impl<'c> Staging<'c> {
             flush(pending)?;
         }
         if partial.is_none() {
-            tx.execute_batch(crate::schema::CREATE_WINDOW_INDEXES)?;
+            tx.execute_batch(crate::sqlite::schema::CREATE_WINDOW_INDEXES)?;
         }
         tx.execute_batch("DROP TABLE staged_deployments; DROP TABLE staged_pull_requests;")?;
         match partial {
@@ -375,36 +317,8 @@ impl<'c> Staging<'c> {
 const LARGE_WAL_BYTES: u64 = 256 << 20;
 
 impl SqliteStore {
-    pub fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError> {
-        let state: Option<String> = self
-            .conn()
-            .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
-                r.get(0)
-            })
-            .ok();
-        Ok(match state {
-            Some(s) => s == fingerprint(config) && !self.any_stale()?,
-            // A database with no events has nothing to derive.
-            None => {
-                let c = self.counts()?;
-                c.deployments + c.pull_requests == 0
-            }
-        })
-    }
-
-    /// Re-derives every fact from the stored history. `progress` is told
-    /// (services done, services in all) as chunks finish.
-    pub fn refresh_facts(
-        &mut self,
-        config: &EngineConfig,
-        progress: &dyn Fn(usize, usize),
-    ) -> Result<(), StoreError> {
-        let closure = self.stale_closure(config, None)?;
-        self.refresh_closure(config, closure, progress)
-    }
-
     /// Re-derives a closure (`None`: everything).
-    fn refresh_closure(
+    pub(super) fn refresh_closure(
         &mut self,
         config: &EngineConfig,
         closure: Option<Closure>,
@@ -526,7 +440,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn any_stale(&self) -> Result<bool, StoreError> {
+    pub(super) fn any_stale(&self) -> Result<bool, StoreError> {
         Ok(self
             .conn()
             .query_row("SELECT EXISTS (SELECT 1 FROM stale_facts)", [], |r| {
@@ -539,7 +453,7 @@ impl SqliteStore {
     /// or derived with other settings). The closure is complete: every
     /// stale service in it brings its repositories, every repository
     /// brings every service that deploys it.
-    fn stale_closure(
+    pub(super) fn stale_closure(
         &self,
         config: &EngineConfig,
         scope: Option<&BTreeSet<Name>>,
@@ -632,7 +546,10 @@ impl SqliteStore {
     /// start on (and rollbacks that name what they roll back, whenever they
     /// were), the incidents that can matter, pull requests merged in the
     /// window. Deployments and pull requests carry only what reports read.
-    pub fn report_input(
+    /// What a report reads of one window: its deployments and pull
+    /// requests with their facts, and its incidents, once the facts it
+    /// reads are current.
+    pub(super) fn read_window(
         &mut self,
         services: Option<&BTreeSet<Name>>,
         window: Window,

@@ -1,4 +1,4 @@
-//! Kept facts on PostgreSQL: the SQLite store's design (`crate::facts`)
+//! Kept facts on PostgreSQL: the SQLite store's design (`crate::sqlite` facts.rs)
 //! for several replicas. What each successful production deployment
 //! shipped, each merged pull request's first commit and deployments, and
 //! each sha-blamed incident's first deployment per service are kept, so a
@@ -27,7 +27,7 @@ use super::{
 };
 use crate::StoreError;
 use crate::codec::*;
-use crate::facts::{Touched, fingerprint};
+use crate::touched::{Touched, fingerprint};
 use lantern_engine::*;
 use lantern_events::*;
 use postgres::types::ToSql;

@@ -1,7 +1,11 @@
 //! The embedded store: one SQLite file in WAL mode.
 
+mod facts;
+pub(crate) mod governance;
+mod retention;
+pub(crate) mod schema;
+
 use crate::codec::*;
-use crate::schema;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::*;
@@ -52,7 +56,7 @@ struct SqliteSession<'c> {
 impl WriteSession for SqliteSession<'_> {
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
         // Marks read the versions being replaced: before the inserts.
-        crate::facts::mark_stale(&self.tx, events)?;
+        facts::mark_stale(&self.tx, events)?;
         let mut inserts = Inserts::prepare(&self.tx)?;
         for e in events {
             SqliteStore::write_event(&mut inserts, e)?;
@@ -182,7 +186,7 @@ impl SqliteStore {
         events: &[Event],
     ) -> Result<(), StoreError> {
         // Marks read the versions being replaced: before the inserts.
-        crate::facts::mark_stale(tx, events)?;
+        facts::mark_stale(tx, events)?;
         let mut inserts = Inserts::prepare(tx)?;
         for e in events {
             Self::write_event(&mut inserts, e)?;
@@ -436,7 +440,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn annotations(&self, names: &mut Names) -> Result<Vec<Annotation>, StoreError> {
+    fn load_annotations(&self, names: &mut Names) -> Result<Vec<Annotation>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, scope_kind, scope_name, kind, from_at, to_at, title FROM annotations",
         )?;
@@ -519,7 +523,7 @@ impl SqliteStore {
     ) -> Result<EventSet, StoreError> {
         let mut names = Names::default();
         let incidents = self.load_incidents(&mut names, "", [])?;
-        let annotations = self.annotations(&mut names)?;
+        let annotations = self.load_annotations(&mut names)?;
         let Some(services) = services else {
             return Ok(EventSet {
                 changes: self.changes_where(&mut names, "", &[], fields)?,
@@ -626,7 +630,20 @@ impl Store for SqliteStore {
     }
 
     fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError> {
-        SqliteStore::facts_are_fresh(self, config)
+        let state: Option<String> = self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
+                r.get(0)
+            })
+            .ok();
+        Ok(match state {
+            Some(s) => s == crate::touched::fingerprint(config) && !self.any_stale()?,
+            // A database with no events has nothing to derive.
+            None => {
+                let c = self.counts()?;
+                c.deployments + c.pull_requests == 0
+            }
+        })
     }
 
     fn refresh_facts(
@@ -634,7 +651,8 @@ impl Store for SqliteStore {
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
     ) -> Result<(), StoreError> {
-        SqliteStore::refresh_facts(self, config, progress)
+        let closure = self.stale_closure(config, None)?;
+        self.refresh_closure(config, closure, progress)
     }
 
     fn report_input(
@@ -643,7 +661,7 @@ impl Store for SqliteStore {
         window: Window,
         config: &EngineConfig,
     ) -> Result<ReportInput, StoreError> {
-        SqliteStore::report_input(self, services, window, config)
+        self.read_window(services, window, config)
     }
 
     fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
@@ -768,7 +786,7 @@ impl Store for SqliteStore {
     }
 
     fn annotations(&self) -> Result<Vec<Annotation>, StoreError> {
-        SqliteStore::annotations(self, &mut Names::default())
+        self.load_annotations(&mut Names::default())
     }
 
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {

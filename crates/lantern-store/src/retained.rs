@@ -1,0 +1,59 @@
+//! What both stores share about retention (governance.md rule 5): the
+//! aliases of kept measurements and what one run did.
+
+/// The prefix of every alias: ids a refresh must leave alone.
+pub const RETAINED_PREFIX: &str = lantern_events::RESERVED_ID_PREFIX;
+/// The same, as a GLOB pattern for SQL.
+pub(crate) const RETAINED_GLOB: &str = "retained:*";
+
+/// Stands for a purged sha an incident blamed that no deployment shipped.
+pub(crate) const PLACEHOLDER_SHA: &str = "0000000";
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RetentionRun {
+    /// The raw horizon, RFC 3339.
+    pub raw_horizon: String,
+    pub changes: u64,
+    pub pull_requests: u64,
+    pub deployments: u64,
+    pub incidents: u64,
+    pub dead_letters: u64,
+    pub audit_entries: u64,
+    /// Anonymous measurements older than the aggregate horizon.
+    pub measurements: u64,
+    pub sessions: u64,
+}
+
+impl RetentionRun {
+    /// Whether raw events left: every kept fact of the rest is then
+    /// derived again (the horizon starts each service's history).
+    pub(crate) fn purged_events(&self) -> bool {
+        self.changes + self.pull_requests + self.deployments + self.incidents > 0
+    }
+
+    pub fn purged_anything(&self) -> bool {
+        self.changes
+            + self.pull_requests
+            + self.deployments
+            + self.incidents
+            + self.dead_letters
+            + self.audit_entries
+            + self.measurements
+            > 0
+    }
+
+    pub(crate) fn summary(&self) -> String {
+        format!(
+            "horizon {}: {} changes, {} pull requests, {} deployments, {} incidents, {} dead letters, {} audit entries, {} old measurements",
+            self.raw_horizon,
+            self.changes,
+            self.pull_requests,
+            self.deployments,
+            self.incidents,
+            self.dead_letters,
+            self.audit_entries,
+            self.measurements
+        )
+    }
+}
