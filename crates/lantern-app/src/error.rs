@@ -26,3 +26,9 @@ impl AppError {
         AppError::Invalid(message.into())
     }
 }
+
+impl From<lantern_engine::WindowError> for AppError {
+    fn from(e: lantern_engine::WindowError) -> Self {
+        AppError::Invalid(e.to_string())
+    }
+}

@@ -8,7 +8,8 @@
 //! - [`report`]: the one report entry point (scope, window, buckets,
 //!   reader), with governance rule 2 applied;
 //! - [`annotations`]: annotations and disputes (rule 8);
-//! - [`audit`]: what grants allow, as recorded, and the audit log's check.
+//! - [`audit`]: what grants allow, as recorded, and the audit log's check;
+//! - [`format`]: figures as people read them (one duration format).
 //!
 //! Invariant: a figure reaches a reader only through [`report`], so
 //! suppression cannot be forgotten by a new front end.
@@ -16,6 +17,7 @@
 pub mod annotations;
 pub mod audit;
 mod error;
+pub mod format;
 pub mod report;
 pub mod settings;
 

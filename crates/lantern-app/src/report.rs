@@ -205,7 +205,7 @@ impl Loaded {
         let compare = |ledger: &Ledger| -> Result<Vec<(u32, Report)>, AppError> {
             days.iter()
                 .map(|&d| {
-                    let w = Window::new(back(d), end).map_err(AppError::Invalid)?;
+                    let w = Window::new(back(d), end)?;
                     Ok((d, ledger.report(scope, w)))
                 })
                 .collect()
@@ -214,7 +214,7 @@ impl Loaded {
         if self.window.from <= longest {
             return compare(ledger);
         }
-        let hull = Window::new(longest, end).map_err(AppError::Invalid)?;
+        let hull = Window::new(longest, end)?;
         let longer = Loaded::load(store, settings, scope, hull)?;
         compare(&longer.ledger(settings))
     }

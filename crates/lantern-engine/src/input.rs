@@ -97,12 +97,24 @@ pub struct Window {
     pub to: Timestamp,
 }
 
+/// Why a window could not be made. The front ends word it for their
+/// users (`--from` on the command line, `from` in a query string).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WindowError {
+    /// A bound (`from` or `to`) is not a date or time.
+    #[error("{bound}: {message}")]
+    Bound {
+        bound: &'static str,
+        message: String,
+    },
+    #[error("the window is empty: from {from} is not before to {to}")]
+    Empty { from: Timestamp, to: Timestamp },
+}
+
 impl Window {
-    pub fn new(from: Timestamp, to: Timestamp) -> Result<Self, String> {
+    pub fn new(from: Timestamp, to: Timestamp) -> Result<Self, WindowError> {
         if from >= to {
-            return Err(format!(
-                "the window is empty: --from {from} is not before --to {to}"
-            ));
+            return Err(WindowError::Empty { from, to });
         }
         Ok(Window { from, to })
     }
@@ -114,9 +126,10 @@ impl Window {
         from: Option<&str>,
         to: Option<&str>,
         now: Timestamp,
-    ) -> Result<Self, String> {
-        let parse =
-            |name: &str, v: &str| Timestamp::parse_bound(v).map_err(|m| format!("{name}: {m}"));
+    ) -> Result<Self, WindowError> {
+        let parse = |bound: &'static str, v: &str| {
+            Timestamp::parse_bound(v).map_err(|message| WindowError::Bound { bound, message })
+        };
         let to = match to {
             Some(v) => parse("to", v)?,
             None => now,

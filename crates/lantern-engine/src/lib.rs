@@ -27,7 +27,7 @@ pub use calendar::{Bucket, buckets};
 pub use docs::{MetricDoc, find_metric_doc, metric_docs};
 pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};
 pub use graph::{ChangeGraph, ChangeRef};
-pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window};
+pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window, WindowError};
 pub use ledger::{Ledger, LinkKind};
 pub use report::*;
 pub use stats::{Stats, percentile};

@@ -129,14 +129,8 @@ impl Pseudonymiser {
     }
 
     fn decode(text: &str) -> Option<Self> {
-        if text.len() != 64 {
-            return None;
-        }
         let mut key = [0u8; 32];
-        for (i, chunk) in text.as_bytes().chunks(2).enumerate() {
-            let pair = std::str::from_utf8(chunk).ok()?;
-            key[i] = u8::from_str_radix(pair, 16).ok()?;
-        }
+        hex::decode_to_slice(text, &mut key).ok()?;
         Some(Pseudonymiser { key })
     }
 
@@ -166,12 +160,7 @@ impl Pseudonymiser {
 
 /// Lower-case hex digits of `bytes`: keys, digests, token secrets.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

@@ -76,3 +76,9 @@ impl IntoResponse for Problem {
             .into_response()
     }
 }
+
+impl From<lantern_engine::WindowError> for Problem {
+    fn from(e: lantern_engine::WindowError) -> Self {
+        Problem::bad_request(e.to_string())
+    }
+}

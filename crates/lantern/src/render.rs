@@ -89,11 +89,17 @@ pub fn json(doc: &ReportDocument) -> String {
 /// One row per figure: `from,to,metric,field,value`, the whole window
 /// first, then each bucket.
 pub fn csv(report: &Report, buckets: Option<&[Report]>) -> String {
-    let mut out = String::from("from,to,metric,field,value\n");
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut write = |record: [&str; 5]| {
+        // Writing into memory fails only on a bug in the csv crate.
+        let _ = out.write_record(record);
+    };
+    write(["from", "to", "metric", "field", "value"]);
     for r in std::iter::once(report).chain(buckets.into_iter().flatten()) {
         let Ok(Value::Object(map)) = serde_json::to_value(r) else {
             continue;
         };
+        let (from, to) = (r.window.from.to_string(), r.window.to.to_string());
         for (metric, v) in &map {
             if matches!(metric.as_str(), "scope" | "window" | "benchmark") {
                 continue;
@@ -101,15 +107,11 @@ pub fn csv(report: &Report, buckets: Option<&[Report]>) -> String {
             let mut rows = Vec::new();
             flatten("", v, &mut rows);
             for (field, value) in rows {
-                let _ = writeln!(
-                    out,
-                    "{},{},{metric},{field},{value}",
-                    r.window.from, r.window.to
-                );
+                write([&from, &to, metric, &field, &value]);
             }
         }
     }
-    out
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
@@ -130,25 +132,9 @@ fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
     }
 }
 
-/// 45s, 12m, 3h 20m, 2d 4h.
+/// A duration as people read it, as the dashboard shows it.
 pub fn duration(seconds: f64) -> String {
-    let s = seconds.round() as i64;
-    let (d, h, m) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
-    if s < 60 {
-        format!("{s}s")
-    } else if s < 3600 {
-        format!("{m}m")
-    } else if s < 86_400 {
-        if m == 0 {
-            format!("{h}h")
-        } else {
-            format!("{h}h {m}m")
-        }
-    } else if h == 0 {
-        format!("{d}d")
-    } else {
-        format!("{d}d {h}h")
-    }
+    lantern_app::format::duration(seconds)
 }
 
 fn percent(rate: Option<f64>) -> String {
@@ -453,15 +439,6 @@ pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(duration(45.0), "45s");
-        assert_eq!(duration(720.0), "12m");
-        assert_eq!(duration(3.0 * 3600.0 + 1200.0), "3h 20m");
-        assert_eq!(duration(7200.0), "2h");
-        assert_eq!(duration(2.0 * 86400.0 + 4.0 * 3600.0), "2d 4h");
-    }
 
     #[test]
     fn wrapping_keeps_lines_within_width() {

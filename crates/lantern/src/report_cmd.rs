@@ -8,7 +8,7 @@ use clap::Args;
 use lantern_app::Settings;
 use lantern_app::annotations::{annotation_scope, scope_label};
 use lantern_app::report::{self, Reader, ReportAnswer, ReportRequest};
-use lantern_engine::{Bucket, Scope, Window};
+use lantern_engine::{Bucket, Scope, Window, WindowError};
 use lantern_events::{MICROS_PER_DAY, Name, Timestamp};
 use lantern_store::Store;
 use std::fmt::Write;
@@ -35,10 +35,14 @@ pub struct ReportArgs {
     pub bucket: Option<String>,
 }
 
+/// The window `--from` and `--to` ask for, errors worded for the command
+/// line.
 pub fn window(from: Option<&str>, to: Option<&str>, now: Timestamp) -> Result<Window> {
-    Window::from_bounds(from, to, now).map_err(|m| match m.starts_with("the window") {
-        true => anyhow::anyhow!(m),
-        false => anyhow::anyhow!("--{m}"),
+    Window::from_bounds(from, to, now).map_err(|e| match e {
+        WindowError::Bound { bound, message } => anyhow::anyhow!("--{bound} {message}"),
+        WindowError::Empty { from, to } => {
+            anyhow::anyhow!("the window is empty: --from {from} is not before --to {to}")
+        }
     })
 }
 

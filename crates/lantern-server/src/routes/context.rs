@@ -27,8 +27,7 @@ pub struct WindowQuery {
 }
 
 fn window(q: &WindowQuery) -> Result<Window, Problem> {
-    Window::from_bounds(q.from.as_deref(), q.to.as_deref(), Timestamp::now())
-        .map_err(Problem::bad_request)
+    Window::from_bounds(q.from.as_deref(), q.to.as_deref(), Timestamp::now()).map_err(Problem::from)
 }
 
 /// Annotations and disputes that touch the window, oldest first.
@@ -169,8 +168,7 @@ pub async fn open_dispute(
 ) -> Result<(StatusCode, Json<AnnotationJson>), Problem> {
     let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let (scope, label) = contributed_scope(&state, &p, &body.scope, "dispute.open").await?;
-    let window = Window::new(time("from", &body.from)?, time("to", &body.to)?)
-        .map_err(Problem::bad_request)?;
+    let window = Window::new(time("from", &body.from)?, time("to", &body.to)?)?;
     let mut dispute =
         context::new_dispute(&body.metric, scope, window, &body.context, Timestamp::now())?;
     let entry = p.record(

@@ -131,8 +131,7 @@ fn service_and_window(
         q.from.as_deref(),
         q.to.as_deref(),
         lantern_events::Timestamp::now(),
-    )
-    .map_err(Problem::bad_request)?;
+    )?;
     Ok((service, window))
 }
 

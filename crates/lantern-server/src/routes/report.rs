@@ -49,8 +49,7 @@ pub async fn report(
         q.from.as_deref(),
         q.to.as_deref(),
         lantern_events::Timestamp::now(),
-    )
-    .map_err(Problem::bad_request)?;
+    )?;
     let bucket = q
         .bucket
         .as_deref()

@@ -4,6 +4,7 @@
 //! script. Every chart carries a text alternative (`<title>`, `<desc>`)
 //! that says what the picture shows, value by value.
 
+use lantern_app::format::decimals;
 use lantern_events::Timestamp;
 use std::fmt::Write;
 
@@ -22,34 +23,10 @@ pub enum Unit {
 /// A value as people read it: "45 minutes", "3.2 hours", "12 %".
 pub fn format_value(unit: Unit, value: f64) -> String {
     match unit {
-        Unit::Duration => format_duration(value),
-        Unit::Share => format!("{} %", round_to(value * 100.0, 1)),
-        Unit::PerDay => format!("{} a day", round_to(value, 2)),
-        Unit::Count => round_to(value, 1),
-    }
-}
-
-fn format_duration(seconds: f64) -> String {
-    let (n, one, many) = if seconds.abs() < 90.0 {
-        (seconds, "second", "seconds")
-    } else if seconds.abs() < 90.0 * 60.0 {
-        (seconds / 60.0, "minute", "minutes")
-    } else if seconds.abs() < 36.0 * 3600.0 {
-        (seconds / 3600.0, "hour", "hours")
-    } else {
-        (seconds / 86_400.0, "day", "days")
-    };
-    let n = round_to(n, 1);
-    format!("{n} {}", if n == "1" { one } else { many })
-}
-
-/// `value` with at most `digits` decimals, without trailing zeros.
-fn round_to(value: f64, digits: usize) -> String {
-    let text = format!("{value:.digits$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
+        Unit::Duration => lantern_app::format::duration(value),
+        Unit::Share => format!("{} %", decimals(value * 100.0, 1)),
+        Unit::PerDay => format!("{} a day", decimals(value, 2)),
+        Unit::Count => decimals(value, 1),
     }
 }
 
@@ -238,7 +215,7 @@ pub fn stacked_bar(title: &str, stages: &[(&str, Option<f64>)]) -> String {
     let desc: Vec<String> = stages
         .iter()
         .map(|(name, v)| match v {
-            Some(v) => format!("{name}: {}", format_duration(*v)),
+            Some(v) => format!("{name}: {}", lantern_app::format::duration(*v)),
             None => format!("{name}: nothing to measure"),
         })
         .collect();
@@ -257,7 +234,7 @@ pub fn stacked_bar(title: &str, stages: &[(&str, Option<f64>)]) -> String {
             svg,
             r#"<rect class="stage s{i}" x="{x:.1}" y="0" width="{width:.1}" height="40"><title>{}: {}</title></rect>"#,
             escape(name),
-            format_duration(v)
+            lantern_app::format::duration(v)
         );
         x += width;
     }

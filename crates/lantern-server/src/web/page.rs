@@ -174,7 +174,7 @@ pub struct WindowParams {
 }
 
 /// The most buckets a chart draws.
-const MAX_BUCKETS: usize = 400;
+const MAX_CHART_POINTS: usize = 400;
 
 impl WindowParams {
     pub fn window(&self, now: Timestamp) -> Result<Window, Problem> {
@@ -189,11 +189,10 @@ impl WindowParams {
                         .map_err(|m| Problem::bad_request(format!("to: {m}")))?,
                     None => now,
                 };
-                Window::new(to.plus_micros(-(d as i64) * MICROS_PER_DAY), to)
-                    .map_err(Problem::bad_request)
+                Window::new(to.plus_micros(-(d as i64) * MICROS_PER_DAY), to).map_err(Problem::from)
             }
             None => Window::from_bounds(self.from.as_deref(), self.to.as_deref(), now)
-                .map_err(Problem::bad_request),
+                .map_err(Problem::from),
         }
     }
 
@@ -205,9 +204,9 @@ impl WindowParams {
             None => Bucket::Month,
         };
         let windows = lantern_engine::buckets(window, size);
-        if windows.len() > MAX_BUCKETS {
+        if windows.len() > MAX_CHART_POINTS {
             return Err(Problem::bad_request(format!(
-                "bucket: this window has {} of them, a chart draws at most {MAX_BUCKETS}; choose a larger bucket",
+                "bucket: this window has {} of them, a chart draws at most {MAX_CHART_POINTS}; choose a larger bucket",
                 windows.len()
             )));
         }
