@@ -1,12 +1,12 @@
 //! Signing in, and what admins manage: tokens, the access review and the
 //! audit log (governance.md rules 3 and 4).
 
+use crate::extract::{JsonBody, Path, Query};
 use crate::policy::{Credentials, Lookup, Principal, SESSION_COOKIE, session_hash};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lantern_app::audit::{AuditJson, AuditVerdict, GrantJson, describe, verify_audit};
@@ -43,9 +43,8 @@ const SESSION_HOURS: i64 = 12;
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<SignIn>, JsonRejection>,
+    JsonBody(body): JsonBody<SignIn>,
 ) -> Result<Response, Problem> {
-    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let refused = || {
         Problem::new(
             StatusCode::UNAUTHORIZED,
@@ -173,9 +172,8 @@ pub struct IssuedJson {
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    body: Result<Json<TokenRequest>, JsonRejection>,
+    JsonBody(body): JsonBody<TokenRequest>,
 ) -> Result<(StatusCode, Json<IssuedJson>), Problem> {
-    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let teams = body
         .teams
         .iter()
@@ -223,9 +221,8 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    id: Result<Path<String>, PathRejection>,
+    Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let Path(id) = id.map_err(|e| Problem::bad_request(e.body_text()))?;
     let entry = p.record("token.revoke", &format!("grant:{id}"), "revoked");
     state.grants().forget(&id);
     let done = state
@@ -271,9 +268,8 @@ pub struct SinceQuery {
 )]
 pub async fn audit_log(
     State(state): State<AppState>,
-    query: Result<Query<SinceQuery>, QueryRejection>,
+    Query(q): Query<SinceQuery>,
 ) -> Result<Json<Vec<AuditJson>>, Problem> {
-    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let since = q
         .since
         .map(|s| {

@@ -2,13 +2,13 @@
 //! for every reader of figures, added by the scope's team members and
 //! admins, disputes resolved by admins; every change audit-logged.
 
+use crate::extract::{JsonBody, Path, Query};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use lantern_app::annotations::{self as context, AnnotationJson};
 use lantern_engine::{Scope, Window};
@@ -39,9 +39,8 @@ fn window(q: &WindowQuery) -> Result<Window, Problem> {
 )]
 pub async fn annotations(
     State(state): State<AppState>,
-    query: Result<Query<WindowQuery>, QueryRejection>,
+    Query(q): Query<WindowQuery>,
 ) -> Result<Json<Vec<AnnotationJson>>, Problem> {
-    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let window = window(&q)?;
     let (list, disputes) = state
         .with_store(|store, _| {
@@ -105,9 +104,8 @@ async fn contributed_scope(
 pub async fn add_annotation(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    body: Result<Json<AnnotationRequest>, JsonRejection>,
+    JsonBody(body): JsonBody<AnnotationRequest>,
 ) -> Result<(StatusCode, Json<AnnotationJson>), Problem> {
-    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let (scope, label) = contributed_scope(&state, &p, &body.scope, "annotation.create").await?;
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|e| Problem::internal(e.to_string()))?;
@@ -164,9 +162,8 @@ pub struct DisputeRequest {
 pub async fn open_dispute(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    body: Result<Json<DisputeRequest>, JsonRejection>,
+    JsonBody(body): JsonBody<DisputeRequest>,
 ) -> Result<(StatusCode, Json<AnnotationJson>), Problem> {
-    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let (scope, label) = contributed_scope(&state, &p, &body.scope, "dispute.open").await?;
     let window = Window::new(time("from", &body.from)?, time("to", &body.to)?)?;
     let mut dispute =
@@ -201,12 +198,10 @@ pub struct Resolution {
 pub async fn resolve_dispute(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    id: Result<Path<String>, PathRejection>,
-    body: Result<Json<Resolution>, JsonRejection>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Resolution>,
 ) -> Result<StatusCode, Problem> {
-    let Path(id) = id.map_err(|e| Problem::bad_request(e.body_text()))?;
     let id = context::dispute_number(&id)?;
-    let Json(body) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let note = body.note.trim().to_string();
     if note.is_empty() || note.chars().count() > 500 || note.chars().any(char::is_control) {
         return Err(Problem::bad_request(

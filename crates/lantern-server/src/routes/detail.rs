@@ -3,11 +3,11 @@
 //! Only the service's team members, its reviewers and admins get here, and
 //! every read is audit-logged (see `policy`).
 
+use crate::extract::{Path, Query};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use lantern_engine::Window;
 use lantern_events::{
     Change, Deployment, DeploymentKind, DeploymentStatus, Incident, IncidentCause, Name, Timestamp,
@@ -120,11 +120,9 @@ impl From<Incident> for IncidentJson {
 }
 
 fn service_and_window(
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<WindowQuery>, QueryRejection>,
+    Path(service): Path<String>,
+    Query(q): Query<WindowQuery>,
 ) -> Result<(Name, Window), Problem> {
-    let Path(service) = path.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let service =
         Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
     let window = Window::from_bounds(
@@ -145,8 +143,8 @@ fn service_and_window(
 )]
 pub async fn deployments(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<WindowQuery>, QueryRejection>,
+    path: Path<String>,
+    query: Query<WindowQuery>,
 ) -> Result<Json<Vec<DeploymentJson>>, Problem> {
     let (service, window) = service_and_window(path, query)?;
     let list = state
@@ -168,8 +166,8 @@ pub async fn deployments(
 )]
 pub async fn incidents(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<WindowQuery>, QueryRejection>,
+    path: Path<String>,
+    query: Query<WindowQuery>,
 ) -> Result<Json<Vec<IncidentJson>>, Problem> {
     let (service, window) = service_and_window(path, query)?;
     let list = state
@@ -192,8 +190,8 @@ pub async fn incidents(
 )]
 pub async fn changes(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<WindowQuery>, QueryRejection>,
+    path: Path<String>,
+    query: Query<WindowQuery>,
 ) -> Result<Json<Vec<ChangeJson>>, Problem> {
     let (service, window) = service_and_window(path, query)?;
     let list = state

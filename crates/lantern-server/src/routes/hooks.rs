@@ -3,13 +3,14 @@
 //! the events, and only then answers 2xx; a body it cannot map is kept as
 //! a dead letter and answered 400.
 
+use crate::extract::Path;
 use crate::policy::{Credentials, Lookup};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use lantern_governance::{Need, TokenParts};
 use lantern_sources::{Delivery, Mapped, Receiver, SourceSettings};
@@ -51,11 +52,10 @@ pub struct Accepted {
 )]
 pub async fn receive(
     State(state): State<AppState>,
-    source: Result<Path<String>, PathRejection>,
+    Path(source): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    let Path(source) = source.map_err(|e| Problem::bad_request(e.body_text()))?;
     let receiver = lantern_sources::receiver(&source)
         .map_err(|e| Problem::new(StatusCode::NOT_FOUND, "not-found", e.to_string()))?;
     deliver(&state, receiver, &headers, body).await

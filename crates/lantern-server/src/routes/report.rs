@@ -1,12 +1,12 @@
 //! The report of metrics.md for a service, a team or the organisation, and
 //! the same in buckets for trends.
 
+use crate::extract::Query;
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use lantern_app::report::{self, Reader, ReportAnswer, ReportRequest};
 use lantern_engine::{Bucket, Window};
 use serde::Deserialize;
@@ -41,9 +41,8 @@ pub struct ReportQuery {
 pub async fn report(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    query: Result<Query<ReportQuery>, QueryRejection>,
+    Query(q): Query<ReportQuery>,
 ) -> Result<Json<ReportAnswer>, Problem> {
-    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let scope = report::scope(state.app(), q.service.as_deref(), q.team.as_deref())?;
     let window = Window::from_bounds(
         q.from.as_deref(),

@@ -4,14 +4,13 @@
 //! nothing the API would refuse, and every change is audit-logged there.
 
 use super::page::{self, WindowParams, day, moment};
+use crate::extract::{Form, JsonBody, Path};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
 use crate::routes::context as api;
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::rejection::{FormRejection, PathRejection};
-use axum::extract::{Extension, Form, Path, State};
+use axum::extract::{Extension, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use lantern_app::annotations::AnnotationJson;
 use lantern_engine::{Scope, Window, metric_docs};
@@ -202,9 +201,8 @@ pub struct AnnotationForm {
 pub async fn add_annotation(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    form: Result<Form<AnnotationForm>, FormRejection>,
+    Form(f): Form<AnnotationForm>,
 ) -> Result<Response, Problem> {
-    let Form(f) = form.map_err(|e| Problem::bad_request(e.body_text()))?;
     let request = api::AnnotationRequest {
         kind: f.kind,
         scope: scope_json(&f.scope)?,
@@ -212,7 +210,7 @@ pub async fn add_annotation(
         to: non_empty(f.to),
         title: f.title,
     };
-    let _created = api::add_annotation(State(state), Extension(p), Ok(Json(request))).await?;
+    let _created = api::add_annotation(State(state), Extension(p), JsonBody(request)).await?;
     Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
 }
 
@@ -229,9 +227,8 @@ pub struct DisputeForm {
 pub async fn open_dispute(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    form: Result<Form<DisputeForm>, FormRejection>,
+    Form(f): Form<DisputeForm>,
 ) -> Result<Response, Problem> {
-    let Form(f) = form.map_err(|e| Problem::bad_request(e.body_text()))?;
     let request = api::DisputeRequest {
         metric: f.metric,
         scope: scope_json(&f.scope)?,
@@ -239,7 +236,7 @@ pub async fn open_dispute(
         to: f.to,
         context: f.context,
     };
-    let _opened = api::open_dispute(State(state), Extension(p), Ok(Json(request))).await?;
+    let _opened = api::open_dispute(State(state), Extension(p), JsonBody(request)).await?;
     Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
 }
 
@@ -252,12 +249,11 @@ pub struct ResolveForm {
 pub async fn resolve_dispute(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    id: Result<Path<String>, PathRejection>,
-    form: Result<Form<ResolveForm>, FormRejection>,
+    id: Path<String>,
+    Form(f): Form<ResolveForm>,
 ) -> Result<Response, Problem> {
-    let Form(f) = form.map_err(|e| Problem::bad_request(e.body_text()))?;
     let request = api::Resolution { note: f.note };
-    api::resolve_dispute(State(state), Extension(p), id, Ok(Json(request))).await?;
+    api::resolve_dispute(State(state), Extension(p), id, JsonBody(request)).await?;
     Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
 }
 

@@ -4,13 +4,13 @@
 //! API's handlers, so they are checked and recorded the same way.
 
 use super::page::{self, moment};
+use crate::extract::{Form, JsonBody, Path, Query};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::{self as api, store_error};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
-use axum::extract::{Extension, Form, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use lantern_app::audit::{GrantJson, verify_audit};
 use lantern_engine::metric_docs;
@@ -142,9 +142,8 @@ pub struct TokenForm {
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    form: Result<Form<TokenForm>, FormRejection>,
+    Form(f): Form<TokenForm>,
 ) -> Result<Html<String>, Problem> {
-    let Form(f) = form.map_err(|e| Problem::bad_request(e.body_text()))?;
     let days = match f.days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => Some(
             d.parse::<u32>()
@@ -162,7 +161,7 @@ pub async fn create_token(
     let (_, Json(issued)) = api::create_token(
         State(state.clone()),
         Extension(p.clone()),
-        Ok(Json(request)),
+        JsonBody(request),
     )
     .await?;
     let body = html! {
@@ -178,7 +177,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    id: Result<Path<String>, PathRejection>,
+    id: Path<String>,
 ) -> Result<Response, Problem> {
     api::revoke_token(State(state), Extension(p), id).await?;
     Ok(Redirect::to("/admin/tokens").into_response())
@@ -211,9 +210,8 @@ const AUDIT_SHOWN: usize = 500;
 pub async fn audit_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    query: Result<Query<AuditParams>, QueryRejection>,
+    Query(q): Query<AuditParams>,
 ) -> Result<Html<String>, Problem> {
-    let Query(q) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let since = q
         .since
         .as_deref()

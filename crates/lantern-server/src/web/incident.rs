@@ -5,12 +5,12 @@
 //! the service's team, its reviewers and admins in, and records the read.
 
 use super::page::{self, moment};
+use crate::extract::Path;
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
 use crate::state::AppState;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use lantern_app::report::Loaded;
@@ -32,9 +32,8 @@ struct Reconstructed {
 pub async fn incident_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    Path((service, id)): Path<(String, String)>,
 ) -> Result<Html<String>, Problem> {
-    let Path((service, id)) = path.map_err(|e| Problem::bad_request(e.body_text()))?;
     let service =
         Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
     let id = EventId::parse(&id).map_err(|m| Problem::bad_request(format!("incident id: {m}")))?;

@@ -6,12 +6,12 @@
 use super::figures::METRICS;
 use super::overview::{BANDED, Figures, Overview};
 use super::page::{self, WindowParams};
+use crate::extract::Query;
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
 use crate::state::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, State};
+use axum::extract::{Extension, State};
 use axum::response::Html;
 use lantern_app::report::{self, Loaded, Reader};
 use lantern_engine::{Ledger, Report, Scope, find_metric_doc};
@@ -28,9 +28,8 @@ struct Computed {
 pub async fn org_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    query: Result<Query<WindowParams>, QueryRejection>,
+    Query(params): Query<WindowParams>,
 ) -> Result<Html<String>, Problem> {
-    let Query(params) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let window = params.window(Timestamp::now())?;
     let (bucket, _) = params.bucket(&window)?;
     let reader = p.clone();

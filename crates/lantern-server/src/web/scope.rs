@@ -8,12 +8,12 @@
 use super::chart::{self, Marker, Point};
 use super::figures::METRICS;
 use super::page::{self, WindowParams, day, moment, svg};
+use crate::extract::{Path, Query};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
 use crate::state::AppState;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::response::Html;
 use lantern_app::annotations::AnnotationJson;
 use lantern_app::report::{self, Loaded, Reader, ReportDocument};
@@ -28,10 +28,9 @@ const COMPARED_DAYS: [u32; 3] = [7, 30, 90];
 pub async fn team_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<WindowParams>, QueryRejection>,
+    Path(name): Path<String>,
+    query: Query<WindowParams>,
 ) -> Result<Html<String>, Problem> {
-    let Path(name) = path.map_err(|e| Problem::bad_request(e.body_text()))?;
     let team = state
         .app()
         .teams
@@ -54,10 +53,9 @@ pub async fn team_page(
 pub async fn service_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<Query<WindowParams>, QueryRejection>,
+    Path(name): Path<String>,
+    query: Query<WindowParams>,
 ) -> Result<Html<String>, Problem> {
-    let Path(name) = path.map_err(|e| Problem::bad_request(e.body_text()))?;
     let service = Name::parse(&name).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
     scope_page(state, p, Scope::Service(service), query).await
 }
@@ -90,9 +88,8 @@ async fn scope_page(
     state: AppState,
     p: Principal,
     scope: Scope,
-    query: Result<Query<WindowParams>, QueryRejection>,
+    Query(params): Query<WindowParams>,
 ) -> Result<Html<String>, Problem> {
-    let Query(params) = query.map_err(|e| Problem::bad_request(e.body_text()))?;
     let window = params.window(Timestamp::now())?;
     let (bucket, windows) = params.bucket(&window)?;
     let detail = detail_allowed(&state, &p, &scope);

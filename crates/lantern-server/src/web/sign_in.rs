@@ -3,12 +3,11 @@
 //! the same session cookie the API's `POST /api/v1/session` sets.
 
 use super::page;
+use crate::extract::{Form, JsonBody, Query};
 use crate::problem::Problem;
 use crate::routes::access::{self as api, SignIn};
 use crate::state::AppState;
-use axum::Json;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::html;
@@ -36,7 +35,7 @@ fn form(state: &AppState, next: &str, error: Option<&str>) -> Html<String> {
 
 pub async fn sign_in_page(
     State(state): State<AppState>,
-    query: Result<Query<Next>, QueryRejection>,
+    query: Result<Query<Next>, Problem>,
 ) -> Html<String> {
     let next = query.map(|Query(n)| n.next).unwrap_or_default();
     form(&state, &page::local_path(next.as_deref()), None)
@@ -51,14 +50,13 @@ pub struct SignInForm {
 pub async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Form<SignInForm>, FormRejection>,
+    Form(f): Form<SignInForm>,
 ) -> Result<Response, Problem> {
-    let Form(f) = body.map_err(|e| Problem::bad_request(e.body_text()))?;
     let next = page::local_path(f.next.as_deref());
     match api::sign_in(
         State(state.clone()),
         headers,
-        Ok(Json(SignIn { token: f.token })),
+        JsonBody(SignIn { token: f.token }),
     )
     .await
     {
