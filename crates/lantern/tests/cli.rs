@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout};
+use common::{Env, stderr, stdout, words};
 use serde_json::Value;
 
 const HISTORY: &str = r#"{"type":"change","repo":"acme/shop","sha":"1111111","committed_at":"2026-03-01T09:00:00Z","author":"alice@example.com"}
@@ -40,17 +40,7 @@ fn import_reports_bad_lines_by_number_and_field_and_loads_the_rest() {
 fn re_importing_is_idempotent_and_stdin_works() {
     let env = Env::new();
     let file = env.write("events.jsonl", HISTORY);
-    let args = [
-        "report",
-        "--service",
-        "shop-api",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-03-08",
-        "--format",
-        "json",
-    ];
+    let args = words("report --service shop-api --from 2026-03-01 --to 2026-03-08 --format json");
     assert!(
         env.run(&["import", "events", file.to_str().unwrap()])
             .status
@@ -68,37 +58,15 @@ fn the_json_report_has_exactly_the_shape_of_metrics_md() {
     let env = Env::new();
     let file = env.write("events.jsonl", HISTORY);
     env.run(&["--db", "x.db", "import", "events", file.to_str().unwrap()]);
-    let out = env.run(&[
-        "--db",
-        "x.db",
-        "report",
-        "--service",
-        "shop-api",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-03-08",
-        "--format",
-        "json",
-    ]);
+    let out = env.run(&words(
+        "--db x.db report --service shop-api --from 2026-03-01 --to 2026-03-08 --format json",
+    ));
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
-    let mut expected = vec![
-        "scope",
-        "window",
-        "benchmark",
-        "deployment_frequency",
-        "lead_time",
-        "change_failure_rate",
-        "failed_deployment_recovery_time",
-        "rework_rate",
-        "time_to_restore",
-        "time_to_detect",
-        "deployment_success_rate",
-        "pr_stages",
-        "data_quality",
-    ];
+    let mut expected = words(
+        "scope window benchmark deployment_frequency lead_time change_failure_rate failed_deployment_recovery_time rework_rate time_to_restore time_to_detect deployment_success_rate pr_stages data_quality",
+    );
     let mut got = keys.clone();
     got.sort();
     expected.sort();
@@ -130,17 +98,9 @@ fn teams_come_from_the_catalog_and_mistakes_are_explained() {
         "lantern.toml",
         "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n",
     );
-    let out = env.run(&[
-        "report",
-        "--team",
-        "shop",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-03-08",
-        "--format",
-        "json",
-    ]);
+    let out = env.run(&words(
+        "report --team shop --from 2026-03-01 --to 2026-03-08 --format json",
+    ));
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(r["scope"], serde_json::json!({"team": "shop"}));
@@ -159,15 +119,9 @@ fn teams_come_from_the_catalog_and_mistakes_are_explained() {
     assert!(stderr(&out).contains("window is empty"), "{}", stderr(&out));
     let out = env.run(&["--db", "missing.db", "report"]);
     assert!(stderr(&out).contains("no database"), "{}", stderr(&out));
-    let out = env.run(&[
-        "report",
-        "--service",
-        "shop-ap",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-03-08",
-    ]);
+    let out = env.run(&words(
+        "report --service shop-ap --from 2026-03-01 --to 2026-03-08",
+    ));
     assert!(
         stderr(&out).contains("known services: shop-api"),
         "{}",
@@ -199,15 +153,9 @@ fn people_formats_fit_a_terminal_and_program_formats_parse() {
         "{csv}"
     );
     assert!(csv.lines().all(|l| l.split(',').count() == 5));
-    let too_many = env.run(&[
-        "report",
-        "--from",
-        "1900-01-01",
-        "--to",
-        "2026-01-01",
-        "--bucket",
-        "day",
-    ]);
+    let too_many = env.run(&words(
+        "report --from 1900-01-01 --to 2026-01-01 --bucket day",
+    ));
     assert!(!too_many.status.success());
     assert!(
         stderr(&too_many).contains("at most 10000"),
@@ -251,21 +199,7 @@ fn the_demo_is_deterministic_and_explorable() {
         assert!(line.chars().count() <= 80, "too wide: {line}");
     }
     assert!(env.path("lantern-demo.db").exists() && env.path("lantern-demo.toml").exists());
-    let out = env.run(&[
-        "--db",
-        "lantern-demo.db",
-        "--config",
-        "lantern-demo.toml",
-        "report",
-        "--team",
-        "payments",
-        "--from",
-        "2026-03-03",
-        "--to",
-        "2026-06-01",
-        "--format",
-        "json",
-    ]);
+    let out = env.run(&words("--db lantern-demo.db --config lantern-demo.toml report --team payments --from 2026-03-03 --to 2026-06-01 --format json"));
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(r["deployment_frequency"]["band"], "elite");
     assert!(r["pr_stages"]["review"]["count"].as_u64().unwrap() > 50);
@@ -316,17 +250,7 @@ fn retention_run_keeps_old_figures_and_forgets_who_and_what() {
             .status
             .success()
     );
-    let report = [
-        "report",
-        "--service",
-        "shop-api",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-        "--format",
-        "json",
-    ];
+    let report = words("report --service shop-api --from 2026-03-01 --to 2026-04-01 --format json");
     let before = stdout(&env.run(&report));
     assert!(before.contains("\"deployment_frequency\""), "{before}");
 

@@ -8,7 +8,7 @@ mod common;
 #[path = "common/mod.rs"]
 mod binary;
 
-use binary::Env;
+use binary::{Env, words};
 use common::*;
 use serde_json::Value;
 use std::process::Output;
@@ -115,17 +115,9 @@ fn the_report_of_a_git_import_agrees_with_git_log() {
         let path = r.path().display().to_string();
         let out = ok(work.run(&["import", "git", &path, "--service", "shop", "-q"]));
         assert!(out.contains("for shop:"), "{out}");
-        let json: Value = serde_json::from_str(&ok(work.run(&[
-            "report",
-            "--service",
-            "shop",
-            "--from",
-            "2025-12-01",
-            "--to",
-            "2026-12-01",
-            "--format",
-            "json",
-        ])))
+        let json: Value = serde_json::from_str(&ok(work.run(&words(
+            "report --service shop --from 2025-12-01 --to 2026-12-01 --format json",
+        ))))
         .unwrap();
 
         // The same figures from git's own output.
@@ -275,17 +267,9 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     let table = january("table");
     assert!(table.contains("From heuristics"), "{table}");
     // Another service's report carries no git note.
-    let other = report(&[
-        "report",
-        "--service",
-        "billing",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-01",
-        "--format",
-        "json",
-    ]);
+    let other = report(&words(
+        "report --service billing --from 2026-01-01 --to 2026-02-01 --format json",
+    ));
     assert!(!other.contains("heuristics"));
 
     let o = work.run(&["import", "git", "/no/such/repo", "--service", "shop"]);
@@ -367,17 +351,9 @@ fn two_repositories_feed_one_service_and_gitlab_merge_requests_count() {
         "tags:release-*",
         "-q",
     ]));
-    let json: Value = serde_json::from_str(&ok(work.run(&[
-        "report",
-        "--service",
-        "shop",
-        "--from",
-        "2026-01-01",
-        "--to",
-        "2026-02-01",
-        "--format",
-        "json",
-    ])))
+    let json: Value = serde_json::from_str(&ok(work.run(&words(
+        "report --service shop --from 2026-01-01 --to 2026-02-01 --format json",
+    ))))
     .unwrap();
     assert_eq!(json["deployment_frequency"]["count"], 4);
     // Each repository's first tag is a baseline; each later tag ships two

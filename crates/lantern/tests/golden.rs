@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout};
+use common::{Env, stderr, stdout, words};
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/demo_reports.txt");
 
@@ -36,32 +36,15 @@ fn scopes(catalog: &str) -> Vec<Vec<String>> {
 #[test]
 fn every_scope_of_the_demo_reports_the_same_bytes() {
     let env = Env::sqlite();
-    let demo = env.run(&[
-        "demo",
-        "--no-serve",
-        "--seed",
-        "11",
-        "--until",
-        "2026-11-01",
-    ]);
+    let demo = env.run(&words("demo --no-serve --seed 11 --until 2026-11-01"));
     assert!(demo.status.success(), "{}", stderr(&demo));
     let catalog = std::fs::read_to_string(env.path("lantern-demo.toml")).unwrap();
     let mut recorded = String::new();
     for scope in scopes(&catalog) {
         for extra in [&[][..], &["--bucket", "month"][..]] {
-            let mut args = vec![
-                "--db",
-                "lantern-demo.db",
-                "--config",
-                "lantern-demo.toml",
-                "report",
-                "--from",
-                "2026-08-03",
-                "--to",
-                "2026-11-01",
-                "--format",
-                "json",
-            ];
+            let mut args = words(
+                "--db lantern-demo.db --config lantern-demo.toml report --from 2026-08-03 --to 2026-11-01 --format json",
+            );
             args.extend(scope.iter().map(String::as_str));
             args.extend_from_slice(extra);
             let out = env.run(&args);

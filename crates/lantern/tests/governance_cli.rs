@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout};
+use common::{Env, stderr, stdout, words};
 use serde_json::Value;
 
 const CATALOG: &str = r#"[[teams]]
@@ -152,17 +152,9 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
         "end-of-quarter freeze",
     ]);
     assert!(add.status.success(), "{}", stderr(&add));
-    let bad = env.run(&[
-        "annotation",
-        "add",
-        "--kind",
-        "party",
-        "--org",
-        "--from",
-        "2026-03-10",
-        "--title",
-        "x",
-    ]);
+    let bad = env.run(&words(
+        "annotation add --kind party --org --from 2026-03-10 --title x",
+    ));
     assert!(
         stderr(&bad).contains("kind: one of freeze"),
         "{}",
@@ -187,15 +179,7 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
     let id = disputes[0]["id"].as_str().unwrap().to_string();
     assert_eq!(disputes[0]["status"], "open");
 
-    let report = [
-        "report",
-        "--team",
-        "payments",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-    ];
+    let report = words("report --team payments --from 2026-03-01 --to 2026-04-01");
     let mut as_json = report.to_vec();
     as_json.extend(["--format", "json"]);
     let doc = json(&env, &as_json);
@@ -212,17 +196,7 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
     // Not beside other windows.
     let april = json(
         &env,
-        &[
-            "report",
-            "--team",
-            "payments",
-            "--from",
-            "2026-05-01",
-            "--to",
-            "2026-06-01",
-            "--format",
-            "json",
-        ],
+        &words("report --team payments --from 2026-05-01 --to 2026-06-01 --format json"),
     );
     assert!(april.get("annotations").is_none());
 
@@ -243,15 +217,7 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
     );
     let listed = json(
         &env,
-        &[
-            "annotation",
-            "list",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-04-01",
-            "--json",
-        ],
+        &words("annotation list --from 2026-03-01 --to 2026-04-01 --json"),
     );
     assert_eq!(listed.as_array().unwrap().len(), 2);
     let actions = env.audit_actions();
@@ -322,15 +288,7 @@ fn review_detail_is_sampled_by_pull_request_and_critical_repos_stay_whole() {
 
     let doc = json(
         &env,
-        &[
-            "report",
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-04-01",
-            "--format",
-            "json",
-        ],
+        &words("report --from 2026-03-01 --to 2026-04-01 --format json"),
     );
     assert_eq!(doc["pr_stages"]["review_sample_rate"], 0.5, "{doc}");
 }

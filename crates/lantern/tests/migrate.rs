@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout};
+use common::{Env, stderr, stdout, words};
 
 #[test]
 fn a_sqlite_installation_moves_into_postgresql_whole() {
@@ -71,13 +71,9 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
     assert!(purged["deployments"].as_u64().unwrap() > 100, "{purged}");
 
     // Refused: not a PostgreSQL address; a missing file.
-    let out = env.run(&[
-        "migrate",
-        "--from",
-        "sqlite:lantern-demo.db",
-        "--to",
-        "other.db",
-    ]);
+    let out = env.run(&words(
+        "migrate --from sqlite:lantern-demo.db --to other.db",
+    ));
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("--to must be a PostgreSQL address"),
@@ -125,15 +121,7 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
         "lantern-demo.toml",
     ];
     for scope in [&[][..], &["--team", "payments"], &["--service", "checkout"]] {
-        let mut args = vec![
-            "report",
-            "--format",
-            "json",
-            "--from",
-            "2026-01-01",
-            "--to",
-            "2026-06-01",
-        ];
+        let mut args = words("report --format json --from 2026-01-01 --to 2026-06-01");
         args.extend_from_slice(scope);
         assert_eq!(run(&args, &postgres), run(&args, &sqlite), "{scope:?}");
     }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::Env;
 use common::http;
+use common::{Env, words};
 use lantern_events::Timestamp;
 use lantern_store::DeadLetter;
 use serde_json::Value;
@@ -72,17 +72,9 @@ fn serve_takes_events_answers_reports_and_stops_gracefully() {
     assert!(server.0.wait().unwrap().success());
 
     // The CLI sees what the server stored, and the dead letter.
-    let out = env.run(&[
-        "report",
-        "--service",
-        "web",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-        "--format",
-        "json",
-    ]);
+    let out = env.run(&words(
+        "report --service web --from 2026-03-01 --to 2026-04-01 --format json",
+    ));
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cli, report, "the CLI and the API give one document");
     let out = env.run(&["deadletter", "list", "--json"]);
@@ -95,12 +87,7 @@ fn serve_takes_events_answers_reports_and_stops_gracefully() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("still failing 1"));
     // Reading raw deliveries, replaying them and exporting are recorded.
     let actions = env.audit_actions();
-    for action in [
-        "deadletter.list",
-        "deadletter.replay",
-        "report.export",
-        "configuration.change",
-    ] {
+    for action in words("deadletter.list deadletter.replay report.export configuration.change") {
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
 }

@@ -237,3 +237,8 @@ pub fn http(address: &str, token: &str, method: &str, path: &str, body: &str) ->
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     (status, body)
 }
+
+/// A command line's words: `words("report --format json")`.
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
