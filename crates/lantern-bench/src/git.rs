@@ -2,6 +2,7 @@
 //! repository in one run, for docs/performance.md. The target is an import
 //! within 1.5× the time of `git log --all --format='%H %P %ct %at'`.
 
+use crate::WorkDir;
 use crate::git_fixture::{self, Shape};
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -51,17 +52,8 @@ struct Results {
 }
 
 pub fn run(args: &GitBenchArgs) -> Result<()> {
-    let temp;
-    let dir: &Path = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d
-        }
-        None => {
-            temp = tempfile::TempDir::new()?;
-            temp.path()
-        }
-    };
+    let work = WorkDir::new(args.dir.as_deref())?;
+    let dir = work.path();
     let repo = match &args.repo {
         Some(r) => r.clone(),
         None => {

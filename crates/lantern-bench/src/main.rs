@@ -90,6 +90,32 @@ struct Timing {
 
 pub const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
 
+/// Where a benchmark keeps its data: `--dir` (kept, for `--reuse`), or
+/// a temporary folder removed after.
+pub enum WorkDir {
+    Kept(PathBuf),
+    Temporary(tempfile::TempDir),
+}
+
+impl WorkDir {
+    pub fn new(dir: Option<&Path>) -> Result<Self> {
+        Ok(match dir {
+            Some(d) => {
+                std::fs::create_dir_all(d)?;
+                WorkDir::Kept(d.to_path_buf())
+            }
+            None => WorkDir::Temporary(tempfile::TempDir::new()?),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            WorkDir::Kept(d) => d,
+            WorkDir::Temporary(t) => t.path(),
+        }
+    }
+}
+
 /// Counts, the import's figures and the reports' timings on one store.
 fn measure(
     instance: &mut Instance,
@@ -165,17 +191,8 @@ fn run(args: &BenchArgs) -> Result<()> {
         Some(BenchTarget::Dashboard(d)) => return crate::dashboard::run(d),
         None => {}
     }
-    let temp;
-    let dir: &Path = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d
-        }
-        None => {
-            temp = tempfile::TempDir::new()?;
-            temp.path()
-        }
-    };
+    let work = WorkDir::new(args.dir.as_deref())?;
+    let dir = work.path();
     let data = dir.join("bench-events.jsonl");
     let db = dir.join("bench.db");
     let config = lantern_app::Settings::parse("", None)?;

@@ -3,7 +3,12 @@
 mod common;
 use common::*;
 use lantern_engine::*;
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// Service `s`'s report over [from, to) of these JSON lines.
+fn report_of_s(lines_of: &[String], from: &str, to: &str) -> Value {
+    json(&events(&lines(lines_of)), &service("s"), from, to)
+}
 
 fn lines(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
@@ -14,12 +19,7 @@ fn the_first_deployment_is_a_baseline_and_ships_nothing() {
     let mut l = linear(5);
     l.push(deploy("d1", 3, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 5, "2026-03-02T05:00:00Z", ""));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-03",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-03");
     // d2 ships c4 (at 04:00) and c5 (at 05:00): 25 h and 24 h.
     assert_eq!(r["lead_time"]["count"], 2);
     assert_eq!(r["lead_time"]["median_s"], 88200.0);
@@ -35,12 +35,7 @@ fn prev_is_taken_over_all_time_not_only_the_window() {
     let mut l = linear(5);
     l.push(deploy("d1", 3, "2026-02-01T00:00:00Z", ""));
     l.push(deploy("d2", 5, "2026-03-02T05:00:00Z", ""));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-02",
-        "2026-03-03",
-    );
+    let r = report_of_s(&l, "2026-03-02", "2026-03-03");
     assert_eq!(r["lead_time"]["count"], 2);
     assert_eq!(r["data_quality"]["baseline_deployments"], 0);
 }
@@ -57,12 +52,7 @@ fn a_redeploy_after_a_rollback_counts_its_changes_once() {
         r#","kind":"rollback""#,
     ));
     l.push(deploy("d4", 5, "2026-03-02T03:00:00Z", ""));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     // d2 ships c2..c5; d3 nothing new; d4 would re-ship c2..c5 but rule 4 drops them.
     assert_eq!(r["lead_time"]["count"], 4);
     assert_eq!(r["data_quality"]["deployments_without_changes"], 2);
@@ -86,12 +76,7 @@ fn rollback_of_names_its_target() {
         "2026-03-02T04:00:00Z",
         r#","kind":"rollback","rollback_of":"d2""#,
     ));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     assert_eq!(r["change_failure_rate"]["failed"], 1);
     assert_eq!(
         r["failed_deployment_recovery_time"]["median_s"],
@@ -110,12 +95,7 @@ fn a_hotfix_marks_the_deployment_before_it() {
         "2026-03-02T01:30:00Z",
         r#","kind":"hotfix""#,
     ));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     assert_eq!(
         r["change_failure_rate"]["by_cause"],
         json!({"incident_explicit":0,"incident_inferred":0,"rollback":0,"hotfix":1})
@@ -141,12 +121,7 @@ fn incidents_link_by_id_by_sha_and_by_inference() {
     // External: not linked. Too late for inference (more than 24 h after d4): not linked.
     l.push(r#"{"type":"incident","id":"i4","service":"s","started_at":"2026-03-05T03:00:00Z","resolved_at":"2026-03-05T04:00:00Z","cause":"external"}"#.into());
     l.push(r#"{"type":"incident","id":"i5","service":"s","started_at":"2026-03-06T02:00:01Z","detected_at":"2026-03-06T02:10:01Z"}"#.into());
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-08",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-08");
     let cfr = &r["change_failure_rate"];
     assert_eq!(cfr["deployments"], 4);
     assert_eq!(cfr["failed"], 3);
@@ -179,12 +154,7 @@ fn an_unresolved_linked_incident_gives_no_recovery_value() {
     l.push(
         r#"{"type":"incident","id":"b","service":"s","started_at":"2026-03-02T01:20:00Z"}"#.into(),
     );
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     assert_eq!(r["change_failure_rate"]["failed"], 1);
     assert_eq!(r["failed_deployment_recovery_time"]["unresolved"], 1);
     assert_eq!(r["failed_deployment_recovery_time"]["count"], 0);
@@ -207,12 +177,7 @@ fn a_deployment_while_an_incident_is_open_is_rework_unless_it_says_planned() {
         r#","kind":"planned""#,
     ));
     l.push(deploy("d4", 4, "2026-03-02T03:00:00Z", ""));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     assert_eq!(r["rework_rate"]["rework"], 1); // d2 only; d4 is at resolved_at, exclusive.
     assert_eq!(r["time_to_restore"]["count"], 1); // `services` makes it affect s.
 }
@@ -242,12 +207,7 @@ fn explicit_change_lists_override_the_graph() {
         "2026-03-02T04:00:00Z",
         r#","changes":["0000004","deadbee"]"#,
     ));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     assert_eq!(r["lead_time"]["count"], 1); // unknown sha ignored
     assert_eq!(r["lead_time"]["median_s"], 24.0 * 3600.0);
     // d1 (no list, no prev) is the baseline; d2's explicit list is not.
@@ -303,12 +263,7 @@ fn ties_in_finished_at_are_broken_by_id_bytes() {
     let mut l = linear(3);
     l.push(deploy("b", 3, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("a", 1, "2026-03-02T00:00:00Z", ""));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     // a comes first (baseline), b ships c2 and c3.
     assert_eq!(r["lead_time"]["count"], 2);
     assert_eq!(r["data_quality"]["baseline_deployments"], 1);
@@ -353,29 +308,14 @@ fn deployment_frequency_bands_use_whole_weeks_and_months() {
     assert_eq!(r["deployment_frequency"]["band"], serde_json::Value::Null);
     // One deploy a month over three months: medium.
     let l = ["2026-01-10", "2026-02-10", "2026-03-10"].map(|d| format!(r#"{{"type":"deployment","id":"{d}","service":"s","environment":"production","finished_at":"{d}T00:00:00Z"}}"#));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-01-01",
-        "2026-04-01",
-    );
+    let r = report_of_s(&l, "2026-01-01", "2026-04-01");
     assert_eq!(r["deployment_frequency"]["weekly_median_deploy_days"], 0.0);
     assert_eq!(r["deployment_frequency"]["band"], "medium");
     // Two whole weeks but no whole month: the 30-day rate decides.
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-02",
-        "2026-03-20",
-    );
+    let r = report_of_s(&l, "2026-03-02", "2026-03-20");
     assert_eq!(r["deployment_frequency"]["band"], "medium"); // 1 × 30 / 18 ≥ 1
     // No whole month again, and 1 × 30 / 30.5 < 1: low.
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-02",
-        "2026-04-01T12:00:00Z",
-    );
+    let r = report_of_s(&l, "2026-03-02", "2026-04-01T12:00:00Z");
     assert_eq!(r["deployment_frequency"]["band"], "low");
 }
 
@@ -495,12 +435,7 @@ fn an_empty_change_list_is_an_explicit_list_that_ships_nothing() {
     let mut l = linear(3);
     l.push(deploy("d1", 1, "2026-03-02T00:00:00Z", ""));
     l.push(deploy("d2", 3, "2026-03-02T01:00:00Z", r#","changes":[]"#));
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     assert_eq!(r["lead_time"]["count"], 0);
     assert_eq!(r["data_quality"]["baseline_deployments"], 1); // d1 only
     assert_eq!(r["data_quality"]["deployments_without_changes"], 1); // d2: rule 1, empty
@@ -515,12 +450,7 @@ fn caused_by_wins_over_caused_by_sha_and_an_unknown_id_links_nothing() {
     l.push(r#"{"type":"incident","id":"a","service":"s","started_at":"2026-03-02T01:10:00Z","resolved_at":"2026-03-02T02:00:00Z","caused_by":"d1","caused_by_sha":"0000003"}"#.into());
     // Names a deployment nobody sent: linked to nothing, and not inferred either.
     l.push(r#"{"type":"incident","id":"b","service":"s","started_at":"2026-03-02T01:20:00Z","resolved_at":"2026-03-02T02:00:00Z","caused_by":"d-unknown"}"#.into());
-    let r = json(
-        &events(&lines(&l)),
-        &service("s"),
-        "2026-03-01",
-        "2026-03-04",
-    );
+    let r = report_of_s(&l, "2026-03-01", "2026-03-04");
     assert_eq!(r["change_failure_rate"]["failed"], 1);
     assert_eq!(r["change_failure_rate"]["by_cause"]["incident_explicit"], 1);
     assert_eq!(r["change_failure_rate"]["by_cause"]["incident_inferred"], 0);

@@ -33,6 +33,17 @@ struct Db {
     repo: RepoState,
 }
 
+/// The first run of a rule over a repository.
+fn first_run(path: &Path, rule: &str) -> Outcome {
+    run(
+        path,
+        &options(rule),
+        &mut Db::default(),
+        ImportState::default(),
+    )
+    .1
+}
+
 /// One run. The streamed pull requests are put before the deployments in
 /// the outcome's events.
 fn run(
@@ -312,13 +323,7 @@ fn re_runs_read_only_what_is_new_and_resolve_late_reverts() {
 fn branch_rules_deploy_every_first_parent_commit_or_every_merge() {
     let mut r = TestRepo::new();
     let c = release_history(&mut r);
-    let mut store = Db::default();
-    let (_, o) = run(
-        r.path(),
-        &options("first-parent:main"),
-        &mut store,
-        ImportState::default(),
-    );
+    let o = first_run(r.path(), "first-parent:main");
     let d = deployments(&o);
     let line: Vec<Sha> = d.iter().map(|d| d.sha.unwrap()).collect();
     let expected: Vec<Sha> = ["c1", "m1", "c4", "c5", "r1", "c6", "m2", "c8"]
@@ -335,13 +340,7 @@ fn branch_rules_deploy_every_first_parent_commit_or_every_merge() {
     assert_eq!(d[0].finished_at, at(T0));
     assert_eq!(d[4].finished_at, at(T0 + 4 * DAY + 3 * HOUR));
 
-    let mut store = Db::default();
-    let (_, o) = run(
-        r.path(),
-        &options("merges:main"),
-        &mut store,
-        ImportState::default(),
-    );
+    let o = first_run(r.path(), "merges:main");
     let d = deployments(&o);
     assert_eq!(
         d.iter().map(|d| d.sha.unwrap()).collect::<Vec<_>>(),

@@ -272,33 +272,29 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     ));
     assert!(!other.contains("heuristics"));
 
+    let import_with = |rule: &str| {
+        let args = [
+            "import",
+            "git",
+            &path,
+            "--service",
+            "shop",
+            "--deploys",
+            rule,
+        ];
+        work.run(&args)
+    };
     let o = work.run(&["import", "git", "/no/such/repo", "--service", "shop"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a git repository"));
-    let o = work.run(&[
-        "import",
-        "git",
-        &path,
-        "--service",
-        "shop",
-        "--deploys",
-        "tags:release-*",
-    ]);
+    let o = import_with("tags:release-*");
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("no tag matches `release-*`") && err.contains("v1.0.0"),
         "{err}"
     );
-    let o = work.run(&[
-        "import",
-        "git",
-        &path,
-        "--service",
-        "shop",
-        "--deploys",
-        "branch:main",
-    ]);
+    let o = import_with("branch:main");
     assert!(String::from_utf8_lossy(&o.stderr).contains("first-parent:BRANCH"));
     let explain = ok(work.run(&["explain", "git-mode"]));
     assert!(explain.contains("This reverts commit"));
