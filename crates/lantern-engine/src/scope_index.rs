@@ -111,33 +111,39 @@ impl<'e> Ledger<'e> {
 
     /// Incidents affecting the scope, in input order.
     pub(crate) fn incidents_in(&self, scope: &Scope) -> Vec<&'e Incident> {
-        let input = self.input;
-        match self.indexed(scope) {
-            Some((index, services)) => union(&index.incidents, services)
-                .into_iter()
-                .map(|i| &input.incidents[i])
-                .collect(),
-            None => input
-                .incidents
-                .iter()
-                .filter(|inc| inc.affected().any(|s| scope.contains(s)))
-                .collect(),
-        }
+        self.in_scope(
+            scope,
+            &self.input.incidents,
+            |x| &x.incidents,
+            |inc| inc.affected().any(|s| scope.contains(s)),
+        )
     }
 
     /// The scope's deployments (any environment and status), in input order.
     pub(crate) fn deployments_in(&self, scope: &Scope) -> Vec<&'e Deployment> {
-        let input = self.input;
+        self.in_scope(
+            scope,
+            &self.input.deployments,
+            |x| &x.deployments,
+            |d| scope.contains(&d.service),
+        )
+    }
+
+    /// The items of `all` in the scope, in input order: through the index
+    /// (`positions` of each service) when there is one, else by `keep`.
+    fn in_scope<T>(
+        &self,
+        scope: &Scope,
+        all: &'e [T],
+        positions: impl for<'i> Fn(&'i ScopeIndex<'e>) -> &'i HashMap<&'e Name, Vec<usize>>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Vec<&'e T> {
         match self.indexed(scope) {
-            Some((index, services)) => union(&index.deployments, services)
+            Some((index, services)) => union(positions(index), services)
                 .into_iter()
-                .map(|i| &input.deployments[i])
+                .map(|i| &all[i])
                 .collect(),
-            None => input
-                .deployments
-                .iter()
-                .filter(|d| scope.contains(&d.service))
-                .collect(),
+            None => all.iter().filter(|x| keep(x)).collect(),
         }
     }
 

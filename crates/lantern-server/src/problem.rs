@@ -82,3 +82,9 @@ impl From<lantern_engine::WindowError> for Problem {
         Problem::bad_request(e.to_string())
     }
 }
+
+impl From<lantern_store::StoreError> for Problem {
+    fn from(e: lantern_store::StoreError) -> Self {
+        Problem::internal(e)
+    }
+}

@@ -13,6 +13,7 @@ use lantern_events::{
     Change, Deployment, DeploymentKind, DeploymentStatus, Incident, IncidentCause, Name, Timestamp,
     enum_name,
 };
+use lantern_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -119,10 +120,13 @@ impl From<Incident> for IncidentJson {
     }
 }
 
-fn service_and_window(
+/// One service's events of one kind in the window, as JSON.
+async fn detail<E: Send + 'static, J: From<E>>(
+    state: AppState,
     Path(service): Path<String>,
     Query(q): Query<WindowQuery>,
-) -> Result<(Name, Window), Problem> {
+    read: fn(&dyn Store, &Name, Window) -> Result<Vec<E>, StoreError>,
+) -> Result<Json<Vec<J>>, Problem> {
     let service =
         Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
     let window = Window::from_bounds(
@@ -130,7 +134,10 @@ fn service_and_window(
         q.to.as_deref(),
         lantern_events::Timestamp::now(),
     )?;
-    Ok((service, window))
+    let list = state
+        .with_store(move |store, _| Ok(read(store, &service, window)?))
+        .await?;
+    Ok(Json(list.into_iter().map(J::from).collect()))
 }
 
 /// A service's deployments (every environment and status) that finished
@@ -146,15 +153,10 @@ pub async fn deployments(
     path: Path<String>,
     query: Query<WindowQuery>,
 ) -> Result<Json<Vec<DeploymentJson>>, Problem> {
-    let (service, window) = service_and_window(path, query)?;
-    let list = state
-        .with_store(move |store, _| {
-            store
-                .deployments_in(&service, window)
-                .map_err(|e| Problem::internal(e.to_string()))
-        })
-        .await?;
-    Ok(Json(list.into_iter().map(DeploymentJson::from).collect()))
+    detail(state, path, query, |store, service, window| {
+        store.deployments_in(service, window)
+    })
+    .await
 }
 
 /// The incidents affecting a service that were open during the window.
@@ -169,15 +171,10 @@ pub async fn incidents(
     path: Path<String>,
     query: Query<WindowQuery>,
 ) -> Result<Json<Vec<IncidentJson>>, Problem> {
-    let (service, window) = service_and_window(path, query)?;
-    let list = state
-        .with_store(move |store, _| {
-            store
-                .incidents_in(&service, window)
-                .map_err(|e| Problem::internal(e.to_string()))
-        })
-        .await?;
-    Ok(Json(list.into_iter().map(IncidentJson::from).collect()))
+    detail(state, path, query, |store, service, window| {
+        store.incidents_in(service, window)
+    })
+    .await
 }
 
 /// The changes committed in the window to the repositories the service
@@ -193,13 +190,8 @@ pub async fn changes(
     path: Path<String>,
     query: Query<WindowQuery>,
 ) -> Result<Json<Vec<ChangeJson>>, Problem> {
-    let (service, window) = service_and_window(path, query)?;
-    let list = state
-        .with_store(move |store, _| {
-            store
-                .changes_in(&service, window)
-                .map_err(|e| Problem::internal(e.to_string()))
-        })
-        .await?;
-    Ok(Json(list.into_iter().map(ChangeJson::from).collect()))
+    detail(state, path, query, |store, service, window| {
+        store.changes_in(service, window)
+    })
+    .await
 }

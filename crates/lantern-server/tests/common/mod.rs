@@ -196,55 +196,31 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             ],
             engine: EngineConfig::default(),
             sources: BTreeMap::from([
-                (
-                    "pagerduty".to_string(),
-                    SourceSettings {
-                        secrets: vec!["old-secret".into(), "test-secret".into()],
-                        services: BTreeMap::from([("API Service".into(), "api".into())]),
-                        ..SourceSettings::default()
-                    },
+                source(
+                    "pagerduty",
+                    &["old-secret", "test-secret"],
+                    &[("API Service", "api")],
+                    &[],
                 ),
-                (
-                    "alertmanager".to_string(),
-                    SourceSettings {
-                        secrets: vec!["am-token".into()],
-                        services: BTreeMap::from([("http_checks".into(), "web".into())]),
-                        ..SourceSettings::default()
-                    },
+                source(
+                    "alertmanager",
+                    &["am-token"],
+                    &[("http_checks", "web")],
+                    &[],
                 ),
-                (
-                    "opsgenie".to_string(),
-                    SourceSettings {
-                        secrets: vec!["og-token".into()],
-                        services: BTreeMap::from([("tag1".into(), "web".into())]),
-                        ..SourceSettings::default()
-                    },
+                source("opsgenie", &["og-token"], &[("tag1", "web")], &[]),
+                source(
+                    "cdevents",
+                    &["cd-token"],
+                    &[("myApp", "web")],
+                    &["myPipeline"],
                 ),
-                (
-                    "cdevents".to_string(),
-                    SourceSettings {
-                        secrets: vec!["cd-token".into()],
-                        services: BTreeMap::from([("myApp".into(), "web".into())]),
-                        deploy_workflows: vec!["myPipeline".into()],
-                    },
-                ),
-                (
-                    "gitlab".to_string(),
-                    SourceSettings {
-                        secrets: vec!["gl-token".into()],
-                        ..SourceSettings::default()
-                    },
-                ),
-                (
-                    "github".to_string(),
-                    SourceSettings {
-                        secrets: vec!["gh-secret".into()],
-                        services: BTreeMap::from([(
-                            "Codertocat/Hello-World".into(),
-                            "hello".into(),
-                        )]),
-                        deploy_workflows: vec!["Deploy".into()],
-                    },
+                source("gitlab", &["gl-token"], &[], &[]),
+                source(
+                    "github",
+                    &["gh-secret"],
+                    &[("Codertocat/Hello-World", "hello")],
+                    &["Deploy"],
                 ),
             ]),
             governance: Governance {
@@ -455,4 +431,24 @@ pub fn form(fields: &[(&str, &str)]) -> Value {
             .collect::<Vec<_>>()
             .join("&"),
     )
+}
+
+/// A receiver's settings: its secrets, its names for services, and its
+/// deploy workflows.
+fn source(
+    name: &str,
+    secrets: &[&str],
+    services: &[(&str, &str)],
+    deploy_workflows: &[&str],
+) -> (String, SourceSettings) {
+    let text = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+    let settings = SourceSettings {
+        secrets: text(secrets),
+        services: services
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        deploy_workflows: text(deploy_workflows),
+    };
+    (name.to_string(), settings)
 }
