@@ -7,6 +7,14 @@ use crate::StoreError;
 use lantern_events::{AnnotationScope, Timestamp};
 use lantern_governance::{AuditEntry, AuditRecord, Grant, TokenParts};
 
+/// A sign-in session to keep: the hash of its cookie value, for a grant.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub hash: &'a [u8; 32],
+    pub grant_id: &'a str,
+    pub expires_at: Timestamp,
+}
+
 /// A challenge to a metric reading (rule 8). Who opened or resolved it is
 /// in the audit log, not here: disputes are shown to every reader.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,13 +64,7 @@ pub trait GovernanceStore {
     fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError>;
 
     /// A sign-in session: the hash of its cookie value, for a grant.
-    fn add_session(
-        &mut self,
-        hash: &[u8; 32],
-        grant_id: &str,
-        expires_at: Timestamp,
-        audit: AuditRecord,
-    ) -> Result<(), StoreError>;
+    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<(), StoreError>;
 
     /// The grant behind a session cookie, while the session lasts.
     fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>, StoreError>;

@@ -23,7 +23,7 @@ use lantern_events::{Change, Event, Name};
 use std::collections::BTreeSet;
 
 pub use copy::{TABLES, copy_sqlite_to_postgres};
-pub use governance::{AuditEnds, Dispute, GovernanceStore};
+pub use governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
 pub use postgres::{PostgresStore, redacted};
 pub use retained::{RETAINED_PREFIX, RetentionRun};
 pub use sqlite::SqliteStore;
@@ -56,6 +56,20 @@ pub enum StoreError {
 
 /// A PostgreSQL error with the server's own message and detail, which
 /// `postgres::Error`'s display leaves out ("db error").
+impl StoreError {
+    /// A store written by a newer Lantern is refused, not misread.
+    pub(crate) fn check_version(path: &str, found: i64, known: i64) -> Result<(), StoreError> {
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_string(),
+                found,
+                known,
+            });
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn postgres_message(e: &::postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {

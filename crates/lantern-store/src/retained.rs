@@ -43,6 +43,17 @@ impl RetentionRun {
             > 0
     }
 
+    /// The run's audit entry: `record` with what the run did as outcome.
+    pub(crate) fn recorded(
+        &self,
+        record: lantern_governance::AuditRecord,
+    ) -> lantern_governance::AuditRecord {
+        lantern_governance::AuditRecord {
+            outcome: self.summary(),
+            ..record
+        }
+    }
+
     pub(crate) fn summary(&self) -> String {
         format!(
             "horizon {}: {} changes, {} pull requests, {} deployments, {} incidents, {} dead letters, {} audit entries, {} old measurements",

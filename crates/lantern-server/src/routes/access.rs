@@ -85,7 +85,14 @@ pub async fn sign_in(
             }
             .record("session.create", "-", "signed in");
             store
-                .add_session(&hash, &grant.id, expires, entry)
+                .add_session(
+                    lantern_store::NewSession {
+                        hash: &hash,
+                        grant_id: &grant.id,
+                        expires_at: expires,
+                    },
+                    entry,
+                )
                 .map_err(store_error)
         })
         .await?;

@@ -16,6 +16,11 @@ pub fn text<'a>(v: &'a Value, path: &str) -> Result<&'a str, MapError> {
 }
 
 /// An RFC 3339 time.
+/// The text at `path`, when there is one.
+pub fn opt_text(v: &Value, path: &str) -> Option<String> {
+    v.pointer(path).and_then(Value::as_str).map(str::to_string)
+}
+
 pub fn time(v: &Value, path: &str) -> Result<Timestamp, MapError> {
     Timestamp::parse_rfc3339(text(v, path)?).map_err(|m| MapError(format!("`{path}`: {m}")))
 }

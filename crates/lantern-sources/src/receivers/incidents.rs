@@ -3,7 +3,7 @@
 //! about an incident (it started, was acknowledged, was resolved), so the
 //! events they map to are merged into the stored incident.
 
-use super::fields::{parse, text, time};
+use super::fields::{opt_text, parse, text, time};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{Event, EventId, Incident, Name, Timestamp};
 use serde_json::Value;
@@ -60,10 +60,7 @@ pub fn pagerduty(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapEr
         settings,
         time(data, "/created_at")?,
     )?;
-    i.title = data
-        .get("title")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    i.title = opt_text(data, "/title");
     i.severity = data
         .pointer("/priority/summary")
         .or_else(|| data.get("urgency"))
@@ -110,14 +107,8 @@ pub fn alertmanager(body: &[u8], settings: &SourceSettings) -> Result<Mapped, Ma
             started,
         )
         .map_err(at)?;
-        i.severity = a
-            .pointer("/labels/severity")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        i.title = a
-            .pointer("/annotations/summary")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        i.severity = opt_text(a, "/labels/severity");
+        i.title = opt_text(a, "/annotations/summary");
         if a.get("status").and_then(Value::as_str) == Some("resolved") {
             i.resolved_at = Some(time(a, "/endsAt").map_err(at)?);
         }
@@ -164,10 +155,7 @@ pub fn opsgenie(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapErr
         settings,
         Timestamp::from_micros(millis.saturating_mul(1000)),
     )?;
-    i.title = alert
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    i.title = opt_text(alert, "/message");
     if action != "Create" {
         let nanos = alert
             .get("updatedAt")

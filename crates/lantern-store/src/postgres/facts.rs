@@ -49,44 +49,37 @@ pub(crate) fn mark_stale(tx: &mut impl GenericClient, events: &[Event]) -> Resul
     {
         return Ok(());
     }
-    let Touched {
-        mut services,
-        mut repos,
-        deployments,
-        incidents,
-        changes,
-        pull_requests,
-    } = Touched::of(events);
+    let mut t = Touched::of(events);
     for r in old_rows(
         tx,
         "SELECT service, repo FROM deployments WHERE id = ANY($1)",
-        &deployments,
+        &t.deployments,
     )? {
-        services.insert(r.try_get(0)?);
-        repos.extend(r.try_get::<_, Option<String>>(1)?);
+        t.services.insert(r.try_get(0)?);
+        t.repos.extend(r.try_get::<_, Option<String>>(1)?);
     }
     for r in old_rows(
         tx,
         "SELECT service, services FROM incidents WHERE id = ANY($1)",
-        &incidents,
+        &t.incidents,
     )? {
-        services.insert(r.try_get(0)?);
+        t.services.insert(r.try_get(0)?);
         let more: &str = r.try_get(1)?;
-        services.extend(more.lines().map(str::to_string));
+        t.services.extend(more.lines().map(str::to_string));
     }
     for (sql, ids) in [
-        ("SELECT repo FROM changes WHERE id = ANY($1)", &changes),
+        ("SELECT repo FROM changes WHERE id = ANY($1)", &t.changes),
         (
             "SELECT repo FROM pull_requests WHERE id = ANY($1)",
-            &pull_requests,
+            &t.pull_requests,
         ),
     ] {
         for r in old_rows(tx, sql, ids)? {
-            repos.insert(r.try_get(0)?);
+            t.repos.insert(r.try_get(0)?);
         }
     }
-    let services: Vec<String> = services.into_iter().collect();
-    let repos: Vec<String> = repos.into_iter().collect();
+    let services: Vec<String> = t.services.into_iter().collect();
+    let repos: Vec<String> = t.repos.into_iter().collect();
     tx.execute(
         "INSERT INTO stale_facts (kind, name)
          SELECT 'service', unnest($1::text[]) UNION ALL SELECT 'repo', unnest($2::text[])

@@ -5,7 +5,7 @@ use super::schema::AUDIT_LOCK;
 use super::{PostgresStore, write_events};
 use crate::StoreError;
 use crate::codec::{Names, grant_role, grant_teams, read_scope, scope_columns, time};
-use crate::governance::{AuditEnds, Dispute, GovernanceStore};
+use crate::governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
 use lantern_events::*;
 use lantern_governance::grant::same_hash;
 use lantern_governance::{AuditEntry, AuditRecord, GENESIS, Grant, TokenParts};
@@ -181,13 +181,12 @@ impl GovernanceStore for PostgresStore {
         Ok(())
     }
 
-    fn add_session(
-        &mut self,
-        hash: &[u8; 32],
-        grant_id: &str,
-        expires_at: Timestamp,
-        audit: AuditRecord,
-    ) -> Result<(), StoreError> {
+    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<(), StoreError> {
+        let NewSession {
+            hash,
+            grant_id,
+            expires_at,
+        } = session;
         let now = audit.at.micros();
         self.audited(audit, |tx, _| {
             tx.execute("DELETE FROM sessions WHERE expires_at <= $1", &[&now])?;

@@ -67,13 +67,7 @@ impl PostgresStore {
             "DELETE FROM sessions WHERE expires_at < $1",
             &[&record.at.micros()],
         )?;
-        append_audit(
-            &mut tx,
-            AuditRecord {
-                outcome: run.summary(),
-                ..record
-            },
-        )?;
+        append_audit(&mut tx, run.recorded(record))?;
         tx.commit()?;
         if run.purged_anything() {
             // Deleted rows stay in the table files as dead versions until a

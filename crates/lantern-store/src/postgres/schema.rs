@@ -290,13 +290,7 @@ fn apply(client: &mut Client, url: &str) -> Result<(), StoreError> {
     let current: i64 = client
         .query_one("SELECT version FROM lantern_schema", &[])?
         .get(0);
-    if current > LATEST {
-        return Err(StoreError::TooNew {
-            path: url.to_string(),
-            found: current,
-            known: LATEST,
-        });
-    }
+    StoreError::check_version(url, current, LATEST)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let mut tx = client.transaction()?;
         tx.batch_execute(sql)?;

@@ -41,60 +41,53 @@ pub(crate) fn mark_stale(tx: &Transaction, events: &[Event]) -> rusqlite::Result
     if derived.is_none_or(|v| !v.starts_with("v1:")) {
         return Ok(());
     }
-    let Touched {
-        mut services,
-        mut repos,
-        deployments,
-        incidents,
-        changes,
-        pull_requests,
-    } = Touched::of(events);
+    let mut t = Touched::of(events);
     let mut old_deployment =
         tx.prepare_cached("SELECT service, repo FROM deployments WHERE id = ?1")?;
-    for id in deployments {
+    for id in t.deployments {
         if let Some((s, r)) = old_deployment
             .query_row([id], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
             })
             .optional()?
         {
-            services.insert(s);
-            repos.extend(r);
+            t.services.insert(s);
+            t.repos.extend(r);
         }
     }
     let mut old_incident =
         tx.prepare_cached("SELECT service, services FROM incidents WHERE id = ?1")?;
-    for id in incidents {
+    for id in t.incidents {
         if let Some((s, more)) = old_incident
             .query_row([id], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })
             .optional()?
         {
-            services.insert(s);
-            services.extend(more.lines().map(str::to_string));
+            t.services.insert(s);
+            t.services.extend(more.lines().map(str::to_string));
         }
     }
     for (sql, ids) in [
-        ("SELECT repo FROM changes WHERE id = ?1", changes),
+        ("SELECT repo FROM changes WHERE id = ?1", t.changes),
         (
             "SELECT repo FROM pull_requests WHERE id = ?1",
-            pull_requests,
+            t.pull_requests,
         ),
     ] {
         let mut old = tx.prepare_cached(sql)?;
         for id in ids {
             if let Some(r) = old.query_row([id], |r| r.get::<_, String>(0)).optional()? {
-                repos.insert(r);
+                t.repos.insert(r);
             }
         }
     }
     let mut stmt =
         tx.prepare_cached("INSERT OR IGNORE INTO stale_facts (kind, name) VALUES (?1, ?2)")?;
-    for s in services {
+    for s in t.services {
         stmt.execute(["service", s.as_str()])?;
     }
-    for r in repos {
+    for r in t.repos {
         stmt.execute(["repo", r.as_str()])?;
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `GovernanceStore` for SQLite.
 
 use crate::codec::{Names, grant_role, grant_teams, read_scope, scope_columns};
-use crate::governance::{AuditEnds, Dispute, GovernanceStore};
+use crate::governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
 use crate::{SqliteStore, StoreError};
 use lantern_events::*;
 use lantern_governance::grant::same_hash;
@@ -151,13 +151,12 @@ impl GovernanceStore for SqliteStore {
         Ok(())
     }
 
-    fn add_session(
-        &mut self,
-        hash: &[u8; 32],
-        grant_id: &str,
-        expires_at: Timestamp,
-        audit: AuditRecord,
-    ) -> Result<(), StoreError> {
+    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<(), StoreError> {
+        let NewSession {
+            hash,
+            grant_id,
+            expires_at,
+        } = session;
         let tx = self.conn_mut().transaction()?;
         tx.execute(
             "DELETE FROM sessions WHERE expires_at <= ?1",

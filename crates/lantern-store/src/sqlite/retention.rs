@@ -62,13 +62,7 @@ impl SqliteStore {
             "DELETE FROM sessions WHERE expires_at < ?1",
             [record.at.micros()],
         )? as u64;
-        append_audit(
-            &tx,
-            AuditRecord {
-                outcome: run.summary(),
-                ..record
-            },
-        )?;
+        append_audit(&tx, run.recorded(record))?;
         tx.commit()?;
         if run.purged_anything() {
             // Deleted rows are zeroed (secure_delete); the WAL still holds

@@ -266,13 +266,7 @@ pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current > LATEST {
-        return Err(StoreError::TooNew {
-            path: path.to_string(),
-            found: current,
-            known: LATEST,
-        });
-    }
+    StoreError::check_version(path, current, LATEST)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
