@@ -120,12 +120,15 @@ impl From<Incident> for IncidentJson {
     }
 }
 
+/// Reads one service's events of one kind in a window.
+type ReadDetail<E> = fn(&dyn Store, &Name, Window) -> Result<Vec<E>, StoreError>;
+
 /// One service's events of one kind in the window, as JSON.
 async fn detail<E: Send + 'static, J: From<E>>(
     state: AppState,
     Path(service): Path<String>,
     Query(q): Query<WindowQuery>,
-    read: fn(&dyn Store, &Name, Window) -> Result<Vec<E>, StoreError>,
+    read: ReadDetail<E>,
 ) -> Result<Json<Vec<J>>, Problem> {
     let service =
         Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
