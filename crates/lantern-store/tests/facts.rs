@@ -13,6 +13,17 @@ use std::collections::BTreeSet;
 mod each_store;
 use each_store::{each_store, raw_sql};
 
+/// One canonical event from its JSON line.
+fn ev(line: &str) -> Event {
+    parse_event_json(line, &Pseudonymiser::from_key([1; 32])).unwrap()
+}
+
+on_each_store! {
+    kept_facts_and_windowed_loads_give_the_pure_engines_reports("kept_facts_and_windowed_loads") => stored_reports_equal_the_engines;
+    facts_follow_new_events_and_new_production_names("facts_follow_new_events_and_new_production_names") => facts_follow;
+    changes_with_ids_of_their_own_are_found_by_repository("changes_with_ids_of_their_own") => changes_with_ids_of_their_own;
+}
+
 fn stored_report(store: &mut dyn Store, scope: &Scope, w: Window, cfg: &EngineConfig) -> Report {
     let input = store
         .report_input(scope.services().as_ref(), w, cfg)
@@ -37,14 +48,6 @@ fn fresh(at: &Location, seed: u64) -> Box<dyn Store + Send> {
             store
         }
     }
-}
-
-#[test]
-fn kept_facts_and_windowed_loads_give_the_pure_engines_reports() {
-    each_store(
-        "kept_facts_and_windowed_loads",
-        stored_reports_equal_the_engines,
-    );
 }
 
 fn stored_reports_equal_the_engines(at: &Location) {
@@ -142,19 +145,9 @@ fn partial_refreshes(at: &Location, name: &str) {
     );
 }
 
-#[test]
-fn facts_follow_new_events_and_new_production_names() {
-    each_store(
-        "facts_follow_new_events_and_new_production_names",
-        facts_follow,
-    );
-}
-
 fn facts_follow(at: &Location) {
     let mut store = at.open().unwrap();
     let store = store.as_mut();
-    let p = Pseudonymiser::from_key([1; 32]);
-    let ev = |l: &str| parse_event_json(l, &p).unwrap();
     let cfg = EngineConfig::default();
     assert!(
         store.facts_are_fresh(&cfg).unwrap(),
@@ -199,19 +192,9 @@ fn facts_follow(at: &Location) {
     );
 }
 
-#[test]
-fn changes_with_ids_of_their_own_are_found_by_repository() {
-    each_store(
-        "changes_with_ids_of_their_own",
-        changes_with_ids_of_their_own,
-    );
-}
-
 fn changes_with_ids_of_their_own(at: &Location) {
     let mut store = at.open().unwrap();
     let store = store.as_mut();
-    let p = Pseudonymiser::from_key([1; 32]);
-    let ev = |l: &str| parse_event_json(l, &p).unwrap();
     let events = vec![
         ev(
             r#"{"type":"change","repo":"acme/a","sha":"aaaaaaa","committed_at":"2026-03-01T00:00:00Z"}"#,

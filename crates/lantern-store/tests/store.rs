@@ -8,6 +8,11 @@ use std::collections::BTreeSet;
 mod each_store;
 use each_store::{each_store, raw_sql};
 
+on_each_store! {
+    every_field_of_every_type_round_trips("every_field_of_every_type_round_trips") => every_field_round_trips;
+    merged_writes_complete_an_event_fact_by_fact("merged_writes_complete_an_event_fact_by_fact") => merged_writes;
+}
+
 fn parse(lines: &[&str]) -> Vec<Event> {
     let p = Pseudonymiser::from_key([3; 32]);
     lines
@@ -26,14 +31,6 @@ const ALL_TYPES: &[&str] = &[
     r#"{"type":"annotation","id":"a-1","scope":{"team":"payments"},"kind":"freeze","from":"2026-03-20T00:00:00Z","to":"2026-03-27T00:00:00Z","title":"Quarter-end change freeze"}"#,
     r#"{"type":"annotation","id":"a-2","scope":{"org":true},"kind":"dispute","from":"2026-03-20T00:00:00Z","title":"CFR counts a test incident"}"#,
 ];
-
-#[test]
-fn every_field_of_every_type_round_trips() {
-    each_store(
-        "every_field_of_every_type_round_trips",
-        every_field_round_trips,
-    );
-}
 
 fn every_field_round_trips(at: &Location) {
     let mut store = at.open().unwrap();
@@ -226,14 +223,6 @@ fn session_commits(at: &Location) {
             .changes_of_repo(&Name::parse("acme").unwrap())
             .unwrap()
             .is_empty()
-    );
-}
-
-#[test]
-fn merged_writes_complete_an_event_fact_by_fact() {
-    each_store(
-        "merged_writes_complete_an_event_fact_by_fact",
-        merged_writes,
     );
 }
 

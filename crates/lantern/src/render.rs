@@ -333,19 +333,23 @@ fn trend_row(x: &Report) -> [String; 6] {
     ]
 }
 
-pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Lantern · {} · {} → {}",
+/// What a report's heading names: its scope, window and benchmark.
+fn heading(r: &Report) -> (String, &str, &str, &str) {
+    (
         scope_label(r),
         short(&r.window.from),
-        short(&r.window.to)
-    );
+        short(&r.window.to),
+        r.benchmark,
+    )
+}
+
+pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
+    let mut out = String::new();
+    let (scope, from, to, benchmark) = heading(r);
+    let _ = writeln!(out, "Lantern · {scope} · {from} → {to}");
     let _ = writeln!(
         out,
-        "Bands from {}; they describe a delivery system, never a person.",
-        r.benchmark
+        "Bands from {benchmark}; they describe a delivery system, never a person."
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "{:<24} {:<45} band", "DORA metric", "value");
@@ -392,17 +396,11 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
 
 pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
     let mut out = String::new();
+    let (scope, from, to, benchmark) = heading(r);
+    let _ = writeln!(out, "## Delivery report: {scope}, {from} → {to}\n");
     let _ = writeln!(
         out,
-        "## Delivery report: {}, {} → {}\n",
-        scope_label(r),
-        short(&r.window.from),
-        short(&r.window.to)
-    );
-    let _ = writeln!(
-        out,
-        "| Metric | Value | Band ({}) | What it means |",
-        r.benchmark
+        "| Metric | Value | Band ({benchmark}) | What it means |"
     );
     let _ = writeln!(out, "|---|---|---|---|");
     for (title, value, b, key) in headline(r) {

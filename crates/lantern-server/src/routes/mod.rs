@@ -145,17 +145,19 @@ pub fn routes() -> Routes {
 
 /// The methods a documented path item answers.
 fn methods(item: &utoipa::openapi::PathItem) -> Vec<Method> {
-    [
-        (&item.get, Method::GET),
-        (&item.post, Method::POST),
-        (&item.put, Method::PUT),
-        (&item.patch, Method::PATCH),
-        (&item.delete, Method::DELETE),
-    ]
-    .into_iter()
-    .filter(|(operation, _)| operation.is_some())
-    .map(|(_, method)| method)
-    .collect()
+    let operations = [&item.get, &item.post, &item.put, &item.patch, &item.delete];
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
+    operations
+        .into_iter()
+        .zip(methods)
+        .filter_map(|(operation, method)| operation.is_some().then_some(method))
+        .collect()
 }
 
 /// This document: every API route, generated from the handlers and types.

@@ -33,6 +33,20 @@ pub fn postgres_place(test: &str) -> Option<Place> {
 }
 
 /// Runs `test` against a new SQLite store, then a new PostgreSQL one.
+/// Declares tests that run their body on each store:
+/// `test_name("database name") => body;`.
+#[macro_export]
+macro_rules! on_each_store {
+    ($($test:ident($name:literal) => $body:path;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                each_store($name, $body);
+            }
+        )*
+    };
+}
+
 pub fn each_store(name: &str, test: impl Fn(&Location)) {
     test(&sqlite_place().location);
     if let Some(place) = postgres_place(name) {
