@@ -311,11 +311,7 @@ async fn incident_tools_feed_time_to_restore_fact_by_fact() {
     resolved["alerts"][0]["status"] = json!("resolved");
     resolved["alerts"][0]["endsAt"] = json!("2023-02-06T13:38:45.828Z");
     let (status, _, _) = app
-        .post_with(
-            "/hooks/alertmanager",
-            &token,
-            serde_json::to_vec(&resolved).unwrap(),
-        )
+        .post_json("/hooks/alertmanager", &token, &resolved)
         .await;
     assert_eq!(status, 200);
     let (_, report) = app
@@ -334,23 +330,11 @@ async fn incident_tools_feed_time_to_restore_fact_by_fact() {
     let mut closed: Value = serde_json::from_slice(&created).unwrap();
     closed["action"] = json!("Close");
     closed["alert"]["updatedAt"] = json!(1_420_455_791_104_000_000i64);
-    let (status, _, _) = app
-        .post_with(
-            "/hooks/opsgenie",
-            &token,
-            serde_json::to_vec(&closed).unwrap(),
-        )
-        .await;
+    let (status, _, _) = app.post_json("/hooks/opsgenie", &token, &closed).await;
     assert_eq!(status, 200);
     let mut noted = closed.clone();
     noted["action"] = json!("AddNote");
-    let (status, _, ignored) = app
-        .post_with(
-            "/hooks/opsgenie",
-            &token,
-            serde_json::to_vec(&noted).unwrap(),
-        )
-        .await;
+    let (status, _, ignored) = app.post_json("/hooks/opsgenie", &token, &noted).await;
     assert_eq!(status, 202, "{ignored}");
     let (_, report) = app
         .get("/api/v1/report?service=web&from=2015-01-01&to=2015-02-01")
@@ -510,13 +494,7 @@ async fn gitlab_hooks_with_their_token_and_time_formats() {
     deployment["deployment_id"] = json!(16);
     deployment["environment_tier"] = json!("production");
     deployment["status_changed_at"] = json!("2021-04-28 20:50:00 UTC");
-    let (status, _, _) = app
-        .post_with(
-            "/hooks/gitlab",
-            &token,
-            serde_json::to_vec(&deployment).unwrap(),
-        )
-        .await;
+    let (status, _, _) = app.post_json("/hooks/gitlab", &token, &deployment).await;
     assert_eq!(status, 200);
     let push = json!({
         "object_kind": "push", "before": "0000000000000000000000000000000000000000",
@@ -525,9 +503,7 @@ async fn gitlab_hooks_with_their_token_and_time_formats() {
         "commits": [{"id": "279484c09fbe69ededfced8c1bb6e6d24616b468", "timestamp": "2021-04-28T19:00:00+02:00",
                      "author": {"name": "Administrator", "email": "admin@example.com"}}]
     });
-    let (status, _, _) = app
-        .post_with("/hooks/gitlab", &token, serde_json::to_vec(&push).unwrap())
-        .await;
+    let (status, _, _) = app.post_json("/hooks/gitlab", &token, &push).await;
     assert_eq!(status, 200);
     let mut mr = json!({
         "object_kind": "merge_request", "user": {"id": 2},

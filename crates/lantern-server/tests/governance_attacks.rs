@@ -433,13 +433,7 @@ async fn a_replayed_signature_over_a_changed_body_is_refused() {
         ("x-github-event", "push"),
         ("x-hub-signature-256", signature.as_str()),
     ];
-    let (status, _, problem) = app
-        .post_with(
-            "/hooks/github",
-            &headers,
-            serde_json::to_vec(&changed).unwrap(),
-        )
-        .await;
+    let (status, _, problem) = app.post_json("/hooks/github", &headers, &changed).await;
     assert_eq!(status, 401, "{problem}");
     // The same for PagerDuty's signature scheme.
     let pd = common::fixture("pagerduty/body.raw");

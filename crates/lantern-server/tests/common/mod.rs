@@ -282,6 +282,17 @@ impl TestApp {
         self.post_with(path, &[], body).await
     }
 
+    /// `post_with` a JSON value.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> (u16, String, Value) {
+        self.post_with(path, headers, serde_json::to_vec(body).unwrap())
+            .await
+    }
+
     pub async fn post_with(
         &self,
         path: &str,
