@@ -1,5 +1,6 @@
 //! Column values ↔ event fields.
 
+use crate::Result;
 use crate::StoreError;
 use lantern_events::{AnnotationScope, EventId, Name, Sha, Timestamp};
 use std::sync::Arc;
@@ -22,15 +23,15 @@ pub fn shas_into<'b>(out: &'b mut String, shas: &[Sha]) -> &'b str {
     out
 }
 
-pub fn text_to_shas(text: &str) -> Result<Vec<Sha>, StoreError> {
+pub fn text_to_shas(text: &str) -> Result<Vec<Sha>> {
     text.split_ascii_whitespace().map(sha).collect()
 }
 
-pub fn sha(text: &str) -> Result<Sha, StoreError> {
+pub fn sha(text: &str) -> Result<Sha> {
     Sha::parse(text).map_err(|what| StoreError::Corrupt { what })
 }
 
-pub fn id(text: &str) -> Result<EventId, StoreError> {
+pub fn id(text: &str) -> Result<EventId> {
     EventId::parse(text).map_err(|what| StoreError::Corrupt { what })
 }
 
@@ -38,7 +39,7 @@ pub fn time(micros: i64) -> Timestamp {
     Timestamp::from_micros(micros)
 }
 
-pub fn enum_value<T: Copy>(table: &[(&'static str, T)], text: &str) -> Result<T, StoreError> {
+pub fn enum_value<T: Copy>(table: &[(&'static str, T)], text: &str) -> Result<T> {
     table
         .iter()
         .find(|(n, _)| *n == text)
@@ -58,7 +59,7 @@ pub fn enum_text<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> 
 pub struct Names(foldhash::HashMap<Box<str>, Arc<str>>);
 
 impl Names {
-    pub fn get(&mut self, text: &str) -> Result<Name, StoreError> {
+    pub fn get(&mut self, text: &str) -> Result<Name> {
         if let Some(arc) = self.0.get(text) {
             return Ok(Name::from_arc(arc.clone()));
         }
@@ -93,11 +94,7 @@ pub fn scope_columns(scope: &AnnotationScope) -> (&'static str, Option<&str>) {
     }
 }
 
-pub fn read_scope(
-    names: &mut Names,
-    kind: &str,
-    name: Option<&str>,
-) -> Result<AnnotationScope, StoreError> {
+pub fn read_scope(names: &mut Names, kind: &str, name: Option<&str>) -> Result<AnnotationScope> {
     Ok(match (kind, name) {
         ("service", Some(n)) => AnnotationScope::Service(names.get(n)?),
         ("team", Some(n)) => AnnotationScope::Team(names.get(n)?),
@@ -111,7 +108,7 @@ pub fn read_scope(
 }
 
 /// A grant's teams as stored: one name a line.
-pub fn grant_teams(text: &str) -> Result<Vec<Name>, StoreError> {
+pub fn grant_teams(text: &str) -> Result<Vec<Name>> {
     text.split('\n')
         .filter(|t| !t.is_empty())
         .map(|t| {
@@ -122,7 +119,7 @@ pub fn grant_teams(text: &str) -> Result<Vec<Name>, StoreError> {
         .collect()
 }
 
-pub fn grant_role(text: &str) -> Result<lantern_governance::Role, StoreError> {
+pub fn grant_role(text: &str) -> Result<lantern_governance::Role> {
     lantern_governance::Role::parse(text).map_err(|_| StoreError::Corrupt {
         what: format!("grant role `{text}`"),
     })
@@ -137,7 +134,7 @@ pub fn encode_times(times: &[Timestamp]) -> Vec<u8> {
         .collect()
 }
 
-pub fn decode_times(blob: &[u8]) -> Result<Vec<Timestamp>, StoreError> {
+pub fn decode_times(blob: &[u8]) -> Result<Vec<Timestamp>> {
     if !blob.len().is_multiple_of(8) {
         return Err(corrupt("a deployment's shipped-change blob"));
     }
@@ -165,11 +162,8 @@ pub fn encode_deploys(list: &[(Name, Timestamp)]) -> Vec<u8> {
     out
 }
 
-pub fn decode_deploys(
-    mut blob: &[u8],
-    names: &mut Names,
-) -> Result<Vec<(Name, Timestamp)>, StoreError> {
-    fn take<'b>(blob: &mut &'b [u8], n: usize) -> Result<&'b [u8], StoreError> {
+pub fn decode_deploys(mut blob: &[u8], names: &mut Names) -> Result<Vec<(Name, Timestamp)>> {
+    fn take<'b>(blob: &mut &'b [u8], n: usize) -> Result<&'b [u8]> {
         if blob.len() < n {
             return Err(corrupt("a pull request's deployment blob"));
         }

@@ -6,6 +6,7 @@
 //! `retained_*` tables). SQLite's other derived facts are not copied:
 //! PostgreSQL derives its own at the first report.
 
+use crate::Result;
 use crate::postgres::{Cell, insert_rows};
 use crate::retained::RETAINED_GLOB;
 use crate::{PostgresStore, SqliteStore, StoreError};
@@ -59,7 +60,7 @@ pub fn copy_sqlite_to_postgres(
     from: &SqliteStore,
     to: &mut PostgresStore,
     progress: &dyn Fn(&str, u64),
-) -> Result<Vec<(&'static str, u64)>, StoreError> {
+) -> Result<Vec<(&'static str, u64)>> {
     let mut tx = to.client().transaction()?;
     for table in ["changes", "deployments", "incidents", "grants", "audit_log"] {
         let n: i64 = tx
@@ -127,7 +128,7 @@ pub fn copy_sqlite_to_postgres(
 }
 
 /// A SQLite value as the PostgreSQL column's type wants it.
-fn convert(value: Value, ty: &Type, table: &str, column: &str) -> Result<Cell, StoreError> {
+fn convert(value: Value, ty: &Type, table: &str, column: &str) -> Result<Cell> {
     let mismatch = |v: &Value| StoreError::Corrupt {
         what: format!("{table}.{column} holds {v:?}, not the {ty} PostgreSQL keeps there"),
     };

@@ -3,7 +3,7 @@
 //! the same transaction as the audit entry that records it, so the log
 //! never misses a change nor records one that did not happen.
 
-use crate::StoreError;
+use crate::Result;
 use lantern_events::{AnnotationScope, Timestamp};
 use lantern_governance::{AuditEntry, AuditRecord, Grant, TokenParts};
 
@@ -47,42 +47,42 @@ pub trait GovernanceStore {
         grant: &Grant,
         secret_hash: &[u8; 32],
         audit: AuditRecord,
-    ) -> Result<(), StoreError>;
+    ) -> Result<()>;
 
     /// Every grant, revoked and expired ones too, oldest first.
-    fn grants(&self) -> Result<Vec<Grant>, StoreError>;
+    fn grants(&self) -> Result<Vec<Grant>>;
 
     /// The grant a presented token belongs to, if its secret matches
     /// (active or not: the caller decides, and says why it refused).
-    fn grant_for_token(&self, token: &TokenParts) -> Result<Option<Grant>, StoreError>;
+    fn grant_for_token(&self, token: &TokenParts) -> Result<Option<Grant>>;
 
     /// Revokes a grant and its sessions; false when there is no such grant
     /// or it was already revoked.
-    fn revoke_grant(&mut self, id: &str, audit: AuditRecord) -> Result<bool, StoreError>;
+    fn revoke_grant(&mut self, id: &str, audit: AuditRecord) -> Result<bool>;
 
     /// Records a use, at most once a minute per grant.
-    fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError>;
+    fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<()>;
 
     /// A sign-in session: the hash of its cookie value, for a grant.
-    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<(), StoreError>;
+    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<()>;
 
     /// The grant behind a session cookie, while the session lasts.
-    fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>, StoreError>;
+    fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>>;
 
-    fn remove_session(&mut self, hash: &[u8; 32]) -> Result<(), StoreError>;
+    fn remove_session(&mut self, hash: &[u8; 32]) -> Result<()>;
 
     /// Appends an entry to the audit log.
-    fn audit(&mut self, record: AuditRecord) -> Result<AuditEntry, StoreError>;
+    fn audit(&mut self, record: AuditRecord) -> Result<AuditEntry>;
 
     /// The audit log from `since` on (everything when `None`), in order.
-    fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError>;
+    fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>>;
 
-    fn audit_ends(&self) -> Result<AuditEnds, StoreError>;
+    fn audit_ends(&self) -> Result<AuditEnds>;
 
     /// Opens a dispute; returns its id.
-    fn add_dispute(&mut self, dispute: &Dispute, audit: AuditRecord) -> Result<i64, StoreError>;
+    fn add_dispute(&mut self, dispute: &Dispute, audit: AuditRecord) -> Result<i64>;
 
-    fn disputes(&self) -> Result<Vec<Dispute>, StoreError>;
+    fn disputes(&self) -> Result<Vec<Dispute>>;
 
     /// Resolves an open dispute with a note; false when there is no open
     /// dispute with this id.
@@ -92,24 +92,20 @@ pub trait GovernanceStore {
         resolution: &str,
         at: Timestamp,
         audit: AuditRecord,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool>;
 
     /// Writes annotations (events) and their audit entry together.
     fn add_annotations(
         &mut self,
         annotations: Vec<lantern_events::Annotation>,
         audit: AuditRecord,
-    ) -> Result<(), StoreError>;
+    ) -> Result<()>;
 
     /// Records the configuration in effect: when its `fingerprint` differs
     /// from the last one recorded, appends `audit` (governance.md rule 4:
     /// changes to catalog, retention or configuration are logged) and
     /// returns true.
-    fn note_configuration(
-        &mut self,
-        fingerprint: &str,
-        audit: AuditRecord,
-    ) -> Result<bool, StoreError>;
+    fn note_configuration(&mut self, fingerprint: &str, audit: AuditRecord) -> Result<bool>;
 
     /// Applies retention (governance.md rule 5) at `horizons`, recorded
     /// with `audit` (its outcome says what went). Idempotent.
@@ -118,5 +114,5 @@ pub trait GovernanceStore {
         config: &lantern_engine::EngineConfig,
         horizons: &lantern_governance::retention::Horizons,
         audit: AuditRecord,
-    ) -> Result<crate::RetentionRun, StoreError>;
+    ) -> Result<crate::RetentionRun>;
 }

@@ -22,6 +22,9 @@ use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::{Change, Event, Name};
 use std::collections::BTreeSet;
 
+/// The store's results: `Result<T>` fails with a [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
 pub use copy::{TABLES, copy_sqlite_to_postgres};
 pub use governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
 pub use postgres::{PostgresStore, redacted};
@@ -58,7 +61,7 @@ pub enum StoreError {
 /// `postgres::Error`'s display leaves out ("db error").
 impl StoreError {
     /// A store written by a newer Lantern is refused, not misread.
-    pub(crate) fn check_version(path: &str, found: i64, known: i64) -> Result<(), StoreError> {
+    pub(crate) fn check_version(path: &str, found: i64, known: i64) -> Result<()> {
         if found > known {
             return Err(StoreError::TooNew {
                 path: path.to_string(),
@@ -112,11 +115,11 @@ pub struct DeadLetter {
 
 /// See [`Store::session`].
 pub trait WriteSession {
-    fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;
+    fn write(&mut self, events: &[Event]) -> Result<()>;
 
     /// Commits everything written, with each `(key, state)` saved as a
     /// source adapter's position.
-    fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<(), StoreError>;
+    fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<()>;
 }
 
 pub trait Store: GovernanceStore {
@@ -129,7 +132,7 @@ pub trait Store: GovernanceStore {
     /// Another connection to the same store, for a server that works on
     /// several requests at once; `None` where one connection is all there
     /// is (SQLite: one writer at a time anyway).
-    fn another_connection(&self) -> Option<Result<Box<dyn Store + Send>, StoreError>> {
+    fn another_connection(&self) -> Option<Result<Box<dyn Store + Send>>> {
         None
     }
 
@@ -142,23 +145,23 @@ pub trait Store: GovernanceStore {
         holder: &str,
         now: lantern_events::Timestamp,
         until: lantern_events::Timestamp,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool>;
 
     /// Writes a batch in one transaction; an event replaces any stored one
     /// of the same type and id.
-    fn write(&mut self, events: &[Event]) -> Result<(), StoreError>;
+    fn write(&mut self, events: &[Event]) -> Result<()>;
 
     /// One transaction for a stream of batches, committed with a source
     /// adapter's position (so the position never runs ahead of the events,
     /// and a crash part-way leaves nothing of the stream). Dropping the
     /// session without committing rolls it back.
-    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>, StoreError>;
+    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>>;
 
     /// A source adapter's saved position.
-    fn source_state(&self, key: &str) -> Result<Option<String>, StoreError>;
+    fn source_state(&self, key: &str) -> Result<Option<String>>;
 
     /// Every saved position whose key starts with `prefix`, by key.
-    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError>;
+    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 
     /// The stored event of this type and id (annotations: never found, they
     /// are always replaced whole).
@@ -166,19 +169,19 @@ pub trait Store: GovernanceStore {
         &self,
         kind: lantern_events::EventKind,
         id: &lantern_events::EventId,
-    ) -> Result<Option<Event>, StoreError>;
+    ) -> Result<Option<Event>>;
 
     /// Writes a batch in one transaction, each event merged into the
     /// stored one of the same type and id (`Event::fill_from`): for
     /// sources that report one fact at a time.
-    fn write_merged(&mut self, events: Vec<Event>) -> Result<(), StoreError> {
+    fn write_merged(&mut self, events: Vec<Event>) -> Result<()> {
         self.write_deliveries(vec![(events, true)])
     }
 
     /// Several deliveries in one transaction (a server's group commit), in
     /// order; those marked `true` are merged into what is stored or was
     /// delivered before them.
-    fn write_deliveries(&mut self, deliveries: Vec<(Vec<Event>, bool)>) -> Result<(), StoreError> {
+    fn write_deliveries(&mut self, deliveries: Vec<(Vec<Event>, bool)>) -> Result<()> {
         let mut all: Vec<Event> = Vec::with_capacity(deliveries.iter().map(|d| d.0.len()).sum());
         for (events, merge) in deliveries {
             for mut e in events {
@@ -208,7 +211,7 @@ pub trait Store: GovernanceStore {
         &self,
         service: &Name,
         window: lantern_engine::Window,
-    ) -> Result<Vec<lantern_events::Deployment>, StoreError>;
+    ) -> Result<Vec<lantern_events::Deployment>>;
 
     /// The incidents affecting a service that were open at some time in
     /// the window, by start.
@@ -216,7 +219,7 @@ pub trait Store: GovernanceStore {
         &self,
         service: &Name,
         window: lantern_engine::Window,
-    ) -> Result<Vec<lantern_events::Incident>, StoreError>;
+    ) -> Result<Vec<lantern_events::Incident>>;
 
     /// The changes committed in the window to the repositories a service
     /// deploys, by commit time: event-level detail. Their authors are left
@@ -225,27 +228,27 @@ pub trait Store: GovernanceStore {
         &self,
         service: &Name,
         window: lantern_engine::Window,
-    ) -> Result<Vec<lantern_events::Change>, StoreError>;
+    ) -> Result<Vec<lantern_events::Change>>;
 
     /// Every annotation.
-    fn annotations(&self) -> Result<Vec<lantern_events::Annotation>, StoreError>;
+    fn annotations(&self) -> Result<Vec<lantern_events::Annotation>>;
 
     /// Keeps a body that could not be mapped; returns its id.
-    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError>;
+    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64>;
 
     /// Every kept dead letter, oldest first.
-    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>>;
 
     /// Drops a dead letter (after a successful replay); false when absent.
-    fn remove_dead_letter(&mut self, id: i64) -> Result<bool, StoreError>;
+    fn remove_dead_letter(&mut self, id: i64) -> Result<bool>;
 
     /// Every stored change of one repository (ids and authors left out).
-    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>, StoreError>;
+    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>>;
 
     /// The events a report over these services needs (`None`: the whole
     /// organisation). May return more than needed, never less: the engine
     /// filters by scope itself.
-    fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError>;
+    fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet>;
 
     /// Distinct people (pseudonyms) who authored commits committed in the
     /// window, or pull requests merged in it, in these repositories
@@ -255,16 +258,16 @@ pub trait Store: GovernanceStore {
         repos: Option<&BTreeSet<Name>>,
         window: Window,
         at_least: u64,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<u64>;
 
     /// Every service named by a deployment or an incident.
-    fn services(&self) -> Result<BTreeSet<Name>, StoreError>;
+    fn services(&self) -> Result<BTreeSet<Name>>;
 
-    fn counts(&self) -> Result<Counts, StoreError>;
+    fn counts(&self) -> Result<Counts>;
 
     /// Whether the kept facts (see `lantern_engine::Facts`) match the stored
     /// history and these settings.
-    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError>;
+    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool>;
 
     /// Re-derives the kept facts from the whole history; `progress` hears
     /// (services done, services in all).
@@ -272,7 +275,7 @@ pub trait Store: GovernanceStore {
         &mut self,
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
-    ) -> Result<(), StoreError>;
+    ) -> Result<()>;
 
     /// What a report over these services (`None`: the organisation) and
     /// window needs — from kept facts, refreshed first when stale — without
@@ -282,7 +285,7 @@ pub trait Store: GovernanceStore {
         services: Option<&BTreeSet<Name>>,
         window: Window,
         config: &EngineConfig,
-    ) -> Result<ReportInput, StoreError>;
+    ) -> Result<ReportInput>;
 }
 
 /// Where a store lives, as a user writes it (`--db`, `LANTERN_DB`):
@@ -304,7 +307,7 @@ impl Location {
     }
 
     /// Opens (creating if needed) and migrates the store.
-    pub fn open(&self) -> Result<Box<dyn Store + Send>, StoreError> {
+    pub fn open(&self) -> Result<Box<dyn Store + Send>> {
         Ok(match self {
             Location::Sqlite(path) => Box::new(SqliteStore::open(path)?),
             Location::Postgres(url) => Box::new(PostgresStore::connect(url)?),

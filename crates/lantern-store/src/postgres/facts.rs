@@ -25,6 +25,7 @@ use super::{
     DERIVING_CHANGE_COLUMNS, PULL_REQUEST_COLUMNS, insert_rows, load_all, load_scoped, read_change,
     read_pull_request, select,
 };
+use crate::Result;
 use crate::StoreError;
 use crate::codec::*;
 use crate::touched::{Touched, fingerprint};
@@ -41,7 +42,7 @@ pub(super) const FORGET: &str = "DELETE FROM deployment_facts; DELETE FROM pull_
 /// Marks what a batch touches, before it is written (old versions too: a
 /// deployment moved to another service leaves its old one's facts wrong).
 /// Until facts were derived once there is nothing to mark.
-pub(crate) fn mark_stale(tx: &mut impl GenericClient, events: &[Event]) -> Result<(), StoreError> {
+pub(crate) fn mark_stale(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
     tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&FACTS_LOCK])?;
     if tx
         .query_opt("SELECT 1 FROM meta WHERE key = 'facts'", &[])?
@@ -90,11 +91,7 @@ pub(crate) fn mark_stale(tx: &mut impl GenericClient, events: &[Event]) -> Resul
 }
 
 /// The stored rows `sql` selects for these ids (none for no ids).
-fn old_rows(
-    tx: &mut impl GenericClient,
-    sql: &str,
-    ids: &[&str],
-) -> Result<Vec<postgres::Row>, StoreError> {
+fn old_rows(tx: &mut impl GenericClient, sql: &str, ids: &[&str]) -> Result<Vec<postgres::Row>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -105,7 +102,7 @@ fn distinct(
     tx: &mut Transaction,
     sql: &str,
     args: &[&(dyn ToSql + Sync)],
-) -> Result<BTreeSet<String>, StoreError> {
+) -> Result<BTreeSet<String>> {
     tx.query(sql, args)?
         .iter()
         .map(|r| r.try_get::<_, String>(0).map_err(StoreError::from))
@@ -117,7 +114,7 @@ pub(super) fn refresh(
     client: &mut Client,
     config: &EngineConfig,
     progress: &dyn Fn(usize, usize),
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FACTS_LOCK])?;
     let want = fingerprint(config);
@@ -256,7 +253,7 @@ fn write_facts(
     events: &EventSet,
     facts: &Facts,
     only: Option<(&BTreeSet<String>, &BTreeSet<String>)>,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let service_in = |s: &Name| only.is_none_or(|(services, _)| services.contains(s.as_str()));
     let repo_in = |r: &Name| only.is_none_or(|(_, repos)| repos.contains(r.as_str()));
     let mut rows: Vec<Vec<super::Cell>> = Vec::new();
@@ -325,7 +322,7 @@ fn write_facts(
 
 /// Whether the facts were derived with `config` and nothing is stale, in
 /// the snapshot `c` reads.
-pub(super) fn fresh(c: &mut impl GenericClient, config: &EngineConfig) -> Result<bool, StoreError> {
+pub(super) fn fresh(c: &mut impl GenericClient, config: &EngineConfig) -> Result<bool> {
     let row = c.query_one(
         "SELECT (SELECT value FROM meta WHERE key = 'facts'), EXISTS (SELECT 1 FROM stale_facts),
                 EXISTS (SELECT 1 FROM deployments) OR EXISTS (SELECT 1 FROM pull_requests)
@@ -348,7 +345,7 @@ pub(super) fn read_input(
     services: Option<&BTreeSet<Name>>,
     window: Window,
     config: &EngineConfig,
-) -> Result<Option<ReportInput>, StoreError> {
+) -> Result<Option<ReportInput>> {
     let mut tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)

@@ -3,6 +3,7 @@
 
 use super::schema::AUDIT_LOCK;
 use super::{PostgresStore, write_events};
+use crate::Result;
 use crate::StoreError;
 use crate::codec::{Names, grant_role, grant_teams, read_scope, scope_columns, time};
 use crate::governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
@@ -15,10 +16,7 @@ use postgres::{Row, Transaction};
 /// the end of the transaction, makes appends from every replica take
 /// turns: each reads the head the previous one committed, so the chain
 /// neither forks nor skips.
-pub(crate) fn append_audit(
-    tx: &mut Transaction,
-    record: AuditRecord,
-) -> Result<AuditEntry, StoreError> {
+pub(crate) fn append_audit(tx: &mut Transaction, record: AuditRecord) -> Result<AuditEntry> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
     let (seq, hash): (i64, String) = tx
         .query_opt(
@@ -53,7 +51,7 @@ pub(crate) fn append_audit(
 
 const GRANT_COLUMNS: &str = "g.id, g.role, g.teams, g.source, g.purpose, g.created_at, g.expires_at, g.revoked_at, g.last_used_at, g.secret_hash";
 
-fn read_grant(r: &Row) -> Result<(Grant, Vec<u8>), StoreError> {
+fn read_grant(r: &Row) -> Result<(Grant, Vec<u8>)> {
     let grant = Grant {
         id: r.try_get(0)?,
         role: grant_role(r.try_get(1)?)?,
@@ -68,7 +66,7 @@ fn read_grant(r: &Row) -> Result<(Grant, Vec<u8>), StoreError> {
     Ok((grant, r.try_get(9)?))
 }
 
-fn read_entry(r: &Row) -> Result<AuditEntry, StoreError> {
+fn read_entry(r: &Row) -> Result<AuditEntry> {
     Ok(AuditEntry {
         seq: r.try_get::<_, i64>(0)? as u64,
         record: AuditRecord {
@@ -90,8 +88,8 @@ impl PostgresStore {
     fn audited<T>(
         &mut self,
         audit: AuditRecord,
-        change: impl FnOnce(&mut Transaction, &mut AuditRecord) -> Result<Option<T>, StoreError>,
-    ) -> Result<Option<T>, StoreError> {
+        change: impl FnOnce(&mut Transaction, &mut AuditRecord) -> Result<Option<T>>,
+    ) -> Result<Option<T>> {
         let mut tx = self.client().transaction()?;
         let mut audit = audit;
         let Some(out) = change(&mut tx, &mut audit)? else {
@@ -109,7 +107,7 @@ impl GovernanceStore for PostgresStore {
         grant: &Grant,
         secret_hash: &[u8; 32],
         audit: AuditRecord,
-    ) -> Result<(), StoreError> {
+    ) -> Result<()> {
         let teams: Vec<&str> = grant.teams.iter().map(Name::as_str).collect();
         self.audited(audit, |tx, _| {
             tx.execute(
@@ -130,7 +128,7 @@ impl GovernanceStore for PostgresStore {
         Ok(())
     }
 
-    fn grants(&self) -> Result<Vec<Grant>, StoreError> {
+    fn grants(&self) -> Result<Vec<Grant>> {
         self.read(|c| {
             c.query(
                 &format!("SELECT {GRANT_COLUMNS} FROM grants g ORDER BY g.created_at, g.id"),
@@ -142,7 +140,7 @@ impl GovernanceStore for PostgresStore {
         })
     }
 
-    fn grant_for_token(&self, token: &TokenParts) -> Result<Option<Grant>, StoreError> {
+    fn grant_for_token(&self, token: &TokenParts) -> Result<Option<Grant>> {
         let row = self.read(|c| {
             Ok(c.query_opt(
                 &format!("SELECT {GRANT_COLUMNS} FROM grants g WHERE g.id = $1"),
@@ -156,7 +154,7 @@ impl GovernanceStore for PostgresStore {
         Ok(same_hash(&hash, &token.hash).then_some(grant))
     }
 
-    fn revoke_grant(&mut self, id: &str, audit: AuditRecord) -> Result<bool, StoreError> {
+    fn revoke_grant(&mut self, id: &str, audit: AuditRecord) -> Result<bool> {
         let at = audit.at.micros();
         Ok(self
             .audited(audit, |tx, _| {
@@ -173,7 +171,7 @@ impl GovernanceStore for PostgresStore {
             .is_some())
     }
 
-    fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+    fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<()> {
         self.client().execute(
             "UPDATE grants SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
             &[&id, &at.micros(), &(at.micros() - 60 * MICROS_PER_SECOND)],
@@ -181,7 +179,7 @@ impl GovernanceStore for PostgresStore {
         Ok(())
     }
 
-    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<(), StoreError> {
+    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<()> {
         let NewSession {
             hash,
             grant_id,
@@ -199,7 +197,7 @@ impl GovernanceStore for PostgresStore {
         Ok(())
     }
 
-    fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>, StoreError> {
+    fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>> {
         let row = self.read(|c| {
             Ok(c.query_opt(
                 &format!("SELECT {GRANT_COLUMNS} FROM sessions s JOIN grants g ON g.id = s.grant_id WHERE s.hash = $1 AND s.expires_at > $2"),
@@ -209,20 +207,20 @@ impl GovernanceStore for PostgresStore {
         row.map(|r| Ok(read_grant(&r)?.0)).transpose()
     }
 
-    fn remove_session(&mut self, hash: &[u8; 32]) -> Result<(), StoreError> {
+    fn remove_session(&mut self, hash: &[u8; 32]) -> Result<()> {
         self.client()
             .execute("DELETE FROM sessions WHERE hash = $1", &[&&hash[..]])?;
         Ok(())
     }
 
-    fn audit(&mut self, record: AuditRecord) -> Result<AuditEntry, StoreError> {
+    fn audit(&mut self, record: AuditRecord) -> Result<AuditEntry> {
         let mut tx = self.client().transaction()?;
         let entry = append_audit(&mut tx, record)?;
         tx.commit()?;
         Ok(entry)
     }
 
-    fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>> {
         let since = since.map_or(i64::MIN, Timestamp::micros);
         self.read(|c| {
             c.query(
@@ -235,9 +233,9 @@ impl GovernanceStore for PostgresStore {
         })
     }
 
-    fn audit_ends(&self) -> Result<AuditEnds, StoreError> {
+    fn audit_ends(&self) -> Result<AuditEnds> {
         self.read(|c| {
-            let mut end = |name: &str| -> Result<Option<(u64, String)>, StoreError> {
+            let mut end = |name: &str| -> Result<Option<(u64, String)>> {
                 Ok(c.query_opt(
                     "SELECT seq, hash FROM audit_chain WHERE end_name = $1",
                     &[&name],
@@ -251,7 +249,7 @@ impl GovernanceStore for PostgresStore {
         })
     }
 
-    fn add_dispute(&mut self, d: &Dispute, audit: AuditRecord) -> Result<i64, StoreError> {
+    fn add_dispute(&mut self, d: &Dispute, audit: AuditRecord) -> Result<i64> {
         let (kind, name) = scope_columns(&d.scope);
         let id = self.audited(audit, |tx, audit| {
             let id: i64 = tx
@@ -276,7 +274,7 @@ impl GovernanceStore for PostgresStore {
         })
     }
 
-    fn disputes(&self) -> Result<Vec<Dispute>, StoreError> {
+    fn disputes(&self) -> Result<Vec<Dispute>> {
         self.read(|c| {
             let mut names = Names::default();
             c.query(
@@ -307,7 +305,7 @@ impl GovernanceStore for PostgresStore {
         resolution: &str,
         at: Timestamp,
         audit: AuditRecord,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool> {
         Ok(self
             .audited(audit, |tx, _| {
                 let changed = tx.execute(
@@ -319,11 +317,7 @@ impl GovernanceStore for PostgresStore {
             .is_some())
     }
 
-    fn add_annotations(
-        &mut self,
-        annotations: Vec<Annotation>,
-        audit: AuditRecord,
-    ) -> Result<(), StoreError> {
+    fn add_annotations(&mut self, annotations: Vec<Annotation>, audit: AuditRecord) -> Result<()> {
         let events: Vec<Event> = annotations.into_iter().map(Event::Annotation).collect();
         self.audited(audit, |tx, _| {
             write_events(tx, &events)?;
@@ -332,11 +326,7 @@ impl GovernanceStore for PostgresStore {
         Ok(())
     }
 
-    fn note_configuration(
-        &mut self,
-        fingerprint: &str,
-        audit: AuditRecord,
-    ) -> Result<bool, StoreError> {
+    fn note_configuration(&mut self, fingerprint: &str, audit: AuditRecord) -> Result<bool> {
         Ok(self
             .audited(audit, |tx, _| {
                 // Locked so that replicas starting together record it once.
@@ -362,7 +352,7 @@ impl GovernanceStore for PostgresStore {
         config: &lantern_engine::EngineConfig,
         horizons: &lantern_governance::retention::Horizons,
         audit: AuditRecord,
-    ) -> Result<crate::RetentionRun, StoreError> {
+    ) -> Result<crate::RetentionRun> {
         self.run_retention(config, horizons, audit)
     }
 }

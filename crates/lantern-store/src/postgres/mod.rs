@@ -22,6 +22,7 @@ mod write;
 
 pub(crate) use write::{Cell, insert_rows, write_events};
 
+use crate::Result;
 use crate::codec::*;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
@@ -71,7 +72,7 @@ pub fn redacted(url: &str) -> String {
 impl PostgresStore {
     /// Connects (`postgres://…` or `postgresql://…`, libpq's key=value form
     /// also works) and brings the schema up to date.
-    pub fn connect(url: &str) -> Result<Self, StoreError> {
+    pub fn connect(url: &str) -> Result<Self> {
         let mut client = Client::connect(url, NoTls).map_err(|e| StoreError::Connect {
             url: redacted(url),
             reason: crate::postgres_message(&e),
@@ -97,10 +98,7 @@ impl PostgresStore {
     }
 
     /// Runs a read with the client.
-    pub(crate) fn read<T>(
-        &self,
-        work: impl FnOnce(&mut Client) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
         work(&mut self.cell().borrow_mut())
     }
 }
@@ -116,15 +114,15 @@ const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, 
 const INCIDENT_COLUMNS: &str = "id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title";
 const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_at, title";
 
-fn opt_time(r: &Row, i: usize) -> Result<Option<Timestamp>, StoreError> {
+fn opt_time(r: &Row, i: usize) -> Result<Option<Timestamp>> {
     Ok(r.try_get::<_, Option<i64>>(i)?.map(time))
 }
 
-fn opt_sha_at(r: &Row, i: usize) -> Result<Option<Sha>, StoreError> {
+fn opt_sha_at(r: &Row, i: usize) -> Result<Option<Sha>> {
     r.try_get::<_, Option<&str>>(i)?.map(sha).transpose()
 }
 
-fn read_change(r: &Row, names: &mut Names) -> Result<Change, StoreError> {
+fn read_change(r: &Row, names: &mut Names) -> Result<Change> {
     Ok(Change {
         id: id(r.try_get(0)?)?,
         repo: names.get(r.try_get(1)?)?,
@@ -139,7 +137,7 @@ fn read_change(r: &Row, names: &mut Names) -> Result<Change, StoreError> {
     })
 }
 
-fn read_pull_request(r: &Row, names: &mut Names) -> Result<PullRequest, StoreError> {
+fn read_pull_request(r: &Row, names: &mut Names) -> Result<PullRequest> {
     Ok(PullRequest {
         id: id(r.try_get(0)?)?,
         repo: names.get(r.try_get(1)?)?,
@@ -160,7 +158,7 @@ fn read_pull_request(r: &Row, names: &mut Names) -> Result<PullRequest, StoreErr
     })
 }
 
-fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError> {
+fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment> {
     Ok(Deployment {
         id: id(r.try_get(0)?)?,
         service: names.get(r.try_get(1)?)?,
@@ -186,7 +184,7 @@ fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError>
     })
 }
 
-fn read_incident(r: &Row, names: &mut Names) -> Result<Incident, StoreError> {
+fn read_incident(r: &Row, names: &mut Names) -> Result<Incident> {
     Ok(Incident {
         id: id(r.try_get(0)?)?,
         service: names.get(r.try_get(1)?)?,
@@ -211,7 +209,7 @@ fn read_incident(r: &Row, names: &mut Names) -> Result<Incident, StoreError> {
     })
 }
 
-fn read_annotation(r: &Row, names: &mut Names) -> Result<Annotation, StoreError> {
+fn read_annotation(r: &Row, names: &mut Names) -> Result<Annotation> {
     Ok(Annotation {
         id: id(r.try_get(0)?)?,
         scope: read_scope(names, r.try_get(1)?, r.try_get(2)?)?,
@@ -222,7 +220,7 @@ fn read_annotation(r: &Row, names: &mut Names) -> Result<Annotation, StoreError>
     })
 }
 
-type Reader<T> = fn(&Row, &mut Names) -> Result<T, StoreError>;
+type Reader<T> = fn(&Row, &mut Names) -> Result<T>;
 
 fn select<T>(
     client: &mut impl GenericClient,
@@ -230,13 +228,13 @@ fn select<T>(
     rest: &str,
     args: &[&(dyn ToSql + Sync)],
     read: Reader<T>,
-) -> Result<Vec<T>, StoreError> {
+) -> Result<Vec<T>> {
     let mut names = Names::default();
     let rows = client.query(&format!("SELECT {columns} {rest}"), args)?;
     rows.iter().map(|r| read(r, &mut names)).collect()
 }
 
-fn annotations(c: &mut impl GenericClient) -> Result<Vec<Annotation>, StoreError> {
+fn annotations(c: &mut impl GenericClient) -> Result<Vec<Annotation>> {
     select(
         c,
         ANNOTATION_COLUMNS,
@@ -246,7 +244,7 @@ fn annotations(c: &mut impl GenericClient) -> Result<Vec<Annotation>, StoreError
     )
 }
 
-fn load_all(c: &mut impl GenericClient, changes: &str) -> Result<EventSet, StoreError> {
+fn load_all(c: &mut impl GenericClient, changes: &str) -> Result<EventSet> {
     Ok(EventSet {
         changes: select(c, changes, "FROM changes", &[], read_change)?,
         pull_requests: select(
@@ -279,7 +277,7 @@ fn load_scoped(
     c: &mut impl GenericClient,
     services: &BTreeSet<Name>,
     changes: &str,
-) -> Result<EventSet, StoreError> {
+) -> Result<EventSet> {
     let incidents = select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)?;
     let mut wide: BTreeSet<&str> = services.iter().map(Name::as_str).collect();
     for inc in &incidents {
@@ -336,7 +334,7 @@ fn load(
     c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
     changes: &str,
-) -> Result<EventSet, StoreError> {
+) -> Result<EventSet> {
     match services {
         Some(services) => load_scoped(c, services, changes),
         None => load_all(c, changes),
@@ -345,10 +343,7 @@ fn load(
 
 /// (service, repository) for every repository these services'
 /// deployments name, now or before retention purged them.
-fn deployed_repos(
-    c: &mut impl GenericClient,
-    services: &[&str],
-) -> Result<Vec<(String, String)>, StoreError> {
+fn deployed_repos(c: &mut impl GenericClient, services: &[&str]) -> Result<Vec<(String, String)>> {
     c.query(
         "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL AND service = ANY($1)
          UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
@@ -364,11 +359,11 @@ struct PostgresSession<'c> {
 }
 
 impl WriteSession for PostgresSession<'_> {
-    fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+    fn write(&mut self, events: &[Event]) -> Result<()> {
         write_events(&mut self.tx, events)
     }
 
-    fn commit(mut self: Box<Self>, source_states: &[(&str, &str)]) -> Result<(), StoreError> {
+    fn commit(mut self: Box<Self>, source_states: &[(&str, &str)]) -> Result<()> {
         for (key, state) in source_states {
             self.tx.execute(
                 "INSERT INTO source_state (key, value) VALUES ($1, $2)
@@ -386,7 +381,7 @@ impl Store for PostgresStore {
         true
     }
 
-    fn another_connection(&self) -> Option<Result<Box<dyn Store + Send>, StoreError>> {
+    fn another_connection(&self) -> Option<Result<Box<dyn Store + Send>>> {
         Some(PostgresStore::connect(&self.url).map(|s| Box::new(s) as Box<dyn Store + Send>))
     }
 
@@ -396,7 +391,7 @@ impl Store for PostgresStore {
         holder: &str,
         now: Timestamp,
         until: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool> {
         Ok(self.client().execute(
             "INSERT INTO leases (job, holder, expires_at) VALUES ($1, $2, $4)
              ON CONFLICT (job) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
@@ -405,7 +400,7 @@ impl Store for PostgresStore {
         )? == 1)
     }
 
-    fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+    fn write(&mut self, events: &[Event]) -> Result<()> {
         if events.is_empty() {
             return Ok(());
         }
@@ -415,13 +410,13 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>, StoreError> {
+    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>> {
         Ok(Box::new(PostgresSession {
             tx: self.client().transaction()?,
         }))
     }
 
-    fn source_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+    fn source_state(&self, key: &str) -> Result<Option<String>> {
         self.read(|c| {
             Ok(
                 c.query_opt("SELECT value FROM source_state WHERE key = $1", &[&key])?
@@ -430,7 +425,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         self.read(|c| {
             Ok(c.query(
                 "SELECT key, value FROM source_state WHERE starts_with(key, $1) ORDER BY key",
@@ -442,7 +437,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn find(&self, kind: EventKind, event_id: &EventId) -> Result<Option<Event>, StoreError> {
+    fn find(&self, kind: EventKind, event_id: &EventId) -> Result<Option<Event>> {
         let key = event_id.as_str();
         self.read(|c| {
             let mut names = Names::default();
@@ -470,11 +465,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn deployments_in(
-        &self,
-        service: &Name,
-        window: Window,
-    ) -> Result<Vec<Deployment>, StoreError> {
+    fn deployments_in(&self, service: &Name, window: Window) -> Result<Vec<Deployment>> {
         self.read(|s| {
             select(s,
                 DEPLOYMENT_COLUMNS,
@@ -485,7 +476,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn incidents_in(&self, service: &Name, window: Window) -> Result<Vec<Incident>, StoreError> {
+    fn incidents_in(&self, service: &Name, window: Window) -> Result<Vec<Incident>> {
         let mut incidents = self.read(|s| {
             select(s,
                 INCIDENT_COLUMNS,
@@ -498,7 +489,7 @@ impl Store for PostgresStore {
         Ok(incidents)
     }
 
-    fn changes_in(&self, service: &Name, window: Window) -> Result<Vec<Change>, StoreError> {
+    fn changes_in(&self, service: &Name, window: Window) -> Result<Vec<Change>> {
         let mut changes = self.read(|c| {
             let repos: Vec<String> = deployed_repos(c, &[service.as_str()])?
                 .into_iter()
@@ -519,11 +510,11 @@ impl Store for PostgresStore {
         Ok(changes)
     }
 
-    fn annotations(&self) -> Result<Vec<Annotation>, StoreError> {
+    fn annotations(&self) -> Result<Vec<Annotation>> {
         self.read(annotations)
     }
 
-    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {
+    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64> {
         let headers = headers_to_text(&letter.headers);
         Ok(self
             .client()
@@ -540,7 +531,7 @@ impl Store for PostgresStore {
             .get(0))
     }
 
-    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         self.read(|c| {
             c.query(
                 "SELECT id, received_at, source, reason, headers, body FROM dead_letters ORDER BY id",
@@ -562,14 +553,14 @@ impl Store for PostgresStore {
         })
     }
 
-    fn remove_dead_letter(&mut self, id: i64) -> Result<bool, StoreError> {
+    fn remove_dead_letter(&mut self, id: i64) -> Result<bool> {
         Ok(self
             .client()
             .execute("DELETE FROM dead_letters WHERE id = $1", &[&id])?
             > 0)
     }
 
-    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>, StoreError> {
+    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>> {
         let mut changes = self.read(|s| {
             select(
                 s,
@@ -585,7 +576,7 @@ impl Store for PostgresStore {
         Ok(changes)
     }
 
-    fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
+    fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet> {
         self.read(|c| load(c, services, CHANGE_COLUMNS))
     }
 
@@ -594,7 +585,7 @@ impl Store for PostgresStore {
         repos: Option<&BTreeSet<Name>>,
         window: Window,
         at_least: u64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<u64> {
         let (from, to) = (window.from.micros(), window.to.micros());
         let repos: Option<Vec<&str>> = repos.map(|r| r.iter().map(Name::as_str).collect());
         let at_least = at_least.min(i64::MAX as u64) as i64;
@@ -632,7 +623,7 @@ impl Store for PostgresStore {
         Ok(live.max(retained.unwrap_or(0)) as u64)
     }
 
-    fn services(&self) -> Result<BTreeSet<Name>, StoreError> {
+    fn services(&self) -> Result<BTreeSet<Name>> {
         self.read(|c| {
             let mut names = Names::default();
             let mut out = BTreeSet::new();
@@ -646,7 +637,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn counts(&self) -> Result<Counts, StoreError> {
+    fn counts(&self) -> Result<Counts> {
         self.read(|c| {
             let row = c.query_one(
                 "SELECT (SELECT count(*) FROM changes), (SELECT count(*) FROM pull_requests),
@@ -665,7 +656,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError> {
+    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool> {
         self.read(|c| facts::fresh(c, config))
     }
 
@@ -673,7 +664,7 @@ impl Store for PostgresStore {
         &mut self,
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
-    ) -> Result<(), StoreError> {
+    ) -> Result<()> {
         facts::refresh(self.client(), config, progress)
     }
 
@@ -686,7 +677,7 @@ impl Store for PostgresStore {
         services: Option<&BTreeSet<Name>>,
         window: Window,
         config: &EngineConfig,
-    ) -> Result<ReportInput, StoreError> {
+    ) -> Result<ReportInput> {
         for _ in 0..3 {
             if let Some(input) = facts::read_input(self.client(), services, window, config)? {
                 return Ok(input);
@@ -703,7 +694,7 @@ impl PostgresStore {
         services: Option<&BTreeSet<Name>>,
         window: Window,
         config: &EngineConfig,
-    ) -> Result<ReportInput, StoreError> {
+    ) -> Result<ReportInput> {
         // One snapshot for every read: a purge committing in between must
         // not show both an event and what retention kept of it.
         let mut tx = self

@@ -22,6 +22,7 @@
 
 use super::governance::append_audit;
 use super::{CHANGE_COLUMNS, Cell, PostgresStore, insert_rows, load_all, write_events};
+use crate::Result;
 use crate::StoreError;
 use crate::codec::{
     Names, corrupt, decode_deploys, decode_times, encode_deploys, encode_times, enum_text,
@@ -47,7 +48,7 @@ impl PostgresStore {
         config: &EngineConfig,
         horizons: &Horizons,
         record: AuditRecord,
-    ) -> Result<RetentionRun, StoreError> {
+    ) -> Result<RetentionRun> {
         let client = self.client();
         let mut tx = client.transaction()?;
         let mut run = purge_raw(&mut tx, config, horizons.raw.micros())?;
@@ -166,11 +167,7 @@ impl Purge {
     }
 }
 
-fn purge_raw(
-    tx: &mut Transaction,
-    config: &EngineConfig,
-    h: i64,
-) -> Result<RetentionRun, StoreError> {
+fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<RetentionRun> {
     // As a writer does, the facts lock first (shared), then the tables:
     // one order for every transaction that takes both.
     tx.execute(
@@ -315,7 +312,7 @@ fn purge_raw(
 /// without people: distinct contributors per repository and day (and
 /// over all repositories, `''`), and which repositories each service
 /// deployed.
-fn keep_anonymous_counts(tx: &mut Transaction, h: i64) -> Result<(), StoreError> {
+fn keep_anonymous_counts(tx: &mut Transaction, h: i64) -> Result<()> {
     tx.execute(
         "INSERT INTO retained_contributors (repo, day, contributors)
          SELECT repo, day, count(DISTINCT author) FROM (
@@ -355,7 +352,7 @@ fn keep_measurements(
     events: &EventSet,
     facts: &lantern_engine::Facts,
     purge: &Purge,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     for d in &events.deployments {
         let Some(alias) = purge.deployments.get(&d.id) else {
@@ -469,7 +466,7 @@ fn insert_batches(
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<Cell>>,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     for batch in rows.chunks(500) {
         insert_rows(tx, table, columns, batch, "ON CONFLICT DO NOTHING")?;
     }
@@ -479,7 +476,7 @@ fn insert_batches(
 /// Drops audit entries older than the horizon, recording where the kept
 /// chain starts so that `audit verify` still checks what remains (the
 /// append-only trigger lets through exactly these deletions).
-fn drop_audit(tx: &mut Transaction, horizon: i64) -> Result<u64, StoreError> {
+fn drop_audit(tx: &mut Transaction, horizon: i64) -> Result<u64> {
     let Some(last) = tx.query_opt(
         "SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1",
         &[&horizon],
@@ -497,7 +494,7 @@ fn drop_audit(tx: &mut Transaction, horizon: i64) -> Result<u64, StoreError> {
 }
 
 /// Measurements older than the aggregate horizon.
-fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64, StoreError> {
+fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64> {
     let retained = format!("{RETAINED_PREFIX}%");
     let mut n = tx.execute(
         "DELETE FROM retained_deployments WHERE finished_at < $1",
@@ -541,7 +538,7 @@ pub(super) fn add_retained(
     services: Option<&BTreeSet<Name>>,
     window: Window,
     input: &mut ReportInput,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let mut names = Names::default();
     let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
     let in_scope = |column: &str, n: usize| in_scope(services, column, n);
@@ -595,7 +592,7 @@ pub(super) fn add_retained(
 pub(super) fn read_measured_deployment(
     r: &Row,
     names: &mut Names,
-) -> Result<(Deployment, Option<DeploymentFacts>), StoreError> {
+) -> Result<(Deployment, Option<DeploymentFacts>)> {
     let d = Deployment {
         id: id(r.try_get(1)?)?,
         service: names.get(r.try_get(2)?)?,
@@ -633,7 +630,7 @@ pub(super) fn read_measured_deployment(
 pub(super) fn read_measured_pull_request(
     r: &Row,
     names: &mut Names,
-) -> Result<(PullRequest, PullRequestFacts), StoreError> {
+) -> Result<(PullRequest, PullRequestFacts)> {
     let mut pr = PullRequest::opened(
         id(r.try_get(1)?)?,
         names.get(r.try_get(2)?)?,
@@ -654,7 +651,7 @@ pub(super) fn read_links(
     c: &mut impl GenericClient,
     table: &str,
     names: &mut Names,
-) -> Result<Vec<FirstDeploy>, StoreError> {
+) -> Result<Vec<FirstDeploy>> {
     c.query(
         &format!("SELECT incident, service, finished_at, deployment FROM {table}"),
         &[],

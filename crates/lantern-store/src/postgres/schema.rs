@@ -9,6 +9,7 @@
 //! advisory lock, and each one in its own transaction with the version
 //! bump, so a replica either sees a migration whole or applies it itself.
 
+use crate::Result;
 use crate::StoreError;
 use postgres::Client;
 
@@ -272,7 +273,7 @@ const MIGRATIONS: &[&str] = &[
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 
-pub(crate) fn migrate(client: &mut Client, url: &str) -> Result<(), StoreError> {
+pub(crate) fn migrate(client: &mut Client, url: &str) -> Result<()> {
     client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
     let result = apply(client, url);
     // Unlocked whatever happened; the session ends soon after an error anyway.
@@ -282,7 +283,7 @@ pub(crate) fn migrate(client: &mut Client, url: &str) -> Result<(), StoreError> 
     Ok(())
 }
 
-fn apply(client: &mut Client, url: &str) -> Result<(), StoreError> {
+fn apply(client: &mut Client, url: &str) -> Result<()> {
     client.batch_execute(
         "CREATE TABLE IF NOT EXISTS lantern_schema (version BIGINT NOT NULL);
          INSERT INTO lantern_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM lantern_schema);",

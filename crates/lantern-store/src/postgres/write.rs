@@ -6,7 +6,7 @@
 use super::{
     ANNOTATION_COLUMNS, CHANGE_COLUMNS, DEPLOYMENT_COLUMNS, INCIDENT_COLUMNS, PULL_REQUEST_COLUMNS,
 };
-use crate::StoreError;
+use crate::Result;
 use crate::codec::{enum_text, scope_columns, shas_to_text};
 use foldhash::{HashMap, HashMapExt};
 use lantern_events::*;
@@ -30,10 +30,7 @@ const ROWS: usize = 500;
 /// Writes `events`, each replacing any stored one of the same type and id
 /// (and any earlier one of the batch: an upsert may not touch a row twice,
 /// so the batch keeps the last of each, as writing them in order would).
-pub(crate) fn write_events(
-    tx: &mut impl GenericClient,
-    events: &[Event],
-) -> Result<(), StoreError> {
+pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
     super::facts::mark_stale(tx, events)?;
     let mut rows: [Vec<Vec<Cell>>; 5] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
@@ -69,7 +66,7 @@ pub(crate) fn insert_rows(
     columns: &[&str],
     rows: &[Vec<Cell>],
     then: &str,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let width = columns.len();
     for chunk in rows.chunks(ROWS) {
         let values: Vec<String> = (0..chunk.len())

@@ -15,6 +15,7 @@
 //! (`pull_request_window`), so a window is one range scan rather than a
 //! lookup per row.
 
+use crate::Result;
 use crate::codec::*;
 use crate::sqlite::{Fields, SqliteStore, placeholders};
 use crate::touched::{Touched, fingerprint};
@@ -112,10 +113,7 @@ struct Staging<'c> {
 impl<'c> Staging<'c> {
     /// `unchecked_transaction` borrows the connection shared, so the
     /// history can be read on it while rows are staged.
-    fn begin(
-        conn: &'c rusqlite::Connection,
-        partial: Option<&Closure>,
-    ) -> Result<Self, StoreError> {
+    fn begin(conn: &'c rusqlite::Connection, partial: Option<&Closure>) -> Result<Self> {
         // Temporary tables in memory: a few hundred bytes a deployment and
         // a pull request (measured: peak 0.6 GiB for a million of each, see
         // docs/performance.md). On disk they made reading history inside
@@ -152,7 +150,7 @@ impl<'c> Staging<'c> {
         events: &EventSet,
         facts: &Facts,
         repos: Option<&BTreeSet<String>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<()> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO staged_deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
@@ -212,7 +210,7 @@ impl<'c> Staging<'c> {
     /// Replaces the window tables with the staged rows, in key order. A pull
     /// request staged by several chunks (its repository is deployed by
     /// services of several) gets all their first deployments.
-    fn finish(self, fingerprint: &str, partial: Option<&Closure>) -> Result<(), StoreError> {
+    fn finish(self, fingerprint: &str, partial: Option<&Closure>) -> Result<()> {
         let tx = self.tx;
         match partial {
             None => {
@@ -316,7 +314,7 @@ impl SqliteStore {
         config: &EngineConfig,
         closure: Option<Closure>,
         progress: &dyn Fn(usize, usize),
-    ) -> Result<(), StoreError> {
+    ) -> Result<()> {
         // No memory map for bulk work: it would count the whole file as
         // this process's memory.
         self.conn().pragma_update(None, "mmap_size", 0)?;
@@ -433,7 +431,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) fn any_stale(&self) -> Result<bool, StoreError> {
+    pub(super) fn any_stale(&self) -> Result<bool> {
         Ok(self
             .conn()
             .query_row("SELECT EXISTS (SELECT 1 FROM stale_facts)", [], |r| {
@@ -450,7 +448,7 @@ impl SqliteStore {
         &self,
         config: &EngineConfig,
         scope: Option<&BTreeSet<Name>>,
-    ) -> Result<Option<Closure>, StoreError> {
+    ) -> Result<Option<Closure>> {
         let state: Option<String> = self
             .conn()
             .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
@@ -511,7 +509,7 @@ impl SqliteStore {
         want: &str,
         by: &str,
         values: &BTreeSet<String>,
-    ) -> Result<BTreeSet<String>, StoreError> {
+    ) -> Result<BTreeSet<String>> {
         let mut out = BTreeSet::new();
         let values: Vec<&String> = values.iter().collect();
         for chunk in values.chunks(500) {
@@ -528,7 +526,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn distinct_names(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+    fn distinct_names(&self, sql: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn().prepare(sql)?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -547,7 +545,7 @@ impl SqliteStore {
         services: Option<&BTreeSet<Name>>,
         window: Window,
         config: &EngineConfig,
-    ) -> Result<ReportInput, StoreError> {
+    ) -> Result<ReportInput> {
         // Only what this scope reads must be current.
         match self.stale_closure(config, services)? {
             Some(c) if c.services.is_empty() && c.repos.is_empty() => {}
@@ -585,7 +583,7 @@ impl SqliteStore {
         scope_args: &[Value],
         from: i64,
         names: &mut Names,
-    ) -> Result<ReportInput, StoreError> {
+    ) -> Result<ReportInput> {
         let in_scope = |column: &str| match services {
             Some(_) => format!("AND {column} IN ({})", placeholders(scope_args.len())),
             None => String::new(),
@@ -680,7 +678,7 @@ fn window_pull_requests(
     services: Option<&BTreeSet<Name>>,
     scope_args: &[Value],
     (from, to): (i64, i64),
-) -> Result<ReportInput, StoreError> {
+) -> Result<ReportInput> {
     let mut names = Names::default();
     let mut out = ReportInput::default();
     let in_scope = |column: &str| match services {

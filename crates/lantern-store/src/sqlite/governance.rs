@@ -1,18 +1,16 @@
 //! `GovernanceStore` for SQLite.
 
+use crate::Result;
+use crate::SqliteStore;
 use crate::codec::{Names, grant_role, grant_teams, read_scope, scope_columns};
 use crate::governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
-use crate::{SqliteStore, StoreError};
 use lantern_events::*;
 use lantern_governance::grant::same_hash;
 use lantern_governance::{AuditEntry, AuditRecord, GENESIS, Grant, TokenParts};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 /// Appends `record` to the chain inside `tx`.
-pub(crate) fn append_audit(
-    tx: &Transaction,
-    record: AuditRecord,
-) -> Result<AuditEntry, StoreError> {
+pub(crate) fn append_audit(tx: &Transaction, record: AuditRecord) -> Result<AuditEntry> {
     let (seq, hash): (i64, String) = tx
         .query_row(
             "SELECT seq, hash FROM audit_chain WHERE end_name = 'head'",
@@ -46,7 +44,7 @@ pub(crate) fn append_audit(
 
 const GRANT_COLUMNS: &str = "g.id, g.role, g.teams, g.source, g.purpose, g.created_at, g.expires_at, g.revoked_at, g.last_used_at, g.secret_hash";
 
-fn read_grant(r: &Row) -> Result<(Grant, Vec<u8>), StoreError> {
+fn read_grant(r: &Row) -> Result<(Grant, Vec<u8>)> {
     let grant = Grant {
         id: r.get(0)?,
         role: grant_role(r.get_ref(1)?.as_str()?)?,
@@ -83,7 +81,7 @@ impl GovernanceStore for SqliteStore {
         grant: &Grant,
         secret_hash: &[u8; 32],
         audit: AuditRecord,
-    ) -> Result<(), StoreError> {
+    ) -> Result<()> {
         let tx = self.conn_mut().transaction()?;
         let teams: Vec<&str> = grant.teams.iter().map(Name::as_str).collect();
         tx.execute(
@@ -104,7 +102,7 @@ impl GovernanceStore for SqliteStore {
         Ok(())
     }
 
-    fn grants(&self) -> Result<Vec<Grant>, StoreError> {
+    fn grants(&self) -> Result<Vec<Grant>> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT {GRANT_COLUMNS} FROM grants g ORDER BY g.created_at, g.id"
         ))?;
@@ -116,7 +114,7 @@ impl GovernanceStore for SqliteStore {
         Ok(out)
     }
 
-    fn grant_for_token(&self, token: &TokenParts) -> Result<Option<Grant>, StoreError> {
+    fn grant_for_token(&self, token: &TokenParts) -> Result<Option<Grant>> {
         let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {GRANT_COLUMNS} FROM grants g WHERE g.id = ?1"
         ))?;
@@ -128,7 +126,7 @@ impl GovernanceStore for SqliteStore {
         Ok(same_hash(&hash, &token.hash).then_some(grant))
     }
 
-    fn revoke_grant(&mut self, id: &str, audit: AuditRecord) -> Result<bool, StoreError> {
+    fn revoke_grant(&mut self, id: &str, audit: AuditRecord) -> Result<bool> {
         let tx = self.conn_mut().transaction()?;
         let changed = tx.execute(
             "UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
@@ -143,7 +141,7 @@ impl GovernanceStore for SqliteStore {
         Ok(true)
     }
 
-    fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+    fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<()> {
         self.conn().execute(
             "UPDATE grants SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)",
             params![id, at.micros(), at.micros() - 60 * MICROS_PER_SECOND],
@@ -151,7 +149,7 @@ impl GovernanceStore for SqliteStore {
         Ok(())
     }
 
-    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<(), StoreError> {
+    fn add_session(&mut self, session: NewSession, audit: AuditRecord) -> Result<()> {
         let NewSession {
             hash,
             grant_id,
@@ -171,7 +169,7 @@ impl GovernanceStore for SqliteStore {
         Ok(())
     }
 
-    fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>, StoreError> {
+    fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>> {
         let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {GRANT_COLUMNS} FROM sessions s JOIN grants g ON g.id = s.grant_id WHERE s.hash = ?1 AND s.expires_at > ?2"
         ))?;
@@ -182,20 +180,20 @@ impl GovernanceStore for SqliteStore {
         }
     }
 
-    fn remove_session(&mut self, hash: &[u8; 32]) -> Result<(), StoreError> {
+    fn remove_session(&mut self, hash: &[u8; 32]) -> Result<()> {
         self.conn()
             .execute("DELETE FROM sessions WHERE hash = ?1", [&hash[..]])?;
         Ok(())
     }
 
-    fn audit(&mut self, record: AuditRecord) -> Result<AuditEntry, StoreError> {
+    fn audit(&mut self, record: AuditRecord) -> Result<AuditEntry> {
         let tx = self.conn_mut().transaction()?;
         let entry = append_audit(&tx, record)?;
         tx.commit()?;
         Ok(entry)
     }
 
-    fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>, StoreError> {
+    fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>> {
         let mut stmt = self.conn().prepare(
             "SELECT seq, at, actor, purpose, action, scope, outcome, prev, hash FROM audit_log WHERE at >= ?1 ORDER BY seq",
         )?;
@@ -204,8 +202,8 @@ impl GovernanceStore for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn audit_ends(&self) -> Result<AuditEnds, StoreError> {
-        let end = |name: &str| -> Result<Option<(u64, String)>, StoreError> {
+    fn audit_ends(&self) -> Result<AuditEnds> {
+        let end = |name: &str| -> Result<Option<(u64, String)>> {
             Ok(self
                 .conn()
                 .query_row(
@@ -221,7 +219,7 @@ impl GovernanceStore for SqliteStore {
         })
     }
 
-    fn add_dispute(&mut self, d: &Dispute, audit: AuditRecord) -> Result<i64, StoreError> {
+    fn add_dispute(&mut self, d: &Dispute, audit: AuditRecord) -> Result<i64> {
         let tx = self.conn_mut().transaction()?;
         let (kind, name) = scope_columns(&d.scope);
         tx.execute(
@@ -244,7 +242,7 @@ impl GovernanceStore for SqliteStore {
         Ok(id)
     }
 
-    fn disputes(&self) -> Result<Vec<Dispute>, StoreError> {
+    fn disputes(&self) -> Result<Vec<Dispute>> {
         let mut stmt = self.conn().prepare(
             "SELECT id, metric, scope_kind, scope_name, from_at, to_at, context, opened_at, resolution, resolved_at FROM disputes ORDER BY id",
         )?;
@@ -277,7 +275,7 @@ impl GovernanceStore for SqliteStore {
         resolution: &str,
         at: Timestamp,
         audit: AuditRecord,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool> {
         let tx = self.conn_mut().transaction()?;
         let changed = tx.execute(
             "UPDATE disputes SET resolution = ?2, resolved_at = ?3 WHERE id = ?1 AND resolved_at IS NULL",
@@ -291,11 +289,7 @@ impl GovernanceStore for SqliteStore {
         Ok(true)
     }
 
-    fn add_annotations(
-        &mut self,
-        annotations: Vec<Annotation>,
-        audit: AuditRecord,
-    ) -> Result<(), StoreError> {
+    fn add_annotations(&mut self, annotations: Vec<Annotation>, audit: AuditRecord) -> Result<()> {
         let events: Vec<Event> = annotations.into_iter().map(Event::Annotation).collect();
         let tx = self.conn_mut().transaction()?;
         SqliteStore::write_events(&tx, &events)?;
@@ -304,11 +298,7 @@ impl GovernanceStore for SqliteStore {
         Ok(())
     }
 
-    fn note_configuration(
-        &mut self,
-        fingerprint: &str,
-        audit: AuditRecord,
-    ) -> Result<bool, StoreError> {
+    fn note_configuration(&mut self, fingerprint: &str, audit: AuditRecord) -> Result<bool> {
         let tx = self.conn_mut().transaction()?;
         let last: Option<String> = tx
             .query_row(
@@ -334,7 +324,7 @@ impl GovernanceStore for SqliteStore {
         config: &lantern_engine::EngineConfig,
         horizons: &lantern_governance::retention::Horizons,
         audit: AuditRecord,
-    ) -> Result<crate::RetentionRun, StoreError> {
+    ) -> Result<crate::RetentionRun> {
         self.run_retention(config, horizons, audit)
     }
 }

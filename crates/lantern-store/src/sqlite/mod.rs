@@ -5,6 +5,7 @@ pub(crate) mod governance;
 mod retention;
 pub(crate) mod schema;
 
+use crate::Result;
 use crate::codec::*;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
@@ -54,7 +55,7 @@ struct SqliteSession<'c> {
 }
 
 impl WriteSession for SqliteSession<'_> {
-    fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+    fn write(&mut self, events: &[Event]) -> Result<()> {
         // Marks read the versions being replaced: before the inserts.
         facts::mark_stale(&self.tx, events)?;
         let mut inserts = Inserts::prepare(&self.tx)?;
@@ -64,7 +65,7 @@ impl WriteSession for SqliteSession<'_> {
         Ok(())
     }
 
-    fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<(), StoreError> {
+    fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<()> {
         for (key, state) in source_states {
             self.tx.execute(
                 "INSERT OR REPLACE INTO source_state (key, value) VALUES (?1, ?2)",
@@ -98,7 +99,7 @@ impl SqliteStore {
     /// too). A thread with its own connection does it instead, twice a
     /// second and without the store's lock (a passive checkpoint runs
     /// beside readers and writers). It stops when the store is dropped.
-    pub fn tune_for_serving(&mut self) -> Result<(), StoreError> {
+    pub fn tune_for_serving(&mut self) -> Result<()> {
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let alive = std::sync::Arc::new(());
         let running = std::sync::Arc::downgrade(&alive);
@@ -134,7 +135,7 @@ impl SqliteStore {
 
     /// A second, read-only connection to the same file, for reading beside
     /// `conn` on another thread (WAL lets readers run side by side).
-    pub(crate) fn open_reader(&self) -> Result<Connection, StoreError> {
+    pub(crate) fn open_reader(&self) -> Result<Connection> {
         use rusqlite::OpenFlags;
         let conn = Connection::open_with_flags(
             &self.path,
@@ -147,7 +148,7 @@ impl SqliteStore {
 
     /// Opens (creating if needed) the database file and brings its schema
     /// up to date.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -181,10 +182,7 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn write_events(
-        tx: &rusqlite::Transaction,
-        events: &[Event],
-    ) -> Result<(), StoreError> {
+    pub(crate) fn write_events(tx: &rusqlite::Transaction, events: &[Event]) -> Result<()> {
         // Marks read the versions being replaced: before the inserts.
         facts::mark_stale(tx, events)?;
         let mut inserts = Inserts::prepare(tx)?;
@@ -299,7 +297,7 @@ impl SqliteStore {
         &self,
         names: &mut Names,
         filter: Option<&BTreeSet<Name>>,
-    ) -> Result<Vec<Deployment>, StoreError> {
+    ) -> Result<Vec<Deployment>> {
         let mut sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d");
         let args: Vec<&str> = filter
             .map(|f| f.iter().map(Name::as_str).collect())
@@ -325,7 +323,7 @@ impl SqliteStore {
         clause: &str,
         args: &[&str],
         fields: Fields,
-    ) -> Result<Vec<Change>, StoreError> {
+    ) -> Result<Vec<Change>> {
         // Deriving facts never reads who wrote a change nor a change's own
         // id: skip both columns (and millions of allocations).
         let (id_column, author) = match fields {
@@ -362,7 +360,7 @@ impl SqliteStore {
         names: &mut Names,
         clause: &str,
         args: impl rusqlite::Params,
-    ) -> Result<Vec<PullRequest>, StoreError> {
+    ) -> Result<Vec<PullRequest>> {
         let sql = format!(
             "SELECT id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author FROM pull_requests {clause}"
         );
@@ -373,7 +371,7 @@ impl SqliteStore {
             let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
                 Ok(r.get::<_, Option<i64>>(i)?.map(time))
             };
-            let opt_sha = |i: usize| -> Result<Option<Sha>, StoreError> {
+            let opt_sha = |i: usize| -> Result<Option<Sha>> {
                 r.get::<_, Option<String>>(i)?.map(|s| sha(&s)).transpose()
             };
             out.push(PullRequest {
@@ -401,7 +399,7 @@ impl SqliteStore {
         names: &mut Names,
         clause: &str,
         args: impl rusqlite::Params,
-    ) -> Result<Vec<Incident>, StoreError> {
+    ) -> Result<Vec<Incident>> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title FROM incidents {clause}"
         ))?;
@@ -440,7 +438,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn load_annotations(&self, names: &mut Names) -> Result<Vec<Annotation>, StoreError> {
+    fn load_annotations(&self, names: &mut Names) -> Result<Vec<Annotation>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, scope_kind, scope_name, kind, from_at, to_at, title FROM annotations",
         )?;
@@ -476,7 +474,7 @@ pub(crate) fn placeholders(n: usize) -> String {
     vec!["?"; n].join(",")
 }
 
-pub(crate) fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment, StoreError> {
+pub(crate) fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment> {
     Ok(Deployment {
         id: id(&r.get::<_, String>(0)?)?,
         service: names.get(r.get_ref(1)?.as_str()?)?,
@@ -520,7 +518,7 @@ impl SqliteStore {
         &self,
         services: Option<&BTreeSet<Name>>,
         fields: Fields,
-    ) -> Result<EventSet, StoreError> {
+    ) -> Result<EventSet> {
         let mut names = Names::default();
         let incidents = self.load_incidents(&mut names, "", [])?;
         let annotations = self.load_annotations(&mut names)?;
@@ -583,7 +581,7 @@ impl SqliteStore {
         names: &mut Names,
         repos: &[&str],
         fields: Fields,
-    ) -> Result<Vec<Change>, StoreError> {
+    ) -> Result<Vec<Change>> {
         let mut out = Vec::new();
         for repo in repos {
             // '@' + 1 = 'A': [repo@, repoA) holds exactly the ids starting with "repo@".
@@ -598,7 +596,7 @@ impl SqliteStore {
     }
 
     /// The history and pull requests of these repositories (no deployments).
-    pub(crate) fn load_repos(&self, repos: &[&str]) -> Result<EventSet, StoreError> {
+    pub(crate) fn load_repos(&self, repos: &[&str]) -> Result<EventSet> {
         let mut names = Names::default();
         let clause = format!("WHERE repo IN ({})", placeholders(repos.len()));
         Ok(EventSet {
@@ -620,7 +618,7 @@ impl Store for SqliteStore {
         holder: &str,
         now: Timestamp,
         until: Timestamp,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool> {
         Ok(self.conn.execute(
             "INSERT INTO leases (job, holder, expires_at) VALUES (?1, ?2, ?4)
              ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
@@ -629,7 +627,7 @@ impl Store for SqliteStore {
         )? == 1)
     }
 
-    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool, StoreError> {
+    fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool> {
         let state: Option<String> = self
             .conn()
             .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
@@ -650,7 +648,7 @@ impl Store for SqliteStore {
         &mut self,
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
-    ) -> Result<(), StoreError> {
+    ) -> Result<()> {
         let closure = self.stale_closure(config, None)?;
         self.refresh_closure(config, closure, progress)
     }
@@ -660,11 +658,11 @@ impl Store for SqliteStore {
         services: Option<&BTreeSet<Name>>,
         window: Window,
         config: &EngineConfig,
-    ) -> Result<ReportInput, StoreError> {
+    ) -> Result<ReportInput> {
         self.read_window(services, window, config)
     }
 
-    fn write(&mut self, events: &[Event]) -> Result<(), StoreError> {
+    fn write(&mut self, events: &[Event]) -> Result<()> {
         // Nothing written, nothing stale: an import of only rejected lines
         // must not make the next report re-derive every fact.
         if events.is_empty() {
@@ -676,13 +674,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>, StoreError> {
+    fn session(&mut self) -> Result<Box<dyn WriteSession + '_>> {
         Ok(Box::new(SqliteSession {
             tx: self.conn.transaction()?,
         }))
     }
 
-    fn source_state(&self, key: &str) -> Result<Option<String>, StoreError> {
+    fn source_state(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row(
@@ -693,7 +691,7 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
+    fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         let mut stmt = self
             .conn
             .prepare("SELECT key, value FROM source_state WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
@@ -701,7 +699,7 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn find(&self, kind: EventKind, event_id: &EventId) -> Result<Option<Event>, StoreError> {
+    fn find(&self, kind: EventKind, event_id: &EventId) -> Result<Option<Event>> {
         let mut names = Names::default();
         let key = event_id.as_str();
         Ok(match kind {
@@ -731,11 +729,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn deployments_in(
-        &self,
-        service: &Name,
-        window: Window,
-    ) -> Result<Vec<Deployment>, StoreError> {
+    fn deployments_in(&self, service: &Name, window: Window) -> Result<Vec<Deployment>> {
         let mut names = Names::default();
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.service = ?1 AND d.finished_at >= ?2 AND d.finished_at < ?3 ORDER BY d.finished_at, d.id"
@@ -752,7 +746,7 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn changes_in(&self, service: &Name, window: Window) -> Result<Vec<Change>, StoreError> {
+    fn changes_in(&self, service: &Name, window: Window) -> Result<Vec<Change>> {
         let mut names = Names::default();
         let repos: Vec<String> = self
             .conn
@@ -774,7 +768,7 @@ impl Store for SqliteStore {
         Ok(changes)
     }
 
-    fn incidents_in(&self, service: &Name, window: Window) -> Result<Vec<Incident>, StoreError> {
+    fn incidents_in(&self, service: &Name, window: Window) -> Result<Vec<Incident>> {
         let mut names = Names::default();
         let mut incidents = self.load_incidents(
             &mut names,
@@ -785,11 +779,11 @@ impl Store for SqliteStore {
         Ok(incidents)
     }
 
-    fn annotations(&self) -> Result<Vec<Annotation>, StoreError> {
+    fn annotations(&self) -> Result<Vec<Annotation>> {
         self.load_annotations(&mut Names::default())
     }
 
-    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64, StoreError> {
+    fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64> {
         let headers = headers_to_text(&letter.headers);
         self.conn.execute(
             "INSERT INTO dead_letters (received_at, source, reason, headers, body) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -804,7 +798,7 @@ impl Store for SqliteStore {
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+    fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, received_at, source, reason, headers, body FROM dead_letters ORDER BY id",
         )?;
@@ -822,19 +816,19 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn remove_dead_letter(&mut self, id: i64) -> Result<bool, StoreError> {
+    fn remove_dead_letter(&mut self, id: i64) -> Result<bool> {
         Ok(self
             .conn
             .execute("DELETE FROM dead_letters WHERE id = ?1", [id])?
             > 0)
     }
 
-    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>, StoreError> {
+    fn changes_of_repo(&self, repo: &Name) -> Result<Vec<Change>> {
         let mut names = Names::default();
         self.changes_of_repos(&mut names, &[repo.as_str()], Fields::ForDeriving)
     }
 
-    fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet, StoreError> {
+    fn load(&self, services: Option<&BTreeSet<Name>>) -> Result<EventSet> {
         self.load_events(services, Fields::All)
     }
 
@@ -843,10 +837,10 @@ impl Store for SqliteStore {
         repos: Option<&BTreeSet<Name>>,
         window: Window,
         at_least: u64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<u64> {
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let (from, to) = (window.from.micros(), window.to.micros());
-        let mut collect = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<bool, StoreError> {
+        let mut collect = |sql: &str, args: &[&dyn rusqlite::ToSql]| -> Result<bool> {
             let mut stmt = self.conn.prepare_cached(sql)?;
             let mut rows = stmt.query(args)?;
             while let Some(r) = rows.next()? {
@@ -921,7 +915,7 @@ impl Store for SqliteStore {
         Ok((seen.len() as u64).max(retained.unwrap_or(0) as u64))
     }
 
-    fn services(&self) -> Result<BTreeSet<Name>, StoreError> {
+    fn services(&self) -> Result<BTreeSet<Name>> {
         let mut names = Names::default();
         let mut out = BTreeSet::new();
         let mut stmt = self
@@ -937,8 +931,8 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    fn counts(&self) -> Result<Counts, StoreError> {
-        let count = |table: &str| -> Result<u64, StoreError> {
+    fn counts(&self) -> Result<Counts> {
+        let count = |table: &str| -> Result<u64> {
             let n: i64 = self
                 .conn
                 .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))

@@ -22,11 +22,12 @@
 //! changes nothing before the horizon — as the PostgreSQL store does,
 //! so that `lantern migrate` finds both stores agreeing.
 
+use crate::Result;
+use crate::Store;
 use crate::codec::{shas_to_text, text_to_shas};
 use crate::retained::{PLACEHOLDER_SHA, RETAINED_GLOB, RETAINED_PREFIX, RetentionRun};
 use crate::sqlite::SqliteStore;
 use crate::sqlite::governance::append_audit;
-use crate::{Store, StoreError};
 use lantern_engine::EngineConfig;
 use lantern_events::{MICROS_PER_DAY, Sha};
 use lantern_governance::AuditRecord;
@@ -43,7 +44,7 @@ impl SqliteStore {
         config: &EngineConfig,
         horizons: &Horizons,
         record: AuditRecord,
-    ) -> Result<RetentionRun, StoreError> {
+    ) -> Result<RetentionRun> {
         self.refresh_facts(config, &|_, _| {})?;
         self.conn().pragma_update(None, "secure_delete", true)?;
         let tx = self.conn_mut().transaction()?;
@@ -99,7 +100,7 @@ fn alias(tx: &Transaction, kind: &str, day: i64, select: &str, h: i64) -> rusqli
     Ok(rank)
 }
 
-fn purge_raw(tx: &Transaction, h: i64) -> Result<RetentionRun, StoreError> {
+fn purge_raw(tx: &Transaction, h: i64) -> Result<RetentionRun> {
     let day = h.div_euclid(MICROS_PER_DAY);
     let deployments = alias(
         tx,
@@ -248,7 +249,7 @@ fn strip_shas(
     column: &str,
     filter: &str,
     h: i64,
-) -> Result<(), StoreError> {
+) -> Result<()> {
     let mut read = tx.prepare(&format!("SELECT id, {column} FROM {table} WHERE {filter}"))?;
     let mut write = tx.prepare(&format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"))?;
     let mut rows = read.query([h])?;
@@ -274,7 +275,7 @@ fn strip_shas(
 
 /// Drops audit entries older than the horizon, recording where the kept
 /// chain starts so that `audit verify` still checks what remains.
-fn drop_audit(tx: &Transaction, horizon: i64) -> Result<u64, StoreError> {
+fn drop_audit(tx: &Transaction, horizon: i64) -> Result<u64> {
     let last: Option<(i64, String)> = tx
         .query_row(
             "SELECT seq, hash FROM audit_log WHERE at < ?1 ORDER BY seq DESC LIMIT 1",
@@ -293,7 +294,7 @@ fn drop_audit(tx: &Transaction, horizon: i64) -> Result<u64, StoreError> {
 }
 
 /// Measurements older than the aggregate horizon.
-fn drop_measurements(tx: &Transaction, horizon: i64) -> Result<u64, StoreError> {
+fn drop_measurements(tx: &Transaction, horizon: i64) -> Result<u64> {
     let retained = RETAINED_GLOB;
     let mut n = tx.execute(
         &format!(

@@ -1,6 +1,7 @@
 //! Schema migrations, versioned in code. `PRAGMA user_version` records how
 //! many have been applied; each runs once, in its own transaction.
 
+use crate::Result;
 use crate::StoreError;
 use rusqlite::Connection;
 
@@ -264,7 +265,7 @@ const MIGRATIONS: &[&str] = &[
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
-pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
+pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     StoreError::check_version(path, current, LATEST)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
