@@ -696,3 +696,43 @@ async fn the_access_review_flags_grants_nobody_uses() {
     assert_eq!(flag(&review), false);
     let _dir = app.stop().await;
 }
+
+#[tokio::test]
+async fn forms_go_back_only_to_local_paths_and_never_fail_after_writing() {
+    let app = spawn_app().await;
+    let member = app.tokens["team_member"].clone();
+    // A `next` that a URL parser turns into another site (tabs and
+    // newlines are dropped: `/\t/evil` is `//evil`) goes home instead.
+    for next in ["/\t/evil.example", "/\n/evil.example", "//evil.example"] {
+        let body = common::form(&[("token", &member), ("next", next)]);
+        let r = app.send(None, "POST", "/sign-in", &[], Some(&body)).await;
+        assert_eq!(r.status, 303, "{next:?}: {}", r.text);
+        assert_eq!(r.header("location"), Some("/"), "{next:?}");
+        assert!(r.header("set-cookie").is_some(), "{next:?}: signed in");
+    }
+    // A `next` no Location header can carry: the annotation is stored
+    // once and the answer is a redirect home, not a 500 after the write.
+    let body = common::form(&[
+        ("scope", "service:checkout"),
+        ("kind", "note"),
+        ("from", "2026-03-01"),
+        ("title", "a note with a broken way back"),
+        ("next", "/x\ny"),
+    ]);
+    let r = app
+        .send(Some(&member), "POST", "/annotations", &[], Some(&body))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.header("location"), Some("/"));
+    let (_, list) = app
+        .get("/api/v1/annotations?from=2026-01-01&to=2026-12-31")
+        .await;
+    let stored = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["title"] == "a note with a broken way back")
+        .count();
+    assert_eq!(stored, 1, "{list}");
+    let _dir = app.stop().await;
+}

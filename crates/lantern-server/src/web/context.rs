@@ -210,8 +210,10 @@ pub async fn add_annotation(
         to: non_empty(f.to),
         title: f.title,
     };
+    // Where to go back to is decided before anything is written.
+    let back = page::local_path(f.next.as_deref());
     let _created = api::add_annotation(State(state), Extension(p), JsonBody(request)).await?;
-    Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
+    Ok(Redirect::to(&back).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,8 +238,10 @@ pub async fn open_dispute(
         to: f.to,
         context: f.context,
     };
+    // Where to go back to is decided before anything is written.
+    let back = page::local_path(f.next.as_deref());
     let _opened = api::open_dispute(State(state), Extension(p), JsonBody(request)).await?;
-    Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
+    Ok(Redirect::to(&back).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,8 +257,10 @@ pub async fn resolve_dispute(
     Form(f): Form<ResolveForm>,
 ) -> Result<Response, Problem> {
     let request = api::Resolution { note: f.note };
+    // Where to go back to is decided before anything is written.
+    let back = page::local_path(f.next.as_deref());
     api::resolve_dispute(State(state), Extension(p), id, JsonBody(request)).await?;
-    Ok(Redirect::to(&page::local_path(f.next.as_deref())).into_response())
+    Ok(Redirect::to(&back).into_response())
 }
 
 /// Every annotation and dispute, newest window first, with the forms.

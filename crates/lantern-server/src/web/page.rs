@@ -154,10 +154,20 @@ pub fn encode(text: &str) -> String {
 }
 
 /// A local path to go back to after a form: anything else goes home, so a
-/// crafted link cannot send a signed-in reader elsewhere.
+/// crafted link cannot send a signed-in reader elsewhere. Only visible
+/// ASCII is kept: a URL parser drops tabs and newlines (so `/\t/evil`
+/// would become `//evil`, another site), and a `Location` header cannot
+/// carry control characters at all.
 pub fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && p.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            p.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -298,6 +308,11 @@ mod tests {
             "\\\\evil",
             "/\\evil",
             "",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/x\ny",
+            "/caf\u{e9}",
         ] {
             assert_eq!(local_path(Some(outside)), "/", "{outside}");
         }
