@@ -92,14 +92,7 @@ pub fn report(
         }));
     }
     let ledger = loaded.ledger(settings);
-    let document = document(
-        store,
-        settings,
-        &ledger,
-        &request.scope,
-        request.window,
-        trend,
-    )?;
+    let document = loaded.document(store, settings, &ledger, reader, &request.scope, trend)?;
     Ok(ReportAnswer::Figures(Box::new(document)))
 }
 
@@ -161,6 +154,20 @@ impl Loaded {
         reader: Reader,
         scope: &Scope,
     ) -> Result<Option<String>, AppError> {
+        self.withheld_over(store, settings, reader, scope, self.window)
+    }
+
+    /// The same for a window inside the loaded one (a bucket, a
+    /// comparison): a group large enough over the whole window can be one
+    /// person on one day.
+    pub fn withheld_over(
+        &self,
+        store: &dyn Store,
+        settings: &Settings,
+        reader: Reader,
+        scope: &Scope,
+        window: Window,
+    ) -> Result<Option<String>, AppError> {
         let Reader::Grant(grant) = reader else {
             return Ok(None);
         };
@@ -183,40 +190,111 @@ impl Loaded {
             .input
             .repos_deployed_by(scope)
             .map(|repos| repos.cloned().collect());
-        let contributors = store.contributors(repos.as_ref(), self.window, min_group)?;
+        let contributors = store.contributors(repos.as_ref(), window, min_group)?;
         Ok(suppression(grant, &rule_scope, contributors, min_group))
     }
 }
 
 impl Loaded {
+    /// The document of one scope over the loaded window for this reader:
+    /// the report, the heuristics note, the annotations and disputes it
+    /// touches, and the `trend` buckets, each withheld where its own group
+    /// is too small. (Whether the whole report is withheld is asked
+    /// first, with [`Loaded::withheld`].)
+    pub fn document(
+        &self,
+        store: &dyn Store,
+        settings: &Settings,
+        ledger: &Ledger,
+        reader: Reader,
+        scope: &Scope,
+        trend: Option<Vec<Window>>,
+    ) -> Result<ReportDocument, AppError> {
+        let mut document = ReportDocument {
+            report: stamp(settings, ledger.report(scope, self.window)),
+            heuristics: heuristics(store, scope)?,
+            annotations: crate::annotations::for_report(
+                &store.annotations()?,
+                &store.disputes()?,
+                scope,
+                &self.window,
+                &settings.teams,
+            ),
+            buckets: None,
+        };
+        if let Some(windows) = trend {
+            document.buckets = Some(self.buckets(store, settings, ledger, reader, scope, windows)?);
+        }
+        Ok(document)
+    }
+
+    /// The scope's report per window of a trend, each withheld from this
+    /// reader when its own group is too small.
+    pub fn buckets(
+        &self,
+        store: &dyn Store,
+        settings: &Settings,
+        ledger: &Ledger,
+        reader: Reader,
+        scope: &Scope,
+        windows: Vec<Window>,
+    ) -> Result<Vec<BucketReport>, AppError> {
+        windows
+            .into_iter()
+            .map(|w| {
+                Ok(
+                    match self.withheld_over(store, settings, reader, scope, w)? {
+                        Some(reason) => BucketReport::Suppressed(SuppressedReport {
+                            scope: scope.into(),
+                            window: w.into(),
+                            suppressed: true,
+                            reason,
+                        }),
+                        None => BucketReport::Figures(Box::new(stamp(
+                            settings,
+                            ledger.report(scope, w),
+                        ))),
+                    },
+                )
+            })
+            .collect()
+    }
+
     /// The reports of the last `days` of the window each (the dashboard's
     /// 7/30/90-day comparisons), looking back from its end; a window
     /// shorter than the longest reads the longer history.
+    ///
+    /// A window whose own group is too small for this reader is `None`.
     pub fn trailing(
         &self,
         store: &mut dyn Store,
         settings: &Settings,
         ledger: &Ledger,
+        reader: Reader,
         scope: &Scope,
         days: &[u32],
-    ) -> Result<Vec<(u32, Report)>, AppError> {
+    ) -> Result<Vec<(u32, Option<Report>)>, AppError> {
         let end = self.window.to;
         let back = |d: u32| end.plus_micros(-(d as i64) * lantern_events::MICROS_PER_DAY);
-        let compare = |ledger: &Ledger| -> Result<Vec<(u32, Report)>, AppError> {
+        let compare = |loaded: &Loaded, ledger: &Ledger, store: &dyn Store| {
             days.iter()
                 .map(|&d| {
                     let w = Window::new(back(d), end)?;
-                    Ok((d, ledger.report(scope, w)))
+                    let shown = match loaded.withheld_over(store, settings, reader, scope, w)? {
+                        Some(_) => None,
+                        None => Some(ledger.report(scope, w)),
+                    };
+                    Ok((d, shown))
                 })
-                .collect()
+                .collect::<Result<Vec<_>, AppError>>()
         };
         let longest = back(days.iter().copied().max().unwrap_or(0));
         if self.window.from <= longest {
-            return compare(ledger);
+            return compare(self, ledger, store);
         }
         let hull = Window::new(longest, end)?;
         let longer = Loaded::load(store, settings, scope, hull)?;
-        compare(&longer.ledger(settings))
+        compare(&longer, &longer.ledger(settings), store)
     }
 }
 
@@ -224,36 +302,6 @@ impl Loaded {
 pub fn stamp(settings: &Settings, mut report: Report) -> Report {
     report.pr_stages.review_sample_rate = settings.governance.review_sampling.stated_rate();
     report
-}
-
-/// The document of one scope and window, as the API and the CLI give it:
-/// the report and its `trend` buckets with the review sample rate stated,
-/// the heuristics note, and the annotations and disputes the scope and
-/// window touch.
-pub fn document(
-    store: &dyn Store,
-    settings: &Settings,
-    ledger: &Ledger,
-    scope: &Scope,
-    window: Window,
-    trend: Option<Vec<Window>>,
-) -> Result<ReportDocument, AppError> {
-    Ok(ReportDocument {
-        report: stamp(settings, ledger.report(scope, window)),
-        heuristics: heuristics(store, scope)?,
-        annotations: crate::annotations::for_report(
-            &store.annotations()?,
-            &store.disputes()?,
-            scope,
-            &window,
-            &settings.teams,
-        ),
-        buckets: trend.map(|ws| {
-            ws.into_iter()
-                .map(|w| stamp(settings, ledger.report(scope, w)))
-                .collect()
-        }),
-    })
 }
 
 #[derive(Debug, Serialize)]
@@ -268,9 +316,37 @@ pub struct ReportDocument {
     /// Annotations and disputes that touch the scope and window.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<crate::annotations::AnnotationJson>,
-    /// The same report per day, ISO week or month, when asked for.
+    /// The same report per day, ISO week or month, when asked for; a
+    /// bucket whose own group is too small for this reader is withheld
+    /// like a whole report (rule 2 holds for every window shown).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub buckets: Option<Vec<Report>>,
+    pub buckets: Option<Vec<BucketReport>>,
+}
+
+/// One bucket of a trend: its figures, or why they are withheld.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum BucketReport {
+    Figures(Box<Report>),
+    Suppressed(SuppressedReport),
+}
+
+impl BucketReport {
+    /// The figures, unless they are withheld.
+    pub fn figures(&self) -> Option<&Report> {
+        match self {
+            BucketReport::Figures(r) => Some(r),
+            BucketReport::Suppressed(_) => None,
+        }
+    }
+
+    pub fn window(&self) -> &lantern_engine::WindowJson {
+        match self {
+            BucketReport::Figures(r) => &r.window,
+            BucketReport::Suppressed(s) => &s.window,
+        }
+    }
 }
 
 /// What a reader outside a small scope's team gets instead of its figures

@@ -736,3 +736,86 @@ async fn forms_go_back_only_to_local_paths_and_never_fail_after_writing() {
     assert_eq!(stored, 1, "{list}");
     let _dir = app.stop().await;
 }
+
+/// Rule 2 holds for every window a reader is shown, not only the one
+/// asked for: a day's bucket or a 7-day comparison with fewer
+/// contributors than the group size is withheld inside a report whose
+/// whole window may be shown.
+#[tokio::test]
+async fn small_groups_are_withheld_in_every_bucket_and_comparison() {
+    let app = spawn_app().await;
+    let history = json!([
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa1","committed_at":"2026-03-01T08:00:00Z","author":"ana"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa2","parents":["aaaaaa1"],"committed_at":"2026-03-02T08:00:00Z","author":"bo"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa3","parents":["aaaaaa2"],"committed_at":"2026-03-10T08:00:00Z","author":"dee"},
+        {"type":"deployment","id":"d1","service":"checkout","environment":"production","finished_at":"2026-03-01T10:00:00Z","repo":"acme/shop","sha":"aaaaaa1"},
+        {"type":"deployment","id":"d2","service":"checkout","environment":"production","finished_at":"2026-03-02T10:00:00Z","repo":"acme/shop","sha":"aaaaaa2"},
+        {"type":"deployment","id":"d3","service":"checkout","environment":"production","finished_at":"2026-03-10T10:00:00Z","repo":"acme/shop","sha":"aaaaaa3"}
+    ]);
+    assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
+    let viewer = app.tokens["org_viewer"].clone();
+    // The first day alone is one person: withheld when asked for...
+    let (_, day) = app
+        .get_as(
+            Some(&viewer),
+            "/api/v1/report?service=checkout&from=2026-03-01&to=2026-03-02",
+        )
+        .await;
+    assert_eq!(day["suppressed"], true, "{day}");
+    // ...and inside a trend whose whole window has three contributors.
+    let (status, trend) = app
+        .get_as(
+            Some(&viewer),
+            "/api/v1/report?service=checkout&from=2026-03-01&to=2026-03-15&bucket=day",
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(trend["deployment_frequency"]["count"], 3, "{trend}");
+    let buckets = trend["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 14);
+    for b in buckets {
+        assert_eq!(b["suppressed"], true, "{b}");
+        assert!(b.get("deployment_frequency").is_none(), "{b}");
+        assert_eq!(b["reason"], "fewer than 3 contributors");
+    }
+    // The owning team sees every bucket's figures.
+    let (_, own) = app
+        .get_as(
+            Some(&app.tokens["team_member"]),
+            "/api/v1/report?service=checkout&from=2026-03-01&to=2026-03-15&bucket=day",
+        )
+        .await;
+    assert_eq!(
+        own["buckets"][0]["deployment_frequency"]["count"], 1,
+        "{own}"
+    );
+    // The dashboard's 7-day comparison (4 to 11 March: one person) is
+    // withheld; its 30- and 90-day ones (all three) are shown.
+    let page = app
+        .send(
+            Some(&viewer),
+            "GET",
+            "/services/checkout?from=2026-02-01&to=2026-03-12",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let compare = page
+        .text
+        .split("table class=\"compare\"")
+        .nth(1)
+        .expect("a comparison table");
+    let cells: Vec<&str> = compare
+        .split("<td>")
+        .skip(1)
+        .take(3)
+        .map(|c| c.split("</td>").next().unwrap())
+        .collect();
+    assert!(cells[0].contains("withheld"), "{cells:?}");
+    assert!(
+        !cells[1].contains("withheld") && !cells[2].contains("withheld"),
+        "{cells:?}"
+    );
+    let _dir = app.stop().await;
+}

@@ -21,7 +21,13 @@ pub enum Format {
 /// (e.g. deployments read from git tags); CSV, being figures only, leaves
 /// it out.
 pub fn render(format: Format, doc: &ReportDocument) -> String {
-    let (report, buckets) = (&doc.report, doc.buckets.as_deref());
+    // The operator sees every bucket; a withheld one (never the CLI's)
+    // would have no figures to print.
+    let shown: Option<Vec<Report>> = doc
+        .buckets
+        .as_ref()
+        .map(|b| b.iter().filter_map(|b| b.figures().cloned()).collect());
+    let (report, buckets) = (&doc.report, shown.as_deref());
     let lines = context_lines(&doc.annotations);
     match format {
         Format::Json => json(doc),

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use axum::extract::{Extension, State};
 use axum::response::Html;
 use lantern_app::annotations::AnnotationJson;
-use lantern_app::report::{self, Loaded, Reader, ReportDocument};
+use lantern_app::report::{Loaded, Reader, ReportDocument};
 use lantern_engine::{Bucket, Report, Scope, Window, find_metric_doc};
 use lantern_events::{Deployment, Incident, Name, Timestamp};
 use lantern_governance::Need;
@@ -63,7 +63,8 @@ pub async fn service_page(
 /// What a figures page shows, computed with the store held once.
 struct Computed {
     document: ReportDocument,
-    compared: Vec<(u32, Report)>,
+    /// The comparison windows; `None` where withheld from this reader.
+    compared: Vec<(u32, Option<Report>)>,
     /// Incidents in the window, when the reader may see detail.
     incidents: Option<Vec<Incident>>,
     /// The service page's deployments, when the reader may see detail.
@@ -99,15 +100,15 @@ async fn scope_page(
             let settings = state.app();
             let scope = for_store;
             let loaded = Loaded::load(store, settings, &scope, window)?;
-            if let Some(reason) =
-                loaded.withheld(store, settings, Reader::Grant(&reader.grant), &scope)?
-            {
+            let reader = Reader::Grant(&reader.grant);
+            if let Some(reason) = loaded.withheld(store, settings, reader, &scope)? {
                 return Ok(Err(reason));
             }
             let ledger = loaded.ledger(settings);
-            let document =
-                report::document(store, settings, &ledger, &scope, window, Some(windows))?;
-            let compared = loaded.trailing(store, settings, &ledger, &scope, &COMPARED_DAYS)?;
+            let trend = Some(windows);
+            let document = loaded.document(store, settings, &ledger, reader, &scope, trend)?;
+            let compared =
+                loaded.trailing(store, settings, &ledger, reader, &scope, &COMPARED_DAYS)?;
             let input = &loaded.input;
             let incidents = detail.then(|| {
                 input
@@ -272,12 +273,12 @@ fn figures_page(
                         p.sub { (m.figure) " " (m.chip(report)) }
                         (svg(chart::sparkline(
                             &format!("{} by {}", m.title, page::bucket_name(bucket)),
-                            &buckets.iter().map(|b| (m.value)(b)).collect::<Vec<_>>(),
+                            &buckets.iter().map(|b| b.figures().and_then(m.value)).collect::<Vec<_>>(),
                         )))
                         table.compare {
                             caption { "The last 7, 30 and 90 days to " (day(window.to.plus_micros(-1))) }
                             tr { @for (d, _) in &c.compared { th scope="col" { (d) " days" } } }
-                            tr { @for (_, r) in &c.compared { td { (m.text(r)) } } }
+                            tr { @for (_, r) in &c.compared { td { @match r { Some(r) => (m.text(r)), None => abbr title="Too few contributors in this window to show its figures outside the team (governance rule 2)" { "withheld" } } } } }
                         }
                         @if let Some(doc) = doc {
                             details {
@@ -323,9 +324,9 @@ fn figures_page(
             div.charts {
                 @for m in &METRICS {
                     @let points: Vec<Point> = buckets.iter().map(|b| Point {
-                        from: Timestamp::parse_rfc3339(&b.window.from).unwrap_or(window.from),
-                        to: Timestamp::parse_rfc3339(&b.window.to).unwrap_or(window.to),
-                        value: (m.value)(b),
+                        from: Timestamp::parse_rfc3339(&b.window().from).unwrap_or(window.from),
+                        to: Timestamp::parse_rfc3339(&b.window().to).unwrap_or(window.to),
+                        value: b.figures().and_then(m.value),
                     }).collect();
                     figure data-chart=(m.key) {
                         (svg(chart::line_chart(m.title, m.unit, &points, &markers)))
