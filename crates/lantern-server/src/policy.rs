@@ -201,7 +201,7 @@ impl AppState {
                 Credentials::Token(t) => store.grant_for_token(t),
                 Credentials::Session(h) => store.session_grant(h, now),
             }
-            .map_err(|e| Problem::internal(e.to_string()))?;
+            .map_err(Problem::from)?;
             let Some(grant) = grant else {
                 return Ok(Lookup::Unknown);
             };
@@ -213,9 +213,7 @@ impl AppState {
                 };
                 return Ok(Lookup::Inactive(grant, why));
             }
-            store
-                .touch_grant(&grant.id, now)
-                .map_err(|e| Problem::internal(e.to_string()))?;
+            store.touch_grant(&grant.id, now).map_err(Problem::from)?;
             if let Credentials::Token(t) = &creds {
                 state.grants().put(t, &grant);
             }
@@ -259,13 +257,8 @@ impl AppState {
 
     /// Appends one entry to the audit log.
     pub async fn audit(&self, entry: AuditRecord) -> Result<(), Problem> {
-        self.with_store(move |store, _| {
-            store
-                .audit(entry)
-                .map(|_| ())
-                .map_err(|e| Problem::internal(e.to_string()))
-        })
-        .await
+        self.with_store(move |store, _| store.audit(entry).map(|_| ()).map_err(Problem::from))
+            .await
     }
 
     /// Checks `need` for `principal`; a refusal is recorded and answered 403.

@@ -14,6 +14,10 @@ pub struct Problem {
     pub status: u16,
     /// What was wrong, and where.
     pub detail: String,
+    /// Seconds after which the same request may succeed (503s).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -23,6 +27,7 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -50,6 +55,23 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The store is busy with another writer: nothing was done, and the
+    /// sender should try again (a webhook sender's retry, a reader's
+    /// reload). Never a 500: the request was fine.
+    pub fn busy() -> Self {
+        tracing::warn!("the store was busy past its timeout; answered 503");
+        Problem {
+            retry_after: Some(1),
+            ..Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the store is busy with another writer; nothing was done, try again shortly",
+            )
+        }
+    }
+}
+
 impl From<lantern_app::AppError> for Problem {
     fn from(e: lantern_app::AppError) -> Self {
         use lantern_app::AppError;
@@ -59,7 +81,7 @@ impl From<lantern_app::AppError> for Problem {
                 Problem::new(StatusCode::NOT_FOUND, &format!("unknown-{what}"), message)
             }
             AppError::Config(cause) => Problem::internal(cause),
-            AppError::Store(cause) => Problem::internal(cause),
+            AppError::Store(cause) => cause.into(),
         }
     }
 }
@@ -68,12 +90,18 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -85,6 +113,33 @@ impl From<lantern_engine::WindowError> for Problem {
 
 impl From<lantern_store::StoreError> for Problem {
     fn from(e: lantern_store::StoreError) -> Self {
-        Problem::internal(e)
+        if e.is_busy() {
+            Problem::busy()
+        } else {
+            Problem::internal(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_store_is_a_503_to_retry_never_a_500() {
+        let locked = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        );
+        let problem = Problem::from(lantern_store::StoreError::from(locked));
+        assert_eq!(problem.status, 503);
+        let response = problem.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        // Any other store failure stays an internal error, told by reference.
+        let other = lantern_store::StoreError::Corrupt { what: "x".into() };
+        let problem = Problem::from(other);
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains('x'), "{}", problem.detail);
     }
 }

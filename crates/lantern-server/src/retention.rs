@@ -59,7 +59,7 @@ async fn lease(state: &AppState, holder: &str, period: Duration) -> Result<bool,
             let now = Timestamp::now();
             store
                 .take_lease("retention", &holder, now, now.plus_micros(micros))
-                .map_err(|e| Problem::internal(e.to_string()))
+                .map_err(Problem::from)
         })
         .await
 }
@@ -80,7 +80,7 @@ pub async fn run(state: &AppState) -> Result<lantern_store::RetentionRun, Proble
             };
             store
                 .apply_retention(&settings.engine, &horizons, record)
-                .map_err(|e| Problem::internal(e.to_string()))
+                .map_err(Problem::from)
         })
         .await
 }

@@ -200,11 +200,7 @@ async fn group_commit(
             .map(|d| ((d.events, d.merge), d.committed))
             .unzip();
         let result = state
-            .with_store(move |store, _| {
-                store
-                    .write_deliveries(work)
-                    .map_err(|e| Problem::internal(format!("the events were not stored: {e}")))
-            })
+            .with_store(move |store, _| store.write_deliveries(work).map_err(Problem::from))
             .await;
         drop(state);
         for reply in replies {

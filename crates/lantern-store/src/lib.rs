@@ -60,6 +60,27 @@ pub enum StoreError {
 /// A PostgreSQL error with the server's own message and detail, which
 /// `postgres::Error`'s display leaves out ("db error").
 impl StoreError {
+    /// Whether the store was too busy to answer in time (another writer
+    /// held it past the busy timeout, or PostgreSQL gave up on a lock):
+    /// nothing was written, and the same request can succeed later.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            StoreError::Postgres(e) => e.code().is_some_and(|c| {
+                [
+                    ::postgres::error::SqlState::T_R_SERIALIZATION_FAILURE,
+                    ::postgres::error::SqlState::T_R_DEADLOCK_DETECTED,
+                    ::postgres::error::SqlState::LOCK_NOT_AVAILABLE,
+                ]
+                .contains(c)
+            }),
+            _ => false,
+        }
+    }
+
     /// A store written by a newer Lantern is refused, not misread.
     pub(crate) fn check_version(path: &str, found: i64, known: i64) -> Result<()> {
         if found > known {

@@ -26,11 +26,7 @@ pub struct CatalogDocument {
 #[utoipa::path(get, path = "/api/v1/catalog", responses((status = 200, body = CatalogDocument)))]
 pub async fn catalog(State(state): State<AppState>) -> Result<Json<CatalogDocument>, Problem> {
     let services = state
-        .with_store(|store, _| {
-            store
-                .services()
-                .map_err(|e| Problem::internal(e.to_string()))
-        })
+        .with_store(|store, _| store.services().map_err(Problem::from))
         .await?;
     let mut teams: Vec<TeamEntry> = state
         .app()

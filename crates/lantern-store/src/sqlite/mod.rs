@@ -151,6 +151,12 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Every transaction takes the write lock when it begins (waiting
+        // its turn, up to the busy timeout): a transaction that read first
+        // and wrote later could not wait, SQLite would refuse it at once
+        // when another process (`lantern serve`, a cron import) had
+        // written meanwhile.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // WAL + NORMAL: a commit survives a process crash; only a power loss
         // can take the last transactions back, never corrupt the file.
