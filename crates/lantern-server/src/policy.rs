@@ -60,6 +60,18 @@ impl Policies {
     pub fn get(&self, method: &Method, route: &str) -> Option<RoutePolicy> {
         self.0.get(&(method.clone(), route.to_string())).copied()
     }
+
+    /// The methods the table declares for a route, for a 405's `Allow`.
+    pub fn methods(&self, route: &str) -> Vec<&Method> {
+        let mut methods: Vec<&Method> = self
+            .0
+            .keys()
+            .filter(|(_, r)| r == route)
+            .map(|(m, _)| m)
+            .collect();
+        methods.sort_by_key(|m| m.as_str());
+        methods
+    }
 }
 
 /// Who is asking, for handlers that shape their answer by it.
@@ -304,6 +316,22 @@ pub async fn govern(
         return next.run(request).await;
     };
     let Some(policy) = policies.get(request.method(), &route) else {
+        let allowed = policies.methods(&route);
+        if !allowed.is_empty() {
+            // A method the route does not take (OPTIONS, PUT…): nothing to
+            // authorise or record, only to say which methods there are.
+            let allow: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+            let mut response = Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                format!("{route} takes {}", allow.join(", ")),
+            )
+            .into_response();
+            if let Ok(value) = header::HeaderValue::from_str(&allow.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            return response;
+        }
         tracing::error!(route, "a route without a policy was refused");
         return Problem::new(
             StatusCode::FORBIDDEN,
@@ -432,6 +460,10 @@ mod tests {
         let unlisted = client.get(format!("{base}/unlisted")).send().await.unwrap();
         assert_eq!(unlisted.status(), 403);
         assert!(unlisted.text().await.unwrap().contains("no-policy"));
+        // A method the route does not take: 405 with the methods it does.
+        let put = client.put(format!("{base}/listed")).send().await.unwrap();
+        assert_eq!(put.status(), 405);
+        assert_eq!(put.headers()["allow"], "GET");
         server.abort();
     }
 }

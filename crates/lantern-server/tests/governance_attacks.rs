@@ -819,3 +819,27 @@ async fn small_groups_are_withheld_in_every_bucket_and_comparison() {
     );
     let _dir = app.stop().await;
 }
+
+#[tokio::test]
+async fn a_method_a_route_does_not_take_is_405_and_not_recorded() {
+    let app = spawn_app().await;
+    let viewer = app.tokens["org_viewer"].clone();
+    let before = app.audit_log().await.len();
+    for (method, path) in [
+        ("OPTIONS", "/api/v1/report"),
+        ("PUT", "/api/v1/report"),
+        ("PUT", "/api/v1/tokens"),
+        ("DELETE", "/teams/payments"),
+        ("PATCH", "/hooks/events"),
+    ] {
+        for token in [None, Some(viewer.as_str())] {
+            let r = app.send(token, method, path, &[], None).await;
+            assert_eq!(r.status, 405, "{method} {path}: {}", r.text);
+            assert!(r.header("allow").is_some(), "{method} {path}");
+        }
+    }
+    // Nothing was recorded: there was nothing to authorise.
+    let after = app.audit_log().await.len();
+    assert_eq!(after, before, "refusals of unknown methods were recorded");
+    let _dir = app.stop().await;
+}
