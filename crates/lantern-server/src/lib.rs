@@ -20,6 +20,7 @@ pub mod policy;
 pub mod problem;
 pub mod retention;
 pub mod routes;
+mod security;
 mod settings;
 mod startup;
 mod state;

@@ -340,6 +340,13 @@ pub async fn govern(
         )
         .into_response();
     };
+    // Receivers are called by servers, not browsers; everything else that
+    // writes must come from this site (signing in included).
+    if policy != RoutePolicy::Receiver
+        && let Some(refused) = crate::security::cross_site(request.method(), request.headers())
+    {
+        return refused.into_response();
+    }
     if matches!(policy, RoutePolicy::Public | RoutePolicy::Receiver) {
         return next.run(request).await;
     }

@@ -78,6 +78,7 @@ impl Application {
             ))
             .layer(DefaultBodyLimit::max(limit))
             .layer(axum::middleware::from_fn(crate::web::page::html_errors))
+            .layer(axum::middleware::from_fn(crate::security::headers))
             .layer(axum::middleware::from_fn(log_request))
             .with_state(state.clone());
         Ok(Application {

@@ -843,3 +843,90 @@ async fn a_method_a_route_does_not_take_is_405_and_not_recorded() {
     assert_eq!(after, before, "refusals of unknown methods were recorded");
     let _dir = app.stop().await;
 }
+
+#[tokio::test]
+async fn cookie_writes_from_another_site_are_refused_and_pages_say_what_they_allow() {
+    let app = spawn_app().await;
+    let token = app.tokens["team_member"].clone();
+    let r = app
+        .send(
+            None,
+            "POST",
+            "/api/v1/session",
+            &[],
+            Some(&json!({ "token": token })),
+        )
+        .await;
+    let session = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let here = app.base.trim_start_matches("http://").to_string();
+    let note = |title: &str| {
+        common::form(&[
+            ("scope", "service:checkout"),
+            ("kind", "note"),
+            ("from", "2026-03-01"),
+            ("title", title),
+        ])
+    };
+    // From another site, or a sibling subdomain: refused, nothing stored.
+    for (name, value) in [
+        ("origin", "https://evil.example".to_string()),
+        ("origin", format!("https://x.{here}")),
+        ("sec-fetch-site", "cross-site".to_string()),
+        ("sec-fetch-site", "same-site".to_string()),
+    ] {
+        let headers = [("cookie", session.as_str()), (name, value.as_str())];
+        for path in ["/annotations", "/api/v1/annotations"] {
+            let body = if path.starts_with("/api") {
+                json!({"kind":"note","scope":{"service":"checkout"},"from":"2026-03-01","title":"forged"})
+            } else {
+                note("forged")
+            };
+            let r = app.send(None, "POST", path, &headers, Some(&body)).await;
+            assert_eq!(r.status, 403, "{path} {name}: {value}: {}", r.text);
+        }
+    }
+    // From this server's own page: accepted.
+    let origin = app.base.clone();
+    let headers = [
+        ("cookie", session.as_str()),
+        ("origin", origin.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let r = app
+        .send(
+            None,
+            "POST",
+            "/annotations",
+            &headers,
+            Some(&note("from our page")),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let (_, list) = app
+        .get("/api/v1/annotations?from=2026-01-01&to=2026-12-31")
+        .await;
+    let titles: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["from our page"], "{list}");
+    // Every answer says what a browser may do with it.
+    let page = app.send(Some(&token), "GET", "/", &[], None).await;
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert!(page.header("referrer-policy").is_some());
+    let _dir = app.stop().await;
+}
