@@ -930,3 +930,49 @@ async fn cookie_writes_from_another_site_are_refused_and_pages_say_what_they_all
     assert!(page.header("referrer-policy").is_some());
     let _dir = app.stop().await;
 }
+
+#[tokio::test]
+async fn dashboard_links_reach_the_page_of_the_name_they_show() {
+    let app = spawn_app().await;
+    let names = ["team/x", "q?x=1", "h#frag", "pct%2fx", "a b"];
+    let events: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            json!({"type":"deployment","id":format!("n{i}"),"service":name,"environment":"production","finished_at":"2026-11-20T10:00:00Z"})
+        })
+        .collect();
+    assert_eq!(
+        app.post("/hooks/events", json!(events).to_string()).await.0,
+        200
+    );
+    let admin = app.tokens["admin"].clone();
+    let org = app
+        .send(Some(&admin), "GET", "/?days=30&to=2026-11-25", &[], None)
+        .await;
+    assert_eq!(org.status, 200);
+    for name in names {
+        // The row's link, as the page wrote it (maud escapes & and ").
+        let row = org
+            .text
+            .split("<tr data-scope=\"")
+            .find(|r| r.starts_with(&maud::html! { (name) }.into_string()))
+            .unwrap_or_else(|| panic!("no row for {name}"));
+        let href = row
+            .split("href=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let href = href.replace("&amp;", "&");
+        let page = app.send(Some(&admin), "GET", &href, &[], None).await;
+        assert_eq!(page.status, 200, "{name}: {href}: {}", page.text);
+        let title = maud::html! { "Service " (name) }.into_string();
+        assert!(
+            page.text.contains(&title),
+            "{name}: {href} opened another page"
+        );
+    }
+    let _dir = app.stop().await;
+}

@@ -65,8 +65,16 @@ pub fn section(
         .filter(|(v, _)| *v == here)
         .collect();
     let next = match scope {
-        Scope::Service(s) => format!("/services/{s}{}", params.with(None, None)),
-        Scope::Team { name, .. } => format!("/teams/{name}{}", params.with(None, None)),
+        Scope::Service(s) => format!(
+            "/services/{}{}",
+            page::segment(s.as_str()),
+            params.with(None, None)
+        ),
+        Scope::Team { name, .. } => format!(
+            "/teams/{}{}",
+            page::segment(name.as_str()),
+            params.with(None, None)
+        ),
         Scope::Org => "/annotations".into(),
     };
     html! {

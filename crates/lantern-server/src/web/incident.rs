@@ -110,7 +110,7 @@ pub async fn incident_page(
     };
     let body = html! {
         h1 { (title) }
-        p.lede { "Of service " a href={ "/services/" (service) } { (service) }
+        p.lede { "Of service " a href={ "/services/" (super::page::segment(service.as_str())) } { (service) }
             @if let Some(s) = &i.severity { ", severity " (s) }
             @if let Some(t) = &i.title { ": " (t) }
             ". A reconstruction for a blameless review: what was deployed, and when each step happened." }
@@ -151,7 +151,7 @@ pub async fn incident_page(
                 }
             }
         }
-        p { a href={ "/services/" (service) } { "Back to " (service) } }
+        p { a href={ "/services/" (super::page::segment(service.as_str())) } { "Back to " (service) } }
     };
     Ok(page::shell(&state, Some(&p), &title, body))
 }

@@ -219,7 +219,7 @@ fn rows_table(
                 tbody {
                     @for row in rows {
                         tr data-scope=(row.name) {
-                            th scope="row" { a href={ (link) (row.name) (query) } { (row.name) } }
+                            th scope="row" { a href={ (link) (super::page::segment(&row.name)) (query) } { (row.name) } }
                             @match reports.get(row.name.as_str()) {
                                 Some(r) => { @for m in &METRICS { td { (m.figure(r)) " " (m.chip(r)) } } }
                                 None => td.withheld colspan="5" { "withheld: " (row.withheld.as_deref().unwrap_or("not shown to you")) }

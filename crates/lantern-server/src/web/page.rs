@@ -52,7 +52,7 @@ pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Marku
                             @if p.grant.role != Role::Reviewer {
                                 a href="/" { "Organisation" }
                                 @for t in teams {
-                                    a href={ "/teams/" (t.name) } { "Team " (t.name) }
+                                    a href={ "/teams/" (segment(t.name.as_str())) } { "Team " (t.name) }
                                 }
                             }
                             a href="/metrics" { "Metrics and charter" }
@@ -142,9 +142,20 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
 
 /// Percent-encodes a query value.
 pub fn encode(text: &str) -> String {
+    escape(text, b"-._~/")
+}
+
+/// Percent-encodes one path segment: a name with `/`, `?`, `#` or `%` in
+/// it still links to its own page.
+pub fn segment(text: &str) -> String {
+    escape(text, b"-._~")
+}
+
+/// Every byte but ASCII letters, digits and `keep`, as `%XX`.
+fn escape(text: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

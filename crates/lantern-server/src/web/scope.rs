@@ -170,8 +170,8 @@ async fn scope_page(
 
 fn page_path(scope: &Scope) -> String {
     match scope {
-        Scope::Service(s) => format!("/services/{s}"),
-        Scope::Team { name, .. } => format!("/teams/{name}"),
+        Scope::Service(s) => format!("/services/{}", page::segment(s.as_str())),
+        Scope::Team { name, .. } => format!("/teams/{}", page::segment(name.as_str())),
         Scope::Org => "/".into(),
     }
 }
@@ -245,7 +245,7 @@ fn figures_page(
                     "Owned by "
                     @for (i, t) in owners.iter().enumerate() {
                         @if i > 0 { ", " }
-                        a href={ "/teams/" (t) } { "team " (t) }
+                        a href={ "/teams/" (page::segment(t.as_str())) } { "team " (t) }
                     }
                     "."
                 }
@@ -256,7 +256,7 @@ fn figures_page(
                 "Services: "
                 @for (i, s) in services.iter().enumerate() {
                     @if i > 0 { ", " }
-                    a href={ "/services/" (s) (params.with(None, None)) } { (s) }
+                    a href={ "/services/" (page::segment(s.as_str())) (params.with(None, None)) } { (s) }
                 }
                 ". These figures describe the team's delivery system, not any person in it."
             }
@@ -374,7 +374,7 @@ fn timeline(scope: &Scope, deployments: &[Deployment], incidents: &[Incident]) -
                             },
                             Row::Incident(i) => tr.incident {
                                 td { (moment(*t)) }
-                                td { a href={ "/services/" (service) "/incidents/" (page::encode(i.id.as_str())) } { "Incident " (i.id) } }
+                                td { a href={ "/services/" (page::segment(service.as_str())) "/incidents/" (page::segment(i.id.as_str())) } { "Incident " (i.id) } }
                                 td { @if let Some(s) = &i.severity { "severity " (s) " · " }
                                     @match i.resolved_at { Some(r) => { "resolved " (moment(r)) }, None => "still open" } }
                             },
