@@ -78,6 +78,9 @@ impl Policies {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub grant: Grant,
+    /// With a session cookie: the token every form must send back
+    /// (`security::form_token`).
+    pub form_token: Option<String>,
 }
 
 impl Principal {
@@ -98,6 +101,9 @@ fn record(grant: &Grant, action: &str, scope: &str, outcome: &str) -> AuditRecor
 }
 
 pub const SESSION_COOKIE: &str = "lantern_session";
+
+/// The largest form body read to check its token (forms are small).
+const FORM_LIMIT: usize = 64 * 1024;
 
 /// How a request presents its credentials.
 pub(crate) enum Credentials {
@@ -304,7 +310,7 @@ pub async fn govern(
         AppState,
         std::sync::Arc<Policies>,
     )>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     // Unmatched paths reach the 404 fallback, which reveals nothing.
@@ -354,7 +360,39 @@ pub async fn govern(
         Ok(g) => g,
         Err(response) => return response,
     };
-    let principal = Principal { grant };
+    let form_token = crate::security::session_cookie(request.headers())
+        .filter(|_| !request.headers().contains_key(header::AUTHORIZATION))
+        .map(crate::security::form_token);
+    // A form riding on the session cookie must bring the session's token
+    // back: a page on another site cannot read it, even on a sibling
+    // subdomain that SameSite lets the cookie through from.
+    let request = match (&form_token, request.method()) {
+        // Only a POST can come from another site without asking first
+        // (a form, a beacon); other methods need CORS, which is off.
+        (Some(expected), &Method::POST) if crate::security::is_form_body(request.headers()) => {
+            let (parts, body) = request.into_parts();
+            let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+                return Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-large",
+                    "the form is too large",
+                )
+                .into_response();
+            };
+            if !crate::security::form_token_matches(&bytes, expected) {
+                return Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "form-token",
+                    "this form was not sent from a Lantern page of your session; reload the page and send it again",
+                )
+                .into_response();
+            }
+            Request::from_parts(parts, axum::body::Body::from(bytes))
+        }
+        _ => request,
+    };
+    let mut request = request;
+    let principal = Principal { grant, form_token };
     let detail_scope = match policy {
         RoutePolicy::Detail => {
             // The path's service, as the handler will read it.

@@ -66,6 +66,60 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> Option<Problem> {
     None
 }
 
+/// The form token of a session: every form a signed-in page shows carries
+/// it, and a form post riding on the session cookie must send it back. It
+/// is derived from the cookie's value (which a page on another site cannot
+/// read), so it needs no storage and changes with every session.
+pub fn form_token(session: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest([b"lantern form token\0".as_slice(), session.as_bytes()].concat());
+    lantern_events::hex(&digest[..16])
+}
+
+/// The value of the session cookie a request carries, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|text| text.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("lantern_session="))
+}
+
+/// Whether a body of this type is one a page on another site can send
+/// without asking (a form's): those must carry the form token.
+pub fn is_form_body(headers: &HeaderMap) -> bool {
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    kind.is_empty()
+        || [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "text/plain",
+        ]
+        .iter()
+        .any(|t| kind.starts_with(t))
+}
+
+/// Checks a form body's `form_token` field against the session's.
+pub fn form_token_matches(body: &[u8], expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    form_urlencoded_field(body, "form_token")
+        .is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+/// One field of an `application/x-www-form-urlencoded` body (the token is
+/// hex, so it needs no decoding).
+fn form_urlencoded_field<'b>(body: &'b [u8], name: &str) -> Option<&'b str> {
+    std::str::from_utf8(body)
+        .ok()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
 fn refusal(detail: String) -> Problem {
     tracing::warn!(detail, "refused a cross-site write");
     Problem::new(StatusCode::FORBIDDEN, "cross-site", detail)
@@ -81,6 +135,19 @@ mod tests {
             h.insert(*k, HeaderValue::from_static(v));
         }
         h
+    }
+
+    #[test]
+    fn form_tokens_belong_to_one_session() {
+        let a = form_token("aa");
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, form_token("ab"));
+        let body = format!("title=x&form_token={a}&next=%2F");
+        assert!(form_token_matches(body.as_bytes(), &a));
+        assert!(!form_token_matches(body.as_bytes(), &form_token("ab")));
+        assert!(!form_token_matches(b"title=x", &a));
+        let cookies = headers(&[("cookie", "a=1; lantern_session=ff00; b=2")]);
+        assert_eq!(session_cookie(&cookies), Some("ff00"));
     }
 
     #[test]

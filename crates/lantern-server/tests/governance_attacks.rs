@@ -891,21 +891,41 @@ async fn cookie_writes_from_another_site_are_refused_and_pages_say_what_they_all
             assert_eq!(r.status, 403, "{path} {name}: {value}: {}", r.text);
         }
     }
-    // From this server's own page: accepted.
+    // From this server's own page: accepted with the page's form token,
+    // refused without it (or with another session's).
     let origin = app.base.clone();
     let headers = [
         ("cookie", session.as_str()),
         ("origin", origin.as_str()),
         ("sec-fetch-site", "same-origin"),
     ];
+    let page = app
+        .send(None, "GET", "/annotations", &headers[..1], None)
+        .await;
+    let form_token = page
+        .text
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's forms carry the session's form token")
+        .to_string();
+    for wrong in ["", "00000000000000000000000000000000"] {
+        let mut body = note("without the token");
+        if !wrong.is_empty() {
+            body = Value::String(format!("{}&form_token={wrong}", body.as_str().unwrap()));
+        }
+        let r = app
+            .send(None, "POST", "/annotations", &headers, Some(&body))
+            .await;
+        assert_eq!(r.status, 403, "{wrong:?}: {}", r.text);
+    }
+    let body = note("from our page");
+    let body = Value::String(format!(
+        "{}&form_token={form_token}",
+        body.as_str().unwrap()
+    ));
     let r = app
-        .send(
-            None,
-            "POST",
-            "/annotations",
-            &headers,
-            Some(&note("from our page")),
-        )
+        .send(None, "POST", "/annotations", &headers, Some(&body))
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
     let (_, list) = app

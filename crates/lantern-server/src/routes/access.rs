@@ -82,6 +82,7 @@ pub async fn sign_in(
         .with_store(move |store, _| {
             let entry = Principal {
                 grant: grant.clone(),
+                form_token: None,
             }
             .record("session.create", "-", "signed in");
             store

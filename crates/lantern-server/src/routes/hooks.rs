@@ -89,7 +89,10 @@ async fn authentic(
                 "the token is unknown, expired or revoked",
             ));
         };
-        let principal = crate::policy::Principal { grant };
+        let principal = crate::policy::Principal {
+            grant,
+            form_token: None,
+        };
         let need = Need::Ingest {
             source: source.to_string(),
         };

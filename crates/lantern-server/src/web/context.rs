@@ -83,7 +83,7 @@ pub fn section(
             p { "What happened around these figures, and where a team says they mislead. They are drawn on the charts above." }
             (list(p, annotations, &next))
             @if !choices.is_empty() {
-                (forms(&choices, &next, window))
+                (forms(p, &choices, &next, window))
             }
         }
     }
@@ -106,6 +106,7 @@ pub fn list(p: &Principal, annotations: &[AnnotationJson], next: &str) -> Markup
                         @if let Some(r) = &a.resolution { " — resolution: " (r) }
                         @if p.grant.role == Role::Admin && a.status == Some("open") {
                             form.inline method="post" action={ "/disputes/" (a.id) "/resolve" } {
+                                (page::token_field(p))
                                 input type="hidden" name="next" value=(next);
                                 label { "Resolution " input type="text" name="note" required maxlength="500"; }
                                 button type="submit" { "Resolve" }
@@ -146,12 +147,13 @@ fn scope_field(choices: &[(String, String)]) -> Markup {
 }
 
 /// The forms to annotate and to dispute, for the scopes in `choices`.
-pub fn forms(choices: &[(String, String)], next: &str, window: Window) -> Markup {
+pub fn forms(p: &Principal, choices: &[(String, String)], next: &str, window: Window) -> Markup {
     let from = window.from.to_rfc3339().get(..10).unwrap_or("").to_string();
     let to = window.to.to_rfc3339().get(..10).unwrap_or("").to_string();
     html! {
         div.forms {
             form.annotate method="post" action="/annotations" {
+                (page::token_field(p))
                 h3 { "Add an annotation" }
                 (scope_field(choices))
                 input type="hidden" name="next" value=(next);
@@ -166,6 +168,7 @@ pub fn forms(choices: &[(String, String)], next: &str, window: Window) -> Markup
                 button type="submit" { "Add the annotation" }
             }
             form.dispute method="post" action="/disputes" {
+                (page::token_field(p))
                 h3 { "Dispute a figure" }
                 (scope_field(choices))
                 input type="hidden" name="next" value=(next);
@@ -303,7 +306,7 @@ pub async fn annotations_page(
         @if choices.is_empty() {
             p.note { "Your role reads annotations; team members and admins add them." }
         } @else {
-            (forms(&choices, "/annotations", recent))
+            (forms(&p, &choices, "/annotations", recent))
         }
     };
     Ok(page::shell(

@@ -60,13 +60,13 @@ pub async fn metrics_page(
     page::shell(&state, Some(&p), "Metrics and charter", body)
 }
 
-fn grants_table(grants: &[GrantJson], revoke: bool) -> Markup {
+fn grants_table(grants: &[GrantJson], revoke: Option<&Principal>) -> Markup {
     html! {
         table.grants {
             thead { tr {
                 th scope="col" { "Token" } th scope="col" { "Role" } th scope="col" { "Teams / source" }
                 th scope="col" { "Purpose" } th scope="col" { "Expires" } th scope="col" { "Last used" } th scope="col" { "Status" }
-                @if revoke { th scope="col" { span.visually-hidden { "Revoke" } } }
+                @if revoke.is_some() { th scope="col" { span.visually-hidden { "Revoke" } } }
             } }
             tbody {
                 @for g in grants {
@@ -78,9 +78,10 @@ fn grants_table(grants: &[GrantJson], revoke: bool) -> Markup {
                         td { (g.expires_at.get(..10).unwrap_or(&g.expires_at)) }
                         td { (g.last_used_at.as_deref().and_then(|t| t.get(..10)).unwrap_or("never")) }
                         td { (g.status) @if g.unused_30_days { " · " strong { "unused for 30 days" } } }
-                        @if revoke {
+                        @if let Some(p) = revoke {
                             td { @if g.status == "active" {
                                 form.inline method="post" action={ "/admin/tokens/" (g.id) "/revoke" } {
+                                    (page::token_field(p))
                                     button type="submit" aria-label={ "Revoke token " (g.id) } { "Revoke" }
                                 }
                             } }
@@ -97,9 +98,10 @@ async fn grants(state: &AppState) -> Result<Vec<GrantJson>, Problem> {
     Ok(list)
 }
 
-fn token_form(state: &AppState) -> Markup {
+fn token_form(state: &AppState, p: &Principal) -> Markup {
     html! {
         form.token method="post" action="/admin/tokens" {
+            (page::token_field(p))
             h2 { "Create a token" }
             p { "A token is shown once. It carries a role, the teams it is for, a purpose and an expiry; every use is reviewable." }
             label { "Role " select name="role" {
@@ -124,8 +126,8 @@ pub async fn tokens_page(
     let list = grants(&state).await?;
     let body = html! {
         h1 { "Tokens" }
-        (grants_table(&list, true))
-        (token_form(&state))
+        (grants_table(&list, Some(&p)))
+        (token_form(&state, &p))
     };
     Ok(page::shell(&state, Some(&p), "Tokens", body))
 }
@@ -168,7 +170,7 @@ pub async fn create_token(
         h1 { "Token created" }
         p { "Copy it now: Lantern keeps only its hash and cannot show it again." }
         p { code.token data-token { (issued.token) } }
-        (grants_table(std::slice::from_ref(&issued.grant), false))
+        (grants_table(std::slice::from_ref(&issued.grant), None))
         p { a href="/admin/tokens" { "Back to the tokens" } }
     };
     Ok(page::shell(&state, Some(&p), "Token created", body))
@@ -193,7 +195,7 @@ pub async fn access_review_page(
     let body = html! {
         h1 { "Access review" }
         p { (active.len()) " active tokens; " (unused) " unused for 30 days. Revoke what is no longer needed; review detail access (reviewers, admins) first." }
-        (grants_table(&active, true))
+        (grants_table(&active, Some(&p)))
     };
     Ok(page::shell(&state, Some(&p), "Access review", body))
 }

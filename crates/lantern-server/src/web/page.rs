@@ -63,6 +63,7 @@ pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Marku
                                 a href="/admin/audit" { "Audit log" }
                             }
                             form.sign-out method="post" action="/sign-out" {
+                                (token_field(p))
                                 button type="submit" { "Sign out" }
                             }
                         }
@@ -138,6 +139,16 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
     let problem = serde_json::from_slice::<Problem>(&body)
         .unwrap_or_else(|_| Problem::new(status, "error", "the request failed"));
     problem_page(&problem)
+}
+
+/// The session's form token as the hidden field every form of a signed-in
+/// page sends back (checked by the policy layer; see `security.rs`).
+pub fn token_field(p: &Principal) -> Markup {
+    html! {
+        @if let Some(token) = &p.form_token {
+            input type="hidden" name="form_token" value=(token);
+        }
+    }
 }
 
 /// Percent-encodes a query value.
