@@ -18,6 +18,7 @@ mod grant_cache;
 mod openapi;
 pub mod policy;
 pub mod problem;
+mod refusals;
 pub mod retention;
 pub mod routes;
 mod security;

@@ -253,7 +253,8 @@ impl AppState {
     }
 
     /// Records a refusal by someone Lantern cannot name (`actor` says what
-    /// is known of them).
+    /// is known of them): once a minute per kind (`crate::refusals`), and
+    /// past the limit answered 429 without touching the store.
     pub async fn refuse(
         &self,
         actor: &str,
@@ -262,13 +263,29 @@ impl AppState {
         why: &str,
     ) -> Result<(), Problem> {
         tracing::warn!(actor, action, scope, why, "refused a request");
+        let now = Timestamp::now();
+        // The kind: who, where, the kind of credential (not its id), why.
+        let credential = scope.split(' ').next().unwrap_or("-");
+        let kind = [actor, action, credential, why].join("\u{1f}");
+        let outcome = match self.refusals().note(&kind, now.micros() / 1_000_000) {
+            crate::refusals::Refusal::Record {
+                unrecorded_before: 0,
+            } => format!("refused: {why}"),
+            crate::refusals::Refusal::Record { unrecorded_before } => format!(
+                "refused: {why} (and {unrecorded_before} more like it in the minute before, counted, not recorded one by one)"
+            ),
+            crate::refusals::Refusal::Counted => return Ok(()),
+            crate::refusals::Refusal::Limited { retry_after } => {
+                return Err(Problem::too_many(retry_after));
+            }
+        };
         self.audit(AuditRecord {
-            at: Timestamp::now(),
+            at: now,
             actor: actor.to_string(),
             purpose: "-".into(),
             action: action.to_string(),
             scope: scope.to_string(),
-            outcome: format!("refused: {why}"),
+            outcome,
         })
         .await
     }

@@ -72,6 +72,20 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// Too many refused requests of one kind this minute.
+    pub fn too_many(retry_after: u32) -> Self {
+        Problem {
+            retry_after: Some(retry_after),
+            ..Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-refusals",
+                "too many refused requests like this one in the last minute; try again later",
+            )
+        }
+    }
+}
+
 impl From<lantern_app::AppError> for Problem {
     fn from(e: lantern_app::AppError) -> Self {
         use lantern_app::AppError;

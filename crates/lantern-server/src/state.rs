@@ -60,6 +60,7 @@ struct Inner {
     settings: Settings,
     writes: tokio::sync::mpsc::Sender<Delivery>,
     grants: crate::grant_cache::GrantCache,
+    refusals: crate::refusals::Refusals,
 }
 
 /// Events a receiver wants committed, and where to say that they are.
@@ -96,6 +97,7 @@ impl AppState {
                 settings,
                 writes,
                 grants,
+                refusals: Default::default(),
             }),
         };
         // The task holds only a weak handle: when the server stops and the
@@ -144,6 +146,11 @@ impl AppState {
     }
 
     /// Tokens verified in the last few seconds (see `grant_cache`).
+    /// Refusals of unnamed senders, counted per kind and minute.
+    pub fn refusals(&self) -> &crate::refusals::Refusals {
+        &self.inner.refusals
+    }
+
     pub fn grants(&self) -> &crate::grant_cache::GrantCache {
         &self.inner.grants
     }
