@@ -3,51 +3,14 @@
 //! `LANTERN_FUZZ_CASES` sets the cases (10 000 by default); `-- --ignored`
 //! runs a million.
 
+#[path = "../../lantern-sources/tests/support/mod.rs"]
+mod support;
+
 use lantern_app::Settings;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 
-const EXAMPLE: &str = r#"
-[[teams]]
-name = "payments"
-services = ["checkout", "billing"]
-
-[environments]
-production = ["Production", "prod"]
-
-[incidents]
-link_window_hours = 12
-infer_links = false
-
-[sources.github]
-secrets = ["x"]
-services = { "acme/shop" = "shop-api" }
-deploy_workflows = ["Deploy"]
-
-[governance]
-min_group_size = 3
-review_sample_rate = 0.5
-raw_retention_days = 180
-dead_letter_retention_days = 14
-audit_retention_days = 730
-aggregate_retention_days = 1825
-charter = "for teams"
-
-[[repos]]
-name = "acme/payments-core"
-critical = true
-
-[git]
-hotfix_patterns = ["*hotfix*"]
-semver_patch_days = 14
-"#;
-
-fn cases() -> u32 {
-    std::env::var("LANTERN_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000)
-}
+/// Every section and key of lantern.toml, set.
+const EXAMPLE: &str = include_str!("example.toml");
 
 /// The example with one line replaced, removed or doubled, or a value
 /// swapped for another of any type.
@@ -84,16 +47,8 @@ fn mutated() -> impl Strategy<Value = String> {
 }
 
 fn run(cases: u32) {
-    let config = Config {
-        cases,
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
-        )),
-        source_file: Some(file!()),
-        ..Config::default()
-    };
     let text = prop_oneof![mutated(), "\\PC{0,200}", ".{0,200}"];
-    TestRunner::new(config)
+    support::runner(cases, file!())
         .run(&text, |text| {
             if let Err(e) = Settings::parse(&text, None) {
                 prop_assert!(e.to_string().starts_with("configuration"), "{e}");
@@ -106,7 +61,7 @@ fn run(cases: u32) {
 #[test]
 fn the_catalog_never_panics_and_names_what_is_wrong() {
     assert!(Settings::parse(EXAMPLE, None).is_ok());
-    run(cases());
+    run(support::cases());
 }
 
 #[test]

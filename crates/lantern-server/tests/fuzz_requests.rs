@@ -11,15 +11,7 @@ mod support;
 
 use common::{TestApp, form, hmac_hex, spawn_app};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
-
-fn cases() -> u32 {
-    std::env::var("LANTERN_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000)
-}
 
 /// Percent-encodes everything but letters and digits.
 fn encode(text: &str) -> String {
@@ -92,15 +84,7 @@ fn run(cases: u32) {
         value(),
         any::<bool>(),
     );
-    let config = Config {
-        cases,
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
-        )),
-        source_file: Some(file!()),
-        ..Config::default()
-    };
-    TestRunner::new(config)
+    support::runner(cases, file!())
         .run(&strategy, |(route, role, pairs, segment, as_body)| {
             let route = &routes[route];
             // Path parameters get an odd value too.
@@ -174,12 +158,7 @@ fn deliveries(cases: u32) {
         0..fixtures.len(),
         prop::collection::vec((any::<usize>(), support::mutation()), 0..4),
     );
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    TestRunner::new(config)
+    support::runner(cases, file!())
         .run(&strategy, |(which, mutations)| {
             let (name, kept, payload) = &fixtures[which];
             let mut body = payload.clone();
@@ -222,12 +201,12 @@ fn deliveries(cases: u32) {
 
 #[test]
 fn mutated_signed_deliveries_never_make_a_receiver_fail() {
-    deliveries(cases());
+    deliveries(support::cases());
 }
 
 #[test]
 fn no_query_or_form_makes_the_server_fail() {
-    run(cases());
+    run(support::cases());
 }
 
 #[test]

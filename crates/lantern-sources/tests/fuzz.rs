@@ -14,15 +14,7 @@ mod support;
 use lantern_events::Pseudonymiser;
 use lantern_sources::{Delivery, RECEIVERS, SourceSettings, read_jsonl, receiver};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use support::{any_json, fixtures, mutate, mutation};
-
-fn cases() -> u32 {
-    std::env::var("LANTERN_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(10_000)
-}
 
 fn settings() -> SourceSettings {
     SourceSettings {
@@ -30,17 +22,6 @@ fn settings() -> SourceSettings {
         services: [("myApp".to_string(), "web".to_string())].into(),
         deploy_workflows: vec!["Deploy".into(), "myPipeline".into()],
     }
-}
-
-fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
-        )),
-        source_file: Some(file!()),
-        ..Config::default()
-    })
 }
 
 /// The receivers, on their own payloads with up to four mutations each.
@@ -52,7 +33,7 @@ fn receivers_take_mutated_payloads(cases: u32) {
         0..fixtures.len(),
         prop::collection::vec((any::<usize>(), mutation()), 0..4),
     );
-    runner(cases)
+    support::runner(cases, file!())
         .run(&strategy, |(which, mutations)| {
             let (name, headers, payload) = &fixtures[which];
             let mut body = payload.clone();
@@ -89,7 +70,7 @@ fn receivers_take_anything(cases: u32) {
         Just("dev.cdevents.service.deployed.0.2.0".to_string()),
         "\\PC{0,40}",
     ];
-    runner(cases)
+    support::runner(cases, file!())
         .run(&(0..RECEIVERS.len(), body, header), |(r, body, header)| {
             let r = &RECEIVERS[r];
             let headers: Vec<(String, String)> = r
@@ -116,7 +97,7 @@ fn json_lines_take_anything(cases: u32) {
         any_json().prop_map(|v| serde_json::to_vec(&v).unwrap()),
         prop::collection::vec(any::<u8>().prop_filter("one line", |b| *b != b'\n'), 0..200),
     ];
-    runner(cases)
+    support::runner(cases, file!())
         .run(&prop::collection::vec(line, 0..8), |lines| {
             let mut text = Vec::new();
             for l in &lines {
@@ -143,17 +124,17 @@ fn json_lines_take_anything(cases: u32) {
 
 #[test]
 fn receivers_never_panic_on_mutated_vendor_payloads() {
-    receivers_take_mutated_payloads(cases());
+    receivers_take_mutated_payloads(support::cases());
 }
 
 #[test]
 fn receivers_never_panic_on_arbitrary_bodies() {
-    receivers_take_anything(cases());
+    receivers_take_anything(support::cases());
 }
 
 #[test]
 fn the_json_lines_reader_never_panics() {
-    json_lines_take_anything(cases());
+    json_lines_take_anything(support::cases());
 }
 
 /// The long run: `cargo test -p lantern-sources --test fuzz -- --ignored`.

@@ -4,8 +4,30 @@
 #![allow(dead_code)]
 
 use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use serde_json::{Value, json};
 use std::path::Path;
+
+/// Cases per property: `LANTERN_FUZZ_CASES`, or 10 000 (as CI runs them).
+pub fn cases() -> u32 {
+    std::env::var("LANTERN_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
+
+/// A runner of `cases` that keeps failing inputs beside `source_file` (in
+/// `proptest-regressions/`) and replays them first on every run.
+pub fn runner(cases: u32, source_file: &'static str) -> TestRunner {
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        source_file: Some(source_file),
+        ..Config::default()
+    })
+}
 
 /// A receiver's name, the headers its mapping reads, and a payload.
 pub type Fixture = (&'static str, Vec<(String, String)>, Value);
