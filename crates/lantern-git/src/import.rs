@@ -180,6 +180,20 @@ pub fn import(
             })
         })
         .collect();
+    // metrics.md orders a service's deployments by finished_at, ties by id
+    // (bytes), and rule 4 gives a change to its first deployment in that
+    // order: what each shipped is computed in it, whatever order the
+    // versions or the branch put them in (a maintenance tag made after a
+    // newer release ships only what no earlier deployment did).
+    let ids: Vec<EventId> = points.iter().map(|p| deployment_id(options, p)).collect();
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by(|&a, &b| {
+        (at[a], ids[a].as_str().as_bytes()).cmp(&(at[b], ids[b].as_str().as_bytes()))
+    });
+    let mut slots: Vec<Option<DeployPoint>> = points.into_iter().map(Some).collect();
+    let points: Vec<DeployPoint> = order.iter().filter_map(|&i| slots[i].take()).collect();
+    let at: Vec<Timestamp> = order.iter().map(|&i| at[i]).collect();
+    let ids: Vec<EventId> = order.iter().map(|&i| ids[i].clone()).collect();
     let shas: Vec<Sha> = points.iter().map(|p| p.sha).collect();
     let shipped = graph.first_reached(repo_name, &shas);
     let mut first_deploy: HashMap<Sha, usize> = HashMap::with_capacity(all.len());
@@ -189,7 +203,6 @@ pub fn import(
         }
     }
     let mut touches = options.path_prefix.as_deref().map(PathFilter::new);
-    let ids: Vec<EventId> = points.iter().map(|p| deployment_id(options, p)).collect();
     let mut rollback_of: Vec<Option<usize>> = vec![None; points.len()];
     for (revert, reverted) in &repo_state.reverts {
         let (Ok(revert), Ok(reverted)) = (Sha::parse(revert), Sha::parse(reverted)) else {

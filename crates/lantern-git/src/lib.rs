@@ -34,7 +34,7 @@ use std::str::FromStr;
 /// What counts as a production deployment of the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeployRule {
-    /// Every tag matching the glob, in version order.
+    /// Every tag matching the glob (taken in time order, ties by id).
     Tags(String),
     /// Every commit on the branch's first-parent line.
     FirstParent(String),

@@ -612,3 +612,50 @@ fn odd_histories_import_without_a_panic() {
     // The odd subject still names a squashed pull request.
     assert!(pull_requests(&o).iter().any(|p| p.id.as_str() == "shop#12"));
 }
+
+/// metrics.md orders deployments by time (ties by id) and gives a change
+/// to its first deployment in that order: a fix on a maintenance line,
+/// merged up into a release, ships with that release even when the
+/// maintenance tag that also reaches it is made later, though it comes
+/// first in version order.
+#[test]
+fn what_shipped_follows_deployment_time_not_version_order() {
+    let mut r = TestRepo::new();
+    r.at(T0).commit("Initial commit");
+    r.at(T0 + HOUR).annotated_tag("v1.0.0");
+    r.git(&["checkout", "-q", "-b", "maint"]);
+    let fix = r.at(T0 + DAY).commit("Fix on the maintenance line");
+    r.git(&["checkout", "-q", "main"]);
+    let feature = r.at(T0 + 2 * DAY).commit("Feature");
+    let up = r.at(T0 + 3 * DAY).merge("maint", "Merge branch 'maint'");
+    r.at(T0 + 4 * DAY).annotated_tag("v1.1.0");
+    r.git(&["checkout", "-q", "maint"]);
+    r.at(T0 + 5 * DAY).annotated_tag("v1.0.1");
+    // Two tags in the same second: the id decides (v1.0.2 < v1.2.0).
+    r.git(&["checkout", "-q", "main"]);
+    let next = r.at(T0 + 6 * DAY).commit("Next");
+    r.at(T0 + 7 * DAY).annotated_tag("v1.2.0");
+    r.git(&["checkout", "-q", "maint"]);
+    r.at(T0 + 7 * DAY).annotated_tag("v1.0.2");
+
+    let o = first_run(r.path(), "tags:v*");
+    let d = deployments(&o);
+    let labels: Vec<&str> = d
+        .iter()
+        .map(|d| d.id.as_str().rsplit(':').next().unwrap())
+        .collect();
+    assert_eq!(labels, ["v1.0.0", "v1.1.0", "v1.0.1", "v1.0.2", "v1.2.0"]);
+    assert_eq!(shipped(d[1]), Some(sorted(&[&fix, &feature, &up])));
+    // The maintenance tags reach nothing no earlier deployment shipped.
+    assert!(
+        shipped(d[2]).unwrap_or_default().is_empty(),
+        "{:?}",
+        shipped(d[2])
+    );
+    assert!(
+        shipped(d[3]).unwrap_or_default().is_empty(),
+        "{:?}",
+        shipped(d[3])
+    );
+    assert_eq!(shipped(d[4]), Some(sorted(&[&next])));
+}

@@ -36,13 +36,18 @@ impl Lcg {
 }
 
 /// A history of direct commits, merged feature branches (some merging
-/// main back in first), release tags (annotated and lightweight) and
-/// hotfix tags.
+/// main back in first), release tags (annotated and lightweight), hotfix
+/// tags, and maintenance lines: a fix on a branch from a release, tagged
+/// later (sometimes after a newer release, sometimes in the same second as
+/// one) and merged up into main (sometimes before the newer release).
 fn random_history(r: &mut TestRepo, seed: u64) {
     let mut rng = Lcg(seed);
     r.at(T0).commit("Initial commit");
     r.at(T0 + 600).tag("v1.0.0");
     let mut minor = 0;
+    let mut last_tag_at = T0 + 600;
+    // A maintenance line waiting for its tag and its merge-up.
+    let mut maintenance: Option<String> = None;
     for step in 0..40 {
         let now = r.now + 600 + rng.below(20_000) as i64;
         r.at(now);
@@ -76,10 +81,22 @@ fn random_history(r: &mut TestRepo, seed: u64) {
                 );
             }
         }
+        if let Some(branch) = maintenance.clone()
+            && rng.below(2) == 0
+        {
+            // Merged up into main, then (or before, or never) tagged.
+            let t = r.now + 300;
+            r.at(t).merge(&branch, &format!("Merge branch '{branch}'"));
+            if rng.below(2) == 0 {
+                maintenance = None;
+                tag_maintenance(r, &branch, last_tag_at, &mut rng);
+            }
+        }
         if rng.below(4) == 0 {
             minor += 1;
             let t = r.now + 60 + rng.below(3600) as i64;
             r.at(t);
+            last_tag_at = t;
             if rng.below(2) == 0 {
                 r.annotated_tag(&format!("v1.{minor}.0"));
             } else {
@@ -90,9 +107,37 @@ fn random_history(r: &mut TestRepo, seed: u64) {
                 r.at(t).commit(&format!("Urgent fix {minor}"));
                 let t = r.now + 900;
                 r.at(t).annotated_tag(&format!("v1.{minor}.0-hotfix1"));
+                last_tag_at = t;
+            }
+            // A pending maintenance line is tagged after this newer release.
+            if let Some(branch) = maintenance.take() {
+                tag_maintenance(r, &branch, last_tag_at, &mut rng);
+            }
+            if rng.below(2) == 0 {
+                let branch = format!("maint-{minor}");
+                r.git(&["checkout", "-q", "-b", &branch]);
+                let t = r.now + 120;
+                r.at(t).commit(&format!("Backport to 1.{minor}"));
+                r.git(&["checkout", "-q", "main"]);
+                maintenance = Some(branch);
             }
         }
     }
+}
+
+/// Tags a maintenance line's head (`vX.Y.0-maintN`, not a semver patch),
+/// now or in the very second of the last release tag.
+fn tag_maintenance(r: &mut TestRepo, branch: &str, last_tag_at: i64, rng: &mut Lcg) {
+    r.git(&["checkout", "-q", branch]);
+    let t = match rng.below(3) {
+        0 => last_tag_at,
+        _ => r.now + 60 + rng.below(600) as i64,
+    };
+    let now = r.now;
+    r.at(t)
+        .annotated_tag(&format!("v1.{}.0-maint1", &branch["maint-".len()..]));
+    r.at(now.max(t));
+    r.git(&["checkout", "-q", "main"]);
 }
 
 /// metrics.md's percentile: linear interpolation between closest ranks.
@@ -120,33 +165,46 @@ fn the_report_of_a_git_import_agrees_with_git_log() {
         ))))
         .unwrap();
 
-        // The same figures from git's own output.
-        let tags: Vec<String> = r
-            .git(&["tag", "--list", "v*", "--sort=version:refname"])
-            .lines()
-            .map(str::to_string)
-            .collect();
-        let times: std::collections::HashMap<String, i64> = r
+        // The same figures from git's own output, read as metrics.md says:
+        // deployments in time order (ties by id: the same prefix, then the
+        // tag's name), each shipping what no earlier deployment reached.
+        let mut tags: Vec<(i64, String)> = r
             .git(&[
                 "for-each-ref",
                 "--format=%(refname:short) %(creatordate:unix)",
-                "refs/tags",
+                "refs/tags/v*",
             ])
             .lines()
             .map(|l| {
                 let (name, t) = l.split_once(' ').unwrap();
-                (name.to_string(), t.parse().unwrap())
+                (t.parse().unwrap(), name.to_string())
             })
             .collect();
-        let mut lead_times = Vec::new();
+        tags.sort_by(|a, b| (a.0, a.1.as_bytes()).cmp(&(b.0, b.1.as_bytes())));
+        let times: std::collections::HashMap<String, i64> =
+            tags.iter().map(|(t, n)| (n.clone(), *t)).collect();
+        let tags: Vec<String> = tags.into_iter().map(|(_, n)| n).collect();
+        assert!(
+            tags.iter().any(|t| t.contains("maint")),
+            "seed {seed} should exercise maintenance lines"
+        );
+        let (mut lead_times, mut negative) = (Vec::new(), 0);
         for (i, tag) in tags.iter().enumerate().skip(1) {
             let mut args = vec!["log", "--format=%ct", tag.as_str(), "--not"];
             args.extend(tags[..i].iter().map(String::as_str));
             for line in r.git(&args).lines() {
                 let committed: i64 = line.parse().unwrap();
-                lead_times.push((times[tag] - committed) as f64);
+                // A tag dated before its commit: left out and counted.
+                match times[tag] - committed {
+                    v if v < 0 => negative += 1,
+                    v => lead_times.push(v as f64),
+                }
             }
         }
+        assert_eq!(
+            json["data_quality"]["negative_lead_times"], negative,
+            "seed {seed}"
+        );
         lead_times.sort_by(f64::total_cmp);
         let is_hotfix = |t: &str| t.contains("hotfix");
         let hotfixes = tags.iter().filter(|t| is_hotfix(t)).count() as u64;
@@ -193,12 +251,17 @@ fn the_report_of_a_git_import_agrees_with_git_log() {
         assert_eq!(
             json["pr_stages"]["deploy"]["count"].as_u64().unwrap() as usize,
             {
-                // Every merged pull request that a tag later shipped.
-                let last = tags.last().unwrap();
-                r.git(&["log", "--merges", "--first-parent", "--format=%s", last])
-                    .lines()
-                    .filter(|s| s.starts_with("Merge pull request"))
-                    .count()
+                // Every merged pull request that some tag shipped.
+                let mut shipped = std::collections::BTreeSet::new();
+                for tag in &tags {
+                    let log = r.git(&["log", "--merges", "--format=%s", tag]);
+                    shipped.extend(
+                        log.lines()
+                            .filter(|s| s.starts_with("Merge pull request"))
+                            .map(str::to_string),
+                    );
+                }
+                shipped.len()
             }
         );
         let notes = json["heuristics"]
