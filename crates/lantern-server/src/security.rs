@@ -57,7 +57,11 @@ pub fn cross_site(method: &Method, headers: &HeaderMap) -> Option<Problem> {
     }
     if let Some(origin) = text(header::ORIGIN) {
         let authority = origin.split_once("://").map(|(_, rest)| rest);
-        if authority.is_none() || authority != text(header::HOST) {
+        // Behind a proxy that rewrites Host, the public host is in
+        // X-Forwarded-Host (as the Secure cookie trusts X-Forwarded-Proto).
+        let forwarded = text(header::HeaderName::from_static("x-forwarded-host"));
+        let ours = |host: Option<&str>| host.is_some() && authority == host;
+        if !ours(text(header::HOST)) && !ours(forwarded) {
             return Some(refusal(format!(
                 "the request comes from {origin}, not this server"
             )));
@@ -171,6 +175,13 @@ mod tests {
             ("sec-fetch-site", "same-origin"),
         ]);
         assert!(cross_site(&post, &same).is_none());
+        // Behind a proxy that rewrites Host: the forwarded host counts.
+        let proxied = headers(&[
+            ("host", "lantern:8080"),
+            ("x-forwarded-host", "lantern.example"),
+            ("origin", "https://lantern.example"),
+        ]);
+        assert!(cross_site(&post, &proxied).is_none());
         // Reading is not writing; a bearer token is not ambient.
         let evil = headers(&[home[0], ("origin", "https://evil.example")]);
         assert!(cross_site(&Method::GET, &evil).is_none());
