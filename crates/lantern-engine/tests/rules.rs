@@ -469,3 +469,35 @@ fn time_to_restore_keeps_what_the_spec_does_not_drop() {
     let r = json(&events(&l), &service("s"), "2026-03-01", "2026-03-04");
     assert_eq!(r["time_to_restore"]["median_s"], -3600.0);
 }
+
+/// A rebase merge puts new commits on the target branch; the pull request
+/// lists its original commits, which no deployment ships. Its deploy stage
+/// comes from the deployment that shipped the rebased commits, found by
+/// the `merge_sha` (or `head_sha`) the source gives — not from nothing,
+/// and not from a later deployment.
+#[test]
+fn a_rebase_merged_pull_request_is_deployed_by_its_rebased_commits() {
+    let l = [
+        r#"{"type":"change","repo":"r","sha":"1111111","committed_at":"2026-03-01T00:00:00Z"}"#,
+        // The originals on the pull request's branch, never deployed.
+        r#"{"type":"change","repo":"r","sha":"a0a0a01","parents":["1111111"],"committed_at":"2026-03-01T08:00:00Z"}"#,
+        r#"{"type":"change","repo":"r","sha":"a0a0a02","parents":["a0a0a01"],"committed_at":"2026-03-01T09:00:00Z"}"#,
+        // The same work rebased onto main.
+        r#"{"type":"change","repo":"r","sha":"b0b0b01","parents":["1111111"],"committed_at":"2026-03-01T12:00:00Z"}"#,
+        r#"{"type":"change","repo":"r","sha":"b0b0b02","parents":["b0b0b01"],"committed_at":"2026-03-01T12:00:01Z"}"#,
+        r#"{"type":"change","repo":"r","sha":"c0c0c01","parents":["b0b0b02"],"committed_at":"2026-03-02T10:00:00Z"}"#,
+        r#"{"type":"pull_request","id":"r#5","repo":"r","opened_at":"2026-03-01T10:00:00Z","merged_at":"2026-03-01T12:00:01Z","commits":["a0a0a01","a0a0a02"],"merge_sha":"b0b0b02"}"#,
+        r#"{"type":"pull_request","id":"r#6","repo":"r","opened_at":"2026-03-01T10:00:00Z","merged_at":"2026-03-01T12:00:01Z","commits":["a0a0a01","a0a0a02"],"head_sha":"b0b0b02"}"#,
+        r#"{"type":"deployment","id":"d1","service":"s","environment":"production","finished_at":"2026-03-01T00:30:00Z","repo":"r","sha":"1111111"}"#,
+        r#"{"type":"deployment","id":"d2","service":"s","environment":"production","finished_at":"2026-03-01T14:00:01Z","repo":"r","sha":"b0b0b02"}"#,
+        r#"{"type":"deployment","id":"d3","service":"s","environment":"production","finished_at":"2026-03-02T12:00:00Z","repo":"r","sha":"c0c0c01"}"#,
+    ];
+    let r = json(&events(&l), &service("s"), "2026-03-01", "2026-03-04");
+    let deploy = &r["pr_stages"]["deploy"];
+    // Both reached production with d2, two hours after their merge.
+    assert_eq!(deploy["count"], 2, "{r}");
+    assert_eq!(deploy["median_s"], 7200.0);
+    // The rebased commits are the changes that shipped; the originals,
+    // never deployed, are no lead time.
+    assert_eq!(r["lead_time"]["count"], 3);
+}

@@ -659,3 +659,27 @@ fn what_shipped_follows_deployment_time_not_version_order() {
     );
     assert_eq!(shipped(d[4]), Some(sorted(&[&next])));
 }
+
+/// A fix cherry-picked onto a maintenance line is a commit of its own: the
+/// maintenance release ships it (its lead time runs from the cherry-pick),
+/// while the release of the main line ships the original.
+#[test]
+fn a_cherry_picked_fix_is_its_own_change() {
+    let mut r = TestRepo::new();
+    r.at(T0).commit("Initial commit");
+    r.at(T0 + HOUR).annotated_tag("v1.0.0");
+    r.git(&["branch", "maint"]);
+    let fix = r.at(T0 + DAY).commit("Fix the crash");
+    r.at(T0 + 2 * DAY).annotated_tag("v1.1.0");
+    r.git(&["checkout", "-q", "maint"]);
+    r.at(T0 + 3 * DAY).git(&["cherry-pick", "-x", &fix]);
+    let picked = r.head();
+    assert_ne!(picked, fix);
+    r.at(T0 + 4 * DAY).annotated_tag("v1.0.1");
+
+    let o = first_run(r.path(), "tags:v*");
+    let d = deployments(&o);
+    assert_eq!(d.len(), 3);
+    assert_eq!(shipped(d[1]), Some(sorted(&[&fix])));
+    assert_eq!(shipped(d[2]), Some(sorted(&[&picked])));
+}
