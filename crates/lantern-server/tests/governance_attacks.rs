@@ -1051,3 +1051,38 @@ async fn refusals_of_unnamed_senders_are_counted_not_recorded_one_by_one() {
     assert_eq!(status, 200);
     let _dir = app.stop().await;
 }
+
+/// An incident that names the commit that caused it is linked to the first
+/// deployment that shipped the commit, however long before; the incident
+/// page shows it and says the link is by sha.
+#[tokio::test]
+async fn an_incident_page_shows_a_sha_link_to_an_older_deployment() {
+    let app = spawn_app().await;
+    let events = json!([
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa1","committed_at":"2026-02-28T08:00:00Z"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa2","parents":["aaaaaa1"],"committed_at":"2026-03-19T08:00:00Z"},
+        {"type":"deployment","id":"d-base","service":"checkout","environment":"production","finished_at":"2026-02-27T10:00:00Z","repo":"acme/shop","sha":"aaaaaa1","changes":[]},
+        {"type":"deployment","id":"d-old","service":"checkout","environment":"production","finished_at":"2026-03-01T10:00:00Z","repo":"acme/shop","sha":"aaaaaa1"},
+        {"type":"deployment","id":"d-new","service":"checkout","environment":"production","finished_at":"2026-03-20T10:00:00Z","repo":"acme/shop","sha":"aaaaaa2"},
+        {"type":"incident","id":"inc-sha","service":"checkout","started_at":"2026-03-25T10:00:00Z","caused_by_sha":"aaaaaa1"},
+        {"type":"incident","id":"inc-id","service":"checkout","started_at":"2026-03-25T11:00:00Z","caused_by":"d-old"}
+    ]);
+    assert_eq!(app.post("/hooks/events", events.to_string()).await.0, 200);
+    let admin = app.tokens["admin"].clone();
+    for (id, kind, deployment) in [
+        ("inc-sha", "by-sha", "d-base"),
+        ("inc-id", "by-id", "d-old"),
+    ] {
+        let path = format!("/services/checkout/incidents/{id}");
+        let page = app.send(Some(&admin), "GET", &path, &[], None).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let link = page
+            .text
+            .split("data-link=\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{id}: no link paragraph"));
+        assert!(link.starts_with(kind), "{id}: {link}");
+        assert!(link.contains(deployment), "{id}: {link}");
+    }
+    let _dir = app.stop().await;
+}

@@ -512,7 +512,7 @@ async fn explore_the_demo(browser: Browser) {
         .await
         .unwrap()
         .unwrap();
-    assert!(["explicit", "inferred", "none"].contains(&link_kind.as_str()));
+    assert!(["by-id", "by-sha", "inferred", "none"].contains(&link_kind.as_str()));
     screenshot(&client, "incident").await;
 
     // The governance pages.

@@ -87,6 +87,22 @@ pub async fn incident_page(
                         .caused_by
                         .as_ref()
                         .map(|c| (c.to_string(), LinkKind::Explicit))
+                })
+                .or_else(|| {
+                    // Stated by sha: the first deployment that shipped the
+                    // commit, however long before the incident it was.
+                    incident.caused_by_sha.as_ref()?;
+                    loaded
+                        .input
+                        .sha_links
+                        .iter()
+                        .filter(|l| l.subject == incident.id)
+                        .filter(|l| incident.affected().any(|s| *s == l.service))
+                        .min_by(|a, b| {
+                            (a.finished_at, a.deployment.as_str().as_bytes())
+                                .cmp(&(b.finished_at, b.deployment.as_str().as_bytes()))
+                        })
+                        .map(|l| (l.deployment.to_string(), LinkKind::Explicit))
                 });
             Ok(Reconstructed {
                 incident,
@@ -126,7 +142,8 @@ pub async fn incident_page(
         section aria-labelledby="link" {
             h2 id="link" { "The deployment it is linked to" }
             @match &r.link {
-                Some((d, LinkKind::Explicit)) => p data-link="explicit" { "Deployment " code { (d) } ", " strong { "stated by the source" } " (caused_by)." },
+                Some((d, LinkKind::Explicit)) if i.caused_by.is_some() => p data-link="by-id" { "Deployment " code { (d) } ", " strong { "stated by the source" } " (caused_by)." },
+                Some((d, LinkKind::Explicit)) => p data-link="by-sha" { "Deployment " code { (d) } ", " strong { "stated by the source" } " (caused_by_sha): the first deployment that shipped that commit." },
                 Some((d, LinkKind::Inferred)) => p data-link="inferred" { "Deployment " code { (d) } ", " strong { "inferred" } ": the service's last deployment before the incident started, within the link window. Send caused_by to be sure." },
                 None => p data-link="none" { "No deployment: the incident is not linked to a change (external cause, or nothing deployed shortly before)." },
             }
