@@ -13,13 +13,16 @@
 //! - `ticket.created|closed` with `ticketType` `incident`: an incident;
 //! - anything else: accepted and ignored.
 //!
-//! CDEvents carry no commit ids: deployments from them have no `sha`, so
-//! they count for frequency and failures but not lead time.
+//! A deployment feeds lead time when its `artifactId` is a package URL
+//! that names a commit (see [`commit_of`]): a `vcs_url` qualifier ending in
+//! `@COMMIT`, or a `pkg:github|gitlab|bitbucket/OWNER/REPO@COMMIT`. Other
+//! artifacts (an OCI image digest, a version number) name no commit: those
+//! deployments count for frequency and failures but not lead time.
 
 use super::fields::{id, name, text};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
-    Deployment, DeploymentKind, DeploymentStatus, Event, Incident, PullRequest, Timestamp,
+    Deployment, DeploymentKind, DeploymentStatus, Event, Incident, PullRequest, Sha, Timestamp,
 };
 use serde_json::Value;
 
@@ -56,6 +59,14 @@ pub fn map(
     match (subject, predicate) {
         ("service", "deployed" | "upgraded" | "rolledback") => {
             let service = settings.service(text(event, "/subject/id")?);
+            let commit = content
+                .get("artifactId")
+                .and_then(Value::as_str)
+                .and_then(commit_of);
+            let (repo, sha) = match commit {
+                Some((repo, sha)) => (Some(name(&repo, "repository")?), Some(sha)),
+                None => (None, None),
+            };
             Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
                 id: id(format!("cdevents:{}", text(event, "/context/id")?))?,
                 service: name(&service, "service")?,
@@ -63,8 +74,8 @@ pub fn map(
                 status: DeploymentStatus::Success,
                 started_at: None,
                 finished_at: at,
-                repo: None,
-                sha: None,
+                repo,
+                sha,
                 changes: None,
                 kind: (predicate == "rolledback").then_some(DeploymentKind::Rollback),
                 rollback_of: None,
@@ -183,4 +194,113 @@ fn incident(
         caused_by_sha: None,
         title: None,
     })
+}
+
+/// The repository and commit a package URL (purl) names, when it names
+/// one: its `vcs_url` qualifier (`git+https://host/owner/repo.git@COMMIT`),
+/// or a source host's package (`pkg:github/owner/repo@COMMIT`, likewise
+/// `gitlab` and `bitbucket`) whose version is a commit id.
+pub fn commit_of(purl: &str) -> Option<(String, Sha)> {
+    let rest = purl.strip_prefix("pkg:")?;
+    let (path, qualifiers) = match rest.split_once('?') {
+        Some((p, q)) => (p, q.split('#').next().unwrap_or("")),
+        None => (rest.split('#').next().unwrap_or(rest), ""),
+    };
+    for pair in qualifiers.split('&') {
+        if let Some(url) = pair.strip_prefix("vcs_url=") {
+            let url = percent_decode(url)?;
+            let (location, commit) = url.rsplit_once('@')?;
+            let location = location.trim_end_matches(".git");
+            let repo = location.rsplitn(3, '/').collect::<Vec<_>>();
+            if let [name, owner, _] = repo[..] {
+                return Some((format!("{owner}/{name}"), Sha::parse(commit).ok()?));
+            }
+            return None;
+        }
+    }
+    let (kind, rest) = path.split_once('/')?;
+    if !matches!(kind, "github" | "gitlab" | "bitbucket") {
+        return None;
+    }
+    let (repo, version) = rest.rsplit_once('@')?;
+    let repo = percent_decode(repo)?;
+    Some((repo, Sha::parse(&percent_decode(version)?).ok()?))
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_urls_name_a_commit_only_when_they_say_one() {
+        let sha = |s: &str| Sha::parse(s).unwrap();
+        assert_eq!(
+            commit_of("pkg:github/acme/shop@9f2c1e0a3b4c5d6e7f8091a2b3c4d5e6f7081920"),
+            Some((
+                "acme/shop".into(),
+                sha("9f2c1e0a3b4c5d6e7f8091a2b3c4d5e6f7081920")
+            ))
+        );
+        assert_eq!(
+            commit_of(
+                "pkg:oci/shop@sha256%3Aabc?vcs_url=git%2Bhttps%3A%2F%2Fgithub.com%2Facme%2Fshop.git%409f2c1e0"
+            ),
+            Some(("acme/shop".into(), sha("9f2c1e0")))
+        );
+        // An image digest, a version, a tag: no commit.
+        for none in [
+            "pkg:oci/myapp@sha256%3A0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427",
+            "pkg:github/acme/shop@v1.2.0",
+            "pkg:npm/left-pad@1.3.0",
+            "not a purl",
+            "pkg:github/acme/shop@%zz",
+        ] {
+            assert_eq!(commit_of(none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn a_deployment_that_names_its_commit_feeds_lead_time() {
+        let fixture = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../lantern-server/tests/fixtures/cdevents/v0.4.1/conformance/service_deployed.json"
+        ));
+        let mut v: Value = serde_json::from_str(fixture).unwrap();
+        let settings = SourceSettings::default();
+        let deployment = |v: &Value| match map(None, v.to_string().as_bytes(), &settings) {
+            Ok(Mapped::Merge(events)) => match &events[0] {
+                Event::Deployment(d) => d.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        };
+        // The conformance example deploys an image digest: no commit.
+        let d = deployment(&v);
+        assert_eq!((d.repo, d.sha), (None, None));
+        v["subject"]["content"]["artifactId"] =
+            "pkg:github/acme/shop@9f2c1e0a3b4c5d6e7f8091a2b3c4d5e6f7081920".into();
+        let d = deployment(&v);
+        assert_eq!(d.repo.unwrap().as_str(), "acme/shop");
+        assert_eq!(
+            d.sha.unwrap(),
+            Sha::parse("9f2c1e0a3b4c5d6e7f8091a2b3c4d5e6f7081920").unwrap()
+        );
+    }
 }
