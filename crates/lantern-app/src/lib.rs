@@ -9,6 +9,7 @@
 //!   reader), with governance rule 2 applied;
 //! - [`annotations`]: annotations and disputes (rule 8);
 //! - [`audit`]: what grants allow, as recorded, and the audit log's check;
+//! - [`deployments`]: one deployment explained;
 //! - [`format`]: figures as people read them (one duration format).
 //!
 //! Invariant: a figure reaches a reader only through [`report`], so
@@ -16,6 +17,7 @@
 
 pub mod annotations;
 pub mod audit;
+pub mod deployments;
 mod error;
 pub mod format;
 pub mod report;

@@ -13,6 +13,7 @@
 mod bands;
 mod calendar;
 mod docs;
+mod explain;
 mod facts;
 mod graph;
 mod input;
@@ -25,6 +26,7 @@ mod stats;
 pub use bands::Band;
 pub use calendar::{Bucket, buckets};
 pub use docs::{MetricDoc, find_metric_doc, metric_docs};
+pub use explain::{DeploymentExplanation, FailureCause};
 pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};
 pub use graph::{ChangeGraph, ChangeRef};
 pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window, WindowError};

@@ -364,24 +364,10 @@ impl<'e> Ledger<'e> {
                 continue;
             }
             failed += 1;
-            let end = if !spd.incidents.is_empty() {
-                let resolved: Option<Vec<Timestamp>> = spd
-                    .incidents
-                    .iter()
-                    .map(|&(n, _)| self.input.incidents[n].resolved_at)
-                    .collect();
-                match resolved {
-                    Some(times) => times.into_iter().max(),
-                    None => {
-                        unresolved += 1;
-                        None
-                    }
-                }
-            } else if let Some(r) = spd.first_rollback {
-                Some(self.spds[r].d.finished_at)
-            } else {
-                spd.hotfix.map(|h| self.spds[h].d.finished_at)
-            };
+            let end = self.recovered_at(i);
+            if end.is_none() && !spd.incidents.is_empty() {
+                unresolved += 1;
+            }
             if let Some(end) = end {
                 push_duration(
                     &mut recovery,
@@ -410,26 +396,47 @@ impl<'e> Ledger<'e> {
         )
     }
 
+    /// When a failed deployment (position `i`) recovered: its incidents'
+    /// last resolution (none while one is open), else its rollback's or
+    /// hotfix's finish.
+    pub(crate) fn recovered_at(&self, i: usize) -> Option<Timestamp> {
+        let spd = &self.spds[i];
+        if !spd.incidents.is_empty() {
+            let resolved: Option<Vec<Timestamp>> = spd
+                .incidents
+                .iter()
+                .map(|&(n, _)| self.input.incidents[n].resolved_at)
+                .collect();
+            resolved.and_then(|times| times.into_iter().max())
+        } else if let Some(r) = spd.first_rollback {
+            Some(self.spds[r].d.finished_at)
+        } else {
+            spd.hotfix.map(|h| self.spds[h].d.finished_at)
+        }
+    }
+
+    /// Whether the deployment at position `i` is rework: a hotfix or a
+    /// rollback, or (kind unknown) deployed while an incident of its
+    /// service was open.
+    pub(crate) fn is_rework(&self, i: usize) -> bool {
+        let d = self.spds[i].d;
+        match d.kind {
+            Some(DeploymentKind::Hotfix | DeploymentKind::Rollback) => true,
+            Some(DeploymentKind::Planned) => false,
+            None => self
+                .incidents_by_service
+                .get(&d.service)
+                .is_some_and(|incs| {
+                    incs.iter().any(|inc| {
+                        inc.started_at <= d.finished_at
+                            && inc.resolved_at.is_none_or(|r| d.finished_at < r)
+                    })
+                }),
+        }
+    }
+
     fn rework(&self, p: &[usize]) -> ReworkRate {
-        let rework = p
-            .iter()
-            .filter(|&&i| {
-                let d = self.spds[i].d;
-                match d.kind {
-                    Some(DeploymentKind::Hotfix | DeploymentKind::Rollback) => true,
-                    Some(DeploymentKind::Planned) => false,
-                    None => self
-                        .incidents_by_service
-                        .get(&d.service)
-                        .is_some_and(|incs| {
-                            incs.iter().any(|inc| {
-                                inc.started_at <= d.finished_at
-                                    && inc.resolved_at.is_none_or(|r| d.finished_at < r)
-                            })
-                        }),
-                }
-            })
-            .count() as u64;
+        let rework = p.iter().filter(|&&i| self.is_rework(i)).count() as u64;
         ReworkRate {
             deployments: p.len() as u64,
             rework,

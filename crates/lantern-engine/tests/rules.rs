@@ -501,3 +501,46 @@ fn a_rebase_merged_pull_request_is_deployed_by_its_rebased_commits() {
     // never deployed, are no lead time.
     assert_eq!(r["lead_time"]["count"], 3);
 }
+
+/// One deployment explained from the same facts the figures come from.
+#[test]
+fn a_deployment_explains_what_it_shipped_and_why_it_failed() {
+    let l = [
+        r#"{"type":"change","repo":"r","sha":"1111111","committed_at":"2026-03-01T00:00:00Z"}"#,
+        r#"{"type":"change","repo":"r","sha":"2222222","parents":["1111111"],"committed_at":"2026-03-01T09:00:00Z","pull_request":"r#1"}"#,
+        r#"{"type":"change","repo":"r","sha":"3333333","parents":["2222222"],"committed_at":"2026-03-01T11:00:00Z"}"#,
+        r#"{"type":"pull_request","id":"r#1","repo":"r","opened_at":"2026-03-01T10:00:00Z","merged_at":"2026-03-01T12:00:00Z","merge_sha":"3333333"}"#,
+        r#"{"type":"deployment","id":"d1","service":"s","environment":"production","finished_at":"2026-03-01T00:30:00Z","repo":"r","sha":"1111111"}"#,
+        r#"{"type":"deployment","id":"d2","service":"s","environment":"production","finished_at":"2026-03-01T15:00:00Z","repo":"r","sha":"3333333"}"#,
+        r#"{"type":"incident","id":"i1","service":"s","started_at":"2026-03-01T16:00:00Z","resolved_at":"2026-03-01T18:00:00Z","caused_by":"d2"}"#,
+    ];
+    let input = ReportInput::from_events(events(&l), &EngineConfig::default());
+    let ledger = Ledger::build(&input, &EngineConfig::default());
+    let id = |s: &str| lantern_events::EventId::parse(s).unwrap();
+    let base = ledger.explain(&id("d1")).unwrap();
+    assert_eq!(
+        (base.rule, base.changes, base.failed),
+        ("baseline", 0, false)
+    );
+    let d2 = ledger.explain(&id("d2")).unwrap();
+    assert_eq!(d2.rule, "graph");
+    assert_eq!(d2.since.as_deref(), Some("d1"));
+    assert_eq!(d2.changes, 2);
+    assert_eq!(
+        d2.earliest_commit_at.as_deref(),
+        Some("2026-03-01T09:00:00Z")
+    );
+    assert_eq!(d2.latest_commit_at.as_deref(), Some("2026-03-01T11:00:00Z"));
+    assert_eq!(d2.pull_requests, ["r#1"]);
+    assert!(d2.failed);
+    assert_eq!(
+        d2.failure,
+        [FailureCause::Incident {
+            id: "i1".into(),
+            link: "by_id"
+        }]
+    );
+    assert_eq!(d2.recovery_s, Some(3.0 * 3600.0));
+    assert!(!d2.rework);
+    assert!(ledger.explain(&id("nope")).is_none());
+}

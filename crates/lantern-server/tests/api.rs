@@ -207,6 +207,7 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/catalog",
             "/api/v1/metrics/docs",
             "/api/v1/services/{service}/deployments",
+            "/api/v1/services/{service}/deployments/{id}",
             "/api/v1/services/{service}/incidents",
             "/api/v1/services/{service}/changes",
             "/api/v1/annotations",
@@ -234,7 +235,13 @@ async fn the_openapi_document_lists_every_route() {
     for path in paths.iter().filter(|p| !p.starts_with("/hooks")) {
         let get = doc["paths"][*path]["get"].is_object();
         if get {
-            assert_ne!(app.get(path).await.0, 404, "{path}");
+            // A 404 of the route itself (no such deployment) is fine; the
+            // router's own "no such route" is not.
+            let (status, body) = app.get(path).await;
+            assert!(
+                status != 404 || body["type"] != "urn:lantern:problem:not-found",
+                "{path}: {body}"
+            );
         }
     }
     assert!(doc["components"]["schemas"]["ReportDocument"].is_object());
@@ -691,5 +698,55 @@ async fn a_slow_report_does_not_hold_up_a_webhook_on_postgresql() {
         app.get(path).await.1,
         expected_report(&Scope::Service(Name::parse("checkout").unwrap())),
     );
+    let _dir = app.stop().await;
+}
+
+#[tokio::test]
+async fn a_deployment_explains_itself_to_those_who_may_see_detail() {
+    let app = spawn_app().await;
+    let events = json!([
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa1","committed_at":"2026-03-01T08:00:00Z","author":"ana"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa2","parents":["aaaaaa1"],"committed_at":"2026-03-02T08:00:00Z","author":"bo"},
+        {"type":"deployment","id":"d1","service":"checkout","environment":"production","finished_at":"2026-03-01T10:00:00Z","repo":"acme/shop","sha":"aaaaaa1"},
+        {"type":"deployment","id":"d2","service":"checkout","environment":"production","finished_at":"2026-03-02T10:00:00Z","repo":"acme/shop","sha":"aaaaaa2"},
+        {"type":"deployment","id":"d3","service":"checkout","environment":"production","finished_at":"2026-03-02T11:00:00Z","repo":"acme/shop","sha":"aaaaaa1","kind":"rollback","rollback_of":"d2"}
+    ]);
+    assert_eq!(app.post("/hooks/events", events.to_string()).await.0, 200);
+    let (status, e) = app.get("/api/v1/services/checkout/deployments/d2").await;
+    assert_eq!(status, 200, "{e}");
+    assert_eq!(
+        (e["rule"].as_str(), e["changes"].as_u64()),
+        (Some("graph"), Some(1))
+    );
+    assert_eq!(e["failure"][0]["rolled_back_by"]["deployment"], "d3");
+    assert_eq!(e["recovery_s"], 3600.0);
+    assert!(!e.to_string().contains("ana") && !e.to_string().contains("\"bo\""));
+    // The page says the same; a team member of checkout's team may read
+    // it, an org viewer may not (event-level detail).
+    let member = app.tokens["team_member"].clone();
+    let page = app
+        .send(
+            Some(&member),
+            "GET",
+            "/services/checkout/deployments/d2",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Rolled back by"), "{}", page.text);
+    let viewer = app.tokens["org_viewer"].clone();
+    let refused = app
+        .send(
+            Some(&viewer),
+            "GET",
+            "/api/v1/services/checkout/deployments/d2",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let (status, missing) = app.get("/api/v1/services/checkout/deployments/nope").await;
+    assert_eq!(status, 404, "{missing}");
     let _dir = app.stop().await;
 }

@@ -54,6 +54,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("get", "/api/v1/services/{service}/deployments") => PaymentsDetail,
         ("get", "/api/v1/services/{service}/incidents") => PaymentsDetail,
         ("get", "/api/v1/services/{service}/changes") => PaymentsDetail,
+        ("get", "/api/v1/services/{service}/deployments/{id}") => PaymentsDetail,
         ("post", "/api/v1/annotations" | "/api/v1/disputes") => PaymentsContribution,
         ("post", "/api/v1/disputes/{id}/resolve") => Admin,
         ("get" | "post", "/api/v1/tokens") => Admin,
@@ -66,6 +67,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("post", "/sign-in" | "/sign-out") | ("get", "/metrics") => SignedIn,
         ("get", "/" | "/teams/{team}" | "/services/{service}" | "/annotations") => Aggregates,
         ("get", "/services/{service}/incidents/{id}") => PaymentsDetail,
+        ("get", "/services/{service}/deployments/{id}") => PaymentsDetail,
         ("post", "/annotations" | "/disputes") => PaymentsContribution,
         ("post", "/disputes/{id}/resolve") => Admin,
         ("get" | "post", "/admin/tokens") | ("post", "/admin/tokens/{id}/revoke") => Admin,
@@ -118,6 +120,20 @@ fn requests(
             );
             all.into_iter().map(|p| (p, None)).collect()
         }
+        (
+            "get",
+            "/api/v1/services/{service}/deployments/{id}" | "/services/{service}/deployments/{id}",
+        ) => services
+            .iter()
+            .map(|s| {
+                (
+                    route
+                        .replace("{service}", s)
+                        .replace("{id}", "no-such-deployment"),
+                    None,
+                )
+            })
+            .collect(),
         ("get", r) if r.contains("{service}") => services
             .iter()
             .map(|s| (format!("{}?{window}", r.replace("{service}", s)), None))
@@ -609,7 +625,10 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
                     seen.push_str(&format!("\n{k}: {v}"));
                 }
                 for repo in &repos {
+                    // A repository's name may show (in an event's id), also
+                    // percent-encoded in a link.
                     seen = seen.replace(repo.as_str(), "<repository>");
+                    seen = seen.replace(&repo.replace('/', "%2F"), "<repository>");
                 }
                 for person in &people {
                     assert!(
@@ -657,6 +676,46 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
             }
         }
     }
+    // Every stored deployment explained, by the API and the page, as every
+    // role (names percent-encoded as the dashboard links them).
+    let segment = |t: &str| {
+        t.replace('%', "%25")
+            .replace('/', "%2F")
+            .replace('#', "%23")
+            .replace('?', "%3F")
+    };
+    let mut explained = 0;
+    for role in ROLES {
+        for d in &events.deployments {
+            let (service, id) = (segment(d.service.as_str()), segment(d.id.as_str()));
+            for path in [
+                format!("/api/v1/services/{service}/deployments/{id}"),
+                format!("/services/{service}/deployments/{id}"),
+            ] {
+                let r = call(&app, role, "get", &path, None).await;
+                assert!(r.status < 500, "{role} {path}: {} {}", r.status, r.text);
+                let mut seen = r.text.clone();
+                for repo in &repos {
+                    seen = seen.replace(repo.as_str(), "<repository>");
+                    seen = seen.replace(&repo.replace('/', "%2F"), "<repository>");
+                }
+                for person in &people {
+                    assert!(
+                        !seen.contains(person.as_str()),
+                        "{role} {path} shows {person:?}: {seen}"
+                    );
+                }
+                for p in &pseudonyms {
+                    assert!(!seen.contains(&p[..16]), "{role} {path} shows a pseudonym");
+                }
+                if r.status == 200 {
+                    answers += 1;
+                    explained += 1;
+                }
+            }
+        }
+    }
+    assert!(explained > 0, "no deployment was explained");
     assert!(answers > 60, "only {answers} answers had content");
     // The detail routes did answer with events (the guard looked at them).
     let (_, deployments) = app

@@ -4,7 +4,7 @@ use crate::governance_cmd::{
     AccessCommand, AnnotationCommand, AuditCommand, DisputeCommand, RetentionCommand, TokenCommand,
 };
 use crate::instance::{Instance, Target};
-use crate::{governance_cmd, import, import_git, migrate_cmd, report_cmd, serve};
+use crate::{deployment_cmd, governance_cmd, import, import_git, migrate_cmd, report_cmd, serve};
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use lantern_app::Settings;
@@ -49,6 +49,10 @@ pub enum Command {
     /// Generate a demo organisation, show its report, and open it in the
     /// dashboard (`--no-serve`: only the report).
     Demo(report_cmd::DemoArgs),
+    /// Why one deployment counts as it does (event-level detail; the read
+    /// is recorded).
+    #[command(subcommand)]
+    Deployment(deployment_cmd::DeploymentCommand),
     /// What a metric measures, what it does not, and how it is misread.
     Explain {
         /// A metric (e.g. lead_time, cfr); omit to list them all.
@@ -161,6 +165,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if !args.no_serve {
                 serve::demo(db, &args)?;
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Deployment(command) => {
+            let config = Settings::load(cli.config.as_deref())?;
+            let mut instance = Instance::open(&target("lantern.db")?)?;
+            print!(
+                "{}",
+                deployment_cmd::run(instance.store.as_mut(), &config, &command)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { metric, json } => {

@@ -315,3 +315,44 @@ fn retention_run_keeps_old_figures_and_forgets_who_and_what() {
     }
     assert!(text.contains("d-2099"), "newer events stay");
 }
+
+#[test]
+fn a_deployment_explains_itself_and_the_read_is_recorded() {
+    let env = Env::new();
+    let file = env.write("events.jsonl", HISTORY);
+    let out = env.run(&["import", "events", file.to_str().unwrap(), "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&words("deployment show --service shop-api d2 --json"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(e["rule"], "graph");
+    assert_eq!(e["since"], "d1");
+    assert_eq!(e["changes"], 1);
+    assert_eq!(e["latest_commit_at"], "2026-03-02T09:00:00Z");
+    // The incident an hour later is linked by inference: d2 failed.
+    assert_eq!(e["failed"], true);
+    assert_eq!(e["failure"][0]["incident"]["link"], "inferred");
+    assert_eq!(e["recovery_s"], 7200.0);
+    // For people: the same, readable, and no person in either.
+    let text = stdout(&env.run(&words("deployment show --service shop-api d2")));
+    assert!(
+        text.contains("what its sha reaches that d1 did not"),
+        "{text}"
+    );
+    assert!(text.contains("incident i1 (linked inferred)"), "{text}");
+    for shown in [&text, &e.to_string()] {
+        assert!(
+            !shown.contains("alice") && !shown.contains("Bob"),
+            "{shown}"
+        );
+    }
+    assert!(env.audit_actions().iter().any(|a| a == "deployment.show"));
+    // An unknown deployment, or one of another service: a clear error.
+    let out = env.run(&words("deployment show --service other d2"));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no deployment `d2` of service `other`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -198,3 +198,42 @@ pub async fn changes(
     })
     .await
 }
+
+/// Why one deployment counts as it does: the rule that decided what it
+/// shipped (explicit list, graph since the previous deployment, baseline),
+/// how many changes and their commit times, the pull requests it took to
+/// production, whether it failed and why (incidents and how each is
+/// linked, its rollback, the hotfix after it), whether it was rework, and
+/// its recovery time. No author, message or pseudonym.
+#[utoipa::path(
+    get,
+    path = "/api/v1/services/{service}/deployments/{id}",
+    params(
+        ("service" = String, Path, description = "The service"),
+        ("id" = String, Path, description = "The deployment's id")
+    ),
+    responses(
+        (status = 200, body = lantern_engine::DeploymentExplanation),
+        (status = 404, description = "No such deployment of the service, or not a measured one", body = Problem)
+    )
+)]
+pub async fn deployment(
+    State(state): State<AppState>,
+    Path((service, id)): Path<(String, String)>,
+) -> Result<Json<lantern_engine::DeploymentExplanation>, Problem> {
+    let service =
+        Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
+    let id = lantern_events::EventId::parse(&id)
+        .map_err(|m| Problem::bad_request(format!("deployment id: {m}")))?;
+    let explanation = state
+        .with_store(move |store, state| {
+            Ok(lantern_app::deployments::explain(
+                store,
+                state.app(),
+                &service,
+                &id,
+            )?)
+        })
+        .await?;
+    Ok(Json(explanation))
+}

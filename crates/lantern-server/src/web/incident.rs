@@ -142,9 +142,9 @@ pub async fn incident_page(
         section aria-labelledby="link" {
             h2 id="link" { "The deployment it is linked to" }
             @match &r.link {
-                Some((d, LinkKind::Explicit)) if i.caused_by.is_some() => p data-link="by-id" { "Deployment " code { (d) } ", " strong { "stated by the source" } " (caused_by)." },
-                Some((d, LinkKind::Explicit)) => p data-link="by-sha" { "Deployment " code { (d) } ", " strong { "stated by the source" } " (caused_by_sha): the first deployment that shipped that commit." },
-                Some((d, LinkKind::Inferred)) => p data-link="inferred" { "Deployment " code { (d) } ", " strong { "inferred" } ": the service's last deployment before the incident started, within the link window. Send caused_by to be sure." },
+                Some((d, LinkKind::Explicit)) if i.caused_by.is_some() => p data-link="by-id" { "Deployment " a href=(super::deployment::href(service.as_str(), d)) { code { (d) } } ", " strong { "stated by the source" } " (caused_by)." },
+                Some((d, LinkKind::Explicit)) => p data-link="by-sha" { "Deployment " a href=(super::deployment::href(service.as_str(), d)) { code { (d) } } ", " strong { "stated by the source" } " (caused_by_sha): the first deployment that shipped that commit." },
+                Some((d, LinkKind::Inferred)) => p data-link="inferred" { "Deployment " a href=(super::deployment::href(service.as_str(), d)) { code { (d) } } ", " strong { "inferred" } ": the service's last deployment before the incident started, within the link window. Send caused_by to be sure." },
                 None => p data-link="none" { "No deployment: the incident is not linked to a change (external cause, or nothing deployed shortly before)." },
             }
         }
@@ -159,7 +159,7 @@ pub async fn incident_page(
                         @for d in r.before.iter().rev() {
                             tr data-deployment=(d.id) {
                                 td { (moment(d.finished_at)) }
-                                td { code { (d.id) } @if r.link.as_ref().is_some_and(|(l, _)| *l == d.id.as_str()) { " ← linked" } }
+                                td { a href=(super::deployment::href(service.as_str(), d.id.as_str())) { code { (d.id) } } @if r.link.as_ref().is_some_and(|(l, _)| *l == d.id.as_str()) { " ← linked" } }
                                 td { (d.environment) }
                                 td { (lantern_events::enum_name(&lantern_events::DeploymentStatus::ALL, d.status)) }
                             }

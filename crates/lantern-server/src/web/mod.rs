@@ -15,6 +15,7 @@
 
 pub mod chart;
 pub(crate) mod context;
+pub(crate) mod deployment;
 pub mod figures;
 pub(crate) mod governance;
 pub(crate) mod incident;

@@ -369,7 +369,7 @@ fn timeline(scope: &Scope, deployments: &[Deployment], incidents: &[Incident]) -
                             Row::Deployment(d) => tr.deployment {
                                 td { (moment(*t)) }
                                 td { "Deployment to " (d.environment) }
-                                td { code { (d.id) } " " (lantern_events::enum_name(&lantern_events::DeploymentStatus::ALL, d.status))
+                                td { a href=(super::deployment::href(d.service.as_str(), d.id.as_str())) { code { (d.id) } } " " (lantern_events::enum_name(&lantern_events::DeploymentStatus::ALL, d.status))
                                     @if let Some(sha) = &d.sha { " · " code { (sha.to_string().get(..12).unwrap_or_default()) } } }
                             },
                             Row::Incident(i) => tr.incident {
