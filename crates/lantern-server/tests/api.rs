@@ -639,6 +639,7 @@ async fn a_slow_report_does_not_hold_up_a_webhook_on_postgresql() {
         eprintln!("SKIPPED on SQLite (one connection): set LANTERN_TEST_STORE=postgres");
         return;
     };
+    let (taken_tx, taken) = std::sync::mpsc::channel::<()>();
     let (locked_tx, locked) = std::sync::mpsc::channel::<()>();
     let (release, released) = std::sync::mpsc::channel::<()>();
     // Off the runtime: the PostgreSQL client blocks on one of its own.
@@ -648,8 +649,12 @@ async fn a_slow_report_does_not_hold_up_a_webhook_on_postgresql() {
         let mut tx = holder.transaction().unwrap();
         tx.batch_execute("LOCK TABLE retained_deployments IN ACCESS EXCLUSIVE MODE")
             .unwrap();
-        // Until the report's query waits on the lock.
-        loop {
+        // Only now does the report start: it must meet the lock.
+        taken_tx.send(()).unwrap();
+        // Until the report's query waits on the lock (bounded: a report
+        // that never waits fails the test below instead of hanging it).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             let waiting: i64 = watcher
                 .query_one(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
@@ -669,6 +674,9 @@ async fn a_slow_report_does_not_hold_up_a_webhook_on_postgresql() {
     let report_done = std::sync::atomic::AtomicBool::new(false);
     let path = "/api/v1/report?service=checkout&from=2026-03-01&to=2026-04-01";
     let report = async {
+        tokio::task::spawn_blocking(move || taken.recv().unwrap())
+            .await
+            .unwrap();
         let got = app.get(path).await;
         report_done.store(true, std::sync::atomic::Ordering::SeqCst);
         got
