@@ -5,6 +5,7 @@
 use crate::problem::Problem;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use lantern_events::{EventId, Name};
 use serde::de::DeserializeOwned;
 
 macro_rules! extractor {
@@ -64,3 +65,14 @@ extractor!(
     axum::Form<T>,
     body
 );
+
+/// A service named in a path, or a 400 that says why it is not one.
+pub fn service(text: &str) -> Result<Name, Problem> {
+    Name::parse(text).map_err(|m| Problem::bad_request(format!("service: {m}")))
+}
+
+/// An event's id named in a path (`what`: "incident", "deployment"), or a
+/// 400 that says why it is not one.
+pub fn event_id(what: &str, text: &str) -> Result<EventId, Problem> {
+    EventId::parse(text).map_err(|m| Problem::bad_request(format!("{what} id: {m}")))
+}

@@ -35,7 +35,8 @@ pub fn run(
     let DeploymentCommand::Show { service, id, json } = command;
     let service = Name::parse(service).map_err(|m| anyhow::anyhow!("--service {m}"))?;
     let id = EventId::parse(id).map_err(|m| anyhow::anyhow!("deployment id: {m}"))?;
-    refresh(store, config)?;
+    // Facts must be current before a deployment is explained from them.
+    crate::report_cmd::refresh_facts(store, config, true)?;
     let e = lantern_app::deployments::explain(store, config, &service, &id)?;
     crate::governance_cmd::record_cli(
         store,
@@ -98,9 +99,4 @@ pub fn run(
         if e.rework { "yes" } else { "no" }
     );
     Ok(out)
-}
-
-/// Facts must be current before a deployment is explained from them.
-fn refresh(store: &mut dyn Store, config: &Settings) -> Result<()> {
-    crate::report_cmd::refresh_facts(store, config, true)
 }

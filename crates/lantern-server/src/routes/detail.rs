@@ -130,8 +130,7 @@ async fn detail<E: Send + 'static, J: From<E>>(
     Query(q): Query<WindowQuery>,
     read: ReadDetail<E>,
 ) -> Result<Json<Vec<J>>, Problem> {
-    let service =
-        Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
+    let service = crate::extract::service(&service)?;
     let window = Window::from_bounds(
         q.from.as_deref(),
         q.to.as_deref(),
@@ -221,10 +220,8 @@ pub async fn deployment(
     State(state): State<AppState>,
     Path((service, id)): Path<(String, String)>,
 ) -> Result<Json<lantern_engine::DeploymentExplanation>, Problem> {
-    let service =
-        Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
-    let id = lantern_events::EventId::parse(&id)
-        .map_err(|m| Problem::bad_request(format!("deployment id: {m}")))?;
+    let service = crate::extract::service(&service)?;
+    let id = crate::extract::event_id("deployment", &id)?;
     let explanation = state
         .with_store(move |store, state| {
             Ok(lantern_app::deployments::explain(

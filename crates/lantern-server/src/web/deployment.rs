@@ -13,7 +13,7 @@ use crate::state::AppState;
 use axum::extract::{Extension, State};
 use axum::response::Html;
 use lantern_engine::FailureCause;
-use lantern_events::{EventId, Name, Timestamp};
+use lantern_events::Timestamp;
 use maud::html;
 
 /// The page of a deployment of `service`.
@@ -30,10 +30,8 @@ pub async fn deployment_page(
     Extension(p): Extension<Principal>,
     Path((service, id)): Path<(String, String)>,
 ) -> Result<Html<String>, Problem> {
-    let service =
-        Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
-    let id =
-        EventId::parse(&id).map_err(|m| Problem::bad_request(format!("deployment id: {m}")))?;
+    let service = crate::extract::service(&service)?;
+    let id = crate::extract::event_id("deployment", &id)?;
     let for_store = service.clone();
     let e = state
         .with_store(move |store, state| {

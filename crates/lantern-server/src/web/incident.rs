@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use lantern_app::report::Loaded;
 use lantern_engine::{LinkKind, Window};
-use lantern_events::{Deployment, Event, EventId, EventKind, Incident, MICROS_PER_DAY, Name};
+use lantern_events::{Deployment, Event, EventKind, Incident, MICROS_PER_DAY, Name};
 use maud::html;
 use std::collections::BTreeSet;
 
@@ -34,9 +34,8 @@ pub async fn incident_page(
     Extension(p): Extension<Principal>,
     Path((service, id)): Path<(String, String)>,
 ) -> Result<Html<String>, Problem> {
-    let service =
-        Name::parse(&service).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
-    let id = EventId::parse(&id).map_err(|m| Problem::bad_request(format!("incident id: {m}")))?;
+    let service = crate::extract::service(&service)?;
+    let id = crate::extract::event_id("incident", &id)?;
     let not_found = || {
         Problem::new(
             StatusCode::NOT_FOUND,

@@ -18,7 +18,7 @@ use axum::response::Html;
 use lantern_app::annotations::AnnotationJson;
 use lantern_app::report::{Loaded, Reader, ReportDocument};
 use lantern_engine::{Bucket, Report, Scope, Window, find_metric_doc};
-use lantern_events::{Deployment, Incident, Name, Timestamp};
+use lantern_events::{Deployment, Incident, Timestamp};
 use lantern_governance::Need;
 use maud::{Markup, html};
 
@@ -56,7 +56,7 @@ pub async fn service_page(
     Path(name): Path<String>,
     query: Query<WindowParams>,
 ) -> Result<Html<String>, Problem> {
-    let service = Name::parse(&name).map_err(|m| Problem::bad_request(format!("service: {m}")))?;
+    let service = crate::extract::service(&name)?;
     scope_page(state, p, Scope::Service(service), query).await
 }
 
