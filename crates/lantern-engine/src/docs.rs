@@ -132,7 +132,7 @@ const DOCS: &[MetricDoc] = &[
         measures: "Counts of what was left out or guessed: negative durations (clock skew, rebased history), baseline deployments (first known deployment of a service), deployments whose changes are unknown, deployed shas not among stored commits, open incidents, and incident links inferred from timing.",
         does_not_measure: "Whether the figures are right — only where they are known to be weaker.",
         misread_or_gamed: "A clean data-quality block does not prove the data is complete: events that were never sent cannot be counted.",
-        definition: "negative_lead_times, negative_recovery_times, negative_pr_stages: values left out; baseline_deployments: deployments in P whose shipped set neither an explicit list nor the commit graph could give; deployments_without_changes: shipped set empty after de-duplication; unknown_deployed_shas: deployed sha not among stored changes; open_incidents: started before the window's end, unresolved; inferred_incident_links: incidents linked by timing to a deployment in P.",
+        definition: "negative_lead_times, negative_recovery_times, negative_pr_stages: values left out; baseline_deployments: deployments in P whose shipped set neither an explicit list nor the commit graph could give; deployments_without_changes: shipped set empty after de-duplication; unknown_deployed_shas: deployed sha not among stored changes; open_incidents: started before the window's end, unresolved; inferred_incident_links: incidents linked by timing to a deployment in P; incident_links: the incidents linked to a deployment in P by how — by_id (caused_by), by_sha (caused_by_sha) and inferred (timing; the same count as inferred_incident_links).",
     },
 ];
 

@@ -86,14 +86,9 @@ impl<'e> Ledger<'e> {
             .iter()
             .map(|&(n, kind)| {
                 let incident = &self.input.incidents[n];
-                let link = match kind {
-                    LinkKind::Inferred => "inferred",
-                    LinkKind::Explicit if incident.caused_by.is_some() => "by_id",
-                    LinkKind::Explicit => "by_sha",
-                };
                 FailureCause::Incident {
                     id: incident.id.to_string(),
-                    link,
+                    link: kind.as_str(),
                 }
             })
             .collect();

@@ -3,15 +3,37 @@
 //! a [`ReportInput`] (deployments, incidents and derived [`Facts`]), so it
 //! needs no commit history. A report then only filters by window and scope.
 
-use crate::facts::{DeploymentFacts, ShipRule, production_positions};
+use crate::facts::{DeploymentFacts, FirstDeploy, ShipRule, production_positions};
 use crate::input::{EngineConfig, ReportInput};
 use foldhash::{HashMap, HashMapExt};
 use lantern_events::*;
 
+/// How an incident came to be linked to a deployment (metrics.md, change
+/// failure rate): stated by the source, or inferred from timing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkKind {
-    Explicit,
+    /// The incident's `caused_by` names the deployment.
+    ById,
+    /// The incident's `caused_by_sha` was first shipped by the deployment.
+    BySha,
+    /// The service's last deployment within the link window before it.
     Inferred,
+}
+
+impl LinkKind {
+    /// Stated by the source (`incident_explicit` in `by_cause`).
+    pub fn is_explicit(self) -> bool {
+        self != LinkKind::Inferred
+    }
+
+    /// The name reports and pages use: `by_id`, `by_sha` or `inferred`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::ById => "by_id",
+            LinkKind::BySha => "by_sha",
+            LinkKind::Inferred => "inferred",
+        }
+    }
 }
 
 /// A successful production deployment and what is known about it.
@@ -34,6 +56,23 @@ static NO_FACTS: DeploymentFacts = DeploymentFacts {
     shipped: Vec::new(),
     sha_known: true,
 };
+
+/// Of the deployments that first shipped an incident's `caused_by_sha`
+/// (one per service), the earliest of an affected service: the deployment
+/// a `caused_by_sha` link names.
+pub fn first_shipped<'a>(
+    incident: &Incident,
+    links: impl IntoIterator<Item = &'a FirstDeploy>,
+) -> Option<&'a FirstDeploy> {
+    links
+        .into_iter()
+        .filter(|l| l.subject == incident.id)
+        .filter(|l| incident.affected().any(|s| s == &l.service))
+        .min_by(|a, b| {
+            (a.finished_at, a.deployment.as_str().as_bytes())
+                .cmp(&(b.finished_at, b.deployment.as_str().as_bytes()))
+        })
+}
 
 pub struct Ledger<'e> {
     pub input: &'e ReportInput,
@@ -128,7 +167,7 @@ impl<'e> Ledger<'e> {
     }
 
     fn link_incidents(&mut self, by_id: &HashMap<&EventId, usize>) {
-        let mut sha_links: HashMap<&EventId, Vec<&crate::facts::FirstDeploy>> = HashMap::new();
+        let mut sha_links: HashMap<&EventId, Vec<&FirstDeploy>> = HashMap::new();
         for l in &self.input.sha_links {
             sha_links.entry(&l.subject).or_default().push(l);
         }
@@ -137,19 +176,11 @@ impl<'e> Ledger<'e> {
             let link = if let Some(id) = &inc.caused_by {
                 // Also a deployment that is not a successful production one
                 // is a valid target: it just has no effect on the metrics.
-                by_id.get(id).map(|&i| (i, LinkKind::Explicit))
+                by_id.get(id).map(|&i| (i, LinkKind::ById))
             } else if inc.caused_by_sha.is_some() {
-                sha_links
-                    .get(&inc.id)
-                    .into_iter()
-                    .flatten()
-                    .filter(|l| inc.affected().any(|s| s == &l.service))
-                    .min_by(|a, b| {
-                        (a.finished_at, a.deployment.as_str().as_bytes())
-                            .cmp(&(b.finished_at, b.deployment.as_str().as_bytes()))
-                    })
+                first_shipped(inc, sha_links.get(&inc.id).into_iter().flatten().copied())
                     .and_then(|l| by_id.get(&l.deployment))
-                    .map(|&i| (i, LinkKind::Explicit))
+                    .map(|&i| (i, LinkKind::BySha))
             } else if inc.cause != Some(IncidentCause::External) && self.config.infer_incident_links
             {
                 self.inferred_link(inc).map(|i| (i, LinkKind::Inferred))

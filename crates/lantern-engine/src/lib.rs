@@ -30,7 +30,7 @@ pub use explain::{DeploymentExplanation, FailureCause};
 pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};
 pub use graph::{ChangeGraph, ChangeRef};
 pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window, WindowError};
-pub use ledger::{Ledger, LinkKind};
+pub use ledger::{Ledger, LinkKind, first_shipped};
 pub use report::*;
 pub use stats::{Stats, percentile};
 

@@ -151,6 +151,20 @@ pub struct DataQuality {
     pub unknown_deployed_shas: u64,
     pub open_incidents: u64,
     pub inferred_incident_links: u64,
+    /// Incidents linked to a deployment in P, by how they were linked: not
+    /// a fault in itself, but the share of `inferred` says how much of the
+    /// change failure rate rests on timing alone.
+    pub incident_links: IncidentLinks,
+}
+
+/// Incident links by kind (attribution issue): `by_id` (`caused_by`),
+/// `by_sha` (`caused_by_sha`) and `inferred` (= `inferred_incident_links`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentLinks {
+    pub by_id: u64,
+    pub by_sha: u64,
+    pub inferred: u64,
 }
 
 impl DataQuality {
@@ -211,8 +225,19 @@ impl DataQuality {
         out
     }
 
+    /// Whether anything made the numbers less trustworthy. Links stated by
+    /// the source are not such a thing, so `incident_links` counts only
+    /// through `inferred_incident_links`.
     pub fn any(&self) -> bool {
-        *self != DataQuality::default()
+        let stated = IncidentLinks {
+            inferred: self.incident_links.inferred,
+            ..IncidentLinks::default()
+        };
+        *self
+            != DataQuality {
+                incident_links: stated,
+                ..DataQuality::default()
+            }
     }
 }
 
@@ -340,13 +365,17 @@ impl<'e> Ledger<'e> {
         let mut recovery = Vec::new();
         for &i in p {
             let spd = &self.spds[i];
-            let explicit = spd.incidents.iter().any(|&(_, k)| k == LinkKind::Explicit);
+            let explicit = spd.incidents.iter().any(|&(_, k)| k.is_explicit());
             let inferred = spd.incidents.iter().any(|&(_, k)| k == LinkKind::Inferred);
-            dq.inferred_incident_links += spd
-                .incidents
-                .iter()
-                .filter(|&&(_, k)| k == LinkKind::Inferred)
-                .count() as u64;
+            for &(_, kind) in &spd.incidents {
+                let links = &mut dq.incident_links;
+                match kind {
+                    LinkKind::ById => links.by_id += 1,
+                    LinkKind::BySha => links.by_sha += 1,
+                    LinkKind::Inferred => links.inferred += 1,
+                }
+            }
+            dq.inferred_incident_links = dq.incident_links.inferred;
             let flags = [
                 (explicit, &mut causes.incident_explicit),
                 (inferred, &mut causes.incident_inferred),

@@ -172,7 +172,7 @@ impl<'a> Naive<'a> {
             .filter(|d| self.spd(d) && scope.contains(&d.service) && w.contains(d.finished_at))
             .collect();
         let n = p.len() as u64;
-        let mut dq = json!({"negative_lead_times":0,"negative_recovery_times":0,"negative_pr_stages":0,"baseline_deployments":0,"deployments_without_changes":0,"unknown_deployed_shas":0,"open_incidents":0,"inferred_incident_links":0});
+        let mut dq = json!({"negative_lead_times":0,"negative_recovery_times":0,"negative_pr_stages":0,"baseline_deployments":0,"deployments_without_changes":0,"unknown_deployed_shas":0,"open_incidents":0,"inferred_incident_links":0,"incident_links":{"by_id":0,"by_sha":0,"inferred":0}});
         let bump = |dq: &mut Value, k: &str| dq[k] = json!(dq[k].as_u64().unwrap() + 1);
 
         // Deployment frequency.
@@ -310,6 +310,12 @@ impl<'a> Naive<'a> {
                 if !l.2 {
                     bump(&mut dq, "inferred_incident_links");
                 }
+                let kind = match (l.2, l.0.caused_by.is_some()) {
+                    (false, _) => "inferred",
+                    (true, true) => "by_id",
+                    (true, false) => "by_sha",
+                };
+                bump(&mut dq["incident_links"], kind);
             }
             if !flags.iter().any(|f| *f) {
                 continue;
@@ -576,6 +582,9 @@ const EXERCISED: &[&str] = &[
     "/data_quality/unknown_deployed_shas",
     "/data_quality/open_incidents",
     "/data_quality/inferred_incident_links",
+    "/data_quality/incident_links/by_id",
+    "/data_quality/incident_links/by_sha",
+    "/data_quality/incident_links/inferred",
 ];
 
 #[test]

@@ -137,6 +137,10 @@ fn incidents_link_by_id_by_sha_and_by_inference() {
     assert_eq!(fdrt["median_s"], 4.0 * 3600.0);
     assert_eq!(fdrt["unresolved"], 0);
     assert_eq!(r["data_quality"]["inferred_incident_links"], 1);
+    assert_eq!(
+        r["data_quality"]["incident_links"],
+        json!({"by_id":1,"by_sha":1,"inferred":1})
+    );
     assert_eq!(r["data_quality"]["open_incidents"], 1);
     assert_eq!(r["time_to_restore"]["count"], 4);
     assert_eq!(r["time_to_detect"]["count"], 1);

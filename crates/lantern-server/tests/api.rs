@@ -743,7 +743,31 @@ async fn a_deployment_explains_itself_to_those_who_may_see_detail() {
         .await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains("Rolled back by"), "{}", page.text);
+    // The service page's chart points lead to their day's timeline, and
+    // its deployments to the pages that explain them.
+    let service_page = "/services/checkout?from=2026-03-01&to=2026-03-04&bucket=day";
+    let page = app
+        .send(Some(&member), "GET", service_page, &[], None)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let day = "/services/checkout?from=2026-03-02T00%3A00%3A00Z&amp;to=2026-03-03T00%3A00%3A00Z#timeline";
+    assert!(
+        page.text.contains(&format!(r#"<a href="{day}"><circle"#)),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(r#"href="/services/checkout/deployments/d2""#));
     let viewer = app.tokens["org_viewer"].clone();
+    let page = app
+        .send(Some(&viewer), "GET", service_page, &[], None)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    // (Two contributors: withheld from outside the team altogether.)
+    assert!(
+        !page.text.contains("#timeline\"><circle") && !page.text.contains("/deployments/d2"),
+        "no detail, no links into it: {}",
+        page.text
+    );
     let refused = app
         .send(
             Some(&viewer),

@@ -53,6 +53,9 @@ pub struct Point {
     pub from: Timestamp,
     pub to: Timestamp,
     pub value: Option<f64>,
+    /// Where the point leads: on a service page, that bucket's timeline,
+    /// whose deployments each link to the page that explains them.
+    pub href: Option<String>,
 }
 
 /// Something that happened, drawn on the time axis.
@@ -154,14 +157,19 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
                     x(mid),
                     y(v)
                 );
-                let _ = write!(
-                    svg,
+                let circle = format!(
                     r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="3"><title>{}: {}</title></circle>"#,
                     x(mid),
                     y(v),
                     day(p.from),
                     escape(&format_value(unit, v))
                 );
+                match &p.href {
+                    Some(href) => {
+                        let _ = write!(svg, r#"<a href="{}">{circle}</a>"#, escape(href));
+                    }
+                    None => svg.push_str(&circle),
+                }
                 pen_down = true;
             }
             None => pen_down = false,
@@ -314,16 +322,19 @@ mod tests {
                 from: at(0),
                 to: at(7),
                 value: Some(3600.0 * 5.0),
+                href: None,
             },
             Point {
                 from: at(7),
                 to: at(14),
                 value: None,
+                href: None,
             },
             Point {
                 from: at(14),
                 to: at(21),
                 value: Some(86_400.0 * 2.0),
+                href: Some("/services/a?from=x&to=y#timeline".into()),
             },
         ];
         let markers = vec![Marker {
@@ -346,6 +357,9 @@ mod tests {
         assert_eq!(path.matches('M').count(), 2, "{path}");
         assert!(!path.contains('L'));
         assert_eq!(svg.matches("<circle").count(), 2);
+        // Only the point with a link is one, and its address is escaped.
+        assert_eq!(svg.matches("<a href=").count(), 1, "{svg}");
+        assert!(svg.contains(r#"<a href="/services/a?from=x&amp;to=y#timeline"><circle"#));
         // The y axis goes from zero to a round figure above the highest.
         assert!(svg.contains(">0 seconds<"));
         assert!(svg.contains(">2 days<"), "{svg}");

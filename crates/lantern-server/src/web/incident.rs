@@ -14,7 +14,7 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use lantern_app::report::Loaded;
-use lantern_engine::{LinkKind, Window};
+use lantern_engine::{LinkKind, Window, first_shipped};
 use lantern_events::{Deployment, Event, EventKind, Incident, MICROS_PER_DAY, Name};
 use maud::html;
 use std::collections::BTreeSet;
@@ -85,23 +85,14 @@ pub async fn incident_page(
                     incident
                         .caused_by
                         .as_ref()
-                        .map(|c| (c.to_string(), LinkKind::Explicit))
+                        .map(|c| (c.to_string(), LinkKind::ById))
                 })
                 .or_else(|| {
                     // Stated by sha: the first deployment that shipped the
                     // commit, however long before the incident it was.
                     incident.caused_by_sha.as_ref()?;
-                    loaded
-                        .input
-                        .sha_links
-                        .iter()
-                        .filter(|l| l.subject == incident.id)
-                        .filter(|l| incident.affected().any(|s| *s == l.service))
-                        .min_by(|a, b| {
-                            (a.finished_at, a.deployment.as_str().as_bytes())
-                                .cmp(&(b.finished_at, b.deployment.as_str().as_bytes()))
-                        })
-                        .map(|l| (l.deployment.to_string(), LinkKind::Explicit))
+                    first_shipped(&incident, &loaded.input.sha_links)
+                        .map(|l| (l.deployment.to_string(), LinkKind::BySha))
                 });
             Ok(Reconstructed {
                 incident,
@@ -141,8 +132,8 @@ pub async fn incident_page(
         section aria-labelledby="link" {
             h2 id="link" { "The deployment it is linked to" }
             @match &r.link {
-                Some((d, LinkKind::Explicit)) if i.caused_by.is_some() => p data-link="by-id" { "Deployment " a href=(super::deployment::href(service.as_str(), d)) { code { (d) } } ", " strong { "stated by the source" } " (caused_by)." },
-                Some((d, LinkKind::Explicit)) => p data-link="by-sha" { "Deployment " a href=(super::deployment::href(service.as_str(), d)) { code { (d) } } ", " strong { "stated by the source" } " (caused_by_sha): the first deployment that shipped that commit." },
+                Some((d, LinkKind::ById)) => p data-link="by-id" { "Deployment " a href=(super::deployment::href(service.as_str(), d)) { code { (d) } } ", " strong { "stated by the source" } " (caused_by)." },
+                Some((d, LinkKind::BySha)) => p data-link="by-sha" { "Deployment " a href=(super::deployment::href(service.as_str(), d)) { code { (d) } } ", " strong { "stated by the source" } " (caused_by_sha): the first deployment that shipped that commit." },
                 Some((d, LinkKind::Inferred)) => p data-link="inferred" { "Deployment " a href=(super::deployment::href(service.as_str(), d)) { code { (d) } } ", " strong { "inferred" } ": the service's last deployment before the incident started, within the link window. Send caused_by to be sure." },
                 None => p data-link="none" { "No deployment: the incident is not linked to a change (external cause, or nothing deployed shortly before)." },
             }

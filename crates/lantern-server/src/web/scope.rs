@@ -327,6 +327,7 @@ fn figures_page(
                         from: Timestamp::parse_rfc3339(&b.window().from).unwrap_or(window.from),
                         to: Timestamp::parse_rfc3339(&b.window().to).unwrap_or(window.to),
                         value: b.figures().and_then(m.value),
+                        href: bucket_timeline(scope, c, b.window()),
                     }).collect();
                     figure data-chart=(m.key) {
                         (svg(chart::line_chart(m.title, m.unit, &points, &markers)))
@@ -340,6 +341,22 @@ fn figures_page(
             (timeline(scope, deployments, c.incidents.as_deref().unwrap_or(&[])))
         }
     }
+}
+
+/// Where a chart point leads on a service page the reader may see the
+/// detail of: the same page over that bucket's window, at its timeline,
+/// where each deployment links to the page that explains it.
+fn bucket_timeline(scope: &Scope, c: &Computed, w: &lantern_engine::WindowJson) -> Option<String> {
+    let Scope::Service(service) = scope else {
+        return None;
+    };
+    c.deployments.as_ref()?;
+    Some(format!(
+        "/services/{}?from={}&to={}#timeline",
+        page::segment(service.as_str()),
+        page::encode(&w.from),
+        page::encode(&w.to)
+    ))
 }
 
 /// The service's deployments and incidents in time order.
