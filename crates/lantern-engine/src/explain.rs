@@ -5,7 +5,7 @@
 //! figures are made of, for one deployment.
 
 use crate::facts::ShipRule;
-use crate::ledger::{Ledger, LinkKind};
+use crate::ledger::Ledger;
 use lantern_events::{EventId, Timestamp};
 use serde::Serialize;
 
