@@ -222,27 +222,12 @@ impl Loaded {
             ),
             buckets: None,
         };
+        // Each window of the trend is withheld from this reader when its
+        // own group is too small.
         if let Some(windows) = trend {
-            document.buckets = Some(self.buckets(store, settings, ledger, reader, scope, windows)?);
-        }
-        Ok(document)
-    }
-
-    /// The scope's report per window of a trend, each withheld from this
-    /// reader when its own group is too small.
-    pub fn buckets(
-        &self,
-        store: &dyn Store,
-        settings: &Settings,
-        ledger: &Ledger,
-        reader: Reader,
-        scope: &Scope,
-        windows: Vec<Window>,
-    ) -> Result<Vec<BucketReport>, AppError> {
-        windows
-            .into_iter()
-            .map(|w| {
-                Ok(
+            let mut buckets = Vec::with_capacity(windows.len());
+            for w in windows {
+                buckets.push(
                     match self.withheld_over(store, settings, reader, scope, w)? {
                         Some(reason) => BucketReport::Suppressed(SuppressedReport {
                             scope: scope.into(),
@@ -255,9 +240,11 @@ impl Loaded {
                             ledger.report(scope, w),
                         ))),
                     },
-                )
-            })
-            .collect()
+                );
+            }
+            document.buckets = Some(buckets);
+        }
+        Ok(document)
     }
 
     /// The reports of the last `days` of the window each (the dashboard's

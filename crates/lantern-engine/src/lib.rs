@@ -22,6 +22,7 @@ mod prs;
 mod report;
 mod scope_index;
 mod stats;
+pub mod rng;
 
 pub use bands::Band;
 pub use calendar::{Bucket, buckets};

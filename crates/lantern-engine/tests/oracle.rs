@@ -613,7 +613,7 @@ fn the_engine_agrees_with_a_naive_reading_of_the_spec_on_random_histories() {
         };
         let input = ReportInput::from_events(ev.clone(), &cfg);
         let ledger = Ledger::build(&input, &cfg);
-        let mut rng = Rng(seed ^ 0xabc);
+        let mut rng = Rng::new(seed ^ 0xabc);
         let mut scopes: Vec<Scope> = ["svc1", "svc2", "svc3"]
             .iter()
             .map(|s| Scope::Service(Name::parse(s).unwrap()))

@@ -108,6 +108,33 @@ impl PullRequest {
     }
 }
 
+impl Deployment {
+    /// A deployment known only by what every source must say; sources fill
+    /// in what else they know.
+    pub fn finished(
+        id: EventId,
+        service: Name,
+        environment: Name,
+        status: DeploymentStatus,
+        finished_at: Timestamp,
+    ) -> Self {
+        Deployment {
+            id,
+            service,
+            environment,
+            status,
+            started_at: None,
+            finished_at,
+            repo: None,
+            sha: None,
+            changes: None,
+            kind: None,
+            rollback_of: None,
+            automated: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeploymentStatus {
     Success,

@@ -141,31 +141,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn github_merges_and_squashes() {
-        let f = read(
-            b"Merge pull request #123 from acme/hotfix/login\n\nFix login\n",
-            true,
-        );
-        assert_eq!(f.pull_request, Some((PrRef::Hash(123), HowMerged::Merge)));
-        assert_eq!(f.source_branch.as_deref(), Some("hotfix/login"));
-        let f = read(b"Add search (#77)\n\n* wip\n", false);
-        assert_eq!(f.pull_request, Some((PrRef::Hash(77), HowMerged::Squash)));
+    fn merges_and_squashes_name_their_pull_request_and_branch() {
+        let cases: [(&[u8], bool, Option<(PrRef, HowMerged)>, Option<&str>); 4] = [
+            (
+                b"Merge pull request #123 from acme/hotfix/login\n\nFix login\n",
+                true,
+                Some((PrRef::Hash(123), HowMerged::Merge)),
+                Some("hotfix/login"),
+            ),
+            (
+                b"Add search (#77)\n\n* wip\n",
+                false,
+                Some((PrRef::Hash(77), HowMerged::Squash)),
+                None,
+            ),
+            // GitLab.
+            (
+                b"Merge branch 'fix-1' into 'main'\n\nFix it\n\nSee merge request group/sub/project!45\n",
+                true,
+                Some((PrRef::Bang(45), HowMerged::Merge)),
+                Some("fix-1"),
+            ),
+            (
+                b"Merge remote-tracking branch 'origin/release-2'",
+                true,
+                None,
+                Some("release-2"),
+            ),
+        ];
+        for (message, merge, pull_request, branch) in cases {
+            let f = read(message, merge);
+            assert_eq!(f.pull_request, pull_request, "{message:?}");
+            assert_eq!(f.source_branch.as_deref(), branch, "{message:?}");
+        }
         // A squash subject on a merge commit, and non-numbers, are not PRs.
         assert_eq!(read(b"Merge x (#77)", true).pull_request, None);
         assert_eq!(read(b"Bump (#7a)", false).pull_request, None);
         assert_eq!(read(b"Bump ()", false).pull_request, None);
-    }
-
-    #[test]
-    fn gitlab_merge_requests() {
-        let f = read(
-            b"Merge branch 'fix-1' into 'main'\n\nFix it\n\nSee merge request group/sub/project!45\n",
-            true,
-        );
-        assert_eq!(f.pull_request, Some((PrRef::Bang(45), HowMerged::Merge)));
-        assert_eq!(f.source_branch.as_deref(), Some("fix-1"));
-        let f = read(b"Merge remote-tracking branch 'origin/release-2'", true);
-        assert_eq!(f.source_branch.as_deref(), Some("release-2"));
     }
 
     #[test]

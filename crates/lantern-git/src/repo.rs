@@ -138,6 +138,22 @@ impl Repo {
         Ok(None)
     }
 
+    /// The bytes of an object when it exists and is of `kind`; `None` when
+    /// it is missing (a shallow clone's boundary) or of another kind.
+    fn object(
+        &mut self,
+        id: &ObjectId,
+        kind: gix::object::Kind,
+        what: &'static str,
+    ) -> Result<Option<&[u8]>, GitError> {
+        let found = self
+            .repo
+            .objects
+            .try_find(id, &mut self.buf)
+            .map_err(GitError::read(what))?;
+        Ok(found.filter(|d| d.kind == kind).map(|d| d.data))
+    }
+
     /// Reads a commit; `None` when the object is missing (a shallow clone's
     /// boundary) or is not a commit.
     pub fn commit<'a>(
@@ -145,18 +161,10 @@ impl Repo {
         id: ObjectId,
         parents: &'a mut Vec<ObjectId>,
     ) -> Result<Option<CommitView<'a>>, GitError> {
-        let Some(data) = self
-            .repo
-            .objects
-            .try_find(&id, &mut self.buf)
-            .map_err(GitError::read("a commit"))?
-        else {
+        let Some(data) = self.object(&id, gix::object::Kind::Commit, "a commit")? else {
             return Ok(None);
         };
-        if data.kind != gix::object::Kind::Commit {
-            return Ok(None);
-        }
-        parse_commit(id, data.data, parents)
+        parse_commit(id, data, parents)
             .map(Some)
             .ok_or(GitError::Read {
                 what: format!("commit {id}"),
@@ -172,23 +180,12 @@ impl Repo {
         path: &[&str],
     ) -> Result<Option<ObjectId>, GitError> {
         let mut current = tree;
+        let hash_len = self.repo.object_hash().len_in_bytes();
         for component in path {
-            let Some(data) = self
-                .repo
-                .objects
-                .try_find(&current, &mut self.buf)
-                .map_err(GitError::read("a tree"))?
-            else {
+            let Some(data) = self.object(&current, gix::object::Kind::Tree, "a tree")? else {
                 return Ok(None);
             };
-            if data.kind != gix::object::Kind::Tree {
-                return Ok(None);
-            }
-            match find_in_tree(
-                data.data,
-                component.as_bytes(),
-                self.repo.object_hash().len_in_bytes(),
-            ) {
+            match find_in_tree(data, component.as_bytes(), hash_len) {
                 Some(id) => current = id,
                 None => return Ok(None),
             }

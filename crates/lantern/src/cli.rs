@@ -108,10 +108,15 @@ pub enum ImportCommand {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let (db, key_file) = (cli.db, cli.key_file);
     let target = |default: &str| Target::resolve(db.as_deref(), key_file.as_deref(), default);
+    let settings = || Settings::load(cli.config.as_deref());
+    let open = || Instance::open(&target("lantern.db")?);
+    let exit = |success: bool| match success {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    };
     match cli.command {
         Command::Import(ImportCommand::Events { file, quiet }) => {
-            let config = Settings::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&target("lantern.db")?)?;
+            let (config, mut instance) = (settings()?, open()?);
             let s = import::import_events(&mut instance, &file, quiet, &config)?;
             println!(
                 "loaded {}, rejected {} ({:.1}s, {:.0} events/s)",
@@ -120,15 +125,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 s.seconds,
                 s.loaded as f64 / s.seconds.max(1e-9)
             );
-            Ok(if s.rejected > 0 {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(exit(s.rejected == 0))
         }
         Command::Import(ImportCommand::Git(args)) => {
-            let config = Settings::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&target("lantern.db")?)?;
+            let (config, mut instance) = (settings()?, open()?);
             let s = import_git::import_git(&mut instance, &args, &config)?;
             for w in &s.warnings {
                 eprintln!("warning: {w}");
@@ -141,7 +141,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(args) => {
-            let config = Settings::load(cli.config.as_deref())?;
+            let config = settings()?;
             let target = target("lantern.db")?;
             if let Location::Sqlite(db) = &target.location
                 && !db.exists()
@@ -168,8 +168,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Deployment(command) => {
-            let config = Settings::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&target("lantern.db")?)?;
+            let (config, mut instance) = (settings()?, open()?);
             print!(
                 "{}",
                 deployment_cmd::run(instance.store.as_mut(), &config, &command)?
@@ -181,59 +180,39 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => {
-            let config = Settings::load(cli.config.as_deref())?;
+            let config = settings()?;
             serve::serve(&target("lantern.db")?, &config, &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Deadletter(command) => {
-            let config = Settings::load(cli.config.as_deref())?;
-            let all_stored = serve::dead_letters(&target("lantern.db")?, &config, &command)?;
-            Ok(if all_stored {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            let all_stored = serve::dead_letters(&target("lantern.db")?, &settings()?, &command)?;
+            Ok(exit(all_stored))
         }
         Command::Token(command) => {
-            let config = Settings::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&target("lantern.db")?)?;
-            governance_cmd::token(&mut instance, &config, &command)?;
+            governance_cmd::token(&mut open()?, &settings()?, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Access(command) => {
-            let mut instance = Instance::open(&target("lantern.db")?)?;
-            governance_cmd::access(&mut instance, &command)?;
+            governance_cmd::access(&mut open()?, &command)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(command) => {
-            let mut instance = Instance::open(&target("lantern.db")?)?;
-            Ok(if governance_cmd::audit(&mut instance, &command)? {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
-        }
+        Command::Audit(command) => Ok(exit(governance_cmd::audit(&mut open()?, &command)?)),
         Command::Annotation(command) => {
-            let config = Settings::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&target("lantern.db")?)?;
-            governance_cmd::annotation(&mut instance, &config, &command)?;
+            governance_cmd::annotation(&mut open()?, &settings()?, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Dispute(command) => {
-            let config = Settings::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&target("lantern.db")?)?;
-            governance_cmd::dispute(&mut instance, &config, &command)?;
+            governance_cmd::dispute(&mut open()?, &settings()?, &command)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(args) => {
-            let config = Settings::load(cli.config.as_deref())?;
+            let config = settings()?;
             let migrated = migrate_cmd::migrate(&args, &config)?;
             print!("{}", migrate_cmd::describe(&migrated));
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(command) => {
-            let config = Settings::load(cli.config.as_deref())?;
-            let mut instance = Instance::open(&target("lantern.db")?)?;
+            let (config, mut instance) = (settings()?, open()?);
             governance_cmd::retention(&mut instance, &config, &command)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -12,6 +12,6 @@ pub mod instance;
 pub mod migrate_cmd;
 pub mod render;
 pub mod report_cmd;
-pub mod rng;
+pub use lantern_engine::rng;
 pub mod serve;
 pub mod telemetry;

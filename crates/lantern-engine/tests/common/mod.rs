@@ -60,25 +60,7 @@ pub fn deploy(id: &str, sha: u32, at: &str, extra: &str) -> String {
 
 // ---------------------------------------------------------------- random histories
 
-pub struct Rng(pub u64);
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len() as u64) as usize]
-    }
-}
+pub use lantern_engine::rng::Rng;
 
 /// The scopes the store's tests read `history` through: the organisation,
 /// two services, and a team of two services.
@@ -123,7 +105,7 @@ fn ts2(rng: &mut Rng, at: impl FnOnce(&mut Rng) -> i64) -> String {
 }
 
 pub fn history(seed: u64) -> Vec<String> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut lines = Vec::new();
     let repos = ["acme/a", "acme/b"];
     let services = ["svc1", "svc2", "svc3"];
@@ -133,7 +115,7 @@ pub fn history(seed: u64) -> Vec<String> {
         let n = 5 + rng.below(30);
         let mut list: Vec<(String, i64)> = Vec::new();
         for i in 0..n {
-            let sha = format!("{:07x}{:x}", rng.next() & 0xfffffff, i);
+            let sha = format!("{:07x}{:x}", rng.next_u64() & 0xfffffff, i);
             let t = BASE - 5 * 86_400 + (i as i64) * span / n as i64 + rng.below(3600) as i64
                 - if rng.chance(0.05) { 5 * 86_400 } else { 0 }; // clock skew
             let mut parents = Vec::new();

@@ -67,20 +67,16 @@ pub fn map(
                 Some((repo, sha)) => (Some(name(&repo, "repository")?), Some(sha)),
                 None => (None, None),
             };
-            Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
-                id: id(format!("cdevents:{}", text(event, "/context/id")?))?,
-                service: name(&service, "service")?,
-                environment: name(text(content, "/environment/id")?, "environment")?,
-                status: DeploymentStatus::Success,
-                started_at: None,
-                finished_at: at,
-                repo,
-                sha,
-                changes: None,
-                kind: (predicate == "rolledback").then_some(DeploymentKind::Rollback),
-                rollback_of: None,
-                automated: None,
-            })]))
+            let mut d = Deployment::finished(
+                id(format!("cdevents:{}", text(event, "/context/id")?))?,
+                name(&service, "service")?,
+                name(text(content, "/environment/id")?, "environment")?,
+                DeploymentStatus::Success,
+                at,
+            );
+            (d.repo, d.sha) = (repo, sha);
+            d.kind = (predicate == "rolledback").then_some(DeploymentKind::Rollback);
+            Ok(Mapped::Merge(vec![Event::Deployment(d)]))
         }
         ("incident", "detected" | "reported" | "resolved") => {
             let mut i = incident(event, content, settings, "/service/id", at)?;
@@ -137,20 +133,15 @@ pub fn map(
                 Some("cancel" | "cancelled") => DeploymentStatus::Cancelled,
                 _ => DeploymentStatus::Failure,
             };
-            Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
-                id: id(format!("cdevents:{}", text(event, "/context/id")?))?,
-                service: name(&settings.service(pipeline), "service")?,
-                environment: name("production", "environment")?,
+            let mut d = Deployment::finished(
+                id(format!("cdevents:{}", text(event, "/context/id")?))?,
+                name(&settings.service(pipeline), "service")?,
+                name("production", "environment")?,
                 status,
-                started_at: None,
-                finished_at: at,
-                repo: None,
-                sha: None,
-                changes: None,
-                kind: None,
-                rollback_of: None,
-                automated: Some(true),
-            })]))
+                at,
+            );
+            d.automated = Some(true);
+            Ok(Mapped::Merge(vec![Event::Deployment(d)]))
         }
         _ => Ok(Mapped::Ignored(format!(
             "CDEvents `{subject}.{predicate}` is not used"

@@ -76,20 +76,17 @@ fn deployment_status(v: &Value, settings: &SourceSettings) -> Result<Mapped, Map
     };
     let full = text(v, "/repository/full_name")?;
     let deployment_id = number(v, "/deployment/id")?;
-    Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
-        id: id(format!("github:{full}:deployment:{deployment_id}"))?,
-        service: service(v, settings)?,
-        environment: name(environment, "environment")?,
+    let mut d = Deployment::finished(
+        id(format!("github:{full}:deployment:{deployment_id}"))?,
+        service(v, settings)?,
+        name(environment, "environment")?,
         status,
-        started_at: opt_time(v, "/deployment/created_at")?,
-        finished_at: time(v, "/deployment_status/created_at")?,
-        repo: Some(name(full, "repository")?),
-        sha: Some(sha(v, "/deployment/sha")?),
-        changes: None,
-        kind: None,
-        rollback_of: None,
-        automated: None,
-    })]))
+        time(v, "/deployment_status/created_at")?,
+    );
+    d.started_at = opt_time(v, "/deployment/created_at")?;
+    d.repo = Some(name(full, "repository")?);
+    d.sha = Some(sha(v, "/deployment/sha")?);
+    Ok(Mapped::Merge(vec![Event::Deployment(d)]))
 }
 
 fn push(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {
@@ -177,18 +174,16 @@ fn workflow_run(v: &Value, settings: &SourceSettings) -> Result<Mapped, MapError
     };
     let full = text(v, "/repository/full_name")?;
     let run = number(v, "/workflow_run/id")?;
-    Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
-        id: id(format!("github:{full}:run:{run}"))?,
-        service: service(v, settings)?,
-        environment: name("production", "environment")?,
+    let mut d = Deployment::finished(
+        id(format!("github:{full}:run:{run}"))?,
+        service(v, settings)?,
+        name("production", "environment")?,
         status,
-        started_at: opt_time(v, "/workflow_run/run_started_at")?,
-        finished_at: time(v, "/workflow_run/updated_at")?,
-        repo: Some(name(full, "repository")?),
-        sha: Some(sha(v, "/workflow_run/head_sha")?),
-        changes: None,
-        kind: None,
-        rollback_of: None,
-        automated: Some(true),
-    })]))
+        time(v, "/workflow_run/updated_at")?,
+    );
+    d.started_at = opt_time(v, "/workflow_run/run_started_at")?;
+    d.repo = Some(name(full, "repository")?);
+    d.sha = Some(sha(v, "/workflow_run/head_sha")?);
+    d.automated = Some(true);
+    Ok(Mapped::Merge(vec![Event::Deployment(d)]))
 }

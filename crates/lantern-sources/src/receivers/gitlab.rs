@@ -95,20 +95,16 @@ fn deployment(v: &Value, settings: &SourceSettings) -> Result<Mapped, MapError> 
         .get(path)
         .cloned()
         .unwrap_or_else(|| settings.service(text(v, "/project/name").unwrap_or(path)));
-    Ok(Mapped::Merge(vec![Event::Deployment(Deployment {
-        id: id(format!("gitlab:{path}:deployment:{number}"))?,
-        service: name(&service, "service")?,
-        environment: name(environment, "environment")?,
+    let mut d = Deployment::finished(
+        id(format!("gitlab:{path}:deployment:{number}"))?,
+        name(&service, "service")?,
+        name(environment, "environment")?,
         status,
-        started_at: None,
-        finished_at: time(v, "/status_changed_at")?,
-        repo: Some(name(path, "repository")?),
-        sha,
-        changes: None,
-        kind: None,
-        rollback_of: None,
-        automated: None,
-    })]))
+        time(v, "/status_changed_at")?,
+    );
+    d.repo = Some(name(path, "repository")?);
+    d.sha = sha;
+    Ok(Mapped::Merge(vec![Event::Deployment(d)]))
 }
 
 fn merge_request(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> {

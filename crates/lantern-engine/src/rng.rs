@@ -1,5 +1,7 @@
-//! SplitMix64: a tiny deterministic generator. Our own, not `rand`'s, so a
-//! `--seed` gives the same demo organisation in every Lantern version.
+//! SplitMix64: a tiny deterministic generator for generated histories (the
+//! demo organisation, benchmarks, the engine's random-history tests). Our
+//! own, not `rand`'s, so a `--seed` gives the same demo organisation in
+//! every Lantern version.
 
 pub struct Rng(u64);
 
@@ -32,6 +34,11 @@ impl Rng {
 
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next_u64() % n }
+    }
+
+    /// One element of a non-empty slice, uniformly.
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
     }
 
     /// Log-normal-ish duration around `median` seconds, spread by `spread`
