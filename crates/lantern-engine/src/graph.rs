@@ -288,6 +288,14 @@ mod tests {
         }
     }
 
+    /// Changes from (commit, its parents) pairs.
+    fn history(commits: &[(u32, &[u32])]) -> Vec<Change> {
+        commits
+            .iter()
+            .map(|(n, parents)| change(*n, parents))
+            .collect()
+    }
+
     fn shipped(g: &ChangeGraph, new: u32, old: u32) -> Vec<u32> {
         let mut v: Vec<u32> = g
             .reachable_from_not_from("r", &sha(new), &sha(old))
@@ -301,13 +309,7 @@ mod tests {
     #[test]
     fn first_reached_gives_each_commit_to_the_first_tip_that_reaches_it() {
         // 0 <- 1 <- 2 <- 4 (merge of 2 and 3), 1 <- 3
-        let changes = vec![
-            change(0, &[]),
-            change(1, &[0]),
-            change(2, &[1]),
-            change(3, &[1]),
-            change(4, &[2, 3]),
-        ];
+        let changes = history(&[(0, &[]), (1, &[0]), (2, &[1]), (3, &[1]), (4, &[2, 3])]);
         let g = ChangeGraph::build(&changes);
         let sets: Vec<Vec<u32>> = g
             .first_reached("r", &[sha(2), sha(9), sha(3), sha(4), sha(2)])
@@ -336,13 +338,7 @@ mod tests {
     #[test]
     fn merge_brings_in_the_side_branch() {
         // 1 - 2 - 4 (merge of 3) - 5 ; 1 - 3
-        let cs = vec![
-            change(1, &[]),
-            change(2, &[1]),
-            change(3, &[1]),
-            change(4, &[2, 3]),
-            change(5, &[4]),
-        ];
+        let cs = history(&[(1, &[]), (2, &[1]), (3, &[1]), (4, &[2, 3]), (5, &[4])]);
         let g = ChangeGraph::build(&cs);
         assert_eq!(shipped(&g, 5, 2), [3, 4, 5]);
         assert_eq!(shipped(&g, 4, 3), [2, 4]);

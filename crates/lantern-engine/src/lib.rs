@@ -20,9 +20,9 @@ mod input;
 mod ledger;
 mod prs;
 mod report;
+pub mod rng;
 mod scope_index;
 mod stats;
-pub mod rng;
 
 pub use bands::Band;
 pub use calendar::{Bucket, buckets};

@@ -106,6 +106,24 @@ impl fmt::Debug for Sha {
     }
 }
 
+/// Display as the text itself, Debug as the quoted text: a name or an id
+/// reads the same wherever it is printed.
+macro_rules! shown_as_text {
+    ($t:ident) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:?}", &*self.0)
+            }
+        }
+    };
+}
+
 /// Names and ids are shown on pages and in logs: no control character
 /// may hide or forge a line there.
 fn no_control_characters(text: &str) -> Result<(), String> {
@@ -151,17 +169,7 @@ impl Name {
     }
 }
 
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", &*self.0)
-    }
-}
+shown_as_text!(Name);
 
 /// An event id: 1 to 500 characters, no control characters. Compared by
 /// bytes, which is the tie-break order of deployments in metrics.md.
@@ -200,17 +208,7 @@ impl EventId {
     }
 }
 
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", &*self.0)
-    }
-}
+shown_as_text!(EventId);
 
 fn truncate(text: &str) -> String {
     if text.chars().count() > 80 {

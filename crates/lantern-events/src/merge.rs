@@ -10,22 +10,21 @@ impl Event {
     /// same event; where both know a start time, the earlier one wins. A
     /// different type, or an annotation, is left as it is (replaced whole).
     pub fn fill_from(&mut self, earlier: &Event) {
-        fn keep<T: Clone>(new: &mut Option<T>, old: &Option<T>) {
-            if new.is_none() {
-                new.clone_from(old);
-            }
+        /// Each named field the newer event does not know, from the older.
+        macro_rules! keep {
+            ($new:ident, $old:ident; $($field:ident),+) => {
+                $(if $new.$field.is_none() {
+                    $new.$field.clone_from(&$old.$field);
+                })+
+            };
         }
         match (self, earlier) {
             (Event::Incident(n), Event::Incident(o)) => {
                 n.started_at = n.started_at.min(o.started_at);
-                keep(&mut n.detected_at, &o.detected_at);
-                keep(&mut n.acknowledged_at, &o.acknowledged_at);
-                keep(&mut n.resolved_at, &o.resolved_at);
-                keep(&mut n.severity, &o.severity);
-                keep(&mut n.cause, &o.cause);
-                keep(&mut n.caused_by, &o.caused_by);
-                keep(&mut n.caused_by_sha, &o.caused_by_sha);
-                keep(&mut n.title, &o.title);
+                keep! { n, o;
+                    detected_at, acknowledged_at, resolved_at, severity, cause,
+                    caused_by, caused_by_sha, title
+                }
                 for s in &o.services {
                     if !n.services.contains(s) && *s != n.service {
                         n.services.push(s.clone());
@@ -38,15 +37,10 @@ impl Event {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
-                keep(&mut n.approved_at, &o.approved_at);
-                keep(&mut n.merged_at, &o.merged_at);
-                keep(&mut n.closed_at, &o.closed_at);
-                keep(&mut n.merge_sha, &o.merge_sha);
-                keep(&mut n.head_sha, &o.head_sha);
-                keep(&mut n.first_commit_at, &o.first_commit_at);
-                keep(&mut n.additions, &o.additions);
-                keep(&mut n.deletions, &o.deletions);
-                keep(&mut n.author, &o.author);
+                keep! { n, o;
+                    approved_at, merged_at, closed_at, merge_sha, head_sha,
+                    first_commit_at, additions, deletions, author
+                }
                 for c in &o.commits {
                     if !n.commits.contains(c) {
                         n.commits.push(*c);
@@ -54,20 +48,17 @@ impl Event {
                 }
             }
             (Event::Deployment(n), Event::Deployment(o)) => {
-                keep(&mut n.started_at, &o.started_at);
-                keep(&mut n.repo, &o.repo);
-                keep(&mut n.sha, &o.sha);
-                keep(&mut n.changes, &o.changes);
-                keep(&mut n.kind, &o.kind);
-                keep(&mut n.rollback_of, &o.rollback_of);
-                keep(&mut n.automated, &o.automated);
+                keep! { n, o;
+                    started_at, repo, sha, changes, kind, rollback_of, automated
+                }
             }
             (Event::Change(n), Event::Change(o)) => {
                 if n.parents.is_empty() {
                     n.parents.clone_from(&o.parents);
                 }
-                keep(&mut n.author, &o.author);
-                keep(&mut n.pull_request, &o.pull_request);
+                keep! { n, o;
+                    author, pull_request
+                }
             }
             _ => {}
         }

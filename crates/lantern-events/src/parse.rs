@@ -280,20 +280,26 @@ fn as_array<'v>(field: &str, v: &'v Value) -> Result<&'v Vec<Value>, FieldError>
         .ok_or_else(|| err(field, format!("must be an array, got {}", type_name(v))))
 }
 
-fn as_shas(field: &str, v: &Value) -> Result<Vec<Sha>, FieldError> {
+/// A list whose items are each read by `item`; an error names the item's
+/// place (`changes[2]`).
+fn as_list<T>(
+    field: &str,
+    v: &Value,
+    item: fn(&str, &Value) -> Result<T, FieldError>,
+) -> Result<Vec<T>, FieldError> {
     as_array(field, v)?
         .iter()
         .enumerate()
-        .map(|(i, item)| as_sha(&format!("{field}[{i}]"), item))
+        .map(|(i, value)| item(&format!("{field}[{i}]"), value))
         .collect()
 }
 
+fn as_shas(field: &str, v: &Value) -> Result<Vec<Sha>, FieldError> {
+    as_list(field, v, as_sha)
+}
+
 fn as_names(field: &str, v: &Value) -> Result<Vec<Name>, FieldError> {
-    as_array(field, v)?
-        .iter()
-        .enumerate()
-        .map(|(i, item)| as_name(&format!("{field}[{i}]"), item))
-        .collect()
+    as_list(field, v, as_name)
 }
 
 fn as_enum<T: Copy>(field: &str, v: &Value, table: &[(&'static str, T)]) -> Result<T, FieldError> {

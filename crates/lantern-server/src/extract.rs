@@ -5,8 +5,11 @@
 use crate::problem::Problem;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use lantern_events::{EventId, Name};
+use lantern_engine::Window;
+use lantern_events::{EventId, Name, Timestamp};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 
 macro_rules! extractor {
     ($(#[$doc:meta])* $name:ident, $inner:ty, parts) => {
@@ -75,4 +78,35 @@ pub fn service(text: &str) -> Result<Name, Problem> {
 /// 400 that says why it is not one.
 pub fn event_id(what: &str, text: &str) -> Result<EventId, Problem> {
     EventId::parse(text).map_err(|m| Problem::bad_request(format!("{what} id: {m}")))
+}
+
+/// The window of a read (`from`, `to`).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WindowQuery {
+    /// Start: YYYY-MM-DD or RFC 3339 [default: 90 days before `to`].
+    from: Option<String>,
+    /// End, exclusive [default: now].
+    to: Option<String>,
+}
+
+impl WindowQuery {
+    pub fn window(&self) -> Result<Window, Problem> {
+        window(self.from.as_deref(), self.to.as_deref())
+    }
+}
+
+/// The window that `from` and `to` of a query name, or a 400 that says why
+/// they name none.
+pub fn window(from: Option<&str>, to: Option<&str>) -> Result<Window, Problem> {
+    Window::from_bounds(from, to, Timestamp::now()).map_err(Problem::from)
+}
+
+/// A service and one of its events named in a path
+/// (`/services/{service}/{what}s/{id}`).
+pub fn service_event(
+    what: &str,
+    (service, id): &(String, String),
+) -> Result<(Name, EventId), Problem> {
+    Ok((self::service(service)?, event_id(what, id)?))
 }

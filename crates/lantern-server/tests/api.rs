@@ -750,13 +750,17 @@ async fn a_deployment_explains_itself_to_those_who_may_see_detail() {
         .send(Some(&member), "GET", service_page, &[], None)
         .await;
     assert_eq!(page.status, 200, "{}", page.text);
-    let day = "/services/checkout?from=2026-03-02T00%3A00%3A00Z&amp;to=2026-03-03T00%3A00%3A00Z#timeline";
+    let day =
+        "/services/checkout?from=2026-03-02T00%3A00%3A00Z&amp;to=2026-03-03T00%3A00%3A00Z#timeline";
     assert!(
         page.text.contains(&format!(r#"<a href="{day}"><circle"#)),
         "{}",
         page.text
     );
-    assert!(page.text.contains(r#"href="/services/checkout/deployments/d2""#));
+    assert!(
+        page.text
+            .contains(r#"href="/services/checkout/deployments/d2""#)
+    );
     let viewer = app.tokens["org_viewer"].clone();
     let page = app
         .send(Some(&viewer), "GET", service_page, &[], None)

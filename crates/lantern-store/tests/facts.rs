@@ -63,7 +63,7 @@ fn stored_reports_equal_the_engines(at: &Location) {
         if seed % 4 == 1 {
             cfg.link_window_micros = 2 * 3600 * 1_000_000;
         }
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         for _ in 0..3 {
             let from = BASE + rng.below(30 * 86_400) as i64 - 10 * 86_400;
             let to = from + 1 + rng.below(40 * 86_400) as i64;
@@ -109,7 +109,7 @@ fn partial_refreshes(at: &Location, name: &str) {
         let store = store.as_mut();
         let mut events = parse_all(&history(seed));
         // Interleave the types so that batches touch a few services each.
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         for i in (1..events.len()).rev() {
             events.swap(i, rng.below(i as u64 + 1) as usize);
         }

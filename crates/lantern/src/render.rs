@@ -401,14 +401,11 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
 }
 
 pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
-    let mut out = String::new();
     let (scope, from, to, benchmark) = heading(r);
-    let _ = writeln!(out, "## Delivery report: {scope}, {from} → {to}\n");
-    let _ = writeln!(
-        out,
-        "| Metric | Value | Band ({benchmark}) | What it means |"
+    let mut out = format!(
+        "## Delivery report: {scope}, {from} → {to}\n\n\
+         | Metric | Value | Band ({benchmark}) | What it means |\n|---|---|---|---|\n"
     );
-    let _ = writeln!(out, "|---|---|---|---|");
     for (title, value, b, key) in headline(r) {
         let summary = find_metric_doc(key).map(|d| d.summary).unwrap_or_default();
         let _ = writeln!(out, "| {title} | {value} | {b} | {summary} |");

@@ -2,7 +2,7 @@
 //! for every reader of figures, added by the scope's team members and
 //! admins, disputes resolved by admins; every change audit-logged.
 
-use crate::extract::{JsonBody, Path, Query};
+use crate::extract::{JsonBody, Path, Query, WindowQuery};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
@@ -15,20 +15,7 @@ use lantern_engine::{Scope, Window};
 use lantern_events::{EventId, Timestamp};
 use lantern_governance::Need;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct WindowQuery {
-    /// Start: YYYY-MM-DD or RFC 3339 [default: 90 days before `to`].
-    from: Option<String>,
-    /// End, exclusive [default: now].
-    to: Option<String>,
-}
-
-fn window(q: &WindowQuery) -> Result<Window, Problem> {
-    Window::from_bounds(q.from.as_deref(), q.to.as_deref(), Timestamp::now()).map_err(Problem::from)
-}
+use utoipa::ToSchema;
 
 /// Annotations and disputes that touch the window, oldest first.
 #[utoipa::path(
@@ -41,15 +28,8 @@ pub async fn annotations(
     State(state): State<AppState>,
     Query(q): Query<WindowQuery>,
 ) -> Result<Json<Vec<AnnotationJson>>, Problem> {
-    let window = window(&q)?;
-    let (list, disputes) = state
-        .with_store(|store, _| {
-            Ok((
-                store.annotations().map_err(store_error)?,
-                store.disputes().map_err(store_error)?,
-            ))
-        })
-        .await?;
+    let window = q.window()?;
+    let (list, disputes) = everything(&state).await?;
     let teams = &state.app().teams;
     Ok(Json(context::for_report(
         &list,
@@ -128,6 +108,20 @@ pub async fn add_annotation(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(json)))
+}
+
+/// Every annotation and every dispute, read together.
+pub(crate) async fn everything(
+    state: &AppState,
+) -> Result<(Vec<lantern_events::Annotation>, Vec<lantern_store::Dispute>), Problem> {
+    state
+        .with_store(|store, _| {
+            Ok((
+                store.annotations().map_err(store_error)?,
+                store.disputes().map_err(store_error)?,
+            ))
+        })
+        .await
 }
 
 /// Every dispute, open and resolved.

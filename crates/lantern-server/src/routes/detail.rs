@@ -3,28 +3,19 @@
 //! Only the service's team members, its reviewers and admins get here, and
 //! every read is audit-logged (see `policy`).
 
-use crate::extract::{Path, Query};
+use crate::extract::{Path, Query, WindowQuery};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use lantern_engine::Window;
 use lantern_events::{
-    Change, Deployment, DeploymentKind, DeploymentStatus, Incident, IncidentCause, Name, Timestamp,
-    enum_name,
+    Change, Deployment, DeploymentKind, DeploymentStatus, EventId, Incident, IncidentCause, Name,
+    Timestamp, enum_name,
 };
 use lantern_store::{Store, StoreError};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct WindowQuery {
-    /// Start: YYYY-MM-DD or RFC 3339 [default: 90 days before `to`].
-    from: Option<String>,
-    /// End, exclusive [default: now].
-    to: Option<String>,
-}
+use serde::Serialize;
+use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeploymentJson {
@@ -131,11 +122,7 @@ async fn detail<E: Send + 'static, J: From<E>>(
     read: ReadDetail<E>,
 ) -> Result<Json<Vec<J>>, Problem> {
     let service = crate::extract::service(&service)?;
-    let window = Window::from_bounds(
-        q.from.as_deref(),
-        q.to.as_deref(),
-        lantern_events::Timestamp::now(),
-    )?;
+    let window = q.window()?;
     let list = state
         .with_store(move |store, _| Ok(read(store, &service, window)?))
         .await?;
@@ -218,11 +205,19 @@ pub async fn changes(
 )]
 pub async fn deployment(
     State(state): State<AppState>,
-    Path((service, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<Json<lantern_engine::DeploymentExplanation>, Problem> {
-    let service = crate::extract::service(&service)?;
-    let id = crate::extract::event_id("deployment", &id)?;
-    let explanation = state
+    let (service, id) = crate::extract::service_event("deployment", &path)?;
+    Ok(Json(explanation(&state, service, id).await?))
+}
+
+/// One deployment explained, for the API and the dashboard alike.
+pub async fn explanation(
+    state: &AppState,
+    service: Name,
+    id: EventId,
+) -> Result<lantern_engine::DeploymentExplanation, Problem> {
+    state
         .with_store(move |store, state| {
             Ok(lantern_app::deployments::explain(
                 store,
@@ -231,6 +226,5 @@ pub async fn deployment(
                 &id,
             )?)
         })
-        .await?;
-    Ok(Json(explanation))
+        .await
 }

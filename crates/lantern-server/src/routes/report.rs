@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Extension, State};
 use lantern_app::report::{self, Reader, ReportAnswer, ReportRequest};
-use lantern_engine::{Bucket, Window};
+use lantern_engine::Bucket;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -44,11 +44,7 @@ pub async fn report(
     Query(q): Query<ReportQuery>,
 ) -> Result<Json<ReportAnswer>, Problem> {
     let scope = report::scope(state.app(), q.service.as_deref(), q.team.as_deref())?;
-    let window = Window::from_bounds(
-        q.from.as_deref(),
-        q.to.as_deref(),
-        lantern_events::Timestamp::now(),
-    )?;
+    let window = crate::extract::window(q.from.as_deref(), q.to.as_deref())?;
     let bucket = q
         .bucket
         .as_deref()

@@ -5,6 +5,7 @@
 //! that says what the picture shows, value by value.
 
 use lantern_app::format::decimals;
+use lantern_engine::Window;
 use lantern_events::Timestamp;
 use std::fmt::Write;
 
@@ -50,8 +51,7 @@ pub fn escape(text: &str) -> String {
 /// bucket had nothing to measure).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Point {
-    pub from: Timestamp,
-    pub to: Timestamp,
+    pub bucket: Window,
     pub value: Option<f64>,
     /// Where the point leads: on a service page, that bucket's timeline,
     /// whose deployments each link to the page that explains them.
@@ -85,7 +85,7 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
             .value
             .map(|v| format_value(unit, v))
             .unwrap_or_else(|| "nothing to measure".into());
-        let _ = write!(desc, "{}: {v}. ", day(p.from));
+        let _ = write!(desc, "{}: {v}. ", day(p.bucket.from));
     }
     for m in markers {
         let _ = write!(desc, "{} from {}: {}. ", m.kind, day(m.from), m.label);
@@ -101,7 +101,10 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
         );
         return svg;
     };
-    let (t0, t1) = (first.from.micros() as f64, last.to.micros() as f64);
+    let (t0, t1) = (
+        first.bucket.from.micros() as f64,
+        last.bucket.to.micros() as f64,
+    );
     let span = (t1 - t0).max(1.0);
     let x = |t: Timestamp| LEFT + (t.micros() as f64 - t0) / span * (WIDTH - LEFT - RIGHT);
     let max = points
@@ -139,15 +142,15 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
         svg,
         r#"<text class="axis" x="{LEFT}" y="{}">{}</text><text class="axis" x="{}" y="{}" text-anchor="end">{}</text>"#,
         HEIGHT - 12.0,
-        day(first.from),
+        day(first.bucket.from),
         WIDTH - RIGHT,
         HEIGHT - 12.0,
-        day(last.to)
+        day(last.bucket.to)
     );
     let mut path = String::new();
     let mut pen_down = false;
     for p in points {
-        let mid = Timestamp::from_micros((p.from.micros() + p.to.micros()) / 2);
+        let mid = Timestamp::from_micros((p.bucket.from.micros() + p.bucket.to.micros()) / 2);
         match p.value {
             Some(v) => {
                 let _ = write!(
@@ -161,7 +164,7 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
                     r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="3"><title>{}: {}</title></circle>"#,
                     x(mid),
                     y(v),
-                    day(p.from),
+                    day(p.bucket.from),
                     escape(&format_value(unit, v))
                 );
                 match &p.href {
@@ -319,20 +322,17 @@ mod tests {
     fn a_line_chart_says_in_words_what_it_draws() {
         let points = vec![
             Point {
-                from: at(0),
-                to: at(7),
+                bucket: Window::new(at(0), at(7)).unwrap(),
                 value: Some(3600.0 * 5.0),
                 href: None,
             },
             Point {
-                from: at(7),
-                to: at(14),
+                bucket: Window::new(at(7), at(14)).unwrap(),
                 value: None,
                 href: None,
             },
             Point {
-                from: at(14),
-                to: at(21),
+                bucket: Window::new(at(14), at(21)).unwrap(),
                 value: Some(86_400.0 * 2.0),
                 href: Some("/services/a?from=x&to=y#timeline".into()),
             },

@@ -7,7 +7,6 @@ use super::page::{self, WindowParams, day, moment};
 use crate::extract::{Form, JsonBody, Path};
 use crate::policy::Principal;
 use crate::problem::Problem;
-use crate::routes::access::store_error;
 use crate::routes::context as api;
 use crate::state::AppState;
 use axum::extract::{Extension, State};
@@ -279,14 +278,7 @@ pub async fn annotations_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
 ) -> Result<Html<String>, Problem> {
-    let (list_all, disputes) = state
-        .with_store(|store, _| {
-            Ok((
-                store.annotations().map_err(store_error)?,
-                store.disputes().map_err(store_error)?,
-            ))
-        })
-        .await?;
+    let (list_all, disputes) = api::everything(&state).await?;
     let now = Timestamp::now();
     let everything = Window::new(
         Timestamp::from_micros(0),

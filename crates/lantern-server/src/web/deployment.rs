@@ -28,21 +28,10 @@ pub fn href(service: &str, deployment: &str) -> String {
 pub async fn deployment_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    Path((service, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<Html<String>, Problem> {
-    let service = crate::extract::service(&service)?;
-    let id = crate::extract::event_id("deployment", &id)?;
-    let for_store = service.clone();
-    let e = state
-        .with_store(move |store, state| {
-            Ok(lantern_app::deployments::explain(
-                store,
-                state.app(),
-                &for_store,
-                &id,
-            )?)
-        })
-        .await?;
+    let (service, id) = crate::extract::service_event("deployment", &path)?;
+    let e = crate::routes::detail::explanation(&state, service.clone(), id).await?;
     let at = |text: &Option<String>| {
         text.as_deref()
             .and_then(|t| Timestamp::parse_rfc3339(t).ok())

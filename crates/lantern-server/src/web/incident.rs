@@ -32,10 +32,9 @@ struct Reconstructed {
 pub async fn incident_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    Path((service, id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<Html<String>, Problem> {
-    let service = crate::extract::service(&service)?;
-    let id = crate::extract::event_id("incident", &id)?;
+    let (service, id) = crate::extract::service_event("incident", &path)?;
     let not_found = || {
         Problem::new(
             StatusCode::NOT_FOUND,

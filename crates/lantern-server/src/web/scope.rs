@@ -63,6 +63,8 @@ pub async fn service_page(
 /// What a figures page shows, computed with the store held once.
 struct Computed {
     document: ReportDocument,
+    /// The windows of the document's buckets, in order.
+    trend: Vec<Window>,
     /// The comparison windows; `None` where withheld from this reader.
     compared: Vec<(u32, Option<Report>)>,
     /// Incidents in the window, when the reader may see detail.
@@ -105,7 +107,7 @@ async fn scope_page(
                 return Ok(Err(reason));
             }
             let ledger = loaded.ledger(settings);
-            let trend = Some(windows);
+            let trend = Some(windows.clone());
             let document = loaded.document(store, settings, &ledger, reader, &scope, trend)?;
             let compared =
                 loaded.trailing(store, settings, &ledger, reader, &scope, &COMPARED_DAYS)?;
@@ -126,6 +128,7 @@ async fn scope_page(
             };
             Ok(Ok(Computed {
                 document,
+                trend: windows,
                 compared,
                 incidents,
                 deployments,
@@ -323,9 +326,8 @@ fn figures_page(
                 @if c.incidents.is_some() { " and incidents" } "; hover or focus a point for its value." }
             div.charts {
                 @for m in &METRICS {
-                    @let points: Vec<Point> = buckets.iter().map(|b| Point {
-                        from: Timestamp::parse_rfc3339(&b.window().from).unwrap_or(window.from),
-                        to: Timestamp::parse_rfc3339(&b.window().to).unwrap_or(window.to),
+                    @let points: Vec<Point> = buckets.iter().zip(&c.trend).map(|(b, w)| Point {
+                        bucket: *w,
                         value: b.figures().and_then(m.value),
                         href: bucket_timeline(scope, c, b.window()),
                     }).collect();

@@ -173,11 +173,12 @@ pub(super) fn refresh(
             break;
         }
     }
-    // Explicit change lists without a repository name any repository.
+    // Without a repository, an explicit change list names commits of any
+    // repository, and so does a deployed sha (whether it is known).
     if !repos.is_empty() {
         services.extend(distinct(
             &mut tx,
-            "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND changes IS NOT NULL",
+            "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)",
             &[],
         )?);
     }
@@ -246,6 +247,43 @@ pub(super) fn refresh(
     Ok(())
 }
 
+fn deployment_row(d: &Deployment, f: &DeploymentFacts) -> Vec<super::Cell> {
+    let rule = i64::from(f.rule.code());
+    let shipped = encode_times(&f.shipped);
+    vec![
+        Box::new(d.id.to_string()),
+        Box::new(d.service.to_string()),
+        Box::new(rule),
+        Box::new(f.sha_known),
+        Box::new(shipped),
+    ]
+}
+
+fn pull_request_row(p: &PullRequest, f: &PullRequestFacts) -> Vec<super::Cell> {
+    let deploys = encode_deploys(&f.first_deploys);
+    vec![
+        Box::new(p.id.to_string()),
+        Box::new(p.repo.to_string()),
+        Box::new(f.first_commit_at.map(Timestamp::micros)),
+        Box::new(deploys),
+    ]
+}
+
+fn link_row(l: &FirstDeploy) -> Vec<super::Cell> {
+    let at = l.finished_at.micros();
+    vec![
+        Box::new(l.subject.to_string()),
+        Box::new(l.service.to_string()),
+        Box::new(at),
+        Box::new(l.deployment.to_string()),
+    ]
+}
+
+/// The rows that `row` makes of `items` (none for an item it skips).
+fn rows_of<T>(items: &[T], row: impl Fn(&T) -> Option<Vec<super::Cell>>) -> Vec<Vec<super::Cell>> {
+    items.iter().filter_map(row).collect()
+}
+
 /// Writes the facts of `events`; with `only`, those of these services'
 /// deployments and incident links and these repositories' pull requests.
 fn write_facts(
@@ -256,19 +294,10 @@ fn write_facts(
 ) -> Result<()> {
     let service_in = |s: &Name| only.is_none_or(|(services, _)| services.contains(s.as_str()));
     let repo_in = |r: &Name| only.is_none_or(|(_, repos)| repos.contains(r.as_str()));
-    let mut rows: Vec<Vec<super::Cell>> = Vec::new();
-    for d in &events.deployments {
-        let (true, Some(f)) = (service_in(&d.service), facts.deployments.get(&d.id)) else {
-            continue;
-        };
-        rows.push(vec![
-            Box::new(d.id.to_string()),
-            Box::new(d.service.to_string()),
-            Box::new(i64::from(f.rule.code())),
-            Box::new(f.sha_known),
-            Box::new(encode_times(&f.shipped)),
-        ]);
-    }
+    let rows = rows_of(&events.deployments, |d| {
+        let f = facts.deployments.get(&d.id)?;
+        service_in(&d.service).then(|| deployment_row(d, f))
+    });
     insert_rows(
         tx,
         "deployment_facts",
@@ -277,18 +306,10 @@ fn write_facts(
         "ON CONFLICT (deployment) DO UPDATE SET service = EXCLUDED.service, rule = EXCLUDED.rule,
          sha_known = EXCLUDED.sha_known, shipped = EXCLUDED.shipped",
     )?;
-    let mut rows: Vec<Vec<super::Cell>> = Vec::new();
-    for p in &events.pull_requests {
-        let (true, Some(f)) = (repo_in(&p.repo), facts.pull_requests.get(&p.id)) else {
-            continue;
-        };
-        rows.push(vec![
-            Box::new(p.id.to_string()),
-            Box::new(p.repo.to_string()),
-            Box::new(f.first_commit_at.map(Timestamp::micros)),
-            Box::new(encode_deploys(&f.first_deploys)),
-        ]);
-    }
+    let rows = rows_of(&events.pull_requests, |p| {
+        let f = facts.pull_requests.get(&p.id)?;
+        repo_in(&p.repo).then(|| pull_request_row(p, f))
+    });
     insert_rows(
         tx,
         "pull_request_facts",
@@ -297,18 +318,9 @@ fn write_facts(
         "ON CONFLICT (pull_request) DO UPDATE SET repo = EXCLUDED.repo,
          first_commit_at = EXCLUDED.first_commit_at, deploys = EXCLUDED.deploys",
     )?;
-    let mut rows: Vec<Vec<super::Cell>> = Vec::new();
-    for l in &facts.sha_links {
-        if !service_in(&l.service) {
-            continue;
-        }
-        rows.push(vec![
-            Box::new(l.subject.to_string()),
-            Box::new(l.service.to_string()),
-            Box::new(l.finished_at.micros()),
-            Box::new(l.deployment.to_string()),
-        ]);
-    }
+    let rows = rows_of(&facts.sha_links, |l| {
+        service_in(&l.service).then(|| link_row(l))
+    });
     insert_rows(
         tx,
         "incident_links",
@@ -400,22 +412,17 @@ pub(super) fn read_input(
         .iter()
         .map(|(_, r)| r.to_string())
         .collect();
-    let sql = format!(
+    super::retention::add_merged_pull_requests(
+        &mut tx,
         "SELECT p.merged_at, p.id, p.repo, p.opened_at, p.first_review_at, f.first_commit_at, f.deploys
            FROM pull_requests p JOIN pull_request_facts f ON f.pull_request = p.id
-          WHERE p.merged_at >= $1 AND p.merged_at < $2 {}",
-        in_scope("p.repo", 3)
-    );
-    let to = window.to.micros();
-    let rows = match services {
-        Some(_) => tx.query(&sql, &[&from, &to, &repos])?,
-        None => tx.query(&sql, &[&from, &to])?,
-    };
-    for r in rows {
-        let (pr, f) = super::retention::read_measured_pull_request(&r, &mut names)?;
-        input.pull_requests.push(pr);
-        input.pull_request_facts.push(Some(f));
-    }
+          WHERE p.merged_at >= $1 AND p.merged_at < $2",
+        "p.repo",
+        window,
+        services.map(|_| repos.as_slice()),
+        &mut names,
+        &mut input,
+    )?;
 
     super::retention::add_retained(&mut tx, services, window, &mut input)?;
     tx.commit()?;

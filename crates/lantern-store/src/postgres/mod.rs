@@ -440,28 +440,24 @@ impl Store for PostgresStore {
     fn find(&self, kind: EventKind, event_id: &EventId) -> Result<Option<Event>> {
         let key = event_id.as_str();
         self.read(|c| {
-            let mut names = Names::default();
-            let one = |c: &mut Client, columns: &str, table: &str| {
-                c.query_opt(
-                    &format!("SELECT {columns} FROM {table} WHERE id = $1"),
-                    &[&key],
-                )
+            let (columns, table) = match kind {
+                EventKind::Change => (CHANGE_COLUMNS, "changes"),
+                EventKind::PullRequest => (PULL_REQUEST_COLUMNS, "pull_requests"),
+                EventKind::Deployment => (DEPLOYMENT_COLUMNS, "deployments"),
+                EventKind::Incident => (INCIDENT_COLUMNS, "incidents"),
+                EventKind::Annotation => return Ok(None),
             };
-            Ok(match kind {
-                EventKind::Change => one(c, CHANGE_COLUMNS, "changes")?
-                    .map(|r| read_change(&r, &mut names).map(Event::Change))
-                    .transpose()?,
-                EventKind::PullRequest => one(c, PULL_REQUEST_COLUMNS, "pull_requests")?
-                    .map(|r| read_pull_request(&r, &mut names).map(Event::PullRequest))
-                    .transpose()?,
-                EventKind::Deployment => one(c, DEPLOYMENT_COLUMNS, "deployments")?
-                    .map(|r| read_deployment(&r, &mut names).map(Event::Deployment))
-                    .transpose()?,
-                EventKind::Incident => one(c, INCIDENT_COLUMNS, "incidents")?
-                    .map(|r| read_incident(&r, &mut names).map(Event::Incident))
-                    .transpose()?,
-                EventKind::Annotation => None,
-            })
+            let sql = format!("SELECT {columns} FROM {table} WHERE id = $1");
+            let Some(r) = c.query_opt(&sql, &[&key])? else {
+                return Ok(None);
+            };
+            let names = &mut Names::default();
+            Ok(Some(match kind {
+                EventKind::Change => Event::Change(read_change(&r, names)?),
+                EventKind::PullRequest => Event::PullRequest(read_pull_request(&r, names)?),
+                EventKind::Deployment => Event::Deployment(read_deployment(&r, names)?),
+                _ => Event::Incident(read_incident(&r, names)?),
+            }))
         })
     }
 

@@ -106,6 +106,18 @@ fn renamed(aliases: &Aliases, id: &EventId) -> EventId {
     aliases.get(id).unwrap_or(id).clone()
 }
 
+/// Points a reference at the alias of what it names, when that leaves;
+/// true when it did.
+fn follow(reference: &mut Option<EventId>, aliases: &Aliases) -> bool {
+    match reference.as_ref().and_then(|r| aliases.get(r)) {
+        Some(alias) => {
+            *reference = Some(alias.clone());
+            true
+        }
+        None => false,
+    }
+}
+
 /// What is purged at horizon `h` (microseconds).
 struct Purge {
     deployments: Aliases,
@@ -214,16 +226,8 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
         if c.committed_at.micros() < h {
             continue;
         }
-        let mut changed = purge.kept(&mut c.parents);
-        if let Some(pr) = c
-            .pull_request
-            .as_ref()
-            .and_then(|p| purge.pull_requests.get(p))
-        {
-            c.pull_request = Some(pr.clone());
-            changed = true;
-        }
-        if changed {
+        let changed = purge.kept(&mut c.parents);
+        if changed | follow(&mut c.pull_request, &purge.pull_requests) {
             rewritten.push(Event::Change(c));
         }
     }
@@ -244,15 +248,7 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
         if let Some(list) = &mut d.changes {
             changed |= purge.kept(list);
         }
-        if let Some(target) = d
-            .rollback_of
-            .as_ref()
-            .and_then(|t| purge.deployments.get(t))
-        {
-            d.rollback_of = Some(target.clone());
-            changed = true;
-        }
-        if changed {
+        if changed | follow(&mut d.rollback_of, &purge.deployments) {
             rewritten.push(Event::Deployment(d));
         }
     }
@@ -528,6 +524,34 @@ pub(super) fn in_scope(services: Option<&BTreeSet<Name>>, column: &str, n: usize
     }
 }
 
+/// Adds the pull requests merged in the window, with their facts, that
+/// `select` reads (its `$1` and `$2` are the window's bounds); with
+/// `repos`, only those of these repositories (`repo_column`).
+pub(super) fn add_merged_pull_requests(
+    c: &mut impl GenericClient,
+    select: &str,
+    repo_column: &str,
+    window: Window,
+    repos: Option<&[String]>,
+    names: &mut Names,
+    input: &mut ReportInput,
+) -> Result<()> {
+    let (from, to) = (window.from.micros(), window.to.micros());
+    let rows = match repos {
+        Some(repos) => c.query(
+            &format!("{select} AND {repo_column} = ANY($3)"),
+            &[&from, &to, &repos],
+        )?,
+        None => c.query(select, &[&from, &to])?,
+    };
+    for r in rows {
+        let (pr, f) = read_measured_pull_request(&r, names)?;
+        input.pull_requests.push(pr);
+        input.pull_request_facts.push(Some(f));
+    }
+    Ok(())
+}
+
 /// Adds to a report's input what retention kept of purged events in its
 /// scope (`None`: the organisation): deployments from the window's start
 /// on and rollbacks that name what they roll back, pull requests merged
@@ -564,21 +588,16 @@ pub(super) fn add_retained(
         .filter(|(s, _)| services.is_none_or(|scope| scope.contains(s)))
         .map(|(_, r)| r.to_string())
         .collect();
-    let sql = format!(
+    add_merged_pull_requests(
+        c,
         "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys
-           FROM retained_pull_requests WHERE merged_at >= $1 AND merged_at < $2 {}",
-        in_scope("repo", 3)
-    );
-    let to = window.to.micros();
-    let rows = match services {
-        Some(_) => c.query(&sql, &[&from, &to, &repos])?,
-        None => c.query(&sql, &[&from, &to])?,
-    };
-    for r in rows {
-        let (pr, f) = read_measured_pull_request(&r, &mut names)?;
-        input.pull_requests.push(pr);
-        input.pull_request_facts.push(Some(f));
-    }
+           FROM retained_pull_requests WHERE merged_at >= $1 AND merged_at < $2",
+        "repo",
+        window,
+        services.map(|_| repos.as_slice()),
+        &mut names,
+        input,
+    )?;
 
     input
         .sha_links

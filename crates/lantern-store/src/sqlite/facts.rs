@@ -466,14 +466,28 @@ impl SqliteStore {
             .distinct_names("SELECT name FROM stale_facts WHERE kind = 'repo'")?
             .into_iter()
             .collect();
+        // Without a repository, an explicit change list names commits of
+        // any repository, and so does a deployed sha (whether it is known):
+        // such services read every repository.
+        let loose_services: BTreeSet<String> = self
+            .distinct_names(
+                "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)",
+            )?
+            .into_iter()
+            .collect();
         let (mut services, mut repos) = match scope {
             None => (stale_services.clone(), stale_repos.clone()),
             Some(scope) => {
                 let scope: BTreeSet<String> = scope.iter().map(Name::to_string).collect();
                 let scope_repos = self.names_by("repo", "service", &scope)?;
+                let reads_any = !scope.is_disjoint(&loose_services);
                 (
                     stale_services.intersection(&scope).cloned().collect(),
-                    stale_repos.intersection(&scope_repos).cloned().collect(),
+                    stale_repos
+                        .iter()
+                        .filter(|r| reads_any || scope_repos.contains(*r))
+                        .cloned()
+                        .collect(),
                 )
             }
         };
@@ -491,11 +505,8 @@ impl SqliteStore {
                 break;
             }
         }
-        // Explicit change lists without a repository name any repository.
         if loose {
-            services.extend(self.distinct_names(
-                "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND changes IS NOT NULL",
-            )?);
+            services.extend(loose_services);
         }
         Ok(Some(Closure {
             services: services.into_iter().collect(),
