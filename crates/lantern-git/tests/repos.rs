@@ -357,12 +357,18 @@ fn branch_rules_deploy_every_first_parent_commit_or_every_merge() {
     );
 }
 
-#[test]
-fn a_path_prefix_keeps_the_commits_that_touch_it() {
+/// Two services' folders, a first commit in each, tagged `v1`.
+fn monorepo() -> TestRepo {
     let mut r = TestRepo::new();
     r.at(T0).commit_in("svc-a", "a: start");
     r.commit_in("svc-b", "b: start");
     r.at(T0 + HOUR).tag("v1");
+    r
+}
+
+#[test]
+fn a_path_prefix_keeps_the_commits_that_touch_it() {
+    let mut r = monorepo();
     let a1 = r.at(T0 + DAY).commit_in("svc-a", "a: one");
     r.at(T0 + DAY + HOUR).commit_in("svc-b", "b: one");
     r.git(&["checkout", "-q", "-b", "topic"]);
@@ -384,10 +390,7 @@ fn a_path_prefix_keeps_the_commits_that_touch_it() {
 
 #[test]
 fn services_of_one_monorepo_each_see_their_own_reverts() {
-    let mut r = TestRepo::new();
-    r.at(T0).commit_in("svc-a", "a: start");
-    r.commit_in("svc-b", "b: start");
-    r.at(T0 + HOUR).tag("v1");
+    let mut r = monorepo();
     let bad = r.at(T0 + DAY).commit_in("svc-b", "b: risky");
     r.at(T0 + DAY + HOUR).commit_in("svc-a", "a: fine");
     r.at(T0 + DAY + 2 * HOUR).tag("v2");
@@ -402,18 +405,16 @@ fn services_of_one_monorepo_each_see_their_own_reverts() {
     };
     // Service a reads the history first; service b then reads nothing new
     // from git, but still learns of the revert from the repository's state.
-    let (new_a, a) = run(
-        r.path(),
-        &service("a", "svc-a"),
-        &mut db,
-        ImportState::default(),
-    );
-    let (new_b, b) = run(
-        r.path(),
-        &service("b", "svc-b"),
-        &mut db,
-        ImportState::default(),
-    );
+    let mut import = |name, prefix| {
+        run(
+            r.path(),
+            &service(name, prefix),
+            &mut db,
+            ImportState::default(),
+        )
+    };
+    let (new_a, a) = import("a", "svc-a");
+    let (new_b, b) = import("b", "svc-b");
     assert_eq!((new_a.len(), new_b.len()), (5, 0));
     let kinds = |o: &Outcome| -> Vec<Option<DeploymentKind>> {
         deployments(o).iter().map(|d| d.kind).collect()

@@ -69,15 +69,41 @@ extractor!(
     body
 );
 
-/// A service named in a path, or a 400 that says why it is not one.
-pub fn service(text: &str) -> Result<Name, Problem> {
-    Name::parse(text).map_err(|m| Problem::bad_request(format!("service: {m}")))
+/// The service a path names (`/services/{service}…`, its first
+/// parameter), or a 400 that says why it is not a name.
+pub struct ServicePath(pub Name);
+
+impl<S: Send + Sync> FromRequestParts<S> for ServicePath {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path(params) = Path::<Vec<String>>::from_request_parts(parts, state).await?;
+        let first = params.first().map(String::as_str).unwrap_or_default();
+        Ok(ServicePath(service(first)?))
+    }
 }
 
-/// An event's id named in a path (`what`: "incident", "deployment"), or a
-/// 400 that says why it is not one.
-pub fn event_id(what: &str, text: &str) -> Result<EventId, Problem> {
-    EventId::parse(text).map_err(|m| Problem::bad_request(format!("{what} id: {m}")))
+/// A service and one of its events named in a path
+/// (`/services/{service}/deployments/{id}`, `…/incidents/{id}`).
+pub struct ServiceEvent(pub Name, pub EventId);
+
+impl<S: Send + Sync> FromRequestParts<S> for ServiceEvent {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let Path((name, id)) = Path::<(String, String)>::from_request_parts(parts, state).await?;
+        let what = match parts.uri.path().contains("/incidents/") {
+            true => "incident",
+            false => "deployment",
+        };
+        let id =
+            EventId::parse(&id).map_err(|m| Problem::bad_request(format!("{what} id: {m}")))?;
+        Ok(ServiceEvent(service(&name)?, id))
+    }
+}
+
+fn service(text: &str) -> Result<Name, Problem> {
+    Name::parse(text).map_err(|m| Problem::bad_request(format!("service: {m}")))
 }
 
 /// The window of a read (`from`, `to`).
@@ -100,13 +126,4 @@ impl WindowQuery {
 /// they name none.
 pub fn window(from: Option<&str>, to: Option<&str>) -> Result<Window, Problem> {
     Window::from_bounds(from, to, Timestamp::now()).map_err(Problem::from)
-}
-
-/// A service and one of its events named in a path
-/// (`/services/{service}/{what}s/{id}`).
-pub fn service_event(
-    what: &str,
-    (service, id): &(String, String),
-) -> Result<(Name, EventId), Problem> {
-    Ok((self::service(service)?, event_id(what, id)?))
 }

@@ -60,27 +60,31 @@ struct Purged {
 fn purged_at(events: &EventSet, h: Timestamp) -> Purged {
     let mut ids = HashSet::new();
     let mut bytes = Vec::new();
+    // A pseudonym goes when nothing kept still names it.
     let (mut old_people, mut kept_people) = (HashSet::new(), HashSet::new());
-    for c in &events.changes {
-        let people = if c.committed_at < h {
-            ids.insert(c.id.to_string());
-            bytes.push(c.sha.to_string());
+    let mut person = |old: bool, author: Option<&Pseudonym>| {
+        let people = if old {
             &mut old_people
         } else {
             &mut kept_people
         };
-        people.extend(c.author.as_ref().map(|a| a.as_stored().to_string()));
+        people.extend(author.map(|a| a.as_stored().to_string()));
+    };
+    for c in &events.changes {
+        let old = c.committed_at < h;
+        if old {
+            ids.insert(c.id.to_string());
+            bytes.push(c.sha.to_string());
+        }
+        person(old, c.author.as_ref());
     }
     for p in &events.pull_requests {
         let old = p.merged_at.is_some_and(|m| m < h)
             || (p.merged_at.is_none() && p.closed_at.is_some_and(|c| c < h));
-        let people = if old {
+        if old {
             ids.insert(p.id.to_string());
-            &mut old_people
-        } else {
-            &mut kept_people
-        };
-        people.extend(p.author.as_ref().map(|a| a.as_stored().to_string()));
+        }
+        person(old, p.author.as_ref());
     }
     for d in &events.deployments {
         if d.finished_at < h {

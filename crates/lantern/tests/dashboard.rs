@@ -253,6 +253,24 @@ async fn page_figures(client: &Client, within: &str) -> Vec<(String, Option<f64>
     out
 }
 
+/// Opens a team's or service's page (`(folder, parameter, name)`) over
+/// `window` and checks that its cards show the API's report.
+async fn scope_page(
+    client: &Client,
+    base: &str,
+    token: &str,
+    (folder, parameter, name): (&str, &str, &str),
+    window: &str,
+) {
+    client
+        .goto(&format!("{base}/{folder}/{name}?{window}"))
+        .await
+        .unwrap();
+    let path = format!("/api/v1/report?{parameter}={name}&{window}");
+    let report = api(base, token, &path).await;
+    assert_figures_match(client, ".cards", &report).await;
+}
+
 async fn assert_figures_match(client: &Client, within: &str, report: &Value) {
     let figures = page_figures(client, within).await;
     assert_eq!(figures.len(), 5, "{within}: {figures:?}");
@@ -387,17 +405,14 @@ async fn explore_the_demo(browser: Browser) {
     assert!(distribution.starts_with("Lead time"), "{distribution}");
 
     // The team page: the cards equal the API's report.
-    client
-        .goto(&format!("{base}/teams/payments?{window}"))
-        .await
-        .unwrap();
-    let report = api(
+    scope_page(
+        &client,
         &base,
         &admin,
-        &format!("/api/v1/report?team=payments&{window}"),
+        ("teams", "team", "payments"),
+        &window,
     )
     .await;
-    assert_figures_match(&client, ".cards", &report).await;
     assert_eq!(
         client
             .find_all(Locator::Css("figure[data-chart] svg"))
@@ -463,17 +478,14 @@ async fn explore_the_demo(browser: Browser) {
     );
 
     // The service page: figures and, for an admin, the timeline.
-    client
-        .goto(&format!("{base}/services/checkout?{window}"))
-        .await
-        .unwrap();
-    let report = api(
+    scope_page(
+        &client,
         &base,
         &admin,
-        &format!("/api/v1/report?service=checkout&{window}"),
+        ("services", "service", "checkout"),
+        &window,
     )
     .await;
-    assert_figures_match(&client, ".cards", &report).await;
     let rows = client
         .find_all(Locator::Css("table.timeline tr.deployment"))
         .await

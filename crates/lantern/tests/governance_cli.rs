@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout, words};
+use common::{Env, assert_said, stderr, stdout, texts, words};
 use serde_json::Value;
 
 const CATALOG: &str = r#"[[teams]]
@@ -155,11 +155,7 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
     let bad = env.run(&words(
         "annotation add --kind party --org --from 2026-03-10 --title x",
     ));
-    assert!(
-        stderr(&bad).contains("kind: one of freeze"),
-        "{}",
-        stderr(&bad)
-    );
+    assert_said(&bad, "kind: one of freeze");
     let opened = env.run(&[
         "dispute",
         "open",
@@ -183,13 +179,7 @@ fn annotations_and_disputes_stand_beside_the_figures_they_touch() {
     let mut as_json = report.to_vec();
     as_json.extend(["--format", "json"]);
     let doc = json(&env, &as_json);
-    let kinds: Vec<&str> = doc["annotations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["dispute", "freeze"]);
+    assert_eq!(texts(&doc["annotations"], "kind"), ["dispute", "freeze"]);
     let table = stdout(&env.run(&report));
     assert!(table.contains("end-of-quarter freeze"), "{table}");
     assert!(table.contains("open dispute of lead_time"), "{table}");

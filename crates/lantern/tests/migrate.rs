@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout, words};
+use common::{Env, assert_said, stderr, stdout, words};
 
 #[test]
 fn a_sqlite_installation_moves_into_postgresql_whole() {
@@ -75,17 +75,9 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
         "migrate --from sqlite:lantern-demo.db --to other.db",
     ));
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("--to must be a PostgreSQL address"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, "--to must be a PostgreSQL address");
     let out = env.run(&["migrate", "--from", "nothing.db", "--to", &db.url]);
-    assert!(
-        stderr(&out).contains("no database at nothing.db"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, "no database at nothing.db");
 
     let moved = run(
         &[
@@ -106,11 +98,7 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
     // A second move into the same database is refused, nothing doubled.
     let out = env.run(&["migrate", "--from", "lantern-demo.db", "--to", &db.url]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("already holds data"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, "already holds data");
 
     let postgres = [
         "--db",
@@ -128,11 +116,7 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
     // Another key would split every person in two: refused, not created.
     let out = env.run(&["report", "--db", &db.url, "--key-file", "new.key"]);
     assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("already holds events"),
-        "{}",
-        stderr(&out)
-    );
+    assert_said(&out, "already holds events");
     assert!(!env.path("new.key").exists());
     // The token made on SQLite is the same grant on PostgreSQL.
     let id = token

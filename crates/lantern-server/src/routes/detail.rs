@@ -3,7 +3,7 @@
 //! Only the service's team members, its reviewers and admins get here, and
 //! every read is audit-logged (see `policy`).
 
-use crate::extract::{Path, Query, WindowQuery};
+use crate::extract::{Query, ServiceEvent, ServicePath, WindowQuery};
 use crate::problem::Problem;
 use crate::state::AppState;
 use axum::Json;
@@ -117,11 +117,10 @@ type ReadDetail<E> = fn(&dyn Store, &Name, Window) -> Result<Vec<E>, StoreError>
 /// One service's events of one kind in the window, as JSON.
 async fn detail<E: Send + 'static, J: From<E>>(
     state: AppState,
-    Path(service): Path<String>,
+    ServicePath(service): ServicePath,
     Query(q): Query<WindowQuery>,
     read: ReadDetail<E>,
 ) -> Result<Json<Vec<J>>, Problem> {
-    let service = crate::extract::service(&service)?;
     let window = q.window()?;
     let list = state
         .with_store(move |store, _| Ok(read(store, &service, window)?))
@@ -139,7 +138,7 @@ async fn detail<E: Send + 'static, J: From<E>>(
 )]
 pub async fn deployments(
     State(state): State<AppState>,
-    path: Path<String>,
+    path: ServicePath,
     query: Query<WindowQuery>,
 ) -> Result<Json<Vec<DeploymentJson>>, Problem> {
     detail(state, path, query, |store, service, window| {
@@ -157,7 +156,7 @@ pub async fn deployments(
 )]
 pub async fn incidents(
     State(state): State<AppState>,
-    path: Path<String>,
+    path: ServicePath,
     query: Query<WindowQuery>,
 ) -> Result<Json<Vec<IncidentJson>>, Problem> {
     detail(state, path, query, |store, service, window| {
@@ -176,7 +175,7 @@ pub async fn incidents(
 )]
 pub async fn changes(
     State(state): State<AppState>,
-    path: Path<String>,
+    path: ServicePath,
     query: Query<WindowQuery>,
 ) -> Result<Json<Vec<ChangeJson>>, Problem> {
     detail(state, path, query, |store, service, window| {
@@ -205,9 +204,8 @@ pub async fn changes(
 )]
 pub async fn deployment(
     State(state): State<AppState>,
-    Path(path): Path<(String, String)>,
+    ServiceEvent(service, id): ServiceEvent,
 ) -> Result<Json<lantern_engine::DeploymentExplanation>, Problem> {
-    let (service, id) = crate::extract::service_event("deployment", &path)?;
     Ok(Json(explanation(&state, service, id).await?))
 }
 

@@ -6,7 +6,7 @@
 
 use super::chart::{Unit, format_value};
 use super::page::{self, moment, segment};
-use crate::extract::Path;
+use crate::extract::ServiceEvent;
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -28,9 +28,8 @@ pub fn href(service: &str, deployment: &str) -> String {
 pub async fn deployment_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    Path(path): Path<(String, String)>,
+    ServiceEvent(service, id): ServiceEvent,
 ) -> Result<Html<String>, Problem> {
-    let (service, id) = crate::extract::service_event("deployment", &path)?;
     let e = crate::routes::detail::explanation(&state, service.clone(), id).await?;
     let at = |text: &Option<String>| {
         text.as_deref()

@@ -5,7 +5,7 @@
 //! the service's team, its reviewers and admins in, and records the read.
 
 use super::page::{self, moment};
-use crate::extract::Path;
+use crate::extract::ServiceEvent;
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
@@ -32,9 +32,8 @@ struct Reconstructed {
 pub async fn incident_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    Path(path): Path<(String, String)>,
+    ServiceEvent(service, id): ServiceEvent,
 ) -> Result<Html<String>, Problem> {
-    let (service, id) = crate::extract::service_event("incident", &path)?;
     let not_found = || {
         Problem::new(
             StatusCode::NOT_FOUND,

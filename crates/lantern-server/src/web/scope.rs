@@ -8,7 +8,7 @@
 use super::chart::{self, Marker, Point};
 use super::figures::METRICS;
 use super::page::{self, WindowParams, day, moment, svg};
-use crate::extract::{Path, Query};
+use crate::extract::{Path, Query, ServicePath};
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::routes::access::store_error;
@@ -53,10 +53,9 @@ pub async fn team_page(
 pub async fn service_page(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
-    Path(name): Path<String>,
+    ServicePath(service): ServicePath,
     query: Query<WindowParams>,
 ) -> Result<Html<String>, Problem> {
-    let service = crate::extract::service(&name)?;
     scope_page(state, p, Scope::Service(service), query).await
 }
 

@@ -84,6 +84,15 @@ pub struct Response {
 }
 
 impl Response {
+    /// Asserts that the status is one of `allowed` (`what` names the
+    /// request in the failure) and passes the answer on.
+    #[track_caller]
+    pub fn one_of(self, allowed: &[u16], what: &str) -> Self {
+        let (status, text) = (self.status, &self.text);
+        assert!(allowed.contains(&status), "{what}: {status} {text}");
+        self
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
@@ -100,18 +109,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Issues a token straight into the store, as `lantern token create` does.
-pub fn issue(
-    store: &mut dyn Store,
-    role: Role,
-    teams: &[&str],
-    source: Option<&str>,
-    days: u32,
-) -> String {
-    issue_at(store, role, teams, source, days, Timestamp::now()).0
-}
-
-/// A token issued at `at` (in the past, to test expiry); with its grant id.
+/// A token issued straight into the store at `at` (in the past, to test
+/// expiry), as `lantern token create` does; with its grant id.
 pub fn issue_at(
     store: &mut dyn Store,
     role: Role,
@@ -155,24 +154,20 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         s.spawn(|| {
             let mut store = home.open();
             let store_ref = store.as_mut();
-            let mut tokens = BTreeMap::new();
-            tokens.insert("admin", issue(store_ref, Role::Admin, &[], None, 30));
-            tokens.insert(
-                "org_viewer",
-                issue(store_ref, Role::OrgViewer, &[], None, 30),
-            );
-            tokens.insert(
-                "team_member",
-                issue(store_ref, Role::TeamMember, &["payments"], None, 30),
-            );
-            tokens.insert(
-                "reviewer",
-                issue(store_ref, Role::Reviewer, &["payments"], None, 30),
-            );
-            tokens.insert(
-                "ingest",
-                issue(store_ref, Role::Ingest, &[], Some("events"), 30),
-            );
+            let roles: [(&str, Role, &[&str], Option<&str>); 5] = [
+                ("admin", Role::Admin, &[], None),
+                ("org_viewer", Role::OrgViewer, &[], None),
+                ("team_member", Role::TeamMember, &["payments"], None),
+                ("reviewer", Role::Reviewer, &["payments"], None),
+                ("ingest", Role::Ingest, &[], Some("events")),
+            ];
+            let now = Timestamp::now();
+            let tokens: BTreeMap<&str, String> = roles
+                .into_iter()
+                .map(|(name, role, teams, source)| {
+                    (name, issue_at(store_ref, role, teams, source, 30, now).0)
+                })
+                .collect();
             (store, tokens)
         })
         .join()

@@ -218,6 +218,19 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// The text of `key` in each object of a JSON array.
+pub fn texts<'v>(list: &'v serde_json::Value, key: &str) -> Vec<&'v str> {
+    let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    items.iter().filter_map(|v| v[key].as_str()).collect()
+}
+
+/// Asserts that a command said `text` on stderr (and shows what it said).
+#[track_caller]
+pub fn assert_said(o: &Output, text: &str) {
+    let said = stderr(o);
+    assert!(said.contains(text), "expected {text:?} in: {said}");
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
