@@ -288,15 +288,7 @@ async fn incident_tools_feed_time_to_restore_fact_by_fact() {
         let mut next = triggered.clone();
         next["event"]["event_type"] = json!(kind);
         next["event"]["occurred_at"] = json!(at);
-        let next = serde_json::to_vec(&next).unwrap();
-        let sig = format!("v1={}", hmac_hex(b"test-secret", &next));
-        let (status, _, _) = app
-            .post_with(
-                "/hooks/pagerduty",
-                &[("x-pagerduty-signature", sig.as_str())],
-                next,
-            )
-            .await;
+        let (status, _) = pagerduty(&app, serde_json::to_vec(&next).unwrap()).await;
         assert_eq!(status, 200);
     }
     assert_eq!(
@@ -326,13 +318,13 @@ async fn incident_tools_feed_time_to_restore_fact_by_fact() {
     );
 
     // Opsgenie: epoch milliseconds; a tag mapped to the service.
-    let created = fixture("opsgenie/alert_create.json");
+    let created: Value = serde_json::from_slice(&fixture("opsgenie/alert_create.json")).unwrap();
     let token = [("authorization", "Bearer og-token")];
-    let (status, _, _) = app
-        .post_with("/hooks/opsgenie", &token, created.clone())
-        .await;
-    assert_eq!(status, 200);
-    let mut closed: Value = serde_json::from_slice(&created).unwrap();
+    assert_eq!(
+        app.post_json("/hooks/opsgenie", &token, &created).await.0,
+        200
+    );
+    let mut closed = created.clone();
     closed["action"] = json!("Close");
     closed["alert"]["updatedAt"] = json!(1_420_455_791_104_000_000i64);
     let (status, _, _) = app.post_json("/hooks/opsgenie", &token, &closed).await;
@@ -348,14 +340,7 @@ async fn incident_tools_feed_time_to_restore_fact_by_fact() {
     // A signed body that is not PagerDuty's shape: 400 and a dead letter.
     let junk =
         br#"{"event":{"resource_type":"incident","event_type":"incident.triggered"}}"#.to_vec();
-    let sig = format!("v1={}", hmac_hex(b"test-secret", &junk));
-    let (status, _, problem) = app
-        .post_with(
-            "/hooks/pagerduty",
-            &[("x-pagerduty-signature", sig.as_str())],
-            junk,
-        )
-        .await;
+    let (status, problem) = pagerduty(&app, junk).await;
     assert_eq!(status, 400);
     assert!(
         problem["detail"]
@@ -365,6 +350,14 @@ async fn incident_tools_feed_time_to_restore_fact_by_fact() {
         "{problem}"
     );
     let _dir = app.stop().await;
+}
+
+/// A PagerDuty delivery signed with the test secret: (status, answer).
+async fn pagerduty(app: &TestApp, body: Vec<u8>) -> (u16, Value) {
+    let signature = format!("v1={}", hmac_hex(b"test-secret", &body));
+    let header = [("x-pagerduty-signature", signature.as_str())];
+    let (status, _, answer) = app.post_with("/hooks/pagerduty", &header, body).await;
+    (status, answer)
 }
 
 /// How many incidents of `service` were restored in the window, and the

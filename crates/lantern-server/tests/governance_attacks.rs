@@ -744,13 +744,14 @@ async fn forms_go_back_only_to_local_paths_and_never_fail_after_writing() {
 #[tokio::test]
 async fn small_groups_are_withheld_in_every_bucket_and_comparison() {
     let app = spawn_app().await;
+    // One person a day, three in all.
     let history = json!([
-        {"type":"change","repo":"acme/shop","sha":"aaaaaa1","committed_at":"2026-03-01T08:00:00Z","author":"ana"},
-        {"type":"change","repo":"acme/shop","sha":"aaaaaa2","parents":["aaaaaa1"],"committed_at":"2026-03-02T08:00:00Z","author":"bo"},
-        {"type":"change","repo":"acme/shop","sha":"aaaaaa3","parents":["aaaaaa2"],"committed_at":"2026-03-10T08:00:00Z","author":"dee"},
         {"type":"deployment","id":"d1","service":"checkout","environment":"production","finished_at":"2026-03-01T10:00:00Z","repo":"acme/shop","sha":"aaaaaa1"},
         {"type":"deployment","id":"d2","service":"checkout","environment":"production","finished_at":"2026-03-02T10:00:00Z","repo":"acme/shop","sha":"aaaaaa2"},
-        {"type":"deployment","id":"d3","service":"checkout","environment":"production","finished_at":"2026-03-10T10:00:00Z","repo":"acme/shop","sha":"aaaaaa3"}
+        {"type":"deployment","id":"d3","service":"checkout","environment":"production","finished_at":"2026-03-10T10:00:00Z","repo":"acme/shop","sha":"aaaaaa3"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa1","committed_at":"2026-03-01T08:00:00Z","author":"ana"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa2","parents":["aaaaaa1"],"committed_at":"2026-03-02T08:00:00Z","author":"bo"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa3","parents":["aaaaaa2"],"committed_at":"2026-03-10T08:00:00Z","author":"dee"}
     ]);
     assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
     let viewer = app.tokens["org_viewer"].clone();

@@ -39,6 +39,11 @@ pub fn time(micros: i64) -> Timestamp {
     Timestamp::from_micros(micros)
 }
 
+/// An optional enum column: `None` stays `None`.
+pub fn opt_enum<T: Copy>(table: &[(&'static str, T)], text: Option<&str>) -> Result<Option<T>> {
+    text.map(|t| enum_value(table, t)).transpose()
+}
+
 pub fn enum_value<T: Copy>(table: &[(&'static str, T)], text: &str) -> Result<T> {
     table
         .iter()

@@ -51,22 +51,25 @@ pub(crate) fn mark_stale(tx: &mut impl GenericClient, events: &[Event]) -> Resul
         return Ok(());
     }
     let mut t = Touched::of(events);
-    for r in old_rows(
-        tx,
-        "SELECT service, repo FROM deployments WHERE id = ANY($1)",
-        &t.deployments,
-    )? {
-        t.services.insert(r.try_get(0)?);
-        t.repos.extend(r.try_get::<_, Option<String>>(1)?);
-    }
-    for r in old_rows(
-        tx,
-        "SELECT service, services FROM incidents WHERE id = ANY($1)",
-        &t.incidents,
-    )? {
-        t.services.insert(r.try_get(0)?);
-        let more: &str = r.try_get(1)?;
-        t.services.extend(more.lines().map(str::to_string));
+    // A stored deployment's service and repository, a stored incident's
+    // services.
+    for (sql, ids) in [
+        (
+            "SELECT service, repo, NULL::TEXT FROM deployments WHERE id = ANY($1)",
+            &t.deployments,
+        ),
+        (
+            "SELECT service, NULL::TEXT, services FROM incidents WHERE id = ANY($1)",
+            &t.incidents,
+        ),
+    ] {
+        for r in old_rows(tx, sql, ids)? {
+            t.services.insert(r.try_get(0)?);
+            t.repos.extend(r.try_get::<_, Option<String>>(1)?);
+            let more: Option<&str> = r.try_get(2)?;
+            t.services
+                .extend(more.into_iter().flat_map(str::lines).map(str::to_string));
+        }
     }
     for (sql, ids) in [
         ("SELECT repo FROM changes WHERE id = ANY($1)", &t.changes),
@@ -294,41 +297,43 @@ fn write_facts(
 ) -> Result<()> {
     let service_in = |s: &Name| only.is_none_or(|(services, _)| services.contains(s.as_str()));
     let repo_in = |r: &Name| only.is_none_or(|(_, repos)| repos.contains(r.as_str()));
-    let rows = rows_of(&events.deployments, |d| {
+    let deployments = rows_of(&events.deployments, |d| {
         let f = facts.deployments.get(&d.id)?;
         service_in(&d.service).then(|| deployment_row(d, f))
     });
-    insert_rows(
-        tx,
-        "deployment_facts",
-        &["deployment", "service", "rule", "sha_known", "shipped"],
-        &rows,
-        "ON CONFLICT (deployment) DO UPDATE SET service = EXCLUDED.service, rule = EXCLUDED.rule,
-         sha_known = EXCLUDED.sha_known, shipped = EXCLUDED.shipped",
-    )?;
-    let rows = rows_of(&events.pull_requests, |p| {
+    let pull_requests = rows_of(&events.pull_requests, |p| {
         let f = facts.pull_requests.get(&p.id)?;
         repo_in(&p.repo).then(|| pull_request_row(p, f))
     });
-    insert_rows(
-        tx,
-        "pull_request_facts",
-        &["pull_request", "repo", "first_commit_at", "deploys"],
-        &rows,
-        "ON CONFLICT (pull_request) DO UPDATE SET repo = EXCLUDED.repo,
-         first_commit_at = EXCLUDED.first_commit_at, deploys = EXCLUDED.deploys",
-    )?;
-    let rows = rows_of(&facts.sha_links, |l| {
+    let links = rows_of(&facts.sha_links, |l| {
         service_in(&l.service).then(|| link_row(l))
     });
-    insert_rows(
-        tx,
-        "incident_links",
-        &["incident", "service", "finished_at", "deployment"],
-        &rows,
-        "ON CONFLICT (incident, service) DO UPDATE SET finished_at = EXCLUDED.finished_at,
-         deployment = EXCLUDED.deployment",
-    )?;
+    let tables: [(&str, &[&str], _, &str); 3] = [
+        (
+            "deployment_facts",
+            &["deployment", "service", "rule", "sha_known", "shipped"],
+            deployments,
+            "ON CONFLICT (deployment) DO UPDATE SET service = EXCLUDED.service, rule = EXCLUDED.rule,
+             sha_known = EXCLUDED.sha_known, shipped = EXCLUDED.shipped",
+        ),
+        (
+            "pull_request_facts",
+            &["pull_request", "repo", "first_commit_at", "deploys"],
+            pull_requests,
+            "ON CONFLICT (pull_request) DO UPDATE SET repo = EXCLUDED.repo,
+             first_commit_at = EXCLUDED.first_commit_at, deploys = EXCLUDED.deploys",
+        ),
+        (
+            "incident_links",
+            &["incident", "service", "finished_at", "deployment"],
+            links,
+            "ON CONFLICT (incident, service) DO UPDATE SET finished_at = EXCLUDED.finished_at,
+             deployment = EXCLUDED.deployment",
+        ),
+    ];
+    for (table, columns, rows, on_conflict) in tables {
+        insert_rows(tx, table, columns, &rows, on_conflict)?;
+    }
     Ok(())
 }
 

@@ -175,10 +175,7 @@ fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment> {
             .try_get::<_, Option<&str>>(8)?
             .map(text_to_shas)
             .transpose()?,
-        kind: r
-            .try_get::<_, Option<&str>>(9)?
-            .map(|k| enum_value(&DeploymentKind::ALL, k))
-            .transpose()?,
+        kind: opt_enum(&DeploymentKind::ALL, r.try_get(9)?)?,
         rollback_of: r.try_get::<_, Option<&str>>(10)?.map(id).transpose()?,
         automated: r.try_get(11)?,
     })
@@ -680,19 +677,9 @@ impl Store for PostgresStore {
             }
             facts::refresh(self.client(), config, &|_, _| {})?;
         }
-        self.derived_input(services, window, config)
-    }
-}
-
-impl PostgresStore {
-    fn derived_input(
-        &mut self,
-        services: Option<&BTreeSet<Name>>,
-        window: Window,
-        config: &EngineConfig,
-    ) -> Result<ReportInput> {
-        // One snapshot for every read: a purge committing in between must
-        // not show both an event and what retention kept of it.
+        // Derived from the events instead: one snapshot for every read, as a
+        // purge committing in between must not show both an event and what
+        // retention kept of it.
         let mut tx = self
             .client()
             .build_transaction()

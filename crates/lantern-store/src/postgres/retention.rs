@@ -26,7 +26,7 @@ use crate::Result;
 use crate::StoreError;
 use crate::codec::{
     Names, corrupt, decode_deploys, decode_times, encode_deploys, encode_times, enum_text,
-    enum_value, id, time,
+    enum_value, id, opt_enum, time,
 };
 use crate::retained::{PLACEHOLDER_SHA, RETAINED_PREFIX, RetentionRun};
 use foldhash::{HashMap, HashSet};
@@ -622,10 +622,7 @@ pub(super) fn read_measured_deployment(
         repo: None,
         sha: None,
         changes: None,
-        kind: r
-            .try_get::<_, Option<&str>>(5)?
-            .map(|k| enum_value(&DeploymentKind::ALL, k))
-            .transpose()?,
+        kind: opt_enum(&DeploymentKind::ALL, r.try_get(5)?)?,
         rollback_of: r.try_get::<_, Option<&str>>(6)?.map(id).transpose()?,
         automated: None,
     };

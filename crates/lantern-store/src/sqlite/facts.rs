@@ -626,11 +626,7 @@ impl SqliteStore {
                     repo: None,
                     sha: None,
                     changes: None,
-                    kind: r
-                        .get_ref(5)?
-                        .as_str_or_null()?
-                        .map(|k| enum_value(&DeploymentKind::ALL, k))
-                        .transpose()?,
+                    kind: opt_enum(&DeploymentKind::ALL, r.get_ref(5)?.as_str_or_null()?)?,
                     rollback_of: r.get_ref(6)?.as_str_or_null()?.map(id).transpose()?,
                     automated: None,
                 };

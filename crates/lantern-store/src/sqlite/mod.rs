@@ -499,11 +499,7 @@ pub(crate) fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment> 
             .as_str_or_null()?
             .map(text_to_shas)
             .transpose()?,
-        kind: r
-            .get_ref(9)?
-            .as_str_or_null()?
-            .map(|k| enum_value(&DeploymentKind::ALL, k))
-            .transpose()?,
+        kind: opt_enum(&DeploymentKind::ALL, r.get_ref(9)?.as_str_or_null()?)?,
         rollback_of: r.get_ref(10)?.as_str_or_null()?.map(id).transpose()?,
         automated: r.get(11)?,
     })
