@@ -142,7 +142,8 @@ mod tests {
 
     #[test]
     fn merges_and_squashes_name_their_pull_request_and_branch() {
-        let cases: [(&[u8], bool, Option<(PrRef, HowMerged)>, Option<&str>); 4] = [
+        type Case<'a> = (&'a [u8], bool, Option<(PrRef, HowMerged)>, Option<&'a str>);
+        let cases: [Case; 4] = [
             (
                 b"Merge pull request #123 from acme/hotfix/login\n\nFix login\n",
                 true,
