@@ -99,24 +99,23 @@ fn ids<'d>(deployments: &[&'d Deployment]) -> Vec<&'d str> {
     deployments.iter().map(|d| d.id.as_str()).collect()
 }
 
+/// The events of one type in an outcome, in order.
+fn of_type<'o, T>(o: &'o Outcome, pick: fn(&'o Event) -> Option<&'o T>) -> Vec<&'o T> {
+    o.events.iter().filter_map(pick).collect()
+}
+
 fn deployments(o: &Outcome) -> Vec<&Deployment> {
-    o.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Deployment(d) => Some(d),
-            _ => None,
-        })
-        .collect()
+    of_type(o, |e| match e {
+        Event::Deployment(d) => Some(d),
+        _ => None,
+    })
 }
 
 fn pull_requests(o: &Outcome) -> Vec<&PullRequest> {
-    o.events
-        .iter()
-        .filter_map(|e| match e {
-            Event::PullRequest(p) => Some(p),
-            _ => None,
-        })
-        .collect()
+    of_type(o, |e| match e {
+        Event::PullRequest(p) => Some(p),
+        _ => None,
+    })
 }
 
 fn sha(hex: &str) -> Sha {

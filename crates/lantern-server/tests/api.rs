@@ -734,24 +734,12 @@ async fn a_deployment_explains_itself_to_those_who_may_see_detail() {
     // The page says the same; a team member of checkout's team may read
     // it, an org viewer may not (event-level detail).
     let member = app.tokens["team_member"].clone();
-    let page = app
-        .send(
-            Some(&member),
-            "GET",
-            "/services/checkout/deployments/d2",
-            &[],
-            None,
-        )
-        .await;
-    assert_eq!(page.status, 200, "{}", page.text);
+    let page = app.page(&member, "/services/checkout/deployments/d2").await;
     assert!(page.text.contains("Rolled back by"), "{}", page.text);
     // The service page's chart points lead to their day's timeline, and
     // its deployments to the pages that explain them.
     let service_page = "/services/checkout?from=2026-03-01&to=2026-03-04&bucket=day";
-    let page = app
-        .send(Some(&member), "GET", service_page, &[], None)
-        .await;
-    assert_eq!(page.status, 200, "{}", page.text);
+    let page = app.page(&member, service_page).await;
     let day =
         "/services/checkout?from=2026-03-02T00%3A00%3A00Z&amp;to=2026-03-03T00%3A00%3A00Z#timeline";
     assert!(
@@ -764,10 +752,7 @@ async fn a_deployment_explains_itself_to_those_who_may_see_detail() {
             .contains(r#"href="/services/checkout/deployments/d2""#)
     );
     let viewer = app.tokens["org_viewer"].clone();
-    let page = app
-        .send(Some(&viewer), "GET", service_page, &[], None)
-        .await;
-    assert_eq!(page.status, 200, "{}", page.text);
+    let page = app.page(&viewer, service_page).await;
     // (Two contributors: withheld from outside the team altogether.)
     assert!(
         !page.text.contains("#timeline\"><circle") && !page.text.contains("/deployments/d2"),

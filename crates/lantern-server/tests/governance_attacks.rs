@@ -793,15 +793,8 @@ async fn small_groups_are_withheld_in_every_bucket_and_comparison() {
     // The dashboard's 7-day comparison (4 to 11 March: one person) is
     // withheld; its 30- and 90-day ones (all three) are shown.
     let page = app
-        .send(
-            Some(&viewer),
-            "GET",
-            "/services/checkout?from=2026-02-01&to=2026-03-12",
-            &[],
-            None,
-        )
+        .page(&viewer, "/services/checkout?from=2026-02-01&to=2026-03-12")
         .await;
-    assert_eq!(page.status, 200, "{}", page.text);
     let compare = page
         .text
         .split("table class=\"compare\"")

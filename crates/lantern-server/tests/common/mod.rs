@@ -314,6 +314,13 @@ impl TestApp {
     /// Any request: the token (if any) as a bearer, extra headers, a JSON
     /// body (a JSON string is sent as a form, as pages post); answers the
     /// status, the response headers and the body text.
+    /// A page (or any GET) read with `token`, which must answer 200.
+    pub async fn page(&self, token: &str, path: &str) -> Response {
+        let page = self.send(Some(token), "GET", path, &[], None).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.text);
+        page
+    }
+
     pub async fn send(
         &self,
         token: Option<&str>,
