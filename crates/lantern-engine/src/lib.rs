@@ -1,8 +1,10 @@
 //! Lantern's metrics engine: the exact figures of metrics.md.
 //!
 //! Pure by design: events, a scope and a window in, a report out. No I/O,
-//! no clock, no randomness — the same input gives the same report on any
-//! machine, and the server, the CLI and the tests all call the same code.
+//! no clock, no randomness (`rng` is a seeded generator for generated
+//! histories; no figure uses it) — the same input gives the same report on
+//! any machine, and the server, the CLI and the tests all call the same
+//! code.
 //!
 //! Work is split in three: [`derive`] turns history into [`Facts`] (what
 //! each deployment shipped — the expensive part, which a store can keep);
@@ -22,6 +24,7 @@ mod prs;
 mod report;
 pub mod rng;
 mod scope_index;
+pub mod slo;
 mod stats;
 
 pub use bands::Band;
