@@ -22,6 +22,7 @@ mod error;
 pub mod format;
 pub mod report;
 pub mod settings;
+pub mod slos;
 
 pub use error::AppError;
 pub use settings::{Governance, Settings, Team};

@@ -36,6 +36,43 @@ struct File {
     repos: Vec<RepoEntry>,
     #[serde(default)]
     governance: GovernanceEntry,
+    /// `[[slos]]`: service level objectives (slo.md).
+    #[serde(default)]
+    slos: Vec<SloEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SloEntry {
+    name: String,
+    service: String,
+    objective: f64,
+    #[serde(default = "default_slo_window")]
+    window_days: u32,
+    description: Option<String>,
+    prometheus: Option<PrometheusQueries>,
+}
+
+fn default_slo_window() -> u32 {
+    28
+}
+
+/// `[slos.prometheus]`: the two queries whose results are an SLO's counts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusQueries {
+    pub good: String,
+    pub total: String,
+}
+
+/// A declared SLO: what the engine computes with, and where its counts
+/// come from.
+#[derive(Debug, Clone)]
+pub struct Slo {
+    pub spec: lantern_engine::slo::SloSpec,
+    pub description: Option<String>,
+    /// Pulled from Prometheus; `None`: `sli` events are sent to Lantern.
+    pub prometheus: Option<PrometheusQueries>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +229,8 @@ pub struct Settings {
     /// Webhook receivers' settings, secrets from the environment included.
     pub sources: std::collections::BTreeMap<String, SourceSettings>,
     pub governance: Governance,
+    /// The declared SLOs, in the file's order.
+    pub slos: Vec<Slo>,
     /// Where it was read from, if a file was read.
     pub source: Option<PathBuf>,
 }
@@ -241,6 +280,49 @@ fn sources(
                     .unwrap_or_default(),
             },
         );
+    }
+    Ok(out)
+}
+
+/// The `[[slos]]` entries, checked: a unique name, a service of the
+/// catalog, 0 < objective < 1, a window of 1 to 90 days (slo.md).
+fn slos(entries: Vec<SloEntry>, teams: &[Team], where_: &str) -> Result<Vec<Slo>> {
+    let mut out: Vec<Slo> = Vec::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        let at = format!("{where_}: slos[{i}]");
+        let name = Name::parse(&e.name).map_err(|m| AppError::Config(format!("{at}.name {m}")))?;
+        if out.iter().any(|s| s.spec.name == name.as_str()) {
+            bail!("{at}: SLO `{name}` is defined twice");
+        }
+        let service =
+            Name::parse(&e.service).map_err(|m| AppError::Config(format!("{at}.service {m}")))?;
+        if !teams.iter().any(|t| t.services.contains(&service)) {
+            bail!("{at}: service `{service}` is not in the catalog (no [[teams]] entry lists it)");
+        }
+        if !(e.objective > 0.0 && e.objective < 1.0) {
+            bail!(
+                "{at}.objective must be between 0 and 1 (exclusive), got {}",
+                e.objective
+            );
+        }
+        if !(1..=90).contains(&e.window_days) {
+            bail!("{at}.window_days must be 1 to 90, got {}", e.window_days);
+        }
+        if let Some(q) = &e.prometheus
+            && (q.good.trim().is_empty() || q.total.trim().is_empty())
+        {
+            bail!("{at}.prometheus needs both `good` and `total` queries");
+        }
+        out.push(Slo {
+            spec: lantern_engine::slo::SloSpec {
+                name: name.to_string(),
+                service,
+                objective: e.objective,
+                window_days: e.window_days,
+            },
+            description: e.description,
+            prometheus: e.prometheus,
+        });
     }
     Ok(out)
 }
@@ -344,8 +426,10 @@ impl Settings {
             charter: g.charter.clone(),
             retention_every: Governance::default().retention_every,
         };
+        let slos = slos(file.slos, &teams, &where_)?;
         Ok(Settings {
             governance,
+            slos,
             teams,
             engine: EngineConfig {
                 production: file
@@ -463,5 +547,60 @@ mod tests {
         assert!(e.to_string().contains("at least one"));
         let c = Settings::parse("[[teams]]\nname = \"a\"\n", None).unwrap();
         assert!(c.team("b").unwrap_err().to_string().contains("no catalog"));
+    }
+
+    #[test]
+    fn slos_are_checked_against_the_catalog_and_slo_md() {
+        let team = "[[teams]]\nname = \"payments\"\nservices = [\"checkout\"]\n";
+        let with = |slo: &str| Settings::parse(&format!("{team}[[slos]]\n{slo}"), None);
+        let c = with(
+            "name = \"checkout-availability\"\nservice = \"checkout\"\nobjective = 0.999\n\
+             [slos.prometheus]\ngood = 'sum(up)'\ntotal = 'count(up)'\n",
+        )
+        .unwrap();
+        let slo = &c.slos[0];
+        assert_eq!(
+            (
+                slo.spec.name.as_str(),
+                slo.spec.service.as_str(),
+                slo.spec.window_days
+            ),
+            ("checkout-availability", "checkout", 28),
+            "28 days unless said"
+        );
+        assert_eq!(slo.prometheus.as_ref().unwrap().total, "count(up)");
+        for (slo, says) in [
+            (
+                "name = \"a\"\nservice = \"nope\"\nobjective = 0.99\n",
+                "not in the catalog",
+            ),
+            (
+                "name = \"a\"\nservice = \"checkout\"\nobjective = 1.0\n",
+                "objective must be between 0 and 1",
+            ),
+            (
+                "name = \"a\"\nservice = \"checkout\"\nobjective = 0.99\nwindow_days = 91\n",
+                "window_days must be 1 to 90",
+            ),
+            (
+                "name = \"a\"\nservice = \"checkout\"\nobjective = 0.99\ntarget = 1\n",
+                "unknown field `target`",
+            ),
+            (
+                "name = \"\"\nservice = \"checkout\"\nobjective = 0.99\n",
+                "slos[0].name",
+            ),
+            (
+                "name = \"a\"\nservice = \"checkout\"\nobjective = 0.99\n[[slos]]\nname = \"a\"\nservice = \"checkout\"\nobjective = 0.9\n",
+                "defined twice",
+            ),
+            (
+                "name = \"a\"\nservice = \"checkout\"\nobjective = 0.99\n[slos.prometheus]\ngood = ''\ntotal = 'x'\n",
+                "both `good` and `total`",
+            ),
+        ] {
+            let e = with(slo).unwrap_err();
+            assert!(format!("{e:#}").contains(says), "{slo}: {e:#}");
+        }
     }
 }

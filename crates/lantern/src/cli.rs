@@ -53,6 +53,9 @@ pub enum Command {
     /// is recorded).
     #[command(subcommand)]
     Deployment(deployment_cmd::DeploymentCommand),
+    /// Service level objectives declared in the catalog (`[[slos]]`).
+    #[command(subcommand)]
+    Slo(crate::slo_cmd::SloCommand),
     /// What a metric measures, what it does not, and how it is misread.
     Explain {
         /// A metric (e.g. lead_time, cfr); omit to list them all.
@@ -173,6 +176,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 "{}",
                 deployment_cmd::run(instance.store.as_mut(), &config, &command)?
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Slo(command) => {
+            print!("{}", crate::slo_cmd::run(&settings()?, &command)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { metric, json } => {

@@ -14,4 +14,5 @@ pub mod render;
 pub mod report_cmd;
 pub use lantern_engine::rng;
 pub mod serve;
+pub mod slo_cmd;
 pub mod telemetry;

@@ -339,3 +339,37 @@ fn a_deployment_explains_itself_and_the_read_is_recorded() {
     assert!(!out.status.success());
     assert_said(&out, "no deployment `d2` of service `other`");
 }
+
+#[test]
+fn slos_are_listed_from_the_catalog() {
+    let env = Env::new();
+    let out = env.run(&words("slo list"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("No SLOs"), "{}", stdout(&out));
+    env.write(
+        "lantern.toml",
+        "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n\
+         [[slos]]\nname = \"shop-latency\"\nservice = \"shop-api\"\nobjective = 0.99\nwindow_days = 7\n\
+         [[slos]]\nname = \"shop-availability\"\nservice = \"shop-api\"\nobjective = 0.999\n\
+         description = \"Answers without a 5xx\"\n\
+         [slos.prometheus]\ngood = 'sum(rate(ok[5m]))'\ntotal = 'sum(rate(all[5m]))'\n",
+    );
+    let table = stdout(&env.run(&words("slo list")));
+    assert!(table.contains("shop-availability"), "{table}");
+    assert!(table.contains("99.9%") && table.contains("28d"), "{table}");
+    assert!(table.contains("Answers without a 5xx"), "{table}");
+    let list: Value = serde_json::from_str(&stdout(&env.run(&words("slo list --json")))).unwrap();
+    // By name; the window is 28 days unless said.
+    assert_eq!(texts(&list, "name"), ["shop-availability", "shop-latency"]);
+    assert_eq!(texts(&list, "counts_from"), ["prometheus", "events"]);
+    assert_eq!(list[0]["window_days"], 28);
+    assert_eq!(list[1]["objective"], 0.99);
+    // An SLO of a service the catalog does not list stops the command.
+    env.write(
+        "lantern.toml",
+        "[[slos]]\nname = \"x\"\nservice = \"ghost\"\nobjective = 0.99\n",
+    );
+    let out = env.run(&words("slo list"));
+    assert!(!out.status.success());
+    assert_said(&out, "service `ghost` is not in the catalog");
+}

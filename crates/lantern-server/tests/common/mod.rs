@@ -223,6 +223,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
                 ..Governance::default()
             },
             git_hotfix: Default::default(),
+            slos: Vec::new(),
             source: None,
         },
     };
