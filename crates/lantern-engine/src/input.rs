@@ -40,6 +40,8 @@ impl EventSet {
                 Event::Deployment(e) => put!(set.deployments, e),
                 Event::Incident(e) => put!(set.incidents, e),
                 Event::Annotation(e) => put!(set.annotations, e),
+                // SLO counts are read per SLO (`slo`), never by a DORA report.
+                Event::Sli(_) => {}
             }
         }
         set

@@ -1,4 +1,5 @@
-//! The five canonical event types of events.md, version 1.
+//! The canonical event types of events.md: the five of version 1, and
+//! `sli` of version 1.1 (slo.md).
 
 use crate::{EventId, Name, Pseudonym, Sha, Timestamp};
 
@@ -9,6 +10,7 @@ pub enum Event {
     Deployment(Deployment),
     Incident(Incident),
     Annotation(Annotation),
+    Sli(Sli),
 }
 
 impl Event {
@@ -19,6 +21,7 @@ impl Event {
             Event::Deployment(_) => EventKind::Deployment,
             Event::Incident(_) => EventKind::Incident,
             Event::Annotation(_) => EventKind::Annotation,
+            Event::Sli(_) => EventKind::Sli,
         }
     }
 
@@ -29,6 +32,7 @@ impl Event {
             Event::Deployment(e) => &e.id,
             Event::Incident(e) => &e.id,
             Event::Annotation(e) => &e.id,
+            Event::Sli(e) => &e.id,
         }
     }
 }
@@ -40,6 +44,7 @@ pub enum EventKind {
     Deployment,
     Incident,
     Annotation,
+    Sli,
 }
 
 impl EventKind {
@@ -50,6 +55,7 @@ impl EventKind {
             EventKind::Deployment => "deployment",
             EventKind::Incident => "incident",
             EventKind::Annotation => "annotation",
+            EventKind::Sli => "sli",
         }
     }
 }
@@ -271,4 +277,26 @@ pub struct Annotation {
     pub from: Timestamp,
     pub to: Option<Timestamp>,
     pub title: String,
+}
+
+/// Good and total events of one SLO over an interval (slo.md), `from` <
+/// `to`, `good` ≤ `total`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sli {
+    pub id: EventId,
+    /// The SLO's name.
+    pub slo: Name,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub good: u64,
+    pub total: u64,
+}
+
+impl Sli {
+    /// The id an `sli` event gets when it gives none: `slo@from`, the
+    /// instant in UTC with six decimals, so every spelling of one instant
+    /// gives one id.
+    pub fn default_id(slo: &Name, from: Timestamp) -> Result<EventId, String> {
+        EventId::parse(&format!("{slo}@{}", from.to_rfc3339_micros()))
+    }
 }

@@ -56,10 +56,11 @@ pub fn parse_event(value: &Value, pseudonymiser: &Pseudonymiser) -> Result<Event
         "deployment" => fields.deployment().map(Event::Deployment),
         "incident" => fields.incident().map(Event::Incident),
         "annotation" => fields.annotation().map(Event::Annotation),
+        "sli" => fields.sli().map(Event::Sli),
         other => Err(err(
             "type",
             format!(
-                "unknown event type `{other}`; expected change, pull_request, deployment, incident or annotation"
+                "unknown event type `{other}`; expected change, pull_request, deployment, incident, annotation or sli"
             ),
         )),
     }
@@ -182,6 +183,35 @@ impl<'a> Fields<'a> {
             caused_by: self.optional("caused_by", as_event_id)?,
             caused_by_sha: self.optional("caused_by_sha", as_sha)?,
             title: self.optional("title", |f, v| as_text(f, v, 500))?,
+        })
+    }
+
+    fn sli(&self) -> Result<Sli, FieldError> {
+        let slo = self.required("slo", as_name)?;
+        let from = self.required("from", as_time)?;
+        let to = self.required("to", as_time)?;
+        if to <= from {
+            return Err(err("to", "must be after `from`"));
+        }
+        let good = self.required("good", as_count)?;
+        let total = self.required("total", as_count)?;
+        if good > total {
+            return Err(err(
+                "good",
+                format!("must not exceed `total` ({good} > {total})"),
+            ));
+        }
+        let id = match self.optional("id", as_event_id)? {
+            Some(id) => id,
+            None => Sli::default_id(&slo, from).map_err(|m| err("id", m))?,
+        };
+        Ok(Sli {
+            id,
+            slo,
+            from,
+            to,
+            good,
+            total,
         })
     }
 
@@ -384,6 +414,49 @@ mod tests {
         assert_eq!(d.status, DeploymentStatus::Success);
         assert_eq!(d.changes, Some(vec![]));
         assert_eq!(d.kind, None);
+    }
+
+    #[test]
+    fn sli_counts_are_checked_and_one_instant_gives_one_id() {
+        let p = Pseudonymiser::from_key([7; 32]);
+        let parse = |line: &str| parse_event_json(line, &p);
+        let a = parse(r#"{"type":"sli","slo":"checkout-availability","from":"2026-04-01T01:00:00+01:00","to":"2026-04-01T00:05:00Z","good":998,"total":1000}"#).unwrap();
+        let b = parse(r#"{"type":"sli","slo":"checkout-availability","from":"2026-04-01T00:00:00Z","to":"2026-04-01T00:05:00Z","good":999,"total":1000}"#).unwrap();
+        assert_eq!(
+            a.id().as_str(),
+            "checkout-availability@2026-04-01T00:00:00.000000Z"
+        );
+        assert_eq!(a.id(), b.id(), "last write wins per interval");
+        let Event::Sli(sli) = a else {
+            panic!("not an sli: {a:?}")
+        };
+        assert_eq!((sli.good, sli.total), (998, 1000));
+        for (line, field, says) in [
+            (
+                r#"{"type":"sli","slo":"s","from":"2026-04-01T00:00:00Z","to":"2026-04-01T00:05:00Z","good":2,"total":1}"#,
+                "good",
+                "must not exceed `total`",
+            ),
+            (
+                r#"{"type":"sli","slo":"s","from":"2026-04-01T00:00:00Z","to":"2026-04-01T00:05:00Z","good":-1,"total":1}"#,
+                "good",
+                "whole number",
+            ),
+            (
+                r#"{"type":"sli","slo":"s","from":"2026-04-01T00:05:00Z","to":"2026-04-01T00:05:00Z","good":0,"total":0}"#,
+                "to",
+                "after `from`",
+            ),
+            (
+                r#"{"type":"sli","from":"2026-04-01T00:00:00Z","to":"2026-04-01T00:05:00Z","good":0,"total":0}"#,
+                "slo",
+                "required",
+            ),
+        ] {
+            let e = parse(line).unwrap_err();
+            assert_eq!(e.field, field, "{line}: {e}");
+            assert!(e.message.contains(says), "{line}: {e}");
+        }
     }
 
     #[test]

@@ -81,12 +81,24 @@ impl Timestamp {
     }
 
     pub fn to_rfc3339(self) -> String {
+        self.formatted(SecondsFormat::AutoSi)
+    }
+
+    fn formatted(self, seconds: SecondsFormat) -> String {
         let secs = self.0.div_euclid(MICROS_PER_SECOND);
         let nanos = (self.0.rem_euclid(MICROS_PER_SECOND) * 1000) as u32;
         match Utc.timestamp_opt(secs, nanos).single() {
-            Some(dt) => dt.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            Some(dt) => dt.to_rfc3339_opts(seconds, true),
             None => format!("@{}us", self.0),
         }
+    }
+}
+
+impl Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`: always six decimals, for ids that
+    /// must not depend on how an instant was spelled.
+    pub fn to_rfc3339_micros(self) -> String {
+        self.formatted(SecondsFormat::Micros)
     }
 }
 

@@ -186,3 +186,36 @@ pub fn decode_deploys(mut blob: &[u8], names: &mut Names) -> Result<Vec<(Name, T
     }
     Ok(out)
 }
+
+/// An `sli` row: (id, slo), (from, to) in microseconds, (good, total).
+pub fn sli(
+    (id, slo): (&str, &str),
+    (from, to): (i64, i64),
+    (good, total): (i64, i64),
+) -> Result<lantern_events::Sli> {
+    let counts = sli_count(from, to, good, total)?;
+    Ok(lantern_events::Sli {
+        id: self::id(id)?,
+        slo: lantern_events::Name::parse(slo).map_err(|what| StoreError::Corrupt { what })?,
+        from: counts.from,
+        to: counts.to,
+        good: counts.good,
+        total: counts.total,
+    })
+}
+
+/// A row of counts: (from, to) in microseconds, good, total.
+pub fn sli_count(
+    from: i64,
+    to: i64,
+    good: i64,
+    total: i64,
+) -> Result<lantern_engine::slo::SliCount> {
+    let count = |n: i64| u64::try_from(n).map_err(|_| corrupt("an sli count"));
+    Ok(lantern_engine::slo::SliCount {
+        from: time(from),
+        to: time(to),
+        good: count(good)?,
+        total: count(total)?,
+    })
+}

@@ -20,6 +20,7 @@ pub const TABLES: &[&str] = &[
     "deployments",
     "incidents",
     "annotations",
+    "slis",
     "source_state",
     "dead_letters",
     "meta",

@@ -116,6 +116,7 @@ pub struct Counts {
     pub deployments: u64,
     pub incidents: u64,
     pub annotations: u64,
+    pub slis: u64,
 }
 
 /// A webhook body that could not be turned into events, kept so that it
@@ -253,6 +254,15 @@ pub trait Store: GovernanceStore {
 
     /// Every annotation.
     fn annotations(&self) -> Result<Vec<lantern_events::Annotation>>;
+
+    /// An SLO's counts whose interval ends in (`after`, `until`]: what its
+    /// figures over [after, until) sum (slo.md).
+    fn sli_counts(
+        &self,
+        slo: &str,
+        after: lantern_events::Timestamp,
+        until: lantern_events::Timestamp,
+    ) -> Result<Vec<lantern_engine::slo::SliCount>>;
 
     /// Keeps a body that could not be mapped; returns its id.
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64>;

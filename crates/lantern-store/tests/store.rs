@@ -11,6 +11,43 @@ use each_store::{each_store, raw_sql};
 on_each_store! {
     every_field_of_every_type_round_trips("every_field_of_every_type_round_trips") => every_field_round_trips;
     merged_writes_complete_an_event_fact_by_fact("merged_writes_complete_an_event_fact_by_fact") => merged_writes;
+    sli_counts_are_read_by_the_end_of_their_interval("sli_counts_are_read_by_the_end_of_their_interval") => sli_counts;
+}
+
+/// slo.md: an interval counts in [a, b) when its end lies in (a, b]; one
+/// id per SLO and instant, the last write winning.
+fn sli_counts(at: &Location) {
+    let mut store = at.open().unwrap();
+    let sli = |from: &str, to: &str, good: u64| {
+        format!(
+            r#"{{"type":"sli","slo":"checkout-availability","from":"2026-04-01T{from}Z","to":"2026-04-01T{to}Z","good":{good},"total":1000}}"#
+        )
+    };
+    let lines = [
+        sli("00:00:00", "00:05:00", 990),
+        sli("00:05:00", "00:10:00", 999),
+        sli("00:10:00", "00:15:00", 1000),
+        // The same interval again, spelled in another offset: replaces.
+        r#"{"type":"sli","slo":"checkout-availability","from":"2026-04-01T02:05:00+02:00","to":"2026-04-01T00:10:00Z","good":995,"total":1000}"#.to_string(),
+        r#"{"type":"sli","slo":"other","from":"2026-04-01T00:00:00Z","to":"2026-04-01T00:05:00Z","good":1,"total":1}"#.to_string(),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    store.write(&parse(&lines)).unwrap();
+    let t = |hms: &str| Timestamp::parse_rfc3339(&format!("2026-04-01T{hms}Z")).unwrap();
+    let mut counts = store
+        .sli_counts("checkout-availability", t("00:05:00"), t("00:15:00"))
+        .unwrap();
+    counts.sort_by_key(|c| c.to);
+    let got: Vec<(u64, u64)> = counts.iter().map(|c| (c.good, c.total)).collect();
+    assert_eq!(got, [(995, 1000), (1000, 1000)], "ends in (00:05, 00:15]");
+    assert_eq!(store.counts().unwrap().slis, 4);
+    let id = EventId::parse("checkout-availability@2026-04-01T00:05:00.000000Z").unwrap();
+    match store.find(EventKind::Sli, &id).unwrap() {
+        Some(Event::Sli(s)) => assert_eq!((s.good, s.to), (995, t("00:10:00"))),
+        other => panic!("{other:?}"),
+    }
+    // Counts are not part of a DORA report's events.
+    assert_eq!(store.load(None).unwrap().len(), 0);
 }
 
 fn parse(lines: &[&str]) -> Vec<Event> {

@@ -179,7 +179,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Slo(command) => {
-            print!("{}", crate::slo_cmd::run(&settings()?, &command)?);
+            print!("{}", crate::slo_cmd::run(&settings()?, &command, open)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { metric, json } => {

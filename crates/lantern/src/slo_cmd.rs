@@ -1,9 +1,15 @@
-//! `lantern slo list`: the SLOs the catalog declares (slo.md), from
+//! `lantern slo list` and `lantern slo status`: the SLOs the catalog
+//! declares (slo.md) and their figures at an instant, from
 //! `lantern_app::slos`.
 
-use anyhow::Result;
-use clap::Subcommand;
+use crate::instance::Instance;
+use anyhow::{Result, anyhow};
+use clap::{Subcommand, ValueEnum};
 use lantern_app::Settings;
+use lantern_app::format::decimals;
+use lantern_app::report::Reader;
+use lantern_app::slos::SloAnswer;
+use lantern_events::Timestamp;
 use std::fmt::Write;
 
 #[derive(Subcommand, Debug)]
@@ -15,19 +21,69 @@ pub enum SloCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Each SLO's SLI, budget remaining, burn rates, firing alerts and
+    /// status at an instant (the organisation's, a team's or a service's).
+    Status {
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+        /// The instant: YYYY-MM-DD (midnight UTC) or RFC 3339 [default: now].
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+        format: StatusFormat,
+    },
 }
 
-pub fn run(config: &Settings, command: &SloCommand) -> Result<String> {
-    let SloCommand::List { json } = command;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Json,
+}
+
+pub fn run(
+    config: &Settings,
+    command: &SloCommand,
+    open: impl FnOnce() -> Result<Instance>,
+) -> Result<String> {
+    match command {
+        SloCommand::List { json } => list(config, *json),
+        SloCommand::Status {
+            service,
+            team,
+            at,
+            format,
+        } => {
+            let scope = lantern_app::report::scope(config, service.as_deref(), team.as_deref())?;
+            let at = match at {
+                Some(text) => Timestamp::parse_bound(text).map_err(|m| anyhow!("--at: {m}"))?,
+                None => Timestamp::now(),
+            };
+            let mut instance = open()?;
+            crate::report_cmd::refresh_facts(instance.store.as_mut(), config, true)?;
+            let answers = lantern_app::slos::status(
+                instance.store.as_mut(),
+                config,
+                Reader::Operator,
+                &scope,
+                at,
+            )?;
+            match format {
+                StatusFormat::Json => Ok(serde_json::to_string_pretty(&answers)? + "\n"),
+                StatusFormat::Table => Ok(status_table(&answers, at)),
+            }
+        }
+    }
+}
+
+fn list(config: &Settings, json: bool) -> Result<String> {
     let slos = lantern_app::slos::declared(config);
-    if *json {
+    if json {
         return Ok(serde_json::to_string_pretty(&slos)? + "\n");
     }
     if slos.is_empty() {
-        return Ok(
-            "No SLOs: declare them in lantern.toml as [[slos]] (name, service, objective, window_days).\n"
-                .into(),
-        );
+        return Ok(NONE.into());
     }
     let mut out = String::new();
     let _ = writeln!(
@@ -41,7 +97,7 @@ pub fn run(config: &Settings, command: &SloCommand) -> Result<String> {
             "{:<32} {:<20} {:>10} {:>6}d  {}",
             s.name,
             s.service,
-            format!("{}%", lantern_app::format::decimals(s.objective * 100.0, 4)),
+            format!("{}%", decimals(s.objective * 100.0, 4)),
             s.window_days,
             s.counts_from
         );
@@ -50,4 +106,52 @@ pub fn run(config: &Settings, command: &SloCommand) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+const NONE: &str =
+    "No SLOs: declare them in lantern.toml as [[slos]] (name, service, objective, window_days).\n";
+
+fn status_table(answers: &[SloAnswer], at: Timestamp) -> String {
+    if answers.is_empty() {
+        return NONE.into();
+    }
+    let share = |v: Option<f64>| v.map_or("–".into(), |v| format!("{}%", decimals(v * 100.0, 3)));
+    let rate = |v: Option<f64>| v.map_or("–".into(), |v| decimals(v, 2));
+    let mut out = format!("SLOs at {}\n", at.to_rfc3339());
+    let _ = writeln!(
+        out,
+        "{:<32} {:<10} {:>10} {:>11} {:>8} {:>8}  alerts",
+        "SLO", "status", "SLI", "budget left", "burn 1h", "burn 6h"
+    );
+    for answer in answers {
+        match answer {
+            SloAnswer::Figures(s) => {
+                let status = serde_json::to_value(s.status).unwrap_or_default();
+                let alerts: Vec<String> = s
+                    .alerts
+                    .iter()
+                    .map(|a| format!("{} ({})", a.tier, decimals(a.long, 2)))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{:<32} {:<10} {:>10} {:>11} {:>8} {:>8}  {}",
+                    s.slo.name,
+                    status.as_str().unwrap_or_default(),
+                    share(s.sli),
+                    share(s.budget_remaining),
+                    rate(s.burn_rates.0[2]),
+                    rate(s.burn_rates.0[4]),
+                    if alerts.is_empty() {
+                        "none".into()
+                    } else {
+                        alerts.join(", ")
+                    }
+                );
+            }
+            SloAnswer::Suppressed { name, reason, .. } => {
+                let _ = writeln!(out, "{name:<32} withheld: {reason}");
+            }
+        }
+    }
+    out
 }

@@ -369,7 +369,57 @@ fn slos_are_listed_from_the_catalog() {
         "lantern.toml",
         "[[slos]]\nname = \"x\"\nservice = \"ghost\"\nobjective = 0.99\n",
     );
-    let out = env.run(&words("slo list"));
-    assert!(!out.status.success());
-    assert_said(&out, "service `ghost` is not in the catalog");
+    let refused = env.run(&words("slo list"));
+    assert_said(&refused, "service `ghost` is not in the catalog");
+    assert_eq!(refused.status.code(), Some(1));
+}
+
+#[test]
+fn slo_status_reads_the_counts_that_were_sent() {
+    let env = Env::new();
+    env.write(
+        "lantern.toml",
+        "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n\
+         [[slos]]\nname = \"shop-availability\"\nservice = \"shop-api\"\nobjective = 0.99\n",
+    );
+    // An hour of five-minute counts, 0.5 % bad; one line wrong.
+    let mut lines: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                r#"{{"type":"sli","slo":"shop-availability","from":"2026-04-01T10:{:02}:00Z","to":"2026-04-01T10:{:02}:00Z","good":995,"total":1000}}"#,
+                i * 5,
+                i * 5 + 5
+            )
+            .replace("10:60", "11:00")
+        })
+        .collect();
+    lines.push(r#"{"type":"sli","slo":"shop-availability","from":"2026-04-01T11:00:00Z","to":"2026-04-01T11:05:00Z","good":7,"total":5}"#.into());
+    let file = env.write("counts.jsonl", &(lines.join("\n") + "\n"));
+    let out = env.run(&["import", "events", file.to_str().unwrap()]);
+    assert!(!out.status.success(), "one line was wrong");
+    assert_said(&out, "line 13");
+    assert_said(&out, "good");
+    let json = |at: &str| -> Value {
+        let out = env.run(&words(&format!(
+            "slo status --service shop-api --at {at} --format json"
+        )));
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let s = &json("2026-04-01T11:00:00Z")[0];
+    assert_eq!(
+        (s["good"].as_u64(), s["total"].as_u64()),
+        (Some(11_940), Some(12_000))
+    );
+    assert_eq!(s["sli"], 0.995);
+    assert_eq!(s["status"], "ok");
+    let left = s["budget_remaining"].as_f64().unwrap();
+    assert!((left - 0.5).abs() < 1e-9, "{left}");
+    assert_eq!(s["burn_rates"].as_object().unwrap().len(), 7);
+    assert_eq!(json("2026-03-01")[0]["status"], "no_data");
+    let table = stdout(&env.run(&words("slo status --at 2026-04-01T11:00:00Z")));
+    assert!(
+        table.contains("shop-availability") && table.contains("99.5%"),
+        "{table}"
+    );
 }

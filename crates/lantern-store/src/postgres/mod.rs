@@ -113,6 +113,7 @@ const PULL_REQUEST_COLUMNS: &str = "id, repo, opened_at, first_review_at, approv
 const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated";
 const INCIDENT_COLUMNS: &str = "id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title";
 const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_at, title";
+const SLI_COLUMNS: &str = "id, slo, from_at, to_at, good, total";
 
 fn opt_time(r: &Row, i: usize) -> Result<Option<Timestamp>> {
     Ok(r.try_get::<_, Option<i64>>(i)?.map(time))
@@ -442,6 +443,7 @@ impl Store for PostgresStore {
                 EventKind::PullRequest => (PULL_REQUEST_COLUMNS, "pull_requests"),
                 EventKind::Deployment => (DEPLOYMENT_COLUMNS, "deployments"),
                 EventKind::Incident => (INCIDENT_COLUMNS, "incidents"),
+                EventKind::Sli => (SLI_COLUMNS, "slis"),
                 EventKind::Annotation => return Ok(None),
             };
             let sql = format!("SELECT {columns} FROM {table} WHERE id = $1");
@@ -453,6 +455,11 @@ impl Store for PostgresStore {
                 EventKind::Change => Event::Change(read_change(&r, names)?),
                 EventKind::PullRequest => Event::PullRequest(read_pull_request(&r, names)?),
                 EventKind::Deployment => Event::Deployment(read_deployment(&r, names)?),
+                EventKind::Sli => Event::Sli(crate::codec::sli(
+                    (r.try_get(0)?, r.try_get(1)?),
+                    (r.try_get(2)?, r.try_get(3)?),
+                    (r.try_get(4)?, r.try_get(5)?),
+                )?),
                 _ => Event::Incident(read_incident(&r, names)?),
             }))
         })
@@ -630,12 +637,29 @@ impl Store for PostgresStore {
         })
     }
 
+    fn sli_counts(
+        &self,
+        slo: &str,
+        after: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<lantern_engine::slo::SliCount>> {
+        self.read(|c| {
+            let rows = c.query(
+                "SELECT from_at, to_at, good, total FROM slis WHERE slo = $1 AND to_at > $2 AND to_at <= $3",
+                &[&slo, &after.micros(), &until.micros()],
+            )?;
+            rows.iter()
+                .map(|r| sli_count(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+                .collect()
+        })
+    }
+
     fn counts(&self) -> Result<Counts> {
         self.read(|c| {
             let row = c.query_one(
                 "SELECT (SELECT count(*) FROM changes), (SELECT count(*) FROM pull_requests),
                         (SELECT count(*) FROM deployments), (SELECT count(*) FROM incidents),
-                        (SELECT count(*) FROM annotations)",
+                        (SELECT count(*) FROM annotations), (SELECT count(*) FROM slis)",
                 &[],
             )?;
             let n = |i: usize| row.get::<_, i64>(i) as u64;
@@ -645,6 +669,7 @@ impl Store for PostgresStore {
                 deployments: n(2),
                 incidents: n(3),
                 annotations: n(4),
+                slis: n(5),
             })
         })
     }

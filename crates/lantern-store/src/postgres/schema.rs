@@ -269,6 +269,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deployments_rollbacks ON deployments(finished_at) WHERE rollback_of IS NOT NULL;
     CREATE INDEX pull_requests_merged ON pull_requests(merged_at) WHERE merged_at IS NOT NULL;
     "#,
+    // The `sli` events of slo.md: an SLO's counts, read by the interval's end.
+    r#"
+    CREATE TABLE slis (
+        id TEXT PRIMARY KEY,
+        slo TEXT NOT NULL,
+        from_at BIGINT NOT NULL,
+        to_at BIGINT NOT NULL,
+        good BIGINT NOT NULL,
+        total BIGINT NOT NULL
+    );
+    CREATE INDEX slis_by_end ON slis(slo, to_at);
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -5,6 +5,7 @@
 
 use super::{
     ANNOTATION_COLUMNS, CHANGE_COLUMNS, DEPLOYMENT_COLUMNS, INCIDENT_COLUMNS, PULL_REQUEST_COLUMNS,
+    SLI_COLUMNS,
 };
 use crate::Result;
 use crate::codec::{enum_text, scope_columns, shas_to_text};
@@ -16,12 +17,13 @@ use postgres::types::ToSql;
 /// One column's value of a row to insert.
 pub(crate) type Cell = Box<dyn ToSql + Sync>;
 
-const TABLES: [(&str, &str); 5] = [
+const TABLES: [(&str, &str); 6] = [
     ("changes", CHANGE_COLUMNS),
     ("pull_requests", PULL_REQUEST_COLUMNS),
     ("deployments", DEPLOYMENT_COLUMNS),
     ("incidents", INCIDENT_COLUMNS),
     ("annotations", ANNOTATION_COLUMNS),
+    ("slis", SLI_COLUMNS),
 ];
 
 /// Rows per statement: well under PostgreSQL's 65 535 parameters.
@@ -32,7 +34,7 @@ const ROWS: usize = 500;
 /// so the batch keeps the last of each, as writing them in order would).
 pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
     super::facts::mark_stale(tx, events)?;
-    let mut rows: [Vec<Vec<Cell>>; 5] = Default::default();
+    let mut rows: [Vec<Vec<Cell>>; 6] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
     for event in events {
         let (table, cells) = row(event);
@@ -181,6 +183,23 @@ fn row(event: &Event) -> (usize, Vec<Cell>) {
                     t(a.from),
                     opt_t(a.to),
                     Box::new(a.title.clone()),
+                ],
+            )
+        }
+        Event::Sli(s) => {
+            let counts = [s.good, s.total].map(|n| clamp(Some(n)));
+            let [good, total] = counts;
+            let interval = [t(s.from), t(s.to)];
+            let [from, to] = interval;
+            (
+                5,
+                vec![
+                    text(s.id.as_str()),
+                    text(s.slo.as_str()),
+                    from,
+                    to,
+                    good,
+                    total,
                 ],
             )
         }

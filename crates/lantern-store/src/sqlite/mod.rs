@@ -25,7 +25,7 @@ pub struct SqliteStore {
     checkpointer: Option<std::sync::Arc<()>>,
 }
 
-/// The five insert statements, prepared once per batch rather than looked
+/// The insert statements, prepared once per batch rather than looked
 /// up in the statement cache once per event.
 struct Inserts<'t> {
     change: rusqlite::Statement<'t>,
@@ -33,6 +33,7 @@ struct Inserts<'t> {
     deployment: rusqlite::Statement<'t>,
     incident: rusqlite::Statement<'t>,
     annotation: rusqlite::Statement<'t>,
+    sli: rusqlite::Statement<'t>,
     /// A change's parents as text, reused from row to row.
     scratch: String,
 }
@@ -45,6 +46,7 @@ impl<'t> Inserts<'t> {
             deployment: tx.prepare("INSERT OR REPLACE INTO deployments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
             incident: tx.prepare("INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
             annotation: tx.prepare("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)")?,
+            sli: tx.prepare("INSERT OR REPLACE INTO slis VALUES (?1,?2,?3,?4,?5,?6)")?,
             scratch: String::new(),
         })
     }
@@ -280,6 +282,17 @@ impl SqliteStore {
                     a.from.micros(),
                     opt_t(a.to),
                     a.title,
+                ])?;
+            }
+            Event::Sli(s) => {
+                let count = |n: u64| n.min(i64::MAX as u64) as i64;
+                ins.sli.execute(params![
+                    s.id.as_str(),
+                    s.slo.as_str(),
+                    s.from.micros(),
+                    s.to.micros(),
+                    count(s.good),
+                    count(s.total),
                 ])?;
             }
         }
@@ -727,6 +740,23 @@ impl Store for SqliteStore {
                     None => None,
                 }
             }
+            EventKind::Sli => self
+                .conn
+                .query_row(
+                    "SELECT id, slo, from_at, to_at, good, total FROM slis WHERE id = ?1",
+                    [key],
+                    |r| {
+                        Ok((
+                            (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                            (r.get(2)?, r.get(3)?),
+                            (r.get(4)?, r.get(5)?),
+                        ))
+                    },
+                )
+                .optional()?
+                .map(|((id, slo), times, counts)| sli((&id, &slo), times, counts))
+                .transpose()?
+                .map(Event::Sli),
             EventKind::Annotation => None,
         })
     }
@@ -933,6 +963,23 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn sli_counts(
+        &self,
+        slo: &str,
+        after: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<lantern_engine::slo::SliCount>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT from_at, to_at, good, total FROM slis WHERE slo = ?1 AND to_at > ?2 AND to_at <= ?3",
+        )?;
+        let mut rows = stmt.query(params![slo, after.micros(), until.micros()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(sli_count(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)?);
+        }
+        Ok(out)
+    }
+
     fn counts(&self) -> Result<Counts> {
         let count = |table: &str| -> Result<u64> {
             let n: i64 = self
@@ -948,6 +995,7 @@ impl Store for SqliteStore {
             deployments: count("deployments")?,
             incidents: count("incidents")?,
             annotations: count("annotations")?,
+            slis: count("slis")?,
         })
     }
 }

@@ -261,6 +261,19 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 9: the `sli` events of slo.md: an SLO's counts, read by the
+    // interval's end.
+    r#"
+    CREATE TABLE slis (
+        id TEXT PRIMARY KEY,
+        slo TEXT NOT NULL,
+        from_at INTEGER NOT NULL,
+        to_at INTEGER NOT NULL,
+        good INTEGER NOT NULL,
+        total INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX slis_by_end ON slis(slo, to_at);
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
