@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// A declared SLO as `lantern slo list` and the API show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeclaredSlo {
     pub name: String,
     pub service: String,
@@ -41,6 +42,7 @@ pub fn declared(settings: &Settings) -> Vec<DeclaredSlo> {
 /// One SLO as a reader may see it: its figures at an instant, or why they
 /// are withheld (governance.md rule 2, as for any figure of its service).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum SloAnswer {
     Figures(Box<lantern_engine::slo::SloStatus>),

@@ -56,6 +56,7 @@ pub struct Tier {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Severity {
     Page,
     Ticket,
@@ -95,6 +96,7 @@ pub const TIERS: [Tier; 4] = [
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SloState {
     NoData,
     Exhausted,
@@ -105,6 +107,7 @@ pub enum SloState {
 
 /// A firing alert tier.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub tier: &'static str,
     pub severity: Severity,
@@ -116,6 +119,7 @@ pub struct Alert {
 /// The burn rate over each of [`BURN_WINDOWS`], in its order; serialised
 /// as an object keyed by the windows' names (all seven, always).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = std::collections::BTreeMap<String, Option<f64>>))]
 pub struct BurnRates(pub [Option<f64>; 7]);
 
 impl Serialize for BurnRates {
@@ -131,6 +135,7 @@ impl Serialize for BurnRates {
 
 /// One SLO at an instant: slo.md's report object (flat in JSON).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SloStatus {
     #[serde(flatten)]
     pub slo: SloJson,
@@ -146,6 +151,7 @@ pub struct SloStatus {
 
 /// What the SLO is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SloJson {
     pub name: String,
     pub service: String,
@@ -155,6 +161,7 @@ pub struct SloJson {
 
 /// The counts over the SLO's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowCounts {
     pub good: u64,
     pub total: u64,
@@ -311,6 +318,7 @@ fn saturating(n: u128) -> u64 {
 /// services with an SLO, how many the hour after was followed by burn for
 /// any SLO of their service (each counts once).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FollowedByBurn {
     pub deployments: u64,
     pub followed: u64,

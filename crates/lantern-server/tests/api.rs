@@ -204,6 +204,7 @@ async fn the_openapi_document_lists_every_route() {
             "/healthz",
             "/readyz",
             "/api/v1/report",
+            "/api/v1/slos",
             "/api/v1/catalog",
             "/api/v1/metrics/docs",
             "/api/v1/services/{service}/deployments",
@@ -771,5 +772,70 @@ async fn a_deployment_explains_itself_to_those_who_may_see_detail() {
     assert_eq!(refused.status, 403);
     let (status, missing) = app.get("/api/v1/services/checkout/deployments/nope").await;
     assert_eq!(status, 404, "{missing}");
+    let _dir = app.stop().await;
+}
+
+#[tokio::test]
+async fn slos_answer_from_the_counts_sent_and_follow_rule_2() {
+    let app = common::spawn_app_with(|s| {
+        s.app.slos = lantern_app::Settings::parse(
+            "[[teams]]\nname = \"payments\"\nservices = [\"checkout\"]\n\
+             [[slos]]\nname = \"checkout-availability\"\nservice = \"checkout\"\nobjective = 0.999\n",
+            None,
+        )
+        .unwrap()
+        .slos;
+    })
+    .await;
+    // Two hours of counts; the second hour 2 % bad.
+    let counts: Vec<Value> = (0..24)
+        .map(|i| {
+            let from = Timestamp::parse_rfc3339("2026-04-01T10:00:00Z")
+                .unwrap()
+                .plus_micros(i * 300_000_000);
+            json!({"type": "sli", "slo": "checkout-availability",
+                   "from": from.to_rfc3339(), "to": from.plus_micros(300_000_000).to_rfc3339(),
+                   "good": if i < 12 { 1000 } else { 980 }, "total": 1000})
+        })
+        .collect();
+    assert_eq!(
+        app.post("/hooks/events", json!(counts).to_string()).await.0,
+        200
+    );
+    let bad = json!({"type": "sli", "slo": "checkout-availability", "from": "2026-04-01T12:00:00Z",
+                     "to": "2026-04-01T11:00:00Z", "good": 1, "total": 1});
+    let (status, _, problem) = app.post("/hooks/events", bad.to_string()).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(problem.to_string().contains("after `from`"), "{problem}");
+
+    let path = "/api/v1/slos?service=checkout&at=2026-04-01T12:00:00Z";
+    let member = app.tokens["team_member"].clone();
+    let (status, slos) = app.get_as(Some(&member), path).await;
+    assert_eq!(status, 200, "{slos}");
+    let s = &slos[0];
+    assert_eq!(s["name"], "checkout-availability");
+    assert_eq!(
+        (s["good"].as_u64(), s["total"].as_u64()),
+        (Some(23_760), Some(24_000))
+    );
+    // 240 bad of 24 000 is ten budgets of 0.1 %: exhausted. 2 % bad of a
+    // 0.1 % budget over the last hour is a burn of 20, above the fast
+    // tier's 13.44 over both of its windows: that page fires too.
+    assert_eq!(s["status"], "exhausted", "{s}");
+    let burn = s["burn_rates"]["1h"].as_f64().unwrap();
+    assert!((burn - 20.0).abs() < 1e-9, "{burn}");
+    assert!(
+        s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["tier"] == "fast"),
+        "{s}"
+    );
+    // An org viewer is outside checkout's team, and the group is small.
+    let viewer = app.tokens["org_viewer"].clone();
+    let (_, withheld) = app.get_as(Some(&viewer), path).await;
+    assert_eq!(withheld[0]["suppressed"], true, "{withheld}");
+    assert!(withheld[0].get("sli").is_none());
     let _dir = app.stop().await;
 }

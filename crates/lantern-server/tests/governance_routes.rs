@@ -49,7 +49,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("get", "/healthz" | "/readyz") => Everyone,
         ("post" | "delete", "/api/v1/session") => SignedIn,
         ("get", "/api/v1/whoami" | "/api/v1/openapi.json" | "/api/v1/metrics/docs") => SignedIn,
-        ("get", "/api/v1/report" | "/api/v1/catalog") => Aggregates,
+        ("get", "/api/v1/report" | "/api/v1/catalog" | "/api/v1/slos") => Aggregates,
         ("get", "/api/v1/annotations" | "/api/v1/disputes") => Aggregates,
         ("get", "/api/v1/services/{service}/deployments") => PaymentsDetail,
         ("get", "/api/v1/services/{service}/incidents") => PaymentsDetail,
@@ -107,6 +107,10 @@ fn requests(
             route.into(),
             Some(json!({ "token": token.unwrap_or("not a token") })),
         )],
+        ("get", "/api/v1/slos") => ["", "?team=payments", "?service=checkout&at=2026-04-01"]
+            .iter()
+            .map(|q| (format!("{route}{q}"), None))
+            .collect(),
         ("get", "/api/v1/report") => {
             let mut all = vec![
                 format!("{route}?{window}&bucket=month"),

@@ -12,6 +12,7 @@ pub(crate) mod detail;
 pub(crate) mod health;
 pub(crate) mod hooks;
 pub(crate) mod report;
+pub(crate) mod slos;
 
 use crate::policy::RoutePolicy;
 use crate::state::AppState;
@@ -61,6 +62,7 @@ pub fn routes() -> Routes {
         (Public, api!(health::healthz)),
         (Public, api!(health::readyz)),
         (Aggregates, api!(report::report)),
+        (Aggregates, api!(slos::slos)),
         (Aggregates, api!(catalog::catalog)),
         (SignedIn, api!(catalog::metric_docs)),
         (Detail, api!(detail::deployments)),
