@@ -20,6 +20,7 @@ pub mod audit;
 pub mod deployments;
 mod error;
 pub mod format;
+pub mod gate;
 pub mod report;
 pub mod settings;
 pub mod slos;

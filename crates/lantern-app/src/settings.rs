@@ -39,6 +39,35 @@ struct File {
     /// `[[slos]]`: service level objectives (slo.md).
     #[serde(default)]
     slos: Vec<SloEntry>,
+    /// `[gate]`: the deploy gate (slo.md).
+    #[serde(default)]
+    gate: GateEntry,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateEntry {
+    #[serde(default)]
+    enforce: bool,
+    #[serde(default)]
+    no_data: NoData,
+}
+
+/// What the gate makes of an SLO with no data: unknown, so never healthy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    #[default]
+    Warn,
+    Deny,
+}
+
+/// `[gate]`: whether a deny stops a pipeline (`enforce`; off until a team
+/// has tried the gate out) and what no data means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gate {
+    pub enforce: bool,
+    pub no_data: NoData,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,6 +260,7 @@ pub struct Settings {
     pub governance: Governance,
     /// The declared SLOs, in the file's order.
     pub slos: Vec<Slo>,
+    pub gate: Gate,
     /// Where it was read from, if a file was read.
     pub source: Option<PathBuf>,
 }
@@ -430,6 +460,10 @@ impl Settings {
         Ok(Settings {
             governance,
             slos,
+            gate: Gate {
+                enforce: file.gate.enforce,
+                no_data: file.gate.no_data,
+            },
             teams,
             engine: EngineConfig {
                 production: file

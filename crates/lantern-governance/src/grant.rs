@@ -15,15 +15,19 @@ pub enum Role {
     TeamMember,
     Reviewer,
     Ingest,
+    /// Asks the deploy gate (slo.md) and reads nothing else: for a
+    /// pipeline step.
+    Gate,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Admin,
         Role::OrgViewer,
         Role::TeamMember,
         Role::Reviewer,
         Role::Ingest,
+        Role::Gate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Role {
             Role::TeamMember => "team_member",
             Role::Reviewer => "reviewer",
             Role::Ingest => "ingest",
+            Role::Gate => "gate",
         }
     }
 
@@ -66,7 +71,7 @@ impl Role {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GrantError {
-    #[error("role `{0}` is not one of admin, org_viewer, team_member, reviewer, ingest")]
+    #[error("role `{0}` is not one of admin, org_viewer, team_member, reviewer, ingest, gate")]
     Role(String),
     #[error("role {0} needs at least one team (--team)")]
     TeamsMissing(&'static str),

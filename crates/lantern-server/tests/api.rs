@@ -778,21 +778,24 @@ async fn a_deployment_explains_itself_to_those_who_may_see_detail() {
 #[tokio::test]
 async fn slos_answer_from_the_counts_sent_and_follow_rule_2() {
     let app = common::spawn_app_with(|s| {
-        s.app.slos = lantern_app::Settings::parse(
+        let file = lantern_app::Settings::parse(
             "[[teams]]\nname = \"payments\"\nservices = [\"checkout\"]\n\
-             [[slos]]\nname = \"checkout-availability\"\nservice = \"checkout\"\nobjective = 0.999\n",
+             [[slos]]\nname = \"checkout-availability\"\nservice = \"checkout\"\nobjective = 0.999\n\
+             [gate]\nenforce = true\n",
             None,
         )
-        .unwrap()
-        .slos;
+        .unwrap();
+        (s.app.slos, s.app.gate) = (file.slos, file.gate);
     })
     .await;
-    // Two hours of counts; the second hour 2 % bad.
+    // The last two hours of counts (the gate asks about now); the second
+    // hour 2 % bad.
+    let five = 300_000_000;
+    let end = Timestamp::from_micros(Timestamp::now().micros() / five * five);
+    let start = end.plus_micros(-24 * five);
     let counts: Vec<Value> = (0..24)
         .map(|i| {
-            let from = Timestamp::parse_rfc3339("2026-04-01T10:00:00Z")
-                .unwrap()
-                .plus_micros(i * 300_000_000);
+            let from = start.plus_micros(i * five);
             json!({"type": "sli", "slo": "checkout-availability",
                    "from": from.to_rfc3339(), "to": from.plus_micros(300_000_000).to_rfc3339(),
                    "good": if i < 12 { 1000 } else { 980 }, "total": 1000})
@@ -808,7 +811,7 @@ async fn slos_answer_from_the_counts_sent_and_follow_rule_2() {
     assert_eq!(status, 400, "{problem}");
     assert!(problem.to_string().contains("after `from`"), "{problem}");
 
-    let path = "/api/v1/slos?service=checkout&at=2026-04-01T12:00:00Z";
+    let path = &format!("/api/v1/slos?service=checkout&at={}", end.to_rfc3339());
     let member = app.tokens["team_member"].clone();
     let (status, slos) = app.get_as(Some(&member), path).await;
     assert_eq!(status, 200, "{slos}");
@@ -837,5 +840,42 @@ async fn slos_answer_from_the_counts_sent_and_follow_rule_2() {
     let (_, withheld) = app.get_as(Some(&viewer), path).await;
     assert_eq!(withheld[0]["suppressed"], true, "{withheld}");
     assert!(withheld[0].get("sli").is_none());
+
+    // The gate: a gate token may ask, and nothing else; the answer is
+    // recorded. The budget is spent: a planned deployment is denied, a
+    // rollback allowed, an unknown service an error.
+    let gate = app.tokens["gate"].clone();
+    let (status, answer) = app
+        .get_as(Some(&gate), "/api/v1/gate?service=checkout")
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["decision"], "deny", "{answer}");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap()
+            .contains("checkout-availability")
+    );
+    assert_eq!(
+        answer["slos"][0]["suppressed"], true,
+        "rule 2 holds for the gate's reader too"
+    );
+    let (_, rollback) = app
+        .get_as(Some(&gate), "/api/v1/gate?service=checkout&kind=rollback")
+        .await;
+    assert_eq!(rollback["decision"], "allow", "{rollback}");
+    let (status, _) = app.get_as(Some(&gate), "/api/v1/gate?service=nope").await;
+    assert_eq!(status, 404);
+    let (status, _) = app.get_as(Some(&gate), path).await;
+    assert_eq!(status, 403, "a gate token reads no figures");
+    let (_, log) = app.get("/api/v1/audit").await;
+    let gates: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "gate")
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert_eq!(gates, ["deny (planned)", "allow (rollback)"]);
     let _dir = app.stop().await;
 }

@@ -11,13 +11,14 @@ use lantern_events::Pseudonymiser;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-const ROLES: [&str; 6] = [
+const ROLES: [&str; 7] = [
     "anonymous",
     "admin",
     "org_viewer",
     "team_member",
     "reviewer",
     "ingest",
+    "gate",
 ];
 
 /// What a route allows, spelled out from governance.md independently of
@@ -49,6 +50,8 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("get", "/healthz" | "/readyz") => Everyone,
         ("post" | "delete", "/api/v1/session") => SignedIn,
         ("get", "/api/v1/whoami" | "/api/v1/openapi.json" | "/api/v1/metrics/docs") => SignedIn,
+        // Any token may ask the deploy gate (slo.md); the gate role little else.
+        ("get", "/api/v1/gate") => SignedIn,
         ("get", "/api/v1/report" | "/api/v1/catalog" | "/api/v1/slos") => Aggregates,
         ("get", "/api/v1/annotations" | "/api/v1/disputes") => Aggregates,
         ("get", "/api/v1/services/{service}/deployments") => PaymentsDetail,
@@ -107,6 +110,7 @@ fn requests(
             route.into(),
             Some(json!({ "token": token.unwrap_or("not a token") })),
         )],
+        ("get", "/api/v1/gate") => vec![(format!("{route}?service=checkout"), None)],
         ("get", "/api/v1/slos") => ["", "?team=payments", "?service=checkout&at=2026-04-01"]
             .iter()
             .map(|q| (format!("{route}{q}"), None))

@@ -56,6 +56,9 @@ pub enum Command {
     /// Service level objectives declared in the catalog (`[[slos]]`).
     #[command(subcommand)]
     Slo(crate::slo_cmd::SloCommand),
+    /// The deploy gate for a pipeline step: exit 0 allow or warn, 3 deny,
+    /// 2 for a service the catalog does not know (recorded).
+    Gate(crate::gate_cmd::GateArgs),
     /// What a metric measures, what it does not, and how it is misread.
     Explain {
         /// A metric (e.g. lead_time, cfr); omit to list them all.
@@ -178,6 +181,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Gate(args) => crate::gate_cmd::run(&settings()?, &args, &mut open()?),
         Command::Slo(command) => {
             print!("{}", crate::slo_cmd::run(&settings()?, &command, open)?);
             Ok(ExitCode::SUCCESS)

@@ -18,7 +18,7 @@ use lantern_store::Store;
 pub enum TokenCommand {
     /// Create a token; its secret is printed once and kept only as a hash.
     Create {
-        /// admin, org_viewer, team_member, reviewer or ingest.
+        /// admin, org_viewer, team_member, reviewer, ingest or gate.
         #[arg(long)]
         role: String,
         /// A team the token is for (team_member, reviewer); repeat for more.
@@ -233,7 +233,8 @@ pub fn record_cli(store: &mut dyn Store, action: &str, scope: &str, outcome: &st
     Ok(())
 }
 
-fn cli_record(action: &str, scope: &str, outcome: &str) -> AuditRecord {
+/// An audit record of the operator at the host (the CLI).
+pub fn cli_record(action: &str, scope: &str, outcome: &str) -> AuditRecord {
     AuditRecord {
         at: Timestamp::now(),
         actor: "cli".into(),

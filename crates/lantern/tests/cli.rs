@@ -423,3 +423,67 @@ fn slo_status_reads_the_counts_that_were_sent() {
         "{table}"
     );
 }
+
+#[test]
+fn the_gate_answers_a_pipeline_with_its_exit_code() {
+    let env = Env::new();
+    let catalog = "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\", \"cart\"]\n\
+         [[slos]]\nname = \"shop-availability\"\nservice = \"shop-api\"\nobjective = 0.999\n";
+    env.write("lantern.toml", catalog);
+    // An hour at 2 % bad: the budget of 0.1 % is spent many times over.
+    let lines: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                r#"{{"type":"sli","slo":"shop-availability","from":"2026-04-01T10:{:02}:00Z","to":"2026-04-01T10:{:02}:59.999Z","good":980,"total":1000}}"#,
+                i * 5,
+                i * 5 + 4
+            )
+        })
+        .collect();
+    let file = env.write("counts.jsonl", &(lines.join("\n") + "\n"));
+    assert!(
+        env.run(&["import", "events", file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let gate = |args: &str| env.run(&words(&format!("gate {args}")));
+    let code = |args: &str| gate(args).status.code();
+    // [gate] enforce is off until a team turns it on: a deny is a warn.
+    let tried = gate("--service shop-api --at 2026-04-01T11:00:00Z");
+    assert_eq!(tried.status.code(), Some(0));
+    assert!(stdout(&tried).contains("would deny"), "{}", stdout(&tried));
+    env.write(
+        "lantern.toml",
+        &format!("{catalog}[gate]\nenforce = true\n"),
+    );
+    assert_eq!(
+        code("--service shop-api --at 2026-04-01T11:00:00Z"),
+        Some(3)
+    );
+    assert_eq!(
+        code("--service shop-api --at 2026-04-01T11:00:00Z --kind rollback"),
+        Some(0)
+    );
+    // A service without an SLO is allowed; one the catalog lacks is an error.
+    assert_eq!(code("--service cart"), Some(0));
+    let unknown = gate("--service ghost");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert_said(&unknown, "no service `ghost` in the catalog");
+    // Long before any count: no data, which is never healthy: warn (or
+    // deny with no_data = "deny").
+    let json: Value =
+        serde_json::from_slice(&gate("--service shop-api --at 2026-03-01 --json").stdout).unwrap();
+    assert_eq!(json["decision"], "warn", "{json}");
+    env.write(
+        "lantern.toml",
+        &format!("{catalog}[gate]\nenforce = true\nno_data = \"deny\"\n"),
+    );
+    assert_eq!(code("--service shop-api --at 2026-03-01"), Some(3));
+    // Every answer is in the audit log (nothing about a person).
+    let actions = env.audit_actions();
+    assert_eq!(
+        actions.iter().filter(|a| *a == "gate").count(),
+        6,
+        "{actions:?}"
+    );
+}

@@ -63,6 +63,7 @@ pub fn routes() -> Routes {
         (Public, api!(health::readyz)),
         (Aggregates, api!(report::report)),
         (Aggregates, api!(slos::slos)),
+        (SignedIn, api!(slos::gate)),
         (Aggregates, api!(catalog::catalog)),
         (SignedIn, api!(catalog::metric_docs)),
         (Detail, api!(detail::deployments)),

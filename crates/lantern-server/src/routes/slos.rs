@@ -56,3 +56,57 @@ pub async fn slos(
         .await?;
     Ok(Json(answers))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GateQuery {
+    /// The service about to be deployed.
+    service: String,
+    /// `planned` (default), `hotfix` or `rollback`.
+    kind: Option<String>,
+}
+
+/// The deploy gate (slo.md): `allow`, `warn` or `deny` for a deployment of
+/// the service now, why, and its SLOs as the reader may see them. Any
+/// token may ask (a `gate` token reads nothing else); every answer is
+/// recorded in the audit log.
+#[utoipa::path(
+    get,
+    path = "/api/v1/gate",
+    params(GateQuery),
+    responses(
+        (status = 200, body = lantern_app::gate::GateAnswer),
+        (status = 400, description = "A parameter is wrong", body = Problem),
+        (status = 404, body = Problem, description = "The catalog does not know the service")
+    )
+)]
+pub async fn gate(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(q): Query<GateQuery>,
+) -> Result<Json<lantern_app::gate::GateAnswer>, Problem> {
+    let kind = match q.kind.as_deref() {
+        None => None,
+        Some(k) => Some(
+            lantern_events::DeploymentKind::ALL
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, kind)| *kind)
+                .ok_or_else(|| Problem::bad_request("kind: one of planned, hotfix, rollback"))?,
+        ),
+    };
+    let answer = state
+        .with_store(move |store, state| {
+            let reader = Reader::Grant(&principal.grant);
+            Ok(lantern_app::gate::decide(
+                store,
+                state.app(),
+                reader,
+                (&q.service, kind),
+                Timestamp::now(),
+                |action, scope, outcome| principal.record(action, scope, outcome),
+            )?)
+        })
+        .await?;
+    Ok(Json(answer))
+}

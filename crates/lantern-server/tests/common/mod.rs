@@ -154,12 +154,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         s.spawn(|| {
             let mut store = home.open();
             let store_ref = store.as_mut();
-            let roles: [(&str, Role, &[&str], Option<&str>); 5] = [
+            let roles: [(&str, Role, &[&str], Option<&str>); 6] = [
                 ("admin", Role::Admin, &[], None),
                 ("org_viewer", Role::OrgViewer, &[], None),
                 ("team_member", Role::TeamMember, &["payments"], None),
                 ("reviewer", Role::Reviewer, &["payments"], None),
                 ("ingest", Role::Ingest, &[], Some("events")),
+                ("gate", Role::Gate, &[], None),
             ];
             let now = Timestamp::now();
             let tokens: BTreeMap<&str, String> = roles
@@ -224,6 +225,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             },
             git_hotfix: Default::default(),
             slos: Vec::new(),
+            gate: Default::default(),
             source: None,
         },
     };
