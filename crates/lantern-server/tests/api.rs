@@ -205,6 +205,7 @@ async fn the_openapi_document_lists_every_route() {
             "/readyz",
             "/api/v1/report",
             "/api/v1/slos",
+            "/api/v1/gate",
             "/api/v1/catalog",
             "/api/v1/metrics/docs",
             "/api/v1/services/{service}/deployments",
