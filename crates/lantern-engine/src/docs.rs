@@ -38,6 +38,9 @@ pub fn find_metric_doc(name: &str) -> Option<&'static MetricDoc> {
         "success_rate" => "deployment_success_rate",
         "pr" | "pull_request_stages" | "stages" => "pr_stages",
         "quality" => "data_quality",
+        "slo" | "sli" | "service_level_objectives" => "slos",
+        "budget" | "error_budgets" | "burn_rate" => "error_budget",
+        "deploy_gate" | "deployment_gate" => "gate",
         other => other,
     };
     DOCS.iter().find(|d| d.key == alias)
@@ -133,6 +136,33 @@ const DOCS: &[MetricDoc] = &[
         does_not_measure: "Whether the figures are right — only where they are known to be weaker.",
         misread_or_gamed: "A clean data-quality block does not prove the data is complete: events that were never sent cannot be counted.",
         definition: "negative_lead_times, negative_recovery_times, negative_pr_stages: values left out; baseline_deployments: deployments in P whose shipped set neither an explicit list nor the commit graph could give; deployments_without_changes: shipped set empty after de-duplication; unknown_deployed_shas: deployed sha not among stored changes; open_incidents: started before the window's end, unresolved; inferred_incident_links: incidents linked by timing to a deployment in P; incident_links: the incidents linked to a deployment in P by how — by_id (caused_by), by_sha (caused_by_sha) and inferred (timing; the same count as inferred_incident_links).",
+    },
+    MetricDoc {
+        key: "slos",
+        title: "Service level objectives",
+        summary: "Whether the service is healthy enough to serve its users, by its own objectives.",
+        measures: "For each SLO of a service: the share of good events over its rolling window (the SLI) against its objective, from counts the service's own telemetry sends or Prometheus gives. DORA says how the system changes; SLOs say whether it serves its users.",
+        does_not_measure: "Whether the objective is the right one, or whether anyone uses the service: an SLO met by a service nobody calls is met; what users who never reach the service experience; any person's work.",
+        misread_or_gamed: "An objective set so low that it is always met; counting health checks as good events; dropping the bad intervals (a gap is no data, never good). Compare a service with its own objective over time, never services or teams with each other.",
+        definition: "slo.md. An interval counts in [a, b) when its end lies in (a, b]. SLI = good ÷ total (null when total = 0); status at t over [t − window_days, t): no_data when total = 0, exhausted when the budget remaining ≤ 0, burning when a page alert fires, warning when a ticket alert fires or remaining < 0.25, else ok.",
+    },
+    MetricDoc {
+        key: "error_budget",
+        title: "Error budget and burn rate",
+        summary: "How much unreliability the objective allows, how much is spent, and how fast.",
+        measures: "budget = 1 − objective: the share of bad events the objective allows. Consumed = (bad ÷ total) ÷ budget over the window; remaining = 1 − consumed. The burn rate over the last 5 minutes to 3 days is the same ratio over that span: 1 spends the budget exactly over the window. Four alert tiers (fast, medium, slow, slowest) fire when a long and a short window both burn faster than the tier's threshold, max(1, share × window hours ÷ long window hours).",
+        does_not_measure: "The cause of the burn, or who caused it; deployments are shown beside the burn (deployments followed by burn) as where to look, never as failures by themselves.",
+        misread_or_gamed: "A fast burn over five minutes alone is noise, hence the paired windows; an exhausted budget says to slow planned change, not to stop fixing. Spending the budget on purpose (a risky migration) is what it is for.",
+        definition: "slo.md. consumed = ((total − good) ÷ total) ÷ (1 − objective); burn rate over the w before t = consumed over [t − w, t) for w in 5m, 30m, 1h, 2h, 6h, 1d, 3d; tiers fast (page, 1 h and 5 min, share 0.02), medium (page, 6 h and 30 min, 0.05), slow (ticket, 1 d and 2 h, 0.10), slowest (ticket, 3 d and 6 h, 0.10), not evaluated when the long window exceeds the SLO's. A deployment is followed by burn when the burn rate over its next hour exceeds half the fast threshold.",
+    },
+    MetricDoc {
+        key: "gate",
+        title: "The deploy gate",
+        summary: "Whether a planned deployment should wait while the service's error budget is spent.",
+        measures: "For a pipeline step: allow, warn or deny for a deployment of a service now, from its SLOs' status, with the reason in one sentence; every answer is recorded in the audit log.",
+        does_not_measure: "Whether the change itself is safe; it knows only how the service is doing now.",
+        misread_or_gamed: "A gate that blocks the fix: hotfixes and rollbacks are always allowed, because they are what a spent budget asks for. A gate that is always overridden teaches nothing: start with enforce off, read the warnings, then turn it on. No data is unknown, never healthy.",
+        definition: "slo.md. 1 an unknown service is an error (404, exit 2); 2 a hotfix or rollback is allowed; 3 any SLO exhausted or burning, or without data when no_data = deny: deny; 4 any SLO warning or without data: warn; 5 otherwise, and with no SLO: allow. With [gate] enforce = false (the default) a deny is answered as a warn. lantern gate exits 0 for allow or warn, 3 for deny.",
     },
 ];
 

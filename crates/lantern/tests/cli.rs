@@ -221,7 +221,16 @@ fn explain_lists_and_explains() {
         assert!(one.contains(heading), "{heading}");
     }
     let json: Value = serde_json::from_str(&stdout(&env.run(&["explain", "--json"]))).unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 10);
+    // The ten of metrics.md, and the SLOs, their budget and the gate.
+    assert_eq!(json.as_array().unwrap().len(), 13);
+    for topic in ["slo", "budget", "gate"] {
+        let out = env.run(&["explain", topic]);
+        assert!(
+            stdout(&out).contains("misread"),
+            "{topic}: {}",
+            stdout(&out)
+        );
+    }
     let bad = env.run(&["explain", "velocity"]);
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("no metric `velocity`"));
