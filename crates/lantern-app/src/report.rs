@@ -224,6 +224,8 @@ impl Loaded {
         };
         // Each window of the trend is withheld from this reader when its
         // own group is too small.
+        let slos = crate::slos::SloFigures::load(store, settings, scope, self.window)?;
+        slos.attach(ledger, scope, self.window, &mut document.report);
         if let Some(windows) = trend {
             let mut buckets = Vec::with_capacity(windows.len());
             for w in windows {
@@ -235,10 +237,11 @@ impl Loaded {
                             suppressed: true,
                             reason,
                         }),
-                        None => BucketReport::Figures(Box::new(stamp(
-                            settings,
-                            ledger.report(scope, w),
-                        ))),
+                        None => {
+                            let mut report = stamp(settings, ledger.report(scope, w));
+                            report.slos = slos.over(w);
+                            BucketReport::Figures(Box::new(report))
+                        }
                     },
                 );
             }

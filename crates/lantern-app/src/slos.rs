@@ -95,3 +95,97 @@ pub fn status(
     }
     Ok(out)
 }
+
+/// The SLOs of a report's scope with the counts its window needs: what a
+/// service's or team's report shows beside the DORA figures (slo.md,
+/// "Report shape").
+pub struct SloFigures<'s> {
+    series: Vec<(
+        &'s lantern_engine::slo::SloSpec,
+        Vec<lantern_engine::slo::SliCount>,
+    )>,
+}
+
+impl<'s> SloFigures<'s> {
+    /// The SLOs of the scope's services (none for the organisation) and
+    /// their counts from the window's start, less the longest SLO window
+    /// or the three days the slowest burn rate reads, to its end.
+    pub fn load(
+        store: &dyn lantern_store::Store,
+        settings: &'s Settings,
+        scope: &lantern_engine::Scope,
+        window: lantern_engine::Window,
+    ) -> Result<Self, crate::AppError> {
+        let mut series = Vec::new();
+        if matches!(scope, lantern_engine::Scope::Org) {
+            return Ok(SloFigures { series });
+        }
+        for slo in settings
+            .slos
+            .iter()
+            .filter(|s| scope.contains(&s.spec.service))
+        {
+            let reach = (i64::from(slo.spec.window_days) * lantern_events::MICROS_PER_DAY)
+                .max(3 * lantern_events::MICROS_PER_DAY);
+            let after = window.from.plus_micros(-reach);
+            series.push((
+                &slo.spec,
+                store.sli_counts(&slo.spec.name, after, window.to)?,
+            ));
+        }
+        series.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(SloFigures { series })
+    }
+
+    fn each(&self) -> impl Iterator<Item = lantern_engine::slo::SliSeries<'_>> {
+        self.series
+            .iter()
+            .map(|(spec, counts)| lantern_engine::slo::SliSeries::new(spec, counts))
+    }
+
+    /// Sets the report's `slos` (each at the window's end) and
+    /// `deployments_followed_by_burn` (over P of the services with an SLO;
+    /// an hour not yet over by now or the window's end has no figure).
+    pub fn attach(
+        &self,
+        ledger: &lantern_engine::Ledger,
+        scope: &lantern_engine::Scope,
+        window: lantern_engine::Window,
+        report: &mut lantern_engine::Report,
+    ) {
+        if self.series.is_empty() {
+            return;
+        }
+        let series: Vec<_> = self.each().collect();
+        report.slos = Some(
+            series
+                .iter()
+                .map(|s| lantern_engine::slo::SloFigure::Status(Box::new(s.status(window.to))))
+                .collect(),
+        );
+        let deployments: Vec<(lantern_events::Name, lantern_events::Timestamp)> = ledger
+            .spds
+            .iter()
+            .filter(|s| scope.contains(&s.d.service) && window.contains(s.d.finished_at))
+            .map(|s| (s.d.service.clone(), s.d.finished_at))
+            .collect();
+        let known_until = window.to.min(lantern_events::Timestamp::now());
+        report.deployments_followed_by_burn = Some(lantern_engine::slo::followed_by_burn(
+            &deployments,
+            &series,
+            known_until,
+        ));
+    }
+
+    /// Each SLO's SLI and burn rate over one trend bucket.
+    pub fn over(
+        &self,
+        bucket: lantern_engine::Window,
+    ) -> Option<Vec<lantern_engine::slo::SloFigure>> {
+        (!self.series.is_empty()).then(|| {
+            self.each()
+                .map(|s| s.over(bucket.from, bucket.to))
+                .collect()
+        })
+    }
+}

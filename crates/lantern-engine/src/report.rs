@@ -27,6 +27,15 @@ pub struct Report {
     pub deployment_success_rate: SuccessRate,
     pub pr_stages: PrStages,
     pub data_quality: DataQuality,
+    /// slo.md: each SLO of the scope's services at the window's end (in a
+    /// trend bucket: its SLI and burn rate over the bucket); absent when
+    /// the scope has no SLO or is the organisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slos: Option<Vec<crate::slo::SloFigure>>,
+    /// slo.md: deployments of P of services with an SLO whose next hour
+    /// burned budget fast.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployments_followed_by_burn: Option<crate::slo::FollowedByBurn>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -290,6 +299,8 @@ impl<'e> Ledger<'e> {
             deployment_success_rate: self.success_rate(scope, &window),
             pr_stages: self.pr_stages(scope, &window, &mut dq),
             data_quality: dq,
+            slos: None,
+            deployments_followed_by_burn: None,
         }
     }
 

@@ -314,6 +314,32 @@ fn saturating(n: u128) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
+/// An SLO in a report: its status at the window's end, or in a trend
+/// bucket its SLI and burn rate over the bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum SloFigure {
+    Status(Box<SloStatus>),
+    Bucket {
+        name: String,
+        sli: Option<f64>,
+        burn_rate: Option<f64>,
+    },
+}
+
+impl SliSeries<'_> {
+    /// The SLI and burn rate (budget consumed) over one trend bucket.
+    pub fn over(&self, a: Timestamp, b: Timestamp) -> SloFigure {
+        let (good, total) = self.counts(a.micros(), b.micros());
+        SloFigure::Bucket {
+            name: self.spec.name.clone(),
+            sli: (total > 0).then(|| good as f64 / total as f64),
+            burn_rate: self.consumed(a.micros(), b.micros()),
+        }
+    }
+}
+
 /// `deployments_followed_by_burn` of a report: over the deployments of
 /// services with an SLO, how many the hour after was followed by burn for
 /// any SLO of their service (each counts once).

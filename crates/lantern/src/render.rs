@@ -349,6 +349,35 @@ fn heading(r: &Report) -> (String, &str, &str, &str) {
     )
 }
 
+/// The report's SLOs at its end (as `lantern slo status` shows them), and
+/// the deployments followed by burn.
+fn slo_lines(r: &Report) -> String {
+    use lantern_engine::slo::SloFigure;
+    let Some(slos) = &r.slos else {
+        return String::new();
+    };
+    let answers: Vec<lantern_app::slos::SloAnswer> = slos
+        .iter()
+        .filter_map(|f| match f {
+            SloFigure::Status(s) => Some(lantern_app::slos::SloAnswer::Figures(s.clone())),
+            SloFigure::Bucket { .. } => None,
+        })
+        .collect();
+    let end = lantern_events::Timestamp::parse_rfc3339(&r.window.to).ok();
+    let mut out = String::from("\n");
+    if let Some(end) = end {
+        out.push_str(&crate::slo_cmd::status_table(&answers, end));
+    }
+    if let Some(b) = &r.deployments_followed_by_burn {
+        let _ = writeln!(
+            out,
+            "Deployments followed by burn: {} of {} (where to look, not failures)",
+            b.followed, b.deployments
+        );
+    }
+    out
+}
+
 pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
     let mut out = String::new();
     let (scope, from, to, benchmark) = heading(r);
@@ -370,6 +399,7 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
     for (title, value) in supporting(r) {
         let _ = writeln!(out, "  {title:<25} {value}");
     }
+    out.push_str(&slo_lines(r));
     let w = warnings(r);
     if !w.is_empty() {
         let _ = writeln!(out);

@@ -111,7 +111,8 @@ fn list(config: &Settings, json: bool) -> Result<String> {
 const NONE: &str =
     "No SLOs: declare them in lantern.toml as [[slos]] (name, service, objective, window_days).\n";
 
-fn status_table(answers: &[SloAnswer], at: Timestamp) -> String {
+/// The SLOs at `at`, one line each (also the report table's SLO block).
+pub fn status_table(answers: &[SloAnswer], at: Timestamp) -> String {
     if answers.is_empty() {
         return NONE.into();
     }

@@ -383,14 +383,23 @@ fn slos_are_listed_from_the_catalog() {
     assert_eq!(refused.status.code(), Some(1));
 }
 
-#[test]
-fn slo_status_reads_the_counts_that_were_sent() {
+/// An installation whose catalog has team shop, service shop-api and its
+/// SLO shop-availability.
+fn shop_with_an_slo(objective: f64) -> Env {
     let env = Env::new();
     env.write(
         "lantern.toml",
-        "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n\
-         [[slos]]\nname = \"shop-availability\"\nservice = \"shop-api\"\nobjective = 0.99\n",
+        &format!(
+            "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n\
+             [[slos]]\nname = \"shop-availability\"\nservice = \"shop-api\"\nobjective = {objective}\n"
+        ),
     );
+    env
+}
+
+#[test]
+fn slo_status_reads_the_counts_that_were_sent() {
+    let env = shop_with_an_slo(0.99);
     // An hour of five-minute counts, 0.5 % bad; one line wrong.
     let mut lines: Vec<String> = (0..12)
         .map(|i| {
@@ -495,4 +504,66 @@ fn the_gate_answers_a_pipeline_with_its_exit_code() {
         6,
         "{actions:?}"
     );
+}
+
+#[test]
+fn a_service_report_shows_its_slos_and_the_burn_after_deployments() {
+    let env = shop_with_an_slo(0.999);
+    // Two deployments: after the first a clean hour, after the second an
+    // hour at 2 % bad (a burn of 20, above 28 days' 6.72).
+    let mut lines = vec![
+        r#"{"type":"deployment","id":"d1","service":"shop-api","environment":"production","finished_at":"2026-04-01T08:00:00Z"}"#.to_string(),
+        r#"{"type":"deployment","id":"d2","service":"shop-api","environment":"production","finished_at":"2026-04-01T10:00:00Z"}"#.to_string(),
+    ];
+    for hour in 8..11 {
+        for i in 0..12 {
+            let good = if hour == 10 { 980 } else { 1000 };
+            lines.push(format!(
+                r#"{{"type":"sli","slo":"shop-availability","from":"2026-04-01T{hour:02}:{:02}:00Z","to":"2026-04-01T{hour:02}:{:02}:59.999999Z","good":{good},"total":1000}}"#,
+                i * 5,
+                i * 5 + 4
+            ));
+        }
+    }
+    let file = env.write("events.jsonl", &(lines.join("\n") + "\n"));
+    assert!(
+        env.run(&["import", "events", file.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let out = env.run(&words(
+        "report --service shop-api --from 2026-04-01 --to 2026-04-02 --bucket day --format json",
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["slos"][0]["name"], "shop-availability", "{r}");
+    assert_eq!(r["slos"][0]["total"], 36_000);
+    let burn = &r["deployments_followed_by_burn"];
+    assert_eq!(
+        (&burn["deployments"], &burn["followed"], &burn["rate"]),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!(1),
+            &serde_json::json!(0.5)
+        ),
+        "{burn}"
+    );
+    // The day's bucket: the SLI and burn rate over the bucket.
+    let day = &r["buckets"][0]["slos"][0];
+    let sli = day["sli"].as_f64().unwrap();
+    assert!((sli - (1.0 - 240.0 / 36_000.0)).abs() < 1e-12, "{day}");
+    let table = stdout(&env.run(&words(
+        "report --service shop-api --from 2026-04-01 --to 2026-04-02",
+    )));
+    assert!(
+        table.contains("SLOs at 2026-04-02") && table.contains("exhausted"),
+        "{table}"
+    );
+    assert!(table.contains("followed by burn: 1 of 2"), "{table}");
+    // The organisation's report has no SLOs.
+    let org: Value = serde_json::from_str(&stdout(&env.run(&words(
+        "report --from 2026-04-01 --to 2026-04-02 --format json",
+    ))))
+    .unwrap();
+    assert!(org.get("slos").is_none(), "{org}");
 }
