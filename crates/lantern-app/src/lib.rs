@@ -21,6 +21,7 @@ pub mod deployments;
 mod error;
 pub mod format;
 pub mod gate;
+pub mod openslo;
 pub mod report;
 pub mod settings;
 pub mod slos;

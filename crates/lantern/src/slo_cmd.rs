@@ -21,6 +21,10 @@ pub enum SloCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Adds the SLOs of an OpenSLO v1 file (`kind: SLO`, a `ratioMetric`
+    /// of Prometheus queries) to lantern.toml as `[[slos]]`, checked first:
+    /// an unsupported field is an error naming it, and nothing is written.
+    Import { file: std::path::PathBuf },
     /// Each SLO's SLI, budget remaining, burn rates, firing alerts and
     /// status at an instant (the organisation's, a team's or a service's).
     Status {
@@ -48,6 +52,7 @@ pub fn run(
     open: impl FnOnce() -> Result<Instance>,
 ) -> Result<String> {
     match command {
+        SloCommand::Import { file } => import(config, file),
         SloCommand::List { json } => list(config, *json),
         SloCommand::Status {
             service,
@@ -75,6 +80,50 @@ pub fn run(
             }
         }
     }
+}
+
+fn import(config: &Settings, file: &std::path::Path) -> Result<String> {
+    let catalog = config
+        .source
+        .clone()
+        .unwrap_or_else(|| "lantern.toml".into());
+    let existing = std::fs::read_to_string(&catalog).map_err(|e| {
+        anyhow!(
+            "cannot read the catalog {}: {e} (an SLO names a service of [[teams]]: create it with its team first)",
+            catalog.display()
+        )
+    })?;
+    let yaml = std::fs::read_to_string(file)
+        .map_err(|e| anyhow!("cannot read {}: {e}", file.display()))?;
+    let added = lantern_app::openslo::to_catalog(&yaml, &file.display().to_string())?;
+    let separator = if existing.ends_with('\n') || existing.is_empty() {
+        ""
+    } else {
+        "\n"
+    };
+    let combined = format!("{existing}{separator}{added}");
+    // The whole catalog must still hold: services known, names unique.
+    let checked = Settings::parse(&combined, Some(&catalog))?;
+    let tmp = catalog.with_extension("toml.importing");
+    std::fs::write(&tmp, &combined)
+        .and_then(|()| std::fs::rename(&tmp, &catalog))
+        .map_err(|e| anyhow!("cannot write {}: {e}", catalog.display()))?;
+    let new: Vec<&str> = checked
+        .slos
+        .iter()
+        .skip(config.slos.len())
+        .map(|s| s.spec.name.as_str())
+        .collect();
+    Ok(format!(
+        "imported {} into {}: {}\n",
+        if new.len() == 1 {
+            "1 SLO".to_string()
+        } else {
+            format!("{} SLOs", new.len())
+        },
+        catalog.display(),
+        new.join(", ")
+    ))
 }
 
 fn list(config: &Settings, json: bool) -> Result<String> {

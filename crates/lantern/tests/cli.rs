@@ -567,3 +567,59 @@ fn a_service_report_shows_its_slos_and_the_burn_after_deployments() {
     .unwrap();
     assert!(org.get("slos").is_none(), "{org}");
 }
+
+#[test]
+fn openslo_documents_become_catalog_slos_or_are_refused_whole() {
+    let env = Env::new();
+    let catalog = "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n";
+    env.write("lantern.toml", catalog);
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/openslo/checkout-availability.yaml"
+    );
+    let out = env.run(&["slo", "import", fixture]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("imported 1 SLO"), "{}", stdout(&out));
+    let list: Value = serde_json::from_str(&stdout(&env.run(&words("slo list --json")))).unwrap();
+    assert_eq!(list[0]["name"], "shop-availability");
+    assert_eq!(list[0]["window_days"], 28, "4w");
+    assert_eq!(list[0]["objective"], 0.999);
+    assert_eq!(list[0]["counts_from"], "prometheus");
+    let after = std::fs::read_to_string(env.path("lantern.toml")).unwrap();
+    // Refused whole, naming what is wrong; the catalog is left as it was.
+    let yaml = std::fs::read_to_string(fixture).unwrap();
+    for (changed, says) in [
+        (yaml.clone(), "defined twice"),
+        (
+            yaml.replace(
+                "budgetingMethod: Occurrences",
+                "budgetingMethod: Timeslices",
+            ),
+            "spec.budgetingMethod `Timeslices`",
+        ),
+        (
+            yaml.clone() + "  alertPolicies: []\n",
+            "unknown field `alertPolicies`",
+        ),
+        (
+            yaml.replace("isRolling: true", "isRolling: false"),
+            "calendar windows",
+        ),
+        (
+            yaml.replace("type: Prometheus", "type: Datadog"),
+            "only Prometheus",
+        ),
+        (
+            yaml.replace("service: shop-api", "service: ghost")
+                .replace("name: shop-availability", "name: ghost-availability"),
+            "not in the catalog",
+        ),
+    ] {
+        let file = env.write("slo.yaml", &changed);
+        let out = env.run(&["slo", "import", file.to_str().unwrap()]);
+        assert!(!out.status.success(), "{says}");
+        assert_said(&out, says);
+        let now = std::fs::read_to_string(env.path("lantern.toml")).unwrap();
+        assert_eq!(now, after, "{says}: nothing written");
+    }
+}
