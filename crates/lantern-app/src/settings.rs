@@ -42,6 +42,29 @@ struct File {
     /// `[gate]`: the deploy gate (slo.md).
     #[serde(default)]
     gate: GateEntry,
+    /// `[prometheus]`: where `[slos.prometheus]` queries are asked.
+    prometheus: Option<PrometheusEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrometheusEntry {
+    url: String,
+    #[serde(default = "default_step")]
+    step_seconds: u32,
+}
+
+fn default_step() -> u32 {
+    300
+}
+
+/// `[prometheus]`: the server `lantern serve` asks for SLO counts, and the
+/// step of the intervals it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prometheus {
+    /// `http://host:port` (no trailing slash).
+    pub url: String,
+    pub step_seconds: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -261,6 +284,7 @@ pub struct Settings {
     /// The declared SLOs, in the file's order.
     pub slos: Vec<Slo>,
     pub gate: Gate,
+    pub prometheus: Option<Prometheus>,
     /// Where it was read from, if a file was read.
     pub source: Option<PathBuf>,
 }
@@ -457,6 +481,31 @@ impl Settings {
             retention_every: Governance::default().retention_every,
         };
         let slos = slos(file.slos, &teams, &where_)?;
+        let prometheus = match file.prometheus {
+            Some(p) if !p.url.starts_with("http://") => bail!(
+                "{where_}: prometheus.url must be an http:// address (put TLS in front of Lantern's reads with a proxy), got `{}`",
+                p.url
+            ),
+            Some(p) if p.step_seconds < 1 || p.step_seconds > 86_400 => {
+                bail!(
+                    "{where_}: prometheus.step_seconds must be 1 to 86400, got {}",
+                    p.step_seconds
+                )
+            }
+            Some(p) => Some(Prometheus {
+                url: p.url.trim_end_matches('/').to_string(),
+                step_seconds: p.step_seconds,
+            }),
+            None => None,
+        };
+        if prometheus.is_none()
+            && let Some(s) = slos.iter().find(|s| s.prometheus.is_some())
+        {
+            bail!(
+                "{where_}: SLO `{}` pulls from Prometheus but there is no [prometheus] url",
+                s.spec.name
+            );
+        }
         Ok(Settings {
             governance,
             slos,
@@ -464,6 +513,7 @@ impl Settings {
                 enforce: file.gate.enforce,
                 no_data: file.gate.no_data,
             },
+            prometheus,
             teams,
             engine: EngineConfig {
                 production: file
@@ -585,7 +635,8 @@ mod tests {
 
     #[test]
     fn slos_are_checked_against_the_catalog_and_slo_md() {
-        let team = "[[teams]]\nname = \"payments\"\nservices = [\"checkout\"]\n";
+        let team = "[prometheus]\nurl = \"http://127.0.0.1:9090/\"\n\
+                    [[teams]]\nname = \"payments\"\nservices = [\"checkout\"]\n";
         let with = |slo: &str| Settings::parse(&format!("{team}[[slos]]\n{slo}"), None);
         let c = with(
             "name = \"checkout-availability\"\nservice = \"checkout\"\nobjective = 0.999\n\
@@ -603,6 +654,20 @@ mod tests {
             "28 days unless said"
         );
         assert_eq!(slo.prometheus.as_ref().unwrap().total, "count(up)");
+        let p = c.prometheus.as_ref().unwrap();
+        assert_eq!(
+            (p.url.as_str(), p.step_seconds),
+            ("http://127.0.0.1:9090", 300)
+        );
+        let e = Settings::parse(
+            "[[teams]]\nname = \"a\"\nservices = [\"s\"]\n[[slos]]\nname = \"x\"\nservice = \"s\"\n\
+             objective = 0.9\n[slos.prometheus]\ngood = 'a'\ntotal = 'b'\n",
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no [prometheus] url"), "{e}");
+        let e = Settings::parse("[prometheus]\nurl = \"https://p\"\n", None).unwrap_err();
+        assert!(e.to_string().contains("http://"), "{e}");
         for (slo, says) in [
             (
                 "name = \"a\"\nservice = \"nope\"\nobjective = 0.99\n",

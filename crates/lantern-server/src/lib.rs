@@ -18,6 +18,7 @@ mod grant_cache;
 mod openapi;
 pub mod policy;
 pub mod problem;
+pub mod prometheus;
 mod refusals;
 pub mod retention;
 pub mod routes;

@@ -21,7 +21,7 @@ pub async fn every(state: AppState, period: Duration) {
     let holder = replica_id();
     loop {
         ticks.tick().await;
-        match lease(&state, &holder, period).await {
+        match lease(&state, "retention", &holder, period).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::debug!("retention: another replica holds the lease");
@@ -41,7 +41,7 @@ pub async fn every(state: AppState, period: Duration) {
 }
 
 /// This process among the replicas: random, so that two never share one.
-fn replica_id() -> String {
+pub(crate) fn replica_id() -> String {
     let mut bytes = [0u8; 8];
     // Without randomness, the process id still tells replicas on one
     // host apart; hosts differ in practice through the time.
@@ -51,14 +51,21 @@ fn replica_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn lease(state: &AppState, holder: &str, period: Duration) -> Result<bool, Problem> {
+/// Takes or renews `job`'s lease for `period`: true when this replica
+/// holds it.
+pub(crate) async fn lease(
+    state: &AppState,
+    job: &'static str,
+    holder: &str,
+    period: Duration,
+) -> Result<bool, Problem> {
     let holder = holder.to_string();
     let micros = i64::try_from(period.as_micros()).unwrap_or(i64::MAX);
     state
         .with_store(move |store, _| {
             let now = Timestamp::now();
             store
-                .take_lease("retention", &holder, now, now.plus_micros(micros))
+                .take_lease(job, &holder, now, now.plus_micros(micros))
                 .map_err(Problem::from)
         })
         .await

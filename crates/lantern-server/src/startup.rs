@@ -104,10 +104,16 @@ impl Application {
             .governance
             .retention_every
             .map(|every| tokio::spawn(crate::retention::every(self.state.clone(), every)));
+        let prometheus = self
+            .state
+            .app()
+            .prometheus
+            .is_some()
+            .then(|| tokio::spawn(crate::prometheus::every(self.state.clone())));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
-        if let Some(task) = retention {
+        for task in [retention, prometheus].into_iter().flatten() {
             task.abort();
         }
         served

@@ -357,7 +357,8 @@ fn slos_are_listed_from_the_catalog() {
     assert!(stdout(&out).contains("No SLOs"), "{}", stdout(&out));
     env.write(
         "lantern.toml",
-        "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n\
+        "[prometheus]\nurl = \"http://127.0.0.1:9090\"\n\
+         [[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n\
          [[slos]]\nname = \"shop-latency\"\nservice = \"shop-api\"\nobjective = 0.99\nwindow_days = 7\n\
          [[slos]]\nname = \"shop-availability\"\nservice = \"shop-api\"\nobjective = 0.999\n\
          description = \"Answers without a 5xx\"\n\
@@ -571,7 +572,8 @@ fn a_service_report_shows_its_slos_and_the_burn_after_deployments() {
 #[test]
 fn openslo_documents_become_catalog_slos_or_are_refused_whole() {
     let env = Env::new();
-    let catalog = "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n";
+    let catalog = "[prometheus]\nurl = \"http://127.0.0.1:9090\"\n\
+                   [[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n";
     env.write("lantern.toml", catalog);
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -226,6 +226,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             git_hotfix: Default::default(),
             slos: Vec::new(),
             gate: Default::default(),
+            prometheus: None,
             source: None,
         },
     };
