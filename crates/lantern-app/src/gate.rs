@@ -81,6 +81,28 @@ pub fn decide(
             SloAnswer::Suppressed { .. } => None,
         })
         .collect();
+    let (decision, reason) = rule(&states, settings, &name, kind_name);
+    let outcome = format!("{} ({kind_name})", decision.as_str());
+    store.audit(record("gate", &format!("service:{name}"), &outcome))?;
+    Ok(GateAnswer {
+        service: name.to_string(),
+        kind: kind_name,
+        decision,
+        reason,
+        enforced: settings.gate.enforce,
+        slos: shown,
+    })
+}
+
+/// slo.md's rules 2–5 from each SLO's status (rule 1, the catalog, is the
+/// caller's): the decision and why, in one sentence. The dashboard shows
+/// what the gate would answer with this, without recording an answer.
+pub fn rule(
+    states: &[(&str, SloState)],
+    settings: &Settings,
+    name: &Name,
+    kind_name: &str,
+) -> (Decision, String) {
     let named = |wanted: &[SloState]| -> Vec<&str> {
         states
             .iter()
@@ -128,14 +150,5 @@ pub fn decide(
         decision = Decision::Warn;
         reason = format!("would deny ({reason}), but [gate] enforce is off");
     }
-    let outcome = format!("{} ({kind_name})", decision.as_str());
-    store.audit(record("gate", &format!("service:{name}"), &outcome))?;
-    Ok(GateAnswer {
-        service: name.to_string(),
-        kind: kind_name,
-        decision,
-        reason,
-        enforced: settings.gate.enforce,
-        slos: shown,
-    })
+    (decision, reason)
 }

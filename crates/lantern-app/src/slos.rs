@@ -189,3 +189,40 @@ impl<'s> SloFigures<'s> {
         })
     }
 }
+
+/// One SLO in the hour after a deployment (slo.md, "Deployments and
+/// budgets").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BurnAfter {
+    pub slo: String,
+    /// The burn rate over [finished_at, finished_at + 1 h); `None` when
+    /// nothing was counted then or the hour is not over.
+    pub burn_rate: Option<f64>,
+    /// Above half the fast tier's threshold: where to look.
+    pub followed_by_burn: bool,
+}
+
+/// Each SLO of `service` in the hour after `finished_at`, known up to
+/// `known_until` (now, or a report's end).
+pub fn burn_after(
+    store: &dyn lantern_store::Store,
+    settings: &Settings,
+    service: &lantern_events::Name,
+    finished_at: lantern_events::Timestamp,
+    known_until: lantern_events::Timestamp,
+) -> Result<Vec<BurnAfter>, crate::AppError> {
+    let hour = 3600 * lantern_events::MICROS_PER_SECOND;
+    let mut out = Vec::new();
+    for slo in settings.slos.iter().filter(|s| &s.spec.service == service) {
+        let counts =
+            store.sli_counts(&slo.spec.name, finished_at, finished_at.plus_micros(hour))?;
+        let series = lantern_engine::slo::SliSeries::new(&slo.spec, &counts);
+        out.push(BurnAfter {
+            slo: slo.spec.name.clone(),
+            burn_rate: series.burn_after(finished_at, known_until),
+            followed_by_burn: series.followed_by_burn(finished_at, known_until),
+        });
+    }
+    out.sort_by(|a, b| a.slo.cmp(&b.slo));
+    Ok(out)
+}

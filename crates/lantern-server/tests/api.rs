@@ -870,13 +870,48 @@ async fn slos_answer_from_the_counts_sent_and_follow_rule_2() {
     let (status, _) = app.get_as(Some(&gate), path).await;
     assert_eq!(status, 403, "a gate token reads no figures");
     let (_, log) = app.get("/api/v1/audit").await;
-    let gates: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "gate")
-        .filter_map(|e| e["outcome"].as_str())
-        .collect();
-    assert_eq!(gates, ["deny (planned)", "allow (rollback)"]);
+    let gate_answers = |log: &Value| -> Vec<String> {
+        let entries = log.as_array().cloned().unwrap_or_default();
+        entries
+            .iter()
+            .filter(|e| e["action"] == "gate")
+            .filter_map(|e| e["outcome"].as_str().map(String::from))
+            .collect()
+    };
+    assert_eq!(gate_answers(&log), ["deny (planned)", "allow (rollback)"]);
+
+    // The dashboard: the service page's SLO panel with what the gate would
+    // answer (not recorded: a page view is not a gate answer), the
+    // deployment page's hour after, the organisation's distribution.
+    let deployed = start.plus_micros(12 * five);
+    let deployment = json!({"type": "deployment", "id": "d9", "service": "checkout",
+        "environment": "production", "finished_at": deployed.to_rfc3339()});
+    assert_eq!(
+        app.post("/hooks/events", deployment.to_string()).await.0,
+        200
+    );
+    let page = app.page(&member, "/services/checkout?days=7").await;
+    assert!(
+        page.text.contains(r#"data-slo="checkout-availability""#),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(r#"data-gate="deny""#), "{}", page.text);
+    assert!(page.text.contains("fast tier (page)"), "{}", page.text);
+    assert!(
+        page.text.contains("deployment d9 followed by burn"),
+        "{}",
+        page.text
+    );
+    let page = app.page(&member, "/services/checkout/deployments/d9").await;
+    assert!(
+        page.text.contains(r#"data-followed-by-burn="true""#),
+        "{}",
+        page.text
+    );
+    let org = app.page(&app.tokens["admin"], "/").await;
+    assert!(org.text.contains("data-slo-statuses"), "{}", org.text);
+    let (_, log) = app.get("/api/v1/audit").await;
+    assert_eq!(gate_answers(&log).len(), 2, "pages record no gate answer");
     let _dir = app.stop().await;
 }

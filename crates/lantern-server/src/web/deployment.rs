@@ -31,6 +31,20 @@ pub async fn deployment_page(
     ServiceEvent(service, id): ServiceEvent,
 ) -> Result<Html<String>, Problem> {
     let e = crate::routes::detail::explanation(&state, service.clone(), id).await?;
+    // Its service's SLOs in the hour after it (slo.md): where to look.
+    let finished = Timestamp::parse_rfc3339(&e.finished_at).map_err(Problem::internal)?;
+    let for_store = service.clone();
+    let burn = state
+        .with_store(move |store, state| {
+            Ok(lantern_app::slos::burn_after(
+                store,
+                state.app(),
+                &for_store,
+                finished,
+                Timestamp::now(),
+            )?)
+        })
+        .await?;
     let at = |text: &Option<String>| {
         text.as_deref()
             .and_then(|t| Timestamp::parse_rfc3339(t).ok())
@@ -93,6 +107,22 @@ pub async fn deployment_page(
             }
             p { @if e.rework { "It is rework: a hotfix or rollback, or deployed while an incident was open." }
                 @else { "It is planned work, not rework." } }
+        }
+        @if !burn.is_empty() {
+            section aria-labelledby="burn" {
+                h2 id="burn" { "The hour after it" }
+                p { "How fast each SLO of the service spent its error budget in the hour after this deployment (1× spends it exactly over the SLO's window). A fast burn is where to look, not a failure by itself." }
+                ul {
+                    @for b in &burn {
+                        li data-followed-by-burn=(b.followed_by_burn) { (b.slo) ": "
+                            @match b.burn_rate {
+                                Some(rate) => { (format!("{rate:.1}")) "× " @if b.followed_by_burn { strong { "followed by burn" } } @else { "(within what the fast tier tolerates)" } },
+                                None => "no figure (nothing counted, or the hour is not over)",
+                            }
+                        }
+                    }
+                }
+            }
         }
     };
     Ok(page::shell(

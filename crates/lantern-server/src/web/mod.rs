@@ -24,6 +24,7 @@ pub mod overview;
 pub mod page;
 pub(crate) mod scope;
 pub(crate) mod sign_in;
+pub(crate) mod slos;
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};

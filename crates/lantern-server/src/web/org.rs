@@ -20,6 +20,9 @@ use maud::{Markup, html};
 use std::collections::{BTreeMap, BTreeSet};
 
 struct Computed {
+    /// Services per SLO status (the worst of each service's SLOs), and how
+    /// many are withheld from this reader.
+    slo_statuses: Option<(Vec<(&'static str, usize)>, usize)>,
     org: Figures,
     teams: Vec<(String, Figures)>,
     services: Vec<(String, Figures)>,
@@ -75,7 +78,9 @@ pub async fn org_page(
             let org = figures.next().expect("the organisation is the first scope");
             let mut named = scopes.into_iter().skip(1).map(|(n, _)| n).zip(figures);
             let teams = named.by_ref().take(settings.teams.len()).collect();
+            let slo_statuses = slo_distribution(store, settings, Reader::Grant(&reader.grant))?;
             Ok(Computed {
+                slo_statuses,
                 org,
                 teams,
                 services: named.collect(),
@@ -84,6 +89,53 @@ pub async fn org_page(
         .await?;
     let body = render(&state, &params, window, bucket, c);
     Ok(page::shell(&state, Some(&p), "Organisation", body))
+}
+
+/// How many services are in each SLO status at this moment: each counted
+/// once, by its worst SLO (exhausted, burning, warning, no data, ok).
+#[allow(clippy::type_complexity)]
+fn slo_distribution(
+    store: &mut dyn lantern_store::Store,
+    settings: &lantern_app::Settings,
+    reader: Reader,
+) -> Result<Option<(Vec<(&'static str, usize)>, usize)>, Problem> {
+    use lantern_app::slos::SloAnswer;
+    use lantern_engine::slo::SloState;
+    if settings.slos.is_empty() {
+        return Ok(None);
+    }
+    const ORDER: [(SloState, &str); 5] = [
+        (SloState::Exhausted, "exhausted"),
+        (SloState::Burning, "burning"),
+        (SloState::Warning, "warning"),
+        (SloState::NoData, "no data"),
+        (SloState::Ok, "ok"),
+    ];
+    let answers =
+        lantern_app::slos::status(store, settings, reader, &Scope::Org, Timestamp::now())?;
+    let mut worst: BTreeMap<String, usize> = BTreeMap::new();
+    let mut withheld = BTreeSet::new();
+    for a in &answers {
+        match a {
+            SloAnswer::Figures(s) => {
+                let rank = ORDER
+                    .iter()
+                    .position(|(st, _)| *st == s.status)
+                    .unwrap_or(4);
+                let e = worst.entry(s.slo.service.clone()).or_insert(rank);
+                *e = (*e).min(rank);
+            }
+            SloAnswer::Suppressed { service, .. } => {
+                withheld.insert(service.clone());
+            }
+        }
+    }
+    let counts = ORDER
+        .iter()
+        .enumerate()
+        .map(|(i, (_, name))| (*name, worst.values().filter(|r| **r == i).count()))
+        .collect();
+    Ok(Some((counts, withheld.len())))
 }
 
 /// The reports of the scopes not withheld, in order. The organisation's
@@ -177,6 +229,19 @@ fn render(
             }
             @if d.withheld > 0 {
                 p.note { (d.withheld) " services are not counted: their figures are withheld from you (small groups, governance rule 2)." }
+            }
+        }
+        @if let Some((counts, withheld)) = &c.slo_statuses {
+            section aria-labelledby="slo-statuses" {
+                h2 id="slo-statuses" { "How many services are in each SLO status" }
+                p { "Each service counts once, by its worst SLO, now. A distribution, not a ranking: no service is named here." }
+                table.distribution {
+                    thead { tr { @for (name, _) in counts { th scope="col" { (name) } } } }
+                    tbody { tr data-slo-statuses="" { @for (_, n) in counts { td { span.bar style={ "--n:" (n) } {} (n) } } } }
+                }
+                @if *withheld > 0 {
+                    p.note { (withheld) " services are not counted: their figures are withheld from you (governance rule 2)." }
+                }
             }
         }
         section aria-labelledby="teams" {

@@ -70,6 +70,10 @@ struct Computed {
     incidents: Option<Vec<Incident>>,
     /// The service page's deployments, when the reader may see detail.
     deployments: Option<Vec<Deployment>>,
+    /// What the deploy gate would answer now (a service with SLOs).
+    gate: Option<(lantern_app::gate::Decision, String)>,
+    /// The service page's deployments followed by burn (detail readers).
+    burned: Vec<(String, Timestamp)>,
 }
 
 /// Whether the reader may see event-level detail of every service of the
@@ -125,8 +129,34 @@ async fn scope_page(
                 }
                 _ => None,
             };
+            // Deployments whose next hour burned budget fast: drawn on
+            // the charts for those who may see the service's detail.
+            let mut burned = Vec::new();
+            if let (Scope::Service(s), Some(list)) = (&scope, &deployments)
+                && document.report.slos.is_some()
+            {
+                let until = window.to.min(Timestamp::now());
+                for d in list
+                    .iter()
+                    .filter(|d| d.status == lantern_events::DeploymentStatus::Success)
+                {
+                    let after =
+                        lantern_app::slos::burn_after(store, settings, s, d.finished_at, until)?;
+                    if after.iter().any(|b| b.followed_by_burn) {
+                        burned.push((d.id.to_string(), d.finished_at));
+                    }
+                }
+            }
+            let gate = match &scope {
+                Scope::Service(s) if document.report.slos.is_some() => {
+                    Some(gate_now(store, settings, s)?)
+                }
+                _ => None,
+            };
             Ok(Ok(Computed {
                 document,
+                gate,
+                burned,
                 trend: windows,
                 compared,
                 incidents,
@@ -228,7 +258,13 @@ fn figures_page(
 ) -> Markup {
     let report = &c.document.report;
     let buckets = c.document.buckets.as_deref().unwrap_or(&[]);
-    let markers = markers(&c.document.annotations, c.incidents.as_ref());
+    let mut markers = markers(&c.document.annotations, c.incidents.as_ref());
+    markers.extend(c.burned.iter().map(|(id, at)| Marker {
+        from: *at,
+        to: Some(at.plus_micros(3600 * lantern_events::MICROS_PER_SECOND)),
+        kind: "burn".into(),
+        label: format!("deployment {id} followed by burn"),
+    }));
     let stages = &report.pr_stages;
     let stage_list = [
         ("coding", stages.coding.median_s),
@@ -294,6 +330,7 @@ fn figures_page(
                 }
             }
         }
+        (super::slos::panel(report, buckets, c.gate.as_ref()))
         section aria-labelledby="quality" {
             h2 id="quality" { "Data quality" }
             @if warnings.is_empty() && c.document.heuristics.is_empty() {
@@ -322,7 +359,8 @@ fn figures_page(
         section aria-labelledby="trends" {
             h2 id="trends" { "Over time" }
             p { "One point per " (page::bucket_name(bucket)) ". Shaded spans are annotations, disputes"
-                @if c.incidents.is_some() { " and incidents" } "; hover or focus a point for its value." }
+                @if c.incidents.is_some() { " and incidents" }
+                @if !c.burned.is_empty() { ", and the hour after each deployment followed by burn" } "; hover or focus a point for its value." }
             div.charts {
                 @for m in &METRICS {
                     @let points: Vec<Point> = buckets.iter().zip(&c.trend).map(|(b, w)| Point {
@@ -342,6 +380,29 @@ fn figures_page(
             (timeline(scope, deployments, c.incidents.as_deref().unwrap_or(&[])))
         }
     }
+}
+
+/// What the gate would answer for a planned deployment of `service` now,
+/// from every figure (the decision is given to anyone who may ask; a page
+/// view is not a gate answer, so nothing is recorded).
+fn gate_now(
+    store: &mut dyn lantern_store::Store,
+    settings: &lantern_app::Settings,
+    service: &lantern_events::Name,
+) -> Result<(lantern_app::gate::Decision, String), Problem> {
+    let scope = Scope::Service(service.clone());
+    let all =
+        lantern_app::slos::status(store, settings, Reader::Operator, &scope, Timestamp::now())?;
+    let states: Vec<(&str, lantern_engine::slo::SloState)> = all
+        .iter()
+        .filter_map(|a| match a {
+            lantern_app::slos::SloAnswer::Figures(s) => Some((s.slo.name.as_str(), s.status)),
+            lantern_app::slos::SloAnswer::Suppressed { .. } => None,
+        })
+        .collect();
+    Ok(lantern_app::gate::rule(
+        &states, settings, service, "planned",
+    ))
 }
 
 /// Where a chart point leads on a service page the reader may see the
