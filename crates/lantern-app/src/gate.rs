@@ -72,8 +72,8 @@ pub fn decide(
         _ => "planned",
     };
     // The decision reads every figure; the reader sees what rule 2 lets it.
-    let all = crate::slos::status(store, settings, Reader::Operator, &scope, at)?;
-    let shown = crate::slos::status(store, settings, reader, &scope, at)?;
+    let all = crate::slos::figures(store, settings, &scope, at)?;
+    let shown = crate::slos::visible(store, settings, reader, all.clone(), at)?;
     let states: Vec<(&str, SloState)> = all
         .iter()
         .filter_map(|a| match a {

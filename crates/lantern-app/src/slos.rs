@@ -63,8 +63,18 @@ pub fn status(
     scope: &lantern_engine::Scope,
     at: lantern_events::Timestamp,
 ) -> Result<Vec<SloAnswer>, crate::AppError> {
-    use lantern_engine::slo::SliSeries;
-    use lantern_engine::{Scope, Window};
+    let all = figures(store, settings, scope, at)?;
+    visible(store, settings, reader, all, at)
+}
+
+/// Every SLO of the scope at `at`, as the operator sees them. The store
+/// sums the few ranges a status reads: no row of the counts leaves it.
+pub fn figures(
+    store: &dyn lantern_store::Store,
+    settings: &Settings,
+    scope: &lantern_engine::Scope,
+    at: lantern_events::Timestamp,
+) -> Result<Vec<SloAnswer>, crate::AppError> {
     let mut slos: Vec<&crate::settings::Slo> = settings
         .slos
         .iter()
@@ -74,24 +84,80 @@ pub fn status(
     let mut out = Vec::with_capacity(slos.len());
     for slo in slos {
         let spec = &slo.spec;
-        let window_micros = i64::from(spec.window_days) * lantern_events::MICROS_PER_DAY;
-        let window = Window::new(at.plus_micros(-window_micros), at)?;
-        let service = Scope::Service(spec.service.clone());
-        let loaded = crate::report::Loaded::load(store, settings, &service, window)?;
-        if let Some(reason) = loaded.withheld_over(store, settings, reader, &service, window)? {
-            out.push(SloAnswer::Suppressed {
-                name: spec.name.clone(),
-                service: spec.service.to_string(),
+        let ranges = lantern_engine::slo::status_ranges(spec, at);
+        let sums = store.sli_sums(&spec.name, &ranges)?;
+        let series =
+            lantern_engine::slo::SliSeries::from_sums(spec, ranges.into_iter().zip(sums).collect());
+        out.push(SloAnswer::Figures(Box::new(series.status(at))));
+    }
+    Ok(out)
+}
+
+/// The answers as `reader` may see them: an SLO whose service's group is
+/// too small over the SLO's window is withheld (rule 2). The store is
+/// asked once per service and window, and never for the operator.
+pub fn visible(
+    store: &mut dyn lantern_store::Store,
+    settings: &Settings,
+    reader: crate::report::Reader,
+    answers: Vec<SloAnswer>,
+    at: lantern_events::Timestamp,
+) -> Result<Vec<SloAnswer>, crate::AppError> {
+    use lantern_engine::{Scope, Window};
+    let crate::report::Reader::Grant(grant) = reader else {
+        return Ok(answers);
+    };
+    let mut asked: std::collections::BTreeMap<(String, u32), Option<String>> = Default::default();
+    let mut out = Vec::with_capacity(answers.len());
+    for answer in answers {
+        let SloAnswer::Figures(s) = &answer else {
+            out.push(answer);
+            continue;
+        };
+        let key = (s.slo.service.clone(), s.slo.window_days);
+        let withheld = match asked.get(&key) {
+            Some(w) => w.clone(),
+            None => {
+                let days = i64::from(s.slo.window_days) * lantern_events::MICROS_PER_DAY;
+                let window = Window::new(at.plus_micros(-days), at)?;
+                let name = lantern_events::Name::parse(&s.slo.service)
+                    .map_err(crate::AppError::Invalid)?;
+                // Members of the owning team and admins see it whatever
+                // the count: only others need the store counted.
+                let rule = lantern_governance::ReportScope::Service {
+                    owners: settings.owners(&name),
+                };
+                let min = settings.governance.min_group_size;
+                let reads_figures = lantern_governance::Need::Aggregates
+                    .check(grant, &|_: &lantern_events::Name| Vec::new())
+                    .is_ok();
+                let w = match lantern_governance::suppression(grant, &rule, 0, min) {
+                    // A gate or ingest token asks and writes; it reads no
+                    // figure, so it gets the decision without the detail.
+                    _ if !reads_figures => {
+                        Some(format!("a {} token reads no figures", grant.role.as_str()))
+                    }
+                    None => None,
+                    Some(_) => {
+                        let service = Scope::Service(name);
+                        let loaded =
+                            crate::report::Loaded::load(store, settings, &service, window)?;
+                        loaded.withheld_over(store, settings, reader, &service, window)?
+                    }
+                };
+                asked.insert(key, w.clone());
+                w
+            }
+        };
+        out.push(match withheld {
+            Some(reason) => SloAnswer::Suppressed {
+                name: s.slo.name.clone(),
+                service: s.slo.service.clone(),
                 suppressed: true,
                 reason,
-            });
-            continue;
-        }
-        // The window, and the three days the slowest burn rate reads.
-        let reach = window_micros.max(3 * lantern_events::MICROS_PER_DAY);
-        let counts = store.sli_counts(&spec.name, at.plus_micros(-reach), at)?;
-        let series = SliSeries::new(spec, &counts);
-        out.push(SloAnswer::Figures(Box::new(series.status(at))));
+            },
+            None => answer,
+        });
     }
     Ok(out)
 }

@@ -8,6 +8,7 @@ mod dashboard;
 mod git;
 mod git_fixture;
 mod serve;
+mod slo;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -61,6 +62,8 @@ pub enum BenchTarget {
     Serve(crate::serve::ServeBenchArgs),
     /// The dashboard's pages, on the demo organisation and a large one.
     Dashboard(crate::dashboard::DashboardBenchArgs),
+    /// SLO counts: import, slo status, and the gate under ingest.
+    Slo(crate::slo::SloBenchArgs),
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -189,6 +192,7 @@ fn run(args: &BenchArgs) -> Result<()> {
         Some(BenchTarget::Git(git)) => return crate::git::run(git),
         Some(BenchTarget::Serve(serve)) => return crate::serve::run(serve),
         Some(BenchTarget::Dashboard(d)) => return crate::dashboard::run(d),
+        Some(BenchTarget::Slo(s)) => return crate::slo::run(s),
         None => {}
     }
     let work = WorkDir::new(args.dir.as_deref())?;

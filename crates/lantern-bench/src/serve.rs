@@ -48,15 +48,34 @@ struct Results {
 }
 
 #[derive(Debug, serde::Serialize)]
-struct Percentiles {
-    count: usize,
-    p50: f64,
-    p99: f64,
-    max: f64,
+pub(crate) struct Percentiles {
+    pub count: usize,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// A token for a day, issued straight into the benchmark's store.
+pub(crate) fn token(
+    instance: &mut Instance,
+    config: &Settings,
+    role: lantern_governance::Role,
+    source: Option<&str>,
+) -> Result<Arc<str>> {
+    let new = lantern_governance::NewGrant {
+        role,
+        teams: Vec::new(),
+        source: source.map(str::to_string),
+        purpose: "lantern-bench: load on loopback".into(),
+        days: Some(1),
+    };
+    let now = lantern_events::Timestamp::now();
+    let issued = lantern::governance_cmd::create_token(instance.store.as_mut(), config, new, now)?;
+    Ok(issued.token.into())
 }
 
 /// With the engine's own percentile (linear between closest ranks).
-fn percentiles(mut v: Vec<f64>) -> Percentiles {
+pub(crate) fn percentiles(mut v: Vec<f64>) -> Percentiles {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| {
         if v.is_empty() {
@@ -84,19 +103,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let before = instance.store.counts()?;
     // The clients write as the `events` source, the reader reads as an org
     // viewer: the policy layer's cost is part of what is measured.
-    let mut token = |role, source: Option<&str>| -> Result<Arc<str>> {
-        let new = lantern_governance::NewGrant {
-            role,
-            teams: Vec::new(),
-            source: source.map(str::to_string),
-            purpose: "lantern bench serve".into(),
-            days: Some(1),
-        };
-        let now = lantern_events::Timestamp::now();
-        let issued =
-            lantern::governance_cmd::create_token(instance.store.as_mut(), &config, new, now)?;
-        Ok(issued.token.into())
-    };
+    let mut token = |role, source| token(&mut instance, &config, role, source);
     let ingest = token(lantern_governance::Role::Ingest, Some("events"))?;
     let viewer = token(lantern_governance::Role::OrgViewer, None)?;
 

@@ -175,6 +175,22 @@ pub struct SliSeries<'s> {
     /// good and total summed over the first i intervals.
     good: Vec<u128>,
     total: Vec<u128>,
+    /// Or sums a store computed for the ranges [`status_ranges`] names,
+    /// so that an SLO's status needs no row of its counts.
+    sums: Option<Vec<RangeSum>>,
+}
+
+/// A range [a, b) in microseconds and its (good, total).
+pub type RangeSum = ((i64, i64), (u128, u128));
+
+/// The ranges [a, b) an SLO's status at `at` sums: its window and the
+/// seven burn-rate windows (the alert tiers' windows are among them).
+pub fn status_ranges(spec: &SloSpec, at: Timestamp) -> Vec<(i64, i64)> {
+    let t = at.micros();
+    let window = i64::from(spec.window_days) * 24 * HOUR;
+    std::iter::once((t - window, t))
+        .chain(BURN_WINDOWS.iter().map(|(_, w)| (t - w, t)))
+        .collect()
 }
 
 impl<'s> SliSeries<'s> {
@@ -191,11 +207,30 @@ impl<'s> SliSeries<'s> {
             ends: sorted.iter().map(|c| c.to.micros()).collect(),
             good,
             total,
+            sums: None,
+        }
+    }
+
+    /// A series that knows only the sums over the ranges of
+    /// [`status_ranges`] (as a store computes them): enough for
+    /// [`SliSeries::status`] at that instant, and for nothing else.
+    pub fn from_sums(spec: &'s SloSpec, sums: Vec<RangeSum>) -> Self {
+        SliSeries {
+            spec,
+            ends: Vec::new(),
+            good: vec![0],
+            total: vec![0],
+            sums: Some(sums),
         }
     }
 
     /// (good, total) over [a, b): the intervals whose end lies in (a, b].
     pub fn counts(&self, a: i64, b: i64) -> (u128, u128) {
+        if let Some(sums) = &self.sums {
+            let found = sums.iter().find(|(range, _)| *range == (a, b));
+            debug_assert!(found.is_some(), "a range the store did not sum: {a}..{b}");
+            return found.map_or((0, 0), |(_, counts)| *counts);
+        }
         let lo = self.ends.partition_point(|&e| e <= a);
         let hi = self.ends.partition_point(|&e| e <= b).max(lo);
         (

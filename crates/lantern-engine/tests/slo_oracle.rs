@@ -200,6 +200,21 @@ fn the_slo_figures_agree_with_a_naive_reading_of_slo_md() {
                     rng.below(60) as i64 * 1_000_000
                 };
             let engine = serde_json::to_value(series.status(Timestamp::from_micros(t))).unwrap();
+            // The same from the range sums a store computes.
+            let ranges = lantern_engine::slo::status_ranges(&spec, Timestamp::from_micros(t));
+            let sums = ranges
+                .iter()
+                .map(|&(a, b)| {
+                    let (g, tot) = naive.sums(a, b);
+                    ((a, b), (u128::from(g), u128::from(tot)))
+                })
+                .collect();
+            let summed = SliSeries::from_sums(&spec, sums).status(Timestamp::from_micros(t));
+            assert_eq!(
+                serde_json::to_value(summed).unwrap(),
+                engine,
+                "seed {seed}, t {t}"
+            );
             let oracle = naive.report(t);
             if let Err(e) = same(&engine, &oracle, "status") {
                 panic!("seed {seed}, t {t}: {e}\nengine {engine}\noracle {oracle}");

@@ -264,6 +264,10 @@ pub trait Store: GovernanceStore {
         until: lantern_events::Timestamp,
     ) -> Result<Vec<lantern_engine::slo::SliCount>>;
 
+    /// An SLO's (good, total) over each range [a, b) in microseconds (the
+    /// intervals whose end lies in (a, b]), summed by the store.
+    fn sli_sums(&self, slo: &str, ranges: &[(i64, i64)]) -> Result<Vec<(u128, u128)>>;
+
     /// Keeps a body that could not be mapped; returns its id.
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64>;
 

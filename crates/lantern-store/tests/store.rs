@@ -40,6 +40,19 @@ fn sli_counts(at: &Location) {
     counts.sort_by_key(|c| c.to);
     let got: Vec<(u64, u64)> = counts.iter().map(|c| (c.good, c.total)).collect();
     assert_eq!(got, [(995, 1000), (1000, 1000)], "ends in (00:05, 00:15]");
+    // Summed by the store over several ranges at once, by the same rule.
+    let m = |hms: &str| t(hms).micros();
+    let sums = store
+        .sli_sums(
+            "checkout-availability",
+            &[
+                (m("00:05:00"), m("00:15:00")),
+                (m("00:00:00"), m("00:05:00")),
+                (m("01:00:00"), m("02:00:00")),
+            ],
+        )
+        .unwrap();
+    assert_eq!(sums, [(1995, 2000), (990, 1000), (0, 0)]);
     assert_eq!(store.counts().unwrap().slis, 4);
     let id = EventId::parse("checkout-availability@2026-04-01T00:05:00.000000Z").unwrap();
     match store.find(EventKind::Sli, &id).unwrap() {

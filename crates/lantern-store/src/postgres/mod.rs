@@ -654,6 +654,38 @@ impl Store for PostgresStore {
         })
     }
 
+    fn sli_sums(&self, slo: &str, ranges: &[(i64, i64)]) -> Result<Vec<(u128, u128)>> {
+        let n = ranges.len();
+        let (lo, hi) = sli_scan(ranges);
+        let sql = sli_sums_sql(
+            n,
+            |i| format!("${i}"),
+            &format!("${}", 2 * n + 2),
+            &format!("${}", 2 * n + 3),
+        );
+        let slo = slo.to_string();
+        let mut args: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&slo];
+        for (a, b) in ranges {
+            args.push(a);
+            args.push(b);
+        }
+        args.push(&lo);
+        args.push(&hi);
+        self.read(|c| {
+            // SUM of BIGINT is NUMERIC in PostgreSQL: cast back.
+            let sql = sql
+                .replace("THEN good END)", "THEN good END)::BIGINT")
+                .replace("THEN total END)", "THEN total END)::BIGINT");
+            let row = c.query_one(&sql, &args)?;
+            Ok((0..n)
+                .map(|i| {
+                    let (g, t): (i64, i64) = (row.get(2 * i), row.get(2 * i + 1));
+                    (g.max(0) as u128, t.max(0) as u128)
+                })
+                .collect())
+        })
+    }
+
     fn counts(&self) -> Result<Counts> {
         self.read(|c| {
             let row = c.query_one(

@@ -272,7 +272,8 @@ const MIGRATIONS: &[&str] = &[
         good INTEGER NOT NULL,
         total INTEGER NOT NULL
     ) WITHOUT ROWID;
-    CREATE INDEX slis_by_end ON slis(slo, to_at);
+    -- Covering: an SLO's status is a few range sums over this index.
+    CREATE INDEX slis_by_end ON slis(slo, to_at, good, total);
     "#,
 ];
 
