@@ -806,6 +806,29 @@ async fn slos_answer_from_the_counts_sent_and_follow_rule_2() {
         app.post("/hooks/events", json!(counts).to_string()).await.0,
         200
     );
+    // An exporter's own ingest token, for /hooks/sli: counts and nothing else.
+    let admin = format!("Bearer {}", app.tokens["admin"]);
+    let (status, _, issued) = app
+        .post_json(
+            "/api/v1/tokens",
+            &[("authorization", &admin)],
+            &json!({"role": "ingest", "source": "sli", "purpose": "the SLO exporter", "days": 7}),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let exporter = format!("Bearer {}", issued["token"].as_str().unwrap());
+    let by_exporter = [("authorization", exporter.as_str())];
+    let (status, _, answer) = app.post_json("/hooks/sli", &by_exporter, &counts[0]).await;
+    assert_eq!(status, 200, "re-sent: last write wins: {answer}");
+    let deployment = json!({"type": "deployment", "id": "x", "service": "checkout",
+        "environment": "production", "finished_at": "2026-04-01T00:00:00Z"});
+    let (status, _, refused) = app.post_json("/hooks/sli", &by_exporter, &deployment).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("sli events only"), "{refused}");
+    let (status, _, _) = app
+        .post_json("/hooks/events", &by_exporter, &deployment)
+        .await;
+    assert_eq!(status, 403, "an sli token writes no other source");
     let bad = json!({"type": "sli", "slo": "checkout-availability", "from": "2026-04-01T12:00:00Z",
                      "to": "2026-04-01T11:00:00Z", "good": 1, "total": 1});
     let (status, _, problem) = app.post("/hooks/events", bad.to_string()).await;

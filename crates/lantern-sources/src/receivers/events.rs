@@ -45,3 +45,19 @@ pub fn map(body: &[u8], pseudonymiser: &Pseudonymiser) -> Result<Vec<Event>, Map
     }
     Err(MapError(format!("nothing was stored: {detail}")))
 }
+
+/// `POST /hooks/sli`: the same bodies, `sli` events only.
+pub fn map_sli(body: &[u8], pseudonymiser: &Pseudonymiser) -> Result<Vec<Event>, MapError> {
+    let events = map(body, pseudonymiser)?;
+    if let Some((i, other)) = events
+        .iter()
+        .enumerate()
+        .find(|(_, e)| !matches!(e, Event::Sli(_)))
+    {
+        return Err(MapError(format!(
+            "nothing was stored: [{i}] is a {} event; /hooks/sli takes sli events only",
+            other.kind().as_str()
+        )));
+    }
+    Ok(events)
+}

@@ -102,6 +102,14 @@ pub const RECEIVERS: &[Receiver] = &[
         kept_headers: &[],
         mapping: |d| events::map(d.body, d.pseudonymiser).map(Mapped::Events),
     },
+    // SLO counts only (slo.md): an exporter's ingest token for `sli` can
+    // write counts and nothing else.
+    Receiver {
+        name: "sli",
+        proof: Proof::Bearer,
+        kept_headers: &[],
+        mapping: |d| events::map_sli(d.body, d.pseudonymiser).map(Mapped::Events),
+    },
     Receiver {
         name: "github",
         proof: Proof::HmacHeader("x-hub-signature-256"),
