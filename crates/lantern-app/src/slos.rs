@@ -88,9 +88,19 @@ pub fn figures(
         let sums = store.sli_sums(&spec.name, &ranges)?;
         let series =
             lantern_engine::slo::SliSeries::from_sums(spec, ranges.into_iter().zip(sums).collect());
-        out.push(SloAnswer::Figures(Box::new(series.status(at))));
+        let mut status = series.status(at);
+        if slo.prometheus.is_some() {
+            let gaps = store.source_state(&gap_key(&spec.name))?;
+            status.slo_gaps = Some(gaps.and_then(|n| n.parse().ok()).unwrap_or(0));
+        }
+        out.push(SloAnswer::Figures(Box::new(status)));
     }
     Ok(out)
+}
+
+/// Where the count of an SLO's Prometheus gaps is kept (a source state).
+pub fn gap_key(slo: &str) -> String {
+    format!("prometheus.gaps.{slo}")
 }
 
 /// The answers as `reader` may see them: an SLO whose service's group is

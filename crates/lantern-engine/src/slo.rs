@@ -147,6 +147,10 @@ pub struct SloStatus {
     pub status: SloState,
     pub burn_rates: BurnRates,
     pub alerts: Vec<Alert>,
+    /// For an SLO pulled from Prometheus: how many steps wrote nothing (a
+    /// failed or empty `total`); set by the caller, which knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_gaps: Option<u64>,
 }
 
 /// What the SLO is.
@@ -314,6 +318,7 @@ impl<'s> SliSeries<'s> {
             status,
             burn_rates: BurnRates(BURN_WINDOWS.map(|(_, w)| self.burn_rate(t, w))),
             alerts,
+            slo_gaps: None,
         }
     }
 

@@ -154,11 +154,30 @@ pub async fn pull(
         }
     }
     run.written = events.len();
-    if !events.is_empty()
-        && let Err(p) = state
-            .with_store(move |store, _| store.write(&events).map_err(crate::problem::Problem::from))
-            .await
-    {
+    // The counts and each gap's tally in one transaction.
+    let gaps = run.gaps.clone();
+    let stored = state
+        .with_store(move |store, _| {
+            let mut tallies = Vec::new();
+            for slo in &gaps {
+                let key = lantern_app::slos::gap_key(slo);
+                let before: u64 = store
+                    .source_state(&key)?
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                tallies.push((key, (before + 1).to_string()));
+            }
+            let mut session = store.session()?;
+            session.write(&events)?;
+            let states: Vec<(&str, &str)> = tallies
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            session.commit(&states)?;
+            Ok(())
+        })
+        .await;
+    if let Err(p) = stored {
         tracing::error!(detail = %p.detail, "prometheus: the counts could not be written");
         run.written = 0;
     }

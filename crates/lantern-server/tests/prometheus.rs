@@ -169,6 +169,8 @@ async fn the_server_pulls_slo_counts_from_a_real_prometheus() {
     // An empty total is a gap, never zeros: no data.
     assert_eq!(slos[1]["name"], "checkout-latency");
     assert_eq!(slos[1]["status"], "no_data", "{}", slos[1]);
+    assert!(slos[1]["slo_gaps"].as_u64() >= Some(1), "{}", slos[1]);
+    assert_eq!(slos[0]["slo_gaps"], 0, "{}", slos[0]);
     let _dir = app.stop().await;
     drop(prometheus);
 }
