@@ -17,6 +17,7 @@
 
 pub mod annotations;
 pub mod audit;
+pub mod chains;
 pub mod deployments;
 mod error;
 pub mod format;

@@ -633,6 +633,79 @@ async fn every_cdevents_conformance_example_is_taken_or_ignored_never_refused() 
     let _dir = app.stop().await;
 }
 
+/// A CDEvent delivered with the receiver's token: the status.
+async fn deliver(app: &TestApp, event: &Value) -> u16 {
+    let token = [("authorization", "Bearer cd-token")];
+    app.post_with("/hooks/cdevents", &token, event.to_string())
+        .await
+        .0
+}
+
+/// CDEvents chains (attribution issue, part 5): a deployment whose
+/// artifact names no commit ships the merged change of its chain, or the
+/// change it links to, when that change's commits are known.
+#[tokio::test]
+async fn a_cdevents_chain_gives_a_deployment_its_merged_change() {
+    let app = spawn_app().await;
+    // The history and the pull request, as GitHub or git import give them.
+    let history = json!([
+        {"type":"pull_request","id":"acme/shop#42","repo":"acme/shop","opened_at":"2026-03-02T08:30:00Z","merged_at":"2026-03-02T09:00:00Z","merge_sha":"aaaaaa2"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa1","committed_at":"2026-03-01T08:00:00Z","author":"ana"},
+        {"type":"change","repo":"acme/shop","sha":"aaaaaa2","parents":["aaaaaa1"],"committed_at":"2026-03-02T08:00:00Z","author":"bo","pull_request":"acme/shop#42"},
+        {"type":"deployment","id":"d0","service":"checkout","environment":"production","finished_at":"2026-03-01T10:00:00Z","repo":"acme/shop","sha":"aaaaaa1"}
+    ]);
+    assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
+    let cdevent = |kind: &str, context: &str, chain: Option<&str>, subject: Value| {
+        let mut context = json!({"specversion": "0.4.1", "id": context, "source": "/ci",
+            "type": format!("dev.cdevents.{kind}.0.2.0"), "timestamp": "2026-03-02T09:00:00Z"});
+        if let Some(chain) = chain {
+            context["chainId"] = json!(chain);
+        }
+        json!({"context": context, "subject": subject})
+    };
+    let merged = cdevent(
+        "change.merged",
+        "m-1",
+        Some("chain-7"),
+        json!({"id": "42", "source": "/git", "content": {"repository": {"id": "acme/shop"}}}),
+    );
+    assert_eq!(deliver(&app, &merged).await, 200);
+    // An image digest names no commit: the chain does.
+    let image =
+        "pkg:oci/shop@sha256%3A0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427";
+    let deployed = |context: &str, chain: Option<&str>, at: &str| {
+        let mut event = cdevent(
+            "service.deployed",
+            context,
+            chain,
+            json!({"id": "checkout", "source": "/cd", "content": {"environment": {"id": "production"}, "artifactId": image}}),
+        );
+        event["context"]["timestamp"] = json!(at);
+        event
+    };
+    // How each deployment counts: the rule that decided what it shipped.
+    let rule = async |id: &str| -> (String, u64) {
+        let path = format!("/api/v1/services/checkout/deployments/cdevents:{id}");
+        let (status, e) = app.get(&path).await;
+        assert_eq!(status, 200, "{e}");
+        let rule = e["rule"].as_str().unwrap_or_default().to_string();
+        (rule, e["changes"].as_u64().unwrap_or(0))
+    };
+    let by_chain = deployed("dep-1", Some("chain-7"), "2026-03-02T10:00:00Z");
+    assert_eq!(deliver(&app, &by_chain).await, 200);
+    assert_eq!(rule("dep-1").await, ("graph".into(), 1));
+    // A link to the change's context works as well; an unknown chain
+    // leaves the deployment without a commit (frequency, not lead time).
+    let mut by_link = deployed("dep-2", None, "2026-03-02T11:00:00Z");
+    by_link["context"]["links"] = json!([{"linkType": "PATH", "from": {"contextId": "m-1"}}]);
+    assert_eq!(deliver(&app, &by_link).await, 200);
+    assert_eq!(rule("dep-2").await.0, "graph");
+    let unknown = deployed("dep-3", Some("chain-unknown"), "2026-03-02T12:00:00Z");
+    assert_eq!(deliver(&app, &unknown).await, 200);
+    assert_eq!(rule("dep-3").await.0, "baseline");
+    let _dir = app.stop().await;
+}
+
 /// On PostgreSQL a replica works on several requests at once: a report
 /// held up in the database (here by a lock only reports wait for) does not
 /// hold up a webhook delivery behind it.

@@ -20,4 +20,6 @@ mod verify;
 pub mod jsonl;
 pub use jsonl::{LineError, read_jsonl};
 pub use lantern_git as git;
-pub use receivers::{Delivery, MapError, Mapped, RECEIVERS, Receiver, SourceSettings, receiver};
+pub use receivers::{
+    Chain, Delivery, MapError, Mapped, RECEIVERS, Receiver, SourceSettings, receiver,
+};

@@ -261,6 +261,14 @@ pub fn dead_letters(
                         println!("{}: stored {} events", l.id, events.len());
                         stored += 1;
                     }
+                    Ok(Mapped::Chained { mut events, chain }) => {
+                        lantern_app::chains::resolve(&*store, &chain, &mut events)?;
+                        store.write_merged(events.clone())?;
+                        lantern_app::chains::remember(store, &chain, &events)?;
+                        store.remove_dead_letter(l.id)?;
+                        println!("{}: stored {} events", l.id, events.len());
+                        stored += 1;
+                    }
                     Ok(Mapped::Merge(events)) => {
                         let n = events.len();
                         store.write_merged(events)?;

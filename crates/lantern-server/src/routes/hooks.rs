@@ -170,6 +170,24 @@ async fn deliver(
     match receiver.map(&delivery) {
         Ok(Mapped::Events(events)) => commit(state, events, false).await,
         Ok(Mapped::Merge(events)) => commit(state, events, true).await,
+        Ok(Mapped::Chained { events, chain }) => {
+            let look_up = chain.clone();
+            let events = state
+                .with_store(move |store, _| {
+                    let mut events = events;
+                    lantern_app::chains::resolve(&*store, &look_up, &mut events)?;
+                    Ok(events)
+                })
+                .await?;
+            let kept = events.clone();
+            let answer = commit(state, events, true).await?;
+            state
+                .with_store(move |store, _| {
+                    Ok(lantern_app::chains::remember(store, &chain, &kept)?)
+                })
+                .await?;
+            Ok(answer)
+        }
         Ok(Mapped::Ignored(why)) => Ok((
             StatusCode::ACCEPTED,
             Json(Accepted {

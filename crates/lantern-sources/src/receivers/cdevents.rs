@@ -20,7 +20,7 @@
 //! deployments count for frequency and failures but not lead time.
 
 use super::fields::{id, name, text};
-use super::{MapError, Mapped, SourceSettings};
+use super::{Chain, MapError, Mapped, SourceSettings};
 use lantern_events::{
     Deployment, DeploymentKind, DeploymentStatus, Event, Incident, PullRequest, Sha, Timestamp,
 };
@@ -74,8 +74,20 @@ pub fn map(
                 DeploymentStatus::Success,
                 at,
             );
-            (d.repo, d.sha) = (repo, sha);
             d.kind = (predicate == "rolledback").then_some(DeploymentKind::Rollback);
+            if sha.is_none() {
+                // No commit in the artifact: the chain may name the merged
+                // change this deployment carried.
+                let chain = Chain {
+                    remember: Vec::new(),
+                    look_up: chain_keys(event),
+                };
+                return Ok(Mapped::Chained {
+                    events: vec![Event::Deployment(d)],
+                    chain,
+                });
+            }
+            (d.repo, d.sha) = (repo, sha);
             Ok(Mapped::Merge(vec![Event::Deployment(d)]))
         }
         ("incident", "detected" | "reported" | "resolved") => {
@@ -119,6 +131,24 @@ pub fn map(
                 "abandoned" => pr.closed_at = Some(at),
                 _ => {}
             }
+            if predicate == "merged" {
+                // Later events of its chain, or linking to it, find it.
+                let mut remember = vec![context_key(text(event, "/context/id")?)];
+                remember.extend(
+                    event
+                        .pointer("/context/chainId")
+                        .and_then(Value::as_str)
+                        .map(chain_key),
+                );
+                let chain = Chain {
+                    remember,
+                    look_up: Vec::new(),
+                };
+                return Ok(Mapped::Chained {
+                    events: vec![Event::PullRequest(pr)],
+                    chain,
+                });
+            }
             Ok(Mapped::Merge(vec![Event::PullRequest(pr)]))
         }
         ("pipelinerun", "finished") => {
@@ -147,6 +177,36 @@ pub fn map(
             "CDEvents `{subject}.{predicate}` is not used"
         ))),
     }
+}
+
+fn chain_key(chain: &str) -> String {
+    format!("cdevents.chain.{chain}")
+}
+
+fn context_key(context: &str) -> String {
+    format!("cdevents.context.{context}")
+}
+
+/// Where a deployment's merged change may be found: its chain, and the
+/// contexts its `links` point at (CDEvents 0.4+: `from` and `target`).
+fn chain_keys(event: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = event
+        .pointer("/context/chainId")
+        .and_then(Value::as_str)
+        .map(chain_key)
+        .into_iter()
+        .collect();
+    for link in event
+        .pointer("/context/links")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for end in ["/from/contextId", "/target/contextId"] {
+            keys.extend(link.pointer(end).and_then(Value::as_str).map(context_key));
+        }
+    }
+    keys
 }
 
 /// An incident named by its subject; `service_path` in the content names
@@ -276,7 +336,7 @@ mod tests {
         let mut v: Value = serde_json::from_str(fixture).unwrap();
         let settings = SourceSettings::default();
         let deployment = |v: &Value| match map(None, v.to_string().as_bytes(), &settings) {
-            Ok(Mapped::Merge(events)) => match &events[0] {
+            Ok(Mapped::Merge(events) | Mapped::Chained { events, .. }) => match &events[0] {
                 Event::Deployment(d) => d.clone(),
                 other => panic!("{other:?}"),
             },

@@ -44,6 +44,20 @@ pub enum Mapped {
     /// A kind of delivery Lantern does not use (answered 202 so that the
     /// sender does not retry); the reason says which.
     Ignored(String),
+    /// Facts to merge, tied to others of the same chain (CDEvents'
+    /// `chainId` and `links`): what the delivery lets later ones find, and
+    /// what it looks up. Storing applies them; the mapping stays pure.
+    Chained { events: Vec<Event>, chain: Chain },
+}
+
+/// How a delivery ties into a chain of deliveries (CDEvents).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// Keys under which this delivery's pull request is found later.
+    pub remember: Vec<String>,
+    /// Keys that may name a merged pull request this delivery's deployment
+    /// shipped: its commits, if known, become the deployment's.
+    pub look_up: Vec<String>,
 }
 
 /// Why a delivery could not be mapped, saying what is wrong and where.
