@@ -74,14 +74,7 @@ pub fn decide(
     // The decision reads every figure; the reader sees what rule 2 lets it.
     let all = crate::slos::figures(store, settings, &scope, at)?;
     let shown = crate::slos::visible(store, settings, reader, all.clone(), at)?;
-    let states: Vec<(&str, SloState)> = all
-        .iter()
-        .filter_map(|a| match a {
-            SloAnswer::Figures(s) => Some((s.slo.name.as_str(), s.status)),
-            SloAnswer::Suppressed { .. } => None,
-        })
-        .collect();
-    let (decision, reason) = rule(&states, settings, &name, kind_name);
+    let (decision, reason) = rule(&states(&all), settings, &name, kind_name);
     let outcome = format!("{} ({kind_name})", decision.as_str());
     store.audit(record("gate", &format!("service:{name}"), &outcome))?;
     Ok(GateAnswer {
@@ -151,4 +144,27 @@ pub fn rule(
         reason = format!("would deny ({reason}), but [gate] enforce is off");
     }
     (decision, reason)
+}
+
+/// Each SLO's name and status, from the operator's answers.
+fn states(all: &[SloAnswer]) -> Vec<(&str, SloState)> {
+    all.iter()
+        .filter_map(|a| match a {
+            SloAnswer::Figures(s) => Some((s.slo.name.as_str(), s.status)),
+            SloAnswer::Suppressed { .. } => None,
+        })
+        .collect()
+}
+
+/// What the gate would answer for a planned deployment of `service` at
+/// `at`, without recording an answer (the dashboard shows it: a page view
+/// is not a pipeline asking).
+pub fn would_answer(
+    store: &dyn lantern_store::Store,
+    settings: &Settings,
+    service: &Name,
+    at: Timestamp,
+) -> Result<(Decision, String), AppError> {
+    let all = crate::slos::figures(store, settings, &Scope::Service(service.clone()), at)?;
+    Ok(rule(&states(&all), settings, service, "planned"))
 }

@@ -105,6 +105,19 @@ pub enum SloState {
     Ok,
 }
 
+impl SloState {
+    /// The status as the report's JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SloState::NoData => "no_data",
+            SloState::Exhausted => "exhausted",
+            SloState::Burning => "burning",
+            SloState::Warning => "warning",
+            SloState::Ok => "ok",
+        }
+    }
+}
+
 /// A firing alert tier.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

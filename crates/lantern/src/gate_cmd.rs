@@ -72,13 +72,7 @@ pub fn run(config: &Settings, args: &GateArgs, instance: &mut Instance) -> Resul
         );
         for slo in &answer.slos {
             if let lantern_app::slos::SloAnswer::Figures(s) = slo {
-                let status = serde_json::to_value(s.status)?;
-                let _ = writeln!(
-                    out,
-                    "  {} {}",
-                    s.slo.name,
-                    status.as_str().unwrap_or_default()
-                );
+                let _ = writeln!(out, "  {} {}", s.slo.name, s.status.as_str());
             }
         }
         print!("{out}");

@@ -176,7 +176,6 @@ pub fn status_table(answers: &[SloAnswer], at: Timestamp) -> String {
     for answer in answers {
         match answer {
             SloAnswer::Figures(s) => {
-                let status = serde_json::to_value(s.status).unwrap_or_default();
                 let alerts: Vec<String> = s
                     .alerts
                     .iter()
@@ -186,7 +185,7 @@ pub fn status_table(answers: &[SloAnswer], at: Timestamp) -> String {
                     out,
                     "{:<32} {:<10} {:>10} {:>11} {:>8} {:>8}  {}",
                     s.slo.name,
-                    status.as_str().unwrap_or_default(),
+                    s.status.as_str(),
                     share(s.sli),
                     share(s.budget_remaining),
                     rate(s.burn_rates.0[2]),

@@ -148,9 +148,9 @@ async fn scope_page(
                 }
             }
             let gate = match &scope {
-                Scope::Service(s) if document.report.slos.is_some() => {
-                    Some(gate_now(store, settings, s)?)
-                }
+                Scope::Service(s) if document.report.slos.is_some() => Some(
+                    lantern_app::gate::would_answer(store, settings, s, Timestamp::now())?,
+                ),
                 _ => None,
             };
             Ok(Ok(Computed {
@@ -380,29 +380,6 @@ fn figures_page(
             (timeline(scope, deployments, c.incidents.as_deref().unwrap_or(&[])))
         }
     }
-}
-
-/// What the gate would answer for a planned deployment of `service` now,
-/// from every figure (the decision is given to anyone who may ask; a page
-/// view is not a gate answer, so nothing is recorded).
-fn gate_now(
-    store: &mut dyn lantern_store::Store,
-    settings: &lantern_app::Settings,
-    service: &lantern_events::Name,
-) -> Result<(lantern_app::gate::Decision, String), Problem> {
-    let scope = Scope::Service(service.clone());
-    let all =
-        lantern_app::slos::status(store, settings, Reader::Operator, &scope, Timestamp::now())?;
-    let states: Vec<(&str, lantern_engine::slo::SloState)> = all
-        .iter()
-        .filter_map(|a| match a {
-            lantern_app::slos::SloAnswer::Figures(s) => Some((s.slo.name.as_str(), s.status)),
-            lantern_app::slos::SloAnswer::Suppressed { .. } => None,
-        })
-        .collect();
-    Ok(lantern_app::gate::rule(
-        &states, settings, service, "planned",
-    ))
 }
 
 /// Where a chart point leads on a service page the reader may see the

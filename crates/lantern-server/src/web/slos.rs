@@ -14,10 +14,7 @@ use maud::{Markup, html};
 /// A status in words, with a class for its colour (the words carry the
 /// meaning).
 pub fn status_chip(status: &SloStatus) -> Markup {
-    let name = serde_json::to_value(status.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let name = status.status.as_str();
     html! { span class={ "slo slo-" (name) } { (name.replace('_', " ")) } }
 }
 

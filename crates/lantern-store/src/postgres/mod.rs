@@ -758,3 +758,30 @@ impl Store for PostgresStore {
         Ok(input)
     }
 }
+
+/// The SQL that sums an SLO's counts over `n` ranges in one pass: for
+/// range i, parameters `p(2 + 2i)` and `p(3 + 2i)` are its bounds, `p(1)`
+/// the SLO; `lo` and `hi` bound the scan.
+fn sli_sums_sql(n: usize, p: impl Fn(usize) -> String, lo: &str, hi: &str) -> String {
+    let mut columns = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        let (a, b) = (p(2 + 2 * i), p(3 + 2 * i));
+        for column in ["good", "total"] {
+            columns.push(format!(
+                "COALESCE(SUM(CASE WHEN to_at > {a} AND to_at <= {b} THEN {column} END), 0)"
+            ));
+        }
+    }
+    format!(
+        "SELECT {} FROM slis WHERE slo = {} AND to_at > {lo} AND to_at <= {hi}",
+        columns.join(", "),
+        p(1)
+    )
+}
+
+/// The bounds of a scan covering every range.
+fn sli_scan(ranges: &[(i64, i64)]) -> (i64, i64) {
+    let lo = ranges.iter().map(|r| r.0).min().unwrap_or(0);
+    let hi = ranges.iter().map(|r| r.1).max().unwrap_or(0);
+    (lo, hi)
+}
