@@ -175,6 +175,8 @@ struct SourceEntry {
     services: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     deploy_workflows: Vec<String>,
+    #[serde(default)]
+    keep_titles: bool,
 }
 
 /// `[git]`: how `lantern import git` recognises hotfixes.
@@ -332,6 +334,7 @@ fn sources(
                 deploy_workflows: entry
                     .map(|e| e.deploy_workflows.clone())
                     .unwrap_or_default(),
+                keep_titles: entry.is_some_and(|e| e.keep_titles),
             },
         );
     }

@@ -15,6 +15,7 @@ pub struct EventSet {
     pub deployments: Vec<Deployment>,
     pub incidents: Vec<Incident>,
     pub annotations: Vec<Annotation>,
+    pub pipeline_runs: Vec<PipelineRun>,
 }
 
 impl EventSet {
@@ -40,6 +41,7 @@ impl EventSet {
                 Event::Deployment(e) => put!(set.deployments, e),
                 Event::Incident(e) => put!(set.incidents, e),
                 Event::Annotation(e) => put!(set.annotations, e),
+                Event::PipelineRun(e) => put!(set.pipeline_runs, e),
                 // SLO counts are read per SLO (`slo`), never by a DORA report.
                 Event::Sli(_) => {}
             }
@@ -53,6 +55,7 @@ impl EventSet {
             + self.deployments.len()
             + self.incidents.len()
             + self.annotations.len()
+            + self.pipeline_runs.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -213,6 +216,10 @@ pub struct ReportInput {
     pub sha_links: Vec<FirstDeploy>,
     /// (service, repository) for every repository a service's deployments name.
     pub deployed_repos: HashSet<(Name, Name)>,
+    /// At least every run of the scope's repositories that shares its
+    /// repository, commit and pipeline with a run finished in the window
+    /// (so a failed run's later attempts are there).
+    pub pipeline_runs: Vec<PipelineRun>,
 }
 
 impl ReportInput {
@@ -255,6 +262,7 @@ impl ReportInput {
             pull_request_facts,
             sha_links: facts.sha_links,
             deployed_repos,
+            pipeline_runs: events.pipeline_runs,
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct Report {
     pub deployment_success_rate: SuccessRate,
     pub pr_stages: PrStages,
     pub data_quality: DataQuality,
+    /// hygiene.md: what explains the figures (seed 003's M6–M10).
+    pub signals: crate::hygiene::Signals,
     /// slo.md: each SLO of the scope's services at the window's end (in a
     /// trend bucket: its SLI and burn rate over the bucket); absent when
     /// the scope has no SLO or is the organisation.
@@ -164,6 +166,18 @@ pub struct DataQuality {
     /// a fault in itself, but the share of `inferred` says how much of the
     /// change failure rate rests on timing alone.
     pub incident_links: IncidentLinks,
+    /// hygiene.md F2: incidents of S started in W linked to no deployment
+    /// and not `external`.
+    pub unlinked_incidents: u64,
+    /// hygiene.md F2: incidents started in W of a service no team owns
+    /// (set by the caller, which knows the catalog; 0 without one).
+    pub unknown_incident_services: u64,
+    /// hygiene.md F3: deployments that finished before they started, and
+    /// incidents resolved before they started.
+    pub inverted_intervals: u64,
+    /// hygiene.md F4: failed runs a later attempt of the same pipeline on
+    /// the same commit turned into a success.
+    pub flaky_runs: u64,
 }
 
 /// Incident links by kind (attribution issue): `by_id` (`caused_by`),
@@ -231,6 +245,26 @@ impl DataQuality {
             "1 incident was linked to a deployment by timing only: send caused_by to be sure.",
             "{n} incidents were linked to deployments by timing only: send caused_by to be sure.",
         );
+        say(
+            q.unlinked_incidents,
+            "1 incident is linked to no deployment: send caused_by, or cause: external when no change caused it.",
+            "{n} incidents are linked to no deployment: send caused_by, or cause: external when no change caused it.",
+        );
+        say(
+            q.unknown_incident_services,
+            "1 incident names a service no team owns: add it to a team in lantern.toml, or map the tool's name in [sources.X] services.",
+            "{n} incidents name services no team owns: add them to a team in lantern.toml, or map the tool's names in [sources.X] services.",
+        );
+        say(
+            q.inverted_intervals,
+            "1 deployment or incident ends before it starts: check the source's clock and time zone.",
+            "{n} deployments or incidents end before they start: check the sources' clocks and time zones.",
+        );
+        say(
+            q.flaky_runs,
+            "1 failed CI run passed when it was run again on the same commit: a flaky test or job.",
+            "{n} failed CI runs passed when they were run again on the same commit: flaky tests or jobs.",
+        );
         out
     }
 
@@ -250,7 +284,7 @@ impl DataQuality {
     }
 }
 
-fn ratio(part: u64, whole: u64) -> Option<f64> {
+pub(crate) fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
@@ -298,7 +332,11 @@ impl<'e> Ledger<'e> {
             time_to_detect: Stats::of(&mut detect),
             deployment_success_rate: self.success_rate(scope, &window),
             pr_stages: self.pr_stages(scope, &window, &mut dq),
-            data_quality: dq,
+            signals: self.signals(scope, &window, &p),
+            data_quality: {
+                self.hygiene(scope, &window, &mut dq);
+                dq
+            },
             slos: None,
             deployments_followed_by_burn: None,
         }

@@ -172,7 +172,8 @@ impl<'a> Naive<'a> {
             .filter(|d| self.spd(d) && scope.contains(&d.service) && w.contains(d.finished_at))
             .collect();
         let n = p.len() as u64;
-        let mut dq = json!({"negative_lead_times":0,"negative_recovery_times":0,"negative_pr_stages":0,"baseline_deployments":0,"deployments_without_changes":0,"unknown_deployed_shas":0,"open_incidents":0,"inferred_incident_links":0,"incident_links":{"by_id":0,"by_sha":0,"inferred":0}});
+        let mut dq = json!({"negative_lead_times":0,"negative_recovery_times":0,"negative_pr_stages":0,"baseline_deployments":0,"deployments_without_changes":0,"unknown_deployed_shas":0,"open_incidents":0,"inferred_incident_links":0,"incident_links":{"by_id":0,"by_sha":0,"inferred":0},
+            "unlinked_incidents":0,"unknown_incident_services":0,"inverted_intervals":0,"flaky_runs":0});
         let bump = |dq: &mut Value, k: &str| dq[k] = json!(dq[k].as_u64().unwrap() + 1);
 
         // Deployment frequency.
@@ -511,6 +512,75 @@ impl<'a> Naive<'a> {
                 "low"
             }
         });
+        // hygiene.md: F2, F3, F4 and the signals.
+        for i in &incs {
+            if w.contains(i.started_at)
+                && i.cause != Some(IncidentCause::External)
+                && self.link(i).is_none()
+            {
+                bump(&mut dq, "unlinked_incidents");
+            }
+            if w.contains(i.started_at) && i.resolved_at.is_some_and(|r| r < i.started_at) {
+                bump(&mut dq, "inverted_intervals");
+            }
+        }
+        for d in &self.ev.deployments {
+            if scope.contains(&d.service)
+                && w.contains(d.finished_at)
+                && d.started_at.is_some_and(|st| st > d.finished_at)
+            {
+                bump(&mut dq, "inverted_intervals");
+            }
+        }
+        let runs: Vec<&PipelineRun> = self
+            .ev
+            .pipeline_runs
+            .iter()
+            .filter(|r| *scope == Scope::Org || repos.contains(&r.repo))
+            .collect();
+        for r in &runs {
+            if r.status == PipelineStatus::Failure
+                && w.contains(r.finished_at)
+                && runs.iter().any(|o| {
+                    o.repo == r.repo
+                        && o.sha == r.sha
+                        && o.pipeline == r.pipeline
+                        && o.attempt > r.attempt
+                        && o.status == PipelineStatus::Success
+                })
+            {
+                bump(&mut dq, "flaky_runs");
+            }
+        }
+        let in_w: Vec<&&PipelineRun> = runs.iter().filter(|r| w.contains(r.finished_at)).collect();
+        let first = |st: PipelineStatus| {
+            in_w.iter()
+                .filter(|r| r.attempt == 1 && r.status == st)
+                .count() as u64
+        };
+        let (first_ok, first_failed) = (
+            first(PipelineStatus::Success),
+            first(PipelineStatus::Failure),
+        );
+        let ci: Vec<f64> = in_w
+            .iter()
+            .filter(|r| r.status == PipelineStatus::Success)
+            .map(|r| sec(r.finished_at, r.started_at))
+            .collect();
+        let stated = p.iter().filter(|d| d.automated.is_some()).count() as u64;
+        let automated = p.iter().filter(|d| d.automated == Some(true)).count() as u64;
+        let rollbacks = p
+            .iter()
+            .filter(|d| d.kind == Some(DeploymentKind::Rollback))
+            .count() as u64;
+        let share = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+        let signals = json!({
+            "automated_share": share(automated, stated),
+            "automated_unknown": n - stated,
+            "rollback_rate": share(rollbacks, n),
+            "pipeline_success_rate": share(first_ok, first_ok + first_failed),
+            "time_in_ci": stats(ci),
+        });
         json!({
             "scope": serde_json::to_value(ScopeJson::from(scope)).unwrap(),
             "window": {"from": w.from.to_rfc3339(), "to": w.to.to_rfc3339()},
@@ -527,6 +597,7 @@ impl<'a> Naive<'a> {
             "deployment_success_rate": {"attempts": attempts.len(), "succeeded": ok, "rate": (!attempts.is_empty()).then(|| ok as f64 / attempts.len() as f64)},
             "pr_stages": {"coding": stats(coding), "pickup": stats(pickup), "review": stats(review), "deploy": stats(deploy)},
             "data_quality": dq,
+            "signals": signals,
         })
     }
 }
@@ -585,6 +656,14 @@ const EXERCISED: &[&str] = &[
     "/data_quality/incident_links/by_id",
     "/data_quality/incident_links/by_sha",
     "/data_quality/incident_links/inferred",
+    "/data_quality/unlinked_incidents",
+    "/data_quality/inverted_intervals",
+    "/data_quality/flaky_runs",
+    "/signals/automated_share",
+    "/signals/automated_unknown",
+    "/signals/rollback_rate",
+    "/signals/pipeline_success_rate",
+    "/signals/time_in_ci/count",
 ];
 
 #[test]

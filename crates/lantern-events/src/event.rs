@@ -1,5 +1,5 @@
-//! The canonical event types of events.md: the five of version 1, and
-//! `sli` of version 1.1 (slo.md).
+//! The canonical event types of events.md: the five of version 1, and of
+//! version 1.1 `sli` (slo.md) and `pipeline_run` (hygiene.md).
 
 use crate::{EventId, Name, Pseudonym, Sha, Timestamp};
 
@@ -11,6 +11,7 @@ pub enum Event {
     Incident(Incident),
     Annotation(Annotation),
     Sli(Sli),
+    PipelineRun(PipelineRun),
 }
 
 impl Event {
@@ -22,6 +23,7 @@ impl Event {
             Event::Incident(_) => EventKind::Incident,
             Event::Annotation(_) => EventKind::Annotation,
             Event::Sli(_) => EventKind::Sli,
+            Event::PipelineRun(_) => EventKind::PipelineRun,
         }
     }
 
@@ -33,6 +35,7 @@ impl Event {
             Event::Incident(e) => &e.id,
             Event::Annotation(e) => &e.id,
             Event::Sli(e) => &e.id,
+            Event::PipelineRun(e) => &e.id,
         }
     }
 }
@@ -45,6 +48,7 @@ pub enum EventKind {
     Incident,
     Annotation,
     Sli,
+    PipelineRun,
 }
 
 impl EventKind {
@@ -56,6 +60,7 @@ impl EventKind {
             EventKind::Incident => "incident",
             EventKind::Annotation => "annotation",
             EventKind::Sli => "sli",
+            EventKind::PipelineRun => "pipeline_run",
         }
     }
 }
@@ -242,16 +247,19 @@ pub enum AnnotationKind {
     Reorg,
     Note,
     Dispute,
+    /// A feature flag changed: the flag's key as the title, nothing else.
+    FeatureFlag,
 }
 
 impl AnnotationKind {
-    pub const ALL: [(&'static str, AnnotationKind); 6] = [
+    pub const ALL: [(&'static str, AnnotationKind); 7] = [
         ("freeze", AnnotationKind::Freeze),
         ("migration", AnnotationKind::Migration),
         ("dependency_outage", AnnotationKind::DependencyOutage),
         ("reorg", AnnotationKind::Reorg),
         ("note", AnnotationKind::Note),
         ("dispute", AnnotationKind::Dispute),
+        ("feature_flag", AnnotationKind::FeatureFlag),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -299,4 +307,35 @@ impl Sli {
     pub fn default_id(slo: &Name, from: Timestamp) -> Result<EventId, String> {
         EventId::parse(&format!("{slo}@{}", from.to_rfc3339_micros()))
     }
+}
+
+/// One CI run on a commit (hygiene.md): GitHub's `workflow_run`, GitLab's
+/// pipeline, CDEvents' `pipelinerun.finished`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineRun {
+    pub id: EventId,
+    pub repo: Name,
+    pub sha: Sha,
+    /// The workflow's or pipeline's name.
+    pub pipeline: Name,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub status: PipelineStatus,
+    /// 1 for the first run of this pipeline on this sha.
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineStatus {
+    Success,
+    Failure,
+    Cancelled,
+}
+
+impl PipelineStatus {
+    pub const ALL: [(&'static str, PipelineStatus); 3] = [
+        ("success", PipelineStatus::Success),
+        ("failure", PipelineStatus::Failure),
+        ("cancelled", PipelineStatus::Cancelled),
+    ];
 }

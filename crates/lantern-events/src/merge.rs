@@ -3,7 +3,7 @@
 //! merged) send partial versions of one event. Merging a new version with
 //! the stored one keeps what the new one leaves out.
 
-use crate::Event;
+use crate::{Event, Timestamp};
 
 impl Event {
     /// Fills what this version leaves out from an `earlier` version of the
@@ -21,8 +21,11 @@ impl Event {
         match (self, earlier) {
             (Event::Incident(n), Event::Incident(o)) => {
                 n.started_at = n.started_at.min(o.started_at);
+                // Detected once: the first notification (Alertmanager sends
+                // one a delivery) is when.
+                n.detected_at = earliest(n.detected_at, o.detected_at);
                 keep! { n, o;
-                    detected_at, acknowledged_at, resolved_at, severity, cause,
+                    acknowledged_at, resolved_at, severity, cause,
                     caused_by, caused_by_sha, title
                 }
                 for s in &o.services {
@@ -33,10 +36,7 @@ impl Event {
             }
             (Event::PullRequest(n), Event::PullRequest(o)) => {
                 n.opened_at = n.opened_at.min(o.opened_at);
-                n.first_review_at = match (n.first_review_at, o.first_review_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                n.first_review_at = earliest(n.first_review_at, o.first_review_at);
                 keep! { n, o;
                     approved_at, merged_at, closed_at, merge_sha, head_sha,
                     first_commit_at, additions, deletions, author
@@ -62,6 +62,13 @@ impl Event {
             }
             _ => {}
         }
+    }
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

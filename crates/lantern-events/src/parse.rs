@@ -57,10 +57,11 @@ pub fn parse_event(value: &Value, pseudonymiser: &Pseudonymiser) -> Result<Event
         "incident" => fields.incident().map(Event::Incident),
         "annotation" => fields.annotation().map(Event::Annotation),
         "sli" => fields.sli().map(Event::Sli),
+        "pipeline_run" => fields.pipeline_run().map(Event::PipelineRun),
         other => Err(err(
             "type",
             format!(
-                "unknown event type `{other}`; expected change, pull_request, deployment, incident, annotation or sli"
+                "unknown event type `{other}`; expected change, pull_request, deployment, incident, annotation, sli or pipeline_run"
             ),
         )),
     }
@@ -215,6 +216,29 @@ impl<'a> Fields<'a> {
         })
     }
 
+    fn pipeline_run(&self) -> Result<PipelineRun, FieldError> {
+        let attempt = match self.optional("attempt", as_count)? {
+            None => 1,
+            Some(n @ 1..=0xFFFF_FFFF) => n as u32,
+            Some(n) => {
+                return Err(err(
+                    "attempt",
+                    format!("must be from 1 to 2^32 − 1, got {n}"),
+                ));
+            }
+        };
+        Ok(PipelineRun {
+            id: self.id()?,
+            repo: self.required("repo", as_name)?,
+            sha: self.required("sha", as_sha)?,
+            pipeline: self.required("pipeline", as_name)?,
+            started_at: self.required("started_at", as_time)?,
+            finished_at: self.required("finished_at", as_time)?,
+            status: self.required("status", |f, v| as_enum(f, v, &PipelineStatus::ALL))?,
+            attempt,
+        })
+    }
+
     fn annotation(&self) -> Result<Annotation, FieldError> {
         Ok(Annotation {
             id: self.id()?,
@@ -281,12 +305,14 @@ fn as_bool(field: &str, v: &Value) -> Result<bool, FieldError> {
     })
 }
 
+/// Below 2^63: the largest count a store keeps (an INTEGER column), so a
+/// larger one is refused rather than wrapped or clamped.
 fn as_count(field: &str, v: &Value) -> Result<u64, FieldError> {
-    v.as_u64().ok_or_else(|| {
+    v.as_u64().filter(|&n| n <= i64::MAX as u64).ok_or_else(|| {
         err(
             field,
             format!(
-                "must be a whole number ≥ 0, got {}",
+                "must be a whole number from 0 to 2^63 − 1, got {}",
                 v.to_string().chars().take(40).collect::<String>()
             ),
         )
@@ -417,6 +443,38 @@ mod tests {
     }
 
     #[test]
+    fn a_pipeline_run_is_a_first_attempt_unless_it_says_otherwise() {
+        let key = Pseudonymiser::from_key([1; 32]);
+        let run = r#"{"type":"pipeline_run","id":"r1","repo":"acme/shop","sha":"abcdef0","pipeline":"ci","started_at":"2026-03-01T10:00:00Z","finished_at":"2026-03-01T10:07:00Z","status":"failure"}"#;
+        let Ok(Event::PipelineRun(r)) = parse_event_json(run, &key) else {
+            panic!("not a pipeline run")
+        };
+        assert_eq!((r.attempt, r.status), (1, PipelineStatus::Failure));
+        let again = run.replace(r#""status":"failure""#, r#""status":"success","attempt":2"#);
+        let Ok(Event::PipelineRun(r)) = parse_event_json(&again, &key) else {
+            panic!("not a pipeline run")
+        };
+        assert_eq!((r.attempt, r.status), (2, PipelineStatus::Success));
+        for (bad, field) in [
+            (
+                run.replace(r#""status":"failure""#, r#""status":"skipped""#),
+                "status",
+            ),
+            (
+                run.replace(r#""status":"failure""#, r#""status":"failure","attempt":0"#),
+                "attempt",
+            ),
+            (run.replace(r#""pipeline":"ci","#, ""), "pipeline"),
+        ] {
+            assert_eq!(
+                parse_event_json(&bad, &key).unwrap_err().field,
+                field,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn sli_counts_are_checked_and_one_instant_gives_one_id() {
         let p = Pseudonymiser::from_key([7; 32]);
         let parse = |line: &str| parse_event_json(line, &p);
@@ -501,6 +559,11 @@ mod tests {
                 r#"{"type":"pull_request","id":"p","repo":"r","opened_at":"2026-03-03T11:00:00Z","additions":-1}"#,
                 "additions",
                 "whole number",
+            ),
+            (
+                r#"{"type":"pull_request","id":"p","repo":"r","opened_at":"2026-03-03T11:00:00Z","deletions":9223372036854775808}"#,
+                "deletions",
+                "2^63",
             ),
             (
                 r#"{"type":"release","id":"x"}"#,

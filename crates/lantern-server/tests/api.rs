@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{KEY, TestApp, fixture, github, github_fixture, hmac_hex, spawn_app};
+use common::{KEY, TestApp, fixture, form, github, github_fixture, hmac_hex, spawn_app};
 
 use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
 use lantern_events::{Name, Pseudonymiser, Timestamp, parse_event_json};
@@ -482,6 +482,74 @@ async fn github_deliveries_become_deployments_changes_and_pull_requests() {
     );
     assert!(pr.merge_sha.is_some() && pr.author.is_some());
     assert_eq!(letters[0].reason, "the `X-GitHub-Event` header is missing");
+}
+
+/// GitHub offers `application/x-www-form-urlencoded` (the JSON in a
+/// `payload` field); it is signed as sent. Numbers past what a store keeps
+/// are refused with the field named, never clamped.
+#[tokio::test]
+async fn github_form_deliveries_and_numbers_out_of_range() {
+    let app = spawn_app().await;
+    let mut merged = github_fixture("pull_request/closed.payload.json");
+    merged["pull_request"]["merged_at"] = json!("2019-05-15T15:21:18Z");
+    let Value::String(body) = form(&[("payload", &merged.to_string())]) else {
+        unreachable!()
+    };
+    let sig = format!("sha256={}", hmac_hex(b"gh-secret", body.as_bytes()));
+    let headers = [
+        ("x-github-event", "pull_request"),
+        ("x-hub-signature-256", sig.as_str()),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    let (status, _, answer) = app.post_with("/hooks/github", &headers, body.clone()).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    // Signed over the JSON instead of the form as sent: refused.
+    let json_sig = format!(
+        "sha256={}",
+        hmac_hex(b"gh-secret", merged.to_string().as_bytes())
+    );
+    let forged = [
+        headers[0],
+        ("x-hub-signature-256", json_sig.as_str()),
+        headers[2],
+    ];
+    assert_eq!(app.post_with("/hooks/github", &forged, body).await.0, 401);
+
+    let mut huge = merged.clone();
+    huge["pull_request"]["additions"] = json!(9_223_372_036_854_775_808u64);
+    let (status, problem) = github(&app, "pull_request", &huge).await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/pull_request/additions"),
+        "{problem}"
+    );
+    // Opsgenie's epoch milliseconds past the year 9999.
+    let mut created: Value =
+        serde_json::from_slice(&fixture("opsgenie/alert_create.json")).unwrap();
+    created["alert"]["createdAt"] = json!(253_402_300_800_000i64);
+    let token = [("authorization", "Bearer og-token")];
+    let (status, _, problem) = app.post_json("/hooks/opsgenie", &token, &created).await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/alert/createdAt"),
+        "{problem}"
+    );
+
+    let home = app.stop().await;
+    let events = home.with_store(|store| store.load(None).unwrap());
+    assert_eq!(events.pull_requests.len(), 1);
+    assert!(events.pull_requests[0].merged_at.is_some());
+    assert!(events.incidents.is_empty());
 }
 
 #[tokio::test]

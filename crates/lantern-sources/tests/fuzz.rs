@@ -21,6 +21,7 @@ fn settings() -> SourceSettings {
         secrets: vec!["s".into()],
         services: [("myApp".to_string(), "web".to_string())].into(),
         deploy_workflows: vec!["Deploy".into(), "myPipeline".into()],
+        keep_titles: true,
     }
 }
 
@@ -47,6 +48,7 @@ fn receivers_take_mutated_payloads(cases: u32) {
                 body: &bytes,
                 settings: &settings,
                 pseudonymiser: &key,
+                received_at: lantern_events::Timestamp::from_micros(1_800_000_000_000_000),
             };
             if let Err(e) = receiver(name).unwrap().map(&delivery) {
                 prop_assert!(!e.to_string().trim().is_empty(), "{name}: an empty refusal");
@@ -83,6 +85,7 @@ fn receivers_take_anything(cases: u32) {
                 body: &body,
                 settings: &settings,
                 pseudonymiser: &key,
+                received_at: lantern_events::Timestamp::from_micros(1_800_000_000_000_000),
             };
             let _ = r.map(&delivery);
             Ok(())

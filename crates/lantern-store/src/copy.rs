@@ -21,6 +21,7 @@ pub const TABLES: &[&str] = &[
     "incidents",
     "annotations",
     "slis",
+    "pipeline_runs",
     "source_state",
     "dead_letters",
     "meta",

@@ -117,6 +117,7 @@ pub struct Counts {
     pub incidents: u64,
     pub annotations: u64,
     pub slis: u64,
+    pub pipeline_runs: u64,
 }
 
 /// A webhook body that could not be turned into events, kept so that it

@@ -18,6 +18,8 @@ pub struct RetentionRun {
     pub pull_requests: u64,
     pub deployments: u64,
     pub incidents: u64,
+    /// CI runs finished before the raw horizon (they feed no kept fact).
+    pub pipeline_runs: u64,
     pub dead_letters: u64,
     pub audit_entries: u64,
     /// Anonymous measurements older than the aggregate horizon.

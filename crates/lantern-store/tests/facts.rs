@@ -43,7 +43,7 @@ fn fresh(at: &Location, seed: u64) -> Box<dyn Store + Send> {
             raw_sql(
                 at,
                 "",
-                "TRUNCATE changes, pull_requests, deployments, incidents, annotations",
+                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs",
             );
             store
         }

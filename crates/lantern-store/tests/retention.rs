@@ -96,6 +96,12 @@ fn purged_at(events: &EventSet, h: Timestamp) -> Purged {
             ids.insert(i.id.to_string());
         }
     }
+    for r in &events.pipeline_runs {
+        if r.finished_at < h {
+            ids.insert(r.id.to_string());
+            bytes.push(r.sha.to_string());
+        }
+    }
     bytes.extend(old_people.difference(&kept_people).cloned());
     Purged { ids, bytes }
 }

@@ -253,6 +253,7 @@ pub fn dead_letters(
                     body: &l.body,
                     settings: &settings,
                     pseudonymiser: &instance.pseudonymiser,
+                    received_at: l.received_at,
                 };
                 match lantern_sources::receiver(&l.source).and_then(|r| r.map(&delivery)) {
                     Ok(Mapped::Events(events)) => {

@@ -247,8 +247,66 @@ pub fn history(seed: u64) -> Vec<String> {
         }
         lines.push(pr.to_string());
     }
+    let runs = hygiene(seed, &mut lines, &commits);
+    lines.extend(runs);
     // Re-send some events, unchanged: last write wins, nothing counts twice.
     let resend: Vec<String> = lines.iter().filter(|_| rng.chance(0.1)).cloned().collect();
     lines.extend(resend);
     lines
+}
+
+/// What hygiene.md reads, from a generator of its own (so the rest of a
+/// seed's history stays as it was): deployments that say whether they were
+/// automated and when they started (sometimes after they finished), and CI
+/// runs on the repositories' commits, with re-runs.
+fn hygiene(
+    seed: u64,
+    lines: &mut [String],
+    commits: &HashMap<&str, Vec<(String, i64)>>,
+) -> Vec<String> {
+    let mut rng = Rng::new(seed ^ 0x5eed_c1);
+    for line in lines.iter_mut() {
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["type"] != "deployment" {
+            continue;
+        }
+        if rng.chance(0.6) {
+            v["automated"] = json!(rng.chance(0.7));
+        }
+        if rng.chance(0.5) {
+            let finished = chrono::DateTime::parse_from_rfc3339(v["finished_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp();
+            let started =
+                finished - rng.below(3600) as i64 + if rng.chance(0.1) { 7200 } else { 0 };
+            v["started_at"] = json!(ts(&mut rng, started));
+        }
+        *line = v.to_string();
+    }
+    let mut n = 0;
+    let mut repos: Vec<&&str> = commits.keys().collect();
+    repos.sort();
+    let mut runs = Vec::new();
+    for repo in repos {
+        let list = &commits[*repo];
+        for _ in 0..rng.below(12) {
+            let (sha, t) = rng.pick(list).clone();
+            let pipeline = *rng.pick(&["ci", "lint"]);
+            let mut start = t + rng.below(3 * 86_400) as i64;
+            for attempt in 1..=1 + rng.below(3) {
+                let took = rng.below(1800) as i64 + 60;
+                let status = *rng.pick(&["success", "failure", "failure", "cancelled"]);
+                let mut run = json!({"type":"pipeline_run","id":format!("run{n}"),"repo":repo,"sha":sha,
+                    "pipeline":pipeline,"started_at":ts(&mut rng, start),"finished_at":ts(&mut rng, start + took),
+                    "status":status});
+                if attempt > 1 || rng.chance(0.5) {
+                    run["attempt"] = json!(attempt);
+                }
+                runs.push(run.to_string());
+                n += 1;
+                start += took + rng.below(600) as i64;
+            }
+        }
+    }
+    runs
 }

@@ -161,11 +161,13 @@ async fn deliver(
             Some((name.to_string(), value.to_string()))
         })
         .collect();
+    let received_at = lantern_events::Timestamp::now();
     let delivery = Delivery {
         headers: &headers,
         body: &body,
         settings,
         pseudonymiser: state.pseudonymiser(),
+        received_at,
     };
     match receiver.map(&delivery) {
         Ok(Mapped::Events(events)) => commit(state, events, false).await,
@@ -199,7 +201,7 @@ async fn deliver(
             let reason = e.to_string();
             let letter = DeadLetter {
                 id: 0,
-                received_at: lantern_events::Timestamp::now(),
+                received_at,
                 source: source.to_string(),
                 reason: reason.clone(),
                 headers,

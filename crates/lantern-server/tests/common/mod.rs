@@ -466,6 +466,7 @@ fn source(
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect(),
         deploy_workflows: text(deploy_workflows),
+        keep_titles: false,
     };
     (name.to_string(), settings)
 }

@@ -50,6 +50,58 @@ pub fn number(v: &Value, path: &str) -> Result<u64, MapError> {
         .ok_or_else(|| MapError(format!("`{path}` is missing or not a number")))
 }
 
+/// A count (lines added, say) when given: a whole number below 2^63, the
+/// largest a store keeps; anything else is an error naming the field,
+/// never clamped.
+pub fn opt_count(v: &Value, path: &str) -> Result<Option<u64>, MapError> {
+    match v.pointer(path) {
+        None | Some(Value::Null) => Ok(None),
+        Some(n) => n
+            .as_u64()
+            .filter(|&n| n <= i64::MAX as u64)
+            .map(Some)
+            .ok_or_else(|| {
+                MapError(format!(
+                    "`{path}` must be a whole number from 0 to 2^63 − 1, got {}",
+                    short(n)
+                ))
+            }),
+    }
+}
+
+/// Epoch time in units of `per_second` (1 000 for milliseconds, 10^9 for
+/// nanoseconds), between years 1 and 9999 as RFC 3339 allows: past that
+/// it is an error naming the field, never clamped.
+pub fn epoch(v: &Value, path: &str, per_second: i64) -> Result<Timestamp, MapError> {
+    const FIRST: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let n = v
+        .pointer(path)
+        .ok_or_else(|| MapError(format!("`{path}` is missing")))?;
+    n.as_i64()
+        .filter(|&t| t.div_euclid(per_second) >= FIRST && t.div_euclid(per_second) <= LAST)
+        .map(|t| Timestamp::from_micros(scale_to_micros(t, per_second)))
+        .ok_or_else(|| {
+            MapError(format!(
+                "`{path}` must be a whole number of epoch units between years 1 and 9999, got {}",
+                short(n)
+            ))
+        })
+}
+
+fn scale_to_micros(t: i64, per_second: i64) -> i64 {
+    // Within years 1–9999 neither way overflows.
+    if per_second >= 1_000_000 {
+        t / (per_second / 1_000_000)
+    } else {
+        t * (1_000_000 / per_second)
+    }
+}
+
+fn short(v: &Value) -> String {
+    v.to_string().chars().take(40).collect()
+}
+
 /// A push's `commits` array.
 pub fn commits(v: &Value) -> Result<&[Value], MapError> {
     v.get("commits")

@@ -12,7 +12,9 @@
 //!   `deploy_workflows` is a production deployment;
 //! - `deployment` (not final yet), `ping` and the rest: accepted, ignored.
 
-use super::fields::{commits, id, name, number, opt_time, pushed_changes, sha, text, time};
+use super::fields::{
+    commits, id, name, number, opt_count, opt_time, pushed_changes, sha, text, time,
+};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
     Deployment, DeploymentStatus, Event, EventId, Name, Pseudonymiser, PullRequest, Sha,
@@ -34,6 +36,7 @@ fn service(v: &Value, settings: &SourceSettings) -> Result<Name, MapError> {
 
 pub fn map(
     event: Option<&str>,
+    content_type: Option<&str>,
     body: &[u8],
     settings: &SourceSettings,
     pseudonymiser: &Pseudonymiser,
@@ -41,7 +44,7 @@ pub fn map(
     let Some(event) = event else {
         return Err(MapError("the `X-GitHub-Event` header is missing".into()));
     };
-    let v = super::fields::parse(body)?;
+    let v = super::fields::parse(&json_body(content_type, body)?)?;
     match event {
         "deployment_status" => deployment_status(&v, settings),
         "push" => push(&v, pseudonymiser),
@@ -56,6 +59,28 @@ pub fn map(
             "GitHub `{other}` events are not used"
         ))),
     }
+}
+
+/// A hook set to `application/x-www-form-urlencoded` sends the JSON as
+/// the form's `payload` field (GitHub's docs, "Creating webhooks"); the
+/// signature covers the form body as sent, so this runs after it is checked.
+fn json_body<'b>(
+    content_type: Option<&str>,
+    body: &'b [u8],
+) -> Result<std::borrow::Cow<'b, [u8]>, MapError> {
+    let form = content_type.is_some_and(|t| {
+        t.split(';').next().is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    });
+    if !form {
+        return Ok(std::borrow::Cow::Borrowed(body));
+    }
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| std::borrow::Cow::Owned(v.into_owned().into_bytes()))
+        .ok_or_else(|| MapError("a form-encoded delivery has no `payload` field".into()))
 }
 
 fn deployment_status(v: &Value, settings: &SourceSettings) -> Result<Mapped, MapError> {
@@ -121,8 +146,8 @@ fn pull_request(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapE
         .pointer("/pull_request/head/sha")
         .and_then(Value::as_str)
         .and_then(|s| Sha::parse(s).ok());
-    pr.additions = v.pointer("/pull_request/additions").and_then(Value::as_u64);
-    pr.deletions = v.pointer("/pull_request/deletions").and_then(Value::as_u64);
+    pr.additions = opt_count(v, "/pull_request/additions")?;
+    pr.deletions = opt_count(v, "/pull_request/deletions")?;
     pr.author = v
         .pointer("/pull_request/user/login")
         .and_then(Value::as_str)

@@ -3,7 +3,7 @@
 //! about an incident (it started, was acknowledged, was resolved), so the
 //! events they map to are merged into the stored incident.
 
-use super::fields::{opt_text, parse, text, time};
+use super::fields::{epoch, opt_text, parse, text, time};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{Event, EventId, Incident, Name, Timestamp};
 use serde_json::Value;
@@ -60,7 +60,12 @@ pub fn pagerduty(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapEr
         settings,
         time(data, "/created_at")?,
     )?;
-    i.title = opt_text(data, "/title");
+    // PagerDuty creates the incident when an alert or a person reports it.
+    i.detected_at = Some(i.started_at);
+    i.title = settings
+        .keep_titles
+        .then(|| opt_text(data, "/title"))
+        .flatten();
     i.severity = data
         .pointer("/priority/summary")
         .or_else(|| data.get("urgency"))
@@ -77,7 +82,14 @@ pub fn pagerduty(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapEr
 /// Alertmanager: one incident per alert episode (fingerprint and start),
 /// resolved at `endsAt` once the alert is resolved. The service is the
 /// alert's `service` label, else its `job`.
-pub fn alertmanager(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapError> {
+///
+/// Detection is the first notification: each delivery says it was received
+/// now, and merging keeps the earliest.
+pub fn alertmanager(
+    body: &[u8],
+    settings: &SourceSettings,
+    received_at: Timestamp,
+) -> Result<Mapped, MapError> {
     let v = parse(body)?;
     let alerts = v
         .get("alerts")
@@ -108,7 +120,11 @@ pub fn alertmanager(body: &[u8], settings: &SourceSettings) -> Result<Mapped, Ma
         )
         .map_err(at)?;
         i.severity = opt_text(a, "/labels/severity");
-        i.title = opt_text(a, "/annotations/summary");
+        i.detected_at = Some(received_at.max(started));
+        i.title = settings
+            .keep_titles
+            .then(|| opt_text(a, "/annotations/summary"))
+            .flatten();
         if a.get("status").and_then(Value::as_str) == Some("resolved") {
             i.resolved_at = Some(time(a, "/endsAt").map_err(at)?);
         }
@@ -145,23 +161,19 @@ pub fn opsgenie(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapErr
         .ok_or_else(|| {
             MapError("no service: give the alert an entity, or map one of its tags in [sources.opsgenie] services".into())
         })?;
-    let millis = alert
-        .get("createdAt")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| MapError("`alert.createdAt` is missing or not a number".into()))?;
     let mut i = incident(
         format!("opsgenie:{}", text(alert, "/alertId")?),
         service,
         settings,
-        Timestamp::from_micros(millis.saturating_mul(1000)),
+        epoch(&v, "/alert/createdAt", 1_000)?,
     )?;
-    i.title = opt_text(alert, "/message");
+    i.detected_at = Some(i.started_at);
+    i.title = settings
+        .keep_titles
+        .then(|| opt_text(alert, "/message"))
+        .flatten();
     if action != "Create" {
-        let nanos = alert
-            .get("updatedAt")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| MapError("`alert.updatedAt` is missing or not a number".into()))?;
-        let at = Some(Timestamp::from_micros(nanos / 1000));
+        let at = Some(epoch(&v, "/alert/updatedAt", 1_000_000_000)?);
         if action == "Acknowledge" {
             i.acknowledged_at = at;
         } else {
@@ -169,4 +181,76 @@ pub fn opsgenie(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapErr
         }
     }
     Ok(Mapped::Merge(vec![Event::Incident(i)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(path: &str) -> Vec<u8> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(root.join("../lantern-server/tests/fixtures").join(path)).unwrap()
+    }
+
+    fn incident_of(mapped: Mapped) -> Incident {
+        match mapped {
+            Mapped::Merge(mut events) => match events.remove(0) {
+                Event::Incident(i) => i,
+                other => panic!("not an incident: {other:?}"),
+            },
+            other => panic!("not merged facts: {other:?}"),
+        }
+    }
+
+    /// Each tool's own example, with and without `keep_titles`: its free
+    /// text is stored only when asked for, and every one says when the
+    /// incident was detected (hygiene.md M5).
+    #[test]
+    fn titles_only_when_kept_and_detection_always() {
+        let received = Timestamp::parse_rfc3339("2026-06-01T00:00:00Z").unwrap();
+        let map = |settings: &SourceSettings| {
+            [
+                pagerduty(&fixture("pagerduty/incident_triggered_v3.json"), settings),
+                opsgenie(&fixture("opsgenie/alert_create.json"), settings),
+                alertmanager(
+                    &fixture("alertmanager/webhook_v4_firing.json"),
+                    settings,
+                    received,
+                ),
+            ]
+            .map(|m| incident_of(m.unwrap()))
+        };
+        let plain = map(&SourceSettings::default());
+        for i in &plain {
+            assert_eq!(i.title, None, "{}", i.id.as_str());
+        }
+        let [pd, og, am] = &plain;
+        assert_eq!(pd.detected_at, Some(pd.started_at));
+        assert_eq!(og.detected_at, Some(og.started_at));
+        assert_eq!(am.detected_at, Some(received));
+        let kept = map(&SourceSettings {
+            keep_titles: true,
+            ..SourceSettings::default()
+        });
+        for i in &kept {
+            assert!(i.title.as_deref().is_some_and(|t| !t.is_empty()));
+        }
+    }
+
+    /// Alertmanager sends an alert again and again: detection is the first.
+    #[test]
+    fn alertmanager_detection_is_the_first_notification() {
+        let body = fixture("alertmanager/webhook_v4_firing.json");
+        let settings = SourceSettings::default();
+        let at = |s: &str| Timestamp::parse_rfc3339(s).unwrap();
+        let first = alertmanager(&body, &settings, at("2026-06-01T00:00:00Z")).unwrap();
+        let again = alertmanager(&body, &settings, at("2026-06-01T00:05:00Z")).unwrap();
+        let first = Event::Incident(incident_of(first));
+        let mut again = Event::Incident(incident_of(again));
+        again.fill_from(&first);
+        let Event::Incident(merged) = again else {
+            unreachable!()
+        };
+        assert_eq!(merged.detected_at, Some(at("2026-06-01T00:00:00Z")));
+    }
 }

@@ -10,7 +10,7 @@ mod gitlab;
 mod incidents;
 
 use crate::verify;
-use lantern_events::{Event, Pseudonymiser};
+use lantern_events::{Event, Pseudonymiser, Timestamp};
 use std::collections::BTreeMap;
 
 /// A receiver's settings (`[sources.NAME]` in lantern.toml).
@@ -23,6 +23,10 @@ pub struct SourceSettings {
     /// CI workflows whose successful run is a production deployment
     /// (GitHub `workflow_run`).
     pub deploy_workflows: Vec<String>,
+    /// Keep the source's own incident titles (PagerDuty's title, Opsgenie's
+    /// message, Alertmanager's summary). Off by default: events.md stores
+    /// no free text from a source unless it is asked to.
+    pub keep_titles: bool,
 }
 
 impl SourceSettings {
@@ -86,6 +90,10 @@ pub struct Delivery<'a> {
     pub body: &'a [u8],
     pub settings: &'a SourceSettings,
     pub pseudonymiser: &'a Pseudonymiser,
+    /// When Lantern received it (a dead letter's first receipt when
+    /// replayed): Alertmanager's first notification is when an alert was
+    /// detected.
+    pub received_at: Timestamp,
 }
 
 impl Delivery<'_> {
@@ -127,10 +135,11 @@ pub const RECEIVERS: &[Receiver] = &[
     Receiver {
         name: "github",
         proof: Proof::HmacHeader("x-hub-signature-256"),
-        kept_headers: &["x-github-event", "x-github-delivery"],
+        kept_headers: &["x-github-event", "x-github-delivery", "content-type"],
         mapping: |d| {
             github::map(
                 d.header("x-github-event"),
+                d.header("content-type"),
                 d.body,
                 d.settings,
                 d.pseudonymiser,
@@ -159,7 +168,7 @@ pub const RECEIVERS: &[Receiver] = &[
         name: "alertmanager",
         proof: Proof::Bearer,
         kept_headers: &[],
-        mapping: |d| incidents::alertmanager(d.body, d.settings),
+        mapping: |d| incidents::alertmanager(d.body, d.settings, d.received_at),
     },
     Receiver {
         name: "cdevents",

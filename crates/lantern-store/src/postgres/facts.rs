@@ -377,18 +377,30 @@ pub(super) fn read_input(
     let in_scope = |column: &str, n: usize| in_scope(services, column, n);
     let from = window.from.micros();
 
-    // Deployments from the window's start on, and earlier rollbacks that
-    // name what they roll back (they may name a deployment in the window).
+    // Deployments from the window's start on (less the link window: an
+    // incident early in it may be inferred to one before it), rollbacks
+    // that name what they roll back, and, of any service, every deployment
+    // an incident of the window may be linked to (hygiene.md: is an
+    // incident linked?): named, linked by sha, or of its own service within
+    // the link window before it. The same rows as the SQLite store's.
     let sql = format!(
         "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
-                f.rule, f.sha_known, f.shipped
+                f.rule, f.sha_known, f.shipped, d.started_at, d.automated
            FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
-          WHERE (d.finished_at >= $1 OR d.rollback_of IS NOT NULL) {}",
-        in_scope("d.service", 2)
+          WHERE ((d.finished_at >= $1 OR d.rollback_of IS NOT NULL) {})
+             OR d.id IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
+             OR d.id IN (SELECT deployment FROM incident_links)
+             OR d.id IN (SELECT w.id FROM incidents i JOIN deployments w
+                 ON w.service = i.service AND w.finished_at <= i.started_at
+                 AND w.finished_at >= i.started_at - {link_window}
+                 WHERE i.started_at >= {from})",
+        in_scope("d.service", 2),
+        link_window = config.link_window_micros,
     );
+    let since = from - config.link_window_micros;
     let rows = match services {
-        Some(_) => tx.query(&sql, &[&from, &scope])?,
-        None => tx.query(&sql, &[&from])?,
+        Some(_) => tx.query(&sql, &[&since, &scope])?,
+        None => tx.query(&sql, &[&since])?,
     };
     for r in rows {
         let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
@@ -429,7 +441,29 @@ pub(super) fn read_input(
         &mut input,
     )?;
 
-    super::retention::add_retained(&mut tx, services, window, &mut input)?;
+    // Runs of those repositories finished in the window, and every other
+    // attempt of the same pipeline on the same commit.
+    let (to, keys) = (
+        window.to.micros(),
+        "FROM pipeline_runs WHERE (repo, sha, pipeline) IN
+           (SELECT repo, sha, pipeline FROM pipeline_runs WHERE finished_at >= $1 AND finished_at < $2",
+    );
+    input.pipeline_runs = match services {
+        Some(_) => super::pipeline_runs(
+            &mut tx,
+            &format!("{keys} AND repo = ANY($3))"),
+            &[&from, &to, &repos],
+        )?,
+        None => super::pipeline_runs(&mut tx, &format!("{keys})"), &[&from, &to])?,
+    };
+
+    super::retention::add_retained(
+        &mut tx,
+        services,
+        window,
+        config.link_window_micros,
+        &mut input,
+    )?;
     tx.commit()?;
     Ok(Some(input))
 }

@@ -114,6 +114,8 @@ const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, 
 const INCIDENT_COLUMNS: &str = "id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title";
 const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_at, title";
 const SLI_COLUMNS: &str = "id, slo, from_at, to_at, good, total";
+const PIPELINE_RUN_COLUMNS: &str =
+    "id, repo, sha, pipeline, started_at, finished_at, status, attempt";
 
 fn opt_time(r: &Row, i: usize) -> Result<Option<Timestamp>> {
     Ok(r.try_get::<_, Option<i64>>(i)?.map(time))
@@ -218,6 +220,30 @@ fn read_annotation(r: &Row, names: &mut Names) -> Result<Annotation> {
     })
 }
 
+fn read_pipeline_run(r: &Row, names: &mut Names) -> Result<PipelineRun> {
+    Ok(PipelineRun {
+        id: id(r.try_get(0)?)?,
+        repo: names.get(r.try_get(1)?)?,
+        sha: sha(r.try_get(2)?)?,
+        pipeline: names.get(r.try_get(3)?)?,
+        started_at: time(r.try_get(4)?),
+        finished_at: time(r.try_get(5)?),
+        status: enum_value(&PipelineStatus::ALL, r.try_get(6)?)?,
+        attempt: u32::try_from(r.try_get::<_, i64>(7)?).map_err(|_| StoreError::Corrupt {
+            what: "a pipeline run's attempt".into(),
+        })?,
+    })
+}
+
+/// Pipeline runs chosen by `rest` (`FROM pipeline_runs …`).
+pub(crate) fn pipeline_runs(
+    c: &mut impl GenericClient,
+    rest: &str,
+    args: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<PipelineRun>> {
+    select(c, PIPELINE_RUN_COLUMNS, rest, args, read_pipeline_run)
+}
+
 type Reader<T> = fn(&Row, &mut Names) -> Result<T>;
 
 fn select<T>(
@@ -261,6 +287,7 @@ fn load_all(c: &mut impl GenericClient, changes: &str) -> Result<EventSet> {
         )?,
         incidents: select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)?,
         annotations: annotations(c)?,
+        pipeline_runs: pipeline_runs(c, "FROM pipeline_runs", &[])?,
     })
 }
 
@@ -324,6 +351,7 @@ fn load_scoped(
         deployments,
         incidents,
         annotations: annotations(c)?,
+        pipeline_runs: pipeline_runs(c, "FROM pipeline_runs WHERE repo = ANY($1)", &[&repos])?,
     })
 }
 
@@ -444,6 +472,7 @@ impl Store for PostgresStore {
                 EventKind::Deployment => (DEPLOYMENT_COLUMNS, "deployments"),
                 EventKind::Incident => (INCIDENT_COLUMNS, "incidents"),
                 EventKind::Sli => (SLI_COLUMNS, "slis"),
+                EventKind::PipelineRun => (PIPELINE_RUN_COLUMNS, "pipeline_runs"),
                 EventKind::Annotation => return Ok(None),
             };
             let sql = format!("SELECT {columns} FROM {table} WHERE id = $1");
@@ -460,6 +489,7 @@ impl Store for PostgresStore {
                     (r.try_get(2)?, r.try_get(3)?),
                     (r.try_get(4)?, r.try_get(5)?),
                 )?),
+                EventKind::PipelineRun => Event::PipelineRun(read_pipeline_run(&r, names)?),
                 _ => Event::Incident(read_incident(&r, names)?),
             }))
         })
@@ -691,7 +721,8 @@ impl Store for PostgresStore {
             let row = c.query_one(
                 "SELECT (SELECT count(*) FROM changes), (SELECT count(*) FROM pull_requests),
                         (SELECT count(*) FROM deployments), (SELECT count(*) FROM incidents),
-                        (SELECT count(*) FROM annotations), (SELECT count(*) FROM slis)",
+                        (SELECT count(*) FROM annotations), (SELECT count(*) FROM slis),
+                        (SELECT count(*) FROM pipeline_runs)",
                 &[],
             )?;
             let n = |i: usize| row.get::<_, i64>(i) as u64;
@@ -702,6 +733,7 @@ impl Store for PostgresStore {
                 incidents: n(3),
                 annotations: n(4),
                 slis: n(5),
+                pipeline_runs: n(6),
             })
         })
     }
@@ -753,7 +785,13 @@ impl Store for PostgresStore {
                 .deployed_repos
                 .insert((names.get(&service)?, names.get(&repo)?));
         }
-        retention::add_retained(&mut tx, services, window, &mut input)?;
+        retention::add_retained(
+            &mut tx,
+            services,
+            window,
+            config.link_window_micros,
+            &mut input,
+        )?;
         tx.commit()?;
         Ok(input)
     }

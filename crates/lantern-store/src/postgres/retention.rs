@@ -295,11 +295,14 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
         &[&renamed_incidents],
     )?;
     write_events(tx, &rewritten)?;
+    let purged_shas: Vec<String> = purge.shas.iter().map(Sha::to_string).collect();
+    let pipeline_runs = anonymise_runs(tx, h, &purged_shas)?;
     Ok(RetentionRun {
         changes,
         pull_requests,
         deployments,
         incidents,
+        pipeline_runs,
         ..RetentionRun::default()
     })
 }
@@ -371,6 +374,8 @@ fn keep_measurements(
             Box::new(f.map(|f| i64::from(f.rule.code()))),
             Box::new(f.map(|f| f.sha_known)),
             Box::new(f.map(|f| encode_times(&f.shipped))),
+            Box::new(d.started_at.map(Timestamp::micros)),
+            Box::new(d.automated),
         ]);
     }
     insert_batches(tx, "retained_deployments", DEPLOYMENT_ROW, rows)?;
@@ -445,6 +450,8 @@ const DEPLOYMENT_ROW: &[&str] = &[
     "rule",
     "sha_known",
     "shipped",
+    "started_at",
+    "automated",
 ];
 const PULL_REQUEST_ROW: &[&str] = &[
     "merged_at",
@@ -489,10 +496,33 @@ fn drop_audit(tx: &mut Transaction, horizon: i64) -> Result<u64> {
     Ok(tx.execute("DELETE FROM audit_log WHERE seq <= $1", &[&seq])?)
 }
 
+/// CI runs past the raw horizon become measurements, as in the SQLite
+/// store: ids and commits become aliases, the rest stays.
+fn anonymise_runs(tx: &mut Transaction, h: i64, purged: &[String]) -> Result<u64> {
+    let retained = format!("{RETAINED_PREFIX}%");
+    tx.execute(
+        "UPDATE pipeline_runs r SET sha = a.alias
+           FROM (SELECT repo, sha, md5(random()::text || repo || sha) AS alias
+                   FROM (SELECT DISTINCT repo, sha FROM pipeline_runs
+                          WHERE (finished_at < $1 AND id NOT LIKE $2) OR sha = ANY($3)) k) a
+          WHERE r.repo = a.repo AND r.sha = a.sha",
+        &[&h, &retained, &purged],
+    )?;
+    Ok(tx.execute(
+        "UPDATE pipeline_runs SET id = 'retained:run:' || md5(random()::text || id)
+          WHERE finished_at < $1 AND id NOT LIKE $2",
+        &[&h, &retained],
+    )?)
+}
+
 /// Measurements older than the aggregate horizon.
 fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64> {
     let retained = format!("{RETAINED_PREFIX}%");
     let mut n = tx.execute(
+        "DELETE FROM pipeline_runs WHERE finished_at < $1 AND id LIKE $2",
+        &[&horizon, &retained],
+    )?;
+    n += tx.execute(
         "DELETE FROM retained_deployments WHERE finished_at < $1",
         &[&horizon],
     )?;
@@ -561,15 +591,24 @@ pub(super) fn add_retained(
     c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
     window: Window,
+    link_window: i64,
     input: &mut ReportInput,
 ) -> Result<()> {
     let mut names = Names::default();
     let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
     let in_scope = |column: &str, n: usize| in_scope(services, column, n);
-    let from = window.from.micros();
+    let window_from = window.from.micros();
+    let from = window_from - link_window;
+    // The same rows as of live deployments (`facts::read_input`).
     let sql = format!(
-        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped
-           FROM retained_deployments WHERE (finished_at >= $1 OR rollback_of IS NOT NULL) {}",
+        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated
+           FROM retained_deployments WHERE ((finished_at >= $1 OR rollback_of IS NOT NULL) {})
+             OR deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
+             OR deployment IN (SELECT deployment FROM retained_incident_links)
+             OR deployment IN (SELECT w.deployment FROM incidents i JOIN retained_deployments w
+                 ON w.service = i.service AND w.finished_at <= i.started_at
+                 AND w.finished_at >= i.started_at - {link_window}
+                 WHERE i.started_at >= {window_from})",
         in_scope("service", 2)
     );
     let rows = match services {
@@ -625,6 +664,12 @@ pub(super) fn read_measured_deployment(
         kind: opt_enum(&DeploymentKind::ALL, r.try_get(5)?)?,
         rollback_of: r.try_get::<_, Option<&str>>(6)?.map(id).transpose()?,
         automated: None,
+    };
+    // When it started and whether it was automated (hygiene.md).
+    let d = Deployment {
+        started_at: r.try_get::<_, Option<i64>>(10)?.map(time),
+        automated: r.try_get(11)?,
+        ..d
     };
     let facts = match r.try_get::<_, Option<i64>>(7)? {
         Some(rule) => Some(DeploymentFacts {

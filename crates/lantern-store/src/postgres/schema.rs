@@ -282,6 +282,29 @@ const MIGRATIONS: &[&str] = &[
     -- Covering: an SLO's status is a few range sums over this index.
     CREATE INDEX slis_by_end ON slis(slo, to_at) INCLUDE (good, total);
     "#,
+    // The `pipeline_run` events of hygiene.md: a window's runs by
+    // repository and time, and every attempt on one commit (flaky runs).
+    r#"
+    CREATE TABLE pipeline_runs (
+        id TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        sha TEXT NOT NULL,
+        pipeline TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        finished_at BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        attempt BIGINT NOT NULL
+    );
+    CREATE INDEX pipeline_runs_by_time ON pipeline_runs(repo, finished_at);
+    CREATE INDEX pipeline_runs_by_commit ON pipeline_runs(repo, sha, pipeline);
+    CREATE INDEX pipeline_runs_finished ON pipeline_runs(finished_at);
+    "#,
+    // What hygiene.md reads of a deployment retention kept, as SQLite's
+    // window rows keep it (same columns, same order, for `lantern migrate`).
+    r#"
+    ALTER TABLE retained_deployments ADD COLUMN started_at BIGINT;
+    ALTER TABLE retained_deployments ADD COLUMN automated BOOLEAN;
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

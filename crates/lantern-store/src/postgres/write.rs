@@ -4,8 +4,8 @@
 //! (docs/performance.md).
 
 use super::{
-    ANNOTATION_COLUMNS, CHANGE_COLUMNS, DEPLOYMENT_COLUMNS, INCIDENT_COLUMNS, PULL_REQUEST_COLUMNS,
-    SLI_COLUMNS,
+    ANNOTATION_COLUMNS, CHANGE_COLUMNS, DEPLOYMENT_COLUMNS, INCIDENT_COLUMNS, PIPELINE_RUN_COLUMNS,
+    PULL_REQUEST_COLUMNS, SLI_COLUMNS,
 };
 use crate::Result;
 use crate::codec::{enum_text, scope_columns, shas_to_text};
@@ -17,13 +17,14 @@ use postgres::types::ToSql;
 /// One column's value of a row to insert.
 pub(crate) type Cell = Box<dyn ToSql + Sync>;
 
-const TABLES: [(&str, &str); 6] = [
+const TABLES: [(&str, &str); 7] = [
     ("changes", CHANGE_COLUMNS),
     ("pull_requests", PULL_REQUEST_COLUMNS),
     ("deployments", DEPLOYMENT_COLUMNS),
     ("incidents", INCIDENT_COLUMNS),
     ("annotations", ANNOTATION_COLUMNS),
     ("slis", SLI_COLUMNS),
+    ("pipeline_runs", PIPELINE_RUN_COLUMNS),
 ];
 
 /// Rows per statement: well under PostgreSQL's 65 535 parameters.
@@ -34,7 +35,7 @@ const ROWS: usize = 500;
 /// so the batch keeps the last of each, as writing them in order would).
 pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
     super::facts::mark_stale(tx, events)?;
-    let mut rows: [Vec<Vec<Cell>>; 6] = Default::default();
+    let mut rows: [Vec<Vec<Cell>>; 7] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
     for event in events {
         let (table, cells) = row(event);
@@ -203,5 +204,18 @@ fn row(event: &Event) -> (usize, Vec<Cell>) {
                 ],
             )
         }
+        Event::PipelineRun(r) => (
+            6,
+            vec![
+                text(r.id.as_str()),
+                text(r.repo.as_str()),
+                Box::new(r.sha.to_string()),
+                text(r.pipeline.as_str()),
+                t(r.started_at),
+                t(r.finished_at),
+                text(enum_text(&PipelineStatus::ALL, r.status)),
+                Box::new(i64::from(r.attempt)),
+            ],
+        ),
     }
 }

@@ -152,7 +152,7 @@ impl<'c> Staging<'c> {
         repos: Option<&BTreeSet<String>>,
     ) -> Result<()> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO staged_deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO staged_deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for d in &events.deployments {
             let f = facts.deployments.get(&d.id);
@@ -168,6 +168,8 @@ impl<'c> Staging<'c> {
                 f.map(|f| f.rule.code()),
                 f.map(|f| f.sha_known),
                 f.map(|f| encode_times(&f.shipped)),
+                d.started_at.map(Timestamp::micros),
+                d.automated,
             ])?;
         }
         let mut stmt = self.tx.prepare_cached(
@@ -576,14 +578,20 @@ impl SqliteStore {
             let args = &scope_args;
             let prs =
                 threads.spawn(move || window_pull_requests(&reader, services, args, (from, to)));
-            let mut input =
-                self.window_deployments_and_incidents(services, &scope_args, from, &mut names)?;
+            let mut input = self.window_deployments_and_incidents(
+                services,
+                &scope_args,
+                config,
+                from,
+                &mut names,
+            )?;
             let prs = prs
                 .join()
                 .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
             input.pull_requests = prs.pull_requests;
             input.pull_request_facts = prs.pull_request_facts;
             input.deployed_repos = prs.deployed_repos;
+            input.pipeline_runs = prs.pipeline_runs;
             Ok(input)
         })
     }
@@ -592,43 +600,77 @@ impl SqliteStore {
         &self,
         services: Option<&BTreeSet<Name>>,
         scope_args: &[Value],
-        from: i64,
+        config: &EngineConfig,
+        window_from: i64,
         names: &mut Names,
     ) -> Result<ReportInput> {
+        let from = window_from - config.link_window_micros;
         let in_scope = |column: &str| match services {
             Some(_) => format!("AND {column} IN ({})", placeholders(scope_args.len())),
             None => String::new(),
         };
         let mut input = ReportInput::default();
 
-        // Deployments from the window's start on, and earlier rollbacks that
-        // name what they roll back (they may name a deployment in the window).
-        for condition in [
-            "finished_at >= ?",
-            "rollback_of IS NOT NULL AND finished_at < ?",
+        // Deployments from the window's start on (less the link window: an
+        // incident early in it may be inferred to one before it), earlier
+        // rollbacks that name what they roll back (they may name one in the
+        // window), and, of any service, every deployment an incident of the
+        // window may be linked to (hygiene.md: is an incident linked?): the
+        // ones incidents name or were linked to by sha, and those of an
+        // incident's own service within the link window before it.
+        let link_window = config.link_window_micros;
+        let linkable = format!(
+            "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
+             OR deployment IN (SELECT deployment FROM incident_links)
+             OR deployment IN (SELECT w.deployment FROM incidents i JOIN deployment_window w
+                 ON w.service = i.service AND w.finished_at <= i.started_at AND w.finished_at >= i.started_at - {link_window}
+                 WHERE i.started_at >= {window_from})"
+        );
+        let in_scope_names: Option<BTreeSet<&str>> =
+            services.map(|s| s.iter().map(Name::as_str).collect());
+        for (condition, scoped) in [
+            ("finished_at >= ?", true),
+            ("rollback_of IS NOT NULL AND finished_at < ?", true),
+            (linkable.as_str(), false),
         ] {
             let sql = format!(
-                "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped
-                 FROM deployment_window WHERE {condition} {}",
-                in_scope("service")
+                "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated
+                 FROM deployment_window WHERE ({condition}) {}",
+                if scoped { in_scope("service") } else { String::new() }
             );
             let mut stmt = self.conn().prepare(&sql)?;
-            let args = std::iter::once(Value::from(from)).chain(scope_args.iter().cloned());
+            let args: Vec<Value> = match scoped {
+                true => std::iter::once(Value::from(from))
+                    .chain(scope_args.iter().cloned())
+                    .collect(),
+                false => Vec::new(),
+            };
             let mut rows = stmt.query(params_from_iter(args))?;
             while let Some(r) = rows.next()? {
+                // Skip what the first two conditions loaded already.
+                if !scoped {
+                    let service = r.get_ref(2)?.as_str()?;
+                    let finished: i64 = r.get(0)?;
+                    let rollback = r.get_ref(6)?.as_str_or_null()?.is_some();
+                    if in_scope_names.as_ref().is_none_or(|s| s.contains(service))
+                        && (finished >= from || rollback)
+                    {
+                        continue;
+                    }
+                }
                 let d = Deployment {
                     id: id(r.get_ref(1)?.as_str()?)?,
                     service: names.get(r.get_ref(2)?.as_str()?)?,
                     environment: names.get(r.get_ref(3)?.as_str()?)?,
                     status: enum_value(&DeploymentStatus::ALL, r.get_ref(4)?.as_str()?)?,
-                    started_at: None,
+                    started_at: r.get::<_, Option<i64>>(10)?.map(time),
                     finished_at: time(r.get(0)?),
                     repo: None,
                     sha: None,
                     changes: None,
                     kind: opt_enum(&DeploymentKind::ALL, r.get_ref(5)?.as_str_or_null()?)?,
                     rollback_of: r.get_ref(6)?.as_str_or_null()?.map(id).transpose()?,
-                    automated: None,
+                    automated: r.get(11)?,
                 };
                 let facts = match r.get::<_, Option<u8>>(7)? {
                     Some(rule) => Some(DeploymentFacts {
@@ -720,7 +762,7 @@ fn window_pull_requests(
     let mut stmt = conn.prepare(&sql)?;
     let args = [Value::from(from), Value::from(to)]
         .into_iter()
-        .chain(repos);
+        .chain(repos.iter().cloned());
     let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(r) = rows.next()? {
         // What a report reads of a pull request; the rest stays empty.
@@ -740,5 +782,17 @@ fn window_pull_requests(
         out.pull_request_facts.push(Some(facts));
         out.pull_requests.push(pr);
     }
+    drop(rows);
+    drop(stmt);
+    // Runs of those repositories finished in the window, and every other
+    // attempt of the same pipeline on the same commit.
+    let sql = format!(
+        "WHERE (repo, sha, pipeline) IN (SELECT repo, sha, pipeline FROM pipeline_runs WHERE finished_at >= ? AND finished_at < ? {in_repos})"
+    );
+    let args = [Value::from(from), Value::from(to)]
+        .into_iter()
+        .chain(repos);
+    out.pipeline_runs =
+        crate::sqlite::read_pipeline_runs(conn, &mut names, &sql, params_from_iter(args))?;
     Ok(out)
 }

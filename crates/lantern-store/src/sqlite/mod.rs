@@ -34,6 +34,7 @@ struct Inserts<'t> {
     incident: rusqlite::Statement<'t>,
     annotation: rusqlite::Statement<'t>,
     sli: rusqlite::Statement<'t>,
+    pipeline_run: rusqlite::Statement<'t>,
     /// A change's parents as text, reused from row to row.
     scratch: String,
 }
@@ -47,6 +48,7 @@ impl<'t> Inserts<'t> {
             incident: tx.prepare("INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
             annotation: tx.prepare("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)")?,
             sli: tx.prepare("INSERT OR REPLACE INTO slis VALUES (?1,?2,?3,?4,?5,?6)")?,
+            pipeline_run: tx.prepare("INSERT OR REPLACE INTO pipeline_runs VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?,
             scratch: String::new(),
         })
     }
@@ -295,6 +297,18 @@ impl SqliteStore {
                     count(s.total),
                 ])?;
             }
+            Event::PipelineRun(r) => {
+                ins.pipeline_run.execute(params![
+                    r.id.as_str(),
+                    r.repo.as_str(),
+                    r.sha.to_string(),
+                    r.pipeline.as_str(),
+                    r.started_at.micros(),
+                    r.finished_at.micros(),
+                    enum_text(&PipelineStatus::ALL, r.status),
+                    r.attempt,
+                ])?;
+            }
         }
         Ok(())
     }
@@ -457,6 +471,15 @@ impl SqliteStore {
         Ok(out)
     }
 
+    pub(crate) fn pipeline_runs_where(
+        &self,
+        names: &mut Names,
+        clause: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<PipelineRun>> {
+        read_pipeline_runs(&self.conn, names, clause, args)
+    }
+
     fn load_annotations(&self, names: &mut Names) -> Result<Vec<Annotation>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, scope_kind, scope_name, kind, from_at, to_at, title FROM annotations",
@@ -487,6 +510,34 @@ impl SqliteStore {
         }
         Ok(out)
     }
+}
+
+/// Pipeline runs chosen by `clause` (on any connection: reports read them
+/// on the second one).
+pub(crate) fn read_pipeline_runs(
+    conn: &rusqlite::Connection,
+    names: &mut Names,
+    clause: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<PipelineRun>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, repo, sha, pipeline, started_at, finished_at, status, attempt FROM pipeline_runs {clause}"
+    ))?;
+    let mut rows = stmt.query(args)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(PipelineRun {
+            id: id(r.get_ref(0)?.as_str()?)?,
+            repo: names.get(r.get_ref(1)?.as_str()?)?,
+            sha: sha(r.get_ref(2)?.as_str()?)?,
+            pipeline: names.get(r.get_ref(3)?.as_str()?)?,
+            started_at: time(r.get(4)?),
+            finished_at: time(r.get(5)?),
+            status: enum_value(&PipelineStatus::ALL, r.get_ref(6)?.as_str()?)?,
+            attempt: r.get(7)?,
+        });
+    }
+    Ok(out)
 }
 
 pub(crate) fn placeholders(n: usize) -> String {
@@ -544,6 +595,7 @@ impl SqliteStore {
                 deployments: self.deployments_where(&mut names, None)?,
                 incidents,
                 annotations,
+                pipeline_runs: self.pipeline_runs_where(&mut names, "", [])?,
             });
         };
         let wide = self.widen(&incidents, services);
@@ -579,12 +631,15 @@ impl SqliteStore {
         }
         let pull_requests =
             self.pull_requests_where(&mut names, &in_repos, params_from_iter(repo_args.iter()))?;
+        let pipeline_runs =
+            self.pipeline_runs_where(&mut names, &in_repos, params_from_iter(repo_args.iter()))?;
         Ok(EventSet {
             changes,
             pull_requests,
             deployments,
             incidents,
             annotations,
+            pipeline_runs,
         })
     }
 
@@ -757,6 +812,10 @@ impl Store for SqliteStore {
                 .map(|((id, slo), times, counts)| sli((&id, &slo), times, counts))
                 .transpose()?
                 .map(Event::Sli),
+            EventKind::PipelineRun => self
+                .pipeline_runs_where(&mut names, "WHERE id = ?1", [key])?
+                .pop()
+                .map(Event::PipelineRun),
             EventKind::Annotation => None,
         })
     }
@@ -1012,6 +1071,7 @@ impl Store for SqliteStore {
             incidents: count("incidents")?,
             annotations: count("annotations")?,
             slis: count("slis")?,
+            pipeline_runs: count("pipeline_runs")?,
         })
     }
 }

@@ -227,6 +227,7 @@ fn purge_raw(tx: &Transaction, h: i64) -> Result<RetentionRun> {
     }
 
     let changes = tx.execute("DELETE FROM changes WHERE committed_at < ?1", [h])? as u64;
+    let pipeline_runs = anonymise_runs(tx, h)?;
     tx.execute_batch(
         "DELETE FROM pull_requests WHERE id IN (SELECT old FROM alias_p);
          DELETE FROM deployments WHERE id IN (SELECT old FROM alias_d);
@@ -237,6 +238,7 @@ fn purge_raw(tx: &Transaction, h: i64) -> Result<RetentionRun> {
         pull_requests,
         deployments,
         incidents,
+        pipeline_runs,
         ..RetentionRun::default()
     })
 }
@@ -293,10 +295,43 @@ fn drop_audit(tx: &Transaction, horizon: i64) -> Result<u64> {
     Ok(tx.execute("DELETE FROM audit_log WHERE seq <= ?1", [seq])? as u64)
 }
 
+/// CI runs past the raw horizon become measurements: what hygiene.md reads
+/// of them stays (repository, pipeline, times, status, attempt, and which
+/// runs were on one commit), but their ids and commits become aliases, so
+/// no purged id or sha is left. Every run of an aliased commit takes the
+/// alias, so a re-run after the horizon still pairs with its first attempt.
+fn anonymise_runs(tx: &Transaction, h: i64) -> Result<u64> {
+    let retained = RETAINED_GLOB;
+    tx.execute(
+        &format!(
+            "CREATE TEMP TABLE run_alias AS SELECT repo, sha, lower(hex(randomblob(20))) AS alias
+             FROM (SELECT DISTINCT repo, sha FROM pipeline_runs
+                    WHERE (finished_at < ?1 AND id NOT GLOB '{retained}') OR sha IN (SELECT sha FROM purged_shas))"
+        ),
+        [h],
+    )?;
+    tx.execute_batch(
+        "UPDATE pipeline_runs SET sha = (SELECT alias FROM run_alias a WHERE a.repo = pipeline_runs.repo AND a.sha = pipeline_runs.sha)
+          WHERE (repo, sha) IN (SELECT repo, sha FROM run_alias);
+         DROP TABLE run_alias;",
+    )?;
+    Ok(tx.execute(
+        &format!(
+            "UPDATE pipeline_runs SET id = 'retained:run:' || lower(hex(randomblob(12)))
+              WHERE finished_at < ?1 AND id NOT GLOB '{retained}'"
+        ),
+        [h],
+    )? as u64)
+}
+
 /// Measurements older than the aggregate horizon.
 fn drop_measurements(tx: &Transaction, horizon: i64) -> Result<u64> {
     let retained = RETAINED_GLOB;
     let mut n = tx.execute(
+        &format!("DELETE FROM pipeline_runs WHERE finished_at < ?1 AND id GLOB '{retained}'"),
+        [horizon],
+    )?;
+    n += tx.execute(
         &format!(
             "DELETE FROM deployment_window WHERE finished_at < ?1 AND deployment GLOB '{retained}'"
         ),

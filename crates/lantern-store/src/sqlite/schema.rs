@@ -275,6 +275,32 @@ const MIGRATIONS: &[&str] = &[
     -- Covering: an SLO's status is a few range sums over this index.
     CREATE INDEX slis_by_end ON slis(slo, to_at, good, total);
     "#,
+    // 10: the `pipeline_run` events of hygiene.md. A report reads a
+    // window's runs by repository and time, and every attempt of the
+    // same pipeline on the same commit (flaky runs).
+    r#"
+    CREATE TABLE pipeline_runs (
+        id TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        sha TEXT NOT NULL,
+        pipeline TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX pipeline_runs_by_time ON pipeline_runs(repo, finished_at);
+    CREATE INDEX pipeline_runs_by_commit ON pipeline_runs(repo, sha, pipeline);
+    CREATE INDEX pipeline_runs_finished ON pipeline_runs(finished_at);
+    "#,
+    // 11: what hygiene.md reads of a window's deployments besides the
+    // facts: when each started (inverted intervals) and whether it was
+    // automated. Forgetting the facts' fingerprint rebuilds every row.
+    r#"
+    ALTER TABLE deployment_window ADD COLUMN started_at INTEGER;
+    ALTER TABLE deployment_window ADD COLUMN automated INTEGER;
+    DELETE FROM meta WHERE key = 'facts';
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -1,0 +1,165 @@
+//! hygiene.md: the checks that say where the data may lie (F2–F4 here)
+//! and the signals that explain the figures (M6–M10), over one scope and
+//! window of a ledger.
+
+use crate::ledger::Ledger;
+use crate::report::{DataQuality, ratio};
+use crate::stats::Stats;
+use crate::{Scope, Window};
+use foldhash::{HashMap, HashMapExt, HashSet};
+use lantern_events::*;
+use serde::Serialize;
+
+/// hygiene.md `signals` (seed 003's M6–M10; M1–M5 and M8 are in the
+/// report already).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Signals {
+    /// Deployments in P with `automated: true` ÷ those that say.
+    pub automated_share: Option<f64>,
+    /// Deployments in P that do not say whether they were automated.
+    pub automated_unknown: u64,
+    /// Rollbacks in P ÷ |P|.
+    pub rollback_rate: Option<f64>,
+    /// First attempts of the scope's repositories' runs finished in W:
+    /// success ÷ (success + failure).
+    pub pipeline_success_rate: Option<f64>,
+    /// `finished_at − started_at` of successful runs (every attempt).
+    pub time_in_ci: Stats,
+}
+
+impl<'e> Ledger<'e> {
+    /// The scope's repositories' pipeline runs (every repository for the
+    /// organisation, as for `pr_stages`).
+    fn runs_of(&self, scope: &Scope) -> Vec<&'e PipelineRun> {
+        let input = self.input;
+        match input.repos_deployed_by(scope) {
+            None => input.pipeline_runs.iter().collect(),
+            Some(repos) => {
+                let repos: HashSet<&Name> = repos.collect();
+                input
+                    .pipeline_runs
+                    .iter()
+                    .filter(|r| repos.contains(&r.repo))
+                    .collect()
+            }
+        }
+    }
+
+    pub(crate) fn signals(&self, scope: &Scope, window: &Window, p: &[usize]) -> Signals {
+        let (mut automated, mut stated, mut rollbacks) = (0, 0, 0);
+        for &i in p {
+            let d = self.spds[i].d;
+            match d.automated {
+                Some(a) => {
+                    stated += 1;
+                    automated += u64::from(a);
+                }
+                None => {}
+            }
+            rollbacks += u64::from(d.kind == Some(DeploymentKind::Rollback));
+        }
+        let (mut first_ok, mut first_failed, mut durations) = (0, 0, Vec::new());
+        for r in self.runs_of(scope) {
+            if !window.contains(r.finished_at) {
+                continue;
+            }
+            if r.attempt == 1 {
+                match r.status {
+                    PipelineStatus::Success => first_ok += 1,
+                    PipelineStatus::Failure => first_failed += 1,
+                    PipelineStatus::Cancelled => {}
+                }
+            }
+            if r.status == PipelineStatus::Success {
+                durations.push(r.finished_at.seconds_since(r.started_at));
+            }
+        }
+        Signals {
+            automated_share: ratio(automated, stated),
+            automated_unknown: p.len() as u64 - stated,
+            rollback_rate: ratio(rollbacks, p.len() as u64),
+            pipeline_success_rate: ratio(first_ok, first_ok + first_failed),
+            time_in_ci: Stats::of(&mut durations),
+        }
+    }
+
+    /// F2 `unlinked_incidents`, F3 `inverted_intervals` and F4 `flaky_runs`.
+    pub(crate) fn hygiene(&self, scope: &Scope, window: &Window, dq: &mut DataQuality) {
+        let linked: HashSet<&EventId> = self
+            .spds
+            .iter()
+            .flat_map(|s| s.incidents.iter())
+            .map(|&(n, _)| &self.input.incidents[n].id)
+            .collect();
+        let incidents: Vec<&Incident> = self
+            .incidents_in(scope)
+            .into_iter()
+            .filter(|i| window.contains(i.started_at))
+            .collect();
+        // `caused_by` links to the deployment it names, whatever its
+        // environment or status (metrics.md); the ledger keeps only links
+        // to successful production ones, so the others are looked up.
+        let named: HashSet<&EventId> = incidents
+            .iter()
+            .filter(|i| !linked.contains(&i.id))
+            .filter_map(|i| i.caused_by.as_ref())
+            .collect();
+        let known: HashSet<&EventId> = match named.is_empty() {
+            true => HashSet::default(),
+            false => self
+                .input
+                .deployments
+                .iter()
+                .map(|d| &d.id)
+                .filter(|id| named.contains(id))
+                .collect(),
+        };
+        for inc in incidents {
+            let stated = inc.caused_by.as_ref().is_some_and(|id| known.contains(id));
+            if !linked.contains(&inc.id) && !stated && inc.cause != Some(IncidentCause::External) {
+                dq.unlinked_incidents += 1;
+            }
+            if inc.resolved_at.is_some_and(|r| r < inc.started_at) {
+                dq.inverted_intervals += 1;
+            }
+        }
+        for d in self.deployments_in(scope) {
+            if window.contains(d.finished_at) && d.started_at.is_some_and(|s| s > d.finished_at) {
+                dq.inverted_intervals += 1;
+            }
+        }
+        // Per repository, commit and pipeline: the highest attempt that
+        // succeeded; a failed run below it was flaky.
+        let runs = self.runs_of(scope);
+        let mut best: HashMap<(&Name, &Sha, &Name), u32> = HashMap::new();
+        for r in runs.iter().filter(|r| r.status == PipelineStatus::Success) {
+            let top = best.entry((&r.repo, &r.sha, &r.pipeline)).or_insert(0);
+            *top = (*top).max(r.attempt);
+        }
+        for r in &runs {
+            if r.status == PipelineStatus::Failure
+                && window.contains(r.finished_at)
+                && best
+                    .get(&(&r.repo, &r.sha, &r.pipeline))
+                    .is_some_and(|&top| top > r.attempt)
+            {
+                dq.flaky_runs += 1;
+            }
+        }
+    }
+
+    /// F2 `unknown_incident_services`: incidents started in W whose service
+    /// is in no team of the catalog (`known`). The catalog is the caller's.
+    pub fn unknown_incident_services(
+        &self,
+        scope: &Scope,
+        window: &Window,
+        known: &std::collections::BTreeSet<Name>,
+    ) -> u64 {
+        self.incidents_in(scope)
+            .iter()
+            .filter(|i| window.contains(i.started_at) && !known.contains(&i.service))
+            .count() as u64
+    }
+}
