@@ -105,10 +105,7 @@ pub fn figures(
     window: Window,
 ) -> Result<Report, AppError> {
     let loaded = Loaded::load(store, settings, scope, window)?;
-    Ok(stamp(
-        settings,
-        loaded.ledger(settings).report(scope, window),
-    ))
+    Ok(stamped(settings, &loaded.ledger(settings), scope, window))
 }
 
 /// What the report of a window reads from the store, read once: one
@@ -211,7 +208,7 @@ impl Loaded {
         trend: Option<Vec<Window>>,
     ) -> Result<ReportDocument, AppError> {
         let mut document = ReportDocument {
-            report: stamp(settings, ledger.report(scope, self.window)),
+            report: stamped(settings, ledger, scope, self.window),
             heuristics: heuristics(store, scope)?,
             annotations: crate::annotations::for_report(
                 &store.annotations()?,
@@ -238,7 +235,7 @@ impl Loaded {
                             reason,
                         }),
                         None => {
-                            let mut report = stamp(settings, ledger.report(scope, w));
+                            let mut report = stamped(settings, ledger, scope, w);
                             report.slos = slos.over(w);
                             BucketReport::Figures(Box::new(report))
                         }
@@ -288,10 +285,36 @@ impl Loaded {
     }
 }
 
-/// A report with the review sample rate it rests on stated (rule 6).
-pub fn stamp(settings: &Settings, mut report: Report) -> Report {
+/// A report with what only the settings know: the review sample rate it
+/// rests on (rule 6) and the incidents of services no team owns
+/// (hygiene.md F2).
+pub fn stamp(
+    settings: &Settings,
+    ledger: &Ledger,
+    scope: &Scope,
+    window: Window,
+    mut report: Report,
+) -> Report {
     report.pr_stages.review_sample_rate = settings.governance.review_sampling.stated_rate();
+    let owned: BTreeSet<Name> = settings
+        .teams
+        .iter()
+        .flat_map(|t| t.services.iter().cloned())
+        .collect();
+    report.data_quality.unknown_incident_services =
+        ledger.unknown_incident_services(scope, &window, &owned);
     report
+}
+
+/// The report of a scope and window, stamped.
+pub fn stamped(settings: &Settings, ledger: &Ledger, scope: &Scope, window: Window) -> Report {
+    stamp(
+        settings,
+        ledger,
+        scope,
+        window,
+        ledger.report(scope, window),
+    )
 }
 
 #[derive(Debug, Serialize)]

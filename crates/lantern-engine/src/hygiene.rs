@@ -50,12 +50,9 @@ impl<'e> Ledger<'e> {
         let (mut automated, mut stated, mut rollbacks) = (0, 0, 0);
         for &i in p {
             let d = self.spds[i].d;
-            match d.automated {
-                Some(a) => {
-                    stated += 1;
-                    automated += u64::from(a);
-                }
-                None => {}
+            if let Some(a) = d.automated {
+                stated += 1;
+                automated += u64::from(a);
             }
             rollbacks += u64::from(d.kind == Some(DeploymentKind::Rollback));
         }

@@ -68,15 +68,21 @@ pub async fn org_page(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let mut reports = reports_in_parallel(&ledger, &scopes, &withheld, window).into_iter();
-            let mut figures = withheld.into_iter().map(|why| match why {
-                Some(reason) => Figures::Withheld(reason),
-                None => {
-                    let r = reports.next().expect("one report per scope shown");
-                    Figures::Shown(Box::new(report::stamp(settings, r)))
-                }
-            });
+            let mut figures =
+                withheld
+                    .into_iter()
+                    .zip(&scopes)
+                    .map(|(why, (_, scope))| match why {
+                        Some(reason) => Figures::Withheld(reason),
+                        None => {
+                            let r = reports.next().expect("one report per scope shown");
+                            Figures::Shown(Box::new(report::stamp(
+                                settings, &ledger, scope, window, r,
+                            )))
+                        }
+                    });
             let org = figures.next().expect("the organisation is the first scope");
-            let mut named = scopes.into_iter().skip(1).map(|(n, _)| n).zip(figures);
+            let mut named = scopes.iter().skip(1).map(|(n, _)| n.clone()).zip(figures);
             let teams = named.by_ref().take(settings.teams.len()).collect();
             let slo_statuses = slo_distribution(store, settings, Reader::Grant(&reader.grant))?;
             Ok(Computed {
