@@ -298,10 +298,14 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: impl Into<reqwest::Body>,
     ) -> (u16, String, Value) {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json");
+        let mut request = self.client.post(format!("{}{path}", self.base));
+        // JSON unless the caller says otherwise (GitHub can send a form).
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("content-type", "application/json");
+        }
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
