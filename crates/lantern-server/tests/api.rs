@@ -438,11 +438,13 @@ async fn github_deliveries_become_deployments_changes_and_pull_requests() {
     merged["pull_request"]["merged_at"] = json!("2019-05-15T15:21:18Z");
     assert_eq!(github(&app, "pull_request", &merged).await.0, 200);
 
-    // A deploy workflow run, and one that is not.
+    // A workflow run is a CI run; one of a deploy workflow is a deployment too.
     let mut run = github_fixture("workflow_run/completed.payload.json");
-    assert_eq!(github(&app, "workflow_run", &run).await.0, 202);
+    let (status, answer) = github(&app, "workflow_run", &run).await;
+    assert_eq!((status, answer["accepted"].as_u64()), (200, Some(1)));
     run["workflow_run"]["name"] = json!("Deploy");
-    assert_eq!(github(&app, "workflow_run", &run).await.0, 200);
+    let (status, answer) = github(&app, "workflow_run", &run).await;
+    assert_eq!((status, answer["accepted"].as_u64()), (200, Some(2)));
     // Missing event type: a dead letter.
     let sig = format!("sha256={}", hmac_hex(b"gh-secret", b"{}"));
     let (status, _, _) = app
@@ -459,6 +461,9 @@ async fn github_deliveries_become_deployments_changes_and_pull_requests() {
         home.with_store(|store| (store.load(None).unwrap(), store.dead_letters().unwrap()));
     assert_eq!(events.changes.len(), 1);
     assert_eq!(events.deployments.len(), 2);
+    // One run, one attempt: the second delivery replaced the first.
+    assert_eq!(events.pipeline_runs.len(), 1);
+    assert_eq!(events.pipeline_runs[0].pipeline.as_str(), "Deploy");
     let d = events
         .deployments
         .iter()
@@ -550,6 +555,95 @@ async fn github_form_deliveries_and_numbers_out_of_range() {
     assert_eq!(events.pull_requests.len(), 1);
     assert!(events.pull_requests[0].merged_at.is_some());
     assert!(events.incidents.is_empty());
+}
+
+/// CI runs from GitHub's `workflow_run` and GitLab's pipeline hook feed
+/// hygiene.md's signals: a failed first attempt that passed when re-run is
+/// flaky, and the pipeline success rate counts first attempts only.
+#[tokio::test]
+async fn ci_runs_from_github_and_gitlab_feed_the_signals() {
+    let app = spawn_app().await;
+    let deployed = github_fixture("deployment_status/payload.json");
+    assert_eq!(github(&app, "deployment_status", &deployed).await.0, 200);
+    let mut run = github_fixture("workflow_run/completed.payload.json");
+    run["repository"] = deployed["repository"].clone();
+    run["workflow_run"]["conclusion"] = json!("failure");
+    assert_eq!(github(&app, "workflow_run", &run).await.0, 200);
+    run["workflow_run"]["run_attempt"] = json!(2);
+    run["workflow_run"]["conclusion"] = json!("success");
+    run["workflow_run"]["updated_at"] = json!("2020-10-05T16:40:49Z");
+    assert_eq!(github(&app, "workflow_run", &run).await.0, 200);
+    // Not final yet, or neither success nor failure: nothing to store.
+    run["action"] = json!("requested");
+    assert_eq!(github(&app, "workflow_run", &run).await.0, 202);
+    run["action"] = json!("completed");
+    run["workflow_run"]["conclusion"] = json!("skipped");
+    assert_eq!(github(&app, "workflow_run", &run).await.0, 202);
+    let (_, report) = app
+        .get("/api/v1/report?service=hello&from=2019-01-01&to=2021-01-01")
+        .await;
+    assert_eq!(report["data_quality"]["flaky_runs"], 1, "{report}");
+    assert_eq!(report["signals"]["pipeline_success_rate"], 0.0);
+    assert_eq!(report["signals"]["time_in_ci"]["count"], 1);
+    assert_eq!(report["signals"]["time_in_ci"]["median_s"], 420.0);
+
+    // GitLab: the documented pipeline hook, its token, a run not finished.
+    let token = [("x-gitlab-token", "gl-token")];
+    let mut pipeline: Value =
+        serde_json::from_slice(&fixture("gitlab/pipeline_hook.json")).unwrap();
+    let body = serde_json::to_vec(&pipeline).unwrap();
+    assert_eq!(app.post("/hooks/gitlab", body.clone()).await.0, 401);
+    let (status, _, answer) = app.post_with("/hooks/gitlab", &token, body).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    pipeline["object_attributes"]["status"] = json!("running");
+    assert_eq!(
+        app.post_json("/hooks/gitlab", &token, &pipeline).await.0,
+        202
+    );
+    pipeline["object_attributes"]["status"] = json!("failed");
+    pipeline["object_attributes"]["sha"] = json!("not a sha");
+    let (status, _, problem) = app.post_json("/hooks/gitlab", &token, &pipeline).await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/object_attributes/sha"),
+        "{problem}"
+    );
+
+    let home = app.stop().await;
+    let events = home.with_store(|store| store.load(None).unwrap());
+    let mut runs: Vec<(String, u32, String)> = events
+        .pipeline_runs
+        .iter()
+        .map(|r| (r.id.to_string(), r.attempt, r.pipeline.to_string()))
+        .collect();
+    runs.sort();
+    assert_eq!(
+        runs,
+        [
+            (
+                "github:Codertocat/Hello-World:run:289782451:1".into(),
+                1,
+                "test".into()
+            ),
+            (
+                "github:Codertocat/Hello-World:run:289782451:2".into(),
+                2,
+                "test".into()
+            ),
+            (
+                "gitlab:gitlab-org/gitlab-test:pipeline:31".into(),
+                1,
+                "Pipeline for branch: master".into()
+            ),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -8,8 +8,9 @@
 //!   closed), merged into what is stored;
 //! - `pull_request_review`: a review by someone other than the author sets
 //!   the first review (and, when approving, the approval);
-//! - `workflow_run`: a completed run of a workflow named in
-//!   `deploy_workflows` is a production deployment;
+//! - `workflow_run`: every completed run is a `pipeline_run` (each attempt
+//!   its own); a run of a workflow named in `deploy_workflows` is also a
+//!   production deployment;
 //! - `deployment` (not final yet), `ping` and the rest: accepted, ignored.
 
 use super::fields::{
@@ -17,7 +18,8 @@ use super::fields::{
 };
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
-    Deployment, DeploymentStatus, Event, EventId, Name, Pseudonymiser, PullRequest, Sha,
+    Deployment, DeploymentStatus, Event, EventId, Name, PipelineRun, PipelineStatus, Pseudonymiser,
+    PullRequest, Sha,
 };
 use serde_json::Value;
 
@@ -177,38 +179,77 @@ fn review(v: &Value, pseudonymiser: &Pseudonymiser) -> Result<Mapped, MapError> 
     Ok(Mapped::Merge(vec![Event::PullRequest(pr)]))
 }
 
+/// Every completed run is a `pipeline_run` (hygiene.md), each attempt its
+/// own; a successful, failed or cancelled run of a workflow named in
+/// `deploy_workflows` is also a production deployment.
 fn workflow_run(v: &Value, settings: &SourceSettings) -> Result<Mapped, MapError> {
-    let workflow = text(v, "/workflow_run/name")?;
-    if !settings.deploy_workflows.iter().any(|w| w == workflow) {
-        return Ok(Mapped::Ignored(format!(
-            "workflow `{workflow}` is not in [sources.github] deploy_workflows"
-        )));
-    }
     if v.get("action").and_then(Value::as_str) != Some("completed") {
         return Ok(Mapped::Ignored("the run has not completed".into()));
     }
-    let status = match text(v, "/workflow_run/conclusion")? {
-        "success" => DeploymentStatus::Success,
-        "failure" | "timed_out" => DeploymentStatus::Failure,
-        "cancelled" => DeploymentStatus::Cancelled,
+    let conclusion = text(v, "/workflow_run/conclusion")?;
+    let status = match conclusion {
+        "success" => PipelineStatus::Success,
+        "failure" | "timed_out" | "startup_failure" => PipelineStatus::Failure,
+        "cancelled" => PipelineStatus::Cancelled,
         other => {
             return Ok(Mapped::Ignored(format!(
-                "conclusion `{other}` is not a deployment's end"
+                "conclusion `{other}` is neither a success nor a failure"
             )));
         }
     };
+    // A run names its workflow; GitHub's own example leaves the name empty,
+    // so the workflow's, then its file's, stand in.
+    let workflow = ["/workflow_run/name", "/workflow/name", "/workflow_run/path"]
+        .iter()
+        .find_map(|p| {
+            v.pointer(p)
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+        })
+        .ok_or_else(|| MapError("`/workflow_run/name` is missing or empty".into()))?;
     let full = text(v, "/repository/full_name")?;
     let run = number(v, "/workflow_run/id")?;
-    let mut d = Deployment::finished(
-        id(format!("github:{full}:run:{run}"))?,
-        service(v, settings)?,
-        name("production", "environment")?,
+    let attempt = match opt_count(v, "/workflow_run/run_attempt")? {
+        None => 1,
+        Some(n @ 1..=0xFFFF_FFFF) => n as u32,
+        Some(n) => {
+            return Err(MapError(format!(
+                "`/workflow_run/run_attempt` must be from 1 to 2^32 − 1, got {n}"
+            )));
+        }
+    };
+    let repo = name(full, "repository")?;
+    let head = sha(v, "/workflow_run/head_sha")?;
+    let finished_at = time(v, "/workflow_run/updated_at")?;
+    let started_at = opt_time(v, "/workflow_run/run_started_at")?;
+    let mut events = vec![Event::PipelineRun(PipelineRun {
+        id: id(format!("github:{full}:run:{run}:{attempt}"))?,
+        repo: repo.clone(),
+        sha: head,
+        pipeline: name(workflow, "workflow")?,
+        started_at: started_at.unwrap_or(finished_at),
+        finished_at,
         status,
-        time(v, "/workflow_run/updated_at")?,
-    );
-    d.started_at = opt_time(v, "/workflow_run/run_started_at")?;
-    d.repo = Some(name(full, "repository")?);
-    d.sha = Some(sha(v, "/workflow_run/head_sha")?);
-    d.automated = Some(true);
-    Ok(Mapped::Merge(vec![Event::Deployment(d)]))
+        attempt,
+    })];
+    if settings.deploy_workflows.iter().any(|w| w == workflow) {
+        let status = match status {
+            PipelineStatus::Success => DeploymentStatus::Success,
+            PipelineStatus::Failure => DeploymentStatus::Failure,
+            PipelineStatus::Cancelled => DeploymentStatus::Cancelled,
+        };
+        let mut d = Deployment::finished(
+            id(format!("github:{full}:run:{run}"))?,
+            service(v, settings)?,
+            name("production", "environment")?,
+            status,
+            finished_at,
+        );
+        d.started_at = started_at;
+        d.repo = Some(repo);
+        d.sha = Some(head);
+        d.automated = Some(true);
+        events.push(Event::Deployment(d));
+    }
+    Ok(Mapped::Merge(events))
 }

@@ -1,14 +1,16 @@
 //! GitLab webhooks (`object_kind` in the body): `deployment` (a final
 //! status is a deployment; tier `production` makes it production),
 //! `merge_request` (opened, approved, merged, closed: merged into what is
-//! stored) and `push` (its commits, each with the one before as parent).
+//! stored), `push` (its commits, each with the one before as parent) and
+//! `pipeline` (a finished pipeline is a `pipeline_run`).
 //! GitLab writes times as `2021-04-28 21:50:00 +0200`, `… UTC` or ISO 8601;
 //! all are read.
 
 use super::fields::{commits, id, name, pushed_changes, text};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{
-    Deployment, DeploymentStatus, Event, Pseudonymiser, PullRequest, Sha, Timestamp,
+    Deployment, DeploymentStatus, Event, PipelineRun, PipelineStatus, Pseudonymiser, PullRequest,
+    Sha, Timestamp,
 };
 use serde_json::Value;
 
@@ -53,11 +55,49 @@ pub fn map(
         Some("deployment") => deployment(&v, settings),
         Some("merge_request") => merge_request(&v, pseudonymiser),
         Some("push") => push(&v, pseudonymiser),
+        Some("pipeline") => pipeline(&v),
         Some(other) => Ok(Mapped::Ignored(format!(
             "GitLab `{other}` hooks are not used"
         ))),
         None => Err(MapError("`object_kind` is missing".into())),
     }
+}
+
+/// A finished pipeline. GitLab retries jobs inside one pipeline, which keeps
+/// its id, so every pipeline is a first attempt; its later outcome
+/// replaces the earlier one (the hook says nothing of attempts).
+fn pipeline(v: &Value) -> Result<Mapped, MapError> {
+    let status = match text(v, "/object_attributes/status")? {
+        "success" => PipelineStatus::Success,
+        "failed" => PipelineStatus::Failure,
+        "canceled" | "cancelled" => PipelineStatus::Cancelled,
+        other => {
+            return Ok(Mapped::Ignored(format!(
+                "pipeline status `{other}` is not final"
+            )));
+        }
+    };
+    let path = text(v, "/project/path_with_namespace")?;
+    let number = super::fields::number(v, "/object_attributes/id")?;
+    let pipeline = v
+        .pointer("/object_attributes/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(".gitlab-ci.yml");
+    let sha = Sha::parse(text(v, "/object_attributes/sha")?)
+        .map_err(|m| MapError(format!("`/object_attributes/sha`: {m}")))?;
+    let started_at = time(v, "/object_attributes/created_at")?;
+    let finished_at = opt_time(v, "/object_attributes/finished_at")?.unwrap_or(started_at);
+    Ok(Mapped::Events(vec![Event::PipelineRun(PipelineRun {
+        id: id(format!("gitlab:{path}:pipeline:{number}"))?,
+        repo: name(path, "project")?,
+        sha,
+        pipeline: name(pipeline, "pipeline")?,
+        started_at,
+        finished_at,
+        status,
+        attempt: 1,
+    })]))
 }
 
 fn deployment(v: &Value, settings: &SourceSettings) -> Result<Mapped, MapError> {

@@ -220,7 +220,12 @@ mod tests {
             ]
             .map(|m| incident_of(m.unwrap()))
         };
-        let plain = map(&SourceSettings::default());
+        // Opsgenie's example names its service only by a tag.
+        let base = SourceSettings {
+            services: [("tag1".to_string(), "web".to_string())].into(),
+            ..SourceSettings::default()
+        };
+        let plain = map(&base);
         for i in &plain {
             assert_eq!(i.title, None, "{}", i.id.as_str());
         }
@@ -230,7 +235,7 @@ mod tests {
         assert_eq!(am.detected_at, Some(received));
         let kept = map(&SourceSettings {
             keep_titles: true,
-            ..SourceSettings::default()
+            ..base
         });
         for i in &kept {
             assert!(i.title.as_deref().is_some_and(|t| !t.is_empty()));

@@ -55,6 +55,7 @@ pub fn fixtures() -> Vec<Fixture> {
         out.push(("github", headers, read(file)));
     }
     out.push(("gitlab", vec![], read("gitlab/deployment_hook.json")));
+    out.push(("gitlab", vec![], read("gitlab/pipeline_hook.json")));
     out.push((
         "pagerduty",
         vec![],
