@@ -127,7 +127,10 @@ pub fn production_positions(deployments: &[Deployment], config: &EngineConfig) -
 /// history; `Store::load` guarantees that for the services it is asked for.
 pub fn derive(events: &EventSet, config: &EngineConfig) -> Facts {
     let graph = ChangeGraph::build(&events.changes);
-    let order = production_order(&events.deployments, config);
+    // A rollout ships as one deployment (hygiene.md); its facts are kept
+    // under its last member's id, which is what stores hold.
+    let (deployments, last_member) = crate::rollout::merge_all(&events.deployments, config);
+    let order = production_order(&deployments, config);
     let mut facts = Facts::default();
     // Stored changes that name their pull request.
     let mut named: HashMap<(&Name, &EventId), Vec<&Change>> = HashMap::new();
@@ -244,6 +247,11 @@ pub fn derive(events: &EventSet, config: &EngineConfig) -> Facts {
                 first_deploys,
             },
         );
+    }
+    for (rollout, last) in last_member {
+        if let Some(f) = facts.deployments.remove(&rollout) {
+            facts.deployments.insert(last, f);
+        }
     }
     for inc in &events.incidents {
         let Some(sha) = &inc.caused_by_sha else {

@@ -101,6 +101,7 @@ impl<'e> Ledger<'e> {
             .iter()
             .filter(|i| !linked.contains(&i.id))
             .filter_map(|i| i.caused_by.as_ref())
+            .map(|id| self.input.rollouts.resolve(id))
             .collect();
         let known: HashSet<&EventId> = match named.is_empty() {
             true => HashSet::default(),
@@ -113,7 +114,10 @@ impl<'e> Ledger<'e> {
                 .collect(),
         };
         for inc in incidents {
-            let stated = inc.caused_by.as_ref().is_some_and(|id| known.contains(id));
+            let stated = inc
+                .caused_by
+                .as_ref()
+                .is_some_and(|id| known.contains(self.input.rollouts.resolve(id)));
             if !linked.contains(&inc.id) && !stated && inc.cause != Some(IncidentCause::External) {
                 dq.unlinked_incidents += 1;
             }
@@ -121,6 +125,13 @@ impl<'e> Ledger<'e> {
                 dq.inverted_intervals += 1;
             }
         }
+        dq.partial_rollouts = self
+            .input
+            .rollouts
+            .partial
+            .iter()
+            .filter(|(s, at)| scope.contains(s) && window.contains(*at))
+            .count() as u64;
         for d in self.deployments_in(scope) {
             if window.contains(d.finished_at) && d.started_at.is_some_and(|s| s > d.finished_at) {
                 dq.inverted_intervals += 1;

@@ -220,6 +220,8 @@ pub struct ReportInput {
     /// repository, commit and pipeline with a run finished in the window
     /// (so a failed run's later attempts are there).
     pub pipeline_runs: Vec<PipelineRun>,
+    /// What [`ReportInput::merge_rollouts`] learnt of the rollouts it merged.
+    pub rollouts: crate::rollout::Rollouts,
 }
 
 impl ReportInput {
@@ -254,7 +256,7 @@ impl ReportInput {
             .iter()
             .filter_map(|d| d.repo.clone().map(|r| (d.service.clone(), r)))
             .collect();
-        ReportInput {
+        let mut input = ReportInput {
             deployments: events.deployments,
             deployment_facts,
             incidents: events.incidents,
@@ -263,6 +265,9 @@ impl ReportInput {
             sha_links: facts.sha_links,
             deployed_repos,
             pipeline_runs: events.pipeline_runs,
-        }
+            rollouts: Default::default(),
+        };
+        input.merge_rollouts(config);
+        input
     }
 }

@@ -42,6 +42,9 @@ pub struct Spd<'e> {
     pub facts: &'e DeploymentFacts,
     pub prev: Option<usize>,
     pub next: Option<usize>,
+    /// When it went live: its finish, or a rollout's first successful
+    /// member's (incident inference and rework read this, hygiene.md).
+    pub live: Timestamp,
     /// Incidents (indices into the input) linked to this deployment.
     pub incidents: Vec<(usize, LinkKind)>,
     pub first_rollback: Option<usize>,
@@ -93,6 +96,12 @@ impl<'e> Ledger<'e> {
             .into_iter()
             .map(|i| Spd {
                 d: &input.deployments[i],
+                live: input
+                    .rollouts
+                    .live_from
+                    .get(&input.deployments[i].id)
+                    .copied()
+                    .unwrap_or(input.deployments[i].finished_at),
                 facts: input
                     .deployment_facts
                     .get(i)
@@ -154,7 +163,7 @@ impl<'e> Ledger<'e> {
             }
             let target = match &rd.rollback_of {
                 Some(id) => by_id
-                    .get(id)
+                    .get(self.input.rollouts.resolve(id))
                     .copied()
                     .filter(|&t| self.spds[t].d.service == rd.service),
                 None => self.spds[r].prev,
@@ -176,7 +185,9 @@ impl<'e> Ledger<'e> {
             let link = if let Some(id) = &inc.caused_by {
                 // Also a deployment that is not a successful production one
                 // is a valid target: it just has no effect on the metrics.
-                by_id.get(id).map(|&i| (i, LinkKind::ById))
+                by_id
+                    .get(input.rollouts.resolve(id))
+                    .map(|&i| (i, LinkKind::ById))
             } else if inc.caused_by_sha.is_some() {
                 first_shipped(inc, sha_links.get(&inc.id).into_iter().flatten().copied())
                     .and_then(|l| by_id.get(&l.deployment))
@@ -209,6 +220,18 @@ impl<'e> Ledger<'e> {
     /// before the start, within the link window.
     fn inferred_link(&self, inc: &Incident) -> Option<usize> {
         let range = self.services.get(&inc.service)?.clone();
+        let earliest = inc
+            .started_at
+            .micros()
+            .saturating_sub(self.config.link_window_micros);
+        if !self.input.rollouts.live_from.is_empty() {
+            // A rollout is live from its first successful member: the
+            // latest live at the start, in the service's order.
+            return range.rev().find(|&i| {
+                let live = self.spds[i].live;
+                live <= inc.started_at && live.micros() >= earliest
+            });
+        }
         let after = self.spds[range.clone()].partition_point(|s| s.d.finished_at <= inc.started_at);
         let candidate = range.start + after.checked_sub(1)?;
         let finished = self.spds[candidate].d.finished_at;

@@ -24,6 +24,7 @@ mod ledger;
 mod prs;
 mod report;
 pub mod rng;
+mod rollout;
 mod scope_index;
 pub mod slo;
 mod stats;
@@ -38,6 +39,7 @@ pub use hygiene::Signals;
 pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window, WindowError};
 pub use ledger::{Ledger, LinkKind, first_shipped};
 pub use report::*;
+pub use rollout::Rollouts;
 pub use stats::{Stats, percentile};
 
 /// The report of metrics.md for one scope and window.

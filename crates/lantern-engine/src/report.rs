@@ -178,6 +178,9 @@ pub struct DataQuality {
     /// hygiene.md F4: failed runs a later attempt of the same pipeline on
     /// the same commit turned into a success.
     pub flaky_runs: u64,
+    /// hygiene.md F6: rollouts whose last member finished in W with both
+    /// a successful and a failed or cancelled member.
+    pub partial_rollouts: u64,
 }
 
 /// Incident links by kind (attribution issue): `by_id` (`caused_by`),
@@ -264,6 +267,11 @@ impl DataQuality {
             q.flaky_runs,
             "1 failed CI run passed when it was run again on the same commit: a flaky test or job.",
             "{n} failed CI runs passed when they were run again on the same commit: flaky tests or jobs.",
+        );
+        say(
+            q.partial_rollouts,
+            "1 rollout reached only some of its clusters or regions: it counts as one failed deployment.",
+            "{n} rollouts reached only some of their clusters or regions: each counts as one failed deployment.",
         );
         out
     }
@@ -498,6 +506,7 @@ impl<'e> Ledger<'e> {
     /// service was open.
     pub(crate) fn is_rework(&self, i: usize) -> bool {
         let d = self.spds[i].d;
+        let live = self.spds[i].live;
         match d.kind {
             Some(DeploymentKind::Hotfix | DeploymentKind::Rollback) => true,
             Some(DeploymentKind::Planned) => false,
@@ -506,8 +515,7 @@ impl<'e> Ledger<'e> {
                 .get(&d.service)
                 .is_some_and(|incs| {
                     incs.iter().any(|inc| {
-                        inc.started_at <= d.finished_at
-                            && inc.resolved_at.is_none_or(|r| d.finished_at < r)
+                        inc.started_at <= live && inc.resolved_at.is_none_or(|r| live < r)
                     })
                 }),
         }

@@ -15,8 +15,104 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 // ---------------------------------------------------------------- the naive oracle
 
 struct Naive<'a> {
+    /// The history as given, and with rollouts merged.
+    raw: &'a EventSet,
     ev: &'a EventSet,
     cfg: EngineConfig,
+    rollouts: NaiveRollouts,
+}
+
+/// hygiene.md's rollouts, read naively: member id → rollout id, when each
+/// rollout went live, and the partial ones (service, last finish).
+#[derive(Default)]
+struct NaiveRollouts {
+    member_of: HashMap<String, String>,
+    live: HashMap<String, Timestamp>,
+    partial: Vec<(Name, Timestamp)>,
+}
+
+/// The history with each rollout's production members replaced by one
+/// deployment, as hygiene.md says.
+fn merge_rollouts(ev: &EventSet, cfg: &EngineConfig) -> (EventSet, NaiveRollouts) {
+    let prod = |d: &Deployment| {
+        cfg.production
+            .iter()
+            .any(|p| p.to_lowercase() == d.environment.as_str().to_lowercase())
+    };
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for d in &ev.deployments {
+        if let Some(r) = &d.rollout
+            && prod(d)
+        {
+            let key = (d.service.to_string(), r.to_string());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let mut out = ev.clone();
+    let mut info = NaiveRollouts::default();
+    out.deployments
+        .retain(|d| !(d.rollout.is_some() && prod(d)));
+    for (service, rollout) in keys {
+        let mut members: Vec<&Deployment> = ev
+            .deployments
+            .iter()
+            .filter(|d| {
+                prod(d)
+                    && d.service.as_str() == service
+                    && d.rollout.as_ref().map(|r| r.as_str()) == Some(rollout.as_str())
+            })
+            .collect();
+        members.sort_by(|a, b| {
+            (a.finished_at, a.id.as_str().as_bytes())
+                .cmp(&(b.finished_at, b.id.as_str().as_bytes()))
+        });
+        let last = *members.last().unwrap();
+        let ok = |d: &&&Deployment| d.status == DeploymentStatus::Success;
+        let n_ok = members.iter().filter(ok).count();
+        if let Some(first) = members.iter().find(ok) {
+            info.live.insert(rollout.clone(), first.finished_at);
+        }
+        if n_ok > 0 && n_ok < members.len() {
+            info.partial.push((last.service.clone(), last.finished_at));
+        }
+        for m in &members {
+            info.member_of.insert(m.id.to_string(), rollout.clone());
+        }
+        let mut changes: Option<Vec<Sha>> = None;
+        for m in &members {
+            if let Some(list) = &m.changes {
+                let all = changes.get_or_insert_with(Vec::new);
+                for s in list {
+                    if !all.contains(s) {
+                        all.push(*s);
+                    }
+                }
+            }
+        }
+        let automated = if members.iter().any(|m| m.automated == Some(false)) {
+            Some(false)
+        } else if members.iter().all(|m| m.automated == Some(true)) {
+            Some(true)
+        } else {
+            None
+        };
+        out.deployments.push(Deployment {
+            id: EventId::parse(&rollout).unwrap(),
+            status: if n_ok == members.len() {
+                DeploymentStatus::Success
+            } else {
+                DeploymentStatus::Failure
+            },
+            started_at: members.iter().filter_map(|m| m.started_at).min(),
+            changes,
+            automated,
+            rollout: None,
+            ..last.clone()
+        });
+    }
+    (out, info)
 }
 
 type Key = (String, String); // (repo, sha)
@@ -108,13 +204,30 @@ impl<'a> Naive<'a> {
     fn contains_sha(&self, d: &Deployment, sha: &Sha) -> bool {
         d.sha.as_ref() == Some(sha) || self.shipped(d).1.iter().any(|(_, s)| s == &sha.to_string())
     }
+    /// The deployment an id names (a member names its rollout).
+    fn named(&self, id: &EventId) -> String {
+        self.rollouts
+            .member_of
+            .get(id.as_str())
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+    /// When a deployment went live (a rollout: its first successful member).
+    fn live(&self, d: &Deployment) -> Timestamp {
+        self.rollouts
+            .live
+            .get(d.id.as_str())
+            .copied()
+            .unwrap_or(d.finished_at)
+    }
     fn link(&self, inc: &Incident) -> Option<(&'a Deployment, bool)> {
         if let Some(id) = &inc.caused_by {
+            let id = self.named(id);
             return self
                 .ev
                 .deployments
                 .iter()
-                .find(|d| &d.id == id)
+                .find(|d| d.id.as_str() == id)
                 .map(|d| (d, true));
         }
         if let Some(sha) = &inc.caused_by_sha {
@@ -139,8 +252,8 @@ impl<'a> Naive<'a> {
         self.service_spds(&inc.service)
             .into_iter()
             .filter(|d| {
-                d.finished_at <= inc.started_at
-                    && d.finished_at.micros()
+                self.live(d) <= inc.started_at
+                    && self.live(d).micros()
                         >= inc.started_at.micros() - self.cfg.link_window_micros
             })
             .last()
@@ -151,7 +264,7 @@ impl<'a> Naive<'a> {
             .into_iter()
             .filter(|r| r.kind == Some(DeploymentKind::Rollback))
             .filter(|r| match &r.rollback_of {
-                Some(id) => id == &d.id,
+                Some(id) => self.named(id) == d.id.as_str(),
                 None => self.prev(r).map(|p| &p.id) == Some(&d.id),
             })
             .collect()
@@ -173,7 +286,8 @@ impl<'a> Naive<'a> {
             .collect();
         let n = p.len() as u64;
         let mut dq = json!({"negative_lead_times":0,"negative_recovery_times":0,"negative_pr_stages":0,"baseline_deployments":0,"deployments_without_changes":0,"unknown_deployed_shas":0,"open_incidents":0,"inferred_incident_links":0,"incident_links":{"by_id":0,"by_sha":0,"inferred":0},
-            "unlinked_incidents":0,"unknown_incident_services":0,"inverted_intervals":0,"flaky_runs":0});
+            "unlinked_incidents":0,"unknown_incident_services":0,"inverted_intervals":0,"flaky_runs":0,
+            "partial_rollouts": self.rollouts.partial.iter().filter(|(s, at)| scope.contains(s) && w.contains(*at)).count()});
         let bump = |dq: &mut Value, k: &str| dq[k] = json!(dq[k].as_u64().unwrap() + 1);
 
         // Deployment frequency.
@@ -356,8 +470,8 @@ impl<'a> Naive<'a> {
                 Some(DeploymentKind::Planned) => false,
                 None => self.ev.incidents.iter().any(|i| {
                     i.affected().any(|s| s == &d.service)
-                        && i.started_at <= d.finished_at
-                        && i.resolved_at.is_none_or(|r| d.finished_at < r)
+                        && i.started_at <= self.live(d)
+                        && i.resolved_at.is_none_or(|r| self.live(d) < r)
                 }),
             })
             .count() as u64;
@@ -403,8 +517,9 @@ impl<'a> Naive<'a> {
             .count() as u64;
 
         // PR stages.
+        // Every deployment's repository counts, a rollout's members' too.
         let repos: HashSet<&Name> = self
-            .ev
+            .raw
             .deployments
             .iter()
             .filter(|d| scope.contains(&d.service))
@@ -659,6 +774,7 @@ const EXERCISED: &[&str] = &[
     "/data_quality/unlinked_incidents",
     "/data_quality/inverted_intervals",
     "/data_quality/flaky_runs",
+    "/data_quality/partial_rollouts",
     "/signals/automated_share",
     "/signals/automated_unknown",
     "/signals/rollback_rate",
@@ -686,9 +802,12 @@ fn the_engine_agrees_with_a_naive_reading_of_the_spec_on_random_histories() {
         if seed % 5 == 1 {
             cfg.link_window_micros = 3 * 3600 * 1_000_000;
         }
+        let (merged, rollouts) = merge_rollouts(&ev, &cfg);
         let naive = Naive {
-            ev: &ev,
+            raw: &ev,
+            ev: &merged,
             cfg: cfg.clone(),
+            rollouts,
         };
         let input = ReportInput::from_events(ev.clone(), &cfg);
         let ledger = Ledger::build(&input, &cfg);

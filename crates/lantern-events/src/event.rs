@@ -142,6 +142,7 @@ impl Deployment {
             kind: None,
             rollback_of: None,
             automated: None,
+            rollout: None,
         }
     }
 }
@@ -192,6 +193,9 @@ pub struct Deployment {
     pub kind: Option<DeploymentKind>,
     pub rollback_of: Option<EventId>,
     pub automated: Option<bool>,
+    /// Shared by the deployments of one release to several clusters or
+    /// regions: they count as one (hygiene.md).
+    pub rollout: Option<EventId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -49,7 +49,7 @@ impl Event {
             }
             (Event::Deployment(n), Event::Deployment(o)) => {
                 keep! { n, o;
-                    started_at, repo, sha, changes, kind, rollback_of, automated
+                    started_at, repo, sha, changes, kind, rollback_of, automated, rollout
                 }
             }
             (Event::Change(n), Event::Change(o)) => {

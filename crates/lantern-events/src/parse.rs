@@ -167,6 +167,7 @@ impl<'a> Fields<'a> {
             kind: self.optional("kind", |f, v| as_enum(f, v, &DeploymentKind::ALL))?,
             rollback_of: self.optional("rollback_of", as_event_id)?,
             automated: self.optional("automated", as_bool)?,
+            rollout: self.optional("rollout", as_event_id)?,
         })
     }
 

@@ -276,6 +276,7 @@ pub fn import(
             kind,
             rollback_of: rollback_of[i].map(|j| ids[j].clone()),
             automated: None,
+            rollout: None,
         });
     }
     drop(graph);

@@ -273,6 +273,14 @@ fn hygiene(
         if rng.chance(0.6) {
             v["automated"] = json!(rng.chance(0.7));
         }
+        // One release to several clusters: a rollout id per service.
+        if rng.chance(0.3) {
+            v["rollout"] = json!(format!(
+                "r-{}-{}",
+                v["service"].as_str().unwrap(),
+                rng.below(3)
+            ));
+        }
         if rng.chance(0.5) {
             let finished = chrono::DateTime::parse_from_rfc3339(v["finished_at"].as_str().unwrap())
                 .unwrap()

@@ -385,11 +385,12 @@ pub(super) fn read_input(
     // the link window before it. The same rows as the SQLite store's.
     let sql = format!(
         "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
-                f.rule, f.sha_known, f.shipped, d.started_at, d.automated
+                f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
            FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
           WHERE ((d.finished_at >= $1 OR d.rollback_of IS NOT NULL) {})
              OR d.id IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
              OR d.id IN (SELECT deployment FROM incident_links)
+             OR d.rollout IN (SELECT deployment FROM incident_links)
              OR d.id IN (SELECT w.id FROM incidents i JOIN deployments w
                  ON w.service = i.service AND w.finished_at <= i.started_at
                  AND w.finished_at >= i.started_at - {link_window}
@@ -406,6 +407,34 @@ pub(super) fn read_input(
         let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
         input.deployments.push(d);
         input.deployment_facts.push(f);
+    }
+    // Every member of a rollout any of these belong to: the engine merges
+    // them into one (hygiene.md).
+    let mut rollouts: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut members: BTreeSet<String> = BTreeSet::new();
+    for d in &input.deployments {
+        if let Some(r) = &d.rollout {
+            rollouts.insert((d.service.to_string(), r.to_string()));
+            members.insert(d.id.to_string());
+        }
+    }
+    if !rollouts.is_empty() {
+        let ids: Vec<&str> = rollouts.iter().map(|(_, r)| r.as_str()).collect();
+        let rows = tx.query(
+            "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
+                    f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
+               FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
+              WHERE d.rollout = ANY($1)",
+            &[&ids],
+        )?;
+        for r in rows {
+            let key = (r.try_get::<_, String>(2)?, r.try_get::<_, String>(12)?);
+            if rollouts.contains(&key) && !members.contains(r.try_get::<_, &str>(1)?) {
+                let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
+                input.deployments.push(d);
+                input.deployment_facts.push(f);
+            }
+        }
     }
 
     input.incidents = select(
@@ -464,6 +493,7 @@ pub(super) fn read_input(
         config.link_window_micros,
         &mut input,
     )?;
+    input.merge_rollouts(config);
     tx.commit()?;
     Ok(Some(input))
 }

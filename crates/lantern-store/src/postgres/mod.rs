@@ -110,7 +110,7 @@ const DERIVING_CHANGE_COLUMNS: &str =
 const CHANGE_COLUMNS: &str =
     "id, repo, sha, parents, committed_at, authored_at, author, pull_request";
 const PULL_REQUEST_COLUMNS: &str = "id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author";
-const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated";
+const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated, rollout";
 const INCIDENT_COLUMNS: &str = "id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title";
 const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_at, title";
 const SLI_COLUMNS: &str = "id, slo, from_at, to_at, good, total";
@@ -181,6 +181,7 @@ fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment> {
         kind: opt_enum(&DeploymentKind::ALL, r.try_get(9)?)?,
         rollback_of: r.try_get::<_, Option<&str>>(10)?.map(id).transpose()?,
         automated: r.try_get(11)?,
+        rollout: r.try_get::<_, Option<&str>>(12)?.map(id).transpose()?,
     })
 }
 
@@ -792,6 +793,7 @@ impl Store for PostgresStore {
             config.link_window_micros,
             &mut input,
         )?;
+        input.merge_rollouts(config);
         tx.commit()?;
         Ok(input)
     }

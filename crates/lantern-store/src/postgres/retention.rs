@@ -376,6 +376,7 @@ fn keep_measurements(
             Box::new(f.map(|f| encode_times(&f.shipped))),
             Box::new(d.started_at.map(Timestamp::micros)),
             Box::new(d.automated),
+            Box::new(d.rollout.as_ref().map(EventId::to_string)),
         ]);
     }
     insert_batches(tx, "retained_deployments", DEPLOYMENT_ROW, rows)?;
@@ -452,6 +453,7 @@ const DEPLOYMENT_ROW: &[&str] = &[
     "shipped",
     "started_at",
     "automated",
+    "rollout",
 ];
 const PULL_REQUEST_ROW: &[&str] = &[
     "merged_at",
@@ -601,10 +603,14 @@ pub(super) fn add_retained(
     let from = window_from - link_window;
     // The same rows as of live deployments (`facts::read_input`).
     let sql = format!(
-        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated
+        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout
            FROM retained_deployments WHERE ((finished_at >= $1 OR rollback_of IS NOT NULL) {})
              OR deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
              OR deployment IN (SELECT deployment FROM retained_incident_links)
+             OR rollout IN (SELECT deployment FROM retained_incident_links)
+             OR (rollout IS NOT NULL AND (service, rollout) IN
+                   (SELECT service, rollout FROM retained_deployments
+                     WHERE rollout IS NOT NULL AND finished_at >= $1))
              OR deployment IN (SELECT w.deployment FROM incidents i JOIN retained_deployments w
                  ON w.service = i.service AND w.finished_at <= i.started_at
                  AND w.finished_at >= i.started_at - {link_window}
@@ -619,6 +625,32 @@ pub(super) fn add_retained(
         let (d, f) = read_measured_deployment(&r, &mut names)?;
         input.deployments.push(d);
         input.deployment_facts.push(f);
+    }
+    // Kept members of the rollouts of what is loaded, live or kept: a
+    // rollout may straddle the raw horizon.
+    let mut rollouts: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut members: BTreeSet<String> = BTreeSet::new();
+    for d in &input.deployments {
+        if let Some(r) = &d.rollout {
+            rollouts.insert((d.service.to_string(), r.to_string()));
+            members.insert(d.id.to_string());
+        }
+    }
+    if !rollouts.is_empty() {
+        let ids: Vec<&str> = rollouts.iter().map(|(_, r)| r.as_str()).collect();
+        let rows = c.query(
+            "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout
+               FROM retained_deployments WHERE rollout = ANY($1)",
+            &[&ids],
+        )?;
+        for r in rows {
+            let key = (r.try_get::<_, String>(2)?, r.try_get::<_, String>(12)?);
+            if rollouts.contains(&key) && !members.contains(r.try_get::<_, &str>(1)?) {
+                let (d, f) = read_measured_deployment(&r, &mut names)?;
+                input.deployments.push(d);
+                input.deployment_facts.push(f);
+            }
+        }
     }
 
     let repos: Vec<String> = input
@@ -664,11 +696,13 @@ pub(super) fn read_measured_deployment(
         kind: opt_enum(&DeploymentKind::ALL, r.try_get(5)?)?,
         rollback_of: r.try_get::<_, Option<&str>>(6)?.map(id).transpose()?,
         automated: None,
+        rollout: None,
     };
-    // When it started and whether it was automated (hygiene.md).
+    // When it started, whether it was automated, its rollout (hygiene.md).
     let d = Deployment {
         started_at: r.try_get::<_, Option<i64>>(10)?.map(time),
         automated: r.try_get(11)?,
+        rollout: r.try_get::<_, Option<&str>>(12)?.map(id).transpose()?,
         ..d
     };
     let facts = match r.try_get::<_, Option<i64>>(7)? {

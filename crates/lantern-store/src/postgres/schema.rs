@@ -299,11 +299,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX pipeline_runs_by_commit ON pipeline_runs(repo, sha, pipeline);
     CREATE INDEX pipeline_runs_finished ON pipeline_runs(finished_at);
     "#,
-    // What hygiene.md reads of a deployment retention kept, as SQLite's
-    // window rows keep it (same columns, same order, for `lantern migrate`).
+    // hygiene.md's rollouts, and what it reads of a deployment retention
+    // kept, as SQLite's window rows keep it (same columns, same order, for
+    // `lantern migrate`).
     r#"
+    ALTER TABLE deployments ADD COLUMN rollout TEXT;
+    CREATE INDEX deployments_rollouts ON deployments(rollout) WHERE rollout IS NOT NULL;
     ALTER TABLE retained_deployments ADD COLUMN started_at BIGINT;
     ALTER TABLE retained_deployments ADD COLUMN automated BOOLEAN;
+    ALTER TABLE retained_deployments ADD COLUMN rollout TEXT;
     "#,
 ];
 

@@ -149,6 +149,7 @@ fn row(event: &Event) -> (usize, Vec<Cell>) {
                 opt_text(d.kind.map(|k| enum_text(&DeploymentKind::ALL, k))),
                 opt_text(d.rollback_of.as_ref().map(EventId::as_str)),
                 Box::new(d.automated),
+                opt_text(d.rollout.as_ref().map(EventId::as_str)),
             ],
         ),
         Event::Incident(i) => {

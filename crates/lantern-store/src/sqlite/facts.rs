@@ -152,7 +152,7 @@ impl<'c> Staging<'c> {
         repos: Option<&BTreeSet<String>>,
     ) -> Result<()> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO staged_deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO staged_deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         for d in &events.deployments {
             let f = facts.deployments.get(&d.id);
@@ -170,6 +170,7 @@ impl<'c> Staging<'c> {
                 f.map(|f| encode_times(&f.shipped)),
                 d.started_at.map(Timestamp::micros),
                 d.automated,
+                d.rollout.as_ref().map(EventId::as_str),
             ])?;
         }
         let mut stmt = self.tx.prepare_cached(
@@ -592,6 +593,7 @@ impl SqliteStore {
             input.pull_request_facts = prs.pull_request_facts;
             input.deployed_repos = prs.deployed_repos;
             input.pipeline_runs = prs.pipeline_runs;
+            input.merge_rollouts(config);
             Ok(input)
         })
     }
@@ -622,6 +624,7 @@ impl SqliteStore {
         let linkable = format!(
             "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
              OR deployment IN (SELECT deployment FROM incident_links)
+             OR rollout IN (SELECT deployment FROM incident_links)
              OR deployment IN (SELECT w.deployment FROM incidents i JOIN deployment_window w
                  ON w.service = i.service AND w.finished_at <= i.started_at AND w.finished_at >= i.started_at - {link_window}
                  WHERE i.started_at >= {window_from})"
@@ -634,9 +637,12 @@ impl SqliteStore {
             (linkable.as_str(), false),
         ] {
             let sql = format!(
-                "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated
-                 FROM deployment_window WHERE ({condition}) {}",
-                if scoped { in_scope("service") } else { String::new() }
+                "SELECT {WINDOW_COLUMNS} FROM deployment_window WHERE ({condition}) {}",
+                if scoped {
+                    in_scope("service")
+                } else {
+                    String::new()
+                }
             );
             let mut stmt = self.conn().prepare(&sql)?;
             let args: Vec<Value> = match scoped {
@@ -658,29 +664,43 @@ impl SqliteStore {
                         continue;
                     }
                 }
-                let d = Deployment {
-                    id: id(r.get_ref(1)?.as_str()?)?,
-                    service: names.get(r.get_ref(2)?.as_str()?)?,
-                    environment: names.get(r.get_ref(3)?.as_str()?)?,
-                    status: enum_value(&DeploymentStatus::ALL, r.get_ref(4)?.as_str()?)?,
-                    started_at: r.get::<_, Option<i64>>(10)?.map(time),
-                    finished_at: time(r.get(0)?),
-                    repo: None,
-                    sha: None,
-                    changes: None,
-                    kind: opt_enum(&DeploymentKind::ALL, r.get_ref(5)?.as_str_or_null()?)?,
-                    rollback_of: r.get_ref(6)?.as_str_or_null()?.map(id).transpose()?,
-                    automated: r.get(11)?,
-                };
-                let facts = match r.get::<_, Option<u8>>(7)? {
-                    Some(rule) => Some(DeploymentFacts {
-                        rule: ShipRule::from_code(rule)
-                            .ok_or_else(|| corrupt("a shipping rule"))?,
-                        sha_known: r.get(8)?,
-                        shipped: decode_times(r.get_ref(9)?.as_blob()?)?,
-                    }),
-                    None => None,
-                };
+                let (d, facts) = window_row(r, names)?;
+                input.deployment_facts.push(facts);
+                input.deployments.push(d);
+            }
+        }
+        // Every member of a rollout any of these belong to: the engine
+        // merges them into one (hygiene.md).
+        let mut rollouts: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut members: BTreeSet<String> = BTreeSet::new();
+        for d in &input.deployments {
+            if let Some(r) = &d.rollout {
+                rollouts.insert((d.service.to_string(), r.to_string()));
+                members.insert(d.id.to_string());
+            }
+        }
+        let ids: Vec<&str> = rollouts
+            .iter()
+            .map(|(_, r)| r.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {WINDOW_COLUMNS} FROM deployment_window WHERE rollout IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut stmt = self.conn().prepare(&sql)?;
+            let mut rows = stmt.query(params_from_iter(chunk.iter()))?;
+            while let Some(r) = rows.next()? {
+                let key = (
+                    r.get_ref(2)?.as_str()?.to_string(),
+                    r.get_ref(12)?.as_str()?.to_string(),
+                );
+                if !rollouts.contains(&key) || members.contains(r.get_ref(1)?.as_str()?) {
+                    continue;
+                }
+                let (d, facts) = window_row(r, names)?;
                 input.deployment_facts.push(facts);
                 input.deployments.push(d);
             }
@@ -716,6 +736,41 @@ impl SqliteStore {
 
         Ok(input)
     }
+}
+
+/// What a report reads of a window row.
+const WINDOW_COLUMNS: &str = "finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout";
+
+/// A window row (`WINDOW_COLUMNS`) as the deployment a report reads and
+/// its facts.
+fn window_row(
+    r: &rusqlite::Row,
+    names: &mut Names,
+) -> Result<(Deployment, Option<DeploymentFacts>)> {
+    let d = Deployment {
+        id: id(r.get_ref(1)?.as_str()?)?,
+        service: names.get(r.get_ref(2)?.as_str()?)?,
+        environment: names.get(r.get_ref(3)?.as_str()?)?,
+        status: enum_value(&DeploymentStatus::ALL, r.get_ref(4)?.as_str()?)?,
+        started_at: r.get::<_, Option<i64>>(10)?.map(time),
+        finished_at: time(r.get(0)?),
+        repo: None,
+        sha: None,
+        changes: None,
+        kind: opt_enum(&DeploymentKind::ALL, r.get_ref(5)?.as_str_or_null()?)?,
+        rollback_of: r.get_ref(6)?.as_str_or_null()?.map(id).transpose()?,
+        automated: r.get(11)?,
+        rollout: r.get_ref(12)?.as_str_or_null()?.map(id).transpose()?,
+    };
+    let facts = match r.get::<_, Option<u8>>(7)? {
+        Some(rule) => Some(DeploymentFacts {
+            rule: ShipRule::from_code(rule).ok_or_else(|| corrupt("a shipping rule"))?,
+            sha_known: r.get(8)?,
+            shipped: decode_times(r.get_ref(9)?.as_blob()?)?,
+        }),
+        None => None,
+    };
+    Ok((d, facts))
 }
 
 /// The pull requests merged in the window, of the repositories the scope

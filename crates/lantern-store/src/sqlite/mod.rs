@@ -44,7 +44,7 @@ impl<'t> Inserts<'t> {
         Ok(Inserts {
             change: tx.prepare("INSERT OR REPLACE INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?,
             pull_request: tx.prepare("INSERT OR REPLACE INTO pull_requests VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")?,
-            deployment: tx.prepare("INSERT OR REPLACE INTO deployments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
+            deployment: tx.prepare("INSERT OR REPLACE INTO deployments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)")?,
             incident: tx.prepare("INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?,
             annotation: tx.prepare("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7)")?,
             sli: tx.prepare("INSERT OR REPLACE INTO slis VALUES (?1,?2,?3,?4,?5,?6)")?,
@@ -82,7 +82,7 @@ impl WriteSession for SqliteSession<'_> {
 }
 
 /// The deployment columns, in the order `read_deployment` reads them.
-pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.service, d.environment, d.status, d.started_at, d.finished_at, d.repo, d.sha, d.changes, d.kind, d.rollback_of, d.automated";
+pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.service, d.environment, d.status, d.started_at, d.finished_at, d.repo, d.sha, d.changes, d.kind, d.rollback_of, d.automated, d.rollout";
 
 impl SqliteStore {
     pub(crate) fn conn(&self) -> &Connection {
@@ -250,6 +250,7 @@ impl SqliteStore {
                     d.kind.map(|k| enum_text(&DeploymentKind::ALL, k)),
                     d.rollback_of.as_ref().map(EventId::as_str),
                     d.automated,
+                    d.rollout.as_ref().map(EventId::as_str),
                 ])?;
             }
             Event::Incident(i) => {
@@ -566,6 +567,7 @@ pub(crate) fn read_deployment(r: &Row, names: &mut Names) -> Result<Deployment> 
         kind: opt_enum(&DeploymentKind::ALL, r.get_ref(9)?.as_str_or_null()?)?,
         rollback_of: r.get_ref(10)?.as_str_or_null()?.map(id).transpose()?,
         automated: r.get(11)?,
+        rollout: r.get_ref(12)?.as_str_or_null()?.map(id).transpose()?,
     })
 }
 

@@ -293,12 +293,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX pipeline_runs_by_commit ON pipeline_runs(repo, sha, pipeline);
     CREATE INDEX pipeline_runs_finished ON pipeline_runs(finished_at);
     "#,
-    // 11: what hygiene.md reads of a window's deployments besides the
-    // facts: when each started (inverted intervals) and whether it was
-    // automated. Forgetting the facts' fingerprint rebuilds every row.
+    // 11: hygiene.md's rollouts (a deployment's `rollout`), and what it
+    // reads of a window's deployments besides the facts: when each started
+    // (inverted intervals), whether it was automated, its rollout.
+    // Forgetting the facts' fingerprint rebuilds every window row.
     r#"
+    ALTER TABLE deployments ADD COLUMN rollout TEXT;
     ALTER TABLE deployment_window ADD COLUMN started_at INTEGER;
     ALTER TABLE deployment_window ADD COLUMN automated INTEGER;
+    ALTER TABLE deployment_window ADD COLUMN rollout TEXT;
+    CREATE INDEX deployment_window_rollouts ON deployment_window(rollout) WHERE rollout IS NOT NULL;
     DELETE FROM meta WHERE key = 'facts';
     "#,
 ];
