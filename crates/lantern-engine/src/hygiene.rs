@@ -10,6 +10,24 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 use lantern_events::*;
 use serde::Serialize;
 
+/// hygiene.md F1: a service whose deployment events stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SilentService {
+    pub service: String,
+    /// Its last successful production deployment, RFC 3339.
+    pub last_deployment: String,
+}
+
+/// hygiene.md F1: a webhook receiver that stopped delivering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SilentSource {
+    pub source: String,
+    /// The start of the last minute it delivered in, RFC 3339.
+    pub last_delivery: String,
+}
+
 /// hygiene.md `signals` (seed 003's M6–M10; M1–M5 and M8 are in the
 /// report already).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,6 +143,25 @@ impl<'e> Ledger<'e> {
                 dq.inverted_intervals += 1;
             }
         }
+        dq.silent_services = self.silent_services(scope, window);
+        dq.silent_sources = self.silent_sources(window);
+        let repos: Option<HashSet<&Name>> =
+            self.input.repos_deployed_by(scope).map(Iterator::collect);
+        dq.future_timestamps = self
+            .input
+            .future_events
+            .iter()
+            .filter(|a| window.contains(a.received_at))
+            .filter(|a| match scope {
+                Scope::Org => true,
+                _ => {
+                    a.services.iter().any(|s| scope.contains(s))
+                        || a.repo
+                            .as_ref()
+                            .is_some_and(|r| repos.as_ref().is_some_and(|set| set.contains(r)))
+                }
+            })
+            .count() as u64;
         dq.partial_rollouts = self
             .input
             .rollouts
@@ -155,6 +192,81 @@ impl<'e> Ledger<'e> {
                 dq.flaky_runs += 1;
             }
         }
+    }
+
+    /// F1 `silent_services`: services of S with at least two successful
+    /// production deployments in the 90 days before `to` whose last one is
+    /// more than max(7 days, 4 × their median gap) before `to`.
+    fn silent_services(&self, scope: &Scope, window: &Window) -> Vec<SilentService> {
+        let since = window.to.plus_micros(-90 * MICROS_PER_DAY);
+        let mut out = Vec::new();
+        for (service, range) in &self.services {
+            if !scope.contains(service) {
+                continue;
+            }
+            let times: Vec<Timestamp> = self.spds[range.clone()]
+                .iter()
+                .map(|s| s.d.finished_at)
+                .filter(|&t| since <= t && t < window.to)
+                .collect();
+            let (Some(first), Some(&last)) = (times.first(), times.last()) else {
+                continue;
+            };
+            if times.len() < 2 || *first > last {
+                continue;
+            }
+            let mut gaps: Vec<f64> = times
+                .windows(2)
+                .map(|w| (w[1].micros() - w[0].micros()) as f64)
+                .collect();
+            gaps.sort_by(f64::total_cmp);
+            let median = crate::stats::percentile(&gaps, 0.5);
+            let allowed = (7 * MICROS_PER_DAY) as f64;
+            if (window.to.micros() - last.micros()) as f64 > allowed.max(4.0 * median) {
+                out.push(SilentService {
+                    service: service.to_string(),
+                    last_deployment: last.to_rfc3339(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.service.cmp(&b.service));
+        out
+    }
+
+    /// F1 `silent_sources`: receivers that delivered in the 30 days before
+    /// `to` but not in the last max(24 h, 10 × their median gap).
+    fn silent_sources(&self, window: &Window) -> Vec<SilentSource> {
+        let since = window.to.plus_micros(-30 * MICROS_PER_DAY);
+        let mut out = Vec::new();
+        for (source, minutes) in &self.input.deliveries {
+            let mut times: Vec<Timestamp> = minutes
+                .iter()
+                .copied()
+                .filter(|&t| since <= t && t < window.to)
+                .collect();
+            times.sort_unstable();
+            let Some(&last) = times.iter().max() else {
+                continue;
+            };
+            let mut gaps: Vec<f64> = times
+                .windows(2)
+                .map(|w| (w[1].micros() - w[0].micros()) as f64)
+                .collect();
+            gaps.sort_by(f64::total_cmp);
+            let median = match gaps.is_empty() {
+                true => 0.0,
+                false => crate::stats::percentile(&gaps, 0.5),
+            };
+            let allowed = (MICROS_PER_DAY as f64).max(10.0 * median);
+            if (window.to.micros() - last.micros()) as f64 > allowed {
+                out.push(SilentSource {
+                    source: source.clone(),
+                    last_delivery: last.to_rfc3339(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.source.cmp(&b.source));
+        out
     }
 
     /// F2 `unknown_incident_services`: incidents started in W whose service

@@ -222,6 +222,21 @@ pub struct ReportInput {
     pub pipeline_runs: Vec<PipelineRun>,
     /// What [`ReportInput::merge_rollouts`] learnt of the rollouts it merged.
     pub rollouts: crate::rollout::Rollouts,
+    /// Events received in the window dated more than five minutes after
+    /// their arrival (hygiene.md F3). A store knows arrivals; a history
+    /// does not, so [`ReportInput::from_events`] leaves this empty.
+    pub future_events: Vec<Arrival>,
+    /// Per webhook receiver, the minutes (their starts) in which it
+    /// delivered, from 30 days before the window on (hygiene.md F1).
+    pub deliveries: Vec<(String, Vec<Timestamp>)>,
+}
+
+/// An event as it arrived: what puts it in a scope, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    pub services: Vec<Name>,
+    pub repo: Option<Name>,
+    pub received_at: Timestamp,
 }
 
 impl ReportInput {
@@ -266,6 +281,8 @@ impl ReportInput {
             deployed_repos,
             pipeline_runs: events.pipeline_runs,
             rollouts: Default::default(),
+            future_events: Vec::new(),
+            deliveries: Vec::new(),
         };
         input.merge_rollouts(config);
         input

@@ -36,7 +36,7 @@ pub use explain::{DeploymentExplanation, FailureCause};
 pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};
 pub use graph::{ChangeGraph, ChangeRef};
 pub use hygiene::Signals;
-pub use input::{EngineConfig, EventSet, ReportInput, Scope, Window, WindowError};
+pub use input::{Arrival, EngineConfig, EventSet, ReportInput, Scope, Window, WindowError};
 pub use ledger::{Ledger, LinkKind, first_shipped};
 pub use report::*;
 pub use rollout::Rollouts;

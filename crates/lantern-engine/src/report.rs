@@ -181,6 +181,14 @@ pub struct DataQuality {
     /// hygiene.md F6: rollouts whose last member finished in W with both
     /// a successful and a failed or cancelled member.
     pub partial_rollouts: u64,
+    /// hygiene.md F1: services of S whose deployments stopped for far
+    /// longer than their usual gap, by name.
+    pub silent_services: Vec<crate::hygiene::SilentService>,
+    /// hygiene.md F1: webhook receivers that stopped delivering, by name.
+    pub silent_sources: Vec<crate::hygiene::SilentSource>,
+    /// hygiene.md F3: events of S received in W dated more than five
+    /// minutes after they arrived (kept, counted).
+    pub future_timestamps: u64,
 }
 
 /// Incident links by kind (attribution issue): `by_id` (`caused_by`),
@@ -273,6 +281,23 @@ impl DataQuality {
             "1 rollout reached only some of its clusters or regions: it counts as one failed deployment.",
             "{n} rollouts reached only some of their clusters or regions: each counts as one failed deployment.",
         );
+        say(
+            q.future_timestamps,
+            "1 event was dated more than five minutes after it arrived: check the sender's clock.",
+            "{n} events were dated more than five minutes after they arrived: check the senders' clocks.",
+        );
+        for s in &q.silent_sources {
+            out.push(format!(
+                "The {} webhook has delivered nothing since {}: check the hook at the source.",
+                s.source, s.last_delivery
+            ));
+        }
+        for s in &q.silent_services {
+            out.push(format!(
+                "{}: deployment events may be missing since {} (far longer than its usual gap): check the CI hook.",
+                s.service, s.last_deployment
+            ));
+        }
         out
     }
 

@@ -276,6 +276,45 @@ impl<'a> Naive<'a> {
             .filter(|x| x.kind == Some(DeploymentKind::Hotfix))
     }
 
+    /// hygiene.md F1, as written.
+    fn silent_services(&self, scope: &Scope, w: Window) -> Value {
+        let mut services: Vec<&Name> = self
+            .ev
+            .deployments
+            .iter()
+            .filter(|d| self.spd(d) && scope.contains(&d.service))
+            .map(|d| &d.service)
+            .collect();
+        services.sort();
+        services.dedup();
+        let mut out = vec![];
+        let day = 86_400_000_000i64;
+        for s in services {
+            let mut t: Vec<i64> = self
+                .service_spds(s)
+                .iter()
+                .map(|d| d.finished_at.micros())
+                .filter(|&t| w.to.micros() - 90 * day <= t && t < w.to.micros())
+                .collect();
+            if t.len() < 2 {
+                continue;
+            }
+            t.sort();
+            let mut gaps: Vec<f64> = t.windows(2).map(|p| (p[1] - p[0]) as f64).collect();
+            gaps.sort_by(f64::total_cmp);
+            let r = 0.5 * (gaps.len() - 1) as f64;
+            let median = gaps[r.floor() as usize]
+                + (gaps[r.ceil() as usize] - gaps[r.floor() as usize]) * (r - r.floor());
+            let last = *t.last().unwrap();
+            if (w.to.micros() - last) as f64
+                > (7 * day) as f64 * 1.0_f64.max(4.0 * median / (7 * day) as f64)
+            {
+                out.push(json!({"service": s.as_str(), "last_deployment": Timestamp::from_micros(last).to_rfc3339()}));
+            }
+        }
+        json!(out)
+    }
+
     fn report(&self, scope: &Scope, w: Window) -> Value {
         let sec = |a: Timestamp, b: Timestamp| (a.micros() - b.micros()) as f64 / 1e6;
         let p: Vec<&Deployment> = self
@@ -287,7 +326,11 @@ impl<'a> Naive<'a> {
         let n = p.len() as u64;
         let mut dq = json!({"negative_lead_times":0,"negative_recovery_times":0,"negative_pr_stages":0,"baseline_deployments":0,"deployments_without_changes":0,"unknown_deployed_shas":0,"open_incidents":0,"inferred_incident_links":0,"incident_links":{"by_id":0,"by_sha":0,"inferred":0},
             "unlinked_incidents":0,"unknown_incident_services":0,"inverted_intervals":0,"flaky_runs":0,
-            "partial_rollouts": self.rollouts.partial.iter().filter(|(s, at)| scope.contains(s) && w.contains(*at)).count()});
+            "partial_rollouts": self.rollouts.partial.iter().filter(|(s, at)| scope.contains(s) && w.contains(*at)).count(),
+            "silent_services": self.silent_services(scope, w),
+            // A history has no arrival times: these need a store (tested
+            // over HTTP in lantern-server's api tests).
+            "silent_sources": [], "future_timestamps": 0});
         let bump = |dq: &mut Value, k: &str| dq[k] = json!(dq[k].as_u64().unwrap() + 1);
 
         // Deployment frequency.
@@ -775,6 +818,7 @@ const EXERCISED: &[&str] = &[
     "/data_quality/inverted_intervals",
     "/data_quality/flaky_runs",
     "/data_quality/partial_rollouts",
+    "/data_quality/silent_services/0/service",
     "/signals/automated_share",
     "/signals/automated_unknown",
     "/signals/rollback_rate",
@@ -849,10 +893,10 @@ fn the_engine_agrees_with_a_naive_reading_of_the_spec_on_random_histories() {
                 }
                 compared += 1;
                 for path in EXERCISED {
+                    // A positive number, or any text (a list's entry).
                     if engine
                         .pointer(path)
-                        .and_then(Value::as_f64)
-                        .is_some_and(|v| v > 0.0)
+                        .is_some_and(|v| v.as_f64().is_some_and(|v| v > 0.0) || v.is_string())
                     {
                         *seen.entry(path.to_string()).or_default() += 1;
                     }

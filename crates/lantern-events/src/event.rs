@@ -40,6 +40,50 @@ impl Event {
     }
 }
 
+impl Event {
+    /// The latest of its timestamps: a clock ahead of Lantern's shows here
+    /// (hygiene.md F3).
+    pub fn latest_time(&self) -> Timestamp {
+        let latest = |first: Timestamp, rest: &[Option<Timestamp>]| {
+            rest.iter().flatten().fold(first, |a, &b| a.max(b))
+        };
+        match self {
+            Event::Change(c) => c.committed_at.max(c.authored_at),
+            Event::PullRequest(p) => latest(
+                p.opened_at,
+                &[
+                    p.first_review_at,
+                    p.approved_at,
+                    p.merged_at,
+                    p.closed_at,
+                    p.first_commit_at,
+                ],
+            ),
+            Event::Deployment(d) => latest(d.finished_at, &[d.started_at]),
+            Event::Incident(i) => latest(
+                i.started_at,
+                &[i.detected_at, i.acknowledged_at, i.resolved_at],
+            ),
+            Event::Annotation(a) => latest(a.from, &[a.to]),
+            Event::Sli(s) => s.to.max(s.from),
+            Event::PipelineRun(r) => r.finished_at.max(r.started_at),
+        }
+    }
+
+    /// The services it is about (deployments, incidents) or its repository
+    /// (changes, pull requests, CI runs): what puts it in a scope.
+    pub fn scope_keys(&self) -> (Vec<&Name>, Option<&Name>) {
+        match self {
+            Event::Change(c) => (vec![], Some(&c.repo)),
+            Event::PullRequest(p) => (vec![], Some(&p.repo)),
+            Event::PipelineRun(r) => (vec![], Some(&r.repo)),
+            Event::Deployment(d) => (vec![&d.service], None),
+            Event::Incident(i) => (i.affected().collect(), None),
+            Event::Annotation(_) | Event::Sli(_) => (vec![], None),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
     Change,

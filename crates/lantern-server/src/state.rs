@@ -65,6 +65,8 @@ struct Inner {
 
 /// Events a receiver wants committed, and where to say that they are.
 struct Delivery {
+    /// The receiver it came through (hygiene.md F1 notes when each delivers).
+    receiver: &'static str,
     events: Vec<lantern_events::Event>,
     merge: bool,
     committed: tokio::sync::oneshot::Sender<Result<(), Problem>>,
@@ -110,6 +112,7 @@ impl AppState {
     /// with whatever else is waiting; returns once they are committed.
     pub async fn commit(
         &self,
+        receiver: &'static str,
         mut events: Vec<lantern_events::Event>,
         merge: bool,
     ) -> Result<(), Problem> {
@@ -122,6 +125,7 @@ impl AppState {
         self.inner
             .writes
             .send(Delivery {
+                receiver,
                 events,
                 merge,
                 committed,
@@ -202,12 +206,25 @@ async fn group_commit(
         }
         let Some(inner) = inner.upgrade() else { return };
         let state = AppState { inner };
+        let mut receivers: Vec<&'static str> = group.iter().map(|d| d.receiver).collect();
+        receivers.sort_unstable();
+        receivers.dedup();
         let (work, replies): (Vec<_>, Vec<_>) = group
             .into_iter()
             .map(|d| ((d.events, d.merge), d.committed))
             .unzip();
         let result = state
-            .with_store(move |store, _| store.write_deliveries(work).map_err(Problem::from))
+            .with_store(move |store, _| {
+                store.write_deliveries(work).map_err(Problem::from)?;
+                // After the events: a delivery is noted once it is stored,
+                // and a failed note does not fail a stored delivery.
+                if let Err(e) =
+                    store.record_deliveries(&receivers, lantern_events::Timestamp::now())
+                {
+                    tracing::warn!(error = %e, "could not note when receivers delivered");
+                }
+                Ok(())
+            })
             .await;
         drop(state);
         for reply in replies {

@@ -646,6 +646,61 @@ async fn ci_runs_from_github_and_gitlab_feed_the_signals() {
     );
 }
 
+/// hygiene.md F3 and F1 over HTTP: an event dated days after it arrived is
+/// kept and counted; a receiver that delivered and then fell silent for
+/// more than a day is listed (and is not, an hour later).
+#[tokio::test]
+async fn future_dated_events_and_silent_receivers_are_reported() {
+    let app = spawn_app().await;
+    let now = Timestamp::now();
+    let at = |days: i64| now.plus_micros(days * 86_400_000_000).to_rfc3339();
+    let events = json!([
+        {"type":"deployment","id":"ahead","service":"checkout","environment":"production","finished_at": at(3)},
+        {"type":"deployment","id":"on-time","service":"checkout","environment":"production","finished_at": at(0)},
+        {"type":"deployment","id":"elsewhere","service":"search","environment":"production","finished_at": at(4)},
+    ]);
+    let (status, _, answer) = app.post("/hooks/events", events.to_string()).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(3)),
+        "{answer}"
+    );
+    let report = |scope: &'static str, to: i64| {
+        let path =
+            format!("/api/v1/report?{scope}from={}&to={}", at(-1), at(to)).replace('+', "%2B");
+        let app = &app;
+        async move { app.get(&path).await.1 }
+    };
+    let checkout = report("service=checkout&", 5).await;
+    let quality = &checkout["data_quality"];
+    assert_eq!(quality["future_timestamps"], 1, "{checkout}");
+    assert_eq!(report("", 5).await["data_quality"]["future_timestamps"], 2);
+    // The events receiver delivered just now: silent only two days later.
+    let later = report("", 2).await;
+    let silent = later["data_quality"]["silent_sources"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(silent.len(), 1, "{later}");
+    assert_eq!(silent[0]["source"], "events");
+    let soon = app
+        .get(
+            &format!(
+                "/api/v1/report?from={}&to={}",
+                at(-1),
+                now.plus_micros(3_600_000_000).to_rfc3339()
+            )
+            .replace('+', "%2B"),
+        )
+        .await
+        .1;
+    assert_eq!(soon["data_quality"]["silent_sources"], json!([]), "{soon}");
+    // Kept, not refused: the future-dated deployment is stored.
+    let home = app.stop().await;
+    let stored = home.with_store(|store| store.load(None).unwrap());
+    assert_eq!(stored.deployments.len(), 3);
+}
+
 #[tokio::test]
 async fn gitlab_hooks_with_their_token_and_time_formats() {
     let app = spawn_app().await;

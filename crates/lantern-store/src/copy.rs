@@ -22,6 +22,8 @@ pub const TABLES: &[&str] = &[
     "annotations",
     "slis",
     "pipeline_runs",
+    "future_events",
+    "deliveries",
     "source_state",
     "dead_letters",
     "meta",

@@ -120,6 +120,26 @@ pub struct Counts {
     pub pipeline_runs: u64,
 }
 
+/// hygiene.md F3: how far past its arrival an event may be dated before
+/// it counts as a future timestamp.
+pub const FUTURE_SLACK_MICROS: i64 = 5 * 60 * lantern_events::MICROS_PER_SECOND;
+
+/// Whether an event received at `now` (µs) carries a time more than
+/// five minutes after it.
+pub(crate) fn is_future(event: &lantern_events::Event, now: i64) -> bool {
+    event.latest_time().micros() > now.saturating_add(FUTURE_SLACK_MICROS)
+}
+
+/// How far before a window a report's input reaches for webhook
+/// deliveries: hygiene.md's silent sources look at the 30 days before a
+/// window's (or a trend bucket's) end.
+pub const SILENCE_LOOK_BACK_MICROS: i64 = 30 * lantern_events::MICROS_PER_DAY;
+
+/// How far before a window a report's input reaches for successful
+/// deployments: hygiene.md's silent services look at the 90 days before
+/// a window's (or a trend bucket's) end.
+pub const LOOK_BACK_MICROS: i64 = 90 * lantern_events::MICROS_PER_DAY;
+
 /// A webhook body that could not be turned into events, kept so that it
 /// can be shown and replayed once the mapping is fixed.
 #[derive(Debug, Clone, PartialEq)]
@@ -300,6 +320,14 @@ pub trait Store: GovernanceStore {
     fn services(&self) -> Result<BTreeSet<Name>>;
 
     fn counts(&self) -> Result<Counts>;
+
+    /// Notes that these webhook receivers delivered at `at`: one row per
+    /// receiver and minute (hygiene.md F1, silent sources).
+    fn record_deliveries(
+        &mut self,
+        receivers: &[&str],
+        at: lantern_events::Timestamp,
+    ) -> Result<()>;
 
     /// Whether the kept facts (see `lantern_engine::Facts`) match the stored
     /// history and these settings.

@@ -170,8 +170,8 @@ async fn deliver(
         received_at,
     };
     match receiver.map(&delivery) {
-        Ok(Mapped::Events(events)) => commit(state, events, false).await,
-        Ok(Mapped::Merge(events)) => commit(state, events, true).await,
+        Ok(Mapped::Events(events)) => commit(state, source, events, false).await,
+        Ok(Mapped::Merge(events)) => commit(state, source, events, true).await,
         Ok(Mapped::Chained { events, chain }) => {
             let look_up = chain.clone();
             let events = state
@@ -182,7 +182,7 @@ async fn deliver(
                 })
                 .await?;
             let kept = events.clone();
-            let answer = commit(state, events, true).await?;
+            let answer = commit(state, source, events, true).await?;
             state
                 .with_store(move |store, _| {
                     Ok(lantern_app::chains::remember(store, &chain, &kept)?)
@@ -225,11 +225,12 @@ async fn deliver(
 /// Stores the events (merged into stored ones when `merge`), then answers.
 async fn commit(
     state: &AppState,
+    receiver: &'static str,
     events: Vec<lantern_events::Event>,
     merge: bool,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
     let accepted = events.len();
-    state.commit(events, merge).await?;
+    state.commit(receiver, events, merge).await?;
     Ok((
         StatusCode::OK,
         Json(Accepted {

@@ -403,7 +403,34 @@ pub(super) fn read_input(
         Some(_) => tx.query(&sql, &[&since, &scope])?,
         None => tx.query(&sql, &[&since])?,
     };
+    let mut early_ids: BTreeSet<String> = BTreeSet::new();
     for r in rows {
+        let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
+        if d.finished_at.micros() < since {
+            early_ids.insert(d.id.to_string());
+        }
+        input.deployments.push(d);
+        input.deployment_facts.push(f);
+    }
+    // Successful deployments of the 90 days before the window, without
+    // their facts (no figure of the window reads them): hygiene.md's silent
+    // services look back that far from a trend bucket's end.
+    let sql = format!(
+        "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
+                NULL::BIGINT, NULL::BOOLEAN, NULL::BYTEA, d.started_at, d.automated, d.rollout
+           FROM deployments d
+          WHERE d.finished_at >= $1 AND d.finished_at < $2 AND d.status = 'success' {}",
+        in_scope("d.service", 3)
+    );
+    let early = from - crate::LOOK_BACK_MICROS;
+    let rows = match services {
+        Some(_) => tx.query(&sql, &[&early, &since, &scope])?,
+        None => tx.query(&sql, &[&early, &since])?,
+    };
+    for r in rows {
+        if early_ids.contains(r.try_get::<_, &str>(1)?) {
+            continue;
+        }
         let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
         input.deployments.push(d);
         input.deployment_facts.push(f);
@@ -494,6 +521,53 @@ pub(super) fn read_input(
         &mut input,
     )?;
     input.merge_rollouts(config);
+    add_arrivals(&mut tx, window, &mut input, &mut names)?;
     tx.commit()?;
     Ok(Some(input))
+}
+
+/// hygiene.md F1 and F3: events of the window dated after their arrival,
+/// and each receiver's delivery minutes from 30 days before (as the SQLite
+/// store reads them).
+fn add_arrivals(
+    c: &mut impl GenericClient,
+    window: Window,
+    input: &mut ReportInput,
+    names: &mut Names,
+) -> Result<()> {
+    let rows = c.query(
+        "SELECT services, repo, received_at FROM future_events WHERE received_at >= $1 AND received_at < $2",
+        &[&window.from.micros(), &window.to.micros()],
+    )?;
+    for r in rows {
+        input.future_events.push(lantern_engine::Arrival {
+            services: r
+                .try_get::<_, &str>(0)?
+                .split('\n')
+                .filter(|s| !s.is_empty())
+                .map(|s| names.get(s))
+                .collect::<Result<_, _>>()?,
+            repo: r
+                .try_get::<_, Option<&str>>(1)?
+                .map(|s| names.get(s))
+                .transpose()?,
+            received_at: Timestamp::from_micros(r.try_get(2)?),
+        });
+    }
+    let minute = 60 * MICROS_PER_SECOND;
+    let since = (window.from.micros() - crate::SILENCE_LOOK_BACK_MICROS).div_euclid(minute);
+    let until = window.to.micros().div_euclid(minute) + 1;
+    let rows = c.query(
+        "SELECT receiver, minute FROM deliveries WHERE minute >= $1 AND minute < $2 ORDER BY receiver, minute",
+        &[&since, &until],
+    )?;
+    for r in rows {
+        let receiver: &str = r.try_get(0)?;
+        let at = Timestamp::from_micros(r.try_get::<_, i64>(1)? * minute);
+        match input.deliveries.last_mut() {
+            Some((name, list)) if name == receiver => list.push(at),
+            _ => input.deliveries.push((receiver.to_string(), vec![at])),
+        }
+    }
+    Ok(())
 }

@@ -545,6 +545,16 @@ impl Store for PostgresStore {
         self.read(annotations)
     }
 
+    fn record_deliveries(&mut self, receivers: &[&str], at: Timestamp) -> Result<()> {
+        let minute = at.micros().div_euclid(60 * MICROS_PER_SECOND);
+        self.client().execute(
+            "INSERT INTO deliveries (receiver, minute) SELECT r, $2 FROM unnest($1::text[]) r
+             ON CONFLICT DO NOTHING",
+            &[&receivers, &minute],
+        )?;
+        Ok(())
+    }
+
     fn add_dead_letter(&mut self, letter: &DeadLetter) -> Result<i64> {
         let headers = headers_to_text(&letter.headers);
         Ok(self

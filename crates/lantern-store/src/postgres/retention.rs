@@ -297,6 +297,7 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
     write_events(tx, &rewritten)?;
     let purged_shas: Vec<String> = purge.shas.iter().map(Sha::to_string).collect();
     let pipeline_runs = anonymise_runs(tx, h, &purged_shas)?;
+    forget_arrivals(tx, h)?;
     Ok(RetentionRun {
         changes,
         pull_requests,
@@ -517,6 +518,24 @@ fn anonymise_runs(tx: &mut Transaction, h: i64, purged: &[String]) -> Result<u64
     )?)
 }
 
+/// Arrivals go with their events, as in the SQLite store.
+fn forget_arrivals(tx: &mut Transaction, h: i64) -> Result<()> {
+    tx.batch_execute(
+        "DELETE FROM future_events f WHERE
+            (kind = 'change' AND NOT EXISTS (SELECT 1 FROM changes t WHERE t.id = f.id))
+         OR (kind = 'pull_request' AND NOT EXISTS (SELECT 1 FROM pull_requests t WHERE t.id = f.id))
+         OR (kind = 'deployment' AND NOT EXISTS (SELECT 1 FROM deployments t WHERE t.id = f.id))
+         OR (kind = 'incident' AND NOT EXISTS (SELECT 1 FROM incidents t WHERE t.id = f.id))
+         OR (kind = 'pipeline_run' AND NOT EXISTS (SELECT 1 FROM pipeline_runs t WHERE t.id = f.id));",
+    )?;
+    tx.execute("DELETE FROM future_events WHERE received_at < $1", &[&h])?;
+    tx.execute(
+        "DELETE FROM deliveries WHERE minute < $1",
+        &[&h.div_euclid(60 * lantern_events::MICROS_PER_SECOND)],
+    )?;
+    Ok(())
+}
+
 /// Measurements older than the aggregate horizon.
 fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64> {
     let retained = format!("{RETAINED_PREFIX}%");
@@ -621,10 +640,35 @@ pub(super) fn add_retained(
         Some(_) => c.query(&sql, &[&from, &scope])?,
         None => c.query(&sql, &[&from])?,
     };
+    let mut early_ids: BTreeSet<String> = BTreeSet::new();
     for r in rows {
         let (d, f) = read_measured_deployment(&r, &mut names)?;
+        if d.finished_at.micros() < from {
+            early_ids.insert(d.id.to_string());
+        }
         input.deployments.push(d);
         input.deployment_facts.push(f);
+    }
+    // Kept successful deployments of the 90 days before the window, as of
+    // live ones (`facts::read_input`).
+    let sql = format!(
+        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of,
+                NULL::BIGINT, NULL::BOOLEAN, NULL::BYTEA, started_at, automated, rollout
+           FROM retained_deployments
+          WHERE finished_at >= $1 AND finished_at < $2 AND status = 'success' {}",
+        in_scope("service", 3)
+    );
+    let early = window_from - crate::LOOK_BACK_MICROS;
+    let rows = match services {
+        Some(_) => c.query(&sql, &[&early, &from, &scope])?,
+        None => c.query(&sql, &[&early, &from])?,
+    };
+    for r in rows {
+        if !early_ids.contains(r.try_get::<_, &str>(1)?) {
+            let (d, f) = read_measured_deployment(&r, &mut names)?;
+            input.deployments.push(d);
+            input.deployment_facts.push(f);
+        }
     }
     // Kept members of the rollouts of what is loaded, live or kept: a
     // rollout may straddle the raw horizon.

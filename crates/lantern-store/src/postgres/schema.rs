@@ -309,6 +309,32 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE retained_deployments ADD COLUMN automated BOOLEAN;
     ALTER TABLE retained_deployments ADD COLUMN rollout TEXT;
     "#,
+    // When Lantern received each event (hygiene.md F1 and F3), the events
+    // dated well after it, and the minutes in which each webhook receiver
+    // delivered: as in the SQLite store, for `lantern migrate`.
+    r#"
+    ALTER TABLE changes ADD COLUMN received_at BIGINT;
+    ALTER TABLE pull_requests ADD COLUMN received_at BIGINT;
+    ALTER TABLE deployments ADD COLUMN received_at BIGINT;
+    ALTER TABLE incidents ADD COLUMN received_at BIGINT;
+    ALTER TABLE annotations ADD COLUMN received_at BIGINT;
+    ALTER TABLE slis ADD COLUMN received_at BIGINT;
+    ALTER TABLE pipeline_runs ADD COLUMN received_at BIGINT;
+    CREATE TABLE future_events (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        services TEXT NOT NULL,
+        repo TEXT,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, id)
+    );
+    CREATE INDEX future_events_received ON future_events(received_at);
+    CREATE TABLE deliveries (
+        receiver TEXT NOT NULL,
+        minute BIGINT NOT NULL,
+        PRIMARY KEY (receiver, minute)
+    );
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

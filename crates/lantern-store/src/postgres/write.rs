@@ -37,8 +37,11 @@ pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Res
     super::facts::mark_stale(tx, events)?;
     let mut rows: [Vec<Vec<Cell>>; 7] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
+    // Every row records when Lantern received it (hygiene.md F1, F3).
+    let now = Timestamp::now().micros();
     for event in events {
-        let (table, cells) = row(event);
+        let (table, mut cells) = row(event);
+        cells.push(Box::new(now));
         let list = &mut rows[table];
         match seen.get(&(table, event.id().as_str())) {
             Some(&i) => list[i] = cells,
@@ -50,7 +53,7 @@ pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Res
     }
     for (table, list) in rows.iter().enumerate() {
         let (name, columns) = TABLES[table];
-        let names: Vec<&str> = columns.split(", ").collect();
+        let names: Vec<&str> = columns.split(", ").chain(["received_at"]).collect();
         let updates: Vec<String> = names[1..]
             .iter()
             .map(|c| format!("{c} = EXCLUDED.{c}"))
@@ -58,7 +61,49 @@ pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Res
         let upsert = format!("ON CONFLICT (id) DO UPDATE SET {}", updates.join(", "));
         insert_rows(tx, name, &names, list, &upsert)?;
     }
-    Ok(())
+    note_future(tx, events, now)
+}
+
+/// hygiene.md F3: an event dated well after its arrival is kept, and
+/// noted in `future_events`, so reports count them without a scan; a
+/// later version that is not is no longer noted.
+fn note_future(tx: &mut impl GenericClient, events: &[Event], now: i64) -> Result<()> {
+    let mut future: Vec<Vec<Cell>> = Vec::new();
+    let mut present: HashMap<&str, Vec<&str>> = HashMap::new();
+    for e in events {
+        let kind = e.kind().as_str();
+        if crate::is_future(e, now) {
+            let (services, repo) = e.scope_keys();
+            let services: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
+            future.push(vec![
+                Box::new(kind.to_string()),
+                Box::new(e.id().to_string()),
+                Box::new(services.join("\n")),
+                Box::new(repo.map(Name::to_string)),
+                Box::new(now),
+            ]);
+        } else {
+            present.entry(kind).or_default().push(e.id().as_str());
+        }
+    }
+    let any: bool = tx
+        .query_one("SELECT EXISTS (SELECT 1 FROM future_events)", &[])?
+        .get(0);
+    if any {
+        for (kind, ids) in present {
+            tx.execute(
+                "DELETE FROM future_events WHERE kind = $1 AND id = ANY($2)",
+                &[&kind, &ids],
+            )?;
+        }
+    }
+    insert_rows(
+        tx,
+        "future_events",
+        &["kind", "id", "services", "repo", "received_at"],
+        &future,
+        "ON CONFLICT (kind, id) DO UPDATE SET services = EXCLUDED.services, repo = EXCLUDED.repo, received_at = EXCLUDED.received_at",
+    )
 }
 
 /// `INSERT INTO table (columns) VALUES (…), (…) then` in statements of

@@ -594,8 +594,55 @@ impl SqliteStore {
             input.deployed_repos = prs.deployed_repos;
             input.pipeline_runs = prs.pipeline_runs;
             input.merge_rollouts(config);
+            self.add_arrivals(window, &mut input, &mut names)?;
             Ok(input)
         })
+    }
+
+    /// hygiene.md F1 and F3: events of the window dated after their
+    /// arrival, and each receiver's delivery minutes from 30 days before.
+    fn add_arrivals(
+        &self,
+        window: Window,
+        input: &mut ReportInput,
+        names: &mut Names,
+    ) -> Result<()> {
+        let mut stmt = self.conn().prepare(
+            "SELECT services, repo, received_at FROM future_events WHERE received_at >= ?1 AND received_at < ?2",
+        )?;
+        let mut rows = stmt.query([window.from.micros(), window.to.micros()])?;
+        while let Some(r) = rows.next()? {
+            input.future_events.push(Arrival {
+                services: r
+                    .get_ref(0)?
+                    .as_str()?
+                    .split('\n')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| names.get(s))
+                    .collect::<Result<_, _>>()?,
+                repo: r
+                    .get_ref(1)?
+                    .as_str_or_null()?
+                    .map(|s| names.get(s))
+                    .transpose()?,
+                received_at: time(r.get(2)?),
+            });
+        }
+        let minute = 60 * MICROS_PER_SECOND;
+        let since = (window.from.micros() - crate::SILENCE_LOOK_BACK_MICROS).div_euclid(minute);
+        let mut stmt = self.conn().prepare(
+            "SELECT receiver, minute FROM deliveries WHERE minute >= ?1 AND minute < ?2 ORDER BY receiver, minute",
+        )?;
+        let mut rows = stmt.query([since, window.to.micros().div_euclid(minute) + 1])?;
+        while let Some(r) = rows.next()? {
+            let receiver = r.get_ref(0)?.as_str()?;
+            let at = Timestamp::from_micros(r.get::<_, i64>(1)? * minute);
+            match input.deliveries.last_mut() {
+                Some((name, list)) if name == receiver => list.push(at),
+                _ => input.deliveries.push((receiver.to_string(), vec![at])),
+            }
+        }
+        Ok(())
     }
 
     fn window_deployments_and_incidents(
@@ -631,6 +678,7 @@ impl SqliteStore {
         );
         let in_scope_names: Option<BTreeSet<&str>> =
             services.map(|s| s.iter().map(Name::as_str).collect());
+        let mut early_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (condition, scoped) in [
             ("finished_at >= ?", true),
             ("rollback_of IS NOT NULL AND finished_at < ?", true),
@@ -665,10 +713,39 @@ impl SqliteStore {
                     }
                 }
                 let (d, facts) = window_row(r, names)?;
+                if d.finished_at.micros() < from {
+                    early_ids.insert(d.id.to_string());
+                }
                 input.deployment_facts.push(facts);
                 input.deployments.push(d);
             }
         }
+        // Successful deployments of the 90 days before the window, without
+        // their facts (no figure of the window reads them): hygiene.md's
+        // silent services look back that far from a trend bucket's end.
+        let sql = format!(
+            "SELECT {EARLY_COLUMNS} FROM deployment_window
+              WHERE finished_at >= ? AND finished_at < ? AND status = 'success' {}",
+            in_scope("service")
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let args = [
+            Value::from(window_from - crate::LOOK_BACK_MICROS),
+            Value::from(from),
+        ]
+        .into_iter()
+        .chain(scope_args.iter().cloned());
+        let mut rows = stmt.query(params_from_iter(args))?;
+        while let Some(r) = rows.next()? {
+            if early_ids.contains(r.get_ref(1)?.as_str()?) {
+                continue;
+            }
+            let (d, facts) = window_row(r, names)?;
+            input.deployment_facts.push(facts);
+            input.deployments.push(d);
+        }
+        drop(rows);
+        drop(stmt);
         // Every member of a rollout any of these belong to: the engine
         // merges them into one (hygiene.md).
         let mut rollouts: BTreeSet<(String, String)> = BTreeSet::new();
@@ -740,6 +817,9 @@ impl SqliteStore {
 
 /// What a report reads of a window row.
 const WINDOW_COLUMNS: &str = "finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout";
+
+/// A window row without its facts.
+const EARLY_COLUMNS: &str = "finished_at, deployment, service, environment, status, kind, rollback_of, NULL, NULL, NULL, started_at, automated, rollout";
 
 /// A window row (`WINDOW_COLUMNS`) as the deployment a report reads and
 /// its facts.

@@ -305,6 +305,32 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX deployment_window_rollouts ON deployment_window(rollout) WHERE rollout IS NOT NULL;
     DELETE FROM meta WHERE key = 'facts';
     "#,
+    // 12: when Lantern received each event (hygiene.md F1 and F3), the
+    // events dated well after it (so reports count them without a scan),
+    // and the minutes in which each webhook receiver delivered.
+    r#"
+    ALTER TABLE changes ADD COLUMN received_at INTEGER;
+    ALTER TABLE pull_requests ADD COLUMN received_at INTEGER;
+    ALTER TABLE deployments ADD COLUMN received_at INTEGER;
+    ALTER TABLE incidents ADD COLUMN received_at INTEGER;
+    ALTER TABLE annotations ADD COLUMN received_at INTEGER;
+    ALTER TABLE slis ADD COLUMN received_at INTEGER;
+    ALTER TABLE pipeline_runs ADD COLUMN received_at INTEGER;
+    CREATE TABLE future_events (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        services TEXT NOT NULL, -- newline-separated
+        repo TEXT,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX future_events_received ON future_events(received_at);
+    CREATE TABLE deliveries (
+        receiver TEXT NOT NULL,
+        minute INTEGER NOT NULL, -- minutes since 1970-01-01, UTC
+        PRIMARY KEY (receiver, minute)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
