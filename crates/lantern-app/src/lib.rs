@@ -19,6 +19,7 @@ pub mod annotations;
 pub mod audit;
 pub mod chains;
 pub mod deployments;
+pub mod doctor;
 mod error;
 pub mod format;
 pub mod gate;

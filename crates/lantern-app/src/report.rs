@@ -301,8 +301,11 @@ pub fn stamp(
         .iter()
         .flat_map(|t| t.services.iter().cloned())
         .collect();
-    report.data_quality.unknown_incident_services =
-        ledger.unknown_incident_services(scope, &window, &owned);
+    // Without a catalog no service is anyone's: nothing to point out.
+    if !settings.teams.is_empty() {
+        report.data_quality.unknown_incident_services =
+            ledger.unknown_incident_services(scope, &window, &owned);
+    }
     report
 }
 

@@ -191,6 +191,15 @@ pub struct DataQuality {
     pub future_timestamps: u64,
 }
 
+/// One sentence of [`DataQuality::notes`]: which count it is about,
+/// whether it is a fault to fix, and the words (with the fix).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub check: &'static str,
+    pub fault: bool,
+    pub text: String,
+}
+
 /// Incident links by kind (attribution issue): `by_id` (`caused_by`),
 /// `by_sha` (`caused_by_sha`) and `inferred` (= `inferred_incident_links`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -205,98 +214,147 @@ impl DataQuality {
     /// What the counts mean for the reader, in plain sentences (the CLI and
     /// the dashboard show these).
     pub fn warnings(&self) -> Vec<String> {
+        self.notes().into_iter().map(|n| n.text).collect()
+    }
+
+    /// The notes that are faults in the data, each with its fix in words:
+    /// what `lantern doctor` and the data-health page list. Baselines,
+    /// open incidents and inferred links are not faults.
+    pub fn findings(&self) -> Vec<Note> {
+        self.notes().into_iter().filter(|n| n.fault).collect()
+    }
+
+    /// Every note, in a fixed order.
+    pub fn notes(&self) -> Vec<Note> {
         let q = self;
         let mut out = Vec::new();
-        let mut say = |n: u64, one: &str, many: &str| {
+        let mut say = |check: &'static str, fault: bool, n: u64, one: &str, many: &str| {
             if n > 0 {
-                out.push(if n == 1 {
+                let text = if n == 1 {
                     one.replace("{n}", "1")
                 } else {
                     many.replace("{n}", &n.to_string())
-                });
+                };
+                out.push(Note { check, fault, text });
             }
         };
         say(
+            "baseline_deployments",
+            false,
             q.baseline_deployments,
             "1 deployment was a service's first known one (a baseline): it ships nothing measurable.",
             "{n} deployments were baselines (no earlier deployment of the same repo to compare with): they ship nothing measurable.",
         );
         say(
+            "deployments_without_changes",
+            true,
             q.deployments_without_changes,
             "1 deployment carried no new commit: check that deploy events send the sha or change list.",
             "{n} deployments carried no new commit: check that deploy events send the sha or change list.",
         );
         say(
+            "unknown_deployed_shas",
+            true,
             q.unknown_deployed_shas,
             "1 deployed sha is not among the stored commits: import the repository's history.",
             "{n} deployed shas are not among the stored commits: import the repository's history.",
         );
         say(
+            "negative_lead_times",
+            true,
             q.negative_lead_times,
             "1 commit was dated after its deployment (clock skew or rebased history) and was left out.",
             "{n} commits were dated after their deployment (clock skew or rebased history) and were left out.",
         );
         say(
+            "negative_recovery_times",
+            true,
             q.negative_recovery_times,
             "1 recovery ended before its deployment and was left out.",
             "{n} recoveries ended before their deployment and were left out.",
         );
         say(
+            "negative_pr_stages",
+            true,
             q.negative_pr_stages,
             "1 pull-request stage had a negative duration and was left out.",
             "{n} pull-request stages had negative durations and were left out.",
         );
         say(
+            "open_incidents",
+            false,
             q.open_incidents,
             "1 incident is still open.",
             "{n} incidents are still open.",
         );
         say(
+            "inferred_incident_links",
+            false,
             q.inferred_incident_links,
             "1 incident was linked to a deployment by timing only: send caused_by to be sure.",
             "{n} incidents were linked to deployments by timing only: send caused_by to be sure.",
         );
         say(
+            "unlinked_incidents",
+            true,
             q.unlinked_incidents,
             "1 incident is linked to no deployment: send caused_by, or cause: external when no change caused it.",
             "{n} incidents are linked to no deployment: send caused_by, or cause: external when no change caused it.",
         );
         say(
+            "unknown_incident_services",
+            true,
             q.unknown_incident_services,
             "1 incident names a service no team owns: add it to a team in lantern.toml, or map the tool's name in [sources.X] services.",
             "{n} incidents name services no team owns: add them to a team in lantern.toml, or map the tool's names in [sources.X] services.",
         );
         say(
+            "inverted_intervals",
+            true,
             q.inverted_intervals,
             "1 deployment or incident ends before it starts: check the source's clock and time zone.",
             "{n} deployments or incidents end before they start: check the sources' clocks and time zones.",
         );
         say(
+            "flaky_runs",
+            true,
             q.flaky_runs,
             "1 failed CI run passed when it was run again on the same commit: a flaky test or job.",
             "{n} failed CI runs passed when they were run again on the same commit: flaky tests or jobs.",
         );
         say(
+            "partial_rollouts",
+            true,
             q.partial_rollouts,
             "1 rollout reached only some of its clusters or regions: it counts as one failed deployment.",
             "{n} rollouts reached only some of their clusters or regions: each counts as one failed deployment.",
         );
         say(
+            "future_timestamps",
+            true,
             q.future_timestamps,
             "1 event was dated more than five minutes after it arrived: check the sender's clock.",
             "{n} events were dated more than five minutes after they arrived: check the senders' clocks.",
         );
         for s in &q.silent_sources {
-            out.push(format!(
-                "The {} webhook has delivered nothing since {}: check the hook at the source.",
-                s.source, s.last_delivery
-            ));
+            out.push(Note {
+                check: "silent_sources",
+                fault: true,
+                text: format!(
+                    "The {} webhook has delivered nothing since {}: check the hook at the source.",
+                    s.source, s.last_delivery
+                ),
+            });
         }
         for s in &q.silent_services {
-            out.push(format!(
-                "{}: deployment events may be missing since {} (far longer than its usual gap): check the CI hook.",
-                s.service, s.last_deployment
-            ));
+            out.push(Note {
+                check: "silent_services",
+                fault: true,
+                text: format!(
+                    "{}: deployment events may be missing since {} (far longer than its usual gap): check the CI hook.",
+                    s.service, s.last_deployment
+                ),
+            });
         }
         out
     }

@@ -701,6 +701,59 @@ async fn future_dated_events_and_silent_receivers_are_reported() {
     assert_eq!(stored.deployments.len(), 3);
 }
 
+/// Workflow health on the dashboard: a service whose deployments stopped
+/// carries a banner above its figures; the data-health page lists each
+/// fault with its fix, and an incident of a service no team owns.
+#[tokio::test]
+async fn pages_show_workflow_health_a_missing_events_banner_and_data_health() {
+    let app = spawn_app().await;
+    let mut events = Vec::new();
+    for day in 1..=9 {
+        events.push(json!({"type":"deployment","id":format!("c{day}"),"service":"checkout",
+            "environment":"production","finished_at":format!("2026-01-{day:02}T10:00:00Z"),"automated":true}));
+    }
+    events.push(json!({"type":"incident","id":"stray","service":"unowned","started_at":"2026-02-10T10:00:00Z"}));
+    let (status, _, _) = app
+        .post("/hooks/events", Value::Array(events).to_string())
+        .await;
+    assert_eq!(status, 200);
+    let admin = app.tokens["admin"].clone();
+    let window = "from=2026-01-01&to=2026-03-01";
+    let page = app
+        .page(&admin, &format!("/services/checkout?{window}"))
+        .await;
+    assert!(
+        page.text.contains(r#"data-silent="checkout""#),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains("deployment events may be missing since 2026-01-09T10:00:00Z")
+    );
+    assert!(page.text.contains("Workflow health"));
+    assert!(page.text.contains(r#"data-signal="automated_share""#));
+    let health = app.page(&admin, &format!("/data-health?{window}")).await;
+    assert!(
+        health.text.contains(r#"data-scope="service checkout""#),
+        "{}",
+        health.text
+    );
+    assert!(health.text.contains(r#"data-check="silent_services""#));
+    assert!(health.text.contains(r#"data-scope="organisation""#));
+    assert!(
+        health
+            .text
+            .contains("1 incident names a service no team owns")
+    );
+    // A service with no fault has no banner.
+    let calm = app
+        .page(&admin, &format!("/services/search-api?{window}"))
+        .await;
+    assert!(!calm.text.contains("data-silent"));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn gitlab_hooks_with_their_token_and_time_formats() {
     let app = spawn_app().await;

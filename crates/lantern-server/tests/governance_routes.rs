@@ -69,6 +69,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("get", "/sign-in" | "/assets/{file}") => Everyone,
         ("post", "/sign-in" | "/sign-out") | ("get", "/metrics") => SignedIn,
         ("get", "/" | "/teams/{team}" | "/services/{service}" | "/annotations") => Aggregates,
+        ("get", "/data-health") => Aggregates,
         ("get", "/services/{service}/incidents/{id}") => PaymentsDetail,
         ("get", "/services/{service}/deployments/{id}") => PaymentsDetail,
         ("post", "/annotations" | "/disputes") => PaymentsContribution,

@@ -59,6 +59,9 @@ pub enum Command {
     /// The deploy gate for a pipeline step: exit 0 allow or warn, 3 deny,
     /// 2 for a service the catalog does not know (recorded).
     Gate(crate::gate_cmd::GateArgs),
+    /// Every fault in the data (silent sources and services, unlinked
+    /// incidents, clock skew, flaky runs, …) with its fix; exit 1 if any.
+    Doctor(crate::doctor_cmd::DoctorArgs),
     /// What a metric measures, what it does not, and how it is misread.
     Explain {
         /// A metric (e.g. lead_time, cfr); omit to list them all.
@@ -182,6 +185,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Gate(args) => crate::gate_cmd::run(&settings()?, &args, &mut open()?),
+        Command::Doctor(args) => crate::doctor_cmd::run(&settings()?, &args, &mut open()?),
         Command::Slo(command) => {
             print!("{}", crate::slo_cmd::run(&settings()?, &command, open)?);
             Ok(ExitCode::SUCCESS)

@@ -625,3 +625,76 @@ fn openslo_documents_become_catalog_slos_or_are_refused_whole() {
         assert_eq!(now, after, "{says}: nothing written");
     }
 }
+
+/// `lantern doctor` names every fault with its fix and exits 1 while there
+/// is one; a clean scope exits 0. A service that deployed every few days
+/// and then stopped is silent (F1); an incident no deployment explains is
+/// unlinked (F2); a deployment that ended before it began is inverted (F3).
+#[test]
+fn doctor_lists_each_fault_with_its_fix_and_exits_1_while_there_is_one() {
+    let env = Env::new();
+    let mut lines = String::new();
+    for day in 1..=9 {
+        lines.push_str(&format!(
+            "{{\"type\":\"deployment\",\"id\":\"q{day}\",\"service\":\"quiet\",\"environment\":\"production\",\"finished_at\":\"2026-01-{day:02}T10:00:00Z\"}}\n"
+        ));
+        lines.push_str(&format!(
+            "{{\"type\":\"deployment\",\"id\":\"b{day}\",\"service\":\"busy\",\"environment\":\"production\",\"finished_at\":\"2026-03-{:02}T10:00:00Z\"}}\n",
+            day * 3
+        ));
+    }
+    lines.push_str(r#"{"type":"deployment","id":"odd","service":"busy","environment":"production","started_at":"2026-03-05T11:00:00Z","finished_at":"2026-03-05T10:00:00Z"}
+{"type":"incident","id":"lost","service":"busy","started_at":"2026-03-20T09:00:00Z","resolved_at":"2026-03-20T10:00:00Z"}
+{"type":"deployment","id":"c1","service":"calm","environment":"production","finished_at":"2026-03-10T10:00:00Z"}
+"#);
+    let file = env.write("events.jsonl", &lines);
+    assert!(
+        env.run(&["import", "events", file.to_str().unwrap(), "-q"])
+            .status
+            .success()
+    );
+    let window = ["--from", "2026-02-01", "--to", "2026-04-01"];
+    let out = env.run(&[&["doctor"][..], &window].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "service quiet:\n  - quiet: deployment events may be missing since 2026-01-09T10:00:00Z"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 incident is linked to no deployment"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 deployment or incident ends before it starts"),
+        "{text}"
+    );
+    assert!(!text.contains("service calm:"), "{text}");
+
+    let out = env.run(&[&["doctor", "--service", "calm", "--json"][..], &window].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["scopes"][0]["scope"], "service calm");
+    assert_eq!(json["scopes"][0]["findings"], serde_json::json!([]));
+
+    let out = env.run(&[&["doctor", "--service", "busy", "--json"][..], &window].concat());
+    assert_eq!(out.status.code(), Some(1));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let checks: Vec<&str> = json["scopes"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["unlinked_incidents", "inverted_intervals"]);
+
+    let out = env.run(&["doctor", "--team", "nobody"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no team `nobody`"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -98,6 +98,7 @@ pub fn routes() -> Routes {
         page!(GET "/services/{service}/incidents/{id}" => Detail, web::incident::incident_page),
         page!(GET "/services/{service}/deployments/{id}" => Detail, web::deployment::deployment_page),
         page!(GET "/metrics" => SignedIn, web::governance::metrics_page),
+        page!(GET "/data-health" => Aggregates, web::health::data_health_page),
         page!(GET "/annotations" => Aggregates, web::context::annotations_page),
         page!(POST "/annotations" => Contribute, web::context::add_annotation),
         page!(POST "/disputes" => Contribute, web::context::open_dispute),

@@ -9,7 +9,8 @@
 //!   the charter, and the admin's tokens, access review and audit log;
 //! - [`sign_in`]: the session cookie from a token;
 //! - [`chart`]: SVG charts; [`overview`]: the distribution of bands;
-//!   [`figures`]: which figure of a report each metric shows.
+//!   [`figures`]: which figure of a report each metric shows;
+//! - [`health`]: workflow health, the missing-events banner, `/data-health`.
 //!
 //! Assets are compiled in: no CDN, nothing fetched at run time.
 
@@ -18,6 +19,7 @@ pub(crate) mod context;
 pub(crate) mod deployment;
 pub mod figures;
 pub(crate) mod governance;
+pub(crate) mod health;
 pub(crate) mod incident;
 pub(crate) mod org;
 pub mod overview;

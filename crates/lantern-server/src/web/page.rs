@@ -56,6 +56,9 @@ pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Marku
                                 }
                             }
                             a href="/metrics" { "Metrics and charter" }
+                            @if p.grant.role != Role::Reviewer {
+                                a href="/data-health" { "Data health" }
+                            }
                             a href="/annotations" { "Annotations and disputes" }
                             @if p.grant.role == Role::Admin {
                                 a href="/admin/tokens" { "Tokens" }

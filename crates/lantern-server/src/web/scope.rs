@@ -272,7 +272,15 @@ fn figures_page(
         ("review", stages.review.median_s),
         ("deploy", stages.deploy.median_s),
     ];
-    let warnings = report.data_quality.warnings();
+    // Faults are in the workflow-health panel; here, what is no fault but
+    // still shapes the figures (baselines, open incidents, inferred links).
+    let warnings: Vec<String> = report
+        .data_quality
+        .notes()
+        .into_iter()
+        .filter(|n| !n.fault)
+        .map(|n| n.text)
+        .collect();
     html! {
         h1 { (title) }
         @if let Scope::Service(s) = scope {
@@ -300,6 +308,7 @@ fn figures_page(
             }
         }
         (page::window_controls(params, &window, bucket))
+        (super::health::banner(report))
         section aria-labelledby="dora" {
             h2 id="dora" { "The five DORA metrics" }
             div.cards {
@@ -331,6 +340,7 @@ fn figures_page(
             }
         }
         (super::slos::panel(report, buckets, c.gate.as_ref()))
+        (super::health::panel(report, buckets))
         section aria-labelledby="quality" {
             h2 id="quality" { "Data quality" }
             @if warnings.is_empty() && c.document.heuristics.is_empty() {

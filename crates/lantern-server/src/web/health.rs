@@ -1,0 +1,134 @@
+//! Workflow health (hygiene.md, seed 001's third layer, under outcomes and
+//! reliability): the signals that explain the DORA figures, a banner when
+//! a service's deployment events may be missing (F1) — so nobody reads a
+//! silent source as a slow team — and the data-health page that lists every
+//! fault with its fix, as `lantern doctor` does.
+
+use super::page::{self, WindowParams};
+use crate::extract::Query;
+use crate::policy::Principal;
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::extract::{Extension, State};
+use axum::response::Html;
+use lantern_app::doctor::{Checkup, Focus};
+use lantern_app::format::duration;
+use lantern_app::report::{BucketReport, Reader};
+use lantern_engine::Report;
+use lantern_events::Timestamp;
+use maud::{Markup, html};
+
+/// Above a scope's figures: its services whose deployment events stopped.
+pub fn banner(report: &Report) -> Markup {
+    let silent = &report.data_quality.silent_services;
+    html! {
+        @for s in silent {
+            p.banner role="alert" data-silent=(s.service) {
+                strong { (s.service) } ": deployment events may be missing since "
+                (s.last_deployment) "; check the CI hook before reading these figures as a slow team."
+            }
+        }
+    }
+}
+
+fn share(v: Option<f64>) -> String {
+    v.map(|r| format!("{:.0} %", r * 100.0))
+        .unwrap_or_else(|| "no data".into())
+}
+
+/// Under the DORA cards: what explains them.
+pub fn panel(report: &Report, buckets: &[BucketReport]) -> Markup {
+    let s = &report.signals;
+    let q = &report.data_quality;
+    let findings = q.findings();
+    let per_bucket: Vec<Option<f64>> = buckets
+        .iter()
+        .map(|b| b.figures().and_then(|r| r.signals.pipeline_success_rate))
+        .collect();
+    html! {
+        section aria-labelledby="workflow" {
+            h2 id="workflow" { "Workflow health" }
+            p { "What explains the figures above: how deployments are made, how CI behaves, and whether the data can be trusted. "
+                a href="/data-health" { "Every service's data health" } }
+            div.cards {
+                article.card data-signal="automated_share" {
+                    h3 { "Automated deployments" }
+                    p.value { (share(s.automated_share)) }
+                    p.sub { (s.automated_unknown) " without a say" }
+                }
+                article.card data-signal="rollback_rate" {
+                    h3 { "Rollbacks" }
+                    p.value { (share(s.rollback_rate)) }
+                    p.sub { "of the deployments in the window" }
+                }
+                article.card data-signal="pipeline_success_rate" {
+                    h3 { "CI first-attempt success" }
+                    p.value { (share(s.pipeline_success_rate)) }
+                    p.sub { (q.flaky_runs) " flaky runs" }
+                    (page::svg(super::chart::sparkline("CI first-attempt success by bucket", &per_bucket)))
+                }
+                article.card data-signal="time_in_ci" {
+                    h3 { "Time in CI" }
+                    p.value { (s.time_in_ci.median_s.map(duration).unwrap_or_else(|| "no data".into())) }
+                    p.sub { "median of " (s.time_in_ci.count) " successful runs" }
+                }
+            }
+            @if findings.is_empty() {
+                p { "No fault found in this window's data." }
+            } @else {
+                ul.warnings {
+                    @for f in &findings { li data-check=(f.check) { (f.text) } }
+                }
+            }
+        }
+    }
+}
+
+/// `/data-health`: every fault, by scope, for what this reader may see.
+pub async fn data_health_page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(params): Query<WindowParams>,
+) -> Result<Html<String>, Problem> {
+    let window = params.window(Timestamp::now())?;
+    let reader = p.clone();
+    let checkup = state
+        .with_store(move |store, state| {
+            Ok(lantern_app::doctor::check(
+                store,
+                state.app(),
+                Reader::Grant(&reader.grant),
+                &Focus::Everything,
+                window,
+            )?)
+        })
+        .await?;
+    let body = render(&checkup);
+    Ok(page::shell(&state, Some(&p), "Data health", body))
+}
+
+fn render(c: &Checkup) -> Markup {
+    html! {
+        h1 { "Data health" }
+        p.lede { "Faults in the data from " (c.from) " to " (c.to) ", each with its fix. "
+            "The same list as " code { "lantern doctor" } ", which exits 1 while there is one." }
+        @if c.faults() == 0 {
+            p { "No fault found." }
+        }
+        @for s in &c.scopes {
+            @if let Some(why) = &s.withheld {
+                section.scope data-scope=(s.scope) {
+                    h2 { (s.scope) }
+                    p { "Withheld: " (why) }
+                }
+            } @else if !s.findings.is_empty() {
+                section.scope data-scope=(s.scope) {
+                    h2 { (s.scope) }
+                    ul.warnings {
+                        @for f in &s.findings { li data-check=(f.check) { (f.text) } }
+                    }
+                }
+            }
+        }
+    }
+}
