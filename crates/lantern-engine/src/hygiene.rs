@@ -19,6 +19,16 @@ pub struct SilentService {
     pub last_deployment: String,
 }
 
+/// hygiene.md F7: whole UTC days `[from, to)` in which nothing at all was
+/// heard of a service, far longer than its usual gap between deployments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Gap {
+    pub service: String,
+    pub from: String,
+    pub to: String,
+}
+
 /// hygiene.md F1: a webhook receiver that stopped delivering.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -144,6 +154,7 @@ impl<'e> Ledger<'e> {
             }
         }
         dq.silent_services = self.silent_services(scope, window);
+        dq.gaps = self.gaps(scope, window);
         dq.silent_sources = self.silent_sources(window);
         let repos: Option<HashSet<&Name>> =
             self.input.repos_deployed_by(scope).map(Iterator::collect);
@@ -230,6 +241,84 @@ impl<'e> Ledger<'e> {
             }
         }
         out.sort_by(|a, b| a.service.cmp(&b.service));
+        out
+    }
+
+    /// F7 `gaps`: for each service of S with at least two deployment days
+    /// in W (successful production ones), the runs of whole UTC days inside
+    /// W with no event for it — its deployments, incidents affecting it,
+    /// changes of its repositories — longer than 3 × the median gap in days
+    /// between its consecutive deployment days.
+    fn gaps(&self, scope: &Scope, window: &Window) -> Vec<Gap> {
+        let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
+        let first = window.from.micros().div_euclid(MICROS_PER_DAY)
+            + i64::from(window.from.micros().rem_euclid(MICROS_PER_DAY) != 0);
+        let end = day(window.to); // whole days are first..end
+        let mut out = Vec::new();
+        let mut services: Vec<&Name> = self
+            .services
+            .keys()
+            .copied()
+            .filter(|s| scope.contains(s))
+            .collect();
+        services.sort();
+        for service in services {
+            let range = self.services[service].clone();
+            let mut days: Vec<i64> = self.spds[range]
+                .iter()
+                .map(|s| s.d.finished_at)
+                .filter(|&t| window.contains(t))
+                .map(day)
+                .collect();
+            days.dedup();
+            if days.len() < 2 || first >= end {
+                continue;
+            }
+            let mut gaps: Vec<f64> = days.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+            gaps.sort_by(f64::total_cmp);
+            let limit = 3.0 * crate::stats::percentile(&gaps, 0.5);
+            let mut active: HashSet<i64> = HashSet::default();
+            for d in &self.input.deployments {
+                if &d.service == service {
+                    active.insert(day(d.finished_at));
+                }
+            }
+            for i in &self.input.incidents {
+                if i.affected().any(|s| s == service) {
+                    active.insert(day(i.started_at));
+                }
+            }
+            let repos: HashSet<&Name> = self
+                .input
+                .deployed_repos
+                .iter()
+                .filter(|(s, _)| s == service)
+                .map(|(_, r)| r)
+                .collect();
+            for (repo, d) in &self.input.change_days {
+                if repos.contains(repo) {
+                    active.insert(*d);
+                }
+            }
+            let mut run_start: Option<i64> = None;
+            for d in first..=end {
+                let quiet = d < end && !active.contains(&d);
+                match (quiet, run_start) {
+                    (true, None) => run_start = Some(d),
+                    (false, Some(start)) => {
+                        if (d - start) as f64 > limit {
+                            out.push(Gap {
+                                service: service.to_string(),
+                                from: Timestamp::from_micros(start * MICROS_PER_DAY).to_rfc3339(),
+                                to: Timestamp::from_micros(d * MICROS_PER_DAY).to_rfc3339(),
+                            });
+                        }
+                        run_start = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
         out
     }
 

@@ -229,6 +229,9 @@ pub struct ReportInput {
     /// Per webhook receiver, the minutes (their starts) in which it
     /// delivered, from 30 days before the window on (hygiene.md F1).
     pub deliveries: Vec<(String, Vec<Timestamp>)>,
+    /// (repository, UTC day number) of at least the window's days on which
+    /// the scope's repositories had changes (hygiene.md F7).
+    pub change_days: Vec<(Name, i64)>,
 }
 
 /// An event as it arrived: what puts it in a scope, and when.
@@ -266,6 +269,18 @@ impl ReportInput {
             .iter()
             .map(|pr| facts.pull_requests.remove(&pr.id))
             .collect();
+        let mut change_days: Vec<(Name, i64)> = events
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.repo.clone(),
+                    c.committed_at.micros().div_euclid(MICROS_PER_DAY),
+                )
+            })
+            .collect();
+        change_days.sort_unstable();
+        change_days.dedup();
         let deployed_repos = events
             .deployments
             .iter()
@@ -283,6 +298,7 @@ impl ReportInput {
             rollouts: Default::default(),
             future_events: Vec::new(),
             deliveries: Vec::new(),
+            change_days,
         };
         input.merge_rollouts(config);
         input

@@ -184,6 +184,9 @@ pub struct DataQuality {
     /// hygiene.md F1: services of S whose deployments stopped for far
     /// longer than their usual gap, by name.
     pub silent_services: Vec<crate::hygiene::SilentService>,
+    /// hygiene.md F7: runs of whole days with no event of a service, far
+    /// longer than its usual gap, by service and start.
+    pub gaps: Vec<crate::hygiene::Gap>,
     /// hygiene.md F1: webhook receivers that stopped delivering, by name.
     pub silent_sources: Vec<crate::hygiene::SilentSource>,
     /// hygiene.md F3: events of S received in W dated more than five
@@ -343,6 +346,16 @@ impl DataQuality {
                 text: format!(
                     "The {} webhook has delivered nothing since {}: check the hook at the source.",
                     s.source, s.last_delivery
+                ),
+            });
+        }
+        for g in &q.gaps {
+            out.push(Note {
+                check: "gaps",
+                fault: true,
+                text: format!(
+                    "{}: nothing at all was received from {} to {}: events may have been lost (check the hooks and imports for those days).",
+                    g.service, g.from, g.to
                 ),
             });
         }

@@ -315,6 +315,90 @@ impl<'a> Naive<'a> {
         json!(out)
     }
 
+    /// hygiene.md F7, as written: day by day.
+    fn gaps(&self, scope: &Scope, w: Window) -> Value {
+        let d = 86_400_000_000i64;
+        let day = |t: Timestamp| t.micros().div_euclid(d);
+        let mut services: Vec<&Name> = self
+            .ev
+            .deployments
+            .iter()
+            .filter(|x| self.spd(x) && scope.contains(&x.service))
+            .map(|x| &x.service)
+            .collect();
+        services.sort();
+        services.dedup();
+        let mut out = vec![];
+        for s in services {
+            let mut deploy_days: Vec<i64> = self
+                .service_spds(s)
+                .iter()
+                .filter(|x| w.contains(x.finished_at))
+                .map(|x| day(x.finished_at))
+                .collect();
+            deploy_days.sort();
+            deploy_days.dedup();
+            if deploy_days.len() < 2 {
+                continue;
+            }
+            let mut g: Vec<f64> = deploy_days
+                .windows(2)
+                .map(|p| (p[1] - p[0]) as f64)
+                .collect();
+            g.sort_by(f64::total_cmp);
+            let r = 0.5 * (g.len() - 1) as f64;
+            let median = g[r.floor() as usize]
+                + (g[r.ceil() as usize] - g[r.floor() as usize]) * (r - r.floor());
+            let repos: HashSet<&Name> = self
+                .raw
+                .deployments
+                .iter()
+                .filter(|x| &x.service == s)
+                .filter_map(|x| x.repo.as_ref())
+                .collect();
+            let quiet = |k: i64| {
+                !self
+                    .ev
+                    .deployments
+                    .iter()
+                    .any(|x| &x.service == s && day(x.finished_at) == k)
+                    && !self
+                        .ev
+                        .incidents
+                        .iter()
+                        .any(|i| i.affected().any(|a| a == s) && day(i.started_at) == k)
+                    && !self
+                        .ev
+                        .changes
+                        .iter()
+                        .any(|c| repos.contains(&c.repo) && day(c.committed_at) == k)
+            };
+            // Whole days inside W, one at a time.
+            let mut k = w.from.micros().div_euclid(d);
+            if k * d < w.from.micros() {
+                k += 1;
+            }
+            let mut start: Option<i64> = None;
+            while (k + 1) * d <= w.to.micros() + d {
+                let whole = (k + 1) * d <= w.to.micros();
+                if whole && quiet(k) {
+                    start.get_or_insert(k);
+                } else if let Some(st) = start.take()
+                    && (k - st) as f64 > 3.0 * median
+                {
+                    out.push(json!({"service": s.as_str(),
+                        "from": Timestamp::from_micros(st * d).to_rfc3339(),
+                        "to": Timestamp::from_micros(k * d).to_rfc3339()}));
+                }
+                if !whole {
+                    break;
+                }
+                k += 1;
+            }
+        }
+        json!(out)
+    }
+
     fn report(&self, scope: &Scope, w: Window) -> Value {
         let sec = |a: Timestamp, b: Timestamp| (a.micros() - b.micros()) as f64 / 1e6;
         let p: Vec<&Deployment> = self
@@ -328,6 +412,7 @@ impl<'a> Naive<'a> {
             "unlinked_incidents":0,"unknown_incident_services":0,"inverted_intervals":0,"flaky_runs":0,
             "partial_rollouts": self.rollouts.partial.iter().filter(|(s, at)| scope.contains(s) && w.contains(*at)).count(),
             "silent_services": self.silent_services(scope, w),
+            "gaps": self.gaps(scope, w),
             // A history has no arrival times: these need a store (tested
             // over HTTP in lantern-server's api tests).
             "silent_sources": [], "future_timestamps": 0});
@@ -819,6 +904,7 @@ const EXERCISED: &[&str] = &[
     "/data_quality/flaky_runs",
     "/data_quality/partial_rollouts",
     "/data_quality/silent_services/0/service",
+    "/data_quality/gaps/0/service",
     "/signals/automated_share",
     "/signals/automated_unknown",
     "/signals/rollback_rate",

@@ -24,6 +24,8 @@ pub const TABLES: &[&str] = &[
     "pipeline_runs",
     "future_events",
     "deliveries",
+    "change_days",
+    "service_repos",
     "source_state",
     "dead_letters",
     "meta",

@@ -130,6 +130,26 @@ pub(crate) fn is_future(event: &lantern_events::Event, now: i64) -> bool {
     event.latest_time().micros() > now.saturating_add(FUTURE_SLACK_MICROS)
 }
 
+/// The (repository, UTC day) pairs the changes among `events` fall on,
+/// each once: what hygiene.md F7 keeps of changes (`change_days`).
+pub(crate) fn change_days(events: &[lantern_events::Event]) -> Vec<(&str, i64)> {
+    let mut days: Vec<(&str, i64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            lantern_events::Event::Change(c) => Some((
+                c.repo.as_str(),
+                c.committed_at
+                    .micros()
+                    .div_euclid(lantern_events::MICROS_PER_DAY),
+            )),
+            _ => None,
+        })
+        .collect();
+    days.sort_unstable();
+    days.dedup();
+    days
+}
+
 /// How far before a window a report's input reaches for webhook
 /// deliveries: hygiene.md's silent sources look at the 30 days before a
 /// window's (or a trend bucket's) end.

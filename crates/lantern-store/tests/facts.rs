@@ -43,7 +43,7 @@ fn fresh(at: &Location, seed: u64) -> Box<dyn Store + Send> {
             raw_sql(
                 at,
                 "",
-                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs",
+                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs, service_repos, change_days, future_events, deliveries",
             );
             store
         }

@@ -18,14 +18,21 @@ use lantern_engine::Report;
 use lantern_events::Timestamp;
 use maud::{Markup, html};
 
-/// Above a scope's figures: its services whose deployment events stopped.
+/// Above a scope's figures: its services whose deployment events stopped
+/// (F1) or of which nothing was heard for days (F7).
 pub fn banner(report: &Report) -> Markup {
-    let silent = &report.data_quality.silent_services;
+    let q = &report.data_quality;
     html! {
-        @for s in silent {
+        @for s in &q.silent_services {
             p.banner role="alert" data-silent=(s.service) {
                 strong { (s.service) } ": deployment events may be missing since "
                 (s.last_deployment) "; check the CI hook before reading these figures as a slow team."
+            }
+        }
+        @for g in &q.gaps {
+            p.banner role="alert" data-gap=(g.service) {
+                strong { (g.service) } ": nothing was received from " (g.from) " to " (g.to)
+                "; events may have been lost, so these figures may be too low."
             }
         }
     }

@@ -37,7 +37,8 @@ use std::collections::{BTreeSet, HashSet};
 
 /// Drops every kept fact: the next refresh derives them all again.
 pub(super) const FORGET: &str = "DELETE FROM deployment_facts; DELETE FROM pull_request_facts;
-     DELETE FROM incident_links; DELETE FROM stale_facts; DELETE FROM meta WHERE key = 'facts';";
+     DELETE FROM incident_links; DELETE FROM stale_facts; DELETE FROM service_repos;
+     DELETE FROM meta WHERE key = 'facts';";
 
 /// Marks what a batch touches, before it is written (old versions too: a
 /// deployment moved to another service leaves its old one's facts wrong).
@@ -236,6 +237,10 @@ pub(super) fn refresh(
         &[&service_list],
     )?;
     tx.execute(
+        "DELETE FROM service_repos WHERE service = ANY($1)",
+        &[&service_list],
+    )?;
+    tx.execute(
         "DELETE FROM incident_links WHERE service = ANY($1)",
         &[&service_list],
     )?;
@@ -308,6 +313,28 @@ fn write_facts(
     let links = rows_of(&facts.sha_links, |l| {
         service_in(&l.service).then(|| link_row(l))
     });
+    // Which repositories each service deploys (derived, like the facts).
+    let mut pairs: Vec<(&str, &str)> = events
+        .deployments
+        .iter()
+        .filter(|d| service_in(&d.service))
+        .filter_map(|d| d.repo.as_ref().map(|r| (d.service.as_str(), r.as_str())))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let pairs: Vec<Vec<super::Cell>> = pairs
+        .into_iter()
+        .map(|(s, r)| -> Vec<super::Cell> {
+            vec![Box::new(s.to_string()), Box::new(r.to_string())]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "service_repos",
+        &["service", "repo"],
+        &pairs,
+        "ON CONFLICT DO NOTHING",
+    )?;
     let tables: [(&str, &[&str], _, &str); 3] = [
         (
             "deployment_facts",
@@ -475,7 +502,24 @@ pub(super) fn read_input(
 
     // Which repositories the scope deploys (now or before retention), and
     // their pull requests merged in the window.
-    for (service, repo) in super::deployed_repos(&mut tx, &scope)? {
+    // Kept with the facts (fresh here): every service's for the
+    // organisation, which a gap check reads.
+    let pairs = match services {
+        Some(_) => tx.query(
+            "SELECT service, repo FROM service_repos WHERE service = ANY($1)
+             UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
+            &[&scope],
+        )?,
+        None => tx.query(
+            "SELECT service, repo FROM service_repos UNION SELECT service, repo FROM retained_deployed_repos",
+            &[],
+        )?,
+    };
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    for (service, repo) in pairs {
         input
             .deployed_repos
             .insert((names.get(&service)?, names.get(&repo)?));
@@ -504,6 +548,23 @@ pub(super) fn read_input(
         "FROM pipeline_runs WHERE (repo, sha, pipeline) IN
            (SELECT repo, sha, pipeline FROM pipeline_runs WHERE finished_at >= $1 AND finished_at < $2",
     );
+    // The days those repositories had changes (hygiene.md F7).
+    let days = [from, window.to.micros()].map(|t| t.div_euclid(MICROS_PER_DAY));
+    let rows = match services {
+        Some(_) => tx.query(
+            "SELECT repo, day FROM change_days WHERE day >= $1 AND day <= $2 AND repo = ANY($3)",
+            &[&days[0], &days[1], &repos],
+        )?,
+        None => tx.query(
+            "SELECT repo, day FROM change_days WHERE day >= $1 AND day <= $2",
+            &[&days[0], &days[1]],
+        )?,
+    };
+    for r in rows {
+        input
+            .change_days
+            .push((names.get(r.try_get(0)?)?, r.try_get(1)?));
+    }
     input.pipeline_runs = match services {
         Some(_) => super::pipeline_runs(
             &mut tx,

@@ -335,6 +335,25 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (receiver, minute)
     );
     "#,
+    // The UTC days each repository had changes (hygiene.md F7), filled
+    // from the changes already stored; kept like retention's measurements.
+    r#"
+    CREATE TABLE change_days (
+        repo TEXT NOT NULL,
+        day BIGINT NOT NULL,
+        PRIMARY KEY (repo, day)
+    );
+    INSERT INTO change_days
+        SELECT DISTINCT repo, floor(committed_at / 86400000000.0)::BIGINT FROM changes
+        ON CONFLICT DO NOTHING;
+    CREATE TABLE service_repos (
+        service TEXT NOT NULL,
+        repo TEXT NOT NULL,
+        PRIMARY KEY (service, repo)
+    );
+    INSERT INTO service_repos SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

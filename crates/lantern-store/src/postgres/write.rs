@@ -61,6 +61,20 @@ pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Res
         let upsert = format!("ON CONFLICT (id) DO UPDATE SET {}", updates.join(", "));
         insert_rows(tx, name, &names, list, &upsert)?;
     }
+    // hygiene.md F7: the days each repository had changes, kept apart so
+    // that a report reads them without scanning the changes.
+    let days: Vec<Vec<Cell>> = crate::change_days(events)
+        .into_iter()
+        .map(|(repo, day)| -> Vec<Cell> { vec![Box::new(repo.to_string()), Box::new(day)] })
+        .collect();
+    insert_rows(
+        tx,
+        "change_days",
+        &["repo", "day"],
+        &days,
+        "ON CONFLICT DO NOTHING",
+    )?;
+
     note_future(tx, events, now)
 }
 

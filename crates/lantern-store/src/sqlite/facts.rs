@@ -129,12 +129,15 @@ impl<'c> Staging<'c> {
         // purged incident, nothing can re-derive them).
         match partial {
             None => tx.execute_batch(
-                "DELETE FROM incident_links WHERE incident NOT GLOB 'retained:*' AND deployment NOT GLOB 'retained:*';",
+                "DELETE FROM incident_links WHERE incident NOT GLOB 'retained:*' AND deployment NOT GLOB 'retained:*';
+                 DELETE FROM service_repos;",
             )?,
             Some(closure) => {
                 let mut delete = tx.prepare("DELETE FROM incident_links WHERE service = ?1 AND incident NOT GLOB 'retained:*' AND deployment NOT GLOB 'retained:*'")?;
+                let mut forget = tx.prepare("DELETE FROM service_repos WHERE service = ?1")?;
                 for s in &closure.services {
                     delete.execute([s])?;
+                    forget.execute([s])?;
                 }
             }
         }
@@ -151,6 +154,14 @@ impl<'c> Staging<'c> {
         facts: &Facts,
         repos: Option<&BTreeSet<String>>,
     ) -> Result<()> {
+        let mut pair = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO service_repos VALUES (?1, ?2)")?;
+        for d in &events.deployments {
+            if let Some(repo) = &d.repo {
+                pair.execute([d.service.as_str(), repo.as_str()])?;
+            }
+        }
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO staged_deployments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
@@ -593,6 +604,7 @@ impl SqliteStore {
             input.pull_request_facts = prs.pull_request_facts;
             input.deployed_repos = prs.deployed_repos;
             input.pipeline_runs = prs.pipeline_runs;
+            input.change_days = prs.change_days;
             input.merge_rollouts(config);
             self.add_arrivals(window, &mut input, &mut names)?;
             Ok(input)
@@ -871,9 +883,9 @@ fn window_pull_requests(
     };
     // Pull requests merged in the window, of the repositories the scope deploys.
     let mut repos: Vec<Value> = Vec::new();
-    if services.is_some() {
+    {
         let sql = format!(
-            "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL {0}
+            "SELECT service, repo FROM service_repos WHERE 1 {0}
              UNION SELECT service, repo FROM retained_deployed_repos WHERE 1 {0}",
             in_scope("service")
         );
@@ -885,6 +897,10 @@ fn window_pull_requests(
             out.deployed_repos
                 .insert((names.get(r.get_ref(0)?.as_str()?)?, repo));
         }
+    }
+    // The organisation reads every repository: no list to bind.
+    if services.is_none() {
+        repos.clear();
     }
     let in_repos = match services {
         Some(_) => format!("AND repo IN ({})", placeholders(repos.len())),
@@ -926,8 +942,17 @@ fn window_pull_requests(
     );
     let args = [Value::from(from), Value::from(to)]
         .into_iter()
-        .chain(repos);
+        .chain(repos.iter().cloned());
     out.pipeline_runs =
         crate::sqlite::read_pipeline_runs(conn, &mut names, &sql, params_from_iter(args))?;
+    // The days those repositories had changes (hygiene.md F7).
+    let sql = format!("SELECT repo, day FROM change_days WHERE day >= ? AND day <= ? {in_repos}");
+    let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(days.into_iter().chain(repos)))?;
+    while let Some(r) = rows.next()? {
+        out.change_days
+            .push((names.get(r.get_ref(0)?.as_str()?)?, r.get(1)?));
+    }
     Ok(out)
 }

@@ -72,6 +72,7 @@ impl WriteSession for SqliteSession<'_> {
     fn write(&mut self, events: &[Event]) -> Result<()> {
         // Marks read the versions being replaced: before the inserts.
         facts::mark_stale(&self.tx, events)?;
+        SqliteStore::write_change_days(&self.tx, events)?;
         let mut inserts = Inserts::prepare(&self.tx)?;
         for e in events {
             SqliteStore::write_event(&mut inserts, e)?;
@@ -208,6 +209,16 @@ impl SqliteStore {
         let mut inserts = Inserts::prepare(tx)?;
         for e in events {
             Self::write_event(&mut inserts, e)?;
+        }
+        Self::write_change_days(tx, events)
+    }
+
+    /// hygiene.md F7: the days each repository had changes, kept apart so
+    /// that a report reads them without scanning the changes.
+    fn write_change_days(tx: &rusqlite::Transaction, events: &[Event]) -> Result<()> {
+        let mut put = tx.prepare_cached("INSERT OR IGNORE INTO change_days VALUES (?1, ?2)")?;
+        for (repo, day) in crate::change_days(events) {
+            put.execute(params![repo, day])?;
         }
         Ok(())
     }

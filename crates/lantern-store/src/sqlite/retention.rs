@@ -373,5 +373,9 @@ fn drop_measurements(tx: &Transaction, horizon: i64) -> Result<u64> {
         "DELETE FROM retained_contributors WHERE day < ?1",
         [horizon.div_euclid(MICROS_PER_DAY)],
     )?;
+    tx.execute(
+        "DELETE FROM change_days WHERE day < ?1",
+        [horizon.div_euclid(MICROS_PER_DAY)],
+    )?;
     Ok(n as u64)
 }

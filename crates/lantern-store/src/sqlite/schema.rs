@@ -331,6 +331,27 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (receiver, minute)
     ) WITHOUT ROWID;
     "#,
+    // 13: the UTC days each repository had changes (hygiene.md F7, gaps
+    // in the data), filled from the changes already stored. Anonymous, so
+    // kept until the aggregate horizon like retention's measurements.
+    r#"
+    CREATE TABLE change_days (
+        repo TEXT NOT NULL,
+        day INTEGER NOT NULL, -- days since 1970-01-01, UTC
+        PRIMARY KEY (repo, day)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO change_days
+        SELECT DISTINCT repo, (committed_at - (committed_at % 86400000000 + 86400000000) % 86400000000) / 86400000000 FROM changes;
+    -- Which repositories each service deploys, without a scan of the
+    -- deployments (a gap check needs them for every service): derived,
+    -- rebuilt with the facts of each refreshed service.
+    CREATE TABLE service_repos (
+        service TEXT NOT NULL,
+        repo TEXT NOT NULL,
+        PRIMARY KEY (service, repo)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO service_repos SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
