@@ -153,6 +153,19 @@ impl<'e> Ledger<'e> {
                 dq.inverted_intervals += 1;
             }
         }
+        dq.flag_changes = self
+            .input
+            .flag_changes
+            .iter()
+            .filter(|a| a.kind == AnnotationKind::FeatureFlag)
+            .filter(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from)
+            .filter(|a| match (&a.scope, scope) {
+                (_, Scope::Org) => true,
+                (AnnotationScope::Service(s), _) => scope.contains(s),
+                (AnnotationScope::Team(t), Scope::Team { name, .. }) => t == name,
+                _ => false,
+            })
+            .count() as u64;
         dq.silent_services = self.silent_services(scope, window);
         dq.gaps = self.gaps(scope, window);
         dq.silent_sources = self.silent_sources(window);

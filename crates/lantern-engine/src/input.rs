@@ -232,6 +232,9 @@ pub struct ReportInput {
     /// (repository, UTC day number) of at least the window's days on which
     /// the scope's repositories had changes (hygiene.md F7).
     pub change_days: Vec<(Name, i64)>,
+    /// At least the `feature_flag` annotations touching the window
+    /// (hygiene.md F5).
+    pub flag_changes: Vec<Annotation>,
 }
 
 /// An event as it arrived: what puts it in a scope, and when.
@@ -299,6 +302,12 @@ impl ReportInput {
             future_events: Vec::new(),
             deliveries: Vec::new(),
             change_days,
+            flag_changes: events
+                .annotations
+                .iter()
+                .filter(|a| a.kind == AnnotationKind::FeatureFlag)
+                .cloned()
+                .collect(),
         };
         input.merge_rollouts(config);
         input

@@ -192,6 +192,9 @@ pub struct DataQuality {
     /// hygiene.md F3: events of S received in W dated more than five
     /// minutes after they arrived (kept, counted).
     pub future_timestamps: u64,
+    /// hygiene.md F5: feature-flag changes touching W, of a service of S,
+    /// of the team (a team's report) or of any scope (the organisation's).
+    pub flag_changes: u64,
 }
 
 /// One sentence of [`DataQuality::notes`]: which count it is about,
@@ -331,6 +334,13 @@ impl DataQuality {
             q.partial_rollouts,
             "1 rollout reached only some of its clusters or regions: it counts as one failed deployment.",
             "{n} rollouts reached only some of their clusters or regions: each counts as one failed deployment.",
+        );
+        say(
+            "flag_changes",
+            false,
+            q.flag_changes,
+            "1 feature flag changed in this window: it is marked on the charts beside the deployments.",
+            "{n} feature flags changed in this window: they are marked on the charts beside the deployments.",
         );
         say(
             "future_timestamps",

@@ -413,6 +413,17 @@ impl<'a> Naive<'a> {
             "partial_rollouts": self.rollouts.partial.iter().filter(|(s, at)| scope.contains(s) && w.contains(*at)).count(),
             "silent_services": self.silent_services(scope, w),
             "gaps": self.gaps(scope, w),
+            "flag_changes": self.ev.annotations.iter().filter(|a| {
+                a.kind == AnnotationKind::FeatureFlag
+                    && a.from < w.to
+                    && a.to.unwrap_or(a.from) >= w.from
+                    && match (&a.scope, scope) {
+                        (_, Scope::Org) => true,
+                        (AnnotationScope::Service(s), _) => scope.contains(s),
+                        (AnnotationScope::Team(t), Scope::Team { name, .. }) => t == name,
+                        _ => false,
+                    }
+            }).count(),
             // A history has no arrival times: these need a store (tested
             // over HTTP in lantern-server's api tests).
             "silent_sources": [], "future_timestamps": 0});
@@ -905,6 +916,7 @@ const EXERCISED: &[&str] = &[
     "/data_quality/partial_rollouts",
     "/data_quality/silent_services/0/service",
     "/data_quality/gaps/0/service",
+    "/data_quality/flag_changes",
     "/signals/automated_share",
     "/signals/automated_unknown",
     "/signals/rollback_rate",

@@ -61,6 +61,7 @@ proptest! {
         all.extend(events.deployments.iter().cloned().map(Event::Deployment));
         all.extend(events.incidents.iter().cloned().map(Event::Incident));
         all.extend(events.pipeline_runs.iter().cloned().map(Event::PipelineRun));
+        all.extend(events.annotations.iter().cloned().map(Event::Annotation));
         let n = all.len().max(1);
         let mut shuffled = all.clone();
         shuffled.rotate_left(rotate % n);

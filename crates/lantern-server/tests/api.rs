@@ -754,6 +754,119 @@ async fn pages_show_workflow_health_a_missing_events_banner_and_data_health() {
     app.stop().await;
 }
 
+/// Feature-flag tools (hygiene.md F5): LaunchDarkly (signed in
+/// X-LD-Signature) and Unleash (a bearer secret) flag changes become
+/// `feature_flag` annotations titled by the flag's key alone — the person
+/// and the description of the vendors' payloads are not kept — and are
+/// counted in the report's `flag_changes`.
+#[tokio::test]
+async fn flag_changes_from_launchdarkly_and_unleash_become_bare_annotations() {
+    let app = spawn_app().await;
+    let body = fixture("launchdarkly/flag_updated.json");
+    assert_eq!(app.post("/hooks/launchdarkly", body.clone()).await.0, 401);
+    let wrong = [("x-ld-signature", "00ff")];
+    assert_eq!(
+        app.post_with("/hooks/launchdarkly", &wrong, body.clone())
+            .await
+            .0,
+        401
+    );
+    let sig = hmac_hex(b"ld-secret", &body);
+    let signed = [("x-ld-signature", sig.as_str())];
+    for _ in 0..2 {
+        let (status, _, answer) = app
+            .post_with("/hooks/launchdarkly", &signed, body.clone())
+            .await;
+        assert_eq!(
+            (status, answer["accepted"].as_u64()),
+            (200, Some(1)),
+            "{answer}"
+        );
+    }
+    let mut other: Value = serde_json::from_slice(&body).unwrap();
+    other["kind"] = json!("environment");
+    let bytes = serde_json::to_vec(&other).unwrap();
+    let sig = hmac_hex(b"ld-secret", &bytes);
+    let (status, _, _) = app
+        .post_with(
+            "/hooks/launchdarkly",
+            &[("x-ld-signature", sig.as_str())],
+            bytes,
+        )
+        .await;
+    assert_eq!(status, 202);
+    let mut broken: Value = serde_json::from_slice(&body).unwrap();
+    broken["target"]["resources"] = json!([]);
+    let bytes = serde_json::to_vec(&broken).unwrap();
+    let sig = hmac_hex(b"ld-secret", &bytes);
+    let (status, _, problem) = app
+        .post_with(
+            "/hooks/launchdarkly",
+            &[("x-ld-signature", sig.as_str())],
+            bytes,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/target/resources/0"),
+        "{problem}"
+    );
+
+    let unleash: Value =
+        serde_json::from_slice(&fixture("unleash/feature_environment_enabled.json")).unwrap();
+    let token = [("authorization", "Bearer un-token")];
+    assert_eq!(app.post_json("/hooks/unleash", &[], &unleash).await.0, 401);
+    let (status, _, answer) = app.post_json("/hooks/unleash", &token, &unleash).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    let mut addon = unleash.clone();
+    addon["type"] = json!("addon-config-created");
+    assert_eq!(app.post_json("/hooks/unleash", &token, &addon).await.0, 202);
+
+    let (_, report) = app
+        .get("/api/v1/report?service=checkout&from=2016-08-01&to=2016-09-01")
+        .await;
+    assert_eq!(report["data_quality"]["flag_changes"], 1, "{report}");
+    let (_, org) = app
+        .get("/api/v1/report?from=2021-05-01&to=2021-06-01")
+        .await;
+    assert_eq!(org["data_quality"]["flag_changes"], 1, "{org}");
+
+    let home = app.stop().await;
+    let notes = home.with_store(|store| store.annotations().unwrap());
+    let mut flags: Vec<(String, String, String)> = notes
+        .iter()
+        .map(|a| (a.id.to_string(), format!("{:?}", a.scope), a.title.clone()))
+        .collect();
+    flags.sort();
+    assert_eq!(
+        flags,
+        [
+            (
+                "launchdarkly:57c0a8e29969090743529966".to_string(),
+                "Service(\"checkout\")".to_string(),
+                "checkout-v2".to_string()
+            ),
+            (
+                "unleash:41".to_string(),
+                "Org".to_string(),
+                "new-feature".to_string()
+            ),
+        ]
+    );
+    assert!(
+        notes
+            .iter()
+            .all(|a| a.kind == lantern_events::AnnotationKind::FeatureFlag)
+    );
+}
+
 #[tokio::test]
 async fn gitlab_hooks_with_their_token_and_time_formats() {
     let app = spawn_app().await;

@@ -177,6 +177,10 @@ fn deliveries(cases: u32) {
                 "opsgenie" => headers.push(("authorization".into(), "Bearer og-token".into())),
                 "alertmanager" => headers.push(("authorization".into(), "Bearer am-token".into())),
                 "cdevents" => headers.push(("authorization".into(), "Bearer cd-token".into())),
+                "launchdarkly" => {
+                    headers.push(("x-ld-signature".into(), hmac_hex(b"ld-secret", &bytes)))
+                }
+                "unleash" => headers.push(("authorization".into(), "Bearer un-token".into())),
                 _ => headers.push((
                     "authorization".into(),
                     format!("Bearer {}", app.tokens["ingest"]),

@@ -132,6 +132,12 @@ fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
                 flatten(&key, child, rows);
             }
         }
+        // A list (silent services, gaps): one row per field of each item.
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                flatten(&format!("{prefix}.{i}"), child, rows);
+            }
+        }
         Value::Null => rows.push((prefix.to_string(), String::new())),
         Value::String(s) => rows.push((prefix.to_string(), s.clone())),
         other => rows.push((prefix.to_string(), other.to_string())),

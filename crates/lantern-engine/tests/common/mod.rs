@@ -291,10 +291,25 @@ fn hygiene(
         }
         *line = v.to_string();
     }
+    let mut runs = Vec::new();
+    // Feature flags flipped (hygiene.md F5), on a service, the team or all.
+    for k in 0..rng.below(5) {
+        let scope = match rng.below(3) {
+            0 => json!({"service": *rng.pick(&["svc1", "svc2", "svc3"])}),
+            1 => json!({"team": "t"}),
+            _ => json!({"org": true}),
+        };
+        let at = BASE + rng.below(40 * 86_400) as i64;
+        let mut a = json!({"type":"annotation","id":format!("flag{k}"),"scope":scope,
+            "kind":"feature_flag","from":ts(&mut rng, at),"title":format!("flag-{k}")});
+        if rng.chance(0.3) {
+            a["to"] = json!(ts2(&mut rng, |r| at + r.below(5 * 86_400) as i64));
+        }
+        runs.push(a.to_string());
+    }
     let mut n = 0;
     let mut repos: Vec<&&str> = commits.keys().collect();
     repos.sort();
-    let mut runs = Vec::new();
     for repo in repos {
         let list = &commits[*repo];
         for _ in 0..rng.below(12) {

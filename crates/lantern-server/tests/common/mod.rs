@@ -193,6 +193,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             engine: EngineConfig::default(),
             sources: BTreeMap::from([
                 source(
+                    "launchdarkly",
+                    &["ld-secret"],
+                    &[("checkout-v2", "checkout")],
+                    &[],
+                ),
+                source("unleash", &["un-token"], &[], &[]),
+                source(
                     "pagerduty",
                     &["old-secret", "test-secret"],
                     &[("API Service", "api")],

@@ -5,6 +5,7 @@
 mod cdevents;
 mod events;
 mod fields;
+mod flags;
 mod github;
 mod gitlab;
 mod incidents;
@@ -74,6 +75,8 @@ pub struct MapError(pub String);
 enum Proof {
     /// `sha256=` and the hex HMAC-SHA256 of the body, in this header.
     HmacHeader(&'static str),
+    /// The hex HMAC-SHA256 of the body alone, in this header (LaunchDarkly).
+    PlainHmacHeader(&'static str),
     /// `v1=` hex HMAC-SHA256 values, comma-separated (PagerDuty: several
     /// during a rotation), in this header.
     VersionedHmacHeader(&'static str),
@@ -170,6 +173,19 @@ pub const RECEIVERS: &[Receiver] = &[
         kept_headers: &[],
         mapping: |d| incidents::alertmanager(d.body, d.settings, d.received_at),
     },
+    // Feature-flag tools: flag changes become annotations (hygiene.md F5).
+    Receiver {
+        name: "launchdarkly",
+        proof: Proof::PlainHmacHeader("x-ld-signature"),
+        kept_headers: &[],
+        mapping: |d| flags::launchdarkly(d.body, d.settings),
+    },
+    Receiver {
+        name: "unleash",
+        proof: Proof::Bearer,
+        kept_headers: &[],
+        mapping: |d| flags::unleash(d.body, d.settings),
+    },
     Receiver {
         name: "cdevents",
         proof: Proof::Bearer,
@@ -210,6 +226,9 @@ impl Receiver {
             Proof::HmacHeader(name) => header(name)
                 .and_then(|s| s.strip_prefix("sha256="))
                 .is_some_and(|sig| verify::hmac_sha256_matches(secrets, body, sig)),
+            Proof::PlainHmacHeader(name) => {
+                header(name).is_some_and(|sig| verify::hmac_sha256_matches(secrets, body, sig))
+            }
             Proof::VersionedHmacHeader(name) => header(name).is_some_and(|all| {
                 all.split(',')
                     .filter_map(|s| s.trim().strip_prefix("v1="))
@@ -227,7 +246,10 @@ impl Receiver {
     /// request is not.
     pub fn carries_credentials(&self, has_header: impl Fn(&str) -> bool) -> bool {
         let proof = match self.proof {
-            Proof::HmacHeader(h) | Proof::VersionedHmacHeader(h) | Proof::SecretHeader(h) => h,
+            Proof::HmacHeader(h)
+            | Proof::PlainHmacHeader(h)
+            | Proof::VersionedHmacHeader(h)
+            | Proof::SecretHeader(h) => h,
             Proof::Bearer => "authorization",
         };
         has_header(proof) || has_header("authorization")

@@ -57,6 +57,16 @@ pub fn fixtures() -> Vec<Fixture> {
     out.push(("gitlab", vec![], read("gitlab/deployment_hook.json")));
     out.push(("gitlab", vec![], read("gitlab/pipeline_hook.json")));
     out.push((
+        "launchdarkly",
+        vec![],
+        read("launchdarkly/flag_updated.json"),
+    ));
+    out.push((
+        "unleash",
+        vec![],
+        read("unleash/feature_environment_enabled.json"),
+    ));
+    out.push((
         "pagerduty",
         vec![],
         read("pagerduty/incident_triggered_v3.json"),

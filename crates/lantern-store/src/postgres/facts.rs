@@ -615,6 +615,12 @@ fn add_arrivals(
             received_at: Timestamp::from_micros(r.try_get(2)?),
         });
     }
+    // hygiene.md F5: flag changes touching the window.
+    input.flag_changes = super::annotations(c)?
+        .into_iter()
+        .filter(|a| a.kind == AnnotationKind::FeatureFlag)
+        .filter(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from)
+        .collect();
     let minute = 60 * MICROS_PER_SECOND;
     let since = (window.from.micros() - crate::SILENCE_LOOK_BACK_MICROS).div_euclid(minute);
     let until = window.to.micros().div_euclid(minute) + 1;

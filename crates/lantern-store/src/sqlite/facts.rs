@@ -640,6 +640,13 @@ impl SqliteStore {
                 received_at: time(r.get(2)?),
             });
         }
+        // hygiene.md F5: flag changes touching the window.
+        input.flag_changes = self
+            .load_annotations(names)?
+            .into_iter()
+            .filter(|a| a.kind == AnnotationKind::FeatureFlag)
+            .filter(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from)
+            .collect();
         let minute = 60 * MICROS_PER_SECOND;
         let since = (window.from.micros() - crate::SILENCE_LOOK_BACK_MICROS).div_euclid(minute);
         let mut stmt = self.conn().prepare(
