@@ -177,6 +177,12 @@ struct SourceEntry {
     deploy_workflows: Vec<String>,
     #[serde(default)]
     keep_titles: bool,
+    #[serde(default)]
+    incident_label: Option<String>,
+    #[serde(default)]
+    incident_types: Vec<String>,
+    #[serde(default)]
+    service_field: Option<String>,
 }
 
 /// `[git]`: how `lantern import git` recognises hotfixes.
@@ -335,6 +341,9 @@ fn sources(
                     .map(|e| e.deploy_workflows.clone())
                     .unwrap_or_default(),
                 keep_titles: entry.is_some_and(|e| e.keep_titles),
+                incident_label: entry.and_then(|e| e.incident_label.clone()),
+                incident_types: entry.map(|e| e.incident_types.clone()).unwrap_or_default(),
+                service_field: entry.and_then(|e| e.service_field.clone()),
             },
         );
     }

@@ -867,6 +867,123 @@ async fn flag_changes_from_launchdarkly_and_unleash_become_bare_annotations() {
     );
 }
 
+/// Incidents kept in issue trackers: GitHub issues with the configured
+/// label (here `bug`, the label of GitHub's own example), GitLab issues of
+/// type incident, Jira issues of an incident type. Opened starts, closed
+/// resolves, reopened is open again, removing the label deletes nothing;
+/// no body, person or title is kept.
+#[tokio::test]
+async fn issue_trackers_feed_incidents() {
+    let app = spawn_app().await;
+    let labeled = github_fixture("issues/labeled.payload.json");
+    let (status, answer) = github(&app, "issues", &labeled).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    let mut closed = labeled.clone();
+    closed["action"] = json!("closed");
+    closed["issue"]["state"] = json!("closed");
+    closed["issue"]["closed_at"] = json!("2019-05-15T16:20:18Z");
+    assert_eq!(github(&app, "issues", &closed).await.0, 200);
+    assert_eq!(
+        restored(&app, "hello", "2019-05-01", "2019-06-01").await,
+        (1, 3600.0)
+    );
+    // Reopened (GitHub's example): open again.
+    let reopened = github_fixture("issues/reopened.payload.json");
+    assert_eq!(github(&app, "issues", &reopened).await.0, 200);
+    // The label removed: nothing deleted.
+    let mut unlabeled = labeled.clone();
+    unlabeled["action"] = json!("unlabeled");
+    unlabeled["issue"]["labels"] = json!([]);
+    assert_eq!(github(&app, "issues", &unlabeled).await.0, 202);
+
+    let token = [("x-gitlab-token", "gl-token")];
+    let mut issue: Value =
+        serde_json::from_slice(&fixture("gitlab/incident_issue_hook.json")).unwrap();
+    let (status, _, answer) = app.post_json("/hooks/gitlab", &token, &issue).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    issue["object_attributes"]["type"] = json!("Issue");
+    issue["object_attributes"]["issue_type"] = json!("issue");
+    assert_eq!(app.post_json("/hooks/gitlab", &token, &issue).await.0, 202);
+
+    let body = fixture("jira/issue_updated.json");
+    assert_eq!(app.post("/hooks/jira", body.clone()).await.0, 401);
+    let sig = format!("sha256={}", hmac_hex(b"jira-secret", &body));
+    let signed = [("x-hub-signature", sig.as_str())];
+    let (status, _, answer) = app.post_with("/hooks/jira", &signed, body.clone()).await;
+    assert_eq!(
+        (status, answer["accepted"].as_u64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    let mut story: Value = serde_json::from_slice(&body).unwrap();
+    story["issue"]["fields"]["issuetype"]["name"] = json!("Story");
+    let bytes = serde_json::to_vec(&story).unwrap();
+    let sig = format!("sha256={}", hmac_hex(b"jira-secret", &bytes));
+    let (status, _, _) = app
+        .post_with("/hooks/jira", &[("x-hub-signature", sig.as_str())], bytes)
+        .await;
+    assert_eq!(status, 202);
+    let mut nameless: Value = serde_json::from_slice(&body).unwrap();
+    nameless["issue"]["fields"]["components"] = json!([]);
+    let bytes = serde_json::to_vec(&nameless).unwrap();
+    let sig = format!("sha256={}", hmac_hex(b"jira-secret", &bytes));
+    let (status, _, problem) = app
+        .post_with("/hooks/jira", &[("x-hub-signature", sig.as_str())], bytes)
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("service_field"),
+        "{problem}"
+    );
+    assert_eq!(
+        restored(&app, "checkout", "2018-05-01", "2018-06-01").await,
+        (1, 952.0)
+    );
+
+    let home = app.stop().await;
+    let events = home.with_store(|store| store.load(None).unwrap());
+    let mut incidents: Vec<(String, String, bool)> = events
+        .incidents
+        .iter()
+        .map(|i| {
+            (
+                i.id.to_string(),
+                i.service.to_string(),
+                i.resolved_at.is_some(),
+            )
+        })
+        .collect();
+    incidents.sort();
+    assert_eq!(
+        incidents,
+        [
+            (
+                "github:Codertocat/Hello-World:issue:1".to_string(),
+                "hello".to_string(),
+                false
+            ),
+            (
+                "gitlab:gitlabhq/gitlab-test:issue:23".to_string(),
+                "Gitlab Test".to_string(),
+                true
+            ),
+            ("jira:JRA-20002".to_string(), "checkout".to_string(), true),
+        ]
+    );
+    assert!(events.incidents.iter().all(|i| i.title.is_none()));
+}
+
 #[tokio::test]
 async fn gitlab_hooks_with_their_token_and_time_formats() {
     let app = spawn_app().await;

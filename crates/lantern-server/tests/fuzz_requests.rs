@@ -181,6 +181,10 @@ fn deliveries(cases: u32) {
                     headers.push(("x-ld-signature".into(), hmac_hex(b"ld-secret", &bytes)))
                 }
                 "unleash" => headers.push(("authorization".into(), "Bearer un-token".into())),
+                "jira" => headers.push((
+                    "x-hub-signature".into(),
+                    format!("sha256={}", hmac_hex(b"jira-secret", &bytes)),
+                )),
                 _ => headers.push((
                     "authorization".into(),
                     format!("Bearer {}", app.tokens["ingest"]),

@@ -22,6 +22,7 @@ fn settings() -> SourceSettings {
         services: [("myApp".to_string(), "web".to_string())].into(),
         deploy_workflows: vec!["Deploy".into(), "myPipeline".into()],
         keep_titles: true,
+        ..SourceSettings::default()
     }
 }
 

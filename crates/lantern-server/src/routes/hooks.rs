@@ -39,7 +39,7 @@ pub struct Accepted {
 #[utoipa::path(
     post,
     path = "/hooks/{source}",
-    params(("source" = String, Path, description = "events, sli, github, gitlab, pagerduty, opsgenie, alertmanager or cdevents")),
+    params(("source" = String, Path, description = "events, sli, github, gitlab, pagerduty, opsgenie, alertmanager, launchdarkly, unleash, jira or cdevents")),
     request_body(content = serde_json::Value, description = "The source's webhook body"),
     responses(
         (status = 200, description = "Committed", body = Accepted),

@@ -199,6 +199,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
                     &[],
                 ),
                 source("unleash", &["un-token"], &[], &[]),
+                source("jira", &["jira-secret"], &[], &[]),
                 source(
                     "pagerduty",
                     &["old-secret", "test-secret"],
@@ -478,6 +479,10 @@ fn source(
             .collect(),
         deploy_workflows: text(deploy_workflows),
         keep_titles: false,
+        // The label of GitHub's own example issue.
+        incident_label: Some("bug".into()),
+        incident_types: Vec::new(),
+        service_field: None,
     };
     (name.to_string(), settings)
 }

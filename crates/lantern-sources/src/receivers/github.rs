@@ -11,6 +11,7 @@
 //! - `workflow_run`: every completed run is a `pipeline_run` (each attempt
 //!   its own); a run of a workflow named in `deploy_workflows` is also a
 //!   production deployment;
+//! - `issues` with the incident label: an incident (`trackers`);
 //! - `deployment` (not final yet), `ping` and the rest: accepted, ignored.
 
 use super::fields::{
@@ -53,6 +54,7 @@ pub fn map(
         "pull_request" => pull_request(&v, pseudonymiser),
         "pull_request_review" => review(&v, pseudonymiser),
         "workflow_run" => workflow_run(&v, settings),
+        "issues" => super::trackers::github_issue(&v, service(&v, settings)?, settings),
         "ping" => Ok(Mapped::Ignored("ping: the hook reaches Lantern".into())),
         "deployment" => Ok(Mapped::Ignored(
             "a deployment counts once a deployment_status says how it ended".into(),

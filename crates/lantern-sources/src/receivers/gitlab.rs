@@ -56,6 +56,7 @@ pub fn map(
         Some("merge_request") => merge_request(&v, pseudonymiser),
         Some("push") => push(&v, pseudonymiser),
         Some("pipeline") => pipeline(&v),
+        Some("issue") => super::trackers::gitlab_issue(&v, settings, time),
         Some(other) => Ok(Mapped::Ignored(format!(
             "GitLab `{other}` hooks are not used"
         ))),

@@ -9,6 +9,7 @@ mod flags;
 mod github;
 mod gitlab;
 mod incidents;
+mod trackers;
 
 use crate::verify;
 use lantern_events::{Event, Pseudonymiser, Timestamp};
@@ -28,6 +29,14 @@ pub struct SourceSettings {
     /// message, Alertmanager's summary). Off by default: events.md stores
     /// no free text from a source unless it is asked to.
     pub keep_titles: bool,
+    /// GitHub: the label that makes an issue an incident (default
+    /// `incident`).
+    pub incident_label: Option<String>,
+    /// Jira: the issue types that are incidents (default `Incident`).
+    pub incident_types: Vec<String>,
+    /// Jira: the field naming an incident's service (a custom field's id;
+    /// default the first of `components`).
+    pub service_field: Option<String>,
 }
 
 impl SourceSettings {
@@ -185,6 +194,13 @@ pub const RECEIVERS: &[Receiver] = &[
         proof: Proof::Bearer,
         kept_headers: &[],
         mapping: |d| flags::unleash(d.body, d.settings),
+    },
+    // Jira Cloud signs with a secret as GitHub does.
+    Receiver {
+        name: "jira",
+        proof: Proof::HmacHeader("x-hub-signature"),
+        kept_headers: &[],
+        mapping: |d| trackers::jira(d.body, d.settings),
     },
     Receiver {
         name: "cdevents",

@@ -50,12 +50,15 @@ pub fn fixtures() -> Vec<Fixture> {
         ),
         ("push", "github/push/with-new-branch.payload.json"),
         ("workflow_run", "github/workflow_run/completed.payload.json"),
+        ("issues", "github/issues/labeled.payload.json"),
     ] {
         let headers = vec![("x-github-event".to_string(), event.to_string())];
         out.push(("github", headers, read(file)));
     }
     out.push(("gitlab", vec![], read("gitlab/deployment_hook.json")));
     out.push(("gitlab", vec![], read("gitlab/pipeline_hook.json")));
+    out.push(("gitlab", vec![], read("gitlab/incident_issue_hook.json")));
+    out.push(("jira", vec![], read("jira/issue_updated.json")));
     out.push((
         "launchdarkly",
         vec![],
