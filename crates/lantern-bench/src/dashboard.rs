@@ -85,6 +85,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
         days: args.days,
         deploys_per_day: 2.74,
         changes_per_deploy: 5,
+        runs_per_deploy: 0,
         dir: None,
         json: false,
         reuse: false,

@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// New commits per deployment.
     #[arg(long, default_value_t = 5)]
     pub changes_per_deploy: u32,
+    /// CI runs (`pipeline_run` events) per deployment, on its commit: one
+    /// pipeline's first attempt and re-runs, a few failing (hygiene.md).
+    #[arg(long, default_value_t = 0)]
+    pub runs_per_deploy: u32,
     /// Where the data and database go [default: a temporary folder, removed after].
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -142,7 +146,8 @@ fn measure(
             + counts.pull_requests
             + counts.deployments
             + counts.incidents
-            + counts.annotations,
+            + counts.annotations
+            + counts.pipeline_runs,
         // The synthetic organisation deploys to production only.
         production_deployments: counts.deployments,
         changes: counts.changes,
@@ -369,6 +374,26 @@ pub fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
             )?;
             events += 2;
             deployments += 1;
+            for r in 0..args.runs_per_deploy {
+                // Attempts of the "ci" pipeline, then other pipelines.
+                let (pipeline, attempt) = match r {
+                    0 | 1 => ("ci", r + 1),
+                    _ => (["lint", "test", "build", "e2e"][(r as usize - 2) % 4], 1),
+                };
+                let status = if r == 0 && rng.chance(0.1) {
+                    "failure"
+                } else {
+                    "success"
+                };
+                let start = t - 1500 + (r as i64) * 120;
+                writeln!(
+                    out,
+                    r#"{{"type":"pipeline_run","id":"{id}-run-{r}","repo":"{repo}","sha":"{tip}","pipeline":"{pipeline}","attempt":{attempt},"started_at":"{}","finished_at":"{}","status":"{status}"}}"#,
+                    iso(start),
+                    iso(start + 300 + rng.below(300) as i64)
+                )?;
+                events += 1;
+            }
             if rng.chance(0.02) {
                 writeln!(
                     out,
