@@ -56,6 +56,20 @@ pub struct Signals {
     pub time_in_ci: Stats,
 }
 
+/// The median of the gaps (µs) between consecutive instants, in order;
+/// 0 with fewer than two.
+fn median_gap(times: &[Timestamp]) -> f64 {
+    let mut gaps: Vec<f64> = times
+        .windows(2)
+        .map(|w| (w[1].micros() - w[0].micros()) as f64)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    match gaps.is_empty() {
+        true => 0.0,
+        false => crate::stats::percentile(&gaps, 0.5),
+    }
+}
+
 impl<'e> Ledger<'e> {
     /// The scope's repositories' pipeline runs (every repository for the
     /// organisation, as for `pr_stages`).
@@ -157,7 +171,8 @@ impl<'e> Ledger<'e> {
             .input
             .flag_changes
             .iter()
-            .filter(|a| a.kind == AnnotationKind::FeatureFlag)
+            // Stores hand over those touching the whole window; a bucket
+            // is narrower.
             .filter(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from)
             .filter(|a| match (&a.scope, scope) {
                 (_, Scope::Org) => true,
@@ -239,12 +254,7 @@ impl<'e> Ledger<'e> {
             if times.len() < 2 || *first > last {
                 continue;
             }
-            let mut gaps: Vec<f64> = times
-                .windows(2)
-                .map(|w| (w[1].micros() - w[0].micros()) as f64)
-                .collect();
-            gaps.sort_by(f64::total_cmp);
-            let median = crate::stats::percentile(&gaps, 0.5);
+            let median = median_gap(&times);
             let allowed = (7 * MICROS_PER_DAY) as f64;
             if (window.to.micros() - last.micros()) as f64 > allowed.max(4.0 * median) {
                 out.push(SilentService {
@@ -350,15 +360,7 @@ impl<'e> Ledger<'e> {
             let Some(&last) = times.iter().max() else {
                 continue;
             };
-            let mut gaps: Vec<f64> = times
-                .windows(2)
-                .map(|w| (w[1].micros() - w[0].micros()) as f64)
-                .collect();
-            gaps.sort_by(f64::total_cmp);
-            let median = match gaps.is_empty() {
-                true => 0.0,
-                false => crate::stats::percentile(&gaps, 0.5),
-            };
+            let median = median_gap(&times);
             let allowed = (MICROS_PER_DAY as f64).max(10.0 * median);
             if (window.to.micros() - last.micros()) as f64 > allowed {
                 out.push(SilentSource {

@@ -246,6 +246,31 @@ pub struct Arrival {
 }
 
 impl ReportInput {
+    /// Keeps the `feature_flag` annotations of `annotations` that touch
+    /// the window (hygiene.md F5), as `flag_changes`.
+    pub fn set_flag_changes(&mut self, annotations: Vec<Annotation>, window: Window) {
+        self.flag_changes = annotations
+            .into_iter()
+            .filter(|a| a.kind == AnnotationKind::FeatureFlag)
+            .filter(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from)
+            .collect();
+    }
+
+    /// The (service, rollout) of every rollout member handed over, and
+    /// the members' ids: what a store completes (every member of a
+    /// rollout it hands any of).
+    pub fn rollouts_begun(&self) -> (BTreeSet<(String, String)>, BTreeSet<String>) {
+        let mut rollouts = BTreeSet::new();
+        let mut members = BTreeSet::new();
+        for d in &self.deployments {
+            if let Some(r) = &d.rollout {
+                rollouts.insert((d.service.to_string(), r.to_string()));
+                members.insert(d.id.to_string());
+            }
+        }
+        (rollouts, members)
+    }
+
     /// The repositories the scope's services deploy (`None` for the
     /// organisation: every repository).
     pub fn repos_deployed_by<'a>(

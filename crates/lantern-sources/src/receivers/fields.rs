@@ -21,6 +21,12 @@ pub fn opt_text(v: &Value, path: &str) -> Option<String> {
     v.pointer(path).and_then(Value::as_str).map(str::to_string)
 }
 
+/// A source's own title for an incident: free text, so only when the
+/// source's `keep_titles` asks for it (events.md).
+pub fn kept_title(settings: &super::SourceSettings, v: &Value, path: &str) -> Option<String> {
+    settings.keep_titles.then(|| opt_text(v, path)).flatten()
+}
+
 pub fn time(v: &Value, path: &str) -> Result<Timestamp, MapError> {
     Timestamp::parse_rfc3339(text(v, path)?).map_err(|m| MapError(format!("`{path}`: {m}")))
 }

@@ -3,7 +3,7 @@
 //! about an incident (it started, was acknowledged, was resolved), so the
 //! events they map to are merged into the stored incident.
 
-use super::fields::{epoch, opt_text, parse, text, time};
+use super::fields::{epoch, kept_title, opt_text, parse, text, time};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{Event, EventId, Incident, Name, Timestamp};
 use serde_json::Value;
@@ -62,10 +62,7 @@ pub fn pagerduty(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapEr
     )?;
     // PagerDuty creates the incident when an alert or a person reports it.
     i.detected_at = Some(i.started_at);
-    i.title = settings
-        .keep_titles
-        .then(|| opt_text(data, "/title"))
-        .flatten();
+    i.title = kept_title(settings, data, "/title");
     i.severity = data
         .pointer("/priority/summary")
         .or_else(|| data.get("urgency"))
@@ -121,10 +118,7 @@ pub fn alertmanager(
         .map_err(at)?;
         i.severity = opt_text(a, "/labels/severity");
         i.detected_at = Some(received_at.max(started));
-        i.title = settings
-            .keep_titles
-            .then(|| opt_text(a, "/annotations/summary"))
-            .flatten();
+        i.title = kept_title(settings, a, "/annotations/summary");
         if a.get("status").and_then(Value::as_str) == Some("resolved") {
             i.resolved_at = Some(time(a, "/endsAt").map_err(at)?);
         }
@@ -168,10 +162,7 @@ pub fn opsgenie(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapErr
         epoch(&v, "/alert/createdAt", 1_000)?,
     )?;
     i.detected_at = Some(i.started_at);
-    i.title = settings
-        .keep_titles
-        .then(|| opt_text(alert, "/message"))
-        .flatten();
+    i.title = kept_title(settings, alert, "/message");
     if action != "Create" {
         let at = Some(epoch(&v, "/alert/updatedAt", 1_000_000_000)?);
         if action == "Acknowledge" {

@@ -13,7 +13,7 @@
 //!   date as `resolved_at`, the service from `service_field` (a custom
 //!   field's id) or else the first component, through `services`.
 
-use super::fields::{id, name, opt_text, text};
+use super::fields::{id, kept_title, name, text};
 use super::{MapError, Mapped, SourceSettings};
 use lantern_events::{Event, Incident, Name, Timestamp};
 use serde_json::Value;
@@ -69,10 +69,7 @@ pub fn github_issue(
         "closed" => super::fields::opt_time(v, "/issue/closed_at")?,
         _ => None,
     };
-    let title = settings
-        .keep_titles
-        .then(|| opt_text(v, "/issue/title"))
-        .flatten();
+    let title = kept_title(settings, v, "/issue/title");
     incident(
         format!("github:{full}:issue:{number}"),
         service,
@@ -114,10 +111,7 @@ pub fn gitlab_issue(
         },
         _ => None,
     };
-    let title = settings
-        .keep_titles
-        .then(|| opt_text(v, "/object_attributes/title"))
-        .flatten();
+    let title = kept_title(settings, v, "/object_attributes/title");
     incident(
         format!("gitlab:{path}:issue:{iid}"),
         name(&service, "service")?,
@@ -125,6 +119,20 @@ pub fn gitlab_issue(
         closed,
         title,
     )
+}
+
+/// What a Jira field names: a string, an option or component (`value`,
+/// `name`), or the first of a list of them.
+fn field_name(f: &Value) -> Option<String> {
+    match f {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => items.first().and_then(field_name),
+        other => other
+            .get("value")
+            .or_else(|| other.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    }
 }
 
 /// Jira writes `2023-05-01T10:00:00.000+0000` (no colon in the offset).
@@ -164,28 +172,8 @@ pub fn jira(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapError> 
     let fields = v
         .pointer("/issue/fields")
         .ok_or_else(|| MapError("`/issue/fields` is missing".into()))?;
-    // A custom field holds a string, an option ({"value"}) or a list of them.
-    let named = |f: &Value| -> Option<String> {
-        match f {
-            Value::String(s) => Some(s.clone()),
-            Value::Object(o) => o
-                .get("value")
-                .or_else(|| o.get("name"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            Value::Array(items) => items.first().and_then(|i| match i {
-                Value::String(s) => Some(s.clone()),
-                other => other
-                    .get("value")
-                    .or_else(|| other.get("name"))
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            }),
-            _ => None,
-        }
-    };
     let field = settings.service_field.as_deref().unwrap_or("components");
-    let raw = fields.get(field).and_then(named).ok_or_else(|| {
+    let raw = fields.get(field).and_then(field_name).ok_or_else(|| {
         MapError(format!(
             "`/issue/fields/{field}` names no service ([sources.jira] service_field)"
         ))
@@ -195,10 +183,7 @@ pub fn jira(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapError> 
         None | Some(Value::Null) => None,
         Some(_) => Some(jira_time(&v, "/issue/fields/resolutiondate")?),
     };
-    let title = settings
-        .keep_titles
-        .then(|| opt_text(&v, "/issue/fields/summary"))
-        .flatten();
+    let title = kept_title(settings, &v, "/issue/fields/summary");
     incident(
         format!("jira:{key}"),
         name(&settings.service(&raw), "service")?,

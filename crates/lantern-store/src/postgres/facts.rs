@@ -464,32 +464,15 @@ pub(super) fn read_input(
     }
     // Every member of a rollout any of these belong to: the engine merges
     // them into one (hygiene.md).
-    let mut rollouts: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut members: BTreeSet<String> = BTreeSet::new();
-    for d in &input.deployments {
-        if let Some(r) = &d.rollout {
-            rollouts.insert((d.service.to_string(), r.to_string()));
-            members.insert(d.id.to_string());
-        }
-    }
-    if !rollouts.is_empty() {
-        let ids: Vec<&str> = rollouts.iter().map(|(_, r)| r.as_str()).collect();
-        let rows = tx.query(
-            "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
-                    f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
-               FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
-              WHERE d.rollout = ANY($1)",
-            &[&ids],
-        )?;
-        for r in rows {
-            let key = (r.try_get::<_, String>(2)?, r.try_get::<_, String>(12)?);
-            if rollouts.contains(&key) && !members.contains(r.try_get::<_, &str>(1)?) {
-                let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
-                input.deployments.push(d);
-                input.deployment_facts.push(f);
-            }
-        }
-    }
+    super::retention::add_rollout_members(
+        &mut tx,
+        "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
+                f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
+           FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
+          WHERE d.rollout = ANY($1)",
+        &mut input,
+        &mut names,
+    )?;
 
     input.incidents = select(
         &mut tx,
@@ -574,14 +557,7 @@ pub(super) fn read_input(
         None => super::pipeline_runs(&mut tx, &format!("{keys})"), &[&from, &to])?,
     };
 
-    super::retention::add_retained(
-        &mut tx,
-        services,
-        window,
-        config.link_window_micros,
-        &mut input,
-    )?;
-    input.merge_rollouts(config);
+    super::retention::add_retained(&mut tx, services, window, config, &mut input)?;
     add_arrivals(&mut tx, window, &mut input, &mut names)?;
     tx.commit()?;
     Ok(Some(input))
@@ -616,11 +592,7 @@ fn add_arrivals(
         });
     }
     // hygiene.md F5: flag changes touching the window.
-    input.flag_changes = super::annotations(c)?
-        .into_iter()
-        .filter(|a| a.kind == AnnotationKind::FeatureFlag)
-        .filter(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from)
-        .collect();
+    input.set_flag_changes(super::annotations(c)?, window);
     let minute = 60 * MICROS_PER_SECOND;
     let since = (window.from.micros() - crate::SILENCE_LOOK_BACK_MICROS).div_euclid(minute);
     let until = window.to.micros().div_euclid(minute) + 1;

@@ -796,14 +796,7 @@ impl Store for PostgresStore {
                 .deployed_repos
                 .insert((names.get(&service)?, names.get(&repo)?));
         }
-        retention::add_retained(
-            &mut tx,
-            services,
-            window,
-            config.link_window_micros,
-            &mut input,
-        )?;
-        input.merge_rollouts(config);
+        retention::add_retained(&mut tx, services, window, config, &mut input)?;
         tx.commit()?;
         Ok(input)
     }

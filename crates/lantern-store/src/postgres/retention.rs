@@ -616,6 +616,19 @@ pub(super) fn add_retained(
     c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
     window: Window,
+    config: &EngineConfig,
+    input: &mut ReportInput,
+) -> Result<()> {
+    add_kept(c, services, window, config.link_window_micros, input)?;
+    // Everything is read: rollouts can be merged (hygiene.md).
+    input.merge_rollouts(config);
+    Ok(())
+}
+
+fn add_kept(
+    c: &mut impl GenericClient,
+    services: Option<&BTreeSet<Name>>,
+    window: Window,
     link_window: i64,
     input: &mut ReportInput,
 ) -> Result<()> {
@@ -676,30 +689,13 @@ pub(super) fn add_retained(
     }
     // Kept members of the rollouts of what is loaded, live or kept: a
     // rollout may straddle the raw horizon.
-    let mut rollouts: BTreeSet<(String, String)> = BTreeSet::new();
-    let mut members: BTreeSet<String> = BTreeSet::new();
-    for d in &input.deployments {
-        if let Some(r) = &d.rollout {
-            rollouts.insert((d.service.to_string(), r.to_string()));
-            members.insert(d.id.to_string());
-        }
-    }
-    if !rollouts.is_empty() {
-        let ids: Vec<&str> = rollouts.iter().map(|(_, r)| r.as_str()).collect();
-        let rows = c.query(
-            "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout
-               FROM retained_deployments WHERE rollout = ANY($1)",
-            &[&ids],
-        )?;
-        for r in rows {
-            let key = (r.try_get::<_, String>(2)?, r.try_get::<_, String>(12)?);
-            if rollouts.contains(&key) && !members.contains(r.try_get::<_, &str>(1)?) {
-                let (d, f) = read_measured_deployment(&r, &mut names)?;
-                input.deployments.push(d);
-                input.deployment_facts.push(f);
-            }
-        }
-    }
+    add_rollout_members(
+        c,
+        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout
+           FROM retained_deployments WHERE rollout = ANY($1)",
+        input,
+        &mut names,
+    )?;
 
     let repos: Vec<String> = input
         .deployed_repos
@@ -727,6 +723,31 @@ pub(super) fn add_retained(
 /// A deployment as reports read it, with its facts: columns finished_at,
 /// id, service, environment, status, kind, rollback_of, rule, sha_known,
 /// shipped (kept facts and retained rows alike).
+/// Adds the members `select` finds (its `$1`: rollout ids) of the
+/// rollouts of the deployments already in `input`, each once: the engine
+/// merges a rollout only from all its members.
+pub(super) fn add_rollout_members(
+    c: &mut impl GenericClient,
+    select: &str,
+    input: &mut ReportInput,
+    names: &mut Names,
+) -> Result<()> {
+    let (rollouts, members) = input.rollouts_begun();
+    if rollouts.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = rollouts.iter().map(|(_, r)| r.as_str()).collect();
+    for r in c.query(select, &[&ids])? {
+        let key = (r.try_get::<_, String>(2)?, r.try_get::<_, String>(12)?);
+        if rollouts.contains(&key) && !members.contains(r.try_get::<_, &str>(1)?) {
+            let (d, f) = read_measured_deployment(&r, names)?;
+            input.deployments.push(d);
+            input.deployment_facts.push(f);
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn read_measured_deployment(
     r: &Row,
     names: &mut Names,

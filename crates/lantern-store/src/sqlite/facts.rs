@@ -641,12 +641,7 @@ impl SqliteStore {
             });
         }
         // hygiene.md F5: flag changes touching the window.
-        input.flag_changes = self
-            .load_annotations(names)?
-            .into_iter()
-            .filter(|a| a.kind == AnnotationKind::FeatureFlag)
-            .filter(|a| a.from < window.to && a.to.unwrap_or(a.from) >= window.from)
-            .collect();
+        input.set_flag_changes(self.load_annotations(names)?, window);
         let minute = 60 * MICROS_PER_SECOND;
         let since = (window.from.micros() - crate::SILENCE_LOOK_BACK_MICROS).div_euclid(minute);
         let mut stmt = self.conn().prepare(
@@ -767,14 +762,7 @@ impl SqliteStore {
         drop(stmt);
         // Every member of a rollout any of these belong to: the engine
         // merges them into one (hygiene.md).
-        let mut rollouts: BTreeSet<(String, String)> = BTreeSet::new();
-        let mut members: BTreeSet<String> = BTreeSet::new();
-        for d in &input.deployments {
-            if let Some(r) = &d.rollout {
-                rollouts.insert((d.service.to_string(), r.to_string()));
-                members.insert(d.id.to_string());
-            }
-        }
+        let (rollouts, members) = input.rollouts_begun();
         let ids: Vec<&str> = rollouts
             .iter()
             .map(|(_, r)| r.as_str())
