@@ -625,7 +625,7 @@ mod tests {
         assert_eq!(s["pagerduty"].secrets, vec!["a", "b", "c"]);
         assert_eq!(s["pagerduty"].service("API Service"), "api");
         assert!(s["opsgenie"].secrets.is_empty());
-        let e = Settings::parse("[sources.jira]\nsecrets = []\n", None).unwrap_err();
+        let e = Settings::parse("[sources.bugzilla]\nsecrets = []\n", None).unwrap_err();
         assert!(e.to_string().contains("not a receiver"), "{e}");
     }
 
