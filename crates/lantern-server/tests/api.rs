@@ -1203,7 +1203,65 @@ async fn a_cdevents_chain_gives_a_deployment_its_merged_change() {
     let unknown = deployed("dep-3", Some("chain-unknown"), "2026-03-02T12:00:00Z");
     assert_eq!(deliver(&app, &unknown).await, 200);
     assert_eq!(rule("dep-3").await.0, "baseline");
-    let _dir = app.stop().await;
+
+    // A pipelineRun names no commit either: started, then finished in the
+    // same chain, it is a CI run on the merged change's commit, from its
+    // start to its end; in an unknown chain it is not recorded.
+    let run = |kind: &str, context: &str, chain: &str, subject: &str, at: &str| {
+        let mut event = cdevent(
+            kind,
+            context,
+            Some(chain),
+            json!({"id": subject, "source": "/ci", "content": {"pipelineName": "build", "outcome": "failure"}}),
+        );
+        event["context"]["timestamp"] = json!(at);
+        event
+    };
+    for event in [
+        run(
+            "pipelinerun.started",
+            "r-1",
+            "chain-7",
+            "run-9",
+            "2026-03-02T09:05:00Z",
+        ),
+        run(
+            "pipelinerun.finished",
+            "r-2",
+            "chain-7",
+            "run-9",
+            "2026-03-02T09:12:00Z",
+        ),
+        run(
+            "pipelinerun.finished",
+            "r-3",
+            "chain-unknown",
+            "run-10",
+            "2026-03-02T09:15:00Z",
+        ),
+    ] {
+        assert_eq!(deliver(&app, &event).await, 200);
+    }
+    let home = app.stop().await;
+    let runs = home.with_store(|store| store.load(None).unwrap().pipeline_runs);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let r = &runs[0];
+    assert_eq!(
+        (
+            r.id.as_str(),
+            r.repo.as_str(),
+            r.sha.to_string(),
+            r.pipeline.as_str()
+        ),
+        (
+            "cdevents:run:run-9",
+            "acme/shop",
+            "aaaaaa2".to_string(),
+            "build"
+        )
+    );
+    assert_eq!(r.finished_at.seconds_since(r.started_at), 420.0);
+    assert_eq!(r.status, lantern_events::PipelineStatus::Failure);
 }
 
 /// On PostgreSQL a replica works on several requests at once: a report

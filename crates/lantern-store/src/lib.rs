@@ -150,6 +150,39 @@ pub(crate) fn change_days(events: &[lantern_events::Event]) -> Vec<(&str, i64)> 
     days
 }
 
+/// The (repository, sha, pipeline) of each failed run among `runs`, once:
+/// where a later successful attempt would make it flaky (hygiene.md F4).
+pub(crate) fn failed_run_keys(
+    runs: &[lantern_events::PipelineRun],
+) -> Vec<(String, String, String)> {
+    let mut keys: Vec<(String, String, String)> = runs
+        .iter()
+        .filter(|r| r.status == lantern_events::PipelineStatus::Failure)
+        .map(|r| {
+            (
+                r.repo.to_string(),
+                r.sha.to_string(),
+                r.pipeline.to_string(),
+            )
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Adds to `runs` those of `later` it does not hold yet (by id).
+pub(crate) fn add_later_runs(
+    runs: &mut Vec<lantern_events::PipelineRun>,
+    later: Vec<lantern_events::PipelineRun>,
+) {
+    if later.is_empty() {
+        return;
+    }
+    let held: std::collections::HashSet<String> = runs.iter().map(|r| r.id.to_string()).collect();
+    runs.extend(later.into_iter().filter(|r| !held.contains(r.id.as_str())));
+}
+
 /// How far before a window a report's input reaches for webhook
 /// deliveries: hygiene.md's silent sources look at the 30 days before a
 /// window's (or a trend bucket's) end.

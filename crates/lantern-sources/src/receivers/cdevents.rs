@@ -8,8 +8,11 @@
 //!   `content.service.id`, fact by fact;
 //! - `change.created|reviewed|merged|abandoned`: a pull request of
 //!   `content.repository.id`, fact by fact;
-//! - `pipelinerun.finished` of a pipeline in `deploy_workflows`: a
-//!   production deployment of the service the pipeline is mapped to;
+//! - `pipelinerun.finished`: a `pipeline_run` (hygiene.md) on the commit of
+//!   the merged change its chain names, when Lantern knows one (a
+//!   pipelineRun names no commit; `pipelinerun.started` gives its start);
+//!   of a pipeline in `deploy_workflows`, also a production deployment of
+//!   the service the pipeline is mapped to;
 //! - `ticket.created|closed` with `ticketType` `incident`: an incident;
 //! - anything else: accepted and ignored.
 //!
@@ -20,9 +23,10 @@
 //! deployments count for frequency and failures but not lead time.
 
 use super::fields::{id, name, text};
-use super::{Chain, MapError, Mapped, SourceSettings};
+use super::{Chain, MapError, Mapped, PendingRun, SourceSettings};
 use lantern_events::{
-    Deployment, DeploymentKind, DeploymentStatus, Event, Incident, PullRequest, Sha, Timestamp,
+    Deployment, DeploymentKind, DeploymentStatus, Event, Incident, PipelineStatus, PullRequest,
+    Sha, Timestamp,
 };
 use serde_json::Value;
 
@@ -79,8 +83,8 @@ pub fn map(
                 // No commit in the artifact: the chain may name the merged
                 // change this deployment carried.
                 let chain = Chain {
-                    remember: Vec::new(),
                     look_up: chain_keys(event),
+                    ..Chain::default()
                 };
                 return Ok(Mapped::Chained {
                     events: vec![Event::Deployment(d)],
@@ -142,7 +146,7 @@ pub fn map(
                 );
                 let chain = Chain {
                     remember,
-                    look_up: Vec::new(),
+                    ..Chain::default()
                 };
                 return Ok(Mapped::Chained {
                     events: vec![Event::PullRequest(pr)],
@@ -151,32 +155,64 @@ pub fn map(
             }
             Ok(Mapped::Merge(vec![Event::PullRequest(pr)]))
         }
+        ("pipelinerun", "started") => Ok(Mapped::Chained {
+            events: Vec::new(),
+            chain: Chain {
+                started: Some((run_key(text(event, "/subject/id")?), at)),
+                ..Chain::default()
+            },
+        }),
         ("pipelinerun", "finished") => {
             let pipeline = text(content, "/pipelineName")?;
-            if !settings.deploy_workflows.iter().any(|w| w == pipeline) {
-                return Ok(Mapped::Ignored(format!(
-                    "pipeline `{pipeline}` is not in [sources.cdevents] deploy_workflows"
-                )));
-            }
             let status = match content.get("outcome").and_then(Value::as_str) {
-                Some("success") => DeploymentStatus::Success,
-                Some("cancel" | "cancelled") => DeploymentStatus::Cancelled,
-                _ => DeploymentStatus::Failure,
+                Some("success") => PipelineStatus::Success,
+                Some("cancel" | "cancelled") => PipelineStatus::Cancelled,
+                _ => PipelineStatus::Failure,
             };
-            let mut d = Deployment::finished(
-                id(format!("cdevents:{}", text(event, "/context/id")?))?,
-                name(&settings.service(pipeline), "service")?,
-                name("production", "environment")?,
+            let subject = text(event, "/subject/id")?;
+            // A pipelineRun names no commit: the run is recorded on the
+            // commit of the merged change its chain names, if known.
+            let run = PendingRun {
+                id: id(format!("cdevents:run:{subject}"))?,
+                pipeline: name(pipeline, "pipeline")?,
+                finished_at: at,
                 status,
-                at,
-            );
-            d.automated = Some(true);
-            Ok(Mapped::Merge(vec![Event::Deployment(d)]))
+                start_key: run_key(subject),
+            };
+            let mut events = Vec::new();
+            if settings.deploy_workflows.iter().any(|w| w == pipeline) {
+                let status = match status {
+                    PipelineStatus::Success => DeploymentStatus::Success,
+                    PipelineStatus::Failure => DeploymentStatus::Failure,
+                    PipelineStatus::Cancelled => DeploymentStatus::Cancelled,
+                };
+                let mut d = Deployment::finished(
+                    id(format!("cdevents:{}", text(event, "/context/id")?))?,
+                    name(&settings.service(pipeline), "service")?,
+                    name("production", "environment")?,
+                    status,
+                    at,
+                );
+                d.automated = Some(true);
+                events.push(Event::Deployment(d));
+            }
+            Ok(Mapped::Chained {
+                events,
+                chain: Chain {
+                    look_up: chain_keys(event),
+                    run: Some(run),
+                    ..Chain::default()
+                },
+            })
         }
         _ => Ok(Mapped::Ignored(format!(
             "CDEvents `{subject}.{predicate}` is not used"
         ))),
     }
+}
+
+fn run_key(subject: &str) -> String {
+    format!("cdevents.run.{subject}")
 }
 
 fn chain_key(chain: &str) -> String {

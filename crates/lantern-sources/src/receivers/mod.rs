@@ -72,6 +72,25 @@ pub struct Chain {
     /// Keys that may name a merged pull request this delivery's deployment
     /// shipped: its commits, if known, become the deployment's.
     pub look_up: Vec<String>,
+    /// A CI run that names no commit (CDEvents `pipelinerun.finished`):
+    /// it becomes a `pipeline_run` on the merged pull request's commit
+    /// that `look_up` finds, and is dropped when none is found.
+    pub run: Option<PendingRun>,
+    /// When a CI run started (CDEvents `pipelinerun.started`), kept under
+    /// this key for its `finished` delivery.
+    pub started: Option<(String, lantern_events::Timestamp)>,
+}
+
+/// A CI run waiting for its commit (see [`Chain::run`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRun {
+    pub id: lantern_events::EventId,
+    pub pipeline: lantern_events::Name,
+    pub finished_at: lantern_events::Timestamp,
+    pub status: lantern_events::PipelineStatus,
+    /// Where its `started` delivery left the start (else it started when
+    /// it finished, as far as Lantern knows).
+    pub start_key: String,
 }
 
 /// Why a delivery could not be mapped, saying what is wrong and where.

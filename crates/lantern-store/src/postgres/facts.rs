@@ -526,11 +526,6 @@ pub(super) fn read_input(
 
     // Runs of those repositories finished in the window, and every other
     // attempt of the same pipeline on the same commit.
-    let (to, keys) = (
-        window.to.micros(),
-        "FROM pipeline_runs WHERE (repo, sha, pipeline) IN
-           (SELECT repo, sha, pipeline FROM pipeline_runs WHERE finished_at >= $1 AND finished_at < $2",
-    );
     // The days those repositories had changes (hygiene.md F7).
     let days = [from, window.to.micros()].map(|t| t.div_euclid(MICROS_PER_DAY));
     let rows = match services {
@@ -548,14 +543,39 @@ pub(super) fn read_input(
             .change_days
             .push((names.get(r.try_get(0)?)?, r.try_get(1)?));
     }
+    // Runs of those repositories finished in the window, and the
+    // successful attempts of the pipelines that failed in it on the same
+    // commit (hygiene.md: flaky runs), as the SQLite store reads them.
+    let to = window.to.micros();
+    let in_window = "FROM pipeline_runs WHERE finished_at >= $1 AND finished_at < $2";
     input.pipeline_runs = match services {
         Some(_) => super::pipeline_runs(
             &mut tx,
-            &format!("{keys} AND repo = ANY($3))"),
+            &format!("{in_window} AND repo = ANY($3)"),
             &[&from, &to, &repos],
         )?,
-        None => super::pipeline_runs(&mut tx, &format!("{keys})"), &[&from, &to])?,
+        None => super::pipeline_runs(&mut tx, in_window, &[&from, &to])?,
     };
+    let failed = crate::failed_run_keys(&input.pipeline_runs);
+    if !failed.is_empty() {
+        let column = |i: usize| -> Vec<&str> {
+            failed
+                .iter()
+                .map(|k| match i {
+                    0 => k.0.as_str(),
+                    1 => k.1.as_str(),
+                    _ => k.2.as_str(),
+                })
+                .collect()
+        };
+        let later = super::pipeline_runs(
+            &mut tx,
+            "FROM pipeline_runs WHERE status = 'success' AND (repo, sha, pipeline) IN
+               (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
+            &[&column(0), &column(1), &column(2)],
+        )?;
+        crate::add_later_runs(&mut input.pipeline_runs, later);
+    }
 
     super::retention::add_retained(&mut tx, services, window, config, &mut input)?;
     add_arrivals(&mut tx, window, &mut input, &mut names)?;

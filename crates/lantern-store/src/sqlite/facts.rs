@@ -930,16 +930,33 @@ fn window_pull_requests(
     }
     drop(rows);
     drop(stmt);
-    // Runs of those repositories finished in the window, and every other
-    // attempt of the same pipeline on the same commit.
-    let sql = format!(
-        "WHERE (repo, sha, pipeline) IN (SELECT repo, sha, pipeline FROM pipeline_runs WHERE finished_at >= ? AND finished_at < ? {in_repos})"
-    );
+    // Runs of those repositories finished in the window, and the
+    // successful attempts of the pipelines that failed in it on the same
+    // commit (hygiene.md: flaky runs): by index, never a scan of all runs.
+    let sql = format!("WHERE finished_at >= ? AND finished_at < ? {in_repos}");
     let args = [Value::from(from), Value::from(to)]
         .into_iter()
         .chain(repos.iter().cloned());
     out.pipeline_runs =
         crate::sqlite::read_pipeline_runs(conn, &mut names, &sql, params_from_iter(args))?;
+    let failed = crate::failed_run_keys(&out.pipeline_runs);
+    let mut later = Vec::new();
+    for chunk in failed.chunks(200) {
+        let sql = format!(
+            "WHERE status = 'success' AND (repo, sha, pipeline) IN (VALUES {})",
+            vec!["(?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let args = chunk
+            .iter()
+            .flat_map(|(r, s, p)| [r.clone(), s.clone(), p.clone()]);
+        later.extend(crate::sqlite::read_pipeline_runs(
+            conn,
+            &mut names,
+            &sql,
+            params_from_iter(args),
+        )?);
+    }
+    crate::add_later_runs(&mut out.pipeline_runs, later);
     // The days those repositories had changes (hygiene.md F7).
     let sql = format!("SELECT repo, day FROM change_days WHERE day >= ? AND day <= ? {in_repos}");
     let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));

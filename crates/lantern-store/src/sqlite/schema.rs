@@ -16,8 +16,21 @@ macro_rules! window_indexes {
     };
 }
 
-pub(crate) const CREATE_WINDOW_INDEXES: &str = window_indexes!();
+/// Window indexes added after migration 2 (migrations 11 and 14), rebuilt
+/// with the others: what incidents name (hygiene.md: is an incident
+/// linked?) is found by id, and a rollout's members by rollout.
+macro_rules! later_window_indexes {
+    () => {
+        "CREATE INDEX deployment_window_ids ON deployment_window(deployment);
+        CREATE INDEX deployment_window_rollouts ON deployment_window(rollout) WHERE rollout IS NOT NULL;"
+    };
+}
+
+pub(crate) const CREATE_WINDOW_INDEXES: &str =
+    concat!(window_indexes!(), "\n", later_window_indexes!());
 pub(crate) const DROP_WINDOW_INDEXES: &str = "DROP INDEX IF EXISTS deployment_window_service;
+    DROP INDEX IF EXISTS deployment_window_ids;
+    DROP INDEX IF EXISTS deployment_window_rollouts;
     DROP INDEX IF EXISTS deployment_window_named_rollbacks;
     DROP INDEX IF EXISTS pull_request_window_repo;";
 
@@ -352,6 +365,9 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     INSERT OR IGNORE INTO service_repos SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL;
     "#,
+    // 14: window rows by id (what incidents name, for hygiene.md's
+    // unlinked incidents, without a scan of the window).
+    "CREATE INDEX IF NOT EXISTS deployment_window_ids ON deployment_window(deployment);",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
