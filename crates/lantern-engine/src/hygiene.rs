@@ -78,11 +78,17 @@ impl<'e> Ledger<'e> {
         match input.repos_deployed_by(scope) {
             None => input.pipeline_runs.iter().collect(),
             Some(repos) => {
+                let by_repo = self.runs_by_repo.get_or_init(|| {
+                    let mut map: HashMap<&Name, Vec<&PipelineRun>> = HashMap::new();
+                    for r in &input.pipeline_runs {
+                        map.entry(&r.repo).or_default().push(r);
+                    }
+                    map
+                });
                 let repos: HashSet<&Name> = repos.collect();
-                input
-                    .pipeline_runs
-                    .iter()
-                    .filter(|r| repos.contains(&r.repo))
+                repos
+                    .into_iter()
+                    .flat_map(|r| by_repo.get(r).into_iter().flatten().copied())
                     .collect()
             }
         }
@@ -284,7 +290,35 @@ impl<'e> Ledger<'e> {
             .copied()
             .filter(|s| scope.contains(s))
             .collect();
+        if services.is_empty() || first >= end {
+            return Vec::new();
+        }
         services.sort();
+        // Days with an event, per service (deployments, incidents) and per
+        // repository (changes), within the window's whole days: built once.
+        let inside = |d: i64| first <= d && d < end;
+        let mut deployed: HashMap<&Name, HashSet<i64>> = HashMap::new();
+        for d in &self.input.deployments {
+            let k = day(d.finished_at);
+            if inside(k) {
+                deployed.entry(&d.service).or_default().insert(k);
+            }
+        }
+        let mut troubled: HashMap<&Name, HashSet<i64>> = HashMap::new();
+        for i in &self.input.incidents {
+            let k = day(i.started_at);
+            if inside(k) {
+                for s in i.affected() {
+                    troubled.entry(s).or_default().insert(k);
+                }
+            }
+        }
+        let mut changed: HashMap<&Name, HashSet<i64>> = HashMap::new();
+        for (repo, k) in &self.input.change_days {
+            if inside(*k) {
+                changed.entry(repo).or_default().insert(*k);
+            }
+        }
         for service in services {
             let range = self.services[service].clone();
             let mut days: Vec<i64> = self.spds[range]
@@ -300,27 +334,11 @@ impl<'e> Ledger<'e> {
             let mut gaps: Vec<f64> = days.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
             gaps.sort_by(f64::total_cmp);
             let limit = 3.0 * crate::stats::percentile(&gaps, 0.5);
-            let mut active: HashSet<i64> = HashSet::default();
-            for d in &self.input.deployments {
-                if &d.service == service {
-                    active.insert(day(d.finished_at));
-                }
-            }
-            for i in &self.input.incidents {
-                if i.affected().any(|s| s == service) {
-                    active.insert(day(i.started_at));
-                }
-            }
-            let repos: HashSet<&Name> = self
-                .input
-                .deployed_repos
-                .iter()
-                .filter(|(s, _)| s == service)
-                .map(|(_, r)| r)
-                .collect();
-            for (repo, d) in &self.input.change_days {
-                if repos.contains(repo) {
-                    active.insert(*d);
+            let mut active: HashSet<i64> = deployed.get(service).cloned().unwrap_or_default();
+            active.extend(troubled.get(service).into_iter().flatten());
+            for (s, repo) in &self.input.deployed_repos {
+                if s == service {
+                    active.extend(changed.get(repo).into_iter().flatten());
                 }
             }
             let mut run_start: Option<i64> = None;

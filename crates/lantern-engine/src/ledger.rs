@@ -88,6 +88,9 @@ pub struct Ledger<'e> {
     pub incidents_by_service: HashMap<&'e Name, Vec<&'e Incident>>,
     /// Set by [`Ledger::with_scope_index`].
     pub(crate) index: Option<crate::scope_index::ScopeIndex<'e>>,
+    /// CI runs by repository, built on first use (a page of many scopes
+    /// asks for each scope's runs).
+    pub(crate) runs_by_repo: std::sync::OnceLock<HashMap<&'e Name, Vec<&'e PipelineRun>>>,
 }
 
 impl<'e> Ledger<'e> {
@@ -121,6 +124,7 @@ impl<'e> Ledger<'e> {
             services: HashMap::new(),
             incidents_by_service: incidents_by_service(&input.incidents),
             index: None,
+            runs_by_repo: std::sync::OnceLock::new(),
         };
         ledger.order_services();
         // Deployment ids are unique (same type and id replaces).

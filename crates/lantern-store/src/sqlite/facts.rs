@@ -682,21 +682,32 @@ impl SqliteStore {
         // ones incidents name or were linked to by sha, and those of an
         // incident's own service within the link window before it.
         let link_window = config.link_window_micros;
-        let linkable = format!(
-            "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
-             OR deployment IN (SELECT deployment FROM incident_links)
-             OR rollout IN (SELECT deployment FROM incident_links)
-             OR deployment IN (SELECT w.deployment FROM incidents i JOIN deployment_window w
+        // Each its own query: a disjunction would scan the whole window.
+        let inferable = format!(
+            "deployment IN (SELECT w.deployment FROM incidents i JOIN deployment_window w
                  ON w.service = i.service AND w.finished_at <= i.started_at AND w.finished_at >= i.started_at - {link_window}
                  WHERE i.started_at >= {window_from})"
         );
         let in_scope_names: Option<BTreeSet<&str>> =
             services.map(|s| s.iter().map(Name::as_str).collect());
         let mut early_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut linked: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (condition, scoped) in [
             ("finished_at >= ?", true),
             ("rollback_of IS NOT NULL AND finished_at < ?", true),
-            (linkable.as_str(), false),
+            (
+                "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)",
+                false,
+            ),
+            (
+                "deployment IN (SELECT deployment FROM incident_links)",
+                false,
+            ),
+            (
+                "rollout IS NOT NULL AND rollout IN (SELECT deployment FROM incident_links)",
+                false,
+            ),
+            (inferable.as_str(), false),
         ] {
             let sql = format!(
                 "SELECT {WINDOW_COLUMNS} FROM deployment_window WHERE ({condition}) {}",
@@ -723,6 +734,9 @@ impl SqliteStore {
                     if in_scope_names.as_ref().is_none_or(|s| s.contains(service))
                         && (finished >= from || rollback)
                     {
+                        continue;
+                    }
+                    if !linked.insert(r.get_ref(1)?.as_str()?.to_string()) {
                         continue;
                     }
                 }
@@ -771,7 +785,7 @@ impl SqliteStore {
             .collect();
         for chunk in ids.chunks(500) {
             let sql = format!(
-                "SELECT {WINDOW_COLUMNS} FROM deployment_window WHERE rollout IN ({})",
+                "SELECT {WINDOW_COLUMNS} FROM deployment_window WHERE rollout IS NOT NULL AND rollout IN ({})",
                 placeholders(chunk.len())
             );
             let mut stmt = self.conn().prepare(&sql)?;
