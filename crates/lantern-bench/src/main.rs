@@ -95,7 +95,9 @@ struct Timing {
     total: f64,
 }
 
-pub const START: i64 = 1_735_689_600; // 2025-01-01T00:00:00Z
+/// Two years of history ending before today (2026-12): events dated after
+/// their arrival would be counted as clock skew (hygiene.md F3).
+pub const START: i64 = 1_730_419_200; // 2024-11-01T00:00:00Z
 
 /// Where a benchmark keeps its data: `--dir` (kept, for `--reuse`), or
 /// a temporary folder removed after.

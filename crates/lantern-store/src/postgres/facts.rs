@@ -578,7 +578,7 @@ pub(super) fn read_input(
     }
 
     super::retention::add_retained(&mut tx, services, window, config, &mut input)?;
-    add_arrivals(&mut tx, window, &mut input, &mut names)?;
+    add_arrivals(&mut tx, services, window, &mut input, &mut names)?;
     tx.commit()?;
     Ok(Some(input))
 }
@@ -588,14 +588,30 @@ pub(super) fn read_input(
 /// store reads them).
 fn add_arrivals(
     c: &mut impl GenericClient,
+    services: Option<&BTreeSet<Name>>,
     window: Window,
     input: &mut ReportInput,
     names: &mut Names,
 ) -> Result<()> {
-    let rows = c.query(
-        "SELECT services, repo, received_at FROM future_events WHERE received_at >= $1 AND received_at < $2",
-        &[&window.from.micros(), &window.to.micros()],
-    )?;
+    let (from, to) = (window.from.micros(), window.to.micros());
+    let select = "SELECT services, repo, received_at FROM future_events WHERE received_at >= $1 AND received_at < $2";
+    let rows = match services {
+        // A scope's own: its services (an incident of several, always),
+        // or its repositories.
+        Some(services) => {
+            let names: Vec<&str> = services.iter().map(Name::as_str).collect();
+            let repos: Vec<String> = input
+                .deployed_repos
+                .iter()
+                .map(|(_, r)| r.to_string())
+                .collect();
+            c.query(
+                &format!("{select} AND (services = ANY($3) OR position(E'\\n' in services) > 0 OR repo = ANY($4))"),
+                &[&from, &to, &names, &repos],
+            )?
+        }
+        None => c.query(select, &[&from, &to])?,
+    };
     for r in rows {
         input.future_events.push(lantern_engine::Arrival {
             services: r

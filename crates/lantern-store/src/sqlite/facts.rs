@@ -606,7 +606,7 @@ impl SqliteStore {
             input.pipeline_runs = prs.pipeline_runs;
             input.change_days = prs.change_days;
             input.merge_rollouts(config);
-            self.add_arrivals(window, &mut input, &mut names)?;
+            self.add_arrivals(services, window, &mut input, &mut names)?;
             Ok(input)
         })
     }
@@ -615,14 +615,33 @@ impl SqliteStore {
     /// arrival, and each receiver's delivery minutes from 30 days before.
     fn add_arrivals(
         &self,
+        services: Option<&BTreeSet<Name>>,
         window: Window,
         input: &mut ReportInput,
         names: &mut Names,
     ) -> Result<()> {
-        let mut stmt = self.conn().prepare(
-            "SELECT services, repo, received_at FROM future_events WHERE received_at >= ?1 AND received_at < ?2",
-        )?;
-        let mut rows = stmt.query([window.from.micros(), window.to.micros()])?;
+        // A scope's own: its services (an incident of several, always),
+        // or its repositories.
+        let mut args: Vec<Value> = vec![window.from.micros().into(), window.to.micros().into()];
+        let mut clause = String::new();
+        if let Some(services) = services {
+            let repos: BTreeSet<String> = input
+                .deployed_repos
+                .iter()
+                .map(|(_, r)| r.to_string())
+                .collect();
+            clause = format!(
+                "AND (services IN ({}) OR instr(services, char(10)) > 0 OR repo IN ({}))",
+                placeholders(services.len()),
+                placeholders(repos.len())
+            );
+            args.extend(services.iter().map(|s| Value::from(s.to_string())));
+            args.extend(repos.into_iter().map(Value::from));
+        }
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT services, repo, received_at FROM future_events WHERE received_at >= ? AND received_at < ? {clause}"
+        ))?;
+        let mut rows = stmt.query(params_from_iter(args))?;
         while let Some(r) = rows.next()? {
             input.future_events.push(Arrival {
                 services: r
