@@ -415,9 +415,9 @@ pub(super) fn read_input(
                 f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
            FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
           WHERE ((d.finished_at >= $1 OR d.rollback_of IS NOT NULL) {})
-             OR d.id IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
-             OR d.id IN (SELECT deployment FROM incident_links)
-             OR d.rollout IN (SELECT deployment FROM incident_links)
+             OR d.id IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {from})
+             OR d.id IN (SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from}))
+             OR d.rollout IN (SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from}))
              OR d.id IN (SELECT w.id FROM incidents i JOIN deployments w
                  ON w.service = i.service AND w.finished_at <= i.started_at
                  AND w.finished_at >= i.started_at - {link_window}

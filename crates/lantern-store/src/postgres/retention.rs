@@ -641,9 +641,9 @@ fn add_kept(
     let sql = format!(
         "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout
            FROM retained_deployments WHERE ((finished_at >= $1 OR rollback_of IS NOT NULL) {})
-             OR deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)
-             OR deployment IN (SELECT deployment FROM retained_incident_links)
-             OR rollout IN (SELECT deployment FROM retained_incident_links)
+             OR deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {window_from})
+             OR deployment IN (SELECT deployment FROM retained_incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from}))
+             OR rollout IN (SELECT deployment FROM retained_incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from}))
              OR (rollout IS NOT NULL AND (service, rollout) IN
                    (SELECT service, rollout FROM retained_deployments
                      WHERE rollout IS NOT NULL AND finished_at >= $1))

@@ -702,6 +702,16 @@ impl SqliteStore {
         // incident's own service within the link window before it.
         let link_window = config.link_window_micros;
         // Each its own query: a disjunction would scan the whole window.
+        // Only incidents of the window ask (hygiene.md: unlinked
+        // incidents); older links are to deployments before it.
+        let named = format!(
+            "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {window_from})"
+        );
+        let by_sha = format!(
+            "SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from})"
+        );
+        let linked_by_sha = format!("deployment IN ({by_sha})");
+        let rollout_by_sha = format!("rollout IS NOT NULL AND rollout IN ({by_sha})");
         let inferable = format!(
             "deployment IN (SELECT w.deployment FROM incidents i JOIN deployment_window w
                  ON w.service = i.service AND w.finished_at <= i.started_at AND w.finished_at >= i.started_at - {link_window}
@@ -714,18 +724,9 @@ impl SqliteStore {
         for (condition, scoped) in [
             ("finished_at >= ?", true),
             ("rollback_of IS NOT NULL AND finished_at < ?", true),
-            (
-                "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL)",
-                false,
-            ),
-            (
-                "deployment IN (SELECT deployment FROM incident_links)",
-                false,
-            ),
-            (
-                "rollout IS NOT NULL AND rollout IN (SELECT deployment FROM incident_links)",
-                false,
-            ),
+            (named.as_str(), false),
+            (linked_by_sha.as_str(), false),
+            (rollout_by_sha.as_str(), false),
             (inferable.as_str(), false),
         ] {
             let sql = format!(
