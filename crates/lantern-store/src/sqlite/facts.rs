@@ -975,10 +975,12 @@ fn window_pull_requests(
         crate::sqlite::read_pipeline_runs(conn, &mut names, &sql, params_from_iter(args))?;
     let failed = crate::failed_run_keys(&out.pipeline_runs);
     let mut later = Vec::new();
-    for chunk in failed.chunks(200) {
+    for chunk in failed.chunks(100) {
+        // A disjunction of equalities, which SQLite answers by index; a
+        // row value `IN (VALUES …)` it answers with a scan of every run.
         let sql = format!(
-            "WHERE status = 'success' AND (repo, sha, pipeline) IN (VALUES {})",
-            vec!["(?, ?, ?)"; chunk.len()].join(", ")
+            "WHERE status = 'success' AND ({})",
+            vec!["(repo = ? AND sha = ? AND pipeline = ?)"; chunk.len()].join(" OR ")
         );
         let args = chunk
             .iter()
