@@ -264,7 +264,7 @@ fn hygiene(
     lines: &mut [String],
     commits: &HashMap<&str, Vec<(String, i64)>>,
 ) -> Vec<String> {
-    let mut rng = Rng::new(seed ^ 0x5eed_c1);
+    let mut rng = Rng::new(seed ^ 0x005e_edc1);
     for line in lines.iter_mut() {
         let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
         if v["type"] != "deployment" {
