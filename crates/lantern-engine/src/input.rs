@@ -246,6 +246,17 @@ pub struct Arrival {
 }
 
 impl ReportInput {
+    /// Adds a minute in which `receiver` delivered; a store hands them
+    /// over by receiver, then time.
+    pub fn add_delivery(&mut self, receiver: &str, minute_start: Timestamp) {
+        match self.deliveries.last_mut() {
+            Some((name, list)) if name == receiver => list.push(minute_start),
+            _ => self
+                .deliveries
+                .push((receiver.to_string(), vec![minute_start])),
+        }
+    }
+
     /// Keeps the `feature_flag` annotations of `annotations` that touch
     /// the window (hygiene.md F5), as `flag_changes`.
     pub fn set_flag_changes(&mut self, annotations: Vec<Annotation>, window: Window) {

@@ -183,6 +183,15 @@ pub(crate) fn add_later_runs(
     runs.extend(later.into_iter().filter(|r| !held.contains(r.id.as_str())));
 }
 
+/// Retention forgets the future-dated notes of events that are gone (or
+/// renamed to measurements): the same statement in both stores.
+pub(crate) const FORGET_GONE_ARRIVALS: &str = "DELETE FROM future_events WHERE
+    (kind = 'change' AND NOT EXISTS (SELECT 1 FROM changes t WHERE t.id = future_events.id))
+ OR (kind = 'pull_request' AND NOT EXISTS (SELECT 1 FROM pull_requests t WHERE t.id = future_events.id))
+ OR (kind = 'deployment' AND NOT EXISTS (SELECT 1 FROM deployments t WHERE t.id = future_events.id))
+ OR (kind = 'incident' AND NOT EXISTS (SELECT 1 FROM incidents t WHERE t.id = future_events.id))
+ OR (kind = 'pipeline_run' AND NOT EXISTS (SELECT 1 FROM pipeline_runs t WHERE t.id = future_events.id));";
+
 /// How far before a window a report's input reaches for webhook
 /// deliveries: hygiene.md's silent sources look at the 30 days before a
 /// window's (or a trend bucket's) end.

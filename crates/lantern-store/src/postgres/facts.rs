@@ -639,10 +639,7 @@ fn add_arrivals(
     for r in rows {
         let receiver: &str = r.try_get(0)?;
         let at = Timestamp::from_micros(r.try_get::<_, i64>(1)? * minute);
-        match input.deliveries.last_mut() {
-            Some((name, list)) if name == receiver => list.push(at),
-            _ => input.deliveries.push((receiver.to_string(), vec![at])),
-        }
+        input.add_delivery(receiver, at);
     }
     Ok(())
 }

@@ -520,14 +520,7 @@ fn anonymise_runs(tx: &mut Transaction, h: i64, purged: &[String]) -> Result<u64
 
 /// Arrivals go with their events, as in the SQLite store.
 fn forget_arrivals(tx: &mut Transaction, h: i64) -> Result<()> {
-    tx.batch_execute(
-        "DELETE FROM future_events f WHERE
-            (kind = 'change' AND NOT EXISTS (SELECT 1 FROM changes t WHERE t.id = f.id))
-         OR (kind = 'pull_request' AND NOT EXISTS (SELECT 1 FROM pull_requests t WHERE t.id = f.id))
-         OR (kind = 'deployment' AND NOT EXISTS (SELECT 1 FROM deployments t WHERE t.id = f.id))
-         OR (kind = 'incident' AND NOT EXISTS (SELECT 1 FROM incidents t WHERE t.id = f.id))
-         OR (kind = 'pipeline_run' AND NOT EXISTS (SELECT 1 FROM pipeline_runs t WHERE t.id = f.id));",
-    )?;
+    tx.batch_execute(crate::FORGET_GONE_ARRIVALS)?;
     tx.execute("DELETE FROM future_events WHERE received_at < $1", &[&h])?;
     tx.execute(
         "DELETE FROM deliveries WHERE minute < $1",

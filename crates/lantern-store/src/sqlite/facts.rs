@@ -670,10 +670,7 @@ impl SqliteStore {
         while let Some(r) = rows.next()? {
             let receiver = r.get_ref(0)?.as_str()?;
             let at = Timestamp::from_micros(r.get::<_, i64>(1)? * minute);
-            match input.deliveries.last_mut() {
-                Some((name, list)) if name == receiver => list.push(at),
-                _ => input.deliveries.push((receiver.to_string(), vec![at])),
-            }
+            input.add_delivery(receiver, at);
         }
         Ok(())
     }

@@ -328,14 +328,7 @@ fn anonymise_runs(tx: &Transaction, h: i64) -> Result<u64> {
 /// Arrivals go with their events: future-dated notes of events that are
 /// gone (or renamed to measurements), and deliveries before the horizon.
 fn forget_arrivals(tx: &Transaction, h: i64) -> Result<()> {
-    tx.execute_batch(
-        "DELETE FROM future_events WHERE
-            (kind = 'change' AND NOT EXISTS (SELECT 1 FROM changes t WHERE t.id = future_events.id))
-         OR (kind = 'pull_request' AND NOT EXISTS (SELECT 1 FROM pull_requests t WHERE t.id = future_events.id))
-         OR (kind = 'deployment' AND NOT EXISTS (SELECT 1 FROM deployments t WHERE t.id = future_events.id))
-         OR (kind = 'incident' AND NOT EXISTS (SELECT 1 FROM incidents t WHERE t.id = future_events.id))
-         OR (kind = 'pipeline_run' AND NOT EXISTS (SELECT 1 FROM pipeline_runs t WHERE t.id = future_events.id));",
-    )?;
+    tx.execute_batch(crate::FORGET_GONE_ARRIVALS)?;
     tx.execute("DELETE FROM future_events WHERE received_at < ?1", [h])?;
     tx.execute(
         "DELETE FROM deliveries WHERE minute < ?1",
