@@ -4,6 +4,7 @@
 
 use crate::ledger::Ledger;
 use crate::report::{DataQuality, ratio};
+use crate::runs::{RunDay, RunFact, RunTally};
 use crate::stats::Stats;
 use crate::{Scope, Window};
 use foldhash::{HashMap, HashMapExt, HashSet};
@@ -70,31 +71,49 @@ fn median_gap(times: &[Timestamp]) -> f64 {
     }
 }
 
+/// One repository's runs as handed over: whole days and single runs.
+pub(crate) type RepoRuns<'e> = (Vec<&'e RunDay>, Vec<&'e RunFact>);
+
 impl<'e> Ledger<'e> {
-    /// The scope's repositories' pipeline runs (every repository for the
-    /// organisation, as for `pr_stages`).
-    fn runs_of(&self, scope: &Scope) -> Vec<&'e PipelineRun> {
-        let input = self.input;
-        match input.repos_deployed_by(scope) {
-            None => input.pipeline_runs.iter().collect(),
+    /// The figures of the scope's repositories' runs finished in the
+    /// window (every repository for the organisation, as for `pr_stages`).
+    pub(crate) fn run_tally(&self, scope: &Scope, window: &Window) -> RunTally {
+        let facts = &self.input.pipeline_runs;
+        let mut tally = RunTally::default();
+        let mut add = |days: &mut dyn Iterator<Item = &RunDay>,
+                       runs: &mut dyn Iterator<Item = &RunFact>| {
+            // A store sums only days its window holds whole, and buckets
+            // are cut at midnights: a day is in a window whole or not at all.
+            for d in days.filter(|d| window.from <= d.starts_at() && d.ends_at() <= window.to) {
+                tally.add_day(d);
+            }
+            for r in runs.filter(|r| window.contains(r.finished_at)) {
+                tally.add_run(r);
+            }
+        };
+        match self.input.repos_deployed_by(scope) {
+            None => add(&mut facts.days.iter(), &mut facts.runs.iter()),
             Some(repos) => {
                 let by_repo = self.runs_by_repo.get_or_init(|| {
-                    let mut map: HashMap<&Name, Vec<&PipelineRun>> = HashMap::new();
-                    for r in &input.pipeline_runs {
-                        map.entry(&r.repo).or_default().push(r);
+                    let mut map: HashMap<&Name, RepoRuns> = HashMap::new();
+                    for d in &facts.days {
+                        map.entry(&d.repo).or_default().0.push(d);
+                    }
+                    for r in &facts.runs {
+                        map.entry(&r.repo).or_default().1.push(r);
                     }
                     map
                 });
                 let repos: HashSet<&Name> = repos.collect();
-                repos
-                    .into_iter()
-                    .flat_map(|r| by_repo.get(r).into_iter().flatten().copied())
-                    .collect()
+                for (days, runs) in repos.into_iter().filter_map(|r| by_repo.get(r)) {
+                    add(&mut days.iter().copied(), &mut runs.iter().copied());
+                }
             }
         }
+        tally
     }
 
-    pub(crate) fn signals(&self, scope: &Scope, window: &Window, p: &[usize]) -> Signals {
+    pub(crate) fn signals(&self, p: &[usize], runs: &mut RunTally) -> Signals {
         let (mut automated, mut stated, mut rollbacks) = (0, 0, 0);
         for &i in p {
             let d = self.spds[i].d;
@@ -104,32 +123,20 @@ impl<'e> Ledger<'e> {
             }
             rollbacks += u64::from(d.kind == Some(DeploymentKind::Rollback));
         }
-        let (mut first_ok, mut first_failed, mut durations) = (0, 0, Vec::new());
-        for r in self.runs_of(scope) {
-            if !window.contains(r.finished_at) {
-                continue;
-            }
-            if r.attempt == 1 {
-                match r.status {
-                    PipelineStatus::Success => first_ok += 1,
-                    PipelineStatus::Failure => first_failed += 1,
-                    PipelineStatus::Cancelled => {}
-                }
-            }
-            if r.status == PipelineStatus::Success {
-                durations.push(r.finished_at.seconds_since(r.started_at));
-            }
-        }
         Signals {
             automated_share: ratio(automated, stated),
             automated_unknown: p.len() as u64 - stated,
             rollback_rate: ratio(rollbacks, p.len() as u64),
-            pipeline_success_rate: ratio(first_ok, first_ok + first_failed),
-            time_in_ci: Stats::of(&mut durations),
+            pipeline_success_rate: ratio(
+                runs.first_success,
+                runs.first_success + runs.first_failure,
+            ),
+            time_in_ci: Stats::of(&mut runs.success_seconds),
         }
     }
 
-    /// F2 `unlinked_incidents`, F3 `inverted_intervals` and F4 `flaky_runs`.
+    /// F2 `unlinked_incidents` and F3 `inverted_intervals` (F4 `flaky_runs`
+    /// comes with the runs' tally).
     pub(crate) fn hygiene(&self, scope: &Scope, window: &Window, dq: &mut DataQuality) {
         let linked: HashSet<&EventId> = self
             .spds
@@ -217,24 +224,6 @@ impl<'e> Ledger<'e> {
         for d in self.deployments_in(scope) {
             if window.contains(d.finished_at) && d.started_at.is_some_and(|s| s > d.finished_at) {
                 dq.inverted_intervals += 1;
-            }
-        }
-        // Per repository, commit and pipeline: the highest attempt that
-        // succeeded; a failed run below it was flaky.
-        let runs = self.runs_of(scope);
-        let mut best: HashMap<(&Name, &Sha, &Name), u32> = HashMap::new();
-        for r in runs.iter().filter(|r| r.status == PipelineStatus::Success) {
-            let top = best.entry((&r.repo, &r.sha, &r.pipeline)).or_insert(0);
-            *top = (*top).max(r.attempt);
-        }
-        for r in &runs {
-            if r.status == PipelineStatus::Failure
-                && window.contains(r.finished_at)
-                && best
-                    .get(&(&r.repo, &r.sha, &r.pipeline))
-                    .is_some_and(|&top| top > r.attempt)
-            {
-                dq.flaky_runs += 1;
             }
         }
     }

@@ -216,10 +216,9 @@ pub struct ReportInput {
     pub sha_links: Vec<FirstDeploy>,
     /// (service, repository) for every repository a service's deployments name.
     pub deployed_repos: HashSet<(Name, Name)>,
-    /// At least every run of the scope's repositories that shares its
-    /// repository, commit and pipeline with a run finished in the window
-    /// (so a failed run's later attempts are there).
-    pub pipeline_runs: Vec<PipelineRun>,
+    /// The runs of at least the scope's repositories finished in the
+    /// window: whole UTC days summed, single runs elsewhere.
+    pub pipeline_runs: crate::runs::RunFacts,
     /// What [`ReportInput::merge_rollouts`] learnt of the rollouts it merged.
     pub rollouts: crate::rollout::Rollouts,
     /// Events received in the window dated more than five minutes after
@@ -333,7 +332,7 @@ impl ReportInput {
             pull_request_facts,
             sha_links: facts.sha_links,
             deployed_repos,
-            pipeline_runs: events.pipeline_runs,
+            pipeline_runs: crate::runs::RunFacts::of_runs(&events.pipeline_runs),
             rollouts: Default::default(),
             future_events: Vec::new(),
             deliveries: Vec::new(),

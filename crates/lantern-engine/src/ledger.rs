@@ -90,7 +90,7 @@ pub struct Ledger<'e> {
     pub(crate) index: Option<crate::scope_index::ScopeIndex<'e>>,
     /// CI runs by repository, built on first use (a page of many scopes
     /// asks for each scope's runs).
-    pub(crate) runs_by_repo: std::sync::OnceLock<HashMap<&'e Name, Vec<&'e PipelineRun>>>,
+    pub(crate) runs_by_repo: std::sync::OnceLock<HashMap<&'e Name, crate::hygiene::RepoRuns<'e>>>,
 }
 
 impl<'e> Ledger<'e> {

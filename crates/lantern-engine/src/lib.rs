@@ -25,6 +25,7 @@ mod prs;
 mod report;
 pub mod rng;
 mod rollout;
+mod runs;
 mod scope_index;
 pub mod slo;
 mod stats;
@@ -40,6 +41,7 @@ pub use input::{Arrival, EngineConfig, EventSet, ReportInput, Scope, Window, Win
 pub use ledger::{Ledger, LinkKind, first_shipped};
 pub use report::*;
 pub use rollout::Rollouts;
+pub use runs::{RunDay, RunFact, RunFacts};
 pub use stats::{Stats, percentile};
 
 /// The report of metrics.md for one scope and window.

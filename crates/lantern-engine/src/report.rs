@@ -419,6 +419,7 @@ impl<'e> Ledger<'e> {
         let lead_time = self.lead_time(&p, &mut dq);
         let (change_failure_rate, failed_deployment_recovery_time) = self.failures(&p, &mut dq);
         let rework_rate = self.rework(&p);
+        let mut runs = self.run_tally(scope, &window);
         let incidents = self.incidents_in(scope);
         let mut restore = Vec::new();
         let mut detect = Vec::new();
@@ -446,9 +447,10 @@ impl<'e> Ledger<'e> {
             time_to_detect: Stats::of(&mut detect),
             deployment_success_rate: self.success_rate(scope, &window),
             pr_stages: self.pr_stages(scope, &window, &mut dq),
-            signals: self.signals(scope, &window, &p),
+            signals: self.signals(&p, &mut runs),
             data_quality: {
                 self.hygiene(scope, &window, &mut dq);
+                dq.flaky_runs = runs.flaky;
                 dq
             },
             slos: None,

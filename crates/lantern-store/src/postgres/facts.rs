@@ -548,7 +548,7 @@ pub(super) fn read_input(
     // commit (hygiene.md: flaky runs), as the SQLite store reads them.
     let to = window.to.micros();
     let in_window = "FROM pipeline_runs WHERE finished_at >= $1 AND finished_at < $2";
-    input.pipeline_runs = match services {
+    let mut runs = match services {
         Some(_) => super::pipeline_runs(
             &mut tx,
             &format!("{in_window} AND repo = ANY($3)"),
@@ -556,7 +556,7 @@ pub(super) fn read_input(
         )?,
         None => super::pipeline_runs(&mut tx, in_window, &[&from, &to])?,
     };
-    let failed = crate::failed_run_keys(&input.pipeline_runs);
+    let failed = crate::failed_run_keys(&runs);
     if !failed.is_empty() {
         let column = |i: usize| -> Vec<&str> {
             failed
@@ -574,8 +574,9 @@ pub(super) fn read_input(
                (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
             &[&column(0), &column(1), &column(2)],
         )?;
-        crate::add_later_runs(&mut input.pipeline_runs, later);
+        crate::add_later_runs(&mut runs, later);
     }
+    input.pipeline_runs = lantern_engine::RunFacts::of_runs(&runs);
 
     super::retention::add_retained(&mut tx, services, window, config, &mut input)?;
     add_arrivals(&mut tx, services, window, &mut input, &mut names)?;

@@ -101,6 +101,12 @@ pub(super) struct Closure {
     repos: BTreeSet<String>,
 }
 
+impl Closure {
+    pub(super) fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.repos.is_empty()
+    }
+}
+
 /// Rebuilding the window tables. Each chunk of services appends its rows to
 /// unindexed temporary tables; `finish` then fills the window tables in key
 /// order and builds their secondary indexes afterwards. Appending in order
@@ -446,11 +452,11 @@ impl SqliteStore {
     }
 
     pub(super) fn any_stale(&self) -> Result<bool> {
-        Ok(self
-            .conn()
-            .query_row("SELECT EXISTS (SELECT 1 FROM stale_facts)", [], |r| {
-                r.get(0)
-            })?)
+        Ok(self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM stale_facts) OR EXISTS (SELECT 1 FROM run_days_stale)",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// What must be re-derived for a report over `scope` (`None`: all of
@@ -572,8 +578,9 @@ impl SqliteStore {
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         // Only what this scope reads must be current.
+        self.refresh_run_days()?;
         match self.stale_closure(config, services)? {
-            Some(c) if c.services.is_empty() && c.repos.is_empty() => {}
+            Some(c) if c.is_empty() => {}
             None if self.facts_are_fresh(config)? => {}
             closure => self.refresh_closure(config, closure, &|_, _| {})?,
         }
@@ -961,35 +968,9 @@ fn window_pull_requests(
     }
     drop(rows);
     drop(stmt);
-    // Runs of those repositories finished in the window, and the
-    // successful attempts of the pipelines that failed in it on the same
-    // commit (hygiene.md: flaky runs): by index, never a scan of all runs.
-    let sql = format!("WHERE finished_at >= ? AND finished_at < ? {in_repos}");
-    let args = [Value::from(from), Value::from(to)]
-        .into_iter()
-        .chain(repos.iter().cloned());
-    out.pipeline_runs =
-        crate::sqlite::read_pipeline_runs(conn, &mut names, &sql, params_from_iter(args))?;
-    let failed = crate::failed_run_keys(&out.pipeline_runs);
-    let mut later = Vec::new();
-    for chunk in failed.chunks(100) {
-        // A disjunction of equalities, which SQLite answers by index; a
-        // row value `IN (VALUES …)` it answers with a scan of every run.
-        let sql = format!(
-            "WHERE status = 'success' AND ({})",
-            vec!["(repo = ? AND sha = ? AND pipeline = ?)"; chunk.len()].join(" OR ")
-        );
-        let args = chunk
-            .iter()
-            .flat_map(|(r, s, p)| [r.clone(), s.clone(), p.clone()]);
-        later.extend(crate::sqlite::read_pipeline_runs(
-            conn,
-            &mut names,
-            &sql,
-            params_from_iter(args),
-        )?);
-    }
-    crate::add_later_runs(&mut out.pipeline_runs, later);
+    // Runs of those repositories finished in the window (hygiene.md F4,
+    // M9, M10).
+    out.pipeline_runs = crate::sqlite::runs::window_runs(conn, &mut names, &repos, (from, to))?;
     // The days those repositories had changes (hygiene.md F7).
     let sql = format!("SELECT repo, day FROM change_days WHERE day >= ? AND day <= ? {in_repos}");
     let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));

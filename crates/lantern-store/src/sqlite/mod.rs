@@ -3,6 +3,7 @@
 mod facts;
 pub(crate) mod governance;
 mod retention;
+mod runs;
 pub(crate) mod schema;
 
 use crate::Result;
@@ -54,7 +55,14 @@ impl<'t> Inserts<'t> {
             incident: tx.prepare("INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)")?,
             annotation: tx.prepare("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?,
             sli: tx.prepare("INSERT OR REPLACE INTO slis VALUES (?1,?2,?3,?4,?5,?6,?7)")?,
-            pipeline_run: tx.prepare("INSERT OR REPLACE INTO pipeline_runs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?,
+            pipeline_run: tx.prepare(
+                // An upsert, not a replace: SQLite fires no delete trigger
+                // for the row a replace removes, and the run's old day
+                // must be summed again (schema 15).
+                "INSERT INTO pipeline_runs VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)
+                 ON CONFLICT (id) DO UPDATE SET repo = ?2, sha = ?3, pipeline = ?4,
+                 started_at = ?5, finished_at = ?6, status = ?7, attempt = ?8, received_at = ?9",
+            )?,
             future_put: tx.prepare("INSERT OR REPLACE INTO future_events VALUES (?1,?2,?3,?4,?5)")?,
             future_drop: tx.prepare("DELETE FROM future_events WHERE kind = ?1 AND id = ?2")?,
             now: Timestamp::now().micros(),
@@ -767,8 +775,11 @@ impl Store for SqliteStore {
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
     ) -> Result<()> {
-        let closure = self.stale_closure(config, None)?;
-        self.refresh_closure(config, closure, progress)
+        self.refresh_run_days()?;
+        match self.stale_closure(config, None)? {
+            Some(c) if c.is_empty() => Ok(()),
+            closure => self.refresh_closure(config, closure, progress),
+        }
     }
 
     fn report_input(

@@ -368,6 +368,62 @@ const MIGRATIONS: &[&str] = &[
     // 14: window rows by id (what incidents name, for hygiene.md's
     // unlinked incidents, without a scan of the window).
     "CREATE INDEX IF NOT EXISTS deployment_window_ids ON deployment_window(deployment);",
+    // 15: the runs a report reads, summed per repository and UTC day
+    // (hygiene.md F4, M9, M10): an organisation's 90 days hold hundreds of
+    // thousands of runs. Derived, like the facts: triggers note the days a
+    // write, a retention run or a copy changes (a successful re-run also
+    // changes the days of the failed attempts it makes flaky), and the
+    // store sums them again before a report reads them. The triggers say
+    // ON CONFLICT DO NOTHING, not INSERT OR IGNORE: an upsert that fires
+    // them would override OR IGNORE with its own ABORT.
+    r#"
+    CREATE TABLE run_days (
+        day INTEGER NOT NULL, -- days since 1970-01-01, UTC
+        repo TEXT NOT NULL,
+        first_success INTEGER NOT NULL,
+        first_failure INTEGER NOT NULL,
+        flaky INTEGER NOT NULL,
+        success BLOB NOT NULL, -- each successful run's duration, µs, i64 little-endian
+        PRIMARY KEY (day, repo)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_days_stale (
+        repo TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        PRIMARY KEY (repo, day)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO run_days_stale SELECT DISTINCT repo, ((finished_at) - ((finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000 FROM pipeline_runs;
+    CREATE TRIGGER pipeline_run_added AFTER INSERT ON pipeline_runs BEGIN
+    INSERT INTO run_days_stale VALUES (NEW.repo, ((NEW.finished_at) - ((NEW.finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000) ON CONFLICT DO NOTHING;
+    INSERT INTO run_days_stale
+        SELECT repo, ((finished_at) - ((finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000 FROM pipeline_runs
+        WHERE NEW.status = 'success' AND NEW.attempt > 1 AND repo = NEW.repo AND sha = NEW.sha
+          AND pipeline = NEW.pipeline AND status = 'failure' AND attempt < NEW.attempt
+        ON CONFLICT DO NOTHING;
+    END;
+    CREATE TRIGGER pipeline_run_removed AFTER DELETE ON pipeline_runs BEGIN
+    INSERT INTO run_days_stale VALUES (OLD.repo, ((OLD.finished_at) - ((OLD.finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000) ON CONFLICT DO NOTHING;
+    INSERT INTO run_days_stale
+        SELECT repo, ((finished_at) - ((finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000 FROM pipeline_runs
+        WHERE OLD.status = 'success' AND OLD.attempt > 1 AND repo = OLD.repo AND sha = OLD.sha
+          AND pipeline = OLD.pipeline AND status = 'failure' AND attempt < OLD.attempt
+        ON CONFLICT DO NOTHING;
+    END;
+    CREATE TRIGGER pipeline_run_changed
+    AFTER UPDATE OF repo, sha, pipeline, started_at, finished_at, status, attempt ON pipeline_runs BEGIN
+    INSERT INTO run_days_stale VALUES (OLD.repo, ((OLD.finished_at) - ((OLD.finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000) ON CONFLICT DO NOTHING;
+    INSERT INTO run_days_stale VALUES (NEW.repo, ((NEW.finished_at) - ((NEW.finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000) ON CONFLICT DO NOTHING;
+    INSERT INTO run_days_stale
+        SELECT repo, ((finished_at) - ((finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000 FROM pipeline_runs
+        WHERE OLD.status = 'success' AND OLD.attempt > 1 AND repo = OLD.repo AND sha = OLD.sha
+          AND pipeline = OLD.pipeline AND status = 'failure' AND attempt < OLD.attempt
+        ON CONFLICT DO NOTHING;
+    INSERT INTO run_days_stale
+        SELECT repo, ((finished_at) - ((finished_at) % 86400000000 + 86400000000) % 86400000000) / 86400000000 FROM pipeline_runs
+        WHERE NEW.status = 'success' AND NEW.attempt > 1 AND repo = NEW.repo AND sha = NEW.sha
+          AND pipeline = NEW.pipeline AND status = 'failure' AND attempt < NEW.attempt
+        ON CONFLICT DO NOTHING;
+    END;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

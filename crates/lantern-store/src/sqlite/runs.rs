@@ -1,0 +1,388 @@
+//! SQLite's sums of pipeline runs per repository and UTC day (schema 15),
+//! and what a report reads of a window's runs: the whole days summed, the
+//! runs of the days the window cuts one by one.
+//!
+//! Invariant: `run_days` is a function of `pipeline_runs` once
+//! `run_days_stale` is empty. Triggers note every day a write changes;
+//! [`SqliteStore::refresh_run_days`] sums those days again.
+
+use crate::Result;
+use crate::codec::*;
+use crate::sqlite::{SqliteStore, placeholders, read_pipeline_runs};
+use foldhash::{HashMap, HashMapExt, HashSet};
+use lantern_engine::{RunDay, RunFact, RunFacts};
+use lantern_events::*;
+use rusqlite::types::Value;
+use rusqlite::{Connection, params, params_from_iter};
+
+/// Past this many stale days, one pass over every run is cheaper than a
+/// look-up per day (a bulk import, a first migration).
+const DAYS_BY_LOOK_UP: usize = 2_000;
+
+impl SqliteStore {
+    /// Sums again every day the triggers noted.
+    pub(super) fn refresh_run_days(&mut self) -> Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        let stale: Vec<(String, i64)> = {
+            let mut stmt = tx.prepare("SELECT repo, day FROM run_days_stale")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let days = match stale.len() > DAYS_BY_LOOK_UP {
+            true => sum_every_run(&tx, &stale)?,
+            false => stale
+                .iter()
+                .map(|(repo, day)| sum_one_day(&tx, repo, *day))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        {
+            let mut clear = tx.prepare("DELETE FROM run_days WHERE day = ?1 AND repo = ?2")?;
+            let mut put = tx.prepare("INSERT INTO run_days VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+            for ((repo, day), summed) in stale.iter().zip(days) {
+                clear.execute(params![day, repo])?;
+                if let Some(d) = summed {
+                    put.execute(params![
+                        day,
+                        repo,
+                        count(d.first_success),
+                        count(d.first_failure),
+                        count(d.flaky),
+                        encode_durations(&d.success_micros),
+                    ])?;
+                }
+            }
+        }
+        tx.execute_batch("DELETE FROM run_days_stale")?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn day_start(day: i64) -> i64 {
+    day.saturating_mul(MICROS_PER_DAY)
+}
+
+/// The runs of one repository and day, summed (`None`: it has none).
+fn sum_one_day(conn: &Connection, repo: &str, day: i64) -> Result<Option<RunDay>> {
+    let mut names = Names::default();
+    let mut runs = read_pipeline_runs(
+        conn,
+        &mut names,
+        "WHERE repo = ?1 AND finished_at >= ?2 AND finished_at < ?3",
+        params![repo, day_start(day), day_start(day + 1)],
+    )?;
+    if runs.is_empty() {
+        return Ok(None);
+    }
+    let of_day = runs.len();
+    runs.extend(later_successes(conn, &mut names, &runs)?);
+    let facts = RunFact::of_runs(&runs);
+    let repo = names.get(repo)?;
+    Ok(Some(in_order(RunDay::of(repo, day, &facts[..of_day]))))
+}
+
+/// The successful runs of the pipelines that failed among `runs`, on the
+/// same commit: what makes a failed run flaky (hygiene.md F4).
+pub(crate) fn later_successes(
+    conn: &Connection,
+    names: &mut Names,
+    runs: &[PipelineRun],
+) -> Result<Vec<PipelineRun>> {
+    let failed = crate::failed_run_keys(runs);
+    let mut later = Vec::new();
+    for chunk in failed.chunks(100) {
+        // A disjunction of equalities, which SQLite answers by index; a
+        // row value `IN (VALUES …)` it answers with a scan of every run.
+        let sql = format!(
+            "WHERE status = 'success' AND ({})",
+            vec!["(repo = ? AND sha = ? AND pipeline = ?)"; chunk.len()].join(" OR ")
+        );
+        let args = chunk
+            .iter()
+            .flat_map(|(r, s, p)| [r.clone(), s.clone(), p.clone()]);
+        later.extend(read_pipeline_runs(
+            conn,
+            names,
+            &sql,
+            params_from_iter(args),
+        )?);
+    }
+    Ok(later)
+}
+
+/// The stale days summed in one pass over every run, in `stale`'s order.
+fn sum_every_run(conn: &Connection, stale: &[(String, i64)]) -> Result<Vec<Option<RunDay>>> {
+    let mut names = Names::default();
+    // The highest successful re-run of each pipeline and commit: the only
+    // runs that make another flaky.
+    let mut best: HashMap<(Name, String, Name), u32> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT repo, sha, pipeline, max(attempt) FROM pipeline_runs
+             WHERE status = 'success' AND attempt > 1 GROUP BY repo, sha, pipeline",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key = (
+                names.get(r.get_ref(0)?.as_str()?)?,
+                r.get(1)?,
+                names.get(r.get_ref(2)?.as_str()?)?,
+            );
+            best.insert(key, r.get(3)?);
+        }
+    }
+    let wanted: HashSet<(&str, i64)> = stale.iter().map(|(r, d)| (r.as_str(), *d)).collect();
+    let mut sums: HashMap<(Name, i64), RunDay> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT repo, sha, pipeline, started_at, finished_at, status, attempt FROM pipeline_runs",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let repo = r.get_ref(0)?.as_str()?;
+        let finished_at: i64 = r.get(4)?;
+        let day = finished_at.div_euclid(MICROS_PER_DAY);
+        if !wanted.contains(&(repo, day)) {
+            continue;
+        }
+        let repo = names.get(repo)?;
+        let status = enum_value(&PipelineStatus::ALL, r.get_ref(5)?.as_str()?)?;
+        let attempt: u32 = r.get(6)?;
+        let started_at: i64 = r.get(3)?;
+        let flaky = status == PipelineStatus::Failure && {
+            let key = (
+                repo.clone(),
+                r.get::<_, String>(1)?,
+                names.get(r.get_ref(2)?.as_str()?)?,
+            );
+            best.get(&key).is_some_and(|&top| top > attempt)
+        };
+        let fact = RunFact {
+            repo: repo.clone(),
+            finished_at: time(finished_at),
+            first_attempt: (attempt == 1).then_some(status),
+            success_micros: (status == PipelineStatus::Success)
+                .then_some(finished_at.saturating_sub(started_at)),
+            flaky,
+        };
+        sums.entry((repo.clone(), day))
+            .or_insert_with(|| RunDay::of(repo, day, &[]))
+            .add(&fact);
+    }
+    stale
+        .iter()
+        .map(|(repo, day)| Ok(sums.remove(&(names.get(repo)?, *day)).map(in_order)))
+        .collect()
+}
+
+/// Durations shortest first: a day's sum does not depend on the order
+/// its runs were read in.
+fn in_order(mut day: RunDay) -> RunDay {
+    day.success_micros.sort_unstable();
+    day
+}
+
+fn encode_durations(micros: &[i64]) -> Vec<u8> {
+    micros.iter().flat_map(|m| m.to_le_bytes()).collect()
+}
+
+fn decode_durations(blob: &[u8]) -> Result<Vec<i64>> {
+    if blob.len() % 8 != 0 {
+        return Err(corrupt(&format!(
+            "run_days.success holds {} bytes, not whole 8-byte durations",
+            blob.len()
+        )));
+    }
+    Ok(blob
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+        .collect())
+}
+
+/// What a report reads of the runs of `repos` (empty: every repository)
+/// finished in `[from, to)`: the whole days from `run_days`, the runs of
+/// the days the window cuts one by one.
+pub(super) fn window_runs(
+    conn: &Connection,
+    names: &mut Names,
+    repos: &[Value],
+    (from, to): (i64, i64),
+) -> Result<RunFacts> {
+    let mut out = RunFacts::default();
+    if from >= to {
+        return Ok(out);
+    }
+    let in_repos = match repos.is_empty() {
+        true => String::new(),
+        false => format!("AND repo IN ({})", placeholders(repos.len())),
+    };
+    // Whole days: [first, last).
+    let first = from.div_euclid(MICROS_PER_DAY) + i64::from(from.rem_euclid(MICROS_PER_DAY) != 0);
+    let last = to.div_euclid(MICROS_PER_DAY);
+    let mut cut = Vec::new();
+    if first < last {
+        let sql = format!(
+            "SELECT repo, day, first_success, first_failure, flaky, success FROM run_days
+             WHERE day >= ? AND day < ? {in_repos}"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let args = [Value::from(first), Value::from(last)]
+            .into_iter()
+            .chain(repos.iter().cloned());
+        let mut rows = stmt.query(params_from_iter(args))?;
+        while let Some(r) = rows.next()? {
+            out.days.push(RunDay {
+                repo: names.get(r.get_ref(0)?.as_str()?)?,
+                day: r.get(1)?,
+                first_success: r.get::<_, i64>(2)?.max(0) as u64,
+                first_failure: r.get::<_, i64>(3)?.max(0) as u64,
+                flaky: r.get::<_, i64>(4)?.max(0) as u64,
+                success_micros: decode_durations(r.get_ref(5)?.as_blob()?)?,
+            });
+        }
+        cut.push((from, day_start(first)));
+        cut.push((day_start(last), to));
+    } else {
+        cut.push((from, to));
+    }
+    for (a, b) in cut.into_iter().filter(|(a, b)| a < b) {
+        let args = [Value::from(a), Value::from(b)]
+            .into_iter()
+            .chain(repos.iter().cloned());
+        let mut runs = read_pipeline_runs(
+            conn,
+            names,
+            &format!("WHERE finished_at >= ? AND finished_at < ? {in_repos}"),
+            params_from_iter(args),
+        )?;
+        let cut_runs = runs.len();
+        runs.extend(later_successes(conn, names, &runs)?);
+        out.runs
+            .extend(RunFact::of_runs(&runs).into_iter().take(cut_runs));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+    use lantern_engine::rng::Rng;
+
+    /// Random runs over a few repositories and days: re-runs that fail
+    /// and succeed, on one commit or another, finished on other days.
+    fn random_runs(seed: u64, n: usize) -> Vec<Event> {
+        let mut rng = Rng::new(seed);
+        let repos: [&str; 3] = ["acme/api", "acme/web", "acme/jobs"];
+        let pipelines: [&str; 2] = ["ci", "lint"];
+        let shas: Vec<String> = (0..20).map(|_| rng.sha()).collect();
+        let statuses = [
+            PipelineStatus::Success,
+            PipelineStatus::Failure,
+            PipelineStatus::Cancelled,
+        ];
+        (0..n)
+            .map(|i| {
+                let finished = 1_767_225_600_000_000 + rng.below(10 * MICROS_PER_DAY as u64) as i64;
+                Event::PipelineRun(PipelineRun {
+                    id: EventId::parse(&format!("run-{i}")).unwrap(),
+                    repo: Name::parse(*rng.pick(&repos)).unwrap(),
+                    sha: Sha::parse(rng.pick(&shas).as_str()).unwrap(),
+                    pipeline: Name::parse(*rng.pick(&pipelines)).unwrap(),
+                    started_at: time(finished - rng.below(3_600_000_000) as i64),
+                    finished_at: time(finished),
+                    status: *rng.pick(&statuses),
+                    attempt: 1 + rng.below(3) as u32,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_pass_over_every_run_sums_each_day_as_a_look_up_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("runs.db")).unwrap();
+        store.write(&random_runs(7, 600)).unwrap();
+        let conn = store.conn();
+        let stale: Vec<(String, i64)> = conn
+            .prepare("SELECT repo, day FROM run_days_stale ORDER BY repo, day")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(stale.len() >= 25, "{} stale days", stale.len());
+        let by_look_up: Vec<Option<RunDay>> = stale
+            .iter()
+            .map(|(repo, day)| sum_one_day(conn, repo, *day).unwrap())
+            .collect();
+        assert_eq!(sum_every_run(conn, &stale).unwrap(), by_look_up);
+        let flaky: u64 = by_look_up.iter().flatten().map(|d| d.flaky).sum();
+        assert!(flaky > 10, "{flaky} flaky runs");
+    }
+
+    #[test]
+    fn a_rerun_on_a_later_day_sums_the_failed_attempts_day_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("runs.db")).unwrap();
+        let run = |id: &str, attempt: u32, status, day: i64| {
+            let at = day * MICROS_PER_DAY + 3_600_000_000;
+            Event::PipelineRun(PipelineRun {
+                id: EventId::parse(id).unwrap(),
+                repo: Name::parse("acme/api").unwrap(),
+                sha: Sha::parse("abcdef1").unwrap(),
+                pipeline: Name::parse("ci").unwrap(),
+                started_at: time(at - 60_000_000),
+                finished_at: time(at),
+                status,
+                attempt,
+            })
+        };
+        let flaky_on = |store: &mut SqliteStore, day: i64| -> i64 {
+            store.refresh_run_days().unwrap();
+            store
+                .conn()
+                .query_row(
+                    "SELECT coalesce(sum(flaky), 0) FROM run_days WHERE day = ?1",
+                    [day],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        store
+            .write(&[run("a1", 1, PipelineStatus::Failure, 20_000)])
+            .unwrap();
+        assert_eq!(flaky_on(&mut store, 20_000), 0);
+        store
+            .write(&[run("a2", 2, PipelineStatus::Success, 20_001)])
+            .unwrap();
+        assert_eq!(flaky_on(&mut store, 20_000), 1);
+        // The same run delivered again as a failure: nothing is flaky now.
+        store
+            .write(&[run("a2", 2, PipelineStatus::Failure, 20_001)])
+            .unwrap();
+        assert_eq!(flaky_on(&mut store, 20_000), 0);
+        store
+            .write(&[run("a3", 3, PipelineStatus::Success, 20_003)])
+            .unwrap();
+        assert_eq!(flaky_on(&mut store, 20_000), 1);
+        assert_eq!(flaky_on(&mut store, 20_001), 1);
+        store
+            .conn()
+            .execute("DELETE FROM pipeline_runs WHERE id = 'a3'", [])
+            .unwrap();
+        assert_eq!(flaky_on(&mut store, 20_000), 0);
+        assert_eq!(flaky_on(&mut store, 20_003), 0);
+        let days: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM run_days", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(days, 2, "the emptied day's sum is gone");
+    }
+}
