@@ -386,6 +386,10 @@ const MIGRATIONS: &[&str] = &[
         success BLOB NOT NULL, -- each successful run's duration, µs, i64 little-endian
         PRIMARY KEY (day, repo)
     ) WITHOUT ROWID;
+    -- The services whose deployments name commits without a repository
+    -- (they read every repository), without a scan of every deployment.
+    CREATE INDEX deployments_loose ON deployments(service)
+        WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL);
     CREATE TABLE run_days_stale (
         repo TEXT NOT NULL,
         day INTEGER NOT NULL,
