@@ -218,7 +218,8 @@ impl SqliteStore {
         for e in events {
             Self::write_event(&mut inserts, e)?;
         }
-        Self::write_change_days(tx, events)
+        Self::write_change_days(tx, events)?;
+        runs::note_stale_days(tx, events)
     }
 
     /// hygiene.md F7: the days each repository had changes, kept apart so

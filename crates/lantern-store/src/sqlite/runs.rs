@@ -9,18 +9,20 @@
 use crate::Result;
 use crate::codec::*;
 use crate::sqlite::{SqliteStore, placeholders, read_pipeline_runs};
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashMapExt};
 use lantern_engine::{RunDay, RunFact, RunFacts};
 use lantern_events::*;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
+use std::collections::BTreeSet;
 
 /// Past this many stale days, one pass over every run is cheaper than a
 /// look-up per day (a bulk import, a first migration).
 const DAYS_BY_LOOK_UP: usize = 2_000;
 
 impl SqliteStore {
-    /// Sums again every day the triggers noted.
+    /// Sums again every day noted stale, and the days of the failed
+    /// attempts that a successful re-run on one of them makes flaky.
     pub(super) fn refresh_run_days(&mut self) -> Result<()> {
         let tx = self.conn_mut().transaction()?;
         let stale: Vec<(String, i64)> = {
@@ -31,34 +33,65 @@ impl SqliteStore {
         if stale.is_empty() {
             return Ok(());
         }
-        let days = match stale.len() > DAYS_BY_LOOK_UP {
-            true => sum_every_run(&tx, &stale)?,
-            false => stale
-                .iter()
-                .map(|(repo, day)| sum_one_day(&tx, repo, *day))
-                .collect::<Result<Vec<_>>>()?,
+        let mut put = tx.prepare("INSERT INTO run_days VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
+        let mut write = |d: &RunDay| -> Result<()> {
+            put.execute(params![
+                d.day,
+                d.repo.as_str(),
+                count(d.first_success),
+                count(d.first_failure),
+                count(d.flaky),
+                encode_durations(&d.success_micros),
+            ])?;
+            Ok(())
         };
-        {
+        if stale.len() > DAYS_BY_LOOK_UP {
+            tx.execute_batch("DELETE FROM run_days")?;
+            for d in sum_every_run(&tx)? {
+                write(&d)?;
+            }
+        } else {
             let mut clear = tx.prepare("DELETE FROM run_days WHERE day = ?1 AND repo = ?2")?;
-            let mut put = tx.prepare("INSERT INTO run_days VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
-            for ((repo, day), summed) in stale.iter().zip(days) {
+            let mut done: BTreeSet<(String, i64)> = BTreeSet::new();
+            let mut todo = stale;
+            while let Some((repo, day)) = todo.pop() {
+                if !done.insert((repo.clone(), day)) {
+                    continue;
+                }
+                let (summed, rescued) = sum_one_day(&tx, &repo, day)?;
                 clear.execute(params![day, repo])?;
                 if let Some(d) = summed {
-                    put.execute(params![
-                        day,
-                        repo,
-                        count(d.first_success),
-                        count(d.first_failure),
-                        count(d.flaky),
-                        encode_durations(&d.success_micros),
-                    ])?;
+                    write(&d)?;
                 }
+                todo.extend(rescued.into_iter().map(|d| (repo.clone(), d)));
             }
         }
+        drop(write);
+        drop(put);
         tx.execute_batch("DELETE FROM run_days_stale")?;
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Notes the (repository, day) of each run among `events`, once per batch:
+/// what [`SqliteStore::refresh_run_days`] sums again.
+pub(super) fn note_stale_days(tx: &rusqlite::Transaction, events: &[Event]) -> Result<()> {
+    let days: BTreeSet<(&str, i64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PipelineRun(r) => Some((
+                r.repo.as_str(),
+                r.finished_at.micros().div_euclid(MICROS_PER_DAY),
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut put = tx.prepare_cached("INSERT OR IGNORE INTO run_days_stale VALUES (?1, ?2)")?;
+    for (repo, day) in days {
+        put.execute(params![repo, day])?;
+    }
+    Ok(())
 }
 
 fn count(n: u64) -> i64 {
@@ -69,8 +102,9 @@ fn day_start(day: i64) -> i64 {
     day.saturating_mul(MICROS_PER_DAY)
 }
 
-/// The runs of one repository and day, summed (`None`: it has none).
-fn sum_one_day(conn: &Connection, repo: &str, day: i64) -> Result<Option<RunDay>> {
+/// The runs of one repository and day, summed (`None`: it has none), and
+/// the days of the failed attempts its successful re-runs make flaky.
+fn sum_one_day(conn: &Connection, repo: &str, day: i64) -> Result<(Option<RunDay>, Vec<i64>)> {
     let mut names = Names::default();
     let mut runs = read_pipeline_runs(
         conn,
@@ -79,13 +113,36 @@ fn sum_one_day(conn: &Connection, repo: &str, day: i64) -> Result<Option<RunDay>
         params![repo, day_start(day), day_start(day + 1)],
     )?;
     if runs.is_empty() {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     }
+    let mut rescued = Vec::new();
+    {
+        let mut failed_below = conn.prepare_cached(
+            "SELECT finished_at FROM pipeline_runs WHERE repo = ?1 AND sha = ?2 AND pipeline = ?3
+               AND status = 'failure' AND attempt < ?4",
+        )?;
+        for r in runs
+            .iter()
+            .filter(|r| r.status == PipelineStatus::Success && r.attempt > 1)
+        {
+            let days = failed_below.query_map(
+                params![repo, r.sha.to_string(), r.pipeline.as_str(), r.attempt],
+                |row| row.get::<_, i64>(0),
+            )?;
+            for at in days {
+                rescued.push(at?.div_euclid(MICROS_PER_DAY));
+            }
+        }
+    }
+    rescued.retain(|&d| d != day);
     let of_day = runs.len();
     runs.extend(later_successes(conn, &mut names, &runs)?);
     let facts = RunFact::of_runs(&runs);
     let repo = names.get(repo)?;
-    Ok(Some(in_order(RunDay::of(repo, day, &facts[..of_day]))))
+    Ok((
+        Some(in_order(RunDay::of(repo, day, &facts[..of_day]))),
+        rescued,
+    ))
 }
 
 /// The successful runs of the pipelines that failed among `runs`, on the
@@ -117,8 +174,8 @@ pub(crate) fn later_successes(
     Ok(later)
 }
 
-/// The stale days summed in one pass over every run, in `stale`'s order.
-fn sum_every_run(conn: &Connection, stale: &[(String, i64)]) -> Result<Vec<Option<RunDay>>> {
+/// Every day of every repository summed, in one pass over every run.
+fn sum_every_run(conn: &Connection) -> Result<Vec<RunDay>> {
     let mut names = Names::default();
     // The highest successful re-run of each pipeline and commit: the only
     // runs that make another flaky.
@@ -138,24 +195,19 @@ fn sum_every_run(conn: &Connection, stale: &[(String, i64)]) -> Result<Vec<Optio
             best.insert(key, r.get(3)?);
         }
     }
-    let wanted: HashSet<(&str, i64)> = stale.iter().map(|(r, d)| (r.as_str(), *d)).collect();
     let mut sums: HashMap<(Name, i64), RunDay> = HashMap::new();
     let mut stmt = conn.prepare(
         "SELECT repo, sha, pipeline, started_at, finished_at, status, attempt FROM pipeline_runs",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let repo = r.get_ref(0)?.as_str()?;
+        let repo = names.get(r.get_ref(0)?.as_str()?)?;
         let finished_at: i64 = r.get(4)?;
         let day = finished_at.div_euclid(MICROS_PER_DAY);
-        if !wanted.contains(&(repo, day)) {
-            continue;
-        }
-        let repo = names.get(repo)?;
         let status = enum_value(&PipelineStatus::ALL, r.get_ref(5)?.as_str()?)?;
         let attempt: u32 = r.get(6)?;
         let started_at: i64 = r.get(3)?;
-        let flaky = status == PipelineStatus::Failure && {
+        let flaky = status == PipelineStatus::Failure && !best.is_empty() && {
             let key = (
                 repo.clone(),
                 r.get::<_, String>(1)?,
@@ -175,10 +227,9 @@ fn sum_every_run(conn: &Connection, stale: &[(String, i64)]) -> Result<Vec<Optio
             .or_insert_with(|| RunDay::of(repo, day, &[]))
             .add(&fact);
     }
-    stale
-        .iter()
-        .map(|(repo, day)| Ok(sums.remove(&(names.get(repo)?, *day)).map(in_order)))
-        .collect()
+    let mut out: Vec<RunDay> = sums.into_values().map(in_order).collect();
+    out.sort_by(|a, b| (a.day, &a.repo).cmp(&(b.day, &b.repo)));
+    Ok(out)
 }
 
 /// Durations shortest first: a day's sum does not depend on the order
@@ -246,21 +297,32 @@ pub(super) fn window_runs(
                 success_micros: decode_durations(r.get_ref(5)?.as_blob()?)?,
             });
         }
-        cut.push((from, day_start(first)));
-        cut.push((day_start(last), to));
-    } else {
-        cut.push((from, to));
+    }
+    // The cut days, each within one day (for the organisation's look-up
+    // of that day's repositories).
+    match first <= last {
+        true => cut.extend([(from, day_start(first)), (day_start(last), to)]),
+        false => cut.push((from, to)),
     }
     for (a, b) in cut.into_iter().filter(|(a, b)| a < b) {
-        let args = [Value::from(a), Value::from(b)]
-            .into_iter()
-            .chain(repos.iter().cloned());
-        let mut runs = read_pipeline_runs(
-            conn,
-            names,
-            &format!("WHERE finished_at >= ? AND finished_at < ? {in_repos}"),
-            params_from_iter(args),
-        )?;
+        // By (repo, finished_at): the organisation's are the repositories
+        // with runs that day (summed just before), so no index by time
+        // alone is needed.
+        let day = a.div_euclid(MICROS_PER_DAY);
+        let (clause, args): (String, Vec<Value>) = match repos.is_empty() {
+            true => (
+                "WHERE repo IN (SELECT repo FROM run_days WHERE day = ?) AND finished_at >= ? AND finished_at < ?".into(),
+                vec![day.into(), a.into(), b.into()],
+            ),
+            false => (
+                format!("WHERE finished_at >= ? AND finished_at < ? {in_repos}"),
+                [Value::from(a), Value::from(b)]
+                    .into_iter()
+                    .chain(repos.iter().cloned())
+                    .collect(),
+            ),
+        };
+        let mut runs = read_pipeline_runs(conn, names, &clause, params_from_iter(args))?;
         let cut_runs = runs.len();
         runs.extend(later_successes(conn, names, &runs)?);
         out.runs
@@ -318,12 +380,14 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert!(stale.len() >= 25, "{} stale days", stale.len());
-        let by_look_up: Vec<Option<RunDay>> = stale
+        let by_look_up: Vec<RunDay> = stale
             .iter()
-            .map(|(repo, day)| sum_one_day(conn, repo, *day).unwrap())
+            .map(|(repo, day)| sum_one_day(conn, repo, *day).unwrap().0.unwrap())
             .collect();
-        assert_eq!(sum_every_run(conn, &stale).unwrap(), by_look_up);
-        let flaky: u64 = by_look_up.iter().flatten().map(|d| d.flaky).sum();
+        let mut every = sum_every_run(conn).unwrap();
+        every.sort_by(|a, b| (&a.repo, a.day).cmp(&(&b.repo, b.day)));
+        assert_eq!(every, by_look_up);
+        let flaky: u64 = by_look_up.iter().map(|d| d.flaky).sum();
         assert!(flaky > 10, "{flaky} flaky runs");
     }
 
