@@ -234,15 +234,28 @@ impl<'e> Ledger<'e> {
     fn silent_services(&self, scope: &Scope, window: &Window) -> Vec<SilentService> {
         let since = window.to.plus_micros(-90 * MICROS_PER_DAY);
         let mut out = Vec::new();
-        for (service, range) in &self.services {
+        // A service heard of only before the window is the likeliest to be
+        // silent.
+        let earlier_only = self
+            .earlier()
+            .keys()
+            .filter(|s| !self.services.contains_key(*s));
+        let services = self.services.keys().chain(earlier_only);
+        for &service in services {
             if !scope.contains(service) {
                 continue;
             }
-            let times: Vec<Timestamp> = self.spds[range.clone()]
+            let spds = match self.services.get(service) {
+                Some(range) => &self.spds[range.clone()],
+                None => &[],
+            };
+            let mut times: Vec<Timestamp> = spds
                 .iter()
                 .map(|s| s.d.finished_at)
+                .chain(self.earlier_of(service).iter().copied())
                 .filter(|&t| since <= t && t < window.to)
                 .collect();
+            times.sort_unstable();
             let (Some(first), Some(&last)) = (times.first(), times.last()) else {
                 continue;
             };
@@ -260,6 +273,23 @@ impl<'e> Ledger<'e> {
         }
         out.sort_by(|a, b| a.service.cmp(&b.service));
         out
+    }
+
+    /// A service's successful production deployments a store handed over
+    /// by time alone (`ReportInput::earlier_deployments`), in order.
+    fn earlier_of(&self, service: &Name) -> &[Timestamp] {
+        self.earlier().get(service).map_or(&[], Vec::as_slice)
+    }
+
+    fn earlier(&self) -> &HashMap<&'e Name, Vec<Timestamp>> {
+        self.earlier_by_service.get_or_init(|| {
+            let mut map: HashMap<&Name, Vec<Timestamp>> = HashMap::new();
+            for (s, t) in &self.input.earlier_deployments {
+                map.entry(s).or_default().push(*t);
+            }
+            map.values_mut().for_each(|v| v.sort_unstable());
+            map
+        })
     }
 
     /// F7 `gaps`: for each service of S with at least two deployment days

@@ -219,6 +219,12 @@ pub struct ReportInput {
     /// The runs of at least the scope's repositories finished in the
     /// window: whole UTC days summed, single runs elsewhere.
     pub pipeline_runs: crate::runs::RunFacts,
+    /// (service, finished_at) of the successful production deployments
+    /// (rollouts merged) in the 90 days before the window that a store did
+    /// not hand over as deployments: all hygiene.md's silent services read
+    /// of them, for a trend bucket ending early in the window. Never one
+    /// of `deployments`. [`ReportInput::from_events`] leaves it empty.
+    pub earlier_deployments: Vec<(Name, Timestamp)>,
     /// What [`ReportInput::merge_rollouts`] learnt of the rollouts it merged.
     pub rollouts: crate::rollout::Rollouts,
     /// Events received in the window dated more than five minutes after
@@ -336,6 +342,7 @@ impl ReportInput {
             rollouts: Default::default(),
             future_events: Vec::new(),
             deliveries: Vec::new(),
+            earlier_deployments: Vec::new(),
             change_days,
             flag_changes: events
                 .annotations

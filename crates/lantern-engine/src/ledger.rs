@@ -91,6 +91,8 @@ pub struct Ledger<'e> {
     /// CI runs by repository, built on first use (a page of many scopes
     /// asks for each scope's runs).
     pub(crate) runs_by_repo: std::sync::OnceLock<HashMap<&'e Name, crate::hygiene::RepoRuns<'e>>>,
+    /// `ReportInput::earlier_deployments` by service, built on first use.
+    pub(crate) earlier_by_service: std::sync::OnceLock<HashMap<&'e Name, Vec<Timestamp>>>,
 }
 
 impl<'e> Ledger<'e> {
@@ -125,6 +127,7 @@ impl<'e> Ledger<'e> {
             incidents_by_service: incidents_by_service(&input.incidents),
             index: None,
             runs_by_repo: std::sync::OnceLock::new(),
+            earlier_by_service: std::sync::OnceLock::new(),
         };
         ledger.order_services();
         // Deployment ids are unique (same type and id replaces).

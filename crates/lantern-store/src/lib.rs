@@ -533,3 +533,81 @@ pub mod testing {
         }
     }
 }
+
+/// The look-back of hygiene.md's silent services, gathered from
+/// deployment rows read by time alone: (service, finished_at) of each
+/// successful production deployment, a rollout's members merged into one
+/// (its last finish; a success when every member read succeeded). Rows
+/// handed over as deployments already, and members of rollouts they
+/// began, are left out (the engine reads them there).
+pub(crate) struct EarlierDeployments<'a> {
+    config: &'a lantern_engine::EngineConfig,
+    loaded: std::collections::HashSet<String>,
+    loaded_rollouts: std::collections::BTreeSet<(String, String)>,
+    singles: Vec<(lantern_events::Name, lantern_events::Timestamp)>,
+    rollouts: std::collections::HashMap<(String, String), (i64, bool)>,
+}
+
+impl<'a> EarlierDeployments<'a> {
+    pub(crate) fn new(
+        config: &'a lantern_engine::EngineConfig,
+        input: &lantern_engine::ReportInput,
+    ) -> Self {
+        let (loaded_rollouts, _) = input.rollouts_begun();
+        EarlierDeployments {
+            config,
+            loaded: input.deployments.iter().map(|d| d.id.to_string()).collect(),
+            loaded_rollouts,
+            singles: Vec::new(),
+            rollouts: std::collections::HashMap::new(),
+        }
+    }
+
+    /// One row: its id, service, environment, finish (µs), whether it
+    /// succeeded, and its rollout.
+    pub(crate) fn add(
+        &mut self,
+        names: &mut codec::Names,
+        (id, service, environment, finished_at, success, rollout): (
+            &str,
+            &str,
+            &str,
+            i64,
+            bool,
+            Option<&str>,
+        ),
+    ) -> Result<()> {
+        if !self.config.is_production(environment) || self.loaded.contains(id) {
+            return Ok(());
+        }
+        match rollout {
+            None if success => self
+                .singles
+                .push((names.get(service)?, codec::time(finished_at))),
+            None => {}
+            Some(r) => {
+                let key = (service.to_string(), r.to_string());
+                if self.loaded_rollouts.contains(&key) {
+                    return Ok(());
+                }
+                let merged = self.rollouts.entry(key).or_insert((finished_at, true));
+                merged.0 = merged.0.max(finished_at);
+                merged.1 &= success;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(
+        mut self,
+        names: &mut codec::Names,
+    ) -> Result<Vec<(lantern_events::Name, lantern_events::Timestamp)>> {
+        for ((service, _), (finished_at, success)) in self.rollouts {
+            if success {
+                self.singles
+                    .push((names.get(&service)?, codec::time(finished_at)));
+            }
+        }
+        Ok(self.singles)
+    }
+}

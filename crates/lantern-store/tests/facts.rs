@@ -22,6 +22,7 @@ on_each_store! {
     kept_facts_and_windowed_loads_give_the_pure_engines_reports("kept_facts_and_windowed_loads") => stored_reports_equal_the_engines;
     facts_follow_new_events_and_new_production_names("facts_follow_new_events_and_new_production_names") => facts_follow;
     changes_with_ids_of_their_own_are_found_by_repository("changes_with_ids_of_their_own") => changes_with_ids_of_their_own;
+    a_service_heard_of_only_before_the_window_is_silent("silent_before_the_window") => silent_before_the_window;
 }
 
 fn stored_report(store: &mut dyn Store, scope: &Scope, w: Window, cfg: &EngineConfig) -> Report {
@@ -245,4 +246,57 @@ fn changes_with_ids_of_their_own(at: &Location) {
         4,
         "acme/a's four changes, not acme/a0's"
     );
+}
+
+/// hygiene.md F1 over a window that holds none of a service's deployments:
+/// the store hands the 90 days before it over by time alone, and a
+/// rollout's members count once there too.
+fn silent_before_the_window(at: &Location) {
+    let mut store = at.open().unwrap();
+    let mut lines = Vec::new();
+    for day in 1..=20 {
+        lines.push(format!(
+            r#"{{"type":"deployment","id":"q{day}","service":"quiet","environment":"production","finished_at":"2026-03-{day:02}T10:00:00Z"}}"#
+        ));
+    }
+    // One rollout to three clusters a day for ten days: one deployment a
+    // day once merged (median gap one day, not a few minutes).
+    for day in 1..=10 {
+        for cluster in 0..3 {
+            lines.push(format!(
+                r#"{{"type":"deployment","id":"r{day}-{cluster}","service":"rolled","environment":"production","finished_at":"2026-03-{day:02}T10:0{cluster}:00Z","rollout":"rel-{day}"}}"#
+            ));
+        }
+    }
+    // Deploys into the window: not silent.
+    for day in 1..=29 {
+        lines.push(format!(
+            r#"{{"type":"deployment","id":"b{day}","service":"busy","environment":"production","finished_at":"2026-04-{day:02}T10:00:00Z"}}"#
+        ));
+    }
+    let events: Vec<Event> = lines.iter().map(|l| ev(l)).collect();
+    store.write(&events).unwrap();
+    let cfg = EngineConfig::default();
+    let w = Window::new(
+        Timestamp::parse_bound("2026-04-20").unwrap(),
+        Timestamp::parse_bound("2026-04-30").unwrap(),
+    )
+    .unwrap();
+    let stored = stored_report(store.as_mut(), &Scope::Org, w, &cfg);
+    let silent: Vec<(&str, &str)> = stored
+        .data_quality
+        .silent_services
+        .iter()
+        .map(|s| (s.service.as_str(), s.last_deployment.as_str()))
+        .collect();
+    assert_eq!(
+        silent,
+        [
+            ("quiet", "2026-03-20T10:00:00Z"),
+            ("rolled", "2026-03-10T10:02:00Z")
+        ],
+        "{at}"
+    );
+    let all = EventSet::from_events(events);
+    assert_eq!(stored, report(&all, &Scope::Org, w, &cfg), "{at}");
 }

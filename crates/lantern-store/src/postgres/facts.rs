@@ -430,34 +430,7 @@ pub(super) fn read_input(
         Some(_) => tx.query(&sql, &[&since, &scope])?,
         None => tx.query(&sql, &[&since])?,
     };
-    let mut early_ids: BTreeSet<String> = BTreeSet::new();
     for r in rows {
-        let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
-        if d.finished_at.micros() < since {
-            early_ids.insert(d.id.to_string());
-        }
-        input.deployments.push(d);
-        input.deployment_facts.push(f);
-    }
-    // Successful deployments of the 90 days before the window, without
-    // their facts (no figure of the window reads them): hygiene.md's silent
-    // services look back that far from a trend bucket's end.
-    let sql = format!(
-        "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
-                NULL::BIGINT, NULL::BOOLEAN, NULL::BYTEA, d.started_at, d.automated, d.rollout
-           FROM deployments d
-          WHERE d.finished_at >= $1 AND d.finished_at < $2 AND d.status = 'success' {}",
-        in_scope("d.service", 3)
-    );
-    let early = from - crate::LOOK_BACK_MICROS;
-    let rows = match services {
-        Some(_) => tx.query(&sql, &[&early, &since, &scope])?,
-        None => tx.query(&sql, &[&early, &since])?,
-    };
-    for r in rows {
-        if early_ids.contains(r.try_get::<_, &str>(1)?) {
-            continue;
-        }
         let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
         input.deployments.push(d);
         input.deployment_facts.push(f);
@@ -642,5 +615,55 @@ fn add_arrivals(
         let at = Timestamp::from_micros(r.try_get::<_, i64>(1)? * minute);
         input.add_delivery(receiver, at);
     }
+    Ok(())
+}
+
+/// The 90 days before the window by time alone, live and kept (hygiene.md's
+/// silent services look back that far from a trend bucket's end), once
+/// every deployment row a report reads is in `input` and before rollouts
+/// are merged: as the SQLite store reads them.
+pub(super) fn add_earlier(
+    c: &mut impl GenericClient,
+    services: Option<&BTreeSet<Name>>,
+    window: Window,
+    config: &EngineConfig,
+    input: &mut ReportInput,
+) -> Result<()> {
+    let mut names = Names::default();
+    let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
+    let window_from = window.from.micros();
+    let (early, until) = (
+        window_from - crate::LOOK_BACK_MICROS,
+        window_from - config.link_window_micros,
+    );
+    let mut earlier = crate::EarlierDeployments::new(config, input);
+    for (id, table) in [
+        ("id", "deployments"),
+        ("deployment", "retained_deployments"),
+    ] {
+        let sql = format!(
+            "SELECT {id}, service, environment, finished_at, status, rollout FROM {table}
+              WHERE finished_at >= $1 AND finished_at < $2 {}",
+            super::retention::in_scope(services, "service", 3)
+        );
+        let rows = match services {
+            Some(_) => c.query(&sql, &[&early, &until, &scope])?,
+            None => c.query(&sql, &[&early, &until])?,
+        };
+        for r in rows {
+            earlier.add(
+                &mut names,
+                (
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get::<_, &str>(4)? == "success",
+                    r.try_get(5)?,
+                ),
+            )?;
+        }
+    }
+    input.earlier_deployments = earlier.finish(&mut names)?;
     Ok(())
 }

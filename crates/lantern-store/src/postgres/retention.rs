@@ -613,6 +613,7 @@ pub(super) fn add_retained(
     input: &mut ReportInput,
 ) -> Result<()> {
     add_kept(c, services, window, config.link_window_micros, input)?;
+    super::facts::add_earlier(c, services, window, config, input)?;
     // Everything is read: rollouts can be merged (hygiene.md).
     input.merge_rollouts(config);
     Ok(())
@@ -650,35 +651,10 @@ fn add_kept(
         Some(_) => c.query(&sql, &[&from, &scope])?,
         None => c.query(&sql, &[&from])?,
     };
-    let mut early_ids: BTreeSet<String> = BTreeSet::new();
     for r in rows {
         let (d, f) = read_measured_deployment(&r, &mut names)?;
-        if d.finished_at.micros() < from {
-            early_ids.insert(d.id.to_string());
-        }
         input.deployments.push(d);
         input.deployment_facts.push(f);
-    }
-    // Kept successful deployments of the 90 days before the window, as of
-    // live ones (`facts::read_input`).
-    let sql = format!(
-        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of,
-                NULL::BIGINT, NULL::BOOLEAN, NULL::BYTEA, started_at, automated, rollout
-           FROM retained_deployments
-          WHERE finished_at >= $1 AND finished_at < $2 AND status = 'success' {}",
-        in_scope("service", 3)
-    );
-    let early = window_from - crate::LOOK_BACK_MICROS;
-    let rows = match services {
-        Some(_) => c.query(&sql, &[&early, &from, &scope])?,
-        None => c.query(&sql, &[&early, &from])?,
-    };
-    for r in rows {
-        if !early_ids.contains(r.try_get::<_, &str>(1)?) {
-            let (d, f) = read_measured_deployment(&r, &mut names)?;
-            input.deployments.push(d);
-            input.deployment_facts.push(f);
-        }
     }
     // Kept members of the rollouts of what is loaded, live or kept: a
     // rollout may straddle the raw horizon.

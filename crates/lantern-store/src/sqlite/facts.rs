@@ -716,22 +716,34 @@ impl SqliteStore {
         // Each its own query: a disjunction would scan the whole window.
         // Only incidents of the window ask (hygiene.md: unlinked
         // incidents); older links are to deployments before it.
+        // A scope's report asks only of incidents that can be its own (of
+        // its services, or of several): a service's report decoded some
+        // ten thousand other services' deployments for nothing.
+        let of_scope = |alias: &str| match services {
+            Some(_) => format!(
+                "AND ({alias}service IN ({}) OR {alias}services != '')",
+                placeholders(scope_args.len())
+            ),
+            None => String::new(),
+        };
         let named = format!(
-            "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {window_from})"
+            "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {window_from} {})",
+            of_scope("")
         );
         let by_sha = format!(
-            "SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from})"
+            "SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from} {})",
+            of_scope("")
         );
         let linked_by_sha = format!("deployment IN ({by_sha})");
         let rollout_by_sha = format!("rollout IS NOT NULL AND rollout IN ({by_sha})");
         let inferable = format!(
             "deployment IN (SELECT w.deployment FROM incidents i JOIN deployment_window w
                  ON w.service = i.service AND w.finished_at <= i.started_at AND w.finished_at >= i.started_at - {link_window}
-                 WHERE i.started_at >= {window_from})"
+                 WHERE i.started_at >= {window_from} {})",
+            of_scope("i.")
         );
         let in_scope_names: Option<BTreeSet<&str>> =
             services.map(|s| s.iter().map(Name::as_str).collect());
-        let mut early_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut linked: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (condition, scoped) in [
             ("finished_at >= ?", true),
@@ -754,7 +766,7 @@ impl SqliteStore {
                 true => std::iter::once(Value::from(from))
                     .chain(scope_args.iter().cloned())
                     .collect(),
-                false => Vec::new(),
+                false => scope_args.to_vec(),
             };
             let mut rows = stmt.query(params_from_iter(args))?;
             while let Some(r) = rows.next()? {
@@ -773,39 +785,10 @@ impl SqliteStore {
                     }
                 }
                 let (d, facts) = window_row(r, names)?;
-                if d.finished_at.micros() < from {
-                    early_ids.insert(d.id.to_string());
-                }
                 input.deployment_facts.push(facts);
                 input.deployments.push(d);
             }
         }
-        // Successful deployments of the 90 days before the window, without
-        // their facts (no figure of the window reads them): hygiene.md's
-        // silent services look back that far from a trend bucket's end.
-        let sql = format!(
-            "SELECT {EARLY_COLUMNS} FROM deployment_window
-              WHERE finished_at >= ? AND finished_at < ? AND status = 'success' {}",
-            in_scope("service")
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let args = [
-            Value::from(window_from - crate::LOOK_BACK_MICROS),
-            Value::from(from),
-        ]
-        .into_iter()
-        .chain(scope_args.iter().cloned());
-        let mut rows = stmt.query(params_from_iter(args))?;
-        while let Some(r) = rows.next()? {
-            if early_ids.contains(r.get_ref(1)?.as_str()?) {
-                continue;
-            }
-            let (d, facts) = window_row(r, names)?;
-            input.deployment_facts.push(facts);
-            input.deployments.push(d);
-        }
-        drop(rows);
-        drop(stmt);
         // Every member of a rollout any of these belong to: the engine
         // merges them into one (hygiene.md).
         let (rollouts, members) = input.rollouts_begun();
@@ -835,6 +818,40 @@ impl SqliteStore {
                 input.deployments.push(d);
             }
         }
+
+        // The 90 days before the window by time alone (hygiene.md's silent
+        // services look back that far from a trend bucket's end): half as
+        // many rows again as the window's, which no other figure reads.
+        let sql = format!(
+            "SELECT deployment, service, environment, finished_at, status, rollout FROM deployment_window
+              WHERE finished_at >= ? AND finished_at < ? {}",
+            in_scope("service")
+        );
+        let mut earlier = crate::EarlierDeployments::new(config, &input);
+        let mut stmt = self.conn().prepare(&sql)?;
+        let args = [
+            Value::from(window_from - crate::LOOK_BACK_MICROS),
+            Value::from(from),
+        ]
+        .into_iter()
+        .chain(scope_args.iter().cloned());
+        let mut rows = stmt.query(params_from_iter(args))?;
+        while let Some(r) = rows.next()? {
+            earlier.add(
+                names,
+                (
+                    r.get_ref(0)?.as_str()?,
+                    r.get_ref(1)?.as_str()?,
+                    r.get_ref(2)?.as_str()?,
+                    r.get(3)?,
+                    r.get_ref(4)?.as_str()? == "success",
+                    r.get_ref(5)?.as_str_or_null()?,
+                ),
+            )?;
+        }
+        drop(rows);
+        drop(stmt);
+        input.earlier_deployments = earlier.finish(names)?;
 
         // Incidents: for a scope, those affecting it (or naming several
         // services, which is rare) and those blaming one of its deployments.
@@ -872,7 +889,6 @@ impl SqliteStore {
 const WINDOW_COLUMNS: &str = "finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout";
 
 /// A window row without its facts.
-const EARLY_COLUMNS: &str = "finished_at, deployment, service, environment, status, kind, rollback_of, NULL, NULL, NULL, started_at, automated, rollout";
 
 /// A window row (`WINDOW_COLUMNS`) as the deployment a report reads and
 /// its facts.
