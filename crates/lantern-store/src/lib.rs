@@ -542,21 +542,31 @@ pub mod testing {
 /// began, are left out (the engine reads them there).
 pub(crate) struct EarlierDeployments<'a> {
     config: &'a lantern_engine::EngineConfig,
-    loaded: std::collections::HashSet<String>,
+    loaded: foldhash::HashSet<String>,
     loaded_rollouts: std::collections::BTreeSet<(String, String)>,
     singles: Vec<(lantern_events::Name, lantern_events::Timestamp)>,
     rollouts: std::collections::HashMap<(String, String), (i64, bool)>,
 }
 
 impl<'a> EarlierDeployments<'a> {
+    /// `earlier_than`: where the rows read by time end.
     pub(crate) fn new(
         config: &'a lantern_engine::EngineConfig,
         input: &lantern_engine::ReportInput,
+        earlier_than: lantern_events::Timestamp,
     ) -> Self {
         let (loaded_rollouts, _) = input.rollouts_begun();
+        // Only a deployment loaded from before the window can be read again
+        // by time (one an incident names, a rollback): a few, not every id.
+        let early = earlier_than.micros();
         EarlierDeployments {
             config,
-            loaded: input.deployments.iter().map(|d| d.id.to_string()).collect(),
+            loaded: input
+                .deployments
+                .iter()
+                .filter(|d| d.finished_at.micros() < early)
+                .map(|d| d.id.to_string())
+                .collect(),
             loaded_rollouts,
             singles: Vec::new(),
             rollouts: std::collections::HashMap::new(),

@@ -636,7 +636,7 @@ pub(super) fn add_earlier(
         window_from - crate::LOOK_BACK_MICROS,
         window_from - config.link_window_micros,
     );
-    let mut earlier = crate::EarlierDeployments::new(config, input);
+    let mut earlier = crate::EarlierDeployments::new(config, input, time(until));
     for (id, table) in [
         ("id", "deployments"),
         ("deployment", "retained_deployments"),

@@ -827,7 +827,7 @@ impl SqliteStore {
               WHERE finished_at >= ? AND finished_at < ? {}",
             in_scope("service")
         );
-        let mut earlier = crate::EarlierDeployments::new(config, &input);
+        let mut earlier = crate::EarlierDeployments::new(config, &input, time(from));
         let mut stmt = self.conn().prepare(&sql)?;
         let args = [
             Value::from(window_from - crate::LOOK_BACK_MICROS),
