@@ -82,7 +82,13 @@ pub fn report(
     request: &ReportRequest,
 ) -> Result<ReportAnswer, AppError> {
     let trend = request.trend()?;
-    let loaded = Loaded::load(store, settings, &request.scope, request.window)?;
+    // The window alone needs no look-back before it; a trend reads back
+    // from its first bucket's end.
+    let first_end = match &trend {
+        Some(windows) => windows.first().map_or(request.window.from, |w| w.to),
+        None => request.window.to,
+    };
+    let loaded = Loaded::load_ending(store, settings, &request.scope, request.window, first_end)?;
     if let Some(reason) = loaded.withheld(store, settings, reader, &request.scope)? {
         return Ok(ReportAnswer::Suppressed(SuppressedReport {
             scope: (&request.scope).into(),
@@ -104,7 +110,7 @@ pub fn figures(
     scope: &Scope,
     window: Window,
 ) -> Result<Report, AppError> {
-    let loaded = Loaded::load(store, settings, scope, window)?;
+    let loaded = Loaded::load_ending(store, settings, scope, window, window.to)?;
     Ok(stamped(settings, &loaded.ledger(settings), scope, window))
 }
 
@@ -124,6 +130,22 @@ impl Loaded {
         window: Window,
     ) -> Result<Self, AppError> {
         Self::load_services(store, settings, scope.services().as_ref(), window)
+    }
+
+    /// What `scope`'s reports over `window`, and over windows inside it
+    /// that end at `first_end` or later, need (`window.to`: the window's
+    /// own report alone, which reads nothing before a window of 90 days).
+    pub fn load_ending(
+        store: &mut dyn Store,
+        settings: &Settings,
+        scope: &Scope,
+        window: Window,
+        first_end: lantern_events::Timestamp,
+    ) -> Result<Self, AppError> {
+        let services = scope.services();
+        let input =
+            store.report_input_ending(services.as_ref(), window, first_end, &settings.engine)?;
+        Ok(Loaded { input, window })
     }
 
     /// The same for a set of services (`None`: every one).

@@ -284,7 +284,8 @@ fn time_report(
     let mut samples = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let loaded = Loaded::load(store, settings, scope, window)?;
+        // As `lantern report` reads it: the window alone, no trend.
+        let loaded = Loaded::load_ending(store, settings, scope, window, window.to)?;
         let load = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
         let report = loaded.ledger(settings).report(scope, window);

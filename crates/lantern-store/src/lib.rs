@@ -411,6 +411,21 @@ pub trait Store: GovernanceStore {
         services: Option<&BTreeSet<Name>>,
         window: Window,
         config: &EngineConfig,
+    ) -> Result<ReportInput> {
+        self.report_input_ending(services, window, window.from, config)
+    }
+
+    /// The same for reports over `window` and windows inside it that end
+    /// at `first_end` or later (a trend's first bucket; `window.to` for the
+    /// window alone): hygiene.md's silent services look back 90 days from
+    /// a report's end, and a window of 90 days or more needs nothing
+    /// before it for its own report.
+    fn report_input_ending(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        first_end: lantern_events::Timestamp,
+        config: &EngineConfig,
     ) -> Result<ReportInput>;
 }
 

@@ -74,11 +74,38 @@ fn stored_reports_equal_the_engines(at: &Location) {
             )
             .unwrap();
             for scope in history_scopes() {
+                let expected = report(&all, &scope, w, &cfg);
                 assert_eq!(
                     stored_report(store.as_mut(), &scope, w, &cfg),
-                    report(&all, &scope, w, &cfg),
+                    expected,
                     "{at}: seed {seed}, scope {scope:?}, window {w:?}"
                 );
+                // Read for the window alone (no look-back before the
+                // 90 days its end reads), and for a trend by day (back
+                // from the first bucket's end).
+                let services = scope.services();
+                let alone = store
+                    .report_input_ending(services.as_ref(), w, w.to, &cfg)
+                    .unwrap();
+                assert_eq!(
+                    Ledger::build(&alone, &cfg).report(&scope, w),
+                    expected,
+                    "{at}: seed {seed}, scope {scope:?}, window {w:?} alone"
+                );
+                if seed % 4 == 0 {
+                    let days = buckets(&w, Bucket::Day);
+                    let input = store
+                        .report_input_ending(services.as_ref(), w, days[0].to, &cfg)
+                        .unwrap();
+                    let ledger = Ledger::build(&input, &cfg);
+                    for b in days {
+                        assert_eq!(
+                            ledger.report(&scope, b),
+                            report(&all, &scope, b, &cfg),
+                            "{at}: seed {seed}, scope {scope:?}, bucket {b:?} of {w:?}"
+                        );
+                    }
+                }
             }
         }
     }
@@ -299,4 +326,32 @@ fn silent_before_the_window(at: &Location) {
     );
     let all = EventSet::from_events(events);
     assert_eq!(stored, report(&all, &Scope::Org, w, &cfg), "{at}");
+
+    // A quarter: its own report looks back over itself alone, where
+    // "quiet" never deployed; its first week looks back to March.
+    let quarter = Window::new(
+        Timestamp::parse_bound("2026-04-20").unwrap(),
+        Timestamp::parse_bound("2026-07-20").unwrap(),
+    )
+    .unwrap();
+    let silent = |r: &Report| -> Vec<String> {
+        r.data_quality
+            .silent_services
+            .iter()
+            .map(|s| s.service.clone())
+            .collect()
+    };
+    let alone = store
+        .report_input_ending(None, quarter, quarter.to, &cfg)
+        .unwrap();
+    let own = Ledger::build(&alone, &cfg).report(&Scope::Org, quarter);
+    assert_eq!(silent(&own), ["busy"], "{at}");
+    assert_eq!(own, report(&all, &Scope::Org, quarter, &cfg), "{at}");
+    let weeks = buckets(&quarter, Bucket::Week);
+    let trend = store
+        .report_input_ending(None, quarter, weeks[0].to, &cfg)
+        .unwrap();
+    let first = Ledger::build(&trend, &cfg).report(&Scope::Org, weeks[0]);
+    assert_eq!(silent(&first), ["quiet", "rolled"], "{at}");
+    assert_eq!(first, report(&all, &Scope::Org, weeks[0], &cfg), "{at}");
 }

@@ -388,6 +388,7 @@ pub(super) fn read_input(
     client: &mut Client,
     services: Option<&BTreeSet<Name>>,
     window: Window,
+    first_end: Timestamp,
     config: &EngineConfig,
 ) -> Result<Option<ReportInput>> {
     let mut tx = client
@@ -551,7 +552,7 @@ pub(super) fn read_input(
     }
     input.pipeline_runs = lantern_engine::RunFacts::of_runs(&runs);
 
-    super::retention::add_retained(&mut tx, services, window, config, &mut input)?;
+    super::retention::add_retained(&mut tx, services, window, first_end, config, &mut input)?;
     add_arrivals(&mut tx, services, window, &mut input, &mut names)?;
     tx.commit()?;
     Ok(Some(input))
@@ -626,6 +627,7 @@ pub(super) fn add_earlier(
     c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
     window: Window,
+    first_end: Timestamp,
     config: &EngineConfig,
     input: &mut ReportInput,
 ) -> Result<()> {
@@ -633,7 +635,7 @@ pub(super) fn add_earlier(
     let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
     let window_from = window.from.micros();
     let (early, until) = (
-        window_from - crate::LOOK_BACK_MICROS,
+        first_end.micros() - crate::LOOK_BACK_MICROS,
         window_from - config.link_window_micros,
     );
     let mut earlier = crate::EarlierDeployments::new(config, input, time(until));

@@ -765,14 +765,17 @@ impl Store for PostgresStore {
     /// between a refresh and the read make the facts stale again; after a
     /// few tries the report derives its facts from the events instead,
     /// which is exact too, only slower.
-    fn report_input(
+    fn report_input_ending(
         &mut self,
         services: Option<&BTreeSet<Name>>,
         window: Window,
+        first_end: lantern_events::Timestamp,
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         for _ in 0..3 {
-            if let Some(input) = facts::read_input(self.client(), services, window, config)? {
+            if let Some(input) =
+                facts::read_input(self.client(), services, window, first_end, config)?
+            {
                 return Ok(input);
             }
             facts::refresh(self.client(), config, &|_, _| {})?;
@@ -796,7 +799,7 @@ impl Store for PostgresStore {
                 .deployed_repos
                 .insert((names.get(&service)?, names.get(&repo)?));
         }
-        retention::add_retained(&mut tx, services, window, config, &mut input)?;
+        retention::add_retained(&mut tx, services, window, window.from, config, &mut input)?;
         tx.commit()?;
         Ok(input)
     }

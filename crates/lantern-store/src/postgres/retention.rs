@@ -609,11 +609,12 @@ pub(super) fn add_retained(
     c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
     window: Window,
+    first_end: Timestamp,
     config: &EngineConfig,
     input: &mut ReportInput,
 ) -> Result<()> {
     add_kept(c, services, window, config.link_window_micros, input)?;
-    super::facts::add_earlier(c, services, window, config, input)?;
+    super::facts::add_earlier(c, services, window, first_end, config, input)?;
     // Everything is read: rollouts can be merged (hygiene.md).
     input.merge_rollouts(config);
     Ok(())

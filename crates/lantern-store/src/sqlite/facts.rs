@@ -583,6 +583,7 @@ impl SqliteStore {
         &mut self,
         services: Option<&BTreeSet<Name>>,
         window: Window,
+        first_end: Timestamp,
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         // Only what this scope reads must be current.
@@ -609,7 +610,7 @@ impl SqliteStore {
                 services,
                 &scope_args,
                 config,
-                from,
+                (from, first_end.micros()),
                 &mut names,
             )?;
             let prs = prs
@@ -695,7 +696,7 @@ impl SqliteStore {
         services: Option<&BTreeSet<Name>>,
         scope_args: &[Value],
         config: &EngineConfig,
-        window_from: i64,
+        (window_from, first_end): (i64, i64),
         names: &mut Names,
     ) -> Result<ReportInput> {
         let from = window_from - config.link_window_micros;
@@ -830,7 +831,7 @@ impl SqliteStore {
         let mut earlier = crate::EarlierDeployments::new(config, &input, time(from));
         let mut stmt = self.conn().prepare(&sql)?;
         let args = [
-            Value::from(window_from - crate::LOOK_BACK_MICROS),
+            Value::from(first_end - crate::LOOK_BACK_MICROS),
             Value::from(from),
         ]
         .into_iter()

@@ -783,13 +783,14 @@ impl Store for SqliteStore {
         }
     }
 
-    fn report_input(
+    fn report_input_ending(
         &mut self,
         services: Option<&BTreeSet<Name>>,
         window: Window,
+        first_end: Timestamp,
         config: &EngineConfig,
     ) -> Result<ReportInput> {
-        self.read_window(services, window, config)
+        self.read_window(services, window, first_end, config)
     }
 
     fn write(&mut self, events: &[Event]) -> Result<()> {
