@@ -756,10 +756,12 @@ impl SqliteStore {
         ] {
             let sql = format!(
                 "SELECT {WINDOW_COLUMNS} FROM deployment_window WHERE ({condition}) {}",
-                if scoped {
-                    in_scope("service")
-                } else {
-                    String::new()
+                match (scoped, services) {
+                    (true, _) => in_scope("service"),
+                    // The organisation's first condition loaded every
+                    // deployment from `from` on: only older ones are new.
+                    (false, None) => format!("AND finished_at < {from}"),
+                    (false, Some(_)) => String::new(),
                 }
             );
             let mut stmt = self.conn().prepare(&sql)?;

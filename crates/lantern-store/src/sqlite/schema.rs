@@ -391,6 +391,8 @@ const MIGRATIONS: &[&str] = &[
         success BLOB NOT NULL, -- each successful run's duration, µs, i64 little-endian
         PRIMARY KEY (day, repo)
     ) WITHOUT ROWID;
+    -- A scope's repositories' days, without a pass over every repository's.
+    CREATE INDEX run_days_by_repo ON run_days(repo, day);
     -- The services whose deployments name commits without a repository
     -- (they read every repository), without a scan of every deployment.
     CREATE INDEX deployments_loose ON deployments(service)
