@@ -616,6 +616,8 @@ impl SqliteStore {
             let prs = prs
                 .join()
                 .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
+            input.incidents = prs.incidents;
+            input.sha_links = prs.sha_links;
             input.pull_requests = prs.pull_requests;
             input.pull_request_facts = prs.pull_request_facts;
             input.deployed_repos = prs.deployed_repos;
@@ -740,8 +742,13 @@ impl SqliteStore {
         let inferable = format!(
             "deployment IN (SELECT w.deployment FROM incidents i JOIN deployment_window w
                  ON w.service = i.service AND w.finished_at <= i.started_at AND w.finished_at >= i.started_at - {link_window}
-                 WHERE i.started_at >= {window_from} {})",
-            of_scope("i.")
+                 WHERE i.started_at >= {window_from} {} {})",
+            of_scope("i."),
+            // The organisation's first condition loaded the rest.
+            match services {
+                None => format!("AND w.finished_at < {from}"),
+                Some(_) => String::new(),
+            }
         );
         let in_scope_names: Option<BTreeSet<&str>> =
             services.map(|s| s.iter().map(Name::as_str).collect());
@@ -855,34 +862,6 @@ impl SqliteStore {
         drop(rows);
         drop(stmt);
         input.earlier_deployments = earlier.finish(names)?;
-
-        // Incidents: for a scope, those affecting it (or naming several
-        // services, which is rare) and those blaming one of its deployments.
-        input.incidents = match services {
-            None => self.load_incidents(names, "", [])?,
-            Some(_) => {
-                let list = placeholders(scope_args.len());
-                let clause = format!(
-                    "WHERE service IN ({list}) OR services != '' OR caused_by IN (SELECT deployment FROM deployment_window WHERE service IN ({list}))"
-                );
-                let args = scope_args.iter().chain(scope_args.iter());
-                self.load_incidents(names, &clause, params_from_iter(args))?
-            }
-        };
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT incident, service, finished_at, deployment FROM incident_links")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            input.sha_links.push(FirstDeploy {
-                subject: id(r.get_ref(0)?.as_str()?)?,
-                service: names.get(r.get_ref(1)?.as_str()?)?,
-                finished_at: time(r.get(2)?),
-                deployment: id(r.get_ref(3)?.as_str()?)?,
-            });
-        }
-        drop(rows);
-        drop(stmt);
 
         Ok(input)
     }
@@ -998,6 +977,34 @@ fn window_pull_requests(
     // Runs of those repositories finished in the window (hygiene.md F4,
     // M9, M10).
     out.pipeline_runs = crate::sqlite::runs::window_runs(conn, &mut names, &repos, (from, to))?;
+    // On this connection too: the deployment scan is the longer one.
+    // Incidents: for a scope, those affecting it (or naming several
+    // services, which is rare) and those blaming one of its deployments.
+    out.incidents = match services {
+        None => crate::sqlite::read_incidents(conn, &mut names, "", [])?,
+        Some(_) => {
+            let list = placeholders(scope_args.len());
+            let clause = format!(
+                "WHERE service IN ({list}) OR services != '' OR caused_by IN (SELECT deployment FROM deployment_window WHERE service IN ({list}))"
+            );
+            let args = scope_args.iter().chain(scope_args.iter());
+            crate::sqlite::read_incidents(conn, &mut names, &clause, params_from_iter(args))?
+        }
+    };
+    let mut stmt =
+        conn.prepare("SELECT incident, service, finished_at, deployment FROM incident_links")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        out.sha_links.push(FirstDeploy {
+            subject: id(r.get_ref(0)?.as_str()?)?,
+            service: names.get(r.get_ref(1)?.as_str()?)?,
+            finished_at: time(r.get(2)?),
+            deployment: id(r.get_ref(3)?.as_str()?)?,
+        });
+    }
+    drop(rows);
+    drop(stmt);
+
     // The days those repositories had changes (hygiene.md F7).
     let sql = format!("SELECT repo, day FROM change_days WHERE day >= ? AND day <= ? {in_repos}");
     let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));

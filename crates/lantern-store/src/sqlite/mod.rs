@@ -489,42 +489,7 @@ impl SqliteStore {
         clause: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<Incident>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title FROM incidents {clause}"
-        ))?;
-        let mut rows = stmt.query(args)?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
-                Ok(r.get::<_, Option<i64>>(i)?.map(time))
-            };
-            let services_text: String = r.get(2)?;
-            out.push(Incident {
-                id: id(&r.get::<_, String>(0)?)?,
-                service: names.get(r.get_ref(1)?.as_str()?)?,
-                services: services_text
-                    .split('\n')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| names.get(s))
-                    .collect::<Result<_, _>>()?,
-                started_at: time(r.get(3)?),
-                detected_at: opt_t(4)?,
-                acknowledged_at: opt_t(5)?,
-                resolved_at: opt_t(6)?,
-                severity: r.get(7)?,
-                cause: r
-                    .get::<_, Option<String>>(8)?
-                    .map(|c| enum_value(&IncidentCause::ALL, &c))
-                    .transpose()?,
-                caused_by: r.get::<_, Option<String>>(9)?.map(|s| id(&s)).transpose()?,
-                caused_by_sha: r
-                    .get::<_, Option<String>>(10)?
-                    .map(|s| sha(&s))
-                    .transpose()?,
-                title: r.get(11)?,
-            });
-        }
-        Ok(out)
+        read_incidents(&self.conn, names, clause, args)
     }
 
     pub(crate) fn pipeline_runs_where(
@@ -566,6 +531,52 @@ impl SqliteStore {
         }
         Ok(out)
     }
+}
+
+/// Incidents chosen by `clause` (on any connection: reports read them on
+/// the second one).
+pub(crate) fn read_incidents(
+    conn: &rusqlite::Connection,
+    names: &mut Names,
+    clause: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<Incident>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title FROM incidents {clause}"
+    ))?;
+    let mut rows = stmt.query(args)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let opt_t = |i: usize| -> rusqlite::Result<Option<Timestamp>> {
+            Ok(r.get::<_, Option<i64>>(i)?.map(time))
+        };
+        let services_text: String = r.get(2)?;
+        out.push(Incident {
+            id: id(&r.get::<_, String>(0)?)?,
+            service: names.get(r.get_ref(1)?.as_str()?)?,
+            services: services_text
+                .split('\n')
+                .filter(|s| !s.is_empty())
+                .map(|s| names.get(s))
+                .collect::<Result<_, _>>()?,
+            started_at: time(r.get(3)?),
+            detected_at: opt_t(4)?,
+            acknowledged_at: opt_t(5)?,
+            resolved_at: opt_t(6)?,
+            severity: r.get(7)?,
+            cause: r
+                .get::<_, Option<String>>(8)?
+                .map(|c| enum_value(&IncidentCause::ALL, &c))
+                .transpose()?,
+            caused_by: r.get::<_, Option<String>>(9)?.map(|s| id(&s)).transpose()?,
+            caused_by_sha: r
+                .get::<_, Option<String>>(10)?
+                .map(|s| sha(&s))
+                .transpose()?,
+            title: r.get(11)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Pipeline runs chosen by `clause` (on any connection: reports read them
