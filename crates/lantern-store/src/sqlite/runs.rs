@@ -2,9 +2,12 @@
 //! and what a report reads of a window's runs: the whole days summed, the
 //! runs of the days the window cuts one by one.
 //!
-//! Invariant: `run_days` is a function of `pipeline_runs` once
-//! `run_days_stale` is empty. Triggers note every day a write changes;
-//! [`SqliteStore::refresh_run_days`] sums those days again.
+//! Invariant: after [`SqliteStore::refresh_run_days`] (which every report
+//! and facts refresh runs first), `run_days` is a function of
+//! `pipeline_runs`. The write path notes the (repository, day) of each run
+//! it adds ([`note_stale_days`]), triggers note what updates and deletes
+//! change, and the refresh sums those days again together with the days
+//! of the failed attempts their successful re-runs rescue.
 
 use crate::Result;
 use crate::codec::*;
