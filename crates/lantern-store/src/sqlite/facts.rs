@@ -870,8 +870,6 @@ impl SqliteStore {
 /// What a report reads of a window row.
 const WINDOW_COLUMNS: &str = "finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout";
 
-/// A window row without its facts.
-
 /// A window row (`WINDOW_COLUMNS`) as the deployment a report reads and
 /// its facts.
 fn window_row(

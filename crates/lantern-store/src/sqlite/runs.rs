@@ -69,7 +69,6 @@ impl SqliteStore {
                 todo.extend(rescued.into_iter().map(|d| (repo.clone(), d)));
             }
         }
-        drop(write);
         drop(put);
         tx.execute_batch("DELETE FROM run_days_stale")?;
         tx.commit()?;
@@ -238,7 +237,7 @@ fn encode_durations(micros: &[i64]) -> Vec<u8> {
 }
 
 fn decode_durations(blob: &[u8]) -> Result<Vec<i64>> {
-    if blob.len() % 8 != 0 {
+    if !blob.len().is_multiple_of(8) {
         return Err(corrupt(&format!(
             "run_days.success holds {} bytes, not whole 8-byte durations",
             blob.len()
