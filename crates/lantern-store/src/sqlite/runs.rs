@@ -344,12 +344,14 @@ mod tests {
         ];
         (0..n)
             .map(|i| {
+                let repo = *rng.pick(&repos);
+                let pipeline = *rng.pick(&pipelines);
                 let finished = 1_767_225_600_000_000 + rng.below(10 * MICROS_PER_DAY as u64) as i64;
                 Event::PipelineRun(PipelineRun {
                     id: EventId::parse(&format!("run-{i}")).unwrap(),
-                    repo: Name::parse(*rng.pick(&repos)).unwrap(),
+                    repo: Name::parse(repo).unwrap(),
                     sha: Sha::parse(rng.pick(&shas).as_str()).unwrap(),
-                    pipeline: Name::parse(*rng.pick(&pipelines)).unwrap(),
+                    pipeline: Name::parse(pipeline).unwrap(),
                     started_at: time(finished - rng.below(3_600_000_000) as i64),
                     finished_at: time(finished),
                     status: *rng.pick(&statuses),
