@@ -53,18 +53,48 @@ impl RunFact {
             *top = (*top).max(r.attempt);
         }
         runs.iter()
-            .map(|r| RunFact {
-                repo: r.repo.clone(),
-                finished_at: r.finished_at,
-                first_attempt: (r.attempt == 1).then_some(r.status),
-                success_micros: (r.status == PipelineStatus::Success)
-                    .then(|| r.finished_at.micros().saturating_sub(r.started_at.micros())),
-                flaky: r.status == PipelineStatus::Failure
-                    && best
-                        .get(&(&r.repo, &r.sha, &r.pipeline))
-                        .is_some_and(|&top| top > r.attempt),
+            .map(|r| {
+                let rescued = best
+                    .get(&(&r.repo, &r.sha, &r.pipeline))
+                    .is_some_and(|&top| top > r.attempt);
+                RunFact::new(
+                    r.repo.clone(),
+                    (r.started_at, r.finished_at),
+                    r.status,
+                    r.attempt,
+                    rescued,
+                )
             })
             .collect()
+    }
+
+    /// One run's facts; `rescued`: a higher attempt of the same
+    /// repository, commit and pipeline succeeded (flaky if this failed).
+    pub fn new(
+        repo: Name,
+        (started_at, finished_at): (Timestamp, Timestamp),
+        status: PipelineStatus,
+        attempt: u32,
+        rescued: bool,
+    ) -> RunFact {
+        RunFact {
+            repo,
+            finished_at,
+            first_attempt: (attempt == 1).then_some(status),
+            success_micros: (status == PipelineStatus::Success)
+                .then(|| finished_at.micros().saturating_sub(started_at.micros())),
+            flaky: status == PipelineStatus::Failure && rescued,
+        }
+    }
+
+    /// Adds this run's first-attempt outcome and flakiness to counts.
+    fn count(&self, first_success: &mut u64, first_failure: &mut u64, flaky: &mut u64) {
+        match self.first_attempt {
+            Some(PipelineStatus::Success) => *first_success += 1,
+            Some(PipelineStatus::Failure) => *first_failure += 1,
+            Some(PipelineStatus::Cancelled) | None => {}
+        }
+        *flaky += u64::from(self.flaky);
     }
 }
 
@@ -87,12 +117,11 @@ impl RunDay {
 
     /// Adds one run of this repository and day.
     pub fn add(&mut self, r: &RunFact) {
-        match r.first_attempt {
-            Some(PipelineStatus::Success) => self.first_success += 1,
-            Some(PipelineStatus::Failure) => self.first_failure += 1,
-            Some(PipelineStatus::Cancelled) | None => {}
-        }
-        self.flaky += u64::from(r.flaky);
+        r.count(
+            &mut self.first_success,
+            &mut self.first_failure,
+            &mut self.flaky,
+        );
         self.success_micros.extend(r.success_micros);
     }
 
@@ -114,14 +143,6 @@ impl RunFacts {
             days: Vec::new(),
             runs: RunFact::of_runs(runs),
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.days.len() + self.runs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -145,12 +166,11 @@ impl RunTally {
     }
 
     pub(crate) fn add_run(&mut self, r: &RunFact) {
-        match r.first_attempt {
-            Some(PipelineStatus::Success) => self.first_success += 1,
-            Some(PipelineStatus::Failure) => self.first_failure += 1,
-            Some(PipelineStatus::Cancelled) | None => {}
-        }
-        self.flaky += u64::from(r.flaky);
+        r.count(
+            &mut self.first_success,
+            &mut self.first_failure,
+            &mut self.flaky,
+        );
         self.success_seconds
             .extend(r.success_micros.map(micros_to_seconds));
     }

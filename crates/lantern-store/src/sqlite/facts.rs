@@ -604,9 +604,10 @@ impl SqliteStore {
         let reader = self.open_reader()?;
         std::thread::scope(|threads| {
             let args = &scope_args;
-            let prs =
-                threads.spawn(move || window_pull_requests(&reader, services, args, (from, to)));
-            let mut input = self.window_deployments_and_incidents(
+            let prs = threads.spawn(move || {
+                window_reads_beside_deployments(&reader, services, args, (from, to))
+            });
+            let mut input = self.window_deployments(
                 services,
                 &scope_args,
                 config,
@@ -693,7 +694,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn window_deployments_and_incidents(
+    fn window_deployments(
         &self,
         services: Option<&BTreeSet<Name>>,
         scope_args: &[Value],
@@ -902,11 +903,12 @@ fn window_row(
     Ok((d, facts))
 }
 
-/// The pull requests merged in the window, of the repositories the scope
-/// deploys, with their facts. Runs on its own read-only connection, beside
-/// the deployment scan: the two are independent and the machine has two
-/// cores.
-fn window_pull_requests(
+/// Everything a report reads but deployments: the pull requests merged in
+/// the window, of the repositories the scope deploys, with their facts;
+/// the runs of those repositories; the incidents and their sha links; the
+/// days with changes. Runs on its own read-only connection, beside the
+/// deployment scan: the two are independent and the machine has two cores.
+fn window_reads_beside_deployments(
     conn: &rusqlite::Connection,
     services: Option<&BTreeSet<Name>>,
     scope_args: &[Value],

@@ -208,14 +208,13 @@ fn sum_every_run(conn: &Connection) -> Result<Vec<RunDay>> {
                 ],
                 |row| row.get::<_, bool>(0),
             )?;
-        let fact = RunFact {
-            repo: repo.clone(),
-            finished_at: time(finished_at),
-            first_attempt: (attempt == 1).then_some(status),
-            success_micros: (status == PipelineStatus::Success)
-                .then_some(finished_at.saturating_sub(started_at)),
+        let fact = RunFact::new(
+            repo.clone(),
+            (time(started_at), time(finished_at)),
+            status,
+            attempt,
             flaky,
-        };
+        );
         sums.entry((repo.clone(), day))
             .or_insert_with(|| RunDay::of(repo, day, &[]))
             .add(&fact);
