@@ -572,13 +572,11 @@ impl SqliteStore {
     }
 
     /// What a report over these services (`None`: the organisation) and
-    /// this window needs, from kept facts: deployments from the window's
-    /// start on (and rollbacks that name what they roll back, whenever they
-    /// were), the incidents that can matter, pull requests merged in the
-    /// window. Deployments and pull requests carry only what reports read.
-    /// What a report reads of one window: its deployments and pull
-    /// requests with their facts, and its incidents, once the facts it
-    /// reads are current.
+    /// this window needs, from kept facts, once the facts it reads are
+    /// current: deployments from the window's start on (and rollbacks that
+    /// name what they roll back, whenever they were), the incidents that
+    /// can matter, pull requests merged in the window, its CI runs.
+    /// Deployments and pull requests carry only what reports read.
     pub(super) fn read_window(
         &mut self,
         services: Option<&BTreeSet<Name>>,
@@ -595,18 +593,22 @@ impl SqliteStore {
         }
         // Reports read ranges of a file that can be gigabytes; a map saves
         // a system call per page and only counts the pages read.
-        self.conn().pragma_update(None, "mmap_size", 16_i64 << 30)?;
+        self.conn()
+            .pragma_update(None, "mmap_size", super::REPORT_MMAP_BYTES)?;
         let mut names = Names::default();
         let scope_args: Vec<Value> = services
             .map(|s| s.iter().map(|n| Value::from(n.to_string())).collect())
             .unwrap_or_default();
         let (from, to) = (window.from.micros(), window.to.micros());
+        let (deployed_repos, repos) = scope_repos(self.conn(), services, &scope_args, &mut names)?;
         let reader = self.open_reader()?;
         std::thread::scope(|threads| {
-            let args = &scope_args;
-            let prs = threads.spawn(move || {
-                window_reads_beside_deployments(&reader, services, args, (from, to))
+            let (args, repos) = (&scope_args, repos.as_deref());
+            let reads = threads.spawn(move || {
+                window_reads_beside_deployments(&reader, services, args, repos, (from, to))
             });
+            // The two threads take about as long: deployments and runs
+            // here, pull requests and incidents there.
             let mut input = self.window_deployments(
                 services,
                 &scope_args,
@@ -614,16 +616,17 @@ impl SqliteStore {
                 (from, first_end.micros()),
                 &mut names,
             )?;
-            let prs = prs
+            input.pipeline_runs =
+                crate::sqlite::runs::window_runs(self.conn(), &mut names, repos, (from, to))?;
+            let reads = reads
                 .join()
                 .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
-            input.incidents = prs.incidents;
-            input.sha_links = prs.sha_links;
-            input.pull_requests = prs.pull_requests;
-            input.pull_request_facts = prs.pull_request_facts;
-            input.deployed_repos = prs.deployed_repos;
-            input.pipeline_runs = prs.pipeline_runs;
-            input.change_days = prs.change_days;
+            input.incidents = reads.incidents;
+            input.sha_links = reads.sha_links;
+            input.pull_requests = reads.pull_requests;
+            input.pull_request_facts = reads.pull_request_facts;
+            input.change_days = reads.change_days;
+            input.deployed_repos = deployed_repos;
             input.merge_rollouts(config);
             self.add_arrivals(services, window, &mut input, &mut names)?;
             Ok(input)
@@ -908,52 +911,74 @@ fn window_row(
 /// the runs of those repositories; the incidents and their sha links; the
 /// days with changes. Runs on its own read-only connection, beside the
 /// deployment scan: the two are independent and the machine has two cores.
+/// The repositories a scope deploys, as pairs for the engine and as
+/// values to bind (`None` for the organisation, which reads every
+/// repository: no list to bind).
+type DeployedRepos = foldhash::HashSet<(Name, Name)>;
+
+fn scope_repos(
+    conn: &rusqlite::Connection,
+    services: Option<&BTreeSet<Name>>,
+    scope_args: &[Value],
+    names: &mut Names,
+) -> Result<(DeployedRepos, Option<Vec<Value>>)> {
+    let in_scope = match services {
+        Some(_) => format!("AND service IN ({})", placeholders(scope_args.len())),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT service, repo FROM service_repos WHERE 1 {in_scope}
+         UNION SELECT service, repo FROM retained_deployed_repos WHERE 1 {in_scope}"
+    );
+    let mut pairs = DeployedRepos::default();
+    let mut repos: Vec<Value> = Vec::new();
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(scope_args.iter().chain(scope_args)))?;
+    while let Some(r) = rows.next()? {
+        let repo = names.get(r.get_ref(1)?.as_str()?)?;
+        repos.push(Value::from(repo.to_string()));
+        pairs.insert((names.get(r.get_ref(0)?.as_str()?)?, repo));
+    }
+    Ok((pairs, services.map(|_| repos)))
+}
+
 fn window_reads_beside_deployments(
     conn: &rusqlite::Connection,
     services: Option<&BTreeSet<Name>>,
     scope_args: &[Value],
+    repos: Option<&[Value]>,
     (from, to): (i64, i64),
 ) -> Result<ReportInput> {
     let mut names = Names::default();
     let mut out = ReportInput::default();
-    let in_scope = |column: &str| match services {
-        Some(_) => format!("AND {column} IN ({})", placeholders(scope_args.len())),
-        None => String::new(),
-    };
     // Pull requests merged in the window, of the repositories the scope deploys.
-    let mut repos: Vec<Value> = Vec::new();
-    {
-        let sql = format!(
-            "SELECT service, repo FROM service_repos WHERE 1 {0}
-             UNION SELECT service, repo FROM retained_deployed_repos WHERE 1 {0}",
-            in_scope("service")
-        );
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query(params_from_iter(scope_args.iter().chain(scope_args)))?;
-        while let Some(r) = rows.next()? {
-            let repo = names.get(r.get_ref(1)?.as_str()?)?;
-            repos.push(Value::from(repo.to_string()));
-            out.deployed_repos
-                .insert((names.get(r.get_ref(0)?.as_str()?)?, repo));
-        }
-    }
-    // The organisation reads every repository: no list to bind.
-    if services.is_none() {
-        repos.clear();
-    }
-    let in_repos = match services {
-        Some(_) => format!("AND repo IN ({})", placeholders(repos.len())),
+    let in_repos = match repos {
+        Some(r) => format!("AND repo IN ({})", placeholders(r.len())),
         None => String::new(),
     };
+    let repos = repos.unwrap_or_default();
+    let args: Vec<Value> = [Value::from(from), Value::from(to)]
+        .into_iter()
+        .chain(repos.iter().cloned())
+        .collect();
+    let where_merged = format!("WHERE merged_at >= ? AND merged_at < ? {in_repos}");
+    // Counted first (by index, a few ms): an organisation's window holds
+    // some hundred thousand, and growing the vectors row by row copied
+    // and faulted in each of them again.
+    let count: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM pull_request_window {where_merged}"),
+        params_from_iter(&args),
+        |r| r.get(0),
+    )?;
+    let count = usize::try_from(count).unwrap_or(0);
+    out.pull_requests.reserve_exact(count);
+    out.pull_request_facts.reserve_exact(count);
     let sql = format!(
         "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys
-         FROM pull_request_window WHERE merged_at >= ? AND merged_at < ? {in_repos}"
+         FROM pull_request_window {where_merged}"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let args = [Value::from(from), Value::from(to)]
-        .into_iter()
-        .chain(repos.iter().cloned());
-    let mut rows = stmt.query(params_from_iter(args))?;
+    let mut rows = stmt.query(params_from_iter(&args))?;
     while let Some(r) = rows.next()? {
         // What a report reads of a pull request; the rest stays empty.
         let mut pr = PullRequest::opened(
@@ -974,10 +999,6 @@ fn window_reads_beside_deployments(
     }
     drop(rows);
     drop(stmt);
-    // Runs of those repositories finished in the window (hygiene.md F4,
-    // M9, M10).
-    out.pipeline_runs = crate::sqlite::runs::window_runs(conn, &mut names, &repos, (from, to))?;
-    // On this connection too: the deployment scan is the longer one.
     // Incidents: for a scope, those affecting it (or naming several
     // services, which is rare) and those blaming one of its deployments.
     out.incidents = match services {
@@ -1009,7 +1030,7 @@ fn window_reads_beside_deployments(
     let sql = format!("SELECT repo, day FROM change_days WHERE day >= ? AND day <= ? {in_repos}");
     let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params_from_iter(days.into_iter().chain(repos)))?;
+    let mut rows = stmt.query(params_from_iter(days.iter().chain(repos)))?;
     while let Some(r) = rows.next()? {
         out.change_days
             .push((names.get(r.get_ref(0)?.as_str()?)?, r.get(1)?));

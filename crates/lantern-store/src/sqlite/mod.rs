@@ -101,6 +101,13 @@ impl WriteSession for SqliteSession<'_> {
 }
 
 /// The deployment columns, in the order `read_deployment` reads them.
+/// How much of the database file reports map into memory. Pages of a map
+/// are read without a system call and a copy; SQLite caps the map when it
+/// is built (`SQLITE_MAX_MMAP_SIZE`, raised in `.cargo/config.toml`: by
+/// default 2 GiB, and a large installation's file is larger). Address
+/// space only; the pages read count as memory.
+pub(crate) const REPORT_MMAP_BYTES: i64 = 256 << 30;
+
 pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.service, d.environment, d.status, d.started_at, d.finished_at, d.repo, d.sha, d.changes, d.kind, d.rollback_of, d.automated, d.rollout";
 
 impl SqliteStore {
@@ -165,7 +172,7 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "mmap_size", 16_i64 << 30)?;
+        conn.pragma_update(None, "mmap_size", REPORT_MMAP_BYTES)?;
         Ok(conn)
     }
 

@@ -254,17 +254,18 @@ fn decode_durations(blob: &[u8]) -> Result<Vec<i64>> {
 pub(super) fn window_runs(
     conn: &Connection,
     names: &mut Names,
-    repos: &[Value],
+    repos: Option<&[Value]>,
     (from, to): (i64, i64),
 ) -> Result<RunFacts> {
     let mut out = RunFacts::default();
-    if from >= to {
+    if from >= to || repos.is_some_and(<[Value]>::is_empty) {
         return Ok(out);
     }
-    let in_repos = match repos.is_empty() {
-        true => String::new(),
-        false => format!("AND repo IN ({})", placeholders(repos.len())),
+    let in_repos = match repos {
+        None => String::new(),
+        Some(r) => format!("AND repo IN ({})", placeholders(r.len())),
     };
+    let repos = repos.unwrap_or_default();
     // Whole days: [first, last).
     let first = from.div_euclid(MICROS_PER_DAY) + i64::from(from.rem_euclid(MICROS_PER_DAY) != 0);
     let last = to.div_euclid(MICROS_PER_DAY);
