@@ -131,7 +131,7 @@ impl<'e> Ledger<'e> {
                 runs.first_success,
                 runs.first_success + runs.first_failure,
             ),
-            time_in_ci: Stats::of(&mut runs.success_seconds),
+            time_in_ci: Stats::of_micros(&mut runs.success_micros),
         }
     }
 
@@ -251,7 +251,7 @@ impl<'e> Ledger<'e> {
             };
             let mut times: Vec<Timestamp> = spds
                 .iter()
-                .map(|s| s.d.finished_at)
+                .map(|s| s.finished_at)
                 .chain(self.earlier_of(service).iter().copied())
                 .filter(|&t| since <= t && t < window.to)
                 .collect();
@@ -314,55 +314,71 @@ impl<'e> Ledger<'e> {
         }
         services.sort();
         // Days with an event, per service (deployments, incidents) and per
-        // repository (changes), within the window's whole days: built once.
-        let inside = |d: i64| first <= d && d < end;
-        let mut deployed: HashMap<&Name, HashSet<i64>> = HashMap::new();
+        // repository (changes), within the window's whole days: built once,
+        // as one bit per day.
+        let days = DaySet::empty(first, end);
+        let mut deployed: HashMap<&Name, DaySet> = HashMap::new();
         for d in &self.input.deployments {
             let k = day(d.finished_at);
-            if inside(k) {
-                deployed.entry(&d.service).or_default().insert(k);
+            if days.holds(k) {
+                deployed
+                    .entry(&d.service)
+                    .or_insert_with(|| days.clone())
+                    .insert(k);
             }
         }
-        let mut troubled: HashMap<&Name, HashSet<i64>> = HashMap::new();
+        let mut troubled: HashMap<&Name, DaySet> = HashMap::new();
         for i in &self.input.incidents {
             let k = day(i.started_at);
-            if inside(k) {
+            if days.holds(k) {
                 for s in i.affected() {
-                    troubled.entry(s).or_default().insert(k);
+                    troubled.entry(s).or_insert_with(|| days.clone()).insert(k);
                 }
             }
         }
-        let mut changed: HashMap<&Name, HashSet<i64>> = HashMap::new();
+        let mut changed: HashMap<&Name, DaySet> = HashMap::new();
         for (repo, k) in &self.input.change_days {
-            if inside(*k) {
-                changed.entry(repo).or_default().insert(*k);
+            if days.holds(*k) {
+                changed
+                    .entry(repo)
+                    .or_insert_with(|| days.clone())
+                    .insert(*k);
             }
+        }
+        let mut repos_of: HashMap<&Name, Vec<&Name>> = HashMap::new();
+        for (s, repo) in &self.input.deployed_repos {
+            repos_of.entry(s).or_default().push(repo);
         }
         for service in services {
             let range = self.services[service].clone();
-            let mut days: Vec<i64> = self.spds[range]
+            let mut deploy_days: Vec<i64> = self.spds[range]
                 .iter()
-                .map(|s| s.d.finished_at)
+                .map(|s| s.finished_at)
                 .filter(|&t| window.contains(t))
                 .map(day)
                 .collect();
-            days.dedup();
-            if days.len() < 2 || first >= end {
+            deploy_days.dedup();
+            if deploy_days.len() < 2 {
                 continue;
             }
-            let mut gaps: Vec<f64> = days.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+            let mut gaps: Vec<f64> = deploy_days
+                .windows(2)
+                .map(|w| (w[1] - w[0]) as f64)
+                .collect();
             gaps.sort_by(f64::total_cmp);
             let limit = 3.0 * crate::stats::percentile(&gaps, 0.5);
-            let mut active: HashSet<i64> = deployed.get(service).cloned().unwrap_or_default();
-            active.extend(troubled.get(service).into_iter().flatten());
-            for (s, repo) in &self.input.deployed_repos {
-                if s == service {
-                    active.extend(changed.get(repo).into_iter().flatten());
-                }
+            let mut active = days.clone();
+            let repos = repos_of.get(service).into_iter().flatten();
+            for set in [deployed.get(service), troubled.get(service)]
+                .into_iter()
+                .chain(repos.map(|r| changed.get(*r)))
+                .flatten()
+            {
+                active.union(set);
             }
             let mut run_start: Option<i64> = None;
             for d in first..=end {
-                let quiet = d < end && !active.contains(&d);
+                let quiet = d < end && !active.contains(d);
                 match (quiet, run_start) {
                     (true, None) => run_start = Some(d),
                     (false, Some(start)) => {
@@ -422,5 +438,51 @@ impl<'e> Ledger<'e> {
             .iter()
             .filter(|i| window.contains(i.started_at) && !known.contains(&i.service))
             .count() as u64
+    }
+}
+
+/// A set of UTC days within `[first, end)`, one bit each: F7 unites the
+/// days of a service's deployments, incidents and repositories' changes
+/// for each of hundreds of services.
+#[derive(Clone)]
+struct DaySet {
+    first: i64,
+    end: i64,
+    bits: Vec<u64>,
+}
+
+impl DaySet {
+    fn empty(first: i64, end: i64) -> DaySet {
+        let n = usize::try_from(end.saturating_sub(first)).unwrap_or(0);
+        DaySet {
+            first,
+            end,
+            bits: vec![0; n.div_ceil(64)],
+        }
+    }
+
+    fn holds(&self, day: i64) -> bool {
+        self.first <= day && day < self.end
+    }
+
+    fn insert(&mut self, day: i64) {
+        if self.holds(day) {
+            let i = (day - self.first) as usize;
+            self.bits[i / 64] |= 1 << (i % 64);
+        }
+    }
+
+    fn contains(&self, day: i64) -> bool {
+        self.holds(day) && {
+            let i = (day - self.first) as usize;
+            self.bits[i / 64] & (1 << (i % 64)) != 0
+        }
+    }
+
+    /// Adds every day of `other`, a set over the same days.
+    fn union(&mut self, other: &DaySet) {
+        for (a, b) in self.bits.iter_mut().zip(&other.bits) {
+            *a |= b;
+        }
     }
 }

@@ -40,6 +40,9 @@ impl LinkKind {
 pub struct Spd<'e> {
     pub d: &'e Deployment,
     pub facts: &'e DeploymentFacts,
+    /// `d.finished_at`, kept beside the links: reports read it for every
+    /// deployment in service order, where `d` is far away in memory.
+    pub finished_at: Timestamp,
     pub prev: Option<usize>,
     pub next: Option<usize>,
     /// When it went live: its finish, or a rollout's first successful
@@ -50,6 +53,12 @@ pub struct Spd<'e> {
     pub first_rollback: Option<usize>,
     /// Set when the next deployment of the service is a hotfix.
     pub hotfix: Option<usize>,
+    /// metrics.md rework: a hotfix or a rollback, or (kind unknown)
+    /// deployed while an incident of its service was open. Decided while
+    /// the ledger is built, reading the deployments in their input order:
+    /// a report reading each one's kind later, in service order, waited
+    /// on memory for every one of a hundred thousand.
+    pub rework: bool,
 }
 
 /// Used when a store has no facts for a deployment (it cannot happen
@@ -83,9 +92,6 @@ pub struct Ledger<'e> {
     /// Each service's deployments contiguous and in order.
     pub spds: Vec<Spd<'e>>,
     pub services: HashMap<&'e Name, std::ops::Range<usize>>,
-    /// Incidents by affected service (each once per service), for the
-    /// "deployed while an incident was open" reading of rework.
-    pub incidents_by_service: HashMap<&'e Name, Vec<&'e Incident>>,
     /// Set by [`Ledger::with_scope_index`].
     pub(crate) index: Option<crate::scope_index::ScopeIndex<'e>>,
     /// CI runs by repository, built on first use (a page of many scopes
@@ -97,16 +103,30 @@ pub struct Ledger<'e> {
 
 impl<'e> Ledger<'e> {
     pub fn build(input: &'e ReportInput, config: &EngineConfig) -> Self {
-        let spds: Vec<Spd<'e>> = production_positions(&input.deployments, config)
-            .into_iter()
-            .map(|i| Spd {
-                d: &input.deployments[i],
-                live: input
-                    .rollouts
-                    .live_from
-                    .get(&input.deployments[i].id)
-                    .copied()
-                    .unwrap_or(input.deployments[i].finished_at),
+        let incidents_open = incidents_open(&input.incidents);
+        let order = production_positions(&input.deployments, config);
+        // Each deployment read once in the order it came (sequential
+        // memory), its entry put at its place in service order: reading
+        // them in service order waited on memory for each of 100 000.
+        let mut place = vec![usize::MAX; input.deployments.len()];
+        for (k, &i) in order.iter().enumerate() {
+            place[i] = k;
+        }
+        let mut slots: Vec<Option<Spd<'e>>> = Vec::new();
+        slots.resize_with(order.len(), || None);
+        let live_from = &input.rollouts.live_from;
+        for (i, d) in input.deployments.iter().enumerate() {
+            let Some(slot) = place.get(i).and_then(|&k| slots.get_mut(k)) else {
+                continue;
+            };
+            let live = match live_from.is_empty() {
+                true => d.finished_at,
+                false => live_from.get(&d.id).copied().unwrap_or(d.finished_at),
+            };
+            *slot = Some(Spd {
+                d,
+                finished_at: d.finished_at,
+                live,
                 facts: input
                     .deployment_facts
                     .get(i)
@@ -117,14 +137,21 @@ impl<'e> Ledger<'e> {
                 incidents: Vec::new(),
                 first_rollback: None,
                 hotfix: None,
-            })
-            .collect();
+                rework: match d.kind {
+                    Some(DeploymentKind::Hotfix | DeploymentKind::Rollback) => true,
+                    Some(DeploymentKind::Planned) => false,
+                    None => incidents_open
+                        .get(&d.service)
+                        .is_some_and(|spans| OpenSpan::any_holds(spans, live)),
+                },
+            });
+        }
+        let spds: Vec<Spd<'e>> = slots.into_iter().flatten().collect();
         let mut ledger = Ledger {
             input,
             config: config.clone(),
             spds,
             services: HashMap::new(),
-            incidents_by_service: incidents_by_service(&input.incidents),
             index: None,
             runs_by_repo: std::sync::OnceLock::new(),
             earlier_by_service: std::sync::OnceLock::new(),
@@ -239,9 +266,9 @@ impl<'e> Ledger<'e> {
                 live <= inc.started_at && live.micros() >= earliest
             });
         }
-        let after = self.spds[range.clone()].partition_point(|s| s.d.finished_at <= inc.started_at);
+        let after = self.spds[range.clone()].partition_point(|s| s.finished_at <= inc.started_at);
         let candidate = range.start + after.checked_sub(1)?;
-        let finished = self.spds[candidate].d.finished_at;
+        let finished = self.spds[candidate].finished_at;
         (finished.micros()
             >= inc
                 .started_at
@@ -251,15 +278,92 @@ impl<'e> Ledger<'e> {
     }
 }
 
-fn incidents_by_service(incidents: &[Incident]) -> HashMap<&Name, Vec<&Incident>> {
-    let mut by_service: HashMap<&Name, Vec<&Incident>> = HashMap::new();
+/// When an incident was open: `[from, to)`, `to` `None` while unresolved.
+/// A service's are kept sorted and disjoint, so "deployed while an
+/// incident was open" is a search, not a walk through its incidents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OpenSpan {
+    pub from: Timestamp,
+    pub to: Option<Timestamp>,
+}
+
+impl OpenSpan {
+    /// `spans` (none empty) sorted and merged where they overlap or touch.
+    pub(crate) fn merged(mut spans: Vec<OpenSpan>) -> Vec<OpenSpan> {
+        spans.sort_unstable_by_key(|s| s.from);
+        let mut merged: Vec<OpenSpan> = Vec::with_capacity(spans.len());
+        for s in spans {
+            match merged.last_mut() {
+                Some(last) if last.to.is_none_or(|to| s.from <= to) => {
+                    last.to = match (last.to, s.to) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        _ => None,
+                    };
+                }
+                _ => merged.push(s),
+            }
+        }
+        merged
+    }
+
+    /// Whether some span of `spans` (sorted, disjoint) holds `t`.
+    pub(crate) fn any_holds(spans: &[OpenSpan], t: Timestamp) -> bool {
+        let after = spans.partition_point(|s| s.from <= t);
+        after > 0 && spans[after - 1].to.is_none_or(|to| t < to)
+    }
+}
+
+/// When each service had an incident open.
+fn incidents_open(incidents: &[Incident]) -> HashMap<&Name, Vec<OpenSpan>> {
+    let mut by_service: HashMap<&Name, Vec<OpenSpan>> = HashMap::new();
     for inc in incidents {
-        for (k, s) in inc.affected().enumerate() {
-            // `services` may repeat `service` or itself: list an incident once.
-            if !inc.affected().take(k).any(|earlier| earlier == s) {
-                by_service.entry(s).or_default().push(inc);
+        let span = OpenSpan {
+            from: inc.started_at,
+            to: inc.resolved_at,
+        };
+        // Resolved before it started (hygiene.md F3): open at no time.
+        if span.to.is_some_and(|to| to <= span.from) {
+            continue;
+        }
+        for s in inc.affected() {
+            by_service.entry(s).or_default().push(span);
+        }
+    }
+    for spans in by_service.values_mut() {
+        *spans = OpenSpan::merged(std::mem::take(spans));
+    }
+    by_service
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn merged_spans_hold_what_any_single_span_holds() {
+        let mut rng = Rng::new(5);
+        let at = |rng: &mut Rng| Timestamp::from_micros(rng.below(100) as i64);
+        for _ in 0..300 {
+            let spans: Vec<OpenSpan> = (0..rng.below(8))
+                .map(|_| {
+                    let from = at(&mut rng);
+                    let to = (!rng.chance(0.2)).then(|| from.plus_micros(1 + rng.below(30) as i64));
+                    OpenSpan { from, to }
+                })
+                .collect();
+            let merged = OpenSpan::merged(spans.clone());
+            assert!(
+                merged
+                    .windows(2)
+                    .all(|w| w[0].to.is_some_and(|to| to < w[1].from))
+            );
+            for t in (0..140).map(Timestamp::from_micros) {
+                let naive = spans
+                    .iter()
+                    .any(|s| s.from <= t && s.to.is_none_or(|to| t < to));
+                assert_eq!(OpenSpan::any_holds(&merged, t), naive, "{spans:?} at {t:?}");
             }
         }
     }
-    by_service
 }

@@ -461,7 +461,7 @@ impl<'e> Ledger<'e> {
     fn deployment_frequency(&self, p: &[usize], window: &Window) -> DeploymentFrequency {
         // Distinct UTC dates, as day numbers since the epoch.
         let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
-        let mut dates: Vec<i64> = p.iter().map(|&i| day(self.spds[i].d.finished_at)).collect();
+        let mut dates: Vec<i64> = p.iter().map(|&i| day(self.spds[i].finished_at)).collect();
         dates.sort_unstable();
         dates.dedup();
         let days_before = |t: Timestamp| dates.partition_point(|&d| d < day(t));
@@ -480,7 +480,7 @@ impl<'e> Ledger<'e> {
                     .iter()
                     .map(|m| {
                         p.iter()
-                            .filter(|&&i| m.contains(self.spds[i].d.finished_at))
+                            .filter(|&&i| m.contains(self.spds[i].finished_at))
                             .count() as u64
                     })
                     .collect();
@@ -514,7 +514,7 @@ impl<'e> Ledger<'e> {
                 push_duration(
                     &mut values,
                     &mut dq.negative_lead_times,
-                    spd.d.finished_at.seconds_since(committed_at),
+                    spd.finished_at.seconds_since(committed_at),
                 );
             }
         }
@@ -566,7 +566,7 @@ impl<'e> Ledger<'e> {
                 push_duration(
                     &mut recovery,
                     &mut dq.negative_recovery_times,
-                    end.seconds_since(spd.d.finished_at),
+                    end.seconds_since(spd.finished_at),
                 );
             }
         }
@@ -603,30 +603,15 @@ impl<'e> Ledger<'e> {
                 .collect();
             resolved.and_then(|times| times.into_iter().max())
         } else if let Some(r) = spd.first_rollback {
-            Some(self.spds[r].d.finished_at)
+            Some(self.spds[r].finished_at)
         } else {
-            spd.hotfix.map(|h| self.spds[h].d.finished_at)
+            spd.hotfix.map(|h| self.spds[h].finished_at)
         }
     }
 
-    /// Whether the deployment at position `i` is rework: a hotfix or a
-    /// rollback, or (kind unknown) deployed while an incident of its
-    /// service was open.
+    /// Whether the deployment at position `i` is rework (see [`crate::ledger::Spd::rework`]).
     pub(crate) fn is_rework(&self, i: usize) -> bool {
-        let d = self.spds[i].d;
-        let live = self.spds[i].live;
-        match d.kind {
-            Some(DeploymentKind::Hotfix | DeploymentKind::Rollback) => true,
-            Some(DeploymentKind::Planned) => false,
-            None => self
-                .incidents_by_service
-                .get(&d.service)
-                .is_some_and(|incs| {
-                    incs.iter().any(|inc| {
-                        inc.started_at <= live && inc.resolved_at.is_none_or(|r| live < r)
-                    })
-                }),
-        }
+        self.spds[i].rework
     }
 
     fn rework(&self, p: &[usize]) -> ReworkRate {

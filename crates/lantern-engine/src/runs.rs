@@ -152,8 +152,8 @@ pub(crate) struct RunTally {
     pub first_success: u64,
     pub first_failure: u64,
     pub flaky: u64,
-    /// Seconds, for [`crate::Stats::of`].
-    pub success_seconds: Vec<f64>,
+    /// µs, for [`crate::Stats::of_micros`].
+    pub success_micros: Vec<i64>,
 }
 
 impl RunTally {
@@ -161,8 +161,7 @@ impl RunTally {
         self.first_success += d.first_success;
         self.first_failure += d.first_failure;
         self.flaky += d.flaky;
-        self.success_seconds
-            .extend(d.success_micros.iter().map(|&m| micros_to_seconds(m)));
+        self.success_micros.extend_from_slice(&d.success_micros);
     }
 
     pub(crate) fn add_run(&mut self, r: &RunFact) {
@@ -171,14 +170,8 @@ impl RunTally {
             &mut self.first_failure,
             &mut self.flaky,
         );
-        self.success_seconds
-            .extend(r.success_micros.map(micros_to_seconds));
+        self.success_micros.extend(r.success_micros);
     }
-}
-
-/// As [`Timestamp::seconds_since`] computes it, so both paths agree.
-fn micros_to_seconds(m: i64) -> f64 {
-    m as f64 / 1_000_000.0
 }
 
 #[cfg(test)]

@@ -100,8 +100,8 @@ impl<'e> Ledger<'e> {
             };
             // A service's deployments are in time order (`order_services`).
             let spds = &self.spds[range.clone()];
-            let from = spds.partition_point(|x| x.d.finished_at < window.from);
-            let to = spds.partition_point(|x| x.d.finished_at < window.to);
+            let from = spds.partition_point(|x| x.finished_at < window.from);
+            let to = spds.partition_point(|x| x.finished_at < window.to);
             p.extend(range.start + from..range.start + to);
         }
         p.sort_unstable();
