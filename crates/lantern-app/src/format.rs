@@ -27,9 +27,63 @@ pub fn decimals(value: f64, digits: usize) -> String {
     }
 }
 
+/// How every front end states a window: the first day and the day it
+/// ends before, said so — "2026-09-02 to 2026-12-01 (exclusive), 90 UTC
+/// days". A bound that is not a UTC midnight is printed to the second.
+pub fn window(window: &lantern_engine::Window) -> String {
+    let bound = |t: lantern_events::Timestamp| {
+        let text = t.to_rfc3339();
+        match text.strip_suffix("T00:00:00Z") {
+            Some(date) => date.to_string(),
+            None => lantern_events::Timestamp::from_micros(
+                t.micros() - t.micros().rem_euclid(1_000_000),
+            )
+            .to_rfc3339(),
+        }
+    };
+    let days = window.days();
+    let span = match days.fract() == 0.0 {
+        true => format!("{} UTC {}", days, if days == 1.0 { "day" } else { "days" }),
+        false => format!("{} days", decimals(days, 1)),
+    };
+    format!(
+        "{} to {} (exclusive), {span}",
+        bound(window.from),
+        bound(window.to)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_say_their_end_is_exclusive() {
+        use lantern_engine::Window;
+        use lantern_events::Timestamp;
+        let w =
+            Window::from_bounds(Some("2026-09-02"), Some("2026-12-01"), Timestamp::now()).unwrap();
+        assert_eq!(
+            window(&w),
+            "2026-09-02 to 2026-12-01 (exclusive), 90 UTC days"
+        );
+        let w =
+            Window::from_bounds(Some("2026-11-30"), Some("2026-12-01"), Timestamp::now()).unwrap();
+        assert_eq!(
+            window(&w),
+            "2026-11-30 to 2026-12-01 (exclusive), 1 UTC day"
+        );
+        let w = Window::from_bounds(
+            Some("2026-11-30T06:00:00.123456Z"),
+            Some("2026-12-01"),
+            Timestamp::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            window(&w),
+            "2026-11-30T06:00:00Z to 2026-12-01 (exclusive), 0.7 days"
+        );
+    }
 
     #[test]
     fn durations_read_in_seconds_minutes_hours_and_days() {

@@ -233,10 +233,13 @@ impl<'s> SloFigures<'s> {
             return;
         }
         let series: Vec<_> = self.each().collect();
+        // A window may end after now (`--to` tomorrow): its status is
+        // today's, not that of hours nothing has been counted in yet.
+        let known_until = window.to.min(lantern_events::Timestamp::now());
         report.slos = Some(
             series
                 .iter()
-                .map(|s| lantern_engine::slo::SloFigure::Status(Box::new(s.status(window.to))))
+                .map(|s| lantern_engine::slo::SloFigure::Status(Box::new(s.status(known_until))))
                 .collect(),
         );
         let deployments: Vec<(lantern_events::Name, lantern_events::Timestamp)> = ledger
@@ -245,7 +248,6 @@ impl<'s> SloFigures<'s> {
             .filter(|s| scope.contains(&s.d.service) && window.contains(s.d.finished_at))
             .map(|s| (s.d.service.clone(), s.d.finished_at))
             .collect();
-        let known_until = window.to.min(lantern_events::Timestamp::now());
         report.deployments_followed_by_burn = Some(lantern_engine::slo::followed_by_burn(
             &deployments,
             &series,

@@ -124,9 +124,18 @@ impl Window {
         Ok(Window { from, to })
     }
 
+    /// Where a window ends when the user names no end: the start of
+    /// `now`'s UTC day. Every front end reads whole UTC days by default,
+    /// `to` exclusive, so the same days give the same figures in the CLI,
+    /// the API and the dashboard, and they do not move with the clock
+    /// during a day (today's partial day is left for tomorrow's figures).
+    pub fn default_end(now: Timestamp) -> Timestamp {
+        Timestamp::from_micros(now.micros().div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY)
+    }
+
     /// The window a user asks for: `to` (YYYY-MM-DD or RFC 3339, default
-    /// `now`) and `from` (default 90 days before `to`). `now` comes from
-    /// the caller: the engine reads no clock.
+    /// [`Window::default_end`]) and `from` (default 90 days before `to`).
+    /// `now` comes from the caller: the engine reads no clock.
     pub fn from_bounds(
         from: Option<&str>,
         to: Option<&str>,
@@ -137,7 +146,7 @@ impl Window {
         };
         let to = match to {
             Some(v) => parse("to", v)?,
-            None => now,
+            None => Window::default_end(now),
         };
         let from = match from {
             Some(v) => parse("from", v)?,

@@ -5,7 +5,7 @@ mod common;
 use common::{KEY, TestApp, fixture, form, github, github_fixture, hmac_hex, spawn_app};
 
 use lantern_engine::{EngineConfig, EventSet, Scope, Window, report};
-use lantern_events::{Name, Pseudonymiser, Timestamp, parse_event_json};
+use lantern_events::{MICROS_PER_DAY, Name, Pseudonymiser, Timestamp, parse_event_json};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -1544,7 +1544,19 @@ async fn slos_answer_from_the_counts_sent_and_follow_rule_2() {
         app.post("/hooks/events", deployment.to_string()).await.0,
         200
     );
-    let page = app.page(&member, "/services/checkout?days=7").await;
+    // Figures cover whole UTC days, ending before today's by default:
+    // today's deployment is in a window that ends tomorrow.
+    let tomorrow =
+        Timestamp::from_micros((Timestamp::now().micros() / MICROS_PER_DAY + 1) * MICROS_PER_DAY);
+    let page = app
+        .page(
+            &member,
+            &format!(
+                "/services/checkout?days=7&to={}",
+                &tomorrow.to_rfc3339()[..10]
+            ),
+        )
+        .await;
     assert!(
         page.text.contains(r#"data-slo="checkout-availability""#),
         "{}",

@@ -345,14 +345,17 @@ fn trend_row(x: &Report) -> [String; 6] {
     ]
 }
 
-/// What a report's heading names: its scope, window and benchmark.
-fn heading(r: &Report) -> (String, &str, &str, &str) {
-    (
-        scope_label(r),
-        short(&r.window.from),
-        short(&r.window.to),
-        r.benchmark,
-    )
+/// What a report's heading names: its scope, window (as every front end
+/// states it) and benchmark.
+fn heading(r: &Report) -> (String, String, &str) {
+    let parse = |t: &str| lantern_events::Timestamp::parse_rfc3339(t).ok();
+    let window = match (parse(&r.window.from), parse(&r.window.to)) {
+        (Some(from), Some(to)) => lantern_engine::Window::new(from, to)
+            .map(|w| lantern_app::format::window(&w))
+            .unwrap_or_else(|_| format!("{} to {}", r.window.from, r.window.to)),
+        _ => format!("{} to {}", r.window.from, r.window.to),
+    };
+    (scope_label(r), window, r.benchmark)
 }
 
 /// The report's SLOs at its end (as `lantern slo status` shows them), and
@@ -386,8 +389,8 @@ fn slo_lines(r: &Report) -> String {
 
 pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
     let mut out = String::new();
-    let (scope, from, to, benchmark) = heading(r);
-    let _ = writeln!(out, "Lantern · {scope} · {from} → {to}");
+    let (scope, window, benchmark) = heading(r);
+    let _ = writeln!(out, "Lantern · {scope} · {window}");
     let _ = writeln!(
         out,
         "Bands from {benchmark}; they describe a delivery system, never a person."
@@ -437,9 +440,9 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
 }
 
 pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
-    let (scope, from, to, benchmark) = heading(r);
+    let (scope, window, benchmark) = heading(r);
     let mut out = format!(
-        "## Delivery report: {scope}, {from} → {to}\n\n\
+        "## Delivery report: {scope}, {window}\n\n\
          | Metric | Value | Band ({benchmark}) | What it means |\n|---|---|---|---|\n"
     );
     for (title, value, b, key) in headline(r) {

@@ -222,7 +222,7 @@ impl WindowParams {
                 let to = match &self.to {
                     Some(t) => Timestamp::parse_bound(t)
                         .map_err(|m| Problem::bad_request(format!("to: {m}")))?,
-                    None => now,
+                    None => Window::default_end(now),
                 };
                 Window::new(to.plus_micros(-(d as i64) * MICROS_PER_DAY), to).map_err(Problem::from)
             }
@@ -283,7 +283,7 @@ pub fn bucket_name(b: Bucket) -> &'static str {
 pub fn window_controls(params: &WindowParams, window: &Window, bucket: Bucket) -> Markup {
     html! {
         nav.controls aria-label="Window" {
-            span { "Window: " strong { (day(window.from)) " to " (day(window.to.plus_micros(-1))) } }
+            span { "Window: " strong { (lantern_app::format::window(window)) } }
             span {
                 @for d in [7u32, 30, 90, 180, 365] {
                     a href=(params.with(Some(d), None)) aria-current=[(params.days == Some(d)).then_some("true")] { (d) " days" }
