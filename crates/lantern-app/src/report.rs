@@ -82,6 +82,7 @@ pub fn report(
     request: &ReportRequest,
 ) -> Result<ReportAnswer, AppError> {
     let trend = request.trend()?;
+    known_scope(store, settings, &request.scope)?;
     // The window alone needs no look-back before it; a trend reads back
     // from its first bucket's end.
     let first_end = match &trend {
@@ -100,6 +101,40 @@ pub fn report(
     let ledger = loaded.ledger(settings);
     let document = loaded.document(store, settings, &ledger, reader, &request.scope, trend)?;
     Ok(ReportAnswer::Figures(Box::new(document)))
+}
+
+/// A service nothing names — no deployment, incident or annotation, no
+/// team of the catalog — is an error, not a report of zeros rated low (a
+/// typo would read as a failing service).
+pub fn known_scope(store: &dyn Store, settings: &Settings, scope: &Scope) -> Result<(), AppError> {
+    let Scope::Service(name) = scope else {
+        return Ok(());
+    };
+    let in_catalog = || settings.teams.iter().any(|t| t.services.contains(name));
+    let annotated = || -> Result<bool, AppError> {
+        Ok(store
+            .annotations()?
+            .iter()
+            .any(|a| matches!(&a.scope, lantern_events::AnnotationScope::Service(s) if s == name)))
+    };
+    if store.has_service(name)? || in_catalog() || annotated()? {
+        return Ok(());
+    }
+    let services = store.services()?;
+    let mut known: Vec<&str> = services.iter().take(20).map(|n| n.as_str()).collect();
+    if services.len() > known.len() {
+        known.push("…");
+    }
+    Err(AppError::NotFound {
+        what: "service",
+        message: format!(
+            "no deployment or incident names service `{name}`; known services: {}",
+            match known.is_empty() {
+                true => "none yet (import events or wire a webhook first)".to_string(),
+                false => known.join(", "),
+            }
+        ),
+    })
 }
 
 /// The figures alone, as the operator sees them (no annotations, no

@@ -167,6 +167,16 @@ async fn bad_input_gets_a_problem_and_is_kept_as_a_dead_letter() {
     assert!(report["detail"].as_str().unwrap().contains("from"));
     let (status, _) = app.get("/api/v1/report?team=nobody").await;
     assert_eq!(status, 404);
+    // A service no event names: not a report of zeros rated low.
+    let (status, problem) = app.get("/api/v1/report?service=nobody").await;
+    assert_eq!(status, 404, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("known services: none yet"),
+        "{problem}"
+    );
     let (status, _) = app.get("/api/v1/report?colour=red").await;
     assert_eq!(status, 400);
     let (status, _) = app.get("/no/such/route").await;

@@ -381,6 +381,13 @@ pub trait Store: GovernanceStore {
     /// Every service named by a deployment or an incident.
     fn services(&self) -> Result<BTreeSet<Name>>;
 
+    /// Whether a deployment or an incident names `service` (what
+    /// `services` holds), without listing every service where a store
+    /// can ask its indexes.
+    fn has_service(&self, service: &Name) -> Result<bool> {
+        Ok(self.services()?.contains(service))
+    }
+
     fn counts(&self) -> Result<Counts>;
 
     /// Notes that these webhook receivers delivered at `at`: one row per

@@ -133,6 +133,25 @@ fn same_type_and_id_replaces(at: &Location) {
         .map(|n| n.to_string())
         .collect();
     assert_eq!(services, ["cart", "other", "search engine", "shop-api"]);
+    // Asked one by one, by index: the same answer, and no prefix or
+    // line of another name matches.
+    for name in [
+        "cart",
+        "other",
+        "search engine",
+        "shop-api",
+        "shop",
+        "car",
+        "search",
+        "nope",
+    ] {
+        let name = lantern_events::Name::parse(name).unwrap();
+        assert_eq!(
+            store.has_service(&name).unwrap(),
+            services.iter().any(|s| s == name.as_str()),
+            "{name}"
+        );
+    }
 }
 
 #[test]

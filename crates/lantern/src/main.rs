@@ -16,7 +16,12 @@ fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::FAILURE
+            // Asking for what does not exist (a service no event names) is
+            // a usage error, like a wrong flag: exit 2, as clap's.
+            match e.downcast_ref::<lantern_app::AppError>() {
+                Some(lantern_app::AppError::NotFound { .. }) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }

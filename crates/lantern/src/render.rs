@@ -5,7 +5,7 @@
 
 use lantern_app::annotations::AnnotationJson;
 use lantern_app::report::ReportDocument;
-use lantern_engine::{Band, Report, Stats, find_metric_doc};
+use lantern_engine::{Report, Stats, find_metric_doc};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -154,8 +154,13 @@ fn percent(rate: Option<f64>) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-fn band(b: Option<Band>) -> &'static str {
-    b.map(Band::as_str).unwrap_or("–")
+/// The band a table shows: none below the metric's minimum sample, "no
+/// data" without deployments (`lantern_app::rating`).
+fn rated(r: &Report, metric: &str) -> String {
+    match lantern_app::rating::rating(r, metric) {
+        lantern_app::rating::Rating::Unrated => "–".into(),
+        shown => shown.label(),
+    }
 }
 
 fn median(s: &Stats) -> String {
@@ -175,7 +180,7 @@ fn short(ts: &str) -> &str {
 }
 
 /// The five DORA metrics as (title, value, band, doc key).
-fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str)> {
+fn headline(r: &Report) -> Vec<(&'static str, String, String, &'static str)> {
     let df = &r.deployment_frequency;
     let lt = &r.lead_time;
     let cfr = &r.change_failure_rate;
@@ -192,7 +197,7 @@ fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str
                     .map(|w| format!(", {w} days/wk"))
                     .unwrap_or_default()
             ),
-            band(df.band),
+            rated(r, "deployment_frequency"),
             "deployment_frequency",
         ),
         (
@@ -206,7 +211,7 @@ fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str
                 ),
                 None => "no shipped changes".into(),
             },
-            band(lt.band),
+            rated(r, "lead_time"),
             "lead_time",
         ),
         (
@@ -217,7 +222,7 @@ fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str
                 cfr.failed,
                 cfr.deployments
             ),
-            band(cfr.band),
+            rated(r, "change_failure_rate"),
             "change_failure_rate",
         ),
         (
@@ -232,13 +237,13 @@ fn headline(r: &Report) -> Vec<(&'static str, String, &'static str, &'static str
                     rec.unresolved
                 )
             },
-            band(rec.band),
+            rated(r, "failed_deployment_recovery_time"),
             "failed_deployment_recovery_time",
         ),
         (
             "Deployment rework rate",
             format!("{} ({} of {})", percent(rw.rate), rw.rework, rw.deployments),
-            "",
+            String::new(),
             "rework_rate",
         ),
     ]
@@ -396,9 +401,9 @@ pub fn table(r: &Report, buckets: Option<&[Report]>) -> String {
         "Bands from {benchmark}; they describe a delivery system, never a person."
     );
     let _ = writeln!(out);
-    let _ = writeln!(out, "{:<24} {:<45} band", "DORA metric", "value");
+    let _ = writeln!(out, "{:<24} {:<38} band", "DORA metric", "value");
     for (title, value, b, key) in headline(r) {
-        let _ = writeln!(out, "{title:<24} {value:<45} {b}");
+        let _ = writeln!(out, "{title:<24} {value:<38} {b}");
         if let Some(doc) = find_metric_doc(key) {
             out.push_str(&wrap_text(doc.summary, 80, "  "));
         }

@@ -69,20 +69,6 @@ pub fn run(
         args.to.as_deref(),
         at.unwrap_or_else(Timestamp::now),
     )?;
-    if let Scope::Service(name) = &scope
-        && let services = store.services()?
-        && !services.contains(name)
-    {
-        let known: Vec<String> = services.iter().take(20).map(|n| n.to_string()).collect();
-        eprintln!(
-            "warning: no deployment or incident names service `{name}`; known services: {}",
-            if known.is_empty() {
-                "none yet".into()
-            } else {
-                known.join(", ")
-            }
-        );
-    }
     let bucket = args
         .bucket
         .as_deref()

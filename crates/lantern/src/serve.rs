@@ -33,6 +33,9 @@ pub fn serve(target: &Target, config: &Settings, args: &ServeArgs) -> Result<()>
     })
 }
 
+/// What `lantern serve` says on a store where no token can sign in yet.
+pub const NO_TOKEN_YET: &str = "No token can sign in yet. Create one, then open /sign-in with it:\n  lantern token create --role admin --purpose \"run Lantern\"\nand one for each source that sends webhooks, e.g.\n  lantern token create --role ingest --source events --purpose \"CI deploy hook\"";
+
 /// Serves until Ctrl-C or SIGTERM; `ready` hears the bound address.
 fn serve_with(
     target: &Target,
@@ -43,6 +46,12 @@ fn serve_with(
     let listen = settings.listen;
     let mut instance = Instance::open_for_serving(target)?;
     crate::governance_cmd::note_configuration(instance.store.as_mut(), config, "lantern serve")?;
+    // Every page and route but the webhooks asks for a token: a first
+    // run must not meet a sign-in page with no way to sign in.
+    let now = lantern_events::Timestamp::now();
+    if !instance.store.grants()?.iter().any(|g| g.is_active(now)) {
+        eprintln!("{}", NO_TOKEN_YET);
+    }
     // Two cores: two workers; SQLite work goes to tokio's blocking pool.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -123,6 +123,11 @@ fn teams_come_from_the_catalog_and_mistakes_are_explained() {
         "report --service shop-ap --from 2026-03-01 --to 2026-03-08",
     ));
     assert_said(&out, "known services: shop-api");
+    // An unknown service is a usage error, not a report of zeros rated low.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    let out = env.run(&["report", "--team", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown team too");
 }
 
 #[test]
@@ -139,7 +144,7 @@ fn people_formats_fit_a_terminal_and_program_formats_parse() {
     }
     let md = stdout(&env.run(&[&base[..], &["--format", "markdown"]].concat()));
     assert!(
-        md.contains("| Change failure rate | 50.0 % (1 of 2) | low |"),
+        md.contains("| Change failure rate | 50.0 % (1 of 2) | too few: 2 of 10 |"),
         "{md}"
     );
     let csv = stdout(&env.run(&[&base[..], &["--format", "csv", "--bucket", "week"]].concat()));

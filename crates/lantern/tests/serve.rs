@@ -15,6 +15,14 @@ use std::process::Command;
 #[test]
 fn serve_takes_events_answers_reports_and_stops_gracefully() {
     let env = Env::new();
+    // A first run: no token can sign in yet, and the server says how to
+    // make one.
+    {
+        let (_server, _, said) = env.serve_saying();
+        let said = said.join("\n");
+        assert!(said.contains("No token can sign in yet"), "{said}");
+        assert!(said.contains("lantern token create --role admin"), "{said}");
+    }
     let ingest = env.token(&["--role", "ingest", "--source", "events"]);
     let viewer = env.token(&["--role", "org_viewer"]);
     let admin = env.token(&["--role", "admin"]);

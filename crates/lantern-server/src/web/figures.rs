@@ -62,26 +62,72 @@ pub const METRICS: [Metric; 5] = [
 ];
 
 impl Metric {
-    /// The value as text, "nothing to measure" when there is none.
+    /// The value as text; "no data" when nothing was deployed (an empty
+    /// installation is not a team deploying 0 a day), "nothing to measure"
+    /// when the figure has no value.
     pub fn text(&self, r: &Report) -> String {
+        if r.deployment_frequency.count == 0 {
+            return "no data".into();
+        }
         (self.value)(r)
             .map(|v| format_value(self.unit, v))
             .unwrap_or_else(|| "nothing to measure".into())
     }
 
-    /// The band chip; the rework rate has no benchmark bands, so none.
+    /// The band chip, as `lantern_app::rating` decides it: none below the
+    /// metric's minimum sample, "no data" without deployments; the rework
+    /// rate has no benchmark bands, so none.
     pub fn chip(&self, r: &Report) -> Markup {
         if self.key == "rework_rate" {
-            html! {}
-        } else {
-            band_chip((self.band)(r))
+            return html! {};
+        }
+        let rating = lantern_app::rating::rating(r, self.key);
+        match rating.band() {
+            Some(b) => band_chip(Some(b)),
+            None => html! { span.band.band-none data-rating=(rating.label()) { (rating.label()) } },
         }
     }
 
-    /// The value with its raw figure for programs (`data-value`).
+    /// The sample a figure rests on, in words ("4 of 9 deployments").
+    pub fn sample(&self, r: &Report) -> String {
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        match self.key {
+            "deployment_frequency" => {
+                plural(r.deployment_frequency.count, "deployment", "deployments")
+            }
+            "lead_time" => plural(r.lead_time.stats.count, "change", "changes"),
+            "change_failure_rate" => format!(
+                "{} of {}",
+                r.change_failure_rate.failed,
+                plural(
+                    r.change_failure_rate.deployments,
+                    "deployment",
+                    "deployments"
+                )
+            ),
+            "failed_deployment_recovery_time" => plural(
+                r.failed_deployment_recovery_time.stats.count,
+                "recovery",
+                "recoveries",
+            ),
+            "rework_rate" => format!(
+                "{} of {}",
+                r.rework_rate.rework,
+                plural(r.rework_rate.deployments, "deployment", "deployments")
+            ),
+            _ => String::new(),
+        }
+    }
+
+    /// The value with its raw figure for programs (`data-value`) and the
+    /// sample it rests on beside it.
     pub fn figure(&self, r: &Report) -> Markup {
         let raw = (self.value)(r).map(|v| v.to_string()).unwrap_or_default();
-        html! { span.figure data-metric=(self.key) data-value=(raw) { (self.text(r)) } }
+        html! {
+            span.figure data-metric=(self.key) data-value=(raw) { (self.text(r)) }
+            " " span.sample data-sample=(self.key) { "(" (self.sample(r)) ")" }
+        }
     }
 }
 

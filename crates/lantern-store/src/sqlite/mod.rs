@@ -1100,6 +1100,26 @@ impl Store for SqliteStore {
         Ok((seen.len() as u64).max(retained.unwrap_or(0) as u64))
     }
 
+    fn has_service(&self, service: &Name) -> Result<bool> {
+        let name = service.as_str();
+        for sql in [
+            "SELECT 1 FROM deployments WHERE service = ?1 LIMIT 1",
+            "SELECT 1 FROM deployment_window WHERE service = ?1 LIMIT 1",
+            // `services` lists every affected service, one per line.
+            "SELECT 1 FROM incidents WHERE service = ?1 OR (services != '' AND instr(char(10) || services || char(10), char(10) || ?1 || char(10)) > 0) LIMIT 1",
+        ] {
+            if self
+                .conn
+                .query_row(sql, [name], |_| Ok(()))
+                .optional()?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn services(&self) -> Result<BTreeSet<Name>> {
         let mut names = Names::default();
         let mut out = BTreeSet::new();

@@ -173,6 +173,13 @@ impl Env {
 
     /// `lantern serve` on a free port; the process and its address.
     pub fn serve(&self) -> (Server, String) {
+        let (server, address, _) = self.serve_saying();
+        (server, address)
+    }
+
+    /// `serve`, and what the server said before it listened.
+    pub fn serve_saying(&self) -> (Server, String, Vec<String>) {
+        let mut said = Vec::new();
         let mut child = self
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -190,10 +197,11 @@ impl Env {
                 break rest.split_whitespace().next().unwrap().to_string();
             }
             assert!(!line.contains("rror"), "the server failed to start: {line}");
+            said.push(line);
         };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        (server, address)
+        (server, address, said)
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
