@@ -131,6 +131,18 @@ mod tests {
     }
 
     #[test]
+    fn explain_states_each_minimum() {
+        for (key, need) in MIN_SAMPLE {
+            let doc = lantern_engine::find_metric_doc(key).unwrap();
+            assert!(
+                doc.definition.contains(&format!("from {need} ")),
+                "{key}: {}",
+                doc.definition
+            );
+        }
+    }
+
+    #[test]
     fn nothing_deployed_is_no_data_not_a_low_band() {
         let r = report(0, 0);
         assert_eq!(r.deployment_frequency.band.map(Band::as_str), Some("low"));
