@@ -729,6 +729,12 @@ async fn pages_show_workflow_health_a_missing_events_banner_and_data_health() {
     assert_eq!(status, 200);
     let admin = app.tokens["admin"].clone();
     let window = "from=2026-01-01&to=2026-03-01";
+    // The page of a service nothing names is a 404, as in the API.
+    let missing = app
+        .send(Some(&admin), "GET", "/services/no-such-service", &[], None)
+        .await;
+    assert_eq!(missing.status, 404, "{}", missing.text);
+    assert!(missing.text.contains("known services"), "{}", missing.text);
     let page = app
         .page(&admin, &format!("/services/checkout?{window}"))
         .await;

@@ -104,6 +104,8 @@ async fn scope_page(
         .with_store(move |store, state| {
             let settings = state.app();
             let scope = for_store;
+            // A service nothing names is a 404, as in the API.
+            lantern_app::report::known_scope(store, settings, &scope)?;
             let loaded = Loaded::load(store, settings, &scope, window)?;
             let reader = Reader::Grant(&reader.grant);
             if let Some(reason) = loaded.withheld(store, settings, reader, &scope)? {
