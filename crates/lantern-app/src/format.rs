@@ -27,6 +27,13 @@ pub fn decimals(value: f64, digits: usize) -> String {
     }
 }
 
+/// `n` and its noun, singular only for exactly one: "1 deployment",
+/// "0 deployments", "2.5 days".
+pub fn plural(n: impl std::fmt::Display, one: &str, many: &str) -> String {
+    let n = n.to_string();
+    format!("{n} {}", if n == "1" { one } else { many })
+}
+
 /// How every front end states a window: the first day and the day it
 /// ends before, said so — "2026-09-02 to 2026-12-01 (exclusive), 90 UTC
 /// days". A bound that is not a UTC midnight is printed to the second.
@@ -56,6 +63,14 @@ pub fn window(window: &lantern_engine::Window) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_is_singular_and_nothing_else_is() {
+        assert_eq!(plural(1, "incident", "incidents"), "1 incident");
+        assert_eq!(plural(0, "incident", "incidents"), "0 incidents");
+        assert_eq!(plural(1.5, "day", "days"), "1.5 days");
+        assert_eq!(plural(1.0, "day", "days"), "1 day");
+    }
 
     #[test]
     fn windows_say_their_end_is_exclusive() {

@@ -37,9 +37,27 @@ fn err(field: &str, message: impl Into<String>) -> FieldError {
 
 /// Parses one event from JSON text.
 pub fn parse_event_json(text: &str, pseudonymiser: &Pseudonymiser) -> Result<Event, FieldError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| err("", format!("not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| err("", json_error(text, &e)))?;
     parse_event(&value, pseudonymiser)
+}
+
+/// What is wrong with `text` as JSON, placed within it: a column for one
+/// line (a JSON Lines reader says which line), "at the end" when the text
+/// stops too early. serde's own "at line 2 column 0" counted the line's
+/// newline as a second line.
+fn json_error(text: &str, e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let what = message.strip_suffix(&position).unwrap_or(&message);
+    let lines = text.trim_end_matches(['\n', '\r']).lines().count().max(1);
+    let place = if e.is_eof() || e.line() > lines {
+        "at the end".to_string()
+    } else if lines == 1 {
+        format!("at column {}", e.column())
+    } else {
+        format!("at line {}, column {}", e.line(), e.column())
+    };
+    format!("not valid JSON {place}: {what}")
 }
 
 /// Parses one event from a JSON value. Person fields are pseudonymised here,

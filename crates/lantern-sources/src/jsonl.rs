@@ -72,4 +72,23 @@ mod tests {
         assert!(bad[0].starts_with("line 3: field `id`"), "{}", bad[0]);
         assert!(bad[1].starts_with("line 4: not valid UTF-8"), "{}", bad[1]);
     }
+
+    #[test]
+    fn bad_json_is_placed_within_its_line() {
+        let mut bad = vec![];
+        let input = b"{\"type\":\"deployment\",\n{\"type\": nope}\n";
+        read_jsonl(&input[..], &Pseudonymiser::from_key([0; 32]), |r, _| {
+            if let Err(e) = r {
+                bad.push(e.to_string());
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            bad,
+            [
+                "line 1: not valid JSON at the end: EOF while parsing a value",
+                "line 2: not valid JSON at column 11: expected ident",
+            ]
+        );
+    }
 }

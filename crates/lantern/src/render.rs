@@ -4,6 +4,7 @@
 //! gains a `buckets` array of reports.
 
 use lantern_app::annotations::AnnotationJson;
+use lantern_app::format::plural;
 use lantern_app::report::ReportDocument;
 use lantern_engine::{Report, Stats, find_metric_doc};
 use serde_json::Value;
@@ -73,13 +74,25 @@ fn context_lines(context: &[AnnotationJson]) -> Vec<String> {
         .collect()
 }
 
+/// A list under a heading: wrapped to 80 columns for a terminal, or (a
+/// Markdown bullet "- ") one item per line, unindented, so that Markdown
+/// reads a list and not a code block.
 fn notes(heuristics: &[String], heading: &str, bullet: &str) -> String {
     if heuristics.is_empty() {
         return String::new();
     }
     let mut out = heading.to_string();
     for h in heuristics {
-        out.push_str(&wrap_text(&format!("{bullet}{h}"), 80, "    "));
+        match bullet {
+            "- " => {
+                let _ = writeln!(
+                    out,
+                    "- {}",
+                    h.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+            }
+            _ => out.push_str(&wrap_text(&format!("{bullet}{h}"), 80, "    ")),
+        }
     }
     out
 }
@@ -190,11 +203,11 @@ fn headline(r: &Report) -> Vec<(&'static str, String, String, &'static str)> {
         (
             "Deployment frequency",
             format!(
-                "{} deploys, {:.2}/day{}",
-                df.count,
+                "{}, {:.2}/day{}",
+                plural(df.count, "deploy", "deploys"),
                 df.per_day,
                 df.weekly_median_deploy_days
-                    .map(|w| format!(", {w} days/wk"))
+                    .map(|w| format!(", {}/wk", plural(w, "day", "days")))
                     .unwrap_or_default()
             ),
             rated(r, "deployment_frequency"),
@@ -231,7 +244,7 @@ fn headline(r: &Report) -> Vec<(&'static str, String, String, &'static str)> {
                 "no failed deployments".into()
             } else {
                 format!(
-                    "median {} ({}, {} open)",
+                    "median {} ({} recovered, {} open)",
                     median(&rec.stats),
                     rec.stats.count,
                     rec.unresolved
@@ -261,17 +274,17 @@ fn supporting_rows(r: &Report) -> Vec<(&'static str, String)> {
         (
             "Time to restore service",
             format!(
-                "median {} ({} incidents)",
+                "median {} ({})",
                 median(&r.time_to_restore),
-                r.time_to_restore.count
+                plural(r.time_to_restore.count, "incident", "incidents")
             ),
         ),
         (
             "Time to detect",
             format!(
-                "median {} ({} incidents)",
+                "median {} ({})",
                 median(&r.time_to_detect),
-                r.time_to_detect.count
+                plural(r.time_to_detect.count, "incident", "incidents")
             ),
         ),
         (
@@ -484,6 +497,21 @@ pub fn markdown(r: &Report, buckets: Option<&[Report]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_lists_are_lists_not_code_blocks() {
+        let long = "an annotation long enough to wrap in a terminal ".repeat(3);
+        let items = [long.clone(), "short".to_string()];
+        let md = notes(&items, "\n**Context**\n\n", "- ");
+        let lines: Vec<&str> = md.lines().skip(3).collect();
+        assert_eq!(lines.len(), 2, "{md}");
+        assert!(lines.iter().all(|l| l.starts_with("- ")), "{md}");
+        let table = notes(&items, "\nContext\n", "  * ");
+        assert!(
+            table.lines().skip(2).all(|l| l.chars().count() <= 80),
+            "{table}"
+        );
+    }
 
     #[test]
     fn wrapping_keeps_lines_within_width() {

@@ -90,8 +90,7 @@ impl Metric {
 
     /// The sample a figure rests on, in words ("4 of 9 deployments").
     pub fn sample(&self, r: &Report) -> String {
-        let plural =
-            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        use lantern_app::format::plural;
         match self.key {
             "deployment_frequency" => {
                 plural(r.deployment_frequency.count, "deployment", "deployments")
