@@ -133,6 +133,38 @@ async fn events_sent_to_the_hook_come_back_as_the_engines_report() {
 }
 
 #[tokio::test]
+async fn a_first_run_shows_what_is_left_to_do_and_no_band() {
+    let app = spawn_app().await;
+    let admin = app.tokens["admin"].clone();
+    let page = app.page(&admin, "/").await;
+    let steps = |text: &str| -> Vec<String> {
+        text.split("<li data-done=\"")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].to_string())
+            .collect()
+    };
+    assert!(page.text.contains("data-getting-started"), "{}", page.text);
+    assert_eq!(steps(&page.text), ["true", "false", "false"]);
+    // No deployment: "no data", never a low band.
+    assert!(!page.text.contains("band-low"), "{}", page.text);
+    assert!(page.text.contains("no data"), "{}", page.text);
+    // An event that names no service yet: the second step is done.
+    let change =
+        json!({"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-03-01T09:00:00Z"});
+    assert_eq!(app.post("/hooks/events", change.to_string()).await.0, 200);
+    let page = app.page(&admin, "/").await;
+    assert_eq!(steps(&page.text), ["true", "true", "false"]);
+    // The first deployment: the checklist is gone.
+    let deployment = json!({"type":"deployment","id":"d1","service":"web","environment":"production","finished_at":"2026-03-01T10:00:00Z"});
+    assert_eq!(
+        app.post("/hooks/events", deployment.to_string()).await.0,
+        200
+    );
+    let page = app.page(&admin, "/").await;
+    assert!(!page.text.contains("data-getting-started"), "{}", page.text);
+}
+
+#[tokio::test]
 async fn bad_input_gets_a_problem_and_is_kept_as_a_dead_letter() {
     let app = spawn_app().await;
     let (status, kind, problem) = app.post("/hooks/events", "{not json").await;

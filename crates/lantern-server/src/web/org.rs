@@ -26,6 +26,8 @@ struct Computed {
     org: Figures,
     teams: Vec<(String, Figures)>,
     services: Vec<(String, Figures)>,
+    /// Set while no event names a service: what a first run still lacks.
+    getting_started: Option<lantern_store::Counts>,
 }
 
 pub async fn org_page(
@@ -40,6 +42,12 @@ pub async fn org_page(
         .with_store(move |store, state| {
             let settings = state.app();
             let mut services: BTreeSet<Name> = store.services().map_err(store_error)?;
+            // Nothing names a service yet: a first run (counting is cheap
+            // on an empty store, and only done then).
+            let getting_started = match services.is_empty() {
+                true => Some(store.counts().map_err(store_error)?),
+                false => None,
+            };
             for t in &settings.teams {
                 services.extend(t.services.iter().cloned());
             }
@@ -90,6 +98,7 @@ pub async fn org_page(
                 org,
                 teams,
                 services: named.collect(),
+                getting_started,
             })
         })
         .await?;
@@ -186,6 +195,47 @@ fn reports_in_parallel(
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// A first run's checklist: each step, whether it is done, and how.
+fn getting_started(counts: &lantern_store::Counts) -> Markup {
+    let events = counts.changes
+        + counts.pull_requests
+        + counts.deployments
+        + counts.incidents
+        + counts.pipeline_runs;
+    let steps: [(bool, &str, Markup); 3] = [
+        (
+            true,
+            "Create a token",
+            html! { "Done: you signed in with one. Create one per source that sends events: " code { "lantern token create --role ingest --source events --purpose \"CI deploy hook\"" } "." },
+        ),
+        (
+            events > 0,
+            "Send events",
+            html! {
+                "Wire a webhook (GitHub, GitLab, PagerDuty, Opsgenie, Alertmanager or CDEvents, each at " code { "/hooks/…" } "), post canonical events to " code { "/hooks/events" } ", or run " code { "lantern import events FILE" } " or " code { "lantern import git REPO" } "."
+            },
+        ),
+        (
+            counts.deployments > 0,
+            "See the first deployment arrive",
+            html! { "The figures start with the first production deployment; each service then appears below with its own page." },
+        ),
+    ];
+    html! {
+        section.getting-started aria-labelledby="getting-started" data-getting-started {
+            h2 id="getting-started" { "Getting started" }
+            p { "Nothing has been measured yet: no deployment or incident names a service. Three steps:" }
+            ol {
+                @for (done, title, how) in steps {
+                    li data-done=(done) {
+                        strong { (title) } " — " (if done { "done. " } else { "to do. " }) (how)
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn render(
     state: &AppState,
     params: &WindowParams,
@@ -202,6 +252,9 @@ fn render(
         p.lede {
             (overview.teams.len()) " teams and " (overview.services.len()) " services, in alphabetical order. "
             "A band describes a delivery system against the DORA benchmarks; it is not a score, and this page is not a ranking."
+        }
+        @if let Some(counts) = &c.getting_started {
+            (getting_started(counts))
         }
         (page::window_controls(params, &window, bucket))
         section aria-labelledby="org" {
