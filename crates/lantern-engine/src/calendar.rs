@@ -82,6 +82,23 @@ pub fn buckets(w: &Window, size: Bucket) -> Vec<Window> {
     out
 }
 
+/// Whether a bucket of `buckets(w, size)` was clipped by W: a week or a
+/// month the window holds only part of. Its counts cover fewer days, so
+/// a chart marks it instead of drawing a dip.
+pub fn is_partial(bucket: &Window, size: Bucket) -> bool {
+    let start = match size {
+        Bucket::Day => Timestamp::from_date(bucket.from.date()),
+        Bucket::Week => week_start(bucket.from),
+        Bucket::Month => month_start(bucket.from),
+    };
+    let end = match size {
+        Bucket::Day => start.plus_micros(MICROS_PER_DAY),
+        Bucket::Week => start.plus_micros(WEEK),
+        Bucket::Month => next_month(start),
+    };
+    bucket.from != start || bucket.to != end
+}
+
 fn week_start(t: Timestamp) -> Timestamp {
     let date = t.date();
     let back = date.weekday().num_days_from_monday() as i64;
@@ -152,6 +169,23 @@ mod tests {
         let starts: Vec<String> = months.iter().map(|m| m.from.to_rfc3339()).collect();
         assert_eq!(starts, ["2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z"]);
         assert!(super::whole_months(&w("2026-01-02", "2026-02-01")).is_empty());
+    }
+
+    #[test]
+    fn only_clipped_buckets_are_partial() {
+        // 2026-03-04 is a Wednesday: the first and last weeks are cut.
+        let weeks = buckets(&w("2026-03-04", "2026-03-25"), Bucket::Week);
+        let partial: Vec<bool> = weeks.iter().map(|b| is_partial(b, Bucket::Week)).collect();
+        assert_eq!(partial, [true, false, false, true]);
+        let months = buckets(&w("2026-01-15", "2026-04-01"), Bucket::Month);
+        let partial: Vec<bool> = months
+            .iter()
+            .map(|b| is_partial(b, Bucket::Month))
+            .collect();
+        assert_eq!(partial, [true, false, false]);
+        let days = buckets(&w("2026-01-15T06:00:00Z", "2026-01-17"), Bucket::Day);
+        let partial: Vec<bool> = days.iter().map(|b| is_partial(b, Bucket::Day)).collect();
+        assert_eq!(partial, [true, false]);
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub mod slo;
 mod stats;
 
 pub use bands::Band;
-pub use calendar::{Bucket, buckets};
+pub use calendar::{Bucket, buckets, is_partial};
 pub use docs::{MetricDoc, find_metric_doc, metric_docs};
 pub use explain::{DeploymentExplanation, FailureCause};
 pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};

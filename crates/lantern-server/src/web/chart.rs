@@ -56,6 +56,26 @@ pub struct Point {
     /// Where the point leads: on a service page, that bucket's timeline,
     /// whose deployments each link to the page that explains them.
     pub href: Option<String>,
+    /// A week or month the window holds only part of: drawn hollow and
+    /// said so, since its counts cover fewer days (no false dip).
+    pub partial: bool,
+}
+
+impl Point {
+    /// " (partial: 3 of 7 days)" for a clipped bucket, else nothing.
+    fn partial_note(&self) -> String {
+        match self.partial {
+            true => format!(
+                " (partial: {})",
+                lantern_app::format::plural(
+                    lantern_app::format::decimals(self.bucket.days(), 1),
+                    "day",
+                    "days"
+                )
+            ),
+            false => String::new(),
+        }
+    }
 }
 
 /// Something that happened, drawn on the time axis.
@@ -85,7 +105,7 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
             .value
             .map(|v| format_value(unit, v))
             .unwrap_or_else(|| "nothing to measure".into());
-        let _ = write!(desc, "{}: {v}. ", day(p.bucket.from));
+        let _ = write!(desc, "{}{}: {v}. ", day(p.bucket.from), p.partial_note());
     }
     for m in markers {
         let _ = write!(desc, "{} from {}: {}. ", m.kind, day(m.from), m.label);
@@ -161,10 +181,12 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
                     y(v)
                 );
                 let circle = format!(
-                    r#"<circle class="point" cx="{:.1}" cy="{:.1}" r="3"><title>{}: {}</title></circle>"#,
+                    r#"<circle class="point{}" cx="{:.1}" cy="{:.1}" r="3"><title>{}{}: {}</title></circle>"#,
+                    if p.partial { " partial" } else { "" },
                     x(mid),
                     y(v),
                     day(p.bucket.from),
+                    p.partial_note(),
                     escape(&format_value(unit, v))
                 );
                 match &p.href {
@@ -325,16 +347,19 @@ mod tests {
                 bucket: Window::new(at(0), at(7)).unwrap(),
                 value: Some(3600.0 * 5.0),
                 href: None,
+                partial: false,
             },
             Point {
                 bucket: Window::new(at(7), at(14)).unwrap(),
                 value: None,
                 href: None,
+                partial: false,
             },
             Point {
                 bucket: Window::new(at(14), at(21)).unwrap(),
                 value: Some(86_400.0 * 2.0),
                 href: Some("/services/a?from=x&to=y#timeline".into()),
+                partial: true,
             },
         ];
         let markers = vec![Marker {
@@ -348,7 +373,11 @@ mod tests {
         assert!(svg.contains("<title>Lead time, median</title>"));
         assert!(svg.contains("2026-03-01: 5 hours."), "{svg}");
         assert!(svg.contains("2026-03-08: nothing to measure."));
-        assert!(svg.contains("2026-03-15: 2 days."));
+        assert!(
+            svg.contains("2026-03-15 (partial: 7 days): 2 days."),
+            "{svg}"
+        );
+        assert_eq!(svg.matches(r#"class="point partial""#).count(), 1);
         assert!(svg.contains("release &lt;freeze&gt; &amp; more"));
         assert!(!svg.contains("<freeze>"), "text is escaped");
         // The gap breaks the line: two moves, no line across it.

@@ -372,13 +372,14 @@ fn figures_page(
             h2 id="trends" { "Over time" }
             p { "One point per " (page::bucket_name(bucket)) ". Shaded spans are annotations, disputes"
                 @if c.incidents.is_some() { " and incidents" }
-                @if !c.burned.is_empty() { ", and the hour after each deployment followed by burn" } "; hover or focus a point for its value." }
+                @if !c.burned.is_empty() { ", and the hour after each deployment followed by burn" } "; hover or focus a point for its value. A hollow point is a " (page::bucket_name(bucket)) " the window holds only part of: its counts cover fewer days." }
             div.charts {
                 @for m in &METRICS {
                     @let points: Vec<Point> = buckets.iter().zip(&c.trend).map(|(b, w)| Point {
                         bucket: *w,
                         value: b.figures().and_then(m.value),
                         href: bucket_timeline(scope, c, b.window()),
+                        partial: lantern_engine::is_partial(w, bucket),
                     }).collect();
                     figure data-chart=(m.key) {
                         (svg(chart::line_chart(m.title, m.unit, &points, &markers)))
