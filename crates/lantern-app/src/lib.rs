@@ -24,6 +24,7 @@ mod error;
 pub mod format;
 pub mod gate;
 pub mod openslo;
+pub mod pooled;
 pub mod rating;
 pub mod report;
 pub mod settings;

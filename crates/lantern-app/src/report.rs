@@ -275,7 +275,20 @@ impl Loaded {
                 &settings.teams,
             ),
             buckets: None,
+            pooled: None,
         };
+        // The dominant service is named only to a reader who may see its
+        // own figures (rule 2).
+        if let Some(mut p) = crate::pooled::pooled(ledger, scope, self.window) {
+            if let Some(s) = p.dominant.clone()
+                && self
+                    .withheld_over(store, settings, reader, &Scope::Service(s), self.window)?
+                    .is_some()
+            {
+                p.dominant = None;
+            }
+            document.pooled = Some(p);
+        }
         // Each window of the trend is withheld from this reader when its
         // own group is too small.
         let slos = crate::slos::SloFigures::load(store, settings, scope, self.window)?;
@@ -394,6 +407,10 @@ pub struct ReportDocument {
     /// like a whole report (rule 2 holds for every window shown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buckets: Option<Vec<BucketReport>>,
+    /// What a pooled lead time takes together, for the sentence front ends
+    /// show beside it (not part of the report's JSON).
+    #[serde(skip)]
+    pub pooled: Option<crate::pooled::Pooled>,
 }
 
 /// One bucket of a trend: its figures, or why they are withheld.

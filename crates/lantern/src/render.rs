@@ -30,16 +30,19 @@ pub fn render(format: Format, doc: &ReportDocument) -> String {
         .map(|b| b.iter().filter_map(|b| b.figures().cloned()).collect());
     let (report, buckets) = (&doc.report, shown.as_deref());
     let lines = context_lines(&doc.annotations);
+    let pooled: Vec<String> = doc.pooled.iter().map(|p| p.sentence()).collect();
     match format {
         Format::Json => json(doc),
         Format::Csv => csv(report, buckets),
         Format::Table => {
             table(report, buckets)
+                + &notes(&pooled, "\nPooled figures\n", "  ")
                 + &notes(&doc.heuristics, "\nFrom heuristics\n", "  ~ ")
                 + &notes(&lines, "\nContext (annotations and disputes)\n", "  * ")
         }
         Format::Markdown => {
             markdown(report, buckets)
+                + &notes(&pooled, "\n**Pooled figures**\n\n", "- ")
                 + &notes(&doc.heuristics, "\n**From heuristics**\n\n", "- ")
                 + &notes(&lines, "\n**Context (annotations and disputes)**\n\n", "- ")
         }

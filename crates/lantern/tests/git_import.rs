@@ -330,6 +330,11 @@ fn re_running_is_idempotent_and_errors_are_clear() {
     let table = january("table");
     assert!(table.contains("From heuristics"), "{table}");
     // Another service's report carries no git note.
+    let billing = work.write(
+        "billing.jsonl",
+        r#"{"type":"deployment","id":"b1","service":"billing","environment":"production","finished_at":"2026-01-10T10:00:00Z"}"#,
+    );
+    report(&["import", "events", billing.to_str().unwrap()]);
     let other = report(&words(
         "report --service billing --from 2026-01-01 --to 2026-02-01 --format json",
     ));

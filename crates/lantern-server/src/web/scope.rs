@@ -341,6 +341,9 @@ fn figures_page(
                 }
             }
         }
+        @if let Some(p) = &c.document.pooled {
+            p.note data-pooled { (p.sentence()) " " a href="/metrics#lead_time" { "What lead time measures" } }
+        }
         (super::slos::panel(report, buckets, c.gate.as_ref()))
         (super::health::panel(report, buckets))
         section aria-labelledby="quality" {
