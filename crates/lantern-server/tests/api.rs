@@ -781,6 +781,19 @@ async fn pages_show_workflow_health_a_missing_events_banner_and_data_health() {
     );
     assert!(page.text.contains("Workflow health"));
     assert!(page.text.contains(r#"data-signal="automated_share""#));
+    // Time to restore, time to detect and success rate, with their samples.
+    for key in [
+        "time_to_restore",
+        "time_to_detect",
+        "deployment_success_rate",
+    ] {
+        assert!(
+            page.text.contains(&format!(r#"data-supporting="{key}""#)),
+            "{key}: {}",
+            page.text
+        );
+    }
+    assert!(page.text.contains("attempts)"), "{}", page.text);
     let health = app.page(&admin, &format!("/data-health?{window}")).await;
     assert!(
         health.text.contains(r#"data-scope="service checkout""#),

@@ -341,6 +341,7 @@ fn figures_page(
                 }
             }
         }
+        (supporting(report))
         @if let Some(p) = &c.document.pooled {
             p.note data-pooled { (p.sentence()) " " a href="/metrics#lead_time" { "What lead time measures" } }
         }
@@ -451,6 +452,57 @@ fn timeline(scope: &Scope, deployments: &[Deployment], incidents: &[Incident]) -
                                     @match i.resolved_at { Some(r) => { "resolved " (moment(r)) }, None => "still open" } }
                             },
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The figures that explain the five, with the sample each rests on:
+/// time to restore service, time to detect, deployment success rate.
+fn supporting(report: &Report) -> Markup {
+    use lantern_app::format::{duration, plural};
+    let median = |s: &lantern_engine::Stats| s.median_s.map(duration);
+    let rows: [(&str, &str, Option<String>, String); 3] = [
+        (
+            "time_to_restore",
+            "Time to restore service",
+            median(&report.time_to_restore).map(|m| format!("median {m}")),
+            plural(report.time_to_restore.count, "incident", "incidents"),
+        ),
+        (
+            "time_to_detect",
+            "Time to detect",
+            median(&report.time_to_detect).map(|m| format!("median {m}")),
+            plural(report.time_to_detect.count, "incident", "incidents"),
+        ),
+        (
+            "deployment_success_rate",
+            "Deployment success rate",
+            report
+                .deployment_success_rate
+                .rate
+                .map(|r| chart::format_value(chart::Unit::Share, r)),
+            format!(
+                "{} of {}",
+                report.deployment_success_rate.succeeded,
+                plural(
+                    report.deployment_success_rate.attempts,
+                    "attempt",
+                    "attempts"
+                )
+            ),
+        ),
+    ];
+    html! {
+        section aria-labelledby="supporting" {
+            h2 id="supporting" { "What explains them" }
+            dl.supporting {
+                @for (key, title, value, sample) in rows {
+                    div data-supporting=(key) {
+                        dt { a href={ "/metrics#" (key) } { (title) } }
+                        dd { (value.unwrap_or_else(|| "nothing to measure".into())) " " span.sample { "(" (sample) ")" } }
                     }
                 }
             }
