@@ -794,6 +794,9 @@ async fn pages_show_workflow_health_a_missing_events_banner_and_data_health() {
         );
     }
     assert!(page.text.contains("attempts)"), "{}", page.text);
+    // Each chart's values as a table; no shaded span, so no legend.
+    assert_eq!(page.text.matches("The values as a table").count(), 5);
+    assert!(!page.text.contains("markers-legend"), "{}", page.text);
     let health = app.page(&admin, &format!("/data-health?{window}")).await;
     assert!(
         health.text.contains(r#"data-scope="service checkout""#),

@@ -131,7 +131,8 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
         .iter()
         .filter_map(|p| p.value)
         .fold(0.0_f64, f64::max);
-    let top = axis_top(unit, max);
+    let ticks = axis_ticks(unit, max);
+    let top = ticks.last().map_or(1.0, |t| t.0);
     let y = |v: f64| TOP + (1.0 - v / top) * (HEIGHT - TOP - BOTTOM);
 
     for m in markers {
@@ -146,27 +147,32 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
             escape(&format!("{}: {}", m.kind, m.label))
         );
     }
-    for i in 0..=4 {
-        let v = top * i as f64 / 4.0;
+    for (v, label) in &ticks {
+        let v = *v;
         let _ = write!(
             svg,
             r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
             WIDTH - RIGHT,
             LEFT - 6.0,
-            y(v) + 4.0,
-            escape(&format_value(unit, v)),
+            y(v) + 5.0,
+            escape(label),
             y = y(v)
         );
     }
-    let _ = write!(
-        svg,
-        r#"<text class="axis" x="{LEFT}" y="{}">{}</text><text class="axis" x="{}" y="{}" text-anchor="end">{}</text>"#,
-        HEIGHT - 12.0,
-        day(first.bucket.from),
-        WIDTH - RIGHT,
-        HEIGHT - 12.0,
-        day(last.bucket.to)
-    );
+    // A date under every few buckets (at most five), at the bucket's start.
+    let every = points.len().div_ceil(5).max(1);
+    for (i, p) in points.iter().enumerate().filter(|(i, _)| i % every == 0) {
+        let anchor = if i == 0 { "start" } else { "middle" };
+        let _ = write!(
+            svg,
+            r#"<line class="tick" x1="{x:.1}" x2="{x:.1}" y1="{}" y2="{}"/><text class="axis" x="{x:.1}" y="{}" text-anchor="{anchor}">{}</text>"#,
+            HEIGHT - BOTTOM,
+            HEIGHT - BOTTOM + 5.0,
+            HEIGHT - 10.0,
+            short_day(p.bucket.from),
+            x = x(p.bucket.from)
+        );
+    }
     let mut path = String::new();
     let mut pen_down = false;
     for p in points {
@@ -275,31 +281,50 @@ pub fn stacked_bar(title: &str, stages: &[(&str, Option<f64>)]) -> String {
     svg
 }
 
-/// Where the y axis ends: a round number in the unit people read (a
-/// duration axis ends on whole minutes, hours or days, not seconds).
-fn axis_top(unit: Unit, max: f64) -> f64 {
-    let scale = match unit {
-        Unit::Duration if max < 90.0 => 1.0,
-        Unit::Duration if max < 90.0 * 60.0 => 60.0,
-        Unit::Duration if max < 36.0 * 3600.0 => 3600.0,
-        Unit::Duration => 86_400.0,
-        _ => 1.0,
+/// The y axis's ticks from zero, with their labels: a round step (1, 2 or
+/// 5 times a power of ten) in the unit people read — minutes, hours or
+/// days for a duration, per cent for a share — so no tick reads "3.75 a
+/// day"; at most five steps, the last at or above `max`, every label in
+/// the same unit.
+fn axis_ticks(unit: Unit, max: f64) -> Vec<(f64, String)> {
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        0.0
     };
-    nice_ceiling(max / scale) * scale
+    let (scale, name) = match unit {
+        Unit::Duration => match max {
+            m if m < 90.0 => (1.0, " s"),
+            m if m < 90.0 * 60.0 => (60.0, " min"),
+            m if m < 48.0 * 3600.0 => (3600.0, " h"),
+            _ => (86_400.0, " d"),
+        },
+        Unit::Share => (0.01, " %"),
+        Unit::PerDay => (1.0, " a day"),
+        Unit::Count => (1.0, ""),
+    };
+    let top = if max > 0.0 { max / scale } else { 1.0 };
+    let step = [1.0, 2.0, 5.0]
+        .iter()
+        .flat_map(|m| (-3..=9).map(move |e| m * 10f64.powi(e)))
+        .filter(|step| (top / step).ceil() <= 5.0)
+        .fold(f64::INFINITY, f64::min);
+    let n = (top / step).ceil().max(1.0) as usize;
+    (0..=n)
+        .map(|i| {
+            let v = i as f64 * step;
+            let label = match v == 0.0 {
+                true => "0".to_string(),
+                false => format!("{}{name}", decimals(v, 3)),
+            };
+            (v * scale, label)
+        })
+        .collect()
 }
 
-/// The "nice" number at or above `v` that an axis ends on: 1, 2 or 5
-/// times a power of ten (and 1 for an empty chart).
-fn nice_ceiling(v: f64) -> f64 {
-    if v.is_nan() || v <= 0.0 || !v.is_finite() {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|c| *c >= v)
-        .unwrap_or(10.0 * magnitude)
+/// "3 Mar" for the x axis; the year is in the window's heading.
+fn short_day(t: Timestamp) -> String {
+    t.date().format("%-d %b").to_string()
 }
 
 fn day(t: Timestamp) -> String {
@@ -331,13 +356,35 @@ mod tests {
     }
 
     #[test]
-    fn axes_end_on_round_numbers() {
-        assert_eq!(nice_ceiling(0.0), 1.0);
-        assert_eq!(nice_ceiling(f64::NAN), 1.0);
-        assert_eq!(nice_ceiling(3.2), 5.0);
-        assert_eq!(nice_ceiling(7_200.0), 10_000.0);
-        assert_eq!(nice_ceiling(0.15), 0.2);
-        assert_eq!(nice_ceiling(100.0), 100.0);
+    fn axes_step_in_round_numbers_of_one_unit() {
+        let labels = |unit, max| -> Vec<String> {
+            axis_ticks(unit, max).into_iter().map(|(_, l)| l).collect()
+        };
+        // 15 a day: steps of 5, never "3.75 a day".
+        assert_eq!(
+            labels(Unit::PerDay, 15.0),
+            ["0", "5 a day", "10 a day", "15 a day"]
+        );
+        for nothing in [0.0, f64::NAN] {
+            let l = labels(Unit::PerDay, nothing);
+            assert_eq!(
+                (l[0].as_str(), l.last().unwrap().as_str()),
+                ("0", "1 a day")
+            );
+        }
+        assert_eq!(labels(Unit::Share, 0.15), ["0", "5 %", "10 %", "15 %"]);
+        assert_eq!(
+            labels(Unit::Duration, 7.0 * 3600.0),
+            ["0", "2 h", "4 h", "6 h", "8 h"]
+        );
+        assert_eq!(
+            labels(Unit::Duration, 40.0 * 60.0),
+            ["0", "10 min", "20 min", "30 min", "40 min"]
+        );
+        // The values sit under their labels.
+        let ticks = axis_ticks(Unit::Duration, 7.0 * 3600.0);
+        assert_eq!(ticks[1].0, 7200.0);
+        assert!(ticks.len() <= 6);
     }
 
     #[test]
@@ -389,10 +436,16 @@ mod tests {
         // Only the point with a link is one, and its address is escaped.
         assert_eq!(svg.matches("<a href=").count(), 1, "{svg}");
         assert!(svg.contains(r#"<a href="/services/a?from=x&amp;to=y#timeline"><circle"#));
-        // The y axis goes from zero to a round figure above the highest.
-        assert!(svg.contains(">0 seconds<"));
-        assert!(svg.contains(">2 days<"), "{svg}");
-        assert!(svg.contains(">1.5 days<"), "ticks in quarters: {svg}");
+        // The y axis goes from zero to a round figure above the highest,
+        // in round steps of one unit.
+        let labels: Vec<&str> = svg
+            .split(r#"text-anchor="end">"#)
+            .skip(1)
+            .map(|t| &t[..t.find('<').unwrap()])
+            .collect();
+        assert_eq!(labels, ["0", "0.5 d", "1 d", "1.5 d", "2 d"], "{svg}");
+        // A date under the buckets, short.
+        assert!(svg.contains(">1 Mar<"), "{svg}");
     }
 
     #[test]

@@ -377,6 +377,14 @@ fn figures_page(
             p { "One point per " (page::bucket_name(bucket)) ". Shaded spans are annotations, disputes"
                 @if c.incidents.is_some() { " and incidents" }
                 @if !c.burned.is_empty() { ", and the hour after each deployment followed by burn" } "; hover or focus a point for its value. A hollow point is a " (page::bucket_name(bucket)) " the window holds only part of: its counts cover fewer days." }
+            @let kinds = marker_kinds(&markers);
+            @if !kinds.is_empty() {
+                ul.markers-legend aria-label="Shaded spans" {
+                    @for (kind, words) in &kinds {
+                        li { span class={ "swatch marker-" (kind) } {} (words) }
+                    }
+                }
+            }
             div.charts {
                 @for m in &METRICS {
                     @let points: Vec<Point> = buckets.iter().zip(&c.trend).map(|(b, w)| Point {
@@ -388,6 +396,22 @@ fn figures_page(
                     figure data-chart=(m.key) {
                         (svg(chart::line_chart(m.title, m.unit, &points, &markers)))
                         figcaption { (m.title) ", " (m.figure) ", by " (page::bucket_name(bucket)) }
+                        // Every value as text: for screen readers, the
+                        // keyboard and touch (a tooltip needs a pointer).
+                        details.chart-table {
+                            summary { "The values as a table" }
+                            table {
+                                thead { tr { th scope="col" { (page::bucket_name(bucket)) " from" } th scope="col" { (m.title) } } }
+                                tbody {
+                                    @for p in &points {
+                                        tr data-partial=[p.partial.then_some("true")] {
+                                            td { (day(p.bucket.from)) @if p.partial { " (partial)" } }
+                                            td { (p.value.map(|v| chart::format_value(m.unit, v)).unwrap_or_else(|| "nothing to measure".into())) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -507,5 +531,46 @@ fn supporting(report: &Report) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The kinds of shaded span a page's charts draw, each with the words its
+/// legend says (annotations of any kind share one colour).
+fn marker_kinds(markers: &[Marker]) -> Vec<(&'static str, &'static str)> {
+    let mut kinds = Vec::new();
+    for (kind, words) in [
+        ("annotation", "annotation (freeze, migration, …)"),
+        ("incident", "incident"),
+        ("dispute", "dispute"),
+        ("burn", "the hour after a deployment followed by burn"),
+    ] {
+        let present = markers.iter().any(|m| match kind {
+            "annotation" => !matches!(m.kind.as_str(), "incident" | "dispute" | "burn"),
+            k => m.kind == k,
+        });
+        if present {
+            kinds.push((kind, words));
+        }
+    }
+    kinds
+}
+
+#[cfg(test)]
+mod legend_tests {
+    use super::*;
+
+    #[test]
+    fn the_legend_names_each_kind_of_span_drawn_once() {
+        let at = Timestamp::from_micros(0);
+        let marker = |kind: &str| Marker {
+            from: at,
+            to: None,
+            kind: kind.into(),
+            label: String::new(),
+        };
+        let kinds = marker_kinds(&[marker("freeze"), marker("migration"), marker("incident")]);
+        let names: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, ["annotation", "incident"]);
+        assert!(marker_kinds(&[]).is_empty());
     }
 }
