@@ -51,6 +51,16 @@ impl Rating {
         }
     }
 
+    /// The same in at most eight characters, for a column of bands.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Rating::Rated(b) => b.as_str(),
+            Rating::TooFew { .. } => "too few",
+            Rating::NoData => "no data",
+            Rating::Unrated => "–",
+        }
+    }
+
     pub fn band(self) -> Option<Band> {
         match self {
             Rating::Rated(b) => Some(b),

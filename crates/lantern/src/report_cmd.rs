@@ -206,7 +206,9 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         let [a, b, c, d, e, f] = cells;
         let _ = writeln!(out, "{a:<13} {b:>9} {c:>9} {d:>11} {e:>9} {f:>8}");
     };
-    let band = |b: Option<lantern_engine::Band>| b.map(|b| b.as_str()).unwrap_or("–");
+    let band = |r: &lantern_engine::Report, metric: &str| {
+        lantern_app::rating::rating(r, metric).short_label()
+    };
     let or_dash = |v: Option<String>| v.unwrap_or_else(|| "–".into());
     row(
         &mut out,
@@ -235,10 +237,10 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
             [
                 "",
                 "",
-                band(df.band),
-                band(r.lead_time.band),
-                band(r.change_failure_rate.band),
-                band(r.failed_deployment_recovery_time.band),
+                band(&r, "deployment_frequency"),
+                band(&r, "lead_time"),
+                band(&r, "change_failure_rate"),
+                band(&r, "failed_deployment_recovery_time"),
             ],
         );
     }

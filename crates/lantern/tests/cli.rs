@@ -205,6 +205,47 @@ fn the_demo_is_deterministic_and_explorable() {
         !contains(&dump, b"payments-dev-"),
         "person names must never be stored"
     );
+    // Every "Explore it" command works as printed (but `serve`, which runs
+    // until stopped and is tested on its own).
+    let explore = text
+        .split("Explore it:")
+        .nth(1)
+        .unwrap()
+        .replace("\\\n", " ");
+    let commands: Vec<Vec<String>> = explore
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("lantern "))
+        .map(shell_words)
+        .collect();
+    assert!(commands.len() >= 5, "{explore}");
+    for words in commands
+        .iter()
+        .filter(|w| !w.contains(&"serve".to_string()))
+    {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let out = env.run(&words);
+        assert!(out.status.success(), "lantern {words:?}: {}", stderr(&out));
+    }
+}
+
+/// A command line's words, as a shell splits them (double quotes only).
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
