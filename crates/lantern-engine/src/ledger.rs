@@ -287,6 +287,14 @@ pub(crate) struct OpenSpan {
     pub to: Option<Timestamp>,
 }
 
+impl Spd<'_> {
+    /// metrics.md: failed when an incident is linked to it, a rollback
+    /// rolls it back, or the next deployment is a hotfix.
+    pub fn failed(&self) -> bool {
+        !self.incidents.is_empty() || self.first_rollback.is_some() || self.hotfix.is_some()
+    }
+}
+
 impl OpenSpan {
     /// `spans` (none empty) sorted and merged where they overlap or touch.
     pub(crate) fn merged(mut spans: Vec<OpenSpan>) -> Vec<OpenSpan> {

@@ -133,6 +133,47 @@ async fn events_sent_to_the_hook_come_back_as_the_engines_report() {
 }
 
 #[tokio::test]
+async fn the_service_timeline_pages_filters_and_marks_failures() {
+    let app = spawn_app().await;
+    let admin = app.tokens["admin"].clone();
+    let mut events: Vec<Value> = (0..60)
+        .map(|i| {
+            json!({"type":"deployment","id":format!("p{i}"),"service":"web","environment":"production",
+                "finished_at":Timestamp::from_micros(1_772_323_200_000_000 + i * 3_600_000_000).to_rfc3339()})
+        })
+        .collect();
+    events.push(json!({"type":"deployment","id":"s1","service":"web","environment":"staging","finished_at":"2026-03-01T12:30:00Z"}));
+    events.push(json!({"type":"incident","id":"i1","service":"web","started_at":"2026-03-03T11:10:00Z","resolved_at":"2026-03-03T12:00:00Z","caused_by":"p59"}));
+    let (status, _, body) = app
+        .post("/hooks/events", Value::Array(events).to_string())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let base = "/services/web?from=2026-03-01&to=2026-03-05";
+    let page = app.page(&admin, base).await;
+    assert!(page.text.contains("Page 1 of 2"), "{}", page.text);
+    assert!(!page.text.contains(">s1<"), "staging is hidden by default");
+    assert!(
+        page.text.contains("1 deployment elsewhere not shown"),
+        "{}",
+        page.text
+    );
+    // The newest first: p59, which the incident names, is marked failed.
+    assert!(page.text.contains(r#"data-failed="true""#), "{}", page.text);
+    assert_eq!(page.text.matches(r#"data-failed="true""#).count(), 1);
+    let all = app.page(&admin, &format!("{base}&timeline=all")).await;
+    assert!(all.text.contains(">s1<"), "{}", all.text);
+    let older = app
+        .page(&admin, &format!("{base}&timeline=all&page=2"))
+        .await;
+    assert!(older.text.contains("Page 2 of 2"), "{}", older.text);
+    assert!(older.text.contains(r#"rel="prev""#));
+    assert!(older.text.contains(">p0<") && !older.text.contains(">p59<"));
+    // A page past the last shows the last.
+    let past = app.page(&admin, &format!("{base}&page=99")).await;
+    assert!(past.text.contains("Page 2 of 2"), "{}", past.text);
+}
+
+#[tokio::test]
 async fn a_first_run_shows_what_is_left_to_do_and_no_band() {
     let app = spawn_app().await;
     let admin = app.tokens["admin"].clone();

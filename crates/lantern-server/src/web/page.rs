@@ -206,6 +206,10 @@ pub struct WindowParams {
     pub to: Option<String>,
     pub days: Option<u32>,
     pub bucket: Option<String>,
+    /// The service timeline: `all` shows every environment.
+    pub timeline: Option<String>,
+    /// The service timeline's page, from 1.
+    pub page: Option<u32>,
 }
 
 /// The most buckets a chart draws.

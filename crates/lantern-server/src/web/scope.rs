@@ -74,6 +74,8 @@ struct Computed {
     gate: Option<(lantern_app::gate::Decision, String)>,
     /// The service page's deployments followed by burn (detail readers).
     burned: Vec<(String, Timestamp)>,
+    /// The ids of the service page's deployments that failed (metrics.md).
+    failed: std::collections::HashSet<String>,
 }
 
 /// Whether the reader may see event-level detail of every service of the
@@ -149,6 +151,16 @@ async fn scope_page(
                     }
                 }
             }
+            let failed = match &deployments {
+                Some(_) => ledger
+                    .spds
+                    .iter()
+                    .filter(|d| scope.contains(&d.d.service) && window.contains(d.finished_at))
+                    .filter(|d| d.failed())
+                    .map(|d| d.d.id.to_string())
+                    .collect(),
+                None => Default::default(),
+            };
             let gate = match &scope {
                 Scope::Service(s) if document.report.slos.is_some() => Some(
                     lantern_app::gate::would_answer(store, settings, s, Timestamp::now())?,
@@ -159,6 +171,7 @@ async fn scope_page(
                 document,
                 gate,
                 burned,
+                failed,
                 trend: windows,
                 compared,
                 incidents,
@@ -418,7 +431,7 @@ fn figures_page(
         }
         (super::context::section(state, p, scope, &c.document.annotations, params, window))
         @if let Some(deployments) = &c.deployments {
-            (timeline(scope, deployments, c.incidents.as_deref().unwrap_or(&[])))
+            (timeline(state, scope, params, deployments, c))
         }
     }
 }
@@ -440,34 +453,82 @@ fn bucket_timeline(scope: &Scope, c: &Computed, w: &lantern_engine::WindowJson) 
 }
 
 /// The service's deployments and incidents in time order.
-fn timeline(scope: &Scope, deployments: &[Deployment], incidents: &[Incident]) -> Markup {
+/// Rows of the service timeline a page shows.
+const TIMELINE_PAGE: usize = 50;
+
+/// The service's deployments and incidents, newest first: production only
+/// unless `timeline=all`, `TIMELINE_PAGE` rows a page (`page=N`), failed
+/// deployments marked, each row linked to its own page.
+fn timeline(
+    state: &AppState,
+    scope: &Scope,
+    params: &WindowParams,
+    deployments: &[Deployment],
+    c: &Computed,
+) -> Markup {
     let Scope::Service(service) = scope else {
         return html! {};
     };
+    let incidents = c.incidents.as_deref().unwrap_or(&[]);
+    let all = params.timeline.as_deref() == Some("all");
+    let production = |d: &Deployment| state.app().engine.is_production(d.environment.as_str());
     enum Row<'a> {
         Deployment(&'a Deployment),
         Incident(&'a Incident),
     }
     let mut rows: Vec<(Timestamp, Row)> = deployments
         .iter()
+        .filter(|d| all || production(d))
         .map(|d| (d.finished_at, Row::Deployment(d)))
         .chain(incidents.iter().map(|i| (i.started_at, Row::Incident(i))))
         .collect();
     rows.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+    let pages = rows.len().div_ceil(TIMELINE_PAGE).max(1);
+    let page_no = (params.page.unwrap_or(1) as usize).clamp(1, pages);
+    let shown = rows
+        .iter()
+        .skip((page_no - 1) * TIMELINE_PAGE)
+        .take(TIMELINE_PAGE);
+    let base = params.with(None, None);
+    let link = |page: usize, all: bool| {
+        let sep = if base.is_empty() { "?" } else { "&" };
+        let mut q = base.clone();
+        if all {
+            q.push_str(&format!("{sep}timeline=all"));
+        }
+        if page > 1 {
+            let sep = if q.is_empty() { "?" } else { "&" };
+            q.push_str(&format!("{sep}page={page}"));
+        }
+        format!("{q}#timeline")
+    };
+    let hidden = deployments.iter().filter(|d| !production(d)).count();
     html! {
         section aria-labelledby="timeline" {
             h2 id="timeline" { "Timeline" }
-            p { "Every deployment and incident of " (service) " in the window, newest first. You see this because your role may see this service's detail; this read is recorded in the audit log." }
+            p { "Deployments and incidents of " (service) " in the window, newest first; failed deployments are marked. You see this because your role may see this service's detail; this read is recorded in the audit log." }
+            p.timeline-filter {
+                @if all {
+                    "Every environment. " a href=(link(1, false)) { "Production only" }
+                } @else {
+                    "Production only"
+                    @if hidden > 0 { " (" (lantern_app::format::plural(hidden, "deployment", "deployments")) " elsewhere not shown)" }
+                    ". " a href=(link(1, true)) { "Every environment" }
+                }
+            }
             table.timeline {
                 thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Detail" } } }
                 tbody {
-                    @for (t, row) in &rows {
+                    @for (t, row) in shown {
                         @match row {
-                            Row::Deployment(d) => tr.deployment {
-                                td { (moment(*t)) }
-                                td { "Deployment to " (d.environment) }
-                                td { a href=(super::deployment::href(d.service.as_str(), d.id.as_str())) { code { (d.id) } } " " (lantern_events::enum_name(&lantern_events::DeploymentStatus::ALL, d.status))
-                                    @if let Some(sha) = &d.sha { " · " code { (sha.to_string().get(..12).unwrap_or_default()) } } }
+                            Row::Deployment(d) => {
+                                @let failed = c.failed.contains(d.id.as_str()) || d.status == lantern_events::DeploymentStatus::Failure;
+                                tr.deployment.failed[failed] data-failed=[failed.then_some("true")] {
+                                    td { (moment(*t)) }
+                                    td { "Deployment to " (d.environment) @if failed { " " strong.failed-mark { "failed" } } }
+                                    td { a href=(super::deployment::href(d.service.as_str(), d.id.as_str())) { code { (d.id) } } " " (lantern_events::enum_name(&lantern_events::DeploymentStatus::ALL, d.status))
+                                        @if let Some(sha) = &d.sha { " · " code { (sha.to_string().get(..12).unwrap_or_default()) } } }
+                                }
                             },
                             Row::Incident(i) => tr.incident {
                                 td { (moment(*t)) }
@@ -477,6 +538,13 @@ fn timeline(scope: &Scope, deployments: &[Deployment], incidents: &[Incident]) -
                             },
                         }
                     }
+                }
+            }
+            @if pages > 1 {
+                nav.pager aria-label="Timeline pages" {
+                    "Page " (page_no) " of " (pages) ". "
+                    @if page_no > 1 { a href=(link(page_no - 1, all)) rel="prev" { "Newer" } " " }
+                    @if page_no < pages { a href=(link(page_no + 1, all)) rel="next" { "Older" } }
                 }
             }
         }
