@@ -486,18 +486,50 @@ async fn explore_the_demo(browser: Browser) {
         &window,
     )
     .await;
-    let rows = client
-        .find_all(Locator::Css("table.timeline tr.deployment"))
-        .await
-        .unwrap();
     let deployments = api(
         &base,
         &admin,
         &format!("/api/v1/services/checkout/deployments?{window}"),
     )
     .await;
-    assert_eq!(rows.len(), deployments.as_array().unwrap().len());
+    let production = deployments
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["environment"] == "production")
+        .count();
     screenshot(&client, "service").await;
+    // The timeline pages its rows: production deployments, page by page,
+    // are the API's, and no page holds more than 50 rows.
+    let mut shown = 0;
+    for page in 1.. {
+        client
+            .goto(&format!("{base}/services/checkout?{window}&page={page}"))
+            .await
+            .unwrap();
+        let rows = client
+            .find_all(Locator::Css("table.timeline tbody tr"))
+            .await
+            .unwrap();
+        assert!(rows.len() <= 50, "page {page}: {} rows", rows.len());
+        shown += client
+            .find_all(Locator::Css("table.timeline tr.deployment"))
+            .await
+            .unwrap()
+            .len();
+        if client
+            .find(Locator::Css("nav.pager a[rel='next']"))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    assert_eq!(shown, production);
+    client
+        .goto(&format!("{base}/services/checkout?{window}"))
+        .await
+        .unwrap();
 
     // An incident's timeline.
     let incident = client
