@@ -250,7 +250,7 @@ pub async fn audit_page(
                         td { (moment(e.record.at)) }
                         td { code { (e.record.actor) } }
                         td { (e.record.purpose) }
-                        td { (e.record.action) }
+                        td { (readable_action(&e.record.action, &e.record.scope)) }
                         td { (e.record.scope) }
                         td { (e.record.outcome) }
                     }
@@ -259,4 +259,38 @@ pub async fn audit_page(
         }
     };
     Ok(page::shell(&state, Some(&p), "Audit log", body))
+}
+
+/// A recorded action as people read it: the route's placeholders filled
+/// from the entry's scope ("GET /services/{service}" for scope
+/// `service:checkout` reads "GET /services/checkout"); what the scope
+/// does not name stays a placeholder.
+fn readable_action(action: &str, scope: &str) -> String {
+    let mut out = action.to_string();
+    if let Some((kind, name)) = scope.split_once(':') {
+        out = out.replace(&format!("{{{kind}}}"), name);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_action;
+
+    #[test]
+    fn actions_read_as_the_paths_people_opened() {
+        assert_eq!(
+            readable_action("GET /services/{service}", "service:checkout"),
+            "GET /services/checkout"
+        );
+        assert_eq!(
+            readable_action("GET /teams/{team}", "team:payments"),
+            "GET /teams/payments"
+        );
+        assert_eq!(readable_action("token.revoke", "grant:3"), "token.revoke");
+        assert_eq!(
+            readable_action("GET /services/{service}/deployments/{id}", "service:api"),
+            "GET /services/api/deployments/{id}"
+        );
+    }
 }
