@@ -174,6 +174,74 @@ async fn the_service_timeline_pages_filters_and_marks_failures() {
 }
 
 #[tokio::test]
+async fn one_switcher_finds_any_team_or_service_and_the_menu_folds() {
+    let app = spawn_app().await;
+    let admin = app.tokens["admin"].clone();
+    let page = app.page(&admin, "/metrics").await;
+    // No link per team in the header: a searchable switcher, a foldable
+    // menu, and each team and catalog service offered by name.
+    assert!(!page.text.contains(">Team payments</a>"), "{}", page.text);
+    assert!(
+        page.text
+            .contains(r#"<form class="switcher" method="get" action="/go""#)
+    );
+    assert!(
+        page.text.contains(r#"<option value="team payments">"#),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains(r#"<option value="service checkout">"#),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(r#"id="menu-toggle""#));
+    for (to, place) in [
+        ("team%20payments", "/teams/payments"),
+        ("service%20checkout", "/services/checkout"),
+        ("payments", "/teams/payments"),
+        ("search-api", "/services/search-api"),
+    ] {
+        let answer = app
+            .send(Some(&admin), "GET", &format!("/go?to={to}"), &[], None)
+            .await;
+        assert_eq!(answer.status, 303, "{to}: {}", answer.text);
+        assert_eq!(answer.header("location"), Some(place), "{to}");
+    }
+    let empty = app.send(Some(&admin), "GET", "/go?to=%20", &[], None).await;
+    assert_eq!(empty.status, 400);
+    let anonymous = app.send(None, "GET", "/go?to=payments", &[], None).await;
+    assert!(
+        anonymous
+            .header("location")
+            .is_some_and(|l| l.starts_with("/sign-in")),
+        "signed in only: {:?}",
+        anonymous.headers
+    );
+    // A date range: from and to (not included), kept with the bucket.
+    let team = app
+        .page(
+            &admin,
+            "/teams/payments?from=2026-03-01&to=2026-04-01&bucket=week",
+        )
+        .await;
+    assert!(
+        team.text
+            .contains(r#"name="from" required value="2026-03-01""#),
+        "{}",
+        team.text
+    );
+    assert!(
+        team.text
+            .contains(r#"name="to" required value="2026-04-01""#)
+    );
+    assert!(
+        team.text
+            .contains(r#"<input type="hidden" name="bucket" value="week">"#)
+    );
+}
+
+#[tokio::test]
 async fn a_first_run_shows_what_is_left_to_do_and_no_band() {
     let app = spawn_app().await;
     let admin = app.tokens["admin"].clone();

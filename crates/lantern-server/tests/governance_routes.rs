@@ -67,7 +67,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("post", r) if r.starts_with("/hooks/") => OtherSource,
         // The dashboard's pages: the same rules as the API they show.
         ("get", "/sign-in" | "/assets/{file}") => Everyone,
-        ("post", "/sign-in" | "/sign-out") | ("get", "/metrics") => SignedIn,
+        ("post", "/sign-in" | "/sign-out") | ("get", "/metrics" | "/go") => SignedIn,
         ("get", "/" | "/teams/{team}" | "/services/{service}" | "/annotations") => Aggregates,
         ("get", "/data-health") => Aggregates,
         ("get", "/services/{service}/incidents/{id}") => PaymentsDetail,

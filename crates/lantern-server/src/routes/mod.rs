@@ -93,6 +93,7 @@ pub fn routes() -> Routes {
         page!(POST "/sign-in" => Public, web::sign_in::sign_in),
         page!(POST "/sign-out" => SignedIn, web::sign_in::sign_out),
         page!(GET "/assets/{file}" => Public, web::asset),
+        page!(GET "/go" => SignedIn, web::page::go),
         page!(GET "/teams/{team}" => Aggregates, web::scope::team_page),
         page!(GET "/services/{service}" => Aggregates, web::scope::service_page),
         page!(GET "/services/{service}/incidents/{id}" => Detail, web::incident::incident_page),

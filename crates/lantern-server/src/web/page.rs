@@ -49,10 +49,27 @@ pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Marku
                     nav aria-label="Main" {
                         a.brand href="/" { "Lantern" }
                         @if let Some(p) = who {
+                            // On a phone the links fold behind "Menu" (a
+                            // checkbox and its label: no script).
+                            input #menu-toggle type="checkbox" aria-label="Show the menu";
+                            label.menu-toggle for="menu-toggle" { "Menu" }
+                            div.menu-links {
                             @if p.grant.role != Role::Reviewer {
                                 a href="/" { "Organisation" }
-                                @for t in teams {
-                                    a href={ "/teams/" (segment(t.name.as_str())) } { "Team " (t.name) }
+                                // One switcher, however many teams and
+                                // services: type to search, Enter to go.
+                                form.switcher method="get" action="/go" role="search" {
+                                    label for="go" { "Team or service" }
+                                    input #go type="search" name="to" list="scopes" required placeholder="team or service" autocomplete="off";
+                                    datalist #scopes {
+                                        @for t in teams {
+                                            option value={ "team " (t.name) } {}
+                                        }
+                                        @for s in teams.iter().flat_map(|t| t.services.iter()).collect::<std::collections::BTreeSet<_>>() {
+                                            option value={ "service " (s) } {}
+                                        }
+                                    }
+                                    button type="submit" { "Go" }
                                 }
                             }
                             a href="/metrics" { "Metrics and charter" }
@@ -68,6 +85,7 @@ pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Marku
                             form.sign-out method="post" action="/sign-out" {
                                 (token_field(p))
                                 button type="submit" { "Sign out" }
+                            }
                             }
                         }
                     }
@@ -288,6 +306,12 @@ pub fn window_controls(params: &WindowParams, window: &Window, bucket: Bucket) -
     html! {
         nav.controls aria-label="Window" {
             span { "Window: " strong { (lantern_app::format::window(window)) } }
+            form.range method="get" {
+                label { "From " input type="date" name="from" required value=(window.from.date().to_string()); }
+                label { "To (not included) " input type="date" name="to" required value=(window.to.date().to_string()); }
+                @if let Some(b) = &params.bucket { input type="hidden" name="bucket" value=(b); }
+                button type="submit" { "Show" }
+            }
             span {
                 @for d in [7u32, 30, 90, 180, 365] {
                     a href=(params.with(Some(d), None)) aria-current=[(params.days == Some(d)).then_some("true")] { (d) " days" }
@@ -407,4 +431,36 @@ mod tests {
     fn query_values_are_percent_encoded() {
         assert_eq!(encode("/teams/a b?x=1&y"), "/teams/a%20b%3Fx%3D1%26y");
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoParams {
+    pub to: String,
+}
+
+/// The switcher's answer: "team NAME", "service NAME" or a bare name (a
+/// team of the catalog first, then a service) to its page; a name nothing
+/// knows is the known-scope 404 of a service page.
+pub async fn go(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    crate::extract::Query(params): crate::extract::Query<GoParams>,
+) -> Result<Redirect, Problem> {
+    let text = params.to.trim();
+    let (kind, name) = match text.split_once(' ') {
+        Some(("team", n)) => (Some("team"), n.trim()),
+        Some(("service", n)) => (Some("service"), n.trim()),
+        _ => (None, text),
+    };
+    if name.is_empty() {
+        return Err(Problem::bad_request("to: give a team or a service"));
+    }
+    let is_team = state.app().teams.iter().any(|t| t.name.as_str() == name);
+    let page = match kind {
+        Some("team") => "teams",
+        Some(_) => "services",
+        None if is_team => "teams",
+        None => "services",
+    };
+    Ok(Redirect::to(&format!("/{page}/{}", segment(name))))
 }
