@@ -7,6 +7,10 @@
 //! member refused another team's detail. Screenshots of every page are
 //! kept in `target/dashboard-screenshots/<browser>/`.
 //!
+//! Every page shown is also checked with axe-core (`LANTERN_AXE`: the path
+//! of its `axe.min.js`; `.ci/run` installs it from the npm registry): no
+//! serious or critical WCAG 2 A/AA violation.
+//!
 //! Without a browser or its driver the test says it was skipped and
 //! passes, unless `LANTERN_REQUIRE_BROWSER` is set (CI sets it).
 
@@ -82,7 +86,7 @@ fn start_demo(dir: &std::path::Path) -> (Killed, String, String) {
 }
 
 /// A browser the journey runs in, and the WebDriver server that drives it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Browser {
     Chromium,
     Firefox,
@@ -215,6 +219,43 @@ async fn screenshot(session: &Session, name: &str) {
     let png = session.client.screenshot().await.unwrap();
     let path = screenshots_dir(session.browser).join(format!("{name}.png"));
     std::fs::write(path, png).unwrap();
+    accessibility(session, name).await;
+}
+
+/// axe-core (from the npm registry; `LANTERN_AXE` names its `axe.min.js`,
+/// `.ci/run` installs it) run on the page: no serious or critical
+/// violation of WCAG 2 A/AA. Without it, says so once.
+async fn accessibility(session: &Session, name: &str) {
+    let Some(path) = std::env::var_os("LANTERN_AXE") else {
+        assert!(
+            std::env::var_os("LANTERN_REQUIRE_BROWSER").is_none(),
+            "LANTERN_REQUIRE_BROWSER is set (CI) but LANTERN_AXE is not"
+        );
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| eprintln!("LANTERN_AXE is not set: no accessibility check"));
+        return;
+    };
+    let axe = std::fs::read_to_string(&path).expect("LANTERN_AXE names axe.min.js");
+    session.client.execute(&axe, vec![]).await.unwrap();
+    let found = session
+        .client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                 .then(r => done(r.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
+                 .catch(e => done(['axe failed: ' + e]));"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let found: Vec<String> = serde_json::from_value(found).unwrap_or_default();
+    assert!(
+        found.is_empty(),
+        "{name} ({:?}): {found:#?}",
+        session.browser
+    );
 }
 
 async fn api(base: &str, token: &str, path: &str) -> Value {

@@ -110,8 +110,15 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
     for m in markers {
         let _ = write!(desc, "{} from {}: {}. ", m.kind, day(m.from), m.label);
     }
+    // A picture with links in it is a group, not an image: an image's
+    // parts are not reachable, and its links would be hidden (axe:
+    // nested-interactive).
+    let role = match points.iter().any(|p| p.href.is_some()) {
+        true => format!(r#"role="group" aria-label="{}""#, escape(title)),
+        false => r#"role="img""#.to_string(),
+    };
     let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" class="chart"><title>{}</title><desc>{}</desc>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" {role} class="chart"><title>{}</title><desc>{}</desc>"#,
         escape(title),
         escape(desc.trim_end())
     );
