@@ -725,5 +725,50 @@ async fn explore_the_demo(browser: Browser) {
             && e["outcome"].as_str().unwrap_or("").starts_with("denied")),
         "the refusal is in the audit log"
     );
+
+    // On a phone (390 × 844): the pages fit the width (no sideways
+    // scrolling), the header's links fold behind "Menu" and open on it.
+    client.client.set_window_size(390, 844).await.unwrap();
+    for (path, name) in [
+        (format!("/?{window}"), "organisation-phone"),
+        (format!("/teams/payments?{window}"), "team-phone"),
+        (format!("/services/checkout?{window}"), "service-phone"),
+    ] {
+        client.goto(&format!("{base}{path}")).await.unwrap();
+        let (scroll, inner) = widths(&client).await;
+        if scroll > inner + 1 {
+            let wide = client
+                .execute(
+                    "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right));",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            panic!("{name}: {scroll} px wide in a {inner} px window: {wide}");
+        }
+        screenshot(&client, name).await;
+    }
+    let links = client.find(Locator::Css(".menu-links")).await.unwrap();
+    assert!(!links.is_displayed().await.unwrap(), "folded on a phone");
+    client
+        .find(Locator::Css("label.menu-toggle"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(links.is_displayed().await.unwrap(), "opened by Menu");
     client.client.close().await.unwrap();
+}
+
+/// The page's scrolling width and the window's inner width, in CSS px.
+async fn widths(client: &Session) -> (u64, u64) {
+    let v = client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0))
 }

@@ -241,7 +241,7 @@ pub async fn audit_page(
             button type="submit" { "Show" }
         }
         p { "Newest first; " (total.min(AUDIT_SHOWN)) " of " (total) " entries shown." }
-        table.audit {
+        div.table-scroll tabindex="0" role="region" aria-label="Scrollable table" { table.audit {
             thead { tr { th scope="col" { "#" } th scope="col" { "When" } th scope="col" { "Who (token)" } th scope="col" { "Purpose" } th scope="col" { "Action" } th scope="col" { "Scope" } th scope="col" { "Outcome" } } }
             tbody {
                 @for e in entries.iter().rev().take(AUDIT_SHOWN) {
@@ -256,7 +256,7 @@ pub async fn audit_page(
                     }
                 }
             }
-        }
+        } }
     };
     Ok(page::shell(&state, Some(&p), "Audit log", body))
 }

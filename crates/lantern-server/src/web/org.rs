@@ -273,7 +273,7 @@ fn render(
         section aria-labelledby="distribution" {
             h2 id="distribution" { "How many services are in each band" }
             p { "Each row counts services, not people. It shows where the organisation's delivery systems are, without naming a first or a last." }
-            table.distribution {
+            div.table-scroll tabindex="0" role="region" aria-label="Scrollable table" { table.distribution {
                 thead { tr { th scope="col" { "Metric" } @for b in ["elite", "high", "medium", "low", "nothing to measure"] { th scope="col" { (b) } } } }
                 tbody {
                     @for (i, key) in BANDED.iter().enumerate() {
@@ -285,7 +285,7 @@ fn render(
                         }
                     }
                 }
-            }
+            } }
             @if d.withheld > 0 {
                 p.note { (d.withheld) " services are not counted: their figures are withheld from you (small groups, governance rule 2)." }
             }
@@ -294,10 +294,10 @@ fn render(
             section aria-labelledby="slo-statuses" {
                 h2 id="slo-statuses" { "How many services are in each SLO status" }
                 p { "Each service counts once, by its worst SLO, now. A distribution, not a ranking: no service is named here." }
-                table.distribution {
+                div.table-scroll tabindex="0" role="region" aria-label="Scrollable table" { table.distribution {
                     thead { tr { @for (name, _) in counts { th scope="col" { (name) } } } }
                     tbody { tr data-slo-statuses="" { @for (_, n) in counts { td { span.bar style={ "--n:" (n) } {} (n) } } } }
-                }
+                } }
                 @if *withheld > 0 {
                     p.note { (withheld) " services are not counted: their figures are withheld from you (governance rule 2)." }
                 }
@@ -338,7 +338,7 @@ fn rows_table(
         @if rows.is_empty() {
             p.empty { "None yet: send deployments to /hooks/events or import a repository." }
         } @else {
-            table.scopes data-scopes=(what) {
+            div.table-scroll tabindex="0" role="region" aria-label="Scrollable table" { table.scopes data-scopes=(what) {
                 thead { tr { th scope="col" { (what) } @for m in &METRICS { th scope="col" { (m.title) } } } }
                 tbody {
                     @for row in rows {
@@ -351,7 +351,7 @@ fn rows_table(
                         }
                     }
                 }
-            }
+            } }
         }
     }
 }

@@ -516,7 +516,7 @@ fn timeline(
                     ". " a href=(link(1, true)) { "Every environment" }
                 }
             }
-            table.timeline {
+            div.table-scroll tabindex="0" role="region" aria-label="Scrollable table" { table.timeline {
                 thead { tr { th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Detail" } } }
                 tbody {
                     @for (t, row) in shown {
@@ -539,7 +539,7 @@ fn timeline(
                         }
                     }
                 }
-            }
+            } }
             @if pages > 1 {
                 nav.pager aria-label="Timeline pages" {
                     "Page " (page_no) " of " (pages) ". "
