@@ -192,12 +192,20 @@ impl Browser {
     }
 }
 
+/// `target/dashboard-screenshots/<browser>/`, or under
+/// `LANTERN_SCREENSHOTS` (`docs/screenshots` refreshes the ones
+/// docs/dashboard.md shows).
 fn screenshots_dir(browser: Browser) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .join("dashboard-screenshots")
-        .join(browser.name());
+    let root = match std::env::var_os("LANTERN_SCREENSHOTS") {
+        Some(dir) => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(dir),
+        None => PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .parent()
+            .unwrap()
+            .join("dashboard-screenshots"),
+    };
+    let dir = root.join(browser.name());
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -599,6 +607,25 @@ async fn explore_the_demo(browser: Browser) {
         .unwrap();
     assert!(["by-id", "by-sha", "inferred", "none"].contains(&link_kind.as_str()));
     screenshot(&client, "incident").await;
+    let incident_page = client.current_url().await.unwrap().to_string();
+
+    // A deployment's page, from the service timeline's first row.
+    client
+        .goto(&format!("{base}/services/checkout?{window}"))
+        .await
+        .unwrap();
+    let first = client
+        .find(Locator::Css("table.timeline tr.deployment a"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    client.goto(&format!("{base}{first}")).await.unwrap();
+    assert!(text(&client, "h1").await.starts_with("Deployment "), "{first}");
+    screenshot(&client, "deployment").await;
+    let deployment_page = format!("{base}{first}");
 
     // The governance pages.
     client.goto(&format!("{base}/metrics")).await.unwrap();
@@ -729,12 +756,15 @@ async fn explore_the_demo(browser: Browser) {
     // On a phone (390 × 844): the pages fit the width (no sideways
     // scrolling), the header's links fold behind "Menu" and open on it.
     client.client.set_window_size(390, 844).await.unwrap();
-    for (path, name) in [
-        (format!("/?{window}"), "organisation-phone"),
-        (format!("/teams/payments?{window}"), "team-phone"),
-        (format!("/services/checkout?{window}"), "service-phone"),
+    for (url, name) in [
+        (format!("{base}/?{window}"), "organisation-phone"),
+        (format!("{base}/teams/payments?{window}"), "team-phone"),
+        (format!("{base}/services/checkout?{window}"), "service-phone"),
+        (deployment_page.clone(), "deployment-phone"),
+        (incident_page.clone(), "incident-phone"),
+        (format!("{base}/metrics"), "metrics-phone"),
     ] {
-        client.goto(&format!("{base}{path}")).await.unwrap();
+        client.goto(&url).await.unwrap();
         let (scroll, inner) = widths(&client).await;
         if scroll > inner + 1 {
             let wide = client
