@@ -623,7 +623,10 @@ async fn explore_the_demo(browser: Browser) {
         .unwrap()
         .unwrap();
     client.goto(&format!("{base}{first}")).await.unwrap();
-    assert!(text(&client, "h1").await.starts_with("Deployment "), "{first}");
+    assert!(
+        text(&client, "h1").await.starts_with("Deployment "),
+        "{first}"
+    );
     screenshot(&client, "deployment").await;
     let deployment_page = format!("{base}{first}");
 
@@ -759,7 +762,10 @@ async fn explore_the_demo(browser: Browser) {
     for (url, name) in [
         (format!("{base}/?{window}"), "organisation-phone"),
         (format!("{base}/teams/payments?{window}"), "team-phone"),
-        (format!("{base}/services/checkout?{window}"), "service-phone"),
+        (
+            format!("{base}/services/checkout?{window}"),
+            "service-phone",
+        ),
         (deployment_page.clone(), "deployment-phone"),
         (incident_page.clone(), "incident-phone"),
         (format!("{base}/metrics"), "metrics-phone"),
