@@ -110,7 +110,7 @@ pub fn known_scope(store: &dyn Store, settings: &Settings, scope: &Scope) -> Res
     let Scope::Service(name) = scope else {
         return Ok(());
     };
-    let in_catalog = || settings.teams.iter().any(|t| t.services.contains(name));
+    let in_catalog = || !settings.owners(name).is_empty();
     let annotated = || -> Result<bool, AppError> {
         Ok(store
             .annotations()?

@@ -61,6 +61,14 @@ pub struct Spd<'e> {
     pub rework: bool,
 }
 
+impl Spd<'_> {
+    /// metrics.md: failed when an incident is linked to it, a rollback
+    /// rolls it back, or the next deployment is a hotfix.
+    pub fn failed(&self) -> bool {
+        !self.incidents.is_empty() || self.first_rollback.is_some() || self.hotfix.is_some()
+    }
+}
+
 /// Used when a store has no facts for a deployment (it cannot happen
 /// through Lantern; a hand-edited database might): a baseline.
 static NO_FACTS: DeploymentFacts = DeploymentFacts {
@@ -285,14 +293,6 @@ impl<'e> Ledger<'e> {
 pub(crate) struct OpenSpan {
     pub from: Timestamp,
     pub to: Option<Timestamp>,
-}
-
-impl Spd<'_> {
-    /// metrics.md: failed when an incident is linked to it, a rollback
-    /// rolls it back, or the next deployment is a hotfix.
-    pub fn failed(&self) -> bool {
-        !self.incidents.is_empty() || self.first_rollback.is_some() || self.hotfix.is_some()
-    }
 }
 
 impl OpenSpan {

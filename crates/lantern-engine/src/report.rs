@@ -547,14 +547,10 @@ impl<'e> Ledger<'e> {
                 (spd.first_rollback.is_some(), &mut causes.rollback),
                 (spd.hotfix.is_some(), &mut causes.hotfix),
             ];
-            let mut any = false;
             for (flag, counter) in flags {
-                if flag {
-                    *counter += 1;
-                    any = true;
-                }
+                *counter += u64::from(flag);
             }
-            if !any {
+            if !spd.failed() {
                 continue;
             }
             failed += 1;

@@ -1,10 +1,10 @@
 //! The five DORA metrics as a page shows them: which figure of the report
-//! is the headline, in what unit, with which band. One table, so every
+//! is the headline, in what unit (the band shown is `lantern_app::rating`'s). One table, so every
 //! page (and the end-to-end test, through `data-value`) reads the same
 //! figure the API gives.
 
 use super::chart::{Unit, format_value};
-use lantern_engine::{Band, Report};
+use lantern_engine::Report;
 use maud::{Markup, html};
 
 pub struct Metric {
@@ -15,7 +15,6 @@ pub struct Metric {
     /// Which figure is shown, in words.
     pub figure: &'static str,
     pub value: fn(&Report) -> Option<f64>,
-    pub band: fn(&Report) -> Option<Band>,
 }
 
 pub const METRICS: [Metric; 5] = [
@@ -25,7 +24,6 @@ pub const METRICS: [Metric; 5] = [
         unit: Unit::PerDay,
         figure: "production deployments per day",
         value: |r| Some(r.deployment_frequency.per_day),
-        band: |r| r.deployment_frequency.band,
     },
     Metric {
         key: "lead_time",
@@ -33,7 +31,6 @@ pub const METRICS: [Metric; 5] = [
         unit: Unit::Duration,
         figure: "median, commit to production",
         value: |r| r.lead_time.stats.median_s,
-        band: |r| r.lead_time.band,
     },
     Metric {
         key: "change_failure_rate",
@@ -41,7 +38,6 @@ pub const METRICS: [Metric; 5] = [
         unit: Unit::Share,
         figure: "share of deployments that failed",
         value: |r| r.change_failure_rate.rate,
-        band: |r| r.change_failure_rate.band,
     },
     Metric {
         key: "failed_deployment_recovery_time",
@@ -49,7 +45,6 @@ pub const METRICS: [Metric; 5] = [
         unit: Unit::Duration,
         figure: "median, failed deployment to recovery",
         value: |r| r.failed_deployment_recovery_time.stats.median_s,
-        band: |r| r.failed_deployment_recovery_time.band,
     },
     Metric {
         key: "rework_rate",
@@ -57,7 +52,6 @@ pub const METRICS: [Metric; 5] = [
         unit: Unit::Share,
         figure: "share of deployments that were unplanned rework",
         value: |r| r.rework_rate.rate,
-        band: |_| None,
     },
 ];
 
@@ -83,7 +77,8 @@ impl Metric {
         }
         let rating = lantern_app::rating::rating(r, self.key);
         match rating.band() {
-            Some(b) => band_chip(Some(b)),
+            // The words carry the meaning, not the colour.
+            Some(b) => html! { span class={ "band band-" (b.as_str()) } { (b.as_str()) } },
             None => html! { span.band.band-none data-rating=(rating.label()) { (rating.label()) } },
         }
     }
@@ -127,13 +122,5 @@ impl Metric {
             span.figure data-metric=(self.key) data-value=(raw) { (self.text(r)) }
             " " span.sample data-sample=(self.key) { "(" (self.sample(r)) ")" }
         }
-    }
-}
-
-/// A band as a labelled chip (the words carry the meaning, not the colour).
-pub fn band_chip(band: Option<Band>) -> Markup {
-    match band {
-        Some(b) => html! { span class={ "band band-" (b.as_str()) } { (b.as_str()) } },
-        None => html! { span.band.band-none { "no band" } },
     }
 }

@@ -345,6 +345,38 @@ pub fn svg(text: String) -> PreEscaped<String> {
     PreEscaped(text)
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoParams {
+    pub to: String,
+}
+
+/// The switcher's answer: "team NAME", "service NAME" or a bare name (a
+/// team of the catalog first, then a service) to its page; a name nothing
+/// knows is the known-scope 404 of a service page.
+pub async fn go(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    crate::extract::Query(params): crate::extract::Query<GoParams>,
+) -> Result<Redirect, Problem> {
+    let text = params.to.trim();
+    let (kind, name) = match text.split_once(' ') {
+        Some(("team", n)) => (Some("team"), n.trim()),
+        Some(("service", n)) => (Some("service"), n.trim()),
+        _ => (None, text),
+    };
+    if name.is_empty() {
+        return Err(Problem::bad_request("to: give a team or a service"));
+    }
+    let is_team = state.app().team(name).is_ok();
+    let page = match kind {
+        Some("team") => "teams",
+        Some(_) => "services",
+        None if is_team => "teams",
+        None => "services",
+    };
+    Ok(Redirect::to(&format!("/{page}/{}", segment(name))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,36 +463,4 @@ mod tests {
     fn query_values_are_percent_encoded() {
         assert_eq!(encode("/teams/a b?x=1&y"), "/teams/a%20b%3Fx%3D1%26y");
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GoParams {
-    pub to: String,
-}
-
-/// The switcher's answer: "team NAME", "service NAME" or a bare name (a
-/// team of the catalog first, then a service) to its page; a name nothing
-/// knows is the known-scope 404 of a service page.
-pub async fn go(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    crate::extract::Query(params): crate::extract::Query<GoParams>,
-) -> Result<Redirect, Problem> {
-    let text = params.to.trim();
-    let (kind, name) = match text.split_once(' ') {
-        Some(("team", n)) => (Some("team"), n.trim()),
-        Some(("service", n)) => (Some("service"), n.trim()),
-        _ => (None, text),
-    };
-    if name.is_empty() {
-        return Err(Problem::bad_request("to: give a team or a service"));
-    }
-    let is_team = state.app().teams.iter().any(|t| t.name.as_str() == name);
-    let page = match kind {
-        Some("team") => "teams",
-        Some(_) => "services",
-        None if is_team => "teams",
-        None => "services",
-    };
-    Ok(Redirect::to(&format!("/{page}/{}", segment(name))))
 }

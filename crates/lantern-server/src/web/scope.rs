@@ -452,7 +452,6 @@ fn bucket_timeline(scope: &Scope, c: &Computed, w: &lantern_engine::WindowJson) 
     ))
 }
 
-/// The service's deployments and incidents in time order.
 /// Rows of the service timeline a page shows.
 const TIMELINE_PAGE: usize = 50;
 

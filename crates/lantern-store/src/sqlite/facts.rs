@@ -906,16 +906,11 @@ fn window_row(
     Ok((d, facts))
 }
 
-/// Everything a report reads but deployments: the pull requests merged in
-/// the window, of the repositories the scope deploys, with their facts;
-/// the runs of those repositories; the incidents and their sha links; the
-/// days with changes. Runs on its own read-only connection, beside the
-/// deployment scan: the two are independent and the machine has two cores.
+type DeployedRepos = foldhash::HashSet<(Name, Name)>;
+
 /// The repositories a scope deploys, as pairs for the engine and as
 /// values to bind (`None` for the organisation, which reads every
 /// repository: no list to bind).
-type DeployedRepos = foldhash::HashSet<(Name, Name)>;
-
 fn scope_repos(
     conn: &rusqlite::Connection,
     services: Option<&BTreeSet<Name>>,
@@ -942,6 +937,11 @@ fn scope_repos(
     Ok((pairs, services.map(|_| repos)))
 }
 
+/// What a report reads beside the deployments and runs: the pull requests
+/// merged in the window, of the scope's repositories, with their facts;
+/// the incidents and their sha links; the days with changes. Runs on its
+/// own read-only connection, beside the deployment scan: the two are
+/// independent and the machine has two cores.
 fn window_reads_beside_deployments(
     conn: &rusqlite::Connection,
     services: Option<&BTreeSet<Name>>,

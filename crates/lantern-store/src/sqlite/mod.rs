@@ -100,7 +100,6 @@ impl WriteSession for SqliteSession<'_> {
     }
 }
 
-/// The deployment columns, in the order `read_deployment` reads them.
 /// How much of the database file reports map into memory. Pages of a map
 /// are read without a system call and a copy; SQLite caps the map when it
 /// is built (`SQLITE_MAX_MMAP_SIZE`, raised in `.cargo/config.toml`: by
@@ -108,6 +107,7 @@ impl WriteSession for SqliteSession<'_> {
 /// space only; the pages read count as memory.
 pub(crate) const REPORT_MMAP_BYTES: i64 = 256 << 30;
 
+/// The deployment columns, in the order `read_deployment` reads them.
 pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.service, d.environment, d.status, d.started_at, d.finished_at, d.repo, d.sha, d.changes, d.kind, d.rollback_of, d.automated, d.rollout";
 
 impl SqliteStore {
@@ -586,8 +586,7 @@ pub(crate) fn read_incidents(
     Ok(out)
 }
 
-/// Pipeline runs chosen by `clause` (on any connection: reports read them
-/// on the second one).
+/// Pipeline runs chosen by `clause`, on any connection.
 pub(crate) fn read_pipeline_runs(
     conn: &rusqlite::Connection,
     names: &mut Names,
