@@ -10,6 +10,7 @@
 //! - [`annotations`]: annotations and disputes (rule 8);
 //! - [`audit`]: what grants allow, as recorded, and the audit log's check;
 //! - [`deployments`]: one deployment explained;
+//! - [`compare`]: a report beside the same over an earlier window;
 //! - [`format`]: figures as people read them (one duration format).
 //!
 //! Invariant: a figure reaches a reader only through [`report`], so
@@ -18,6 +19,7 @@
 pub mod annotations;
 pub mod audit;
 pub mod chains;
+pub mod compare;
 pub mod deployments;
 pub mod doctor;
 mod error;

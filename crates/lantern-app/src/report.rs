@@ -10,6 +10,7 @@
 //! figures were inferred (git mode), `annotations` when some touch the
 //! scope and window, then `buckets` when a trend was asked for.
 
+use crate::compare::{CompareMode, Comparison};
 use crate::{AppError, Settings};
 use lantern_engine::{Bucket, Ledger, Report, ReportInput, Scope, Window, buckets};
 use lantern_events::Name;
@@ -36,6 +37,8 @@ pub struct ReportRequest {
     pub scope: Scope,
     pub window: Window,
     pub bucket: Option<Bucket>,
+    /// Also the same figures over an earlier window (health.md).
+    pub compare: Option<CompareMode>,
 }
 
 impl ReportRequest {
@@ -99,8 +102,45 @@ pub fn report(
         }));
     }
     let ledger = loaded.ledger(settings);
-    let document = loaded.document(store, settings, &ledger, reader, &request.scope, trend)?;
+    let mut document = loaded.document(store, settings, &ledger, reader, &request.scope, trend)?;
+    if let Some(mode) = request.compare {
+        document.compare = Some(comparison(
+            store,
+            settings,
+            reader,
+            &request.scope,
+            request.window,
+            &document.report,
+            mode,
+        )?);
+    }
     Ok(ReportAnswer::Figures(Box::new(document)))
+}
+
+/// `now` (the report of `scope` over its window) compared with the same
+/// scope over the earlier window `mode` names, withheld from this reader
+/// where that window's own group is too small (rule 2).
+pub fn comparison(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    scope: &Scope,
+    window: Window,
+    now: &Report,
+    mode: CompareMode,
+) -> Result<Comparison, AppError> {
+    let earlier = mode.window(&window);
+    let loaded = Loaded::load_ending(store, settings, scope, earlier, earlier.to)?;
+    let then = match loaded.withheld(store, settings, reader, scope)? {
+        Some(reason) => Err(reason),
+        None => Ok(stamped(settings, &loaded.ledger(settings), scope, earlier)),
+    };
+    Ok(Comparison::of(
+        mode,
+        earlier,
+        now,
+        then.as_ref().map_err(Clone::clone),
+    ))
 }
 
 /// A service nothing names — no deployment, incident or annotation, no
@@ -275,6 +315,7 @@ impl Loaded {
                 &settings.teams,
             ),
             buckets: None,
+            compare: None,
             pooled: None,
         };
         // The dominant service is named only to a reader who may see its
@@ -405,6 +446,8 @@ pub struct ReportDocument {
     /// The same report per day, ISO week or month, when asked for; a
     /// bucket whose own group is too small for this reader is withheld
     /// like a whole report (rule 2 holds for every window shown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Comparison>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub buckets: Option<Vec<BucketReport>>,
     /// What a pooled lead time takes together, for the sentence front ends

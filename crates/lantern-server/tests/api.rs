@@ -81,6 +81,45 @@ async fn events_sent_to_the_hook_come_back_as_the_engines_report() {
         .get("/api/v1/report?from=2026-03-01&to=2026-04-01")
         .await;
     assert_eq!(org, expected_report(&Scope::Org));
+    // April beside March (health.md, "Comparing periods").
+    let (status, april) = app
+        .get("/api/v1/report?service=checkout&from=2026-04-01&to=2026-05-01&compare=previous")
+        .await;
+    assert_eq!(status, 200);
+    let march = expected_report(&Scope::Service(Name::parse("checkout").unwrap()));
+    let compare = &april["compare"];
+    assert_eq!(compare["mode"], "previous");
+    assert_eq!(
+        compare["window"],
+        json!({"from": "2026-03-02T00:00:00Z", "to": "2026-04-01T00:00:00Z"})
+    );
+    assert_eq!(
+        compare["change_failure_rate.rate"],
+        json!({"now": null, "then": 1.0, "change": null, "relative": null})
+    );
+    assert_eq!(compare["deployment_frequency.per_day"]["now"], 0.0);
+    // The earlier window is April's length (30 days) back, from 2 March:
+    // d1 on 1 March falls outside it, d2 inside.
+    assert_ne!(
+        march["deployment_frequency"]["per_day"],
+        compare["deployment_frequency.per_day"]["then"]
+    );
+    assert!(
+        (compare["deployment_frequency.per_day"]["then"]
+            .as_f64()
+            .unwrap()
+            - 1.0 / 30.0)
+            .abs()
+            < 1e-9
+    );
+    let (status, wrong) = app
+        .get("/api/v1/report?service=checkout&compare=last-year")
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        wrong["detail"].as_str().unwrap().starts_with("compare:"),
+        "{wrong}"
+    );
 
     let (_, catalog) = app.get("/api/v1/catalog").await;
     assert_eq!(
@@ -227,13 +266,13 @@ async fn one_switcher_finds_any_team_or_service_and_the_menu_folds() {
         .await;
     assert!(
         team.text
-            .contains(r#"name="from" required value="2026-03-01""#),
+            .contains(r#"name="from" value="2026-03-01" required"#),
         "{}",
         team.text
     );
     assert!(
         team.text
-            .contains(r#"name="to" required value="2026-04-01""#)
+            .contains(r#"name="to" value="2026-04-01" required"#)
     );
     assert!(
         team.text
@@ -1549,7 +1588,9 @@ async fn a_deployment_explains_itself_to_those_who_may_see_detail() {
     let day =
         "/services/checkout?from=2026-03-02T00%3A00%3A00Z&amp;to=2026-03-03T00%3A00%3A00Z#timeline";
     assert!(
-        page.text.contains(&format!(r#"<a href="{day}"><circle"#)),
+        page.text.contains(&format!(
+            r#"<a class="pt" href="{day}" aria-label="2026-03-02: 2 a day"><circle"#
+        )),
         "{}",
         page.text
     );

@@ -745,6 +745,89 @@ async fn forms_go_back_only_to_local_paths_and_never_fail_after_writing() {
     let _dir = app.stop().await;
 }
 
+/// A form refused for what was typed comes back filled in, with why and
+/// "nothing was saved"; nothing is stored.
+#[tokio::test]
+async fn refused_forms_keep_what_was_typed() {
+    let app = spawn_app().await;
+    let member = app.tokens["team_member"].clone();
+    let body = common::form(&[
+        ("scope", "service:checkout"),
+        ("kind", "migration"),
+        ("from", "2026-13-01"),
+        ("to", "2026-03-09"),
+        ("title", "queue <migration> to the new broker"),
+        ("next", "/services/checkout"),
+    ]);
+    let r = app
+        .send(Some(&member), "POST", "/annotations", &[], Some(&body))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("Nothing was saved"), "{}", r.text);
+    assert!(r.text.contains("from"), "says which field: {}", r.text);
+    for kept in [
+        r#"value="2026-13-01""#,
+        r#"value="2026-03-09""#,
+        r#"value="queue &lt;migration&gt; to the new broker""#,
+        r#"value="migration" selected"#,
+        r#"value="/services/checkout""#,
+    ] {
+        assert!(r.text.contains(kept), "{kept} kept: {}", r.text);
+    }
+    let body = common::form(&[
+        ("scope", "service:checkout"),
+        ("metric", "lead_time"),
+        ("from", "2026-03-09"),
+        ("to", "2026-03-01"),
+        ("context", "the migration week skews this"),
+    ]);
+    let r = app
+        .send(Some(&member), "POST", "/disputes", &[], Some(&body))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(
+        r.text.contains(r#"value="the migration week skews this""#),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains(r#"value="lead_time" selected"#),
+        "{}",
+        r.text
+    );
+    let admin = app.tokens["admin"].clone();
+    let body = common::form(&[
+        ("role", "team_member"),
+        ("team", "payments"),
+        ("purpose", "the weekly review"),
+        ("days", "a fortnight"),
+    ]);
+    let r = app
+        .send(Some(&admin), "POST", "/admin/tokens", &[], Some(&body))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(
+        r.text.contains("days: a whole number of days"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains(r#"value="the weekly review""#),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains(r#"value="payments" selected"#),
+        "{}",
+        r.text
+    );
+    let (_, list) = app
+        .get("/api/v1/annotations?from=2026-01-01&to=2026-12-31")
+        .await;
+    assert_eq!(list, json!([]), "nothing stored");
+    let _dir = app.stop().await;
+}
+
 /// Rule 2 holds for every window a reader is shown, not only the one
 /// asked for: a day's bucket or a 7-day comparison with fewer
 /// contributors than the group size is withheld inside a report whose
@@ -786,6 +869,44 @@ async fn small_groups_are_withheld_in_every_bucket_and_comparison() {
         assert_eq!(b["suppressed"], true, "{b}");
         assert!(b.get("deployment_frequency").is_none(), "{b}");
         assert_eq!(b["reason"], "fewer than 3 contributors");
+    }
+    // A window of three people compared with the day before, when one
+    // deployed: the earlier figures are withheld, the reason given.
+    let (_, compared) = app
+        .get_as(
+            Some(&viewer),
+            "/api/v1/report?service=checkout&from=2026-03-01&to=2026-03-15&compare=quarter",
+        )
+        .await;
+    assert_eq!(
+        compared["compare"]["withheld"], "fewer than 3 contributors",
+        "{compared}"
+    );
+    let (_, compared) = app
+        .get_as(
+            Some(&viewer),
+            "/api/v1/report?service=checkout&from=2026-03-02&to=2026-03-03&compare=previous",
+        )
+        .await;
+    assert_eq!(
+        compared["suppressed"], true,
+        "the window itself is one person"
+    );
+    let (_, compared) = app
+        .get_as(
+            Some(&viewer),
+            "/api/v1/report?service=checkout&from=2026-03-01&to=2026-03-15&compare=previous",
+        )
+        .await;
+    let c = &compared["compare"];
+    assert_eq!(c["withheld"], "fewer than 3 contributors", "{compared}");
+    for (key, delta) in c.as_object().unwrap() {
+        if key.contains('.') {
+            assert!(
+                delta["then"].is_null() && delta["change"].is_null(),
+                "{key}: {delta}"
+            );
+        }
     }
     // The owning team sees every bucket's figures.
     let (_, own) = app

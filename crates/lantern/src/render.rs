@@ -31,17 +31,23 @@ pub fn render(format: Format, doc: &ReportDocument) -> String {
     let (report, buckets) = (&doc.report, shown.as_deref());
     let lines = context_lines(&doc.annotations);
     let pooled: Vec<String> = doc.pooled.iter().map(|p| p.sentence()).collect();
+    let (compared_heading, compared) = match &doc.compare {
+        Some(c) => lantern_app::compare::lines(c),
+        None => (String::new(), Vec::new()),
+    };
     match format {
         Format::Json => json(doc),
-        Format::Csv => csv(report, buckets),
+        Format::Csv => csv(report, buckets, doc.compare.as_ref()),
         Format::Table => {
             table(report, buckets)
+                + &notes(&compared, &format!("\n{compared_heading}\n"), "  ")
                 + &notes(&pooled, "\nPooled figures\n", "  ")
                 + &notes(&doc.heuristics, "\nFrom heuristics\n", "  ~ ")
                 + &notes(&lines, "\nContext (annotations and disputes)\n", "  * ")
         }
         Format::Markdown => {
             markdown(report, buckets)
+                + &notes(&compared, &format!("\n**{compared_heading}**\n\n"), "- ")
                 + &notes(&pooled, "\n**Pooled figures**\n\n", "- ")
                 + &notes(&doc.heuristics, "\n**From heuristics**\n\n", "- ")
                 + &notes(&lines, "\n**Context (annotations and disputes)**\n\n", "- ")
@@ -109,8 +115,13 @@ pub fn json(doc: &ReportDocument) -> String {
 }
 
 /// One row per figure: `from,to,metric,field,value`, the whole window
-/// first, then each bucket.
-pub fn csv(report: &Report, buckets: Option<&[Report]>) -> String {
+/// first, then the compared window's five figures (when asked for; none
+/// when withheld), then each bucket.
+pub fn csv(
+    report: &Report,
+    buckets: Option<&[Report]>,
+    compare: Option<&lantern_app::compare::Comparison>,
+) -> String {
     let mut out = csv::Writer::from_writer(Vec::new());
     let mut write = |record: [&str; 5]| {
         // Writing into memory fails only on a bug in the csv crate.
@@ -130,6 +141,17 @@ pub fn csv(report: &Report, buckets: Option<&[Report]>) -> String {
             flatten("", v, &mut rows);
             for (field, value) in rows {
                 write([&from, &to, metric, &field, &value]);
+            }
+        }
+        if std::ptr::eq(r, report)
+            && let Some(c) = compare
+        {
+            let (from, to) = (c.window.from.to_rfc3339(), c.window.to.to_rfc3339());
+            for (key, delta) in &c.figures {
+                let (metric, field) = key.split_once('.').unwrap_or((key, ""));
+                if let Some(then) = delta.then {
+                    write([&from, &to, metric, field, &then.to_string()]);
+                }
             }
         }
     }

@@ -25,7 +25,7 @@ pub struct ReportArgs {
     /// Start of the window: YYYY-MM-DD (midnight UTC) or RFC 3339 [default: 90 days before --to].
     #[arg(long)]
     pub from: Option<String>,
-    /// End of the window, exclusive [default: now].
+    /// End of the window, exclusive [default: the start of today, UTC].
     #[arg(long)]
     pub to: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -33,6 +33,10 @@ pub struct ReportArgs {
     /// Also the same report per day, ISO week or month, for trends.
     #[arg(long, value_parser = ["day", "week", "month"])]
     pub bucket: Option<String>,
+    /// Also the same figures over the period before (`previous`) or the
+    /// window 91 days earlier (`quarter`), with the change.
+    #[arg(long, value_parser = ["previous", "quarter"])]
+    pub compare: Option<String>,
 }
 
 /// The window `--from` and `--to` ask for, errors worded for the command
@@ -75,10 +79,17 @@ pub fn run(
         .map(Bucket::parse)
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    let compare = args
+        .compare
+        .as_deref()
+        .map(lantern_app::compare::CompareMode::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let request = ReportRequest {
         scope: scope.clone(),
         window,
         bucket,
+        compare,
     };
     request
         .trend()

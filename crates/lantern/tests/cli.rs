@@ -180,6 +180,76 @@ fn people_formats_fit_a_terminal_and_program_formats_parse() {
 }
 
 #[test]
+fn compare_sets_a_window_beside_the_period_before_or_a_quarter_earlier() {
+    let env = Env::new();
+    let file = env.write("events.jsonl", HISTORY);
+    env.run(&["import", "events", file.to_str().unwrap()]);
+    // Both deployments fall in the week from 2026-03-01; the week before
+    // had none.
+    let base = ["report", "--from", "2026-03-01", "--to", "2026-03-08"];
+    let json =
+        stdout(&env.run(&[&base[..], &["--compare", "previous", "--format", "json"]].concat()));
+    let r: Value = serde_json::from_str(&json).unwrap();
+    let c = &r["compare"];
+    assert_eq!(c["mode"], "previous");
+    assert_eq!(c["window"]["from"], "2026-02-22T00:00:00Z");
+    assert_eq!(c["window"]["to"], "2026-03-01T00:00:00Z");
+    let df = &c["deployment_frequency.per_day"];
+    assert_eq!(
+        df["now"].as_f64().unwrap(),
+        r["deployment_frequency"]["per_day"].as_f64().unwrap()
+    );
+    assert_eq!(df["then"].as_f64(), Some(0.0));
+    assert!(df["relative"].is_null(), "then is 0: {df}");
+    assert_eq!(c["lead_time.median_s"]["now"].as_f64(), Some(10800.0));
+    assert!(c["lead_time.median_s"]["then"].is_null());
+    assert!(c["lead_time.median_s"]["change"].is_null());
+    // Now compared with itself a week later: the change is the week's.
+    let later = [
+        "report",
+        "--from",
+        "2026-03-08",
+        "--to",
+        "2026-03-15",
+        "--compare",
+        "previous",
+        "--format",
+        "json",
+    ];
+    let r: Value = serde_json::from_str(&stdout(&env.run(&later))).unwrap();
+    let df = &r["compare"]["deployment_frequency.per_day"];
+    assert_eq!(df["now"].as_f64(), Some(0.0));
+    assert!(
+        (df["then"].as_f64().unwrap() - 2.0 / 7.0).abs() < 1e-9,
+        "{df}"
+    );
+    assert_eq!(df["relative"].as_f64(), Some(-1.0));
+    let quarter =
+        stdout(&env.run(&[&base[..], &["--compare", "quarter", "--format", "json"]].concat()));
+    let r: Value = serde_json::from_str(&quarter).unwrap();
+    assert_eq!(r["compare"]["window"]["from"], "2025-11-30T00:00:00Z");
+    // For people: a heading and a line per figure.
+    let table = stdout(&env.run(&later[..7]));
+    assert!(
+        table.contains(
+            "Compared with 2026-03-01 to 2026-03-08 (exclusive), 7 UTC days (the period before)"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("Deployment frequency: 0 a day, was 0.29 a day; −0.29 a day (−100 %)"),
+        "{table}"
+    );
+    let csv = stdout(&env.run(&[&later[..7], &["--format", "csv"]].concat()));
+    assert!(
+        csv.contains("2026-03-01T00:00:00Z,2026-03-08T00:00:00Z,lead_time,median_s,10800"),
+        "{csv}"
+    );
+    let wrong = env.run(&[&base[..], &["--compare", "yesterday"]].concat());
+    assert_eq!(wrong.status.code(), Some(2));
+}
+
+#[test]
 fn the_demo_is_deterministic_and_explorable() {
     // The demo writes a SQLite file, whatever the store under test.
     let env = Env::sqlite();

@@ -450,6 +450,33 @@ async fn explore_the_demo(browser: Browser) {
     }
     let org = api(&base, &admin, &format!("/api/v1/report?{window}")).await;
     assert_figures_match(&client, ".org-figures", &org).await;
+    // The same days at the command line give the same figures.
+    let cli = Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .current_dir(dir.path())
+        .env_remove("LANTERN_DB")
+        .env_remove("LANTERN_CONFIG")
+        .args([
+            "report",
+            "--db",
+            "lantern-demo.db",
+            "--config",
+            "lantern-demo.toml",
+        ])
+        .args(["--from", FROM, "--to", TO, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{cli:?}");
+    let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    for key in [
+        "window",
+        "deployment_frequency",
+        "lead_time",
+        "change_failure_rate",
+        "failed_deployment_recovery_time",
+        "rework_rate",
+    ] {
+        assert_eq!(cli[key], org[key], "{key}: the CLI and the page agree");
+    }
     let distribution = text(&client, "tr[data-distribution=lead_time]").await;
     assert!(distribution.starts_with("Lead time"), "{distribution}");
 
@@ -475,6 +502,65 @@ async fn explore_the_demo(browser: Browser) {
     let explained = text(&client, "article[data-card=lead_time] details").await;
     assert!(explained.contains("It does not measure"), "{explained}");
     screenshot(&client, "team").await;
+
+    // Keyboard only: Tab from the chart's heading reaches its points one
+    // by one; each says its date and value, and shows it while focused.
+    let keyboard = client
+        .execute(
+            "const pts = [...document.querySelectorAll('figure[data-chart=deployment_frequency] svg .pt')];
+             return pts.map(p => p.getAttribute('aria-label'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let labels: Vec<String> = keyboard
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    assert!(labels.len() >= 12, "{labels:?}");
+    client
+        .execute(
+            "document.querySelector('figure[data-chart=deployment_frequency]').scrollIntoView();
+             const before = document.querySelector('figure[data-chart=deployment_frequency] svg title');
+             document.activeElement && document.activeElement.blur();
+             const start = document.createElement('a'); start.href = '#'; start.id = 'tab-start';
+             document.querySelector('figure[data-chart=deployment_frequency]').prepend(start);
+             start.focus();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for (i, label) in labels.iter().take(3).enumerate() {
+        client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(fantoccini::key::Key::Tab.to_string().as_str())
+            .await
+            .unwrap();
+        let focused = client
+            .execute(
+                "const e = document.activeElement;
+                 const v = e.querySelector('text.value');
+                 return [e.getAttribute('aria-label'), v ? getComputedStyle(v).display : 'none', v ? v.textContent : ''];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            focused[0].as_str(),
+            Some(label.as_str()),
+            "Tab {i}: {focused}"
+        );
+        assert_ne!(focused[1], "none", "the value shows on focus: {focused}");
+        assert!(
+            label.ends_with(focused[2].as_str().unwrap()),
+            "{label} shows {focused}"
+        );
+    }
+    screenshot(&client, "team-keyboard").await;
 
     // An annotation added through the form appears in the list and on the charts.
     client
@@ -794,7 +880,87 @@ async fn explore_the_demo(browser: Browser) {
         .await
         .unwrap();
     assert!(links.is_displayed().await.unwrap(), "opened by Menu");
+
+    // A first run: an empty store, one admin token made at the command
+    // line. The organisation page is a checklist, and nothing is rated.
+    client.client.set_window_size(1280, 1600).await.unwrap();
+    let (_empty, empty_base, token) = start_empty(dir.path());
+    client
+        .goto(&format!("{empty_base}/sign-in#token={token}"))
+        .await
+        .unwrap();
+    wait_until("signed in to the empty store", || async {
+        path_of(&client).await == "/"
+    })
+    .await;
+    let checklist = text(&client, "[data-getting-started]").await;
+    for step in ["token", "webhook", "import", "first deployment"] {
+        assert!(checklist.contains(step), "{step}: {checklist}");
+    }
+    let figures = text(&client, ".org-figures").await;
+    assert!(figures.contains("no data"), "{figures}");
+    assert!(
+        client
+            .find_all(Locator::Css(
+                ".org-figures .band-low, .org-figures .band-elite"
+            ))
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is rated without data: {figures}"
+    );
+    screenshot(&client, "first-run").await;
+    client.client.set_window_size(390, 844).await.unwrap();
+    client.goto(&format!("{empty_base}/")).await.unwrap();
+    screenshot(&client, "first-run-phone").await;
     client.client.close().await.unwrap();
+}
+
+/// `lantern serve` on a new, empty store with one admin token created at
+/// the command line, as the README's first steps do: the process, the
+/// base URL and the token.
+fn start_empty(dir: &std::path::Path) -> (Killed, String, String) {
+    let db = dir.join("empty.db");
+    let created = Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .current_dir(dir)
+        .env("LANTERN_DB", &db)
+        .env_remove("LANTERN_CONFIG")
+        .args([
+            "token",
+            "create",
+            "--role",
+            "admin",
+            "--purpose",
+            "the first run of Lantern",
+        ])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let token = String::from_utf8(created.stdout)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("lantern_"))
+        .expect("the token is printed")
+        .to_string();
+    let port = free_port();
+    let child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_lantern"))
+            .current_dir(dir)
+            .env("LANTERN_DB", &db)
+            .env_remove("LANTERN_CONFIG")
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (child, format!("http://127.0.0.1:{port}"), token);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("lantern serve did not listen on {port}");
 }
 
 /// The page's scrolling width and the window's inner width, in CSS px.

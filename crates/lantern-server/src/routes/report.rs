@@ -21,10 +21,13 @@ pub struct ReportQuery {
     team: Option<String>,
     /// Start: YYYY-MM-DD (midnight UTC) or RFC 3339 [default: 90 days before `to`].
     from: Option<String>,
-    /// End, exclusive [default: now].
+    /// End, exclusive: YYYY-MM-DD or RFC 3339 [default: the start of today, UTC].
     to: Option<String>,
     /// Also the report per `day`, `week` (ISO) or `month`.
     bucket: Option<String>,
+    /// Also the same figures over the period before (`previous`) or 91
+    /// days earlier (`quarter`), with the change (health.md).
+    compare: Option<String>,
 }
 
 /// The report for a scope (a service, a team, or the organisation when
@@ -51,10 +54,17 @@ pub async fn report(
         .map(Bucket::parse)
         .transpose()
         .map_err(Problem::bad_request)?;
+    let compare = q
+        .compare
+        .as_deref()
+        .map(lantern_app::compare::CompareMode::parse)
+        .transpose()
+        .map_err(|m| Problem::bad_request(format!("compare: {m}")))?;
     let request = ReportRequest {
         scope,
         window,
         bucket,
+        compare,
     };
     request.trend()?;
     let answer = state

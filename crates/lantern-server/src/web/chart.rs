@@ -110,10 +110,10 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
     for m in markers {
         let _ = write!(desc, "{} from {}: {}. ", m.kind, day(m.from), m.label);
     }
-    // A picture with links in it is a group, not an image: an image's
-    // parts are not reachable, and its links would be hidden (axe:
-    // nested-interactive).
-    let role = match points.iter().any(|p| p.href.is_some()) {
+    // Each point is reachable by Tab and touch and says its value, so the
+    // picture is a group of them, not one image (an image's parts are not
+    // reachable: axe's nested-interactive).
+    let role = match points.iter().any(|p| p.value.is_some()) {
         true => format!(r#"role="group" aria-label="{}""#, escape(title)),
         false => r#"role="img""#.to_string(),
     };
@@ -193,20 +193,41 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
                     x(mid),
                     y(v)
                 );
-                let circle = format!(
-                    r#"<circle class="point{}" cx="{:.1}" cy="{:.1}" r="3"><title>{}{}: {}</title></circle>"#,
+                let said = format!(
+                    "{}{}: {}",
+                    day(p.bucket.from),
+                    p.partial_note(),
+                    format_value(unit, v)
+                );
+                // The value drawn above the point, shown while it has
+                // focus or the pointer (CSS), kept inside the plot.
+                let (vx, vy) = (
+                    x(mid).clamp(LEFT + 40.0, WIDTH - RIGHT - 40.0),
+                    (y(v) - 10.0).max(TOP + 12.0),
+                );
+                let inner = format!(
+                    r#"<circle class="point{}" cx="{:.1}" cy="{:.1}" r="4"/><text class="value" x="{vx:.1}" y="{vy:.1}" text-anchor="middle" aria-hidden="true">{}</text>"#,
                     if p.partial { " partial" } else { "" },
                     x(mid),
                     y(v),
-                    day(p.bucket.from),
-                    p.partial_note(),
                     escape(&format_value(unit, v))
                 );
                 match &p.href {
                     Some(href) => {
-                        let _ = write!(svg, r#"<a href="{}">{circle}</a>"#, escape(href));
+                        let _ = write!(
+                            svg,
+                            r#"<a class="pt" href="{}" aria-label="{}">{inner}</a>"#,
+                            escape(href),
+                            escape(&said)
+                        );
                     }
-                    None => svg.push_str(&circle),
+                    None => {
+                        let _ = write!(
+                            svg,
+                            r#"<g class="pt" tabindex="0" role="img" aria-label="{}">{inner}</g>"#,
+                            escape(&said)
+                        );
+                    }
                 }
                 pen_down = true;
             }
@@ -440,9 +461,23 @@ mod tests {
         assert_eq!(path.matches('M').count(), 2, "{path}");
         assert!(!path.contains('L'));
         assert_eq!(svg.matches("<circle").count(), 2);
-        // Only the point with a link is one, and its address is escaped.
-        assert_eq!(svg.matches("<a href=").count(), 1, "{svg}");
-        assert!(svg.contains(r#"<a href="/services/a?from=x&amp;to=y#timeline"><circle"#));
+        // Only the point with a link is one, and its address is escaped;
+        // every point is reachable by Tab and says its value.
+        assert_eq!(svg.matches("<a ").count(), 1, "{svg}");
+        assert!(svg.contains(
+            r#"<a class="pt" href="/services/a?from=x&amp;to=y#timeline" aria-label="2026-03-15 (partial: 7 days): 2 days"><circle"#
+        ), "{svg}");
+        assert!(
+            svg.contains(
+                r#"<g class="pt" tabindex="0" role="img" aria-label="2026-03-01: 5 hours"><circle"#
+            ),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r#"aria-hidden="true">5 hours</text>"#),
+            "{svg}"
+        );
+        assert!(svg.contains(r#"role="group" aria-label="Lead time, median""#));
         // The y axis goes from zero to a round figure above the highest,
         // in round steps of one unit.
         let labels: Vec<&str> = svg

@@ -132,55 +132,123 @@ fn span_text(a: &AnnotationJson) -> String {
     }
 }
 
-fn scope_field(choices: &[(String, String)]) -> Markup {
+fn scope_field(choices: &[(String, String)], chosen: &str) -> Markup {
     html! {
         @if let [(value, label)] = choices {
             input type="hidden" name="scope" value=(value);
             p.for-scope { "For " (label) }
         } @else {
             label { "Scope " select name="scope" required {
-                @for (value, label) in choices { option value=(value) { (label) } }
+                @for (value, label) in choices { option value=(value) selected[value == chosen] { (label) } }
             } }
         }
     }
 }
 
-/// The forms to annotate and to dispute, for the scopes in `choices`.
+/// What the forms hold: empty, or what was sent when it was refused.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AnnotationForm {
+    scope: String,
+    kind: String,
+    from: String,
+    to: Option<String>,
+    title: String,
+    next: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DisputeForm {
+    scope: String,
+    metric: String,
+    from: String,
+    to: String,
+    context: String,
+    next: Option<String>,
+}
+
+/// The forms to annotate and to dispute, for the scopes in `choices`,
+/// holding what was sent before (`sent`) when it was refused.
 pub fn forms(p: &Principal, choices: &[(String, String)], next: &str, window: Window) -> Markup {
-    let from = window.from.to_rfc3339().get(..10).unwrap_or("").to_string();
-    let to = window.to.to_rfc3339().get(..10).unwrap_or("").to_string();
+    let (from, to) = (day(window.from), day(window.to));
+    let annotation = AnnotationForm {
+        from: to.clone(),
+        ..Default::default()
+    };
+    let dispute = DisputeForm {
+        from,
+        to,
+        ..Default::default()
+    };
+    filled_forms(p, choices, next, &annotation, &dispute)
+}
+
+fn filled_forms(
+    p: &Principal,
+    choices: &[(String, String)],
+    next: &str,
+    a: &AnnotationForm,
+    d: &DisputeForm,
+) -> Markup {
     html! {
         div.forms {
             form.annotate method="post" action="/annotations" {
                 (page::token_field(p))
                 h3 { "Add an annotation" }
-                (scope_field(choices))
+                (scope_field(choices, &a.scope))
                 input type="hidden" name="next" value=(next);
                 label { "Kind " select name="kind" {
                     @for (name, kind) in AnnotationKind::ALL {
-                        @if kind != AnnotationKind::Dispute { option value=(name) { (name.replace('_', " ")) } }
+                        @if kind != AnnotationKind::Dispute { option value=(name) selected[a.kind == name] { (name.replace('_', " ")) } }
                     }
                 } }
-                label { "From " input type="date" name="from" required value=(to); }
-                label { "To (optional) " input type="date" name="to"; }
-                label { "What happened " input type="text" name="title" required maxlength="200" placeholder="release freeze for the year-end"; }
+                label { "From " (page::date_input("from", &a.from, true)) }
+                label { "To (optional) " (page::date_input("to", a.to.as_deref().unwrap_or(""), false)) }
+                label { "What happened " input type="text" name="title" required maxlength="200" placeholder="release freeze for the year-end" value=(a.title); }
                 button type="submit" { "Add the annotation" }
             }
             form.dispute method="post" action="/disputes" {
                 (page::token_field(p))
                 h3 { "Dispute a figure" }
-                (scope_field(choices))
+                (scope_field(choices, &d.scope))
                 input type="hidden" name="next" value=(next);
                 label { "Metric " select name="metric" {
-                    @for d in metric_docs() { option value=(d.key) { (d.title) } }
+                    @for m in metric_docs() { option value=(m.key) selected[d.metric == m.key] { (m.title) } }
                 } }
-                label { "From " input type="date" name="from" required value=(from); }
-                label { "To " input type="date" name="to" required value=(to); }
-                label { "Why it misleads " input type="text" name="context" required maxlength="500" placeholder="the migration week skews this"; }
+                label { "From " (page::date_input("from", &d.from, true)) }
+                label { "To " (page::date_input("to", &d.to, true)) }
+                label { "Why it misleads " input type="text" name="context" required maxlength="500" placeholder="the migration week skews this" value=(d.context); }
                 button type="submit" { "Open the dispute" }
             }
         }
     }
+}
+
+/// A form refused for what was in it: the page says why, above the same
+/// form holding everything that was sent (nothing typed is lost).
+pub fn refused_form(
+    state: &AppState,
+    p: &Principal,
+    title: &str,
+    problem: &Problem,
+    form: Markup,
+) -> Response {
+    let body = html! {
+        h1 { (title) }
+        div.form-error role="alert" data-refused {
+            p { strong { "Nothing was saved: " } (problem.detail) }
+            p { "Correct it below and send it again." }
+        }
+        (form)
+    };
+    let status = axum::http::StatusCode::from_u16(problem.status)
+        .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    (status, page::shell(state, Some(p), title, body)).into_response()
+}
+
+/// Whether a refusal is about what was typed (then the form comes back
+/// filled); access and server errors keep their own pages.
+pub fn about_the_input(problem: &Problem) -> bool {
+    matches!(problem.status, 400 | 422)
 }
 
 fn scope_json(value: &str) -> Result<serde_json::Value, Problem> {
@@ -198,42 +266,44 @@ fn non_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AnnotationForm {
-    scope: String,
-    kind: String,
-    from: String,
-    to: Option<String>,
-    title: String,
-    next: Option<String>,
-}
-
 pub async fn add_annotation(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Form(f): Form<AnnotationForm>,
 ) -> Result<Response, Problem> {
-    let request = api::AnnotationRequest {
-        kind: f.kind,
-        scope: scope_json(&f.scope)?,
-        from: f.from,
-        to: non_empty(f.to),
-        title: f.title,
-    };
     // Where to go back to is decided before anything is written.
     let back = page::local_path(f.next.as_deref());
-    let _created = api::add_annotation(State(state), Extension(p), JsonBody(request)).await?;
-    Ok(Redirect::to(&back).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct DisputeForm {
-    scope: String,
-    metric: String,
-    from: String,
-    to: String,
-    context: String,
-    next: Option<String>,
+    let sent = f.clone();
+    let attempt = async {
+        let request = api::AnnotationRequest {
+            kind: f.kind,
+            scope: scope_json(&f.scope)?,
+            from: f.from,
+            to: non_empty(f.to),
+            title: f.title,
+        };
+        api::add_annotation(
+            State(state.clone()),
+            Extension(p.clone()),
+            JsonBody(request),
+        )
+        .await
+    };
+    match attempt.await {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(problem) if about_the_input(&problem) => {
+            let choices = contributable(&state, &p);
+            let form = filled_forms(&p, &choices, &back, &sent, &DisputeForm::default());
+            Ok(refused_form(
+                &state,
+                &p,
+                "The annotation was not added",
+                &problem,
+                form,
+            ))
+        }
+        Err(problem) => Err(problem),
+    }
 }
 
 pub async fn open_dispute(
@@ -241,17 +311,39 @@ pub async fn open_dispute(
     Extension(p): Extension<Principal>,
     Form(f): Form<DisputeForm>,
 ) -> Result<Response, Problem> {
-    let request = api::DisputeRequest {
-        metric: f.metric,
-        scope: scope_json(&f.scope)?,
-        from: f.from,
-        to: f.to,
-        context: f.context,
-    };
     // Where to go back to is decided before anything is written.
     let back = page::local_path(f.next.as_deref());
-    let _opened = api::open_dispute(State(state), Extension(p), JsonBody(request)).await?;
-    Ok(Redirect::to(&back).into_response())
+    let sent = f.clone();
+    let attempt = async {
+        let request = api::DisputeRequest {
+            metric: f.metric,
+            scope: scope_json(&f.scope)?,
+            from: f.from,
+            to: f.to,
+            context: f.context,
+        };
+        api::open_dispute(
+            State(state.clone()),
+            Extension(p.clone()),
+            JsonBody(request),
+        )
+        .await
+    };
+    match attempt.await {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(problem) if about_the_input(&problem) => {
+            let choices = contributable(&state, &p);
+            let form = filled_forms(&p, &choices, &back, &AnnotationForm::default(), &sent);
+            Ok(refused_form(
+                &state,
+                &p,
+                "The dispute was not opened",
+                &problem,
+                form,
+            ))
+        }
+        Err(problem) => Err(problem),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -114,6 +114,33 @@ impl Metric {
         }
     }
 
+    /// The change against an earlier window (health.md's `compare`): what
+    /// the figure was, and by how much it moved; a share moves in
+    /// percentage points. Words, never a colour: a lower deployment
+    /// frequency can be a planned freeze.
+    pub fn change(&self, c: &lantern_app::compare::Comparison, against: &str) -> Markup {
+        if c.withheld.is_some() {
+            return html! { p.change data-change=(self.key) { (against) ": withheld (a small group, governance rule 2)" } };
+        }
+        let Some(d) = c.metric(self.key) else {
+            return html! {};
+        };
+        let unit = |v: f64| match self.unit {
+            Unit::Share => format!("{} points", lantern_app::format::decimals(v * 100.0, 1)),
+            unit => format_value(unit, v),
+        };
+        html! {
+            p.change data-change=(self.key) data-relative=[d.relative] {
+                (against) ": "
+                @match (d.then, lantern_app::compare::describe(d, unit)) {
+                    (Some(then), Some(moved)) => { (format_value(self.unit, then)) "; " (moved) }
+                    (Some(then), None) => { (format_value(self.unit, then)) }
+                    (None, _) => "nothing to measure",
+                }
+            }
+        }
+    }
+
     /// The value with its raw figure for programs (`data-value`) and the
     /// sample it rests on beside it.
     pub fn figure(&self, r: &Report) -> Markup {

@@ -98,22 +98,24 @@ async fn grants(state: &AppState) -> Result<Vec<GrantJson>, Problem> {
     Ok(list)
 }
 
-fn token_form(state: &AppState, p: &Principal) -> Markup {
+fn token_form(state: &AppState, p: &Principal, sent: &TokenForm) -> Markup {
+    let team = sent.team.as_deref().unwrap_or("");
+    let days = sent.days.as_deref().unwrap_or("90");
     html! {
         form.token method="post" action="/admin/tokens" {
             (page::token_field(p))
             h2 { "Create a token" }
             p { "A token is shown once. It carries a role, the teams it is for, a purpose and an expiry; every use is reviewable." }
             label { "Role " select name="role" {
-                @for r in ["team_member", "org_viewer", "reviewer", "admin", "ingest"] { option value=(r) { (r.replace('_', " ")) } }
+                @for r in ["team_member", "org_viewer", "reviewer", "admin", "ingest"] { option value=(r) selected[sent.role == r] { (r.replace('_', " ")) } }
             } }
             label { "Team (team members and reviewers) " select name="team" {
                 option value="" { "—" }
-                @for t in &state.app().teams { option value=(t.name) { (t.name) } }
+                @for t in &state.app().teams { option value=(t.name) selected[t.name.as_str() == team] { (t.name) } }
             } }
-            label { "Source (ingest tokens) " input type="text" name="source" placeholder="github"; }
-            label { "Purpose " input type="text" name="purpose" required placeholder="the payments team's weekly review"; }
-            label { "Days until it expires " input type="number" name="days" min="1" max="366" value="90"; }
+            label { "Source (ingest tokens) " input type="text" name="source" placeholder="github" value=(sent.source.as_deref().unwrap_or("")); }
+            label { "Purpose " input type="text" name="purpose" required placeholder="the payments team's weekly review" value=(sent.purpose); }
+            label { "Days until it expires " input type="number" name="days" min="1" max="366" value=(days); }
             button type="submit" { "Create the token" }
         }
     }
@@ -127,12 +129,12 @@ pub async fn tokens_page(
     let body = html! {
         h1 { "Tokens" }
         (grants_table(&list, Some(&p)))
-        (token_form(&state, &p))
+        (token_form(&state, &p, &TokenForm::default()))
     };
     Ok(page::shell(&state, Some(&p), "Tokens", body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct TokenForm {
     role: String,
     team: Option<String>,
@@ -145,27 +147,44 @@ pub async fn create_token(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Form(f): Form<TokenForm>,
-) -> Result<Html<String>, Problem> {
-    let days = match f.days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => Some(
-            d.parse::<u32>()
-                .map_err(|_| Problem::bad_request("days: a whole number of days"))?,
-        ),
-        None => None,
+) -> Result<Response, Problem> {
+    let sent = f.clone();
+    let attempt = async {
+        let days = match f.days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(
+                d.parse::<u32>()
+                    .map_err(|_| Problem::bad_request("days: a whole number of days"))?,
+            ),
+            None => None,
+        };
+        let request = api::TokenRequest {
+            role: f.role,
+            teams: f.team.into_iter().filter(|t| !t.is_empty()).collect(),
+            source: f.source.filter(|s| !s.trim().is_empty()),
+            purpose: f.purpose,
+            days,
+        };
+        api::create_token(
+            State(state.clone()),
+            Extension(p.clone()),
+            JsonBody(request),
+        )
+        .await
     };
-    let request = api::TokenRequest {
-        role: f.role,
-        teams: f.team.into_iter().filter(|t| !t.is_empty()).collect(),
-        source: f.source.filter(|s| !s.trim().is_empty()),
-        purpose: f.purpose,
-        days,
+    let issued = match attempt.await {
+        Ok((_, Json(issued))) => issued,
+        Err(problem) if super::context::about_the_input(&problem) => {
+            let form = token_form(&state, &p, &sent);
+            return Ok(super::context::refused_form(
+                &state,
+                &p,
+                "The token was not created",
+                &problem,
+                form,
+            ));
+        }
+        Err(problem) => return Err(problem),
     };
-    let (_, Json(issued)) = api::create_token(
-        State(state.clone()),
-        Extension(p.clone()),
-        JsonBody(request),
-    )
-    .await?;
     let body = html! {
         h1 { "Token created" }
         p { "Copy it now: Lantern keeps only its hash and cannot show it again." }
@@ -173,7 +192,7 @@ pub async fn create_token(
         (grants_table(std::slice::from_ref(&issued.grant), None))
         p { a href="/admin/tokens" { "Back to the tokens" } }
     };
-    Ok(page::shell(&state, Some(&p), "Token created", body))
+    Ok(page::shell(&state, Some(&p), "Token created", body).into_response())
 }
 
 pub async fn revoke_token(
@@ -237,7 +256,7 @@ pub async fn audit_page(
             p.problem role="alert" data-audit="broken" { "The hash chain is broken at entry " (verdict.broken_at.unwrap_or(0)) ": " (verdict.reason.clone().unwrap_or_default()) }
         }
         form.inline method="get" action="/admin/audit" {
-            label { "Since " input type="date" name="since" value=(q.since.clone().unwrap_or_default()); }
+            label { "Since " (page::date_input("since", q.since.as_deref().unwrap_or_default(), false)) }
             button type="submit" { "Show" }
         }
         p { "Newest first; " (total.min(AUDIT_SHOWN)) " of " (total) " entries shown." }

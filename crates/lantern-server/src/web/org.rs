@@ -24,6 +24,10 @@ struct Computed {
     /// many are withheld from this reader.
     slo_statuses: Option<(Vec<(&'static str, usize)>, usize)>,
     org: Figures,
+    /// The organisation's figures per bucket (`None`: withheld) and
+    /// against the period before, when its figures are shown.
+    org_trend: Vec<Option<Report>>,
+    org_previous: Option<lantern_app::compare::Comparison>,
     teams: Vec<(String, Figures)>,
     services: Vec<(String, Figures)>,
     /// Set while no event names a service: what a first run still lacks.
@@ -36,7 +40,7 @@ pub async fn org_page(
     Query(params): Query<WindowParams>,
 ) -> Result<Html<String>, Problem> {
     let window = params.window(Timestamp::now())?;
-    let (bucket, _) = params.bucket(&window)?;
+    let (bucket, trend) = params.bucket(&window)?;
     let reader = p.clone();
     let c = state
         .with_store(move |store, state| {
@@ -90,12 +94,37 @@ pub async fn org_page(
                         }
                     });
             let org = figures.next().expect("the organisation is the first scope");
+            // The organisation over time and against the period before:
+            // each bucket withheld where its own group is too small.
+            let (mut org_trend, mut org_previous) = (Vec::new(), None);
+            if let Figures::Shown(now) = &org {
+                let reader = Reader::Grant(&reader.grant);
+                for w in &trend {
+                    org_trend.push(
+                        match loaded.withheld_over(store, settings, reader, &Scope::Org, *w)? {
+                            Some(_) => None,
+                            None => Some(ledger.report(&Scope::Org, *w)),
+                        },
+                    );
+                }
+                org_previous = Some(report::comparison(
+                    store,
+                    settings,
+                    reader,
+                    &Scope::Org,
+                    window,
+                    now,
+                    lantern_app::compare::CompareMode::Previous,
+                )?);
+            }
             let mut named = scopes.iter().skip(1).map(|(n, _)| n.clone()).zip(figures);
             let teams = named.by_ref().take(settings.teams.len()).collect();
             let slo_statuses = slo_distribution(store, settings, Reader::Grant(&reader.grant))?;
             Ok(Computed {
                 slo_statuses,
                 org,
+                org_trend,
+                org_previous,
                 teams,
                 services: named.collect(),
                 getting_started,
@@ -263,7 +292,19 @@ fn render(
                 Figures::Shown(r) => {
                     dl.org-figures {
                         @for m in &METRICS {
-                            div { dt { a href={ "/metrics#" (m.key) } { (m.title) } } dd { (m.figure(r)) " " (m.chip(r)) } }
+                            div {
+                                dt { a href={ "/metrics#" (m.key) } { (m.title) } }
+                                dd { (m.figure(r)) " " (m.chip(r)) }
+                                dd.trend {
+                                    (page::svg(super::chart::sparkline(
+                                        &format!("{} by {}", m.title, page::bucket_name(bucket)),
+                                        &c.org_trend.iter().map(|b| b.as_ref().and_then(m.value)).collect::<Vec<_>>(),
+                                    )))
+                                    @if let Some(previous) = &c.org_previous {
+                                        (m.change(previous, &page::previous_label(&previous.window)))
+                                    }
+                                }
+                            }
                         }
                     }
                 }

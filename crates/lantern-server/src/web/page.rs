@@ -307,8 +307,8 @@ pub fn window_controls(params: &WindowParams, window: &Window, bucket: Bucket) -
         nav.controls aria-label="Window" {
             span { "Window: " strong { (lantern_app::format::window(window)) } }
             form.range method="get" {
-                label { "From " input type="date" name="from" required value=(window.from.date().to_string()); }
-                label { "To (not included) " input type="date" name="to" required value=(window.to.date().to_string()); }
+                label { "From " (date_input("from", &day(window.from), true)) }
+                label { "To (not included) " (date_input("to", &day(window.to), true)) }
                 @if let Some(b) = &params.bucket { input type="hidden" name="bucket" value=(b); }
                 button type="submit" { "Show" }
             }
@@ -327,9 +327,34 @@ pub fn window_controls(params: &WindowParams, window: &Window, bucket: Bucket) -
     }
 }
 
-/// A date as people read it (UTC).
+/// What the period before a window is called beside a figure:
+/// "previous 90 days" (the window's own length, just before it).
+pub fn previous_label(window: &Window) -> String {
+    let days = window.days();
+    match days.fract() == 0.0 {
+        true => format!(
+            "Previous {}",
+            lantern_app::format::plural(days, "day", "days")
+        ),
+        false => format!("Previous {} days", lantern_app::format::decimals(days, 1)),
+    }
+}
+
+/// A date field in the one format every page, chart and the CLI use
+/// (YYYY-MM-DD). A browser's own date field shows the browser's locale
+/// (mm/dd/yyyy in an American one), which would make a third format.
+pub fn date_input(name: &str, value: &str, required: bool) -> Markup {
+    html! {
+        input type="text" name=(name) value=(value) required[required]
+            inputmode="numeric" pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" placeholder="YYYY-MM-DD"
+            title="A date: YYYY-MM-DD (UTC)" size="10" autocomplete="off";
+    }
+}
+
+/// A date as people read it (UTC): ISO 8601, as in the window's heading,
+/// the form fields and the CLI.
 pub fn day(t: Timestamp) -> String {
-    t.date().format("%-d %b %Y").to_string()
+    t.date().format("%Y-%m-%d").to_string()
 }
 
 /// A time as people read it (UTC).

@@ -66,6 +66,8 @@ struct Computed {
     trend: Vec<Window>,
     /// The comparison windows; `None` where withheld from this reader.
     compared: Vec<(u32, Option<Report>)>,
+    /// The figures against the period just before (health.md's `compare`).
+    previous: lantern_app::compare::Comparison,
     /// Incidents in the window, when the reader may see detail.
     incidents: Option<Vec<Incident>>,
     /// The service page's deployments, when the reader may see detail.
@@ -118,6 +120,15 @@ async fn scope_page(
             let document = loaded.document(store, settings, &ledger, reader, &scope, trend)?;
             let compared =
                 loaded.trailing(store, settings, &ledger, reader, &scope, &COMPARED_DAYS)?;
+            let previous = lantern_app::report::comparison(
+                store,
+                settings,
+                reader,
+                &scope,
+                window,
+                &document.report,
+                lantern_app::compare::CompareMode::Previous,
+            )?;
             let input = &loaded.input;
             let incidents = detail.then(|| {
                 input
@@ -174,6 +185,7 @@ async fn scope_page(
                 failed,
                 trend: windows,
                 compared,
+                previous,
                 incidents,
                 deployments,
             }))
@@ -333,6 +345,7 @@ fn figures_page(
                         h3 { (m.title) }
                         p.value { (m.figure(report)) }
                         p.sub { (m.figure) " " (m.chip(report)) }
+                        (m.change(&c.previous, &page::previous_label(&c.previous.window)))
                         (svg(chart::sparkline(
                             &format!("{} by {}", m.title, page::bucket_name(bucket)),
                             &buckets.iter().map(|b| b.figures().and_then(m.value)).collect::<Vec<_>>(),
@@ -389,7 +402,7 @@ fn figures_page(
             h2 id="trends" { "Over time" }
             p { "One point per " (page::bucket_name(bucket)) ". Shaded spans are annotations, disputes"
                 @if c.incidents.is_some() { " and incidents" }
-                @if !c.burned.is_empty() { ", and the hour after each deployment followed by burn" } "; hover or focus a point for its value. A hollow point is a " (page::bucket_name(bucket)) " the window holds only part of: its counts cover fewer days." }
+                @if !c.burned.is_empty() { ", and the hour after each deployment followed by burn" } "; Tab to a point, tap it or point at it for its value (each chart's values are also in the table below it). A hollow point is a " (page::bucket_name(bucket)) " the window holds only part of: its counts cover fewer days." }
             @let kinds = marker_kinds(&markers);
             @if !kinds.is_empty() {
                 ul.markers-legend aria-label="Shaded spans" {
