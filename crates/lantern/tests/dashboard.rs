@@ -522,12 +522,10 @@ async fn explore_the_demo(browser: Browser) {
     assert!(labels.len() >= 12, "{labels:?}");
     client
         .execute(
-            "document.querySelector('figure[data-chart=deployment_frequency]').scrollIntoView();
-             const before = document.querySelector('figure[data-chart=deployment_frequency] svg title');
-             document.activeElement && document.activeElement.blur();
-             const start = document.createElement('a'); start.href = '#'; start.id = 'tab-start';
-             document.querySelector('figure[data-chart=deployment_frequency]').prepend(start);
-             start.focus();",
+            "const figure = document.querySelector('figure[data-chart=deployment_frequency]');
+             figure.scrollIntoView();
+             figure.setAttribute('tabindex', '-1');
+             figure.focus();",
             vec![],
         )
         .await

@@ -97,7 +97,8 @@ pub async fn org_page(
             // The organisation over time and against the period before:
             // each bucket withheld where its own group is too small.
             let (mut org_trend, mut org_previous) = (Vec::new(), None);
-            if let Figures::Shown(now) = &org {
+            // A first run has nothing to compare or draw.
+            if let (Figures::Shown(now), None) = (&org, &getting_started) {
                 let reader = Reader::Grant(&reader.grant);
                 for w in &trend {
                     org_trend.push(
@@ -235,7 +236,7 @@ fn getting_started(counts: &lantern_store::Counts) -> Markup {
         (
             true,
             "Create a token",
-            html! { "Done: you signed in with one. Create one per source that sends events: " code { "lantern token create --role ingest --source events --purpose \"CI deploy hook\"" } "." },
+            html! { "You signed in with one. Create one per source that sends events: " code { "lantern token create --role ingest --source events --purpose \"CI deploy hook\"" } "." },
         ),
         (
             events > 0,
@@ -295,7 +296,7 @@ fn render(
                             div {
                                 dt { a href={ "/metrics#" (m.key) } { (m.title) } }
                                 dd { (m.figure(r)) " " (m.chip(r)) }
-                                dd.trend {
+                                @if !c.org_trend.is_empty() { dd.trend {
                                     (page::svg(super::chart::sparkline(
                                         &format!("{} by {}", m.title, page::bucket_name(bucket)),
                                         &c.org_trend.iter().map(|b| b.as_ref().and_then(m.value)).collect::<Vec<_>>(),
@@ -303,7 +304,7 @@ fn render(
                                     @if let Some(previous) = &c.org_previous {
                                         (m.change(previous, &page::previous_label(&previous.window)))
                                     }
-                                }
+                                } }
                             }
                         }
                     }
