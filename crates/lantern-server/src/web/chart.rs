@@ -166,7 +166,8 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
             y = y(v)
         );
     }
-    // A date under every few buckets (at most five), at the bucket's start.
+    // A date under every few buckets (at most five), at the bucket's
+    // start, in the one format of every page (ISO 8601).
     let every = points.len().div_ceil(5).max(1);
     for (i, p) in points.iter().enumerate().filter(|(i, _)| i % every == 0) {
         let anchor = if i == 0 { "start" } else { "middle" };
@@ -176,7 +177,7 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
             HEIGHT - BOTTOM,
             HEIGHT - BOTTOM + 5.0,
             HEIGHT - 10.0,
-            short_day(p.bucket.from),
+            day(p.bucket.from),
             x = x(p.bucket.from)
         );
     }
@@ -350,11 +351,6 @@ fn axis_ticks(unit: Unit, max: f64) -> Vec<(f64, String)> {
         .collect()
 }
 
-/// "3 Mar" for the x axis; the year is in the window's heading.
-fn short_day(t: Timestamp) -> String {
-    t.date().format("%-d %b").to_string()
-}
-
 fn day(t: Timestamp) -> String {
     let text = t.to_rfc3339();
     text.get(..10).unwrap_or(&text).to_string()
@@ -486,8 +482,8 @@ mod tests {
             .map(|t| &t[..t.find('<').unwrap()])
             .collect();
         assert_eq!(labels, ["0", "0.5 d", "1 d", "1.5 d", "2 d"], "{svg}");
-        // A date under the buckets, short.
-        assert!(svg.contains(">1 Mar<"), "{svg}");
+        // A date under the buckets, in the pages' one format.
+        assert!(svg.contains(">2026-03-01</text>"), "{svg}");
     }
 
     #[test]
