@@ -11,6 +11,7 @@
 //! - [`audit`]: what grants allow, as recorded, and the audit log's check;
 //! - [`deployments`]: one deployment explained;
 //! - [`compare`]: a report beside the same over an earlier window;
+//! - [`flow`]: flow.md's figures for a team, a service or every team;
 //! - [`format`]: figures as people read them (one duration format).
 //!
 //! Invariant: a figure reaches a reader only through [`report`], so
@@ -23,6 +24,7 @@ pub mod compare;
 pub mod deployments;
 pub mod doctor;
 mod error;
+pub mod flow;
 pub mod format;
 pub mod gate;
 pub mod openslo;

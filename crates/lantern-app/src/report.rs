@@ -143,6 +143,40 @@ pub fn comparison(
     ))
 }
 
+/// Rule 2 for one scope and window, for a figure that is not a report
+/// (flow): the history is read only when the reader's role can make the
+/// group's size matter.
+pub fn withheld_from(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    scope: &Scope,
+    window: Window,
+) -> Result<Option<String>, AppError> {
+    let Reader::Grant(grant) = reader else {
+        return Ok(None);
+    };
+    let min_group = settings.governance.min_group_size;
+    let rule_scope = rule_scope(settings, scope);
+    if suppression(grant, &rule_scope, u64::MAX, min_group).is_none()
+        && suppression(grant, &rule_scope, 0, min_group).is_none()
+    {
+        return Ok(None);
+    }
+    Loaded::load_ending(store, settings, scope, window, window.to)?
+        .withheld(store, settings, reader, scope)
+}
+
+fn rule_scope(settings: &Settings, scope: &Scope) -> ReportScope {
+    match scope {
+        Scope::Service(s) => ReportScope::Service {
+            owners: settings.owners(s),
+        },
+        Scope::Team { name, .. } => ReportScope::Team(name.clone()),
+        Scope::Org => ReportScope::Org,
+    }
+}
+
 /// A service nothing names — no deployment, incident or annotation, no
 /// team of the catalog — is an error, not a report of zeros rated low (a
 /// typo would read as a failing service).
@@ -266,13 +300,7 @@ impl Loaded {
             return Ok(None);
         };
         let min_group = settings.governance.min_group_size;
-        let rule_scope = match scope {
-            Scope::Service(s) => ReportScope::Service {
-                owners: settings.owners(s),
-            },
-            Scope::Team { name, .. } => ReportScope::Team(name.clone()),
-            Scope::Org => ReportScope::Org,
-        };
+        let rule_scope = rule_scope(settings, scope);
         // Members and admins see the figures whatever the count: ask for it
         // only when it can change the answer.
         if suppression(grant, &rule_scope, u64::MAX, min_group).is_none()
@@ -334,6 +362,12 @@ impl Loaded {
         // own group is too small.
         let slos = crate::slos::SloFigures::load(store, settings, scope, self.window)?;
         slos.attach(ledger, scope, self.window, &mut document.report);
+        // flow.md: a team's or a service's work items.
+        let flow_items = match scope {
+            Scope::Org => Vec::new(),
+            _ => store.flow_items(scope)?,
+        };
+        document.report.flow = lantern_engine::flow::for_scope(&flow_items, scope, self.window);
         if let Some(windows) = trend {
             let mut buckets = Vec::with_capacity(windows.len());
             for w in windows {
@@ -348,6 +382,7 @@ impl Loaded {
                         None => {
                             let mut report = stamped(settings, ledger, scope, w);
                             report.slos = slos.over(w);
+                            report.flow = lantern_engine::flow::for_scope(&flow_items, scope, w);
                             BucketReport::Figures(Box::new(report))
                         }
                     },

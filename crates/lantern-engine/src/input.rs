@@ -16,6 +16,8 @@ pub struct EventSet {
     pub incidents: Vec<Incident>,
     pub annotations: Vec<Annotation>,
     pub pipeline_runs: Vec<PipelineRun>,
+    pub work_items: Vec<WorkItem>,
+    pub work_states: Vec<WorkState>,
 }
 
 impl EventSet {
@@ -42,6 +44,8 @@ impl EventSet {
                 Event::Incident(e) => put!(set.incidents, e),
                 Event::Annotation(e) => put!(set.annotations, e),
                 Event::PipelineRun(e) => put!(set.pipeline_runs, e),
+                Event::WorkItem(e) => put!(set.work_items, e),
+                Event::WorkState(e) => put!(set.work_states, e),
                 // SLO counts are read per SLO (`slo`), never by a DORA report.
                 Event::Sli(_) => {}
             }
@@ -56,6 +60,8 @@ impl EventSet {
             + self.incidents.len()
             + self.annotations.len()
             + self.pipeline_runs.len()
+            + self.work_items.len()
+            + self.work_states.len()
     }
 
     pub fn is_empty(&self) -> bool {

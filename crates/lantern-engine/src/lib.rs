@@ -17,6 +17,7 @@ mod calendar;
 mod docs;
 mod explain;
 mod facts;
+pub mod flow;
 mod graph;
 mod hygiene;
 mod input;
@@ -35,6 +36,7 @@ pub use calendar::{Bucket, buckets, is_partial};
 pub use docs::{MetricDoc, find_metric_doc, metric_docs};
 pub use explain::{DeploymentExplanation, FailureCause};
 pub use facts::{DeploymentFacts, Facts, FirstDeploy, PullRequestFacts, ShipRule, derive};
+pub use flow::{FlowItem, FlowReport, flow_items, flow_report};
 pub use graph::{ChangeGraph, ChangeRef};
 pub use hygiene::Signals;
 pub use input::{Arrival, EngineConfig, EventSet, ReportInput, Scope, Window, WindowError};
@@ -47,7 +49,13 @@ pub use stats::{Stats, percentile};
 /// The report of metrics.md for one scope and window.
 pub fn report(events: &EventSet, scope: &Scope, window: Window, config: &EngineConfig) -> Report {
     let input = ReportInput::from_events(events.clone(), config);
-    Ledger::build(&input, config).report(scope, window)
+    let mut report = Ledger::build(&input, config).report(scope, window);
+    report.flow = flow::for_scope(
+        &flow_items(&events.work_items, &events.work_states),
+        scope,
+        window,
+    );
+    report
 }
 
 /// The same report for each day, ISO week or month of the window.
@@ -60,8 +68,13 @@ pub fn bucketed(
 ) -> Vec<Report> {
     let input = ReportInput::from_events(events.clone(), config);
     let ledger = Ledger::build(&input, config);
+    let items = flow_items(&events.work_items, &events.work_states);
     buckets(&window, size)
         .into_iter()
-        .map(|w| ledger.report(scope, w))
+        .map(|w| {
+            let mut report = ledger.report(scope, w);
+            report.flow = flow::for_scope(&items, scope, w);
+            report
+        })
         .collect()
 }

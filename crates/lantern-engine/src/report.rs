@@ -38,6 +38,10 @@ pub struct Report {
     /// burned budget fast.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployments_followed_by_burn: Option<crate::slo::FollowedByBurn>,
+    /// flow.md: the scope's work items over the window; in team and
+    /// service reports only (work belongs to a team).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<crate::flow::FlowReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -455,6 +459,7 @@ impl<'e> Ledger<'e> {
             },
             slos: None,
             deployments_followed_by_burn: None,
+            flow: None,
         }
     }
 

@@ -38,6 +38,19 @@ impl Stats {
         Self::of_ranked(values, Ord::cmp, |&m| m as f64 / 1e6, |&m| i128::from(m))
     }
 
+    /// The same over plain numbers (flow efficiency's per-item shares,
+    /// whose `_s` fields hold shares): the mean is their sum ÷ n.
+    pub fn of_plain(values: &mut [f64]) -> Stats {
+        let mean = match values.len() {
+            0 => None,
+            n => Some(values.iter().sum::<f64>() / n as f64),
+        };
+        Stats {
+            mean_s: mean,
+            ..Self::of_ranked(values, f64::total_cmp, |&v| v, |_| 0)
+        }
+    }
+
     fn of_ranked<T>(
         values: &mut [T],
         order: impl Fn(&T, &T) -> std::cmp::Ordering + Copy,

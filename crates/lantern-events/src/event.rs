@@ -1,5 +1,6 @@
 //! The canonical event types of events.md: the five of version 1, and of
-//! version 1.1 `sli` (slo.md) and `pipeline_run` (hygiene.md).
+//! version 1.1 `sli` (slo.md), `pipeline_run` (hygiene.md), `work_item`
+//! and `work_state` (flow.md).
 
 use crate::{EventId, Name, Pseudonym, Sha, Timestamp};
 
@@ -12,6 +13,8 @@ pub enum Event {
     Annotation(Annotation),
     Sli(Sli),
     PipelineRun(PipelineRun),
+    WorkItem(WorkItem),
+    WorkState(WorkState),
 }
 
 impl Event {
@@ -24,6 +27,8 @@ impl Event {
             Event::Annotation(_) => EventKind::Annotation,
             Event::Sli(_) => EventKind::Sli,
             Event::PipelineRun(_) => EventKind::PipelineRun,
+            Event::WorkItem(_) => EventKind::WorkItem,
+            Event::WorkState(_) => EventKind::WorkState,
         }
     }
 
@@ -36,6 +41,8 @@ impl Event {
             Event::Annotation(e) => &e.id,
             Event::Sli(e) => &e.id,
             Event::PipelineRun(e) => &e.id,
+            Event::WorkItem(e) => &e.id,
+            Event::WorkState(e) => &e.id,
         }
     }
 }
@@ -67,6 +74,8 @@ impl Event {
             Event::Annotation(a) => latest(a.from, &[a.to]),
             Event::Sli(s) => s.to.max(s.from),
             Event::PipelineRun(r) => r.finished_at.max(r.started_at),
+            Event::WorkItem(w) => w.created_at,
+            Event::WorkState(w) => w.at,
         }
     }
 
@@ -79,7 +88,9 @@ impl Event {
             Event::PipelineRun(r) => (vec![], Some(&r.repo)),
             Event::Deployment(d) => (vec![&d.service], None),
             Event::Incident(i) => (i.affected().collect(), None),
-            Event::Annotation(_) | Event::Sli(_) => (vec![], None),
+            Event::Annotation(_) | Event::Sli(_) | Event::WorkItem(_) | Event::WorkState(_) => {
+                (vec![], None)
+            }
         }
     }
 }
@@ -93,6 +104,8 @@ pub enum EventKind {
     Annotation,
     Sli,
     PipelineRun,
+    WorkItem,
+    WorkState,
 }
 
 impl EventKind {
@@ -105,6 +118,8 @@ impl EventKind {
             EventKind::Annotation => "annotation",
             EventKind::Sli => "sli",
             EventKind::PipelineRun => "pipeline_run",
+            EventKind::WorkItem => "work_item",
+            EventKind::WorkState => "work_state",
         }
     }
 }
@@ -386,4 +401,92 @@ impl PipelineStatus {
         ("failure", PipelineStatus::Failure),
         ("cancelled", PipelineStatus::Cancelled),
     ];
+}
+
+/// One ticket, issue or story (flow.md). It belongs to a team, never to a
+/// person: no assignee, reporter, title or description is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkItem {
+    pub id: EventId,
+    /// The owning team (a catalog name); wins over `service`.
+    pub team: Option<Name>,
+    /// Or the service it is for: the teams whose catalog entry lists it.
+    pub service: Option<Name>,
+    pub kind: WorkKind,
+    pub created_at: Timestamp,
+}
+
+/// Flow distribution's four kinds (the Flow Framework's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorkKind {
+    Feature,
+    Defect,
+    Risk,
+    Debt,
+}
+
+impl WorkKind {
+    pub const ALL: [(&'static str, WorkKind); 4] = [
+        ("feature", WorkKind::Feature),
+        ("defect", WorkKind::Defect),
+        ("risk", WorkKind::Risk),
+        ("debt", WorkKind::Debt),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        enum_name(&Self::ALL, self)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == text).map(|(_, k)| *k)
+    }
+}
+
+/// A work item entered a state (flow.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkState {
+    pub id: EventId,
+    /// The work item's id.
+    pub item: EventId,
+    pub at: Timestamp,
+    pub state: FlowState,
+}
+
+impl WorkState {
+    /// The id a `work_state` gets when it gives none: `item@at`, the
+    /// instant in UTC with six decimals.
+    pub fn default_id(item: &EventId, at: Timestamp) -> Result<EventId, String> {
+        EventId::parse(&format!("{item}@{}", at.to_rfc3339_micros()))
+    }
+}
+
+/// The four states every source's own states are mapped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FlowState {
+    Backlog,
+    Active,
+    Waiting,
+    Done,
+}
+
+impl FlowState {
+    pub const ALL: [(&'static str, FlowState); 4] = [
+        ("backlog", FlowState::Backlog),
+        ("active", FlowState::Active),
+        ("waiting", FlowState::Waiting),
+        ("done", FlowState::Done),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        enum_name(&Self::ALL, self)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == text).map(|(_, k)| *k)
+    }
+
+    /// Active or waiting: the item is in flow.
+    pub fn in_flow(self) -> bool {
+        matches!(self, FlowState::Active | FlowState::Waiting)
+    }
 }

@@ -76,10 +76,12 @@ pub fn parse_event(value: &Value, pseudonymiser: &Pseudonymiser) -> Result<Event
         "annotation" => fields.annotation().map(Event::Annotation),
         "sli" => fields.sli().map(Event::Sli),
         "pipeline_run" => fields.pipeline_run().map(Event::PipelineRun),
+        "work_item" => fields.work_item().map(Event::WorkItem),
+        "work_state" => fields.work_state().map(Event::WorkState),
         other => Err(err(
             "type",
             format!(
-                "unknown event type `{other}`; expected change, pull_request, deployment, incident, annotation, sli or pipeline_run"
+                "unknown event type `{other}`; expected change, pull_request, deployment, incident, annotation, sli, pipeline_run, work_item or work_state"
             ),
         )),
     }
@@ -255,6 +257,44 @@ impl<'a> Fields<'a> {
             finished_at: self.required("finished_at", as_time)?,
             status: self.required("status", |f, v| as_enum(f, v, &PipelineStatus::ALL))?,
             attempt,
+        })
+    }
+
+    /// A ticket: its assignee, reporter, title and description are not
+    /// read at all (flow.md: work belongs to a team).
+    fn work_item(&self) -> Result<WorkItem, FieldError> {
+        let team = self.optional("team", as_name)?;
+        let service = self.optional("service", as_name)?;
+        if team.is_none() && service.is_none() {
+            return Err(err(
+                "team",
+                "is required when `service` is absent: a work item belongs to a team (or a service a team owns)",
+            ));
+        }
+        Ok(WorkItem {
+            id: self.id()?,
+            team,
+            service,
+            kind: self
+                .optional("kind", |f, v| as_enum(f, v, &WorkKind::ALL))?
+                .unwrap_or(WorkKind::Feature),
+            created_at: self.required("created_at", as_time)?,
+        })
+    }
+
+    fn work_state(&self) -> Result<WorkState, FieldError> {
+        let item = self.required("item", as_event_id)?;
+        let at = self.required("at", as_time)?;
+        let state = self.required("state", |f, v| as_enum(f, v, &FlowState::ALL))?;
+        let id = match self.optional("id", as_event_id)? {
+            Some(id) => id,
+            None => WorkState::default_id(&item, at).map_err(|m| err("id", m))?,
+        };
+        Ok(WorkState {
+            id,
+            item,
+            at,
+            state,
         })
     }
 

@@ -22,6 +22,8 @@ pub const TABLES: &[&str] = &[
     "annotations",
     "slis",
     "pipeline_runs",
+    "work_items",
+    "work_states",
     "future_events",
     "deliveries",
     "change_days",

@@ -12,6 +12,7 @@
 
 mod codec;
 mod copy;
+mod flow;
 mod governance;
 mod postgres;
 mod retained;
@@ -434,6 +435,10 @@ pub trait Store: GovernanceStore {
         first_end: lantern_events::Timestamp,
         config: &EngineConfig,
     ) -> Result<ReportInput>;
+
+    /// The scope's work items with their whole `work_state` history
+    /// (flow.md), ordered by item id.
+    fn flow_items(&self, scope: &lantern_engine::Scope) -> Result<Vec<lantern_engine::FlowItem>>;
 }
 
 /// Where a store lives, as a user writes it (`--db`, `LANTERN_DB`):

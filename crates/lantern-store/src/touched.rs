@@ -52,7 +52,11 @@ impl<'e> Touched<'e> {
                     t.repos.insert(p.repo.to_string());
                     t.pull_requests.push(p.id.as_str());
                 }
-                Event::Annotation(_) | Event::Sli(_) | Event::PipelineRun(_) => {}
+                Event::Annotation(_)
+                | Event::Sli(_)
+                | Event::PipelineRun(_)
+                | Event::WorkItem(_)
+                | Event::WorkState(_) => {}
             }
         }
         t

@@ -46,6 +46,9 @@ pub enum Command {
     Import(ImportCommand),
     /// The DORA report for a service, a team or the organisation.
     Report(report_cmd::ReportArgs),
+    /// Flow metrics (flow.md): velocity, time, efficiency, load and
+    /// distribution of a team's work items [default: every team].
+    Flow(crate::flow_cmd::FlowArgs),
     /// Generate a demo organisation, show its report, and open it in the
     /// dashboard (`--no-serve`: only the report).
     Demo(report_cmd::DemoArgs),
@@ -164,6 +167,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print!(
                 "{}",
                 report_cmd::run(instance.store.as_mut(), &config, &args, None)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Flow(args) => {
+            let (config, mut instance) = (settings()?, open()?);
+            print!(
+                "{}",
+                crate::flow_cmd::run(instance.store.as_mut(), &config, &args)?
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod demo;
 pub mod deployment_cmd;
 pub mod doctor_cmd;
+pub mod flow_cmd;
 pub mod gate_cmd;
 pub mod governance_cmd;
 pub mod import;

@@ -138,7 +138,7 @@ pub fn csv(
                 continue;
             }
             let mut rows = Vec::new();
-            flatten("", v, &mut rows);
+            flatten_value("", v, &mut rows);
             for (field, value) in rows {
                 write([&from, &to, metric, &field, &value]);
             }
@@ -158,7 +158,8 @@ pub fn csv(
     String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
+/// A JSON value as (dotted field, text) rows, for CSV.
+pub fn flatten_value(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
@@ -167,13 +168,13 @@ fn flatten(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
                 } else {
                     format!("{prefix}.{k}")
                 };
-                flatten(&key, child, rows);
+                flatten_value(&key, child, rows);
             }
         }
         // A list (silent services, gaps): one row per field of each item.
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                flatten(&format!("{prefix}.{i}"), child, rows);
+                flatten_value(&format!("{prefix}.{i}"), child, rows);
             }
         }
         Value::Null => rows.push((prefix.to_string(), String::new())),

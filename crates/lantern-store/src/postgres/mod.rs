@@ -116,6 +116,8 @@ const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_
 const SLI_COLUMNS: &str = "id, slo, from_at, to_at, good, total";
 const PIPELINE_RUN_COLUMNS: &str =
     "id, repo, sha, pipeline, started_at, finished_at, status, attempt";
+const WORK_ITEM_COLUMNS: &str = "id, team, service, kind, created_at";
+const WORK_STATE_COLUMNS: &str = "id, item, at, state";
 
 fn opt_time(r: &Row, i: usize) -> Result<Option<Timestamp>> {
     Ok(r.try_get::<_, Option<i64>>(i)?.map(time))
@@ -289,6 +291,7 @@ fn load_all(c: &mut impl GenericClient, changes: &str) -> Result<EventSet> {
         incidents: select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)?,
         annotations: annotations(c)?,
         pipeline_runs: pipeline_runs(c, "FROM pipeline_runs", &[])?,
+        ..EventSet::default()
     })
 }
 
@@ -353,6 +356,7 @@ fn load_scoped(
         incidents,
         annotations: annotations(c)?,
         pipeline_runs: pipeline_runs(c, "FROM pipeline_runs WHERE repo = ANY($1)", &[&repos])?,
+        ..EventSet::default()
     })
 }
 
@@ -474,7 +478,10 @@ impl Store for PostgresStore {
                 EventKind::Incident => (INCIDENT_COLUMNS, "incidents"),
                 EventKind::Sli => (SLI_COLUMNS, "slis"),
                 EventKind::PipelineRun => (PIPELINE_RUN_COLUMNS, "pipeline_runs"),
-                EventKind::Annotation => return Ok(None),
+                // Never merged: a work item or state replaces its own id.
+                EventKind::Annotation | EventKind::WorkItem | EventKind::WorkState => {
+                    return Ok(None);
+                }
             };
             let sql = format!("SELECT {columns} FROM {table} WHERE id = $1");
             let Some(r) = c.query_opt(&sql, &[&key])? else {
@@ -759,6 +766,39 @@ impl Store for PostgresStore {
         progress: &dyn Fn(usize, usize),
     ) -> Result<()> {
         facts::refresh(self.client(), config, progress)
+    }
+
+    fn flow_items(&self, scope: &lantern_engine::Scope) -> Result<Vec<lantern_engine::FlowItem>> {
+        let (clause, args) = crate::flow::scope_clause(scope, |n| format!("${n}"));
+        // Ids compare as bytes ("C"), as flow.md orders ties and SQLite does.
+        let sql = format!(
+            "SELECT {} FROM work_items i LEFT JOIN work_states s ON s.item = i.id
+             WHERE {clause} ORDER BY i.id COLLATE \"C\", s.at, s.id COLLATE \"C\"",
+            crate::flow::COLUMNS
+        );
+        self.read(|c| {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
+                .iter()
+                .map(|a| a as &(dyn postgres::types::ToSql + Sync))
+                .collect();
+            let mut items = crate::flow::Assembler::default();
+            for r in c.query(&sql, &params)? {
+                let at: Option<i64> = r.try_get(5)?;
+                let state = match at {
+                    Some(at) => Some((at, r.try_get::<_, &str>(6)?)),
+                    None => None,
+                };
+                items.push(crate::flow::Row {
+                    id: r.try_get(0)?,
+                    team: r.try_get(1)?,
+                    service: r.try_get(2)?,
+                    kind: r.try_get(3)?,
+                    created_at: r.try_get(4)?,
+                    state,
+                })?;
+            }
+            Ok(items.finish())
+        })
     }
 
     /// From kept facts, refreshed first when stale. Writes committing

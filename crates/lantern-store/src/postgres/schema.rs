@@ -354,6 +354,27 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO service_repos SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL
         ON CONFLICT DO NOTHING;
     "#,
+    // The `work_item` and `work_state` events of flow.md (as SQLite's 16).
+    r#"
+    CREATE TABLE work_items (
+        id TEXT PRIMARY KEY,
+        team TEXT,
+        service TEXT,
+        kind TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        received_at BIGINT
+    );
+    CREATE INDEX work_items_by_team ON work_items(team) WHERE team IS NOT NULL;
+    CREATE INDEX work_items_by_service ON work_items(service) WHERE service IS NOT NULL;
+    CREATE TABLE work_states (
+        id TEXT PRIMARY KEY,
+        item TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        received_at BIGINT
+    );
+    CREATE INDEX work_states_by_item ON work_states(item, at, id COLLATE "C") INCLUDE (state);
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -5,7 +5,7 @@
 
 use super::{
     ANNOTATION_COLUMNS, CHANGE_COLUMNS, DEPLOYMENT_COLUMNS, INCIDENT_COLUMNS, PIPELINE_RUN_COLUMNS,
-    PULL_REQUEST_COLUMNS, SLI_COLUMNS,
+    PULL_REQUEST_COLUMNS, SLI_COLUMNS, WORK_ITEM_COLUMNS, WORK_STATE_COLUMNS,
 };
 use crate::Result;
 use crate::codec::{enum_text, scope_columns, shas_to_text};
@@ -17,7 +17,7 @@ use postgres::types::ToSql;
 /// One column's value of a row to insert.
 pub(crate) type Cell = Box<dyn ToSql + Sync>;
 
-const TABLES: [(&str, &str); 7] = [
+const TABLES: [(&str, &str); 9] = [
     ("changes", CHANGE_COLUMNS),
     ("pull_requests", PULL_REQUEST_COLUMNS),
     ("deployments", DEPLOYMENT_COLUMNS),
@@ -25,6 +25,8 @@ const TABLES: [(&str, &str); 7] = [
     ("annotations", ANNOTATION_COLUMNS),
     ("slis", SLI_COLUMNS),
     ("pipeline_runs", PIPELINE_RUN_COLUMNS),
+    ("work_items", WORK_ITEM_COLUMNS),
+    ("work_states", WORK_STATE_COLUMNS),
 ];
 
 /// Rows per statement: well under PostgreSQL's 65 535 parameters.
@@ -35,7 +37,7 @@ const ROWS: usize = 500;
 /// so the batch keeps the last of each, as writing them in order would).
 pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
     super::facts::mark_stale(tx, events)?;
-    let mut rows: [Vec<Vec<Cell>>; 7] = Default::default();
+    let mut rows: [Vec<Vec<Cell>>; 9] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
     // Every row records when Lantern received it (hygiene.md F1, F3).
     let now = Timestamp::now().micros();
@@ -275,6 +277,25 @@ fn row(event: &Event) -> (usize, Vec<Cell>) {
                 t(r.finished_at),
                 text(enum_text(&PipelineStatus::ALL, r.status)),
                 Box::new(i64::from(r.attempt)),
+            ],
+        ),
+        Event::WorkItem(w) => (
+            7,
+            vec![
+                text(w.id.as_str()),
+                opt_text(w.team.as_ref().map(Name::as_str)),
+                opt_text(w.service.as_ref().map(Name::as_str)),
+                text(w.kind.as_str()),
+                t(w.created_at),
+            ],
+        ),
+        Event::WorkState(w) => (
+            8,
+            vec![
+                text(w.id.as_str()),
+                text(w.item.as_str()),
+                t(w.at),
+                text(w.state.as_str()),
             ],
         ),
     }

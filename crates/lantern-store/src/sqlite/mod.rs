@@ -36,6 +36,8 @@ struct Inserts<'t> {
     annotation: rusqlite::Statement<'t>,
     sli: rusqlite::Statement<'t>,
     pipeline_run: rusqlite::Statement<'t>,
+    work_item: rusqlite::Statement<'t>,
+    work_state: rusqlite::Statement<'t>,
     future_put: rusqlite::Statement<'t>,
     future_drop: rusqlite::Statement<'t>,
     /// When Lantern received the batch (every row records it).
@@ -63,6 +65,8 @@ impl<'t> Inserts<'t> {
                  ON CONFLICT (id) DO UPDATE SET repo = ?2, sha = ?3, pipeline = ?4,
                  started_at = ?5, finished_at = ?6, status = ?7, attempt = ?8, received_at = ?9",
             )?,
+            work_item: tx.prepare("INSERT OR REPLACE INTO work_items VALUES (?1,?2,?3,?4,?5,?6)")?,
+            work_state: tx.prepare("INSERT OR REPLACE INTO work_states VALUES (?1,?2,?3,?4,?5)")?,
             future_put: tx.prepare("INSERT OR REPLACE INTO future_events VALUES (?1,?2,?3,?4,?5)")?,
             future_drop: tx.prepare("DELETE FROM future_events WHERE kind = ?1 AND id = ?2")?,
             now: Timestamp::now().micros(),
@@ -372,6 +376,25 @@ impl SqliteStore {
                     ins.now,
                 ])?;
             }
+            Event::WorkItem(w) => {
+                ins.work_item.execute(params![
+                    w.id.as_str(),
+                    w.team.as_ref().map(Name::as_str),
+                    w.service.as_ref().map(Name::as_str),
+                    w.kind.as_str(),
+                    w.created_at.micros(),
+                    ins.now,
+                ])?;
+            }
+            Event::WorkState(w) => {
+                ins.work_state.execute(params![
+                    w.id.as_str(),
+                    w.item.as_str(),
+                    w.at.micros(),
+                    w.state.as_str(),
+                    ins.now,
+                ])?;
+            }
         }
         Ok(())
     }
@@ -670,6 +693,7 @@ impl SqliteStore {
                 incidents,
                 annotations,
                 pipeline_runs: self.pipeline_runs_where(&mut names, "", [])?,
+                ..EventSet::default()
             });
         };
         let wide = self.widen(&incidents, services);
@@ -714,6 +738,7 @@ impl SqliteStore {
             incidents,
             annotations,
             pipeline_runs,
+            ..EventSet::default()
         })
     }
 
@@ -798,6 +823,33 @@ impl Store for SqliteStore {
             Some(c) if c.is_empty() => Ok(()),
             closure => self.refresh_closure(config, closure, progress),
         }
+    }
+
+    fn flow_items(&self, scope: &lantern_engine::Scope) -> Result<Vec<lantern_engine::FlowItem>> {
+        let (clause, args) = crate::flow::scope_clause(scope, |n| format!("?{n}"));
+        // Ids compare as bytes (BINARY), as flow.md orders ties.
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM work_items i LEFT JOIN work_states s ON s.item = i.id
+             WHERE {clause} ORDER BY i.id, s.at, s.id",
+            crate::flow::COLUMNS
+        ))?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut items = crate::flow::Assembler::default();
+        while let Some(r) = rows.next()? {
+            let state = match r.get_ref(5)?.as_i64_or_null()? {
+                Some(at) => Some((at, r.get_ref(6)?.as_str()?)),
+                None => None,
+            };
+            items.push(crate::flow::Row {
+                id: r.get_ref(0)?.as_str()?,
+                team: r.get_ref(1)?.as_str_or_null()?,
+                service: r.get_ref(2)?.as_str_or_null()?,
+                kind: r.get_ref(3)?.as_str()?,
+                created_at: r.get(4)?,
+                state,
+            })?;
+        }
+        Ok(items.finish())
     }
 
     fn report_input_ending(
@@ -894,7 +946,8 @@ impl Store for SqliteStore {
                 .pipeline_runs_where(&mut names, "WHERE id = ?1", [key])?
                 .pop()
                 .map(Event::PipelineRun),
-            EventKind::Annotation => None,
+            // Never merged: a work item or state replaces its own id.
+            EventKind::Annotation | EventKind::WorkItem | EventKind::WorkState => None,
         })
     }
 

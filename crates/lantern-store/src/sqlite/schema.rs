@@ -428,6 +428,30 @@ const MIGRATIONS: &[&str] = &[
         ON CONFLICT DO NOTHING;
     END;
     "#,
+    // 16: the `work_item` and `work_state` events of flow.md. A team's
+    // flow reads its items (by team, or by the services it owns) and
+    // each item's states in history order; no assignee, reporter or
+    // title has a column.
+    r#"
+    CREATE TABLE work_items (
+        id TEXT PRIMARY KEY,
+        team TEXT,
+        service TEXT,
+        kind TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        received_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX work_items_by_team ON work_items(team) WHERE team IS NOT NULL;
+    CREATE INDEX work_items_by_service ON work_items(service) WHERE service IS NOT NULL;
+    CREATE TABLE work_states (
+        id TEXT PRIMARY KEY,
+        item TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        received_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX work_states_by_item ON work_states(item, at, id, state);
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
