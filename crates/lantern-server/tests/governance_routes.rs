@@ -53,6 +53,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         // Any token may ask the deploy gate (slo.md); the gate role little else.
         ("get", "/api/v1/gate") => SignedIn,
         ("get", "/api/v1/report" | "/api/v1/catalog" | "/api/v1/slos") => Aggregates,
+        ("get", "/api/v1/flow") => Aggregates,
         ("get", "/api/v1/annotations" | "/api/v1/disputes") => Aggregates,
         ("get", "/api/v1/services/{service}/deployments") => PaymentsDetail,
         ("get", "/api/v1/services/{service}/incidents") => PaymentsDetail,
@@ -116,6 +117,14 @@ fn requests(
             .iter()
             .map(|q| (format!("{route}{q}"), None))
             .collect(),
+        ("get", "/api/v1/flow") => [
+            format!("{route}?{window}&bucket=month"),
+            format!("{route}?team=payments&{window}"),
+            format!("{route}?service=checkout&{window}&bucket=month"),
+        ]
+        .into_iter()
+        .map(|p| (p, None))
+        .collect(),
         ("get", "/api/v1/report") => {
             let mut all = vec![
                 format!("{route}?{window}&bucket=month"),
@@ -451,7 +460,10 @@ const CANONICAL: &str = r#"[
     {"type":"change","repo":"acme/shop","sha":"1111111","committed_at":"2019-05-14T09:00:00Z","author":"Grace Hopper <grace@navy.example>"},
     {"type":"change","repo":"acme/shop","sha":"2222222","parents":["1111111"],"committed_at":"2019-05-14T10:00:00Z","author":"ada@lovelace.example"},
     {"type":"deployment","id":"shop-1","service":"checkout","environment":"production","finished_at":"2019-05-15T12:00:00Z","repo":"acme/shop","sha":"2222222"},
-    {"type":"pull_request","id":"acme/shop#7","repo":"acme/shop","opened_at":"2019-05-14T08:00:00Z","merged_at":"2019-05-14T11:00:00Z","author":"Linus Example"}
+    {"type":"pull_request","id":"acme/shop#7","repo":"acme/shop","opened_at":"2019-05-14T08:00:00Z","merged_at":"2019-05-14T11:00:00Z","author":"Linus Example"},
+    {"type":"work_item","id":"PAY-7","team":"payments","kind":"defect","created_at":"2019-05-13T08:00:00Z","assignee":"Margaret Hamilton <margaret@apollo.example>","reporter":"katherine@nasa.example","title":"Katherine's checkout bug"},
+    {"type":"work_state","item":"PAY-7","at":"2019-05-13T09:00:00Z","state":"active"},
+    {"type":"work_state","item":"PAY-7","at":"2019-05-15T09:00:00Z","state":"done"}
 ]"#;
 
 /// Person fields of a payload: logins, e-mails, user names, the names of
@@ -473,6 +485,10 @@ fn identities(value: &Value, parent: &str, out: &mut BTreeSet<String>) {
                                 | "userId"
                                 | "user"
                                 | "author"
+                                | "assignee"
+                                | "reporter"
+                                | "displayName"
+                                | "emailAddress"
                         );
                         let persons_name = matches!(key.as_str(), "name" | "summary")
                             && matches!(
@@ -569,6 +585,7 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
         "fili@ifountain.com",
         "Initial commit",
         "grace@navy.example",
+        "margaret@apollo.example",
     ] {
         assert!(
             people.iter().any(|p| p.contains(known)),

@@ -9,6 +9,7 @@ pub(crate) mod access;
 pub(crate) mod catalog;
 pub(crate) mod context;
 pub(crate) mod detail;
+pub(crate) mod flow;
 pub(crate) mod health;
 pub(crate) mod hooks;
 pub(crate) mod report;
@@ -62,6 +63,7 @@ pub fn routes() -> Routes {
         (Public, api!(health::healthz)),
         (Public, api!(health::readyz)),
         (Aggregates, api!(report::report)),
+        (Aggregates, api!(flow::flow)),
         (Aggregates, api!(slos::slos)),
         (SignedIn, api!(slos::gate)),
         (Aggregates, api!(catalog::catalog)),
