@@ -41,7 +41,7 @@ pub enum FlowBucket {
     Figures {
         window: WindowJson,
         #[serde(flatten)]
-        flow: FlowReport,
+        flow: Box<FlowReport>,
     },
     Suppressed(crate::report::SuppressedReport),
 }
@@ -171,7 +171,7 @@ fn answer(
                     }),
                     None => FlowBucket::Figures {
                         window: (*w).into(),
-                        flow: figures(*w),
+                        flow: Box::new(figures(*w)),
                     },
                 });
             }
@@ -185,4 +185,67 @@ fn answer(
         flow: figures(window),
         buckets,
     })))
+}
+
+/// Where the unmapped states are counted: `source_state` keys
+/// `flow.unmapped:SOURCE:STATE`, each holding its count.
+const UNMAPPED: &str = "flow.unmapped:";
+
+/// A tracker's state that maps to none of flow.md's four, as counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnmappedState {
+    pub source: String,
+    pub state: String,
+    /// Deliveries that named it.
+    pub count: u64,
+}
+
+/// Counts the states a delivery named that the catalog's `[flow.states]`
+/// does not map: a data-quality finding (`lantern doctor`, the data
+/// health page), never a silent drop.
+pub fn note_unmapped(
+    store: &mut dyn Store,
+    source: &str,
+    states: &[String],
+) -> Result<(), AppError> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    let mut counted: Vec<(String, String)> = Vec::new();
+    for state in states {
+        let key = format!("{UNMAPPED}{source}:{state}");
+        let before = match counted.iter().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.parse::<u64>().unwrap_or(0),
+            None => store
+                .source_state(&key)?
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0),
+        };
+        counted.retain(|(k, _)| *k != key);
+        counted.push((key, (before + 1).to_string()));
+    }
+    let pairs: Vec<(&str, &str)> = counted
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    store.session()?.commit(&pairs)?;
+    Ok(())
+}
+
+/// Every unmapped state counted, by source and state.
+pub fn unmapped_states(store: &dyn Store) -> Result<Vec<UnmappedState>, AppError> {
+    Ok(store
+        .source_states(UNMAPPED)?
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let rest = key.strip_prefix(UNMAPPED)?;
+            let (source, state) = rest.split_once(':')?;
+            Some(UnmappedState {
+                source: source.to_string(),
+                state: state.to_string(),
+                count: value.parse().ok()?,
+            })
+        })
+        .collect())
 }

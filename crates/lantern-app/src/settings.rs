@@ -44,6 +44,71 @@ struct File {
     gate: GateEntry,
     /// `[prometheus]`: where `[slos.prometheus]` queries are asked.
     prometheus: Option<PrometheusEntry>,
+    /// `[flow]`: trackers' states, kinds and teams (flow.md).
+    #[serde(default)]
+    flow: FlowEntry,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowEntry {
+    /// A tracker's state, status or label → backlog, active, waiting, done.
+    #[serde(default)]
+    states: std::collections::BTreeMap<String, String>,
+    /// An issue type or label → feature, defect, risk, debt.
+    #[serde(default)]
+    kinds: std::collections::BTreeMap<String, String>,
+    /// A Jira project key, component or field value, a repository, a
+    /// GitLab project, a GitHub project's node id → a team of the catalog.
+    #[serde(default)]
+    teams: std::collections::BTreeMap<String, String>,
+    /// Jira: the field that names the team (a custom field's id).
+    jira_team_field: Option<String>,
+}
+
+/// `[flow]`, checked: every state and kind one of flow.md's, every team
+/// one of the catalog's.
+fn flow_mapping(
+    entry: FlowEntry,
+    teams: &[Team],
+    where_: &str,
+) -> Result<lantern_sources::FlowMapping> {
+    use lantern_events::{FlowState, WorkKind};
+    let mut out = lantern_sources::FlowMapping {
+        jira_team_field: entry.jira_team_field,
+        ..Default::default()
+    };
+    for (word, state) in entry.states {
+        let Some(s) = FlowState::parse(&state) else {
+            bail!(
+                "{where_}: flow.states.\"{word}\" = \"{state}\" is not a state: backlog, active, waiting or done"
+            );
+        };
+        out.states.insert(word, s);
+    }
+    for (word, kind) in entry.kinds {
+        let Some(k) = WorkKind::parse(&kind) else {
+            bail!(
+                "{where_}: flow.kinds.\"{word}\" = \"{kind}\" is not a kind: feature, defect, risk or debt"
+            );
+        };
+        out.kinds.insert(word, k);
+    }
+    for (key, team) in entry.teams {
+        if !teams.iter().any(|t| t.name.as_str() == team) {
+            let known: Vec<&str> = teams.iter().map(|t| t.name.as_str()).collect();
+            bail!(
+                "{where_}: flow.teams.\"{key}\" = \"{team}\" is not a team of the catalog (teams: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+        out.teams.insert(key, team);
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,6 +374,7 @@ impl Settings {
 /// files that get committed.
 fn sources(
     entries: std::collections::BTreeMap<String, SourceEntry>,
+    flow: &lantern_sources::FlowMapping,
     where_: &str,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<std::collections::BTreeMap<String, SourceSettings>> {
@@ -344,6 +410,7 @@ fn sources(
                 incident_label: entry.and_then(|e| e.incident_label.clone()),
                 incident_types: entry.map(|e| e.incident_types.clone()).unwrap_or_default(),
                 service_field: entry.and_then(|e| e.service_field.clone()),
+                flow: flow.clone(),
             },
         );
     }
@@ -493,6 +560,7 @@ impl Settings {
             retention_every: Governance::default().retention_every,
         };
         let slos = slos(file.slos, &teams, &where_)?;
+        let flow = flow_mapping(file.flow, &teams, &where_)?;
         let prometheus = match file.prometheus {
             Some(p) if !p.url.starts_with("http://") => bail!(
                 "{where_}: prometheus.url must be an http:// address (put TLS in front of Lantern's reads with a proxy), got `{}`",
@@ -537,7 +605,9 @@ impl Settings {
                 link_window_micros: (hours * 3600.0 * MICROS_PER_SECOND as f64).round() as i64,
                 infer_incident_links: file.incidents.infer_links,
             },
-            sources: sources(file.sources, &where_, |name| std::env::var(name).ok())?,
+            sources: sources(file.sources, &flow, &where_, |name| {
+                std::env::var(name).ok()
+            })?,
             git_hotfix: lantern_git::HotfixRule {
                 patterns: file.git.hotfix_patterns,
                 semver_patch_days: file.git.semver_patch_days,
@@ -621,7 +691,7 @@ mod tests {
         )
         .unwrap();
         let env = |name: &str| (name == "LANTERN_PAGERDUTY_SECRET").then(|| "b, c".to_string());
-        let s = sources(file.sources, "lantern.toml", env).unwrap();
+        let s = sources(file.sources, &Default::default(), "lantern.toml", env).unwrap();
         assert_eq!(s["pagerduty"].secrets, vec!["a", "b", "c"]);
         assert_eq!(s["pagerduty"].service("API Service"), "api");
         assert!(s["opsgenie"].secrets.is_empty());

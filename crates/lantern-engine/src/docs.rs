@@ -41,6 +41,11 @@ pub fn find_metric_doc(name: &str) -> Option<&'static MetricDoc> {
         "slo" | "sli" | "service_level_objectives" => "slos",
         "budget" | "error_budgets" | "burn_rate" => "error_budget",
         "deploy_gate" | "deployment_gate" => "gate",
+        "velocity" | "throughput" => "flow_velocity",
+        "cycle_time" | "flow" => "flow_time",
+        "efficiency" => "flow_efficiency",
+        "wip" | "work_in_progress" | "load" => "flow_load",
+        "distribution" => "flow_distribution",
         other => other,
     };
     DOCS.iter().find(|d| d.key == alias)
@@ -164,6 +169,51 @@ const DOCS: &[MetricDoc] = &[
         misread_or_gamed: "A gate that blocks the fix: hotfixes and rollbacks are always allowed, because they are what a spent budget asks for. A gate that is always overridden teaches nothing: start with enforce off, read the warnings, then turn it on. No data is unknown, never healthy.",
         definition: "slo.md. 1 an unknown service is an error (404, exit 2); 2 a hotfix or rollback is allowed; 3 any SLO exhausted or burning, or without data when no_data = deny: deny; 4 any SLO warning or without data: warn; 5 otherwise, and with no SLO: allow. With [gate] enforce = false (the default) a deny is answered as a warn. lantern gate exits 0 for allow or warn, 3 for deny.",
     },
+    MetricDoc {
+        key: "flow_velocity",
+        title: "Flow velocity",
+        summary: "Work items a team finished in the window, per week and by kind.",
+        measures: "How many of the team's work items (tickets, issues, stories) reached done in the window after having started, per week, split into features, defects, risks and debt; items closed straight from the backlog are counted apart (closed_unstarted).",
+        does_not_measure: "How big or valuable the items were; how hard anyone worked; who did them (items belong to a team, and no assignee is kept).",
+        misread_or_gamed: "Splitting one piece of work into many tickets raises it without delivering more; closing stale tickets does not (they never started), and reopened items stop counting until done again. Teams size tickets differently: never compare teams by it.",
+        definition: "flow.md. done_at(i) = at of the item's last work_state when that state is done; start(i) = at of its first active or waiting state. D = the scope's items with done_at in W and a start. count = |D|, per_week = |D| ÷ (days(W) ÷ 7), by_kind counts D's kinds, closed_unstarted counts the items done in W without a start.",
+    },
+    MetricDoc {
+        key: "flow_time",
+        title: "Flow time",
+        summary: "How long finished work took from its start to done.",
+        measures: "For each item finished in the window, the time from its first active or waiting state to done: the whole time work was in flow, waiting included. It starts before the first commit, where lead time cannot see.",
+        does_not_measure: "The time in the backlog before work started; effort (a week of flow time can hold an hour of work); the time after done until users have it (that is lead time's and deployment's).",
+        misread_or_gamed: "Moving tickets to in progress only at the last moment shortens it on paper; closing without doing is counted as done only when the item had started. Long-lived items reopened and finished again count once, with their whole history.",
+        definition: "flow.md. The stats object (count, median_s, p75_s, p90_s, mean_s) of done_at(i) − start(i) over D.",
+    },
+    MetricDoc {
+        key: "flow_efficiency",
+        title: "Flow efficiency",
+        summary: "Share of flow time work was actively worked on rather than waiting.",
+        measures: "Of the flow time of the items finished in the window, the share spent in an active state; the rest was waiting (for a review, a build, a handoff) or back in the backlog. ratio is the ratio of sums; shares summarises each item's own share.",
+        does_not_measure: "Whether the active time was well spent; anyone's utilisation. A low ratio is the system's queues, not a person's idleness.",
+        misread_or_gamed: "It is only as good as the states: a board whose columns all map to active reads 100 %. Map review, QA and blocked columns to waiting ([flow.states]).",
+        definition: "flow.md. active_time(i) = the time between start(i) and done_at(i) in active states (each lasts until the item's next state). ratio = Σ active_time ÷ Σ flow time over D (null when Σ flow time = 0); shares = the stats object of active_time ÷ flow time over the items of D with flow time > 0 (its _s fields hold plain shares).",
+    },
+    MetricDoc {
+        key: "flow_load",
+        title: "Flow load",
+        summary: "Work in progress: items active or waiting at the end of each day.",
+        measures: "How many of the team's items were in flow (active or waiting) at the end of each UTC day of the window: the mean over those days, the most, and the count at the window's end. High load with low velocity is work started and not finished.",
+        does_not_measure: "How much work each item is; who holds it.",
+        misread_or_gamed: "Items left open on the board after the work stopped inflate it; parking them in the backlog hides it. Read it with velocity and flow time, not alone.",
+        definition: "flow.md. For each UTC day that W touches, the number of the scope's items whose state at min(next midnight, to) — the state of their last work_state with at before it — is active or waiting; mean over those days (whole and partial alike), max, and at_end = the same count at to.",
+    },
+    MetricDoc {
+        key: "flow_distribution",
+        title: "Flow distribution",
+        summary: "What finished work was: features, defects, risks, debt.",
+        measures: "The share of each kind among the items finished in the window: how much of the team's capacity went to new value, to fixing, to risk and to paying down debt.",
+        does_not_measure: "Whether the balance is right: that depends on the product's stage and the team's situation.",
+        misread_or_gamed: "Relabelling defects as features changes it without changing anything; items without a kind count as features.",
+        definition: "flow.md. For each of feature, defect, risk, debt: its count in D ÷ |D|; every share null when D is empty.",
+    },
 ];
 
 #[cfg(test)]
@@ -183,6 +233,11 @@ mod tests {
             "deployment_success_rate",
             "pr_stages",
             "data_quality",
+            "flow_velocity",
+            "flow_time",
+            "flow_efficiency",
+            "flow_load",
+            "flow_distribution",
         ] {
             let d = find_metric_doc(key).unwrap_or_else(|| panic!("{key}"));
             assert!(
@@ -193,6 +248,8 @@ mod tests {
         }
         assert_eq!(find_metric_doc("CFR").unwrap().key, "change_failure_rate");
         assert_eq!(find_metric_doc("lead-time").unwrap().key, "lead_time");
-        assert!(find_metric_doc("velocity").is_none());
+        assert_eq!(find_metric_doc("WIP").unwrap().key, "flow_load");
+        assert_eq!(find_metric_doc("cycle time").unwrap().key, "flow_time");
+        assert!(find_metric_doc("story_points").is_none());
     }
 }

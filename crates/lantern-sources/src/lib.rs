@@ -21,5 +21,6 @@ pub mod jsonl;
 pub use jsonl::{LineError, read_jsonl};
 pub use lantern_git as git;
 pub use receivers::{
-    Chain, Delivery, MapError, Mapped, PendingRun, RECEIVERS, Receiver, SourceSettings, receiver,
+    Chain, Delivery, FlowMapping, MapError, Mapped, PendingRun, RECEIVERS, Receiver,
+    SourceSettings, receiver,
 };

@@ -279,6 +279,13 @@ pub fn dead_letters(
                         println!("{}: stored {} events", l.id, events.len());
                         stored += 1;
                     }
+                    Ok(Mapped::Work { events, unmapped }) => {
+                        store.write(&events)?;
+                        lantern_app::flow::note_unmapped(store, &l.source, &unmapped)?;
+                        store.remove_dead_letter(l.id)?;
+                        println!("{}: stored {} events", l.id, events.len());
+                        stored += 1;
+                    }
                     Ok(Mapped::Merge(events)) => {
                         let n = events.len();
                         store.write_merged(events)?;

@@ -190,6 +190,22 @@ async fn deliver(
                 .await?;
             Ok(answer)
         }
+        Ok(Mapped::Work { events, unmapped }) => {
+            let answer = commit(state, source, events, false).await?;
+            if !unmapped.is_empty() {
+                tracing::warn!(
+                    source,
+                    ?unmapped,
+                    "tracker states [flow.states] does not map"
+                );
+                state
+                    .with_store(move |store, _| {
+                        Ok(lantern_app::flow::note_unmapped(store, source, &unmapped)?)
+                    })
+                    .await?;
+            }
+            Ok(answer)
+        }
         Ok(Mapped::Ignored(why)) => Ok((
             StatusCode::ACCEPTED,
             Json(Accepted {

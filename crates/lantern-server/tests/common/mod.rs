@@ -483,6 +483,7 @@ fn source(
         incident_label: Some("bug".into()),
         incident_types: Vec::new(),
         service_field: None,
+        flow: Default::default(),
     };
     (name.to_string(), settings)
 }

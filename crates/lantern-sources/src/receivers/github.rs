@@ -11,7 +11,9 @@
 //! - `workflow_run`: every completed run is a `pipeline_run` (each attempt
 //!   its own); a run of a workflow named in `deploy_workflows` is also a
 //!   production deployment;
-//! - `issues` with the incident label: an incident (`trackers`);
+//! - `issues` with the incident label: an incident (`trackers`); other
+//!   issues are work items, and `projects_v2_item` status changes move
+//!   them (`work`);
 //! - `deployment` (not final yet), `ping` and the rest: accepted, ignored.
 
 use super::fields::{
@@ -55,6 +57,7 @@ pub fn map(
         "pull_request_review" => review(&v, pseudonymiser),
         "workflow_run" => workflow_run(&v, settings),
         "issues" => super::trackers::github_issue(&v, service(&v, settings)?, settings),
+        "projects_v2_item" => super::work::github_project_item(&v, settings),
         "ping" => Ok(Mapped::Ignored("ping: the hook reaches Lantern".into())),
         "deployment" => Ok(Mapped::Ignored(
             "a deployment counts once a deployment_status says how it ended".into(),

@@ -10,6 +10,9 @@ mod github;
 mod gitlab;
 mod incidents;
 mod trackers;
+mod work;
+
+pub use work::FlowMapping;
 
 use crate::verify;
 use lantern_events::{Event, Pseudonymiser, Timestamp};
@@ -37,6 +40,9 @@ pub struct SourceSettings {
     /// Jira: the field naming an incident's service (a custom field's id;
     /// default the first of `components`).
     pub service_field: Option<String>,
+    /// The catalog's `[flow]`: trackers' states, kinds and teams (the same
+    /// for every receiver).
+    pub flow: FlowMapping,
 }
 
 impl SourceSettings {
@@ -55,6 +61,13 @@ pub enum Mapped {
     Events(Vec<Event>),
     /// Facts to merge into the stored events of the same type and id.
     Merge(Vec<Event>),
+    /// Work items and states (flow.md), and the tracker's states that map
+    /// to none of flow.md's four: counted and shown, never dropped in
+    /// silence.
+    Work {
+        events: Vec<Event>,
+        unmapped: Vec<String>,
+    },
     /// A kind of delivery Lantern does not use (answered 202 so that the
     /// sender does not retry); the reason says which.
     Ignored(String),

@@ -12,6 +12,8 @@
 //!   issue types (`incident_types`, default `Incident`), the resolution
 //!   date as `resolved_at`, the service from `service_field` (a custom
 //!   field's id) or else the first component, through `services`.
+//!
+//! Issues that are not incidents are work items (`work`).
 
 use super::fields::{id, kept_title, name, text};
 use super::{MapError, Mapped, SourceSettings};
@@ -58,9 +60,9 @@ pub fn github_issue(
         .filter_map(|l| l.get("name").and_then(Value::as_str))
         .any(|n| n.eq_ignore_ascii_case(label));
     if !labelled {
-        return Ok(Mapped::Ignored(format!(
-            "the issue has no `{label}` label (an incident stays when the label is removed)"
-        )));
+        // Not an incident: a work item (an incident stays when its label
+        // is removed).
+        return super::work::github_issue(v, service, settings);
     }
     let full = text(v, "/repository/full_name")?;
     let number = super::fields::number(v, "/issue/number")?;
@@ -90,9 +92,7 @@ pub fn gitlab_issue(
         .find_map(|p| v.pointer(p).and_then(Value::as_str))
         .unwrap_or("issue");
     if !kind.eq_ignore_ascii_case("incident") {
-        return Ok(Mapped::Ignored(format!(
-            "a GitLab `{kind}` is not an incident"
-        )));
+        return super::work::gitlab_issue(v, settings, time);
     }
     let path = text(v, "/project/path_with_namespace")?;
     let iid = super::fields::number(v, "/object_attributes/iid")?;
@@ -136,7 +136,7 @@ fn field_name(f: &Value) -> Option<String> {
 }
 
 /// Jira writes `2023-05-01T10:00:00.000+0000` (no colon in the offset).
-fn jira_time(v: &Value, path: &str) -> Result<Timestamp, MapError> {
+pub(super) fn jira_time(v: &Value, path: &str) -> Result<Timestamp, MapError> {
     let raw = text(v, path)?;
     Timestamp::parse_rfc3339(raw)
         .ok()
@@ -164,9 +164,8 @@ pub fn jira(body: &[u8], settings: &SourceSettings) -> Result<Mapped, MapError> 
         false => wanted.iter().any(|t| t.eq_ignore_ascii_case(issue_type)),
     };
     if !is_incident {
-        return Ok(Mapped::Ignored(format!(
-            "Jira issue type `{issue_type}` is not an incident type ([sources.jira] incident_types)"
-        )));
+        // Another type ([sources.jira] incident_types): a work item.
+        return super::work::jira(&v, settings, event);
     }
     let key = text(&v, "/issue/key")?;
     let fields = v
