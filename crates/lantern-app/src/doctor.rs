@@ -90,6 +90,25 @@ pub fn check(
         };
         out.push(health);
     }
+    // Trackers' states that map to none of flow.md's four belong to no
+    // scope (they were not stored): the organisation's findings say so.
+    if let Some(org) = out
+        .iter_mut()
+        .find(|h| h.scope == "organisation" && h.withheld.is_none())
+    {
+        for u in crate::flow::unmapped_states(store)? {
+            org.findings.push(lantern_engine::Note {
+                check: "unmapped_states",
+                fault: true,
+                text: format!(
+                    "{} sent the state `{}` {}, which maps to none of backlog, active, waiting and done: those transitions were not stored. Add it to [flow.states] in lantern.toml.",
+                    u.source,
+                    u.state,
+                    crate::format::plural(u.count, "time", "times")
+                ),
+            });
+        }
+    }
     Ok(Checkup {
         from: window.from.to_rfc3339(),
         to: window.to.to_rfc3339(),

@@ -700,6 +700,43 @@ mod tests {
     }
 
     #[test]
+    fn flow_mappings_are_checked_and_reach_every_receiver() {
+        let team = "[[teams]]\nname = \"payments\"\nservices = [\"checkout\"]\n";
+        let ok = Settings::parse(
+            &format!(
+                "{team}[flow]\njira_team_field = \"customfield_10010\"\n\
+                 [flow.states]\n\"In Review\" = \"waiting\"\n\
+                 [flow.kinds]\nSpike = \"debt\"\n\
+                 [flow.teams]\nPAY = \"payments\"\n"
+            ),
+            None,
+        )
+        .unwrap();
+        let jira = &ok.sources["jira"].flow;
+        assert_eq!(
+            jira.state("in review"),
+            Some(lantern_events::FlowState::Waiting)
+        );
+        assert_eq!(jira.kind("spike"), Some(lantern_events::WorkKind::Debt));
+        assert_eq!(jira.team("PAY"), Some("payments"));
+        assert_eq!(ok.sources["github"].flow.team("PAY"), Some("payments"));
+        for (extra, said) in [
+            ("[flow.states]\nQA = \"testing\"\n", "is not a state"),
+            ("[flow.kinds]\nEpic = \"big\"\n", "is not a kind"),
+            (
+                "[flow.teams]\nSEA = \"search\"\n",
+                "not a team of the catalog (teams: payments)",
+            ),
+            ("[flow]\nboard = \"x\"\n", "unknown field"),
+        ] {
+            let e = Settings::parse(&format!("{team}{extra}"), None)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(said), "{extra}: {e}");
+        }
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let e = Settings::parse("[[teams]]\nname = \"a\"\nservice = [\"x\"]\n", None).unwrap_err();
         assert!(

@@ -2027,6 +2027,16 @@ async fn trackers_feed_work_items_and_their_states() {
             count: 1
         }]
     );
+    // ...on the data health page too, with its fix.
+    let admin = app.tokens["admin"].clone();
+    let page = app
+        .page(&admin, "/data-health?from=2018-05-01&to=2018-06-01")
+        .await;
+    assert!(
+        page.text.contains("`Security QA` 1 time") && page.text.contains("[flow.states]"),
+        "{}",
+        page.text
+    );
     // No person, e-mail, title or description reached the store.
     let home = app.stop().await;
     let text = home.with_store(|s| {
