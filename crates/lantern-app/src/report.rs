@@ -362,12 +362,12 @@ impl Loaded {
         // own group is too small.
         let slos = crate::slos::SloFigures::load(store, settings, scope, self.window)?;
         slos.attach(ledger, scope, self.window, &mut document.report);
-        // flow.md: a team's or a service's work items.
+        // flow.md: a team report's work items.
         let flow_items = match scope {
-            Scope::Org => Vec::new(),
-            _ => store.flow_items(scope)?,
+            Scope::Team { .. } => store.flow_items(scope)?,
+            _ => Vec::new(),
         };
-        document.report.flow = lantern_engine::flow::for_scope(&flow_items, scope, self.window);
+        document.report.flow = lantern_engine::flow::in_report(&flow_items, scope, self.window);
         if let Some(windows) = trend {
             let mut buckets = Vec::with_capacity(windows.len());
             for w in windows {
@@ -382,7 +382,7 @@ impl Loaded {
                         None => {
                             let mut report = stamped(settings, ledger, scope, w);
                             report.slos = slos.over(w);
-                            report.flow = lantern_engine::flow::for_scope(&flow_items, scope, w);
+                            report.flow = lantern_engine::flow::in_report(&flow_items, scope, w);
                             BucketReport::Figures(Box::new(report))
                         }
                     },

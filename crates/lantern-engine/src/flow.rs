@@ -247,8 +247,8 @@ pub fn flow_report<'a>(
     }
 }
 
-/// A report's `flow`: the figures of a team's or a service's items, none
-/// for the organisation (work belongs to a team).
+/// The figures of a team's or a service's items; none for the
+/// organisation (work belongs to a team).
 pub fn for_scope(items: &[FlowItem], scope: &Scope, window: Window) -> Option<FlowReport> {
     match scope {
         Scope::Org => None,
@@ -256,6 +256,16 @@ pub fn for_scope(items: &[FlowItem], scope: &Scope, window: Window) -> Option<Fl
             items.iter().filter(|i| i.in_scope(scope)),
             window,
         )),
+    }
+}
+
+/// A report's `flow`: flow.md gives it to team reports; a service's flow
+/// is asked for on its own (`lantern flow --service`), so the service
+/// report keeps metrics.md's shape.
+pub fn in_report(items: &[FlowItem], scope: &Scope, window: Window) -> Option<FlowReport> {
+    match scope {
+        Scope::Team { .. } => for_scope(items, scope, window),
+        _ => None,
     }
 }
 

@@ -50,7 +50,7 @@ pub use stats::{Stats, percentile};
 pub fn report(events: &EventSet, scope: &Scope, window: Window, config: &EngineConfig) -> Report {
     let input = ReportInput::from_events(events.clone(), config);
     let mut report = Ledger::build(&input, config).report(scope, window);
-    report.flow = flow::for_scope(
+    report.flow = flow::in_report(
         &flow_items(&events.work_items, &events.work_states),
         scope,
         window,
@@ -73,7 +73,7 @@ pub fn bucketed(
         .into_iter()
         .map(|w| {
             let mut report = ledger.report(scope, w);
-            report.flow = flow::for_scope(&items, scope, w);
+            report.flow = flow::in_report(&items, scope, w);
             report
         })
         .collect()

@@ -1254,10 +1254,16 @@ async fn gitlab_hooks_with_their_token_and_time_formats() {
         app.post_with("/hooks/gitlab", &token, post(&mr)).await.0,
         200
     );
+    // An issue is a work item (flow.md): one without its project says so.
     let issue = json!({"object_kind": "issue"});
-    assert_eq!(
-        app.post_with("/hooks/gitlab", &token, post(&issue)).await.0,
-        202
+    let (status, _, problem) = app.post_with("/hooks/gitlab", &token, post(&issue)).await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/project/path_with_namespace"),
+        "{problem}"
     );
 
     let (_, report) = app

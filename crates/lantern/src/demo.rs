@@ -182,11 +182,62 @@ pub fn generate(seed: u64, until: NaiveDate, days: u32) -> Vec<Value> {
         let mut rng = Rng::new(seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
         ServiceHistory::new(p, &mut rng, start, end, &mut out).run();
     }
+    // Each service's tickets (flow.md), from a generator of their own so
+    // that the delivery history above stays what it was.
+    for (i, p) in PROFILES.iter().enumerate() {
+        let mut rng = Rng::new(seed.wrapping_mul(7_000_003).wrapping_add(i as u64));
+        work_items(p, &mut rng, start, end, &mut out);
+    }
     // Context a team would have recorded.
     let freeze_from = start + (days as f64 * 0.6).floor() * DAY;
     out.push(json!({"type":"annotation","id":"demo-freeze","scope":{"team":"payments"},"kind":"freeze","from":ts(freeze_from),"to":ts(freeze_from + 7.0 * DAY),"title":"Quarter-end change freeze"}));
     out.push(json!({"type":"annotation","id":"demo-migration","scope":{"service":"ledger-monolith"},"kind":"migration","from":ts(start + 20.0 * DAY),"to":ts(start + 34.0 * DAY),"title":"Database migration to the new cluster"}));
     out
+}
+
+/// A service's work items over [start, end): tickets arrive about half as
+/// often as pull requests merge, wait in the backlog, then alternate
+/// between active work and waiting (review, QA, a handoff) until done; a
+/// few are closed without starting, and those still open at the end stay
+/// so. Kinds: mostly features, a quarter defects, some debt and risk.
+fn work_items(p: &Profile, rng: &mut Rng, start: f64, end: f64, out: &mut Vec<Value>) {
+    let mut t = start - 20.0 * DAY;
+    let mut n = 0;
+    while t < end {
+        t += rng.duration(2.0 * DAY / p.prs_per_day, 1.5);
+        if t >= end {
+            break;
+        }
+        n += 1;
+        let id = format!("{}-{n}", p.service.to_uppercase());
+        let roll = rng.unit();
+        let kind = match roll {
+            r if r < 0.6 => "feature",
+            r if r < 0.85 => "defect",
+            r if r < 0.95 => "debt",
+            _ => "risk",
+        };
+        out.push(
+            json!({"type":"work_item","id":id,"service":p.service,"kind":kind,"created_at":ts(t)}),
+        );
+        let mut states = vec![(t, "backlog")];
+        let mut at = t + rng.duration(2.0 * DAY, 2.0);
+        if rng.chance(0.05) {
+            states.push((at, "done"));
+        } else {
+            let rounds = 1 + rng.below(3);
+            for r in 0..rounds {
+                states.push((at, "active"));
+                at += rng.duration(p.coding * 1.5, 1.8);
+                states.push((at, "waiting"));
+                at += rng.duration(p.pickup + p.review + if r == 0 { DAY } else { 0.0 }, 2.0);
+            }
+            states.push((at, "done"));
+        }
+        for (when, state) in states.into_iter().filter(|(when, _)| *when < end) {
+            out.push(json!({"type":"work_state","item":id,"at":ts(when),"state":state}));
+        }
+    }
 }
 
 fn ts(seconds: f64) -> String {

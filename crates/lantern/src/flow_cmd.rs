@@ -233,12 +233,12 @@ fn lines(f: &FlowReport) -> Vec<(&'static str, String)> {
         (
             "Flow velocity",
             format!(
-                "{} done, {} a week ({} features, {} defects, {} risks, {} debt); {} closed unstarted",
+                "{} done, {} a week ({}, {}, {}, {} debt); {} closed unstarted",
                 plural(v.count, "item", "items"),
                 decimals(v.per_week, 2),
-                k.feature,
-                k.defect,
-                k.risk,
+                plural(k.feature, "feature", "features"),
+                plural(k.defect, "defect", "defects"),
+                plural(k.risk, "risk", "risks"),
                 k.debt,
                 v.closed_unstarted
             ),

@@ -202,7 +202,7 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Demo organisation (seed {}): {} events over {} days written to {}\n",
+        "Demo organisation (seed {}): {} events, {} days, in {}\n",
         args.seed,
         written,
         args.days,

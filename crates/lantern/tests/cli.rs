@@ -337,8 +337,9 @@ fn explain_lists_and_explains() {
         assert!(one.contains(heading), "{heading}");
     }
     let json: Value = serde_json::from_str(&stdout(&env.run(&["explain", "--json"]))).unwrap();
-    // The ten of metrics.md, and the SLOs, their budget and the gate.
-    assert_eq!(json.as_array().unwrap().len(), 13);
+    // The ten of metrics.md, the SLOs, their budget and the gate, and
+    // flow.md's five.
+    assert_eq!(json.as_array().unwrap().len(), 18);
     for topic in ["slo", "budget", "gate"] {
         let out = env.run(&["explain", topic]);
         assert!(
@@ -347,9 +348,9 @@ fn explain_lists_and_explains() {
             stdout(&out)
         );
     }
-    let bad = env.run(&["explain", "velocity"]);
+    let bad = env.run(&["explain", "story_points"]);
     assert!(!bad.status.success());
-    assert!(stderr(&bad).contains("no metric `velocity`"));
+    assert!(stderr(&bad).contains("no metric `story_points`"));
 }
 
 #[test]

@@ -272,9 +272,13 @@ pub fn sparkline(label: &str, values: &[Option<f64>]) -> String {
     )
 }
 
-/// The lead-time stages (coding, pickup, review, deploy) as one bar, each
-/// stage's width its share of their sum.
-pub fn stacked_bar(title: &str, stages: &[(&str, Option<f64>)]) -> String {
+/// Parts of a whole as one bar, each part's width its share of their sum
+/// (the lead-time stages; finished work by kind); `text` says a value.
+pub fn stacked_bar(
+    title: &str,
+    stages: &[(&str, Option<f64>)],
+    text: impl Fn(f64) -> String,
+) -> String {
     let total: f64 = stages
         .iter()
         .filter_map(|(_, v)| *v)
@@ -283,7 +287,7 @@ pub fn stacked_bar(title: &str, stages: &[(&str, Option<f64>)]) -> String {
     let desc: Vec<String> = stages
         .iter()
         .map(|(name, v)| match v {
-            Some(v) => format!("{name}: {}", lantern_app::format::duration(*v)),
+            Some(v) => format!("{name}: {}", text(*v)),
             None => format!("{name}: nothing to measure"),
         })
         .collect();
@@ -302,7 +306,7 @@ pub fn stacked_bar(title: &str, stages: &[(&str, Option<f64>)]) -> String {
             svg,
             r#"<rect class="stage s{i}" x="{x:.1}" y="0" width="{width:.1}" height="40"><title>{}: {}</title></rect>"#,
             escape(name),
-            lantern_app::format::duration(v)
+            text(v)
         );
         x += width;
     }
@@ -504,6 +508,7 @@ mod tests {
                 ("review", None),
                 ("deploy", Some(7200.0)),
             ],
+            lantern_app::format::duration,
         );
         assert!(svg.contains("review: nothing to measure"));
         assert!(svg.contains(r#"width="160.0""#), "{svg}");

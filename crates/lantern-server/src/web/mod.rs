@@ -10,7 +10,8 @@
 //! - [`sign_in`]: the session cookie from a token;
 //! - [`chart`]: SVG charts; [`overview`]: the distribution of bands;
 //!   [`figures`]: which figure of a report each metric shows;
-//! - [`health`]: workflow health, the missing-events banner, `/data-health`.
+//! - [`health`]: workflow health, the missing-events banner, `/data-health`;
+//! - [`flow`]: the flow panel (flow.md) and the teams' flow distribution.
 //!
 //! Assets are compiled in: no CDN, nothing fetched at run time.
 
@@ -18,6 +19,7 @@ pub mod chart;
 pub(crate) mod context;
 pub(crate) mod deployment;
 pub mod figures;
+pub(crate) mod flow;
 pub(crate) mod governance;
 pub(crate) mod health;
 pub(crate) mod incident;

@@ -28,6 +28,8 @@ struct Computed {
     /// against the period before, when its figures are shown.
     org_trend: Vec<Option<Report>>,
     org_previous: Option<lantern_app::compare::Comparison>,
+    /// Every team's flow (flow.md), for the distribution of kinds.
+    flow: Option<lantern_app::flow::TeamsFlow>,
     teams: Vec<(String, Figures)>,
     services: Vec<(String, Figures)>,
     /// Set while no event names a service: what a first run still lacks.
@@ -121,11 +123,25 @@ pub async fn org_page(
             let mut named = scopes.iter().skip(1).map(|(n, _)| n.clone()).zip(figures);
             let teams = named.by_ref().take(settings.teams.len()).collect();
             let slo_statuses = slo_distribution(store, settings, Reader::Grant(&reader.grant))?;
+            let flow = match lantern_app::flow::flow(
+                store,
+                settings,
+                Reader::Grant(&reader.grant),
+                &lantern_app::flow::FlowRequest {
+                    scope: None,
+                    window,
+                    bucket: None,
+                },
+            )? {
+                lantern_app::flow::FlowResult::Teams(t) => Some(t),
+                lantern_app::flow::FlowResult::One(_) => None,
+            };
             Ok(Computed {
                 slo_statuses,
                 org,
                 org_trend,
                 org_previous,
+                flow,
                 teams,
                 services: named.collect(),
                 getting_started,
@@ -331,6 +347,9 @@ fn render(
             @if d.withheld > 0 {
                 p.note { (d.withheld) " services are not counted: their figures are withheld from you (small groups, governance rule 2)." }
             }
+        }
+        @if let Some(flow) = &c.flow {
+            (super::flow::distribution(flow))
         }
         @if let Some((counts, withheld)) = &c.slo_statuses {
             section aria-labelledby="slo-statuses" {

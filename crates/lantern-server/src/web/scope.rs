@@ -78,6 +78,8 @@ struct Computed {
     burned: Vec<(String, Timestamp)>,
     /// The ids of the service page's deployments that failed (metrics.md).
     failed: std::collections::HashSet<String>,
+    /// flow.md over the window, and the load of each bucket shown.
+    flow: Option<(lantern_engine::FlowReport, Vec<Option<f64>>)>,
 }
 
 /// Whether the reader may see event-level detail of every service of the
@@ -172,6 +174,22 @@ async fn scope_page(
                     .collect(),
                 None => Default::default(),
             };
+            // The scope's work items (flow.md): a team's, or a service's.
+            let flow = match &scope {
+                Scope::Org => None,
+                _ => {
+                    let items = store.flow_items(&scope).map_err(store_error)?;
+                    let of = |w: Window| lantern_engine::flow::for_scope(&items, &scope, w);
+                    let load = document
+                        .buckets
+                        .iter()
+                        .flatten()
+                        .zip(&windows)
+                        .map(|(b, w)| b.figures().and_then(|_| of(*w)).map(|f| f.flow_load.mean))
+                        .collect();
+                    of(window).map(|f| (f, load))
+                }
+            };
             let gate = match &scope {
                 Scope::Service(s) if document.report.slos.is_some() => Some(
                     lantern_app::gate::would_answer(store, settings, s, Timestamp::now())?,
@@ -180,6 +198,7 @@ async fn scope_page(
             };
             Ok(Ok(Computed {
                 document,
+                flow,
                 gate,
                 burned,
                 failed,
@@ -387,7 +406,7 @@ fn figures_page(
         section aria-labelledby="stages" {
             h2 id="stages" { "Lead time, stage by stage" }
             p { "The median of each pull-request stage: where changes wait." }
-            (svg(chart::stacked_bar("Lead-time stages, medians", &stage_list)))
+            (svg(chart::stacked_bar("Lead-time stages, medians", &stage_list, lantern_app::format::duration)))
             ul.legend {
                 @for (i, (name, v)) in stage_list.iter().enumerate() {
                     li { span class={ "swatch s" (i) } {} (name) ": "
@@ -397,6 +416,9 @@ fn figures_page(
             @if let Some(rate) = stages.review_sample_rate {
                 p.note { "Review detail is sampled: these stages rest on " (chart::format_value(chart::Unit::Share, rate)) " of pull requests." }
             }
+        }
+        @if let Some((flow, load)) = &c.flow {
+            (super::flow::panel(Some(flow), load))
         }
         section aria-labelledby="trends" {
             h2 id="trends" { "Over time" }
