@@ -477,6 +477,12 @@ async fn explore_the_demo(browser: Browser) {
     ] {
         assert_eq!(cli[key], org[key], "{key}: the CLI and the page agree");
     }
+    let flow_teams = client
+        .find_all(Locator::Css("table[data-flow-distribution] tr[data-team]"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(flow_teams, 4, "every team's flow distribution");
     let distribution = text(&client, "tr[data-distribution=lead_time]").await;
     assert!(distribution.starts_with("Lead time"), "{distribution}");
 
@@ -497,6 +503,32 @@ async fn explore_the_demo(browser: Browser) {
             .len(),
         5
     );
+    // The flow panel beside the stages: the API's flow for the same days.
+    let flow = api(
+        &base,
+        &admin,
+        &format!("/api/v1/flow?team=payments&{window}"),
+    )
+    .await;
+    let shown = client
+        .find(Locator::Css("[data-flow=flow_velocity] .flow-figure"))
+        .await
+        .unwrap()
+        .attr("data-value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(shown, flow["flow_velocity"]["count"].to_string());
+    let efficiency = text(&client, "[data-flow=flow_efficiency] .value").await;
+    assert!(efficiency.starts_with("active "), "{efficiency}");
+    client
+        .execute(
+            "document.getElementById('stages').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&client, "team-flow").await;
     // The explanation is one click away.
     click(&client, "article[data-card=lead_time] summary").await;
     let explained = text(&client, "article[data-card=lead_time] details").await;

@@ -167,18 +167,31 @@ pub fn line_chart(title: &str, unit: Unit, points: &[Point], markers: &[Marker])
         );
     }
     // A date under every few buckets (at most five), at the bucket's
-    // start, in the one format of every page (ISO 8601).
+    // start, in the one format of every page (ISO 8601); a date that
+    // would run into the one before is left out.
+    const LABEL: f64 = 86.0; // "2026-09-07" at the axis's font size
     let every = points.len().div_ceil(5).max(1);
+    let mut right_of_last = f64::NEG_INFINITY;
     for (i, p) in points.iter().enumerate().filter(|(i, _)| i % every == 0) {
-        let anchor = if i == 0 { "start" } else { "middle" };
+        let at = x(p.bucket.from);
+        let (anchor, left) = if i == 0 {
+            ("start", at)
+        } else if at + LABEL / 2.0 > WIDTH {
+            ("end", at - LABEL)
+        } else {
+            ("middle", at - LABEL / 2.0)
+        };
+        if left < right_of_last + 8.0 {
+            continue;
+        }
+        right_of_last = left + LABEL;
         let _ = write!(
             svg,
-            r#"<line class="tick" x1="{x:.1}" x2="{x:.1}" y1="{}" y2="{}"/><text class="axis" x="{x:.1}" y="{}" text-anchor="{anchor}">{}</text>"#,
+            r#"<line class="tick" x1="{at:.1}" x2="{at:.1}" y1="{}" y2="{}"/><text class="axis" x="{at:.1}" y="{}" text-anchor="{anchor}">{}</text>"#,
             HEIGHT - BOTTOM,
             HEIGHT - BOTTOM + 5.0,
             HEIGHT - 10.0,
             day(p.bucket.from),
-            x = x(p.bucket.from)
         );
     }
     let mut path = String::new();
@@ -488,6 +501,46 @@ mod tests {
         assert_eq!(labels, ["0", "0.5 d", "1 d", "1.5 d", "2 d"], "{svg}");
         // A date under the buckets, in the pages' one format.
         assert!(svg.contains(">2026-03-01</text>"), "{svg}");
+    }
+
+    #[test]
+    fn dates_on_the_time_axis_never_run_into_each_other() {
+        // A 90-day window from a Saturday, by ISO week: a two-day first
+        // bucket, then whole weeks.
+        let from = Timestamp::parse_rfc3339("2026-08-22T00:00:00Z").unwrap();
+        let w = Window::new(from, from.plus_micros(90 * 86_400_000_000)).unwrap();
+        let points: Vec<Point> = lantern_engine::buckets(&w, lantern_engine::Bucket::Week)
+            .into_iter()
+            .map(|b| Point {
+                bucket: b,
+                value: Some(1.0),
+                href: None,
+                partial: false,
+            })
+            .collect();
+        let svg = line_chart("Deployment frequency", Unit::PerDay, &points, &[]);
+        let mut spans: Vec<(f64, f64)> = Vec::new();
+        for part in svg.split(r#"<text class="axis" x=""#).skip(1) {
+            let x: f64 = part[..part.find('"').unwrap()].parse().unwrap();
+            let Some(anchor) = part.split(r#"text-anchor=""#).nth(1) else {
+                continue;
+            };
+            let label = &part[part.find('>').unwrap() + 1..part.find('<').unwrap()];
+            if label.len() != 10 {
+                continue; // a y-axis label
+            }
+            let left = match &anchor[..anchor.find('"').unwrap()] {
+                "start" => x,
+                "end" => x - 86.0,
+                _ => x - 43.0,
+            };
+            spans.push((left, left + 86.0));
+        }
+        assert!(spans.len() >= 3, "{svg}");
+        for pair in spans.windows(2) {
+            assert!(pair[0].1 < pair[1].0, "{spans:?}");
+        }
+        assert!(spans.last().unwrap().1 <= WIDTH, "{spans:?}");
     }
 
     #[test]

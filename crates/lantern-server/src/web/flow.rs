@@ -54,7 +54,7 @@ pub fn panel(flow: Option<&FlowReport>, load: &[Option<f64>]) -> Markup {
                 div.cards {
                     article.card data-flow="flow_velocity" {
                         h3 { "Flow velocity" }
-                        p.value { span.figure data-value=(v.count) { (plural(v.count, "item", "items")) " done" } }
+                        p.value { span.flow-figure data-value=(v.count) { (plural(v.count, "item", "items")) " done" } }
                         p.sub { (decimals(v.per_week, 2)) " a week; " (v.closed_unstarted) " closed without starting (not counted)" }
                         (svg(chart::stacked_bar("Finished work by kind", &kinds(f), |n| plural(n as u64, "item", "items"))))
                         ul.legend {
