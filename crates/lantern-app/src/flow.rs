@@ -99,7 +99,7 @@ pub fn flow(
         )),
         Some(scope) => {
             crate::report::known_scope(store, settings, scope)?;
-            let items = store.flow_items(scope)?;
+            let items = store.flow_items(scope, Some(request.window))?;
             Ok(FlowResult::One(answer(
                 store,
                 settings,
@@ -113,7 +113,7 @@ pub fn flow(
         None => {
             // One read for every team: the organisation's items, each
             // team picking its own.
-            let items = store.flow_items(&Scope::Org)?;
+            let items = store.flow_items(&Scope::Org, Some(request.window))?;
             let mut teams = Vec::with_capacity(settings.teams.len());
             let mut sorted: Vec<&crate::Team> = settings.teams.iter().collect();
             sorted.sort_by(|a, b| a.name.cmp(&b.name));

@@ -364,7 +364,7 @@ impl Loaded {
         slos.attach(ledger, scope, self.window, &mut document.report);
         // flow.md: a team report's work items.
         let flow_items = match scope {
-            Scope::Team { .. } => store.flow_items(scope)?,
+            Scope::Team { .. } => store.flow_items(scope, Some(self.window))?,
             _ => Vec::new(),
         };
         document.report.flow = lantern_engine::flow::in_report(&flow_items, scope, self.window);

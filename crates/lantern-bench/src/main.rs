@@ -5,6 +5,7 @@
 //! docs/performance.md.
 
 mod dashboard;
+mod flow;
 mod git;
 mod git_fixture;
 mod serve;
@@ -68,6 +69,8 @@ pub enum BenchTarget {
     Dashboard(crate::dashboard::DashboardBenchArgs),
     /// SLO counts: import, slo status, and the gate under ingest.
     Slo(crate::slo::SloBenchArgs),
+    /// Flow (flow.md): import of work items, lantern flow for one team and every team.
+    Flow(crate::flow::FlowBenchArgs),
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -200,6 +203,7 @@ fn run(args: &BenchArgs) -> Result<()> {
         Some(BenchTarget::Serve(serve)) => return crate::serve::run(serve),
         Some(BenchTarget::Dashboard(d)) => return crate::dashboard::run(d),
         Some(BenchTarget::Slo(s)) => return crate::slo::run(s),
+        Some(BenchTarget::Flow(f)) => return crate::flow::run(f),
         None => {}
     }
     let work = WorkDir::new(args.dir.as_deref())?;

@@ -39,8 +39,12 @@ impl Stats {
     }
 
     /// The same over plain numbers (flow efficiency's per-item shares,
-    /// whose `_s` fields hold shares): the mean is their sum ÷ n.
+    /// whose `_s` fields hold shares): the mean is their sum ÷ n. Sorts
+    /// `values`.
     pub fn of_plain(values: &mut [f64]) -> Stats {
+        // Summed in order, so the mean does not depend on the order the
+        // values came in (a store's and the engine's differ).
+        values.sort_unstable_by(f64::total_cmp);
         let mean = match values.len() {
             0 => None,
             n => Some(values.iter().sum::<f64>() / n as f64),

@@ -5,7 +5,7 @@
 //! transitions on window edges and at midnight, ties in `at` broken by id.
 
 mod common;
-use common::{BASE, Rng};
+use common::{BASE, Rng, work as history};
 use lantern_engine::flow::for_scope;
 use lantern_engine::{Scope, Window, flow_items};
 use lantern_events::*;
@@ -13,61 +13,6 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 
 const DAY: i64 = 86_400;
-
-fn t(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Random items and states as JSON lines, the way a source sends them.
-fn history(seed: u64) -> Vec<String> {
-    let mut rng = Rng::new(seed);
-    let mut lines = Vec::new();
-    let items = 5 + rng.below(40);
-    for i in 0..items {
-        let id = format!("W-{i}");
-        let team = *rng.pick(&[Some("t"), Some("u"), None, None]);
-        let service = match team {
-            None => Some(*rng.pick(&["svc1", "svc2", "svc3"])),
-            Some(_) => *rng.pick(&[None, Some("svc1"), Some("svc2")]),
-        };
-        let mut item = json!({"type": "work_item", "id": id, "created_at": t(BASE - 20 * DAY)});
-        if let Some(team) = team {
-            item["team"] = json!(team);
-        }
-        if let Some(service) = service {
-            item["service"] = json!(service);
-        }
-        if rng.chance(0.8) {
-            item["kind"] = json!(*rng.pick(&["feature", "defect", "risk", "debt"]));
-        }
-        lines.push(item.to_string());
-        let mut at = BASE - 15 * DAY + rng.below(30 * DAY as u64) as i64;
-        let steps = rng.below(8);
-        for s in 0..steps {
-            // Some transitions on midnight, some tied with the one before.
-            if rng.chance(0.15) {
-                at -= at.rem_euclid(DAY);
-            } else if !rng.chance(0.15) {
-                at += rng.below(6 * DAY as u64) as i64;
-            }
-            // Any state after any other: skipped states, reopened items.
-            let state = if s + 1 == steps && rng.chance(0.6) {
-                "done"
-            } else {
-                *rng.pick(&["backlog", "active", "active", "waiting", "done"])
-            };
-            let mut ev = json!({"type": "work_state", "item": id, "at": t(at), "state": state});
-            // Explicit ids in a random order, so ties are broken by id.
-            if rng.chance(0.5) {
-                ev["id"] = json!(format!("{id}/{:x}", rng.next_u64() & 0xff));
-            }
-            lines.push(ev.to_string());
-        }
-    }
-    lines
-}
 
 // ---------------------------------------------------------------- the naive reading
 

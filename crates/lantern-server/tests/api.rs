@@ -1878,7 +1878,7 @@ async fn work_items_sent_to_the_hook_come_back_as_flow_figures() {
         assert_eq!(got, status, "{query}: {body}");
     }
     // Nothing of the person or the title was kept.
-    let stored = app.with_store(|s| s.flow_items(&Scope::Org).unwrap());
+    let stored = app.with_store(|s| s.flow_items(&Scope::Org, None).unwrap());
     assert_eq!(stored.len(), 3);
     let text = format!("{stored:?}{flow}{report}");
     assert!(!text.contains("Grace"), "{text}");
@@ -1996,7 +1996,7 @@ async fn trackers_feed_work_items_and_their_states() {
         "{answer}"
     );
 
-    let items = app.with_store(|s| s.flow_items(&lantern_engine::Scope::Org).unwrap());
+    let items = app.with_store(|s| s.flow_items(&lantern_engine::Scope::Org, None).unwrap());
     let by_id = |id: &str| {
         items
             .iter()
@@ -2048,7 +2048,7 @@ async fn trackers_feed_work_items_and_their_states() {
     let text = home.with_store(|s| {
         format!(
             "{:?}{:?}{:?}",
-            s.flow_items(&lantern_engine::Scope::Org).unwrap(),
+            s.flow_items(&lantern_engine::Scope::Org, None).unwrap(),
             s.load(None).unwrap(),
             s.source_states("").unwrap()
         )

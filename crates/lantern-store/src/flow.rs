@@ -7,6 +7,41 @@ use crate::codec::{Names, enum_value, id, time};
 use lantern_engine::{FlowItem, Scope};
 use lantern_events::{FlowState, WorkItem, WorkKind};
 
+/// The items a batch touches: written items and the items of written
+/// states, whose summaries (`SUMMARY_UPDATE`) are worked out again.
+pub fn touched_items(events: &[lantern_events::Event]) -> Vec<&str> {
+    let mut ids: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            lantern_events::Event::WorkItem(w) => Some(w.id.as_str()),
+            lantern_events::Event::WorkState(s) => Some(s.item.as_str()),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// What a window's read filters on, kept on each item from its states:
+/// the last state and when (ties by id), and the first active or waiting
+/// state. `{where}` picks the items, `{bytes}` makes ids compare as
+/// bytes (PostgreSQL's `COLLATE "C"`; SQLite's default). The same SQL in
+/// both stores.
+pub const SUMMARY_UPDATE: &str = "UPDATE work_items SET
+    last_at = (SELECT at FROM work_states WHERE item = work_items.id ORDER BY at DESC, id {bytes} DESC LIMIT 1),
+    last_state = (SELECT state FROM work_states WHERE item = work_items.id ORDER BY at DESC, id {bytes} DESC LIMIT 1),
+    first_flow_at = (SELECT min(at) FROM work_states WHERE item = work_items.id AND state IN ('active', 'waiting'))
+    WHERE {where}";
+
+/// The items a window's figures can need (the rest are left unread): those
+/// done in it (velocity, time, efficiency, distribution, closed unstarted),
+/// and those in flow at one of its day ends — started before its end, and
+/// not finished or parked before its start. `{from}` and `{to}` are
+/// placeholders.
+pub const WINDOW_CLAUSE: &str = "((i.last_state = 'done' AND i.last_at >= {from} AND i.last_at < {to})
+    OR (i.first_flow_at < {to} AND (i.last_at >= {from} OR i.last_state IN ('active', 'waiting'))))";
+
 /// The columns read, items joined to their states (a state-less item
 /// still comes, once, with NULL state columns).
 pub const COLUMNS: &str = "i.id, i.team, i.service, i.kind, i.created_at, s.at, s.state";

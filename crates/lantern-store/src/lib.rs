@@ -437,8 +437,13 @@ pub trait Store: GovernanceStore {
     ) -> Result<ReportInput>;
 
     /// The scope's work items with their whole `work_state` history
-    /// (flow.md), ordered by item id.
-    fn flow_items(&self, scope: &lantern_engine::Scope) -> Result<Vec<lantern_engine::FlowItem>>;
+    /// (flow.md), ordered by item id; with a window, only those whose
+    /// figures over it, or over any window inside it, can need them.
+    fn flow_items(
+        &self,
+        scope: &lantern_engine::Scope,
+        window: Option<Window>,
+    ) -> Result<Vec<lantern_engine::FlowItem>>;
 }
 
 /// Where a store lives, as a user writes it (`--db`, `LANTERN_DB`):

@@ -29,7 +29,11 @@ fn stored_report(store: &mut dyn Store, scope: &Scope, w: Window, cfg: &EngineCo
     let input = store
         .report_input(scope.services().as_ref(), w, cfg)
         .unwrap();
-    Ledger::build(&input, cfg).report(scope, w)
+    let mut report = Ledger::build(&input, cfg).report(scope, w);
+    // A team report's flow, from the items the window's read keeps.
+    let items = store.flow_items(scope, Some(w)).unwrap();
+    report.flow = flow::in_report(&items, scope, w);
+    report
 }
 
 /// An empty store for each history: a file of its own, or the same
@@ -44,7 +48,7 @@ fn fresh(at: &Location, seed: u64) -> Box<dyn Store + Send> {
             raw_sql(
                 at,
                 "",
-                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs, service_repos, change_days, future_events, deliveries",
+                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs, service_repos, change_days, future_events, deliveries, work_items, work_states",
             );
             store
         }
@@ -84,6 +88,11 @@ fn stored_reports_equal_the_engines(at: &Location) {
                 // 90 days its end reads), and for a trend by day (back
                 // from the first bucket's end).
                 let services = scope.services();
+                // (The ledger alone has no flow: that is read apart.)
+                let expected = Report {
+                    flow: None,
+                    ..expected
+                };
                 let alone = store
                     .report_input_ending(services.as_ref(), w, w.to, &cfg)
                     .unwrap();
@@ -101,7 +110,10 @@ fn stored_reports_equal_the_engines(at: &Location) {
                     for b in days {
                         assert_eq!(
                             ledger.report(&scope, b),
-                            report(&all, &scope, b, &cfg),
+                            Report {
+                                flow: None,
+                                ..report(&all, &scope, b, &cfg)
+                            },
                             "{at}: seed {seed}, scope {scope:?}, bucket {b:?} of {w:?}"
                         );
                     }
@@ -135,12 +147,17 @@ fn partial_refreshes(at: &Location, name: &str) {
             other => other.open().unwrap(),
         };
         let store = store.as_mut();
-        let mut events = parse_all(&history(seed));
+        // Work items (flow.md) come last, so that the delivery history's
+        // batches are what they were before flow existed.
+        let (mut events, work): (Vec<Event>, Vec<Event>) = parse_all(&history(seed))
+            .into_iter()
+            .partition(|e| !matches!(e, Event::WorkItem(_) | Event::WorkState(_)));
         // Interleave the types so that batches touch a few services each.
         let mut rng = Rng::new(seed);
         for i in (1..events.len()).rev() {
             events.swap(i, rng.below(i as u64 + 1) as usize);
         }
+        events.extend(work);
         let cfg = EngineConfig::default();
         let w = Window::new(
             Timestamp::from_micros((BASE - 10 * 86_400) * 1_000_000),

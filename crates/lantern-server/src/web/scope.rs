@@ -178,7 +178,9 @@ async fn scope_page(
             let flow = match &scope {
                 Scope::Org => None,
                 _ => {
-                    let items = store.flow_items(&scope).map_err(store_error)?;
+                    let items = store
+                        .flow_items(&scope, Some(window))
+                        .map_err(store_error)?;
                     let of = |w: Window| lantern_engine::flow::for_scope(&items, &scope, w);
                     let load = document
                         .buckets

@@ -768,8 +768,25 @@ impl Store for PostgresStore {
         facts::refresh(self.client(), config, progress)
     }
 
-    fn flow_items(&self, scope: &lantern_engine::Scope) -> Result<Vec<lantern_engine::FlowItem>> {
-        let (clause, args) = crate::flow::scope_clause(scope, |n| format!("${n}"));
+    fn flow_items(
+        &self,
+        scope: &lantern_engine::Scope,
+        window: Option<Window>,
+    ) -> Result<Vec<lantern_engine::FlowItem>> {
+        let (mut clause, args) = crate::flow::scope_clause(scope, |n| format!("${n}"));
+        let bounds: Vec<i64> = window
+            .iter()
+            .flat_map(|w| [w.from.micros(), w.to.micros()])
+            .collect();
+        if window.is_some() {
+            let n = args.len();
+            clause = format!(
+                "{clause} AND {}",
+                crate::flow::WINDOW_CLAUSE
+                    .replace("{from}", &format!("${}", n + 1))
+                    .replace("{to}", &format!("${}", n + 2))
+            );
+        }
         // Ids compare as bytes ("C"), as flow.md orders ties and SQLite does.
         let sql = format!(
             "SELECT {} FROM work_items i LEFT JOIN work_states s ON s.item = i.id
@@ -780,6 +797,11 @@ impl Store for PostgresStore {
             let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
                 .iter()
                 .map(|a| a as &(dyn postgres::types::ToSql + Sync))
+                .chain(
+                    bounds
+                        .iter()
+                        .map(|b| b as &(dyn postgres::types::ToSql + Sync)),
+                )
                 .collect();
             let mut items = crate::flow::Assembler::default();
             for r in c.query(&sql, &params)? {

@@ -375,6 +375,17 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX work_states_by_item ON work_states(item, at, id COLLATE "C") INCLUDE (state);
     "#,
+    // Each work item's last state and first active or waiting state (as
+    // SQLite's 17).
+    r#"
+    ALTER TABLE work_items ADD COLUMN last_at BIGINT;
+    ALTER TABLE work_items ADD COLUMN last_state TEXT;
+    ALTER TABLE work_items ADD COLUMN first_flow_at BIGINT;
+    UPDATE work_items SET
+        last_at = (SELECT at FROM work_states WHERE item = work_items.id ORDER BY at DESC, id COLLATE "C" DESC LIMIT 1),
+        last_state = (SELECT state FROM work_states WHERE item = work_items.id ORDER BY at DESC, id COLLATE "C" DESC LIMIT 1),
+        first_flow_at = (SELECT min(at) FROM work_states WHERE item = work_items.id AND state IN ('active', 'waiting'));
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -35,6 +35,20 @@ const ROWS: usize = 500;
 /// Writes `events`, each replacing any stored one of the same type and id
 /// (and any earlier one of the batch: an upsert may not touch a row twice,
 /// so the batch keeps the last of each, as writing them in order would).
+/// The summaries of the work items a batch touched (flow.md), in one
+/// statement.
+fn write_flow_summaries(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
+    let touched = crate::flow::touched_items(events);
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let sql = crate::flow::SUMMARY_UPDATE
+        .replace("{where}", "id = ANY($1)")
+        .replace("{bytes}", "COLLATE \"C\"");
+    tx.execute(&sql, &[&touched])?;
+    Ok(())
+}
+
 pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
     super::facts::mark_stale(tx, events)?;
     let mut rows: [Vec<Vec<Cell>>; 9] = Default::default();
@@ -76,7 +90,7 @@ pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Res
         &days,
         "ON CONFLICT DO NOTHING",
     )?;
-
+    write_flow_summaries(tx, events)?;
     note_future(tx, events, now)
 }
 

@@ -519,6 +519,30 @@ impl SqliteStore {
                 )
             }
         };
+        // A scope's report also reads other services' deployments that
+        // its incidents name (`caused_by`, a deployment or a rollout): an
+        // incident naming a stored deployment is linked (hygiene.md F2),
+        // so those services' facts must be current too.
+        if let Some(scope) = scope {
+            let scope: Vec<String> = scope.iter().map(Name::to_string).collect();
+            for chunk in scope.chunks(500) {
+                let sql = format!(
+                    "SELECT DISTINCT d.service FROM incidents i JOIN deployments d
+                       ON d.id = i.caused_by OR (d.rollout IS NOT NULL AND d.rollout = i.caused_by)
+                     WHERE i.caused_by IS NOT NULL AND (i.service IN ({}) OR i.services != '')",
+                    placeholders(chunk.len())
+                );
+                let mut stmt = self.conn().prepare(&sql)?;
+                let rows =
+                    stmt.query_map(params_from_iter(chunk.iter()), |r| r.get::<_, String>(0))?;
+                for r in rows {
+                    let named = r?;
+                    if stale_services.contains(&named) {
+                        services.insert(named);
+                    }
+                }
+            }
+        }
         let loose = !repos.is_empty();
         loop {
             let size = (services.len(), repos.len());

@@ -65,7 +65,7 @@ impl<'t> Inserts<'t> {
                  ON CONFLICT (id) DO UPDATE SET repo = ?2, sha = ?3, pipeline = ?4,
                  started_at = ?5, finished_at = ?6, status = ?7, attempt = ?8, received_at = ?9",
             )?,
-            work_item: tx.prepare("INSERT OR REPLACE INTO work_items VALUES (?1,?2,?3,?4,?5,?6)")?,
+            work_item: tx.prepare("INSERT OR REPLACE INTO work_items (id, team, service, kind, created_at, received_at) VALUES (?1,?2,?3,?4,?5,?6)")?,
             work_state: tx.prepare("INSERT OR REPLACE INTO work_states VALUES (?1,?2,?3,?4,?5)")?,
             future_put: tx.prepare("INSERT OR REPLACE INTO future_events VALUES (?1,?2,?3,?4,?5)")?,
             future_drop: tx.prepare("DELETE FROM future_events WHERE kind = ?1 AND id = ?2")?,
@@ -89,7 +89,7 @@ impl WriteSession for SqliteSession<'_> {
         for e in events {
             SqliteStore::write_event(&mut inserts, e)?;
         }
-        Ok(())
+        SqliteStore::write_flow_summaries(&self.tx, events)
     }
 
     fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<()> {
@@ -230,7 +230,24 @@ impl SqliteStore {
             Self::write_event(&mut inserts, e)?;
         }
         Self::write_change_days(tx, events)?;
+        Self::write_flow_summaries(tx, events)?;
         runs::note_stale_days(tx, events)
+    }
+
+    /// The summaries of the work items the batch touched (flow.md).
+    fn write_flow_summaries(tx: &rusqlite::Transaction, events: &[Event]) -> Result<()> {
+        let touched = crate::flow::touched_items(events);
+        if touched.is_empty() {
+            return Ok(());
+        }
+        let sql = crate::flow::SUMMARY_UPDATE
+            .replace("{where}", "id = ?1")
+            .replace("{bytes}", "");
+        let mut update = tx.prepare_cached(&sql)?;
+        for id in touched {
+            update.execute([id])?;
+        }
+        Ok(())
     }
 
     /// hygiene.md F7: the days each repository had changes, kept apart so
@@ -825,15 +842,34 @@ impl Store for SqliteStore {
         }
     }
 
-    fn flow_items(&self, scope: &lantern_engine::Scope) -> Result<Vec<lantern_engine::FlowItem>> {
-        let (clause, args) = crate::flow::scope_clause(scope, |n| format!("?{n}"));
+    fn flow_items(
+        &self,
+        scope: &lantern_engine::Scope,
+        window: Option<Window>,
+    ) -> Result<Vec<lantern_engine::FlowItem>> {
+        let (mut clause, mut args) = crate::flow::scope_clause(scope, |n| format!("?{n}"));
+        if window.is_some() {
+            let n = args.len();
+            clause = format!(
+                "{clause} AND {}",
+                crate::flow::WINDOW_CLAUSE
+                    .replace("{from}", &format!("?{}", n + 1))
+                    .replace("{to}", &format!("?{}", n + 2))
+            );
+        }
+        let mut values: Vec<rusqlite::types::Value> =
+            args.drain(..).map(rusqlite::types::Value::Text).collect();
+        if let Some(w) = window {
+            values.push(rusqlite::types::Value::Integer(w.from.micros()));
+            values.push(rusqlite::types::Value::Integer(w.to.micros()));
+        }
         // Ids compare as bytes (BINARY), as flow.md orders ties.
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {} FROM work_items i LEFT JOIN work_states s ON s.item = i.id
              WHERE {clause} ORDER BY i.id, s.at, s.id",
             crate::flow::COLUMNS
         ))?;
-        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        let mut rows = stmt.query(params_from_iter(values))?;
         let mut items = crate::flow::Assembler::default();
         while let Some(r) = rows.next()? {
             let state = match r.get_ref(5)?.as_i64_or_null()? {

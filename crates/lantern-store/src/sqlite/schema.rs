@@ -452,6 +452,18 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX work_states_by_item ON work_states(item, at, id, state);
     "#,
+    // 17: each work item's last state and first active or waiting state,
+    // kept by every write that touches it (`flow::SUMMARY_UPDATE`), so a
+    // window's flow reads only the items it can need.
+    r#"
+    ALTER TABLE work_items ADD COLUMN last_at INTEGER;
+    ALTER TABLE work_items ADD COLUMN last_state TEXT;
+    ALTER TABLE work_items ADD COLUMN first_flow_at INTEGER;
+    UPDATE work_items SET
+        last_at = (SELECT at FROM work_states WHERE item = work_items.id ORDER BY at DESC, id DESC LIMIT 1),
+        last_state = (SELECT state FROM work_states WHERE item = work_items.id ORDER BY at DESC, id DESC LIMIT 1),
+        first_flow_at = (SELECT min(at) FROM work_states WHERE item = work_items.id AND state IN ('active', 'waiting'));
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
