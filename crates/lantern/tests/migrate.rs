@@ -113,6 +113,11 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
         args.extend_from_slice(scope);
         assert_eq!(run(&args, &postgres), run(&args, &sqlite), "{scope:?}");
     }
+    // The work items moved too (flow.md), with their states.
+    let flow = words("flow --format json --from 2026-03-01 --to 2026-06-01");
+    let moved_flow = run(&flow, &postgres);
+    assert!(moved_flow.contains("\"count\": "), "{moved_flow}");
+    assert_eq!(moved_flow, run(&flow, &sqlite));
     // Another key would split every person in two: refused, not created.
     let out = env.run(&["report", "--db", &db.url, "--key-file", "new.key"]);
     assert!(!out.status.success());
