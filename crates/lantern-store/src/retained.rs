@@ -20,6 +20,9 @@ pub struct RetentionRun {
     pub incidents: u64,
     /// CI runs finished before the raw horizon (they feed no kept fact).
     pub pipeline_runs: u64,
+    /// Work items (flow.md) whose last state is before the raw horizon:
+    /// their tracker ids became aliases; their states stay.
+    pub work_items: u64,
     pub dead_letters: u64,
     pub audit_entries: u64,
     /// Anonymous measurements older than the aggregate horizon.
@@ -39,6 +42,7 @@ impl RetentionRun {
             + self.pull_requests
             + self.deployments
             + self.incidents
+            + self.work_items
             + self.dead_letters
             + self.audit_entries
             + self.measurements
@@ -58,15 +62,25 @@ impl RetentionRun {
 
     pub(crate) fn summary(&self) -> String {
         format!(
-            "horizon {}: {} changes, {} pull requests, {} deployments, {} incidents, {} dead letters, {} audit entries, {} old measurements",
+            "horizon {}: {} changes, {} pull requests, {} deployments, {} incidents, {} work items, {} dead letters, {} audit entries, {} old measurements",
             self.raw_horizon,
             self.changes,
             self.pull_requests,
             self.deployments,
             self.incidents,
+            self.work_items,
             self.dead_letters,
             self.audit_entries,
             self.measurements
         )
     }
 }
+
+/// Work items (flow.md) past the raw horizon, as measurements: an item
+/// whose last state is before it loses its tracker id (an alias takes its
+/// place, in its states too), and everything the figures read stays — its
+/// team or service, its kind, every state and when, and the order of
+/// states at one instant (their new ids keep it) — so a report over a
+/// window before the horizon is unchanged. An item still open keeps its
+/// id: later deliveries name it. Dropped at the aggregate horizon.
+pub(crate) const WORK_ALIAS_PREFIX: &str = "retained:work:";

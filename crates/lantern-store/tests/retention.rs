@@ -33,6 +33,9 @@ fn reports(store: &mut (dyn Store + Send), windows: &[Window], cfg: &EngineConfi
             // counts under by_id. Every figure stays as it was.
             let links = &mut report.data_quality.incident_links;
             (links.by_id, links.by_sha) = (links.by_id + links.by_sha, 0);
+            // A team's flow (flow.md), over the items kept.
+            let items = store.flow_items(&scope, Some(*w)).unwrap();
+            report.flow = flow::in_report(&items, &scope, *w);
             out.push(serde_json::to_string(&report).unwrap());
         }
     }
@@ -100,6 +103,20 @@ fn purged_at(events: &EventSet, h: Timestamp) -> Purged {
         if r.finished_at < h {
             ids.insert(r.id.to_string());
             bytes.push(r.sha.to_string());
+        }
+    }
+    // Work items whose last state is before the horizon lose their ids,
+    // their states too; open ones keep theirs.
+    for item in &events.work_items {
+        let mut states: Vec<&WorkState> = events
+            .work_states
+            .iter()
+            .filter(|s| s.item == item.id)
+            .collect();
+        states.sort_by(|a, b| (a.at, a.id.as_str()).cmp(&(b.at, b.id.as_str())));
+        if states.last().is_some_and(|s| s.at < h) {
+            ids.insert(item.id.to_string());
+            ids.extend(states.iter().map(|s| s.id.to_string()));
         }
     }
     bytes.extend(old_people.difference(&kept_people).cloned());
@@ -268,6 +285,12 @@ fn purge_one_history(at: &Location, seed: u64) -> u64 {
             "seed {seed}: {needle} is still stored"
         );
     }
+    assert!(
+        run.work_items > 0
+            || all.work_items.is_empty()
+            || h.micros() < (BASE - 10 * 86_400) * 1_000_000,
+        "seed {seed}: {run:?}"
+    );
     run.deployments.min(1)
 }
 

@@ -297,6 +297,7 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
     write_events(tx, &rewritten)?;
     let purged_shas: Vec<String> = purge.shas.iter().map(Sha::to_string).collect();
     let pipeline_runs = anonymise_runs(tx, h, &purged_shas)?;
+    let work_items = anonymise_work(tx, h)?;
     forget_arrivals(tx, h)?;
     Ok(RetentionRun {
         changes,
@@ -304,6 +305,7 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
         deployments,
         incidents,
         pipeline_runs,
+        work_items,
         ..RetentionRun::default()
     })
 }
@@ -518,6 +520,29 @@ fn anonymise_runs(tx: &mut Transaction, h: i64, purged: &[String]) -> Result<u64
     )?)
 }
 
+/// As the SQLite store's (see `retained::WORK_ALIAS_PREFIX`).
+fn anonymise_work(tx: &mut Transaction, h: i64) -> Result<u64> {
+    let prefix = crate::retained::WORK_ALIAS_PREFIX;
+    let like = format!("{prefix}%");
+    tx.execute(
+        "CREATE TEMP TABLE work_alias ON COMMIT DROP AS
+         SELECT id AS old, $2 || md5(random()::text || id) AS alias
+           FROM work_items WHERE last_at < $1 AND id NOT LIKE $3",
+        &[&h, &prefix, &like],
+    )?;
+    tx.batch_execute(
+        "UPDATE work_states s SET item = a.item, id = a.id
+           FROM (SELECT s.id AS old, w.alias AS item,
+                        w.alias || ':' || lpad((ROW_NUMBER() OVER (PARTITION BY s.item ORDER BY s.at, s.id COLLATE \"C\"))::text, 6, '0') AS id
+                   FROM work_states s JOIN work_alias w ON w.old = s.item) a
+          WHERE s.id = a.old;
+         UPDATE work_items i SET id = a.alias FROM work_alias a WHERE i.id = a.old;",
+    )?;
+    let n: i64 = tx.query_one("SELECT count(*) FROM work_alias", &[])?.get(0);
+    tx.batch_execute("DROP TABLE work_alias")?;
+    Ok(n as u64)
+}
+
 /// Arrivals go with their events, as in the SQLite store.
 fn forget_arrivals(tx: &mut Transaction, h: i64) -> Result<()> {
     tx.batch_execute(crate::FORGET_GONE_ARRIVALS)?;
@@ -535,6 +560,15 @@ fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64> {
     let mut n = tx.execute(
         "DELETE FROM pipeline_runs WHERE finished_at < $1 AND id LIKE $2",
         &[&horizon, &retained],
+    )?;
+    let work = format!("{}%", crate::retained::WORK_ALIAS_PREFIX);
+    n += tx.execute(
+        "DELETE FROM work_states WHERE item LIKE $2 AND item IN (SELECT id FROM work_items WHERE last_at < $1)",
+        &[&horizon, &work],
+    )?;
+    n += tx.execute(
+        "DELETE FROM work_items WHERE last_at < $1 AND id LIKE $2",
+        &[&horizon, &work],
     )?;
     n += tx.execute(
         "DELETE FROM retained_deployments WHERE finished_at < $1",

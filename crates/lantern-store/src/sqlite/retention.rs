@@ -228,6 +228,7 @@ fn purge_raw(tx: &Transaction, h: i64) -> Result<RetentionRun> {
 
     let changes = tx.execute("DELETE FROM changes WHERE committed_at < ?1", [h])? as u64;
     let pipeline_runs = anonymise_runs(tx, h)?;
+    let work_items = anonymise_work(tx, h)?;
     tx.execute_batch(
         "DELETE FROM pull_requests WHERE id IN (SELECT old FROM alias_p);
          DELETE FROM deployments WHERE id IN (SELECT old FROM alias_d);
@@ -240,8 +241,38 @@ fn purge_raw(tx: &Transaction, h: i64) -> Result<RetentionRun> {
         deployments,
         incidents,
         pipeline_runs,
+        work_items,
         ..RetentionRun::default()
     })
+}
+
+/// See `retained::WORK_ALIAS_PREFIX`.
+fn anonymise_work(tx: &Transaction, h: i64) -> Result<u64> {
+    let prefix = crate::retained::WORK_ALIAS_PREFIX;
+    tx.execute(
+        &format!(
+            "CREATE TEMP TABLE work_alias AS
+             SELECT id AS old, '{prefix}' || lower(hex(randomblob(12))) AS alias
+               FROM work_items WHERE last_at < ?1 AND substr(id, 1, {}) != '{prefix}'",
+            prefix.len()
+        ),
+        [h],
+    )?;
+    tx.execute_batch(
+        "CREATE TEMP TABLE state_alias AS
+         SELECT s.id AS old, a.alias AS item,
+                a.alias || ':' || printf('%06d', ROW_NUMBER() OVER (PARTITION BY s.item ORDER BY s.at, s.id)) AS id
+           FROM work_states s JOIN work_alias a ON a.old = s.item;
+         UPDATE work_states SET
+             item = (SELECT item FROM state_alias WHERE old = work_states.id),
+             id = (SELECT id FROM state_alias WHERE old = work_states.id)
+          WHERE id IN (SELECT old FROM state_alias);
+         UPDATE work_items SET id = (SELECT alias FROM work_alias WHERE old = work_items.id)
+          WHERE id IN (SELECT old FROM work_alias);",
+    )?;
+    let n: i64 = tx.query_row("SELECT count(*) FROM work_alias", [], |r| r.get(0))?;
+    tx.execute_batch("DROP TABLE state_alias; DROP TABLE work_alias;")?;
+    Ok(n as u64)
 }
 
 /// Removes purged shas from a list column of the rows `filter` selects.
@@ -361,6 +392,15 @@ fn drop_measurements(tx: &Transaction, horizon: i64) -> Result<u64> {
     n += tx.execute(
         &format!("DELETE FROM incidents WHERE resolved_at < ?1 AND id GLOB '{retained}'"),
         [horizon],
+    )?;
+    let work = format!("{}%", crate::retained::WORK_ALIAS_PREFIX);
+    n += tx.execute(
+        "DELETE FROM work_states WHERE item LIKE ?2 AND item IN (SELECT id FROM work_items WHERE last_at < ?1)",
+        rusqlite::params![horizon, work],
+    )?;
+    n += tx.execute(
+        "DELETE FROM work_items WHERE last_at < ?1 AND id LIKE ?2",
+        rusqlite::params![horizon, work],
     )?;
     tx.execute(
         "DELETE FROM retained_contributors WHERE day < ?1",
