@@ -451,6 +451,25 @@ async fn ingest_every_fixture(app: &TestApp) {
             assert!(status == 200 || status == 202);
         }
     }
+    // Work items from the trackers (flow.md): Jira stories with their
+    // people, e-mails, summary and description; GitHub and GitLab issues.
+    for name in [
+        "jira/issue_created_story.json",
+        "jira/issue_updated_story.json",
+    ] {
+        let body = fixture(name);
+        let sig = format!("sha256={}", hmac_hex(b"jira-secret", &body));
+        let (status, _, answer) = app
+            .post_with("/hooks/jira", &[("x-hub-signature", sig.as_str())], body)
+            .await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    let unlabeled = github_fixture("issues/unlabeled.payload.json");
+    assert_eq!(github(app, "issues", &unlabeled).await.0, 200);
+    let r = app
+        .post_with("/hooks/gitlab", &gitlab, fixture("gitlab/issue_hook.json"))
+        .await;
+    assert_eq!(r.0, 200, "{:?}", r.2);
     let (status, _, answer) = app.post("/hooks/events", CANONICAL).await;
     assert_eq!(status, 200, "{answer}");
 }
@@ -509,7 +528,13 @@ fn identities(value: &Value, parent: &str, out: &mut BTreeSet<String>) {
                                 parent,
                                 "commits" | "head_commit" | "last_commit" | "commit"
                             );
-                        if person_field || persons_name || commit_message {
+                        // An issue's free text: Jira's summary and
+                        // description, GitHub's and GitLab's title and body.
+                        let issue_text = matches!(key.as_str(), "summary" | "description")
+                            && parent == "fields"
+                            || matches!(key.as_str(), "title" | "body" | "description")
+                                && matches!(parent, "issue" | "object_attributes");
+                        if person_field || persons_name || commit_message || issue_text {
                             out.insert(s.clone());
                         }
                     }
@@ -563,7 +588,13 @@ fn every_fixture_payload() -> Vec<Value> {
 
 #[tokio::test]
 async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() {
-    let app = spawn_app().await;
+    // Jira's project JRA is the payments team's: its stories are work items.
+    let app = common::spawn_app_with(|s| {
+        for source in s.app.sources.values_mut() {
+            source.flow.teams.insert("JRA".into(), "payments".into());
+        }
+    })
+    .await;
     ingest_every_fixture(&app).await;
 
     let payloads = every_fixture_payload();
@@ -586,6 +617,9 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
         "Initial commit",
         "grace@navy.example",
         "margaret@apollo.example",
+        "mia@example.com",
+        "Emma Richards",
+        "Make the issue nav load 10x faster",
     ] {
         assert!(
             people.iter().any(|p| p.contains(known)),
