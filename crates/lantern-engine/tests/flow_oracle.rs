@@ -4,8 +4,11 @@
 //! histories: reopened items, items that skip states or never start,
 //! transitions on window edges and at midnight, ties in `at` broken by id.
 
+// Naive on purpose: clarity over speed, so it reads like the spec.
+#![allow(clippy::double_ended_iterator_last)]
+
 mod common;
-use common::{BASE, Rng, work as history};
+use common::{BASE, Rng, same, work as history};
 use lantern_engine::flow::for_scope;
 use lantern_engine::{Scope, Window, flow_items};
 use lantern_events::*;
@@ -210,32 +213,6 @@ fn stats(mut v: Vec<f64>) -> Value {
         "p90_s": q(0.9),
         "mean_s": v.iter().sum::<f64>() / v.len() as f64,
     })
-}
-
-fn same(a: &Value, b: &Value, path: &str) -> Result<(), String> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            if (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) {
-                Ok(())
-            } else {
-                Err(format!("{path}: engine {x} vs oracle {y}"))
-            }
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            let kx: BTreeSet<&String> = x.keys().collect();
-            let ky: BTreeSet<&String> = y.keys().collect();
-            if kx != ky {
-                return Err(format!("{path}: keys {kx:?} vs {ky:?}"));
-            }
-            for k in kx {
-                same(&x[k], &y[k], &format!("{path}.{k}"))?;
-            }
-            Ok(())
-        }
-        _ if a == b => Ok(()),
-        _ => Err(format!("{path}: engine {a} vs oracle {b}")),
-    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 #![allow(clippy::double_ended_iterator_last)]
 
 mod common;
-use common::{BASE, Rng, history};
+use common::{BASE, Rng, history, same};
 use lantern_engine::*;
 use lantern_events::*;
 use serde_json::{Value, json};
@@ -853,32 +853,6 @@ impl<'a> Naive<'a> {
             "data_quality": dq,
             "signals": signals,
         })
-    }
-}
-
-fn same(a: &Value, b: &Value, path: &str) -> Result<(), String> {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            if (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) {
-                Ok(())
-            } else {
-                Err(format!("{path}: engine {x} vs oracle {y}"))
-            }
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            let kx: BTreeSet<&String> = x.keys().collect();
-            let ky: BTreeSet<&String> = y.keys().collect();
-            if kx != ky {
-                return Err(format!("{path}: keys {kx:?} vs {ky:?}"));
-            }
-            for k in kx {
-                same(&x[k], &y[k], &format!("{path}.{k}"))?;
-            }
-            Ok(())
-        }
-        _ if a == b => Ok(()),
-        _ => Err(format!("{path}: engine {a} vs oracle {b}")),
     }
 }
 

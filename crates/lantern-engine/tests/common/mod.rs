@@ -392,3 +392,32 @@ pub fn work(seed: u64) -> Vec<String> {
     }
     lines
 }
+
+/// Equal JSON, numbers to a relative 1e-9 (the specs' exactness), or the
+/// first difference with its path.
+pub fn same(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Result<(), String> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            if (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) {
+                Ok(())
+            } else {
+                Err(format!("{path}: engine {x} vs oracle {y}"))
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let kx: std::collections::BTreeSet<&String> = x.keys().collect();
+            let ky: std::collections::BTreeSet<&String> = y.keys().collect();
+            if kx != ky {
+                return Err(format!("{path}: keys {kx:?} vs {ky:?}"));
+            }
+            for k in kx {
+                same(&x[k], &y[k], &format!("{path}.{k}"))?;
+            }
+            Ok(())
+        }
+        _ if a == b => Ok(()),
+        _ => Err(format!("{path}: engine {a} vs oracle {b}")),
+    }
+}

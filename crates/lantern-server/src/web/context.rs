@@ -289,21 +289,15 @@ pub async fn add_annotation(
         )
         .await
     };
-    match attempt.await {
-        Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(problem) if about_the_input(&problem) => {
-            let choices = contributable(&state, &p);
-            let form = filled_forms(&p, &choices, &back, &sent, &DisputeForm::default());
-            Ok(refused_form(
-                &state,
-                &p,
-                "The annotation was not added",
-                &problem,
-                form,
-            ))
-        }
-        Err(problem) => Err(problem),
-    }
+    let outcome = attempt.await;
+    answered(
+        &state,
+        &p,
+        &back,
+        outcome,
+        "The annotation was not added",
+        |choices| filled_forms(&p, choices, &back, &sent, &DisputeForm::default()),
+    )
 }
 
 pub async fn open_dispute(
@@ -329,18 +323,33 @@ pub async fn open_dispute(
         )
         .await
     };
-    match attempt.await {
-        Ok(_) => Ok(Redirect::to(&back).into_response()),
+    let outcome = attempt.await;
+    answered(
+        &state,
+        &p,
+        &back,
+        outcome,
+        "The dispute was not opened",
+        |choices| filled_forms(&p, choices, &back, &AnnotationForm::default(), &sent),
+    )
+}
+
+/// A form's answer: back to the page it came from, or — refused for what
+/// was typed — the same form filled in, with why (`refill` draws it for
+/// the scopes this reader may add to).
+fn answered<T>(
+    state: &AppState,
+    p: &Principal,
+    back: &str,
+    outcome: Result<T, Problem>,
+    title: &str,
+    refill: impl FnOnce(&[(String, String)]) -> Markup,
+) -> Result<Response, Problem> {
+    match outcome {
+        Ok(_) => Ok(Redirect::to(back).into_response()),
         Err(problem) if about_the_input(&problem) => {
-            let choices = contributable(&state, &p);
-            let form = filled_forms(&p, &choices, &back, &AnnotationForm::default(), &sent);
-            Ok(refused_form(
-                &state,
-                &p,
-                "The dispute was not opened",
-                &problem,
-                form,
-            ))
+            let choices = contributable(state, p);
+            Ok(refused_form(state, p, title, &problem, refill(&choices)))
         }
         Err(problem) => Err(problem),
     }
