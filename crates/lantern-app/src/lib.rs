@@ -10,6 +10,7 @@
 //! - [`annotations`]: annotations and disputes (rule 8);
 //! - [`audit`]: what grants allow, as recorded, and the audit log's check;
 //! - [`deployments`]: one deployment explained;
+//! - [`blocking`]: seed 001's four questions and the largest lead-time stage;
 //! - [`compare`]: a report beside the same over an earlier window;
 //! - [`flow`]: flow.md's figures for a team, a service or every team;
 //! - [`format`]: figures as people read them (one duration format).
@@ -19,6 +20,7 @@
 
 pub mod annotations;
 pub mod audit;
+pub mod blocking;
 pub mod chains;
 pub mod compare;
 pub mod deployments;

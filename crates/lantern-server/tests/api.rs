@@ -2066,3 +2066,48 @@ async fn trackers_feed_work_items_and_their_states() {
         assert!(!text.contains(secret), "{secret} is in the store");
     }
 }
+
+/// A team page opens with seed 001's four questions and the largest
+/// lead-time stage (health.md, "What's blocking us").
+#[tokio::test]
+async fn a_team_page_opens_with_where_the_team_stands() {
+    let app = spawn_app().await;
+    let history = json!([
+        {"type":"change","repo":"acme/shop","sha":"aaaaaaa","committed_at":"2026-03-01T09:00:00Z"},
+        {"type":"change","repo":"acme/shop","sha":"bbbbbbb","parents":["aaaaaaa"],"committed_at":"2026-03-02T09:00:00Z"},
+        {"type":"pull_request","id":"acme/shop#1","repo":"acme/shop","opened_at":"2026-03-02T10:00:00Z","first_review_at":"2026-03-02T16:00:00Z","merged_at":"2026-03-02T17:00:00Z","merge_sha":"bbbbbbb","first_commit_at":"2026-03-02T09:00:00Z"},
+        {"type":"deployment","id":"d1","service":"checkout","environment":"production","finished_at":"2026-03-01T12:00:00Z","repo":"acme/shop","sha":"aaaaaaa"},
+        {"type":"deployment","id":"d2","service":"checkout","environment":"production","finished_at":"2026-03-02T18:00:00Z","repo":"acme/shop","sha":"bbbbbbb"}
+    ]);
+    assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
+    let admin = app.tokens["admin"].clone();
+    let page = app
+        .page(&admin, "/teams/payments?from=2026-03-01&to=2026-03-08")
+        .await;
+    let section = page
+        .text
+        .split("data-blocking")
+        .nth(1)
+        .expect("the section")
+        .split("</section>")
+        .next()
+        .unwrap();
+    for said in [
+        "Are we shipping?",
+        "2 deployments reached production, on 2 days",
+        "Are changes safe?",
+        "0 of 2 deployments failed (0 %)",
+        "Are incidents recoverable?",
+        "No failed deployment needed recovering.",
+        "Are we learning?",
+        // pickup 6 h of coding 1 h + pickup 6 h + review 1 h + deploy 1 h.
+        "The largest lead-time stage is pickup: 6 hours median, 66.7 % of the stages' medians",
+    ] {
+        assert!(section.contains(said), "{said}: {section}");
+    }
+    // Not on a service page: the questions are a team's.
+    let service = app
+        .page(&admin, "/services/checkout?from=2026-03-01&to=2026-03-08")
+        .await;
+    assert!(!service.text.contains("data-blocking"));
+}

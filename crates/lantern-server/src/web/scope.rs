@@ -356,6 +356,19 @@ fn figures_page(
             }
         }
         (page::window_controls(params, &window, bucket))
+        // Team pages open with seed 001's questions (health.md).
+        @if let Scope::Team { .. } = scope {
+            @let disputes = c.document.annotations.iter().filter(|a| a.kind == "dispute").count();
+            @let annotations = c.document.annotations.len() - disputes;
+            section.blocking aria-labelledby="blocking" data-blocking {
+                h2 id="blocking" { "Where the team stands" }
+                dl {
+                    @for (question, answer) in lantern_app::blocking::sentences(report, annotations, disputes) {
+                        div { dt { (question) } dd { (answer) } }
+                    }
+                }
+            }
+        }
         (super::health::banner(report))
         section aria-labelledby="dora" {
             h2 id="dora" { "The five DORA metrics" }
