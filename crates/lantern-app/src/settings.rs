@@ -277,6 +277,10 @@ struct TeamEntry {
     name: String,
     #[serde(default)]
     services: Vec<String>,
+    /// health.md: the team's working time, for out-of-hours incidents.
+    timezone: Option<String>,
+    working_hours: Option<String>,
+    working_days: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -316,6 +320,8 @@ impl Default for Incidents {
 pub struct Team {
     pub name: Name,
     pub services: BTreeSet<Name>,
+    /// When the team works (health.md's operational load).
+    pub working: lantern_engine::load::WorkingTime,
 }
 
 /// The governance settings of lantern.toml (`[governance]`).
@@ -504,7 +510,17 @@ impl Settings {
                     })
                 })
                 .collect::<Result<_>>()?;
-            teams.push(Team { name, services });
+            let working = lantern_engine::load::WorkingTime::parse(
+                t.timezone.as_deref(),
+                t.working_hours.as_deref(),
+                t.working_days.as_deref(),
+            )
+            .map_err(|m| AppError::Config(format!("{where_}: teams[{i}].{m}")))?;
+            teams.push(Team {
+                name,
+                services,
+                working,
+            });
         }
         if file.environments.production.is_empty() {
             bail!("{where_}: environments.production must name at least one environment");
@@ -734,6 +750,26 @@ mod tests {
                 .to_string();
             assert!(e.contains(said), "{extra}: {e}");
         }
+    }
+
+    #[test]
+    fn a_teams_working_time_is_read_and_checked() {
+        let ok = Settings::parse(
+            "[[teams]]\nname = \"payments\"\nservices = [\"checkout\"]\n\
+             timezone = \"Europe/Berlin\"\nworking_hours = \"08:00-17:00\"\nworking_days = [\"Mon\", \"Tue\"]\n",
+            None,
+        )
+        .unwrap();
+        let w = &ok.teams[0].working;
+        assert_eq!(w.zone.iana_name(), Some("Europe/Berlin"));
+        assert_eq!((w.start_minute, w.end_minute), (480, 1020));
+        let e = Settings::parse(
+            "[[teams]]\nname = \"payments\"\ntimezone = \"Europe/Atlantis\"\n",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("teams[0].timezone `Europe/Atlantis`"), "{e}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod graph;
 mod hygiene;
 mod input;
 mod ledger;
+pub mod load;
 mod prs;
 mod report;
 pub mod rng;

@@ -2077,7 +2077,9 @@ async fn a_team_page_opens_with_where_the_team_stands() {
         {"type":"change","repo":"acme/shop","sha":"bbbbbbb","parents":["aaaaaaa"],"committed_at":"2026-03-02T09:00:00Z"},
         {"type":"pull_request","id":"acme/shop#1","repo":"acme/shop","opened_at":"2026-03-02T10:00:00Z","first_review_at":"2026-03-02T16:00:00Z","merged_at":"2026-03-02T17:00:00Z","merge_sha":"bbbbbbb","first_commit_at":"2026-03-02T09:00:00Z"},
         {"type":"deployment","id":"d1","service":"checkout","environment":"production","finished_at":"2026-03-01T12:00:00Z","repo":"acme/shop","sha":"aaaaaaa"},
-        {"type":"deployment","id":"d2","service":"checkout","environment":"production","finished_at":"2026-03-02T18:00:00Z","repo":"acme/shop","sha":"bbbbbbb"}
+        {"type":"deployment","id":"d2","service":"checkout","environment":"production","finished_at":"2026-03-02T18:00:00Z","repo":"acme/shop","sha":"bbbbbbb"},
+        {"type":"incident","id":"i1","service":"checkout","started_at":"2026-03-06T02:00:00Z","resolved_at":"2026-03-06T04:30:00Z"},
+        {"type":"incident","id":"i2","service":"search-api","started_at":"2026-03-06T02:00:00Z"}
     ]);
     assert_eq!(app.post("/hooks/events", history.to_string()).await.0, 200);
     let admin = app.tokens["admin"].clone();
@@ -2105,6 +2107,24 @@ async fn a_team_page_opens_with_where_the_team_stands() {
     ] {
         assert!(section.contains(said), "{said}: {section}");
     }
+    // The team's operational load: its own incident, at night (UTC).
+    let load = page
+        .text
+        .split("data-load")
+        .nth(1)
+        .expect("the load")
+        .split("</section>")
+        .next()
+        .unwrap();
+    assert!(
+        load.contains("1 incident of the team&#39;s services started in this window (1 a week), 2.5 incident hours in all. 1 detected outside working time (100 %).")
+            || load.contains("1 incident of the team's services started in this window (1 a week), 2.5 incident hours in all. 1 detected outside working time (100 %)."),
+        "{load}"
+    );
+    assert!(
+        load.contains("09:00–18:00, Mon, Tue, Wed, Thu, Fri, UTC"),
+        "{load}"
+    );
     // Not on a service page: the questions are a team's.
     let service = app
         .page(&admin, "/services/checkout?from=2026-03-01&to=2026-03-08")

@@ -139,3 +139,40 @@ fn render(c: &Checkup) -> Markup {
         }
     }
 }
+
+/// A team's operational load (health.md): its incidents, how many were
+/// detected outside its working time, and their hours — in words, a
+/// prompt for a conversation about on-call burden, never a score.
+pub fn operational_load(
+    load: &lantern_engine::load::OperationalLoad,
+    working: &lantern_engine::load::WorkingTime,
+) -> Markup {
+    use lantern_app::format::{decimals, plural};
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let days: Vec<&str> = DAYS
+        .iter()
+        .zip(working.days)
+        .filter(|(_, on)| *on)
+        .map(|(d, _)| *d)
+        .collect();
+    let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+    let zone = working.zone.iana_name().unwrap_or("UTC");
+    html! {
+        section aria-labelledby="load" data-load {
+            h2 id="load" { "Operational load" }
+            p {
+                (plural(load.incidents, "incident", "incidents")) " of the team's services started in this window ("
+                (decimals(load.per_week, 2)) " a week), "
+                (decimals(load.incident_hours, 1)) " incident hours in all. "
+                @match load.out_of_hours.share {
+                    Some(share) => {
+                        (load.out_of_hours.count) " detected outside working time ("
+                        (decimals(share * 100.0, 1)) " %)."
+                    }
+                    None => "None to be detected outside working time.",
+                }
+            }
+            p.note { "Working time: " (hm(working.start_minute)) "–" (hm(working.end_minute)) ", " (days.join(", ")) ", " (zone) " (the catalog's timezone, working_hours, working_days). A proxy for on-call burden, of the team, never of a person." }
+        }
+    }
+}

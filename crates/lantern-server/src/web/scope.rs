@@ -80,6 +80,11 @@ struct Computed {
     failed: std::collections::HashSet<String>,
     /// flow.md over the window, and the load of each bucket shown.
     flow: Option<(lantern_engine::FlowReport, Vec<Option<f64>>)>,
+    /// A team's operational load (health.md), and its working time.
+    load: Option<(
+        lantern_engine::load::OperationalLoad,
+        lantern_engine::load::WorkingTime,
+    )>,
 }
 
 /// Whether the reader may see event-level detail of every service of the
@@ -174,6 +179,22 @@ async fn scope_page(
                     .collect(),
                 None => Default::default(),
             };
+            // A team's incidents as load (health.md), in its working time.
+            let load = match &scope {
+                Scope::Team { name, .. } => settings.team(name.as_str()).ok().map(|t| {
+                    (
+                        lantern_engine::load::operational_load(
+                            &loaded.input.incidents,
+                            &scope,
+                            window,
+                            Timestamp::now(),
+                            &t.working,
+                        ),
+                        t.working.clone(),
+                    )
+                }),
+                _ => None,
+            };
             // The scope's work items (flow.md): a team's, or a service's.
             let flow = match &scope {
                 Scope::Org => None,
@@ -201,6 +222,7 @@ async fn scope_page(
             Ok(Ok(Computed {
                 document,
                 flow,
+                load,
                 gate,
                 burned,
                 failed,
@@ -368,6 +390,9 @@ fn figures_page(
                     }
                 }
             }
+        }
+        @if let Some((load, working)) = &c.load {
+            (super::health::operational_load(load, working))
         }
         (super::health::banner(report))
         section aria-labelledby="dora" {

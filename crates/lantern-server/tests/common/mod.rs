@@ -184,10 +184,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
                 Team {
                     name: Name::parse("payments").unwrap(),
                     services: BTreeSet::from([Name::parse("checkout").unwrap()]),
+                    working: Default::default(),
                 },
                 Team {
                     name: Name::parse("search").unwrap(),
                     services: BTreeSet::from([Name::parse("search-api").unwrap()]),
+                    working: Default::default(),
                 },
             ],
             engine: EngineConfig::default(),
