@@ -12,6 +12,7 @@
 //! - [`deployments`]: one deployment explained;
 //! - [`blocking`]: seed 001's four questions and the largest lead-time stage;
 //! - [`compare`]: a report beside the same over an earlier window;
+//! - [`experiments`]: an improvement experiment's measure and verdict;
 //! - [`flow`]: flow.md's figures for a team, a service or every team;
 //! - [`format`]: figures as people read them (one duration format).
 //!
@@ -26,6 +27,7 @@ pub mod compare;
 pub mod deployments;
 pub mod doctor;
 mod error;
+pub mod experiments;
 pub mod flow;
 pub mod format;
 pub mod gate;
