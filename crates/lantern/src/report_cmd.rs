@@ -267,6 +267,11 @@ pub fn demo(db: &Path, args: &DemoArgs) -> Result<String> {
         "  lantern --db {db_arg} report --service ledger-monolith --bucket month"
     );
     let _ = writeln!(out, "  lantern --db {db_arg} report --format json");
+    let _ = writeln!(
+        out,
+        "  lantern --db {db_arg} --config {} flow --team payments",
+        catalog_path.display()
+    );
     let _ = writeln!(out, "  lantern explain change_failure_rate");
     let _ = writeln!(
         out,
