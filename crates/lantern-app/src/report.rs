@@ -143,6 +143,19 @@ pub fn comparison(
     ))
 }
 
+/// Whether rule 2 can withhold `scope`'s figures from this reader at all:
+/// the operator, members and admins see them whatever the group's size,
+/// so the contributors need not be counted (nor the history read).
+pub fn count_can_matter(settings: &Settings, reader: Reader, scope: &Scope) -> bool {
+    let Reader::Grant(grant) = reader else {
+        return false;
+    };
+    let min_group = settings.governance.min_group_size;
+    let rule_scope = rule_scope(settings, scope);
+    suppression(grant, &rule_scope, u64::MAX, min_group).is_some()
+        || suppression(grant, &rule_scope, 0, min_group).is_some()
+}
+
 /// Rule 2 for one scope and window, for a figure that is not a report
 /// (flow): the history is read only when the reader's role can make the
 /// group's size matter.
@@ -153,14 +166,7 @@ pub fn withheld_from(
     scope: &Scope,
     window: Window,
 ) -> Result<Option<String>, AppError> {
-    let Reader::Grant(grant) = reader else {
-        return Ok(None);
-    };
-    let min_group = settings.governance.min_group_size;
-    let rule_scope = rule_scope(settings, scope);
-    if suppression(grant, &rule_scope, u64::MAX, min_group).is_none()
-        && suppression(grant, &rule_scope, 0, min_group).is_none()
-    {
+    if !count_can_matter(settings, reader, scope) {
         return Ok(None);
     }
     Loaded::load_ending(store, settings, scope, window, window.to)?
@@ -296,18 +302,16 @@ impl Loaded {
         scope: &Scope,
         window: Window,
     ) -> Result<Option<String>, AppError> {
+        // Members and admins see the figures whatever the count: ask for it
+        // only when it can change the answer.
         let Reader::Grant(grant) = reader else {
             return Ok(None);
         };
-        let min_group = settings.governance.min_group_size;
-        let rule_scope = rule_scope(settings, scope);
-        // Members and admins see the figures whatever the count: ask for it
-        // only when it can change the answer.
-        if suppression(grant, &rule_scope, u64::MAX, min_group).is_none()
-            && suppression(grant, &rule_scope, 0, min_group).is_none()
-        {
+        if !count_can_matter(settings, reader, scope) {
             return Ok(None);
         }
+        let min_group = settings.governance.min_group_size;
+        let rule_scope = rule_scope(settings, scope);
         let repos: Option<BTreeSet<Name>> = self
             .input
             .repos_deployed_by(scope)

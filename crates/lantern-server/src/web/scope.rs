@@ -195,10 +195,24 @@ async fn scope_page(
                 }),
                 _ => None,
             };
-            // The scope's work items (flow.md): a team's, or a service's.
+            // The scope's work items (flow.md). A team's report carries its
+            // flow, in every bucket too; a service's is read here.
             let flow = match &scope {
                 Scope::Org => None,
-                _ => {
+                Scope::Team { .. } => document.report.flow.clone().map(|f| {
+                    let load = document
+                        .buckets
+                        .iter()
+                        .flatten()
+                        .map(|b| {
+                            b.figures()
+                                .and_then(|r| r.flow.as_ref())
+                                .map(|f| f.flow_load.mean)
+                        })
+                        .collect();
+                    (f, load)
+                }),
+                Scope::Service(_) => {
                     let items = store
                         .flow_items(&scope, Some(window))
                         .map_err(store_error)?;
