@@ -13,6 +13,13 @@ pub enum AppError {
     /// `dispute`, …).
     #[error("{message}")]
     NotFound { what: &'static str, message: String },
+    /// This reader may not do or see this; the message says who may.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is right but the state it meets refuses it (a pulse
+    /// code used before, a round that has closed).
+    #[error("{0}")]
+    Conflict(String),
     /// lantern.toml (or its environment) is wrong.
     #[error("{0}")]
     Config(String),

@@ -4,7 +4,13 @@
 //! baseline, current value and verdict — pure, so the CLI, the API and
 //! the team page judge an experiment the same way.
 
-use lantern_engine::{Report, Window};
+use crate::AppError;
+use crate::report::Reader;
+use crate::settings::Settings;
+use lantern_engine::{Report, Scope, Window};
+use lantern_events::{Name, Timestamp};
+use lantern_governance::{AuditRecord, Role};
+use lantern_store::{Experiment, Store};
 use serde::Serialize;
 
 /// Which way the indicator should move.
@@ -82,6 +88,7 @@ pub fn windows(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Improved,
@@ -147,6 +154,298 @@ pub fn evaluate(baseline: Option<f64>, current: Option<f64>, direction: Directio
         change: Some(change),
         relative,
         verdict,
+    }
+}
+
+/// An experiment's words, checked: a catalog team, a sentence for the
+/// constraint, an indicator and `expect_dip` paths that name figures of a
+/// team's report, a direction, and `from` before `review`.
+#[derive(Debug, Clone)]
+pub struct NewExperiment(Experiment);
+
+/// The words of a request to add an experiment.
+#[derive(Debug, Clone, Default)]
+pub struct ExperimentWords<'a> {
+    pub team: &'a str,
+    pub constraint: &'a str,
+    pub indicator: &'a str,
+    pub direction: &'a str,
+    pub from: &'a str,
+    pub review: &'a str,
+    pub expect_dip: Vec<&'a str>,
+}
+
+impl NewExperiment {
+    pub fn parse(settings: &Settings, words: &ExperimentWords) -> Result<Self, AppError> {
+        let team = settings.team(words.team)?;
+        let scope = Scope::Team {
+            name: team.name.clone(),
+            services: team.services.clone(),
+        };
+        let time = |field: &str, v: &str| {
+            Timestamp::parse_bound(v).map_err(|m| AppError::Invalid(format!("{field}: {m}")))
+        };
+        let (from, review) = (time("from", words.from)?, time("review", words.review)?);
+        if review <= from {
+            return Err(AppError::invalid(
+                "review: after from (the experiment runs from `from` until its review)",
+            ));
+        }
+        let example = example_report(&scope, Window { from, to: review });
+        let indicator = Indicator::parse(words.indicator.trim(), &example)
+            .map_err(|m| AppError::Invalid(format!("indicator: {m}")))?;
+        let direction = Direction::parse(words.direction.trim())
+            .map_err(|m| AppError::Invalid(format!("direction: {m}")))?;
+        let mut expect_dip = Vec::new();
+        for path in words
+            .expect_dip
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+        {
+            let i = Indicator::parse(path, &example)
+                .map_err(|m| AppError::Invalid(format!("expect_dip: {m}")))?;
+            if !expect_dip.contains(&i.0) {
+                expect_dip.push(i.0);
+            }
+        }
+        let constraint = words.constraint.trim();
+        let n = constraint.chars().count();
+        if n == 0 || n > 200 || constraint.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                "constraint: the constraint in a sentence of 1 to 200 characters on one line",
+            ));
+        }
+        Ok(NewExperiment(Experiment {
+            id: 0,
+            team: team.name.clone(),
+            constraint: constraint.to_string(),
+            indicator: indicator.0,
+            direction: match direction {
+                Direction::Up => "up",
+                Direction::Down => "down",
+            }
+            .into(),
+            from,
+            review,
+            expect_dip,
+            ended_at: None,
+        }))
+    }
+}
+
+/// A team report of the window with every object it can carry (flow
+/// included), to check paths against.
+fn example_report(scope: &Scope, window: Window) -> Report {
+    let mut r = lantern_engine::report(
+        &lantern_engine::EventSet::default(),
+        scope,
+        window,
+        &lantern_engine::EngineConfig::default(),
+    );
+    r.flow = lantern_engine::flow::in_report(&[], scope, window);
+    r
+}
+
+/// Admins, and team members of the team, add and end its experiments.
+fn may_change(reader: Reader, team: &Name) -> Result<(), AppError> {
+    match reader {
+        Reader::Operator => Ok(()),
+        Reader::Grant(g) if g.role == Role::Admin => Ok(()),
+        Reader::Grant(g) if g.role == Role::TeamMember && g.is_member_of(team) => Ok(()),
+        Reader::Grant(_) => Err(AppError::Forbidden(format!(
+            "experiments of `{team}` are added and ended by its team's members and admins"
+        ))),
+    }
+}
+
+/// Records an experiment (audit-logged with `record`'s actor).
+pub fn add(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    new: NewExperiment,
+    now: Timestamp,
+    record: &dyn Fn(&str, &str, &str) -> AuditRecord,
+) -> Result<ExperimentJson, AppError> {
+    let e = new.0;
+    may_change(reader, &e.team)?;
+    let audit = record(
+        "experiment.create",
+        &format!("team:{}", e.team),
+        &format!("`{}`: {} {}", e.constraint, e.indicator, e.direction),
+    );
+    let id = store.add_experiment(&e, audit)?;
+    judge(store, settings, reader, &Experiment { id, ..e }, now)
+}
+
+/// Ends a running experiment now.
+pub fn end(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    id: i64,
+    now: Timestamp,
+    record: &dyn Fn(&str, &str, &str) -> AuditRecord,
+) -> Result<ExperimentJson, AppError> {
+    let e = find(store, id)?;
+    may_change(reader, &e.team)?;
+    if e.ended_at.is_some() {
+        return Err(AppError::Conflict(format!(
+            "experiment {id} has ended already"
+        )));
+    }
+    let audit = record(
+        "experiment.end",
+        &format!("team:{}", e.team),
+        &format!("ended experiment {id}"),
+    );
+    store.end_experiment(id, now, audit)?;
+    let e = find(store, id)?;
+    judge(store, settings, reader, &e, now)
+}
+
+fn find(store: &dyn Store, id: i64) -> Result<Experiment, AppError> {
+    store
+        .experiments(None)?
+        .into_iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| AppError::NotFound {
+            what: "experiment",
+            message: format!("no experiment {id}"),
+        })
+}
+
+/// Every experiment (of one team, when given), judged at `now`.
+pub fn list(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    team: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<ExperimentJson>, AppError> {
+    let team = team
+        .map(|t| settings.team(t).map(|t| t.name.clone()))
+        .transpose()?;
+    let all = store.experiments(team.as_ref())?;
+    all.iter()
+        .map(|e| judge(store, settings, reader, e, now))
+        .collect()
+}
+
+/// The experiments of a team running at `now` (between `from` and
+/// `review`, not ended): what the team's pages draw as planned.
+pub fn running(
+    store: &dyn Store,
+    team: &Name,
+    now: Timestamp,
+) -> Result<Vec<Experiment>, AppError> {
+    Ok(store
+        .experiments(Some(team))?
+        .into_iter()
+        .filter(|e| is_running(e, now))
+        .collect())
+}
+
+pub fn is_running(e: &Experiment, now: Timestamp) -> bool {
+    e.ended_at.is_none() && e.from <= now && now < e.review
+}
+
+/// An experiment as every front end shows it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExperimentJson {
+    pub id: i64,
+    pub team: String,
+    pub constraint: String,
+    pub indicator: String,
+    /// `up` or `down`: the way the indicator should move.
+    pub direction: String,
+    pub from: String,
+    pub review: String,
+    /// Figures expected to dip while it runs (drawn as planned).
+    pub expect_dip: Vec<String>,
+    /// `planned` (before `from`), `running`, `ended` (early) or `reviewed`
+    /// (past `review`).
+    pub status: &'static str,
+    pub ended_at: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub baseline_window: lantern_engine::WindowJson,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub current_window: Option<lantern_engine::WindowJson>,
+    pub baseline: Option<f64>,
+    pub current: Option<f64>,
+    pub change: Option<f64>,
+    pub relative: Option<f64>,
+    pub verdict: Verdict,
+    /// Why the values are not shown to this reader (governance.md rule 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
+}
+
+/// An experiment's baseline, current value and verdict, for this reader.
+/// An experiment ended early is judged up to its end.
+pub fn judge(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    e: &Experiment,
+    now: Timestamp,
+) -> Result<ExperimentJson, AppError> {
+    let scope = settings.team_scope(e.team.as_str())?;
+    let until = e.ended_at.map_or(now, |end| end.min(now));
+    let (baseline_window, current_window) = windows(e.from, e.review, until);
+    let indicator = Indicator(e.indicator.clone());
+    let mut withheld = None;
+    let mut value = |w: Window| -> Result<Option<f64>, AppError> {
+        let loaded = crate::report::Loaded::load_ending(store, settings, &scope, w, w.to)?;
+        if let Some(reason) = loaded.withheld(store, settings, reader, &scope)? {
+            withheld = Some(reason);
+            return Ok(None);
+        }
+        let mut report = crate::report::stamped(settings, &loaded.ledger(settings), &scope, w);
+        if indicator.0.starts_with("flow.") {
+            let items = store.flow_items(&scope, Some(w))?;
+            report.flow = lantern_engine::flow::in_report(&items, &scope, w);
+        }
+        Ok(indicator.value(&report))
+    };
+    let baseline = value(baseline_window)?;
+    let current = current_window.map(&mut value).transpose()?.flatten();
+    let measure = evaluate(baseline, current, direction_of(&e.direction));
+    let status = match () {
+        _ if e.ended_at.is_some() => "ended",
+        _ if now < e.from => "planned",
+        _ if now >= e.review => "reviewed",
+        _ => "running",
+    };
+    Ok(ExperimentJson {
+        id: e.id,
+        team: e.team.to_string(),
+        constraint: e.constraint.clone(),
+        indicator: e.indicator.clone(),
+        direction: e.direction.clone(),
+        from: e.from.to_rfc3339(),
+        review: e.review.to_rfc3339(),
+        expect_dip: e.expect_dip.clone(),
+        status,
+        ended_at: e.ended_at.map(Timestamp::to_rfc3339),
+        baseline_window: baseline_window.into(),
+        current_window: current_window.map(Into::into),
+        baseline: measure.baseline,
+        current: measure.current,
+        change: measure.change,
+        relative: measure.relative,
+        verdict: measure.verdict,
+        withheld,
+    })
+}
+
+fn direction_of(text: &str) -> Direction {
+    if text == "up" {
+        Direction::Up
+    } else {
+        Direction::Down
     }
 }
 

@@ -119,3 +119,8 @@ mod tests {
         assert_eq!(decimals(0.126, 2), "0.13");
     }
 }
+
+/// A day as every front end writes it: YYYY-MM-DD (UTC).
+pub fn day(t: lantern_events::Timestamp) -> String {
+    t.date().format("%Y-%m-%d").to_string()
+}

@@ -14,6 +14,9 @@
 //! - [`compare`]: a report beside the same over an earlier window;
 //! - [`experiments`]: an improvement experiment's measure and verdict;
 //! - [`flow`]: flow.md's figures for a team, a service or every team;
+//! - [`pulse`]: pulse surveys — rounds, single-use codes, answers, and
+//!   results only past the threshold, for everyone;
+//! - [`team_health`]: a team's operational load and strain (health.md);
 //! - [`format`]: figures as people read them (one duration format).
 //!
 //! Invariant: a figure reaches a reader only through [`report`], so
@@ -33,10 +36,12 @@ pub mod format;
 pub mod gate;
 pub mod openslo;
 pub mod pooled;
+pub mod pulse;
 pub mod rating;
 pub mod report;
 pub mod settings;
 pub mod slos;
+pub mod team_health;
 
 pub use error::AppError;
 pub use settings::{Governance, Settings, Team};

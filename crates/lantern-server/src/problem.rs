@@ -94,6 +94,10 @@ impl From<lantern_app::AppError> for Problem {
             AppError::NotFound { what, message } => {
                 Problem::new(StatusCode::NOT_FOUND, &format!("unknown-{what}"), message)
             }
+            AppError::Forbidden(message) => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            AppError::Conflict(message) => Problem::new(StatusCode::CONFLICT, "conflict", message),
             AppError::Config(cause) => Problem::internal(cause),
             AppError::Store(cause) => cause.into(),
         }

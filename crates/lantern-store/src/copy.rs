@@ -2,7 +2,7 @@
 //! (`lantern migrate`): every table both stores keep, row for row, in one
 //! PostgreSQL transaction — events, source positions, dead letters,
 //! grants (token hashes), sessions, the audit log with its chain ends,
-//! disputes, what retention kept (its aliased window rows become the
+//! disputes, pulse rounds with their codes and answers, experiments, what retention kept (its aliased window rows become the
 //! `retained_*` tables). SQLite's other derived facts are not copied:
 //! PostgreSQL derives its own at the first report.
 
@@ -36,6 +36,10 @@ pub const TABLES: &[&str] = &[
     "audit_chain",
     "audit_log",
     "disputes",
+    "pulse_rounds",
+    "pulse_codes",
+    "pulse_answers",
+    "experiments",
     "retained_contributors",
     "retained_deployed_repos",
     "retained_deployments",
@@ -123,7 +127,7 @@ pub fn copy_sqlite_to_postgres(
         copied.push((table, count));
     }
     // Ids given by SQLite: the sequences continue after them.
-    for table in ["dead_letters", "disputes"] {
+    for table in ["dead_letters", "disputes", "pulse_rounds", "experiments"] {
         tx.execute(
             &format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"

@@ -93,6 +93,16 @@ pub enum Command {
     /// Challenge a metric reading; admins resolve with a note.
     #[command(subcommand)]
     Dispute(DisputeCommand),
+    /// Pulse surveys of a team (health.md): open a round, hand out
+    /// single-use links, close it, read its results.
+    #[command(subcommand)]
+    Pulse(crate::health_cmd::PulseCommand),
+    /// Improvement experiments: a team's commitment to move one indicator,
+    /// judged against the same span before it.
+    #[command(subcommand)]
+    Experiment(crate::health_cmd::ExperimentCommand),
+    /// A team's operational load and strain (health.md), in words.
+    TeamHealth(crate::health_cmd::TeamHealthArgs),
     /// Apply the retention periods of [governance] now.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -229,6 +239,30 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Dispute(command) => {
             governance_cmd::dispute(&mut open()?, &settings()?, &command)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pulse(command) => {
+            let (config, mut instance) = (settings()?, open()?);
+            print!(
+                "{}",
+                crate::health_cmd::pulse(instance.store.as_mut(), &config, &command)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Experiment(command) => {
+            let (config, mut instance) = (settings()?, open()?);
+            print!(
+                "{}",
+                crate::health_cmd::experiment(instance.store.as_mut(), &config, &command)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TeamHealth(args) => {
+            let (config, mut instance) = (settings()?, open()?);
+            print!(
+                "{}",
+                crate::health_cmd::team_health(instance.store.as_mut(), &config, &args)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate(args) => {

@@ -9,6 +9,7 @@ pub mod doctor_cmd;
 pub mod flow_cmd;
 pub mod gate_cmd;
 pub mod governance_cmd;
+pub mod health_cmd;
 pub mod import;
 pub mod import_git;
 pub mod instance;

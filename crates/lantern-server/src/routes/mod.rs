@@ -14,6 +14,7 @@ pub(crate) mod health;
 pub(crate) mod hooks;
 pub(crate) mod report;
 pub(crate) mod slos;
+pub(crate) mod team_health;
 
 use crate::policy::RoutePolicy;
 use crate::state::AppState;
@@ -86,6 +87,16 @@ pub fn routes() -> Routes {
         (Admin, api!(access::access_review)),
         (Admin, api!(access::audit_log)),
         (Admin, api!(access::audit_verify)),
+        (Aggregates, api!(team_health::rounds)),
+        (Aggregates, api!(team_health::round)),
+        (Contribute, api!(team_health::open_round)),
+        (Contribute, api!(team_health::codes)),
+        (Contribute, api!(team_health::close_round)),
+        (Public, api!(team_health::answer)),
+        (Aggregates, api!(team_health::experiments_list)),
+        (Contribute, api!(team_health::add_experiment)),
+        (Contribute, api!(team_health::end_experiment)),
+        (Aggregates, api!(team_health::team_health)),
         (SignedIn, api!(openapi_document)),
         (Receiver, api!(hooks::receive)),
     ];
@@ -106,6 +117,13 @@ pub fn routes() -> Routes {
         page!(POST "/annotations" => Contribute, web::context::add_annotation),
         page!(POST "/disputes" => Contribute, web::context::open_dispute),
         page!(POST "/disputes/{id}/resolve" => Admin, web::context::resolve_dispute),
+        page!(GET "/pulse/{round}" => Public, web::pulse::answer_page),
+        page!(POST "/pulse/{round}" => Public, web::pulse::answer),
+        page!(POST "/teams/{team}/pulse" => Contribute, web::pulse::open_round),
+        page!(POST "/pulse-rounds/{round}/codes" => Contribute, web::pulse::codes),
+        page!(POST "/pulse-rounds/{round}/close" => Contribute, web::pulse::close),
+        page!(POST "/teams/{team}/experiments" => Contribute, web::team_health::add_experiment),
+        page!(POST "/experiments/{id}/end" => Contribute, web::team_health::end_experiment),
         page!(GET "/admin/tokens" => Admin, web::governance::tokens_page),
         page!(POST "/admin/tokens" => Admin, web::governance::create_token),
         page!(POST "/admin/tokens/{id}/revoke" => Admin, web::governance::revoke_token),

@@ -118,7 +118,14 @@ impl Metric {
     /// the figure was, and by how much it moved; a share moves in
     /// percentage points. Words, never a colour: a lower deployment
     /// frequency can be a planned freeze.
-    pub fn change(&self, c: &lantern_app::compare::Comparison, against: &str) -> Markup {
+    /// `expected`: an experiment expects this figure to dip (health.md),
+    /// said instead of leaving the move to be read as a regression.
+    pub fn change(
+        &self,
+        c: &lantern_app::compare::Comparison,
+        against: &str,
+        expected: Option<&str>,
+    ) -> Markup {
         if c.withheld.is_some() {
             return html! { p.change data-change=(self.key) { (against) ": withheld (a small group, governance rule 2)" } };
         }
@@ -130,13 +137,14 @@ impl Metric {
             unit => format_value(unit, v),
         };
         html! {
-            p.change data-change=(self.key) data-relative=[d.relative] {
+            p.change data-change=(self.key) data-relative=[d.relative] data-expected=[expected] {
                 (against) ": "
                 @match (d.then, lantern_app::compare::describe(d, unit)) {
                     (Some(then), Some(moved)) => { (format_value(self.unit, then)) "; " (moved) }
                     (Some(then), None) => { (format_value(self.unit, then)) }
                     (None, _) => "nothing to measure",
                 }
+                @if let Some(words) = expected { " — " strong.expected { (words) } }
             }
         }
     }

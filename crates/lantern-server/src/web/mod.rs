@@ -11,7 +11,9 @@
 //! - [`chart`]: SVG charts; [`overview`]: the distribution of bands;
 //!   [`figures`]: which figure of a report each metric shows;
 //! - [`health`]: workflow health, the missing-events banner, `/data-health`;
-//! - [`flow`]: the flow panel (flow.md) and the teams' flow distribution.
+//! - [`flow`]: the flow panel (flow.md) and the teams' flow distribution;
+//! - [`pulse`]: the pulse answer page and the team page's pulse section;
+//! - [`team_health`]: strain and experiments on the team page.
 //!
 //! Assets are compiled in: no CDN, nothing fetched at run time.
 
@@ -26,9 +28,11 @@ pub(crate) mod incident;
 pub(crate) mod org;
 pub mod overview;
 pub mod page;
+pub(crate) mod pulse;
 pub(crate) mod scope;
 pub(crate) mod sign_in;
 pub(crate) mod slos;
+pub(crate) mod team_health;
 
 use axum::extract::Path;
 use axum::http::{StatusCode, header};
@@ -36,11 +40,13 @@ use axum::response::{IntoResponse, Response};
 
 const CSS: &str = include_str!("assets/lantern.css");
 const JS: &str = include_str!("assets/lantern.js");
+const PULSE_JS: &str = include_str!("assets/pulse.js");
 
 pub(crate) async fn asset(Path(file): Path<String>) -> Response {
     let (body, kind) = match file.as_str() {
         "lantern.css" => (CSS, "text/css; charset=utf-8"),
         "lantern.js" => (JS, "text/javascript; charset=utf-8"),
+        "pulse.js" => (PULSE_JS, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
     (

@@ -318,7 +318,7 @@ fn render(
                                         &c.org_trend.iter().map(|b| b.as_ref().and_then(m.value)).collect::<Vec<_>>(),
                                     )))
                                     @if let Some(previous) = &c.org_previous {
-                                        (m.change(previous, &page::previous_label(&previous.window)))
+                                        (m.change(previous, &page::previous_label(&previous.window), None))
                                     }
                                 } }
                             }

@@ -354,7 +354,7 @@ pub fn date_input(name: &str, value: &str, required: bool) -> Markup {
 /// A date as people read it (UTC): ISO 8601, as in the window's heading,
 /// the form fields and the CLI.
 pub fn day(t: Timestamp) -> String {
-    t.date().format("%Y-%m-%d").to_string()
+    lantern_app::format::day(t)
 }
 
 /// A time as people read it (UTC).

@@ -85,6 +85,18 @@ struct Computed {
         lantern_engine::load::OperationalLoad,
         lantern_engine::load::WorkingTime,
     )>,
+    /// A team page's strain, pulse and experiments (health.md).
+    team: Option<TeamSections>,
+    /// The experiments of the scope's teams running now: their expected
+    /// dips are drawn as planned.
+    running: Vec<lantern_store::Experiment>,
+}
+
+struct TeamSections {
+    strain: lantern_app::team_health::Strain,
+    rounds: Vec<lantern_app::pulse::RoundJson>,
+    may_run: bool,
+    experiments: Vec<lantern_app::experiments::ExperimentJson>,
 }
 
 /// Whether the reader may see event-level detail of every service of the
@@ -179,22 +191,48 @@ async fn scope_page(
                     .collect(),
                 None => Default::default(),
             };
-            // A team's incidents as load (health.md), in its working time.
-            let load = match &scope {
-                Scope::Team { name, .. } => settings.team(name.as_str()).ok().map(|t| {
+            // A team's load and strain (health.md), in its working time,
+            // its pulse rounds this reader may see, and its experiments.
+            let now = Timestamp::now();
+            let (load, team) = match &scope {
+                Scope::Team { name, .. } => {
+                    let t = settings.team(name.as_str())?;
+                    let health = lantern_app::team_health::team_health(
+                        store,
+                        settings,
+                        reader,
+                        name.as_str(),
+                        window,
+                        now,
+                    )?;
+                    let sections = TeamSections {
+                        rounds: lantern_app::pulse::rounds(store, settings, reader, name, now)?,
+                        may_run: lantern_app::pulse::may_run(reader, name).is_ok(),
+                        experiments: lantern_app::experiments::list(
+                            store,
+                            settings,
+                            reader,
+                            Some(name.as_str()),
+                            now,
+                        )?,
+                        strain: health.strain,
+                    };
                     (
-                        lantern_engine::load::operational_load(
-                            &loaded.input.incidents,
-                            &scope,
-                            window,
-                            Timestamp::now(),
-                            &t.working,
-                        ),
-                        t.working.clone(),
+                        Some((health.operational_load, t.working.clone())),
+                        Some(sections),
                     )
-                }),
-                _ => None,
+                }
+                _ => (None, None),
             };
+            let mut running = Vec::new();
+            let teams: Vec<lantern_events::Name> = match &scope {
+                Scope::Team { name, .. } => vec![name.clone()],
+                Scope::Service(s) => settings.owners(s),
+                Scope::Org => vec![],
+            };
+            for t in &teams {
+                running.extend(lantern_app::experiments::running(store, t, now)?);
+            }
             // The scope's work items (flow.md). A team's report carries its
             // flow, in every bucket too; a service's is read here.
             let flow = match &scope {
@@ -237,6 +275,8 @@ async fn scope_page(
                 document,
                 flow,
                 load,
+                team,
+                running,
                 gate,
                 burned,
                 failed,
@@ -408,6 +448,11 @@ fn figures_page(
         @if let Some((load, working)) = &c.load {
             (super::health::operational_load(load, working))
         }
+        @if let (Some(t), Scope::Team { name, .. }) = (&c.team, scope) {
+            (super::team_health::strain(&t.strain))
+            (super::team_health::experiments(p, name.as_str(), &t.experiments, t.may_run))
+            (super::pulse::section(p, name.as_str(), &t.rounds, t.may_run))
+        }
         (super::health::banner(report))
         section aria-labelledby="dora" {
             h2 id="dora" { "The five DORA metrics" }
@@ -418,7 +463,7 @@ fn figures_page(
                         h3 { (m.title) }
                         p.value { (m.figure(report)) }
                         p.sub { (m.figure) " " (m.chip(report)) }
-                        (m.change(&c.previous, &page::previous_label(&c.previous.window)))
+                        (m.change(&c.previous, &page::previous_label(&c.previous.window), super::team_health::expected(&c.running, m.key).as_deref()))
                         (svg(chart::sparkline(
                             &format!("{} by {}", m.title, page::bucket_name(bucket)),
                             &buckets.iter().map(|b| b.figures().and_then(m.value)).collect::<Vec<_>>(),
@@ -496,7 +541,9 @@ fn figures_page(
                         partial: lantern_engine::is_partial(w, bucket),
                     }).collect();
                     figure data-chart=(m.key) {
-                        (svg(chart::line_chart(m.title, m.unit, &points, &markers)))
+                        @let mut drawn = markers.clone();
+                        @let _ = drawn.extend(super::team_health::planned(&c.running, m.key));
+                        (svg(chart::line_chart(m.title, m.unit, &points, &drawn)))
                         figcaption { (m.title) ", " (m.figure) ", by " (page::bucket_name(bucket)) }
                         // Every value as text: for screen readers, the
                         // keyboard and touch (a tooltip needs a pointer).
@@ -699,9 +746,13 @@ fn marker_kinds(markers: &[Marker]) -> Vec<(&'static str, &'static str)> {
         ("incident", "incident"),
         ("dispute", "dispute"),
         ("burn", "the hour after a deployment followed by burn"),
+        (
+            "planned",
+            "planned: an experiment expects this figure to dip",
+        ),
     ] {
         let present = markers.iter().any(|m| match kind {
-            "annotation" => !matches!(m.kind.as_str(), "incident" | "dispute" | "burn"),
+            "annotation" => !matches!(m.kind.as_str(), "incident" | "dispute" | "burn" | "planned"),
             k => m.kind == k,
         });
         if present {

@@ -85,7 +85,7 @@ fn read_entry(r: &Row) -> Result<AuditEntry> {
 impl PostgresStore {
     /// `change` and the audit entry in one transaction; `change` returning
     /// `None` means nothing changed: no entry, rolled back.
-    fn audited<T>(
+    pub(crate) fn audited<T>(
         &mut self,
         audit: AuditRecord,
         change: impl FnOnce(&mut Transaction, &mut AuditRecord) -> Result<Option<T>>,

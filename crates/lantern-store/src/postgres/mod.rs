@@ -16,6 +16,7 @@
 
 mod facts;
 mod governance;
+mod health;
 mod retention;
 mod schema;
 mod write;

@@ -386,6 +386,47 @@ const MIGRATIONS: &[&str] = &[
         last_state = (SELECT state FROM work_states WHERE item = work_items.id ORDER BY at DESC, id COLLATE "C" DESC LIMIT 1),
         first_flow_at = (SELECT min(at) FROM work_states WHERE item = work_items.id AND state IN ('active', 'waiting'));
     "#,
+    // Team health (as SQLite's 18). An answer's write also rewrites every
+    // code and answer row of its round (`health.rs`), so that a row's
+    // transaction id (xmin) does not tell which code an answer used.
+    r#"
+    CREATE TABLE pulse_rounds (
+        id BIGSERIAL PRIMARY KEY,
+        team TEXT NOT NULL,
+        visibility TEXT NOT NULL CHECK (visibility IN ('team', 'org')),
+        opened_on BIGINT NOT NULL,
+        closes_at BIGINT NOT NULL,
+        closed_on BIGINT
+    );
+    CREATE TABLE pulse_codes (
+        hash BYTEA PRIMARY KEY,
+        round BIGINT NOT NULL,
+        used BOOLEAN NOT NULL
+    );
+    CREATE INDEX pulse_codes_by_round ON pulse_codes(round);
+    CREATE TABLE pulse_answers (
+        id TEXT PRIMARY KEY,
+        round BIGINT NOT NULL,
+        psychological_safety BIGINT CHECK (psychological_safety BETWEEN 1 AND 5),
+        workload BIGINT CHECK (workload BETWEEN 1 AND 5),
+        clarity BIGINT CHECK (clarity BETWEEN 1 AND 5),
+        on_call BIGINT CHECK (on_call BETWEEN 1 AND 5),
+        decisions BIGINT CHECK (decisions BETWEEN 1 AND 5),
+        satisfaction BIGINT CHECK (satisfaction BETWEEN 1 AND 5)
+    );
+    CREATE INDEX pulse_answers_by_round ON pulse_answers(round);
+    CREATE TABLE experiments (
+        id BIGSERIAL PRIMARY KEY,
+        team TEXT NOT NULL,
+        constraint_text TEXT NOT NULL,
+        indicator TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),
+        from_at BIGINT NOT NULL,
+        review_at BIGINT NOT NULL,
+        expect_dip TEXT NOT NULL,
+        ended_at BIGINT
+    );
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -2,6 +2,7 @@
 
 mod facts;
 pub(crate) mod governance;
+mod health;
 mod retention;
 mod runs;
 pub(crate) mod schema;

@@ -464,6 +464,46 @@ const MIGRATIONS: &[&str] = &[
         last_state = (SELECT state FROM work_states WHERE item = work_items.id ORDER BY at DESC, id DESC LIMIT 1),
         first_flow_at = (SELECT min(at) FROM work_states WHERE item = work_items.id AND state IN ('active', 'waiting'));
     "#,
+    // 18: team health (health.md). Pulse codes and answers are two tables
+    // with nothing to join them, keyed by a hash and a random id without
+    // a rowid; no column holds a time finer than a round's days.
+    r#"
+    CREATE TABLE pulse_rounds (
+        id INTEGER PRIMARY KEY,
+        team TEXT NOT NULL,
+        visibility TEXT NOT NULL CHECK (visibility IN ('team', 'org')),
+        opened_on INTEGER NOT NULL,
+        closes_at INTEGER NOT NULL,
+        closed_on INTEGER
+    );
+    CREATE TABLE pulse_codes (
+        hash BLOB PRIMARY KEY,
+        round INTEGER NOT NULL,
+        used INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE pulse_answers (
+        id TEXT PRIMARY KEY,
+        round INTEGER NOT NULL,
+        psychological_safety INTEGER CHECK (psychological_safety BETWEEN 1 AND 5),
+        workload INTEGER CHECK (workload BETWEEN 1 AND 5),
+        clarity INTEGER CHECK (clarity BETWEEN 1 AND 5),
+        on_call INTEGER CHECK (on_call BETWEEN 1 AND 5),
+        decisions INTEGER CHECK (decisions BETWEEN 1 AND 5),
+        satisfaction INTEGER CHECK (satisfaction BETWEEN 1 AND 5)
+    ) WITHOUT ROWID;
+    CREATE INDEX pulse_answers_by_round ON pulse_answers(round, id);
+    CREATE TABLE experiments (
+        id INTEGER PRIMARY KEY,
+        team TEXT NOT NULL,
+        constraint_text TEXT NOT NULL,
+        indicator TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('up', 'down')),
+        from_at INTEGER NOT NULL,
+        review_at INTEGER NOT NULL,
+        expect_dip TEXT NOT NULL,
+        ended_at INTEGER
+    );
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
