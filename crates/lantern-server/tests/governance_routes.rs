@@ -61,6 +61,31 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("get", "/api/v1/services/{service}/deployments/{id}") => PaymentsDetail,
         ("post", "/api/v1/annotations" | "/api/v1/disputes") => PaymentsContribution,
         ("post", "/api/v1/disputes/{id}/resolve") => Admin,
+        // health.md: a team's pulse and experiments. Round 1 is payments',
+        // opened for the team: its results are its members' and admins'.
+        ("get", "/api/v1/pulse/rounds" | "/api/v1/experiments" | "/api/v1/team-health") => {
+            Aggregates
+        }
+        ("get", "/api/v1/pulse/rounds/{round}") => PaymentsContribution,
+        (
+            "post",
+            "/api/v1/pulse/rounds"
+            | "/api/v1/pulse/rounds/{round}/codes"
+            | "/api/v1/pulse/rounds/{round}/close"
+            | "/api/v1/experiments"
+            | "/api/v1/experiments/{id}/end",
+        ) => PaymentsContribution,
+        // Answering needs no token: the code is the credential.
+        ("post", "/api/v1/pulse/rounds/{round}/answers") => Everyone,
+        ("get" | "post", "/pulse/{round}") => Everyone,
+        (
+            "post",
+            "/teams/{team}/pulse"
+            | "/pulse-rounds/{round}/codes"
+            | "/pulse-rounds/{round}/close"
+            | "/teams/{team}/experiments"
+            | "/experiments/{id}/end",
+        ) => PaymentsContribution,
         ("get" | "post", "/api/v1/tokens") => Admin,
         ("delete", "/api/v1/tokens/{id}") => Admin,
         ("get", "/api/v1/access-review" | "/api/v1/audit" | "/api/v1/audit/verify") => Admin,
@@ -251,10 +276,87 @@ fn requests(
         ("post", "/admin/tokens/{id}/revoke") => {
             vec![("/admin/tokens/0123456789ab/revoke".into(), None)]
         }
+        ("get", "/api/v1/pulse/rounds") => vec![(format!("{route}?team=payments"), None)],
+        ("get", "/api/v1/experiments") => vec![
+            (route.into(), None),
+            (format!("{route}?team=payments"), None),
+        ],
+        ("get", "/api/v1/team-health") => vec![(format!("{route}?team=payments&{window}"), None)],
+        ("post", "/api/v1/pulse/rounds") => vec![(
+            route.into(),
+            Some(json!({"team": "payments", "closes": in_ten_days()})),
+        )],
+        ("post", "/teams/{team}/pulse") => vec![(
+            "/teams/payments/pulse".into(),
+            Some(form(&[("closes", &in_ten_days()), ("visibility", "team")])),
+        )],
+        ("post", "/api/v1/pulse/rounds/{round}/codes") => {
+            vec![(route.replace("{round}", "1"), Some(json!({"count": 2})))]
+        }
+        ("post", "/pulse-rounds/{round}/codes") => {
+            vec![(route.replace("{round}", "1"), Some(form(&[("count", "2")])))]
+        }
+        ("post", "/api/v1/pulse/rounds/{round}/answers") => vec![(
+            route.replace("{round}", "1"),
+            Some(json!({"code": "0123456789abcdef0123456789abcdef", "answers": {"workload": 3}})),
+        )],
+        ("post", "/pulse/{round}") => vec![(
+            "/pulse/1".into(),
+            Some(form(&[
+                ("code", "0123456789abcdef0123456789abcdef"),
+                ("workload", "3"),
+            ])),
+        )],
+        ("get" | "post", r) if r.contains("{round}") => vec![(r.replace("{round}", "1"), None)],
+        ("post", "/api/v1/experiments") => vec![(
+            route.into(),
+            Some(json!({
+                "team": "payments",
+                "constraint": "PRs wait for review",
+                "indicator": "pr_stages.pickup.median_s",
+                "direction": "down",
+                "from": "2019-05-01",
+                "review": "2019-06-01",
+                "expect_dip": ["deployment_frequency.per_day"]
+            })),
+        )],
+        ("post", "/teams/{team}/experiments") => vec![(
+            "/teams/payments/experiments".into(),
+            Some(form(&[
+                ("constraint", "PRs wait for review"),
+                ("indicator", "pr_stages.pickup.median_s"),
+                ("direction", "down"),
+                ("from", "2019-05-01"),
+                ("review", "2019-06-01"),
+                ("expect_dip", "deployment_frequency.per_day"),
+            ])),
+        )],
+        ("post", r) if r.contains("/experiments/{id}") => vec![(r.replace("{id}", "1"), None)],
         ("post", "/hooks/events") => vec![(route.into(), Some(json!([])))],
         ("post", r) if r.starts_with("/hooks/") => vec![(route.into(), Some(json!({})))],
         _ => vec![(route.into(), None)],
     }
+}
+
+/// A closing time ten days from now (a round closes within a year).
+fn in_ten_days() -> String {
+    lantern_events::Timestamp::now()
+        .plus_micros(10 * lantern_events::MICROS_PER_DAY)
+        .to_rfc3339()
+}
+
+/// Pulse round 1: payments', opened for the team only.
+async fn open_round_one(app: &TestApp) {
+    let r = call(
+        app,
+        "team_member",
+        "post",
+        "/api/v1/pulse/rounds",
+        Some(&json!({"team": "payments", "closes": in_ten_days()})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(serde_json::from_str::<Value>(&r.text).unwrap()["round"], 1);
 }
 
 /// The document's (method, route) pairs, as the admin reads it.
@@ -314,6 +416,7 @@ async fn call(
 #[tokio::test]
 async fn every_route_allows_exactly_the_roles_governance_names() {
     let app = spawn_app().await;
+    open_round_one(&app).await;
     let mut refusals = 0;
     let mut checked = 0;
     for (method, route) in documented_routes(&app).await {
@@ -596,6 +699,7 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
     })
     .await;
     ingest_every_fixture(&app).await;
+    open_round_one(&app).await;
 
     let payloads = every_fixture_payload();
     let mut people = BTreeSet::new();
