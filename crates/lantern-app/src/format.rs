@@ -60,6 +60,11 @@ pub fn window(window: &lantern_engine::Window) -> String {
     )
 }
 
+/// A day as every front end writes it: YYYY-MM-DD (UTC).
+pub fn day(t: lantern_events::Timestamp) -> String {
+    t.date().format("%Y-%m-%d").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,9 +123,4 @@ mod tests {
         assert_eq!(decimals(12.50, 1), "12.5");
         assert_eq!(decimals(0.126, 2), "0.13");
     }
-}
-
-/// A day as every front end writes it: YYYY-MM-DD (UTC).
-pub fn day(t: lantern_events::Timestamp) -> String {
-    t.date().format("%Y-%m-%d").to_string()
 }

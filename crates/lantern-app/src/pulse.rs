@@ -337,13 +337,12 @@ impl OpenRound {
                 "closes: at most a year away; a pulse is a short round",
             ));
         }
-        let visibility = match visibility.unwrap_or("team") {
-            v => Visibility::parse(v).ok_or_else(|| {
-                AppError::Invalid(format!(
-                    "visibility `{v}`: `team` (its members and admins) or `org` (also org viewers)"
-                ))
-            })?,
-        };
+        let v = visibility.unwrap_or("team");
+        let visibility = Visibility::parse(v).ok_or_else(|| {
+            AppError::Invalid(format!(
+                "visibility `{v}`: `team` (its members and admins) or `org` (also org viewers)"
+            ))
+        })?;
         Ok(OpenRound {
             team,
             closes,

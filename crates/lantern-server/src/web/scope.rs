@@ -541,8 +541,7 @@ fn figures_page(
                         partial: lantern_engine::is_partial(w, bucket),
                     }).collect();
                     figure data-chart=(m.key) {
-                        @let mut drawn = markers.clone();
-                        @let _ = drawn.extend(super::team_health::planned(&c.running, m.key));
+                        @let drawn: Vec<Marker> = markers.iter().cloned().chain(super::team_health::planned(&c.running, m.key)).collect();
                         (svg(chart::line_chart(m.title, m.unit, &points, &drawn)))
                         figcaption { (m.title) ", " (m.figure) ", by " (page::bucket_name(bucket)) }
                         // Every value as text: for screen readers, the
