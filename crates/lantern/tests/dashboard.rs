@@ -1004,3 +1004,195 @@ async fn widths(client: &Session) -> (u64, u64) {
         .unwrap();
     (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_answers_a_pulse_on_a_phone_in_chromium() {
+    answer_a_pulse(Browser::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_answers_a_pulse_on_a_phone_in_firefox() {
+    answer_a_pulse(Browser::Firefox).await;
+}
+
+/// `lantern` at the command line, on the demo's database and catalog.
+fn demo_cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lantern"))
+        .current_dir(dir)
+        .env_remove("LANTERN_DB")
+        .env_remove("LANTERN_CONFIG")
+        .args(["--db", "lantern-demo.db", "--config", "lantern-demo.toml"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// health.md's pulse, as a team lives it: the lead opens a round and hands
+/// out links at the command line; three people answer on their phones
+/// (the link fills the code in; no account); the round closes; the
+/// results are read on the team page, and only where enough answered.
+async fn answer_a_pulse(browser: Browser) {
+    let (driver, binary) = match browser.programs() {
+        Ok(found) => found,
+        Err(install) if std::env::var_os("LANTERN_REQUIRE_BROWSER").is_some() => {
+            panic!(
+                "LANTERN_REQUIRE_BROWSER is set but {} is missing: {install}",
+                browser.name()
+            )
+        }
+        Err(install) => {
+            eprintln!("SKIPPED the {} pulse test: {install}", browser.name());
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_demo, base, link) = start_demo(dir.path());
+    let closes = lantern_events::Timestamp::now()
+        .plus_micros(7 * lantern_events::MICROS_PER_DAY)
+        .to_rfc3339();
+    let opened: Value = serde_json::from_str(&demo_cli(
+        dir.path(),
+        &[
+            "pulse", "open", "--team", "payments", "--closes", &closes, "--format", "json",
+        ],
+    ))
+    .unwrap();
+    let round = opened["round"].as_i64().unwrap();
+    let printed = demo_cli(
+        dir.path(),
+        &[
+            "pulse",
+            "codes",
+            "--round",
+            &round.to_string(),
+            "--count",
+            "3",
+            "--base-url",
+            &base,
+        ],
+    );
+    let links: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.starts_with(&format!("{base}/pulse/{round}#")))
+        .collect();
+    assert_eq!(links.len(), 3, "{printed}");
+
+    let (_driver, client) = browser.start(&driver, &binary).await;
+    let client = Session { client, browser };
+    client.client.set_window_size(390, 844).await.unwrap();
+    // Three people: (psychological safety, workload); the third skips
+    // workload, so it has two answers and shows nothing.
+    let answers = [("5", Some("2")), ("4", Some("4")), ("4", None)];
+    for (i, (link, (safety, workload))) in links.iter().zip(answers).enumerate() {
+        // A fresh page each time: a link that differs only after `#`
+        // would not load the page again.
+        client.goto("about:blank").await.unwrap();
+        client.goto(link).await.unwrap();
+        let field = client.find(Locator::Css("#code")).await.unwrap();
+        wait_until("the link's code filled in", || async {
+            field.prop("value").await.unwrap().unwrap_or_default().len() == 32
+        })
+        .await;
+        assert!(
+            !field.is_displayed().await.unwrap(),
+            "the code is hidden once filled"
+        );
+        assert!(
+            !client.current_url().await.unwrap().as_str().contains('#'),
+            "the code leaves the address bar"
+        );
+        let (scroll, inner) = widths(&client).await;
+        assert!(
+            scroll <= inner,
+            "the answer page fits a phone: {scroll} > {inner}"
+        );
+        if i == 0 {
+            screenshot(&client, "pulse-answer-phone").await;
+        }
+        click(
+            &client,
+            &format!("input[name=psychological_safety][value=\"{safety}\"]"),
+        )
+        .await;
+        if let Some(w) = workload {
+            click(&client, &format!("input[name=workload][value=\"{w}\"]")).await;
+        }
+        navigate_by_click(&client, "form.pulse button[type=submit]").await;
+        assert!(
+            client.find(Locator::Css("[data-answered]")).await.is_ok(),
+            "answer {i} was stored"
+        );
+    }
+    // The same link again: refused, nothing stored twice.
+    client.goto("about:blank").await.unwrap();
+    client.goto(links[0]).await.unwrap();
+    click(&client, "input[name=clarity][value=\"3\"]").await;
+    navigate_by_click(&client, "form.pulse button[type=submit]").await;
+    assert!(
+        text(&client, "[data-refused]")
+            .await
+            .contains("used already")
+    );
+
+    // Open: nothing is shown yet.
+    client.goto(&link).await.unwrap();
+    wait_until("signed in by the link", || async {
+        path_of(&client).await == "/"
+    })
+    .await;
+    client
+        .goto(&format!("{base}/teams/payments#pulse"))
+        .await
+        .unwrap();
+    assert!(
+        client
+            .find(Locator::Css(&format!("[data-open-round=\"{round}\"]")))
+            .await
+            .is_ok()
+    );
+    assert!(
+        client.find(Locator::Css("span[data-mean]")).await.is_err(),
+        "no result while the round is open"
+    );
+
+    demo_cli(
+        dir.path(),
+        &["pulse", "close", "--round", &round.to_string()],
+    );
+    // (Not the same address with its `#`: that would not load it again.)
+    client
+        .goto(&format!("{base}/teams/payments"))
+        .await
+        .unwrap();
+    let cell = format!("tr[data-question=psychological_safety] td[data-round=\"{round}\"]");
+    assert_eq!(text(&client, &cell).await, "4.3 (3)");
+    let workload = format!("tr[data-question=workload] td[data-round=\"{round}\"]");
+    assert_eq!(text(&client, &workload).await, "not shown");
+    client
+        .execute("document.getElementById('pulse').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    screenshot(&client, "pulse-results-phone").await;
+    // The command line reads the same round the same way.
+    let results: Value = serde_json::from_str(&demo_cli(
+        dir.path(),
+        &[
+            "pulse",
+            "results",
+            "--round",
+            &round.to_string(),
+            "--format",
+            "json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(results["respondents"], 3);
+    assert_eq!(
+        results["questions"]["psychological_safety"]["counts"],
+        json!([0, 0, 0, 2, 1])
+    );
+    assert_eq!(results["questions"]["workload"]["suppressed"], true);
+    client.client.close().await.unwrap();
+}

@@ -71,11 +71,12 @@ pub async fn answer_page(
     State(state): State<AppState>,
     Path(round): Path<i64>,
 ) -> Result<Html<String>, Problem> {
+    let k = pulse::threshold(state.app());
     let body = html! {
         h1 { "Team pulse" }
         p.lede { "Six statements, about a minute. Answer as many as you like; "
             "your answers are stored with no link to your code, your name, your address or the time — "
-            "and they are shown only as totals, once the round has closed, and only if at least three people answered each statement." }
+            "and they are shown only as totals, once the round has closed, and only where at least " (k) " people answered a statement." }
         (answer_form(round, &AnswerForm::default()))
         // Fills the code from the link (#code) where script runs; the
         // page works the same without it.
