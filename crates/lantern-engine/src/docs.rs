@@ -214,6 +214,33 @@ const DOCS: &[MetricDoc] = &[
         misread_or_gamed: "Relabelling defects as features changes it without changing anything; items without a kind count as features.",
         definition: "flow.md. For each of feature, defect, risk, debt: its count in D ÷ |D|; every share null when D is empty.",
     },
+    MetricDoc {
+        key: "operational_load",
+        title: "Operational load",
+        summary: "A team's incidents, how many came outside its working time, and how long they were open.",
+        measures: "For the team's services over the window: incidents that started in it, per week; how many were detected outside the team's working hours and days in its own time zone (summer time included), and their share; and the hours they were open (up to the window's end or now).",
+        does_not_measure: "Who was paged or woke up; how severe each incident felt; on-call load from other teams' systems.",
+        misread_or_gamed: "Fewer out-of-hours incidents can mean alerts were silenced rather than fixed; read it with time to restore and the team's pulse. A team across time zones needs its working time set in the catalog, or every night shift reads as out of hours.",
+        definition: "health.md. Incidents of T: service or one of services belongs to T, started_at in W; per_week = count ÷ (days(W) ÷ 7); out_of_hours counts detected_at (else started_at) outside [working_hours) on working_days in timezone (defaults UTC, 09:00-18:00, Monday-Friday); incident_hours = Σ (min(resolved_at, to, now) − started_at) in hours.",
+    },
+    MetricDoc {
+        key: "pulse",
+        title: "Team pulse",
+        summary: "Anonymous answers of a team to six statements about its health, per round.",
+        measures: "Per statement (psychological safety, workload, clarity, on-call, decisions, satisfaction): how many answered, the mean on 1 (strongly disagree) to 5 (strongly agree), and how many gave each value — only once the round has closed.",
+        does_not_measure: "Any person's answer: answers carry no code, token, address or time, and a statement fewer than max(3, min_group_size) people answered shows nothing to anyone, the team and admins included.",
+        misread_or_gamed: "A pulse is a prompt for the team's own conversation, not a grade: never compare teams by it, and never ask who answered what. A round handed out only to some of the team says little about the rest.",
+        definition: "health.md. Likert 1-5, each statement skippable. Results per question: responses, mean, counts[1..5] when responses >= max(3, min_group_size), else {suppressed, reason}; nothing while the round is open.",
+    },
+    MetricDoc {
+        key: "strain",
+        title: "Strain",
+        summary: "Two facts that together suggest a team is under strain: rising incidents and a falling pulse.",
+        measures: "Whether, at the window's end, the team's incidents in the last 30 days are at least 3 and at least 1.5 times those of the 30 days before, and its last closed pulse round's pooled mean is at least 0.5 below the round before. The team page says which facts hold.",
+        does_not_measure: "How anyone feels; burnout; a score of any kind. It is never ranked and never shown across teams.",
+        misread_or_gamed: "It is a prompt to talk about workload and on-call together, not a verdict. Skipping pulse rounds hides the second fact; it does not remove the strain.",
+        definition: "health.md. Both: incidents in [to − 30 d, to) ≥ 3 and ≥ 1.5 × those in [to − 60 d, to − 30 d); and the pooled mean of all non-skipped answers to non-suppressed questions of the last closed round ≤ that of the round before − 0.5, both rounds with at least max(3, min_group_size) respondents.",
+    },
 ];
 
 #[cfg(test)]
