@@ -816,3 +816,113 @@ fn doctor_lists_each_fault_with_its_fix_and_exits_1_while_there_is_one() {
         stderr(&out)
     );
 }
+
+#[test]
+fn experiments_and_team_health_at_the_command_line() {
+    let env = Env::new();
+    let file = env.write("events.jsonl", HISTORY);
+    env.run(&["import", "events", file.to_str().unwrap()]);
+    env.write(
+        "lantern.toml",
+        "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\ntimezone = \"Europe/Berlin\"\n",
+    );
+    // d1 on March 1 is the baseline day; d2 on March 2 the current one.
+    let out = env.run(&words(
+        "experiment add --team shop --constraint Batches --indicator deployment_frequency.count \
+         --direction up --from 2026-03-02 --review 2026-03-03 --expect-dip lead_time.median_s --format json",
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let e: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (e["baseline"].as_f64(), e["current"].as_f64()),
+        (Some(1.0), Some(1.0))
+    );
+    assert_eq!(e["verdict"], "unchanged");
+    assert_eq!(e["expect_dip"], serde_json::json!(["lead_time.median_s"]));
+    let out = env.run(&words("experiment list --team shop"));
+    assert!(
+        stdout(&out).contains("experiment 1 · shop · Batches"),
+        "{}",
+        stdout(&out)
+    );
+    let out = env.run(&words("experiment end 1 --format json"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap()["status"],
+        "ended"
+    );
+    let out = env.run(&words("experiment end 1"));
+    assert_said(&out, "has ended already");
+    // Mistakes say what is wrong, and nothing is added.
+    for (line, said) in [
+        (
+            "experiment add --team shop --constraint x --indicator mood --direction up --from 2026-03-02 --review 2026-03-03",
+            "names nothing",
+        ),
+        (
+            "experiment add --team shop --constraint x --indicator lead_time --direction up --from 2026-03-02 --review 2026-03-03",
+            "group",
+        ),
+        (
+            "experiment add --team shop --constraint x --indicator lead_time.median_s --direction up --from 2026-03-03 --review 2026-03-02",
+            "review: after from",
+        ),
+        (
+            "experiment add --team nope --constraint x --indicator lead_time.median_s --direction up --from 2026-03-02 --review 2026-03-03",
+            "no team `nope`",
+        ),
+    ] {
+        assert_said(&env.run(&words(line)), said);
+    }
+    let out = env.run(&words("experiment list --format json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&out))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let actions = env.audit_actions();
+    assert!(
+        actions.contains(&"experiment.create".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"experiment.end".to_string()),
+        "{actions:?}"
+    );
+
+    // The incident of March 2, 14:00 in Berlin, is inside working time.
+    let out = env.run(&words(
+        "team-health --team shop --from 2026-03-01 --to 2026-03-08 --format json",
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let h: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(h["operational_load"]["incidents"], 1);
+    assert_eq!(h["operational_load"]["out_of_hours"]["count"], 0);
+    assert_eq!(h["operational_load"]["incident_hours"], 1.0);
+    assert_eq!(h["strain"]["holds"], false);
+    let out = env.run(&words(
+        "team-health --team shop --from 2026-03-01 --to 2026-03-08",
+    ));
+    assert!(
+        stdout(&out).contains("Strain is named only when both hold"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A pulse round cannot close in the past, and a round's codes are
+    // printed once as links.
+    assert_said(
+        &env.run(&words("pulse open --team shop --closes 2020-01-01")),
+        "that time has passed",
+    );
+    let out = env.run(&words("pulse results --round 9"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown round: {}",
+        stderr(&out)
+    );
+}
