@@ -72,8 +72,32 @@ pub async fn answer_page(
     Path(round): Path<i64>,
 ) -> Result<Html<String>, Problem> {
     let k = pulse::threshold(state.app());
+    // Whether the round takes answers: said before anyone fills the form.
+    let found = state
+        .with_store(move |store, _| {
+            Ok(store
+                .pulse_rounds(None)
+                .map_err(Problem::from)?
+                .into_iter()
+                .find(|r| r.id == round))
+        })
+        .await?;
+    let Some(found) = found else {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown-round",
+            format!("there is no pulse round {round}: check that the link was copied whole"),
+        ));
+    };
+    if found.is_closed(Timestamp::now()) {
+        let body = html! {
+            h1 { "Team pulse" }
+            p.notice role="status" data-closed { "This round of team " (found.team) "'s pulse has closed: it takes no more answers. Thank you all the same." }
+        };
+        return Ok(answer_shell(&state, "Team pulse", body));
+    }
     let body = html! {
-        h1 { "Team pulse" }
+        h1 { "Team " (found.team) "'s pulse" }
         p.lede { "Six statements, about a minute. Answer as many as you like; "
             "your answers are stored with no link to your code, your name, your address or the time — "
             "and they are shown only as totals, once the round has closed, and only where at least " (k) " people answered a statement." }
