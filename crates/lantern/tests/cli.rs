@@ -337,10 +337,10 @@ fn explain_lists_and_explains() {
         assert!(one.contains(heading), "{heading}");
     }
     let json: Value = serde_json::from_str(&stdout(&env.run(&["explain", "--json"]))).unwrap();
-    // The ten of metrics.md, the SLOs, their budget and the gate, and
-    // flow.md's five.
-    assert_eq!(json.as_array().unwrap().len(), 18);
-    for topic in ["slo", "budget", "gate"] {
+    // The ten of metrics.md, the SLOs, their budget and the gate,
+    // flow.md's five, and health.md's load, pulse and strain.
+    assert_eq!(json.as_array().unwrap().len(), 21);
+    for topic in ["slo", "budget", "gate", "pulse", "strain", "operational_load"] {
         let out = env.run(&["explain", topic]);
         assert!(
             stdout(&out).contains("misread"),
