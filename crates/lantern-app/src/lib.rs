@@ -17,7 +17,8 @@
 //! - [`pulse`]: pulse surveys — rounds, single-use codes, answers, and
 //!   results only past the threshold, for everyone;
 //! - [`team_health`]: a team's operational load and strain (health.md);
-//! - [`format`]: figures as people read them (one duration format).
+//! - [`format`]: figures as people read them (one duration format);
+//! - [`export`]: figures as CSV, for the CLI and the API.
 //!
 //! Invariant: a figure reaches a reader only through [`report`], so
 //! suppression cannot be forgotten by a new front end.
@@ -31,6 +32,7 @@ pub mod deployments;
 pub mod doctor;
 mod error;
 pub mod experiments;
+pub mod export;
 pub mod flow;
 pub mod format;
 pub mod gate;

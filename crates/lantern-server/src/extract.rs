@@ -108,6 +108,7 @@ fn service(text: &str) -> Result<Name, Problem> {
 
 /// The window of a read (`from`, `to`).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WindowQuery {
     /// Start: YYYY-MM-DD or RFC 3339 [default: 90 days before `to`].

@@ -13,6 +13,7 @@
 //!   letter with the reason, never dropped;
 //! - no handler panics on input: every rejection is a problem document.
 
+mod export;
 mod extract;
 mod grant_cache;
 mod openapi;

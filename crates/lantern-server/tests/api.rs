@@ -414,8 +414,76 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/audit",
             "/api/v1/audit/verify",
             "/api/v1/openapi.json",
+            "/api/v1/pulse/rounds",
+            "/api/v1/pulse/rounds/{round}",
+            "/api/v1/pulse/rounds/{round}/codes",
+            "/api/v1/pulse/rounds/{round}/close",
+            "/api/v1/pulse/rounds/{round}/answers",
+            "/api/v1/experiments",
+            "/api/v1/experiments/{id}/end",
+            "/api/v1/team-health",
             "/hooks/{source}",
         ])
+    );
+    // A query's parameters are in the query, optional unless needed; a
+    // path's are in the path (so generated clients call them right).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                let place = if in_path { "path" } else { "query" };
+                assert_eq!(p["in"], place, "{method} {path} {name}");
+                if in_path {
+                    assert_eq!(p["required"], true, "{method} {path} {name}");
+                }
+            }
+            // Tags people read, not Rust module paths.
+            for t in op["tags"].as_array().into_iter().flatten() {
+                assert!(!t.as_str().unwrap().contains("::"), "{method} {path}: {t}");
+            }
+        }
+    }
+    let from = &doc["paths"]["/api/v1/report"]["get"]["parameters"];
+    let from = from
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "from")
+        .unwrap();
+    assert_ne!(from["required"], true, "{from}");
+    // Public routes need no token.
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/api/v1/session", "post"),
+        ("/api/v1/pulse/rounds/{round}/answers", "post"),
+    ] {
+        assert_eq!(
+            doc["paths"][path][method]["security"],
+            json!([{}]),
+            "{path}"
+        );
+    }
+    assert!(
+        doc["paths"]["/hooks/{source}"]["post"]["security"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({}))
+    );
+    assert!(
+        doc["paths"]["/api/v1/report"]["get"]["security"].is_null(),
+        "the default: bearer"
+    );
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        tags.contains(&"Reports") && tags.contains(&"Team health"),
+        "{tags:?}"
     );
     // The receivers' one route names every receiver.
     let source = &doc["paths"]["/hooks/{source}"]["post"]["parameters"][0];
@@ -2130,4 +2198,101 @@ async fn a_team_page_opens_with_where_the_team_stands() {
         .page(&admin, "/services/checkout?from=2026-03-01&to=2026-03-08")
         .await;
     assert!(!service.text.contains("data-blocking"));
+}
+
+#[tokio::test]
+async fn figures_leave_as_csv_when_asked_and_every_export_is_recorded() {
+    let app = spawn_app().await;
+    let (status, _, body) = app.post("/hooks/events", history().to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let admin = app.tokens["admin"].clone();
+    let report = "/api/v1/report?service=checkout&from=2026-03-01&to=2026-03-08";
+    let csv = app
+        .send(
+            Some(&admin),
+            "get",
+            &format!("{report}&format=csv"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let mut rows = csv::Reader::from_reader(csv.text.as_bytes());
+    assert_eq!(
+        rows.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["from", "to", "metric", "field", "value"]
+    );
+    let (_, json) = app.get(report).await;
+    let count = rows
+        .records()
+        .map(Result::unwrap)
+        .find(|r| &r[2] == "deployment_frequency" && &r[3] == "count")
+        .expect("the deployment count is a row");
+    assert_eq!(count[4], json["deployment_frequency"]["count"].to_string());
+    // The Accept header asks for the same; `format` wins over it.
+    let accepted = app
+        .send(Some(&admin), "get", report, &[("accept", "text/csv")], None)
+        .await;
+    assert_eq!(accepted.text, csv.text);
+    let json_anyway = app
+        .send(
+            Some(&admin),
+            "get",
+            &format!("{report}&format=json"),
+            &[("accept", "text/csv")],
+            None,
+        )
+        .await;
+    assert!(
+        json_anyway
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let wrong = app
+        .send(
+            Some(&admin),
+            "get",
+            &format!("{report}&format=xml"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(wrong.status, 400, "{}", wrong.text);
+    for path in [
+        "/api/v1/flow?team=payments&format=csv",
+        "/api/v1/slos?format=csv",
+    ] {
+        let r = app.send(Some(&admin), "get", path, &[], None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert!(
+            r.header("content-type").unwrap().starts_with("text/csv"),
+            "{path}"
+        );
+    }
+    // Rule 4: each of those answers is an export in the audit log.
+    let exports: Vec<String> = app
+        .audit_log()
+        .await
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap().ends_with(".export"))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(exports.len(), 6, "{exports:?}");
+    assert!(
+        exports[0].starts_with("report.export csv 2026-03-01T00:00:00Z to 2026-03-08"),
+        "{exports:?}"
+    );
+    assert!(
+        exports.iter().any(|e| e.starts_with("flow.export csv")),
+        "{exports:?}"
+    );
+    app.stop().await;
 }

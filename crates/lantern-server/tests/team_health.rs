@@ -207,7 +207,9 @@ async fn a_pulse_is_anonymous_single_use_and_shown_only_past_the_threshold() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     // Its page says so before anyone fills it in; an unknown round is a 404.
-    let closed = app.send(None, "get", &format!("/pulse/{round}"), &[], None).await;
+    let closed = app
+        .send(None, "get", &format!("/pulse/{round}"), &[], None)
+        .await;
     assert!(closed.text.contains("data-closed"), "{}", closed.text);
     assert!(!closed.text.contains("form class=\"pulse\""));
     let unknown = app.send(None, "get", "/pulse/999", &[], None).await;

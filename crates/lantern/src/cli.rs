@@ -106,6 +106,9 @@ pub enum Command {
     /// Apply the retention periods of [governance] now.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Print the API's OpenAPI 3.1 document (what `GET
+    /// /api/v1/openapi.json` serves), for client generators and checks.
+    Openapi,
     /// Move a whole installation from a SQLite file into PostgreSQL, and
     /// verify it by comparing reports before and after.
     Migrate(migrate_cmd::MigrateArgs),
@@ -262,6 +265,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print!(
                 "{}",
                 crate::health_cmd::team_health(instance.store.as_mut(), &config, &args)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&lantern_server::routes::routes().document)?
             );
             Ok(ExitCode::SUCCESS)
         }

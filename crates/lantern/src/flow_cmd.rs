@@ -4,6 +4,7 @@ use crate::render::Format;
 use anyhow::Result;
 use clap::Args;
 use lantern_app::Settings;
+use lantern_app::export::scope_name;
 use lantern_app::flow::{FlowAnswer, FlowBucket, FlowDocument, FlowRequest, FlowResult};
 use lantern_app::report::Reader;
 use lantern_engine::flow::FlowReport;
@@ -79,7 +80,7 @@ pub fn run(store: &mut dyn Store, config: &Settings, args: &FlowArgs) -> Result<
             out.push('\n');
             out
         }
-        Format::Csv => csv(&result),
+        Format::Csv => lantern_app::export::flow_csv(&result),
         Format::Table | Format::Markdown => {
             let markdown = matches!(args.format, Format::Markdown);
             match &result {
@@ -97,59 +98,6 @@ pub fn run(store: &mut dyn Store, config: &Settings, args: &FlowArgs) -> Result<
             }
         }
     })
-}
-
-fn documents(result: &FlowResult) -> Vec<&FlowAnswer> {
-    match result {
-        FlowResult::One(a) => vec![a],
-        FlowResult::Teams(t) => t.teams.iter().collect(),
-    }
-}
-
-/// `scope,from,to,metric,field,value`: the window, then each bucket.
-fn csv(result: &FlowResult) -> String {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let _ = out.write_record(["scope", "from", "to", "metric", "field", "value"]);
-    for answer in documents(result) {
-        let FlowAnswer::Figures(doc) = answer else {
-            continue;
-        };
-        let scope = scope_name(&doc.scope);
-        let mut rows = vec![(&doc.window, &doc.flow)];
-        for b in doc.buckets.iter().flatten() {
-            if let FlowBucket::Figures { window, flow } = b {
-                rows.push((window, flow));
-            }
-        }
-        for (window, flow) in rows {
-            let Ok(serde_json::Value::Object(map)) = serde_json::to_value(flow) else {
-                continue;
-            };
-            for (metric, v) in &map {
-                let mut fields = Vec::new();
-                crate::render::flatten_value("", v, &mut fields);
-                for (field, value) in fields {
-                    let _ = out.write_record([
-                        scope.as_str(),
-                        &window.from,
-                        &window.to,
-                        metric,
-                        &field,
-                        &value,
-                    ]);
-                }
-            }
-        }
-    }
-    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
-}
-
-fn scope_name(scope: &lantern_engine::ScopeJson) -> String {
-    match scope {
-        lantern_engine::ScopeJson::Team(t) => format!("team {t}"),
-        lantern_engine::ScopeJson::Service(s) => format!("service {s}"),
-        lantern_engine::ScopeJson::Org(_) => "organisation".into(),
-    }
 }
 
 fn text(answer: &FlowAnswer, markdown: bool) -> String {

@@ -7,7 +7,6 @@ use lantern_app::annotations::AnnotationJson;
 use lantern_app::format::plural;
 use lantern_app::report::ReportDocument;
 use lantern_engine::{Report, Stats, find_metric_doc};
-use serde_json::Value;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,7 +36,7 @@ pub fn render(format: Format, doc: &ReportDocument) -> String {
     };
     match format {
         Format::Json => json(doc),
-        Format::Csv => csv(report, buckets, doc.compare.as_ref()),
+        Format::Csv => lantern_app::export::report_csv(report, buckets, doc.compare.as_ref()),
         Format::Table => {
             table(report, buckets)
                 + &notes(&compared, &format!("\n{compared_heading}\n"), "  ")
@@ -112,75 +111,6 @@ pub fn json(doc: &ReportDocument) -> String {
     let mut out = serde_json::to_string_pretty(doc).unwrap_or_default();
     out.push('\n');
     out
-}
-
-/// One row per figure: `from,to,metric,field,value`, the whole window
-/// first, then the compared window's five figures (when asked for; none
-/// when withheld), then each bucket.
-pub fn csv(
-    report: &Report,
-    buckets: Option<&[Report]>,
-    compare: Option<&lantern_app::compare::Comparison>,
-) -> String {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let mut write = |record: [&str; 5]| {
-        // Writing into memory fails only on a bug in the csv crate.
-        let _ = out.write_record(record);
-    };
-    write(["from", "to", "metric", "field", "value"]);
-    for r in std::iter::once(report).chain(buckets.into_iter().flatten()) {
-        let Ok(Value::Object(map)) = serde_json::to_value(r) else {
-            continue;
-        };
-        let (from, to) = (r.window.from.to_string(), r.window.to.to_string());
-        for (metric, v) in &map {
-            if matches!(metric.as_str(), "scope" | "window" | "benchmark") {
-                continue;
-            }
-            let mut rows = Vec::new();
-            flatten_value("", v, &mut rows);
-            for (field, value) in rows {
-                write([&from, &to, metric, &field, &value]);
-            }
-        }
-        if std::ptr::eq(r, report)
-            && let Some(c) = compare
-        {
-            let (from, to) = (c.window.from.to_rfc3339(), c.window.to.to_rfc3339());
-            for (key, delta) in &c.figures {
-                let (metric, field) = key.split_once('.').unwrap_or((key, ""));
-                if let Some(then) = delta.then {
-                    write([&from, &to, metric, field, &then.to_string()]);
-                }
-            }
-        }
-    }
-    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
-}
-
-/// A JSON value as (dotted field, text) rows, for CSV.
-pub fn flatten_value(prefix: &str, v: &Value, rows: &mut Vec<(String, String)>) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten_value(&key, child, rows);
-            }
-        }
-        // A list (silent services, gaps): one row per field of each item.
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                flatten_value(&format!("{prefix}.{i}"), child, rows);
-            }
-        }
-        Value::Null => rows.push((prefix.to_string(), String::new())),
-        Value::String(s) => rows.push((prefix.to_string(), s.clone())),
-        other => rows.push((prefix.to_string(), other.to_string())),
-    }
 }
 
 /// A duration as people read it, as the dashboard shows it.

@@ -340,7 +340,14 @@ fn explain_lists_and_explains() {
     // The ten of metrics.md, the SLOs, their budget and the gate,
     // flow.md's five, and health.md's load, pulse and strain.
     assert_eq!(json.as_array().unwrap().len(), 21);
-    for topic in ["slo", "budget", "gate", "pulse", "strain", "operational_load"] {
+    for topic in [
+        "slo",
+        "budget",
+        "gate",
+        "pulse",
+        "strain",
+        "operational_load",
+    ] {
         let out = env.run(&["explain", topic]);
         assert!(
             stdout(&out).contains("misread"),

@@ -34,6 +34,7 @@ const SESSION_HOURS: i64 = 12;
 #[utoipa::path(
     post,
     path = "/api/v1/session",
+    security(()),
     request_body = SignIn,
     responses(
         (status = 204, description = "Signed in; the cookie is set"),
@@ -268,6 +269,7 @@ pub async fn access_review(State(state): State<AppState>) -> Result<Json<Vec<Gra
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SinceQuery {
     /// Only entries from this time (YYYY-MM-DD or RFC 3339).

@@ -4,7 +4,6 @@ use crate::extract::Query;
 use crate::policy::Principal;
 use crate::problem::Problem;
 use crate::state::AppState;
-use axum::Json;
 use axum::extract::{Extension, State};
 use lantern_app::flow::{FlowRequest, FlowResult};
 use lantern_app::report::Reader;
@@ -13,6 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FlowQuery {
     /// A team of the catalog [default: every team].
@@ -25,6 +25,9 @@ pub struct FlowQuery {
     to: Option<String>,
     /// Also the figures per `day`, `week` (ISO) or `month`.
     bucket: Option<String>,
+    /// `json` (default) or `csv` (`scope,from,to,metric,field,value`);
+    /// without it, `Accept: text/csv` asks for CSV.
+    format: Option<String>,
 }
 
 /// Flow velocity, time, efficiency, load and distribution (flow.md) of a
@@ -34,7 +37,8 @@ pub struct FlowQuery {
     path = "/api/v1/flow",
     params(FlowQuery),
     responses(
-        (status = 200, description = "The figures (for one scope, the same five objects as a team report's `flow`, beside `scope` and `window`); for a reader outside a small scope's team, `suppressed` and why (governance.md rule 2)", body = FlowResult),
+        (status = 200, description = "The figures (for one scope, the same five objects as a team report's `flow`, beside `scope` and `window`); for a reader outside a small scope's team, `suppressed` and why (governance.md rule 2). Recorded in the audit log as an export.",
+            content((FlowResult = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A parameter is wrong", body = Problem),
         (status = 404, description = "No such team or service", body = Problem)
     )
@@ -42,8 +46,10 @@ pub struct FlowQuery {
 pub async fn flow(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    headers: axum::http::HeaderMap,
     Query(q): Query<FlowQuery>,
-) -> Result<Json<FlowResult>, Problem> {
+) -> Result<axum::response::Response, Problem> {
+    let format = crate::export::Format::asked(q.format.as_deref(), &headers)?;
     let scope = match (&q.team, &q.service) {
         (Some(_), Some(_)) => return Err(Problem::bad_request("give team or service, not both")),
         (None, None) => None,
@@ -60,14 +66,22 @@ pub async fn flow(
         .map(Bucket::parse)
         .transpose()
         .map_err(|m| Problem::bad_request(format!("bucket: {m}")))?;
+    let label = match &scope {
+        Some(s) => {
+            lantern_app::annotations::scope_label(&lantern_app::annotations::annotation_scope(s))
+        }
+        None => "teams".into(),
+    };
+    let detail = format!("{} to {}", window.from.to_rfc3339(), window.to.to_rfc3339());
     let request = FlowRequest {
         scope,
         window,
         bucket,
     };
+    let reader = principal.clone();
     let answer = state
         .with_store(move |store, state| {
-            let reader = Reader::Grant(&principal.grant);
+            let reader = Reader::Grant(&reader.grant);
             Ok(lantern_app::flow::flow(
                 store,
                 state.app(),
@@ -76,5 +90,13 @@ pub async fn flow(
             )?)
         })
         .await?;
-    Ok(Json(answer))
+    crate::export::answer(
+        &state,
+        &principal,
+        format,
+        ("flow.export", &label, &detail),
+        answer,
+        lantern_app::export::flow_csv,
+    )
+    .await
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Up")))]
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "Up")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -17,6 +17,7 @@ pub async fn healthz() -> Json<Value> {
 #[utoipa::path(
     get,
     path = "/readyz",
+    security(()),
     responses(
         (status = 200, description = "Ready"),
         (status = 503, description = "The store cannot be read", body = Problem)

@@ -39,6 +39,7 @@ pub struct Accepted {
 #[utoipa::path(
     post,
     path = "/hooks/{source}",
+    security((), ("bearer" = [])),
     params(("source" = String, Path, description = "events, sli, github, gitlab, pagerduty, opsgenie, alertmanager, launchdarkly, unleash, jira or cdevents")),
     request_body(content = serde_json::Value, description = "The source's webhook body"),
     responses(

@@ -146,7 +146,8 @@ pub fn routes() -> Routes {
         }
         router = router.routes(route);
     }
-    let (mut router, document) = router.split_for_parts();
+    let (mut router, mut document) = router.split_for_parts();
+    crate::openapi::readable_tags(&mut document);
     for (method, path, policy, handler) in pages {
         table.push(Route {
             method,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SloQuery {
     /// One service.
@@ -21,6 +22,9 @@ pub struct SloQuery {
     team: Option<String>,
     /// The instant: YYYY-MM-DD (midnight UTC) or RFC 3339 [default: now].
     at: Option<String>,
+    /// `json` (default) or `csv` (`field,value`, one row per field);
+    /// without it, `Accept: text/csv` asks for CSV.
+    format: Option<String>,
 }
 
 /// Each SLO of the scope (a service, a team, or the organisation when
@@ -32,15 +36,18 @@ pub struct SloQuery {
     path = "/api/v1/slos",
     params(SloQuery),
     responses(
-        (status = 200, body = [SloAnswer]),
+        (status = 200, description = "Recorded in the audit log as an export.",
+            content((Vec<SloAnswer> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A parameter is wrong", body = Problem)
     )
 )]
 pub async fn slos(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
+    headers: axum::http::HeaderMap,
     Query(q): Query<SloQuery>,
-) -> Result<Json<Vec<SloAnswer>>, Problem> {
+) -> Result<axum::response::Response, Problem> {
+    let format = crate::export::Format::asked(q.format.as_deref(), &headers)?;
     let scope = report::scope(state.app(), q.service.as_deref(), q.team.as_deref())?;
     let at = match q.at.as_deref() {
         Some(text) => {
@@ -48,16 +55,29 @@ pub async fn slos(
         }
         None => Timestamp::now(),
     };
+    let label =
+        lantern_app::annotations::scope_label(&lantern_app::annotations::annotation_scope(&scope));
+    let detail = format!("at {}", at.to_rfc3339());
+    let reader = principal.clone();
     let answers = state
         .with_store(move |store, state| {
-            let reader = Reader::Grant(&principal.grant);
+            let reader = Reader::Grant(&reader.grant);
             Ok(slos::status(store, state.app(), reader, &scope, at)?)
         })
         .await?;
-    Ok(Json(answers))
+    crate::export::answer(
+        &state,
+        &principal,
+        format,
+        ("slos.export", &label, &detail),
+        answers,
+        lantern_app::export::json_csv,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct GateQuery {
     /// The service about to be deployed.

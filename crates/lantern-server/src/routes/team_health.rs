@@ -69,6 +69,7 @@ fn recorder(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TeamQuery {
     /// A team of the catalog.
@@ -294,6 +295,7 @@ pub(crate) async fn submit(state: &AppState, round: i64, answer: Answer) -> Resu
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExperimentsQuery {
     /// A team of the catalog [default: every team].
@@ -406,6 +408,7 @@ pub async fn end_experiment(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TeamHealthQuery {
     /// A team of the catalog.
