@@ -9,7 +9,7 @@ use crate::report::Reader;
 use crate::settings::Settings;
 use lantern_engine::{Report, Scope, Window};
 use lantern_events::{Name, Timestamp};
-use lantern_governance::{AuditRecord, Role};
+use lantern_governance::AuditRecord;
 use lantern_store::{Experiment, Store};
 use serde::Serialize;
 
@@ -249,14 +249,12 @@ fn example_report(scope: &Scope, window: Window) -> Report {
 
 /// Admins, and team members of the team, add and end its experiments.
 fn may_change(reader: Reader, team: &Name) -> Result<(), AppError> {
-    match reader {
-        Reader::Operator => Ok(()),
-        Reader::Grant(g) if g.role == Role::Admin => Ok(()),
-        Reader::Grant(g) if g.role == Role::TeamMember && g.is_member_of(team) => Ok(()),
-        Reader::Grant(_) => Err(AppError::Forbidden(format!(
-            "experiments of `{team}` are added and ended by its team's members and admins"
-        ))),
+    if reader.acts_for(team) {
+        return Ok(());
     }
+    Err(AppError::Forbidden(format!(
+        "experiments of `{team}` are added and ended by its team's members and admins"
+    )))
 }
 
 /// Records an experiment (audit-logged with `record`'s actor).

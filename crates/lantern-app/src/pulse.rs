@@ -96,14 +96,12 @@ pub fn may_read(reader: Reader, round: &PulseRound) -> Result<(), AppError> {
 
 /// Admins, and team members of the round's team, run its rounds.
 pub fn may_run(reader: Reader, team: &Name) -> Result<(), AppError> {
-    match reader {
-        Reader::Operator => Ok(()),
-        Reader::Grant(g) if g.role == Role::Admin => Ok(()),
-        Reader::Grant(g) if g.role == Role::TeamMember && g.is_member_of(team) => Ok(()),
-        Reader::Grant(_) => Err(AppError::Forbidden(format!(
-            "pulse rounds of `{team}` are run by its team's members and admins"
-        ))),
+    if reader.acts_for(team) {
+        return Ok(());
     }
+    Err(AppError::Forbidden(format!(
+        "pulse rounds of `{team}` are run by its team's members and admins"
+    )))
 }
 
 /// One question's result.

@@ -31,6 +31,20 @@ pub enum Reader<'a> {
     Grant(&'a Grant),
 }
 
+impl Reader<'_> {
+    /// Whether this reader acts for `team`: the operator, an admin, or a
+    /// team member of it (who runs its pulse rounds and experiments).
+    pub fn acts_for(self, team: &lantern_events::Name) -> bool {
+        match self {
+            Reader::Operator => true,
+            Reader::Grant(g) => {
+                g.role == lantern_governance::Role::Admin
+                    || (g.role == lantern_governance::Role::TeamMember && g.is_member_of(team))
+            }
+        }
+    }
+}
+
 /// What is asked: a scope, a window and, for trends, a bucket size.
 #[derive(Debug, Clone)]
 pub struct ReportRequest {
