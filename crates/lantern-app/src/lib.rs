@@ -33,6 +33,7 @@ pub mod doctor;
 mod error;
 pub mod experiments;
 pub mod export;
+pub mod exposition;
 pub mod flow;
 pub mod format;
 pub mod gate;

@@ -16,6 +16,7 @@ mod bands;
 mod calendar;
 mod docs;
 mod explain;
+pub mod exposition;
 mod facts;
 pub mod flow;
 mod graph;

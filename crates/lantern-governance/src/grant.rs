@@ -18,16 +18,19 @@ pub enum Role {
     /// Asks the deploy gate (slo.md) and reads nothing else: for a
     /// pipeline step.
     Gate,
+    /// Scrapes `GET /metrics` and reads nothing else: for Prometheus.
+    Metrics,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Admin,
         Role::OrgViewer,
         Role::TeamMember,
         Role::Reviewer,
         Role::Ingest,
         Role::Gate,
+        Role::Metrics,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Ingest => "ingest",
             Role::Gate => "gate",
+            Role::Metrics => "metrics",
         }
     }
 
@@ -71,7 +75,9 @@ impl Role {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GrantError {
-    #[error("role `{0}` is not one of admin, org_viewer, team_member, reviewer, ingest, gate")]
+    #[error(
+        "role `{0}` is not one of admin, org_viewer, team_member, reviewer, ingest, gate, metrics"
+    )]
     Role(String),
     #[error("role {0} needs at least one team (--team)")]
     TeamsMissing(&'static str),

@@ -27,6 +27,8 @@ pub enum Need {
     Admin,
     /// Writing events from one source.
     Ingest { source: String },
+    /// Prometheus's scrape of `GET /metrics`: metrics tokens (and admins).
+    Metrics,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +95,13 @@ impl Need {
                 }
             }
             Need::Admin => deny(format!("this needs an admin token, not {}", role.as_str())),
+            Need::Metrics => match role {
+                Role::Metrics => Ok(()),
+                _ => deny(format!(
+                    "/metrics is scraped with a metrics token (lantern token create --role metrics), not {}",
+                    role.as_str()
+                )),
+            },
         }
     }
 }

@@ -36,6 +36,9 @@ pub enum RoutePolicy {
     /// Webhook receivers: authenticated by their source's signature or an
     /// ingest token, in the receiver.
     Receiver,
+    /// Prometheus's scrape (`GET /metrics`): metrics tokens and admins; a
+    /// browser is sent to the explanations at `/docs/metrics`.
+    Metrics,
 }
 
 /// The policy of every route, by method and route template, from the
@@ -373,6 +376,18 @@ pub async fn govern(
     if matches!(policy, RoutePolicy::Public | RoutePolicy::Receiver) {
         return next.run(request).await;
     }
+    // `/metrics` was the explanations page: a browser (asking for HTML,
+    // without a bearer token) still finds them.
+    if policy == RoutePolicy::Metrics
+        && !request.headers().contains_key(header::AUTHORIZATION)
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+    {
+        return axum::response::Redirect::permanent("/docs/metrics").into_response();
+    }
     let grant = match state.authenticate(request.headers(), &route).await {
         Ok(g) => g,
         Err(response) => return response,
@@ -448,6 +463,7 @@ pub async fn govern(
             }
             _ => Need::Contribute { owners: Vec::new() },
         },
+        (RoutePolicy::Metrics, _) => Need::Metrics,
         _ => Need::Admin,
     };
     let scope = detail_scope

@@ -216,7 +216,7 @@ async fn the_service_timeline_pages_filters_and_marks_failures() {
 async fn one_switcher_finds_any_team_or_service_and_the_menu_folds() {
     let app = spawn_app().await;
     let admin = app.tokens["admin"].clone();
-    let page = app.page(&admin, "/metrics").await;
+    let page = app.page(&admin, "/docs/metrics").await;
     // No link per team in the header: a searchable switcher, a foldable
     // menu, and each team and catalog service offered by name.
     assert!(!page.text.contains(">Team payments</a>"), "{}", page.text);
@@ -422,6 +422,7 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/experiments",
             "/api/v1/experiments/{id}/end",
             "/api/v1/team-health",
+            "/metrics",
             "/hooks/{source}",
         ])
     );

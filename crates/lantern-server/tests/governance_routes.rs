@@ -11,7 +11,7 @@ use lantern_events::Pseudonymiser;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-const ROLES: [&str; 7] = [
+const ROLES: [&str; 8] = [
     "anonymous",
     "admin",
     "org_viewer",
@@ -19,6 +19,7 @@ const ROLES: [&str; 7] = [
     "reviewer",
     "ingest",
     "gate",
+    "metrics",
 ];
 
 /// What a route allows, spelled out from governance.md independently of
@@ -42,6 +43,8 @@ enum Decision {
     /// Another source's receiver: no Lantern role (the matrix sends the
     /// `events` ingest token, which must not write for another source).
     OtherSource,
+    /// Prometheus's scrape: metrics tokens and admins.
+    Scrape,
 }
 
 fn decision(method: &str, route: &str) -> Option<Decision> {
@@ -93,7 +96,8 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("post", r) if r.starts_with("/hooks/") => OtherSource,
         // The dashboard's pages: the same rules as the API they show.
         ("get", "/sign-in" | "/assets/{file}") => Everyone,
-        ("post", "/sign-in" | "/sign-out") | ("get", "/metrics" | "/go") => SignedIn,
+        ("post", "/sign-in" | "/sign-out") | ("get", "/docs/metrics" | "/go") => SignedIn,
+        ("get", "/metrics") => Scrape,
         ("get", "/" | "/teams/{team}" | "/services/{service}" | "/annotations") => Aggregates,
         ("get", "/data-health") => Aggregates,
         ("get", "/services/{service}/incidents/{id}") => PaymentsDetail,
@@ -118,6 +122,7 @@ fn allowed(decision: Decision, role: &str) -> bool {
         (Admin, r) => r == "admin",
         (IngestEvents, r) => r == "ingest",
         (OtherSource, _) => false,
+        (Scrape, r) => matches!(r, "admin" | "metrics"),
     }
 }
 

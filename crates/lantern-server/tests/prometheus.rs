@@ -56,6 +56,18 @@ impl Drop for Prometheus {
 }
 
 async fn start_prometheus(target: std::net::SocketAddr) -> Option<Prometheus> {
+    start_prometheus_with(
+        &format!("  - job_name: shop\n    static_configs:\n      - targets: ['{target}']\n"),
+        "count_over_time(shop_requests_total%5B1m%5D)",
+        3,
+    )
+    .await
+}
+
+/// A real Prometheus scraping every second with `scrapes` (YAML under
+/// `scrape_configs:`), ready once `ready` (a URL-encoded query) counts at
+/// least `at_least`.
+async fn start_prometheus_with(scrapes: &str, ready: &str, at_least: u32) -> Option<Prometheus> {
     let binary = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists());
@@ -72,8 +84,7 @@ async fn start_prometheus(target: std::net::SocketAddr) -> Option<Prometheus> {
     std::fs::write(
         &config,
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: shop\n    static_configs:\n      - targets: ['{target}']\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{scrapes}"
         ),
     )
     .unwrap();
@@ -103,14 +114,13 @@ async fn start_prometheus(target: std::net::SocketAddr) -> Option<Prometheus> {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let query =
-            format!("{url}/api/v1/query?query=count_over_time(shop_requests_total%5B1m%5D)");
+        let query = format!("{url}/api/v1/query?query={ready}");
         if let Ok(r) = client.get(&query).send().await
             && let Ok(v) = r.json::<Value>().await
             && v["data"]["result"][0]["value"][1]
                 .as_str()
                 .and_then(|n| n.parse::<u32>().ok())
-                >= Some(3)
+                >= Some(at_least)
         {
             return Some(prometheus);
         }
@@ -173,4 +183,237 @@ async fn the_server_pulls_slo_counts_from_a_real_prometheus() {
     assert_eq!(slos[0]["slo_gaps"], 0, "{}", slos[0]);
     let _dir = app.stop().await;
     drop(prometheus);
+}
+
+#[tokio::test]
+async fn metrics_are_scraped_by_a_real_prometheus_and_agree_with_the_report() {
+    let app = common::spawn_app().await;
+    // Within the last 90 days (rule 2's look), three people's commits.
+    let at = |d: i64, h: i64| {
+        lantern_events::Timestamp::now()
+            .plus_micros(-d * lantern_events::MICROS_PER_DAY + h * 3_600_000_000)
+            .to_rfc3339()
+    };
+    let mut events: Vec<Value> = Vec::new();
+    let shas = ["1111111", "2222222", "3333333"];
+    for (i, (sha, who)) in shas.iter().zip(["ann", "bo", "cy"]).enumerate() {
+        let mut c = serde_json::json!({"type": "change", "repo": "acme/shop", "sha": sha,
+            "committed_at": at(20 - i as i64, 0), "author": format!("{who}@example.com")});
+        if i > 0 {
+            c["parents"] = serde_json::json!([shas[i - 1]]);
+        }
+        events.push(c);
+    }
+    for i in 0..6i64 {
+        events.push(
+            serde_json::json!({"type": "deployment", "id": format!("d{i}"), "service": "checkout",
+            "environment": if i == 5 { "staging" } else { "production" },
+            "finished_at": at(15 - i, 0), "repo": "acme/shop", "sha": shas[(i as usize).min(2)]}),
+        );
+    }
+    events.push(
+        serde_json::json!({"type": "incident", "id": "i1", "service": "checkout",
+        "started_at": at(14, 1), "resolved_at": at(14, 3), "caused_by": "d1"}),
+    );
+    // search-api: deployed, but nobody's commits behind it (rule 2).
+    events.push(
+        serde_json::json!({"type": "deployment", "id": "s1", "service": "search-api",
+        "environment": "production", "finished_at": at(3, 0)}),
+    );
+    events.push(
+        serde_json::json!({"type": "incident", "id": "i2", "service": "checkout",
+        "started_at": at(12, 1)}),
+    );
+    let (status, _, body) = app
+        .post("/hooks/events", Value::Array(events).to_string())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = app.tokens["metrics"].clone();
+    let scrape = app.send(Some(&token), "get", "/metrics", &[], None).await;
+    assert_eq!(scrape.status, 200, "{}", scrape.text);
+    assert!(
+        scrape
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = scrape.text.clone();
+    // The real promtool accepts it.
+    if let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}{}\n{text}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        assert!(
+            std::env::var_os("LANTERN_REQUIRE_PROMETHEUS").is_none(),
+            "promtool is missing"
+        );
+    }
+    // The counts are the report's over all time.
+    let (_, report) = app
+        .get("/api/v1/report?service=checkout&from=1970-01-01&to=2100-01-01")
+        .await;
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .unwrap_or_else(|| panic!("{series} not in\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        value(
+            r#"lantern_deployments_total{service="checkout",environment="production",result="success"}"#
+        ),
+        report["deployment_frequency"]["count"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(
+            r#"lantern_deployments_total{service="checkout",environment="staging",result="success"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(r#"lantern_failed_deployments_total{service="checkout"}"#),
+        report["change_failure_rate"]["failed"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(r#"lantern_lead_time_seconds_count{service="checkout"}"#),
+        report["lead_time"]["count"].as_f64().unwrap_or(0.0)
+    );
+    assert_eq!(
+        value(r#"lantern_recovery_time_seconds_bucket{service="checkout",le="3600.0"}"#),
+        0.0
+    );
+    assert_eq!(
+        value(r#"lantern_recovery_time_seconds_bucket{service="checkout",le="86400.0"}"#),
+        1.0
+    );
+    assert_eq!(value(r#"lantern_open_incidents{service="checkout"}"#), 1.0);
+    assert_eq!(
+        value(r#"lantern_service_info{service="checkout",team="payments"}"#),
+        1.0
+    );
+    assert!(text.contains("lantern_build_info{version="));
+    assert!(
+        !text.contains("search-api"),
+        "a group too small exports nothing:\n{text}"
+    );
+    // No sha, pull request or person: only these labels.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if let Some(labels) = line
+            .split_once('{')
+            .map(|(_, rest)| rest.split_once('}').unwrap().0)
+        {
+            for pair in labels.split("\",") {
+                let key = pair.split('=').next().unwrap();
+                assert!(
+                    [
+                        "service",
+                        "environment",
+                        "result",
+                        "team",
+                        "le",
+                        "version",
+                        "slo",
+                        "window"
+                    ]
+                    .contains(&key),
+                    "{line}"
+                );
+            }
+        }
+    }
+    // OpenMetrics when asked; only metrics tokens and admins; a browser
+    // is sent to the explanations.
+    let om = app
+        .send(
+            Some(&token),
+            "get",
+            "/metrics",
+            &[("accept", "application/openmetrics-text;version=1.0.0")],
+            None,
+        )
+        .await;
+    assert!(
+        om.text.ends_with("# EOF\n") && om.text.contains("# TYPE lantern_deployments counter"),
+        "{}",
+        om.text
+    );
+    for role in ["org_viewer", "team_member", "ingest"] {
+        let r = app
+            .send(Some(&app.tokens[role]), "get", "/metrics", &[], None)
+            .await;
+        assert_eq!(r.status, 403, "{role}");
+    }
+    let browser = app
+        .send(None, "get", "/metrics", &[("accept", "text/html")], None)
+        .await;
+    assert_eq!(
+        (browser.status, browser.header("location")),
+        (308, Some("/docs/metrics"))
+    );
+    // The metrics token reads nothing else.
+    let r = app
+        .send(Some(&token), "get", "/api/v1/report", &[], None)
+        .await;
+    assert_eq!(r.status, 403);
+
+    // A real Prometheus scrapes it with the token, and reads the same.
+    let target = app.base.trim_start_matches("http://").to_string();
+    let scrapes = format!(
+        "  - job_name: lantern\n    authorization:\n      credentials: '{token}'\n    static_configs:\n      - targets: ['{target}']\n"
+    );
+    let Some(prometheus) =
+        start_prometheus_with(&scrapes, "count_over_time(lantern_build_info%5B1m%5D)", 1).await
+    else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let q = format!(
+        "{}/api/v1/query?query=lantern_deployments_total%7Bservice%3D%22checkout%22%2Cenvironment%3D%22production%22%7D",
+        prometheus.url
+    );
+    let v: Value = client.get(&q).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        v["data"]["result"][0]["value"][1]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap(),
+        report["deployment_frequency"]["count"].as_f64().unwrap(),
+        "{v}"
+    );
+    let up: Value = client
+        .get(format!(
+            "{}/api/v1/query?query=up%7Bjob%3D%22lantern%22%7D",
+            prometheus.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(up["data"]["result"][0]["value"][1], "1", "{up}");
+    app.stop().await;
 }

@@ -884,7 +884,7 @@ async fn explore_the_demo(browser: Browser) {
         ),
         (deployment_page.clone(), "deployment-phone"),
         (incident_page.clone(), "incident-phone"),
-        (format!("{base}/metrics"), "metrics-phone"),
+        (format!("{base}/docs/metrics"), "metrics-phone"),
     ] {
         client.goto(&url).await.unwrap();
         let (scroll, inner) = widths(&client).await;

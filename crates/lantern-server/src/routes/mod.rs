@@ -97,6 +97,7 @@ pub fn routes() -> Routes {
         (Contribute, api!(team_health::add_experiment)),
         (Contribute, api!(team_health::end_experiment)),
         (Aggregates, api!(team_health::team_health)),
+        (Metrics, api!(health::prometheus_metrics)),
         (SignedIn, api!(openapi_document)),
         (Receiver, api!(hooks::receive)),
     ];
@@ -111,7 +112,7 @@ pub fn routes() -> Routes {
         page!(GET "/services/{service}" => Aggregates, web::scope::service_page),
         page!(GET "/services/{service}/incidents/{id}" => Detail, web::incident::incident_page),
         page!(GET "/services/{service}/deployments/{id}" => Detail, web::deployment::deployment_page),
-        page!(GET "/metrics" => SignedIn, web::governance::metrics_page),
+        page!(GET "/docs/metrics" => SignedIn, web::governance::metrics_page),
         page!(GET "/data-health" => Aggregates, web::health::data_health_page),
         page!(GET "/annotations" => Aggregates, web::context::annotations_page),
         page!(POST "/annotations" => Contribute, web::context::add_annotation),

@@ -47,7 +47,7 @@ pub fn panel(flow: Option<&FlowReport>, load: &[Option<f64>]) -> Markup {
         section aria-labelledby="flow" data-flow-panel {
             h2 id="flow" { "Flow: where work waits before it becomes a commit" }
             p { "The team's work items (tickets, issues), from their first active state to done: the time before the first commit, which lead time cannot see. "
-                a href="/metrics#flow_time" { "What these measure" } }
+                a href="/docs/metrics#flow_time" { "What these measure" } }
             @if !has_work(f) {
                 p.empty { "No work items in this window. Send " code { "work_item" } " and " code { "work_state" } " events to " code { "/hooks/events" } ", or wire Jira, GitHub or GitLab issues (README, \"Flow\")." }
             } @else {

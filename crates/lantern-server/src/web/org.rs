@@ -310,7 +310,7 @@ fn render(
                     dl.org-figures {
                         @for m in &METRICS {
                             div {
-                                dt { a href={ "/metrics#" (m.key) } { (m.title) } }
+                                dt { a href={ "/docs/metrics#" (m.key) } { (m.title) } }
                                 dd { (m.figure(r)) " " (m.chip(r)) }
                                 @if !c.org_trend.is_empty() { dd.trend {
                                     (page::svg(super::chart::sparkline(

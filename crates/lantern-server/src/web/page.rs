@@ -21,7 +21,8 @@ pub fn is_page(path: &str) -> bool {
     !(path.starts_with("/api/")
         || path.starts_with("/hooks/")
         || path == "/healthz"
-        || path == "/readyz")
+        || path == "/readyz"
+        || path == "/metrics")
 }
 
 fn head(title: &str) -> Markup {
@@ -72,7 +73,7 @@ pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Marku
                                     button type="submit" { "Go" }
                                 }
                             }
-                            a href="/metrics" { "Metrics and charter" }
+                            a href="/docs/metrics" { "Metrics and charter" }
                             @if p.grant.role != Role::Reviewer {
                                 a href="/data-health" { "Data health" }
                             }
@@ -102,7 +103,7 @@ pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Marku
                 main id="main" { (body) }
                 footer {
                     p { "Lantern measures delivery systems — services and teams — never people. "
-                        a href="/metrics#charter" { "What these figures are for, and not for" } "." }
+                        a href="/docs/metrics#charter" { "What these figures are for, and not for" } "." }
                 }
             }
         }

@@ -478,7 +478,7 @@ fn figures_page(
                                 summary { "What this measures" }
                                 p { (doc.measures) }
                                 p { strong { "It does not measure: " } (doc.does_not_measure) }
-                                p { a href={ "/metrics#" (m.key) } { "The full definition, and how it is misread" } }
+                                p { a href={ "/docs/metrics#" (m.key) } { "The full definition, and how it is misread" } }
                             }
                         }
                     }
@@ -487,7 +487,7 @@ fn figures_page(
         }
         (supporting(report))
         @if let Some(p) = &c.document.pooled {
-            p.note data-pooled { (p.sentence()) " " a href="/metrics#lead_time" { "What lead time measures" } }
+            p.note data-pooled { (p.sentence()) " " a href="/docs/metrics#lead_time" { "What lead time measures" } }
         }
         (super::slos::panel(report, buckets, c.gate.as_ref()))
         (super::health::panel(report, buckets))
@@ -727,7 +727,7 @@ fn supporting(report: &Report) -> Markup {
             dl.supporting {
                 @for (key, title, value, sample) in rows {
                     div data-supporting=(key) {
-                        dt { a href={ "/metrics#" (key) } { (title) } }
+                        dt { a href={ "/docs/metrics#" (key) } { (title) } }
                         dd { (value.unwrap_or_else(|| "nothing to measure".into())) " " span.sample { "(" (sample) ")" } }
                     }
                 }

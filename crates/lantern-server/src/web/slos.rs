@@ -42,7 +42,7 @@ pub fn panel(
         section aria-labelledby="slos" {
             h2 id="slos" { "Service level objectives" }
             p { "Whether the service is healthy enough to serve its users, by its own objectives, at the window's end. "
-                a href="/metrics#slos" { "What this measures" } }
+                a href="/docs/metrics#slos" { "What this measures" } }
             @if let Some((decision, reason)) = gate {
                 p.gate data-gate=(decision.as_str()) { "The deploy gate would answer " strong { (decision.as_str()) } " now: " (reason) "." }
             }

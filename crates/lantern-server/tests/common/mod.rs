@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub struct TestApp {
     /// Tokens by role: admin, org_viewer, team_member (payments), reviewer
-    /// (payments), ingest (events).
+    /// (payments), ingest (events), gate, metrics.
     pub tokens: BTreeMap<&'static str, String>,
     pub base: String,
     pub client: reqwest::Client,
@@ -154,13 +154,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         s.spawn(|| {
             let mut store = home.open();
             let store_ref = store.as_mut();
-            let roles: [(&str, Role, &[&str], Option<&str>); 6] = [
+            let roles: [(&str, Role, &[&str], Option<&str>); 7] = [
                 ("admin", Role::Admin, &[], None),
                 ("org_viewer", Role::OrgViewer, &[], None),
                 ("team_member", Role::TeamMember, &["payments"], None),
                 ("reviewer", Role::Reviewer, &["payments"], None),
                 ("ingest", Role::Ingest, &[], Some("events")),
                 ("gate", Role::Gate, &[], None),
+                ("metrics", Role::Metrics, &[], None),
             ];
             let now = Timestamp::now();
             let tokens: BTreeMap<&str, String> = roles

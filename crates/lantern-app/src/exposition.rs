@@ -1,0 +1,373 @@
+//! `GET /metrics` (issue 22): Lantern's figures for Prometheus, in the
+//! text format (0.0.4, what `promtool check metrics` reads) or OpenMetrics
+//! 1.0 (what Prometheus asks for first). Every value is read from the
+//! store at the scrape — counters grow with history, the same on every
+//! replica and after a restart. Labels are `service`, `environment`,
+//! `team` and, for SLOs, `slo` (the catalog's names): never a sha, a pull
+//! request or a person, so the series grow with services and teams only.
+//! A service whose group is too small for this reader (governance.md
+//! rule 2, over the last 90 days) exports nothing.
+
+use crate::AppError;
+use crate::report::{Loaded, Reader};
+use crate::settings::Settings;
+use lantern_engine::exposition::{DURATION_BUCKETS, Histogram};
+use lantern_engine::{Scope, Window};
+use lantern_events::{MICROS_PER_DAY, Name, Timestamp};
+use lantern_store::Store;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// Which text format to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`.
+    Text,
+    /// `application/openmetrics-text; version=1.0.0`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// OpenMetrics when the scraper's `Accept` names it.
+    pub fn from_accept(accept: &str) -> Self {
+        if accept.contains("application/openmetrics-text") {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// A label value, escaped as both formats want.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn labels(pairs: &[(&str, &str)]) -> String {
+    let inner: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+/// A float as both formats write it.
+fn number(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else if v.is_nan() {
+        "NaN".into()
+    } else if v > 0.0 {
+        "+Inf".into()
+    } else {
+        "-Inf".into()
+    }
+}
+
+/// The families, written in order.
+struct Writer {
+    out: String,
+    format: Format,
+}
+
+impl Writer {
+    /// `name` is the family's name without `_total` (counters) or `_info`.
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let (declared, kind) = match (self.format, kind) {
+            (Format::Text, "counter") => (format!("{name}_total"), "counter"),
+            (Format::Text, "info") => (format!("{name}_info"), "gauge"),
+            (_, kind) => (name.to_string(), kind),
+        };
+        let _ = writeln!(self.out, "# HELP {declared} {help}");
+        let _ = writeln!(self.out, "# TYPE {declared} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &str, value: f64) {
+        let _ = writeln!(self.out, "{name}{labels} {}", number(value));
+    }
+
+    fn histogram(&mut self, name: &str, service: &str, h: &Histogram) {
+        for (bound, n) in DURATION_BUCKETS.iter().zip(h.buckets) {
+            let le = format!("{bound:.1}");
+            let l = labels(&[("service", service), ("le", &le)]);
+            self.sample(&format!("{name}_bucket"), &l, n as f64);
+        }
+        let l = labels(&[("service", service), ("le", "+Inf")]);
+        self.sample(&format!("{name}_bucket"), &l, h.count as f64);
+        let l = labels(&[("service", service)]);
+        self.sample(&format!("{name}_sum"), &l, h.sum);
+        self.sample(&format!("{name}_count"), &l, h.count as f64);
+    }
+}
+
+/// The whole exposition for this reader at `now`.
+pub fn exposition(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    now: Timestamp,
+    format: Format,
+) -> Result<String, AppError> {
+    let all = Window {
+        from: Timestamp::from_micros(0),
+        to: now,
+    };
+    let loaded = Loaded::load_services(store, settings, None, all)?;
+    let ledger = loaded.ledger(settings);
+    // Rule 2 over the last 90 days, per service.
+    let recent = Window {
+        from: now.plus_micros(-90 * MICROS_PER_DAY),
+        to: now,
+    };
+    let mut known: BTreeSet<Name> = store.services()?;
+    known.extend(
+        settings
+            .teams
+            .iter()
+            .flat_map(|t| t.services.iter().cloned()),
+    );
+    let mut shown = BTreeSet::new();
+    for s in &known {
+        let scope = Scope::Service(s.clone());
+        if loaded
+            .withheld_over(store, settings, reader, &scope, recent)?
+            .is_none()
+        {
+            shown.insert(s.clone());
+        }
+    }
+    let production = |env: &str| settings.engine.is_production(env);
+
+    let mut w = Writer {
+        out: String::new(),
+        format,
+    };
+    w.family(
+        "lantern_build",
+        "info",
+        "The Lantern that answers this scrape.",
+    );
+    w.sample(
+        "lantern_build_info",
+        &labels(&[("version", env!("CARGO_PKG_VERSION"))]),
+        1.0,
+    );
+    w.family(
+        "lantern_service",
+        "info",
+        "Which catalog team owns each service (join on service for a team's series).",
+    );
+    for t in &settings.teams {
+        for s in t.services.iter().filter(|s| shown.contains(*s)) {
+            let l = labels(&[("service", s.as_str()), ("team", t.name.as_str())]);
+            w.sample("lantern_service_info", &l, 1.0);
+        }
+    }
+
+    // Deployments by result: production successes as metrics.md counts
+    // them (a rollout once), every other deployment event as it came.
+    let series: Vec<_> = ledger
+        .service_series()
+        .into_iter()
+        .filter(|s| shown.contains(s.service))
+        .collect();
+    let mut others: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+    for d in &loaded.input.deployments {
+        let success = d.status == lantern_events::DeploymentStatus::Success;
+        if !shown.contains(&d.service) || (success && production(d.environment.as_str())) {
+            continue;
+        }
+        let env = if production(d.environment.as_str()) {
+            "production".to_string()
+        } else {
+            d.environment.to_string()
+        };
+        let result = match d.status {
+            lantern_events::DeploymentStatus::Success => "success",
+            lantern_events::DeploymentStatus::Failure => "failure",
+            lantern_events::DeploymentStatus::Cancelled => "cancelled",
+        };
+        *others
+            .entry((d.service.to_string(), env, result))
+            .or_default() += 1;
+    }
+    w.family(
+        "lantern_deployments",
+        "counter",
+        "Deployments by environment and result; production successes as metrics.md counts them (a rollout once).",
+    );
+    let mut rows: BTreeMap<(String, String, &'static str), u64> = others;
+    for s in &series {
+        rows.insert(
+            (s.service.to_string(), "production".into(), "success"),
+            s.deployed,
+        );
+    }
+    for ((service, env, result), n) in &rows {
+        let l = labels(&[
+            ("service", service),
+            ("environment", env),
+            ("result", result),
+        ]);
+        w.sample("lantern_deployments_total", &l, *n as f64);
+    }
+    w.family(
+        "lantern_failed_deployments",
+        "counter",
+        "Successful production deployments that failed (metrics.md: a linked incident, a rollback or a hotfix after it).",
+    );
+    for s in &series {
+        let l = labels(&[("service", s.service.as_str())]);
+        w.sample("lantern_failed_deployments_total", &l, s.failed as f64);
+    }
+    w.family(
+        "lantern_rework_deployments",
+        "counter",
+        "Production deployments that were unplanned rework (metrics.md).",
+    );
+    for s in &series {
+        let l = labels(&[("service", s.service.as_str())]);
+        w.sample("lantern_rework_deployments_total", &l, s.rework as f64);
+    }
+    w.family(
+        "lantern_lead_time_seconds",
+        "histogram",
+        "Lead time for changes: commit to its first production deployment, per change.",
+    );
+    for s in &series {
+        w.histogram(
+            "lantern_lead_time_seconds",
+            s.service.as_str(),
+            &s.lead_time,
+        );
+    }
+    w.family(
+        "lantern_recovery_time_seconds",
+        "histogram",
+        "Failed deployment recovery time, per failed deployment that recovered.",
+    );
+    for s in &series {
+        w.histogram(
+            "lantern_recovery_time_seconds",
+            s.service.as_str(),
+            &s.recovery_time,
+        );
+    }
+    w.family(
+        "lantern_last_deployment_timestamp_seconds",
+        "gauge",
+        "When the service's last successful production deployment finished (Unix seconds).",
+    );
+    for s in &series {
+        if let Some(t) = s.last_deployment {
+            let l = labels(&[("service", s.service.as_str())]);
+            w.sample(
+                "lantern_last_deployment_timestamp_seconds",
+                &l,
+                t.micros() as f64 / 1e6,
+            );
+        }
+    }
+    let mut open: BTreeMap<&Name, u64> = shown.iter().map(|s| (s, 0)).collect();
+    for i in loaded
+        .input
+        .incidents
+        .iter()
+        .filter(|i| i.resolved_at.is_none())
+    {
+        for s in i.affected() {
+            if let Some(n) = open.get_mut(s) {
+                *n += 1;
+            }
+        }
+    }
+    w.family(
+        "lantern_open_incidents",
+        "gauge",
+        "Incidents of the service not resolved yet.",
+    );
+    for (s, n) in &open {
+        w.sample(
+            "lantern_open_incidents",
+            &labels(&[("service", s.as_str())]),
+            *n as f64,
+        );
+    }
+
+    // SLOs (slo.md) at now, those of shown services.
+    let slos = crate::slos::status(store, settings, reader, &Scope::Org, now)?;
+    let figures: Vec<_> = slos
+        .iter()
+        .filter_map(|a| match a {
+            crate::slos::SloAnswer::Figures(f) => Some(f),
+            crate::slos::SloAnswer::Suppressed { .. } => None,
+        })
+        .collect();
+    if !figures.is_empty() {
+        w.family(
+            "lantern_slo_budget_remaining_ratio",
+            "gauge",
+            "Share of the SLO's error budget left over its window (0-1; below 0 when overspent).",
+        );
+        for f in &figures {
+            if let Some(v) = f.budget_remaining {
+                let l = labels(&[("service", &f.slo.service), ("slo", &f.slo.name)]);
+                w.sample("lantern_slo_budget_remaining_ratio", &l, v);
+            }
+        }
+        w.family(
+            "lantern_slo_burn_rate",
+            "gauge",
+            "How fast the SLO's budget burns over each window (1 spends it exactly over the SLO's window).",
+        );
+        for f in &figures {
+            for ((window, _), rate) in lantern_engine::slo::BURN_WINDOWS
+                .iter()
+                .zip(&f.burn_rates.0)
+            {
+                if let Some(rate) = rate {
+                    let l = labels(&[
+                        ("service", &f.slo.service),
+                        ("slo", &f.slo.name),
+                        ("window", window),
+                    ]);
+                    w.sample("lantern_slo_burn_rate", &l, *rate);
+                }
+            }
+        }
+    }
+    if format == Format::OpenMetrics {
+        w.out.push_str("# EOF\n");
+    }
+    Ok(w.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_and_numbers_written_as_prometheus_reads_them() {
+        assert_eq!(
+            labels(&[("service", "a\"b\\c\nd")]),
+            r#"{service="a\"b\\c\nd"}"#
+        );
+        assert_eq!(number(1.5), "1.5");
+        assert_eq!(number(f64::INFINITY), "+Inf");
+        assert_eq!(
+            Format::from_accept("application/openmetrics-text;version=1.0.0,text/plain;q=0.5"),
+            Format::OpenMetrics
+        );
+        assert_eq!(Format::from_accept("*/*"), Format::Text);
+    }
+}
