@@ -313,7 +313,8 @@ pub fn exposition(
             crate::slos::SloAnswer::Suppressed { .. } => None,
         })
         .collect();
-    if !figures.is_empty() {
+    // Declared even without an SLO to show: the families stay the same.
+    {
         w.family(
             "lantern_slo_budget_remaining_ratio",
             "gauge",

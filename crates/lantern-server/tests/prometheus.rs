@@ -415,5 +415,48 @@ async fn metrics_are_scraped_by_a_real_prometheus_and_agree_with_the_report() {
         .await
         .unwrap();
     assert_eq!(up["data"]["result"][0]["value"][1], "1", "{up}");
+    // Every query of the Grafana dashboard is PromQL this Prometheus runs.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/grafana/lantern-dora.json"
+    );
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut ran = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().into_iter().flatten() {
+            let expr = t["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$service", ".*")
+                .replace("$team", ".*");
+            let r: Value = client
+                .get(format!(
+                    "{}/api/v1/query?query={}",
+                    prometheus.url,
+                    encode(&expr)
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(r["status"], "success", "{expr}: {r}");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 10, "{ran} queries");
     app.stop().await;
+}
+
+/// Percent-encodes a query parameter's value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
