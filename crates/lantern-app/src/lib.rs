@@ -25,6 +25,7 @@
 
 pub mod annotations;
 pub mod audit;
+pub mod backstage;
 pub mod blocking;
 pub mod chains;
 pub mod compare;

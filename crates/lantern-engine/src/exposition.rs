@@ -101,6 +101,72 @@ impl<'e> Ledger<'e> {
     }
 }
 
+/// One successful production deployment as a catalog page shows it
+/// (Backstage): when it finished, its changes' lead time, and whether and
+/// when it failed and recovered. No person, title or message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentRecord<'e> {
+    pub deployment: &'e lantern_events::Deployment,
+    pub finished_at: Timestamp,
+    /// The earliest commit it shipped.
+    pub first_commit_at: Option<Timestamp>,
+    /// The median lead time of the changes it shipped, in seconds.
+    pub lead_time_s: Option<f64>,
+    pub failed: bool,
+    /// When its failure showed: its first linked incident's start, else
+    /// the rollback's or hotfix's finish.
+    pub failed_at: Option<Timestamp>,
+    pub recovered_at: Option<Timestamp>,
+}
+
+impl<'e> Ledger<'e> {
+    /// A service's successful production deployments that finished in
+    /// `window`, in time order.
+    pub fn deployment_records(
+        &self,
+        service: &Name,
+        window: &crate::Window,
+    ) -> Vec<DeploymentRecord<'e>> {
+        let Some(range) = self.services.get(service) else {
+            return Vec::new();
+        };
+        range
+            .clone()
+            .filter(|&i| window.contains(self.spds[i].finished_at))
+            .map(|i| {
+                let spd = &self.spds[i];
+                let mut lead = Vec::new();
+                let mut negatives = 0;
+                for &c in &spd.facts.shipped {
+                    push_duration(&mut lead, &mut negatives, spd.finished_at.seconds_since(c));
+                }
+                let failed = spd.failed();
+                let failed_at = if !failed {
+                    None
+                } else if !spd.incidents.is_empty() {
+                    spd.incidents
+                        .iter()
+                        .map(|&(n, _)| self.input.incidents[n].started_at)
+                        .min()
+                } else {
+                    spd.first_rollback
+                        .or(spd.hotfix)
+                        .map(|j| self.spds[j].finished_at)
+                };
+                DeploymentRecord {
+                    deployment: spd.d,
+                    finished_at: spd.finished_at,
+                    first_commit_at: spd.facts.shipped.iter().copied().min(),
+                    lead_time_s: crate::Stats::of(&mut lead).median_s,
+                    failed,
+                    failed_at,
+                    recovered_at: if failed { self.recovered_at(i) } else { None },
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

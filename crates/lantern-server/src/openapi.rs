@@ -35,7 +35,7 @@ impl utoipa::Modify for BearerAuth {
 /// the handler's module path).
 pub(crate) fn readable_tags(document: &mut utoipa::openapi::OpenApi) {
     /// (path prefix, tag, what it holds), the first match winning.
-    const TAGS: [(&[&str], &str, &str); 11] = [
+    const TAGS: [(&[&str], &str, &str); 13] = [
         (
             &["/healthz", "/readyz"],
             "Health",
@@ -97,6 +97,16 @@ pub(crate) fn readable_tags(document: &mut utoipa::openapi::OpenApi) {
             "Webhooks that turn a source's payloads into canonical events",
         ),
         (&["/api/v1/openapi.json"], "Documentation", "This document"),
+        (
+            &["/metrics"],
+            "Prometheus",
+            "Lantern's figures for Prometheus, per service",
+        ),
+        (
+            &["/api/v1/backstage"],
+            "Backstage",
+            "The data Backstage's DORA plugins read, keyed by the lantern.dev/service annotation",
+        ),
     ];
     let tag_of = |path: &str| {
         TAGS.iter()

@@ -423,6 +423,7 @@ async fn the_openapi_document_lists_every_route() {
             "/api/v1/experiments/{id}/end",
             "/api/v1/team-health",
             "/metrics",
+            "/api/v1/backstage/data",
             "/hooks/{source}",
         ])
     );
@@ -2295,5 +2296,96 @@ async fn figures_leave_as_csv_when_asked_and_every_export_is_recorded() {
         exports.iter().any(|e| e.starts_with("flow.export csv")),
         "{exports:?}"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn backstage_reads_deployments_with_lead_time_and_failure_and_no_person() {
+    let app = spawn_app().await;
+    let (status, _, body) = app.post("/hooks/events", history().to_string()).await;
+    assert_eq!(status, 200, "{body}");
+    let ask = json!({"repositories": ["checkout"], "start": "2026-03-01", "end": "2026-03-08"});
+    let r = app
+        .send(
+            Some(&app.tokens["team_member"]),
+            "post",
+            "/api/v1/backstage/data",
+            &[],
+            Some(&ask),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let records = serde_json::from_str::<Value>(&r.text).unwrap()["records"].clone();
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 2, "{records:?}");
+    let d2 = &records[1];
+    assert_eq!(d2["repository"], "checkout");
+    assert_eq!(d2["team"], "payments");
+    assert_eq!(d2["status"], true);
+    assert_eq!(d2["created_at"], "2026-03-03T12:00:00Z");
+    // d2 shipped bbbbbbb and ccccccc: 27 h and 3 h, median 15 h.
+    assert_eq!(d2["merged_at"], "2026-03-02T09:00:00Z");
+    assert_eq!(d2["total_cycle_time"], 15.0);
+    assert_eq!(
+        d2["failed_at"], "2026-03-03T13:00:00Z",
+        "its incident's start"
+    );
+    assert_eq!(d2["fixed_at"], "2026-03-03T14:00:00Z");
+    assert_eq!(d2["deploy_url"], "/services/checkout/deployments/d2");
+    assert!(records[0]["failed_at"].is_null() && records[0]["fixed_at"].is_null());
+    for record in records {
+        for key in ["user", "title", "author"] {
+            assert!(record.get(key).is_none(), "{key} in {record}");
+        }
+    }
+    // The same by team; another team's service is refused (and recorded);
+    // an unknown one is a 404.
+    let by_team = json!({"team": "payments", "start": "2026-03-01", "end": "2026-03-08"});
+    let r = app
+        .send(
+            Some(&app.tokens["team_member"]),
+            "post",
+            "/api/v1/backstage/data",
+            &[],
+            Some(&by_team),
+        )
+        .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.text).unwrap()["records"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let other = json!({"repositories": ["search-api"], "start": "2026-03-01", "end": "2026-03-08"});
+    let r = app
+        .send(
+            Some(&app.tokens["team_member"]),
+            "post",
+            "/api/v1/backstage/data",
+            &[],
+            Some(&other),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let unknown = json!({"repositories": ["nope"], "start": "2026-03-01", "end": "2026-03-08"});
+    let r = app
+        .send(
+            Some(&app.tokens["admin"]),
+            "post",
+            "/api/v1/backstage/data",
+            &[],
+            Some(&unknown),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let actions: Vec<String> = app
+        .audit_log()
+        .await
+        .iter()
+        .filter(|e| e["action"] == "backstage.data")
+        .map(|e| e["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions.len(), 3, "two reads and one refusal: {actions:?}");
     app.stop().await;
 }

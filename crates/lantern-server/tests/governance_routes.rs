@@ -61,6 +61,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("get", "/api/v1/services/{service}/deployments") => PaymentsDetail,
         ("get", "/api/v1/services/{service}/incidents") => PaymentsDetail,
         ("get", "/api/v1/services/{service}/changes") => PaymentsDetail,
+        ("post", "/api/v1/backstage/data") => PaymentsDetail,
         ("get", "/api/v1/services/{service}/deployments/{id}") => PaymentsDetail,
         ("post", "/api/v1/annotations" | "/api/v1/disputes") => PaymentsContribution,
         ("post", "/api/v1/disputes/{id}/resolve") => Admin,
@@ -337,6 +338,10 @@ fn requests(
             ])),
         )],
         ("post", r) if r.contains("/experiments/{id}") => vec![(r.replace("{id}", "1"), None)],
+        ("post", "/api/v1/backstage/data") => vec![(
+            route.into(),
+            Some(json!({"repositories": ["checkout"], "start": "2019-01-01", "end": "2027-01-01"})),
+        )],
         ("post", "/hooks/events") => vec![(route.into(), Some(json!([])))],
         ("post", r) if r.starts_with("/hooks/") => vec![(route.into(), Some(json!({})))],
         _ => vec![(route.into(), None)],

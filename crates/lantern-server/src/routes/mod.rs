@@ -6,6 +6,7 @@
 //! without a policy or documented without being served.
 
 pub(crate) mod access;
+pub(crate) mod backstage;
 pub(crate) mod catalog;
 pub(crate) mod context;
 pub(crate) mod detail;
@@ -98,6 +99,7 @@ pub fn routes() -> Routes {
         (Contribute, api!(team_health::end_experiment)),
         (Aggregates, api!(team_health::team_health)),
         (Metrics, api!(health::prometheus_metrics)),
+        (SignedIn, api!(backstage::data)),
         (SignedIn, api!(openapi_document)),
         (Receiver, api!(hooks::receive)),
     ];
