@@ -293,7 +293,8 @@ pub fn round(
     round_json(store, settings, &round, now)
 }
 
-fn find(store: &dyn Store, id: i64) -> Result<PulseRound, AppError> {
+/// A round by its number (`NotFound` when there is none).
+pub fn find(store: &dyn Store, id: i64) -> Result<PulseRound, AppError> {
     store
         .pulse_rounds(None)?
         .into_iter()

@@ -203,15 +203,23 @@ fn strain_of(
         .filter(|r| r.is_closed(now))
         .collect();
     let visible = rounds.iter().all(|r| pulse::may_read(reader, r).is_ok());
+    // The rule compares the last two rounds closed by `to`: only theirs
+    // are read.
+    let mut compared: Vec<&PulseRound> = rounds
+        .iter()
+        .filter(|r| pulse::closed_at(r) <= to)
+        .collect();
+    compared.sort_by_key(|r| (pulse::closed_at(r), r.id));
+    let compared = &compared[compared.len().saturating_sub(2)..];
     let answers: Vec<Vec<PulseValues>> = if visible {
-        rounds
+        compared
             .iter()
             .map(|r| store.pulse_answers(r.id))
             .collect::<Result<_, _>>()?
     } else {
         Vec::new()
     };
-    let closed: Vec<ClosedRound> = rounds
+    let closed: Vec<ClosedRound> = compared
         .iter()
         .zip(&answers)
         .map(|(r, a)| ClosedRound {

@@ -16,7 +16,6 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use lantern_app::pulse::{self, Answer, QUESTIONS, QuestionResult, RoundJson, SCALE};
-use lantern_app::report::Reader;
 use lantern_events::{MICROS_PER_DAY, Timestamp};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -74,21 +73,16 @@ pub async fn answer_page(
     let k = pulse::threshold(state.app());
     // Whether the round takes answers: said before anyone fills the form.
     let found = state
-        .with_store(move |store, _| {
-            Ok(store
-                .pulse_rounds(None)
-                .map_err(Problem::from)?
-                .into_iter()
-                .find(|r| r.id == round))
+        .with_store(move |store, _| match pulse::find(store, round) {
+            Ok(r) => Ok(r),
+            Err(lantern_app::AppError::NotFound { .. }) => Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "unknown-round",
+                format!("there is no pulse round {round}: check that the link was copied whole"),
+            )),
+            Err(e) => Err(e.into()),
         })
         .await?;
-    let Some(found) = found else {
-        return Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "unknown-round",
-            format!("there is no pulse round {round}: check that the link was copied whole"),
-        ));
-    };
     if found.is_closed(Timestamp::now()) {
         let body = html! {
             h1 { "Team pulse" }
@@ -303,16 +297,7 @@ pub async fn codes(
     )
     .await?;
     let team = state
-        .with_store(move |store, state| {
-            Ok(pulse::round(
-                store,
-                state.app(),
-                Reader::Operator,
-                round,
-                Timestamp::now(),
-            )?
-            .team)
-        })
+        .with_store(move |store, _| Ok(pulse::find(store, round)?.team.to_string()))
         .await?;
     let body = html! {
         h1 { "Answer links for round " (round) }
