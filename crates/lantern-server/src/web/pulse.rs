@@ -111,10 +111,7 @@ pub async fn answer(
 ) -> Result<Response, Problem> {
     let parsed = Answer::parse(
         &f.code,
-        f.values
-            .iter()
-            .filter(|(k, _)| k.as_str() != "form_token")
-            .map(|(k, v)| (k.as_str(), v.as_str())),
+        f.values.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     )
     .map_err(Problem::from);
     let outcome = match parsed {
