@@ -2,7 +2,8 @@
 //! (`lantern migrate`): every table both stores keep, row for row, in one
 //! PostgreSQL transaction — events, source positions, dead letters,
 //! grants (token hashes), sessions, the audit log with its chain ends,
-//! disputes, pulse rounds with their codes and answers, experiments, what retention kept (its aliased window rows become the
+//! disputes, pulse rounds with their codes and answers, experiments, the
+//! notification outbox, what retention kept (its aliased window rows become the
 //! `retained_*` tables). SQLite's other derived facts are not copied:
 //! PostgreSQL derives its own at the first report.
 
@@ -40,6 +41,7 @@ pub const TABLES: &[&str] = &[
     "pulse_codes",
     "pulse_answers",
     "experiments",
+    "notifications",
     "retained_contributors",
     "retained_deployed_repos",
     "retained_deployments",
@@ -127,7 +129,13 @@ pub fn copy_sqlite_to_postgres(
         copied.push((table, count));
     }
     // Ids given by SQLite: the sequences continue after them.
-    for table in ["dead_letters", "disputes", "pulse_rounds", "experiments"] {
+    for table in [
+        "dead_letters",
+        "disputes",
+        "pulse_rounds",
+        "experiments",
+        "notifications",
+    ] {
         tx.execute(
             &format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"

@@ -15,6 +15,7 @@ mod copy;
 mod flow;
 mod governance;
 mod health;
+mod notify;
 mod postgres;
 mod retained;
 mod sqlite;
@@ -30,6 +31,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub use copy::{TABLES, copy_sqlite_to_postgres};
 pub use governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
 pub use health::{Answered, Experiment, HealthStore, PulseRound, PulseValues, Visibility};
+pub use notify::{Attempt, Delivery, NewNotification, Notification, NotifyStore};
 pub use postgres::{PostgresStore, redacted};
 pub use retained::{RETAINED_PREFIX, RetentionRun};
 pub use sqlite::SqliteStore;
@@ -230,7 +232,7 @@ pub trait WriteSession {
     fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<()>;
 }
 
-pub trait Store: GovernanceStore + HealthStore {
+pub trait Store: GovernanceStore + HealthStore + NotifyStore {
     /// Whether other processes (replicas) write to this store too, so that
     /// no process may answer from what it remembers instead of asking.
     fn is_shared(&self) -> bool {

@@ -17,6 +17,7 @@
 mod facts;
 mod governance;
 mod health;
+mod notify;
 mod retention;
 mod schema;
 mod write;

@@ -427,6 +427,25 @@ const MIGRATIONS: &[&str] = &[
         ended_at BIGINT
     );
     "#,
+    // The outbox of notifications (as SQLite's 19).
+    r#"
+    CREATE TABLE notifications (
+        id BIGSERIAL PRIMARY KEY,
+        target TEXT NOT NULL,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        team TEXT NOT NULL,
+        message TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts BIGINT NOT NULL,
+        next_at BIGINT NOT NULL,
+        last_at BIGINT,
+        last_error TEXT,
+        UNIQUE (target, key)
+    );
+    CREATE INDEX notifications_due ON notifications(next_at) WHERE state = 'pending';
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

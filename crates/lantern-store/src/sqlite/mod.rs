@@ -3,6 +3,7 @@
 mod facts;
 pub(crate) mod governance;
 mod health;
+mod notify;
 mod retention;
 mod runs;
 pub(crate) mod schema;

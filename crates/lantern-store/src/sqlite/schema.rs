@@ -504,6 +504,26 @@ const MIGRATIONS: &[&str] = &[
         ended_at INTEGER
     );
     "#,
+    // 19: the outbox of notifications (`[[notify]]`): one message per
+    // target and key, whatever the replicas that plan it.
+    r#"
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        target TEXT NOT NULL,
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        team TEXT NOT NULL,
+        message TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL,
+        next_at INTEGER NOT NULL,
+        last_at INTEGER,
+        last_error TEXT,
+        UNIQUE (target, key)
+    );
+    CREATE INDEX notifications_due ON notifications(next_at) WHERE state = 'pending';
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
