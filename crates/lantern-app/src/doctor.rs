@@ -109,6 +109,16 @@ pub fn check(
             });
         }
     }
+    // Messages to chat that do not get through belong to no scope either.
+    if let Some(org) = out
+        .iter_mut()
+        .find(|h| h.scope == "organisation" && h.withheld.is_none())
+    {
+        org.findings.extend(crate::notify::problems(
+            store,
+            lantern_events::Timestamp::now(),
+        )?);
+    }
     Ok(Checkup {
         from: window.from.to_rfc3339(),
         to: window.to.to_rfc3339(),

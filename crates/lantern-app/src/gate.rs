@@ -74,23 +74,54 @@ pub fn decide(
     // The decision reads every figure; the reader sees what rule 2 lets it.
     let all = crate::slos::figures(store, settings, &scope, at)?;
     let shown = crate::slos::visible(store, settings, reader, all.clone(), at)?;
-    let (decision, reason) = rule(&states(&all), settings, &name, kind_name);
+    let verdict = verdict(&states(&all), settings, &name, kind_name);
+    let denied = verdict.0 == Decision::Deny;
+    let (decision, reason) = enforced(verdict, settings);
     let outcome = format!("{} ({kind_name})", decision.as_str());
-    store.audit(record("gate", &format!("service:{name}"), &outcome))?;
-    Ok(GateAnswer {
+    let entry = record("gate", &format!("service:{name}"), &outcome);
+    let actor = entry.actor.clone();
+    store.audit(entry)?;
+    let answer = GateAnswer {
         service: name.to_string(),
         kind: kind_name,
         decision,
         reason,
         enforced: settings.gate.enforce,
         slos: shown,
-    })
+    };
+    // The owning team hears of a deny, and of a would-be deny while the
+    // gate is being tried out with `enforce` off.
+    if denied {
+        crate::notify::gate_denied(store, settings, &answer, at, &actor)?;
+    }
+    Ok(answer)
 }
 
 /// slo.md's rules 2–5 from each SLO's status (rule 1, the catalog, is the
 /// caller's): the decision and why, in one sentence. The dashboard shows
 /// what the gate would answer with this, without recording an answer.
 pub fn rule(
+    states: &[(&str, SloState)],
+    settings: &Settings,
+    name: &Name,
+    kind_name: &str,
+) -> (Decision, String) {
+    enforced(verdict(states, settings, name, kind_name), settings)
+}
+
+/// A deny answered as a warn while `[gate] enforce` is off.
+fn enforced((decision, reason): (Decision, String), settings: &Settings) -> (Decision, String) {
+    if decision == Decision::Deny && !settings.gate.enforce {
+        return (
+            Decision::Warn,
+            format!("would deny ({reason}), but [gate] enforce is off"),
+        );
+    }
+    (decision, reason)
+}
+
+/// Rules 2–5 before `enforce` is applied.
+fn verdict(
     states: &[(&str, SloState)],
     settings: &Settings,
     name: &Name,
@@ -104,7 +135,7 @@ pub fn rule(
             .collect()
     };
     let no_data_denies = settings.gate.no_data == NoData::Deny;
-    let (mut decision, mut reason) = if kind_name != "planned" {
+    if kind_name != "planned" {
         (
             Decision::Allow,
             format!("a {kind_name} is what a spent budget asks for: allowed whatever the SLOs say"),
@@ -138,12 +169,7 @@ pub fn rule(
             Decision::Allow,
             "every SLO is within its budget".to_string(),
         )
-    };
-    if decision == Decision::Deny && !settings.gate.enforce {
-        decision = Decision::Warn;
-        reason = format!("would deny ({reason}), but [gate] enforce is off");
     }
-    (decision, reason)
 }
 
 /// Each SLO's name and status, from the operator's answers.

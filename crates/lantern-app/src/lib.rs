@@ -18,7 +18,8 @@
 //!   results only past the threshold, for everyone;
 //! - [`team_health`]: a team's operational load and strain (health.md);
 //! - [`format`]: figures as people read them (one duration format);
-//! - [`export`]: figures as CSV, for the CLI and the API.
+//! - [`export`]: figures as CSV, for the CLI and the API;
+//! - [`notify`]: weekly digests and alerts to chat, through an outbox.
 //!
 //! Invariant: a figure reaches a reader only through [`report`], so
 //! suppression cannot be forgotten by a new front end.
@@ -38,6 +39,7 @@ pub mod exposition;
 pub mod flow;
 pub mod format;
 pub mod gate;
+pub mod notify;
 pub mod openslo;
 pub mod pooled;
 pub mod pulse;

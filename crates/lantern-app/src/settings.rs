@@ -47,6 +47,9 @@ struct File {
     /// `[flow]`: trackers' states, kinds and teams (flow.md).
     #[serde(default)]
     flow: FlowEntry,
+    /// `[[notify]]`: chat and webhook targets of digests and alerts.
+    #[serde(default)]
+    notify: Vec<crate::notify::target::NotifyEntry>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -364,6 +367,11 @@ pub struct Settings {
     pub slos: Vec<Slo>,
     pub gate: Gate,
     pub prometheus: Option<Prometheus>,
+    /// `[[notify]]`: where digests and alerts go.
+    pub notify: Vec<crate::notify::Target>,
+    /// The dashboard's address as people reach it (`LANTERN_PUBLIC_URL`),
+    /// for links in messages; `None` leaves the links out.
+    pub public_url: Option<String>,
     /// Where it was read from, if a file was read.
     pub source: Option<PathBuf>,
 }
@@ -602,7 +610,14 @@ impl Settings {
                 s.spec.name
             );
         }
+        let env = |name: &str| std::env::var(name).ok();
+        let notify = crate::notify::target::targets(file.notify, &teams, &where_, env)?;
+        let public_url = env("LANTERN_PUBLIC_URL")
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty());
         Ok(Settings {
+            notify,
+            public_url,
             governance,
             slos,
             gate: Gate {
@@ -621,9 +636,7 @@ impl Settings {
                 link_window_micros: (hours * 3600.0 * MICROS_PER_SECOND as f64).round() as i64,
                 infer_incident_links: file.incidents.infer_links,
             },
-            sources: sources(file.sources, &flow, &where_, |name| {
-                std::env::var(name).ok()
-            })?,
+            sources: sources(file.sources, &flow, &where_, env)?,
             git_hotfix: lantern_git::HotfixRule {
                 patterns: file.git.hotfix_patterns,
                 semver_patch_days: file.git.semver_patch_days,

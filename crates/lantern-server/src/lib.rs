@@ -16,6 +16,7 @@
 mod export;
 mod extract;
 mod grant_cache;
+pub mod notify;
 mod openapi;
 pub mod policy;
 pub mod problem;

@@ -110,10 +110,12 @@ impl Application {
             .prometheus
             .is_some()
             .then(|| tokio::spawn(crate::prometheus::every(self.state.clone())));
+        let notify = (!self.state.app().notify.is_empty())
+            .then(|| tokio::spawn(crate::notify::every(self.state.clone())));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
-        for task in [retention, prometheus].into_iter().flatten() {
+        for task in [retention, prometheus, notify].into_iter().flatten() {
             task.abort();
         }
         served

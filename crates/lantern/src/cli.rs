@@ -103,6 +103,10 @@ pub enum Command {
     Experiment(crate::health_cmd::ExperimentCommand),
     /// A team's operational load and strain (health.md), in words.
     TeamHealth(crate::health_cmd::TeamHealthArgs),
+    /// Weekly digests and alerts to chat (`[[notify]]`): list targets and
+    /// messages, test a target, send a digest or what is due.
+    #[command(subcommand)]
+    Notify(crate::notify_cmd::NotifyCommand),
     /// Apply the retention periods of [governance] now.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -209,6 +213,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Gate(args) => crate::gate_cmd::run(&settings()?, &args, &mut open()?),
+        Command::Notify(command) => {
+            let (config, mut instance) = (settings()?, open()?);
+            print!(
+                "{}",
+                crate::notify_cmd::run(instance.store.as_mut(), &config, &command)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor(args) => crate::doctor_cmd::run(&settings()?, &args, &mut open()?),
         Command::Slo(command) => {
             print!("{}", crate::slo_cmd::run(&settings()?, &command, open)?);

@@ -14,6 +14,7 @@ pub mod import;
 pub mod import_git;
 pub mod instance;
 pub mod migrate_cmd;
+pub mod notify_cmd;
 pub mod render;
 pub mod report_cmd;
 pub use lantern_engine::rng;
