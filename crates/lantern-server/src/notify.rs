@@ -145,15 +145,17 @@ pub async fn tick(state: &AppState, client: &reqwest::Client, now: Timestamp) ->
     send_due(state, client, now).await
 }
 
-/// Runs until the server stops: one tick a minute on the lease's holder.
+/// Runs until the server stops: a tick each `notify_every` (a minute) on
+/// the lease's holder.
 pub async fn every(state: AppState) {
     let client = client();
     let holder = crate::retention::replica_id();
-    let mut ticks = tokio::time::interval(TICK);
+    let period = state.settings().notify_every;
+    let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match crate::retention::lease(&state, "notify", &holder, TICK * 2).await {
+        match crate::retention::lease(&state, "notify", &holder, period * 2).await {
             Ok(true) => {}
             Ok(false) => continue,
             Err(p) => {

@@ -511,6 +511,7 @@ mod tests {
             listen: "127.0.0.1:0".parse().unwrap(),
             body_limit: 1024,
             connections: 1,
+            notify_every: crate::notify::TICK,
             app: lantern_app::Settings::parse("", None).unwrap(),
         };
         let state = AppState::new(

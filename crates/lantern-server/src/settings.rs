@@ -13,6 +13,9 @@ pub struct Settings {
     /// (PostgreSQL: one connection each), so that a long report does not
     /// hold up webhook deliveries. The embedded store has one connection.
     pub connections: usize,
+    /// How often the server queues what is due to the `[[notify]]`
+    /// targets and posts it ([`crate::notify::TICK`]; tests shorten it).
+    pub notify_every: std::time::Duration,
     /// lantern.toml: the catalog, the engine's, receivers' and
     /// governance's settings.
     pub app: lantern_app::Settings,

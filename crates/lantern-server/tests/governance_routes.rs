@@ -106,7 +106,7 @@ fn decision(method: &str, route: &str) -> Option<Decision> {
         ("post", "/annotations" | "/disputes") => PaymentsContribution,
         ("post", "/disputes/{id}/resolve") => Admin,
         ("get" | "post", "/admin/tokens") | ("post", "/admin/tokens/{id}/revoke") => Admin,
-        ("get", "/admin/access-review" | "/admin/audit") => Admin,
+        ("get", "/admin/access-review" | "/admin/audit" | "/admin/notifications") => Admin,
         _ => return None,
     })
 }

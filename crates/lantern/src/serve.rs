@@ -157,6 +157,7 @@ pub fn settings(
         listen,
         body_limit,
         connections: 1,
+        notify_every: lantern_server::notify::TICK,
         app: config.clone(),
     }
 }

@@ -28,7 +28,7 @@ pub use target::{Format, Kind, Target};
 pub const MAX_ATTEMPTS: u32 = 8;
 
 /// How long after a failed attempt the next is: 30 s, doubling each time,
-/// at most an hour (eight attempts span about two hours).
+/// at most an hour (eight attempts span about an hour: 30 s … 32 min).
 pub fn backoff(failures_before: u32) -> i64 {
     let seconds = 30i64.saturating_mul(1i64 << failures_before.min(20));
     seconds.min(3600) * MICROS_PER_SECOND
@@ -346,4 +346,143 @@ pub fn problems(store: &dyn Store, now: Timestamp) -> Result<Vec<Note>, AppError
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(day: u8, hour: u8) -> Target {
+        let settings = crate::Settings::parse(
+            &format!(
+                "[[teams]]\nname = \"t\"\n[[notify]]\nname = \"x\"\nformat = \"json\"\nurl = \"http://127.0.0.1:9/\"\nteam = \"t\"\ndigest_day = \"{}\"\ndigest_hour = {hour}\n",
+                target::WEEKDAYS[usize::from(day)]
+            ),
+            None,
+        )
+        .unwrap();
+        settings.notify[0].clone()
+    }
+
+    fn t(s: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(s).unwrap()
+    }
+
+    #[test]
+    fn the_backoff_doubles_from_30_s_to_an_hour() {
+        let waits: Vec<i64> = (0..9).map(|n| backoff(n) / MICROS_PER_SECOND).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(backoff(u32::MAX), 3600 * MICROS_PER_SECOND);
+    }
+
+    #[test]
+    fn a_digest_is_due_for_a_day_from_its_hour_and_covers_the_week_before() {
+        // 2026-11-30 is a Monday.
+        let monday_nine = target(0, 9);
+        assert_eq!(digest_due(&monday_nine, t("2026-11-30T08:59:59Z")), None);
+        let week = digest_due(&monday_nine, t("2026-11-30T09:00:00Z")).unwrap();
+        assert_eq!(
+            (week.from, week.to),
+            (t("2026-11-23T00:00:00Z"), t("2026-11-30T00:00:00Z"))
+        );
+        assert_eq!(
+            digest_due(&monday_nine, t("2026-12-01T08:59:59Z")),
+            Some(week)
+        );
+        assert_eq!(
+            digest_due(&monday_nine, t("2026-12-01T09:00:00Z")),
+            None,
+            "a day late is skipped"
+        );
+        let sunday_23 = target(6, 23);
+        let week = digest_due(&sunday_23, t("2026-12-06T23:30:00Z")).unwrap();
+        assert_eq!(
+            (week.from, week.to),
+            (t("2026-11-29T00:00:00Z"), t("2026-12-06T00:00:00Z"))
+        );
+        assert_eq!(
+            digest_due(&sunday_23, t("2026-12-07T22:00:00Z")),
+            Some(week),
+            "past midnight, still the same day's digest"
+        );
+    }
+
+    #[test]
+    fn a_refusal_gives_up_at_once_and_a_failure_after_eight_attempts() {
+        let mut n = Notification {
+            id: 1,
+            target: "x".into(),
+            key: "k".into(),
+            kind: "test".into(),
+            team: Name::parse("t").unwrap(),
+            message: "{}".into(),
+            created_at: t("2026-11-30T09:00:00Z"),
+            state: Delivery::Pending,
+            attempts: 0,
+            next_at: t("2026-11-30T09:00:00Z"),
+            last_at: None,
+            last_error: None,
+        };
+        let now = t("2026-11-30T09:00:00Z");
+        assert!(matches!(
+            attempt(&n, Posted::Refused("HTTP 404".into()), now),
+            Attempt::GaveUp { .. }
+        ));
+        let failed = || Posted::Failed {
+            why: "HTTP 503".into(),
+            retry_after: Some(90_000),
+        };
+        assert_eq!(
+            attempt(&n, failed(), now),
+            Attempt::Retry {
+                at: now,
+                error: "HTTP 503".into(),
+                next_at: now.plus_micros(3600 * MICROS_PER_SECOND)
+            },
+            "a Retry-After is honoured up to an hour"
+        );
+        n.attempts = MAX_ATTEMPTS - 1;
+        assert!(matches!(attempt(&n, failed(), now), Attempt::GaveUp { .. }));
+        assert_eq!(
+            attempt(&n, Posted::Accepted, now),
+            Attempt::Delivered { at: now }
+        );
+    }
+
+    #[test]
+    fn targets_are_checked_with_clear_errors() {
+        let bad = |notify: &str| {
+            crate::Settings::parse(
+                &format!("[[teams]]\nname = \"t\"\n[[notify]]\n{notify}"),
+                None,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        let base = "name = \"x\"\nformat = \"json\"\nteam = \"t\"\n";
+        assert!(bad(base).contains("has no url: set `url`, or LANTERN_NOTIFY_X_URL"));
+        assert!(bad(&format!("{base}url = \"ftp://h/\"")).contains("only http and https"));
+        assert!(
+            bad("name = \"x\"\nformat = \"irc\"\nteam = \"t\"\nurl = \"http://h/\"")
+                .contains("`irc` is not one of slack, teams, json")
+        );
+        assert!(
+            bad("name = \"x\"\nformat = \"json\"\nteam = \"z\"\nurl = \"http://h/\"")
+                .contains("`z` is not a team of the catalog (teams: t)")
+        );
+        assert!(
+            bad(&format!("{base}url = \"http://h/\"\nsend = [\"pager\"]"))
+                .contains("`pager` is not one of digest, burn, gate")
+        );
+        assert!(
+            bad(&format!(
+                "{base}url = \"http://h/\"\ndigest_day = \"someday\""
+            ))
+            .contains("not a weekday")
+        );
+        assert!(bad(&format!("{base}url = \"http://h/\"\ndigest_hour = 24")).contains("0 to 23"));
+        assert!(bad(&format!("{base}url = \"http://h/\"\nsecret = 1")).contains("unknown field"));
+        let twice = format!("{base}url = \"http://h/\"\n[[notify]]\n{base}url = \"http://h/\"");
+        assert!(bad(&twice).contains("defined twice"));
+    }
 }

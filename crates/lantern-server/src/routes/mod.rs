@@ -132,6 +132,7 @@ pub fn routes() -> Routes {
         page!(POST "/admin/tokens/{id}/revoke" => Admin, web::governance::revoke_token),
         page!(GET "/admin/access-review" => Admin, web::governance::access_review_page),
         page!(GET "/admin/audit" => Admin, web::governance::audit_page),
+        page!(GET "/admin/notifications" => Admin, web::notify::notifications_page),
     ];
 
     let mut table = Vec::new();

@@ -13,7 +13,8 @@
 //! - [`health`]: workflow health, the missing-events banner, `/data-health`;
 //! - [`flow`]: the flow panel (flow.md) and the teams' flow distribution;
 //! - [`pulse`]: the pulse answer page and the team page's pulse section;
-//! - [`team_health`]: strain and experiments on the team page.
+//! - [`team_health`]: strain and experiments on the team page;
+//! - [`notify`]: the admins' page of notify targets and deliveries.
 //!
 //! Assets are compiled in: no CDN, nothing fetched at run time.
 
@@ -25,6 +26,7 @@ pub(crate) mod flow;
 pub(crate) mod governance;
 pub(crate) mod health;
 pub(crate) mod incident;
+pub(crate) mod notify;
 pub(crate) mod org;
 pub mod overview;
 pub mod page;

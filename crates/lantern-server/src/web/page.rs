@@ -82,6 +82,7 @@ pub fn shell(state: &AppState, who: Option<&Principal>, title: &str, body: Marku
                                 a href="/admin/tokens" { "Tokens" }
                                 a href="/admin/access-review" { "Access review" }
                                 a href="/admin/audit" { "Audit log" }
+                                a href="/admin/notifications" { "Notifications" }
                             }
                             form.sign-out method="post" action="/sign-out" {
                                 (token_field(p))

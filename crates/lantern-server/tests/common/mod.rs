@@ -149,10 +149,20 @@ pub fn issue_at(
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_seeded(adjust, |_| {}).await
+}
+
+/// The app, with `seed` writing into its store before it starts (so that
+/// its periodic tasks see the data from their first tick).
+pub async fn spawn_app_seeded(
+    adjust: impl FnOnce(&mut Settings),
+    seed: impl FnOnce(&mut dyn Store) + Send,
+) -> TestApp {
     let home = StoreHome::new();
     let (store, tokens) = std::thread::scope(|s| {
         s.spawn(|| {
             let mut store = home.open();
+            seed(store.as_mut());
             let store_ref = store.as_mut();
             let roles: [(&str, Role, &[&str], Option<&str>); 7] = [
                 ("admin", Role::Admin, &[], None),
@@ -180,6 +190,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         body_limit: 64 * 1024,
         // On PostgreSQL, requests work side by side (SQLite has one).
         connections: 2,
+        notify_every: std::time::Duration::from_millis(200),
         app: lantern_app::Settings {
             teams: vec![
                 Team {
@@ -238,6 +249,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             slos: Vec::new(),
             gate: Default::default(),
             prometheus: None,
+            notify: Vec::new(),
+            public_url: None,
             source: None,
         },
     };
