@@ -933,3 +933,118 @@ fn experiments_and_team_health_at_the_command_line() {
         stderr(&out)
     );
 }
+
+/// A webhook receiver on loopback for the CLI's posts: answers 200, or
+/// 404 for `/gone`, and hands each (path, body) to the test.
+fn webhook_receiver() -> (
+    String,
+    std::sync::mpsc::Receiver<(String, serde_json::Value)>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut first = String::new();
+            reader.read_line(&mut first).unwrap();
+            let path = first.split(' ').nth(1).unwrap_or("").to_string();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let status = if path == "/gone" {
+                "404 Not Found"
+            } else {
+                "200 OK"
+            };
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+            let _ = tx.send((path, serde_json::from_slice(&body).unwrap()));
+        }
+    });
+    (base, rx)
+}
+
+#[test]
+fn notify_tests_a_target_sends_a_digest_and_lists_how_each_went() {
+    let env = Env::new();
+    let (base, received) = webhook_receiver();
+    env.write(
+        "lantern.toml",
+        &format!(
+            "[[teams]]\nname = \"shop\"\nservices = [\"shop-api\"]\n\
+             [[notify]]\nname = \"shop-chat\"\nformat = \"slack\"\nurl = \"{base}/hook\"\nteam = \"shop\"\n\
+             [[notify]]\nname = \"old-hook\"\nformat = \"teams\"\nurl = \"{base}/gone\"\nteam = \"shop\"\n"
+        ),
+    );
+    let out = env.run(&words("notify test --target shop-chat"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("sent: 1 delivered, 0 to be retried, 0 given up on"));
+    let (path, body) = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(path, "/hook");
+    assert_eq!(body["text"], "Lantern can reach `shop-chat`");
+
+    let out = env.run(&words(
+        "notify digest --target old-hook --week-ending 2026-03-02",
+    ));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("sent: 0 delivered, 0 to be retried, 1 given up on"));
+    let (path, body) = received
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(path, "/gone");
+    assert_eq!(
+        body["attachments"][0]["content"]["body"][0]["text"],
+        "shop: the week 2026-02-23 to 2026-03-01"
+    );
+
+    let out = env.run(&words("notify list --json"));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list["targets"][0]["url"], format!("{}/…", base));
+    assert_eq!(list["messages"][0]["state"], "failed");
+    assert_eq!(list["messages"][0]["last_error"], "refused: HTTP 404");
+    assert_eq!(list["messages"][1]["state"], "delivered");
+    let text = stdout(&env.run(&words("notify list")));
+    assert!(text.contains("old-hook (teams, "), "{text}");
+    assert!(
+        !text.contains("/gone"),
+        "an address is shown by its host only: {text}"
+    );
+    // The refusal is a fault doctor reports until it is a week old.
+    let out = env.run(&words("doctor"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("The notify target `old-hook`: 1 message given up on this week (last error: refused: HTTP 404)"),
+        "{}",
+        stdout(&out)
+    );
+    let refused = env.run(&words("notify test --target nobody"));
+    assert_eq!(refused.status.code(), Some(2), "not found, as elsewhere");
+    assert_said(
+        &refused,
+        "no [[notify]] target `nobody`; targets: shop-chat, old-hook",
+    );
+    assert!(
+        env.audit_actions()
+            .iter()
+            .filter(|a| a.starts_with("notify."))
+            .count()
+            >= 2
+    );
+}
