@@ -444,6 +444,19 @@ async fn the_openapi_document_lists_every_route() {
             for t in op["tags"].as_array().into_iter().flatten() {
                 assert!(!t.as_str().unwrap().contains("::"), "{method} {path}: {t}");
             }
+            // Every answer with a body shows an example of it.
+            for (status, response) in op["responses"].as_object().unwrap() {
+                for (media, content) in response["content"].as_object().into_iter().flatten() {
+                    let example = &content["example"];
+                    assert!(
+                        !example.is_null(),
+                        "{method} {path} {status} {media}: no example"
+                    );
+                    if !status.starts_with('2') && media == "application/json" {
+                        assert_eq!(example["status"].to_string(), *status, "{method} {path}");
+                    }
+                }
+            }
         }
     }
     let from = &doc["paths"]["/api/v1/report"]["get"]["parameters"];
@@ -2387,5 +2400,73 @@ async fn backstage_reads_deployments_with_lead_time_and_failure_and_no_person() 
         .map(|e| e["outcome"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(actions.len(), 3, "two reads and one refusal: {actions:?}");
+    app.stop().await;
+}
+
+/// Every key of every object in `live` is in `example` at the same place
+/// (arrays compared by their first items): a field added to an answer
+/// must reach the document's example too.
+fn keys_covered(live: &Value, example: &Value, at: &str) {
+    match (live, example) {
+        (Value::Object(l), Value::Object(e)) => {
+            for (key, value) in l {
+                let Some(shown) = e.get(key) else {
+                    panic!("{at}.{key} is in the live answer but not in the example");
+                };
+                keys_covered(value, shown, &format!("{at}.{key}"));
+            }
+        }
+        (Value::Array(l), Value::Array(e)) => {
+            if let (Some(l), Some(e)) = (l.first(), e.first()) {
+                keys_covered(l, e, &format!("{at}[0]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_documents_examples_have_every_field_of_a_live_answer() {
+    let app = common::spawn_app_with(|s| {
+        let file = lantern_app::Settings::parse(
+            "[[teams]]\nname = \"payments\"\nservices = [\"checkout\"]\n\
+             [[slos]]\nname = \"checkout-availability\"\nservice = \"checkout\"\nobjective = 0.999\n",
+            None,
+        )
+        .unwrap();
+        s.app.slos = file.slos;
+    })
+    .await;
+    let five = 300_000_000;
+    let end = Timestamp::from_micros(Timestamp::now().micros() / five * five);
+    let counts: Vec<Value> = (1..=12)
+        .map(|i| {
+            let from = end.plus_micros(-i * five);
+            json!({"type": "sli", "slo": "checkout-availability", "from": from.to_rfc3339(),
+                   "to": from.plus_micros(five).to_rfc3339(), "good": 990, "total": 1000})
+        })
+        .collect();
+    assert_eq!(
+        app.post("/hooks/events", json!(counts).to_string()).await.0,
+        200
+    );
+    let (_, doc) = app.get("/api/v1/openapi.json").await;
+    let example = |path: &str, status: &str| {
+        doc["paths"][path]["get"]["responses"][status]["content"]["application/json"]["example"]
+            .clone()
+    };
+    for (path, query) in [
+        ("/api/v1/report", "?team=payments&compare=previous"),
+        ("/api/v1/flow", "?team=payments"),
+        ("/api/v1/slos", ""),
+        ("/api/v1/gate", "?service=checkout"),
+    ] {
+        let (status, live) = app.get(&format!("{path}{query}")).await;
+        assert_eq!(status, 200, "{path}: {live}");
+        keys_covered(&live, &example(path, "200"), path);
+    }
+    let (status, live) = app.get("/api/v1/report?from=2026-13-01").await;
+    assert_eq!(status, 400);
+    keys_covered(&live, &example("/api/v1/report", "400"), "problem");
     app.stop().await;
 }

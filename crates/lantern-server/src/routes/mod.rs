@@ -152,6 +152,7 @@ pub fn routes() -> Routes {
     }
     let (mut router, mut document) = router.split_for_parts();
     crate::openapi::readable_tags(&mut document);
+    crate::openapi::examples(&mut document);
     for (method, path, policy, handler) in pages {
         table.push(Route {
             method,
