@@ -75,6 +75,21 @@ pub async fn post(client: &reqwest::Client, url: &str, body: &serde_json::Value)
     }
 }
 
+/// Posts one due message (unless it cannot be sent at all) and says
+/// what to record of the attempt.
+pub async fn attempt(
+    client: &reqwest::Client,
+    item: &notify::Due,
+    now: Timestamp,
+) -> lantern_store::Attempt {
+    let posted = match (&item.target, &item.body) {
+        (Some(target), Ok(body)) => post(client, target.url.expose(), body).await,
+        (_, Err(why)) => Posted::Refused(why.clone()),
+        (None, Ok(_)) => Posted::Refused("the target is no longer in lantern.toml".into()),
+    };
+    notify::attempt(&item.notification, posted, now)
+}
+
 /// What one round of sending did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SendRun {
@@ -107,12 +122,7 @@ pub async fn send_due(state: &AppState, client: &reqwest::Client, now: Timestamp
         }
     };
     for item in due {
-        let posted = match (&item.target, &item.body) {
-            (Some(target), Ok(body)) => post(client, target.url.expose(), body).await,
-            (_, Err(why)) => Posted::Refused(why.clone()),
-            (None, Ok(_)) => Posted::Refused("the target is no longer in lantern.toml".into()),
-        };
-        let attempt = notify::attempt(&item.notification, posted, now);
+        let attempt = attempt(client, &item, now).await;
         run.count(&attempt);
         if let lantern_store::Attempt::Retry { error, .. }
         | lantern_store::Attempt::GaveUp { error, .. } = &attempt

@@ -404,10 +404,7 @@ async fn a_failed_post_is_retried_with_backoff_and_given_up_after_eight() {
         let due = lantern_app::notify::due(store, &settings, now, 10).unwrap();
         let mut ids = Vec::new();
         for item in due {
-            let body = item.body.unwrap();
-            let url = item.target.unwrap().url.expose().to_string();
-            let posted = lantern_server::notify::post(&client, &url, &body).await;
-            let attempt = lantern_app::notify::attempt(&item.notification, posted, now);
+            let attempt = lantern_server::notify::attempt(&client, &item, now).await;
             lantern_app::notify::attempted(store, item.notification.id, &attempt).unwrap();
             ids.push(item.notification.target);
         }
