@@ -205,7 +205,7 @@ pub fn run(args: &GitBenchArgs) -> Result<()> {
 
 /// The `lantern` binary built beside this one (`cargo build --release`
 /// builds both): whole commands are timed as users run them.
-fn lantern_binary() -> Result<PathBuf> {
+pub(crate) fn lantern_binary() -> Result<PathBuf> {
     let me = std::env::current_exe().context("finding this benchmark's binary")?;
     let exe = me.with_file_name(format!("lantern{}", std::env::consts::EXE_SUFFIX));
     if !exe.exists() {
@@ -218,7 +218,7 @@ fn lantern_binary() -> Result<PathBuf> {
 }
 
 /// Runs a lantern command to its end; its time and standard output.
-fn timed(exe: &Path, args: &[&str]) -> Result<(f64, String)> {
+pub(crate) fn timed(exe: &Path, args: &[&str]) -> Result<(f64, String)> {
     let t = Instant::now();
     let out = Command::new(exe)
         .args(args)
