@@ -110,6 +110,126 @@ impl Writer {
     }
 }
 
+/// What one service exports, owned: the figures are read a few services
+/// at a time (see [`CHUNK`]) and only these rows are kept.
+struct ServiceRows {
+    service: Name,
+    deployed: u64,
+    failed: u64,
+    rework: u64,
+    lead_time: Histogram,
+    recovery_time: Histogram,
+    last_deployment: Option<Timestamp>,
+    open_incidents: u64,
+    /// Whether the ledger has series for it (a service known only from an
+    /// incident or the catalog has none: only its info and open incidents).
+    has_series: bool,
+    /// Every deployment but production successes: (environment, result).
+    others: BTreeMap<(String, &'static str), u64>,
+}
+
+/// Services whose whole history is read at once. A service's series
+/// depend on its own events only, so reading in chunks changes no figure;
+/// it bounds a scrape's memory by the chunk, not by the organisation.
+const CHUNK: usize = 50;
+
+/// The rows of the services in `chunk` that this reader may see (rule 2
+/// over `recent`), from one read of their whole history.
+fn chunk_rows(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    chunk: &BTreeSet<Name>,
+    (all, recent): (Window, Window),
+) -> Result<Vec<ServiceRows>, AppError> {
+    let loaded = Loaded::load_services(store, settings, Some(chunk), all)?;
+    let mut shown = BTreeSet::new();
+    for s in chunk {
+        let scope = Scope::Service(s.clone());
+        if loaded
+            .withheld_over(store, settings, reader, &scope, recent)?
+            .is_none()
+        {
+            shown.insert(s.clone());
+        }
+    }
+    let production = |env: &str| settings.engine.is_production(env);
+    let ledger = loaded.ledger(settings);
+    let mut rows: BTreeMap<Name, ServiceRows> = ledger
+        .service_series()
+        .into_iter()
+        .filter(|s| shown.contains(s.service))
+        .map(|s| {
+            (
+                s.service.clone(),
+                ServiceRows {
+                    service: s.service.clone(),
+                    deployed: s.deployed,
+                    failed: s.failed,
+                    rework: s.rework,
+                    lead_time: s.lead_time,
+                    recovery_time: s.recovery_time,
+                    last_deployment: s.last_deployment,
+                    open_incidents: 0,
+                    has_series: true,
+                    others: BTreeMap::new(),
+                },
+            )
+        })
+        .collect();
+    for s in &shown {
+        rows.entry(s.clone()).or_insert_with(|| ServiceRows {
+            service: s.clone(),
+            deployed: 0,
+            failed: 0,
+            rework: 0,
+            lead_time: Histogram::default(),
+            recovery_time: Histogram::default(),
+            last_deployment: None,
+            open_incidents: 0,
+            has_series: false,
+            others: BTreeMap::new(),
+        });
+    }
+    // Deployments by result: production successes as metrics.md counts
+    // them (a rollout once), every other deployment event as it came.
+    for d in &loaded.input.deployments {
+        let success = d.status == lantern_events::DeploymentStatus::Success;
+        if success && production(d.environment.as_str()) {
+            continue;
+        }
+        let Some(row) = rows.get_mut(&d.service) else {
+            continue;
+        };
+        let env = if production(d.environment.as_str()) {
+            "production".to_string()
+        } else {
+            d.environment.to_string()
+        };
+        let result = match d.status {
+            lantern_events::DeploymentStatus::Success => "success",
+            lantern_events::DeploymentStatus::Failure => "failure",
+            lantern_events::DeploymentStatus::Cancelled => "cancelled",
+        };
+        *row.others.entry((env, result)).or_default() += 1;
+    }
+    // An incident of several services is read with each one's chunk and
+    // counted for this chunk's services only.
+    for i in loaded
+        .input
+        .incidents
+        .iter()
+        .filter(|i| i.resolved_at.is_none())
+    {
+        for s in i.affected() {
+            if let Some(row) = rows.get_mut(s) {
+                row.open_incidents += 1;
+            }
+        }
+    }
+    Ok(rows.into_values().collect())
+}
+
 /// The whole exposition for this reader at `now`.
 pub fn exposition(
     store: &mut dyn Store,
@@ -122,8 +242,6 @@ pub fn exposition(
         from: Timestamp::from_micros(0),
         to: now,
     };
-    let loaded = Loaded::load_services(store, settings, None, all)?;
-    let ledger = loaded.ledger(settings);
     // Rule 2 over the last 90 days, per service.
     let recent = Window {
         from: now.plus_micros(-90 * MICROS_PER_DAY),
@@ -136,17 +254,18 @@ pub fn exposition(
             .iter()
             .flat_map(|t| t.services.iter().cloned()),
     );
-    let mut shown = BTreeSet::new();
-    for s in &known {
-        let scope = Scope::Service(s.clone());
-        if loaded
-            .withheld_over(store, settings, reader, &scope, recent)?
-            .is_none()
-        {
-            shown.insert(s.clone());
-        }
+    let known: Vec<Name> = known.into_iter().collect();
+    let mut series: Vec<ServiceRows> = Vec::new();
+    for chunk in known.chunks(CHUNK) {
+        let chunk: BTreeSet<Name> = chunk.iter().cloned().collect();
+        series.extend(chunk_rows(store, settings, reader, &chunk, (all, recent))?);
     }
-    let production = |env: &str| settings.engine.is_production(env);
+    let shown: BTreeSet<Name> = series.iter().map(|s| s.service.clone()).collect();
+    let open: Vec<(Name, u64)> = series
+        .iter()
+        .map(|s| (s.service.clone(), s.open_incidents))
+        .collect();
+    series.retain(|s| s.has_series);
 
     let mut w = Writer {
         out: String::new(),
@@ -168,50 +287,26 @@ pub fn exposition(
         "Which catalog team owns each service (join on service for a team's series).",
     );
     for t in &settings.teams {
-        for s in t.services.iter().filter(|s| shown.contains(*s)) {
+        for s in t.services.iter().filter(|s| shown.contains(s)) {
             let l = labels(&[("service", s.as_str()), ("team", t.name.as_str())]);
             w.sample("lantern_service_info", &l, 1.0);
         }
     }
 
-    // Deployments by result: production successes as metrics.md counts
-    // them (a rollout once), every other deployment event as it came.
-    let series: Vec<_> = ledger
-        .service_series()
-        .into_iter()
-        .filter(|s| shown.contains(s.service))
-        .collect();
-    let mut others: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
-    for d in &loaded.input.deployments {
-        let success = d.status == lantern_events::DeploymentStatus::Success;
-        if !shown.contains(&d.service) || (success && production(d.environment.as_str())) {
-            continue;
-        }
-        let env = if production(d.environment.as_str()) {
-            "production".to_string()
-        } else {
-            d.environment.to_string()
-        };
-        let result = match d.status {
-            lantern_events::DeploymentStatus::Success => "success",
-            lantern_events::DeploymentStatus::Failure => "failure",
-            lantern_events::DeploymentStatus::Cancelled => "cancelled",
-        };
-        *others
-            .entry((d.service.to_string(), env, result))
-            .or_default() += 1;
-    }
     w.family(
         "lantern_deployments",
         "counter",
         "Deployments by environment and result; production successes as metrics.md counts them (a rollout once).",
     );
-    let mut rows: BTreeMap<(String, String, &'static str), u64> = others;
+    let mut rows: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
     for s in &series {
         rows.insert(
             (s.service.to_string(), "production".into(), "success"),
             s.deployed,
         );
+        for ((env, result), n) in &s.others {
+            rows.insert((s.service.to_string(), env.clone(), result), *n);
+        }
     }
     for ((service, env, result), n) in &rows {
         let l = labels(&[
@@ -276,19 +371,6 @@ pub fn exposition(
                 &l,
                 t.micros() as f64 / 1e6,
             );
-        }
-    }
-    let mut open: BTreeMap<&Name, u64> = shown.iter().map(|s| (s, 0)).collect();
-    for i in loaded
-        .input
-        .incidents
-        .iter()
-        .filter(|i| i.resolved_at.is_none())
-    {
-        for s in i.affected() {
-            if let Some(n) = open.get_mut(s) {
-                *n += 1;
-            }
         }
     }
     w.family(
