@@ -29,6 +29,35 @@ use std::collections::BTreeSet;
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use copy::{TABLES, copy_sqlite_to_postgres};
+
+/// [`Store::fact_versions`]: what changed since a reader last looked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactVersions {
+    pub generation: i64,
+    pub services: std::collections::BTreeMap<String, i64>,
+}
+
+impl FactVersions {
+    /// A service's version together with the generation.
+    pub fn of(&self, service: &str) -> (i64, i64) {
+        (
+            self.generation,
+            self.services.get(service).copied().unwrap_or(0),
+        )
+    }
+}
+
+/// Bumps the versions of `services`, or the generation (`None`), in the
+/// same statement syntax on both stores.
+pub(crate) fn bump_sql(services: bool) -> &'static str {
+    if services {
+        "INSERT INTO fact_versions (service, version) VALUES ($1, 1)
+         ON CONFLICT (service) DO UPDATE SET version = fact_versions.version + 1"
+    } else {
+        "INSERT INTO fact_versions (service, version) VALUES ('*', 1)
+         ON CONFLICT (service) DO UPDATE SET version = fact_versions.version + 1"
+    }
+}
 pub use governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
 pub use health::{Answered, Experiment, HealthStore, PulseRound, PulseValues, Visibility};
 pub use notify::{Attempt, Delivery, NewNotification, Notification, NotifyStore};
@@ -414,6 +443,16 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
     ) -> Result<()>;
+
+    /// Re-derives what is stale (as a report's read does for its scope),
+    /// for every service.
+    fn refresh_stale_facts(&mut self, config: &EngineConfig) -> Result<()>;
+
+    /// The facts' versions: a service's version changes whenever a refresh
+    /// re-derives its facts, and `generation` whenever every service's may
+    /// have changed (a whole refresh, retention). Equal versions, equal
+    /// facts.
+    fn fact_versions(&self) -> Result<FactVersions>;
 
     /// What a report over these services (`None`: the organisation) and
     /// window needs — from kept facts, refreshed first when stale — without

@@ -23,6 +23,59 @@ on_each_store! {
     facts_follow_new_events_and_new_production_names("facts_follow_new_events_and_new_production_names") => facts_follow;
     changes_with_ids_of_their_own_are_found_by_repository("changes_with_ids_of_their_own") => changes_with_ids_of_their_own;
     a_service_heard_of_only_before_the_window_is_silent("silent_before_the_window") => silent_before_the_window;
+    a_refresh_changes_the_versions_of_what_it_re_derives("fact_versions") => fact_versions;
+}
+
+/// A service's version moves when a refresh re-derives its facts and only
+/// then; the generation moves with a whole refresh.
+fn fact_versions(at: &Location) {
+    let mut store: Box<dyn Store + Send> = match at {
+        Location::Sqlite(path) => {
+            let mut sqlite = SqliteStore::open(path).unwrap();
+            sqlite.set_partial_refresh_share(1.0);
+            Box::new(sqlite)
+        }
+        other => other.open().unwrap(),
+    };
+    let cfg = EngineConfig::default();
+    let deploy = |id: &str, service: &str, day: u32| {
+        ev(&format!(
+            r#"{{"type":"deployment","id":"{id}","service":"{service}","environment":"production","finished_at":"2026-03-{day:02}T10:00:00Z"}}"#
+        ))
+    };
+    store
+        .write(&[deploy("a1", "alpha", 1), deploy("b1", "beta", 1)])
+        .unwrap();
+    store.refresh_stale_facts(&cfg).unwrap();
+    let first = store.fact_versions().unwrap();
+    assert!(
+        first.generation >= 1,
+        "the first refresh is whole: {first:?}"
+    );
+    store.refresh_stale_facts(&cfg).unwrap();
+    assert_eq!(
+        store.fact_versions().unwrap(),
+        first,
+        "nothing stale, nothing moves"
+    );
+    store.write(&[deploy("a2", "alpha", 2)]).unwrap();
+    store.refresh_stale_facts(&cfg).unwrap();
+    let second = store.fact_versions().unwrap();
+    assert_ne!(second.of("alpha"), first.of("alpha"));
+    assert_eq!(
+        second.of("beta"),
+        first.of("beta"),
+        "beta was not re-derived"
+    );
+    assert!(store.facts_are_fresh(&cfg).unwrap());
+    // Other settings: every fact is derived again.
+    let other = EngineConfig {
+        production: ["live".to_string()].into_iter().collect(),
+        ..EngineConfig::default()
+    };
+    store.refresh_stale_facts(&other).unwrap();
+    let whole = store.fact_versions().unwrap();
+    assert!(whole.generation > second.generation, "{whole:?}");
 }
 
 fn stored_report(store: &mut dyn Store, scope: &Scope, w: Window, cfg: &EngineConfig) -> Report {

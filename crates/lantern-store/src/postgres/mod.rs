@@ -762,6 +762,26 @@ impl Store for PostgresStore {
         self.read(|c| facts::fresh(c, config))
     }
 
+    fn refresh_stale_facts(&mut self, config: &EngineConfig) -> Result<()> {
+        facts::refresh(self.client(), config, &|_, _| {})
+    }
+
+    fn fact_versions(&self) -> Result<crate::FactVersions> {
+        self.read(|c| {
+            let mut out = crate::FactVersions::default();
+            for r in c.query("SELECT service, version FROM fact_versions", &[])? {
+                let (service, version): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+                match service.as_str() {
+                    "*" => out.generation = version,
+                    _ => {
+                        out.services.insert(service, version);
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn refresh_facts(
         &mut self,
         config: &EngineConfig,

@@ -68,6 +68,9 @@ impl PostgresStore {
             "DELETE FROM sessions WHERE expires_at < $1",
             &[&record.at.micros()],
         )?;
+        if run.purged_anything() {
+            tx.execute(crate::bump_sql(false), &[])?;
+        }
         append_audit(&mut tx, run.recorded(record))?;
         tx.commit()?;
         if run.purged_anything() {

@@ -446,6 +446,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX notifications_due ON notifications(next_at) WHERE state = 'pending';
     "#,
+    // Facts' versions per service (as SQLite's 20).
+    r#"
+    CREATE TABLE fact_versions (
+        service TEXT PRIMARY KEY,
+        version BIGINT NOT NULL
+    );
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -303,12 +303,17 @@ impl<'c> Staging<'c> {
         }
         tx.execute_batch("DROP TABLE staged_deployments; DROP TABLE staged_pull_requests;")?;
         match partial {
-            None => tx.execute_batch("DELETE FROM stale_facts;")?,
+            None => {
+                tx.execute_batch("DELETE FROM stale_facts;")?;
+                tx.execute(crate::bump_sql(false), [])?;
+            }
             Some(closure) => {
                 let mut clear =
                     tx.prepare("DELETE FROM stale_facts WHERE kind = ?1 AND name = ?2")?;
+                let mut bump = tx.prepare(&crate::bump_sql(true).replace("$1", "?1"))?;
                 for s in &closure.services {
                     clear.execute(["service", s.as_str()])?;
+                    bump.execute([s.as_str()])?;
                 }
                 for r in &closure.repos {
                     clear.execute(["repo", r.as_str()])?;

@@ -815,6 +815,33 @@ impl Store for SqliteStore {
         )? == 1)
     }
 
+    fn refresh_stale_facts(&mut self, config: &EngineConfig) -> Result<()> {
+        match self.stale_closure(config, None)? {
+            Some(c) if c.is_empty() => {}
+            None if self.facts_are_fresh(config)? => {}
+            closure => self.refresh_closure(config, closure, &|_, _| {})?,
+        }
+        Ok(())
+    }
+
+    fn fact_versions(&self) -> Result<crate::FactVersions> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT service, version FROM fact_versions")?;
+        let mut rows = stmt.query([])?;
+        let mut out = crate::FactVersions::default();
+        while let Some(r) = rows.next()? {
+            let (service, version): (String, i64) = (r.get(0)?, r.get(1)?);
+            match service.as_str() {
+                "*" => out.generation = version,
+                _ => {
+                    out.services.insert(service, version);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool> {
         let state: Option<String> = self
             .conn()

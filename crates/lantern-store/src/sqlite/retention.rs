@@ -63,6 +63,9 @@ impl SqliteStore {
             "DELETE FROM sessions WHERE expires_at < ?1",
             [record.at.micros()],
         )? as u64;
+        if run.purged_anything() {
+            tx.execute(crate::bump_sql(false), [])?;
+        }
         append_audit(&tx, run.recorded(record))?;
         tx.commit()?;
         if run.purged_anything() {

@@ -524,6 +524,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX notifications_due ON notifications(next_at) WHERE state = 'pending';
     "#,
+    // 20: a version per service, bumped by each refresh that re-derives
+    // its facts ('*': every service — a whole refresh, or retention), so
+    // that a reader can keep figures of a service until they change.
+    r#"
+    CREATE TABLE fact_versions (
+        service TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
