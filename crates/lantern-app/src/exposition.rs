@@ -112,6 +112,7 @@ impl Writer {
 
 /// What one service exports, owned: the figures are read a few services
 /// at a time (see [`CHUNK`]) and only these rows are kept.
+#[derive(Debug, Clone)]
 struct ServiceRows {
     service: Name,
     deployed: u64,
@@ -126,6 +127,8 @@ struct ServiceRows {
     has_series: bool,
     /// Every deployment but production successes: (environment, result).
     others: BTreeMap<(String, &'static str), u64>,
+    /// The repositories it deploys, whose contributors rule 2 counts.
+    repos: Option<BTreeSet<Name>>,
 }
 
 /// Services whose whole history is read at once. A service's series
@@ -133,32 +136,54 @@ struct ServiceRows {
 /// it bounds a scrape's memory by the chunk, not by the organisation.
 const CHUNK: usize = 50;
 
-/// The rows of the services in `chunk` that this reader may see (rule 2
-/// over `recent`), from one read of their whole history.
+/// One service as the last scrape read it.
+#[derive(Debug, Clone)]
+struct Cached {
+    /// The store's (generation, service version) its rows were read at.
+    versions: (i64, i64),
+    rows: ServiceRows,
+    /// Contributors over rule 2's 90 days before `day` (at most the
+    /// minimum group: past it the count changes nothing).
+    contributors: u64,
+    day: i64,
+}
+
+/// What a server keeps between scrapes: each service's rows with the
+/// facts' versions they were read at ([`Store::fact_versions`]), and its
+/// contributor count with the day it was counted for. A scrape reads
+/// again only the services whose facts changed since (and, once a day,
+/// the counts): figures equal to reading everything, at the cost of the
+/// changes. Rows hold no reader's view: rule 2 is applied at each scrape.
+#[derive(Debug, Default)]
+pub struct ExpositionCache {
+    generation: Option<i64>,
+    known: BTreeSet<Name>,
+    services: BTreeMap<Name, Cached>,
+    /// How many services the last scrape read from the store again.
+    pub last_read: usize,
+}
+
+/// The rows of the services in `chunk`, from one read of their whole
+/// history.
 fn chunk_rows(
     store: &mut dyn Store,
     settings: &Settings,
-    reader: Reader,
     chunk: &BTreeSet<Name>,
-    (all, recent): (Window, Window),
+    all: Window,
 ) -> Result<Vec<ServiceRows>, AppError> {
     let loaded = Loaded::load_services(store, settings, Some(chunk), all)?;
-    let mut shown = BTreeSet::new();
-    for s in chunk {
-        let scope = Scope::Service(s.clone());
-        if loaded
-            .withheld_over(store, settings, reader, &scope, recent)?
-            .is_none()
-        {
-            shown.insert(s.clone());
-        }
-    }
     let production = |env: &str| settings.engine.is_production(env);
     let ledger = loaded.ledger(settings);
+    let repos = |s: &Name| {
+        loaded
+            .input
+            .repos_deployed_by(&Scope::Service(s.clone()))
+            .map(|repos| repos.cloned().collect::<BTreeSet<Name>>())
+    };
     let mut rows: BTreeMap<Name, ServiceRows> = ledger
         .service_series()
         .into_iter()
-        .filter(|s| shown.contains(s.service))
+        .filter(|s| chunk.contains(s.service))
         .map(|s| {
             (
                 s.service.clone(),
@@ -173,11 +198,12 @@ fn chunk_rows(
                     open_incidents: 0,
                     has_series: true,
                     others: BTreeMap::new(),
+                    repos: repos(s.service),
                 },
             )
         })
         .collect();
-    for s in &shown {
+    for s in chunk {
         rows.entry(s.clone()).or_insert_with(|| ServiceRows {
             service: s.clone(),
             deployed: 0,
@@ -189,6 +215,7 @@ fn chunk_rows(
             open_incidents: 0,
             has_series: false,
             others: BTreeMap::new(),
+            repos: repos(s),
         });
     }
     // Deployments by result: production successes as metrics.md counts
@@ -230,42 +257,112 @@ fn chunk_rows(
     Ok(rows.into_values().collect())
 }
 
-/// The whole exposition for this reader at `now`.
+impl ExpositionCache {
+    /// Brings every service's rows and count up to the store at `now`.
+    fn update(
+        &mut self,
+        store: &mut dyn Store,
+        settings: &Settings,
+        now: Timestamp,
+    ) -> Result<(), AppError> {
+        store.refresh_stale_facts(&settings.engine)?;
+        // Read before the rows: a refresh after this makes them older, never
+        // newer, than what is recorded, so the next scrape reads them again.
+        let versions = store.fact_versions()?;
+        if self.generation != Some(versions.generation) {
+            self.known = store.services()?;
+            self.known.extend(
+                settings
+                    .teams
+                    .iter()
+                    .flat_map(|t| t.services.iter().cloned()),
+            );
+            self.generation = Some(versions.generation);
+        }
+        // A service first derived since: named by a version of its own.
+        self.known
+            .extend(versions.services.keys().filter_map(|s| Name::parse(s).ok()));
+        self.services.retain(|s, _| self.known.contains(s));
+        let stale: Vec<Name> = self
+            .known
+            .iter()
+            .filter(|s| {
+                self.services
+                    .get(*s)
+                    .is_none_or(|c| c.versions != versions.of(s.as_str()))
+            })
+            .cloned()
+            .collect();
+        self.last_read = stale.len();
+        let all = Window {
+            from: Timestamp::from_micros(0),
+            to: now,
+        };
+        let today = now.micros().div_euclid(MICROS_PER_DAY);
+        for chunk in stale.chunks(CHUNK) {
+            let chunk: BTreeSet<Name> = chunk.iter().cloned().collect();
+            for rows in chunk_rows(store, settings, &chunk, all)? {
+                let versions = versions.of(rows.service.as_str());
+                self.services.insert(
+                    rows.service.clone(),
+                    Cached {
+                        versions,
+                        rows,
+                        contributors: 0,
+                        day: i64::MIN,
+                    },
+                );
+            }
+        }
+        // Rule 2 over the 90 whole UTC days before today (a report's
+        // default window), counted again each day and after each change.
+        let recent = Window {
+            from: Timestamp::from_micros((today - 90) * MICROS_PER_DAY),
+            to: Timestamp::from_micros(today * MICROS_PER_DAY),
+        };
+        let min_group = settings.governance.min_group_size;
+        for cached in self.services.values_mut().filter(|c| c.day != today) {
+            cached.contributors =
+                store.contributors(cached.rows.repos.as_ref(), recent, min_group)?;
+            cached.day = today;
+        }
+        Ok(())
+    }
+}
+
+/// The whole exposition for this reader at `now`, reading from the store
+/// only what changed since `cache` was last brought up to date.
 pub fn exposition(
     store: &mut dyn Store,
     settings: &Settings,
     reader: Reader,
     now: Timestamp,
     format: Format,
+    cache: &mut ExpositionCache,
 ) -> Result<String, AppError> {
-    let all = Window {
-        from: Timestamp::from_micros(0),
-        to: now,
+    cache.update(store, settings, now)?;
+    let min_group = settings.governance.min_group_size;
+    let visible = |c: &Cached| match reader {
+        Reader::Operator => true,
+        Reader::Grant(grant) => {
+            let scope = lantern_governance::ReportScope::Service {
+                owners: settings.owners(&c.rows.service),
+            };
+            lantern_governance::suppression(grant, &scope, c.contributors, min_group).is_none()
+        }
     };
-    // Rule 2 over the last 90 days, per service.
-    let recent = Window {
-        from: now.plus_micros(-90 * MICROS_PER_DAY),
-        to: now,
-    };
-    let mut known: BTreeSet<Name> = store.services()?;
-    known.extend(
-        settings
-            .teams
-            .iter()
-            .flat_map(|t| t.services.iter().cloned()),
-    );
-    let known: Vec<Name> = known.into_iter().collect();
-    let mut series: Vec<ServiceRows> = Vec::new();
-    for chunk in known.chunks(CHUNK) {
-        let chunk: BTreeSet<Name> = chunk.iter().cloned().collect();
-        series.extend(chunk_rows(store, settings, reader, &chunk, (all, recent))?);
-    }
-    let shown: BTreeSet<Name> = series.iter().map(|s| s.service.clone()).collect();
-    let open: Vec<(Name, u64)> = series
-        .iter()
-        .map(|s| (s.service.clone(), s.open_incidents))
+    let shown_rows: Vec<&ServiceRows> = cache
+        .services
+        .values()
+        .filter(|c| visible(c))
+        .map(|c| &c.rows)
         .collect();
-    series.retain(|s| s.has_series);
+    let shown: BTreeSet<&Name> = shown_rows.iter().map(|r| &r.service).collect();
+    let open: Vec<(&Name, u64)> = shown_rows
+        .iter()
+        .map(|r| (&r.service, r.open_incidents))
+        .collect();
+    let series: Vec<&ServiceRows> = shown_rows.into_iter().filter(|r| r.has_series).collect();
 
     let mut w = Writer {
         out: String::new(),
@@ -281,6 +378,12 @@ pub fn exposition(
         &labels(&[("version", env!("CARGO_PKG_VERSION"))]),
         1.0,
     );
+    w.family(
+        "lantern_scrape_services_read",
+        "gauge",
+        "Services whose figures this scrape read from the store again; the others had not changed since the scrape before.",
+    );
+    w.sample("lantern_scrape_services_read", "", cache.last_read as f64);
     w.family(
         "lantern_service",
         "info",
@@ -305,7 +408,7 @@ pub fn exposition(
             s.deployed,
         );
         for ((env, result), n) in &s.others {
-            rows.insert((s.service.to_string(), env.clone(), result), *n);
+            rows.insert((s.service.to_string(), env.clone(), *result), *n);
         }
     }
     for ((service, env, result), n) in &rows {

@@ -61,6 +61,9 @@ struct Inner {
     writes: tokio::sync::mpsc::Sender<Delivery>,
     grants: crate::grant_cache::GrantCache,
     refusals: crate::refusals::Refusals,
+    /// What `/metrics` keeps between scrapes (one scrape at a time reads
+    /// the store; another waits and finds it up to date).
+    exposition: std::sync::Mutex<lantern_app::exposition::ExpositionCache>,
 }
 
 /// Events a receiver wants committed, and where to say that they are.
@@ -100,6 +103,7 @@ impl AppState {
                 writes,
                 grants,
                 refusals: Default::default(),
+                exposition: Default::default(),
             }),
         };
         // The task holds only a weak handle: when the server stops and the
@@ -134,6 +138,17 @@ impl AppState {
             .map_err(|_| Problem::internal("the writer has stopped"))?;
         done.await
             .map_err(|_| Problem::internal("the writer stopped before committing"))?
+    }
+
+    /// `/metrics`'s cache between scrapes.
+    pub fn exposition_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, lantern_app::exposition::ExpositionCache> {
+        // A scrape that panicked left rows that are each whole: keep them.
+        self.inner
+            .exposition
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn settings(&self) -> &Settings {

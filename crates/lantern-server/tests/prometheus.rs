@@ -460,3 +460,143 @@ fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// The value of one series in an exposition.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .unwrap_or_else(|| panic!("{series} not in\n{text}"))
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_scrape_reads_again_only_what_changed_and_stays_equal_to_the_report() {
+    let app = common::spawn_app().await;
+    // Days counted from 20 days ago, so that rule 2's 90 days hold them.
+    let start = lantern_events::Timestamp::now().micros() / 86_400_000_000 - 20;
+    let at = |day: u32, hour: u32| {
+        lantern_events::Timestamp::from_micros(
+            (start + i64::from(day)) * 86_400_000_000 + i64::from(hour) * 3_600_000_000,
+        )
+        .to_rfc3339()
+    };
+    let mut events = Vec::new();
+    for (i, who) in ["ana", "ben", "cy"].iter().enumerate() {
+        let sha = format!("{:040x}", i + 1);
+        events.push(
+            serde_json::json!({"type": "change", "repo": "acme/shop", "sha": sha,
+            "committed_at": at(i as u32 + 1, 8), "author": format!("{who}@example.com")}),
+        );
+        events.push(serde_json::json!({"type": "deployment", "id": format!("d{i}"), "service": "checkout",
+            "environment": "production", "finished_at": at(i as u32 + 1, 12), "repo": "acme/shop", "sha": sha}));
+    }
+    events.push(
+        serde_json::json!({"type": "deployment", "id": "s1", "service": "search-api",
+        "environment": "production", "finished_at": at(3, 0)}),
+    );
+    let post = async |events: Vec<Value>| {
+        let (status, _, body) = app
+            .post("/hooks/events", Value::Array(events).to_string())
+            .await;
+        assert_eq!(status, 200, "{body}");
+    };
+    post(events).await;
+    let admin = app.tokens["admin"].clone();
+    let scrape = async || {
+        let answer = app.send(Some(&admin), "get", "/metrics", &[], None).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        answer.text
+    };
+    let report = async || {
+        app.get("/api/v1/report?service=checkout&from=1970-01-01&to=2100-01-01")
+            .await
+            .1
+    };
+    let deployed = r#"lantern_deployments_total{service="checkout",environment="production",result="success"}"#;
+    let first = scrape().await;
+    assert_eq!(
+        sample(&first, "lantern_scrape_services_read"),
+        2.0,
+        "{first}"
+    );
+    assert_eq!(sample(&first, deployed), 3.0);
+    let again = scrape().await;
+    assert_eq!(
+        sample(&again, "lantern_scrape_services_read"),
+        0.0,
+        "nothing changed"
+    );
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("lantern_scrape_services_read"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&again), strip(&first), "the same figures, kept");
+
+    // A deployment and an open incident of checkout: it alone is read again.
+    post(vec![
+        serde_json::json!({"type": "deployment", "id": "d9", "service": "checkout",
+            "environment": "production", "finished_at": at(9, 12)}),
+        serde_json::json!({"type": "incident", "id": "i9", "service": "checkout",
+            "started_at": at(9, 13)}),
+    ])
+    .await;
+    let after = scrape().await;
+    assert_eq!(
+        sample(&after, "lantern_scrape_services_read"),
+        1.0,
+        "{after}"
+    );
+    let figures = report().await;
+    assert_eq!(
+        sample(&after, deployed),
+        figures["deployment_frequency"]["count"].as_f64().unwrap()
+    );
+    assert_eq!(sample(&after, deployed), 4.0);
+    assert_eq!(
+        sample(&after, r#"lantern_open_incidents{service="checkout"}"#),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            r#"lantern_lead_time_seconds_count{service="checkout"}"#
+        ),
+        figures["lead_time"]["count"].as_f64().unwrap()
+    );
+    assert_eq!(
+        sample(
+            &after,
+            r#"lantern_deployments_total{service="search-api",environment="production",result="success"}"#
+        ),
+        1.0
+    );
+    // A new service appears at once.
+    post(vec![
+        serde_json::json!({"type": "deployment", "id": "n1", "service": "newcomer",
+        "environment": "production", "finished_at": at(10, 12)}),
+    ])
+    .await;
+    let grown = scrape().await;
+    assert_eq!(
+        sample(
+            &grown,
+            r#"lantern_deployments_total{service="newcomer",environment="production",result="success"}"#
+        ),
+        1.0
+    );
+    // Rule 2 is the reader's: the metrics token sees checkout (three
+    // contributors) but not search-api (none).
+    let metrics = app
+        .send(Some(&app.tokens["metrics"]), "get", "/metrics", &[], None)
+        .await
+        .text;
+    assert!(metrics.contains(r#"service="checkout""#));
+    assert!(!metrics.contains("search-api"), "{metrics}");
+    app.stop().await;
+}
