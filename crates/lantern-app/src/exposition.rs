@@ -126,9 +126,75 @@ struct ServiceRows {
     /// incident or the catalog has none: only its info and open incidents).
     has_series: bool,
     /// Every deployment but production successes: (environment, result).
-    others: BTreeMap<(String, &'static str), u64>,
+    others: BTreeMap<(String, String), u64>,
     /// The repositories it deploys, whose contributors rule 2 counts.
     repos: Option<BTreeSet<Name>>,
+}
+
+/// [`ServiceRows`] as the store keeps them between processes (JSON).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptRows {
+    deployed: u64,
+    failed: u64,
+    rework: u64,
+    lead_time: Histogram,
+    recovery_time: Histogram,
+    /// Microseconds since 1970.
+    last_deployment: Option<i64>,
+    open_incidents: u64,
+    has_series: bool,
+    others: Vec<(String, String, u64)>,
+    repos: Option<Vec<String>>,
+}
+
+impl ServiceRows {
+    fn kept(&self) -> String {
+        serde_json::to_string(&KeptRows {
+            deployed: self.deployed,
+            failed: self.failed,
+            rework: self.rework,
+            lead_time: self.lead_time.clone(),
+            recovery_time: self.recovery_time.clone(),
+            last_deployment: self.last_deployment.map(Timestamp::micros),
+            open_incidents: self.open_incidents,
+            has_series: self.has_series,
+            others: self
+                .others
+                .iter()
+                .map(|((e, r), n)| (e.clone(), r.clone(), *n))
+                .collect(),
+            repos: self
+                .repos
+                .as_ref()
+                .map(|r| r.iter().map(Name::to_string).collect()),
+        })
+        .unwrap_or_default()
+    }
+
+    /// Rows kept by an earlier process; `None` when they cannot be read
+    /// (then they are read from the store again).
+    fn from_kept(service: Name, text: &str) -> Option<Self> {
+        let k: KeptRows = serde_json::from_str(text).ok()?;
+        let names = |list: Vec<String>| -> Option<BTreeSet<Name>> {
+            list.iter().map(|n| Name::parse(n).ok()).collect()
+        };
+        Some(ServiceRows {
+            service,
+            deployed: k.deployed,
+            failed: k.failed,
+            rework: k.rework,
+            lead_time: k.lead_time,
+            recovery_time: k.recovery_time,
+            last_deployment: k.last_deployment.map(Timestamp::from_micros),
+            open_incidents: k.open_incidents,
+            has_series: k.has_series,
+            others: k.others.into_iter().map(|(e, r, n)| ((e, r), n)).collect(),
+            repos: match k.repos {
+                None => None,
+                Some(list) => Some(names(list)?),
+            },
+        })
+    }
 }
 
 /// Services whose whole history is read at once. A service's series
@@ -156,6 +222,8 @@ struct Cached {
 /// changes. Rows hold no reader's view: rule 2 is applied at each scrape.
 #[derive(Debug, Default)]
 pub struct ExpositionCache {
+    /// Whether what the store kept was read (once per process).
+    read_kept: bool,
     generation: Option<i64>,
     known: BTreeSet<Name>,
     services: BTreeMap<Name, Cached>,
@@ -238,7 +306,7 @@ fn chunk_rows(
             lantern_events::DeploymentStatus::Failure => "failure",
             lantern_events::DeploymentStatus::Cancelled => "cancelled",
         };
-        *row.others.entry((env, result)).or_default() += 1;
+        *row.others.entry((env, result.to_string())).or_default() += 1;
     }
     // An incident of several services is read with each one's chunk and
     // counted for this chunk's services only.
@@ -269,6 +337,42 @@ impl ExpositionCache {
         // Read before the rows: a refresh after this makes them older, never
         // newer, than what is recorded, so the next scrape reads them again.
         let versions = store.fact_versions()?;
+        let min_group = settings.governance.min_group_size;
+        if !self.read_kept {
+            self.read_kept = true;
+            let kept = store.kept_exposition()?;
+            // Every service known at a generation was kept at it: the
+            // known set is theirs, without a scan of the deployments.
+            if !kept.is_empty() && kept.iter().all(|k| k.generation == versions.generation) {
+                self.generation = Some(versions.generation);
+                self.known = settings
+                    .teams
+                    .iter()
+                    .flat_map(|t| t.services.iter().cloned())
+                    .collect();
+            }
+            for k in kept {
+                let Ok(service) = Name::parse(&k.service) else {
+                    continue;
+                };
+                let Some(rows) = ServiceRows::from_kept(service.clone(), &k.rows) else {
+                    continue;
+                };
+                if self.generation.is_some() {
+                    self.known.insert(service.clone());
+                }
+                let counted = u64::try_from(k.at_least).ok() == Some(min_group);
+                self.services.insert(
+                    service,
+                    Cached {
+                        versions: (k.generation, k.version),
+                        rows,
+                        contributors: u64::try_from(k.contributors).unwrap_or(0),
+                        day: if counted { k.day } else { i64::MIN },
+                    },
+                );
+            }
+        }
         if self.generation != Some(versions.generation) {
             self.known = store.services()?;
             self.known.extend(
@@ -320,11 +424,24 @@ impl ExpositionCache {
             from: Timestamp::from_micros((today - 90) * MICROS_PER_DAY),
             to: Timestamp::from_micros(today * MICROS_PER_DAY),
         };
-        let min_group = settings.governance.min_group_size;
+        let mut changed = Vec::new();
         for cached in self.services.values_mut().filter(|c| c.day != today) {
             cached.contributors =
                 store.contributors(cached.rows.repos.as_ref(), recent, min_group)?;
             cached.day = today;
+            changed.push(lantern_store::KeptExposition {
+                service: cached.rows.service.to_string(),
+                generation: cached.versions.0,
+                version: cached.versions.1,
+                day: today,
+                at_least: i64::try_from(min_group).unwrap_or(i64::MAX),
+                contributors: i64::try_from(cached.contributors).unwrap_or(i64::MAX),
+                rows: cached.rows.kept(),
+            });
+        }
+        // Kept for the next process (a restart, another replica).
+        if !changed.is_empty() {
+            store.keep_exposition(&changed)?;
         }
         Ok(())
     }
@@ -401,14 +518,14 @@ pub fn exposition(
         "counter",
         "Deployments by environment and result; production successes as metrics.md counts them (a rollout once).",
     );
-    let mut rows: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+    let mut rows: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     for s in &series {
         rows.insert(
-            (s.service.to_string(), "production".into(), "success"),
+            (s.service.to_string(), "production".into(), "success".into()),
             s.deployed,
         );
         for ((env, result), n) in &s.others {
-            rows.insert((s.service.to_string(), env.clone(), *result), *n);
+            rows.insert((s.service.to_string(), env.clone(), result.clone()), *n);
         }
     }
     for ((service, env, result), n) in &rows {

@@ -14,7 +14,7 @@ use lantern_events::{Name, Timestamp};
 pub const DURATION_BUCKETS: [f64; 5] = [3_600.0, 86_400.0, 604_800.0, 2_592_000.0, 15_552_000.0];
 
 /// A cumulative histogram over [`DURATION_BUCKETS`], in seconds.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Histogram {
     /// How many observations were at most each bound.
     pub buckets: [u64; 5],

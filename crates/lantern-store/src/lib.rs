@@ -30,6 +30,25 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub use copy::{TABLES, copy_sqlite_to_postgres};
 
+/// One service's `/metrics` figures as kept ([`Store::kept_exposition`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptExposition {
+    pub service: String,
+    /// The fact versions the rows were read at.
+    pub generation: i64,
+    pub version: i64,
+    /// The UTC day (days since 1970) `contributors` was counted for, and
+    /// the count it stopped at.
+    pub day: i64,
+    pub at_least: i64,
+    pub contributors: i64,
+    /// The figures, as the reader wrote them (JSON).
+    pub rows: String,
+}
+
+pub(crate) const KEPT_EXPOSITION_COLUMNS: &str =
+    "service, generation, version, day, at_least, contributors, rows";
+
 /// [`Store::fact_versions`]: what changed since a reader last looked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FactVersions {
@@ -453,6 +472,13 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
     /// have changed (a whole refresh, retention). Equal versions, equal
     /// facts.
     fn fact_versions(&self) -> Result<FactVersions>;
+
+    /// What `/metrics` last read of each service, with the versions it
+    /// was read at: derived, so any process may replace it.
+    fn kept_exposition(&self) -> Result<Vec<KeptExposition>>;
+
+    /// Replaces the kept rows of these services.
+    fn keep_exposition(&mut self, rows: &[KeptExposition]) -> Result<()>;
 
     /// What a report over these services (`None`: the organisation) and
     /// window needs — from kept facts, refreshed first when stale — without

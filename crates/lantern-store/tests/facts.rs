@@ -76,6 +76,28 @@ fn fact_versions(at: &Location) {
     store.refresh_stale_facts(&other).unwrap();
     let whole = store.fact_versions().unwrap();
     assert!(whole.generation > second.generation, "{whole:?}");
+    // What /metrics keeps: replaced per service, read back whole.
+    let kept = |service: &str, version: i64, rows: &str| lantern_store::KeptExposition {
+        service: service.into(),
+        generation: whole.generation,
+        version,
+        day: 20_000,
+        at_least: 3,
+        contributors: 2,
+        rows: rows.into(),
+    };
+    store
+        .keep_exposition(&[kept("alpha", 1, "{}"), kept("beta", 1, "{}")])
+        .unwrap();
+    store
+        .keep_exposition(&[kept("alpha", 2, r#"{"x":1}"#)])
+        .unwrap();
+    let mut back = store.kept_exposition().unwrap();
+    back.sort_by(|a, b| a.service.cmp(&b.service));
+    assert_eq!(
+        back,
+        [kept("alpha", 2, r#"{"x":1}"#), kept("beta", 1, "{}")]
+    );
 }
 
 fn stored_report(store: &mut dyn Store, scope: &Scope, w: Window, cfg: &EngineConfig) -> Report {

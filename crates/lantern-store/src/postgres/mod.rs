@@ -762,6 +762,58 @@ impl Store for PostgresStore {
         self.read(|c| facts::fresh(c, config))
     }
 
+    fn kept_exposition(&self) -> Result<Vec<crate::KeptExposition>> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT {} FROM kept_exposition",
+                    crate::KEPT_EXPOSITION_COLUMNS
+                ),
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(crate::KeptExposition {
+                    service: r.try_get(0)?,
+                    generation: r.try_get(1)?,
+                    version: r.try_get(2)?,
+                    day: r.try_get(3)?,
+                    at_least: r.try_get(4)?,
+                    contributors: r.try_get(5)?,
+                    rows: r.try_get(6)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn keep_exposition(&mut self, rows: &[crate::KeptExposition]) -> Result<()> {
+        let mut tx = self.client().transaction()?;
+        let put = tx.prepare(&format!(
+            "INSERT INTO kept_exposition ({}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (service) DO UPDATE SET generation = EXCLUDED.generation,
+                 version = EXCLUDED.version, day = EXCLUDED.day, at_least = EXCLUDED.at_least,
+                 contributors = EXCLUDED.contributors, rows = EXCLUDED.rows",
+            crate::KEPT_EXPOSITION_COLUMNS
+        ))?;
+        for k in rows {
+            tx.execute(
+                &put,
+                &[
+                    &k.service,
+                    &k.generation,
+                    &k.version,
+                    &k.day,
+                    &k.at_least,
+                    &k.contributors,
+                    &k.rows,
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn refresh_stale_facts(&mut self, config: &EngineConfig) -> Result<()> {
         facts::refresh(self.client(), config, &|_, _| {})
     }

@@ -452,6 +452,15 @@ const MIGRATIONS: &[&str] = &[
         service TEXT PRIMARY KEY,
         version BIGINT NOT NULL
     );
+    CREATE TABLE kept_exposition (
+        service TEXT PRIMARY KEY,
+        generation BIGINT NOT NULL,
+        version BIGINT NOT NULL,
+        day BIGINT NOT NULL,
+        at_least BIGINT NOT NULL,
+        contributors BIGINT NOT NULL,
+        rows TEXT NOT NULL
+    );
     "#,
 ];
 

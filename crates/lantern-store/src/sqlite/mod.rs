@@ -842,6 +842,50 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
+    fn kept_exposition(&self) -> Result<Vec<crate::KeptExposition>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {} FROM kept_exposition",
+            crate::KEPT_EXPOSITION_COLUMNS
+        ))?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(crate::KeptExposition {
+                service: r.get(0)?,
+                generation: r.get(1)?,
+                version: r.get(2)?,
+                day: r.get(3)?,
+                at_least: r.get(4)?,
+                contributors: r.get(5)?,
+                rows: r.get(6)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn keep_exposition(&mut self, rows: &[crate::KeptExposition]) -> Result<()> {
+        let tx = self.conn_mut().transaction()?;
+        {
+            let mut put = tx.prepare(&format!(
+                "INSERT OR REPLACE INTO kept_exposition ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                crate::KEPT_EXPOSITION_COLUMNS
+            ))?;
+            for k in rows {
+                put.execute(rusqlite::params![
+                    k.service,
+                    k.generation,
+                    k.version,
+                    k.day,
+                    k.at_least,
+                    k.contributors,
+                    k.rows
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn facts_are_fresh(&self, config: &EngineConfig) -> Result<bool> {
         let state: Option<String> = self
             .conn()

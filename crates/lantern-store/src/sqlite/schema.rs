@@ -532,6 +532,17 @@ const MIGRATIONS: &[&str] = &[
         service TEXT PRIMARY KEY,
         version INTEGER NOT NULL
     ) WITHOUT ROWID;
+    -- What `/metrics` last read of each service (derived, replaced by any
+    -- process): a restarted server starts from it.
+    CREATE TABLE kept_exposition (
+        service TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        at_least INTEGER NOT NULL,
+        contributors INTEGER NOT NULL,
+        rows TEXT NOT NULL
+    ) WITHOUT ROWID;
     "#,
 ];
 
