@@ -60,15 +60,7 @@ fn posted(seen: &Seen, path: &str) -> Vec<Value> {
         .collect()
 }
 
-const WEEKDAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
+use lantern_app::notify::target::WEEKDAYS;
 
 fn catalog(receiver: &str, today: i64) -> lantern_app::Settings {
     let weekday = WEEKDAYS[(today + 3).rem_euclid(7) as usize];

@@ -162,18 +162,13 @@ fn list(store: &dyn Store, settings: &Settings, only: Option<&str>, json: bool) 
     for t in &targets {
         let _ = writeln!(
             out,
-            "{} ({}, {}) for team {}: {} — digest {} {:02}:00 UTC",
+            "{} ({}, {}) for team {}: {} — digest {}",
             t.name,
             t.format.as_str(),
             t.url.redacted(),
             t.team,
-            t.send
-                .iter()
-                .map(|k| k.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            notify::target::WEEKDAYS[usize::from(t.digest_day)],
-            t.digest_hour
+            t.sends_text(),
+            t.digest_time()
         );
     }
     if !messages.is_empty() {

@@ -134,6 +134,21 @@ impl Target {
     pub fn sends(&self, kind: Kind) -> bool {
         kind == Kind::Test || self.send.contains(&kind)
     }
+
+    /// What it is sent, as people read it: "digest, burn, gate".
+    pub fn sends_text(&self) -> String {
+        let kinds: Vec<&str> = self.send.iter().map(|k| k.as_str()).collect();
+        kinds.join(", ")
+    }
+
+    /// When its digest leaves: "monday 09:00 UTC".
+    pub fn digest_time(&self) -> String {
+        format!(
+            "{} {:02}:00 UTC",
+            WEEKDAYS[usize::from(self.digest_day)],
+            self.digest_hour
+        )
+    }
 }
 
 pub const WEEKDAYS: [&str; 7] = [

@@ -53,8 +53,8 @@ pub async fn notifications_page(
                             td { (t.format.as_str()) }
                             td { (t.url.redacted()) }
                             td { (t.team) }
-                            td { (t.send.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")) }
-                            td { (notify::target::WEEKDAYS[usize::from(t.digest_day)]) " " (format!("{:02}:00", t.digest_hour)) " UTC" }
+                            td { (t.sends_text()) }
+                            td { (t.digest_time()) }
                         }
                     }
                 }
