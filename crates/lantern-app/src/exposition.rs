@@ -200,7 +200,7 @@ impl ServiceRows {
 /// Services whose whole history is read at once. A service's series
 /// depend on its own events only, so reading in chunks changes no figure;
 /// it bounds a scrape's memory by the chunk, not by the organisation.
-const CHUNK: usize = 50;
+const CHUNK: usize = 20;
 
 /// One service as the last scrape read it.
 #[derive(Debug, Clone)]

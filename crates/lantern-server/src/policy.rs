@@ -512,6 +512,7 @@ mod tests {
             body_limit: 1024,
             connections: 1,
             notify_every: crate::notify::TICK,
+            prime_metrics: false,
             app: lantern_app::Settings::parse("", None).unwrap(),
         };
         let state = AppState::new(

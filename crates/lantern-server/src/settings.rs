@@ -16,6 +16,9 @@ pub struct Settings {
     /// How often the server queues what is due to the `[[notify]]`
     /// targets and posts it ([`crate::notify::TICK`]; tests shorten it).
     pub notify_every: std::time::Duration,
+    /// Whether the server brings `/metrics`' kept figures up to date a
+    /// second after it starts (off in tests that time their own reads).
+    pub prime_metrics: bool,
     /// lantern.toml: the catalog, the engine's, receivers' and
     /// governance's settings.
     pub app: lantern_app::Settings,

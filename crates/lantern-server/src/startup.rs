@@ -32,6 +32,29 @@ async fn log_request(
     response
 }
 
+/// A second after start, `/metrics`' kept figures are brought up to date:
+/// on a database never scraped that reads every service once (seconds at
+/// a large size), so that Prometheus's first scrape need not.
+async fn prime_metrics(state: AppState) {
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let primed = state
+        .with_store(|store, state| {
+            let mut cache = state.exposition_cache();
+            Ok(lantern_app::exposition::exposition(
+                store,
+                state.app(),
+                lantern_app::report::Reader::Operator,
+                lantern_events::Timestamp::now(),
+                lantern_app::exposition::Format::Text,
+                &mut cache,
+            )?)
+        })
+        .await;
+    if let Err(p) = primed {
+        tracing::warn!(detail = %p.detail, "could not read the figures /metrics keeps; the first scrape will");
+    }
+}
+
 pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
@@ -110,12 +133,17 @@ impl Application {
             .prometheus
             .is_some()
             .then(|| tokio::spawn(crate::prometheus::every(self.state.clone())));
+        let prime = self
+            .state
+            .settings()
+            .prime_metrics
+            .then(|| tokio::spawn(prime_metrics(self.state.clone())));
         let notify = (!self.state.app().notify.is_empty())
             .then(|| tokio::spawn(crate::notify::every(self.state.clone())));
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
-        for task in [retention, prometheus, notify].into_iter().flatten() {
+        for task in [retention, prometheus, notify, prime].into_iter().flatten() {
             task.abort();
         }
         served

@@ -600,3 +600,46 @@ async fn a_scrape_reads_again_only_what_changed_and_stays_equal_to_the_report() 
     assert!(!metrics.contains("search-api"), "{metrics}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_started_server_reads_the_figures_before_the_first_scrape() {
+    let day = 86_400_000_000;
+    let recent = lantern_events::Timestamp::from_micros(
+        lantern_events::Timestamp::now().micros() / day * day - 3 * day,
+    );
+    let app = common::spawn_app_seeded(
+        |s| s.prime_metrics = true,
+        |store| {
+            let p = lantern_events::Pseudonymiser::from_key(common::KEY);
+            let e = lantern_events::parse_event_json(
+                &format!(
+                    r#"{{"type":"deployment","id":"d1","service":"checkout","environment":"production","finished_at":"{}"}}"#,
+                    recent.to_rfc3339()
+                ),
+                &p,
+            )
+            .unwrap();
+            store.write(&[e]).unwrap();
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let answer = app
+        .send(Some(&app.tokens["admin"]), "get", "/metrics", &[], None)
+        .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        sample(&answer.text, "lantern_scrape_services_read"),
+        0.0,
+        "{}",
+        answer.text
+    );
+    assert_eq!(
+        sample(
+            &answer.text,
+            r#"lantern_deployments_total{service="checkout",environment="production",result="success"}"#
+        ),
+        1.0
+    );
+    app.stop().await;
+}

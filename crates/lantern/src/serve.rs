@@ -158,6 +158,7 @@ pub fn settings(
         body_limit,
         connections: 1,
         notify_every: lantern_server::notify::TICK,
+        prime_metrics: true,
         app: config.clone(),
     }
 }

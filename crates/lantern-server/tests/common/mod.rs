@@ -191,6 +191,7 @@ pub async fn spawn_app_seeded(
         // On PostgreSQL, requests work side by side (SQLite has one).
         connections: 2,
         notify_every: std::time::Duration::from_millis(200),
+        prime_metrics: false,
         app: lantern_app::Settings {
             teams: vec![
                 Team {
