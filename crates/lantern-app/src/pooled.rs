@@ -24,17 +24,22 @@ pub fn pooled(ledger: &Ledger, scope: &Scope, window: Window) -> Option<Pooled> 
     if matches!(scope, Scope::Service(_)) {
         return None;
     }
+    // Each service's deployments are one range of the ledger: counted
+    // per range, not looked up per deployment.
     let mut per_service: BTreeMap<&Name, u64> = BTreeMap::new();
-    for s in &ledger.spds {
-        if window.contains(s.finished_at) && scope.contains(&s.d.service) {
-            let values = s
-                .facts
-                .shipped
-                .iter()
-                .filter(|&&c| c <= s.finished_at)
-                .count();
-            *per_service.entry(&s.d.service).or_default() += values as u64;
+    for (service, range) in &ledger.services {
+        if !scope.contains(service) {
+            continue;
         }
+        let values: usize = ledger.spds[range.clone()]
+            .iter()
+            .filter(|s| window.contains(s.finished_at))
+            .map(|s| {
+                let shipped = &s.facts.shipped;
+                shipped.iter().filter(|&&c| c <= s.finished_at).count()
+            })
+            .sum();
+        *per_service.entry(service).or_default() += values as u64;
     }
     per_service.retain(|_, n| *n > 0);
     let changes: u64 = per_service.values().sum();
