@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "Up")))]
+#[utoipa::path(get, path = "/healthz", security(()), responses((status = 200, description = "Up", body = Object, example = json!({"status": "ok"}))))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -19,7 +19,7 @@ pub async fn healthz() -> Json<Value> {
     path = "/readyz",
     security(()),
     responses(
-        (status = 200, description = "Ready"),
+        (status = 200, description = "Ready", body = Object, example = json!({"status": "ready"})),
         (status = 503, description = "The store cannot be read", body = Problem)
     )
 )]

@@ -194,7 +194,7 @@ fn methods(item: &utoipa::openapi::PathItem) -> Vec<Method> {
 }
 
 /// This document: every API route, generated from the handlers and types.
-#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "The OpenAPI document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "The OpenAPI document", body = Object, example = json!({"openapi": "3.1.0", "info": {"title": "Lantern", "version": "0.1.0"}, "paths": {}}))))]
 pub async fn openapi_document() -> axum::Json<utoipa::openapi::OpenApi> {
     static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
     axum::Json(DOCUMENT.get_or_init(|| routes().document).clone())
