@@ -64,19 +64,24 @@ impl FactVersions {
             self.services.get(service).copied().unwrap_or(0),
         )
     }
-}
 
-/// Bumps the versions of `services`, or the generation (`None`), in the
-/// same statement syntax on both stores.
-pub(crate) fn bump_sql(services: bool) -> &'static str {
-    if services {
-        "INSERT INTO fact_versions (service, version) VALUES ($1, 1)
-         ON CONFLICT (service) DO UPDATE SET version = fact_versions.version + 1"
-    } else {
-        "INSERT INTO fact_versions (service, version) VALUES ('*', 1)
-         ON CONFLICT (service) DO UPDATE SET version = fact_versions.version + 1"
+    /// One row of `fact_versions` as both stores read it.
+    pub(crate) fn add(&mut self, service: String, version: i64) {
+        if service == GENERATION {
+            self.generation = version;
+        } else {
+            self.services.insert(service, version);
+        }
     }
 }
+
+/// The row of `fact_versions` that holds the generation.
+pub(crate) const GENERATION: &str = "*";
+
+/// Bumps the version of `$1` (a service, or [`GENERATION`]); the same
+/// statement on both stores (SQLite numbers `$1` as the first parameter).
+pub(crate) const BUMP_VERSION: &str = "INSERT INTO fact_versions (service, version) VALUES ($1, 1)
+     ON CONFLICT (service) DO UPDATE SET version = fact_versions.version + 1";
 pub use governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
 pub use health::{Answered, Experiment, HealthStore, PulseRound, PulseValues, Visibility};
 pub use notify::{Attempt, Delivery, NewNotification, Notification, NotifyStore};

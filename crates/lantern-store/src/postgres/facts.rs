@@ -132,7 +132,7 @@ pub(super) fn refresh(
         let facts = derive(&events, config);
         tx.batch_execute(FORGET)?;
         write_facts(&mut tx, &events, &facts, None)?;
-        tx.execute(crate::bump_sql(false), &[])?;
+        tx.execute(crate::BUMP_VERSION, &[&crate::GENERATION])?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('facts', $1)
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -252,7 +252,7 @@ pub(super) fn refresh(
     write_facts(&mut tx, &events, &facts, Some((&services, &repos)))?;
     tx.execute("DELETE FROM stale_facts", &[])?;
     for s in &service_list {
-        tx.execute(crate::bump_sql(true), &[s])?;
+        tx.execute(crate::BUMP_VERSION, &[s])?;
     }
     tx.commit()?;
     progress(services.len(), services.len());

@@ -822,13 +822,7 @@ impl Store for PostgresStore {
         self.read(|c| {
             let mut out = crate::FactVersions::default();
             for r in c.query("SELECT service, version FROM fact_versions", &[])? {
-                let (service, version): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
-                match service.as_str() {
-                    "*" => out.generation = version,
-                    _ => {
-                        out.services.insert(service, version);
-                    }
-                }
+                out.add(r.try_get(0)?, r.try_get(1)?);
             }
             Ok(out)
         })

@@ -69,7 +69,7 @@ impl PostgresStore {
             &[&record.at.micros()],
         )?;
         if run.purged_anything() {
-            tx.execute(crate::bump_sql(false), &[])?;
+            tx.execute(crate::BUMP_VERSION, &[&crate::GENERATION])?;
         }
         append_audit(&mut tx, run.recorded(record))?;
         tx.commit()?;

@@ -305,12 +305,12 @@ impl<'c> Staging<'c> {
         match partial {
             None => {
                 tx.execute_batch("DELETE FROM stale_facts;")?;
-                tx.execute(crate::bump_sql(false), [])?;
+                tx.execute(crate::BUMP_VERSION, [crate::GENERATION])?;
             }
             Some(closure) => {
                 let mut clear =
                     tx.prepare("DELETE FROM stale_facts WHERE kind = ?1 AND name = ?2")?;
-                let mut bump = tx.prepare(&crate::bump_sql(true).replace("$1", "?1"))?;
+                let mut bump = tx.prepare(crate::BUMP_VERSION)?;
                 for s in &closure.services {
                     clear.execute(["service", s.as_str()])?;
                     bump.execute([s.as_str()])?;

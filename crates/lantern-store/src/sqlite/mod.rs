@@ -831,13 +831,7 @@ impl Store for SqliteStore {
         let mut rows = stmt.query([])?;
         let mut out = crate::FactVersions::default();
         while let Some(r) = rows.next()? {
-            let (service, version): (String, i64) = (r.get(0)?, r.get(1)?);
-            match service.as_str() {
-                "*" => out.generation = version,
-                _ => {
-                    out.services.insert(service, version);
-                }
-            }
+            out.add(r.get(0)?, r.get(1)?);
         }
         Ok(out)
     }

@@ -64,7 +64,7 @@ impl SqliteStore {
             [record.at.micros()],
         )? as u64;
         if run.purged_anything() {
-            tx.execute(crate::bump_sql(false), [])?;
+            tx.execute(crate::BUMP_VERSION, [crate::GENERATION])?;
         }
         append_audit(&tx, run.recorded(record))?;
         tx.commit()?;
