@@ -462,9 +462,8 @@ pub fn exposition(
     let visible = |c: &Cached| match reader {
         Reader::Operator => true,
         Reader::Grant(grant) => {
-            let scope = lantern_governance::ReportScope::Service {
-                owners: settings.owners(&c.rows.service),
-            };
+            let scope =
+                crate::report::rule_scope(settings, &Scope::Service(c.rows.service.clone()));
             lantern_governance::suppression(grant, &scope, c.contributors, min_group).is_none()
         }
     };

@@ -187,7 +187,8 @@ pub fn withheld_from(
         .withheld(store, settings, reader, scope)
 }
 
-fn rule_scope(settings: &Settings, scope: &Scope) -> ReportScope {
+/// Rule 2's view of a scope: whose team it is.
+pub(crate) fn rule_scope(settings: &Settings, scope: &Scope) -> ReportScope {
     match scope {
         Scope::Service(s) => ReportScope::Service {
             owners: settings.owners(s),
