@@ -31,6 +31,17 @@ fn change(service: &str, day: u32, n: u32, who: &str) -> String {
     )
 }
 
+/// One scrape in the text format.
+fn scrape(
+    store: &mut dyn Store,
+    settings: &Settings,
+    reader: Reader,
+    now: Timestamp,
+    cache: &mut ExpositionCache,
+) -> String {
+    exposition(store, settings, reader, now, Format::Text, cache).unwrap()
+}
+
 /// Everything read again: what a scrape says without a cache.
 fn uncached(store: &mut dyn Store, settings: &Settings, now: Timestamp) -> String {
     strip(
@@ -81,25 +92,9 @@ fn kept_figures_are_read_again_only_where_facts_changed() {
     write(&mut store, &lines);
 
     let mut cache = ExpositionCache::default();
-    let first = exposition(
-        &mut store,
-        &settings,
-        Reader::Operator,
-        now,
-        Format::Text,
-        &mut cache,
-    )
-    .unwrap();
+    let first = scrape(&mut store, &settings, Reader::Operator, now, &mut cache);
     assert_eq!(cache.last_read, 3, "cart, pay and quiet (the catalog's)");
-    let second = exposition(
-        &mut store,
-        &settings,
-        Reader::Operator,
-        now,
-        Format::Text,
-        &mut cache,
-    )
-    .unwrap();
+    let second = scrape(&mut store, &settings, Reader::Operator, now, &mut cache);
     assert_eq!(cache.last_read, 0);
     assert_eq!(strip(&second), strip(&first));
     assert_eq!(strip(&first), uncached(&mut store, &settings, now));
@@ -108,30 +103,14 @@ fn kept_figures_are_read_again_only_where_facts_changed() {
     drop(store);
     let mut store = SqliteStore::open(&path).unwrap();
     let mut restarted = ExpositionCache::default();
-    let third = exposition(
-        &mut store,
-        &settings,
-        Reader::Operator,
-        now,
-        Format::Text,
-        &mut restarted,
-    )
-    .unwrap();
+    let third = scrape(&mut store, &settings, Reader::Operator, now, &mut restarted);
     assert_eq!(restarted.last_read, 0, "nothing read again after a restart");
     assert_eq!(strip(&third), strip(&first));
 
     // A change to pay: pay alone is read again, and the figures are what
     // reading everything gives.
     write(&mut store, &[deployment("p2", "pay", 6)]);
-    let fourth = exposition(
-        &mut store,
-        &settings,
-        Reader::Operator,
-        now,
-        Format::Text,
-        &mut restarted,
-    )
-    .unwrap();
+    let fourth = scrape(&mut store, &settings, Reader::Operator, now, &mut restarted);
     assert_eq!(restarted.last_read, 1);
     assert!(fourth.contains(r#"lantern_deployments_total{service="pay",environment="production",result="success"} 2"#), "{fourth}");
     assert_eq!(strip(&fourth), uncached(&mut store, &settings, now));
@@ -149,15 +128,13 @@ fn kept_figures_are_read_again_only_where_facts_changed() {
         revoked_at: None,
         last_used_at: None,
     };
-    let seen = exposition(
+    let seen = scrape(
         &mut store,
         &settings,
         Reader::Grant(&viewer),
         now,
-        Format::Text,
         &mut restarted,
-    )
-    .unwrap();
+    );
     assert_eq!(restarted.last_read, 0);
     assert!(seen.contains(r#"service="cart""#));
     assert!(!seen.contains(r#"service="pay""#), "{seen}");
@@ -165,15 +142,13 @@ fn kept_figures_are_read_again_only_where_facts_changed() {
     // A new day counts the contributors again (the rows are kept): after
     // 90 days cart's three have left rule 2's window.
     let later = Timestamp::parse_rfc3339("2027-03-01T00:00:00Z").unwrap();
-    let gone = exposition(
+    let gone = scrape(
         &mut store,
         &settings,
         Reader::Grant(&viewer),
         later,
-        Format::Text,
         &mut restarted,
-    )
-    .unwrap();
+    );
     assert_eq!(restarted.last_read, 0);
     assert!(!gone.contains(r#"service="cart""#), "{gone}");
 }
