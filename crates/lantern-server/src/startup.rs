@@ -39,15 +39,11 @@ async fn prime_metrics(state: AppState) {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let primed = state
         .with_store(|store, state| {
-            let mut cache = state.exposition_cache();
-            Ok(lantern_app::exposition::exposition(
+            state.exposition(
                 store,
-                state.app(),
                 lantern_app::report::Reader::Operator,
-                lantern_events::Timestamp::now(),
                 lantern_app::exposition::Format::Text,
-                &mut cache,
-            )?)
+            )
         })
         .await;
     if let Err(p) = primed {

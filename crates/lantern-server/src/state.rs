@@ -140,15 +140,28 @@ impl AppState {
             .map_err(|_| Problem::internal("the writer stopped before committing"))?
     }
 
-    /// `/metrics`'s cache between scrapes.
-    pub fn exposition_cache(
+    /// `/metrics`' text for `reader` now, through the cache the scrapes
+    /// share (one at a time).
+    pub fn exposition(
         &self,
-    ) -> std::sync::MutexGuard<'_, lantern_app::exposition::ExpositionCache> {
+        store: &mut dyn Store,
+        reader: lantern_app::report::Reader,
+        format: lantern_app::exposition::Format,
+    ) -> Result<String, Problem> {
         // A scrape that panicked left rows that are each whole: keep them.
-        self.inner
+        let mut cache = self
+            .inner
             .exposition
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(lantern_app::exposition::exposition(
+            store,
+            self.app(),
+            reader,
+            lantern_events::Timestamp::now(),
+            format,
+            &mut cache,
+        )?)
     }
 
     pub fn settings(&self) -> &Settings {

@@ -64,16 +64,7 @@ pub async fn prometheus_metrics(
     );
     let text = state
         .with_store(move |store, state| {
-            let reader = lantern_app::report::Reader::Grant(&p.grant);
-            let mut cache = state.exposition_cache();
-            Ok(lantern_app::exposition::exposition(
-                store,
-                state.app(),
-                reader,
-                lantern_events::Timestamp::now(),
-                format,
-                &mut cache,
-            )?)
+            state.exposition(store, lantern_app::report::Reader::Grant(&p.grant), format)
         })
         .await?;
     Ok((
