@@ -259,7 +259,9 @@ impl Loaded {
         scope: &Scope,
         window: Window,
     ) -> Result<Self, AppError> {
-        Self::load_services(store, settings, scope.services().as_ref(), window)
+        let mut loaded = Self::load_services(store, settings, scope.services().as_ref(), window)?;
+        loaded.add_assist_usage(store, scope)?;
+        Ok(loaded)
     }
 
     /// What `scope`'s reports over `window`, and over windows inside it
@@ -273,9 +275,12 @@ impl Loaded {
         first_end: lantern_events::Timestamp,
     ) -> Result<Self, AppError> {
         let services = scope.services();
-        let input =
+        let mut input =
             store.report_input_ending(services.as_ref(), window, first_end, &settings.engine)?;
-        Ok(Loaded { input, window })
+        add_findings(store, services.as_ref(), window, &mut input)?;
+        let mut loaded = Loaded { input, window };
+        loaded.add_assist_usage(store, scope)?;
+        Ok(loaded)
     }
 
     /// The same for a set of services (`None`: every one).
@@ -285,8 +290,18 @@ impl Loaded {
         services: Option<&BTreeSet<Name>>,
         window: Window,
     ) -> Result<Self, AppError> {
-        let input = store.report_input(services, window, &settings.engine)?;
+        let mut input = store.report_input(services, window, &settings.engine)?;
+        add_findings(store, services, window, &mut input)?;
         Ok(Loaded { input, window })
+    }
+
+    /// panels.md: a team's AI-assistant days (only a team report shows
+    /// them).
+    fn add_assist_usage(&mut self, store: &dyn Store, scope: &Scope) -> Result<(), AppError> {
+        if let Scope::Team { name, .. } = scope {
+            self.input.assist_usage = store.assist_usage(name, self.window)?;
+        }
+        Ok(())
     }
 
     /// The ledger the reports are computed from.
@@ -448,6 +463,26 @@ impl Loaded {
         let longer = Loaded::load(store, settings, scope, hull)?;
         compare(&longer, &longer.ledger(settings), store)
     }
+}
+
+/// panels.md: the findings of the repositories the services deploy
+/// (every one for the organisation), once the input knows those.
+fn add_findings(
+    store: &dyn Store,
+    services: Option<&BTreeSet<Name>>,
+    window: Window,
+    input: &mut ReportInput,
+) -> Result<(), AppError> {
+    let repos: Option<BTreeSet<Name>> = services.map(|s| {
+        input
+            .deployed_repos
+            .iter()
+            .filter(|(service, _)| s.contains(service))
+            .map(|(_, repo)| repo.clone())
+            .collect()
+    });
+    input.findings = store.findings(repos.as_ref(), window)?;
+    Ok(())
 }
 
 /// A report with what only the settings know: the review sample rate it

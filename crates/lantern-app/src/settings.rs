@@ -615,6 +615,7 @@ impl Settings {
         let public_url = env("LANTERN_PUBLIC_URL")
             .map(|u| u.trim().trim_end_matches('/').to_string())
             .filter(|u| !u.is_empty());
+        let assist_min_users = governance.min_group_size.max(3);
         Ok(Settings {
             notify,
             public_url,
@@ -635,6 +636,7 @@ impl Settings {
                     .collect(),
                 link_window_micros: (hours * 3600.0 * MICROS_PER_SECOND as f64).round() as i64,
                 infer_incident_links: file.incidents.infer_links,
+                assist_min_users,
             },
             sources: sources(file.sources, &flow, &where_, env)?,
             git_hotfix: lantern_git::HotfixRule {

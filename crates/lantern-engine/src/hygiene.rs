@@ -138,42 +138,14 @@ impl<'e> Ledger<'e> {
     /// F2 `unlinked_incidents` and F3 `inverted_intervals` (F4 `flaky_runs`
     /// comes with the runs' tally).
     pub(crate) fn hygiene(&self, scope: &Scope, window: &Window, dq: &mut DataQuality) {
-        let linked: HashSet<&EventId> = self
-            .spds
-            .iter()
-            .flat_map(|s| s.incidents.iter())
-            .map(|&(n, _)| &self.input.incidents[n].id)
-            .collect();
         let incidents: Vec<&Incident> = self
             .incidents_in(scope)
             .into_iter()
             .filter(|i| window.contains(i.started_at))
             .collect();
-        // `caused_by` links to the deployment it names, whatever its
-        // environment or status (metrics.md); the ledger keeps only links
-        // to successful production ones, so the others are looked up.
-        let named: HashSet<&EventId> = incidents
-            .iter()
-            .filter(|i| !linked.contains(&i.id))
-            .filter_map(|i| i.caused_by.as_ref())
-            .map(|id| self.input.rollouts.resolve(id))
-            .collect();
-        let known: HashSet<&EventId> = match named.is_empty() {
-            true => HashSet::default(),
-            false => self
-                .input
-                .deployments
-                .iter()
-                .map(|d| &d.id)
-                .filter(|id| named.contains(id))
-                .collect(),
-        };
+        let linked = self.linked_incidents(&incidents);
         for inc in incidents {
-            let stated = inc
-                .caused_by
-                .as_ref()
-                .is_some_and(|id| known.contains(self.input.rollouts.resolve(id)));
-            if !linked.contains(&inc.id) && !stated && inc.cause != Some(IncidentCause::External) {
+            if !linked.contains(&inc.id) && inc.cause != Some(IncidentCause::External) {
                 dq.unlinked_incidents += 1;
             }
             if inc.resolved_at.is_some_and(|r| r < inc.started_at) {

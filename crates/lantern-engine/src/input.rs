@@ -18,6 +18,8 @@ pub struct EventSet {
     pub pipeline_runs: Vec<PipelineRun>,
     pub work_items: Vec<WorkItem>,
     pub work_states: Vec<WorkState>,
+    pub findings: Vec<Finding>,
+    pub assist_usage: Vec<AssistUsage>,
 }
 
 impl EventSet {
@@ -46,6 +48,8 @@ impl EventSet {
                 Event::PipelineRun(e) => put!(set.pipeline_runs, e),
                 Event::WorkItem(e) => put!(set.work_items, e),
                 Event::WorkState(e) => put!(set.work_states, e),
+                Event::Finding(e) => put!(set.findings, e),
+                Event::AssistUsage(e) => put!(set.assist_usage, e),
                 // SLO counts are read per SLO (`slo`), never by a DORA report.
                 Event::Sli(_) => {}
             }
@@ -62,6 +66,8 @@ impl EventSet {
             + self.pipeline_runs.len()
             + self.work_items.len()
             + self.work_states.len()
+            + self.findings.len()
+            + self.assist_usage.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -179,6 +185,9 @@ pub struct EngineConfig {
     /// linked to it by inference.
     pub link_window_micros: i64,
     pub infer_incident_links: bool,
+    /// panels.md: an AI assistant's day with fewer active users is never
+    /// shown (max(3, governance's `min_group_size`)).
+    pub assist_min_users: u64,
 }
 
 impl Default for EngineConfig {
@@ -187,6 +196,7 @@ impl Default for EngineConfig {
             production: vec!["production".into(), "prod".into()],
             link_window_micros: 24 * 3600 * MICROS_PER_SECOND,
             infer_incident_links: true,
+            assist_min_users: 3,
         }
     }
 }
@@ -222,7 +232,9 @@ pub struct ReportInput {
     pub deployment_facts: Vec<Option<DeploymentFacts>>,
     pub incidents: Vec<Incident>,
     /// At least the pull requests merged in the window. Reports read their
-    /// id, repo, opened_at, first_review_at and merged_at.
+    /// id, repo, opened_at, first_review_at, merged_at, review_kept and
+    /// size (additions + deletions: a store that keeps only the sum hands
+    /// it over as `additions`, with `deletions` 0).
     pub pull_requests: Vec<PullRequest>,
     /// The facts of `pull_requests[i]` at `i` (`None` when not merged).
     pub pull_request_facts: Vec<Option<PullRequestFacts>>,
@@ -255,6 +267,12 @@ pub struct ReportInput {
     /// At least the `feature_flag` annotations touching the window
     /// (hygiene.md F5).
     pub flag_changes: Vec<Annotation>,
+    /// panels.md: at least the findings of the scope's repositories open
+    /// at some time in the window.
+    pub findings: Vec<Finding>,
+    /// panels.md: at least the team's AI-assistant days in the window
+    /// (a team report's; other scopes show none).
+    pub assist_usage: Vec<AssistUsage>,
 }
 
 /// An event as it arrived: what puts it in a scope, and when.
@@ -365,6 +383,8 @@ impl ReportInput {
                 .filter(|a| a.kind == AnnotationKind::FeatureFlag)
                 .cloned()
                 .collect(),
+            findings: events.findings,
+            assist_usage: events.assist_usage,
         };
         input.merge_rollouts(config);
         input

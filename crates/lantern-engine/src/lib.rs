@@ -24,6 +24,7 @@ mod hygiene;
 mod input;
 mod ledger;
 pub mod load;
+pub mod panels;
 mod prs;
 mod report;
 pub mod rng;

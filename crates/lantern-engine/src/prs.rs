@@ -8,30 +8,48 @@ use foldhash::HashSet;
 use lantern_events::*;
 
 impl<'e> Ledger<'e> {
+    /// metrics.md's `pr_stages` set: pull requests merged in W whose
+    /// repository a service of the scope deploys, with their merge time
+    /// and facts.
+    pub(crate) fn merged_pull_requests(
+        &self,
+        scope: &Scope,
+        window: &Window,
+    ) -> Vec<(
+        &'e PullRequest,
+        Timestamp,
+        Option<&'e crate::PullRequestFacts>,
+    )> {
+        let input = self.input;
+        let deployed_repos: Option<HashSet<&Name>> =
+            input.repos_deployed_by(scope).map(Iterator::collect);
+        let positions = self.pull_requests_of(deployed_repos.as_ref().map(|r| r.iter().copied()));
+        positions
+            .into_iter()
+            .filter_map(|i| {
+                let pr = &input.pull_requests[i];
+                let merged = pr.merged_at.filter(|&m| window.contains(m))?;
+                if deployed_repos
+                    .as_ref()
+                    .is_some_and(|r| !r.contains(&pr.repo))
+                {
+                    return None;
+                }
+                let facts = input.pull_request_facts.get(i).and_then(Option::as_ref);
+                Some((pr, merged, facts))
+            })
+            .collect()
+    }
+
     pub(crate) fn pr_stages(
         &self,
         scope: &Scope,
         window: &Window,
         dq: &mut DataQuality,
     ) -> PrStages {
-        let input = self.input;
-        let deployed_repos: Option<HashSet<&Name>> =
-            input.repos_deployed_by(scope).map(Iterator::collect);
         let (mut coding, mut pickup, mut review, mut deploy) = (vec![], vec![], vec![], vec![]);
         let neg = &mut dq.negative_pr_stages;
-        let positions = self.pull_requests_of(deployed_repos.as_ref().map(|r| r.iter().copied()));
-        for i in positions {
-            let (pr, facts) = (&input.pull_requests[i], input.pull_request_facts.get(i));
-            let facts = facts.and_then(Option::as_ref);
-            let Some(merged) = pr.merged_at.filter(|&m| window.contains(m)) else {
-                continue;
-            };
-            if deployed_repos
-                .as_ref()
-                .is_some_and(|r| !r.contains(&pr.repo))
-            {
-                continue;
-            }
+        for (pr, merged, facts) in self.merged_pull_requests(scope, window) {
             if let Some(first) = facts.as_ref().and_then(|f| f.first_commit_at) {
                 push(&mut coding, neg, pr.opened_at.seconds_since(first));
             }

@@ -42,6 +42,17 @@ pub struct Report {
     /// service reports only (work belongs to a team).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<crate::flow::FlowReport>,
+    /// panels.md: the scope's incidents as alerts.
+    pub alert_quality: crate::panels::AlertQuality,
+    /// panels.md: the size and review of `pr_stages`' pull requests.
+    pub review_quality: crate::panels::ReviewQuality,
+    /// panels.md: static-analysis and security findings of the scope's
+    /// repositories.
+    pub findings: crate::panels::Findings,
+    /// panels.md: an AI assistant's adoption, beside the team's
+    /// stability; in team reports only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai_assist: Option<crate::panels::AiAssist>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -438,6 +449,20 @@ impl<'e> Ledger<'e> {
                 dq.open_incidents += 1;
             }
         }
+        let alert_quality = self.alert_quality(scope, &window);
+        let review_quality = self.review_quality(scope, &window);
+        let findings = self.findings_of(scope, &window);
+        let ai_assist = match scope {
+            Scope::Team { name, .. } => Some(crate::panels::ai_assist(
+                &self.input.assist_usage,
+                name,
+                &window,
+                self.config.assist_min_users,
+                change_failure_rate.rate,
+                rework_rate.rate,
+            )),
+            _ => None,
+        };
         Report {
             scope: scope.into(),
             window: window.into(),
@@ -460,7 +485,25 @@ impl<'e> Ledger<'e> {
             slos: None,
             deployments_followed_by_burn: None,
             flow: None,
+            alert_quality,
+            review_quality,
+            findings,
+            ai_assist,
         }
+    }
+
+    /// The findings of the repositories the scope deploys (every one for
+    /// the organisation).
+    fn findings_of(&self, scope: &Scope, window: &Window) -> crate::panels::Findings {
+        let repos: Option<foldhash::HashSet<&Name>> =
+            self.input.repos_deployed_by(scope).map(Iterator::collect);
+        let of_scope: Vec<&Finding> = self
+            .input
+            .findings
+            .iter()
+            .filter(|f| repos.as_ref().is_none_or(|r| r.contains(&f.repo)))
+            .collect();
+        crate::panels::findings(&of_scope, window)
     }
 
     fn deployment_frequency(&self, p: &[usize], window: &Window) -> DeploymentFrequency {

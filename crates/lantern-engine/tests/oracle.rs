@@ -10,7 +10,7 @@ use common::{BASE, Rng, history, same};
 use lantern_engine::*;
 use lantern_events::*;
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 // ---------------------------------------------------------------- the naive oracle
 
@@ -835,7 +835,104 @@ impl<'a> Naive<'a> {
             "pipeline_success_rate": share(first_ok, first_ok + first_failed),
             "time_in_ci": stats(ci),
         });
-        json!({
+        // panels.md, read naively.
+        let share = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
+        let in_w: Vec<&&Incident> = incs.iter().filter(|i| w.contains(i.started_at)).collect();
+        let seen_at = |i: &Incident| i.detected_at.unwrap_or(i.started_at);
+        let acked: Vec<f64> = in_w
+            .iter()
+            .filter_map(|i| i.acknowledged_at.map(|a| sec(a, seen_at(i))))
+            .collect();
+        let noise = in_w
+            .iter()
+            .filter(|i| {
+                i.acknowledged_at.is_none()
+                    && i.resolved_at.is_some_and(|r| {
+                        let s = sec(r, seen_at(i));
+                        (0.0..=300.0).contains(&s)
+                    })
+            })
+            .count();
+        let linked = in_w.iter().filter(|i| self.link(i).is_some()).count();
+        let alert_quality = json!({"incidents": in_w.len(), "acknowledged": acked.len(),
+            "time_to_acknowledge": stats(acked), "noise": noise,
+            "noise_share": share(noise, in_w.len()), "linked_share": share(linked, in_w.len())});
+        let merged_prs: Vec<&PullRequest> = self
+            .ev
+            .pull_requests
+            .iter()
+            .filter(|pr| {
+                pr.merged_at.is_some_and(|m| w.contains(m))
+                    && (*scope == Scope::Org || repos.contains(&pr.repo))
+            })
+            .collect();
+        let sizes: Vec<f64> = merged_prs
+            .iter()
+            .filter_map(|pr| Some((pr.additions? + pr.deletions?) as f64))
+            .collect();
+        let large = sizes.iter().filter(|&&v| v > 400.0).count();
+        let kept: Vec<&&PullRequest> = merged_prs.iter().filter(|pr| pr.review_kept).collect();
+        let reviewed = kept
+            .iter()
+            .filter(|pr| {
+                pr.first_review_at
+                    .is_some_and(|r| r <= pr.merged_at.unwrap())
+            })
+            .count();
+        let review_quality = json!({"merged": merged_prs.len(), "large_share": share(large, sizes.len()),
+            "size": stats(sizes), "reviewed_share": share(reviewed, kept.len()),
+            "unreviewed": kept.len() - reviewed});
+        let of_scope: Vec<&Finding> = self
+            .ev
+            .findings
+            .iter()
+            .filter(|f| *scope == Scope::Org || repos.contains(&f.repo))
+            .collect();
+        let by_severity = |keep: &dyn Fn(&Finding) -> bool| {
+            let n = |sev: Severity| {
+                of_scope
+                    .iter()
+                    .filter(|f| f.severity == sev && keep(f))
+                    .count()
+            };
+            json!({"critical": n(Severity::Critical), "high": n(Severity::High),
+                "medium": n(Severity::Medium), "low": n(Severity::Low)})
+        };
+        let mut categories: BTreeMap<&str, u64> = BTreeMap::new();
+        for f in of_scope.iter().filter(|f| w.contains(f.opened_at)) {
+            *categories.entry(f.category.as_str()).or_default() += 1;
+        }
+        let mut top: Vec<(&str, u64)> = categories.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        top.truncate(5);
+        let findings = json!({
+            "opened": by_severity(&|f| w.contains(f.opened_at)),
+            "fixed": by_severity(&|f| f.fixed_at.is_some_and(|t| w.contains(t))),
+            "open_at_end": by_severity(&|f| f.opened_at < w.to && !f.fixed_at.is_some_and(|t| t < w.to)),
+            "time_to_fix": stats(of_scope.iter().filter_map(|f| f.fixed_at.filter(|&t| w.contains(t)).map(|t| sec(t, f.opened_at))).collect()),
+            "top_categories": top.iter().map(|(c, n)| json!({"category": c, "count": n})).collect::<Vec<_>>(),
+        });
+        let ai_assist = match scope {
+            Scope::Team { name, .. } => {
+                let least = self.cfg.assist_min_users.max(3);
+                let days: Vec<&AssistUsage> = self
+                    .ev
+                    .assist_usage
+                    .iter()
+                    .filter(|d| &d.team == name && w.contains(d.day) && d.active_users >= least)
+                    .collect();
+                let sum = |f: fn(&AssistUsage) -> u64| days.iter().map(|d| f(d)).sum::<u64>();
+                let (sugg, acc) = (sum(|d| d.suggestions), sum(|d| d.acceptances));
+                json!({"days": days.len(), "suggestions": sugg, "acceptances": acc,
+                    "acceptance_rate": (sugg > 0).then(|| acc as f64 / sugg as f64),
+                    "mean_active_users": (!days.is_empty()).then(|| sum(|d| d.active_users) as f64 / days.len() as f64),
+                    "change_failure_rate": rate,
+                    "rework_rate": (n > 0).then(|| rework as f64 / n as f64),
+                    "note": lantern_engine::panels::AI_ASSIST_NOTE})
+            }
+            _ => Value::Null,
+        };
+        let mut out = json!({
             "scope": serde_json::to_value(ScopeJson::from(scope)).unwrap(),
             "window": {"from": w.from.to_rfc3339(), "to": w.to.to_rfc3339()},
             "benchmark": "dora-2023",
@@ -852,7 +949,14 @@ impl<'a> Naive<'a> {
             "pr_stages": {"coding": stats(coding), "pickup": stats(pickup), "review": stats(review), "deploy": stats(deploy)},
             "data_quality": dq,
             "signals": signals,
-        })
+            "alert_quality": alert_quality,
+            "review_quality": review_quality,
+            "findings": findings,
+        });
+        if !ai_assist.is_null() {
+            out["ai_assist"] = ai_assist;
+        }
+        out
     }
 }
 
@@ -896,6 +1000,22 @@ const EXERCISED: &[&str] = &[
     "/signals/rollback_rate",
     "/signals/pipeline_success_rate",
     "/signals/time_in_ci/count",
+    "/alert_quality/acknowledged",
+    "/alert_quality/time_to_acknowledge/count",
+    "/alert_quality/noise",
+    "/alert_quality/linked_share",
+    "/review_quality/size/count",
+    "/review_quality/large_share",
+    "/review_quality/reviewed_share",
+    "/review_quality/unreviewed",
+    "/findings/opened/critical",
+    "/findings/fixed/high",
+    "/findings/open_at_end/low",
+    "/findings/time_to_fix/count",
+    "/findings/top_categories/4/count",
+    "/ai_assist/days",
+    "/ai_assist/acceptance_rate",
+    "/ai_assist/change_failure_rate",
 ];
 
 #[test]
@@ -906,12 +1026,35 @@ fn the_engine_agrees_with_a_naive_reading_of_the_spec_on_random_histories() {
     let mut seen: HashMap<String, u64> = HashMap::new();
     for seed in 0..300u64 {
         let lines = history(seed);
-        let ev = EventSet::from_events(
+        let mut ev = EventSet::from_events(
             lines
                 .iter()
                 .map(|l| parse_event_json(l, &p).unwrap_or_else(|e| panic!("{l}: {e}"))),
         );
+        // Review sampling (governance.md rule 6) as ingest applies it: a
+        // third of the pull requests lose their review detail.
+        for pr in &mut ev.pull_requests {
+            if pr.id.as_str().bytes().map(u64::from).sum::<u64>() % 3 == 0 {
+                pr.first_review_at = None;
+                pr.approved_at = None;
+                pr.review_kept = false;
+                *seen.entry("sampled-out review".into()).or_default() += 1;
+            }
+        }
+        // The 5-minute noise edge, hit exactly.
+        for i in &ev.incidents {
+            let seen_at = i.detected_at.unwrap_or(i.started_at);
+            if i.acknowledged_at.is_none()
+                && i.resolved_at
+                    .is_some_and(|r| r.micros() - seen_at.micros() == 300_000_000)
+            {
+                *seen.entry("noise at exactly 300 s".into()).or_default() += 1;
+            }
+        }
         let mut cfg = EngineConfig::default();
+        if seed % 4 == 2 {
+            cfg.assist_min_users = 5;
+        }
         if seed % 7 == 3 {
             cfg.infer_incident_links = false;
         }
@@ -964,6 +1107,17 @@ fn the_engine_agrees_with_a_naive_reading_of_the_spec_on_random_histories() {
                     );
                 }
                 compared += 1;
+                if let Scope::Team { name, .. } = scope
+                    && ev.assist_usage.iter().any(|d| {
+                        &d.team == name
+                            && w.contains(d.day)
+                            && d.active_users < cfg.assist_min_users.max(3)
+                    })
+                {
+                    *seen
+                        .entry("assist day under the threshold".into())
+                        .or_default() += 1;
+                }
                 for path in EXERCISED {
                     // A positive number, or any text (a list's entry).
                     if engine
@@ -986,6 +1140,9 @@ fn the_engine_agrees_with_a_naive_reading_of_the_spec_on_random_histories() {
     assert_eq!(compared, 300 * 3 * 5);
     let mut missing: Vec<String> = Vec::new();
     let bands = [
+        "sampled-out review",
+        "noise at exactly 300 s",
+        "assist day under the threshold",
         "deployment_frequency=high",
         "deployment_frequency=low",
         "lead_time=elite",

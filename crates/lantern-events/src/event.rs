@@ -1,6 +1,7 @@
 //! The canonical event types of events.md: the five of version 1, and of
 //! version 1.1 `sli` (slo.md), `pipeline_run` (hygiene.md), `work_item`
-//! and `work_state` (flow.md).
+//! and `work_state` (flow.md), and of panels.md `finding` and
+//! `assist_usage`.
 
 use crate::{EventId, Name, Pseudonym, Sha, Timestamp};
 
@@ -15,6 +16,8 @@ pub enum Event {
     PipelineRun(PipelineRun),
     WorkItem(WorkItem),
     WorkState(WorkState),
+    Finding(Finding),
+    AssistUsage(AssistUsage),
 }
 
 impl Event {
@@ -29,6 +32,8 @@ impl Event {
             Event::PipelineRun(_) => EventKind::PipelineRun,
             Event::WorkItem(_) => EventKind::WorkItem,
             Event::WorkState(_) => EventKind::WorkState,
+            Event::Finding(_) => EventKind::Finding,
+            Event::AssistUsage(_) => EventKind::AssistUsage,
         }
     }
 
@@ -43,6 +48,8 @@ impl Event {
             Event::PipelineRun(e) => &e.id,
             Event::WorkItem(e) => &e.id,
             Event::WorkState(e) => &e.id,
+            Event::Finding(e) => &e.id,
+            Event::AssistUsage(e) => &e.id,
         }
     }
 }
@@ -76,6 +83,8 @@ impl Event {
             Event::PipelineRun(r) => r.finished_at.max(r.started_at),
             Event::WorkItem(w) => w.created_at,
             Event::WorkState(w) => w.at,
+            Event::Finding(f) => latest(f.opened_at, &[f.fixed_at]),
+            Event::AssistUsage(a) => a.day,
         }
     }
 
@@ -86,11 +95,14 @@ impl Event {
             Event::Change(c) => (vec![], Some(&c.repo)),
             Event::PullRequest(p) => (vec![], Some(&p.repo)),
             Event::PipelineRun(r) => (vec![], Some(&r.repo)),
+            Event::Finding(f) => (vec![], Some(&f.repo)),
             Event::Deployment(d) => (vec![&d.service], None),
             Event::Incident(i) => (i.affected().collect(), None),
-            Event::Annotation(_) | Event::Sli(_) | Event::WorkItem(_) | Event::WorkState(_) => {
-                (vec![], None)
-            }
+            Event::Annotation(_)
+            | Event::Sli(_)
+            | Event::WorkItem(_)
+            | Event::WorkState(_)
+            | Event::AssistUsage(_) => (vec![], None),
         }
     }
 }
@@ -106,6 +118,8 @@ pub enum EventKind {
     PipelineRun,
     WorkItem,
     WorkState,
+    Finding,
+    AssistUsage,
 }
 
 impl EventKind {
@@ -120,6 +134,8 @@ impl EventKind {
             EventKind::PipelineRun => "pipeline_run",
             EventKind::WorkItem => "work_item",
             EventKind::WorkState => "work_state",
+            EventKind::Finding => "finding",
+            EventKind::AssistUsage => "assist_usage",
         }
     }
 }
@@ -153,6 +169,10 @@ pub struct PullRequest {
     pub additions: Option<u64>,
     pub deletions: Option<u64>,
     pub author: Option<Pseudonym>,
+    /// False when review sampling (governance.md rule 6) dropped its
+    /// review detail: "not reviewed" and "not kept" then look alike, and
+    /// panels.md's reviewed share counts only pull requests kept.
+    pub review_kept: bool,
 }
 
 impl PullRequest {
@@ -174,6 +194,7 @@ impl PullRequest {
             additions: None,
             deletions: None,
             author: None,
+            review_kept: true,
         }
     }
 }
@@ -488,5 +509,68 @@ impl FlowState {
     /// Active or waiting: the item is in flow.
     pub fn in_flow(self) -> bool {
         matches!(self, FlowState::Active | FlowState::Waiting)
+    }
+}
+
+/// A static-analysis or security finding in a repository (panels.md). It
+/// carries no file path, code, message or person: the scanner's rule
+/// family is the most it says about what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub id: EventId,
+    pub repo: Name,
+    pub severity: Severity,
+    /// The scanner's rule family, e.g. `sql-injection`.
+    pub category: Name,
+    pub opened_at: Timestamp,
+    /// Absent while it is open (a reopened finding loses it).
+    pub fixed_at: Option<Timestamp>,
+}
+
+/// A finding's severity: panels.md's four.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub const ALL: [(&'static str, Severity); 4] = [
+        ("critical", Severity::Critical),
+        ("high", Severity::High),
+        ("medium", Severity::Medium),
+        ("low", Severity::Low),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        enum_name(&Self::ALL, self)
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == text).map(|(_, k)| *k)
+    }
+}
+
+/// An AI assistant's counts for one team and one UTC day, already
+/// aggregated by the tool (panels.md): adoption, never a person's use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssistUsage {
+    pub id: EventId,
+    pub team: Name,
+    /// Midnight UTC of the day.
+    pub day: Timestamp,
+    pub active_users: u64,
+    pub suggestions: u64,
+    pub acceptances: u64,
+    pub lines_suggested: Option<u64>,
+    pub lines_accepted: Option<u64>,
+}
+
+impl AssistUsage {
+    /// The id an `assist_usage` gets when it gives none: `team@day`.
+    pub fn default_id(team: &Name, day: Timestamp) -> Result<EventId, String> {
+        EventId::parse(&format!("{team}@{}", day.date()))
     }
 }

@@ -78,10 +78,12 @@ pub fn parse_event(value: &Value, pseudonymiser: &Pseudonymiser) -> Result<Event
         "pipeline_run" => fields.pipeline_run().map(Event::PipelineRun),
         "work_item" => fields.work_item().map(Event::WorkItem),
         "work_state" => fields.work_state().map(Event::WorkState),
+        "finding" => fields.finding().map(Event::Finding),
+        "assist_usage" => fields.assist_usage().map(Event::AssistUsage),
         other => Err(err(
             "type",
             format!(
-                "unknown event type `{other}`; expected change, pull_request, deployment, incident, annotation, sli, pipeline_run, work_item or work_state"
+                "unknown event type `{other}`; expected change, pull_request, deployment, incident, annotation, sli, pipeline_run, work_item, work_state, finding or assist_usage"
             ),
         )),
     }
@@ -168,6 +170,7 @@ impl<'a> Fields<'a> {
             additions: self.optional("additions", as_count)?,
             deletions: self.optional("deletions", as_count)?,
             author: self.person("author")?,
+            review_kept: true,
         })
     }
 
@@ -282,6 +285,62 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// A scanner's finding: a path, code snippet or message is not read
+    /// at all (panels.md).
+    fn finding(&self) -> Result<Finding, FieldError> {
+        let opened_at = self.required("opened_at", as_time)?;
+        let fixed_at = self.optional("fixed_at", as_time)?;
+        if fixed_at.is_some_and(|f| f < opened_at) {
+            return Err(err("fixed_at", "must not be before `opened_at`"));
+        }
+        Ok(Finding {
+            id: self.id()?,
+            repo: self.required("repo", as_name)?,
+            severity: self.required("severity", |f, v| as_enum(f, v, &Severity::ALL))?,
+            category: self.required("category", as_name)?,
+            opened_at,
+            fixed_at,
+        })
+    }
+
+    /// One team's day of an AI assistant's counts (panels.md).
+    fn assist_usage(&self) -> Result<AssistUsage, FieldError> {
+        let team = self.required("team", as_name)?;
+        let day = self.required("day", as_day)?;
+        let suggestions = self.required("suggestions", as_count)?;
+        let acceptances = self.required("acceptances", as_count)?;
+        if acceptances > suggestions {
+            return Err(err(
+                "acceptances",
+                format!("must not exceed `suggestions` ({acceptances} > {suggestions})"),
+            ));
+        }
+        let lines_suggested = self.optional("lines_suggested", as_count)?;
+        let lines_accepted = self.optional("lines_accepted", as_count)?;
+        if let (Some(s), Some(a)) = (lines_suggested, lines_accepted)
+            && a > s
+        {
+            return Err(err(
+                "lines_accepted",
+                format!("must not exceed `lines_suggested` ({a} > {s})"),
+            ));
+        }
+        let id = match self.optional("id", as_event_id)? {
+            Some(id) => id,
+            None => AssistUsage::default_id(&team, day).map_err(|m| err("id", m))?,
+        };
+        Ok(AssistUsage {
+            id,
+            team,
+            day,
+            active_users: self.required("active_users", as_count)?,
+            suggestions,
+            acceptances,
+            lines_suggested,
+            lines_accepted,
+        })
+    }
+
     fn work_state(&self) -> Result<WorkState, FieldError> {
         let item = self.required("item", as_event_id)?;
         let at = self.required("at", as_time)?;
@@ -353,6 +412,24 @@ fn as_sha(field: &str, v: &Value) -> Result<Sha, FieldError> {
 
 fn as_time(field: &str, v: &Value) -> Result<crate::Timestamp, FieldError> {
     Timestamp::parse_rfc3339(as_str(field, v)?).map_err(|m| err(field, m))
+}
+
+/// A UTC day, `YYYY-MM-DD`, as its midnight.
+fn as_day(field: &str, v: &Value) -> Result<crate::Timestamp, FieldError> {
+    let text = as_str(field, v)?;
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.format("%Y-%m-%d").to_string() == text)
+        .map(Timestamp::from_date)
+        .ok_or_else(|| {
+            err(
+                field,
+                format!(
+                    "must be a day as YYYY-MM-DD, got `{}`",
+                    text.chars().take(40).collect::<String>()
+                ),
+            )
+        })
 }
 
 fn as_bool(field: &str, v: &Value) -> Result<bool, FieldError> {

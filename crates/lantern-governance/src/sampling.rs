@@ -46,6 +46,7 @@ impl ReviewSampling {
             {
                 pr.first_review_at = None;
                 pr.approved_at = None;
+                pr.review_kept = false;
             }
         }
     }

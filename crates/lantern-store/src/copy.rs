@@ -25,6 +25,8 @@ pub const TABLES: &[&str] = &[
     "pipeline_runs",
     "work_items",
     "work_states",
+    "findings",
+    "assist_usage",
     "future_events",
     "deliveries",
     "change_days",

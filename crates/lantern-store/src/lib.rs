@@ -16,6 +16,7 @@ mod flow;
 mod governance;
 mod health;
 mod notify;
+mod panels;
 mod postgres;
 mod retained;
 mod sqlite;
@@ -184,6 +185,22 @@ pub const FUTURE_SLACK_MICROS: i64 = 5 * 60 * lantern_events::MICROS_PER_SECOND;
 
 /// Whether an event received at `now` (µs) carries a time more than
 /// five minutes after it.
+/// A pull request's size as a window row keeps it (panels.md): additions
+/// + deletions when it gives both.
+pub(crate) fn pull_request_size(p: &lantern_events::PullRequest) -> Option<i64> {
+    let (a, d) = (p.additions?, p.deletions?);
+    Some(a.saturating_add(d).min(i64::MAX as u64) as i64)
+}
+
+/// What a report reads of a kept size: the sum as `additions`, with
+/// `deletions` 0 (`ReportInput::pull_requests`).
+pub(crate) fn set_pull_request_size(p: &mut lantern_events::PullRequest, size: Option<i64>) {
+    if let Some(size) = size {
+        p.additions = Some(size.max(0) as u64);
+        p.deletions = Some(0);
+    }
+}
+
 pub(crate) fn is_future(event: &lantern_events::Event, now: i64) -> bool {
     event.latest_time().micros() > now.saturating_add(FUTURE_SLACK_MICROS)
 }
@@ -518,6 +535,18 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
         scope: &lantern_engine::Scope,
         window: Option<Window>,
     ) -> Result<Vec<lantern_engine::FlowItem>>;
+
+    /// panels.md: the findings of these repositories (`None`: every one)
+    /// open at some time in the window, ordered by id.
+    fn findings(
+        &self,
+        repos: Option<&BTreeSet<Name>>,
+        window: Window,
+    ) -> Result<Vec<lantern_events::Finding>>;
+
+    /// panels.md: the team's AI-assistant days in the window, in day order.
+    fn assist_usage(&self, team: &Name, window: Window)
+    -> Result<Vec<lantern_events::AssistUsage>>;
 }
 
 /// Where a store lives, as a user writes it (`--db`, `LANTERN_DB`):

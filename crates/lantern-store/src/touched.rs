@@ -56,7 +56,9 @@ impl<'e> Touched<'e> {
                 | Event::Sli(_)
                 | Event::PipelineRun(_)
                 | Event::WorkItem(_)
-                | Event::WorkState(_) => {}
+                | Event::WorkState(_)
+                | Event::Finding(_)
+                | Event::AssistUsage(_) => {}
             }
         }
         t

@@ -250,6 +250,7 @@ pub fn history(seed: u64) -> Vec<String> {
     let runs = hygiene(seed, &mut lines, &commits);
     lines.extend(runs);
     lines.extend(work(seed));
+    lines.extend(panels(seed));
     // Re-send some events, unchanged: last write wins, nothing counts twice.
     let resend: Vec<String> = lines.iter().filter(|_| rng.chance(0.1)).cloned().collect();
     lines.extend(resend);
@@ -420,4 +421,108 @@ pub fn same(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Result<
         _ if a == b => Ok(()),
         _ => Err(format!("{path}: engine {a} vs oracle {b}")),
     }
+}
+
+/// What panels.md reads, from a generator of its own: incidents
+/// acknowledged or not around the 5-minute noise edge, pull requests with
+/// and without sizes (around 400 lines) and reviews, findings fixed and
+/// reopened (a later version of the same id), and AI-assistant days of
+/// teams `t` and `u`, some under the threshold.
+pub fn panels(seed: u64) -> Vec<String> {
+    const DAY: i64 = 86_400;
+    let mut rng = Rng::new(seed ^ 0x9a4e_15);
+    let mut lines = Vec::new();
+    for i in 0..rng.below(8) {
+        let service = *rng.pick(&["svc1", "svc2", "svc3"]);
+        let start = BASE + rng.below(40 * DAY as u64) as i64;
+        let mut inc = json!({"type":"incident","id":format!("pi{i}"),"service":service,"started_at":utc(start)});
+        let detected = if rng.chance(0.5) {
+            let d = start + rng.below(600) as i64;
+            inc["detected_at"] = json!(utc(d));
+            d
+        } else {
+            start
+        };
+        if rng.chance(0.4) {
+            inc["acknowledged_at"] = json!(utc(detected + rng.below(1800) as i64 - 60));
+        }
+        if rng.chance(0.85) {
+            let after = *rng.pick(&[-5, 0, 299, 300, 301, 900, 7200]);
+            inc["resolved_at"] = json!(utc(detected + after));
+        }
+        if rng.chance(0.2) {
+            inc["cause"] = json!("external");
+        }
+        lines.push(inc.to_string());
+    }
+    for i in 0..rng.below(10) {
+        let repo = *rng.pick(&["acme/a", "acme/b"]);
+        let opened = BASE + rng.below(40 * DAY as u64) as i64;
+        let mut pr = json!({"type":"pull_request","id":format!("{repo}#p{i}"),"repo":repo,"opened_at":utc(opened)});
+        let merged = opened + rng.below(2 * DAY as u64) as i64;
+        if rng.chance(0.85) {
+            pr["merged_at"] = json!(utc(merged));
+        }
+        if rng.chance(0.8) {
+            pr["additions"] = json!(rng.below(420));
+        }
+        if rng.chance(0.8) {
+            pr["deletions"] = json!(rng.below(60));
+        }
+        if rng.chance(0.6) {
+            let at = *rng.pick(&[merged - 3600, merged, merged + 60]);
+            pr["first_review_at"] = json!(utc(at.max(opened)));
+        }
+        lines.push(pr.to_string());
+    }
+    let categories = [
+        "sql-injection",
+        "xss",
+        "path-injection",
+        "weak-crypto",
+        "ssrf",
+        "unused-variable",
+        "hardcoded-secret",
+    ];
+    let mut versions = Vec::new();
+    for i in 0..rng.below(14) {
+        let repo = *rng.pick(&["acme/a", "acme/b", "acme/c"]);
+        let opened = BASE - 15 * DAY + rng.below(65 * DAY as u64) as i64;
+        let mut f = json!({"type":"finding","id":format!("f{i}"),"repo":repo,
+            "severity":*rng.pick(&["critical","high","medium","low"]),
+            "category":*rng.pick(&categories),"opened_at":utc(opened)});
+        if rng.chance(0.6) {
+            f["fixed_at"] = json!(utc(opened + rng.below(20 * DAY as u64) as i64));
+        }
+        lines.push(f.to_string());
+        // A later version: reopened (no fixed_at), or fixed again.
+        if rng.chance(0.25) {
+            let mut again = f.clone();
+            match again.get("fixed_at") {
+                Some(_) => {
+                    again.as_object_mut().unwrap().remove("fixed_at");
+                }
+                None => again["fixed_at"] = json!(utc(opened + rng.below(30 * DAY as u64) as i64)),
+            }
+            versions.push(again.to_string());
+        }
+    }
+    lines.extend(versions);
+    for team in ["t", "u"] {
+        for d in -5..45 {
+            if !rng.chance(0.6) {
+                continue;
+            }
+            let suggestions = rng.below(300);
+            let mut day = json!({"type":"assist_usage","team":team,"day":utc(BASE + d * DAY)[..10],
+                "active_users":rng.below(9),"suggestions":suggestions,
+                "acceptances":rng.below(suggestions + 1)});
+            if rng.chance(0.5) {
+                day["lines_suggested"] = json!(suggestions * 3);
+                day["lines_accepted"] = json!(suggestions);
+            }
+            lines.push(day.to_string());
+        }
+    }
+    lines
 }

@@ -492,7 +492,8 @@ pub(super) fn read_input(
         .collect();
     super::retention::add_merged_pull_requests(
         &mut tx,
-        "SELECT p.merged_at, p.id, p.repo, p.opened_at, p.first_review_at, f.first_commit_at, f.deploys
+        "SELECT p.merged_at, p.id, p.repo, p.opened_at, p.first_review_at, f.first_commit_at, f.deploys,
+                p.additions + p.deletions, p.review_kept
            FROM pull_requests p JOIN pull_request_facts f ON f.pull_request = p.id
           WHERE p.merged_at >= $1 AND p.merged_at < $2",
         "p.repo",

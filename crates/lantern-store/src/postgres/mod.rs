@@ -111,7 +111,7 @@ const DERIVING_CHANGE_COLUMNS: &str =
     "'-', repo, sha, parents, committed_at, authored_at, NULL::TEXT, pull_request";
 const CHANGE_COLUMNS: &str =
     "id, repo, sha, parents, committed_at, authored_at, author, pull_request";
-const PULL_REQUEST_COLUMNS: &str = "id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author";
+const PULL_REQUEST_COLUMNS: &str = "id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author, review_kept";
 const DEPLOYMENT_COLUMNS: &str = "id, service, environment, status, started_at, finished_at, repo, sha, changes, kind, rollback_of, automated, rollout";
 const INCIDENT_COLUMNS: &str = "id, service, services, started_at, detected_at, acknowledged_at, resolved_at, severity, cause, caused_by, caused_by_sha, title";
 const ANNOTATION_COLUMNS: &str = "id, scope_kind, scope_name, kind, from_at, to_at, title";
@@ -120,6 +120,9 @@ const PIPELINE_RUN_COLUMNS: &str =
     "id, repo, sha, pipeline, started_at, finished_at, status, attempt";
 const WORK_ITEM_COLUMNS: &str = "id, team, service, kind, created_at";
 const WORK_STATE_COLUMNS: &str = "id, item, at, state";
+const FINDING_COLUMNS: &str = "id, repo, severity, category, opened_at, fixed_at";
+const ASSIST_USAGE_COLUMNS: &str =
+    "id, team, day, active_users, suggestions, acceptances, lines_suggested, lines_accepted";
 
 fn opt_time(r: &Row, i: usize) -> Result<Option<Timestamp>> {
     Ok(r.try_get::<_, Option<i64>>(i)?.map(time))
@@ -162,6 +165,7 @@ fn read_pull_request(r: &Row, names: &mut Names) -> Result<PullRequest> {
         author: r
             .try_get::<_, Option<String>>(13)?
             .map(Pseudonym::from_stored),
+        review_kept: r.try_get(14)?,
     })
 }
 
@@ -481,7 +485,11 @@ impl Store for PostgresStore {
                 EventKind::Sli => (SLI_COLUMNS, "slis"),
                 EventKind::PipelineRun => (PIPELINE_RUN_COLUMNS, "pipeline_runs"),
                 // Never merged: a work item or state replaces its own id.
-                EventKind::Annotation | EventKind::WorkItem | EventKind::WorkState => {
+                EventKind::Annotation
+                | EventKind::WorkItem
+                | EventKind::WorkState
+                | EventKind::Finding
+                | EventKind::AssistUsage => {
                     return Ok(None);
                 }
             };
@@ -834,6 +842,66 @@ impl Store for PostgresStore {
         progress: &dyn Fn(usize, usize),
     ) -> Result<()> {
         facts::refresh(self.client(), config, progress)
+    }
+
+    fn findings(
+        &self,
+        repos: Option<&BTreeSet<Name>>,
+        window: Window,
+    ) -> Result<Vec<lantern_events::Finding>> {
+        let list: Vec<&str> = repos.into_iter().flatten().map(Name::as_str).collect();
+        let sql = crate::panels::FINDINGS
+            .replace("{p1}", "$1")
+            .replace("{p2}", "$2")
+            .replace(
+                "{repos}",
+                if repos.is_some() {
+                    "AND repo = ANY($3)"
+                } else {
+                    ""
+                },
+            );
+        let (from, to) = (window.from.micros(), window.to.micros());
+        self.read(|c| {
+            let rows = match repos {
+                Some(_) => c.query(&sql, &[&from, &to, &list])?,
+                None => c.query(&sql, &[&from, &to])?,
+            };
+            rows.iter()
+                .map(|r| {
+                    crate::panels::finding(
+                        (r.try_get(0)?, r.try_get(1)?),
+                        (r.try_get(2)?, r.try_get(3)?),
+                        (r.try_get(4)?, r.try_get(5)?),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn assist_usage(
+        &self,
+        team: &Name,
+        window: Window,
+    ) -> Result<Vec<lantern_events::AssistUsage>> {
+        let sql = crate::panels::ASSIST_USAGE
+            .replace("{p1}", "$1")
+            .replace("{p2}", "$2")
+            .replace("{p3}", "$3");
+        let (from, to) = (window.from.micros(), window.to.micros());
+        self.read(|c| {
+            c.query(&sql, &[&team.as_str(), &from, &to])?
+                .iter()
+                .map(|r| {
+                    crate::panels::assist_usage(
+                        (r.try_get(0)?, r.try_get(1)?),
+                        r.try_get(2)?,
+                        [r.try_get(3)?, r.try_get(4)?, r.try_get(5)?],
+                        [r.try_get(6)?, r.try_get(7)?],
+                    )
+                })
+                .collect()
+        })
     }
 
     fn flow_items(

@@ -404,6 +404,8 @@ fn keep_measurements(
             Box::new(p.first_review_at.map(Timestamp::micros)),
             Box::new(f.first_commit_at.map(Timestamp::micros)),
             Box::new(encode_deploys(&f.first_deploys)),
+            Box::new(crate::pull_request_size(p)),
+            Box::new(p.review_kept),
         ]);
     }
     insert_batches(tx, "retained_pull_requests", PULL_REQUEST_ROW, rows)?;
@@ -469,6 +471,8 @@ const PULL_REQUEST_ROW: &[&str] = &[
     "first_review_at",
     "first_commit_at",
     "deploys",
+    "size",
+    "review_kept",
 ];
 const LINK_ROW: &[&str] = &["incident", "service", "finished_at", "deployment"];
 
@@ -712,7 +716,7 @@ fn add_kept(
         .collect();
     add_merged_pull_requests(
         c,
-        "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys
+        "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys, size, review_kept
            FROM retained_pull_requests WHERE merged_at >= $1 AND merged_at < $2",
         "repo",
         window,
@@ -813,6 +817,8 @@ pub(super) fn read_measured_pull_request(
         first_commit_at: r.try_get::<_, Option<i64>>(5)?.map(time),
         first_deploys: decode_deploys(r.try_get(6)?, names)?,
     };
+    crate::set_pull_request_size(&mut pr, r.try_get(7)?);
+    pr.review_kept = r.try_get(8)?;
     Ok((pr, facts))
 }
 

@@ -462,6 +462,34 @@ const MIGRATIONS: &[&str] = &[
         rows TEXT NOT NULL
     );
     "#,
+    // panels.md (as SQLite's 21).
+    r#"
+    CREATE TABLE findings (
+        id TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        category TEXT NOT NULL,
+        opened_at BIGINT NOT NULL,
+        fixed_at BIGINT,
+        received_at BIGINT NOT NULL
+    );
+    CREATE INDEX findings_by_repo ON findings(repo, opened_at);
+    CREATE TABLE assist_usage (
+        id TEXT PRIMARY KEY,
+        team TEXT NOT NULL,
+        day BIGINT NOT NULL,
+        active_users BIGINT NOT NULL,
+        suggestions BIGINT NOT NULL,
+        acceptances BIGINT NOT NULL,
+        lines_suggested BIGINT,
+        lines_accepted BIGINT,
+        received_at BIGINT NOT NULL
+    );
+    CREATE INDEX assist_usage_by_day ON assist_usage(day, team);
+    ALTER TABLE pull_requests ADD COLUMN review_kept BOOLEAN NOT NULL DEFAULT true;
+    ALTER TABLE retained_pull_requests ADD COLUMN size BIGINT;
+    ALTER TABLE retained_pull_requests ADD COLUMN review_kept BOOLEAN NOT NULL DEFAULT true;
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -4,8 +4,9 @@
 //! (docs/performance.md).
 
 use super::{
-    ANNOTATION_COLUMNS, CHANGE_COLUMNS, DEPLOYMENT_COLUMNS, INCIDENT_COLUMNS, PIPELINE_RUN_COLUMNS,
-    PULL_REQUEST_COLUMNS, SLI_COLUMNS, WORK_ITEM_COLUMNS, WORK_STATE_COLUMNS,
+    ANNOTATION_COLUMNS, ASSIST_USAGE_COLUMNS, CHANGE_COLUMNS, DEPLOYMENT_COLUMNS, FINDING_COLUMNS,
+    INCIDENT_COLUMNS, PIPELINE_RUN_COLUMNS, PULL_REQUEST_COLUMNS, SLI_COLUMNS, WORK_ITEM_COLUMNS,
+    WORK_STATE_COLUMNS,
 };
 use crate::Result;
 use crate::codec::{enum_text, scope_columns, shas_to_text};
@@ -17,7 +18,7 @@ use postgres::types::ToSql;
 /// One column's value of a row to insert.
 pub(crate) type Cell = Box<dyn ToSql + Sync>;
 
-const TABLES: [(&str, &str); 9] = [
+const TABLES: [(&str, &str); 11] = [
     ("changes", CHANGE_COLUMNS),
     ("pull_requests", PULL_REQUEST_COLUMNS),
     ("deployments", DEPLOYMENT_COLUMNS),
@@ -27,6 +28,8 @@ const TABLES: [(&str, &str); 9] = [
     ("pipeline_runs", PIPELINE_RUN_COLUMNS),
     ("work_items", WORK_ITEM_COLUMNS),
     ("work_states", WORK_STATE_COLUMNS),
+    ("findings", FINDING_COLUMNS),
+    ("assist_usage", ASSIST_USAGE_COLUMNS),
 ];
 
 /// Rows per statement: well under PostgreSQL's 65 535 parameters.
@@ -51,7 +54,7 @@ fn write_flow_summaries(tx: &mut impl GenericClient, events: &[Event]) -> Result
 
 pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
     super::facts::mark_stale(tx, events)?;
-    let mut rows: [Vec<Vec<Cell>>; 9] = Default::default();
+    let mut rows: [Vec<Vec<Cell>>; 11] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
     // Every row records when Lantern received it (hygiene.md F1, F3).
     let now = Timestamp::now().micros();
@@ -207,6 +210,7 @@ fn row(event: &Event) -> (usize, Vec<Cell>) {
                 clamp(p.additions),
                 clamp(p.deletions),
                 opt_text(p.author.as_ref().map(Pseudonym::as_stored)),
+                Box::new(p.review_kept),
             ],
         ),
         Event::Deployment(d) => (
@@ -310,6 +314,30 @@ fn row(event: &Event) -> (usize, Vec<Cell>) {
                 text(w.item.as_str()),
                 t(w.at),
                 text(w.state.as_str()),
+            ],
+        ),
+        Event::Finding(f) => (
+            9,
+            vec![
+                text(f.id.as_str()),
+                text(f.repo.as_str()),
+                text(f.severity.as_str()),
+                text(f.category.as_str()),
+                t(f.opened_at),
+                opt_t(f.fixed_at),
+            ],
+        ),
+        Event::AssistUsage(a) => (
+            10,
+            vec![
+                text(a.id.as_str()),
+                text(a.team.as_str()),
+                t(a.day),
+                clamp(Some(a.active_users)),
+                clamp(Some(a.suggestions)),
+                clamp(Some(a.acceptances)),
+                clamp(a.lines_suggested),
+                clamp(a.lines_accepted),
             ],
         ),
     }

@@ -191,7 +191,7 @@ impl<'c> Staging<'c> {
             ])?;
         }
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO staged_pull_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO staged_pull_requests VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for pr in &events.pull_requests {
             let (Some(merged_at), Some(f)) = (pr.merged_at, facts.pull_requests.get(&pr.id)) else {
@@ -208,6 +208,8 @@ impl<'c> Staging<'c> {
                 pr.first_review_at.map(Timestamp::micros),
                 f.first_commit_at.map(Timestamp::micros),
                 encode_deploys(&f.first_deploys),
+                crate::pull_request_size(pr),
+                pr.review_kept,
             ])?;
         }
         // A link retention kept goes to a purged deployment, earlier than
@@ -269,13 +271,17 @@ impl<'c> Staging<'c> {
         {
             let mut read =
                 tx.prepare("SELECT * FROM staged_pull_requests ORDER BY merged_at, pull_request")?;
-            let mut write =
-                tx.prepare("INSERT INTO pull_request_window VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
+            let mut write = tx.prepare(
+                "INSERT INTO pull_request_window VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
             let mut rows = read.query([])?;
-            let mut pending: Option<(Vec<Value>, Vec<u8>)> = None;
-            let flush = |pending: Option<(Vec<Value>, Vec<u8>)>| -> rusqlite::Result<()> {
-                if let Some((mut fields, deploys)) = pending {
+            // The fields before `deploys`, `deploys`, and those after it.
+            type Pending = (Vec<Value>, Vec<u8>, [Value; 2]);
+            let mut pending: Option<Pending> = None;
+            let flush = |pending: Option<Pending>| -> rusqlite::Result<()> {
+                if let Some((mut fields, deploys, tail)) = pending {
                     fields.push(Value::Blob(deploys));
+                    fields.extend(tail);
                     write.execute(params_from_iter(fields))?;
                 }
                 Ok(())
@@ -286,13 +292,14 @@ impl<'c> Staging<'c> {
                     .map(|i| r.get::<_, Value>(i))
                     .collect::<Result<_, _>>()?;
                 let deploys = r.get_ref(6)?.as_blob()?;
+                let tail = [r.get::<_, Value>(7)?, r.get::<_, Value>(8)?];
                 match &mut pending {
-                    Some((held, blob)) if held[..2] == fields[..2] => {
+                    Some((held, blob, _)) if held[..2] == fields[..2] => {
                         blob.extend_from_slice(deploys)
                     }
                     _ => {
                         flush(pending.take())?;
-                        pending = Some((fields, deploys.to_vec()));
+                        pending = Some((fields, deploys.to_vec(), tail));
                     }
                 }
             }
@@ -1003,7 +1010,7 @@ fn window_reads_beside_deployments(
     out.pull_requests.reserve_exact(count);
     out.pull_request_facts.reserve_exact(count);
     let sql = format!(
-        "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys
+        "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys, size, review_kept
          FROM pull_request_window {where_merged}"
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -1017,6 +1024,8 @@ fn window_reads_beside_deployments(
         );
         pr.first_review_at = r.get::<_, Option<i64>>(4)?.map(time);
         pr.merged_at = Some(time(r.get(0)?));
+        crate::set_pull_request_size(&mut pr, r.get(7)?);
+        pr.review_kept = r.get(8)?;
         let first_commit_at = r.get::<_, Option<i64>>(5)?.map(time);
         let first_deploys = decode_deploys(r.get_ref(6)?.as_blob()?, &mut names)?;
         let facts = PullRequestFacts {

@@ -40,6 +40,8 @@ struct Inserts<'t> {
     pipeline_run: rusqlite::Statement<'t>,
     work_item: rusqlite::Statement<'t>,
     work_state: rusqlite::Statement<'t>,
+    finding: rusqlite::Statement<'t>,
+    assist_usage: rusqlite::Statement<'t>,
     future_put: rusqlite::Statement<'t>,
     future_drop: rusqlite::Statement<'t>,
     /// When Lantern received the batch (every row records it).
@@ -54,7 +56,7 @@ impl<'t> Inserts<'t> {
     fn prepare(tx: &'t rusqlite::Transaction) -> rusqlite::Result<Self> {
         Ok(Inserts {
             change: tx.prepare("INSERT OR REPLACE INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?,
-            pull_request: tx.prepare("INSERT OR REPLACE INTO pull_requests VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)")?,
+            pull_request: tx.prepare("INSERT OR REPLACE INTO pull_requests VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)")?,
             deployment: tx.prepare("INSERT OR REPLACE INTO deployments VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")?,
             incident: tx.prepare("INSERT OR REPLACE INTO incidents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)")?,
             annotation: tx.prepare("INSERT OR REPLACE INTO annotations VALUES (?1,?2,?3,?4,?5,?6,?7,?8)")?,
@@ -69,6 +71,8 @@ impl<'t> Inserts<'t> {
             )?,
             work_item: tx.prepare("INSERT OR REPLACE INTO work_items (id, team, service, kind, created_at, received_at) VALUES (?1,?2,?3,?4,?5,?6)")?,
             work_state: tx.prepare("INSERT OR REPLACE INTO work_states VALUES (?1,?2,?3,?4,?5)")?,
+            finding: tx.prepare("INSERT OR REPLACE INTO findings VALUES (?1,?2,?3,?4,?5,?6,?7)")?,
+            assist_usage: tx.prepare("INSERT OR REPLACE INTO assist_usage VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?,
             future_put: tx.prepare("INSERT OR REPLACE INTO future_events VALUES (?1,?2,?3,?4,?5)")?,
             future_drop: tx.prepare("DELETE FROM future_events WHERE kind = ?1 AND id = ?2")?,
             now: Timestamp::now().micros(),
@@ -314,6 +318,7 @@ impl SqliteStore {
                     p.deletions.map(|v| v.min(i64::MAX as u64) as i64),
                     p.author.as_ref().map(Pseudonym::as_stored),
                     ins.now,
+                    p.review_kept,
                 ])?;
             }
             Event::Deployment(d) => {
@@ -414,6 +419,31 @@ impl SqliteStore {
                     ins.now,
                 ])?;
             }
+            Event::Finding(f) => {
+                ins.finding.execute(params![
+                    f.id.as_str(),
+                    f.repo.as_str(),
+                    f.severity.as_str(),
+                    f.category.as_str(),
+                    f.opened_at.micros(),
+                    opt_t(f.fixed_at),
+                    ins.now,
+                ])?;
+            }
+            Event::AssistUsage(a) => {
+                let count = |n: u64| n.min(i64::MAX as u64) as i64;
+                ins.assist_usage.execute(params![
+                    a.id.as_str(),
+                    a.team.as_str(),
+                    a.day.micros(),
+                    count(a.active_users),
+                    count(a.suggestions),
+                    count(a.acceptances),
+                    a.lines_suggested.map(count),
+                    a.lines_accepted.map(count),
+                    ins.now,
+                ])?;
+            }
         }
         Ok(())
     }
@@ -500,7 +530,7 @@ impl SqliteStore {
         args: impl rusqlite::Params,
     ) -> Result<Vec<PullRequest>> {
         let sql = format!(
-            "SELECT id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author FROM pull_requests {clause}"
+            "SELECT id, repo, opened_at, first_review_at, approved_at, merged_at, closed_at, merge_sha, head_sha, commits, first_commit_at, additions, deletions, author, review_kept FROM pull_requests {clause}"
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query(args)?;
@@ -527,6 +557,7 @@ impl SqliteStore {
                 additions: r.get::<_, Option<i64>>(11)?.map(|v| v.max(0) as u64),
                 deletions: r.get::<_, Option<i64>>(12)?.map(|v| v.max(0) as u64),
                 author: r.get::<_, Option<String>>(13)?.map(Pseudonym::from_stored),
+                review_kept: r.get(14)?,
             });
         }
         Ok(out)
@@ -909,6 +940,67 @@ impl Store for SqliteStore {
         }
     }
 
+    fn findings(
+        &self,
+        repos: Option<&BTreeSet<Name>>,
+        window: Window,
+    ) -> Result<Vec<lantern_events::Finding>> {
+        let mut args: Vec<rusqlite::types::Value> =
+            vec![window.from.micros().into(), window.to.micros().into()];
+        let in_repos = match repos {
+            Some(r) => {
+                args.extend(
+                    r.iter()
+                        .map(|n| rusqlite::types::Value::Text(n.to_string())),
+                );
+                format!("AND repo IN ({})", placeholders(r.len()))
+            }
+            None => String::new(),
+        };
+        let sql = crate::panels::FINDINGS
+            .replace("{p1}", "?1")
+            .replace("{p2}", "?2")
+            .replace("{repos}", &in_repos);
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(crate::panels::finding(
+                (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?),
+                (r.get_ref(2)?.as_str()?, r.get_ref(3)?.as_str()?),
+                (r.get(4)?, r.get(5)?),
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn assist_usage(
+        &self,
+        team: &Name,
+        window: Window,
+    ) -> Result<Vec<lantern_events::AssistUsage>> {
+        let sql = crate::panels::ASSIST_USAGE
+            .replace("{p1}", "?1")
+            .replace("{p2}", "?2")
+            .replace("{p3}", "?3");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params![
+            team.as_str(),
+            window.from.micros(),
+            window.to.micros()
+        ])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(crate::panels::assist_usage(
+                (r.get_ref(0)?.as_str()?, r.get_ref(1)?.as_str()?),
+                r.get(2)?,
+                [r.get(3)?, r.get(4)?, r.get(5)?],
+                [r.get(6)?, r.get(7)?],
+            )?);
+        }
+        Ok(out)
+    }
+
     fn flow_items(
         &self,
         scope: &lantern_engine::Scope,
@@ -1050,7 +1142,11 @@ impl Store for SqliteStore {
                 .pop()
                 .map(Event::PipelineRun),
             // Never merged: a work item or state replaces its own id.
-            EventKind::Annotation | EventKind::WorkItem | EventKind::WorkState => None,
+            EventKind::Annotation
+            | EventKind::WorkItem
+            | EventKind::WorkState
+            | EventKind::Finding
+            | EventKind::AssistUsage => None,
         })
     }
 

@@ -544,6 +544,39 @@ const MIGRATIONS: &[&str] = &[
         rows TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 21: panels.md. Findings (no path, code or message has a column)
+    // and AI assistants' team days; whether sampling kept a pull
+    // request's review detail, and its size beside what a window reads.
+    r#"
+    CREATE TABLE findings (
+        id TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        category TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        fixed_at INTEGER,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX findings_by_repo ON findings(repo, opened_at);
+    CREATE TABLE assist_usage (
+        id TEXT PRIMARY KEY,
+        team TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        active_users INTEGER NOT NULL,
+        suggestions INTEGER NOT NULL,
+        acceptances INTEGER NOT NULL,
+        lines_suggested INTEGER,
+        lines_accepted INTEGER,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX assist_usage_by_day ON assist_usage(day, team);
+    ALTER TABLE pull_requests ADD COLUMN review_kept INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE pull_request_window ADD COLUMN size INTEGER;
+    ALTER TABLE pull_request_window ADD COLUMN review_kept INTEGER NOT NULL DEFAULT 1;
+    UPDATE pull_request_window SET size = (
+        SELECT p.additions + p.deletions FROM pull_requests p WHERE p.id = pull_request_window.pull_request
+    );
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
