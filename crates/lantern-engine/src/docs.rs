@@ -45,6 +45,10 @@ pub fn find_metric_doc(name: &str) -> Option<&'static MetricDoc> {
         "cycle_time" | "flow" => "flow_time",
         "efficiency" => "flow_efficiency",
         "wip" | "work_in_progress" | "load" => "flow_load",
+        "alerts" | "alert_noise" | "noise" => "alert_quality",
+        "review" | "reviews" | "pr_size" | "batch_size" => "review_quality",
+        "finding" | "security" | "static_analysis" => "findings",
+        "ai" | "assist" | "copilot" | "assist_usage" => "ai_assist",
         "distribution" => "flow_distribution",
         other => other,
     };
@@ -241,6 +245,42 @@ const DOCS: &[MetricDoc] = &[
         misread_or_gamed: "It is a prompt to talk about workload and on-call together, not a verdict. Skipping pulse rounds hides the second fact; it does not remove the strain.",
         definition: "health.md. Both: incidents in [to − 30 d, to) ≥ 3 and ≥ 1.5 × those in [to − 60 d, to − 30 d); and the pooled mean of all non-skipped answers to non-suppressed questions of the last closed round ≤ that of the round before − 0.5, both rounds with at least max(3, min_group_size) respondents.",
     },
+    MetricDoc {
+        key: "alert_quality",
+        title: "Alert quality",
+        summary: "How much of the scope's paging was noise, how fast it was acknowledged, how much of it a change caused.",
+        measures: "Over the scope's incidents started in the window: how many were acknowledged and how long after detection (time to acknowledge), the noise — never acknowledged and resolved within 5 minutes of detection, alerts that fixed themselves before anyone looked — and the share linked to a deployment.",
+        does_not_measure: "Who was paged, who acknowledged, or how hard anyone worked. For sources that never report acknowledgements (Alertmanager), noise is an upper bound: every short alert looks unacknowledged. Whether an alert was actionable beyond that.",
+        misread_or_gamed: "Acknowledging everything at once lowers noise without fixing a single alert; silencing alerts lowers incidents and hides outages. A high noise share is a reason to tune alerts, not to page less.",
+        definition: "Incidents whose service or one of whose services is in S, started_at in W. acknowledged: with acknowledged_at; time_to_acknowledge: stats of acknowledged_at − (detected_at, else started_at). noise: no acknowledged_at and 0 ≤ resolved_at − (detected_at, else started_at) ≤ 300 s; noise_share = noise ÷ incidents. linked_share: incidents linked to a deployment (as change failure rate links them) ÷ incidents; null when there are none.",
+    },
+    MetricDoc {
+        key: "review_quality",
+        title: "Review quality",
+        summary: "How large the merged pull requests were and how many were reviewed before the merge.",
+        measures: "Over the pull requests merged in the window whose repository the scope deploys: their size in changed lines (additions + deletions), the share larger than 400 lines (small batches are the leading indicator), and the share first reviewed at or before the merge.",
+        does_not_measure: "Review depth or quality, who reviewed, how good the code was. Pull requests without sizes are left out of the size figures; pull requests whose review detail sampling dropped are left out of the review share.",
+        misread_or_gamed: "Splitting one change into many tiny pull requests lowers the large share without lowering risk; rubber-stamp reviews raise the reviewed share without review. Never compare people's pull requests: there is no per-person view, by design.",
+        definition: "P = pr_stages' set (merged_at in W, repo deployed by a service in S). merged = |P|; size: stats of additions + deletions over those giving both (line counts in the _s fields); large_share: share of those with more than 400 lines; reviewed_share: share with first_review_at ≤ merged_at over those whose review detail was kept (governance.md rule 6); unreviewed = kept − reviewed.",
+    },
+    MetricDoc {
+        key: "findings",
+        title: "Findings",
+        summary: "Static-analysis and security findings opened, fixed and still open, by severity.",
+        measures: "Over the repositories the scope deploys: findings opened and fixed in the window and open at its end, each by severity (critical, high, medium, low), the time to fix those fixed in the window, and the five rule families opened most — the conversation about secure-by-default templates.",
+        does_not_measure: "Who introduced or fixed a finding, where in the code it is (no path, code or message is stored), or how exploitable it is. A sensor, not a verdict: scanners differ in what they report.",
+        misread_or_gamed: "Dismissing findings as false positives counts as fixing them; turning rules off lowers the count. Few findings can mean a scanner that is not running.",
+        definition: "Findings of S's repos (repos of any deployment of a service in S). opened: opened_at in W; fixed: fixed_at in W; open_at_end: opened_at < to and not fixed before to; each by severity. time_to_fix: stats of fixed_at − opened_at over fixed in W. top_categories: the five categories with most opened in W (ties by name).",
+    },
+    MetricDoc {
+        key: "ai_assist",
+        title: "AI assistance",
+        summary: "How much the team's AI assistant was used and accepted — adoption, never productivity.",
+        measures: "Over the team's days in the window with at least max(3, min_group_size) active users: the days, suggestions, acceptances, acceptance rate and mean active users, always shown beside the team's change failure rate and rework rate of the same window. A high acceptance rate may mean repetitive work, a low one good judgment.",
+        does_not_measure: "Productivity, value or the quality of accepted code; any person's use (counts arrive already aggregated per team and day, and days with too few users are never shown, to anyone). Nothing about teams that do not send it.",
+        misread_or_gamed: "Accepting suggestions to raise the rate; reading a high rate as speed without looking at stability beside it. AI amplifies what a team already does: a rising rate with a rising change failure rate is the pattern to see. Never rank teams by it.",
+        definition: "assist_usage days of the team with day in W and active_users ≥ max(3, min_group_size): days, suggestions, acceptances, acceptance_rate = acceptances ÷ suggestions (null when none), mean_active_users = Σ active_users ÷ days; change_failure_rate and rework_rate are the team report's rates for W.",
+    },
 ];
 
 #[cfg(test)]
@@ -265,6 +305,10 @@ mod tests {
             "flow_efficiency",
             "flow_load",
             "flow_distribution",
+            "alert_quality",
+            "review_quality",
+            "findings",
+            "ai_assist",
         ] {
             let d = find_metric_doc(key).unwrap_or_else(|| panic!("{key}"));
             assert!(

@@ -62,6 +62,8 @@ proptest! {
         all.extend(events.incidents.iter().cloned().map(Event::Incident));
         all.extend(events.pipeline_runs.iter().cloned().map(Event::PipelineRun));
         all.extend(events.annotations.iter().cloned().map(Event::Annotation));
+        all.extend(events.findings.iter().cloned().map(Event::Finding));
+        all.extend(events.assist_usage.iter().cloned().map(Event::AssistUsage));
         let n = all.len().max(1);
         let mut shuffled = all.clone();
         shuffled.rotate_left(rotate % n);

@@ -579,6 +579,21 @@ async fn ingest_every_fixture(app: &TestApp) {
     }
     let unlabeled = github_fixture("issues/unlabeled.payload.json");
     assert_eq!(github(app, "issues", &unlabeled).await.0, 200);
+    // Scanners' findings (panels.md): a file path, lines, a message, a
+    // rule's description and the user who dismissed one; none is kept.
+    for name in ["created", "closed-by-user", "fixed", "reopened"] {
+        let alert = github_fixture(&format!("code_scanning_alert/{name}.payload.json"));
+        let (status, answer) = github(app, "code_scanning_alert", &alert).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+    }
+    let r = app
+        .post_with(
+            "/hooks/gitlab",
+            &gitlab,
+            fixture("gitlab/vulnerability_hook.json"),
+        )
+        .await;
+    assert_eq!(r.0, 200, "{:?}", r.2);
     let r = app
         .post_with("/hooks/gitlab", &gitlab, fixture("gitlab/issue_hook.json"))
         .await;
@@ -647,7 +662,19 @@ fn identities(value: &Value, parent: &str, out: &mut BTreeSet<String>) {
                             && parent == "fields"
                             || matches!(key.as_str(), "title" | "body" | "description")
                                 && matches!(parent, "issue" | "object_attributes");
-                        if person_field || persons_name || commit_message || issue_text {
+                        // A finding's place and words (code scanning,
+                        // GitLab vulnerabilities).
+                        let finding_text = matches!(key.as_str(), "path" | "file")
+                            && parent == "location"
+                            || key == "text" && parent == "message"
+                            || matches!(key.as_str(), "description" | "full_description")
+                                && parent == "rule";
+                        if person_field
+                            || persons_name
+                            || commit_message
+                            || issue_text
+                            || finding_text
+                        {
                             out.insert(s.clone());
                         }
                     }
@@ -720,7 +747,8 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
     }
     // GitHub itself commits web-flow merges: an organisation, and its name
     // is part of Lantern's own vocabulary (the `github` source).
-    people.retain(|p| p != "GitHub");
+    // The same for GitHub's own `github` sender of scanning alerts.
+    people.retain(|p| p != "GitHub" && p != "github");
     for known in [
         "octocat",
         "Matthias Fax",
@@ -734,6 +762,10 @@ async fn no_answer_to_anyone_carries_a_person_a_pseudonym_or_a_commit_message() 
         "mia@example.com",
         "Emma Richards",
         "Make the issue nav load 10x faster",
+        "src/main/java/com/github/demo/service/BookService.java",
+        "Building a SQL or Java Persistence query from user-controlled sources",
+        "Gemfile.lock",
+        "REXML DoS vulnerability",
     ] {
         assert!(
             people.iter().any(|p| p.contains(known)),

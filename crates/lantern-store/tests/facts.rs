@@ -101,14 +101,31 @@ fn fact_versions(at: &Location) {
 }
 
 fn stored_report(store: &mut dyn Store, scope: &Scope, w: Window, cfg: &EngineConfig) -> Report {
-    let input = store
+    let mut input = store
         .report_input(scope.services().as_ref(), w, cfg)
         .unwrap();
+    add_panels(store, scope, w, &mut input);
     let mut report = Ledger::build(&input, cfg).report(scope, w);
     // A team report's flow, from the items the window's read keeps.
     let items = store.flow_items(scope, Some(w)).unwrap();
     report.flow = flow::in_report(&items, scope, w);
     report
+}
+
+/// panels.md's events, as the application layer adds them to an input.
+fn add_panels(store: &dyn Store, scope: &Scope, w: Window, input: &mut ReportInput) {
+    let repos: Option<std::collections::BTreeSet<Name>> = scope.services().map(|services| {
+        input
+            .deployed_repos
+            .iter()
+            .filter(|(s, _)| services.contains(s))
+            .map(|(_, r)| r.clone())
+            .collect()
+    });
+    input.findings = store.findings(repos.as_ref(), w).unwrap();
+    if let Scope::Team { name, .. } = scope {
+        input.assist_usage = store.assist_usage(name, w).unwrap();
+    }
 }
 
 /// An empty store for each history: a file of its own, or the same
@@ -123,7 +140,7 @@ fn fresh(at: &Location, seed: u64) -> Box<dyn Store + Send> {
             raw_sql(
                 at,
                 "",
-                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs, service_repos, change_days, future_events, deliveries, work_items, work_states",
+                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs, service_repos, change_days, future_events, deliveries, work_items, work_states, findings, assist_usage",
             );
             store
         }
@@ -168,9 +185,10 @@ fn stored_reports_equal_the_engines(at: &Location) {
                     flow: None,
                     ..expected
                 };
-                let alone = store
+                let mut alone = store
                     .report_input_ending(services.as_ref(), w, w.to, &cfg)
                     .unwrap();
+                add_panels(store.as_ref(), &scope, w, &mut alone);
                 assert_eq!(
                     Ledger::build(&alone, &cfg).report(&scope, w),
                     expected,
@@ -178,9 +196,10 @@ fn stored_reports_equal_the_engines(at: &Location) {
                 );
                 if seed % 4 == 0 {
                     let days = buckets(&w, Bucket::Day);
-                    let input = store
+                    let mut input = store
                         .report_input_ending(services.as_ref(), w, days[0].to, &cfg)
                         .unwrap();
+                    add_panels(store.as_ref(), &scope, w, &mut input);
                     let ledger = Ledger::build(&input, &cfg);
                     for b in days {
                         assert_eq!(

@@ -188,11 +188,79 @@ pub fn generate(seed: u64, until: NaiveDate, days: u32) -> Vec<Value> {
         let mut rng = Rng::new(seed.wrapping_mul(7_000_003).wrapping_add(i as u64));
         work_items(p, &mut rng, start, end, &mut out);
     }
+    // Scanners' findings and AI-assistant days (panels.md), from
+    // generators of their own too.
+    for (i, p) in PROFILES.iter().enumerate() {
+        let mut rng = Rng::new(seed.wrapping_mul(9_000_011).wrapping_add(i as u64));
+        findings(p, &mut rng, start, end, &mut out);
+    }
+    for (i, team) in team_names().into_iter().enumerate() {
+        let mut rng = Rng::new(seed.wrapping_mul(11_000_027).wrapping_add(i as u64));
+        assist_days(team, &mut rng, start, end, &mut out);
+    }
     // Context a team would have recorded.
     let freeze_from = start + (days as f64 * 0.6).floor() * DAY;
     out.push(json!({"type":"annotation","id":"demo-freeze","scope":{"team":"payments"},"kind":"freeze","from":ts(freeze_from),"to":ts(freeze_from + 7.0 * DAY),"title":"Quarter-end change freeze"}));
     out.push(json!({"type":"annotation","id":"demo-migration","scope":{"service":"ledger-monolith"},"kind":"migration","from":ts(start + 20.0 * DAY),"to":ts(start + 34.0 * DAY),"title":"Database migration to the new cluster"}));
     out
+}
+
+/// A repository's scanner findings: about one every four days, most
+/// fixed within a few weeks (criticals sooner), some dismissed never.
+fn findings(p: &Profile, rng: &mut Rng, start: f64, end: f64, out: &mut Vec<Value>) {
+    const FAMILIES: [&str; 7] = [
+        "sql-injection",
+        "xss",
+        "path-injection",
+        "hardcoded-credentials",
+        "weak-crypto",
+        "ssrf",
+        "vulnerable-dependency",
+    ];
+    let mut t = start - 30.0 * DAY;
+    let mut n = 0;
+    while t < end {
+        t += rng.duration(4.0 * DAY, 1.5);
+        if t >= end {
+            break;
+        }
+        n += 1;
+        let roll = rng.unit();
+        let (severity, fix_days) = match roll {
+            r if r < 0.08 => ("critical", 3.0),
+            r if r < 0.3 => ("high", 10.0),
+            r if r < 0.7 => ("medium", 25.0),
+            _ => ("low", 45.0),
+        };
+        let category = FAMILIES[rng.below(FAMILIES.len() as u64) as usize];
+        let mut f = json!({"type":"finding","id":format!("{}/code-scanning/{n}", p.repo),"repo":p.repo,
+            "severity":severity,"category":category,"opened_at":ts(t)});
+        let fixed = t + rng.duration(fix_days * DAY, 1.5);
+        if fixed < end && rng.chance(0.85) {
+            f["fixed_at"] = json!(ts(fixed));
+        }
+        out.push(f);
+    }
+}
+
+/// A team's AI-assistant days: working days only, a handful of active
+/// users (some days too few to show), about a third of suggestions taken.
+fn assist_days(team: &str, rng: &mut Rng, start: f64, end: f64, out: &mut Vec<Value>) {
+    let mut day = start;
+    while day < end {
+        let date = Timestamp::from_micros((day * MICROS_PER_SECOND as f64) as i64).date();
+        day += DAY;
+        if date.weekday().number_from_monday() > 5 {
+            continue;
+        }
+        let users = 1 + rng.below(7);
+        let suggestions = users * (40 + rng.below(80));
+        let acceptances = (suggestions as f64 * (0.2 + 0.2 * rng.unit())) as u64;
+        out.push(
+            json!({"type":"assist_usage","team":team,"day":date.to_string(),
+            "active_users":users,"suggestions":suggestions,"acceptances":acceptances}),
+        );
+    }
 }
 
 /// A service's work items over [start, end): tickets arrive about half as

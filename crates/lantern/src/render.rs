@@ -4,7 +4,7 @@
 //! gains a `buckets` array of reports.
 
 use lantern_app::annotations::AnnotationJson;
-use lantern_app::format::plural;
+use lantern_app::format::{decimals, plural};
 use lantern_app::report::ReportDocument;
 use lantern_engine::{Report, Stats, find_metric_doc};
 use std::fmt::Write;
@@ -279,6 +279,93 @@ fn supporting_rows(r: &Report) -> Vec<(&'static str, String)> {
             },
         ),
     ]
+    .into_iter()
+    .chain(panel_rows(r))
+    .collect()
+}
+
+/// panels.md's four panels, one line or two each. AI assistance comes
+/// with the team's stability beside it, never alone.
+fn panel_rows(r: &Report) -> Vec<(&'static str, String)> {
+    let a = &r.alert_quality;
+    let q = &r.review_quality;
+    let f = &r.findings;
+    let lines = |s: &Stats| match s.median_s {
+        Some(m) => format!("{} lines", decimals(m, 1)),
+        None => "—".into(),
+    };
+    let mut rows = vec![
+        (
+            "Alert quality",
+            format!(
+                "{} · noise {} · linked {}",
+                plural(a.incidents, "incident", "incidents"),
+                percent(a.noise_share),
+                percent(a.linked_share)
+            ),
+        ),
+        (
+            "",
+            format!(
+                "acknowledged {} · median {} to acknowledge",
+                a.acknowledged,
+                median(&a.time_to_acknowledge)
+            ),
+        ),
+        (
+            "Review quality",
+            format!(
+                "{} merged · median size {} · over 400 lines {}",
+                q.merged,
+                lines(&q.size),
+                percent(q.large_share)
+            ),
+        ),
+        (
+            "",
+            format!(
+                "reviewed before merge {} · {} not",
+                percent(q.reviewed_share),
+                q.unreviewed
+            ),
+        ),
+        (
+            "Findings",
+            format!(
+                "opened {} ({} critical, {} high) · fixed {} · open at end {}",
+                f.opened.total(),
+                f.opened.critical,
+                f.opened.high,
+                f.fixed.total(),
+                f.open_at_end.total()
+            ),
+        ),
+    ];
+    if !f.top_categories.is_empty() {
+        let top: Vec<String> = f
+            .top_categories
+            .iter()
+            .map(|c| format!("{} {}", c.category, c.count))
+            .collect();
+        rows.push(("", format!("most opened: {}", top.join(", "))));
+    }
+    if let Some(ai) = &r.ai_assist {
+        rows.push((
+            "AI assistance",
+            format!(
+                "acceptance {} over {} · change failure rate {} · rework rate {}",
+                percent(ai.acceptance_rate),
+                plural(ai.days, "day", "days"),
+                percent(ai.change_failure_rate),
+                percent(ai.rework_rate)
+            ),
+        ));
+        rows.push((
+            "",
+            "adoption, not productivity: `lantern explain ai_assist`".into(),
+        ));
+    }
+    rows
 }
 
 /// Data-quality counts in plain words.

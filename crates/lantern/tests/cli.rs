@@ -65,7 +65,7 @@ fn the_json_report_has_exactly_the_shape_of_metrics_md() {
     let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
     let mut expected = words(
-        "scope window benchmark deployment_frequency lead_time change_failure_rate failed_deployment_recovery_time rework_rate time_to_restore time_to_detect deployment_success_rate pr_stages data_quality signals",
+        "scope window benchmark deployment_frequency lead_time change_failure_rate failed_deployment_recovery_time rework_rate time_to_restore time_to_detect deployment_success_rate pr_stages data_quality signals alert_quality review_quality findings",
     );
     let mut got = keys.clone();
     got.sort();

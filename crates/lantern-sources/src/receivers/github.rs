@@ -14,6 +14,8 @@
 //! - `issues` with the incident label: an incident (`trackers`); other
 //!   issues are work items, and `projects_v2_item` status changes move
 //!   them (`work`);
+//! - `code_scanning_alert`: the alert as a `finding` (no path, message
+//!   or person; `findings`);
 //! - `deployment` (not final yet), `ping` and the rest: accepted, ignored.
 
 use super::fields::{
@@ -45,6 +47,7 @@ pub fn map(
     body: &[u8],
     settings: &SourceSettings,
     pseudonymiser: &Pseudonymiser,
+    received_at: lantern_events::Timestamp,
 ) -> Result<Mapped, MapError> {
     let Some(event) = event else {
         return Err(MapError("the `X-GitHub-Event` header is missing".into()));
@@ -58,6 +61,7 @@ pub fn map(
         "workflow_run" => workflow_run(&v, settings),
         "issues" => super::trackers::github_issue(&v, service(&v, settings)?, settings),
         "projects_v2_item" => super::work::github_project_item(&v, settings),
+        "code_scanning_alert" => super::findings::github_code_scanning(&v, received_at),
         "ping" => Ok(Mapped::Ignored("ping: the hook reaches Lantern".into())),
         "deployment" => Ok(Mapped::Ignored(
             "a deployment counts once a deployment_status says how it ended".into(),

@@ -2,7 +2,8 @@
 //! status is a deployment; tier `production` makes it production),
 //! `merge_request` (opened, approved, merged, closed: merged into what is
 //! stored), `push` (its commits, each with the one before as parent) and
-//! `pipeline` (a finished pipeline is a `pipeline_run`).
+//! `pipeline` (a finished pipeline is a `pipeline_run`), `issue`
+//! (`trackers`) and `vulnerability` (a `finding`: `findings`).
 //! GitLab writes times as `2021-04-28 21:50:00 +0200`, `… UTC` or ISO 8601;
 //! all are read.
 
@@ -57,6 +58,7 @@ pub fn map(
         Some("push") => push(&v, pseudonymiser),
         Some("pipeline") => pipeline(&v),
         Some("issue") => super::trackers::gitlab_issue(&v, settings, time),
+        Some("vulnerability") => super::findings::gitlab_vulnerability(&v, time),
         Some(other) => Ok(Mapped::Ignored(format!(
             "GitLab `{other}` hooks are not used"
         ))),

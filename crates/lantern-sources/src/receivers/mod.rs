@@ -5,6 +5,7 @@
 mod cdevents;
 mod events;
 mod fields;
+mod findings;
 mod flags;
 mod github;
 mod gitlab;
@@ -187,6 +188,7 @@ pub const RECEIVERS: &[Receiver] = &[
                 d.body,
                 d.settings,
                 d.pseudonymiser,
+                d.received_at,
             )
         },
     },
