@@ -14,7 +14,9 @@
 //! - [`flow`]: the flow panel (flow.md) and the teams' flow distribution;
 //! - [`pulse`]: the pulse answer page and the team page's pulse section;
 //! - [`team_health`]: strain and experiments on the team page;
-//! - [`notify`]: the admins' page of notify targets and deliveries.
+//! - [`notify`]: the admins' page of notify targets and deliveries;
+//! - [`panels`]: alert quality, review quality, findings and AI assistance
+//!   (panels.md).
 //!
 //! Assets are compiled in: no CDN, nothing fetched at run time.
 
@@ -30,6 +32,7 @@ pub(crate) mod notify;
 pub(crate) mod org;
 pub mod overview;
 pub mod page;
+pub(crate) mod panels;
 pub(crate) mod pulse;
 pub(crate) mod scope;
 pub(crate) mod sign_in;

@@ -328,6 +328,9 @@ fn render(
                 Figures::Withheld(why) => p.notice { "Withheld from you: " (why) "." }
             }
         }
+        @if let Figures::Shown(r) = &c.org {
+            (super::panels::panels(r, &[], true))
+        }
         section aria-labelledby="distribution" {
             h2 id="distribution" { "How many services are in each band" }
             p { "Each row counts services, not people. It shows where the organisation's delivery systems are, without naming a first or a last." }

@@ -490,6 +490,7 @@ fn figures_page(
             p.note data-pooled { (p.sentence()) " " a href="/docs/metrics#lead_time" { "What lead time measures" } }
         }
         (super::slos::panel(report, buckets, c.gate.as_ref()))
+        (super::panels::panels(report, buckets, false))
         (super::health::panel(report, buckets))
         section aria-labelledby="quality" {
             h2 id="quality" { "Data quality" }

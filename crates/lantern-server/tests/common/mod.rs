@@ -75,6 +75,76 @@ impl StoreHome {
     }
 }
 
+impl StoreHome {
+    /// Every table's rows as text, read from the database itself: what a
+    /// test may search for something that must never be stored.
+    #[allow(dead_code)]
+    pub fn dump_text(&self) -> Vec<(String, String)> {
+        match &self.location {
+            Location::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                let tables: Vec<String> = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                tables
+                    .into_iter()
+                    .map(|t| {
+                        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+                        let n = stmt.column_count();
+                        let mut rows = stmt.query([]).unwrap();
+                        let mut text = String::new();
+                        while let Some(r) = rows.next().unwrap() {
+                            for i in 0..n {
+                                match r.get_ref(i).unwrap() {
+                                    rusqlite::types::ValueRef::Text(b)
+                                    | rusqlite::types::ValueRef::Blob(b) => {
+                                        text.push_str(&String::from_utf8_lossy(b))
+                                    }
+                                    other => text.push_str(&format!("{other:?}")),
+                                }
+                                text.push('\t');
+                            }
+                            text.push('\n');
+                        }
+                        (t, text)
+                    })
+                    .collect()
+            }
+            Location::Postgres(url) => {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+                    let tables: Vec<String> = client
+                        .query(
+                            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+                            &[],
+                        )
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                    tables
+                        .into_iter()
+                        .map(|t| {
+                            let rows = client
+                                .query(&format!("SELECT t::text FROM \"{t}\" t"), &[])
+                                .unwrap();
+                            let text: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+                            (t, text.join("\n"))
+                        })
+                        .collect()
+                })
+                .join()
+                .unwrap()
+            }
+        }
+    }
+}
+
 /// An answer as the client saw it.
 #[derive(Debug)]
 pub struct Response {
