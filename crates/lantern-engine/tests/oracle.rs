@@ -908,7 +908,7 @@ impl<'a> Naive<'a> {
         let findings = json!({
             "opened": by_severity(&|f| w.contains(f.opened_at)),
             "fixed": by_severity(&|f| f.fixed_at.is_some_and(|t| w.contains(t))),
-            "open_at_end": by_severity(&|f| f.opened_at < w.to && !f.fixed_at.is_some_and(|t| t < w.to)),
+            "open_at_end": by_severity(&|f| f.opened_at < w.to && !matches!(f.fixed_at, Some(t) if t < w.to)),
             "time_to_fix": stats(of_scope.iter().filter_map(|f| f.fixed_at.filter(|&t| w.contains(t)).map(|t| sec(t, f.opened_at))).collect()),
             "top_categories": top.iter().map(|(c, n)| json!({"category": c, "count": n})).collect::<Vec<_>>(),
         });

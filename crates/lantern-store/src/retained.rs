@@ -23,6 +23,9 @@ pub struct RetentionRun {
     /// Work items (flow.md) whose last state is before the raw horizon:
     /// their tracker ids became aliases; their states stay.
     pub work_items: u64,
+    /// Findings fixed and AI-assistant days (panels.md) before the raw
+    /// horizon: their ids became aliases.
+    pub panel_events: u64,
     pub dead_letters: u64,
     pub audit_entries: u64,
     /// Anonymous measurements older than the aggregate horizon.
@@ -43,6 +46,7 @@ impl RetentionRun {
             + self.deployments
             + self.incidents
             + self.work_items
+            + self.panel_events
             + self.dead_letters
             + self.audit_entries
             + self.measurements
@@ -62,13 +66,14 @@ impl RetentionRun {
 
     pub(crate) fn summary(&self) -> String {
         format!(
-            "horizon {}: {} changes, {} pull requests, {} deployments, {} incidents, {} work items, {} dead letters, {} audit entries, {} old measurements",
+            "horizon {}: {} changes, {} pull requests, {} deployments, {} incidents, {} work items, {} findings and assistant days, {} dead letters, {} audit entries, {} old measurements",
             self.raw_horizon,
             self.changes,
             self.pull_requests,
             self.deployments,
             self.incidents,
             self.work_items,
+            self.panel_events,
             self.dead_letters,
             self.audit_entries,
             self.measurements
@@ -84,3 +89,19 @@ impl RetentionRun {
 /// window before the horizon is unchanged. An item still open keeps its
 /// id: later deliveries name it. Dropped at the aggregate horizon.
 pub(crate) const WORK_ALIAS_PREFIX: &str = "retained:work:";
+
+/// panels.md past the raw horizon: a finding fixed before it, and an AI
+/// assistant's team day before it, lose their ids (`{alias}` stands for
+/// each store's random alias); what the figures read stays until the
+/// aggregate horizon. An open finding keeps its id and its `opened_at`:
+/// a later delivery fixes it.
+pub(crate) const ALIAS_PANEL_EVENTS: [&str; 2] = [
+    "UPDATE findings SET id = 'retained:finding:' || {alias} WHERE fixed_at < {h} AND id NOT LIKE 'retained:%'",
+    "UPDATE assist_usage SET id = 'retained:assist:' || {alias} WHERE day < {h} AND id NOT LIKE 'retained:%'",
+];
+
+/// The same measurements past the aggregate horizon.
+pub(crate) const DROP_PANEL_EVENTS: [&str; 2] = [
+    "DELETE FROM findings WHERE fixed_at < {h} AND id LIKE 'retained:%'",
+    "DELETE FROM assist_usage WHERE day < {h} AND id LIKE 'retained:%'",
+];

@@ -24,9 +24,24 @@ fn reports(store: &mut (dyn Store + Send), windows: &[Window], cfg: &EngineConfi
     let mut out = Vec::new();
     for w in windows {
         for scope in history_scopes() {
-            let input = store
+            let mut input = store
                 .report_input(scope.services().as_ref(), *w, cfg)
                 .unwrap();
+            // panels.md's findings and AI-assistant days, as the
+            // application layer adds them.
+            let repos: Option<std::collections::BTreeSet<Name>> =
+                scope.services().map(|services| {
+                    input
+                        .deployed_repos
+                        .iter()
+                        .filter(|(s, _)| services.contains(s))
+                        .map(|(_, r)| r.clone())
+                        .collect()
+                });
+            input.findings = store.findings(repos.as_ref(), *w).unwrap();
+            if let Scope::Team { name, .. } = &scope {
+                input.assist_usage = store.assist_usage(name, *w).unwrap();
+            }
             let mut report = Ledger::build(&input, cfg).report(&scope, *w);
             // Retention keeps a `caused_by_sha` link whose commit it purges
             // as the deployment the sha led to: stated either way, it then
@@ -117,6 +132,18 @@ fn purged_at(events: &EventSet, h: Timestamp) -> Purged {
         if states.last().is_some_and(|s| s.at < h) {
             ids.insert(item.id.to_string());
             ids.extend(states.iter().map(|s| s.id.to_string()));
+        }
+    }
+    // Findings fixed, and AI-assistant days, before the horizon lose
+    // their ids; open findings keep theirs.
+    for f in &events.findings {
+        if f.fixed_at.is_some_and(|t| t < h) {
+            ids.insert(f.id.to_string());
+        }
+    }
+    for d in &events.assist_usage {
+        if d.day < h {
+            ids.insert(d.id.to_string());
         }
     }
     bytes.extend(old_people.difference(&kept_people).cloned());

@@ -287,6 +287,7 @@ fn supporting_rows(r: &Report) -> Vec<(&'static str, String)> {
 /// panels.md's four panels, one line or two each. AI assistance comes
 /// with the team's stability beside it, never alone.
 fn panel_rows(r: &Report) -> Vec<(&'static str, String)> {
+    // Each value fits the 52 columns an 80-column terminal leaves it.
     let a = &r.alert_quality;
     let q = &r.review_quality;
     let f = &r.findings;
@@ -307,7 +308,7 @@ fn panel_rows(r: &Report) -> Vec<(&'static str, String)> {
         (
             "",
             format!(
-                "acknowledged {} · median {} to acknowledge",
+                "{} acknowledged, median {} after",
                 a.acknowledged,
                 median(&a.time_to_acknowledge)
             ),
@@ -315,7 +316,7 @@ fn panel_rows(r: &Report) -> Vec<(&'static str, String)> {
         (
             "Review quality",
             format!(
-                "{} merged · median size {} · over 400 lines {}",
+                "{} merged · median {} · >400 lines {}",
                 q.merged,
                 lines(&q.size),
                 percent(q.large_share)
@@ -332,38 +333,52 @@ fn panel_rows(r: &Report) -> Vec<(&'static str, String)> {
         (
             "Findings",
             format!(
-                "opened {} ({} critical, {} high) · fixed {} · open at end {}",
+                "opened {} ({} critical, {} high) · fixed {}",
                 f.opened.total(),
                 f.opened.critical,
                 f.opened.high,
-                f.fixed.total(),
-                f.open_at_end.total()
+                f.fixed.total()
+            ),
+        ),
+        (
+            "",
+            format!(
+                "open at the end {} ({} critical)",
+                f.open_at_end.total(),
+                f.open_at_end.critical
             ),
         ),
     ];
-    if !f.top_categories.is_empty() {
-        let top: Vec<String> = f
-            .top_categories
-            .iter()
-            .map(|c| format!("{} {}", c.category, c.count))
-            .collect();
-        rows.push(("", format!("most opened: {}", top.join(", "))));
+    let mut top = String::from("most opened:");
+    for c in &f.top_categories {
+        let next = format!(" {} {},", c.category, c.count);
+        if top.chars().count() + next.chars().count() > 52 {
+            break;
+        }
+        top.push_str(&next);
+    }
+    if top.ends_with(',') {
+        top.pop();
+        rows.push(("", top));
     }
     if let Some(ai) = &r.ai_assist {
         rows.push((
             "AI assistance",
             format!(
-                "acceptance {} over {} · change failure rate {} · rework rate {}",
+                "{} accepted over {}",
                 percent(ai.acceptance_rate),
-                plural(ai.days, "day", "days"),
-                percent(ai.change_failure_rate),
-                percent(ai.rework_rate)
+                plural(ai.days, "day", "days")
             ),
         ));
         rows.push((
             "",
-            "adoption, not productivity: `lantern explain ai_assist`".into(),
+            format!(
+                "beside it: change failure {}, rework {}",
+                percent(ai.change_failure_rate),
+                percent(ai.rework_rate)
+            ),
         ));
+        rows.push(("", "adoption, not productivity (explain ai_assist)".into()));
     }
     rows
 }

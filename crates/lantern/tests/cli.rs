@@ -338,8 +338,9 @@ fn explain_lists_and_explains() {
     }
     let json: Value = serde_json::from_str(&stdout(&env.run(&["explain", "--json"]))).unwrap();
     // The ten of metrics.md, the SLOs, their budget and the gate,
-    // flow.md's five, and health.md's load, pulse and strain.
-    assert_eq!(json.as_array().unwrap().len(), 21);
+    // flow.md's five, health.md's load, pulse and strain, and panels.md's
+    // four.
+    assert_eq!(json.as_array().unwrap().len(), 25);
     for topic in [
         "slo",
         "budget",

@@ -430,7 +430,7 @@ pub fn same(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Result<
 /// teams `t` and `u`, some under the threshold.
 pub fn panels(seed: u64) -> Vec<String> {
     const DAY: i64 = 86_400;
-    let mut rng = Rng::new(seed ^ 0x9a4e_15);
+    let mut rng = Rng::new(seed ^ 0x009a_4e15);
     let mut lines = Vec::new();
     for i in 0..rng.below(8) {
         let service = *rng.pick(&["svc1", "svc2", "svc3"]);

@@ -301,6 +301,13 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
     let purged_shas: Vec<String> = purge.shas.iter().map(Sha::to_string).collect();
     let pipeline_runs = anonymise_runs(tx, h, &purged_shas)?;
     let work_items = anonymise_work(tx, h)?;
+    let mut panel_events = 0;
+    for sql in crate::retained::ALIAS_PANEL_EVENTS {
+        let sql = sql
+            .replace("{alias}", "md5(random()::text || id)")
+            .replace("{h}", "$1");
+        panel_events += tx.execute(&sql, &[&h])?;
+    }
     forget_arrivals(tx, h)?;
     Ok(RetentionRun {
         changes,
@@ -309,6 +316,7 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
         incidents,
         pipeline_runs,
         work_items,
+        panel_events,
         ..RetentionRun::default()
     })
 }
@@ -594,6 +602,9 @@ fn drop_measurements(tx: &mut Transaction, horizon: i64) -> Result<u64> {
         "DELETE FROM incidents WHERE resolved_at < $1 AND id LIKE $2",
         &[&horizon, &retained],
     )?;
+    for sql in crate::retained::DROP_PANEL_EVENTS {
+        n += tx.execute(&sql.replace("{h}", "$1"), &[&horizon])?;
+    }
     tx.execute(
         "DELETE FROM retained_contributors WHERE day < $1",
         &[&horizon.div_euclid(MICROS_PER_DAY)],

@@ -232,6 +232,13 @@ fn purge_raw(tx: &Transaction, h: i64) -> Result<RetentionRun> {
     let changes = tx.execute("DELETE FROM changes WHERE committed_at < ?1", [h])? as u64;
     let pipeline_runs = anonymise_runs(tx, h)?;
     let work_items = anonymise_work(tx, h)?;
+    let mut panel_events = 0;
+    for sql in crate::retained::ALIAS_PANEL_EVENTS {
+        let sql = sql
+            .replace("{alias}", "lower(hex(randomblob(12)))")
+            .replace("{h}", "?1");
+        panel_events += tx.execute(&sql, [h])? as u64;
+    }
     tx.execute_batch(
         "DELETE FROM pull_requests WHERE id IN (SELECT old FROM alias_p);
          DELETE FROM deployments WHERE id IN (SELECT old FROM alias_d);
@@ -245,6 +252,7 @@ fn purge_raw(tx: &Transaction, h: i64) -> Result<RetentionRun> {
         incidents,
         pipeline_runs,
         work_items,
+        panel_events,
         ..RetentionRun::default()
     })
 }
@@ -405,6 +413,9 @@ fn drop_measurements(tx: &Transaction, horizon: i64) -> Result<u64> {
         "DELETE FROM work_items WHERE last_at < ?1 AND id LIKE ?2",
         rusqlite::params![horizon, work],
     )?;
+    for sql in crate::retained::DROP_PANEL_EVENTS {
+        n += tx.execute(&sql.replace("{h}", "?1"), [horizon])?;
+    }
     tx.execute(
         "DELETE FROM retained_contributors WHERE day < ?1",
         [horizon.div_euclid(MICROS_PER_DAY)],
