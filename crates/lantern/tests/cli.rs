@@ -356,6 +356,21 @@ fn explain_lists_and_explains() {
             stdout(&out)
         );
     }
+    // panels.md: AI assistance is adoption, read beside stability.
+    let ai = stdout(&env.run(&["explain", "ai_assist"]));
+    // (Wrapped to the terminal: compared word by word.)
+    let ai = ai.split_whitespace().collect::<Vec<_>>().join(" ");
+    for words in [
+        "AI assistance",
+        "a low one good judgment",
+        "change failure rate and rework rate",
+        "Never rank teams",
+    ] {
+        assert!(ai.contains(words), "{words}: {ai}");
+    }
+    for alias in ["alerts", "review", "security", "copilot"] {
+        assert!(env.run(&["explain", alias]).status.success(), "{alias}");
+    }
     let bad = env.run(&["explain", "story_points"]);
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("no metric `story_points`"));

@@ -529,6 +529,60 @@ async fn explore_the_demo(browser: Browser) {
         .await
         .unwrap();
     screenshot(&client, "team-flow").await;
+    // panels.md's four cards under DORA and SLOs show the API's figures;
+    // the acceptance rate has the change failure rate beside it.
+    let report = api(
+        &base,
+        &admin,
+        &format!("/api/v1/report?team=payments&{window}"),
+    )
+    .await;
+    let value = |css: &'static str, attribute: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .attr(attribute)
+                .await
+                .unwrap()
+                .and_then(|v| v.parse::<f64>().ok())
+        }
+    };
+    let exact = |v: &Value| v.as_f64();
+    assert_eq!(
+        value("[data-panel=alert_quality] .value", "data-value").await,
+        exact(&report["alert_quality"]["noise_share"])
+    );
+    assert_eq!(
+        value("[data-panel=review_quality] .value", "data-value").await,
+        exact(&report["review_quality"]["large_share"])
+    );
+    let open: u64 = ["critical", "high", "medium", "low"]
+        .iter()
+        .map(|s| report["findings"]["open_at_end"][s].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        value("[data-panel=findings] .value", "data-value").await,
+        Some(open as f64)
+    );
+    assert_eq!(
+        value("[data-panel=ai_assist] .value", "data-value").await,
+        exact(&report["ai_assist"]["acceptance_rate"])
+    );
+    assert_eq!(
+        value("[data-panel=ai_assist] [data-beside]", "data-beside").await,
+        exact(&report["change_failure_rate"]["rate"])
+    );
+    client
+        .execute(
+            "document.getElementById('panels').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    screenshot(&client, "team-panels").await;
     // The explanation is one click away.
     click(&client, "article[data-card=lead_time] summary").await;
     let explained = text(&client, "article[data-card=lead_time] details").await;

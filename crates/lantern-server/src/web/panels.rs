@@ -17,6 +17,11 @@ fn share(v: Option<f64>) -> String {
         .unwrap_or_else(|| "no data".into())
 }
 
+/// A figure exactly, for programs reading the page (`data-value`).
+fn raw(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
 fn median(s: &Stats) -> String {
     s.median_s
         .map(|m| chart::format_value(Unit::Duration, m))
@@ -96,7 +101,7 @@ pub fn panels(report: &Report, buckets: &[BucketReport], org: bool) -> Markup {
             div.cards {
                 article.card data-panel="alert_quality" {
                     h3 { "Alert quality" }
-                    p.value { (share(a.noise_share)) " noise" }
+                    p.value data-value=(raw(a.noise_share)) { (share(a.noise_share)) " noise" }
                     p.sub { (a.incidents) " incidents · " (a.noise) " fixed themselves within 5 minutes, unacknowledged" }
                     p.sub { (a.acknowledged) " acknowledged, median " (median(&a.time_to_acknowledge)) " after detection · "
                         (share(a.linked_share)) " linked to a deployment" }
@@ -105,7 +110,7 @@ pub fn panels(report: &Report, buckets: &[BucketReport], org: bool) -> Markup {
                 }
                 article.card data-panel="review_quality" {
                     h3 { "Review quality" }
-                    p.value { (share(q.large_share)) " over 400 lines" }
+                    p.value data-value=(raw(q.large_share)) { (share(q.large_share)) " over 400 lines" }
                     p.sub { (q.merged) " merged · median size "
                         (q.size.median_s.map(|m| format!("{} lines", lantern_app::format::decimals(m, 1))).unwrap_or_else(|| "no data".into())) }
                     p.sub { (share(q.reviewed_share)) " reviewed before the merge · " (q.unreviewed) " not" }
@@ -117,7 +122,7 @@ pub fn panels(report: &Report, buckets: &[BucketReport], org: bool) -> Markup {
                 }
                 article.card data-panel="findings" {
                     h3 { "Findings" }
-                    p.value { (f.open_at_end.total()) " open at " (day_before(&report.window.to)) }
+                    p.value data-value=(f.open_at_end.total()) { (f.open_at_end.total()) " open at " (day_before(&report.window.to)) }
                     p.sub { "Opened " (severities(&f.opened)) }
                     p.sub { "Fixed " (severities(&f.fixed)) ", median " (median(&f.time_to_fix)) " to fix" }
                     @if !f.top_categories.is_empty() {
@@ -134,8 +139,8 @@ pub fn panels(report: &Report, buckets: &[BucketReport], org: bool) -> Markup {
                     article.card data-panel="ai_assist" {
                         h3 { "AI assistance" }
                         // Never alone: the team's stability beside it.
-                        p.value { (share(ai.acceptance_rate)) " accepted" }
-                        p.sub { "Beside it, the same days: change failure rate " (share(ai.change_failure_rate))
+                        p.value data-value=(raw(ai.acceptance_rate)) { (share(ai.acceptance_rate)) " accepted" }
+                        p.sub data-beside=(raw(ai.change_failure_rate)) { "Beside it, the same days: change failure rate " (share(ai.change_failure_rate))
                             " · rework rate " (share(ai.rework_rate)) }
                         p.sub { (ai.days) " days shown · " (ai.suggestions) " suggestions · "
                             (ai.mean_active_users.map(|m| lantern_app::format::decimals(m, 1)).unwrap_or_else(|| "no".into())) " active users a day" }
