@@ -295,6 +295,13 @@ impl Loaded {
         Ok(Loaded { input, window })
     }
 
+    /// panels.md: every repository's findings, for the organisation's
+    /// report of a read of some services (the organisation page's).
+    pub fn add_every_finding(&mut self, store: &dyn Store) -> Result<(), AppError> {
+        self.input.findings = store.findings(None, self.window)?;
+        Ok(())
+    }
+
     /// panels.md: a team's AI-assistant days (only a team report shows
     /// them).
     fn add_assist_usage(&mut self, store: &dyn Store, scope: &Scope) -> Result<(), AppError> {

@@ -33,6 +33,8 @@ fn history() -> String {
         {"type":"finding","id":"f1","repo":"acme/shop","severity":"high","category":"sql-injection","opened_at":"2026-03-02T00:00:00Z","fixed_at":"2026-03-04T00:00:00Z"},
         {"type":"finding","id":"f2","repo":"acme/shop","severity":"critical","category":"weak-crypto","opened_at":"2026-02-20T00:00:00Z"},
         {"type":"finding","id":"f3","repo":"acme/shop","severity":"low","category":"xss","opened_at":"2026-03-06T00:00:00Z","fixed_at":"2026-03-09T00:00:00Z"},
+        // A repository no service deploys: the organisation's only.
+        {"type":"finding","id":"f4","repo":"acme/tools","severity":"medium","category":"xss","opened_at":"2026-03-03T00:00:00Z"},
         {"type":"assist_usage","team":"payments","day":"2026-03-02","active_users":5,"suggestions":100,"acceptances":30},
         // Two people: stored, never shown.
         {"type":"assist_usage","team":"payments","day":"2026-03-03","active_users":2,"suggestions":1000,"acceptances":900},
@@ -167,6 +169,10 @@ async fn a_teams_panels_are_exact_and_a_small_days_use_shows_nowhere() {
     assert_eq!(org["alert_quality"]["incidents"], 4);
     assert_eq!(org["alert_quality"]["noise"], 2, "301 s is not noise");
     assert!(org.get("ai_assist").is_none());
+    assert_eq!(
+        org["findings"]["open_at_end"],
+        json!({"critical": 1, "high": 0, "medium": 1, "low": 1})
+    );
 
     // The pages: four panels on the team's, the stability beside the
     // acceptance rate; the organisation's totals name no team.
@@ -203,6 +209,13 @@ async fn a_teams_panels_are_exact_and_a_small_days_use_shows_nowhere() {
         "{panels}"
     );
     assert!(!panels.contains("data-panel=\"ai_assist\""));
+    // The same totals as the organisation's report through the API.
+    assert!(
+        panels.contains(
+            "data-panel=\"findings\"><h3>Findings</h3><p class=\"value\" data-value=\"3\""
+        ),
+        "{panels}"
+    );
     app.stop().await;
 }
 

@@ -59,7 +59,10 @@ pub async fn org_page(
             }
             // One read of the store and one ledger for every scope; the
             // index makes each scope's report cost what its own events cost.
-            let loaded = Loaded::load_services(store, settings, Some(&services), window)?;
+            let mut loaded = Loaded::load_services(store, settings, Some(&services), window)?;
+            // The organisation's findings are every repository's, as its
+            // report through the API counts them.
+            loaded.add_every_finding(store)?;
             let ledger = loaded.ledger(settings).with_scope_index();
             let mut scopes = vec![(String::new(), Scope::Org)];
             scopes.extend(settings.teams.iter().map(|t| {
