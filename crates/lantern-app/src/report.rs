@@ -480,15 +480,7 @@ fn add_findings(
     window: Window,
     input: &mut ReportInput,
 ) -> Result<(), AppError> {
-    let repos: Option<BTreeSet<Name>> = services.map(|s| {
-        input
-            .deployed_repos
-            .iter()
-            .filter(|(service, _)| s.contains(service))
-            .map(|(_, repo)| repo.clone())
-            .collect()
-    });
-    input.findings = store.findings(repos.as_ref(), window)?;
+    input.findings = store.findings(input.repos_of(services).as_ref(), window)?;
     Ok(())
 }
 

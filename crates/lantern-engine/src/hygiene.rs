@@ -138,11 +138,7 @@ impl<'e> Ledger<'e> {
     /// F2 `unlinked_incidents` and F3 `inverted_intervals` (F4 `flaky_runs`
     /// comes with the runs' tally).
     pub(crate) fn hygiene(&self, scope: &Scope, window: &Window, dq: &mut DataQuality) {
-        let incidents: Vec<&Incident> = self
-            .incidents_in(scope)
-            .into_iter()
-            .filter(|i| window.contains(i.started_at))
-            .collect();
+        let incidents = self.incidents_started_in(scope, window);
         let linked = self.linked_incidents(&incidents);
         for inc in incidents {
             if !linked.contains(&inc.id) && inc.cause != Some(IncidentCause::External) {

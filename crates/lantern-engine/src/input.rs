@@ -334,6 +334,19 @@ impl ReportInput {
         })
     }
 
+    /// The repositories a set of services deploys (`None`, every
+    /// service: `None`, every repository), e.g. whose findings a report
+    /// reads (panels.md).
+    pub fn repos_of(&self, services: Option<&BTreeSet<Name>>) -> Option<BTreeSet<Name>> {
+        services.map(|services| {
+            self.deployed_repos
+                .iter()
+                .filter(|(s, _)| services.contains(s))
+                .map(|(_, r)| r.clone())
+                .collect()
+        })
+    }
+
     pub fn from_events(events: EventSet, config: &EngineConfig) -> Self {
         let mut facts = derive(&events, config);
         let deployment_facts = events

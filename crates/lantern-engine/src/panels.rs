@@ -130,11 +130,7 @@ pub struct AiAssist {
 impl<'e> Ledger<'e> {
     /// panels.md's alert quality: the scope's incidents started in W.
     pub(crate) fn alert_quality(&self, scope: &Scope, window: &Window) -> AlertQuality {
-        let incidents: Vec<&Incident> = self
-            .incidents_in(scope)
-            .into_iter()
-            .filter(|i| window.contains(i.started_at))
-            .collect();
+        let incidents = self.incidents_started_in(scope, window);
         let linked = self.linked_incidents(&incidents);
         let (mut acknowledged, mut noise, mut linked_count) = (0, 0, 0);
         let mut to_ack = Vec::new();
@@ -164,6 +160,14 @@ impl<'e> Ledger<'e> {
             noise_share: ratio(noise, n),
             linked_share: ratio(linked_count, n),
         }
+    }
+
+    /// The scope's incidents started in W.
+    pub(crate) fn incidents_started_in(&self, scope: &Scope, window: &Window) -> Vec<&'e Incident> {
+        self.incidents_in(scope)
+            .into_iter()
+            .filter(|i| window.contains(i.started_at))
+            .collect()
     }
 
     /// Which of `incidents` are linked to a deployment (metrics.md): by

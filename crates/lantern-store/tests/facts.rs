@@ -114,14 +114,7 @@ fn stored_report(store: &mut dyn Store, scope: &Scope, w: Window, cfg: &EngineCo
 
 /// panels.md's events, as the application layer adds them to an input.
 fn add_panels(store: &dyn Store, scope: &Scope, w: Window, input: &mut ReportInput) {
-    let repos: Option<std::collections::BTreeSet<Name>> = scope.services().map(|services| {
-        input
-            .deployed_repos
-            .iter()
-            .filter(|(s, _)| services.contains(s))
-            .map(|(_, r)| r.clone())
-            .collect()
-    });
+    let repos = input.repos_of(scope.services().as_ref());
     input.findings = store.findings(repos.as_ref(), w).unwrap();
     if let Scope::Team { name, .. } = scope {
         input.assist_usage = store.assist_usage(name, w).unwrap();

@@ -29,15 +29,7 @@ fn reports(store: &mut (dyn Store + Send), windows: &[Window], cfg: &EngineConfi
                 .unwrap();
             // panels.md's findings and AI-assistant days, as the
             // application layer adds them.
-            let repos: Option<std::collections::BTreeSet<Name>> =
-                scope.services().map(|services| {
-                    input
-                        .deployed_repos
-                        .iter()
-                        .filter(|(s, _)| services.contains(s))
-                        .map(|(_, r)| r.clone())
-                        .collect()
-                });
+            let repos = input.repos_of(scope.services().as_ref());
             input.findings = store.findings(repos.as_ref(), *w).unwrap();
             if let Scope::Team { name, .. } = &scope {
                 input.assist_usage = store.assist_usage(name, *w).unwrap();
