@@ -6,7 +6,7 @@ use lantern_store::{Location, StoreError};
 use std::collections::BTreeSet;
 
 mod each_store;
-use each_store::{each_store, raw_sql};
+use each_store::{each_store, fresh_like, raw_sql};
 
 on_each_store! {
     every_field_of_every_type_round_trips("every_field_of_every_type_round_trips") => every_field_round_trips;
@@ -351,4 +351,86 @@ fn a_periodic_job_has_one_holder_until_its_lease_expires() {
         );
         assert!(!a.take_lease("retention", "a", t(100), t(160)).unwrap());
     });
+}
+
+#[test]
+fn a_bulk_batch_is_stored_as_small_ones_are_and_replaces_the_same() {
+    each_store("a_bulk_batch_is_stored_as_small_ones_are", bulk_batch);
+}
+
+/// Thousands of events of each type in one batch (PostgreSQL sends those
+/// with `COPY`), then again with changed fields: every row as written,
+/// then replaced — the same as writing them a few at a time.
+fn bulk_batch(at: &Location) {
+    let lines = |version: u32| -> Vec<String> {
+        (0..2_500u32)
+            .flat_map(|i| {
+                let day = 1 + i % 28;
+                [
+                    format!(r#"{{"type":"change","repo":"acme/bulk","sha":"{i:07x}","committed_at":"2026-03-{day:02}T09:00:00Z","author":"dev-{}"}}"#, i % 7),
+                    format!(r#"{{"type":"deployment","id":"d{i}","service":"svc{}","environment":"production","finished_at":"2026-03-{day:02}T10:00:00Z","repo":"acme/bulk","sha":"{i:07x}","kind":"{}"}}"#, i % 5, if version == 1 { "planned" } else { "hotfix" }),
+                    format!(r#"{{"type":"pull_request","id":"acme/bulk#{i}","repo":"acme/bulk","opened_at":"2026-03-{day:02}T08:00:00Z","merged_at":"2026-03-{day:02}T08:30:00Z","additions":{},"deletions":{version}}}"#, i % 500),
+                    format!(r#"{{"type":"finding","id":"f{i}","repo":"acme/bulk","severity":"high","category":"xss","opened_at":"2026-03-{day:02}T00:00:00Z"{}}}"#, if version == 1 { String::new() } else { format!(r#","fixed_at":"2026-03-{day:02}T12:00:00Z""#) }),
+                    format!(r#"{{"type":"assist_usage","team":"t{}","day":"2026-{:02}-{day:02}","active_users":{},"suggestions":10,"acceptances":{version}}}"#, i / 300, 1 + (i / 28) % 12, 3 + i % 4),
+                ]
+            })
+            .collect()
+    };
+    let parse_all = |v: u32| {
+        let owned = lines(v);
+        let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+        parse(&refs)
+    };
+    let mut bulk = at.open().unwrap();
+    let place = fresh_like(at, "a_bulk_batch_is_stored_as_small_ones_are_small");
+    let mut small = place.location.open().unwrap();
+    for version in [1, 2] {
+        let events = parse_all(version);
+        bulk.write(&events).unwrap();
+        for chunk in events.chunks(7) {
+            small.write(chunk).unwrap();
+        }
+    }
+    let sorted = |mut s: EventSet| {
+        s.changes.sort_by(|a, b| a.id.cmp(&b.id));
+        s.deployments.sort_by(|a, b| a.id.cmp(&b.id));
+        s.pull_requests.sort_by(|a, b| a.id.cmp(&b.id));
+        s
+    };
+    let (a, b) = (
+        sorted(bulk.load(None).unwrap()),
+        sorted(small.load(None).unwrap()),
+    );
+    assert_eq!(a.changes.len(), 2_500);
+    assert_eq!(a.changes, b.changes);
+    assert_eq!(a.deployments, b.deployments);
+    assert_eq!(a.pull_requests, b.pull_requests);
+    assert!(
+        a.deployments
+            .iter()
+            .all(|d| d.kind == Some(lantern_events::DeploymentKind::Hotfix))
+    );
+    assert!(a.pull_requests.iter().all(|p| p.deletions == Some(2)));
+    let whole = lantern_engine::Window::new(
+        lantern_events::Timestamp::parse_rfc3339("2025-01-01T00:00:00Z").unwrap(),
+        lantern_events::Timestamp::parse_rfc3339("2027-01-01T00:00:00Z").unwrap(),
+    )
+    .unwrap();
+    let (fa, fb) = (
+        bulk.findings(None, whole).unwrap(),
+        small.findings(None, whole).unwrap(),
+    );
+    assert_eq!(fa.len(), 2_500);
+    assert_eq!(fa, fb);
+    assert!(
+        fa.iter().all(|f| f.fixed_at.is_some()),
+        "replaced by version 2"
+    );
+    let team = lantern_events::Name::parse("t3").unwrap();
+    let (da, db) = (
+        bulk.assist_usage(&team, whole).unwrap(),
+        small.assist_usage(&team, whole).unwrap(),
+    );
+    assert_eq!(da, db);
+    assert!(!da.is_empty() && da.iter().all(|d| d.acceptances == 2));
 }

@@ -139,8 +139,13 @@ fn note_future(tx: &mut impl GenericClient, events: &[Event], now: i64) -> Resul
     )
 }
 
+/// From this many rows, a table's rows are sent with `COPY`.
+const COPY_ROWS: usize = 2_000;
+
 /// `INSERT INTO table (columns) VALUES (…), (…) then` in statements of
-/// at most `ROWS` rows.
+/// at most `ROWS` rows; a bulk write ([`COPY_ROWS`] or more) is copied
+/// into a staging table in PostgreSQL's binary format and inserted from
+/// there in one statement, `then` and all.
 pub(crate) fn insert_rows(
     tx: &mut impl GenericClient,
     table: &str,
@@ -148,6 +153,9 @@ pub(crate) fn insert_rows(
     rows: &[Vec<Cell>],
     then: &str,
 ) -> Result<()> {
+    if rows.len() >= COPY_ROWS {
+        return copy_rows(tx, table, columns, rows, then);
+    }
     let width = columns.len();
     for chunk in rows.chunks(ROWS) {
         let values: Vec<String> = (0..chunk.len())
@@ -168,6 +176,48 @@ pub(crate) fn insert_rows(
             .collect();
         tx.execute(&sql, &args)?;
     }
+    Ok(())
+}
+
+/// [`insert_rows`] for a bulk write: one `COPY` into a staging table
+/// (the session's own, emptied at commit), then one `INSERT … SELECT`, so
+/// conflicts are handled as the row-by-row statements handle them.
+fn copy_rows(
+    tx: &mut impl GenericClient,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Cell>],
+    then: &str,
+) -> Result<()> {
+    let staged = format!("staged_{table}");
+    let list = columns.join(", ");
+    // In a transaction of its own (a savepoint inside the caller's): the
+    // staged rows live until its end.
+    let mut tx = tx.transaction()?;
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {staged} (LIKE {table}) ON COMMIT DELETE ROWS;
+         TRUNCATE {staged};"
+    ))?;
+    let types: Vec<postgres::types::Type> = tx
+        .prepare(&format!("SELECT {list} FROM {staged}"))?
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    let sink = tx.copy_in(&format!(
+        "COPY {staged} ({list}) FROM STDIN (FORMAT binary)"
+    ))?;
+    let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
+    for row in rows {
+        let cells: Vec<&(dyn ToSql + Sync)> = row.iter().map(|c| c.as_ref()).collect();
+        writer.write(&cells)?;
+    }
+    writer.finish()?;
+    tx.execute(
+        &format!("INSERT INTO {table} ({list}) SELECT {list} FROM {staged} {then}"),
+        &[],
+    )?;
+    tx.commit()?;
     Ok(())
 }
 
