@@ -685,19 +685,25 @@ fn add_kept(
     let window_from = window.from.micros();
     let from = window_from - link_window;
     // The same rows as of live deployments (`facts::read_input`).
+    // (A union of ids, then one join: see `facts::read_input`.)
     let sql = format!(
-        "SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout
-           FROM retained_deployments WHERE ((finished_at >= $1 OR rollback_of IS NOT NULL) {})
-             OR deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {window_from})
-             OR deployment IN (SELECT deployment FROM retained_incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from}))
-             OR rollout IN (SELECT deployment FROM retained_incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from}))
-             OR (rollout IS NOT NULL AND (service, rollout) IN
+        "WITH wanted AS (
+             SELECT deployment AS id FROM retained_deployments
+              WHERE (finished_at >= $1 OR rollback_of IS NOT NULL) {}
+             UNION SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {window_from}
+             UNION SELECT deployment FROM retained_incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from})
+             UNION SELECT r.deployment FROM retained_deployments r WHERE r.rollout IN
+                 (SELECT deployment FROM retained_incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from}))
+             UNION SELECT r.deployment FROM retained_deployments r
+              WHERE r.rollout IS NOT NULL AND (r.service, r.rollout) IN
                    (SELECT service, rollout FROM retained_deployments
-                     WHERE rollout IS NOT NULL AND finished_at >= $1))
-             OR deployment IN (SELECT w.deployment FROM incidents i JOIN retained_deployments w
+                     WHERE rollout IS NOT NULL AND finished_at >= $1)
+             UNION SELECT w.deployment FROM incidents i JOIN retained_deployments w
                  ON w.service = i.service AND w.finished_at <= i.started_at
                  AND w.finished_at >= i.started_at - {link_window}
-                 WHERE i.started_at >= {window_from})",
+                 WHERE i.started_at >= {window_from})
+         SELECT finished_at, deployment, service, environment, status, kind, rollback_of, rule, sha_known, shipped, started_at, automated, rollout
+           FROM wanted JOIN retained_deployments ON deployment = wanted.id",
         in_scope("service", 2)
     );
     let rows = match services {
