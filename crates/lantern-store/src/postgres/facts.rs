@@ -444,34 +444,41 @@ pub(super) fn read_input(
     // incident linked?): named, linked by sha, or of its own service within
     // the link window before it. The same rows as the SQLite store's.
     //
-    // The ids as a union, then one join: as `OR … IN (subquery)` filters,
-    // the planner misjudged the last subquery (hundreds of deployments
-    // per incident instead of a few), did not hash it, and ran it again
-    // for each of a million deployments — a full-size organisation report
-    // did not finish in 14 minutes; it takes 1.5 s this way.
-    let sql = format!(
-        "WITH wanted AS (
-             SELECT id FROM deployments WHERE (finished_at >= $1 OR rollback_of IS NOT NULL) {}
-             UNION SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {from}
-             UNION SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from})
-             UNION SELECT r.id FROM deployments r WHERE r.rollout IN
-                 (SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from}))
-             UNION SELECT w.id FROM incidents i JOIN deployments w
-                 ON w.service = i.service AND w.finished_at <= i.started_at
-                 AND w.finished_at >= i.started_at - {link_window}
-                 WHERE i.started_at >= {from})
-         SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
-                f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
-           FROM wanted JOIN deployments d ON d.id = wanted.id
-           LEFT JOIN deployment_facts f ON f.deployment = d.id",
+    // First the ids, as a union; then the rows, by id. As one statement
+    // (`OR … IN (subquery)` filters, or a join with the union) the planner
+    // took the last subquery for hundreds of deployments per incident
+    // instead of a few: it re-ran it for each of a million deployments (a
+    // full-size organisation report did not finish in 14 minutes), or
+    // scanned every deployment and fact for one service's few thousand.
+    // Given the ids as an array it knows how many there are.
+    let ids_sql = format!(
+        "SELECT id FROM deployments WHERE (finished_at >= $1 OR rollback_of IS NOT NULL) {}
+         UNION SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {from}
+         UNION SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from})
+         UNION SELECT r.id FROM deployments r WHERE r.rollout IN
+             (SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from}))
+         UNION SELECT w.id FROM incidents i JOIN deployments w
+             ON w.service = i.service AND w.finished_at <= i.started_at
+             AND w.finished_at >= i.started_at - {link_window}
+             WHERE i.started_at >= {from}",
         in_scope("service", 2),
         link_window = config.link_window_micros,
     );
     let since = from - config.link_window_micros;
-    let rows = match services {
-        Some(_) => tx.query(&sql, &[&since, &scope])?,
-        None => tx.query(&sql, &[&since])?,
-    };
+    let ids: Vec<String> = match services {
+        Some(_) => tx.query(&ids_sql, &[&since, &scope])?,
+        None => tx.query(&ids_sql, &[&since])?,
+    }
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect::<std::result::Result<_, _>>()?;
+    let rows = tx.query(
+        "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
+                f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
+           FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
+          WHERE d.id = ANY($1)",
+        &[&ids],
+    )?;
     for r in rows {
         let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
         input.deployments.push(d);
