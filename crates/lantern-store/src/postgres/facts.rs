@@ -451,17 +451,25 @@ pub(super) fn read_input(
     // full-size organisation report did not finish in 14 minutes), or
     // scanned every deployment and fact for one service's few thousand.
     // Given the ids as an array it knows how many there are.
+    // A scope's report asks only of incidents that can be its own (of its
+    // services, or of several), as SQLite's does.
+    let of_scope = |alias: &str| match services {
+        Some(_) => format!("AND ({alias}service = ANY($2) OR {alias}services <> '')"),
+        None => String::new(),
+    };
     let ids_sql = format!(
         "SELECT id FROM deployments WHERE (finished_at >= $1 OR rollback_of IS NOT NULL) {}
-         UNION SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {from}
-         UNION SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from})
+         UNION SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {from} {scoped}
+         UNION SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from} {scoped})
          UNION SELECT r.id FROM deployments r WHERE r.rollout IN
-             (SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from}))
+             (SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from} {scoped}))
          UNION SELECT w.id FROM incidents i JOIN deployments w
              ON w.service = i.service AND w.finished_at <= i.started_at
              AND w.finished_at >= i.started_at - {link_window}
-             WHERE i.started_at >= {from}",
+             WHERE i.started_at >= {from} {scoped_i}",
         in_scope("service", 2),
+        scoped = of_scope(""),
+        scoped_i = of_scope("i."),
         link_window = config.link_window_micros,
     );
     let since = from - config.link_window_micros;
@@ -496,13 +504,26 @@ pub(super) fn read_input(
         &mut names,
     )?;
 
-    input.incidents = select(
-        &mut tx,
-        super::INCIDENT_COLUMNS,
-        "FROM incidents",
-        &[],
-        super::read_incident,
-    )?;
+    // Incidents: for a scope, those affecting it (or naming several
+    // services) and those blaming one of its deployments, as SQLite's.
+    input.incidents = match services {
+        None => select(
+            &mut tx,
+            super::INCIDENT_COLUMNS,
+            "FROM incidents",
+            &[],
+            super::read_incident,
+        )?,
+        Some(_) => select(
+            &mut tx,
+            super::INCIDENT_COLUMNS,
+            "FROM incidents WHERE service = ANY($1) OR services <> ''
+                OR caused_by IN (SELECT id FROM deployments WHERE service = ANY($1)
+                                 UNION SELECT deployment FROM retained_deployments WHERE service = ANY($1))",
+            &[&scope],
+            super::read_incident,
+        )?,
+    };
     input.sha_links = super::retention::read_links(&mut tx, "incident_links", &mut names)?;
 
     // Which repositories the scope deploys (now or before retention), and
