@@ -137,9 +137,16 @@ impl<'e> Ledger<'e> {
 
     /// F2 `unlinked_incidents` and F3 `inverted_intervals` (F4 `flaky_runs`
     /// comes with the runs' tally).
-    pub(crate) fn hygiene(&self, scope: &Scope, window: &Window, dq: &mut DataQuality) {
-        let incidents = self.incidents_started_in(scope, window);
-        let linked = self.linked_incidents(&incidents);
+    /// `incidents`: the scope's started in W; `linked`: those of them
+    /// linked to a deployment.
+    pub(crate) fn hygiene(
+        &self,
+        scope: &Scope,
+        incidents: &[&Incident],
+        linked: &HashSet<&EventId>,
+        window: &Window,
+        dq: &mut DataQuality,
+    ) {
         for inc in incidents {
             if !linked.contains(&inc.id) && inc.cause != Some(IncidentCause::External) {
                 dq.unlinked_incidents += 1;

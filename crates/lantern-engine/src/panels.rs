@@ -2,8 +2,9 @@
 //! quality, findings and AI assistance — for one scope and window. Each is
 //! about a service, a team or the organisation; none names a person.
 
-use crate::input::{Scope, Window};
+use crate::input::Window;
 use crate::ledger::Ledger;
+use crate::prs::MergedPullRequest;
 use crate::report::ratio;
 use crate::stats::Stats;
 use foldhash::{HashMap, HashSet};
@@ -128,13 +129,16 @@ pub struct AiAssist {
 }
 
 impl<'e> Ledger<'e> {
-    /// panels.md's alert quality: the scope's incidents started in W.
-    pub(crate) fn alert_quality(&self, scope: &Scope, window: &Window) -> AlertQuality {
-        let incidents = self.incidents_started_in(scope, window);
-        let linked = self.linked_incidents(&incidents);
+    /// panels.md's alert quality over the scope's incidents started in W,
+    /// `linked` those of them linked to a deployment.
+    pub(crate) fn alert_quality(
+        &self,
+        incidents: &[&Incident],
+        linked: &HashSet<&EventId>,
+    ) -> AlertQuality {
         let (mut acknowledged, mut noise, mut linked_count) = (0, 0, 0);
         let mut to_ack = Vec::new();
-        for inc in &incidents {
+        for inc in incidents {
             let detected = inc.detected_at.unwrap_or(inc.started_at);
             match inc.acknowledged_at {
                 Some(ack) => {
@@ -160,14 +164,6 @@ impl<'e> Ledger<'e> {
             noise_share: ratio(noise, n),
             linked_share: ratio(linked_count, n),
         }
-    }
-
-    /// The scope's incidents started in W.
-    pub(crate) fn incidents_started_in(&self, scope: &Scope, window: &Window) -> Vec<&'e Incident> {
-        self.incidents_in(scope)
-            .into_iter()
-            .filter(|i| window.contains(i.started_at))
-            .collect()
     }
 
     /// Which of `incidents` are linked to a deployment (metrics.md): by
@@ -209,30 +205,29 @@ impl<'e> Ledger<'e> {
             .map(|i| &i.id)
             .collect()
     }
+}
 
-    /// panels.md's review quality over `pr_stages`' pull requests.
-    pub(crate) fn review_quality(&self, scope: &Scope, window: &Window) -> ReviewQuality {
-        let (mut merged, mut large, mut kept, mut reviewed) = (0, 0, 0, 0);
-        let mut sizes = Vec::new();
-        for (pr, merged_at, _) in self.merged_pull_requests(scope, window) {
-            merged += 1;
-            if let (Some(a), Some(d)) = (pr.additions, pr.deletions) {
-                let lines = a.saturating_add(d);
-                large += u64::from(lines > LARGE_PR_LINES);
-                sizes.push(lines as f64);
-            }
-            if pr.review_kept {
-                kept += 1;
-                reviewed += u64::from(pr.first_review_at.is_some_and(|r| r <= merged_at));
-            }
+/// panels.md's review quality over `pr_stages`' pull requests.
+pub(crate) fn review_quality(merged: &[MergedPullRequest]) -> ReviewQuality {
+    let (mut large, mut kept, mut reviewed) = (0, 0, 0);
+    let mut sizes = Vec::new();
+    for &(pr, merged_at, _) in merged {
+        if let (Some(a), Some(d)) = (pr.additions, pr.deletions) {
+            let lines = a.saturating_add(d);
+            large += u64::from(lines > LARGE_PR_LINES);
+            sizes.push(lines as f64);
         }
-        ReviewQuality {
-            merged,
-            large_share: ratio(large, sizes.len() as u64),
-            size: Stats::of(&mut sizes),
-            reviewed_share: ratio(reviewed, kept),
-            unreviewed: kept - reviewed,
+        if pr.review_kept {
+            kept += 1;
+            reviewed += u64::from(pr.first_review_at.is_some_and(|r| r <= merged_at));
         }
+    }
+    ReviewQuality {
+        merged: merged.len() as u64,
+        large_share: ratio(large, sizes.len() as u64),
+        size: Stats::of(&mut sizes),
+        reviewed_share: ratio(reviewed, kept),
+        unreviewed: kept - reviewed,
     }
 }
 

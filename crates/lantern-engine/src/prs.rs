@@ -7,6 +7,13 @@ use crate::stats::Stats;
 use foldhash::HashSet;
 use lantern_events::*;
 
+/// A pull request of `pr_stages`' set, with its merge time and facts.
+pub(crate) type MergedPullRequest<'e> = (
+    &'e PullRequest,
+    Timestamp,
+    Option<&'e crate::PullRequestFacts>,
+);
+
 impl<'e> Ledger<'e> {
     /// metrics.md's `pr_stages` set: pull requests merged in W whose
     /// repository a service of the scope deploys, with their merge time
@@ -15,11 +22,7 @@ impl<'e> Ledger<'e> {
         &self,
         scope: &Scope,
         window: &Window,
-    ) -> Vec<(
-        &'e PullRequest,
-        Timestamp,
-        Option<&'e crate::PullRequestFacts>,
-    )> {
+    ) -> Vec<MergedPullRequest<'e>> {
         let input = self.input;
         let deployed_repos: Option<HashSet<&Name>> =
             input.repos_deployed_by(scope).map(Iterator::collect);
@@ -44,12 +47,12 @@ impl<'e> Ledger<'e> {
     pub(crate) fn pr_stages(
         &self,
         scope: &Scope,
-        window: &Window,
+        merged_prs: &[MergedPullRequest],
         dq: &mut DataQuality,
     ) -> PrStages {
         let (mut coding, mut pickup, mut review, mut deploy) = (vec![], vec![], vec![], vec![]);
         let neg = &mut dq.negative_pr_stages;
-        for (pr, merged, facts) in self.merged_pull_requests(scope, window) {
+        for &(pr, merged, facts) in merged_prs {
             if let Some(first) = facts.as_ref().and_then(|f| f.first_commit_at) {
                 push(&mut coding, neg, pr.opened_at.seconds_since(first));
             }

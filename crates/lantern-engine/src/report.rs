@@ -449,8 +449,17 @@ impl<'e> Ledger<'e> {
                 dq.open_incidents += 1;
             }
         }
-        let alert_quality = self.alert_quality(scope, &window);
-        let review_quality = self.review_quality(scope, &window);
+        // Read once for alert quality and hygiene's unlinked incidents,
+        // and for the pull-request stages and review quality.
+        let started: Vec<&Incident> = incidents
+            .iter()
+            .copied()
+            .filter(|i| window.contains(i.started_at))
+            .collect();
+        let linked = self.linked_incidents(&started);
+        let merged = self.merged_pull_requests(scope, &window);
+        let alert_quality = self.alert_quality(&started, &linked);
+        let review_quality = crate::panels::review_quality(&merged);
         let findings = self.findings_of(scope, &window);
         let ai_assist = match scope {
             Scope::Team { name, .. } => Some(crate::panels::ai_assist(
@@ -475,10 +484,10 @@ impl<'e> Ledger<'e> {
             time_to_restore: Stats::of(&mut restore),
             time_to_detect: Stats::of(&mut detect),
             deployment_success_rate: self.success_rate(scope, &window),
-            pr_stages: self.pr_stages(scope, &window, &mut dq),
+            pr_stages: self.pr_stages(scope, &merged, &mut dq),
             signals: self.signals(&p, &mut runs),
             data_quality: {
-                self.hygiene(scope, &window, &mut dq);
+                self.hygiene(scope, &started, &linked, &window, &mut dq);
                 dq.flaky_runs = runs.flaky;
                 dq
             },
