@@ -762,28 +762,30 @@ impl SqliteStore {
         // A scope's report asks only of incidents that can be its own (of
         // its services, or of several): a service's report decoded some
         // ten thousand other services' deployments for nothing.
-        let of_scope = |alias: &str| match services {
+        // Written as a disjunction of whole conditions, each of which an
+        // index answers (`incidents_of_service`, `incidents_of_several`).
+        let of_window = |alias: &str| match services {
             Some(_) => format!(
-                "AND ({alias}service IN ({}) OR {alias}services != '')",
+                "(({alias}service IN ({}) AND {alias}started_at >= {window_from}) OR ({alias}services != '' AND {alias}started_at >= {window_from}))",
                 placeholders(scope_args.len())
             ),
-            None => String::new(),
+            None => format!("{alias}started_at >= {window_from}"),
         };
         let named = format!(
-            "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {window_from} {})",
-            of_scope("")
+            "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND {})",
+            of_window("")
         );
         let by_sha = format!(
-            "SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {window_from} {})",
-            of_scope("")
+            "SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE {})",
+            of_window("")
         );
         let linked_by_sha = format!("deployment IN ({by_sha})");
         let rollout_by_sha = format!("rollout IS NOT NULL AND rollout IN ({by_sha})");
         let inferable = format!(
             "deployment IN (SELECT w.deployment FROM incidents i JOIN deployment_window w
                  ON w.service = i.service AND w.finished_at <= i.started_at AND w.finished_at >= i.started_at - {link_window}
-                 WHERE i.started_at >= {window_from} {} {})",
-            of_scope("i."),
+                 WHERE ({}) {})",
+            of_window("i."),
             // The organisation's first condition loaded the rest.
             match services {
                 None => format!("AND w.finished_at < {from}"),
@@ -1043,8 +1045,12 @@ fn window_reads_beside_deployments(
         None => crate::sqlite::read_incidents(conn, &mut names, "", [])?,
         Some(_) => {
             let list = placeholders(scope_args.len());
+            // One index for each way an incident can be the scope's (a
+            // disjunction scanned every incident ever stored).
             let clause = format!(
-                "WHERE service IN ({list}) OR services != '' OR caused_by IN (SELECT deployment FROM deployment_window WHERE service IN ({list}))"
+                "WHERE id IN (SELECT id FROM incidents WHERE service IN ({list})
+                   UNION ALL SELECT id FROM incidents WHERE services != ''
+                   UNION ALL SELECT id FROM incidents WHERE caused_by IN (SELECT deployment FROM deployment_window WHERE service IN ({list})))"
             );
             let args = scope_args.iter().chain(scope_args.iter());
             crate::sqlite::read_incidents(conn, &mut names, &clause, params_from_iter(args))?

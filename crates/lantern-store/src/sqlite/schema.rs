@@ -16,13 +16,16 @@ macro_rules! window_indexes {
     };
 }
 
-/// Window indexes added after migration 2 (migrations 11 and 14), rebuilt
-/// with the others: what incidents name (hygiene.md: is an incident
-/// linked?) is found by id, and a rollout's members by rollout.
+/// Window indexes added after migration 2 (migrations 11, 14 and 22),
+/// rebuilt with the others: what incidents name (hygiene.md: is an
+/// incident linked?) is found by id, a rollout's members by rollout, and
+/// a scope's rollbacks that name what they roll back by service (without
+/// it, a service's report looked up each of its earlier deployments).
 macro_rules! later_window_indexes {
     () => {
         "CREATE INDEX deployment_window_ids ON deployment_window(deployment);
-        CREATE INDEX deployment_window_rollouts ON deployment_window(rollout) WHERE rollout IS NOT NULL;"
+        CREATE INDEX deployment_window_rollouts ON deployment_window(rollout) WHERE rollout IS NOT NULL;
+        CREATE INDEX deployment_window_service_rollbacks ON deployment_window(service, finished_at) WHERE rollback_of IS NOT NULL;"
     };
 }
 
@@ -32,6 +35,7 @@ pub(crate) const DROP_WINDOW_INDEXES: &str = "DROP INDEX IF EXISTS deployment_wi
     DROP INDEX IF EXISTS deployment_window_ids;
     DROP INDEX IF EXISTS deployment_window_rollouts;
     DROP INDEX IF EXISTS deployment_window_named_rollbacks;
+    DROP INDEX IF EXISTS deployment_window_service_rollbacks;
     DROP INDEX IF EXISTS pull_request_window_repo;";
 
 /// Each entry is one migration, applied once and in order; several string
@@ -576,6 +580,17 @@ const MIGRATIONS: &[&str] = &[
     UPDATE pull_request_window SET size = (
         SELECT p.additions + p.deletions FROM pull_requests p WHERE p.id = pull_request_window.pull_request
     );
+    "#,
+    // 22: issue 23. A report finds the incidents of its window, and of
+    // its scope, by index rather than by reading every incident ever
+    // stored (four times for one service's report); and a scope's named
+    // rollbacks by service.
+    r#"
+    CREATE INDEX incidents_started ON incidents(started_at);
+    CREATE INDEX incidents_of_service ON incidents(service, started_at);
+    CREATE INDEX incidents_of_several ON incidents(started_at) WHERE services != '';
+    CREATE INDEX incidents_blaming ON incidents(caused_by) WHERE caused_by IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS deployment_window_service_rollbacks ON deployment_window(service, finished_at) WHERE rollback_of IS NOT NULL;
     "#,
 ];
 
