@@ -769,7 +769,9 @@ impl SqliteStore {
                 "(({alias}service IN ({}) AND {alias}started_at >= {window_from}) OR ({alias}services != '' AND {alias}started_at >= {window_from}))",
                 placeholders(scope_args.len())
             ),
-            None => format!("{alias}started_at >= {window_from}"),
+            // The organisation reads a tenth of all incidents: a scan
+            // beats an index's lookup of each (`+` keeps it off).
+            None => format!("+{alias}started_at >= {window_from}"),
         };
         let named = format!(
             "deployment IN (SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND {})",
