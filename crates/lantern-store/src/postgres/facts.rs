@@ -517,9 +517,15 @@ pub(super) fn read_input(
         Some(_) => select(
             &mut tx,
             super::INCIDENT_COLUMNS,
-            "FROM incidents WHERE service = ANY($1) OR services <> ''
-                OR caused_by IN (SELECT id FROM deployments WHERE service = ANY($1)
-                                 UNION SELECT deployment FROM retained_deployments WHERE service = ANY($1))",
+            // One index for each way an incident can be the scope's (as
+            // an array, the deployments are looked up in the index, not
+            // every incident read into a hash join).
+            "FROM incidents WHERE id IN (
+                SELECT id FROM incidents WHERE service = ANY($1)
+                UNION ALL SELECT id FROM incidents WHERE services <> ''
+                UNION ALL SELECT id FROM incidents WHERE caused_by = ANY(ARRAY(
+                    SELECT id FROM deployments WHERE service = ANY($1)
+                    UNION SELECT deployment FROM retained_deployments WHERE service = ANY($1))))",
             &[&scope],
             super::read_incident,
         )?,

@@ -681,6 +681,22 @@ impl Store for PostgresStore {
         Ok(live.max(retained.unwrap_or(0)) as u64)
     }
 
+    /// Whether `services()` holds it, without listing every service (a
+    /// `DISTINCT` over every deployment: 150 ms of a 190 ms service
+    /// report at full size).
+    fn has_service(&self, service: &Name) -> Result<bool> {
+        self.read(|c| {
+            // `services` lists every affected service, one per line.
+            let row = c.query_one(
+                "SELECT EXISTS (SELECT 1 FROM deployments WHERE service = $1)
+                     OR EXISTS (SELECT 1 FROM incidents WHERE service = $1
+                                   OR (services <> '' AND position(E'\n' || $1 || E'\n' in E'\n' || services || E'\n') > 0))",
+                &[&service.as_str()],
+            )?;
+            Ok(row.try_get(0)?)
+        })
+    }
+
     fn services(&self) -> Result<BTreeSet<Name>> {
         self.read(|c| {
             let mut names = Names::default();
