@@ -9,7 +9,6 @@ use clap::Args;
 use lantern::instance::Instance;
 use lantern_app::Settings;
 use lantern_server::Application;
-use lantern_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,12 +28,27 @@ pub struct ServeBenchArgs {
     /// Deliveries per second in all, paced (0: as fast as answers come).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// An empty PostgreSQL database to serve from instead of a SQLite
+    /// file (e.g. postgres://postgres@127.0.0.1/bench).
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
+    /// Servers on the one database, each with its own connection, as
+    /// replicas behind a load balancer: deliveries and reports go to each
+    /// in turn. More than one needs --postgres.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: usize,
+    /// Connections each server keeps to PostgreSQL (`lantern serve
+    /// --connections`, whose default this is); SQLite uses one.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, serde::Serialize)]
 struct Results {
+    store: &'static str,
+    replicas: usize,
     seconds: f64,
     clients: usize,
     acknowledged: u64,
@@ -93,10 +107,22 @@ pub(crate) fn percentiles(mut v: Vec<f64>) -> Percentiles {
 }
 
 pub fn run(args: &ServeBenchArgs) -> Result<()> {
+    if args.replicas == 0 || (args.replicas > 1 && args.postgres.is_none()) {
+        bail!("--replicas: 1, or more with --postgres (replicas share one PostgreSQL database)");
+    }
     let temp = tempfile::TempDir::new()?;
-    let db = temp.path().join("serve-bench.db");
+    let target = match &args.postgres {
+        Some(url) => lantern::instance::Target {
+            location: lantern_store::Location::Postgres(url.clone()),
+            key_file: temp.path().join("serve-bench.key"),
+        },
+        None => lantern::instance::Target::sqlite(&temp.path().join("serve-bench.db")),
+    };
     let until = lantern_events::Timestamp::now().date();
-    let mut instance = Instance::open_for_serving(&lantern::instance::Target::sqlite(&db))?;
+    let mut instance = Instance::open_for_serving(&target)?;
+    if args.postgres.is_some() && instance.store.counts()? != Default::default() {
+        bail!("--postgres: the database already holds events; give an empty one");
+    }
     lantern::demo::write_into(&mut instance, 42, until, 120)?;
     let config = Settings::parse(&lantern::demo::catalog_toml(), None)?;
     lantern::report_cmd::refresh_facts(instance.store.as_mut(), &config, true)?;
@@ -107,13 +133,20 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     let ingest = token(lantern_governance::Role::Ingest, Some("events"))?;
     let viewer = token(lantern_governance::Role::OrgViewer, None)?;
 
-    let settings = lantern::serve::settings(
+    let mut settings = lantern::serve::settings(
         &config,
         "127.0.0.1:0".parse()?,
         lantern_server::DEFAULT_BODY_LIMIT,
     );
-    let server = BenchServer::start(settings, instance)?;
-    let address = server.address;
+    settings.connections = args.connections.max(1);
+    // The first replica serves the instance that wrote the demo; each
+    // other opens its own (the key file the first one wrote).
+    let mut servers = vec![BenchServer::start(settings.clone(), instance)?];
+    for _ in 1..args.replicas {
+        let replica = Instance::open_for_serving(&target)?;
+        servers.push(BenchServer::start(settings.clone(), replica)?);
+    }
+    let addresses: Vec<SocketAddr> = servers.iter().map(|s| s.address).collect();
 
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged = Arc::new(AtomicU64::new(0));
@@ -123,6 +156,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         .map(|c| {
             let (stop, ok, bad) = (stop.clone(), acknowledged.clone(), failed.clone());
             let ingest = ingest.clone();
+            let address = addresses[c % addresses.len()];
             let services = args.services;
             // Each client's share of the rate, as a gap between deliveries.
             let gap = (args.rate > 0)
@@ -150,7 +184,10 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         })
         .collect();
     let (mut quiet, mut busy) = (Vec::new(), Vec::new());
-    let mut reader = Connection::open(address, &viewer)?;
+    let mut readers = addresses
+        .iter()
+        .map(|&a| Connection::open(a, &viewer))
+        .collect::<Result<Vec<_>>>()?;
     let mut i = 0u64;
     let to = until.succ_opt().unwrap_or(until);
     while started.elapsed() < Duration::from_secs(args.seconds) {
@@ -169,6 +206,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
             )
         };
         let t = Instant::now();
+        let reader = &mut readers[i as usize % addresses.len()];
         let (status, body) = reader.request("GET", &path, "")?;
         if status != 200 {
             bail!("a report failed ({status}): {body}");
@@ -183,12 +221,18 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
             .map_err(|_| anyhow::anyhow!("a client panicked"))??;
     }
     let seconds = started.elapsed().as_secs_f64();
-    server.stop()?;
-    let store = lantern_store::SqliteStore::open(&db)?;
-    let after = store.counts()?;
+    for server in servers {
+        server.stop()?;
+    }
+    let after = target.location.open()?.counts()?;
     let acked = acknowledged.load(Ordering::Relaxed);
     let stored = (after.changes + after.deployments) - (before.changes + before.deployments);
     let results = Results {
+        store: match args.postgres {
+            Some(_) => "postgres",
+            None => "sqlite",
+        },
+        replicas: args.replicas,
         seconds,
         clients: args.clients,
         acknowledged: acked,
@@ -205,8 +249,14 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         println!(
-            "ingest        {:.0} events/s ({} acknowledged, {} failed, {} clients, {:.1}s)",
-            results.events_per_s, results.acknowledged, results.failed, args.clients, seconds
+            "ingest        {:.0} events/s ({} acknowledged, {} failed, {} clients, {} replica(s) on {}, {:.1}s)",
+            results.events_per_s,
+            results.acknowledged,
+            results.failed,
+            args.clients,
+            args.replicas,
+            results.store,
+            seconds
         );
         for (name, p) in [
             ("quiet report", &results.quiet_report_ms),
