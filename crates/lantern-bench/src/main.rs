@@ -315,9 +315,7 @@ fn run(args: &BenchArgs) -> Result<()> {
             key_file: dir.join("bench-postgres.key"),
         };
         let mut instance = Instance::open(&target)?;
-        if instance.store.counts()? != Default::default() {
-            anyhow::bail!("--postgres: the database already holds events; give an empty one");
-        }
+        require_empty(&instance)?;
         let t = Instant::now();
         let summary = import_events(&mut instance, &data, false, &config)?;
         eprintln!(
@@ -494,4 +492,13 @@ pub fn generate(args: &BenchArgs, path: &Path) -> Result<(u64, u64, u64)> {
     out.flush()?;
     bar.finish_and_clear();
     Ok((events, deployments, changes))
+}
+
+/// A `--postgres` database must be empty: the benchmarks count what they
+/// add and write data of their own.
+pub(crate) fn require_empty(instance: &Instance) -> anyhow::Result<()> {
+    if instance.store.counts()? != Default::default() {
+        anyhow::bail!("--postgres: the database already holds events; give an empty one");
+    }
+    Ok(())
 }

@@ -35,12 +35,12 @@ pub struct ServeBenchArgs {
     /// Servers on the one database, each with its own connection, as
     /// replicas behind a load balancer: deliveries and reports go to each
     /// in turn. More than one needs --postgres.
-    #[arg(long, default_value_t = 1)]
-    pub replicas: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub replicas: u16,
     /// Connections each server keeps to PostgreSQL (`lantern serve
     /// --connections`, whose default this is); SQLite uses one.
-    #[arg(long, default_value_t = 4)]
-    pub connections: usize,
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub connections: u16,
     #[arg(long)]
     pub json: bool,
 }
@@ -48,7 +48,7 @@ pub struct ServeBenchArgs {
 #[derive(Debug, serde::Serialize)]
 struct Results {
     store: &'static str,
-    replicas: usize,
+    replicas: u16,
     seconds: f64,
     clients: usize,
     acknowledged: u64,
@@ -107,8 +107,8 @@ pub(crate) fn percentiles(mut v: Vec<f64>) -> Percentiles {
 }
 
 pub fn run(args: &ServeBenchArgs) -> Result<()> {
-    if args.replicas == 0 || (args.replicas > 1 && args.postgres.is_none()) {
-        bail!("--replicas: 1, or more with --postgres (replicas share one PostgreSQL database)");
+    if args.replicas > 1 && args.postgres.is_none() {
+        bail!("--replicas: more than 1 needs --postgres (replicas share one PostgreSQL database)");
     }
     let temp = tempfile::TempDir::new()?;
     let target = match &args.postgres {
@@ -120,8 +120,8 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     };
     let until = lantern_events::Timestamp::now().date();
     let mut instance = Instance::open_for_serving(&target)?;
-    if args.postgres.is_some() && instance.store.counts()? != Default::default() {
-        bail!("--postgres: the database already holds events; give an empty one");
+    if args.postgres.is_some() {
+        crate::require_empty(&instance)?;
     }
     lantern::demo::write_into(&mut instance, 42, until, 120)?;
     let config = Settings::parse(&lantern::demo::catalog_toml(), None)?;
@@ -138,7 +138,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         "127.0.0.1:0".parse()?,
         lantern_server::DEFAULT_BODY_LIMIT,
     );
-    settings.connections = args.connections.max(1);
+    settings.connections = usize::from(args.connections);
     // The first replica serves the instance that wrote the demo; each
     // other opens its own (the key file the first one wrote).
     let mut servers = vec![BenchServer::start(settings.clone(), instance)?];
