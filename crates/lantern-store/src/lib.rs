@@ -10,6 +10,7 @@
 //! - only what the events carry is stored — person fields arrive already
 //!   pseudonymised (see `lantern_events::Pseudonymiser`).
 
+mod closure;
 mod codec;
 mod copy;
 mod flow;

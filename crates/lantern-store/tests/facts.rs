@@ -68,6 +68,27 @@ fn fact_versions(at: &Location) {
         "beta was not re-derived"
     );
     assert!(store.facts_are_fresh(&cfg).unwrap());
+    // A report re-derives only what its scope reads: beta stays stale
+    // until a report reads it.
+    store
+        .write(&[deploy("a3", "alpha", 3), deploy("b3", "beta", 3)])
+        .unwrap();
+    let march = Window::new(
+        Timestamp::parse_bound("2026-03-01").unwrap(),
+        Timestamp::parse_bound("2026-04-01").unwrap(),
+    )
+    .unwrap();
+    let alpha = BTreeSet::from([Name::parse("alpha").unwrap()]);
+    let input = store.report_input(Some(&alpha), march, &cfg).unwrap();
+    assert_eq!(input.deployments.len(), 3, "{at}");
+    let scoped = store.fact_versions().unwrap();
+    assert_ne!(scoped.of("alpha"), second.of("alpha"), "{at}");
+    assert_eq!(scoped.of("beta"), second.of("beta"), "{at}: beta untouched");
+    assert!(!store.facts_are_fresh(&cfg).unwrap(), "{at}: beta is stale");
+    store.report_input(None, march, &cfg).unwrap();
+    assert_ne!(store.fact_versions().unwrap().of("beta"), second.of("beta"));
+    assert!(store.facts_are_fresh(&cfg).unwrap(), "{at}");
+    let second = store.fact_versions().unwrap();
     // Other settings: every fact is derived again.
     let other = EngineConfig {
         production: ["live".to_string()].into_iter().collect(),
@@ -458,4 +479,133 @@ fn silent_before_the_window(at: &Location) {
     let first = Ledger::build(&trend, &cfg).report(&Scope::Org, weeks[0]);
     assert_eq!(silent(&first), ["quiet", "rolled"], "{at}");
     assert_eq!(first, report(&all, &Scope::Org, weeks[0], &cfg), "{at}");
+}
+
+on_each_store! {
+    a_deployment_without_a_repository_stays_a_pull_requests_first_after_another_service_deploys("loose_first_deploys") => loose_first_deploys;
+}
+
+/// A deployment that names a sha but no repository deploys that commit of
+/// whichever repository holds it (events.md), so it can be a pull
+/// request's first deployment. When another service of that repository
+/// deploys later, a scoped refresh must still count it.
+fn loose_first_deploys(at: &Location) {
+    let mut store: Box<dyn Store + Send> = match at {
+        Location::Sqlite(path) => {
+            let mut sqlite = SqliteStore::open(path).unwrap();
+            sqlite.set_partial_refresh_share(1.0);
+            Box::new(sqlite)
+        }
+        other => other.open().unwrap(),
+    };
+    let lines = [
+        r#"{"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-03-01T00:00:00Z","pull_request":"r#1"}"#,
+        r#"{"type":"pull_request","id":"r#1","repo":"r","opened_at":"2026-03-01T00:30:00Z","merged_at":"2026-03-01T01:00:00Z","merge_sha":"aaaaaaa"}"#,
+        r#"{"type":"deployment","id":"loose1","service":"loose","environment":"production","finished_at":"2026-03-01T02:00:00Z","sha":"aaaaaaa"}"#,
+        r#"{"type":"deployment","id":"s1","service":"s","environment":"production","finished_at":"2026-03-01T01:30:00Z","repo":"r","sha":"0000000"}"#,
+    ];
+    let mut events: Vec<Event> = lines.iter().map(|l| ev(l)).collect();
+    store.write(&events).unwrap();
+    let cfg = EngineConfig::default();
+    let w = Window::new(
+        Timestamp::parse_bound("2026-03-01").unwrap(),
+        Timestamp::parse_bound("2026-03-03").unwrap(),
+    )
+    .unwrap();
+    let all = EventSet::from_events(events.clone());
+    assert_eq!(
+        stored_report(store.as_mut(), &Scope::Org, w, &cfg),
+        report(&all, &Scope::Org, w, &cfg),
+        "{at}: first"
+    );
+    // `s` deploys the merge later: the pull request's first deployment is
+    // still `loose`'s.
+    let later = ev(
+        r#"{"type":"deployment","id":"s2","service":"s","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"r","sha":"aaaaaaa"}"#,
+    );
+    store.write(std::slice::from_ref(&later)).unwrap();
+    events.push(later);
+    let all = EventSet::from_events(events.clone());
+    let s = Scope::Service(Name::parse("s").unwrap());
+    assert_eq!(
+        stored_report(store.as_mut(), &s, w, &cfg),
+        report(&all, &s, w, &cfg),
+        "{at}: s"
+    );
+    assert_eq!(
+        stored_report(store.as_mut(), &Scope::Org, w, &cfg),
+        report(&all, &Scope::Org, w, &cfg),
+        "{at}: the organisation"
+    );
+    // An incident marks only its service stale, not the repository.
+    let incident = ev(
+        r#"{"type":"incident","id":"i1","service":"s","started_at":"2026-03-01T06:00:00Z","resolved_at":"2026-03-01T07:00:00Z"}"#,
+    );
+    store.write(std::slice::from_ref(&incident)).unwrap();
+    events.push(incident);
+    let all = EventSet::from_events(events);
+    assert_eq!(
+        stored_report(store.as_mut(), &s, w, &cfg),
+        report(&all, &s, w, &cfg),
+        "{at}: s after the incident"
+    );
+    assert_eq!(
+        stored_report(store.as_mut(), &Scope::Org, w, &cfg),
+        report(&all, &Scope::Org, w, &cfg),
+        "{at}: the organisation after the incident"
+    );
+}
+
+on_each_store! {
+    a_new_deployment_without_a_repository_becomes_a_pull_requests_first("loose_new_first_deploy") => loose_new_first_deploy;
+}
+
+/// A new deployment naming a sha but no repository marks only its
+/// service stale, yet it can be the first deployment of a pull request of
+/// any repository: every report must see it.
+fn loose_new_first_deploy(at: &Location) {
+    let mut store: Box<dyn Store + Send> = match at {
+        Location::Sqlite(path) => {
+            let mut sqlite = SqliteStore::open(path).unwrap();
+            sqlite.set_partial_refresh_share(1.0);
+            Box::new(sqlite)
+        }
+        other => other.open().unwrap(),
+    };
+    let lines = [
+        r#"{"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-03-01T00:00:00Z","pull_request":"r#1"}"#,
+        r#"{"type":"pull_request","id":"r#1","repo":"r","opened_at":"2026-03-01T00:30:00Z","merged_at":"2026-03-01T01:00:00Z","merge_sha":"aaaaaaa"}"#,
+        r#"{"type":"deployment","id":"s1","service":"s","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"r","sha":"aaaaaaa"}"#,
+        r#"{"type":"deployment","id":"loose0","service":"loose","environment":"production","finished_at":"2026-02-27T02:00:00Z","sha":"fffffff"}"#,
+    ];
+    let mut events: Vec<Event> = lines.iter().map(|l| ev(l)).collect();
+    store.write(&events).unwrap();
+    let cfg = EngineConfig::default();
+    let w = Window::new(
+        Timestamp::parse_bound("2026-03-01").unwrap(),
+        Timestamp::parse_bound("2026-03-03").unwrap(),
+    )
+    .unwrap();
+    let s = Scope::Service(Name::parse("s").unwrap());
+    for scope in [&Scope::Org, &s] {
+        assert_eq!(
+            stored_report(store.as_mut(), scope, w, &cfg),
+            report(&EventSet::from_events(events.clone()), scope, w, &cfg),
+            "{at}: {scope:?} first"
+        );
+    }
+    let first = ev(
+        r#"{"type":"deployment","id":"loose1","service":"loose","environment":"production","finished_at":"2026-03-01T02:00:00Z","sha":"aaaaaaa"}"#,
+    );
+    store.write(std::slice::from_ref(&first)).unwrap();
+    events.push(first);
+    let all = EventSet::from_events(events);
+    // The scope first: its repository's pull request changed too.
+    for scope in [&s, &Scope::Org] {
+        assert_eq!(
+            stored_report(store.as_mut(), scope, w, &cfg),
+            report(&all, scope, w, &cfg),
+            "{at}: {scope:?} after the deployment without a repository"
+        );
+    }
 }

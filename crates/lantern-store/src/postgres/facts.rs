@@ -8,16 +8,18 @@
 //! Every write marks what it touched stale, in its own transaction (the
 //! services of its deployments and incidents, the repositories of its
 //! changes, pull requests and deployments — old versions too). A refresh
-//! re-derives the stale services, the repositories they deploy and every
-//! service deploying those (a pull request's first deployments span them),
-//! from their scoped history; or everything when the facts were derived
-//! with other settings or never. Writers hold `FACTS_LOCK` shared and a
+//! re-derives a closure of stale services, the repositories they deploy
+//! and every service deploying those (a pull request's first deployments
+//! span them), from their scoped history; or everything when the facts
+//! were derived with other settings or never. Writers hold `FACTS_LOCK` shared and a
 //! refresh holds it exclusive: no write commits while a refresh reads, so
 //! the marks it clears are exactly those its facts cover.
 //!
 //! A report reads in one snapshot, and only when that snapshot has no
-//! stale mark: facts and events then agree. Otherwise it refreshes and
-//! tries again (see `report_input`).
+//! stale mark in its scope's closure (`crate::closure`, as SQLite's):
+//! facts and events then agree for everything it reads. Otherwise it
+//! refreshes that closure and tries again (see `report_input`); marks of
+//! other services stay for the reports that read them.
 
 use super::retention::in_scope;
 use super::schema::FACTS_LOCK;
@@ -27,6 +29,7 @@ use super::{
 };
 use crate::Result;
 use crate::StoreError;
+use crate::closure::{self, Closure, Column, StaleReads};
 use crate::codec::*;
 use crate::touched::{Touched, fingerprint};
 use lantern_engine::*;
@@ -113,20 +116,19 @@ fn distinct(
         .collect()
 }
 
-/// Brings the kept facts up to date with the stored events and `config`.
+/// Brings the kept facts up to date with the stored events and `config`:
+/// what a report over `scope` reads (`None`: everything stale).
 pub(super) fn refresh(
     client: &mut Client,
     config: &EngineConfig,
+    scope: Option<&BTreeSet<Name>>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<()> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FACTS_LOCK])?;
-    let want = fingerprint(config);
-    let have: Option<String> = tx
-        .query_opt("SELECT value FROM meta WHERE key = 'facts'", &[])?
-        .map(|r| r.try_get(0))
-        .transpose()?;
-    if have.as_deref() != Some(want.as_str()) {
+    // Under the lock no write commits: the closure is exactly what is
+    // stale now.
+    let Some(closure) = closure::stale_closure(&mut Reads(&mut tx), config, scope)? else {
         progress(0, 1);
         let events = load_all(&mut tx, DERIVING_CHANGE_COLUMNS)?;
         let facts = derive(&events, config);
@@ -136,58 +138,18 @@ pub(super) fn refresh(
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('facts', $1)
              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            &[&want],
+            &[&fingerprint(config)],
         )?;
         tx.commit()?;
         analyze(client)?;
         progress(1, 1);
         return Ok(());
-    }
-
-    let stale_services = distinct(
-        &mut tx,
-        "SELECT name FROM stale_facts WHERE kind = 'service'",
-        &[],
-    )?;
-    let stale_repos = distinct(
-        &mut tx,
-        "SELECT name FROM stale_facts WHERE kind = 'repo'",
-        &[],
-    )?;
-    if stale_services.is_empty() && stale_repos.is_empty() {
+    };
+    if closure.is_empty() {
         return Ok(tx.commit()?);
     }
-    // The closure: a stale service's deployments change its repositories'
-    // pull requests' first deployments, which every service deploying
-    // them contributes to.
-    let (mut services, mut repos) = (stale_services.clone(), stale_repos.clone());
-    loop {
-        let size = (services.len(), repos.len());
-        let stale_here: Vec<&String> = services.intersection(&stale_services).collect();
-        repos.extend(distinct(
-            &mut tx,
-            "SELECT DISTINCT repo FROM deployments WHERE service = ANY($1) AND repo IS NOT NULL",
-            &[&stale_here],
-        )?);
-        let list: Vec<&String> = repos.iter().collect();
-        services.extend(distinct(
-            &mut tx,
-            "SELECT DISTINCT service FROM deployments WHERE repo = ANY($1)",
-            &[&list],
-        )?);
-        if (services.len(), repos.len()) == size {
-            break;
-        }
-    }
-    // Without a repository, an explicit change list names commits of any
-    // repository, and so does a deployed sha (whether it is known).
-    if !repos.is_empty() {
-        services.extend(distinct(
-            &mut tx,
-            "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)",
-            &[],
-        )?);
-    }
+    let Closure { services, repos } = closure;
+    let services: BTreeSet<String> = services.into_iter().collect();
     progress(0, services.len());
     let mut names = Names::default();
     let scope: BTreeSet<Name> = services
@@ -251,7 +213,12 @@ pub(super) fn refresh(
         &[&repo_list],
     )?;
     write_facts(&mut tx, &events, &facts, Some((&services, &repos)))?;
-    tx.execute("DELETE FROM stale_facts", &[])?;
+    // Marks outside the closure stay for the reports that read them.
+    tx.execute(
+        "DELETE FROM stale_facts WHERE (kind = 'service' AND name = ANY($1))
+            OR (kind = 'repo' AND name = ANY($2))",
+        &[&service_list, &repo_list],
+    )?;
     for s in &service_list {
         tx.execute(crate::BUMP_VERSION, &[s])?;
     }
@@ -428,8 +395,12 @@ pub(super) fn read_input(
         .isolation_level(IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()?;
-    if !fresh(&mut tx, config)? {
-        return Ok(None);
+    // Only what this scope reads must be current, as on SQLite: writes
+    // keep marking busy services stale while a quiet one is reported.
+    match closure::stale_closure(&mut Reads(&mut tx), config, services)? {
+        Some(c) if c.is_empty() => {}
+        None if fresh(&mut tx, config)? => {}
+        _ => return Ok(None),
     }
     let mut names = Names::default();
     let mut input = ReportInput::default();
@@ -744,4 +715,67 @@ pub(super) fn add_earlier(
     }
     input.earlier_deployments = earlier.finish(&mut names)?;
     Ok(())
+}
+
+/// A closure's reads on PostgreSQL, in the caller's transaction.
+struct Reads<'t, 'c>(&'t mut Transaction<'c>);
+
+impl StaleReads for Reads<'_, '_> {
+    fn derived_with(&mut self) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .query_opt("SELECT value FROM meta WHERE key = 'facts'", &[])?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
+    fn stale(&mut self, kind: &str) -> Result<BTreeSet<String>> {
+        distinct(
+            self.0,
+            "SELECT name FROM stale_facts WHERE kind = $1",
+            &[&kind],
+        )
+    }
+
+    fn loose_services(&mut self) -> Result<BTreeSet<String>> {
+        distinct(
+            self.0,
+            "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)",
+            &[],
+        )
+    }
+
+    fn names_by(
+        &mut self,
+        want: Column,
+        by: Column,
+        values: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>> {
+        if values.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let (want, by) = (want.name(), by.name());
+        let list: Vec<&String> = values.iter().collect();
+        distinct(
+            self.0,
+            &format!(
+                "SELECT DISTINCT {want} FROM deployments WHERE {by} = ANY($1) AND {want} IS NOT NULL"
+            ),
+            &[&list],
+        )
+    }
+
+    fn blamed_services(&mut self, scope: &BTreeSet<String>) -> Result<BTreeSet<String>> {
+        let list: Vec<&String> = scope.iter().collect();
+        distinct(
+            self.0,
+            "SELECT DISTINCT d.service FROM deployments d WHERE d.id = ANY(ARRAY(
+                 SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL
+                    AND (service = ANY($1) OR services <> '')))
+             UNION SELECT DISTINCT d.service FROM deployments d WHERE d.rollout = ANY(ARRAY(
+                 SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL
+                    AND (service = ANY($1) OR services <> '')))",
+            &[&list],
+        )
+    }
 }

@@ -839,7 +839,7 @@ impl Store for PostgresStore {
     }
 
     fn refresh_stale_facts(&mut self, config: &EngineConfig) -> Result<()> {
-        facts::refresh(self.client(), config, &|_, _| {})
+        facts::refresh(self.client(), config, None, &|_, _| {})
     }
 
     fn fact_versions(&self) -> Result<crate::FactVersions> {
@@ -857,7 +857,7 @@ impl Store for PostgresStore {
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
     ) -> Result<()> {
-        facts::refresh(self.client(), config, progress)
+        facts::refresh(self.client(), config, None, progress)
     }
 
     fn findings(
@@ -992,7 +992,7 @@ impl Store for PostgresStore {
             {
                 return Ok(input);
             }
-            facts::refresh(self.client(), config, &|_, _| {})?;
+            facts::refresh(self.client(), config, services, &|_, _| {})?;
         }
         // Derived from the events instead: one snapshot for every read, as a
         // purge committing in between must not show both an event and what

@@ -16,6 +16,7 @@
 //! lookup per row.
 
 use crate::Result;
+use crate::closure::{self, Closure, Column, StaleReads};
 use crate::codec::*;
 use crate::sqlite::{Fields, SqliteStore, placeholders};
 use crate::touched::{Touched, fingerprint};
@@ -92,19 +93,6 @@ pub(crate) fn mark_stale(tx: &Transaction, events: &[Event]) -> rusqlite::Result
         stmt.execute(["repo", r.as_str()])?;
     }
     Ok(())
-}
-
-/// What a partial refresh re-derives: these services' deployments and
-/// incident links, and these repositories' pull requests.
-pub(super) struct Closure {
-    services: Vec<String>,
-    repos: BTreeSet<String>,
-}
-
-impl Closure {
-    pub(super) fn is_empty(&self) -> bool {
-        self.services.is_empty() && self.repos.is_empty()
-    }
 }
 
 /// Rebuilding the window tables. Each chunk of services appends its rows to
@@ -472,133 +460,13 @@ impl SqliteStore {
     }
 
     /// What must be re-derived for a report over `scope` (`None`: all of
-    /// it) to be current, or `None` when everything must be (never derived,
-    /// or derived with other settings). The closure is complete: every
-    /// stale service in it brings its repositories, every repository
-    /// brings every service that deploys it.
+    /// it) to be current; `None`: everything (see `closure::stale_closure`).
     pub(super) fn stale_closure(
         &self,
         config: &EngineConfig,
         scope: Option<&BTreeSet<Name>>,
     ) -> Result<Option<Closure>> {
-        let state: Option<String> = self
-            .conn()
-            .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
-                r.get(0)
-            })
-            .ok();
-        if state.as_deref() != Some(fingerprint(config).as_str()) {
-            return Ok(None);
-        }
-        let stale_services: BTreeSet<String> = self
-            .distinct_names("SELECT name FROM stale_facts WHERE kind = 'service'")?
-            .into_iter()
-            .collect();
-        let stale_repos: BTreeSet<String> = self
-            .distinct_names("SELECT name FROM stale_facts WHERE kind = 'repo'")?
-            .into_iter()
-            .collect();
-        // The common case, and no scan of anything.
-        if stale_services.is_empty() && stale_repos.is_empty() {
-            return Ok(Some(Closure {
-                services: Vec::new(),
-                repos: BTreeSet::new(),
-            }));
-        }
-        // Without a repository, an explicit change list names commits of
-        // any repository, and so does a deployed sha (whether it is known):
-        // such services read every repository. (By a partial index, schema
-        // 15: a scan of every deployment took 0.5 s at the benchmark size.)
-        let loose_services: BTreeSet<String> = self
-            .distinct_names(
-                "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)",
-            )?
-            .into_iter()
-            .collect();
-        let (mut services, mut repos) = match scope {
-            None => (stale_services.clone(), stale_repos.clone()),
-            Some(scope) => {
-                let scope: BTreeSet<String> = scope.iter().map(Name::to_string).collect();
-                let scope_repos = self.names_by("repo", "service", &scope)?;
-                let reads_any = !scope.is_disjoint(&loose_services);
-                (
-                    stale_services.intersection(&scope).cloned().collect(),
-                    stale_repos
-                        .iter()
-                        .filter(|r| reads_any || scope_repos.contains(*r))
-                        .cloned()
-                        .collect(),
-                )
-            }
-        };
-        // A scope's report also reads other services' deployments that
-        // its incidents name (`caused_by`, a deployment or a rollout): an
-        // incident naming a stored deployment is linked (hygiene.md F2),
-        // so those services' facts must be current too.
-        if let Some(scope) = scope {
-            let scope: Vec<String> = scope.iter().map(Name::to_string).collect();
-            for chunk in scope.chunks(500) {
-                let sql = format!(
-                    "SELECT DISTINCT d.service FROM incidents i JOIN deployments d
-                       ON d.id = i.caused_by OR (d.rollout IS NOT NULL AND d.rollout = i.caused_by)
-                     WHERE i.caused_by IS NOT NULL AND (i.service IN ({}) OR i.services != '')",
-                    placeholders(chunk.len())
-                );
-                let mut stmt = self.conn().prepare(&sql)?;
-                let rows =
-                    stmt.query_map(params_from_iter(chunk.iter()), |r| r.get::<_, String>(0))?;
-                for r in rows {
-                    let named = r?;
-                    if stale_services.contains(&named) {
-                        services.insert(named);
-                    }
-                }
-            }
-        }
-        let loose = !repos.is_empty();
-        loop {
-            let size = (services.len(), repos.len());
-            // A stale service's deployments change its repositories' pull
-            // requests' first deployments...
-            let stale_here: BTreeSet<String> =
-                services.intersection(&stale_services).cloned().collect();
-            repos.extend(self.names_by("repo", "service", &stale_here)?);
-            // ...which every service deploying them contributes to.
-            services.extend(self.names_by("service", "repo", &repos)?);
-            if (services.len(), repos.len()) == size {
-                break;
-            }
-        }
-        if loose {
-            services.extend(loose_services);
-        }
-        Ok(Some(Closure {
-            services: services.into_iter().collect(),
-            repos,
-        }))
-    }
-
-    /// `SELECT DISTINCT want FROM deployments WHERE by IN (values)`.
-    fn names_by(
-        &self,
-        want: &str,
-        by: &str,
-        values: &BTreeSet<String>,
-    ) -> Result<BTreeSet<String>> {
-        let mut out = BTreeSet::new();
-        let values: Vec<&String> = values.iter().collect();
-        for chunk in values.chunks(500) {
-            let sql = format!(
-                "SELECT DISTINCT {want} FROM deployments WHERE {by} IN ({}) AND {want} IS NOT NULL",
-                placeholders(chunk.len())
-            );
-            let mut stmt = self.conn().prepare(&sql)?;
-            let rows = stmt.query_map(params_from_iter(chunk.iter()), |r| r.get::<_, String>(0))?;
-            for r in rows {
-                out.insert(r?);
-            }
-        }
-        Ok(out)
+        closure::stale_closure(&mut Reads(self.conn()), config, scope)
     }
 
     fn distinct_names(&self, sql: &str) -> Result<Vec<String>> {
@@ -1082,4 +950,78 @@ fn window_reads_beside_deployments(
             .push((names.get(r.get_ref(0)?.as_str()?)?, r.get(1)?));
     }
     Ok(out)
+}
+
+/// A closure's reads on SQLite.
+struct Reads<'c>(&'c rusqlite::Connection);
+
+impl Reads<'_> {
+    fn names(&self, sql: &str, args: &[&String]) -> Result<BTreeSet<String>> {
+        let mut stmt = self.0.prepare(sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl StaleReads for Reads<'_> {
+    fn derived_with(&mut self) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn stale(&mut self, kind: &str) -> Result<BTreeSet<String>> {
+        self.names(
+            "SELECT name FROM stale_facts WHERE kind = ?1",
+            &[&kind.to_string()],
+        )
+    }
+
+    fn loose_services(&mut self) -> Result<BTreeSet<String>> {
+        self.names(
+            "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)",
+            &[],
+        )
+    }
+
+    fn names_by(
+        &mut self,
+        want: Column,
+        by: Column,
+        values: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>> {
+        let (want, by) = (want.name(), by.name());
+        let mut out = BTreeSet::new();
+        let values: Vec<&String> = values.iter().collect();
+        for chunk in values.chunks(500) {
+            out.extend(self.names(
+                &format!(
+                    "SELECT DISTINCT {want} FROM deployments WHERE {by} IN ({}) AND {want} IS NOT NULL",
+                    placeholders(chunk.len())
+                ),
+                chunk,
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn blamed_services(&mut self, scope: &BTreeSet<String>) -> Result<BTreeSet<String>> {
+        let scope: Vec<&String> = scope.iter().collect();
+        let mut out = BTreeSet::new();
+        for chunk in scope.chunks(500) {
+            out.extend(self.names(
+                &format!(
+                    "SELECT DISTINCT d.service FROM incidents i JOIN deployments d
+                       ON d.id = i.caused_by OR (d.rollout IS NOT NULL AND d.rollout = i.caused_by)
+                     WHERE i.caused_by IS NOT NULL AND (i.service IN ({}) OR i.services != '')",
+                    placeholders(chunk.len())
+                ),
+                chunk,
+            )?);
+        }
+        Ok(out)
+    }
 }
