@@ -40,6 +40,19 @@ pub struct AuditEnds {
     pub head: Option<(u64, String)>,
 }
 
+/// How finely a grant's last use is kept: a use within this of the last
+/// recorded one is not written again (the access review needs the day,
+/// not the request).
+pub const GRANT_USE_RESOLUTION_MICROS: i64 = 60 * lantern_events::MICROS_PER_SECOND;
+
+/// Whether a use at `at` would move `grant`'s recorded last use: callers
+/// skip [`GovernanceStore::touch_grant`]'s write when it would not.
+pub fn use_is_new(grant: &Grant, at: Timestamp) -> bool {
+    grant
+        .last_used_at
+        .is_none_or(|last| last.micros() < at.micros() - GRANT_USE_RESOLUTION_MICROS)
+}
+
 pub trait GovernanceStore {
     /// Saves a new grant with its token's hash.
     fn add_grant(
@@ -60,7 +73,8 @@ pub trait GovernanceStore {
     /// or it was already revoked.
     fn revoke_grant(&mut self, id: &str, audit: AuditRecord) -> Result<bool>;
 
-    /// Records a use, at most once a minute per grant.
+    /// Records a use, at most once a minute per grant
+    /// ([`GRANT_USE_RESOLUTION_MICROS`]).
     fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<()>;
 
     /// A sign-in session: the hash of its cookie value, for a grant.

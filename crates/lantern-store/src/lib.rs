@@ -84,7 +84,9 @@ pub(crate) const GENERATION: &str = "*";
 /// statement on both stores (SQLite numbers `$1` as the first parameter).
 pub(crate) const BUMP_VERSION: &str = "INSERT INTO fact_versions (service, version) VALUES ($1, 1)
      ON CONFLICT (service) DO UPDATE SET version = fact_versions.version + 1";
-pub use governance::{AuditEnds, Dispute, GovernanceStore, NewSession};
+pub use governance::{
+    AuditEnds, Dispute, GRANT_USE_RESOLUTION_MICROS, GovernanceStore, NewSession, use_is_new,
+};
 pub use health::{Answered, Experiment, HealthStore, PulseRound, PulseValues, Visibility};
 pub use notify::{Attempt, Delivery, NewNotification, Notification, NotifyStore};
 pub use postgres::{PostgresStore, redacted};

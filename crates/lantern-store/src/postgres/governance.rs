@@ -49,7 +49,19 @@ pub(crate) fn append_audit(tx: &mut Transaction, record: AuditRecord) -> Result<
     Ok(entry)
 }
 
-const GRANT_COLUMNS: &str = "g.id, g.role, g.teams, g.source, g.purpose, g.created_at, g.expires_at, g.revoked_at, g.last_used_at, g.secret_hash";
+macro_rules! grant_columns {
+    () => {
+        "g.id, g.role, g.teams, g.source, g.purpose, g.created_at, g.expires_at, g.revoked_at, g.last_used_at, g.secret_hash"
+    };
+}
+const GRANT_COLUMNS: &str = grant_columns!();
+/// Run on every authenticated request: prepared once per connection.
+const GRANT_BY_ID: &str = concat!("SELECT ", grant_columns!(), " FROM grants g WHERE g.id = $1");
+const GRANT_BY_SESSION: &str = concat!(
+    "SELECT ",
+    grant_columns!(),
+    " FROM sessions s JOIN grants g ON g.id = s.grant_id WHERE s.hash = $1 AND s.expires_at > $2"
+);
 
 fn read_grant(r: &Row) -> Result<(Grant, Vec<u8>)> {
     let grant = Grant {
@@ -141,11 +153,9 @@ impl GovernanceStore for PostgresStore {
     }
 
     fn grant_for_token(&self, token: &TokenParts) -> Result<Option<Grant>> {
-        let row = self.read(|c| {
-            Ok(c.query_opt(
-                &format!("SELECT {GRANT_COLUMNS} FROM grants g WHERE g.id = $1"),
-                &[&token.id],
-            )?)
+        let row = self.read_prepared(|c, prepared| {
+            let sql = prepared.get(c, GRANT_BY_ID)?;
+            Ok(c.query_opt(&sql, &[&token.id])?)
         })?;
         let Some(r) = row else {
             return Ok(None);
@@ -174,7 +184,7 @@ impl GovernanceStore for PostgresStore {
     fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<()> {
         self.client().execute(
             "UPDATE grants SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
-            &[&id, &at.micros(), &(at.micros() - 60 * MICROS_PER_SECOND)],
+            &[&id, &at.micros(), &(at.micros() - crate::GRANT_USE_RESOLUTION_MICROS)],
         )?;
         Ok(())
     }
@@ -198,11 +208,9 @@ impl GovernanceStore for PostgresStore {
     }
 
     fn session_grant(&self, hash: &[u8; 32], now: Timestamp) -> Result<Option<Grant>> {
-        let row = self.read(|c| {
-            Ok(c.query_opt(
-                &format!("SELECT {GRANT_COLUMNS} FROM sessions s JOIN grants g ON g.id = s.grant_id WHERE s.hash = $1 AND s.expires_at > $2"),
-                &[&&hash[..], &now.micros()],
-            )?)
+        let row = self.read_prepared(|c, prepared| {
+            let sql = prepared.get(c, GRANT_BY_SESSION)?;
+            Ok(c.query_opt(&sql, &[&&hash[..], &now.micros()])?)
         })?;
         row.map(|r| Ok(read_grant(&r)?.0)).transpose()
     }
@@ -320,7 +328,7 @@ impl GovernanceStore for PostgresStore {
     fn add_annotations(&mut self, annotations: Vec<Annotation>, audit: AuditRecord) -> Result<()> {
         let events: Vec<Event> = annotations.into_iter().map(Event::Annotation).collect();
         self.audited(audit, |tx, _| {
-            write_events(tx, &events)?;
+            write_events(tx, &mut super::Prepared::default(), &events)?;
             Ok(Some(()))
         })?;
         Ok(())

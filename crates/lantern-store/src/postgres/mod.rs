@@ -24,6 +24,7 @@ mod write;
 
 pub(crate) use write::{Cell, insert_rows, write_events};
 
+
 use crate::Result;
 use crate::codec::*;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
@@ -32,7 +33,7 @@ use lantern_events::*;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 pub struct PostgresStore {
     /// In a cell because the trait reads through `&self` while a client
@@ -40,8 +41,33 @@ pub struct PostgresStore {
     /// time (the server keeps it behind a lock).
     /// Always `Some` until dropped (see `Drop`).
     client: Option<RefCell<Client>>,
+    /// Statements prepared once on this connection (see `Prepared`).
+    prepared: RefCell<Prepared>,
     /// What it connected to, for another connection.
     url: String,
+}
+
+/// The statements a connection runs on every request or delivery (a
+/// grant's lookup, a write's stale marks), prepared once: an unprepared
+/// statement costs PostgreSQL a parse and a plan, and the client a round
+/// trip, each time. Prepared statements outlive transactions, rolled back
+/// ones included; a statement is closed when dropped.
+#[derive(Default)]
+pub(crate) struct Prepared(HashMap<&'static str, postgres::Statement>);
+
+impl Prepared {
+    pub(crate) fn get(
+        &mut self,
+        c: &mut impl GenericClient,
+        sql: &'static str,
+    ) -> Result<postgres::Statement> {
+        if let Some(s) = self.0.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = c.prepare(sql)?;
+        self.0.insert(sql, s.clone());
+        Ok(s)
+    }
 }
 
 impl Drop for PostgresStore {
@@ -49,6 +75,7 @@ impl Drop for PostgresStore {
     /// panics on a thread that drives another (a server shutting down, an
     /// async test): close it on a thread of its own.
     fn drop(&mut self) {
+        self.prepared.get_mut().0.clear();
         if let Some(client) = self.client.take() {
             std::thread::scope(|s| {
                 s.spawn(move || drop(client));
@@ -82,6 +109,7 @@ impl PostgresStore {
         schema::migrate(&mut client, &redacted(url))?;
         Ok(PostgresStore {
             client: Some(RefCell::new(client)),
+            prepared: RefCell::default(),
             url: url.to_string(),
         })
     }
@@ -102,6 +130,24 @@ impl PostgresStore {
     /// Runs a read with the client.
     pub(crate) fn read<T>(&self, work: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
         work(&mut self.cell().borrow_mut())
+    }
+
+    /// Runs a read with the client and the connection's prepared statements.
+    pub(crate) fn read_prepared<T>(
+        &self,
+        work: impl FnOnce(&mut Client, &mut Prepared) -> Result<T>,
+    ) -> Result<T> {
+        work(&mut self.cell().borrow_mut(), &mut self.prepared.borrow_mut())
+    }
+
+    /// The client and the connection's prepared statements, for writes.
+    pub(crate) fn parts(&mut self) -> (&mut Client, &mut Prepared) {
+        let client = self
+            .client
+            .as_mut()
+            .expect("the client is only taken when the store is dropped")
+            .get_mut();
+        (client, self.prepared.get_mut())
     }
 }
 
@@ -393,11 +439,12 @@ fn deployed_repos(c: &mut impl GenericClient, services: &[&str]) -> Result<Vec<(
 
 struct PostgresSession<'c> {
     tx: postgres::Transaction<'c>,
+    prepared: &'c mut Prepared,
 }
 
 impl WriteSession for PostgresSession<'_> {
     fn write(&mut self, events: &[Event]) -> Result<()> {
-        write_events(&mut self.tx, events)
+        write_events(&mut self.tx, self.prepared, events)
     }
 
     fn commit(mut self: Box<Self>, source_states: &[(&str, &str)]) -> Result<()> {
@@ -441,15 +488,18 @@ impl Store for PostgresStore {
         if events.is_empty() {
             return Ok(());
         }
-        let mut tx = self.client().transaction()?;
-        write_events(&mut tx, events)?;
+        let (client, prepared) = self.parts();
+        let mut tx = client.transaction()?;
+        write_events(&mut tx, prepared, events)?;
         tx.commit()?;
         Ok(())
     }
 
     fn session(&mut self) -> Result<Box<dyn WriteSession + '_>> {
+        let (client, prepared) = self.parts();
         Ok(Box::new(PostgresSession {
-            tx: self.client().transaction()?,
+            tx: client.transaction()?,
+            prepared,
         }))
     }
 

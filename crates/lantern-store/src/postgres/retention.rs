@@ -297,7 +297,7 @@ fn purge_raw(tx: &mut Transaction, config: &EngineConfig, h: i64) -> Result<Rete
         "DELETE FROM incidents WHERE id = ANY($1)",
         &[&renamed_incidents],
     )?;
-    write_events(tx, &rewritten)?;
+    write_events(tx, &mut super::Prepared::default(), &rewritten)?;
     let purged_shas: Vec<String> = purge.shas.iter().map(Sha::to_string).collect();
     let pipeline_runs = anonymise_runs(tx, h, &purged_shas)?;
     let work_items = anonymise_work(tx, h)?;

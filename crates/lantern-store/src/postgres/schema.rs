@@ -499,6 +499,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX incidents_of_several ON incidents(started_at) WHERE services <> '';
     CREATE INDEX incidents_blaming ON incidents(caused_by) WHERE caused_by IS NOT NULL;
     "#,
+    // Issue 23: the stale closure (crate::closure) lists the services
+    // deploying without a repository before every report that finds
+    // something stale; SQLite has had this index since its 15th.
+    r#"
+    CREATE INDEX deployments_loose ON deployments(service)
+        WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL);
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

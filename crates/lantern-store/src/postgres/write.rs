@@ -8,6 +8,7 @@ use super::{
     INCIDENT_COLUMNS, PIPELINE_RUN_COLUMNS, PULL_REQUEST_COLUMNS, SLI_COLUMNS, WORK_ITEM_COLUMNS,
     WORK_STATE_COLUMNS,
 };
+use super::Prepared;
 use crate::Result;
 use crate::codec::{enum_text, scope_columns, shas_to_text};
 use foldhash::{HashMap, HashMapExt};
@@ -52,8 +53,12 @@ fn write_flow_summaries(tx: &mut impl GenericClient, events: &[Event]) -> Result
     Ok(())
 }
 
-pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Result<()> {
-    super::facts::mark_stale(tx, events)?;
+pub(crate) fn write_events(
+    tx: &mut impl GenericClient,
+    prepared: &mut Prepared,
+    events: &[Event],
+) -> Result<()> {
+    super::facts::mark_stale(tx, prepared, events)?;
     let mut rows: [Vec<Vec<Cell>>; 11] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
     // Every row records when Lantern received it (hygiene.md F1, F3).
@@ -94,13 +99,18 @@ pub(crate) fn write_events(tx: &mut impl GenericClient, events: &[Event]) -> Res
         "ON CONFLICT DO NOTHING",
     )?;
     write_flow_summaries(tx, events)?;
-    note_future(tx, events, now)
+    note_future(tx, prepared, events, now)
 }
 
 /// hygiene.md F3: an event dated well after its arrival is kept, and
 /// noted in `future_events`, so reports count them without a scan; a
 /// later version that is not is no longer noted.
-fn note_future(tx: &mut impl GenericClient, events: &[Event], now: i64) -> Result<()> {
+fn note_future(
+    tx: &mut impl GenericClient,
+    prepared: &mut Prepared,
+    events: &[Event],
+    now: i64,
+) -> Result<()> {
     let mut future: Vec<Vec<Cell>> = Vec::new();
     let mut present: HashMap<&str, Vec<&str>> = HashMap::new();
     for e in events {
@@ -119,9 +129,8 @@ fn note_future(tx: &mut impl GenericClient, events: &[Event], now: i64) -> Resul
             present.entry(kind).or_default().push(e.id().as_str());
         }
     }
-    let any: bool = tx
-        .query_one("SELECT EXISTS (SELECT 1 FROM future_events)", &[])?
-        .get(0);
+    let any = prepared.get(tx, "SELECT EXISTS (SELECT 1 FROM future_events)")?;
+    let any: bool = tx.query_one(&any, &[])?.get(0);
     if any {
         for (kind, ids) in present {
             tx.execute(

@@ -144,7 +144,7 @@ impl GovernanceStore for SqliteStore {
     fn touch_grant(&mut self, id: &str, at: Timestamp) -> Result<()> {
         self.conn().execute(
             "UPDATE grants SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?3)",
-            params![id, at.micros(), at.micros() - 60 * MICROS_PER_SECOND],
+            params![id, at.micros(), at.micros() - crate::GRANT_USE_RESOLUTION_MICROS],
         )?;
         Ok(())
     }
