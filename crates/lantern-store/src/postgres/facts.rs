@@ -24,8 +24,8 @@
 use super::retention::in_scope;
 use super::schema::FACTS_LOCK;
 use super::{
-    DERIVING_CHANGE_COLUMNS, Prepared, PULL_REQUEST_COLUMNS, insert_rows, load_all, load_scoped, read_change,
-    read_pull_request, select,
+    DERIVING_CHANGE_COLUMNS, PULL_REQUEST_COLUMNS, Prepared, insert_rows, load_all, load_scoped,
+    read_change, read_pull_request, select,
 };
 use crate::Result;
 use crate::StoreError;
@@ -270,6 +270,7 @@ fn deployment_row(d: &Deployment, f: &DeploymentFacts) -> Vec<super::Cell> {
         Box::new(rule),
         Box::new(f.sha_known),
         Box::new(shipped),
+        Box::new(d.finished_at.micros()),
     ]
 }
 
@@ -344,10 +345,18 @@ fn write_facts(
     let tables: [(&str, &[&str], _, &str); 3] = [
         (
             "deployment_facts",
-            &["deployment", "service", "rule", "sha_known", "shipped"],
+            &[
+                "deployment",
+                "service",
+                "rule",
+                "sha_known",
+                "shipped",
+                "finished_at",
+            ],
             deployments,
             "ON CONFLICT (deployment) DO UPDATE SET service = EXCLUDED.service, rule = EXCLUDED.rule,
-             sha_known = EXCLUDED.sha_known, shipped = EXCLUDED.shipped",
+             sha_known = EXCLUDED.sha_known, shipped = EXCLUDED.shipped,
+             finished_at = EXCLUDED.finished_at",
         ),
         (
             "pull_request_facts",
@@ -435,8 +444,20 @@ pub(super) fn read_input(
         Some(_) => format!("AND ({alias}service = ANY($2) OR {alias}services <> '')"),
         None => String::new(),
     };
+    // The organisation reads the range itself by a join of two range
+    // scans (below); its ids are only those before the range.
+    let (range, scope_sql) = match services {
+        Some(_) => (
+            "finished_at >= $1 OR rollback_of IS NOT NULL",
+            in_scope("service", 2),
+        ),
+        None => (
+            "rollback_of IS NOT NULL AND finished_at < $1",
+            String::new(),
+        ),
+    };
     let ids_sql = format!(
-        "SELECT id FROM deployments WHERE (finished_at >= $1 OR rollback_of IS NOT NULL) {}
+        "SELECT id FROM deployments WHERE ({range}) {scope_sql}
          UNION SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {from} {scoped}
          UNION SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from} {scoped})
          UNION SELECT r.id FROM deployments r WHERE r.rollout IN
@@ -445,7 +466,6 @@ pub(super) fn read_input(
              ON w.service = i.service AND w.finished_at <= i.started_at
              AND w.finished_at >= i.started_at - {link_window}
              WHERE i.started_at >= {from} {scoped_i}",
-        in_scope("service", 2),
         scoped = of_scope(""),
         scoped_i = of_scope("i."),
         link_window = config.link_window_micros,
@@ -458,13 +478,25 @@ pub(super) fn read_input(
     .iter()
     .map(|r| r.try_get(0))
     .collect::<std::result::Result<_, _>>()?;
-    let rows = tx.query(
+    const MEASURED: &str =
         "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
                 f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
-           FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
-          WHERE d.id = ANY($1)",
-        &[&ids],
-    )?;
+           FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id";
+    let mut rows = match services {
+        Some(_) => tx.query(&format!("{MEASURED} WHERE d.id = ANY($1)"), &[&ids])?,
+        None => tx.query(
+            &format!("{MEASURED} WHERE d.id = ANY($1) AND d.finished_at < $2"),
+            &[&ids, &since],
+        )?,
+    };
+    if services.is_none() {
+        // A fact's finish is its deployment's (written together): the
+        // condition lets the planner range-scan the facts too.
+        rows.extend(tx.query(
+            &format!("{MEASURED} AND f.finished_at >= $1 WHERE d.finished_at >= $1"),
+            &[&since],
+        )?);
+    }
     for r in rows {
         let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
         input.deployments.push(d);

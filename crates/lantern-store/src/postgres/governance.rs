@@ -56,7 +56,11 @@ macro_rules! grant_columns {
 }
 const GRANT_COLUMNS: &str = grant_columns!();
 /// Run on every authenticated request: prepared once per connection.
-const GRANT_BY_ID: &str = concat!("SELECT ", grant_columns!(), " FROM grants g WHERE g.id = $1");
+const GRANT_BY_ID: &str = concat!(
+    "SELECT ",
+    grant_columns!(),
+    " FROM grants g WHERE g.id = $1"
+);
 const GRANT_BY_SESSION: &str = concat!(
     "SELECT ",
     grant_columns!(),

@@ -24,7 +24,6 @@ mod write;
 
 pub(crate) use write::{Cell, insert_rows, write_events};
 
-
 use crate::Result;
 use crate::codec::*;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
@@ -137,7 +136,10 @@ impl PostgresStore {
         &self,
         work: impl FnOnce(&mut Client, &mut Prepared) -> Result<T>,
     ) -> Result<T> {
-        work(&mut self.cell().borrow_mut(), &mut self.prepared.borrow_mut())
+        work(
+            &mut self.cell().borrow_mut(),
+            &mut self.prepared.borrow_mut(),
+        )
     }
 
     /// The client and the connection's prepared statements, for writes.

@@ -3,12 +3,12 @@
 //! between 11 000 and 69 000 events a second on a local server
 //! (docs/performance.md).
 
+use super::Prepared;
 use super::{
     ANNOTATION_COLUMNS, ASSIST_USAGE_COLUMNS, CHANGE_COLUMNS, DEPLOYMENT_COLUMNS, FINDING_COLUMNS,
     INCIDENT_COLUMNS, PIPELINE_RUN_COLUMNS, PULL_REQUEST_COLUMNS, SLI_COLUMNS, WORK_ITEM_COLUMNS,
     WORK_STATE_COLUMNS,
 };
-use super::Prepared;
 use crate::Result;
 use crate::codec::{enum_text, scope_columns, shas_to_text};
 use foldhash::{HashMap, HashMapExt};
