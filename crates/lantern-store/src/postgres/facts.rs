@@ -401,6 +401,7 @@ pub(super) fn fresh(c: &mut impl GenericClient, config: &EngineConfig) -> Result
 /// snapshot holds stale facts (a write committed since the last refresh).
 pub(super) fn read_input(
     client: &mut Client,
+    url: &str,
     services: Option<&BTreeSet<Name>>,
     window: Window,
     first_end: Timestamp,
@@ -418,6 +419,23 @@ pub(super) fn read_input(
         None if fresh(&mut tx, config)? => {}
         _ => return Ok(None),
     }
+    // The organisation's pull requests (as many rows as its deployments)
+    // are read on a second connection in this same snapshot while this
+    // one reads the rest, as SQLite's store reads them on a second
+    // connection. The snapshot stays exported until this transaction ends,
+    // after the reader is joined.
+    let beside = match services {
+        None => {
+            let snapshot: String = tx
+                .query_one("SELECT pg_export_snapshot()", &[])?
+                .try_get(0)?;
+            let url = url.to_string();
+            Some(std::thread::spawn(move || {
+                merged_pull_requests_beside(&url, &snapshot, window)
+            }))
+        }
+        Some(_) => None,
+    };
     let mut names = Names::default();
     let mut input = ReportInput::default();
     let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
@@ -571,18 +589,24 @@ pub(super) fn read_input(
         .iter()
         .map(|(_, r)| r.to_string())
         .collect();
-    super::retention::add_merged_pull_requests(
-        &mut tx,
-        "SELECT p.merged_at, p.id, p.repo, p.opened_at, p.first_review_at, f.first_commit_at, f.deploys,
-                p.additions + p.deletions, p.review_kept
-           FROM pull_requests p JOIN pull_request_facts f ON f.pull_request = p.id
-          WHERE p.merged_at >= $1 AND p.merged_at < $2",
-        "p.repo",
-        window,
-        services.map(|_| repos.as_slice()),
-        &mut names,
-        &mut input,
-    )?;
+    match beside {
+        Some(beside) => {
+            let part = beside
+                .join()
+                .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
+            input.pull_requests = part.pull_requests;
+            input.pull_request_facts = part.pull_request_facts;
+        }
+        None => super::retention::add_merged_pull_requests(
+            &mut tx,
+            MERGED_PULL_REQUESTS,
+            "p.repo",
+            window,
+            services.map(|_| repos.as_slice()),
+            &mut names,
+            &mut input,
+        )?,
+    }
 
     // Runs of those repositories finished in the window, and every other
     // attempt of the same pipeline on the same commit.
@@ -817,4 +841,42 @@ impl StaleReads for Reads<'_, '_> {
             &[&list],
         )
     }
+}
+
+/// What a report reads of the pull requests merged in its window.
+const MERGED_PULL_REQUESTS: &str = "SELECT p.merged_at, p.id, p.repo, p.opened_at, p.first_review_at, f.first_commit_at, f.deploys,
+        p.additions + p.deletions, p.review_kept
+   FROM pull_requests p JOIN pull_request_facts f ON f.pull_request = p.id
+  WHERE p.merged_at >= $1 AND p.merged_at < $2";
+
+/// Every pull request merged in the window, read on a connection of its
+/// own in the exported `snapshot` of another transaction.
+fn merged_pull_requests_beside(url: &str, snapshot: &str, window: Window) -> Result<ReportInput> {
+    if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(corrupt(&format!(
+            "an unexpected snapshot name {snapshot:?}"
+        )));
+    }
+    let mut client = Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Connect {
+        url: super::redacted(url),
+        reason: crate::postgres_message(&e),
+    })?;
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?;
+    tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))?;
+    let (mut names, mut input) = (Names::default(), ReportInput::default());
+    super::retention::add_merged_pull_requests(
+        &mut tx,
+        MERGED_PULL_REQUESTS,
+        "p.repo",
+        window,
+        None,
+        &mut names,
+        &mut input,
+    )?;
+    tx.commit()?;
+    Ok(input)
 }

@@ -1039,8 +1039,9 @@ impl Store for PostgresStore {
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         for _ in 0..3 {
+            let url = self.url.clone();
             if let Some(input) =
-                facts::read_input(self.client(), services, window, first_end, config)?
+                facts::read_input(self.client(), &url, services, window, first_end, config)?
             {
                 return Ok(input);
             }
