@@ -39,6 +39,10 @@ impl Column {
     }
 }
 
+/// What `StaleReads::loose_services` asks, on either store (each has a
+/// partial index for it).
+pub(crate) const LOOSE_SERVICES: &str = "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)";
+
 /// The reads a closure needs, in one store's snapshot.
 pub(crate) trait StaleReads {
     /// The settings the kept facts were derived with (`None`: never).

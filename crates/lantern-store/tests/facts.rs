@@ -26,17 +26,22 @@ on_each_store! {
     a_refresh_changes_the_versions_of_what_it_re_derives("fact_versions") => fact_versions;
 }
 
-/// A service's version moves when a refresh re-derives its facts and only
-/// then; the generation moves with a whole refresh.
-fn fact_versions(at: &Location) {
-    let mut store: Box<dyn Store + Send> = match at {
+/// A store at `at` that refreshes partially whatever the share stale.
+fn partial_store(at: &Location) -> Box<dyn Store + Send> {
+    match at {
         Location::Sqlite(path) => {
             let mut sqlite = SqliteStore::open(path).unwrap();
             sqlite.set_partial_refresh_share(1.0);
             Box::new(sqlite)
         }
         other => other.open().unwrap(),
-    };
+    }
+}
+
+/// A service's version moves when a refresh re-derives its facts and only
+/// then; the generation moves with a whole refresh.
+fn fact_versions(at: &Location) {
+    let mut store = partial_store(at);
     let cfg = EngineConfig::default();
     let deploy = |id: &str, service: &str, day: u32| {
         ev(&format!(
@@ -246,14 +251,7 @@ fn partial_refreshes(at: &Location, name: &str) {
     };
     for seed in seeds.clone() {
         let place = each_store::fresh_like(at, name);
-        let mut store: Box<dyn Store + Send> = match &place.location {
-            Location::Sqlite(path) => {
-                let mut sqlite = SqliteStore::open(path).unwrap();
-                sqlite.set_partial_refresh_share(1.0);
-                Box::new(sqlite)
-            }
-            other => other.open().unwrap(),
-        };
+        let mut store = partial_store(&place.location);
         let store = store.as_mut();
         // Work items (flow.md) come last, so that the delivery history's
         // batches are what they were before flow existed.
@@ -483,129 +481,112 @@ fn silent_before_the_window(at: &Location) {
 
 on_each_store! {
     a_deployment_without_a_repository_stays_a_pull_requests_first_after_another_service_deploys("loose_first_deploys") => loose_first_deploys;
+    a_new_deployment_without_a_repository_becomes_a_pull_requests_first("loose_new_first_deploy") => loose_new_first_deploy;
 }
+
+/// A store that re-derives only what each report reads, written step by
+/// step; after each step, reports of the given scopes (in that order: a
+/// scoped refresh first) must equal the pure engine's over everything
+/// written so far.
+struct Steps {
+    store: Box<dyn Store + Send>,
+    events: Vec<Event>,
+    at: String,
+}
+
+impl Steps {
+    fn new(at: &Location) -> Steps {
+        Steps {
+            store: partial_store(at),
+            events: Vec::new(),
+            at: at.to_string(),
+        }
+    }
+
+    fn write_and_check(&mut self, lines: &[&str], scopes: &[&Scope], step: &str) {
+        let batch: Vec<Event> = lines.iter().map(|l| ev(l)).collect();
+        self.store.write(&batch).unwrap();
+        self.events.extend(batch);
+        let all = EventSet::from_events(self.events.clone());
+        let cfg = EngineConfig::default();
+        let w = Window::new(
+            Timestamp::parse_bound("2026-03-01").unwrap(),
+            Timestamp::parse_bound("2026-03-03").unwrap(),
+        )
+        .unwrap();
+        for scope in scopes {
+            assert_eq!(
+                stored_report(self.store.as_mut(), scope, w, &cfg),
+                report(&all, scope, w, &cfg),
+                "{}: {scope:?} {step}",
+                self.at
+            );
+        }
+    }
+}
+
+const MERGED_PR: [&str; 2] = [
+    r#"{"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-03-01T00:00:00Z","pull_request":"r#1"}"#,
+    r#"{"type":"pull_request","id":"r#1","repo":"r","opened_at":"2026-03-01T00:30:00Z","merged_at":"2026-03-01T01:00:00Z","merge_sha":"aaaaaaa"}"#,
+];
 
 /// A deployment that names a sha but no repository deploys that commit of
 /// whichever repository holds it (events.md), so it can be a pull
 /// request's first deployment. When another service of that repository
-/// deploys later, a scoped refresh must still count it.
+/// deploys later, or has an incident, scoped refreshes must still count it.
 fn loose_first_deploys(at: &Location) {
-    let mut store: Box<dyn Store + Send> = match at {
-        Location::Sqlite(path) => {
-            let mut sqlite = SqliteStore::open(path).unwrap();
-            sqlite.set_partial_refresh_share(1.0);
-            Box::new(sqlite)
-        }
-        other => other.open().unwrap(),
-    };
-    let lines = [
-        r#"{"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-03-01T00:00:00Z","pull_request":"r#1"}"#,
-        r#"{"type":"pull_request","id":"r#1","repo":"r","opened_at":"2026-03-01T00:30:00Z","merged_at":"2026-03-01T01:00:00Z","merge_sha":"aaaaaaa"}"#,
-        r#"{"type":"deployment","id":"loose1","service":"loose","environment":"production","finished_at":"2026-03-01T02:00:00Z","sha":"aaaaaaa"}"#,
-        r#"{"type":"deployment","id":"s1","service":"s","environment":"production","finished_at":"2026-03-01T01:30:00Z","repo":"r","sha":"0000000"}"#,
-    ];
-    let mut events: Vec<Event> = lines.iter().map(|l| ev(l)).collect();
-    store.write(&events).unwrap();
-    let cfg = EngineConfig::default();
-    let w = Window::new(
-        Timestamp::parse_bound("2026-03-01").unwrap(),
-        Timestamp::parse_bound("2026-03-03").unwrap(),
-    )
-    .unwrap();
-    let all = EventSet::from_events(events.clone());
-    assert_eq!(
-        stored_report(store.as_mut(), &Scope::Org, w, &cfg),
-        report(&all, &Scope::Org, w, &cfg),
-        "{at}: first"
-    );
-    // `s` deploys the merge later: the pull request's first deployment is
-    // still `loose`'s.
-    let later = ev(
-        r#"{"type":"deployment","id":"s2","service":"s","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"r","sha":"aaaaaaa"}"#,
-    );
-    store.write(std::slice::from_ref(&later)).unwrap();
-    events.push(later);
-    let all = EventSet::from_events(events.clone());
     let s = Scope::Service(Name::parse("s").unwrap());
-    assert_eq!(
-        stored_report(store.as_mut(), &s, w, &cfg),
-        report(&all, &s, w, &cfg),
-        "{at}: s"
+    let mut steps = Steps::new(at);
+    steps.write_and_check(
+        &[
+            MERGED_PR[0],
+            MERGED_PR[1],
+            r#"{"type":"deployment","id":"loose1","service":"loose","environment":"production","finished_at":"2026-03-01T02:00:00Z","sha":"aaaaaaa"}"#,
+            r#"{"type":"deployment","id":"s1","service":"s","environment":"production","finished_at":"2026-03-01T01:30:00Z","repo":"r","sha":"0000000"}"#,
+        ],
+        &[&Scope::Org],
+        "first",
     );
-    assert_eq!(
-        stored_report(store.as_mut(), &Scope::Org, w, &cfg),
-        report(&all, &Scope::Org, w, &cfg),
-        "{at}: the organisation"
+    // `s` deploys the merge later: the first deployment is still `loose`'s.
+    steps.write_and_check(
+        &[
+            r#"{"type":"deployment","id":"s2","service":"s","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"r","sha":"aaaaaaa"}"#,
+        ],
+        &[&s, &Scope::Org],
+        "after s deploys",
     );
     // An incident marks only its service stale, not the repository.
-    let incident = ev(
-        r#"{"type":"incident","id":"i1","service":"s","started_at":"2026-03-01T06:00:00Z","resolved_at":"2026-03-01T07:00:00Z"}"#,
+    steps.write_and_check(
+        &[
+            r#"{"type":"incident","id":"i1","service":"s","started_at":"2026-03-01T06:00:00Z","resolved_at":"2026-03-01T07:00:00Z"}"#,
+        ],
+        &[&s, &Scope::Org],
+        "after the incident",
     );
-    store.write(std::slice::from_ref(&incident)).unwrap();
-    events.push(incident);
-    let all = EventSet::from_events(events);
-    assert_eq!(
-        stored_report(store.as_mut(), &s, w, &cfg),
-        report(&all, &s, w, &cfg),
-        "{at}: s after the incident"
-    );
-    assert_eq!(
-        stored_report(store.as_mut(), &Scope::Org, w, &cfg),
-        report(&all, &Scope::Org, w, &cfg),
-        "{at}: the organisation after the incident"
-    );
-}
-
-on_each_store! {
-    a_new_deployment_without_a_repository_becomes_a_pull_requests_first("loose_new_first_deploy") => loose_new_first_deploy;
 }
 
 /// A new deployment naming a sha but no repository marks only its
 /// service stale, yet it can be the first deployment of a pull request of
 /// any repository: every report must see it.
 fn loose_new_first_deploy(at: &Location) {
-    let mut store: Box<dyn Store + Send> = match at {
-        Location::Sqlite(path) => {
-            let mut sqlite = SqliteStore::open(path).unwrap();
-            sqlite.set_partial_refresh_share(1.0);
-            Box::new(sqlite)
-        }
-        other => other.open().unwrap(),
-    };
-    let lines = [
-        r#"{"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-03-01T00:00:00Z","pull_request":"r#1"}"#,
-        r#"{"type":"pull_request","id":"r#1","repo":"r","opened_at":"2026-03-01T00:30:00Z","merged_at":"2026-03-01T01:00:00Z","merge_sha":"aaaaaaa"}"#,
-        r#"{"type":"deployment","id":"s1","service":"s","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"r","sha":"aaaaaaa"}"#,
-        r#"{"type":"deployment","id":"loose0","service":"loose","environment":"production","finished_at":"2026-02-27T02:00:00Z","sha":"fffffff"}"#,
-    ];
-    let mut events: Vec<Event> = lines.iter().map(|l| ev(l)).collect();
-    store.write(&events).unwrap();
-    let cfg = EngineConfig::default();
-    let w = Window::new(
-        Timestamp::parse_bound("2026-03-01").unwrap(),
-        Timestamp::parse_bound("2026-03-03").unwrap(),
-    )
-    .unwrap();
     let s = Scope::Service(Name::parse("s").unwrap());
-    for scope in [&Scope::Org, &s] {
-        assert_eq!(
-            stored_report(store.as_mut(), scope, w, &cfg),
-            report(&EventSet::from_events(events.clone()), scope, w, &cfg),
-            "{at}: {scope:?} first"
-        );
-    }
-    let first = ev(
-        r#"{"type":"deployment","id":"loose1","service":"loose","environment":"production","finished_at":"2026-03-01T02:00:00Z","sha":"aaaaaaa"}"#,
+    let mut steps = Steps::new(at);
+    steps.write_and_check(
+        &[
+            MERGED_PR[0],
+            MERGED_PR[1],
+            r#"{"type":"deployment","id":"s1","service":"s","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"r","sha":"aaaaaaa"}"#,
+            r#"{"type":"deployment","id":"loose0","service":"loose","environment":"production","finished_at":"2026-02-27T02:00:00Z","sha":"fffffff"}"#,
+        ],
+        &[&Scope::Org, &s],
+        "first",
     );
-    store.write(std::slice::from_ref(&first)).unwrap();
-    events.push(first);
-    let all = EventSet::from_events(events);
     // The scope first: its repository's pull request changed too.
-    for scope in [&s, &Scope::Org] {
-        assert_eq!(
-            stored_report(store.as_mut(), scope, w, &cfg),
-            report(&all, scope, w, &cfg),
-            "{at}: {scope:?} after the deployment without a repository"
-        );
-    }
+    steps.write_and_check(
+        &[
+            r#"{"type":"deployment","id":"loose1","service":"loose","environment":"production","finished_at":"2026-03-01T02:00:00Z","sha":"aaaaaaa"}"#,
+        ],
+        &[&s, &Scope::Org],
+        "after the deployment without a repository",
+    );
 }

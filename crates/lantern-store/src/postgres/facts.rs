@@ -801,11 +801,7 @@ impl StaleReads for Reads<'_, '_> {
     }
 
     fn loose_services(&mut self) -> Result<BTreeSet<String>> {
-        distinct(
-            self.0,
-            "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)",
-            &[],
-        )
+        distinct(self.0, closure::LOOSE_SERVICES, &[])
     }
 
     fn names_by(

@@ -981,10 +981,7 @@ impl StaleReads for Reads<'_> {
     }
 
     fn loose_services(&mut self) -> Result<BTreeSet<String>> {
-        self.names(
-            "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)",
-            &[],
-        )
+        self.names(closure::LOOSE_SERVICES, &[])
     }
 
     fn names_by(
