@@ -500,21 +500,22 @@ pub(super) fn read_input(
         "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
                 f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
            FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id";
-    let mut rows = match services {
+    let rows = match services {
         Some(_) => tx.query(&format!("{MEASURED} WHERE d.id = ANY($1)"), &[&ids])?,
-        None => tx.query(
-            &format!("{MEASURED} WHERE d.id = ANY($1) AND d.finished_at < $2"),
-            &[&ids, &since],
-        )?,
+        None => {
+            let mut rows = tx.query(
+                &format!("{MEASURED} WHERE d.id = ANY($1) AND d.finished_at < $2"),
+                &[&ids, &since],
+            )?;
+            // A fact's finish is its deployment's (written together): the
+            // condition lets the planner range-scan the facts too.
+            rows.extend(tx.query(
+                &format!("{MEASURED} AND f.finished_at >= $1 WHERE d.finished_at >= $1"),
+                &[&since],
+            )?);
+            rows
+        }
     };
-    if services.is_none() {
-        // A fact's finish is its deployment's (written together): the
-        // condition lets the planner range-scan the facts too.
-        rows.extend(tx.query(
-            &format!("{MEASURED} AND f.finished_at >= $1 WHERE d.finished_at >= $1"),
-            &[&since],
-        )?);
-    }
     for r in rows {
         let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
         input.deployments.push(d);
@@ -853,10 +854,7 @@ fn merged_pull_requests_beside(url: &str, snapshot: &str, window: Window) -> Res
             "an unexpected snapshot name {snapshot:?}"
         )));
     }
-    let mut client = Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Connect {
-        url: super::redacted(url),
-        reason: crate::postgres_message(&e),
-    })?;
+    let mut client = super::open_client(url)?;
     let mut tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)

@@ -69,6 +69,15 @@ impl Prepared {
     }
 }
 
+/// A bare connection to `url`, the schema unchecked (`PostgresStore::connect`
+/// checks it; a report's second reader runs in a snapshot of a store's).
+pub(crate) fn open_client(url: &str) -> Result<Client> {
+    Client::connect(url, NoTls).map_err(|e| StoreError::Connect {
+        url: redacted(url),
+        reason: crate::postgres_message(&e),
+    })
+}
+
 impl Drop for PostgresStore {
     /// Closing a connection blocks on the client's own runtime, which
     /// panics on a thread that drives another (a server shutting down, an
@@ -101,10 +110,7 @@ impl PostgresStore {
     /// Connects (`postgres://…` or `postgresql://…`, libpq's key=value form
     /// also works) and brings the schema up to date.
     pub fn connect(url: &str) -> Result<Self> {
-        let mut client = Client::connect(url, NoTls).map_err(|e| StoreError::Connect {
-            url: redacted(url),
-            reason: crate::postgres_message(&e),
-        })?;
+        let mut client = open_client(url)?;
         schema::migrate(&mut client, &redacted(url))?;
         Ok(PostgresStore {
             client: Some(RefCell::new(client)),
@@ -120,10 +126,7 @@ impl PostgresStore {
     }
 
     pub(crate) fn client(&mut self) -> &mut Client {
-        self.client
-            .as_mut()
-            .expect("the client is only taken when the store is dropped")
-            .get_mut()
+        self.parts().0
     }
 
     /// Runs a read with the client.
