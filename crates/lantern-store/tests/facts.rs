@@ -482,6 +482,7 @@ fn silent_before_the_window(at: &Location) {
 on_each_store! {
     a_deployment_without_a_repository_stays_a_pull_requests_first_after_another_service_deploys("loose_first_deploys") => loose_first_deploys;
     a_new_deployment_without_a_repository_becomes_a_pull_requests_first("loose_new_first_deploy") => loose_new_first_deploy;
+    a_whole_refresh_in_chunks_keeps_first_deployments_without_a_repository("loose_across_chunks") => loose_across_chunks;
 }
 
 /// A store that re-derives only what each report reads, written step by
@@ -589,4 +590,29 @@ fn loose_new_first_deploy(at: &Location) {
         &[&s, &Scope::Org],
         "after the deployment without a repository",
     );
+}
+
+/// A whole refresh derives a few services at a time. A service deploying
+/// without a repository, in another chunk than the service deploying the
+/// repository (and a repository nobody deploys), is still a pull
+/// request's first deployment.
+fn loose_across_chunks(at: &Location) {
+    let mut lines: Vec<String> = MERGED_PR.iter().map(|l| l.to_string()).collect();
+    lines.extend([
+        r#"{"type":"change","repo":"o","sha":"bbbbbbb","committed_at":"2026-03-01T00:00:00Z","pull_request":"o#1"}"#.to_string(),
+        r#"{"type":"pull_request","id":"o#1","repo":"o","opened_at":"2026-03-01T00:30:00Z","merged_at":"2026-03-01T01:00:00Z","merge_sha":"bbbbbbb"}"#.to_string(),
+        // Sorts after every `aNN`: the last chunk.
+        r#"{"type":"deployment","id":"loose1","service":"loose","environment":"production","finished_at":"2026-03-01T02:00:00Z","sha":"aaaaaaa"}"#.to_string(),
+        r#"{"type":"deployment","id":"loose2","service":"loose","environment":"production","finished_at":"2026-03-01T03:00:00Z","sha":"bbbbbbb"}"#.to_string(),
+        r#"{"type":"deployment","id":"r1","service":"a00","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"r","sha":"aaaaaaa"}"#.to_string(),
+    ]);
+    // More services than one chunk holds.
+    for n in 1..40 {
+        lines.push(format!(
+            r#"{{"type":"deployment","id":"d{n}","service":"a{n:02}","environment":"production","finished_at":"2026-03-02T00:00:00Z","repo":"repo{n}","sha":"0000000"}}"#
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut steps = Steps::new(at);
+    steps.write_and_check(&lines, &[&Scope::Org], "a whole refresh");
 }

@@ -24,8 +24,8 @@
 use super::retention::in_scope;
 use super::schema::FACTS_LOCK;
 use super::{
-    DERIVING_CHANGE_COLUMNS, PULL_REQUEST_COLUMNS, Prepared, insert_rows, load_all, load_scoped,
-    read_change, read_pull_request, select,
+    DERIVING_CHANGE_COLUMNS, PULL_REQUEST_COLUMNS, Prepared, insert_rows, load_scoped, read_change,
+    read_pull_request, select,
 };
 use crate::Result;
 use crate::StoreError;
@@ -136,11 +136,8 @@ pub(super) fn refresh(
     // Under the lock no write commits: the closure is exactly what is
     // stale now.
     let Some(closure) = closure::stale_closure(&mut Reads(&mut tx), config, scope)? else {
-        progress(0, 1);
-        let events = load_all(&mut tx, DERIVING_CHANGE_COLUMNS)?;
-        let facts = derive(&events, config);
         tx.batch_execute(FORGET)?;
-        write_facts(&mut tx, &events, &facts, None)?;
+        refresh_everything(&mut tx, config, progress)?;
         tx.execute(crate::BUMP_VERSION, &[&crate::GENERATION])?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('facts', $1)
@@ -149,7 +146,6 @@ pub(super) fn refresh(
         )?;
         tx.commit()?;
         analyze(client)?;
-        progress(1, 1);
         return Ok(());
     };
     if closure.is_empty() {
@@ -174,32 +170,7 @@ pub(super) fn refresh(
         .iter()
         .filter(|r| !deployed.contains(r.as_str()))
         .collect();
-    if !orphans.is_empty() {
-        let loaded: HashSet<(Name, Sha)> = events
-            .changes
-            .iter()
-            .map(|c| (c.repo.clone(), c.sha))
-            .collect();
-        let changes = select(
-            &mut tx,
-            DERIVING_CHANGE_COLUMNS,
-            "FROM changes WHERE repo = ANY($1)",
-            &[&orphans],
-            read_change,
-        )?;
-        events.changes.extend(
-            changes
-                .into_iter()
-                .filter(|c| !loaded.contains(&(c.repo.clone(), c.sha))),
-        );
-        events.pull_requests.extend(select(
-            &mut tx,
-            PULL_REQUEST_COLUMNS,
-            "FROM pull_requests WHERE repo = ANY($1)",
-            &[&orphans],
-            read_pull_request,
-        )?);
-    }
+    add_orphans(&mut tx, &mut events, &orphans)?;
     let facts = derive(&events, config);
     let service_list: Vec<&String> = services.iter().collect();
     let repo_list: Vec<&String> = repos.iter().collect();
@@ -219,7 +190,7 @@ pub(super) fn refresh(
         "DELETE FROM pull_request_facts WHERE repo = ANY($1)",
         &[&repo_list],
     )?;
-    write_facts(&mut tx, &events, &facts, Some((&services, &repos)))?;
+    write_facts(&mut tx, &events, &facts, Some(&services), Some(&repos))?;
     // Marks outside the closure stay for the reports that read them.
     tx.execute(
         "DELETE FROM stale_facts WHERE (kind = 'service' AND name = ANY($1))
@@ -234,6 +205,106 @@ pub(super) fn refresh(
         analyze(client)?;
     }
     progress(services.len(), services.len());
+    Ok(())
+}
+
+/// Services derived together in a full refresh, as SQLite's store does:
+/// the whole history at once held 4.3 GiB at full size.
+const SERVICES_PER_CHUNK: usize = 25;
+
+/// Derives every fact again, a chunk of services at a time (after
+/// `FORGET`). A pull request whose repository services of several chunks
+/// deploy gets each chunk's first deployments (`write_facts` appends
+/// them); repositories nobody deploys come last.
+fn refresh_everything(
+    tx: &mut Transaction,
+    config: &EngineConfig,
+    progress: &dyn Fn(usize, usize),
+) -> Result<()> {
+    let services: Vec<String> = distinct(tx, "SELECT DISTINCT service FROM deployments", &[])?
+        .into_iter()
+        .collect();
+    progress(0, services.len());
+    let mut names = Names::default();
+    // Services deploying without a repository can ship any repository's
+    // commits: they come along with every chunk, so each pull request's
+    // first deployments include theirs (as a closure holds them).
+    let loose: BTreeSet<Name> = distinct(tx, closure::LOOSE_SERVICES, &[])?
+        .iter()
+        .map(|s| names.get(s))
+        .collect::<Result<_, _>>()?;
+    let mut written: BTreeSet<String> = BTreeSet::new();
+    for (i, chunk) in services.chunks(SERVICES_PER_CHUNK).enumerate() {
+        let set: BTreeSet<String> = chunk.iter().cloned().collect();
+        let mut scope = loose.clone();
+        for s in chunk {
+            scope.insert(names.get(s)?);
+        }
+        let events = load_scoped(tx, &scope, DERIVING_CHANGE_COLUMNS)?;
+        let facts = derive(&events, config);
+        // The pull requests of the repositories this chunk deploys (or
+        // deployed, before retention purged it).
+        let chunk_names: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let repos: BTreeSet<String> = super::deployed_repos(tx, &chunk_names)?
+            .into_iter()
+            .map(|(_, repo)| repo)
+            .collect();
+        write_facts(tx, &events, &facts, Some(&set), Some(&repos))?;
+        written.extend(repos);
+        progress(
+            ((i + 1) * SERVICES_PER_CHUNK).min(services.len()),
+            services.len(),
+        );
+    }
+    let orphans: Vec<String> = distinct(tx, "SELECT DISTINCT repo FROM pull_requests", &[])?
+        .into_iter()
+        .filter(|r| !written.contains(r))
+        .collect();
+    for chunk in orphans.chunks(100) {
+        let mut events = match loose.is_empty() {
+            true => EventSet::default(),
+            false => load_scoped(tx, &loose, DERIVING_CHANGE_COLUMNS)?,
+        };
+        let chunk: Vec<&String> = chunk.iter().collect();
+        add_orphans(tx, &mut events, &chunk)?;
+        let facts = derive(&events, config);
+        let only: BTreeSet<String> = chunk.into_iter().cloned().collect();
+        write_facts(tx, &events, &facts, Some(&BTreeSet::new()), Some(&only))?;
+    }
+    Ok(())
+}
+
+/// Adds the changes (those not loaded yet) and pull requests of
+/// repositories no service deploys, which still have pull requests to
+/// derive.
+fn add_orphans(tx: &mut Transaction, events: &mut EventSet, orphans: &[&String]) -> Result<()> {
+    if orphans.is_empty() {
+        return Ok(());
+    }
+    let loaded: HashSet<(Name, Sha)> = events
+        .changes
+        .iter()
+        .map(|c| (c.repo.clone(), c.sha))
+        .collect();
+    let changes = select(
+        tx,
+        DERIVING_CHANGE_COLUMNS,
+        "FROM changes WHERE repo = ANY($1)",
+        &[&orphans],
+        read_change,
+    )?;
+    events.changes.extend(
+        changes
+            .into_iter()
+            .filter(|c| !loaded.contains(&(c.repo.clone(), c.sha))),
+    );
+    events.pull_requests.extend(select(
+        tx,
+        PULL_REQUEST_COLUMNS,
+        "FROM pull_requests WHERE repo = ANY($1)",
+        &[&orphans],
+        read_pull_request,
+    )?);
     Ok(())
 }
 
@@ -299,16 +370,19 @@ fn rows_of<T>(items: &[T], row: impl Fn(&T) -> Option<Vec<super::Cell>>) -> Vec<
     items.iter().filter_map(row).collect()
 }
 
-/// Writes the facts of `events`; with `only`, those of these services'
-/// deployments and incident links and these repositories' pull requests.
+/// Writes the facts of `events`: of these services' deployments and
+/// incident links, and of these repositories' pull requests (`None`:
+/// all). A pull request already written gets these first deployments
+/// added to its own (a refresh deletes what it re-derives first).
 fn write_facts(
     tx: &mut Transaction,
     events: &EventSet,
     facts: &Facts,
-    only: Option<(&BTreeSet<String>, &BTreeSet<String>)>,
+    services: Option<&BTreeSet<String>>,
+    repos: Option<&BTreeSet<String>>,
 ) -> Result<()> {
-    let service_in = |s: &Name| only.is_none_or(|(services, _)| services.contains(s.as_str()));
-    let repo_in = |r: &Name| only.is_none_or(|(_, repos)| repos.contains(r.as_str()));
+    let service_in = |s: &Name| services.is_none_or(|set| set.contains(s.as_str()));
+    let repo_in = |r: &Name| repos.is_none_or(|set| set.contains(r.as_str()));
     let deployments = rows_of(&events.deployments, |d| {
         let f = facts.deployments.get(&d.id)?;
         service_in(&d.service).then(|| deployment_row(d, f))
@@ -363,7 +437,8 @@ fn write_facts(
             &["pull_request", "repo", "first_commit_at", "deploys"],
             pull_requests,
             "ON CONFLICT (pull_request) DO UPDATE SET repo = EXCLUDED.repo,
-             first_commit_at = EXCLUDED.first_commit_at, deploys = EXCLUDED.deploys",
+             first_commit_at = EXCLUDED.first_commit_at,
+             deploys = pull_request_facts.deploys || EXCLUDED.deploys",
         ),
         (
             "incident_links",

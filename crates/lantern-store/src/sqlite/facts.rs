@@ -30,6 +30,10 @@ use std::time::Instant;
 
 const SERVICES_PER_CHUNK: usize = 25;
 
+/// A bulk refresh's staged rows: appended in order and read once, sorted,
+/// they need little cache.
+const STAGING_CACHE_KIB: i64 = 16 << 10;
+
 /// Marks what a batch touches, before it is written: the services and
 /// repositories of the new versions and of the stored versions they
 /// replace (a deployment moved to another service leaves its old one's
@@ -107,12 +111,25 @@ struct Staging<'c> {
 impl<'c> Staging<'c> {
     /// `unchecked_transaction` borrows the connection shared, so the
     /// history can be read on it while rows are staged.
-    fn begin(conn: &'c rusqlite::Connection, partial: Option<&Closure>) -> Result<Self> {
-        // Temporary tables in memory: a few hundred bytes a deployment and
-        // a pull request (measured: peak 0.6 GiB for a million of each, see
-        // docs/performance.md). On disk they made reading history inside
-        // this transaction twice as slow.
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
+    fn begin(
+        conn: &'c rusqlite::Connection,
+        partial: Option<&Closure>,
+        bulk: bool,
+    ) -> Result<Self> {
+        // A few services' rows stay in memory. A bulk refresh stages a few
+        // hundred bytes a deployment and a pull request: in memory that
+        // was 0.4 GiB for a million of each, on top of the page cache. In a
+        // temporary file with a small cache of its own, the operating
+        // system's file cache holds them instead, and the refresh took no
+        // longer (docs/performance.md, issue 23's fifth step).
+        match bulk {
+            true => conn.execute_batch(&format!(
+                "PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -{STAGING_CACHE_KIB};
+                 PRAGMA main.cache_size = -{};",
+                super::REFRESH_CACHE_KIB
+            ))?,
+            false => conn.pragma_update(None, "temp_store", "MEMORY")?,
+        }
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(
             "CREATE TEMP TABLE staged_deployments AS SELECT * FROM deployment_window WHERE 0;
@@ -361,14 +378,25 @@ impl SqliteStore {
             }
         };
         let repos = closure.as_ref().map(|c| &c.repos);
-        let mut staging = Staging::begin(self.conn(), closure.as_ref())?;
+        let bulk = services.len() > SERVICES_PER_CHUNK;
+        let mut staging = Staging::begin(self.conn(), closure.as_ref(), bulk)?;
         let (mut load_s, mut derive_s) = (0.0, 0.0);
+        // Services deploying without a repository can ship any repository's
+        // commits: they come along with every chunk, so each pull request's
+        // first deployments include theirs (as a closure holds them).
+        let loose: BTreeSet<Name> = self
+            .distinct_names(crate::closure::LOOSE_SERVICES)?
+            .iter()
+            .map(|s| Name::parse(s))
+            .collect::<Result<_, _>>()
+            .map_err(|what| StoreError::Corrupt { what })?;
         for (i, chunk) in services.chunks(SERVICES_PER_CHUNK).enumerate() {
-            let set: BTreeSet<Name> = chunk
+            let mut set: BTreeSet<Name> = chunk
                 .iter()
                 .map(|s| Name::parse(s))
                 .collect::<Result<_, _>>()
                 .map_err(|what| StoreError::Corrupt { what })?;
+            set.extend(loose.iter().cloned());
             let t = Instant::now();
             let events = self.load_events(Some(&set), Fields::ForDeriving)?;
             load_s += t.elapsed().as_secs_f64();
@@ -411,12 +439,36 @@ impl SqliteStore {
         };
         let orphans: Vec<&str> = orphans.iter().map(String::as_str).collect();
         for chunk in orphans.chunks(100) {
-            let events = self.load_repos(chunk)?;
+            let mut events = self.load_repos(chunk)?;
+            if !loose.is_empty() {
+                let mut with_loose = self.load_events(Some(&loose), Fields::ForDeriving)?;
+                // Deriving loads no change ids: a change is its repository
+                // and sha here, as in PostgreSQL's partial refresh.
+                let have: foldhash::HashSet<(&Name, &Sha)> = with_loose
+                    .changes
+                    .iter()
+                    .map(|c| (&c.repo, &c.sha))
+                    .collect();
+                let more: Vec<Change> = std::mem::take(&mut events.changes)
+                    .into_iter()
+                    .filter(|c| !have.contains(&(&c.repo, &c.sha)))
+                    .collect();
+                with_loose.changes.extend(more);
+                with_loose.pull_requests.append(&mut events.pull_requests);
+                events = with_loose;
+            }
             let facts = derive(&events, config);
             staging.add(&events, &facts, repos)?;
         }
         let t = Instant::now();
         staging.finish(&fingerprint(config), closure.as_ref())?;
+        if bulk {
+            self.conn().execute_batch(&format!(
+                "PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = -{};",
+                super::INGEST_CACHE_KIB
+            ))?;
+            release_free_memory();
+        }
         let write_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         // After a bulk write the WAL can hold gigabytes, and readers look
@@ -1020,5 +1072,20 @@ impl StaleReads for Reads<'_> {
             )?);
         }
         Ok(out)
+    }
+}
+
+/// Hands the heap's free pages back to the system. A bulk import leaves
+/// hundreds of megabytes free but resident (the page cache it shrank, the
+/// chunks it derived), and what the process does next — a report reading
+/// on two threads, so from two of glibc's arenas — then grew past them:
+/// the import and a report in one process peaked at 688 MiB, each alone
+/// at 365 and 315 (docs/performance.md, issue 23's fifth step).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free memory to the system; it
+    // takes no pointer and glibc's allocator locks its own arenas.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -117,6 +117,15 @@ impl WriteSession for SqliteSession<'_> {
 /// space only; the pages read count as memory.
 pub(crate) const REPORT_MMAP_BYTES: i64 = 256 << 30;
 
+/// The page cache of a store's connection (KiB): bulk imports insert
+/// into large indexes at random places.
+pub(crate) const INGEST_CACHE_KIB: i64 = 256 << 10;
+
+/// The page cache while a bulk refresh reads the history back service by
+/// service, each page once: a full cache doubled the import's peak memory
+/// and made it no faster (docs/performance.md, issue 23's fifth step).
+pub(crate) const REFRESH_CACHE_KIB: i64 = 32 << 10;
+
 /// The deployment columns, in the order `read_deployment` reads them.
 pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.service, d.environment, d.status, d.started_at, d.finished_at, d.repo, d.sha, d.changes, d.kind, d.rollback_of, d.automated, d.rollout";
 
@@ -202,9 +211,9 @@ impl SqliteStore {
         // can take the last transactions back, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // 128 MiB of page cache: bulk imports insert into large indexes.
+        // A large page cache: bulk imports insert into large indexes.
         // (Reports turn on a memory map; see facts.rs.)
-        conn.pragma_update(None, "cache_size", -262_144)?;
+        conn.pragma_update(None, "cache_size", -INGEST_CACHE_KIB)?;
         // Checkpoint every 256 MiB of WAL rather than 4 MiB: bulk imports
         // write gigabytes, and each checkpoint syncs the database file; an
         // import of a few hundred thousand commits then commits without
