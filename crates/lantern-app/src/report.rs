@@ -267,9 +267,34 @@ impl Drop for Loaded {
         }
         let input = std::mem::take(&mut self.input);
         // Should no thread start, the input is freed here as before.
-        let _ = std::thread::Builder::new()
+        let freeing = std::thread::Builder::new()
             .name("free-input".into())
             .spawn(move || drop(input));
+        if let Ok(handle) = freeing {
+            let mut pending = PENDING_FREE.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(earlier) = pending.replace(handle) {
+                let _ = earlier.join();
+            }
+        }
+    }
+}
+
+/// The input being freed apart, if any. A long-lived process (the
+/// server, the benchmark) loading its next large input waits for it
+/// first: the two held at once took a report's memory to twice its own
+/// (docs/performance.md, issue 23's fifth step). Freeing is long done by
+/// then in all but back-to-back reports.
+static PENDING_FREE: std::sync::Mutex<Option<std::thread::JoinHandle<()>>> =
+    std::sync::Mutex::new(None);
+
+/// Waits until the input being freed apart, if any, is freed.
+fn finish_pending_free() {
+    let pending = PENDING_FREE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(handle) = pending {
+        let _ = handle.join();
     }
 }
 
@@ -296,6 +321,7 @@ impl Loaded {
         window: Window,
         first_end: lantern_events::Timestamp,
     ) -> Result<Self, AppError> {
+        finish_pending_free();
         let services = scope.services();
         let mut input =
             store.report_input_ending(services.as_ref(), window, first_end, &settings.engine)?;
@@ -312,6 +338,7 @@ impl Loaded {
         services: Option<&BTreeSet<Name>>,
         window: Window,
     ) -> Result<Self, AppError> {
+        finish_pending_free();
         let mut input = store.report_input(services, window, &settings.engine)?;
         add_findings(store, services, window, &mut input)?;
         Ok(Loaded { input, window })
