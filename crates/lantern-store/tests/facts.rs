@@ -615,4 +615,19 @@ fn loose_across_chunks(at: &Location) {
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let mut steps = Steps::new(at);
     steps.write_and_check(&lines, &[&Scope::Org], "a whole refresh");
+    // Then every service deploys again: a stale closure of more services
+    // than one chunk, refreshed in chunks too.
+    let mut lines: Vec<String> = vec![
+        r#"{"type":"change","repo":"r","sha":"ccccccc","committed_at":"2026-03-02T00:00:00Z","pull_request":"r#2"}"#.to_string(),
+        r#"{"type":"pull_request","id":"r#2","repo":"r","opened_at":"2026-03-02T00:30:00Z","merged_at":"2026-03-02T01:00:00Z","merge_sha":"ccccccc"}"#.to_string(),
+        r#"{"type":"deployment","id":"loose3","service":"loose","environment":"production","finished_at":"2026-03-02T02:00:00Z","sha":"ccccccc"}"#.to_string(),
+        r#"{"type":"deployment","id":"r2","service":"a00","environment":"production","finished_at":"2026-03-02T07:00:00Z","repo":"r","sha":"ccccccc"}"#.to_string(),
+    ];
+    for n in 1..40 {
+        lines.push(format!(
+            r#"{{"type":"deployment","id":"e{n}","service":"a{n:02}","environment":"production","finished_at":"2026-03-02T03:00:00Z","repo":"repo{n}","sha":"0000000"}}"#
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    steps.write_and_check(&lines, &[&Scope::Org], "a partial refresh of two chunks");
 }

@@ -137,7 +137,11 @@ pub(super) fn refresh(
     // stale now.
     let Some(closure) = closure::stale_closure(&mut Reads(&mut tx), config, scope)? else {
         tx.batch_execute(FORGET)?;
-        refresh_everything(&mut tx, config, progress)?;
+        let services: Vec<String> =
+            distinct(&mut tx, "SELECT DISTINCT service FROM deployments", &[])?
+                .into_iter()
+                .collect();
+        rederive(&mut tx, config, &services, None, progress)?;
         tx.execute(crate::BUMP_VERSION, &[&crate::GENERATION])?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('facts', $1)
@@ -152,26 +156,6 @@ pub(super) fn refresh(
         return Ok(tx.commit()?);
     }
     let Closure { services, repos } = closure;
-    let services: BTreeSet<String> = services.into_iter().collect();
-    progress(0, services.len());
-    let mut names = Names::default();
-    let scope: BTreeSet<Name> = services
-        .iter()
-        .map(|s| names.get(s))
-        .collect::<Result<_, _>>()?;
-    let mut events = load_scoped(&mut tx, &scope, DERIVING_CHANGE_COLUMNS)?;
-    // Repositories nobody deploys still have pull requests to derive.
-    let deployed: HashSet<&str> = events
-        .deployments
-        .iter()
-        .filter_map(|d| d.repo.as_ref().map(Name::as_str))
-        .collect();
-    let orphans: Vec<&String> = repos
-        .iter()
-        .filter(|r| !deployed.contains(r.as_str()))
-        .collect();
-    add_orphans(&mut tx, &mut events, &orphans)?;
-    let facts = derive(&events, config);
     let service_list: Vec<&String> = services.iter().collect();
     let repo_list: Vec<&String> = repos.iter().collect();
     tx.execute(
@@ -190,7 +174,7 @@ pub(super) fn refresh(
         "DELETE FROM pull_request_facts WHERE repo = ANY($1)",
         &[&repo_list],
     )?;
-    write_facts(&mut tx, &events, &facts, Some(&services), Some(&repos))?;
+    let derived = rederive(&mut tx, config, &services, Some(&repos), progress)?;
     // Marks outside the closure stay for the reports that read them.
     tx.execute(
         "DELETE FROM stale_facts WHERE (kind = 'service' AND name = ANY($1))
@@ -201,30 +185,31 @@ pub(super) fn refresh(
         tx.execute(crate::BUMP_VERSION, &[s])?;
     }
     tx.commit()?;
-    if events.deployments.len() + events.changes.len() >= BULK_ROWS {
+    if derived >= BULK_ROWS {
         analyze(client)?;
     }
-    progress(services.len(), services.len());
     Ok(())
 }
 
-/// Services derived together in a full refresh, as SQLite's store does:
-/// the whole history at once held 4.3 GiB at full size.
+/// Services derived together in a refresh.
 const SERVICES_PER_CHUNK: usize = 25;
 
-/// Derives every fact again, a chunk of services at a time (after
-/// `FORGET`). A pull request whose repository services of several chunks
-/// deploy gets each chunk's first deployments (`write_facts` appends
-/// them); repositories nobody deploys come last.
-fn refresh_everything(
+/// Derives the facts of these services and of these repositories' pull
+/// requests (`None`: every one) again, a chunk of services at a time, as
+/// SQLite's store does: the whole history at once held 4.3 GiB at full
+/// size. What it re-derives was deleted first. A pull request whose
+/// repository services of several chunks deploy gets each chunk's first
+/// deployments (`write_facts` appends them); repositories no chunk
+/// deploys come last. Returns how many deployments and changes it read.
+fn rederive(
     tx: &mut Transaction,
     config: &EngineConfig,
+    services: &[String],
+    only_repos: Option<&BTreeSet<String>>,
     progress: &dyn Fn(usize, usize),
-) -> Result<()> {
-    let services: Vec<String> = distinct(tx, "SELECT DISTINCT service FROM deployments", &[])?
-        .into_iter()
-        .collect();
+) -> Result<usize> {
     progress(0, services.len());
+    let mut read = 0;
     let mut names = Names::default();
     // Services deploying without a repository can ship any repository's
     // commits: they come along with every chunk, so each pull request's
@@ -241,6 +226,7 @@ fn refresh_everything(
             scope.insert(names.get(s)?);
         }
         let events = load_scoped(tx, &scope, DERIVING_CHANGE_COLUMNS)?;
+        read += events.deployments.len() + events.changes.len();
         let facts = derive(&events, config);
         // The pull requests of the repositories this chunk deploys (or
         // deployed, before retention purged it).
@@ -248,6 +234,7 @@ fn refresh_everything(
         let repos: BTreeSet<String> = super::deployed_repos(tx, &chunk_names)?
             .into_iter()
             .map(|(_, repo)| repo)
+            .filter(|r| only_repos.is_none_or(|only| only.contains(r)))
             .collect();
         write_facts(tx, &events, &facts, Some(&set), Some(&repos))?;
         written.extend(repos);
@@ -256,10 +243,13 @@ fn refresh_everything(
             services.len(),
         );
     }
-    let orphans: Vec<String> = distinct(tx, "SELECT DISTINCT repo FROM pull_requests", &[])?
-        .into_iter()
-        .filter(|r| !written.contains(r))
-        .collect();
+    let orphans: Vec<String> = match only_repos {
+        Some(repos) => repos.clone(),
+        None => distinct(tx, "SELECT DISTINCT repo FROM pull_requests", &[])?,
+    }
+    .into_iter()
+    .filter(|r| !written.contains(r))
+    .collect();
     for chunk in orphans.chunks(100) {
         let mut events = match loose.is_empty() {
             true => EventSet::default(),
@@ -267,11 +257,12 @@ fn refresh_everything(
         };
         let chunk: Vec<&String> = chunk.iter().collect();
         add_orphans(tx, &mut events, &chunk)?;
+        read += events.deployments.len() + events.changes.len();
         let facts = derive(&events, config);
         let only: BTreeSet<String> = chunk.into_iter().cloned().collect();
         write_facts(tx, &events, &facts, Some(&BTreeSet::new()), Some(&only))?;
     }
-    Ok(())
+    Ok(read)
 }
 
 /// Adds the changes (those not loaded yet) and pull requests of
