@@ -204,6 +204,27 @@ pub(crate) fn set_pull_request_size(p: &mut lantern_events::PullRequest, size: O
     }
 }
 
+/// Adds what a refresh loaded of repositories nobody deploys to the
+/// events loaded beside them: their pull requests, and the changes not
+/// loaded yet. Deriving loads no change ids, so a change is its
+/// repository and sha here.
+pub(crate) fn add_orphan_history(
+    events: &mut EventSet,
+    changes: Vec<Change>,
+    pull_requests: Vec<lantern_events::PullRequest>,
+) {
+    let more: Vec<Change> = {
+        let loaded: foldhash::HashSet<(&Name, &lantern_events::Sha)> =
+            events.changes.iter().map(|c| (&c.repo, &c.sha)).collect();
+        changes
+            .into_iter()
+            .filter(|c| !loaded.contains(&(&c.repo, &c.sha)))
+            .collect()
+    };
+    events.changes.extend(more);
+    events.pull_requests.extend(pull_requests);
+}
+
 pub(crate) fn is_future(event: &lantern_events::Event, now: i64) -> bool {
     event.latest_time().micros() > now.saturating_add(FUTURE_SLACK_MICROS)
 }

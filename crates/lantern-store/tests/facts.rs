@@ -606,12 +606,16 @@ fn loose_across_chunks(at: &Location) {
         r#"{"type":"deployment","id":"loose2","service":"loose","environment":"production","finished_at":"2026-03-01T03:00:00Z","sha":"bbbbbbb"}"#.to_string(),
         r#"{"type":"deployment","id":"r1","service":"a00","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"r","sha":"aaaaaaa"}"#.to_string(),
     ]);
-    // More services than one chunk holds.
-    for n in 1..40 {
-        lines.push(format!(
-            r#"{{"type":"deployment","id":"d{n}","service":"a{n:02}","environment":"production","finished_at":"2026-03-02T00:00:00Z","repo":"repo{n}","sha":"0000000"}}"#
-        ));
-    }
+    // More services than one chunk holds, each deploying its own
+    // repository at `at`.
+    let every_service = |id: &str, at: &str| -> Vec<String> {
+        (1..40)
+            .map(|n| format!(
+                r#"{{"type":"deployment","id":"{id}{n}","service":"a{n:02}","environment":"production","finished_at":"{at}","repo":"repo{n}","sha":"0000000"}}"#
+            ))
+            .collect()
+    };
+    lines.extend(every_service("d", "2026-03-02T00:00:00Z"));
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let mut steps = Steps::new(at);
     steps.write_and_check(&lines, &[&Scope::Org], "a whole refresh");
@@ -623,11 +627,7 @@ fn loose_across_chunks(at: &Location) {
         r#"{"type":"deployment","id":"loose3","service":"loose","environment":"production","finished_at":"2026-03-02T02:00:00Z","sha":"ccccccc"}"#.to_string(),
         r#"{"type":"deployment","id":"r2","service":"a00","environment":"production","finished_at":"2026-03-02T07:00:00Z","repo":"r","sha":"ccccccc"}"#.to_string(),
     ];
-    for n in 1..40 {
-        lines.push(format!(
-            r#"{{"type":"deployment","id":"e{n}","service":"a{n:02}","environment":"production","finished_at":"2026-03-02T03:00:00Z","repo":"repo{n}","sha":"0000000"}}"#
-        ));
-    }
+    lines.extend(every_service("e", "2026-03-02T03:00:00Z"));
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     steps.write_and_check(&lines, &[&Scope::Org], "a partial refresh of two chunks");
 }

@@ -36,7 +36,7 @@ use lantern_engine::*;
 use lantern_events::*;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, Transaction};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 /// Drops every kept fact: the next refresh derives them all again.
 pub(super) const FORGET: &str = "DELETE FROM deployment_facts; DELETE FROM pull_request_facts;
@@ -265,18 +265,12 @@ fn rederive(
     Ok(read)
 }
 
-/// Adds the changes (those not loaded yet) and pull requests of
-/// repositories no service deploys, which still have pull requests to
-/// derive.
+/// Adds the history of repositories no service deploys, which still have
+/// pull requests to derive (`crate::add_orphan_history`).
 fn add_orphans(tx: &mut Transaction, events: &mut EventSet, orphans: &[&String]) -> Result<()> {
     if orphans.is_empty() {
         return Ok(());
     }
-    let loaded: HashSet<(Name, Sha)> = events
-        .changes
-        .iter()
-        .map(|c| (c.repo.clone(), c.sha))
-        .collect();
     let changes = select(
         tx,
         DERIVING_CHANGE_COLUMNS,
@@ -284,18 +278,14 @@ fn add_orphans(tx: &mut Transaction, events: &mut EventSet, orphans: &[&String])
         &[&orphans],
         read_change,
     )?;
-    events.changes.extend(
-        changes
-            .into_iter()
-            .filter(|c| !loaded.contains(&(c.repo.clone(), c.sha))),
-    );
-    events.pull_requests.extend(select(
+    let pull_requests = select(
         tx,
         PULL_REQUEST_COLUMNS,
         "FROM pull_requests WHERE repo = ANY($1)",
         &[&orphans],
         read_pull_request,
-    )?);
+    )?;
+    crate::add_orphan_history(events, changes, pull_requests);
     Ok(())
 }
 

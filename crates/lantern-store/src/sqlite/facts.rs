@@ -439,24 +439,12 @@ impl SqliteStore {
         };
         let orphans: Vec<&str> = orphans.iter().map(String::as_str).collect();
         for chunk in orphans.chunks(100) {
-            let mut events = self.load_repos(chunk)?;
-            if !loose.is_empty() {
-                let mut with_loose = self.load_events(Some(&loose), Fields::ForDeriving)?;
-                // Deriving loads no change ids: a change is its repository
-                // and sha here, as in PostgreSQL's partial refresh.
-                let have: foldhash::HashSet<(&Name, &Sha)> = with_loose
-                    .changes
-                    .iter()
-                    .map(|c| (&c.repo, &c.sha))
-                    .collect();
-                let more: Vec<Change> = std::mem::take(&mut events.changes)
-                    .into_iter()
-                    .filter(|c| !have.contains(&(&c.repo, &c.sha)))
-                    .collect();
-                with_loose.changes.extend(more);
-                with_loose.pull_requests.append(&mut events.pull_requests);
-                events = with_loose;
-            }
+            let orphan = self.load_repos(chunk)?;
+            let mut events = match loose.is_empty() {
+                true => EventSet::default(),
+                false => self.load_events(Some(&loose), Fields::ForDeriving)?,
+            };
+            crate::add_orphan_history(&mut events, orphan.changes, orphan.pull_requests);
             let facts = derive(&events, config);
             staging.add(&events, &facts, repos)?;
         }
@@ -1078,9 +1066,9 @@ impl StaleReads for Reads<'_> {
 /// Hands the heap's free pages back to the system. A bulk import leaves
 /// hundreds of megabytes free but resident (the page cache it shrank, the
 /// chunks it derived), and what the process does next — a report reading
-/// on two threads, so from two of glibc's arenas — then grew past them:
-/// the import and a report in one process peaked at 688 MiB, each alone
-/// at 365 and 315 (docs/performance.md, issue 23's fifth step).
+/// on two threads, so from two of glibc's arenas — grew past them: the
+/// import and reports in one process peaked at 674 MiB, and at 643 MiB
+/// with this (one run; docs/performance.md, issue 23's fifth step).
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only returns free memory to the system; it
