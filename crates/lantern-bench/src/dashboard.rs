@@ -90,6 +90,7 @@ pub fn run(args: &DashboardBenchArgs) -> Result<()> {
         json: false,
         reuse: false,
         postgres: None,
+        postgres_only: false,
     };
     crate::generate(&generated, &data)?;
     let mut catalog = String::new();

@@ -57,6 +57,10 @@ pub struct BenchArgs {
     /// e.g. postgres://postgres@127.0.0.1/bench), for a side-by-side.
     #[arg(long, value_name = "URL", conflicts_with = "reuse")]
     pub postgres: Option<String>,
+    /// With --postgres: skip SQLite's import and reports (for sizes where
+    /// only PostgreSQL is asked about, such as ten times the organisation).
+    #[arg(long, requires = "postgres")]
+    pub postgres_only: bool,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -273,11 +277,11 @@ fn run(args: &BenchArgs) -> Result<()> {
     let data = dir.join("bench-events.jsonl");
     let db = dir.join("bench.db");
     let config = lantern_app::Settings::parse("", None)?;
-    let (mut instance, import) = if args.reuse {
+    let (mut instance, generate_s, import) = if args.reuse {
         if !db.exists() {
             anyhow::bail!("--reuse: no {} from an earlier run", db.display());
         }
-        (Instance::open_file(&db)?, None)
+        (Some(Instance::open_file(&db)?), 0.0, None)
     } else {
         for f in [
             db.clone(),
@@ -292,23 +296,26 @@ fn run(args: &BenchArgs) -> Result<()> {
         eprintln!(
             "generated {events} events ({deployments} production deployments, {changes} changes) in {generate_s:.1}s"
         );
-        let mut instance = Instance::open_file(&db)?;
-        let summary = import_events(&mut instance, &data, false, &config)?;
-        eprintln!(
-            "imported in {:.1}s (deriving facts {:.1}s)",
-            summary.seconds, summary.derive_seconds
-        );
-        (instance, Some((generate_s, summary)))
+        if args.postgres_only {
+            (None, generate_s, None)
+        } else {
+            let mut instance = Instance::open_file(&db)?;
+            let summary = import_events(&mut instance, &data, false, &config)?;
+            eprintln!(
+                "imported in {:.1}s (deriving facts {:.1}s)",
+                summary.seconds, summary.derive_seconds
+            );
+            (Some(instance), generate_s, Some(summary))
+        }
     };
-    let sqlite_db = ["--db".to_string(), db.display().to_string()];
-    let mut all = vec![measure(
-        &mut instance,
-        "sqlite",
-        &sqlite_db,
-        import,
-        args,
-        &config,
-    )?];
+    let mut all = Vec::new();
+    if let Some(instance) = &mut instance {
+        let sqlite_db = ["--db".to_string(), db.display().to_string()];
+        let import = import.map(|summary| (generate_s, summary));
+        all.push(measure(
+            instance, "sqlite", &sqlite_db, import, args, &config,
+        )?);
+    }
     if let Some(url) = &args.postgres {
         let target = lantern::instance::Target {
             location: lantern_store::Location::Postgres(url.clone()),
@@ -322,7 +329,6 @@ fn run(args: &BenchArgs) -> Result<()> {
             "imported into PostgreSQL in {:.1}s",
             t.elapsed().as_secs_f64()
         );
-        let generate_s = all[0].generate_s.unwrap_or_default();
         let postgres_db = [
             "--db".to_string(),
             url.clone(),

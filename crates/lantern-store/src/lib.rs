@@ -361,6 +361,12 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
     /// session without committing rolls it back.
     fn session(&mut self) -> Result<Box<dyn WriteSession + '_>>;
 
+    /// Tells the store that a bulk import writes (`true`) until it says
+    /// `false`: SQLite keeps a large page cache only meanwhile.
+    fn bulk_writes(&mut self, _on: bool) -> Result<()> {
+        Ok(())
+    }
+
     /// A source adapter's saved position.
     fn source_state(&self, key: &str) -> Result<Option<String>>;
 

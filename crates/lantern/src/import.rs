@@ -54,6 +54,7 @@ pub fn import_events(
     let pseudonymiser = instance.pseudonymiser.clone();
     let pseudonymiser_for_sampling = instance.pseudonymiser.clone();
     let store = instance.store.as_mut();
+    store.bulk_writes(true)?;
     let (send, receive) = sync_channel::<Vec<Event>>(4);
     let mut loaded = 0u64;
 
@@ -114,6 +115,9 @@ pub fn import_events(
             .map_err(|_| anyhow::anyhow!("the parser thread panicked"));
         (written, parsed)
     });
+    // The large cache goes before the refresh (which reads each page once)
+    // whether or not the writes succeeded.
+    store.bulk_writes(false)?;
     written?;
     let parsed = parsed?.with_context(|| format!("reading {}", file.display()))?;
     bar.finish_and_clear();

@@ -136,6 +136,7 @@ pub fn import_git(
     // What is stored already is not read from git again.
     let changes = store.changes_of_repo(&options.repo)?;
     let pseudonymiser = instance.pseudonymiser.clone();
+    store.bulk_writes(true)?;
     let mut session = store.session()?;
     // One thread reads the repository, this one writes what it read.
     let (send, receive) = sync_channel::<Vec<Event>>(4);
@@ -191,6 +192,7 @@ pub fn import_git(
             .commit(&[(&key, &state), (&repo_key, &repo_state)])
             .context("writing the imported history; nothing of it was committed")?;
     }
+    store.bulk_writes(false)?;
     // Facts are left stale for the next report to refresh: an import run
     // from cron every few minutes must not re-derive the organisation's
     // whole history each time when nobody reads in between.

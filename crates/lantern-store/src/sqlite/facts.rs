@@ -28,7 +28,7 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-const SERVICES_PER_CHUNK: usize = 25;
+pub(super) const SERVICES_PER_CHUNK: usize = 25;
 
 /// A bulk refresh's staged rows: appended in order and read once, sorted,
 /// they need little cache.
@@ -453,7 +453,7 @@ impl SqliteStore {
         if bulk {
             self.conn().execute_batch(&format!(
                 "PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = -{};",
-                super::INGEST_CACHE_KIB
+                self.cache_kib()
             ))?;
             release_free_memory();
         }

@@ -26,6 +26,10 @@ pub struct SqliteStore {
     pub(crate) partial_share: f64,
     /// While serving: keeps the background checkpoint thread alive.
     checkpointer: Option<std::sync::Arc<()>>,
+    /// The page cache the connection keeps (KiB), restored after a bulk
+    /// refresh shrinks it: `CACHE_KIB`, or `INGEST_CACHE_KIB` in bulk
+    /// writes.
+    cache_kib: i64,
 }
 
 /// The insert statements, prepared once per batch rather than looked
@@ -117,9 +121,16 @@ impl WriteSession for SqliteSession<'_> {
 /// space only; the pages read count as memory.
 pub(crate) const REPORT_MMAP_BYTES: i64 = 256 << 30;
 
-/// The page cache of a store's connection (KiB): bulk imports insert
-/// into large indexes at random places.
+/// The page cache of a store's connection (KiB) while a bulk import
+/// writes: it inserts into large indexes at random places.
 pub(crate) const INGEST_CACHE_KIB: i64 = 256 << 10;
+
+/// The page cache of a store's connection (KiB) otherwise. Reports read
+/// through a memory map, not the cache; a full import-sized cache was
+/// filled by any scan (the bench's counts of every table) and held for
+/// the connection's life: 1.1 GiB peak for a bench re-reading a full-size
+/// store (docs/performance.md, issue 23's sixth step).
+pub(crate) const CACHE_KIB: i64 = 16 << 10;
 
 /// The page cache while a bulk refresh reads the history back service by
 /// service, each page once: a full cache doubled the import's peak memory
@@ -140,6 +151,11 @@ impl SqliteStore {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The page cache (KiB) the connection keeps between bulk refreshes.
+    pub(crate) fn cache_kib(&self) -> i64 {
+        self.cache_kib
     }
 
     /// For a long-running server with a steady trickle of small writes: no
@@ -211,9 +227,9 @@ impl SqliteStore {
         // can take the last transactions back, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        // A large page cache: bulk imports insert into large indexes.
-        // (Reports turn on a memory map; see facts.rs.)
-        conn.pragma_update(None, "cache_size", -INGEST_CACHE_KIB)?;
+        // Bulk imports raise it (`bulk_writes`); reports turn on a memory
+        // map (see facts.rs).
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         // Checkpoint every 256 MiB of WAL rather than 4 MiB: bulk imports
         // write gigabytes, and each checkpoint syncs the database file; an
         // import of a few hundred thousand commits then commits without
@@ -234,6 +250,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             partial_share: 0.5,
             checkpointer: None,
+            cache_kib: CACHE_KIB,
         })
     }
 
@@ -1078,6 +1095,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn bulk_writes(&mut self, on: bool) -> Result<()> {
+        self.cache_kib = if on { INGEST_CACHE_KIB } else { CACHE_KIB };
+        self.conn
+            .pragma_update(None, "cache_size", -self.cache_kib)?;
+        Ok(())
+    }
+
     fn session(&mut self) -> Result<Box<dyn WriteSession + '_>> {
         Ok(Box::new(SqliteSession {
             tx: self.conn.transaction()?,
@@ -1447,5 +1471,54 @@ impl Store for SqliteStore {
             slis: count("slis")?,
             pipeline_runs: count("pipeline_runs")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache_kib(store: &SqliteStore) -> i64 {
+        -store
+            .conn
+            .query_row("PRAGMA main.cache_size", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    }
+
+    /// One deployment for each of more services than a chunk holds, so
+    /// that refreshing them is a bulk refresh.
+    fn deployments(prefix: &str) -> Vec<Event> {
+        let pseudonymiser = Pseudonymiser::from_key([7; 32]);
+        (0..2 * facts::SERVICES_PER_CHUNK)
+            .map(|n| {
+                let line = format!(
+                    r#"{{"type":"deployment","id":"{prefix}{n}","service":"s{n:03}","environment":"production","finished_at":"2026-03-02T00:00:00Z","repo":"r{n}","sha":"0000000"}}"#
+                );
+                parse_event_json(&line, &pseudonymiser).unwrap()
+            })
+            .collect()
+    }
+
+    /// The large cache lives only while a bulk import writes: a bulk
+    /// refresh (which shrinks it while it reads) gives back the cache the
+    /// connection had, and ending the bulk writes gives the small one.
+    #[test]
+    fn the_large_page_cache_lasts_only_while_bulk_writes_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("l.db")).unwrap();
+        let config = EngineConfig::default();
+        assert_eq!(cache_kib(&store), CACHE_KIB);
+
+        store.bulk_writes(true).unwrap();
+        assert_eq!(cache_kib(&store), INGEST_CACHE_KIB);
+        store.write(&deployments("a")).unwrap();
+        store.refresh_facts(&config, &|_, _| {}).unwrap();
+        assert_eq!(cache_kib(&store), INGEST_CACHE_KIB, "during bulk writes");
+
+        store.bulk_writes(false).unwrap();
+        assert_eq!(cache_kib(&store), CACHE_KIB);
+        store.write(&deployments("b")).unwrap();
+        store.refresh_facts(&config, &|_, _| {}).unwrap();
+        assert_eq!(cache_kib(&store), CACHE_KIB, "after bulk writes");
     }
 }
