@@ -250,11 +250,13 @@ fn rederive(
     .into_iter()
     .filter(|r| !written.contains(r))
     .collect();
+    // Read once, copied for each chunk of orphans.
+    let loose_events = match loose.is_empty() || orphans.is_empty() {
+        true => EventSet::default(),
+        false => load_scoped(tx, &loose, DERIVING_CHANGE_COLUMNS)?,
+    };
     for chunk in orphans.chunks(100) {
-        let mut events = match loose.is_empty() {
-            true => EventSet::default(),
-            false => load_scoped(tx, &loose, DERIVING_CHANGE_COLUMNS)?,
-        };
+        let mut events = loose_events.clone();
         let chunk: Vec<&String> = chunk.iter().collect();
         add_orphans(tx, &mut events, &chunk)?;
         read += events.deployments.len() + events.changes.len();

@@ -227,6 +227,16 @@ impl GovernanceStore for PostgresStore {
 
     fn audit(&mut self, record: AuditRecord) -> Result<AuditEntry> {
         let mut tx = self.client().transaction()?;
+        // An entry alone records something done elsewhere (a report read,
+        // a refusal, a gate's answer), not a change of this store: its
+        // commit does not wait for the WAL to reach the disk, as SQLite's
+        // commits never do (WAL + NORMAL). A crash of the database server
+        // can take back the last fraction of a second of such entries,
+        // never a part of the chain: a later synchronous commit (any change
+        // and its entry) flushes every entry before it. Waiting cost each
+        // report an fsync, 3–5 ms, inside the lock every replica's entries
+        // take turns on (docs/performance.md, issue 23's sixth step).
+        tx.batch_execute("SET LOCAL synchronous_commit = off")?;
         let entry = append_audit(&mut tx, record)?;
         tx.commit()?;
         Ok(entry)

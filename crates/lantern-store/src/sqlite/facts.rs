@@ -438,12 +438,14 @@ impl SqliteStore {
             }
         };
         let orphans: Vec<&str> = orphans.iter().map(String::as_str).collect();
+        // Read once, copied for each chunk of orphans.
+        let loose_events = match loose.is_empty() || orphans.is_empty() {
+            true => EventSet::default(),
+            false => self.load_events(Some(&loose), Fields::ForDeriving)?,
+        };
         for chunk in orphans.chunks(100) {
             let orphan = self.load_repos(chunk)?;
-            let mut events = match loose.is_empty() {
-                true => EventSet::default(),
-                false => self.load_events(Some(&loose), Fields::ForDeriving)?,
-            };
+            let mut events = loose_events.clone();
             crate::add_orphan_history(&mut events, orphan.changes, orphan.pull_requests);
             let facts = derive(&events, config);
             staging.add(&events, &facts, repos)?;
