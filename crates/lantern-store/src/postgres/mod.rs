@@ -394,27 +394,14 @@ fn load_scoped(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut found = select(
-        c,
-        changes,
-        "FROM changes WHERE repo = ANY($1)",
-        &[&repos],
-        read_change,
-    )?;
-    // No index by sha (it cost every bulk import a random B-tree insert
-    // per change): as SQLite's store does, the few deployments that name
-    // shas without a repository take one scan of the changes.
-    if !loose.is_empty() {
-        found.extend(select(
+    Ok(EventSet {
+        changes: select(
             c,
             changes,
-            "FROM changes WHERE sha = ANY($2) AND repo <> ALL($1)",
+            "FROM changes WHERE repo = ANY($1) OR sha = ANY($2)",
             &[&repos, &loose],
             read_change,
-        )?);
-    }
-    Ok(EventSet {
-        changes: found,
+        )?,
         pull_requests: select(
             c,
             PULL_REQUEST_COLUMNS,

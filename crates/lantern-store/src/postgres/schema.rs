@@ -516,14 +516,6 @@ const MIGRATIONS: &[&str] = &[
      WHERE d.id = f.deployment;
     CREATE INDEX deployment_facts_finished ON deployment_facts(finished_at);
     "#,
-    // Issue 23: no index of changes by sha. Every change inserted one
-    // entry at a random place of it, and at scale nearly each was a page
-    // read and a page write beside the database's buffers; only the rare
-    // deployments naming shas without a repository looked changes up by
-    // sha, and SQLite's store scans for those.
-    r#"
-    DROP INDEX changes_sha;
-    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
