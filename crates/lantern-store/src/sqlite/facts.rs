@@ -379,6 +379,14 @@ impl SqliteStore {
         };
         let repos = closure.as_ref().map(|c| &c.repos);
         let bulk = services.len() > SERVICES_PER_CHUNK;
+        // The page cache to give back after a bulk refresh shrinks it (a
+        // bulk import's large one, or the usual small one).
+        let cache_size: i64 = match bulk {
+            true => self
+                .conn()
+                .query_row("PRAGMA main.cache_size", [], |r| r.get(0))?,
+            false => 0,
+        };
         let mut staging = Staging::begin(self.conn(), closure.as_ref(), bulk)?;
         let (mut load_s, mut derive_s) = (0.0, 0.0);
         // Services deploying without a repository can ship any repository's
@@ -454,8 +462,7 @@ impl SqliteStore {
         staging.finish(&fingerprint(config), closure.as_ref())?;
         if bulk {
             self.conn().execute_batch(&format!(
-                "PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = -{};",
-                self.cache_kib()
+                "PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = {cache_size};"
             ))?;
             release_free_memory();
         }

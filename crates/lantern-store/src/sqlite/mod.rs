@@ -26,10 +26,6 @@ pub struct SqliteStore {
     pub(crate) partial_share: f64,
     /// While serving: keeps the background checkpoint thread alive.
     checkpointer: Option<std::sync::Arc<()>>,
-    /// The page cache the connection keeps (KiB), restored after a bulk
-    /// refresh shrinks it: `CACHE_KIB`, or `INGEST_CACHE_KIB` in bulk
-    /// writes.
-    cache_kib: i64,
 }
 
 /// The insert statements, prepared once per batch rather than looked
@@ -153,11 +149,6 @@ impl SqliteStore {
         &self.path
     }
 
-    /// The page cache (KiB) the connection keeps between bulk refreshes.
-    pub(crate) fn cache_kib(&self) -> i64 {
-        self.cache_kib
-    }
-
     /// For a long-running server with a steady trickle of small writes: no
     /// request folds the WAL into the database (the commit that crosses the
     /// threshold would pay for the copy, and a report waiting behind it
@@ -250,7 +241,6 @@ impl SqliteStore {
             path: path.to_path_buf(),
             partial_share: 0.5,
             checkpointer: None,
-            cache_kib: CACHE_KIB,
         })
     }
 
@@ -1096,9 +1086,8 @@ impl Store for SqliteStore {
     }
 
     fn bulk_writes(&mut self, on: bool) -> Result<()> {
-        self.cache_kib = if on { INGEST_CACHE_KIB } else { CACHE_KIB };
-        self.conn
-            .pragma_update(None, "cache_size", -self.cache_kib)?;
+        let kib = if on { INGEST_CACHE_KIB } else { CACHE_KIB };
+        self.conn.pragma_update(None, "cache_size", -kib)?;
         Ok(())
     }
 
