@@ -362,7 +362,9 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
     fn session(&mut self) -> Result<Box<dyn WriteSession + '_>>;
 
     /// Tells the store that a bulk import writes (`true`) until it says
-    /// `false`: SQLite keeps a large page cache only meanwhile.
+    /// `false`: SQLite keeps a large page cache only meanwhile; PostgreSQL
+    /// writes event tables that were empty without their secondary
+    /// indexes, and builds those at `false` (postgres/bulk.rs).
     fn bulk_writes(&mut self, _on: bool) -> Result<()> {
         Ok(())
     }

@@ -384,6 +384,9 @@ fn bulk_batch(at: &Location) {
     let mut bulk = at.open().unwrap();
     let place = fresh_like(at, "a_bulk_batch_is_stored_as_small_ones_are_small");
     let mut small = place.location.open().unwrap();
+    // As `lantern import events` writes (PostgreSQL then drops the empty
+    // tables' secondary indexes until the end).
+    bulk.bulk_writes(true).unwrap();
     for version in [1, 2] {
         let events = parse_all(version);
         bulk.write(&events).unwrap();
@@ -391,6 +394,7 @@ fn bulk_batch(at: &Location) {
             small.write(chunk).unwrap();
         }
     }
+    bulk.bulk_writes(false).unwrap();
     let sorted = |mut s: EventSet| {
         s.changes.sort_by(|a, b| a.id.cmp(&b.id));
         s.deployments.sort_by(|a, b| a.id.cmp(&b.id));
@@ -433,4 +437,115 @@ fn bulk_batch(at: &Location) {
     );
     assert_eq!(da, db);
     assert!(!da.is_empty() && da.iter().all(|d| d.acceptances == 2));
+}
+
+/// Every secondary index of the event tables, by name, with its definition.
+fn postgres_indexes(url: &str) -> BTreeSet<(String, String)> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client
+        .query(
+            "SELECT indexname::text, indexdef FROM pg_indexes
+              WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+#[test]
+fn a_bulk_import_into_empty_postgresql_tables_builds_their_indexes_at_its_end() {
+    let Some(place) = each_store::postgres_place("bulk_import_indexes") else {
+        return;
+    };
+    let Location::Postgres(url) = &place.location else {
+        unreachable!()
+    };
+    let mut store = place.location.open().unwrap();
+    let all = postgres_indexes(url);
+    assert!(all.iter().any(|(n, _)| n == "changes_sha"));
+    // A table with rows keeps its indexes.
+    store
+        .write(&parse(&[
+            r#"{"type":"deployment","id":"d0","service":"svc","environment":"production","finished_at":"2026-03-01T10:00:00Z"}"#,
+        ]))
+        .unwrap();
+    store.bulk_writes(true).unwrap();
+    let during = postgres_indexes(url);
+    let missing: BTreeSet<&str> = all.difference(&during).map(|(n, _)| n.as_str()).collect();
+    for gone in [
+        "changes_sha",
+        "changes_repo",
+        "pull_requests_repo",
+        "incidents_started",
+    ] {
+        assert!(missing.contains(gone), "{gone} dropped: {missing:?}");
+    }
+    assert!(
+        during.iter().any(|(n, _)| n == "deployments_service"),
+        "deployments had a row"
+    );
+    assert!(
+        during.iter().any(|(n, _)| n == "work_states_by_item"),
+        "every batch reads it"
+    );
+    // Another connection (a replica) while the import runs leaves them.
+    drop(place.location.open().unwrap());
+    assert_eq!(postgres_indexes(url), during);
+    store
+        .write(&parse(&[
+            r#"{"type":"change","repo":"acme/a","sha":"abc1234","committed_at":"2026-03-01T09:00:00Z"}"#,
+        ]))
+        .unwrap();
+    store.bulk_writes(false).unwrap();
+    assert_eq!(
+        postgres_indexes(url),
+        all,
+        "every index built again, as it was"
+    );
+    assert!(store.has_service(&Name::parse("svc").unwrap()).unwrap());
+
+    // An import that dies with them dropped: the next connection builds them.
+    let other = each_store::postgres_place("bulk_import_indexes_died").unwrap();
+    let Location::Postgres(other_url) = &other.location else {
+        unreachable!()
+    };
+    let mut dying = other.location.open().unwrap();
+    dying.bulk_writes(true).unwrap();
+    assert!(
+        !postgres_indexes(other_url)
+            .iter()
+            .any(|(n, _)| n == "changes_sha")
+    );
+    drop(dying);
+    drop(other.location.open().unwrap());
+    assert_eq!(postgres_indexes(other_url), postgres_indexes(url));
+}
+
+/// Ids, shas and names compare as bytes on PostgreSQL, as on SQLite,
+/// whatever the database's collation: `strcoll` made every B-tree insert
+/// and sort slower (schema.rs, the migration after `bulk_dropped_indexes`).
+#[test]
+fn every_postgresql_text_column_compares_as_bytes() {
+    let Some(place) = each_store::postgres_place("text_as_bytes") else {
+        return;
+    };
+    let Location::Postgres(url) = &place.location else {
+        unreachable!()
+    };
+    drop(place.location.open().unwrap());
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let other_collation: Vec<String> = client
+        .query(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns
+              WHERE table_schema = 'public' AND data_type = 'text'
+                AND collation_name IS DISTINCT FROM 'C'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(other_collation, Vec::<String>::new());
 }

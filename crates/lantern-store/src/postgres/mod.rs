@@ -14,6 +14,7 @@
 //!   so concurrent writers on several replicas never fork it (and the
 //!   chain's `seq` primary key would refuse a fork if they tried).
 
+mod bulk;
 mod facts;
 mod governance;
 mod health;
@@ -44,6 +45,9 @@ pub struct PostgresStore {
     prepared: RefCell<Prepared>,
     /// What it connected to, for another connection.
     url: String,
+    /// Whether this session holds `bulk::BULK_LOCK`: a bulk import into
+    /// empty tables dropped their secondary indexes, to be built at its end.
+    bulk: bool,
 }
 
 /// The statements a connection runs on every request or delivery (a
@@ -52,7 +56,14 @@ pub struct PostgresStore {
 /// trip, each time. Prepared statements outlive transactions, rolled back
 /// ones included; a statement is closed when dropped.
 #[derive(Default)]
-pub(crate) struct Prepared(HashMap<&'static str, postgres::Statement>);
+pub(crate) struct Prepared {
+    statements: HashMap<&'static str, postgres::Statement>,
+    /// Also the connection's write mode: the event tables a bulk import
+    /// copies its rows straight into, without the upsert's staging table
+    /// (they were empty when it began, `bulk.rs`), until a row meets a
+    /// stored one of the same id.
+    pub(crate) straight: BTreeSet<&'static str>,
+}
 
 impl Prepared {
     pub(crate) fn get(
@@ -60,11 +71,11 @@ impl Prepared {
         c: &mut impl GenericClient,
         sql: &'static str,
     ) -> Result<postgres::Statement> {
-        if let Some(s) = self.0.get(sql) {
+        if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
         let s = c.prepare(sql)?;
-        self.0.insert(sql, s.clone());
+        self.statements.insert(sql, s.clone());
         Ok(s)
     }
 }
@@ -83,7 +94,7 @@ impl Drop for PostgresStore {
     /// panics on a thread that drives another (a server shutting down, an
     /// async test): close it on a thread of its own.
     fn drop(&mut self) {
-        self.prepared.get_mut().0.clear();
+        self.prepared.get_mut().statements.clear();
         if let Some(client) = self.client.take() {
             std::thread::scope(|s| {
                 s.spawn(move || drop(client));
@@ -116,6 +127,7 @@ impl PostgresStore {
             client: Some(RefCell::new(client)),
             prepared: RefCell::default(),
             url: url.to_string(),
+            bulk: false,
         })
     }
 
@@ -497,6 +509,20 @@ impl Store for PostgresStore {
         let mut tx = client.transaction()?;
         write_events(&mut tx, prepared, events)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    fn bulk_writes(&mut self, on: bool) -> Result<()> {
+        if on && !self.bulk {
+            if let Some(empty) = bulk::begin(self.client())? {
+                self.bulk = true;
+                self.prepared.get_mut().straight = empty.into_iter().collect();
+            }
+        } else if !on && self.bulk {
+            self.bulk = false;
+            self.prepared.get_mut().straight.clear();
+            bulk::end(self.client())?;
+        }
         Ok(())
     }
 

@@ -82,6 +82,13 @@ pub(crate) fn write_events(
             .iter()
             .map(|c| format!("{c} = EXCLUDED.{c}"))
             .collect();
+        if list.len() >= COPY_ROWS && prepared.straight.contains(name) {
+            if copy_straight(tx, name, &names, list)? {
+                continue;
+            }
+            // A row met a stored one: upserts from here on.
+            prepared.straight.remove(name);
+        }
         let upsert = format!("ON CONFLICT (id) DO UPDATE SET {}", updates.join(", "));
         insert_rows(tx, name, &names, list, &upsert)?;
     }
@@ -207,26 +214,59 @@ fn copy_rows(
         "CREATE TEMP TABLE IF NOT EXISTS {staged} (LIKE {table}) ON COMMIT DELETE ROWS;
          TRUNCATE {staged};"
     ))?;
+    copy_in(&mut tx, &staged, columns, rows)?;
+    tx.execute(
+        &format!("INSERT INTO {table} ({list}) SELECT {list} FROM {staged} {then}"),
+        &[],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A bulk import's rows `COPY`'d straight into `table`, which held none
+/// of its ids when the import began (postgres/bulk.rs): half the time of
+/// staging them and upserting (docs/performance.md, "Issue 23, seventh
+/// step"). `false`, and nothing written, when one of them is stored
+/// already (written since, by the import or a webhook): the caller
+/// upserts them instead.
+fn copy_straight(
+    tx: &mut impl GenericClient,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Cell>],
+) -> Result<bool> {
+    let mut attempt = tx.transaction()?;
+    match copy_in(&mut attempt, table, columns, rows) {
+        Ok(()) => {
+            attempt.commit()?;
+            Ok(true)
+        }
+        Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends `rows` to `table` in PostgreSQL's binary `COPY` format.
+fn copy_in(
+    tx: &mut postgres::Transaction<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Cell>],
+) -> std::result::Result<(), postgres::Error> {
+    let list = columns.join(", ");
     let types: Vec<postgres::types::Type> = tx
-        .prepare(&format!("SELECT {list} FROM {staged}"))?
+        .prepare(&format!("SELECT {list} FROM {table}"))?
         .columns()
         .iter()
         .map(|c| c.type_().clone())
         .collect();
-    let sink = tx.copy_in(&format!(
-        "COPY {staged} ({list}) FROM STDIN (FORMAT binary)"
-    ))?;
+    let sink = tx.copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))?;
     let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
     for row in rows {
         let cells: Vec<&(dyn ToSql + Sync)> = row.iter().map(|c| c.as_ref()).collect();
         writer.write(&cells)?;
     }
     writer.finish()?;
-    tx.execute(
-        &format!("INSERT INTO {table} ({list}) SELECT {list} FROM {staged} {then}"),
-        &[],
-    )?;
-    tx.commit()?;
     Ok(())
 }
 

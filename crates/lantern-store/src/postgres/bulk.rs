@@ -1,0 +1,152 @@
+//! A bulk import into empty event tables writes them without their
+//! secondary indexes and builds those once, sorted, at its end — what
+//! `pg_restore` does. Inserting millions of rows at random places of
+//! B-trees that outgrow `shared_buffers` was most of an import's time
+//! (docs/performance.md, "Issue 23, seventh step").
+//!
+//! Invariants:
+//! - only tables empty when the import begins lose indexes: a store with
+//!   data keeps every index while anything writes into it;
+//! - primary keys and unique indexes are never dropped (every write is an
+//!   upsert on them);
+//! - what is dropped is written down (`bulk_dropped_indexes`) in the
+//!   transaction that drops it, and built again by the importer at its
+//!   end, or — if it died — by the next connection that finds the list
+//!   and can take [`BULK_LOCK`] (held by a live importer's session).
+
+use crate::Result;
+use postgres::Client;
+
+/// Held by the session of an import that dropped indexes, for its life.
+pub(crate) const BULK_LOCK: i64 = 0x4c61_6e74_6572_6e04;
+
+/// The event tables an import fills in bulk and whose secondary indexes
+/// no write reads. Not `work_states`: every batch works out its items'
+/// summaries through `work_states_by_item` (crate::flow), and without it
+/// each batch would scan every state written before it.
+const TABLES: [&str; 8] = [
+    "changes",
+    "pull_requests",
+    "deployments",
+    "incidents",
+    "slis",
+    "pipeline_runs",
+    "findings",
+    "assist_usage",
+];
+
+/// Memory each index build may sort in (PostgreSQL's default is 64 MB,
+/// which spills a ten-million-row sort to disk).
+const BUILD_MEMORY: &str = "256MB";
+
+/// Drops the secondary indexes of the tables in [`TABLES`] that are
+/// empty, if no other import holds them dropped. Returns those tables if
+/// this session now holds [`BULK_LOCK`] (and must call [`end`]).
+pub(crate) fn begin(client: &mut Client) -> Result<Option<Vec<&'static str>>> {
+    let locked: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&BULK_LOCK])?
+        .get(0);
+    if !locked {
+        return Ok(None);
+    }
+    let dropped = (|| -> Result<Vec<&'static str>> {
+        let mut tx = client.transaction()?;
+        let mut empty: Vec<&str> = Vec::new();
+        for table in TABLES {
+            let any: bool = tx
+                .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), &[])?
+                .get(0);
+            if !any {
+                empty.push(table);
+            }
+        }
+        let indexes = tx.query(
+            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+              WHERE i.indrelid = ANY($1::text[]::regclass[]) AND NOT i.indisunique",
+            &[&empty],
+        )?;
+        for row in &indexes {
+            let (name, definition): (String, String) = (row.get(0), row.get(1));
+            tx.execute(
+                "INSERT INTO bulk_dropped_indexes (name, definition) VALUES ($1, $2)",
+                &[&name, &definition],
+            )?;
+            tx.batch_execute(&format!("DROP INDEX \"{name}\""))?;
+        }
+        tx.commit()?;
+        Ok(empty)
+    })();
+    match dropped {
+        Ok(empty) => Ok(Some(empty)),
+        Err(e) => {
+            unlock(client)?;
+            Err(e)
+        }
+    }
+}
+
+/// Builds every index written down as dropped, then lets go of
+/// [`BULK_LOCK`] (which this session holds).
+pub(crate) fn end(client: &mut Client) -> Result<()> {
+    let built = rebuild(client);
+    let unlocked = unlock(client);
+    built?;
+    unlocked
+}
+
+/// After a connection's schema check: indexes an import dropped and
+/// never built again (it died) are built now, unless an import still
+/// runs. Cheap when nothing was dropped (one `EXISTS`).
+pub(crate) fn recover(client: &mut Client) -> Result<()> {
+    let any: bool = client
+        .query_one("SELECT EXISTS (SELECT 1 FROM bulk_dropped_indexes)", &[])?
+        .get(0);
+    if !any {
+        return Ok(());
+    }
+    let locked: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&BULK_LOCK])?
+        .get(0);
+    if locked { end(client) } else { Ok(()) }
+}
+
+fn rebuild(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.batch_execute(&format!(
+        "SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"
+    ))?;
+    let dropped = tx.query(
+        "SELECT name, definition FROM bulk_dropped_indexes ORDER BY name",
+        &[],
+    )?;
+    let mut tables: Vec<String> = Vec::new();
+    for row in &dropped {
+        let (name, definition): (String, String) = (row.get(0), row.get(1));
+        // The catalog's own definition (`CREATE INDEX name ON …`); the
+        // builds and the list's emptying commit together.
+        tx.batch_execute(&definition)?;
+        let table: String = tx
+            .query_one(
+                "SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = $1::text::regclass",
+                &[&name],
+            )?
+            .get(0);
+        if !tables.contains(&table) {
+            tables.push(table);
+        }
+    }
+    tx.execute("DELETE FROM bulk_dropped_indexes", &[])?;
+    // The planner has no statistics of tables filled a moment ago; the
+    // refresh that follows an import plans its joins on them.
+    for table in &tables {
+        tx.batch_execute(&format!("ANALYZE {table}"))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn unlock(client: &mut Client) -> Result<()> {
+    client.execute("SELECT pg_advisory_unlock($1)", &[&BULK_LOCK])?;
+    Ok(())
+}
