@@ -505,6 +505,14 @@ fn a_bulk_import_into_empty_postgresql_tables_builds_their_indexes_at_its_end() 
         "every index built again, as it was"
     );
     assert!(store.has_service(&Name::parse("svc").unwrap()).unwrap());
+    // The first derivation writes its tables without their indexes too,
+    // and builds them in the same transaction; a later one keeps them.
+    let config = EngineConfig::default();
+    store.refresh_facts(&config, &|_, _| {}).unwrap();
+    assert_eq!(postgres_indexes(url), all, "the facts' indexes built again");
+    assert!(store.facts_are_fresh(&config).unwrap());
+    store.refresh_facts(&config, &|_, _| {}).unwrap();
+    assert_eq!(postgres_indexes(url), all);
 
     // An import that dies with them dropped: the next connection builds them.
     let other = each_store::postgres_place("bulk_import_indexes_died").unwrap();

@@ -15,7 +15,7 @@
 //!   and can take [`BULK_LOCK`] (held by a live importer's session).
 
 use crate::Result;
-use postgres::Client;
+use postgres::{Client, Transaction};
 
 /// Held by the session of an import that dropped indexes, for its life.
 pub(crate) const BULK_LOCK: i64 = 0x4c61_6e74_6572_6e04;
@@ -60,19 +60,11 @@ pub(crate) fn begin(client: &mut Client) -> Result<Option<Vec<&'static str>>> {
                 empty.push(table);
             }
         }
-        let indexes = tx.query(
-            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
-               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-              WHERE i.indrelid = ANY($1::text[]::regclass[]) AND NOT i.indisunique",
-            &[&empty],
-        )?;
-        for row in &indexes {
-            let (name, definition): (String, String) = (row.get(0), row.get(1));
+        for (name, definition) in drop_secondary(&mut tx, &empty)? {
             tx.execute(
                 "INSERT INTO bulk_dropped_indexes (name, definition) VALUES ($1, $2)",
                 &[&name, &definition],
             )?;
-            tx.batch_execute(&format!("DROP INDEX \"{name}\""))?;
         }
         tx.commit()?;
         Ok(empty)
@@ -112,30 +104,17 @@ pub(crate) fn recover(client: &mut Client) -> Result<()> {
 }
 
 fn rebuild(client: &mut Client) -> Result<()> {
+    let started = std::time::Instant::now();
     let mut tx = client.transaction()?;
-    tx.batch_execute(&format!(
-        "SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"
-    ))?;
-    let dropped = tx.query(
-        "SELECT name, definition FROM bulk_dropped_indexes ORDER BY name",
-        &[],
-    )?;
-    let mut tables: Vec<String> = Vec::new();
-    for row in &dropped {
-        let (name, definition): (String, String) = (row.get(0), row.get(1));
-        // The catalog's own definition (`CREATE INDEX name ON …`); the
-        // builds and the list's emptying commit together.
-        tx.batch_execute(&definition)?;
-        let table: String = tx
-            .query_one(
-                "SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = $1::text::regclass",
-                &[&name],
-            )?
-            .get(0);
-        if !tables.contains(&table) {
-            tables.push(table);
-        }
-    }
+    let dropped: Vec<(String, String)> = tx
+        .query(
+            "SELECT name, definition FROM bulk_dropped_indexes ORDER BY name",
+            &[],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let tables = build(&mut tx, &dropped)?;
     tx.execute("DELETE FROM bulk_dropped_indexes", &[])?;
     // The planner has no statistics of tables filled a moment ago; the
     // refresh that follows an import plans its joins on them.
@@ -143,7 +122,59 @@ fn rebuild(client: &mut Client) -> Result<()> {
         tx.batch_execute(&format!("ANALYZE {table}"))?;
     }
     tx.commit()?;
+    if !dropped.is_empty() {
+        tracing::info!(
+            indexes = dropped.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "indexes dropped for a bulk import built again"
+        );
+    }
     Ok(())
+}
+
+/// Drops the indexes of `tables` that are neither primary keys nor
+/// unique, in `tx`; returns each one's name and definition.
+pub(crate) fn drop_secondary(
+    tx: &mut Transaction<'_>,
+    tables: &[&str],
+) -> Result<Vec<(String, String)>> {
+    let indexes: Vec<(String, String)> = tx
+        .query(
+            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+              WHERE i.indrelid = ANY($1::text[]::regclass[]) AND NOT i.indisunique",
+            &[&tables],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    for (name, _) in &indexes {
+        tx.batch_execute(&format!("DROP INDEX \"{name}\""))?;
+    }
+    Ok(indexes)
+}
+
+/// Builds `indexes` (names and definitions, as [`drop_secondary`] gives
+/// them) in `tx`, each sorted in [`BUILD_MEMORY`]. Returns their tables.
+pub(crate) fn build(tx: &mut Transaction<'_>, indexes: &[(String, String)]) -> Result<Vec<String>> {
+    tx.batch_execute(&format!(
+        "SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"
+    ))?;
+    let mut tables: Vec<String> = Vec::new();
+    for (name, definition) in indexes {
+        // The catalog's own definition: `CREATE INDEX name ON …`.
+        tx.batch_execute(definition)?;
+        let table: String = tx
+            .query_one(
+                "SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = $1::text::regclass",
+                &[name],
+            )?
+            .get(0);
+        if !tables.contains(&table) {
+            tables.push(table);
+        }
+    }
+    Ok(tables)
 }
 
 fn unlock(client: &mut Client) -> Result<()> {

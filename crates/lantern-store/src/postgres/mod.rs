@@ -82,11 +82,24 @@ impl Prepared {
 
 /// A bare connection to `url`, the schema unchecked (`PostgresStore::connect`
 /// checks it; a report's second reader runs in a snapshot of a store's).
+///
+/// Every session runs without JIT compilation (`jit = off`, in the
+/// start-up packet: no round trip). Lantern's statements are range scans
+/// and look-ups whose estimated cost passes `jit_above_cost` at full size
+/// while they run in tens of milliseconds: compiling them cost about 50 ms
+/// each, a tenth of the organisation's report (docs/performance.md).
 pub(crate) fn open_client(url: &str) -> Result<Client> {
-    Client::connect(url, NoTls).map_err(|e| StoreError::Connect {
+    let failed = |e: postgres::Error| StoreError::Connect {
         url: redacted(url),
         reason: crate::postgres_message(&e),
-    })
+    };
+    let mut config: postgres::Config = url.parse().map_err(failed)?;
+    let options = match config.get_options() {
+        Some(given) => format!("-c jit=off {given}"),
+        None => "-c jit=off".to_string(),
+    };
+    config.options(&options);
+    config.connect(NoTls).map_err(failed)
 }
 
 impl Drop for PostgresStore {
@@ -1126,4 +1139,27 @@ fn sli_scan(ranges: &[(i64, i64)]) -> (i64, i64) {
     let lo = ranges.iter().map(|r| r.0).min().unwrap_or(0);
     let hi = ranges.iter().map(|r| r.1).max().unwrap_or(0);
     (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Sessions run without JIT, and options the URL gives still apply.
+    #[test]
+    fn sessions_run_without_jit_and_keep_the_urls_options() {
+        let Some(db) = crate::testing::database("sessions_without_jit") else {
+            return;
+        };
+        let show = |url: &str, setting: &str| -> String {
+            super::open_client(url)
+                .unwrap()
+                .query_one(&format!("SHOW {setting}"), &[])
+                .unwrap()
+                .get(0)
+        };
+        assert_eq!(show(&db.url, "jit"), "off");
+        let sep = if db.url.contains('?') { '&' } else { '?' };
+        let with = format!("{}{sep}options=-c%20statement_timeout%3D4321", db.url);
+        assert_eq!(show(&with, "jit"), "off");
+        assert_eq!(show(&with, "statement_timeout"), "4321ms");
+    }
 }

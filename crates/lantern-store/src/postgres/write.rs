@@ -156,7 +156,7 @@ fn note_future(
 }
 
 /// From this many rows, a table's rows are sent with `COPY`.
-const COPY_ROWS: usize = 2_000;
+pub(crate) const COPY_ROWS: usize = 2_000;
 
 /// `INSERT INTO table (columns) VALUES (…), (…) then` in statements of
 /// at most `ROWS` rows; a bulk write ([`COPY_ROWS`] or more) is copied
@@ -229,7 +229,7 @@ fn copy_rows(
 /// step"). `false`, and nothing written, when one of them is stored
 /// already (written since, by the import or a webhook): the caller
 /// upserts them instead.
-fn copy_straight(
+pub(crate) fn copy_straight(
     tx: &mut impl GenericClient,
     table: &str,
     columns: &[&str],
