@@ -614,26 +614,35 @@ pub(super) fn read_input(
         "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
                 f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
            FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id";
-    let rows = match services {
-        Some(_) => tx.query(&format!("{MEASURED} WHERE d.id = ANY($1)"), &[&ids])?,
+    let mut add = |r: &postgres::Row| -> Result<()> {
+        let (d, f) = super::retention::read_measured_deployment(r, &mut names)?;
+        input.deployments.push(d);
+        input.deployment_facts.push(f);
+        Ok(())
+    };
+    match services {
+        Some(_) => super::for_each_row(
+            &mut tx,
+            &format!("{MEASURED} WHERE d.id = ANY($1)"),
+            &[&ids],
+            &mut add,
+        )?,
         None => {
-            let mut rows = tx.query(
+            super::for_each_row(
+                &mut tx,
                 &format!("{MEASURED} WHERE d.id = ANY($1) AND d.finished_at < $2"),
                 &[&ids, &since],
+                &mut add,
             )?;
             // A fact's finish is its deployment's (written together): the
             // condition lets the planner range-scan the facts too.
-            rows.extend(tx.query(
+            super::for_each_row(
+                &mut tx,
                 &format!("{MEASURED} AND f.finished_at >= $1 WHERE d.finished_at >= $1"),
                 &[&since],
-            )?);
-            rows
+                &mut add,
+            )?;
         }
-    };
-    for r in rows {
-        let (d, f) = super::retention::read_measured_deployment(&r, &mut names)?;
-        input.deployments.push(d);
-        input.deployment_facts.push(f);
     }
     // Every member of a rollout any of these belong to: the engine merges
     // them into one (hygiene.md).

@@ -30,6 +30,7 @@ use crate::codec::*;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::*;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row};
 use std::cell::RefCell;
@@ -339,8 +340,27 @@ fn select<T>(
     read: Reader<T>,
 ) -> Result<Vec<T>> {
     let mut names = Names::default();
-    let rows = client.query(&format!("SELECT {columns} {rest}"), args)?;
-    rows.iter().map(|r| read(r, &mut names)).collect()
+    let mut read_rows = Vec::new();
+    for_each_row(client, &format!("SELECT {columns} {rest}"), args, |row| {
+        read_rows.push(read(row, &mut names)?);
+        Ok(())
+    })?;
+    Ok(read_rows)
+}
+
+/// Calls `each` with every row of `sql` as it arrives: decoded while the
+/// server still sends the rest, where `query` would hold them all first.
+pub(crate) fn for_each_row(
+    client: &mut impl GenericClient,
+    sql: &str,
+    args: &[&(dyn ToSql + Sync)],
+    mut each: impl FnMut(&Row) -> Result<()>,
+) -> Result<()> {
+    let mut rows = client.query_raw(sql, args.iter().copied())?;
+    while let Some(row) = rows.next()? {
+        each(&row)?;
+    }
+    Ok(())
 }
 
 fn annotations(c: &mut impl GenericClient) -> Result<Vec<Annotation>> {

@@ -637,19 +637,21 @@ pub(super) fn add_merged_pull_requests(
     input: &mut ReportInput,
 ) -> Result<()> {
     let (from, to) = (window.from.micros(), window.to.micros());
-    let rows = match repos {
-        Some(repos) => c.query(
-            &format!("{select} AND {repo_column} = ANY($3)"),
-            &[&from, &to, &repos],
-        )?,
-        None => c.query(select, &[&from, &to])?,
-    };
-    for r in rows {
-        let (pr, f) = read_measured_pull_request(&r, names)?;
+    let add = |r: &postgres::Row| -> Result<()> {
+        let (pr, f) = read_measured_pull_request(r, names)?;
         input.pull_requests.push(pr);
         input.pull_request_facts.push(Some(f));
+        Ok(())
+    };
+    match repos {
+        Some(repos) => super::for_each_row(
+            c,
+            &format!("{select} AND {repo_column} = ANY($3)"),
+            &[&from, &to, &repos],
+            add,
+        ),
+        None => super::for_each_row(c, select, &[&from, &to], add),
     }
-    Ok(())
 }
 
 /// Adds to a report's input what retention kept of purged events in its
