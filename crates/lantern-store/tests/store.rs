@@ -439,6 +439,17 @@ fn bulk_batch(at: &Location) {
     assert!(!da.is_empty() && da.iter().all(|d| d.acceptances == 2));
 }
 
+/// A fresh PostgreSQL database and its URL, for a test of PostgreSQL's
+/// own (`None` when `LANTERN_TEST_POSTGRES` is not set).
+fn postgres_only(test: &str) -> Option<(each_store::Place, String)> {
+    let place = each_store::postgres_place(test)?;
+    let url = match &place.location {
+        Location::Postgres(url) => url.clone(),
+        Location::Sqlite(_) => unreachable!("a PostgreSQL place"),
+    };
+    Some((place, url))
+}
+
 /// Every secondary index of the event tables, by name, with its definition.
 fn postgres_indexes(url: &str) -> BTreeSet<(String, String)> {
     let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
@@ -456,12 +467,10 @@ fn postgres_indexes(url: &str) -> BTreeSet<(String, String)> {
 
 #[test]
 fn a_bulk_import_into_empty_postgresql_tables_builds_their_indexes_at_its_end() {
-    let Some(place) = each_store::postgres_place("bulk_import_indexes") else {
+    let Some((place, url)) = postgres_only("bulk_import_indexes") else {
         return;
     };
-    let Location::Postgres(url) = &place.location else {
-        unreachable!()
-    };
+    let url = &url;
     let mut store = place.location.open().unwrap();
     let all = postgres_indexes(url);
     assert!(all.iter().any(|(n, _)| n == "changes_sha"));
@@ -515,10 +524,8 @@ fn a_bulk_import_into_empty_postgresql_tables_builds_their_indexes_at_its_end() 
     assert_eq!(postgres_indexes(url), all);
 
     // An import that dies with them dropped: the next connection builds them.
-    let other = each_store::postgres_place("bulk_import_indexes_died").unwrap();
-    let Location::Postgres(other_url) = &other.location else {
-        unreachable!()
-    };
+    let (other, other_url) = postgres_only("bulk_import_indexes_died").unwrap();
+    let other_url = &other_url;
     let mut dying = other.location.open().unwrap();
     dying.bulk_writes(true).unwrap();
     assert!(
@@ -536,14 +543,11 @@ fn a_bulk_import_into_empty_postgresql_tables_builds_their_indexes_at_its_end() 
 /// and sort slower (schema.rs, the migration after `bulk_dropped_indexes`).
 #[test]
 fn every_postgresql_text_column_compares_as_bytes() {
-    let Some(place) = each_store::postgres_place("text_as_bytes") else {
+    let Some((place, url)) = postgres_only("text_as_bytes") else {
         return;
     };
-    let Location::Postgres(url) = &place.location else {
-        unreachable!()
-    };
     drop(place.location.open().unwrap());
-    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let other_collation: Vec<String> = client
         .query(
             "SELECT table_name || '.' || column_name FROM information_schema.columns
