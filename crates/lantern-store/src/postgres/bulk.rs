@@ -43,10 +43,7 @@ const BUILD_MEMORY: &str = "256MB";
 /// empty, if no other import holds them dropped. Returns those tables if
 /// this session now holds [`BULK_LOCK`] (and must call [`end`]).
 pub(crate) fn begin(client: &mut Client) -> Result<Option<Vec<&'static str>>> {
-    let locked: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&BULK_LOCK])?
-        .get(0);
-    if !locked {
+    if !try_lock(client)? {
         return Ok(None);
     }
     let dropped = (|| -> Result<Vec<&'static str>> {
@@ -97,10 +94,11 @@ pub(crate) fn recover(client: &mut Client) -> Result<()> {
     if !any {
         return Ok(());
     }
-    let locked: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&BULK_LOCK])?
-        .get(0);
-    if locked { end(client) } else { Ok(()) }
+    if try_lock(client)? {
+        end(client)
+    } else {
+        Ok(())
+    }
 }
 
 fn rebuild(client: &mut Client) -> Result<()> {
@@ -175,6 +173,13 @@ pub(crate) fn build(tx: &mut Transaction<'_>, indexes: &[(String, String)]) -> R
         }
     }
     Ok(tables)
+}
+
+/// Takes [`BULK_LOCK`] for this session if no other session holds it.
+fn try_lock(client: &mut Client) -> Result<bool> {
+    Ok(client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&BULK_LOCK])?
+        .get(0))
 }
 
 fn unlock(client: &mut Client) -> Result<()> {

@@ -444,7 +444,10 @@ fn write_facts(
         &pairs,
         "ON CONFLICT DO NOTHING",
     )?;
-    let tables: [(&str, &[&str], _, &str); 3] = [
+    // Each table with its conflict clause, and whether a whole refresh
+    // writes each of its rows once, into the table it emptied (pull
+    // requests' facts gather their first deployments chunk by chunk).
+    let tables: [(&str, &[&str], _, &str, bool); 3] = [
         (
             "deployment_facts",
             &[
@@ -459,6 +462,7 @@ fn write_facts(
             "ON CONFLICT (deployment) DO UPDATE SET service = EXCLUDED.service, rule = EXCLUDED.rule,
              sha_known = EXCLUDED.sha_known, shipped = EXCLUDED.shipped,
              finished_at = EXCLUDED.finished_at",
+            true,
         ),
         (
             "pull_request_facts",
@@ -467,6 +471,7 @@ fn write_facts(
             "ON CONFLICT (pull_request) DO UPDATE SET repo = EXCLUDED.repo,
              first_commit_at = EXCLUDED.first_commit_at,
              deploys = pull_request_facts.deploys || EXCLUDED.deploys",
+            false,
         ),
         (
             "incident_links",
@@ -474,15 +479,14 @@ fn write_facts(
             links,
             "ON CONFLICT (incident, service) DO UPDATE SET finished_at = EXCLUDED.finished_at,
              deployment = EXCLUDED.deployment",
+            true,
         ),
     ];
-    for (table, columns, rows, on_conflict) in tables {
-        // A whole refresh writes each deployment's facts and each link
-        // once, into tables it emptied: straight, not staged and upserted
-        // (pull requests' facts gather their first deployments chunk by
-        // chunk, and are upserted).
+    for (table, columns, rows, on_conflict, once) in tables {
+        // Written once into an emptied table: straight, not staged and
+        // upserted.
         if whole
-            && table != "pull_request_facts"
+            && once
             && rows.len() >= super::write::COPY_ROWS
             && super::write::copy_straight(tx, table, columns, &rows)?
         {
