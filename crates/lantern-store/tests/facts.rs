@@ -24,6 +24,7 @@ on_each_store! {
     changes_with_ids_of_their_own_are_found_by_repository("changes_with_ids_of_their_own") => changes_with_ids_of_their_own;
     a_service_heard_of_only_before_the_window_is_silent("silent_before_the_window") => silent_before_the_window;
     a_refresh_changes_the_versions_of_what_it_re_derives("fact_versions") => fact_versions;
+    a_pull_request_merged_again_moves_between_windows("merged_again") => merged_again;
 }
 
 /// A store at `at` that refreshes partially whatever the share stale.
@@ -294,6 +295,55 @@ fn partial_refreshes(at: &Location, name: &str) {
         partial_runs > 6 * histories,
         "{at}: {partial_runs} refreshes"
     );
+}
+
+/// A pull request's merge read through its kept facts (PostgreSQL's
+/// facts carry it, for a range scan) follows each write of it: opened,
+/// then merged in one window, then (re-sent) merged in another.
+fn merged_again(at: &Location) {
+    let mut store = at.open().unwrap();
+    let store = store.as_mut();
+    let cfg = EngineConfig::default();
+    let window = |from: &str, to: &str| {
+        Window::new(
+            Timestamp::parse_bound(from).unwrap(),
+            Timestamp::parse_bound(to).unwrap(),
+        )
+        .unwrap()
+    };
+    let (march, april) = (
+        window("2026-03-01", "2026-04-01"),
+        window("2026-04-01", "2026-05-01"),
+    );
+    let merged = |store: &mut dyn Store, w: Window| {
+        let pr = stored_report(store, &Scope::Org, w, &cfg).pr_stages;
+        (pr.coding.count, pr.deploy.count)
+    };
+    let pr = |merged: &str| {
+        ev(&format!(
+            r#"{{"type":"pull_request","id":"r#1","repo":"r","opened_at":"2026-02-27T00:00:00Z","first_commit_at":"2026-02-26T00:00:00Z"{merged}}}"#
+        ))
+    };
+    store.write(&[
+        ev(r#"{"type":"change","repo":"r","sha":"aaaaaaa","committed_at":"2026-02-26T00:00:00Z"}"#),
+        ev(r#"{"type":"deployment","id":"d1","service":"s","environment":"production","finished_at":"2026-05-02T00:00:00Z","repo":"r","sha":"aaaaaaa"}"#),
+        pr(""),
+    ]).unwrap();
+    assert_eq!(merged(store, march), (0, 0), "{at}: not merged yet");
+    store
+        .write(&[pr(
+            r#","merged_at":"2026-03-10T00:00:00Z","merge_sha":"aaaaaaa""#,
+        )])
+        .unwrap();
+    assert_eq!(merged(store, march), (1, 1), "{at}: merged in March");
+    assert_eq!(merged(store, april), (0, 0), "{at}: merged in March");
+    store
+        .write(&[pr(
+            r#","merged_at":"2026-04-10T00:00:00Z","merge_sha":"aaaaaaa""#,
+        )])
+        .unwrap();
+    assert_eq!(merged(store, march), (0, 0), "{at}: merged again in April");
+    assert_eq!(merged(store, april), (1, 1), "{at}: merged again in April");
 }
 
 fn facts_follow(at: &Location) {

@@ -34,9 +34,8 @@ use crate::codec::*;
 use crate::touched::{Touched, fingerprint};
 use lantern_engine::*;
 use lantern_events::*;
-use postgres::types::ToSql;
 use postgres::{Client, GenericClient, IsolationLevel, Transaction};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// Drops every kept fact: the next refresh derives them all again.
 pub(super) const FORGET: &str = "DELETE FROM deployment_facts; DELETE FROM pull_request_facts;
@@ -109,15 +108,11 @@ fn old_rows(tx: &mut impl GenericClient, sql: &str, ids: &[&str]) -> Result<Vec<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(tx.query(sql, &[&ids])?)
+    Ok(super::query(tx, sql, &[&ids])?)
 }
 
-fn distinct(
-    tx: &mut Transaction,
-    sql: &str,
-    args: &[&(dyn ToSql + Sync)],
-) -> Result<BTreeSet<String>> {
-    tx.query(sql, args)?
+fn distinct(tx: &mut Transaction, sql: &str, args: &[&dyn super::Arg]) -> Result<BTreeSet<String>> {
+    super::query(tx, sql, args)?
         .iter()
         .map(|r| r.try_get::<_, String>(0).map_err(StoreError::from))
         .collect()
@@ -127,6 +122,7 @@ fn distinct(
 /// what a report over `scope` reads (`None`: everything stale).
 pub(super) fn refresh(
     client: &mut Client,
+    url: &str,
     config: &EngineConfig,
     scope: Option<&BTreeSet<Name>>,
     progress: &dyn Fn(usize, usize),
@@ -139,13 +135,13 @@ pub(super) fn refresh(
         // Never derived (a first import): no report can be reading facts,
         // so their tables are written without their secondary indexes,
         // built once at the end in this transaction (postgres/bulk.rs).
-        let first: bool = tx
-            .query_one(
-                "SELECT NOT EXISTS (SELECT 1 FROM deployment_facts)
+        let first: bool = super::query_one(
+            &mut tx,
+            "SELECT NOT EXISTS (SELECT 1 FROM deployment_facts)
                     AND NOT EXISTS (SELECT 1 FROM pull_request_facts)",
-                &[],
-            )?
-            .get(0);
+            &[],
+        )?
+        .get(0);
         tx.batch_execute(FORGET)?;
         let dropped = match first {
             true => super::bulk::drop_secondary(&mut tx, &DERIVED_TABLES)?,
@@ -155,7 +151,7 @@ pub(super) fn refresh(
             distinct(&mut tx, "SELECT DISTINCT service FROM deployments", &[])?
                 .into_iter()
                 .collect();
-        rederive(&mut tx, config, &services, None, progress)?;
+        rederive(&mut tx, url, config, &services, None, progress)?;
         super::bulk::build(&mut tx, &dropped)?;
         tx.execute(crate::BUMP_VERSION, &[&crate::GENERATION])?;
         tx.execute(
@@ -189,7 +185,7 @@ pub(super) fn refresh(
         "DELETE FROM pull_request_facts WHERE repo = ANY($1)",
         &[&repo_list],
     )?;
-    let derived = rederive(&mut tx, config, &services, Some(&repos), progress)?;
+    let derived = rederive(&mut tx, url, config, &services, Some(&repos), progress)?;
     // Marks outside the closure stay for the reports that read them.
     tx.execute(
         "DELETE FROM stale_facts WHERE (kind = 'service' AND name = ANY($1))
@@ -226,6 +222,7 @@ const DERIVED_TABLES: [&str; 4] = [
 /// deploys come last. Returns how many deployments and changes it read.
 fn rederive(
     tx: &mut Transaction,
+    url: &str,
     config: &EngineConfig,
     services: &[String],
     only_repos: Option<&BTreeSet<String>>,
@@ -243,24 +240,34 @@ fn rederive(
         .map(|s| names.get(s))
         .collect::<Result<_, _>>()?;
     let mut written: BTreeSet<String> = BTreeSet::new();
-    // Where a refresh's time goes, for the log: reading, deriving, writing.
+    // Where a refresh's time goes, for the log: waiting for reads,
+    // deriving, writing.
     let mut spent = [std::time::Duration::ZERO; 3];
-    for (i, chunk) in services.chunks(SERVICES_PER_CHUNK).enumerate() {
-        let set: BTreeSet<String> = chunk.iter().cloned().collect();
-        let mut scope = loose.clone();
-        for s in chunk {
-            scope.insert(names.get(s)?);
-        }
-        let t = std::time::Instant::now();
-        let events = load_scoped(tx, &scope, DERIVING_CHANGE_COLUMNS)?;
+    let chunks: Vec<BTreeSet<Name>> = services
+        .chunks(SERVICES_PER_CHUNK)
+        .map(|chunk| {
+            let mut scope = loose.clone();
+            for s in chunk {
+                scope.insert(names.get(s)?);
+            }
+            Ok(scope)
+        })
+        .collect::<Result<_>>()?;
+    let mut derive_chunk = |tx: &mut Transaction,
+                            i: usize,
+                            chunk: &[String],
+                            events: EventSet,
+                            waited: std::time::Duration|
+     -> Result<()> {
         read += events.deployments.len() + events.changes.len();
-        spent[0] += t.elapsed();
+        spent[0] += waited;
         let t = std::time::Instant::now();
         let facts = derive(&events, config);
         spent[1] += t.elapsed();
         let t = std::time::Instant::now();
         // The pull requests of the repositories this chunk deploys (or
         // deployed, before retention purged it).
+        let set: BTreeSet<String> = chunk.iter().cloned().collect();
         let chunk_names: Vec<&str> = chunk.iter().map(String::as_str).collect();
         let repos: BTreeSet<String> = super::deployed_repos(tx, &chunk_names)?
             .into_iter()
@@ -274,6 +281,40 @@ fn rederive(
             ((i + 1) * SERVICES_PER_CHUNK).min(services.len()),
             services.len(),
         );
+        Ok(())
+    };
+    let service_chunks = services.chunks(SERVICES_PER_CHUNK).enumerate();
+    if chunks.len() <= 1 {
+        // A few services (a partial refresh before a report or after a
+        // webhook): read here, no second connection to open.
+        for (i, chunk) in service_chunks {
+            let t = std::time::Instant::now();
+            let events = super::load_scoped(tx, &chunks[i], DERIVING_CHANGE_COLUMNS)?;
+            derive_chunk(tx, i, chunk, events, t.elapsed())?;
+        }
+    } else {
+        // Each chunk's history is read on a second connection, in this
+        // transaction's snapshot, while this one derives and writes the
+        // chunk before it: reading was over half of a refresh (23 of 40 s
+        // at full size), and the two connections' work runs on two
+        // cores. One chunk is read ahead, no more, to bound memory. (The
+        // reader sees none of this transaction's writes, and needs none:
+        // it reads events, which a refresh does not change.)
+        let snapshot: String =
+            super::query_one(tx, "SELECT pg_export_snapshot()", &[])?.try_get(0)?;
+        std::thread::scope(|threads| -> Result<()> {
+            let (send, histories) = std::sync::mpsc::sync_channel::<Result<EventSet>>(1);
+            let (chunks, snapshot) = (&chunks, snapshot.as_str());
+            threads.spawn(move || read_ahead(url, snapshot, chunks, send));
+            for (i, chunk) in service_chunks {
+                let t = std::time::Instant::now();
+                let events = histories
+                    .recv()
+                    .map_err(|_| corrupt("the history reader stopped unexpectedly"))??;
+                derive_chunk(tx, i, chunk, events, t.elapsed())?;
+            }
+            Ok(())
+        })?;
     }
     let orphans: Vec<String> = match only_repos {
         Some(repos) => repos.clone(),
@@ -304,12 +345,42 @@ fn rederive(
     }
     tracing::info!(
         services = services.len(),
-        read_s = spent[0].as_secs_f64(),
+        read_wait_s = spent[0].as_secs_f64(),
         derive_s = spent[1].as_secs_f64(),
         write_s = spent[2].as_secs_f64(),
         "facts derived"
     );
     Ok(read)
+}
+
+/// Reads each chunk's history (`load_scoped`) in the exported `snapshot`
+/// of a refresh, on a connection of its own, and sends it; stops at the
+/// first error (sent) or when the refresh stops receiving.
+fn read_ahead(
+    url: &str,
+    snapshot: &str,
+    chunks: &[BTreeSet<Name>],
+    send: std::sync::mpsc::SyncSender<Result<EventSet>>,
+) {
+    let reader = || -> Result<()> {
+        let mut client = snapshot_reader(url, snapshot)?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))?;
+        for scope in chunks {
+            let events = super::load_scoped(&mut tx, scope, DERIVING_CHANGE_COLUMNS)?;
+            if send.send(Ok(events)).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = reader() {
+        let _ = send.send(Err(e));
+    }
 }
 
 /// Adds the history of repositories no service deploys, which still have
@@ -380,6 +451,7 @@ fn pull_request_row(p: &PullRequest, f: &PullRequestFacts) -> Vec<super::Cell> {
         Box::new(p.repo.to_string()),
         Box::new(f.first_commit_at.map(Timestamp::micros)),
         Box::new(deploys),
+        Box::new(p.merged_at.map(Timestamp::micros)),
     ]
 }
 
@@ -466,10 +538,16 @@ fn write_facts(
         ),
         (
             "pull_request_facts",
-            &["pull_request", "repo", "first_commit_at", "deploys"],
+            &[
+                "pull_request",
+                "repo",
+                "first_commit_at",
+                "deploys",
+                "merged_at",
+            ],
             pull_requests,
             "ON CONFLICT (pull_request) DO UPDATE SET repo = EXCLUDED.repo,
-             first_commit_at = EXCLUDED.first_commit_at,
+             first_commit_at = EXCLUDED.first_commit_at, merged_at = EXCLUDED.merged_at,
              deploys = pull_request_facts.deploys || EXCLUDED.deploys",
             false,
         ),
@@ -500,7 +578,8 @@ fn write_facts(
 /// Whether the facts were derived with `config` and nothing is stale, in
 /// the snapshot `c` reads.
 pub(super) fn fresh(c: &mut impl GenericClient, config: &EngineConfig) -> Result<bool> {
-    let row = c.query_one(
+    let row = super::query_one(
+        c,
         "SELECT (SELECT value FROM meta WHERE key = 'facts'), EXISTS (SELECT 1 FROM stale_facts),
                 EXISTS (SELECT 1 FROM deployments) OR EXISTS (SELECT 1 FROM pull_requests)
                 OR EXISTS (SELECT 1 FROM incidents)",
@@ -544,9 +623,8 @@ pub(super) fn read_input(
     // after the reader is joined.
     let beside = match services {
         None => {
-            let snapshot: String = tx
-                .query_one("SELECT pg_export_snapshot()", &[])?
-                .try_get(0)?;
+            let snapshot: String =
+                super::query_one(&mut tx, "SELECT pg_export_snapshot()", &[])?.try_get(0)?;
             let url = url.to_string();
             Some(std::thread::spawn(move || {
                 merged_pull_requests_beside(&url, &snapshot, window)
@@ -592,24 +670,35 @@ pub(super) fn read_input(
             String::new(),
         ),
     };
+    // The organisation reads every deployment from `since` on (below), so
+    // of the deployments an incident of the window may be inferred to
+    // (of its service, within the link window before its start, which is
+    // on or after the window's start) none is new: that part of the union
+    // is a scope's only.
+    let inferable = match services {
+        Some(_) => format!(
+            "UNION SELECT w.id FROM incidents i JOIN deployments w
+             ON w.service = i.service AND w.finished_at <= i.started_at
+             AND w.finished_at >= i.started_at - {link_window}
+             WHERE i.started_at >= {from} {scoped_i}",
+            scoped_i = of_scope("i."),
+            link_window = config.link_window_micros,
+        ),
+        None => String::new(),
+    };
     let ids_sql = format!(
         "SELECT id FROM deployments WHERE ({range}) {scope_sql}
          UNION SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL AND started_at >= {from} {scoped}
          UNION SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from} {scoped})
          UNION SELECT r.id FROM deployments r WHERE r.rollout IN
              (SELECT deployment FROM incident_links WHERE incident IN (SELECT id FROM incidents WHERE started_at >= {from} {scoped}))
-         UNION SELECT w.id FROM incidents i JOIN deployments w
-             ON w.service = i.service AND w.finished_at <= i.started_at
-             AND w.finished_at >= i.started_at - {link_window}
-             WHERE i.started_at >= {from} {scoped_i}",
+         {inferable}",
         scoped = of_scope(""),
-        scoped_i = of_scope("i."),
-        link_window = config.link_window_micros,
     );
     let since = from - config.link_window_micros;
     let ids: Vec<String> = match services {
-        Some(_) => tx.query(&ids_sql, &[&since, &scope])?,
-        None => tx.query(&ids_sql, &[&since])?,
+        Some(_) => super::query(&mut tx, &ids_sql, &[&since, &scope])?,
+        None => super::query(&mut tx, &ids_sql, &[&since])?,
     }
     .iter()
     .map(|r| r.try_get(0))
@@ -618,34 +707,55 @@ pub(super) fn read_input(
         "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
                 f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
            FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id";
-    let mut add = |r: &postgres::Row| -> Result<()> {
-        let (d, f) = super::retention::read_measured_deployment(r, &mut names)?;
-        input.deployments.push(d);
-        input.deployment_facts.push(f);
-        Ok(())
-    };
+    let mut add =
+        |tx: &mut Transaction, sql: &str, args: &[&dyn super::Arg], input: &mut ReportInput| {
+            super::for_each_row(tx, sql, args, |r| {
+                let (d, f) = super::retention::read_measured_deployment(r, &mut names)?;
+                input.deployments.push(d);
+                input.deployment_facts.push(f);
+                Ok(())
+            })
+        };
     match services {
-        Some(_) => super::for_each_row(
+        Some(_) => add(
             &mut tx,
             &format!("{MEASURED} WHERE d.id = ANY($1)"),
             &[&ids],
-            &mut add,
+            &mut input,
         )?,
         None => {
-            super::for_each_row(
-                &mut tx,
-                &format!("{MEASURED} WHERE d.id = ANY($1) AND d.finished_at < $2"),
-                &[&ids, &since],
-                &mut add,
-            )?;
             // A fact's finish is its deployment's (written together): the
             // condition lets the planner range-scan the facts too.
-            super::for_each_row(
+            add(
                 &mut tx,
                 &format!("{MEASURED} AND f.finished_at >= $1 WHERE d.finished_at >= $1"),
                 &[&since],
-                &mut add,
+                &mut input,
             )?;
+            // Of the ids, only those the range did not hold (finished
+            // before it) are looked up, by key. Asked for all of them with
+            // `finished_at < since`, the planner scanned every deployment
+            // in parallel to find, most often, none (150–230 ms at full
+            // size).
+            let read: HashSet<&str> = input.deployments.iter().map(|d| d.id.as_str()).collect();
+            let before: Vec<&str> = ids
+                .iter()
+                .map(String::as_str)
+                .filter(|id| !read.contains(id))
+                .collect();
+            drop(read);
+            if !before.is_empty() {
+                let in_range = input.deployments.len();
+                add(
+                    &mut tx,
+                    &format!("{MEASURED} WHERE d.id = ANY($1)"),
+                    &[&before],
+                    &mut input,
+                )?;
+                // Older first, as they were read before.
+                input.deployments.rotate_left(in_range);
+                input.deployment_facts.rotate_left(in_range);
+            }
         }
     }
     // Every member of a rollout any of these belong to: the engine merges
@@ -693,12 +803,14 @@ pub(super) fn read_input(
     // Kept with the facts (fresh here): every service's for the
     // organisation, which a gap check reads.
     let pairs = match services {
-        Some(_) => tx.query(
+        Some(_) => super::query(
+            &mut tx,
             "SELECT service, repo FROM service_repos WHERE service = ANY($1)
              UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
             &[&scope],
         )?,
-        None => tx.query(
+        None => super::query(
+            &mut tx,
             "SELECT service, repo FROM service_repos UNION SELECT service, repo FROM retained_deployed_repos",
             &[],
         )?,
@@ -740,20 +852,27 @@ pub(super) fn read_input(
     // attempt of the same pipeline on the same commit.
     // The days those repositories had changes (hygiene.md F7).
     let days = [from, window.to.micros()].map(|t| t.div_euclid(MICROS_PER_DAY));
+    // A repository's days as one array: the organisation's 46 000 rows
+    // (500 repositories, 92 days) cost 37 ms to send and decode one by one.
     let rows = match services {
-        Some(_) => tx.query(
-            "SELECT repo, day FROM change_days WHERE day >= $1 AND day <= $2 AND repo = ANY($3)",
+        Some(_) => super::query(
+            &mut tx,
+            "SELECT repo, array_agg(day) FROM change_days
+              WHERE day >= $1 AND day <= $2 AND repo = ANY($3) GROUP BY repo",
             &[&days[0], &days[1], &repos],
         )?,
-        None => tx.query(
-            "SELECT repo, day FROM change_days WHERE day >= $1 AND day <= $2",
+        None => super::query(
+            &mut tx,
+            "SELECT repo, array_agg(day) FROM change_days WHERE day >= $1 AND day <= $2 GROUP BY repo",
             &[&days[0], &days[1]],
         )?,
     };
     for r in rows {
+        let repo = names.get(r.try_get(0)?)?;
+        let days: Vec<i64> = r.try_get(1)?;
         input
             .change_days
-            .push((names.get(r.try_get(0)?)?, r.try_get(1)?));
+            .extend(days.into_iter().map(|day| (repo.clone(), day)));
     }
     // Runs of those repositories finished in the window, and the
     // successful attempts of the pipelines that failed in it on the same
@@ -818,12 +937,15 @@ fn add_arrivals(
                 .iter()
                 .map(|(_, r)| r.to_string())
                 .collect();
-            c.query(
-                &format!("{select} AND (services = ANY($3) OR position(E'\\n' in services) > 0 OR repo = ANY($4))"),
+            super::query(
+                c,
+                &format!(
+                    "{select} AND (services = ANY($3) OR position(E'\\n' in services) > 0 OR repo = ANY($4))"
+                ),
                 &[&from, &to, &names, &repos],
             )?
         }
-        None => c.query(select, &[&from, &to])?,
+        None => super::query(c, select, &[&from, &to])?,
     };
     for r in rows {
         input.future_events.push(lantern_engine::Arrival {
@@ -845,7 +967,8 @@ fn add_arrivals(
     let minute = 60 * MICROS_PER_SECOND;
     let since = (window.from.micros() - crate::SILENCE_LOOK_BACK_MICROS).div_euclid(minute);
     let until = window.to.micros().div_euclid(minute) + 1;
-    let rows = c.query(
+    let rows = super::query(
+        c,
         "SELECT receiver, minute FROM deliveries WHERE minute >= $1 AND minute < $2 ORDER BY receiver, minute",
         &[&since, &until],
     )?;
@@ -887,8 +1010,8 @@ pub(super) fn add_earlier(
             super::retention::in_scope(services, "service", 3)
         );
         let rows = match services {
-            Some(_) => c.query(&sql, &[&early, &until, &scope])?,
-            None => c.query(&sql, &[&early, &until])?,
+            Some(_) => super::query(c, &sql, &[&early, &until, &scope])?,
+            None => super::query(c, &sql, &[&early, &until])?,
         };
         for r in rows {
             earlier.add(
@@ -913,11 +1036,11 @@ struct Reads<'t, 'c>(&'t mut Transaction<'c>);
 
 impl StaleReads for Reads<'_, '_> {
     fn derived_with(&mut self) -> Result<Option<String>> {
-        Ok(self
-            .0
-            .query_opt("SELECT value FROM meta WHERE key = 'facts'", &[])?
-            .map(|r| r.try_get(0))
-            .transpose()?)
+        Ok(
+            super::query_opt(self.0, "SELECT value FROM meta WHERE key = 'facts'", &[])?
+                .map(|r| r.try_get(0))
+                .transpose()?,
+        )
     }
 
     fn stale(&mut self, kind: &str) -> Result<BTreeSet<String>> {
@@ -967,21 +1090,31 @@ impl StaleReads for Reads<'_, '_> {
     }
 }
 
-/// What a report reads of the pull requests merged in its window.
+/// What a report reads of the pull requests merged in its window. A
+/// fact's merge is its pull request's (written together): the condition
+/// lets the planner range-scan the facts too, not hash every one.
 const MERGED_PULL_REQUESTS: &str = "SELECT p.merged_at, p.id, p.repo, p.opened_at, p.first_review_at, f.first_commit_at, f.deploys,
         p.additions + p.deletions, p.review_kept
    FROM pull_requests p JOIN pull_request_facts f ON f.pull_request = p.id
+        AND f.merged_at >= $1 AND f.merged_at < $2
   WHERE p.merged_at >= $1 AND p.merged_at < $2";
 
 /// Every pull request merged in the window, read on a connection of its
 /// own in the exported `snapshot` of another transaction.
-fn merged_pull_requests_beside(url: &str, snapshot: &str, window: Window) -> Result<ReportInput> {
+/// A connection for reading in another transaction's exported
+/// `snapshot` (its name checked: it is spliced into `SET TRANSACTION
+/// SNAPSHOT`, which takes no parameter).
+fn snapshot_reader(url: &str, snapshot: &str) -> Result<Client> {
     if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(corrupt(&format!(
             "an unexpected snapshot name {snapshot:?}"
         )));
     }
-    let mut client = super::open_client(url)?;
+    super::open_client(url)
+}
+
+fn merged_pull_requests_beside(url: &str, snapshot: &str, window: Window) -> Result<ReportInput> {
+    let mut client = snapshot_reader(url, snapshot)?;
     let mut tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)

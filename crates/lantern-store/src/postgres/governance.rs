@@ -17,17 +17,20 @@ use postgres::{Row, Transaction};
 /// turns: each reads the head the previous one committed, so the chain
 /// neither forks nor skips.
 pub(crate) fn append_audit(tx: &mut Transaction, record: AuditRecord) -> Result<AuditEntry> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
-    let (seq, hash): (i64, String) = tx
-        .query_opt(
-            "SELECT seq, hash FROM audit_chain WHERE end_name = 'head'",
-            &[],
-        )?
-        .map(|r| (r.get(0), r.get(1)))
-        .unwrap_or((0, GENESIS.to_string()));
+    super::query(tx, "SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+    let (seq, hash): (i64, String) = super::query_opt(
+        tx,
+        "SELECT seq, hash FROM audit_chain WHERE end_name = 'head'",
+        &[],
+    )?
+    .map(|r| (r.get(0), r.get(1)))
+    .unwrap_or((0, GENESIS.to_string()));
     let entry = AuditEntry::chain(seq as u64, &hash, record);
     let r = &entry.record;
-    tx.execute(
+    // Statements of one round trip each (args.rs): an audited read
+    // appends on every request.
+    super::query(
+        tx,
         "INSERT INTO audit_log (seq, at, actor, purpose, action, scope, outcome, prev, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
         &[
             &(entry.seq as i64),
@@ -41,7 +44,8 @@ pub(crate) fn append_audit(tx: &mut Transaction, record: AuditRecord) -> Result<
             &entry.hash,
         ],
     )?;
-    tx.execute(
+    super::query(
+        tx,
         "INSERT INTO audit_chain (end_name, seq, hash) VALUES ('head', $1, $2)
          ON CONFLICT (end_name) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash",
         &[&(entry.seq as i64), &entry.hash],
@@ -146,7 +150,8 @@ impl GovernanceStore for PostgresStore {
 
     fn grants(&self) -> Result<Vec<Grant>> {
         self.read(|c| {
-            c.query(
+            super::query(
+                c,
                 &format!("SELECT {GRANT_COLUMNS} FROM grants g ORDER BY g.created_at, g.id"),
                 &[],
             )?
@@ -245,7 +250,7 @@ impl GovernanceStore for PostgresStore {
     fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>> {
         let since = since.map_or(i64::MIN, Timestamp::micros);
         self.read(|c| {
-            c.query(
+            super::query(c,
                 "SELECT seq, at, actor, purpose, action, scope, outcome, prev, hash FROM audit_log WHERE at >= $1 ORDER BY seq",
                 &[&since],
             )?
@@ -258,7 +263,8 @@ impl GovernanceStore for PostgresStore {
     fn audit_ends(&self) -> Result<AuditEnds> {
         self.read(|c| {
             let mut end = |name: &str| -> Result<Option<(u64, String)>> {
-                Ok(c.query_opt(
+                Ok(super::query_opt(
+                    c,
                     "SELECT seq, hash FROM audit_chain WHERE end_name = $1",
                     &[&name],
                 )?
@@ -299,7 +305,7 @@ impl GovernanceStore for PostgresStore {
     fn disputes(&self) -> Result<Vec<Dispute>> {
         self.read(|c| {
             let mut names = Names::default();
-            c.query(
+            super::query(c,
                 "SELECT id, metric, scope_kind, scope_name, from_at, to_at, context, opened_at, resolution, resolved_at FROM disputes ORDER BY id",
                 &[],
             )?

@@ -14,6 +14,7 @@
 //!   so concurrent writers on several replicas never fork it (and the
 //!   chain's `seq` primary key would refuse a fork if they tried).
 
+mod args;
 mod bulk;
 mod facts;
 mod governance;
@@ -23,6 +24,7 @@ mod retention;
 mod schema;
 mod write;
 
+pub(crate) use args::{Arg, for_each_row, query, query_one, query_opt};
 pub(crate) use write::{Cell, insert_rows, write_events};
 
 use crate::Result;
@@ -30,8 +32,6 @@ use crate::codec::*;
 use crate::{Counts, DeadLetter, Store, StoreError, WriteSession};
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
 use lantern_events::*;
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -325,7 +325,7 @@ fn read_pipeline_run(r: &Row, names: &mut Names) -> Result<PipelineRun> {
 pub(crate) fn pipeline_runs(
     c: &mut impl GenericClient,
     rest: &str,
-    args: &[&(dyn ToSql + Sync)],
+    args: &[&dyn Arg],
 ) -> Result<Vec<PipelineRun>> {
     select(c, PIPELINE_RUN_COLUMNS, rest, args, read_pipeline_run)
 }
@@ -336,7 +336,7 @@ fn select<T>(
     client: &mut impl GenericClient,
     columns: &str,
     rest: &str,
-    args: &[&(dyn ToSql + Sync)],
+    args: &[&dyn Arg],
     read: Reader<T>,
 ) -> Result<Vec<T>> {
     let mut names = Names::default();
@@ -346,21 +346,6 @@ fn select<T>(
         Ok(())
     })?;
     Ok(read_rows)
-}
-
-/// Calls `each` with every row of `sql` as it arrives: decoded while the
-/// server still sends the rest, where `query` would hold them all first.
-pub(crate) fn for_each_row(
-    client: &mut impl GenericClient,
-    sql: &str,
-    args: &[&(dyn ToSql + Sync)],
-    mut each: impl FnMut(&Row) -> Result<()>,
-) -> Result<()> {
-    let mut rows = client.query_raw(sql, args.iter().copied())?;
-    while let Some(row) = rows.next()? {
-        each(&row)?;
-    }
-    Ok(())
 }
 
 fn annotations(c: &mut impl GenericClient) -> Result<Vec<Annotation>> {
@@ -477,7 +462,7 @@ fn load(
 /// (service, repository) for every repository these services'
 /// deployments name, now or before retention purged them.
 fn deployed_repos(c: &mut impl GenericClient, services: &[&str]) -> Result<Vec<(String, String)>> {
-    c.query(
+    query(c,
         "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL AND service = ANY($1)
          UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
         &[&services],
@@ -570,7 +555,7 @@ impl Store for PostgresStore {
     fn source_state(&self, key: &str) -> Result<Option<String>> {
         self.read(|c| {
             Ok(
-                c.query_opt("SELECT value FROM source_state WHERE key = $1", &[&key])?
+                query_opt(c, "SELECT value FROM source_state WHERE key = $1", &[&key])?
                     .map(|r| r.get(0)),
             )
         })
@@ -578,7 +563,8 @@ impl Store for PostgresStore {
 
     fn source_states(&self, prefix: &str) -> Result<Vec<(String, String)>> {
         self.read(|c| {
-            Ok(c.query(
+            Ok(query(
+                c,
                 "SELECT key, value FROM source_state WHERE starts_with(key, $1) ORDER BY key",
                 &[&prefix],
             )?
@@ -608,7 +594,7 @@ impl Store for PostgresStore {
                 }
             };
             let sql = format!("SELECT {columns} FROM {table} WHERE id = $1");
-            let Some(r) = c.query_opt(&sql, &[&key])? else {
+            let Some(r) = query_opt(c, &sql, &[&key])? else {
                 return Ok(None);
             };
             let names = &mut Names::default();
@@ -705,7 +691,7 @@ impl Store for PostgresStore {
 
     fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         self.read(|c| {
-            c.query(
+            query(c,
                 "SELECT id, received_at, source, reason, headers, body FROM dead_letters ORDER BY id",
                 &[],
             )?
@@ -764,7 +750,7 @@ impl Store for PostgresStore {
         // Counted in the database and stopped at `at_least`: rule 2 needs
         // no more, and no pseudonym leaves the database.
         let live: i64 = self.read(|c| {
-            Ok(c.query_one(
+            Ok(query_one(c,
                 "SELECT count(*) FROM (
                     SELECT author FROM changes WHERE author IS NOT NULL AND committed_at >= $1 AND committed_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
                     UNION
@@ -781,11 +767,11 @@ impl Store for PostgresStore {
         let end_day = to.div_euclid(MICROS_PER_DAY);
         let retained: Option<i64> = self.read(|c| {
             Ok(match &repos {
-                None => c.query_one(
+                None => query_one(c,
                     "SELECT max(contributors) FROM retained_contributors WHERE repo = '' AND day >= $1 AND day < $2",
                     &[&first_day, &end_day],
                 )?,
-                Some(repos) => c.query_one(
+                Some(repos) => query_one(c,
                     "SELECT max(contributors) FROM retained_contributors WHERE repo = ANY($1) AND day >= $2 AND day < $3",
                     &[repos, &first_day, &end_day],
                 )?,
@@ -801,7 +787,7 @@ impl Store for PostgresStore {
     fn has_service(&self, service: &Name) -> Result<bool> {
         self.read(|c| {
             // `services` lists every affected service, one per line.
-            let row = c.query_one(
+            let row = query_one(c,
                 "SELECT EXISTS (SELECT 1 FROM deployments WHERE service = $1)
                      OR EXISTS (SELECT 1 FROM incidents WHERE service = $1
                                    OR (services <> '' AND position(E'\n' || $1 || E'\n' in E'\n' || services || E'\n') > 0))",
@@ -815,7 +801,7 @@ impl Store for PostgresStore {
         self.read(|c| {
             let mut names = Names::default();
             let mut out = BTreeSet::new();
-            for r in c.query("SELECT DISTINCT service FROM deployments", &[])? {
+            for r in query(c, "SELECT DISTINCT service FROM deployments", &[])? {
                 out.insert(names.get(r.try_get(0)?)?);
             }
             for inc in select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)? {
@@ -832,7 +818,7 @@ impl Store for PostgresStore {
         until: Timestamp,
     ) -> Result<Vec<lantern_engine::slo::SliCount>> {
         self.read(|c| {
-            let rows = c.query(
+            let rows = query(c,
                 "SELECT from_at, to_at, good, total FROM slis WHERE slo = $1 AND to_at > $2 AND to_at <= $3",
                 &[&slo, &after.micros(), &until.micros()],
             )?;
@@ -852,7 +838,7 @@ impl Store for PostgresStore {
             &format!("${}", 2 * n + 3),
         );
         let slo = slo.to_string();
-        let mut args: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&slo];
+        let mut args: Vec<&dyn Arg> = vec![&slo];
         for (a, b) in ranges {
             args.push(a);
             args.push(b);
@@ -864,7 +850,7 @@ impl Store for PostgresStore {
             let sql = sql
                 .replace("THEN good END)", "THEN good END)::BIGINT")
                 .replace("THEN total END)", "THEN total END)::BIGINT");
-            let row = c.query_one(&sql, &args)?;
+            let row = query_one(c, &sql, &args)?;
             Ok((0..n)
                 .map(|i| {
                     let (g, t): (i64, i64) = (row.get(2 * i), row.get(2 * i + 1));
@@ -876,7 +862,8 @@ impl Store for PostgresStore {
 
     fn counts(&self) -> Result<Counts> {
         self.read(|c| {
-            let row = c.query_one(
+            let row = query_one(
+                c,
                 "SELECT (SELECT count(*) FROM changes), (SELECT count(*) FROM pull_requests),
                         (SELECT count(*) FROM deployments), (SELECT count(*) FROM incidents),
                         (SELECT count(*) FROM annotations), (SELECT count(*) FROM slis),
@@ -902,7 +889,8 @@ impl Store for PostgresStore {
 
     fn kept_exposition(&self) -> Result<Vec<crate::KeptExposition>> {
         self.read(|c| {
-            c.query(
+            query(
+                c,
                 &format!(
                     "SELECT {} FROM kept_exposition",
                     crate::KEPT_EXPOSITION_COLUMNS
@@ -953,13 +941,14 @@ impl Store for PostgresStore {
     }
 
     fn refresh_stale_facts(&mut self, config: &EngineConfig) -> Result<()> {
-        facts::refresh(self.client(), config, None, &|_, _| {})
+        let url = self.url.clone();
+        facts::refresh(self.client(), &url, config, None, &|_, _| {})
     }
 
     fn fact_versions(&self) -> Result<crate::FactVersions> {
         self.read(|c| {
             let mut out = crate::FactVersions::default();
-            for r in c.query("SELECT service, version FROM fact_versions", &[])? {
+            for r in query(c, "SELECT service, version FROM fact_versions", &[])? {
                 out.add(r.try_get(0)?, r.try_get(1)?);
             }
             Ok(out)
@@ -971,7 +960,8 @@ impl Store for PostgresStore {
         config: &EngineConfig,
         progress: &dyn Fn(usize, usize),
     ) -> Result<()> {
-        facts::refresh(self.client(), config, None, progress)
+        let url = self.url.clone();
+        facts::refresh(self.client(), &url, config, None, progress)
     }
 
     fn findings(
@@ -994,8 +984,8 @@ impl Store for PostgresStore {
         let (from, to) = (window.from.micros(), window.to.micros());
         self.read(|c| {
             let rows = match repos {
-                Some(_) => c.query(&sql, &[&from, &to, &list])?,
-                None => c.query(&sql, &[&from, &to])?,
+                Some(_) => query(c, &sql, &[&from, &to, &list])?,
+                None => query(c, &sql, &[&from, &to])?,
             };
             rows.iter()
                 .map(|r| {
@@ -1020,7 +1010,7 @@ impl Store for PostgresStore {
             .replace("{p3}", "$3");
         let (from, to) = (window.from.micros(), window.to.micros());
         self.read(|c| {
-            c.query(&sql, &[&team.as_str(), &from, &to])?
+            query(c, &sql, &[&team.as_str(), &from, &to])?
                 .iter()
                 .map(|r| {
                     crate::panels::assist_usage(
@@ -1060,17 +1050,13 @@ impl Store for PostgresStore {
             crate::flow::COLUMNS
         );
         self.read(|c| {
-            let params: Vec<&(dyn postgres::types::ToSql + Sync)> = args
+            let params: Vec<&dyn Arg> = args
                 .iter()
-                .map(|a| a as &(dyn postgres::types::ToSql + Sync))
-                .chain(
-                    bounds
-                        .iter()
-                        .map(|b| b as &(dyn postgres::types::ToSql + Sync)),
-                )
+                .map(|a| a as &dyn Arg)
+                .chain(bounds.iter().map(|b| b as &dyn Arg))
                 .collect();
             let mut items = crate::flow::Assembler::default();
-            for r in c.query(&sql, &params)? {
+            for r in query(c, &sql, &params)? {
                 let at: Option<i64> = r.try_get(5)?;
                 let state = match at {
                     Some(at) => Some((at, r.try_get::<_, &str>(6)?)),
@@ -1107,7 +1093,7 @@ impl Store for PostgresStore {
             {
                 return Ok(input);
             }
-            facts::refresh(self.client(), config, services, &|_, _| {})?;
+            facts::refresh(self.client(), &url, config, services, &|_, _| {})?;
         }
         // Derived from the events instead: one snapshot for every read, as a
         // purge committing in between must not show both an event and what

@@ -500,7 +500,8 @@ fn insert_batches(
 /// chain starts so that `audit verify` still checks what remains (the
 /// append-only trigger lets through exactly these deletions).
 fn drop_audit(tx: &mut Transaction, horizon: i64) -> Result<u64> {
-    let Some(last) = tx.query_opt(
+    let Some(last) = super::query_opt(
+        tx,
         "SELECT seq, hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1",
         &[&horizon],
     )?
@@ -553,7 +554,7 @@ fn anonymise_work(tx: &mut Transaction, h: i64) -> Result<u64> {
           WHERE s.id = a.old;
          UPDATE work_items i SET id = a.alias FROM work_alias a WHERE i.id = a.old;",
     )?;
-    let n: i64 = tx.query_one("SELECT count(*) FROM work_alias", &[])?.get(0);
+    let n: i64 = super::query_one(tx, "SELECT count(*) FROM work_alias", &[])?.get(0);
     tx.batch_execute("DROP TABLE work_alias")?;
     Ok(n as u64)
 }
@@ -709,8 +710,8 @@ fn add_kept(
         in_scope("service", 2)
     );
     let rows = match services {
-        Some(_) => c.query(&sql, &[&from, &scope])?,
-        None => c.query(&sql, &[&from])?,
+        Some(_) => super::query(c, &sql, &[&from, &scope])?,
+        None => super::query(c, &sql, &[&from])?,
     };
     for r in rows {
         let (d, f) = read_measured_deployment(&r, &mut names)?;
@@ -767,7 +768,7 @@ pub(super) fn add_rollout_members(
         return Ok(());
     }
     let ids: Vec<&str> = rollouts.iter().map(|(_, r)| r.as_str()).collect();
-    for r in c.query(select, &[&ids])? {
+    for r in super::query(c, select, &[&ids])? {
         let key = (r.try_get::<_, String>(2)?, r.try_get::<_, String>(12)?);
         if rollouts.contains(&key) && !members.contains(r.try_get::<_, &str>(1)?) {
             let (d, f) = read_measured_deployment(&r, names)?;
@@ -848,7 +849,8 @@ pub(super) fn read_links(
     table: &str,
     names: &mut Names,
 ) -> Result<Vec<FirstDeploy>> {
-    c.query(
+    super::query(
+        c,
         &format!("SELECT incident, service, finished_at, deployment FROM {table}"),
         &[],
     )?
