@@ -108,7 +108,7 @@ fn old_rows(tx: &mut impl GenericClient, sql: &str, ids: &[&str]) -> Result<Vec<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(super::query(tx, sql, &[&ids])?)
+    super::query(tx, sql, &[&ids])
 }
 
 fn distinct(tx: &mut Transaction, sql: &str, args: &[&dyn super::Arg]) -> Result<BTreeSet<String>> {
@@ -362,23 +362,16 @@ fn read_ahead(
     chunks: &[BTreeSet<Name>],
     send: std::sync::mpsc::SyncSender<Result<EventSet>>,
 ) {
-    let reader = || -> Result<()> {
-        let mut client = snapshot_reader(url, snapshot)?;
-        let mut tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))?;
+    let read = in_snapshot(url, snapshot, |tx| {
         for scope in chunks {
-            let events = super::load_scoped(&mut tx, scope, DERIVING_CHANGE_COLUMNS)?;
+            let events = super::load_scoped(tx, scope, DERIVING_CHANGE_COLUMNS)?;
             if send.send(Ok(events)).is_err() {
                 break;
             }
         }
         Ok(())
-    };
-    if let Err(e) = reader() {
+    });
+    if let Err(e) = read {
         let _ = send.send(Err(e));
     }
 }
@@ -1101,36 +1094,44 @@ const MERGED_PULL_REQUESTS: &str = "SELECT p.merged_at, p.id, p.repo, p.opened_a
 
 /// Every pull request merged in the window, read on a connection of its
 /// own in the exported `snapshot` of another transaction.
-/// A connection for reading in another transaction's exported
-/// `snapshot` (its name checked: it is spliced into `SET TRANSACTION
-/// SNAPSHOT`, which takes no parameter).
-fn snapshot_reader(url: &str, snapshot: &str) -> Result<Client> {
+/// Runs `read` in a read-only transaction of a connection of its own that
+/// imports another transaction's exported `snapshot` (its name checked:
+/// it is spliced into `SET TRANSACTION SNAPSHOT`, which takes no
+/// parameter).
+fn in_snapshot<T>(
+    url: &str,
+    snapshot: &str,
+    read: impl FnOnce(&mut Transaction) -> Result<T>,
+) -> Result<T> {
     if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(corrupt(&format!(
             "an unexpected snapshot name {snapshot:?}"
         )));
     }
-    super::open_client(url)
-}
-
-fn merged_pull_requests_beside(url: &str, snapshot: &str, window: Window) -> Result<ReportInput> {
-    let mut client = snapshot_reader(url, snapshot)?;
+    let mut client = super::open_client(url)?;
     let mut tx = client
         .build_transaction()
         .isolation_level(IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()?;
     tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))?;
-    let (mut names, mut input) = (Names::default(), ReportInput::default());
-    super::retention::add_merged_pull_requests(
-        &mut tx,
-        MERGED_PULL_REQUESTS,
-        "p.repo",
-        window,
-        None,
-        &mut names,
-        &mut input,
-    )?;
+    let out = read(&mut tx)?;
     tx.commit()?;
-    Ok(input)
+    Ok(out)
+}
+
+fn merged_pull_requests_beside(url: &str, snapshot: &str, window: Window) -> Result<ReportInput> {
+    in_snapshot(url, snapshot, |tx| {
+        let (mut names, mut input) = (Names::default(), ReportInput::default());
+        super::retention::add_merged_pull_requests(
+            tx,
+            MERGED_PULL_REQUESTS,
+            "p.repo",
+            window,
+            None,
+            &mut names,
+            &mut input,
+        )?;
+        Ok(input)
+    })
 }
