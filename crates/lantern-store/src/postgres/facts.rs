@@ -1092,8 +1092,6 @@ const MERGED_PULL_REQUESTS: &str = "SELECT p.merged_at, p.id, p.repo, p.opened_a
         AND f.merged_at >= $1 AND f.merged_at < $2
   WHERE p.merged_at >= $1 AND p.merged_at < $2";
 
-/// Every pull request merged in the window, read on a connection of its
-/// own in the exported `snapshot` of another transaction.
 /// Runs `read` in a read-only transaction of a connection of its own that
 /// imports another transaction's exported `snapshot` (its name checked:
 /// it is spliced into `SET TRANSACTION SNAPSHOT`, which takes no
@@ -1120,6 +1118,8 @@ fn in_snapshot<T>(
     Ok(out)
 }
 
+/// Every pull request merged in the window, read on a connection of its
+/// own in the exported `snapshot` of another transaction.
 fn merged_pull_requests_beside(url: &str, snapshot: &str, window: Window) -> Result<ReportInput> {
     in_snapshot(url, snapshot, |tx| {
         let (mut names, mut input) = (Names::default(), ReportInput::default());

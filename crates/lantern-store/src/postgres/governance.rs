@@ -250,7 +250,8 @@ impl GovernanceStore for PostgresStore {
     fn audit_entries(&self, since: Option<Timestamp>) -> Result<Vec<AuditEntry>> {
         let since = since.map_or(i64::MIN, Timestamp::micros);
         self.read(|c| {
-            super::query(c,
+            super::query(
+                c,
                 "SELECT seq, at, actor, purpose, action, scope, outcome, prev, hash FROM audit_log WHERE at >= $1 ORDER BY seq",
                 &[&since],
             )?
@@ -305,7 +306,8 @@ impl GovernanceStore for PostgresStore {
     fn disputes(&self) -> Result<Vec<Dispute>> {
         self.read(|c| {
             let mut names = Names::default();
-            super::query(c,
+            super::query(
+                c,
                 "SELECT id, metric, scope_kind, scope_name, from_at, to_at, context, opened_at, resolution, resolved_at FROM disputes ORDER BY id",
                 &[],
             )?

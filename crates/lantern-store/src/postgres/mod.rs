@@ -462,7 +462,8 @@ fn load(
 /// (service, repository) for every repository these services'
 /// deployments name, now or before retention purged them.
 fn deployed_repos(c: &mut impl GenericClient, services: &[&str]) -> Result<Vec<(String, String)>> {
-    query(c,
+    query(
+        c,
         "SELECT DISTINCT service, repo FROM deployments WHERE repo IS NOT NULL AND service = ANY($1)
          UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
         &[&services],
@@ -691,7 +692,8 @@ impl Store for PostgresStore {
 
     fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
         self.read(|c| {
-            query(c,
+            query(
+                c,
                 "SELECT id, received_at, source, reason, headers, body FROM dead_letters ORDER BY id",
                 &[],
             )?
@@ -750,7 +752,8 @@ impl Store for PostgresStore {
         // Counted in the database and stopped at `at_least`: rule 2 needs
         // no more, and no pseudonym leaves the database.
         let live: i64 = self.read(|c| {
-            Ok(query_one(c,
+            Ok(query_one(
+                c,
                 "SELECT count(*) FROM (
                     SELECT author FROM changes WHERE author IS NOT NULL AND committed_at >= $1 AND committed_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
                     UNION
@@ -767,11 +770,13 @@ impl Store for PostgresStore {
         let end_day = to.div_euclid(MICROS_PER_DAY);
         let retained: Option<i64> = self.read(|c| {
             Ok(match &repos {
-                None => query_one(c,
+                None => query_one(
+                    c,
                     "SELECT max(contributors) FROM retained_contributors WHERE repo = '' AND day >= $1 AND day < $2",
                     &[&first_day, &end_day],
                 )?,
-                Some(repos) => query_one(c,
+                Some(repos) => query_one(
+                    c,
                     "SELECT max(contributors) FROM retained_contributors WHERE repo = ANY($1) AND day >= $2 AND day < $3",
                     &[repos, &first_day, &end_day],
                 )?,
@@ -787,7 +792,8 @@ impl Store for PostgresStore {
     fn has_service(&self, service: &Name) -> Result<bool> {
         self.read(|c| {
             // `services` lists every affected service, one per line.
-            let row = query_one(c,
+            let row = query_one(
+                c,
                 "SELECT EXISTS (SELECT 1 FROM deployments WHERE service = $1)
                      OR EXISTS (SELECT 1 FROM incidents WHERE service = $1
                                    OR (services <> '' AND position(E'\n' || $1 || E'\n' in E'\n' || services || E'\n') > 0))",
@@ -818,7 +824,8 @@ impl Store for PostgresStore {
         until: Timestamp,
     ) -> Result<Vec<lantern_engine::slo::SliCount>> {
         self.read(|c| {
-            let rows = query(c,
+            let rows = query(
+                c,
                 "SELECT from_at, to_at, good, total FROM slis WHERE slo = $1 AND to_at > $2 AND to_at <= $3",
                 &[&slo, &after.micros(), &until.micros()],
             )?;
