@@ -778,14 +778,17 @@ pub(super) fn read_input(
             super::INCIDENT_COLUMNS,
             // One index for each way an incident can be the scope's (as
             // an array, the deployments are looked up in the index, not
-            // every incident read into a hash join).
+            // every incident read into a hash join). Of those blaming its
+            // deployments, only the ones blaming a deployment read above
+            // can link: one that finished earlier is in no figure.
             "FROM incidents WHERE id IN (
                 SELECT id FROM incidents WHERE service = ANY($1)
                 UNION ALL SELECT id FROM incidents WHERE services <> ''
                 UNION ALL SELECT id FROM incidents WHERE caused_by = ANY(ARRAY(
-                    SELECT id FROM deployments WHERE service = ANY($1)
-                    UNION SELECT deployment FROM retained_deployments WHERE service = ANY($1))))",
-            &[&scope],
+                    SELECT id FROM deployments WHERE service = ANY($1) AND finished_at >= $2
+                    UNION SELECT deployment FROM retained_deployments
+                     WHERE service = ANY($1) AND finished_at >= $2)))",
+            &[&scope, &since],
             super::read_incident,
         )?,
     };

@@ -553,12 +553,29 @@ impl SqliteStore {
             .map(|s| s.iter().map(|n| Value::from(n.to_string())).collect())
             .unwrap_or_default();
         let (from, to) = (window.from.micros(), window.to.micros());
+        // What `window_deployments` reads of the scope's own by time.
+        let loaded_from = from - config.link_window_micros;
         let (deployed_repos, repos) = scope_repos(self.conn(), services, &scope_args, &mut names)?;
-        let reader = self.open_reader()?;
+        // A few services' reads take less than opening a second
+        // connection (its schema parsed again, its memory map made and
+        // unmapped): they are read here, one after the other.
+        let beside = match services.is_some_and(|s| s.len() <= SERVICES_PER_CHUNK) {
+            true => None,
+            false => Some(self.open_reader()?),
+        };
         std::thread::scope(|threads| {
             let (args, repos) = (&scope_args, repos.as_deref());
-            let reads = threads.spawn(move || {
-                window_reads_beside_deployments(&reader, services, args, repos, (from, to))
+            let reads = beside.map(|reader| {
+                threads.spawn(move || {
+                    window_reads_beside_deployments(
+                        &reader,
+                        services,
+                        args,
+                        repos,
+                        (from, to),
+                        loaded_from,
+                    )
+                })
             });
             // The two threads take about as long: deployments and runs
             // here, pull requests and incidents there.
@@ -571,9 +588,19 @@ impl SqliteStore {
             )?;
             input.pipeline_runs =
                 crate::sqlite::runs::window_runs(self.conn(), &mut names, repos, (from, to))?;
-            let reads = reads
-                .join()
-                .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
+            let reads = match reads {
+                Some(reads) => reads
+                    .join()
+                    .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??,
+                None => window_reads_beside_deployments(
+                    self.conn(),
+                    services,
+                    args,
+                    repos,
+                    (from, to),
+                    loaded_from,
+                )?,
+            };
             input.incidents = reads.incidents;
             input.sha_links = reads.sha_links;
             input.pull_requests = reads.pull_requests;
@@ -905,6 +932,7 @@ fn window_reads_beside_deployments(
     scope_args: &[Value],
     repos: Option<&[Value]>,
     (from, to): (i64, i64),
+    loaded_from: i64,
 ) -> Result<ReportInput> {
     let mut names = Names::default();
     let mut out = ReportInput::default();
@@ -965,13 +993,21 @@ fn window_reads_beside_deployments(
         Some(_) => {
             let list = placeholders(scope_args.len());
             // One index for each way an incident can be the scope's (a
-            // disjunction scanned every incident ever stored).
+            // disjunction scanned every incident ever stored). Of those
+            // blaming its deployments, only the ones blaming a deployment
+            // the report reads can link: one that finished before
+            // `loaded_from` is in no figure (and looking up each of a
+            // service's every deployment took most of the read).
             let clause = format!(
                 "WHERE id IN (SELECT id FROM incidents WHERE service IN ({list})
                    UNION ALL SELECT id FROM incidents WHERE services != ''
-                   UNION ALL SELECT id FROM incidents WHERE caused_by IN (SELECT deployment FROM deployment_window WHERE service IN ({list})))"
+                   UNION ALL SELECT id FROM incidents WHERE caused_by IN (SELECT deployment FROM deployment_window WHERE service IN ({list}) AND finished_at >= ?))"
             );
-            let args = scope_args.iter().chain(scope_args.iter());
+            let since = Value::from(loaded_from);
+            let args = scope_args
+                .iter()
+                .chain(scope_args.iter())
+                .chain(std::iter::once(&since));
             crate::sqlite::read_incidents(conn, &mut names, &clause, params_from_iter(args))?
         }
     };
