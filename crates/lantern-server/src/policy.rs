@@ -217,6 +217,9 @@ impl AppState {
         {
             return Ok(Lookup::Active(grant));
         }
+        // Taken before asking: an answer older than a revocation heard
+        // meanwhile is not remembered.
+        let generation = self.grants().generation();
         self.with_store(move |store, state| {
             let grant = match &creds {
                 Credentials::Token(t) => store.grant_for_token(t),
@@ -240,7 +243,7 @@ impl AppState {
                 store.touch_grant(&grant.id, now).map_err(Problem::from)?;
             }
             if let Credentials::Token(t) = &creds {
-                state.grants().put(t, &grant);
+                state.grants().put(t, &grant, generation);
             }
             Ok(Lookup::Active(grant))
         })

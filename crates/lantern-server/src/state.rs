@@ -87,10 +87,14 @@ impl AppState {
         settings: Settings,
     ) -> Self {
         let (writes, queue) = tokio::sync::mpsc::channel(4 * GROUP);
-        let grants = if stores.iter().any(|s| s.is_shared()) {
-            crate::grant_cache::GrantCache::off()
-        } else {
-            Default::default()
+        let watch = match stores.iter().any(|s| s.is_shared()) {
+            true => stores.first().and_then(|s| s.watch_grants()),
+            false => None,
+        };
+        let grants = match (&watch, stores.iter().any(|s| s.is_shared())) {
+            (Some(_), _) => crate::grant_cache::GrantCache::watched(),
+            (None, true) => crate::grant_cache::GrantCache::off(),
+            (None, false) => Default::default(),
         };
         let state = AppState {
             inner: Arc::new(Inner {
@@ -109,6 +113,9 @@ impl AppState {
         // The task holds only a weak handle: when the server stops and the
         // last state goes, the queue closes and the task ends.
         tokio::spawn(group_commit(Arc::downgrade(&state.inner), queue));
+        if let Some(watch) = watch {
+            listen_for_revocations(Arc::downgrade(&state.inner), watch);
+        }
         state
     }
 
@@ -214,6 +221,41 @@ impl AppState {
         })
         .await
         .map_err(|e| Problem::internal(format!("the request's work failed: {e}")))?
+    }
+}
+
+/// Hands what the store's watch hears to the grant cache, on a thread of
+/// its own (the watch blocks), until the server stops.
+fn listen_for_revocations(
+    inner: std::sync::Weak<Inner>,
+    mut watch: Box<dyn lantern_store::GrantWatch>,
+) {
+    let listen = move || {
+        let mut lost = false;
+        loop {
+            // Short waits: a stopped server's thread ends within one.
+            let notice = watch.next(std::time::Duration::from_millis(500));
+            let Some(inner) = inner.upgrade() else { return };
+            match &notice {
+                lantern_store::GrantNotice::Lost(why) if !lost => {
+                    tracing::warn!(
+                        why,
+                        "not hearing revocations: tokens are looked up on every request until the watch listens again"
+                    );
+                    lost = true;
+                }
+                lantern_store::GrantNotice::Listening => lost = false,
+                _ => {}
+            }
+            inner.grants.heard(&notice);
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("grant-watch".into())
+        .spawn(listen)
+    {
+        // The cache stays empty (it remembers only while listening).
+        tracing::warn!(error = %e, "could not start listening for revocations");
     }
 }
 

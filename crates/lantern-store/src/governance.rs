@@ -7,6 +7,29 @@ use crate::Result;
 use lantern_events::{AnnotationScope, Timestamp};
 use lantern_governance::{AuditEntry, AuditRecord, Grant, TokenParts};
 
+/// What a replica hears of grants changed by other processes sharing its
+/// store ([`crate::Store::watch_grants`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantNotice {
+    /// The watch listens (again): whatever was heard before may have
+    /// missed changes, so whatever was remembered of grants is stale.
+    Listening,
+    /// This grant was revoked (committed).
+    Revoked(String),
+    /// Nothing within the wait.
+    Quiet,
+    /// The watch stopped listening (why): until it says `Listening`
+    /// again, changes go unheard.
+    Lost(String),
+}
+
+/// Revocations as they are committed, by any process sharing the store.
+pub trait GrantWatch: Send {
+    /// The next notice, waiting up to `wait` for one (`Quiet` then). After
+    /// `Lost`, the next call tries to listen again.
+    fn next(&mut self, wait: std::time::Duration) -> GrantNotice;
+}
+
 /// A sign-in session to keep: the hash of its cookie value, for a grant.
 #[derive(Debug, Clone, Copy)]
 pub struct NewSession<'a> {

@@ -85,7 +85,8 @@ pub(crate) const GENERATION: &str = "*";
 pub(crate) const BUMP_VERSION: &str = "INSERT INTO fact_versions (service, version) VALUES ($1, 1)
      ON CONFLICT (service) DO UPDATE SET version = fact_versions.version + 1";
 pub use governance::{
-    AuditEnds, Dispute, GRANT_USE_RESOLUTION_MICROS, GovernanceStore, NewSession, use_is_new,
+    AuditEnds, Dispute, GRANT_USE_RESOLUTION_MICROS, GovernanceStore, GrantNotice, GrantWatch,
+    NewSession, use_is_new,
 };
 pub use health::{Answered, Experiment, HealthStore, PulseRound, PulseValues, Visibility};
 pub use notify::{Attempt, Delivery, NewNotification, Notification, NotifyStore};
@@ -331,6 +332,14 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
     /// no process may answer from what it remembers instead of asking.
     fn is_shared(&self) -> bool {
         false
+    }
+
+    /// For a shared store: a watch on revocations committed by any process
+    /// on it, so that a replica may remember verified tokens and still
+    /// refuse a revoked one as soon as the revocation is heard. `None`
+    /// where there is nothing to hear (SQLite) or no way to listen.
+    fn watch_grants(&self) -> Option<Box<dyn GrantWatch>> {
+        None
     }
 
     /// Another connection to the same store, for a server that works on

@@ -561,3 +561,80 @@ fn every_postgresql_text_column_compares_as_bytes() {
         .collect();
     assert_eq!(other_collation, Vec::<String>::new());
 }
+
+/// Every replica hears a revocation when it commits, and a watch whose
+/// connection is cut says so, then listens again.
+#[test]
+fn postgresql_announces_revocations_to_every_watch() {
+    use lantern_governance::{AuditRecord, NewGrant, Role};
+    use lantern_store::GrantNotice;
+    use std::time::{Duration, Instant};
+    let Some((place, url)) = postgres_only("grant_watch") else {
+        return;
+    };
+    let mut store = place.location.open().unwrap();
+    let record = |action: &str| AuditRecord {
+        at: Timestamp::now(),
+        actor: "test".into(),
+        purpose: "test setup".into(),
+        action: action.into(),
+        scope: "-".into(),
+        outcome: "done".into(),
+    };
+    let mut issue = |seed: u8| {
+        let issued = NewGrant {
+            role: Role::Ingest,
+            teams: vec![],
+            source: Some("events".into()),
+            purpose: "deployments sent by the CI system".into(),
+            days: Some(1),
+        }
+        .issue(Timestamp::now(), [seed; 38], &[])
+        .unwrap();
+        store
+            .add_grant(&issued.grant, &issued.secret_hash, record("token.create"))
+            .unwrap();
+        issued.grant.id
+    };
+    let (first, second) = (issue(1), issue(2));
+    let mut watch = store.watch_grants().expect("PostgreSQL is watched");
+    let short = Duration::from_millis(200);
+    assert_eq!(watch.next(short), GrantNotice::Listening);
+    assert_eq!(watch.next(short), GrantNotice::Quiet);
+    assert!(store.revoke_grant(&first, record("token.revoke")).unwrap());
+    assert_eq!(
+        watch.next(Duration::from_secs(5)),
+        GrantNotice::Revoked(first.clone())
+    );
+    // Nothing changed, nothing said.
+    assert!(!store.revoke_grant(&first, record("token.revoke")).unwrap());
+    assert_eq!(watch.next(short), GrantNotice::Quiet);
+
+    // Its connection cut: lost, then listening again, and hearing.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            &[],
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut heard = Vec::new();
+    while !heard.contains(&GrantNotice::Listening) && Instant::now() < deadline {
+        match watch.next(short) {
+            GrantNotice::Quiet => {}
+            GrantNotice::Lost(_) => heard.push(GrantNotice::Lost(String::new())),
+            other => heard.push(other),
+        }
+    }
+    assert_eq!(
+        heard,
+        [GrantNotice::Lost(String::new()), GrantNotice::Listening]
+    );
+    assert!(store.revoke_grant(&second, record("token.revoke")).unwrap());
+    assert_eq!(
+        watch.next(Duration::from_secs(5)),
+        GrantNotice::Revoked(second)
+    );
+}

@@ -23,8 +23,24 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub home: StoreHome,
+    /// What the server was built with (a replica is built the same).
+    settings: Settings,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// Another server on a [`TestApp`]'s store: on PostgreSQL, a replica.
+pub struct Replica {
+    pub base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Replica {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.served.await.unwrap().unwrap();
+    }
 }
 
 pub const KEY: [u8; 32] = [9; 32];
@@ -326,7 +342,7 @@ pub async fn spawn_app_seeded(
         },
     };
     adjust(&mut settings);
-    let app = Application::build(settings, store, Pseudonymiser::from_key(KEY))
+    let app = Application::build(settings.clone(), store, Pseudonymiser::from_key(KEY))
         .await
         .unwrap();
     let address = app.address().unwrap();
@@ -344,6 +360,7 @@ pub async fn spawn_app_seeded(
             .build()
             .unwrap(),
         home,
+        settings,
         stop: Some(stop),
         served: Some(served),
     }
@@ -488,6 +505,20 @@ impl TestApp {
     /// Runs `work` with another connection to the server's store.
     pub fn with_store<T: Send>(&self, work: impl FnOnce(&mut dyn Store) -> T + Send) -> T {
         self.home.with_store(work)
+    }
+
+    /// Another server on this one's store, built with the same settings.
+    pub async fn replica(&self) -> Replica {
+        let store = std::thread::scope(|s| s.spawn(|| self.home.open()).join().unwrap());
+        let app = Application::build(self.settings.clone(), store, Pseudonymiser::from_key(KEY))
+            .await
+            .unwrap();
+        let base = format!("http://{}", app.address().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        Replica { base, stop, served }
     }
 }
 

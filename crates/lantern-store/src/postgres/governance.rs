@@ -185,6 +185,9 @@ impl GovernanceStore for PostgresStore {
                     return Ok(None);
                 }
                 tx.execute("DELETE FROM sessions WHERE grant_id = $1", &[&id])?;
+                // Heard by every replica's `RevocationWatch` when (and only
+                // if) this commits.
+                tx.execute("SELECT pg_notify($1, $2)", &[&REVOCATIONS, &id])?;
                 Ok(Some(()))
             })?
             .is_some())
@@ -384,5 +387,68 @@ impl GovernanceStore for PostgresStore {
         audit: AuditRecord,
     ) -> Result<crate::RetentionRun> {
         self.run_retention(config, horizons, audit)
+    }
+}
+
+/// The channel revocations are announced on (`NOTIFY`).
+const REVOCATIONS: &str = "lantern_grant_revoked";
+
+/// [`crate::GrantWatch`] on PostgreSQL: a connection of its own that
+/// `LISTEN`s on [`REVOCATIONS`]; after losing it, the next call connects
+/// again (at most once a second).
+pub(crate) struct RevocationWatch {
+    url: String,
+    client: Option<postgres::Client>,
+    last_try: Option<std::time::Instant>,
+}
+
+impl RevocationWatch {
+    pub(crate) fn new(url: &str) -> Self {
+        RevocationWatch {
+            url: url.to_string(),
+            client: None,
+            last_try: None,
+        }
+    }
+
+    fn listen(&mut self) -> Result<()> {
+        let mut client = super::open_client(&self.url)?;
+        client.batch_execute(&format!("LISTEN {REVOCATIONS}"))?;
+        self.client = Some(client);
+        Ok(())
+    }
+}
+
+impl crate::GrantWatch for RevocationWatch {
+    fn next(&mut self, wait: std::time::Duration) -> crate::GrantNotice {
+        use crate::GrantNotice;
+        let Some(client) = self.client.as_mut() else {
+            if let Some(pause) = self
+                .last_try
+                .and_then(|t| std::time::Duration::from_secs(1).checked_sub(t.elapsed()))
+            {
+                std::thread::sleep(pause.min(wait));
+                return GrantNotice::Quiet;
+            }
+            self.last_try = Some(std::time::Instant::now());
+            return match self.listen() {
+                Ok(()) => GrantNotice::Listening,
+                Err(e) => GrantNotice::Lost(e.to_string()),
+            };
+        };
+        use postgres::fallible_iterator::FallibleIterator;
+        let heard = client.notifications().timeout_iter(wait).next();
+        match heard {
+            Ok(Some(n)) => GrantNotice::Revoked(n.payload().to_string()),
+            Err(e) => {
+                self.client = None;
+                GrantNotice::Lost(crate::postgres_message(&e))
+            }
+            Ok(None) if client.is_closed() => {
+                self.client = None;
+                GrantNotice::Lost("the connection closed".into())
+            }
+            Ok(None) => GrantNotice::Quiet,
+        }
     }
 }

@@ -505,6 +505,10 @@ impl Store for PostgresStore {
         Some(PostgresStore::connect(&self.url).map(|s| Box::new(s) as Box<dyn Store + Send>))
     }
 
+    fn watch_grants(&self) -> Option<Box<dyn crate::GrantWatch>> {
+        Some(Box::new(governance::RevocationWatch::new(&self.url)))
+    }
+
     fn take_lease(
         &mut self,
         job: &str,
