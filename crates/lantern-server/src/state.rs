@@ -266,6 +266,10 @@ async fn group_commit(
     inner: std::sync::Weak<Inner>,
     mut queue: tokio::sync::mpsc::Receiver<Delivery>,
 ) {
+    // The minute each receiver was last noted in: `deliveries` keeps
+    // (receiver, minute), so a group in the same minute has nothing to add
+    // (and on PostgreSQL the note was a transaction of its own).
+    let mut noted: std::collections::HashMap<&'static str, i64> = Default::default();
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         while group.len() < GROUP {
@@ -276,9 +280,18 @@ async fn group_commit(
         }
         let Some(inner) = inner.upgrade() else { return };
         let state = AppState { inner };
-        let mut receivers: Vec<&'static str> = group.iter().map(|d| d.receiver).collect();
+        let now = lantern_events::Timestamp::now();
+        let minute = now
+            .micros()
+            .div_euclid(60 * lantern_events::MICROS_PER_SECOND);
+        let mut receivers: Vec<&'static str> = group
+            .iter()
+            .map(|d| d.receiver)
+            .filter(|r| noted.get(r) != Some(&minute))
+            .collect();
         receivers.sort_unstable();
         receivers.dedup();
+        let to_note = receivers.clone();
         let (work, replies): (Vec<_>, Vec<_>) = group
             .into_iter()
             .map(|d| ((d.events, d.merge), d.committed))
@@ -288,14 +301,24 @@ async fn group_commit(
                 store.write_deliveries(work).map_err(Problem::from)?;
                 // After the events: a delivery is noted once it is stored,
                 // and a failed note does not fail a stored delivery.
-                if let Err(e) =
-                    store.record_deliveries(&receivers, lantern_events::Timestamp::now())
-                {
-                    tracing::warn!(error = %e, "could not note when receivers delivered");
+                if receivers.is_empty() {
+                    return Ok(true);
                 }
-                Ok(())
+                match store.record_deliveries(&receivers, now) {
+                    Ok(()) => Ok(true),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not note when receivers delivered");
+                        Ok(false)
+                    }
+                }
             })
             .await;
+        if let Ok(true) = result {
+            for r in to_note {
+                noted.insert(r, minute);
+            }
+        }
+        let result = result.map(|_| ());
         drop(state);
         for reply in replies {
             let _ = reply.send(result.clone());
