@@ -127,11 +127,15 @@ impl GrantCache {
         }
     }
 
-    pub fn forget(&self, grant_id: &str) {
-        let mut entries = self
-            .entries
+    /// The entries, also after a panic elsewhere: forgetting must not fail.
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Verified>> {
+        self.entries
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn forget(&self, grant_id: &str) {
+        let mut entries = self.entries();
         entries.remove(grant_id);
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
@@ -139,10 +143,7 @@ impl GrantCache {
     /// What the store's watch said.
     pub fn heard(&self, notice: &GrantNotice) {
         let forget_all = |listening: bool| {
-            let mut entries = self
-                .entries
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut entries = self.entries();
             entries.clear();
             self.generation.fetch_add(1, Ordering::SeqCst);
             self.listening.store(listening, Ordering::SeqCst);

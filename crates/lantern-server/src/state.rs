@@ -87,14 +87,15 @@ impl AppState {
         settings: Settings,
     ) -> Self {
         let (writes, queue) = tokio::sync::mpsc::channel(4 * GROUP);
-        let watch = match stores.iter().any(|s| s.is_shared()) {
+        let shared = stores.iter().any(|s| s.is_shared());
+        let watch = match shared {
             true => stores.first().and_then(|s| s.watch_grants()),
             false => None,
         };
-        let grants = match (&watch, stores.iter().any(|s| s.is_shared())) {
-            (Some(_), _) => crate::grant_cache::GrantCache::watched(),
-            (None, true) => crate::grant_cache::GrantCache::off(),
-            (None, false) => Default::default(),
+        let grants = match (shared, &watch) {
+            (false, _) => Default::default(),
+            (true, Some(_)) => crate::grant_cache::GrantCache::watched(),
+            (true, None) => crate::grant_cache::GrantCache::off(),
         };
         let state = AppState {
             inner: Arc::new(Inner {
