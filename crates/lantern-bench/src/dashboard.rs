@@ -171,7 +171,11 @@ fn measure(
     let mut instance = Instance::open_for_serving(&lantern::instance::Target::sqlite(db))?;
     lantern::report_cmd::refresh_facts(instance.store.as_mut(), config, true)?;
     let mut tokens = Vec::new();
-    for (role, name) in [(Role::Admin, "admin"), (Role::OrgViewer, "org viewer")] {
+    for (role, name) in [
+        (Role::Admin, "admin"),
+        (Role::OrgViewer, "org viewer"),
+        (Role::Metrics, "metrics"),
+    ] {
         let new = lantern_governance::NewGrant {
             role,
             teams: Vec::new(),
@@ -195,7 +199,9 @@ fn measure(
     let mut out = Vec::new();
     for (role, token) in &tokens {
         let mut connection = Connection::open(address, token)?;
-        for page in pages {
+        // `/metrics` is scraped with a metrics token, and only it is.
+        let scraper = *role == "metrics";
+        for page in pages.iter().filter(|p| (p.as_str() == "/metrics") == scraper) {
             let (status, body) = connection.request("GET", page, "")?;
             if status != 200 {
                 bail!("{page} as {role}: {status}: {body}");

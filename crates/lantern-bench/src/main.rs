@@ -8,6 +8,7 @@ mod dashboard;
 mod flow;
 mod git;
 mod git_fixture;
+mod http;
 mod serve;
 mod slo;
 

@@ -4,12 +4,14 @@
 //! committed; a reader asks for reports meanwhile and records how long
 //! each took. Numbers go to docs/performance.md.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use lantern::instance::Instance;
 use lantern_app::Settings;
 use lantern_server::Application;
 use std::net::SocketAddr;
+
+pub use crate::http::Connection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -330,41 +332,5 @@ impl BenchServer {
         let _ = self.stop.send(());
         self.runtime.block_on(self.served)??;
         Ok(())
-    }
-}
-
-/// One client with one keep-alive connection (reqwest's pool), holding a
-/// token: what a delivery tool or a dashboard reader is.
-pub struct Connection {
-    client: reqwest::blocking::Client,
-    base: String,
-    token: Arc<str>,
-}
-
-impl Connection {
-    pub fn open(address: SocketAddr, token: &Arc<str>) -> Result<Self> {
-        let client = reqwest::blocking::Client::builder()
-            .pool_max_idle_per_host(1)
-            .tcp_nodelay(true)
-            .build()?;
-        Ok(Connection {
-            client,
-            base: format!("http://{address}"),
-            token: token.clone(),
-        })
-    }
-
-    pub fn request(&mut self, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
-        let method = reqwest::Method::from_bytes(method.as_bytes())?;
-        let response = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .with_context(|| format!("{path}: no answer"))?;
-        let status = response.status().as_u16();
-        Ok((status, response.text()?))
     }
 }
