@@ -201,7 +201,10 @@ fn measure(
         let mut connection = Connection::open(address, token)?;
         // `/metrics` is scraped with a metrics token, and only it is.
         let scraper = *role == "metrics";
-        for page in pages.iter().filter(|p| (p.as_str() == "/metrics") == scraper) {
+        for page in pages
+            .iter()
+            .filter(|p| (p.as_str() == "/metrics") == scraper)
+        {
             let (status, body) = connection.request("GET", page, "")?;
             if status != 200 {
                 bail!("{page} as {role}: {status}: {body}");

@@ -6,6 +6,7 @@ use crate::ledger::Ledger;
 use crate::report::{DataQuality, ratio};
 use crate::runs::{RunDay, RunFact, RunTally};
 use crate::stats::Stats;
+use crate::tally::DeployTally;
 use crate::{Scope, Window};
 use foldhash::{HashMap, HashMapExt, HashSet};
 use lantern_events::*;
@@ -113,20 +114,12 @@ impl<'e> Ledger<'e> {
         tally
     }
 
-    pub(crate) fn signals(&self, p: &[usize], runs: &mut RunTally) -> Signals {
-        let (mut automated, mut stated, mut rollbacks) = (0, 0, 0);
-        for &i in p {
-            let d = self.spds[i].d;
-            if let Some(a) = d.automated {
-                stated += 1;
-                automated += u64::from(a);
-            }
-            rollbacks += u64::from(d.kind == Some(DeploymentKind::Rollback));
-        }
+    pub(crate) fn signals(&self, tally: &DeployTally, runs: &mut RunTally) -> Signals {
+        let deployments = tally.deployments();
         Signals {
-            automated_share: ratio(automated, stated),
-            automated_unknown: p.len() as u64 - stated,
-            rollback_rate: ratio(rollbacks, p.len() as u64),
+            automated_share: ratio(tally.automated, tally.automation_stated),
+            automated_unknown: deployments - tally.automation_stated,
+            rollback_rate: ratio(tally.rollbacks, deployments),
             pipeline_success_rate: ratio(
                 runs.first_success,
                 runs.first_success + runs.first_failure,
@@ -196,11 +189,7 @@ impl<'e> Ledger<'e> {
             .iter()
             .filter(|(s, at)| scope.contains(s) && window.contains(*at))
             .count() as u64;
-        for d in self.deployments_in(scope) {
-            if window.contains(d.finished_at) && d.started_at.is_some_and(|s| s > d.finished_at) {
-                dq.inverted_intervals += 1;
-            }
-        }
+        // Deployments' inverted intervals come with the deployment tally.
     }
 
     /// F1 `silent_services`: services of S with at least two successful

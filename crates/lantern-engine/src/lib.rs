@@ -33,6 +33,7 @@ mod runs;
 mod scope_index;
 pub mod slo;
 mod stats;
+mod tally;
 
 pub use bands::Band;
 pub use calendar::{Bucket, buckets, is_partial};
@@ -48,6 +49,7 @@ pub use report::*;
 pub use rollout::Rollouts;
 pub use runs::{RunDay, RunFact, RunFacts};
 pub use stats::{Stats, percentile};
+pub use tally::DeployTally;
 
 /// The report of metrics.md for one scope and window.
 pub fn report(events: &EventSet, scope: &Scope, window: Window, config: &EngineConfig) -> Report {

@@ -1,11 +1,10 @@
 //! The report of metrics.md, computed from a ledger for a scope and window.
 
-use crate::bands::{self, Band};
-use crate::calendar::{whole_months, whole_weeks};
-use crate::facts::ShipRule;
+use crate::bands::Band;
 use crate::input::{Scope, Window};
-use crate::ledger::{Ledger, LinkKind};
-use crate::stats::{Stats, median_of_counts};
+use crate::ledger::Ledger;
+use crate::stats::Stats;
+use crate::tally::DeployTally;
 use lantern_events::*;
 use serde::Serialize;
 
@@ -428,12 +427,15 @@ pub(crate) fn push_duration(values: &mut Vec<f64>, negatives: &mut u64, seconds:
 
 impl<'e> Ledger<'e> {
     pub fn report(&self, scope: &Scope, window: Window) -> Report {
+        self.report_with(scope, window, self.deploy_tally(scope, &window))
+    }
+
+    /// The report, its deployment figures taken from `tally` — the sum of
+    /// the scope's kept day tallies ([`Ledger::day_tallies`]) over a window
+    /// of whole days gives what [`Ledger::report`] would.
+    pub fn report_with(&self, scope: &Scope, window: Window, mut tally: DeployTally) -> Report {
         let mut dq = DataQuality::default();
-        let p = self.spds_in(scope, &window);
-        let deployment_frequency = self.deployment_frequency(&p, &window);
-        let lead_time = self.lead_time(&p, &mut dq);
-        let (change_failure_rate, failed_deployment_recovery_time) = self.failures(&p, &mut dq);
-        let rework_rate = self.rework(&p);
+        let figures = tally.figures(&window, &mut dq);
         let mut runs = self.run_tally(scope, &window);
         let incidents = self.incidents_in(scope);
         let mut restore = Vec::new();
@@ -467,8 +469,8 @@ impl<'e> Ledger<'e> {
                 name,
                 &window,
                 self.config.assist_min_users,
-                change_failure_rate.rate,
-                rework_rate.rate,
+                figures.change_failure_rate.rate,
+                figures.rework_rate.rate,
             )),
             _ => None,
         };
@@ -476,16 +478,16 @@ impl<'e> Ledger<'e> {
             scope: scope.into(),
             window: window.into(),
             benchmark: BENCHMARK,
-            deployment_frequency,
-            lead_time,
-            change_failure_rate,
-            failed_deployment_recovery_time,
-            rework_rate,
+            deployment_frequency: figures.deployment_frequency,
+            lead_time: figures.lead_time,
+            change_failure_rate: figures.change_failure_rate,
+            failed_deployment_recovery_time: figures.failed_deployment_recovery_time,
+            rework_rate: figures.rework_rate,
             time_to_restore: Stats::of(&mut restore),
             time_to_detect: Stats::of(&mut detect),
-            deployment_success_rate: self.success_rate(scope, &window),
+            deployment_success_rate: figures.deployment_success_rate,
             pr_stages: self.pr_stages(scope, &merged, &mut dq),
-            signals: self.signals(&p, &mut runs),
+            signals: self.signals(&tally, &mut runs),
             data_quality: {
                 self.hygiene(scope, &started, &linked, &window, &mut dq);
                 dq.flaky_runs = runs.flaky;
@@ -515,134 +517,6 @@ impl<'e> Ledger<'e> {
         crate::panels::findings(&of_scope, window)
     }
 
-    fn deployment_frequency(&self, p: &[usize], window: &Window) -> DeploymentFrequency {
-        // Distinct UTC dates, as day numbers since the epoch.
-        let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
-        let mut dates: Vec<i64> = p.iter().map(|&i| day(self.spds[i].finished_at)).collect();
-        dates.sort_unstable();
-        dates.dedup();
-        let days_before = |t: Timestamp| dates.partition_point(|&d| d < day(t));
-        let weekly: Vec<u64> = whole_weeks(window)
-            .iter()
-            .map(|w| (days_before(w.to) - days_before(w.from)) as u64)
-            .collect();
-        let weekly_median = median_of_counts(&weekly);
-        let count = p.len() as u64;
-        let band = weekly_median.map(|wm| {
-            let months = whole_months(window);
-            let monthly_ok = if months.is_empty() {
-                count as f64 * 30.0 / window.days() >= 1.0
-            } else {
-                let per_month: Vec<u64> = months
-                    .iter()
-                    .map(|m| {
-                        p.iter()
-                            .filter(|&&i| m.contains(self.spds[i].finished_at))
-                            .count() as u64
-                    })
-                    .collect();
-                median_of_counts(&per_month).is_some_and(|m| m >= 1.0)
-            };
-            bands::deployment_frequency(wm, monthly_ok)
-        });
-        DeploymentFrequency {
-            count,
-            per_day: count as f64 / window.days(),
-            deploy_days: dates.len() as u64,
-            weekly_median_deploy_days: weekly_median,
-            band,
-        }
-    }
-
-    fn lead_time(&self, p: &[usize], dq: &mut DataQuality) -> BandedStats {
-        let mut values = Vec::new();
-        for &i in p {
-            let spd = &self.spds[i];
-            let facts = spd.facts;
-            match facts.rule {
-                ShipRule::Baseline => dq.baseline_deployments += 1,
-                _ if facts.shipped.is_empty() => dq.deployments_without_changes += 1,
-                _ => {}
-            }
-            if !facts.sha_known {
-                dq.unknown_deployed_shas += 1;
-            }
-            for &committed_at in &facts.shipped {
-                push_duration(
-                    &mut values,
-                    &mut dq.negative_lead_times,
-                    spd.finished_at.seconds_since(committed_at),
-                );
-            }
-        }
-        let stats = Stats::of(&mut values);
-        let band = stats.median_s.map(bands::lead_time);
-        BandedStats { stats, band }
-    }
-
-    fn failures(&self, p: &[usize], dq: &mut DataQuality) -> (ChangeFailureRate, RecoveryTime) {
-        let mut causes = FailureCauses::default();
-        let mut failed = 0;
-        let mut unresolved = 0;
-        let mut recovery = Vec::new();
-        for &i in p {
-            let spd = &self.spds[i];
-            let explicit = spd.incidents.iter().any(|&(_, k)| k.is_explicit());
-            let inferred = spd.incidents.iter().any(|&(_, k)| k == LinkKind::Inferred);
-            for &(_, kind) in &spd.incidents {
-                let links = &mut dq.incident_links;
-                match kind {
-                    LinkKind::ById => links.by_id += 1,
-                    LinkKind::BySha => links.by_sha += 1,
-                    LinkKind::Inferred => links.inferred += 1,
-                }
-            }
-            dq.inferred_incident_links = dq.incident_links.inferred;
-            let flags = [
-                (explicit, &mut causes.incident_explicit),
-                (inferred, &mut causes.incident_inferred),
-                (spd.first_rollback.is_some(), &mut causes.rollback),
-                (spd.hotfix.is_some(), &mut causes.hotfix),
-            ];
-            for (flag, counter) in flags {
-                *counter += u64::from(flag);
-            }
-            if !spd.failed() {
-                continue;
-            }
-            failed += 1;
-            let end = self.recovered_at(i);
-            if end.is_none() && !spd.incidents.is_empty() {
-                unresolved += 1;
-            }
-            if let Some(end) = end {
-                push_duration(
-                    &mut recovery,
-                    &mut dq.negative_recovery_times,
-                    end.seconds_since(spd.finished_at),
-                );
-            }
-        }
-        let deployments = p.len() as u64;
-        let rate = ratio(failed, deployments);
-        let stats = Stats::of(&mut recovery);
-        let band = stats.median_s.map(bands::recovery);
-        (
-            ChangeFailureRate {
-                deployments,
-                failed,
-                rate,
-                band: rate.map(bands::change_failure_rate),
-                by_cause: causes,
-            },
-            RecoveryTime {
-                stats,
-                unresolved,
-                band,
-            },
-        )
-    }
-
     /// When a failed deployment (position `i`) recovered: its incidents'
     /// last resolution (none while one is open), else its rollback's or
     /// hotfix's finish.
@@ -665,35 +539,5 @@ impl<'e> Ledger<'e> {
     /// Whether the deployment at position `i` is rework (see [`crate::ledger::Spd::rework`]).
     pub(crate) fn is_rework(&self, i: usize) -> bool {
         self.spds[i].rework
-    }
-
-    fn rework(&self, p: &[usize]) -> ReworkRate {
-        let rework = p.iter().filter(|&&i| self.is_rework(i)).count() as u64;
-        ReworkRate {
-            deployments: p.len() as u64,
-            rework,
-            rate: ratio(rework, p.len() as u64),
-        }
-    }
-
-    fn success_rate(&self, scope: &Scope, window: &Window) -> SuccessRate {
-        let (mut attempts, mut succeeded) = (0, 0);
-        for d in self.deployments_in(scope) {
-            if window.contains(d.finished_at) && self.config.is_production(d.environment.as_str()) {
-                match d.status {
-                    DeploymentStatus::Success => {
-                        attempts += 1;
-                        succeeded += 1;
-                    }
-                    DeploymentStatus::Failure => attempts += 1,
-                    DeploymentStatus::Cancelled => {}
-                }
-            }
-        }
-        SuccessRate {
-            attempts,
-            succeeded,
-            rate: ratio(succeeded, attempts),
-        }
     }
 }

@@ -131,3 +131,38 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// issue 23's kept form: tallies kept per service and UTC day, added up
+    /// over any window of whole days, give the report's own figures.
+    #[test]
+    fn day_tallies_added_over_whole_days_give_the_report(
+        seed in any::<u64>(),
+        from_day in -10i64..40,
+        days in 1i64..60,
+        members in proptest::collection::btree_set(0usize..5, 0..5),
+    ) {
+        let ev = EventSet::from_events(parse_all(&history(seed)));
+        let cfg = EngineConfig::default();
+        let input = ReportInput::from_events(ev, &cfg);
+        let ledger = Ledger::build(&input, &cfg);
+        let kept = ledger.day_tallies(&Scope::Org, &window(-400, 1000));
+        let name = |i: usize| Name::parse(&format!("svc{}", i + 1)).unwrap();
+        let mut all = scopes();
+        all.push(Scope::Team { name: Name::parse("t").unwrap(), services: members.iter().map(|&i| name(i)).collect() });
+        let w = window(from_day, days);
+        let (first, end) = (w.from.micros() / MICROS_PER_DAY, w.to.micros() / MICROS_PER_DAY);
+        for scope in &all {
+            let mut sum = DeployTally::default();
+            for ((service, day), t) in &kept {
+                if scope.contains(service) && (first..end).contains(day) {
+                    sum.add(t);
+                }
+            }
+            let direct = ledger.report(scope, w);
+            prop_assert_eq!(ledger.report_with(scope, w, sum), direct, "scope {:?}, window {:?}", scope, w);
+        }
+    }
+}
