@@ -5,7 +5,6 @@
 
 use lantern_engine::{Ledger, Scope, Window};
 use lantern_events::Name;
-use std::collections::BTreeMap;
 
 /// The service holding the most of a pooled lead time's changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,23 +23,7 @@ pub fn pooled(ledger: &Ledger, scope: &Scope, window: Window) -> Option<Pooled> 
     if matches!(scope, Scope::Service(_)) {
         return None;
     }
-    // Each service's deployments are one range of the ledger: counted
-    // per range, not looked up per deployment.
-    let mut per_service: BTreeMap<&Name, u64> = BTreeMap::new();
-    for (service, range) in &ledger.services {
-        if !scope.contains(service) {
-            continue;
-        }
-        let values: usize = ledger.spds[range.clone()]
-            .iter()
-            .filter(|s| window.contains(s.finished_at))
-            .map(|s| {
-                let shipped = &s.facts.shipped;
-                shipped.iter().filter(|&&c| c <= s.finished_at).count()
-            })
-            .sum();
-        *per_service.entry(service).or_default() += values as u64;
-    }
+    let mut per_service = ledger.lead_times_by_service(scope, &window);
     per_service.retain(|_, n| *n > 0);
     let changes: u64 = per_service.values().sum();
     // The first of the largest, in name order: stable between runs.

@@ -242,12 +242,7 @@ impl<'s> SloFigures<'s> {
                 .map(|s| lantern_engine::slo::SloFigure::Status(Box::new(s.status(known_until))))
                 .collect(),
         );
-        let deployments: Vec<(lantern_events::Name, lantern_events::Timestamp)> = ledger
-            .spds
-            .iter()
-            .filter(|s| scope.contains(&s.d.service) && window.contains(s.d.finished_at))
-            .map(|s| (s.d.service.clone(), s.d.finished_at))
-            .collect();
+        let deployments = ledger.production_finishes(scope, &window);
         report.deployments_followed_by_burn = Some(lantern_engine::slo::followed_by_burn(
             &deployments,
             &series,

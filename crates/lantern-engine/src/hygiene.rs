@@ -182,14 +182,8 @@ impl<'e> Ledger<'e> {
                 }
             })
             .count() as u64;
-        dq.partial_rollouts = self
-            .input
-            .rollouts
-            .partial
-            .iter()
-            .filter(|(s, at)| scope.contains(s) && window.contains(*at))
-            .count() as u64;
-        // Deployments' inverted intervals come with the deployment tally.
+        // Partial rollouts and deployments' inverted intervals come with
+        // the deployment tally.
     }
 
     /// F1 `silent_services`: services of S with at least two successful
@@ -198,27 +192,7 @@ impl<'e> Ledger<'e> {
     fn silent_services(&self, scope: &Scope, window: &Window) -> Vec<SilentService> {
         let since = window.to.plus_micros(-90 * MICROS_PER_DAY);
         let mut out = Vec::new();
-        // A service heard of only before the window is the likeliest to be
-        // silent.
-        let earlier_only = self
-            .earlier()
-            .keys()
-            .filter(|s| !self.services.contains_key(*s));
-        let services = self.services.keys().chain(earlier_only);
-        for &service in services {
-            if !scope.contains(service) {
-                continue;
-            }
-            let spds = match self.services.get(service) {
-                Some(range) => &self.spds[range.clone()],
-                None => &[],
-            };
-            let mut times: Vec<Timestamp> = spds
-                .iter()
-                .map(|s| s.finished_at)
-                .chain(self.earlier_of(service).iter().copied())
-                .filter(|&t| since <= t && t < window.to)
-                .collect();
+        for (service, mut times) in self.finishes_by_service(scope, since, window.to) {
             times.sort_unstable();
             let (Some(first), Some(&last)) = (times.first(), times.last()) else {
                 continue;
@@ -237,6 +211,51 @@ impl<'e> Ledger<'e> {
         }
         out.sort_by(|a, b| a.service.cmp(&b.service));
         out
+    }
+
+    /// When each service of the scope's successful production deployments
+    /// finished in `[since, to)`: from the ledger and what a store handed
+    /// over by time alone, or from kept days.
+    fn finishes_by_service(
+        &self,
+        scope: &Scope,
+        since: Timestamp,
+        to: Timestamp,
+    ) -> Vec<(&'e Name, Vec<Timestamp>)> {
+        let within = |t: &Timestamp| since <= *t && *t < to;
+        if let Some(kept) = &self.input.kept {
+            let mut by: HashMap<&'e Name, Vec<Timestamp>> = HashMap::new();
+            for ((service, _), t) in &kept.tallies {
+                if scope.contains(service) {
+                    let times = t.finishes.iter().map(|&m| Timestamp::from_micros(m));
+                    by.entry(service).or_default().extend(times.filter(within));
+                }
+            }
+            return by.into_iter().collect();
+        }
+        // A service heard of only before the window is the likeliest to be
+        // silent.
+        let earlier_only = self
+            .earlier()
+            .keys()
+            .filter(|s| !self.services.contains_key(*s));
+        let services = self.services.keys().chain(earlier_only);
+        services
+            .filter(|s| scope.contains(s))
+            .map(|&service| {
+                let spds = match self.services.get(service) {
+                    Some(range) => &self.spds[range.clone()],
+                    None => &[],
+                };
+                let times = spds
+                    .iter()
+                    .map(|s| s.finished_at)
+                    .chain(self.earlier_of(service).iter().copied())
+                    .filter(within)
+                    .collect();
+                (service, times)
+            })
+            .collect()
     }
 
     /// A service's successful production deployments a store handed over
@@ -267,29 +286,53 @@ impl<'e> Ledger<'e> {
             + i64::from(window.from.micros().rem_euclid(MICROS_PER_DAY) != 0);
         let end = day(window.to); // whole days are first..end
         let mut out = Vec::new();
-        let mut services: Vec<&Name> = self
-            .services
-            .keys()
-            .copied()
-            .filter(|s| scope.contains(s))
-            .collect();
-        if services.is_empty() || first >= end {
+        // Each service's days with a successful production deployment in
+        // the window, in order: from the ledger or from kept days.
+        let mut deploy_days: Vec<(&Name, Vec<i64>)> = match &self.input.kept {
+            Some(kept) => kept
+                .by_service(scope, window)
+                .into_iter()
+                .map(|(service, t)| (service, t.days.into_keys().collect()))
+                .collect(),
+            None => self
+                .services
+                .iter()
+                .filter(|(s, _)| scope.contains(s))
+                .map(|(&service, range)| {
+                    let mut days: Vec<i64> = self.spds[range.clone()]
+                        .iter()
+                        .map(|s| s.finished_at)
+                        .filter(|&t| window.contains(t))
+                        .map(day)
+                        .collect();
+                    days.dedup();
+                    (service, days)
+                })
+                .collect(),
+        };
+        if deploy_days.is_empty() || first >= end {
             return Vec::new();
         }
-        services.sort();
+        deploy_days.sort_by_key(|(s, _)| *s);
         // Days with an event, per service (deployments, incidents) and per
         // repository (changes), within the window's whole days: built once,
         // as one bit per day.
         let days = DaySet::empty(first, end);
         let mut deployed: HashMap<&Name, DaySet> = HashMap::new();
-        for d in &self.input.deployments {
-            let k = day(d.finished_at);
+        let mut deployed_on = |service: &'e Name, k: i64| {
             if days.holds(k) {
                 deployed
-                    .entry(&d.service)
+                    .entry(service)
                     .or_insert_with(|| days.clone())
                     .insert(k);
             }
+        };
+        match &self.input.kept {
+            // A kept day is one on which some deployment of the service
+            // finished.
+            Some(kept) => kept.tallies.keys().for_each(|(s, k)| deployed_on(s, *k)),
+            None => (self.input.deployments.iter())
+                .for_each(|d| deployed_on(&d.service, day(d.finished_at))),
         }
         let mut troubled: HashMap<&Name, DaySet> = HashMap::new();
         for i in &self.input.incidents {
@@ -313,15 +356,7 @@ impl<'e> Ledger<'e> {
         for (s, repo) in &self.input.deployed_repos {
             repos_of.entry(s).or_default().push(repo);
         }
-        for service in services {
-            let range = self.services[service].clone();
-            let mut deploy_days: Vec<i64> = self.spds[range]
-                .iter()
-                .map(|s| s.finished_at)
-                .filter(|&t| window.contains(t))
-                .map(day)
-                .collect();
-            deploy_days.dedup();
+        for (service, deploy_days) in deploy_days {
             if deploy_days.len() < 2 {
                 continue;
             }

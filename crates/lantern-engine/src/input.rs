@@ -273,6 +273,10 @@ pub struct ReportInput {
     /// panels.md: at least the team's AI-assistant days in the window
     /// (a team report's; other scopes show none).
     pub assist_usage: Vec<AssistUsage>,
+    /// What a store kept of the deployments, per service and UTC day, for
+    /// reports over whole days: then `deployments` may be left empty
+    /// (see [`crate::KeptDays`]).
+    pub kept: Option<crate::tally::KeptDays>,
 }
 
 /// An event as it arrived: what puts it in a scope, and when.
@@ -398,6 +402,7 @@ impl ReportInput {
                 .collect(),
             findings: events.findings,
             assist_usage: events.assist_usage,
+            kept: None,
         };
         input.merge_rollouts(config);
         input

@@ -49,7 +49,7 @@ pub use report::*;
 pub use rollout::Rollouts;
 pub use runs::{RunDay, RunFact, RunFacts};
 pub use stats::{Stats, percentile};
-pub use tally::DeployTally;
+pub use tally::{DeployTally, KeptDays};
 
 /// The report of metrics.md for one scope and window.
 pub fn report(events: &EventSet, scope: &Scope, window: Window, config: &EngineConfig) -> Report {

@@ -170,6 +170,13 @@ impl<'e> Ledger<'e> {
     /// the ledger (successful production deployments), or by a
     /// `caused_by` naming any deployment the input holds.
     pub(crate) fn linked_incidents(&self, incidents: &[&'e Incident]) -> HashSet<&'e EventId> {
+        if let Some(kept) = &self.input.kept {
+            return incidents
+                .iter()
+                .filter(|i| kept.linked_incidents.contains(&i.id))
+                .map(|i| &i.id)
+                .collect();
+        }
         let by_ledger: HashSet<&EventId> = self
             .spds
             .iter()

@@ -58,6 +58,26 @@ pub struct DeployTally {
     /// Deployments of any environment and status that finished before
     /// they started (hygiene.md F3).
     pub inverted: u64,
+    /// Rollouts whose last member finished here with both a successful
+    /// and a failed or cancelled member (hygiene.md F6).
+    pub partial_rollouts: u64,
+    /// When each of P finished, µs (hygiene.md F1's gaps, slo.md's
+    /// deployments followed by burn).
+    pub finishes: Vec<i64>,
+}
+
+/// What a store keeps so that a report over whole UTC days need not read
+/// the deployments: a [`DeployTally`] per service and day, from the
+/// earlier of the window's start and 90 days before its end (hygiene.md
+/// F1 looks that far back) to its end, and which incidents are linked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeptDays {
+    /// Every (service, day) of the span on which a deployment of the
+    /// scope finished, and only those.
+    pub tallies: BTreeMap<(Name, i64), DeployTally>,
+    /// Of the incidents handed over, those [`Ledger::linked_incidents`]
+    /// would find linked to a deployment.
+    pub linked_incidents: foldhash::HashSet<EventId>,
 }
 
 /// The figures a [`DeployTally`] gives.
@@ -77,6 +97,7 @@ impl DeployTally {
             *self.days.entry(day).or_default() += n;
         }
         self.lead_times.extend_from_slice(&other.lead_times);
+        self.finishes.extend_from_slice(&other.finishes);
         self.recoveries.extend_from_slice(&other.recoveries);
         let causes = &mut self.causes;
         causes.incident_explicit += other.causes.incident_explicit;
@@ -104,6 +125,7 @@ impl DeployTally {
             (&mut self.attempts, other.attempts),
             (&mut self.succeeded, other.succeeded),
             (&mut self.inverted, other.inverted),
+            (&mut self.partial_rollouts, other.partial_rollouts),
         ] {
             *mine += theirs;
         }
@@ -126,6 +148,7 @@ impl DeployTally {
         dq.incident_links = self.links;
         dq.inferred_incident_links = self.links.inferred;
         dq.inverted_intervals += self.inverted;
+        dq.partial_rollouts += self.partial_rollouts;
         let deployments = self.deployments();
         let lead = Stats::of_micros(&mut self.lead_times);
         let recovery = Stats::of_micros(&mut self.recoveries);
@@ -199,6 +222,12 @@ impl<'e> Ledger<'e> {
     /// The tally of the scope's deployments that finished in the window.
     pub(crate) fn deploy_tally(&self, scope: &Scope, window: &Window) -> DeployTally {
         let mut tally = DeployTally::default();
+        if let Some(kept) = &self.input.kept {
+            for (_, t) in kept.in_window(scope, window) {
+                tally.add(t);
+            }
+            return tally;
+        }
         for i in self.spds_in(scope, window) {
             self.tally_spd(i, &mut tally);
         }
@@ -207,7 +236,19 @@ impl<'e> Ledger<'e> {
                 self.tally_other(d, &mut tally);
             }
         }
+        tally.partial_rollouts = self.partial_rollouts(scope, window).count() as u64;
         tally
+    }
+
+    /// hygiene.md F6: (service, when) of the scope's partial rollouts in
+    /// the window.
+    fn partial_rollouts<'s>(
+        &'s self,
+        scope: &'s Scope,
+        window: &'s Window,
+    ) -> impl Iterator<Item = &'s (Name, Timestamp)> + 's {
+        (self.input.rollouts.partial.iter())
+            .filter(|(s, at)| scope.contains(s) && window.contains(*at))
     }
 
     /// One tally per service and UTC day of the scope's deployments that
@@ -231,7 +272,72 @@ impl<'e> Ledger<'e> {
                 self.tally_other(d, t.or_default());
             }
         }
+        for (service, at) in self.partial_rollouts(scope, window) {
+            let t = out.entry((service.clone(), day(*at)));
+            t.or_default().partial_rollouts += 1;
+        }
         out
+    }
+
+    /// Every incident of the input linked to a deployment, as alert
+    /// quality and hygiene.md F2 count them: what a store keeps beside
+    /// its day tallies ([`KeptDays::linked_incidents`]).
+    pub fn linked_incident_ids(&self) -> foldhash::HashSet<EventId> {
+        let all: Vec<&Incident> = self.input.incidents.iter().collect();
+        self.linked_incidents(&all).into_iter().cloned().collect()
+    }
+
+    /// How many shipped changes of each of the scope's services have a
+    /// lead time in the window (negatives left out), for the services with
+    /// any.
+    pub fn lead_times_by_service(&self, scope: &Scope, window: &Window) -> BTreeMap<&'e Name, u64> {
+        let mut out: BTreeMap<&'e Name, u64> = BTreeMap::new();
+        match &self.input.kept {
+            Some(kept) => {
+                for (service, t) in kept.in_window(scope, window) {
+                    *out.entry(service).or_default() += t.lead_times.len() as u64;
+                }
+            }
+            None => {
+                for (service, range) in &self.services {
+                    if !scope.contains(service) {
+                        continue;
+                    }
+                    let values: usize = self.spds[range.clone()]
+                        .iter()
+                        .filter(|s| window.contains(s.finished_at))
+                        .map(|s| {
+                            let shipped = &s.facts.shipped;
+                            shipped.iter().filter(|&&c| c <= s.finished_at).count()
+                        })
+                        .sum();
+                    *out.entry(*service).or_default() += values as u64;
+                }
+            }
+        }
+        out.retain(|_, n| *n > 0);
+        out
+    }
+
+    /// (service, finish) of the scope's successful production deployments
+    /// that finished in the window.
+    pub fn production_finishes(&self, scope: &Scope, window: &Window) -> Vec<(Name, Timestamp)> {
+        match &self.input.kept {
+            Some(kept) => kept
+                .in_window(scope, window)
+                .flat_map(|(service, t)| {
+                    t.finishes
+                        .iter()
+                        .map(|&m| (service.clone(), Timestamp::from_micros(m)))
+                })
+                .collect(),
+            None => self
+                .spds
+                .iter()
+                .filter(|s| scope.contains(&s.d.service) && window.contains(s.d.finished_at))
+                .map(|s| (s.d.service.clone(), s.d.finished_at))
+                .collect(),
+        }
     }
 
     /// Adds the successful production deployment at position `i` (of P).
@@ -241,6 +347,7 @@ impl<'e> Ledger<'e> {
         *t.days
             .entry(finished.div_euclid(MICROS_PER_DAY))
             .or_default() += 1;
+        t.finishes.push(finished);
         let facts = spd.facts;
         match facts.rule {
             ShipRule::Baseline => t.baselines += 1,
@@ -313,5 +420,36 @@ fn push_micros(values: &mut Vec<i64>, negatives: &mut u64, micros: i64) {
     match micros < 0 {
         true => *negatives += 1,
         false => values.push(micros),
+    }
+}
+
+impl KeptDays {
+    /// The tallies of the scope's services on the window's days. A kept
+    /// day is in a window whole or not at all: windows given with kept
+    /// days start and end at midnights.
+    pub fn in_window<'k, 's>(
+        &'k self,
+        scope: &'s Scope,
+        window: &Window,
+    ) -> impl Iterator<Item = (&'k Name, &'k DeployTally)> + use<'k, 's> {
+        let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
+        let days = day(window.from)..day(window.to);
+        self.tallies
+            .iter()
+            .filter(move |((service, d), _)| days.contains(d) && scope.contains(service))
+            .map(|((service, _), t)| (service, t))
+    }
+
+    /// Each of the scope's services' tallies over the window, added up.
+    pub fn by_service<'k>(
+        &'k self,
+        scope: &Scope,
+        window: &Window,
+    ) -> BTreeMap<&'k Name, DeployTally> {
+        let mut out: BTreeMap<&Name, DeployTally> = BTreeMap::new();
+        for (service, t) in self.in_window(scope, window) {
+            out.entry(service).or_default().add(t);
+        }
+        out
     }
 }

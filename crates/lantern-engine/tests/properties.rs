@@ -166,3 +166,44 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// A report over whole days from kept days alone — no deployment read —
+    /// is the report from the whole history, hygiene and panels included.
+    #[test]
+    fn a_report_from_kept_days_is_the_report_from_the_deployments(
+        seed in any::<u64>(),
+        from_day in -10i64..40,
+        days in 1i64..60,
+        members in proptest::collection::btree_set(0usize..5, 0..5),
+    ) {
+        let ev = EventSet::from_events(parse_all(&history(seed)));
+        let cfg = EngineConfig::default();
+        let input = ReportInput::from_events(ev, &cfg);
+        let ledger = Ledger::build(&input, &cfg);
+        let mut kept = input.clone();
+        kept.kept = Some(KeptDays {
+            tallies: ledger.day_tallies(&Scope::Org, &window(-400, 1000)),
+            linked_incidents: ledger.linked_incident_ids(),
+        });
+        kept.deployments.clear();
+        kept.deployment_facts.clear();
+        kept.rollouts = Rollouts::default();
+        let from_kept = Ledger::build(&kept, &cfg);
+        let name = |i: usize| Name::parse(&format!("svc{}", i + 1)).unwrap();
+        let mut all = scopes();
+        all.push(Scope::Team { name: Name::parse("t").unwrap(), services: members.iter().map(|&i| name(i)).collect() });
+        let w = window(from_day, days);
+        for scope in &all {
+            prop_assert_eq!(from_kept.report(scope, w), ledger.report(scope, w), "scope {:?}, window {:?}", scope, w);
+            prop_assert_eq!(from_kept.lead_times_by_service(scope, &w), ledger.lead_times_by_service(scope, &w));
+            let mut finishes = from_kept.production_finishes(scope, &w);
+            finishes.sort();
+            let mut expected = ledger.production_finishes(scope, &w);
+            expected.sort();
+            prop_assert_eq!(finishes, expected);
+        }
+    }
+}
