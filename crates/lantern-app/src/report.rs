@@ -323,8 +323,19 @@ impl Loaded {
     ) -> Result<Self, AppError> {
         finish_pending_free();
         let services = scope.services();
-        let mut input =
-            store.report_input_ending(services.as_ref(), window, first_end, &settings.engine)?;
+        // Every window a report reads inside this one is cut at midnights
+        // when it starts and ends at them (buckets, comparisons).
+        let midnight = |t: lantern_events::Timestamp| {
+            t.micros().rem_euclid(lantern_events::MICROS_PER_DAY) == 0
+        };
+        let engine = &settings.engine;
+        let mut input = match [window.from, window.to, first_end]
+            .into_iter()
+            .all(midnight)
+        {
+            true => store.report_input_kept(services.as_ref(), window, first_end, engine)?,
+            false => store.report_input_ending(services.as_ref(), window, first_end, engine)?,
+        };
         add_findings(store, services.as_ref(), window, &mut input)?;
         let mut loaded = Loaded { input, window };
         loaded.add_assist_usage(store, scope)?;

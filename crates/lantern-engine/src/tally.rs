@@ -280,11 +280,40 @@ impl<'e> Ledger<'e> {
     }
 
     /// Every incident of the input linked to a deployment, as alert
-    /// quality and hygiene.md F2 count them: what a store keeps beside
-    /// its day tallies ([`KeptDays::linked_incidents`]).
-    pub fn linked_incident_ids(&self) -> foldhash::HashSet<EventId> {
-        let all: Vec<&Incident> = self.input.incidents.iter().collect();
-        self.linked_incidents(&all).into_iter().cloned().collect()
+    /// quality and hygiene.md F2 count them ([`Ledger::linked_incidents`]),
+    /// with the service of that deployment: what a store keeps beside its
+    /// day tallies, rebuilt with that service's ([`KeptDays::linked_incidents`]).
+    pub fn incident_links_by_service(&self) -> Vec<(EventId, Name)> {
+        let input = self.input;
+        let mut out: Vec<(EventId, Name)> = Vec::new();
+        let mut linked: foldhash::HashSet<&EventId> = foldhash::HashSet::default();
+        for spd in &self.spds {
+            for &(n, _) in &spd.incidents {
+                let id = &input.incidents[n].id;
+                if linked.insert(id) {
+                    out.push((id.clone(), spd.d.service.clone()));
+                }
+            }
+        }
+        // `caused_by` links whatever the deployment's environment or
+        // status (the ledger keeps only successful production ones).
+        let named: Vec<(&Incident, &EventId)> = (input.incidents.iter())
+            .filter(|i| !linked.contains(&i.id))
+            .filter_map(|i| Some((i, input.rollouts.resolve(i.caused_by.as_ref()?))))
+            .collect();
+        if !named.is_empty() {
+            let services: foldhash::HashMap<&EventId, &Name> = input
+                .deployments
+                .iter()
+                .map(|d| (&d.id, &d.service))
+                .collect();
+            for (incident, id) in named {
+                if let Some(&service) = services.get(id) {
+                    out.push((incident.id.clone(), service.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// How many shipped changes of each of the scope's services have a

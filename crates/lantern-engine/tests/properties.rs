@@ -186,7 +186,7 @@ proptest! {
         let mut kept = input.clone();
         kept.kept = Some(KeptDays {
             tallies: ledger.day_tallies(&Scope::Org, &window(-400, 1000)),
-            linked_incidents: ledger.linked_incident_ids(),
+            linked_incidents: ledger.incident_links_by_service().into_iter().map(|(id, _)| id).collect(),
         });
         kept.deployments.clear();
         kept.deployment_facts.clear();

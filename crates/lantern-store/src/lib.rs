@@ -21,6 +21,7 @@ mod panels;
 mod postgres;
 mod retained;
 mod sqlite;
+mod tally_codec;
 mod touched;
 
 use lantern_engine::{EngineConfig, EventSet, ReportInput, Window};
@@ -567,6 +568,21 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
         first_end: lantern_events::Timestamp,
         config: &EngineConfig,
     ) -> Result<ReportInput>;
+
+    /// The same for reports over whole UTC days only (`window` and every
+    /// window inside it the caller reports on start and end at
+    /// midnights): a store may hand over kept day tallies instead of the
+    /// deployments (`ReportInput::kept`, issue 23), which only a report
+    /// can read. Without kept tallies, [`Store::report_input_ending`].
+    fn report_input_kept(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        first_end: lantern_events::Timestamp,
+        config: &EngineConfig,
+    ) -> Result<ReportInput> {
+        self.report_input_ending(services, window, first_end, config)
+    }
 
     /// The scope's work items with their whole `work_state` history
     /// (flow.md), ordered by item id; with a window, only those whose

@@ -15,6 +15,9 @@ pub(crate) struct Touched<'e> {
     pub repos: BTreeSet<String>,
     pub deployments: Vec<&'e str>,
     pub incidents: Vec<&'e str>,
+    /// The deployments the incidents' new versions blame (`caused_by`):
+    /// their services' kept tallies count the link.
+    pub blamed: Vec<&'e str>,
     /// Only changes with ids of their own: a default id (`repo@sha`)
     /// cannot move to another repository.
     pub changes: Vec<&'e str>,
@@ -28,6 +31,7 @@ impl<'e> Touched<'e> {
             repos: BTreeSet::new(),
             deployments: Vec::new(),
             incidents: Vec::new(),
+            blamed: Vec::new(),
             changes: Vec::new(),
             pull_requests: Vec::new(),
         };
@@ -41,6 +45,7 @@ impl<'e> Touched<'e> {
                 Event::Incident(i) => {
                     t.services.extend(i.affected().map(Name::to_string));
                     t.incidents.push(i.id.as_str());
+                    t.blamed.extend(i.caused_by.as_ref().map(EventId::as_str));
                 }
                 Event::Change(c) => {
                     t.repos.insert(c.repo.to_string());

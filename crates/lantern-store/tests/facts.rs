@@ -25,6 +25,76 @@ on_each_store! {
     a_service_heard_of_only_before_the_window_is_silent("silent_before_the_window") => silent_before_the_window;
     a_refresh_changes_the_versions_of_what_it_re_derives("fact_versions") => fact_versions;
     a_pull_request_merged_again_moves_between_windows("merged_again") => merged_again;
+    kept_tallies_follow_every_write("kept_tallies_follow") => kept_tallies_follow;
+    an_incident_blaming_another_services_deployment_fails_it_in_kept_tallies("kept_blame") => kept_blame;
+}
+
+/// An incident of one service naming another's deployment (`caused_by`)
+/// makes that deployment failed, though its own service wrote nothing.
+fn kept_blame(at: &Location) {
+    let mut store = fresh(at, 9_001);
+    let cfg = EngineConfig::default();
+    let w = whole_days(BASE - 86_400, BASE + 10 * 86_400);
+    store
+        .write(&[
+            ev(r#"{"type":"deployment","id":"a1","service":"a","environment":"production","finished_at":"2026-03-01T02:00:00Z"}"#),
+            ev(r#"{"type":"deployment","id":"b1","service":"b","environment":"production","finished_at":"2026-03-05T02:00:00Z"}"#),
+        ])
+        .unwrap();
+    let before = kept_report(store.as_mut(), &Scope::Org, w, w.to, &cfg, None);
+    assert_eq!(before[0].change_failure_rate.failed, 0);
+    store
+        .write(&[ev(
+            r#"{"type":"incident","id":"i1","service":"b","started_at":"2026-03-06T06:00:00Z","resolved_at":"2026-03-06T07:00:00Z","caused_by":"a1"}"#,
+        )])
+        .unwrap();
+    let after = kept_report(store.as_mut(), &Scope::Org, w, w.to, &cfg, None);
+    assert_eq!(
+        after[0].change_failure_rate.failed, 1,
+        "{:?}",
+        after[0].change_failure_rate
+    );
+    assert_eq!(after[0].data_quality.incident_links.by_id, 1);
+    assert_eq!(after[0].alert_quality.linked_share, Some(1.0));
+}
+
+/// Tallies kept from earlier writes follow every later one: incidents
+/// blaming another service's deployments, resolutions, late deployments.
+fn kept_tallies_follow(at: &Location) {
+    for seed in 0..16u64 {
+        let mut store = match at {
+            Location::Sqlite(path) => {
+                let mut sqlite =
+                    SqliteStore::open(&path.with_file_name(format!("follow-{seed}.db"))).unwrap();
+                sqlite.set_partial_refresh_share(1.0);
+                Box::new(sqlite) as Box<dyn Store + Send>
+            }
+            Location::Postgres(_) => fresh(at, seed),
+        };
+        let cfg = EngineConfig::default();
+        let mut events = parse_all(&history(seed));
+        let mut rng = Rng::new(seed);
+        for i in (1..events.len()).rev() {
+            events.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let w = whole_days(BASE - 20 * 86_400, BASE + 60 * 86_400);
+        let mut written = Vec::new();
+        for chunk in events.chunks(23) {
+            store.write(chunk).unwrap();
+            written.extend_from_slice(chunk);
+            let all = EventSet::from_events(written.clone());
+            let expected = Report {
+                flow: None,
+                ..report(&all, &Scope::Org, w, &cfg)
+            };
+            assert_eq!(
+                kept_report(store.as_mut(), &Scope::Org, w, w.to, &cfg, None),
+                [expected],
+                "{at}: seed {seed}, after {} events",
+                written.len()
+            );
+        }
+    }
 }
 
 /// A store at `at` that refreshes partially whatever the share stale.
@@ -167,6 +237,38 @@ fn fresh(at: &Location, seed: u64) -> Box<dyn Store + Send> {
     }
 }
 
+/// The report of `scope` over whole days from what `report_input_kept`
+/// hands over (kept day tallies, for the organisation), `first_end` as
+/// given.
+fn kept_report(
+    store: &mut dyn Store,
+    scope: &Scope,
+    w: Window,
+    first_end: Timestamp,
+    cfg: &EngineConfig,
+    buckets_of: Option<&[Window]>,
+) -> Vec<Report> {
+    let mut input = store
+        .report_input_kept(scope.services().as_ref(), w, first_end, cfg)
+        .unwrap();
+    add_panels(store, scope, w, &mut input);
+    let ledger = Ledger::build(&input, cfg);
+    match buckets_of {
+        None => vec![ledger.report(scope, w)],
+        Some(list) => list.iter().map(|b| ledger.report(scope, *b)).collect(),
+    }
+}
+
+/// A window of whole UTC days around `from..to` (seconds).
+fn whole_days(from: i64, to: i64) -> Window {
+    let day = 86_400;
+    Window::new(
+        Timestamp::from_micros(from.div_euclid(day) * day * 1_000_000),
+        Timestamp::from_micros((to.div_euclid(day) + 1) * day * 1_000_000),
+    )
+    .unwrap()
+}
+
 fn stored_reports_equal_the_engines(at: &Location) {
     for seed in 0..120u64 {
         let mut store = fresh(at, seed);
@@ -189,6 +291,34 @@ fn stored_reports_equal_the_engines(at: &Location) {
                 Timestamp::from_micros(to * 1_000_000),
             )
             .unwrap();
+            // Over whole days, reports may read kept tallies instead.
+            let days = whole_days(from, to);
+            for scope in history_scopes() {
+                let expected = Report {
+                    flow: None,
+                    ..report(&all, &scope, days, &cfg)
+                };
+                assert_eq!(
+                    kept_report(store.as_mut(), &scope, days, days.to, &cfg, None),
+                    [expected],
+                    "{at}: seed {seed}, scope {scope:?}, whole days {days:?}"
+                );
+                if seed % 4 == 2 {
+                    let list = buckets(&days, Bucket::Week);
+                    let expected: Vec<Report> = (list.iter())
+                        .map(|b| Report {
+                            flow: None,
+                            ..report(&all, &scope, *b, &cfg)
+                        })
+                        .collect();
+                    let first_end = list[0].to;
+                    assert_eq!(
+                        kept_report(store.as_mut(), &scope, days, first_end, &cfg, Some(&list)),
+                        expected,
+                        "{at}: seed {seed}, scope {scope:?}, weeks of {days:?}"
+                    );
+                }
+            }
             for scope in history_scopes() {
                 let expected = report(&all, &scope, w, &cfg);
                 assert_eq!(

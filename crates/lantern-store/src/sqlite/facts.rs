@@ -62,16 +62,32 @@ pub(crate) fn mark_stale(tx: &Transaction, events: &[Event]) -> rusqlite::Result
         }
     }
     let mut old_incident =
-        tx.prepare_cached("SELECT service, services FROM incidents WHERE id = ?1")?;
+        tx.prepare_cached("SELECT service, services, caused_by FROM incidents WHERE id = ?1")?;
+    let mut blamed: Vec<String> = t.blamed.iter().map(|b| b.to_string()).collect();
     for id in t.incidents {
-        if let Some((s, more)) = old_incident
+        if let Some((s, more, caused_by)) = old_incident
             .query_row([id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })
             .optional()?
         {
             t.services.insert(s);
             t.services.extend(more.lines().map(str::to_string));
+            blamed.extend(caused_by);
+        }
+    }
+    // A deployment's kept tally counts the incidents that blame it.
+    let mut blamed_service = tx.prepare_cached("SELECT service FROM deployments WHERE id = ?1")?;
+    for id in blamed {
+        if let Some(s) = blamed_service
+            .query_row([id], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            t.services.insert(s);
         }
     }
     for (sql, ids) in [
@@ -341,6 +357,17 @@ impl<'c> Staging<'c> {
     }
 }
 
+/// What a window's read is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reading {
+    /// A report, from the deployments' rows.
+    Rows,
+    /// A report over whole days, from kept tallies (`sqlite/kept.rs`).
+    Kept,
+    /// Building tallies: deployments and incidents only.
+    ForTallies,
+}
+
 /// Past this, a refresh folds the WAL into the database file.
 const LARGE_WAL_BYTES: u64 = 256 << 20;
 
@@ -460,6 +487,18 @@ impl SqliteStore {
         }
         let t = Instant::now();
         staging.finish(&fingerprint(config), closure.as_ref())?;
+        // Tallies rest on facts: a partial refresh notes its services'
+        // stale for the next report that reads tallies; a full one builds
+        // them all now, so that the first report after an import finds
+        // them.
+        match &closure {
+            Some(c) => {
+                let tx = self.conn.transaction()?;
+                Self::tallies_stale(&tx, Some(&c.services))?;
+                tx.commit()?;
+            }
+            None => self.build_tallies(None, config)?,
+        }
         if bulk {
             self.conn().execute_batch(&format!(
                 "PRAGMA temp_store = MEMORY; PRAGMA main.cache_size = {cache_size};"
@@ -537,6 +576,16 @@ impl SqliteStore {
         first_end: Timestamp,
         config: &EngineConfig,
     ) -> Result<ReportInput> {
+        self.refresh_for(services, config)?;
+        self.window_input(services, window, first_end, config, Reading::Rows)
+    }
+
+    /// Brings what a report over these services reads up to date.
+    pub(super) fn refresh_for(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        config: &EngineConfig,
+    ) -> Result<()> {
         // Only what this scope reads must be current.
         self.refresh_run_days()?;
         match self.stale_closure(config, services)? {
@@ -544,10 +593,28 @@ impl SqliteStore {
             None if self.facts_are_fresh(config)? => {}
             closure => self.refresh_closure(config, closure, &|_, _| {})?,
         }
+        Ok(())
+    }
+
+    /// [`Self::read_window`] once current, read as `reading` says.
+    pub(super) fn window_input(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        first_end: Timestamp,
+        config: &EngineConfig,
+        reading: Reading,
+    ) -> Result<ReportInput> {
         // Reports read ranges of a file that can be gigabytes; a map saves
-        // a system call per page and only counts the pages read.
-        self.conn()
-            .pragma_update(None, "mmap_size", super::REPORT_MMAP_BYTES)?;
+        // a system call per page and only counts the pages read. Building
+        // tallies reads all of it: mapped, the whole file would count as
+        // this process's memory.
+        let mmap = match reading {
+            Reading::ForTallies => 0,
+            _ => super::REPORT_MMAP_BYTES,
+        };
+        self.conn().pragma_update(None, "mmap_size", mmap)?;
+        let for_report = reading != Reading::ForTallies;
         let mut names = Names::default();
         let scope_args: Vec<Value> = services
             .map(|s| s.iter().map(|n| Value::from(n.to_string())).collect())
@@ -559,7 +626,7 @@ impl SqliteStore {
         // A few services' reads take less than opening a second
         // connection (its schema parsed again, its memory map made and
         // unmapped): they are read here, one after the other.
-        let beside = match services.is_some_and(|s| s.len() <= SERVICES_PER_CHUNK) {
+        let beside = match !for_report || services.is_some_and(|s| s.len() <= SERVICES_PER_CHUNK) {
             true => None,
             false => Some(self.open_reader()?),
         };
@@ -574,20 +641,28 @@ impl SqliteStore {
                         repos,
                         (from, to),
                         loaded_from,
+                        for_report,
                     )
                 })
             });
             // The two threads take about as long: deployments and runs
             // here, pull requests and incidents there.
-            let mut input = self.window_deployments(
-                services,
-                &scope_args,
-                config,
-                (from, first_end.micros()),
-                &mut names,
-            )?;
-            input.pipeline_runs =
-                crate::sqlite::runs::window_runs(self.conn(), &mut names, repos, (from, to))?;
+            let mut input = match reading {
+                Reading::Kept => {
+                    self.kept_input(services, &scope_args, (from, to), first_end, &mut names)?
+                }
+                Reading::Rows | Reading::ForTallies => self.window_deployments(
+                    services,
+                    &scope_args,
+                    config,
+                    (from, first_end.micros()),
+                    &mut names,
+                )?,
+            };
+            if for_report {
+                input.pipeline_runs =
+                    crate::sqlite::runs::window_runs(self.conn(), &mut names, repos, (from, to))?;
+            }
             let reads = match reads {
                 Some(reads) => reads
                     .join()
@@ -599,6 +674,7 @@ impl SqliteStore {
                     repos,
                     (from, to),
                     loaded_from,
+                    for_report,
                 )?,
             };
             input.incidents = reads.incidents;
@@ -607,8 +683,13 @@ impl SqliteStore {
             input.pull_request_facts = reads.pull_request_facts;
             input.change_days = reads.change_days;
             input.deployed_repos = deployed_repos;
+            if let Some(k) = &mut input.kept {
+                k.linked_incidents = self.kept_links(&input.incidents)?;
+            }
             input.merge_rollouts(config);
-            self.add_arrivals(services, window, &mut input, &mut names)?;
+            if for_report {
+                self.add_arrivals(services, window, &mut input, &mut names)?;
+            }
             Ok(input)
         })
     }
@@ -933,6 +1014,7 @@ fn window_reads_beside_deployments(
     repos: Option<&[Value]>,
     (from, to): (i64, i64),
     loaded_from: i64,
+    with_pull_requests: bool,
 ) -> Result<ReportInput> {
     let mut names = Names::default();
     let mut out = ReportInput::default();
@@ -955,7 +1037,7 @@ fn window_reads_beside_deployments(
         params_from_iter(&args),
         |r| r.get(0),
     )?;
-    let count = usize::try_from(count).unwrap_or(0);
+    let count = usize::try_from(count).unwrap_or(0) * usize::from(with_pull_requests);
     out.pull_requests.reserve_exact(count);
     out.pull_request_facts.reserve_exact(count);
     let sql = format!(
@@ -964,7 +1046,7 @@ fn window_reads_beside_deployments(
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(&args))?;
-    while let Some(r) = rows.next()? {
+    while let Some(r) = rows.next().map(|r| r.filter(|_| with_pull_requests))? {
         // What a report reads of a pull request; the rest stays empty.
         let mut pr = PullRequest::opened(
             id(r.get_ref(1)?.as_str()?)?,

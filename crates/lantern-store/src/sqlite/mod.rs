@@ -3,6 +3,7 @@
 mod facts;
 pub(crate) mod governance;
 mod health;
+mod kept;
 mod notify;
 mod retention;
 mod runs;
@@ -1071,6 +1072,16 @@ impl Store for SqliteStore {
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         self.read_window(services, window, first_end, config)
+    }
+
+    fn report_input_kept(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        first_end: lantern_events::Timestamp,
+        config: &EngineConfig,
+    ) -> Result<ReportInput> {
+        self.read_window_kept(services, window, first_end, config)
     }
 
     fn write(&mut self, events: &[Event]) -> Result<()> {

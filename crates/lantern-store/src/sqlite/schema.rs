@@ -592,6 +592,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX incidents_blaming ON incidents(caused_by) WHERE caused_by IS NOT NULL;
     CREATE INDEX IF NOT EXISTS deployment_window_service_rollbacks ON deployment_window(service, finished_at) WHERE rollback_of IS NOT NULL;
     "#,
+    // 23: issue 23's kept form (`sqlite/kept.rs`). Per UTC day and
+    // service, the tally of its deployments (`lantern_engine::DeployTally`,
+    // `tally_codec`), so that a large scope's report over whole days adds
+    // tallies instead of reading deployments; the incidents linked to a
+    // deployment, by its service; and the services whose tallies a
+    // refresh made stale. Nothing is kept until the first report that
+    // reads them builds them all (meta `tallies` names the settings).
+    r#"
+    CREATE TABLE deployment_days (
+        day INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        tally BLOB NOT NULL,
+        PRIMARY KEY (day, service)
+    ) WITHOUT ROWID;
+    CREATE INDEX deployment_days_service ON deployment_days(service);
+    CREATE TABLE linked_incidents (
+        incident TEXT NOT NULL,
+        service TEXT NOT NULL,
+        PRIMARY KEY (incident, service)
+    ) WITHOUT ROWID;
+    CREATE INDEX linked_incidents_service ON linked_incidents(service);
+    CREATE TABLE stale_tallies (service TEXT PRIMARY KEY) WITHOUT ROWID;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

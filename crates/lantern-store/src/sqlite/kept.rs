@@ -1,0 +1,258 @@
+//! Issue 23's kept form on SQLite: a `DeployTally` per service and UTC
+//! day (`deployment_days`), and which incidents are linked to a
+//! deployment (`linked_incidents`), so that the report of the
+//! organisation or a large team over whole days adds a few tens of
+//! thousands of small tallies instead of reading and relating every
+//! deployment of its window.
+//!
+//! Kept current the way facts are: a refresh of some services' facts
+//! (which every write that touches them makes stale, `facts::mark_stale`,
+//! incidents blaming their deployments included) notes their tallies
+//! stale; the next report that reads tallies rebuilds those first, from
+//! the same windowed reads and the same engine a report uses, over all
+//! time. A full refresh rebuilds them all. **Invariant:** a report from
+//! kept tallies equals the report from the rows (`tests/facts.rs`,
+//! `stored_reports_equal_the_engines`).
+
+use crate::Result;
+use crate::codec::*;
+use crate::sqlite::facts::Reading;
+use crate::sqlite::{SqliteStore, placeholders};
+use crate::tally_codec::{decode_tally, encode_tally};
+use crate::touched::fingerprint;
+use lantern_engine::*;
+use lantern_events::*;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params, params_from_iter};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Services whose tallies are rebuilt from one read.
+const SERVICES_PER_BUILD: usize = 25;
+
+/// The settings tallies depend on: what facts do, and how incidents link.
+fn tally_fingerprint(config: &EngineConfig) -> String {
+    format!(
+        "t1:{}:{}:{}",
+        fingerprint(config),
+        config.link_window_micros,
+        config.infer_incident_links
+    )
+}
+
+/// All of time, for a build's read: wide enough for any stored instant,
+/// narrow enough that no bound overflows when a link window is taken off.
+fn all_time() -> Window {
+    let edge = 1i64 << 58;
+    Window {
+        from: Timestamp::from_micros(-edge),
+        to: Timestamp::from_micros(edge),
+    }
+}
+
+impl SqliteStore {
+    /// What a report over whole UTC days needs, with kept tallies standing
+    /// in for the deployments when the scope is large (a few services'
+    /// rows are read faster than their tallies are added).
+    pub(super) fn read_window_kept(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        first_end: Timestamp,
+        config: &EngineConfig,
+    ) -> Result<ReportInput> {
+        if services.is_some_and(|s| s.len() <= super::facts::SERVICES_PER_CHUNK) {
+            return self.read_window(services, window, first_end, config);
+        }
+        self.refresh_for(services, config)?;
+        self.current_tallies(config)?;
+        self.window_input(services, window, first_end, config, Reading::Kept)
+    }
+
+    /// Notes, in a refresh's transaction, that these services' tallies are
+    /// stale (`None`: every service's, rebuilt at once).
+    pub(super) fn tallies_stale(
+        tx: &rusqlite::Transaction,
+        services: Option<&[String]>,
+    ) -> Result<()> {
+        match services {
+            None => {
+                tx.execute("DELETE FROM meta WHERE key = 'tallies'", [])?;
+            }
+            Some(list) => {
+                let mut note =
+                    tx.prepare_cached("INSERT OR IGNORE INTO stale_tallies VALUES (?1)")?;
+                for s in list {
+                    note.execute([s])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rebuilds what is stale: every tally when none were built with
+    /// these settings, else the services noted stale.
+    pub(super) fn current_tallies(&mut self, config: &EngineConfig) -> Result<()> {
+        let built: Option<String> = self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'tallies'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if built.as_deref() != Some(tally_fingerprint(config).as_str()) {
+            return self.build_tallies(None, config);
+        }
+        let stale: Vec<String> = {
+            let mut stmt = self.conn().prepare("SELECT service FROM stale_tallies")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        match stale.is_empty() {
+            true => Ok(()),
+            false => self.build_tallies(Some(stale), config),
+        }
+    }
+
+    /// Builds the tallies and links of these services (`None`: all of
+    /// them, replacing everything kept), from their reads over all time.
+    pub(super) fn build_tallies(
+        &mut self,
+        services: Option<Vec<String>>,
+        config: &EngineConfig,
+    ) -> Result<()> {
+        let everything = services.is_none();
+        let list = match services {
+            Some(list) => list,
+            None => {
+                let mut stmt = self.conn().prepare(
+                    "SELECT DISTINCT service FROM deployments
+                     UNION SELECT DISTINCT service FROM deployment_window",
+                )?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect::<Result<_, _>>()?
+            }
+        };
+        let whole = all_time();
+        let mut days: Vec<(i64, String, Vec<u8>)> = Vec::new();
+        let mut links: Vec<(String, String)> = Vec::new();
+        for chunk in list.chunks(SERVICES_PER_BUILD) {
+            let set: BTreeSet<Name> = chunk
+                .iter()
+                .map(|s| Name::parse(s))
+                .collect::<Result<_, _>>()
+                .map_err(|what| crate::StoreError::Corrupt { what })?;
+            let input =
+                self.window_input(Some(&set), whole, whole.to, config, Reading::ForTallies)?;
+            let ledger = Ledger::build(&input, config);
+            let scope = Scope::Team {
+                name: Name::parse("kept").map_err(|what| crate::StoreError::Corrupt { what })?,
+                services: set.clone(),
+            };
+            for ((service, day), tally) in ledger.day_tallies(&scope, &whole) {
+                days.push((day, service.to_string(), encode_tally(&tally)));
+            }
+            links.extend(
+                ledger
+                    .incident_links_by_service()
+                    .into_iter()
+                    .filter(|(_, s)| set.contains(s))
+                    .map(|(i, s)| (i.to_string(), s.to_string())),
+            );
+        }
+        let tx = self.conn.transaction()?;
+        match everything {
+            true => tx.execute_batch(
+                "DELETE FROM deployment_days; DELETE FROM linked_incidents;
+                 DELETE FROM stale_tallies;",
+            )?,
+            false => {
+                for chunk in list.chunks(500) {
+                    let marks = placeholders(chunk.len());
+                    let args = || params_from_iter(chunk.iter());
+                    for table in ["deployment_days", "linked_incidents", "stale_tallies"] {
+                        tx.execute(
+                            &format!("DELETE FROM {table} WHERE service IN ({marks})"),
+                            args(),
+                        )?;
+                    }
+                }
+            }
+        }
+        {
+            let mut day = tx.prepare("INSERT INTO deployment_days VALUES (?1, ?2, ?3)")?;
+            for (d, service, blob) in &days {
+                day.execute(params![d, service, blob])?;
+            }
+            let mut link = tx.prepare("INSERT OR IGNORE INTO linked_incidents VALUES (?1, ?2)")?;
+            for (incident, service) in &links {
+                link.execute([incident, service])?;
+            }
+        }
+        if everything {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('tallies', ?1)",
+                [tally_fingerprint(config)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A report input holding the kept tallies of the scope's services on
+    /// the days from the window's start (or 90 days before `first_end`,
+    /// which hygiene.md F1 looks back to) to its end.
+    pub(super) fn kept_input(
+        &self,
+        services: Option<&BTreeSet<Name>>,
+        scope_args: &[Value],
+        (from, to): (i64, i64),
+        first_end: Timestamp,
+        names: &mut Names,
+    ) -> Result<ReportInput> {
+        let look_back = first_end.micros() - 90 * MICROS_PER_DAY;
+        let first = from.min(look_back).div_euclid(MICROS_PER_DAY);
+        let end = to.div_euclid(MICROS_PER_DAY) + i64::from(to.rem_euclid(MICROS_PER_DAY) != 0);
+        let in_scope = match services {
+            Some(_) => format!("AND service IN ({})", placeholders(scope_args.len())),
+            None => String::new(),
+        };
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT day, service, tally FROM deployment_days WHERE day >= ? AND day < ? {in_scope}"
+        ))?;
+        let args = [Value::from(first), Value::from(end)]
+            .into_iter()
+            .chain(scope_args.iter().cloned());
+        let mut rows = stmt.query(params_from_iter(args))?;
+        let mut tallies = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            let service = names.get(r.get_ref(1)?.as_str()?)?;
+            let tally = decode_tally(r.get_ref(2)?.as_blob()?)?;
+            tallies.insert((service, r.get::<_, i64>(0)?), tally);
+        }
+        Ok(ReportInput {
+            kept: Some(KeptDays {
+                tallies,
+                linked_incidents: Default::default(),
+            }),
+            ..ReportInput::default()
+        })
+    }
+
+    /// Which of these incidents are linked to a deployment: a few
+    /// statements of many ids each (one look-up a statement took a lock
+    /// and a release each, a seventh of an organisation's report).
+    pub(super) fn kept_links(&self, incidents: &[Incident]) -> Result<foldhash::HashSet<EventId>> {
+        let mut linked = foldhash::HashSet::default();
+        let ids: Vec<&EventId> = incidents.iter().map(|i| &i.id).collect();
+        for chunk in ids.chunks(500) {
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT DISTINCT incident FROM linked_incidents WHERE incident IN ({})",
+                placeholders(chunk.len())
+            ))?;
+            let mut rows = stmt.query(params_from_iter(chunk.iter().map(|i| i.as_str())))?;
+            while let Some(r) = rows.next()? {
+                linked.insert(id(r.get_ref(0)?.as_str()?)?);
+            }
+        }
+        Ok(linked)
+    }
+}
