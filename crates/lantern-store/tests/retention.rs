@@ -35,6 +35,18 @@ fn reports(store: &mut (dyn Store + Send), windows: &[Window], cfg: &EngineConfi
                 input.assist_usage = store.assist_usage(name, *w).unwrap();
             }
             let mut report = Ledger::build(&input, cfg).report(&scope, *w);
+            // Over whole days, what kept tallies give (issue 23) is the
+            // same, before a purge and after.
+            let midnight = |t: Timestamp| t.micros().rem_euclid(DAY) == 0;
+            if midnight(w.from) && midnight(w.to) {
+                let mut kept = store
+                    .report_input_kept(scope.services().as_ref(), *w, w.to, cfg)
+                    .unwrap();
+                (kept.findings, kept.assist_usage) =
+                    (input.findings.clone(), input.assist_usage.clone());
+                let from_kept = Ledger::build(&kept, cfg).report(&scope, *w);
+                assert_eq!(from_kept, report, "kept tallies, {scope:?} over {w:?}");
+            }
             // Retention keeps a `caused_by_sha` link whose commit it purges
             // as the deployment the sha led to: stated either way, it then
             // counts under by_id. Every figure stays as it was.
@@ -268,6 +280,7 @@ fn purge_one_history(at: &Location, seed: u64) -> u64 {
             .push(Window::new(Timestamp::from_micros(from), Timestamp::from_micros(to)).unwrap());
     }
     let day_aligned = Window::new(Timestamp::from_micros(h.micros() - 10 * DAY), h).unwrap();
+    windows.push(day_aligned);
     let before = reports(&mut *store, &windows, &cfg);
     let contributors_before = store.contributors(None, day_aligned, u64::MAX).unwrap();
     let all = store.load(None).unwrap();
