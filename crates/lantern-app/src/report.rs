@@ -262,7 +262,8 @@ impl Drop for Loaded {
     /// The answer need not wait (a process that exits meanwhile leaves
     /// the rest to the system).
     fn drop(&mut self) {
-        if self.input.deployments.len() + self.input.pull_requests.len() < FREED_APART {
+        let kept = self.input.kept.as_ref().map_or(0, |k| k.tallies.len());
+        if self.input.deployments.len() + self.input.pull_requests.len() + kept < FREED_APART {
             return;
         }
         let input = std::mem::take(&mut self.input);

@@ -289,11 +289,7 @@ impl<'e> Ledger<'e> {
         // Each service's days with a successful production deployment in
         // the window, in order: from the ledger or from kept days.
         let mut deploy_days: Vec<(&Name, Vec<i64>)> = match &self.input.kept {
-            Some(kept) => kept
-                .by_service(scope, window)
-                .into_iter()
-                .map(|(service, t)| (service, t.days.into_keys().collect()))
-                .collect(),
+            Some(kept) => kept.deploy_days(scope, window).into_iter().collect(),
             None => self
                 .services
                 .iter()
@@ -330,7 +326,7 @@ impl<'e> Ledger<'e> {
         match &self.input.kept {
             // A kept day is one on which some deployment of the service
             // finished.
-            Some(kept) => kept.tallies.keys().for_each(|(s, k)| deployed_on(s, *k)),
+            Some(kept) => (kept.tallies.iter()).for_each(|((s, k), _)| deployed_on(s, *k)),
             None => (self.input.deployments.iter())
                 .for_each(|d| deployed_on(&d.service, day(d.finished_at))),
         }

@@ -4,7 +4,6 @@
 
 use crate::input::Window;
 use crate::ledger::Ledger;
-use crate::prs::MergedPullRequest;
 use crate::report::ratio;
 use crate::stats::Stats;
 use foldhash::{HashMap, HashSet};
@@ -211,30 +210,6 @@ impl<'e> Ledger<'e> {
             })
             .map(|i| &i.id)
             .collect()
-    }
-}
-
-/// panels.md's review quality over `pr_stages`' pull requests.
-pub(crate) fn review_quality(merged: &[MergedPullRequest]) -> ReviewQuality {
-    let (mut large, mut kept, mut reviewed) = (0, 0, 0);
-    let mut sizes = Vec::new();
-    for &(pr, merged_at, _) in merged {
-        if let (Some(a), Some(d)) = (pr.additions, pr.deletions) {
-            let lines = a.saturating_add(d);
-            large += u64::from(lines > LARGE_PR_LINES);
-            sizes.push(lines as f64);
-        }
-        if pr.review_kept {
-            kept += 1;
-            reviewed += u64::from(pr.first_review_at.is_some_and(|r| r <= merged_at));
-        }
-    }
-    ReviewQuality {
-        merged: merged.len() as u64,
-        large_share: ratio(large, sizes.len() as u64),
-        size: Stats::of(&mut sizes),
-        reviewed_share: ratio(reviewed, kept),
-        unreviewed: kept - reviewed,
     }
 }
 

@@ -459,9 +459,9 @@ impl<'e> Ledger<'e> {
             .filter(|i| window.contains(i.started_at))
             .collect();
         let linked = self.linked_incidents(&started);
-        let merged = self.merged_pull_requests(scope, &window);
+        let mut prs = self.pr_tally(scope, &window);
         let alert_quality = self.alert_quality(&started, &linked);
-        let review_quality = crate::panels::review_quality(&merged);
+        let review_quality = prs.review_quality();
         let findings = self.findings_of(scope, &window);
         let ai_assist = match scope {
             Scope::Team { name, .. } => Some(crate::panels::ai_assist(
@@ -486,7 +486,7 @@ impl<'e> Ledger<'e> {
             time_to_restore: Stats::of(&mut restore),
             time_to_detect: Stats::of(&mut detect),
             deployment_success_rate: figures.deployment_success_rate,
-            pr_stages: self.pr_stages(scope, &merged, &mut dq),
+            pr_stages: prs.stages(&mut dq),
             signals: self.signals(&tally, &mut runs),
             data_quality: {
                 self.hygiene(scope, &started, &linked, &window, &mut dq);

@@ -29,8 +29,11 @@ use std::collections::BTreeMap;
 /// services (attempts, inverted intervals).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeployTally {
-    /// How many of P finished on each UTC day (days since the epoch).
-    pub days: BTreeMap<i64, u64>,
+    /// How many of P finished on each UTC day (days since the epoch):
+    /// (day, count) pairs in no order, a day possibly more than once
+    /// ([`DeployTally::day_counts`] sums them). A kept day's tally holds
+    /// one; a sum of tens of thousands appends without merging.
+    pub days: Vec<(i64, u64)>,
     /// Lead times of P's shipped changes, µs; negative ones are counted
     /// in `negative_lead_times` instead.
     pub lead_times: Vec<i64>,
@@ -73,11 +76,15 @@ pub struct DeployTally {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeptDays {
     /// Every (service, day) of the span on which a deployment of the
-    /// scope finished, and only those.
-    pub tallies: BTreeMap<(Name, i64), DeployTally>,
+    /// scope finished, and only those, each once, in no order.
+    pub tallies: Vec<((Name, i64), DeployTally)>,
     /// Of the incidents handed over, those [`Ledger::linked_incidents`]
     /// would find linked to a deployment.
     pub linked_incidents: foldhash::HashSet<EventId>,
+    /// The organisation's pull-request tallies per repository and UTC
+    /// day of merge over the window's days, when kept: the organisation's
+    /// report then needs no pull request (other scopes read theirs).
+    pub pull_requests: Option<BTreeMap<(Name, i64), crate::PrTally>>,
 }
 
 /// The figures a [`DeployTally`] gives.
@@ -93,9 +100,7 @@ pub(crate) struct DeployFigures {
 impl DeployTally {
     /// Adds `other` in: afterwards this is the tally of both sets.
     pub fn add(&mut self, other: &DeployTally) {
-        for (&day, &n) in &other.days {
-            *self.days.entry(day).or_default() += n;
-        }
+        self.days.extend_from_slice(&other.days);
         self.lead_times.extend_from_slice(&other.lead_times);
         self.finishes.extend_from_slice(&other.finishes);
         self.recoveries.extend_from_slice(&other.recoveries);
@@ -133,7 +138,16 @@ impl DeployTally {
 
     /// How many of P there are.
     pub fn deployments(&self) -> u64 {
-        self.days.values().sum()
+        self.days.iter().map(|&(_, n)| n).sum()
+    }
+
+    /// How many of P finished on each day, in day order.
+    pub fn day_counts(&self) -> BTreeMap<i64, u64> {
+        let mut out = BTreeMap::new();
+        for &(day, n) in &self.days {
+            *out.entry(day).or_default() += n;
+        }
+        out
     }
 
     /// The figures over `window`, which must hold every deployment
@@ -186,9 +200,10 @@ impl DeployTally {
 
     fn frequency(&self, window: &Window) -> DeploymentFrequency {
         let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
+        let days = self.day_counts();
         // Weeks and months are whole UTC days, so a day's count is in one
         // or the other as a whole.
-        let in_span = |w: &Window| self.days.range(day(w.from)..day(w.to));
+        let in_span = |w: &Window| days.range(day(w.from)..day(w.to));
         let weekly: Vec<u64> = whole_weeks(window)
             .iter()
             .map(|w| in_span(w).count() as u64)
@@ -211,7 +226,7 @@ impl DeployTally {
         DeploymentFrequency {
             count,
             per_day: count as f64 / window.days(),
-            deploy_days: self.days.len() as u64,
+            deploy_days: days.len() as u64,
             weekly_median_deploy_days: weekly_median,
             band,
         }
@@ -373,9 +388,10 @@ impl<'e> Ledger<'e> {
     fn tally_spd(&self, i: usize, t: &mut DeployTally) {
         let spd = &self.spds[i];
         let finished = spd.finished_at.micros();
-        *t.days
-            .entry(finished.div_euclid(MICROS_PER_DAY))
-            .or_default() += 1;
+        match t.days.last_mut() {
+            Some((day, n)) if *day == finished.div_euclid(MICROS_PER_DAY) => *n += 1,
+            _ => t.days.push((finished.div_euclid(MICROS_PER_DAY), 1)),
+        }
         t.finishes.push(finished);
         let facts = spd.facts;
         match facts.rule {
@@ -469,15 +485,23 @@ impl KeptDays {
             .map(|((service, _), t)| (service, t))
     }
 
-    /// Each of the scope's services' tallies over the window, added up.
-    pub fn by_service<'k>(
+    /// The days on which each of the scope's services had a successful
+    /// production deployment in the window, in order.
+    pub fn deploy_days<'k>(
         &'k self,
         scope: &Scope,
         window: &Window,
-    ) -> BTreeMap<&'k Name, DeployTally> {
-        let mut out: BTreeMap<&Name, DeployTally> = BTreeMap::new();
-        for (service, t) in self.in_window(scope, window) {
-            out.entry(service).or_default().add(t);
+    ) -> BTreeMap<&'k Name, Vec<i64>> {
+        let mut out: BTreeMap<&Name, Vec<i64>> = BTreeMap::new();
+        for ((service, day), t) in &self.tallies {
+            let in_window =
+                (window.from.micros()..window.to.micros()).contains(&(day * MICROS_PER_DAY));
+            if in_window && !t.days.is_empty() && scope.contains(service) {
+                out.entry(service).or_default().push(*day);
+            }
+        }
+        for days in out.values_mut() {
+            days.sort_unstable();
         }
         out
     }

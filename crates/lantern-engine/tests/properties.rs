@@ -185,17 +185,27 @@ proptest! {
         let ledger = Ledger::build(&input, &cfg);
         let mut kept = input.clone();
         kept.kept = Some(KeptDays {
-            tallies: ledger.day_tallies(&Scope::Org, &window(-400, 1000)),
+            tallies: ledger.day_tallies(&Scope::Org, &window(-400, 1000)).into_iter().collect(),
             linked_incidents: ledger.incident_links_by_service().into_iter().map(|(id, _)| id).collect(),
+            pull_requests: None,
         });
         kept.deployments.clear();
         kept.deployment_facts.clear();
         kept.rollouts = Rollouts::default();
+        // The organisation's, from kept pull-request tallies too.
+        let mut org = kept.clone();
+        if let Some(k) = &mut org.kept {
+            k.pull_requests = Some(ledger.pr_day_tallies(&window(-400, 1000)));
+        }
+        org.pull_requests.clear();
+        org.pull_request_facts.clear();
+        let from_kept_org = Ledger::build(&org, &cfg);
+        let w = window(from_day, days);
+        prop_assert_eq!(from_kept_org.report(&Scope::Org, w), ledger.report(&Scope::Org, w));
         let from_kept = Ledger::build(&kept, &cfg);
         let name = |i: usize| Name::parse(&format!("svc{}", i + 1)).unwrap();
         let mut all = scopes();
         all.push(Scope::Team { name: Name::parse("t").unwrap(), services: members.iter().map(|&i| name(i)).collect() });
-        let w = window(from_day, days);
         for scope in &all {
             prop_assert_eq!(from_kept.report(scope, w), ledger.report(scope, w), "scope {:?}, window {:?}", scope, w);
             prop_assert_eq!(from_kept.lead_times_by_service(scope, &w), ledger.lead_times_by_service(scope, &w));

@@ -10,7 +10,7 @@
 
 use crate::codec::corrupt;
 use crate::{Result, StoreError};
-use lantern_engine::DeployTally;
+use lantern_engine::{DeployTally, PrTally};
 
 const VERSION: u8 = 1;
 
@@ -20,9 +20,10 @@ pub fn encode_tally(t: &DeployTally) -> Vec<u8> {
     for n in counters(t) {
         put(&mut out, n);
     }
-    put(&mut out, t.days.len() as u64);
+    let days = t.day_counts();
+    put(&mut out, days.len() as u64);
     let mut previous = 0i64;
-    for (&day, &n) in &t.days {
+    for (&day, &n) in &days {
         put(&mut out, zigzag(day.wrapping_sub(previous)));
         put(&mut out, n);
         previous = day;
@@ -47,7 +48,7 @@ pub fn decode_tally(blob: &[u8]) -> Result<DeployTally> {
     let mut day = 0i64;
     for _ in 0..days {
         day = day.wrapping_add(unzigzag(r.varint()?));
-        t.days.insert(day, r.varint()?);
+        t.days.push((day, r.varint()?));
     }
     t.lead_times = r.sorted()?;
     t.recoveries = r.sorted()?;
@@ -56,6 +57,49 @@ pub fn decode_tally(blob: &[u8]) -> Result<DeployTally> {
         return Err(bad());
     }
     Ok(t)
+}
+
+/// A [`PrTally`]: its counters, then its five lists.
+pub fn encode_pr_tally(t: &PrTally) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + 4 * t.sizes.len());
+    out.push(VERSION);
+    for n in [
+        t.merged,
+        t.negative_stages,
+        t.large,
+        t.review_kept,
+        t.reviewed,
+    ] {
+        put(&mut out, n);
+    }
+    for list in [&t.coding, &t.pickup, &t.review, &t.deploy, &t.sizes] {
+        put_sorted(&mut out, list);
+    }
+    out
+}
+
+pub fn decode_pr_tally(blob: &[u8]) -> Result<PrTally> {
+    let mut r = Reader(blob);
+    if r.byte()? != VERSION {
+        return Err(bad());
+    }
+    let mut t = PrTally {
+        merged: r.varint()?,
+        negative_stages: r.varint()?,
+        large: r.varint()?,
+        review_kept: r.varint()?,
+        reviewed: r.varint()?,
+        ..PrTally::default()
+    };
+    t.coding = r.sorted()?;
+    t.pickup = r.sorted()?;
+    t.review = r.sorted()?;
+    t.deploy = r.sorted()?;
+    t.sizes = r.sorted()?;
+    match r.0.is_empty() {
+        true => Ok(t),
+        false => Err(bad()),
+    }
 }
 
 fn bad() -> StoreError {
@@ -215,7 +259,7 @@ mod tests {
         (t.lead_times, t.recoveries, t.finishes) = (list(rng), list(rng), list(rng));
         for _ in 0..rng.below(4) {
             t.days
-                .insert(rng.below(40_000) as i64 - 1_000, 1 + rng.below(100));
+                .push((rng.below(40_000) as i64 - 1_000, 1 + rng.below(100)));
         }
         t
     }
@@ -229,6 +273,8 @@ mod tests {
             for list in [&mut t.lead_times, &mut t.recoveries, &mut t.finishes] {
                 list.sort_unstable();
             }
+            // Days come back summed per day, in order.
+            t.days = t.day_counts().into_iter().collect();
             assert_eq!(back, t);
         }
         let extreme = DeployTally {
@@ -237,6 +283,37 @@ mod tests {
             ..DeployTally::default()
         };
         assert_eq!(decode_tally(&encode_tally(&extreme)).unwrap(), extreme);
+    }
+
+    #[test]
+    fn a_pull_request_tally_comes_back_as_it_went_in() {
+        let mut rng = Rng::new(29);
+        for _ in 0..300 {
+            let list = |rng: &mut Rng| -> Vec<i64> {
+                let mut v: Vec<i64> = (0..rng.below(12))
+                    .map(|_| rng.below(1 << 45) as i64)
+                    .collect();
+                v.sort_unstable();
+                v
+            };
+            let t = PrTally {
+                merged: rng.below(1000),
+                negative_stages: rng.below(10),
+                large: rng.below(10),
+                review_kept: rng.below(100),
+                reviewed: rng.below(100),
+                coding: list(&mut rng),
+                pickup: list(&mut rng),
+                review: list(&mut rng),
+                deploy: list(&mut rng),
+                sizes: list(&mut rng),
+            };
+            let blob = encode_pr_tally(&t);
+            assert_eq!(decode_pr_tally(&blob).unwrap(), t);
+            for cut in 0..blob.len() {
+                assert!(decode_pr_tally(&blob[..cut]).is_err());
+            }
+        }
     }
 
     #[test]

@@ -494,10 +494,10 @@ impl SqliteStore {
         match &closure {
             Some(c) => {
                 let tx = self.conn.transaction()?;
-                Self::tallies_stale(&tx, Some(&c.services))?;
+                Self::tallies_stale(&tx, Some((&c.services, &c.repos)))?;
                 tx.commit()?;
             }
-            None => self.build_tallies(None, config)?,
+            None => self.build_tallies(config)?,
         }
         if bulk {
             self.conn().execute_batch(&format!(
@@ -615,6 +615,8 @@ impl SqliteStore {
         };
         self.conn().pragma_update(None, "mmap_size", mmap)?;
         let for_report = reading != Reading::ForTallies;
+        // The organisation's pull requests come with kept tallies.
+        let with_pull_requests = for_report && !(reading == Reading::Kept && services.is_none());
         let mut names = Names::default();
         let scope_args: Vec<Value> = services
             .map(|s| s.iter().map(|n| Value::from(n.to_string())).collect())
@@ -641,7 +643,7 @@ impl SqliteStore {
                         repos,
                         (from, to),
                         loaded_from,
-                        for_report,
+                        with_pull_requests,
                     )
                 })
             });
@@ -674,7 +676,7 @@ impl SqliteStore {
                     repos,
                     (from, to),
                     loaded_from,
-                    for_report,
+                    with_pull_requests,
                 )?,
             };
             input.incidents = reads.incidents;
@@ -1002,23 +1004,15 @@ fn scope_repos(
     Ok((pairs, services.map(|_| repos)))
 }
 
-/// What a report reads beside the deployments and runs: the pull requests
-/// merged in the window, of the scope's repositories, with their facts;
-/// the incidents and their sha links; the days with changes. Runs on its
-/// own read-only connection, beside the deployment scan: the two are
-/// independent and the machine has two cores.
-fn window_reads_beside_deployments(
+/// The pull requests merged in `(from, to)` of these repositories (`None`:
+/// every one), with their facts: what a report reads of each.
+pub(super) fn window_pull_requests(
     conn: &rusqlite::Connection,
-    services: Option<&BTreeSet<Name>>,
-    scope_args: &[Value],
     repos: Option<&[Value]>,
     (from, to): (i64, i64),
-    loaded_from: i64,
-    with_pull_requests: bool,
-) -> Result<ReportInput> {
-    let mut names = Names::default();
+    names: &mut Names,
+) -> Result<(Vec<PullRequest>, Vec<Option<PullRequestFacts>>)> {
     let mut out = ReportInput::default();
-    // Pull requests merged in the window, of the repositories the scope deploys.
     let in_repos = match repos {
         Some(r) => format!("AND repo IN ({})", placeholders(r.len())),
         None => String::new(),
@@ -1037,7 +1031,7 @@ fn window_reads_beside_deployments(
         params_from_iter(&args),
         |r| r.get(0),
     )?;
-    let count = usize::try_from(count).unwrap_or(0) * usize::from(with_pull_requests);
+    let count = usize::try_from(count).unwrap_or(0);
     out.pull_requests.reserve_exact(count);
     out.pull_request_facts.reserve_exact(count);
     let sql = format!(
@@ -1046,7 +1040,7 @@ fn window_reads_beside_deployments(
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(&args))?;
-    while let Some(r) = rows.next().map(|r| r.filter(|_| with_pull_requests))? {
+    while let Some(r) = rows.next()? {
         // What a report reads of a pull request; the rest stays empty.
         let mut pr = PullRequest::opened(
             id(r.get_ref(1)?.as_str()?)?,
@@ -1058,7 +1052,7 @@ fn window_reads_beside_deployments(
         crate::set_pull_request_size(&mut pr, r.get(7)?);
         pr.review_kept = r.get(8)?;
         let first_commit_at = r.get::<_, Option<i64>>(5)?.map(time);
-        let first_deploys = decode_deploys(r.get_ref(6)?.as_blob()?, &mut names)?;
+        let first_deploys = decode_deploys(r.get_ref(6)?.as_blob()?, names)?;
         let facts = PullRequestFacts {
             first_commit_at,
             first_deploys,
@@ -1066,8 +1060,34 @@ fn window_reads_beside_deployments(
         out.pull_request_facts.push(Some(facts));
         out.pull_requests.push(pr);
     }
-    drop(rows);
-    drop(stmt);
+    Ok((out.pull_requests, out.pull_request_facts))
+}
+
+/// What a report reads beside the deployments and runs: the pull requests
+/// merged in the window, of the scope's repositories, with their facts;
+/// the incidents and their sha links; the days with changes. Runs on its
+/// own read-only connection, beside the deployment scan: the two are
+/// independent and the machine has two cores.
+fn window_reads_beside_deployments(
+    conn: &rusqlite::Connection,
+    services: Option<&BTreeSet<Name>>,
+    scope_args: &[Value],
+    repos: Option<&[Value]>,
+    (from, to): (i64, i64),
+    loaded_from: i64,
+    with_pull_requests: bool,
+) -> Result<ReportInput> {
+    let mut names = Names::default();
+    let mut out = ReportInput::default();
+    if with_pull_requests {
+        (out.pull_requests, out.pull_request_facts) =
+            window_pull_requests(conn, repos, (from, to), &mut names)?;
+    }
+    let in_repos = match repos {
+        Some(r) => format!("AND repo IN ({})", placeholders(r.len())),
+        None => String::new(),
+    };
+    let repos = repos.unwrap_or_default();
     // Incidents: for a scope, those affecting it (or naming several
     // services, which is rare) and those blaming one of its deployments.
     out.incidents = match services {

@@ -18,7 +18,7 @@ use crate::Result;
 use crate::codec::*;
 use crate::sqlite::facts::Reading;
 use crate::sqlite::{SqliteStore, placeholders};
-use crate::tally_codec::{decode_tally, encode_tally};
+use crate::tally_codec::{decode_pr_tally, decode_tally, encode_pr_tally, encode_tally};
 use crate::touched::fingerprint;
 use lantern_engine::*;
 use lantern_events::*;
@@ -28,6 +28,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Services whose tallies are rebuilt from one read.
 const SERVICES_PER_BUILD: usize = 25;
+
+/// Repositories whose pull-request tallies are rebuilt from one read.
+const REPOS_PER_BUILD: usize = 50;
 
 /// The settings tallies depend on: what facts do, and how incidents link.
 fn tally_fingerprint(config: &EngineConfig) -> String {
@@ -68,21 +71,27 @@ impl SqliteStore {
         self.window_input(services, window, first_end, config, Reading::Kept)
     }
 
-    /// Notes, in a refresh's transaction, that these services' tallies are
-    /// stale (`None`: every service's, rebuilt at once).
+    /// Notes, in a refresh's transaction, that the tallies of these
+    /// services and repositories are stale (`None`: every one's, rebuilt
+    /// at once).
     pub(super) fn tallies_stale(
         tx: &rusqlite::Transaction,
-        services: Option<&[String]>,
+        stale: Option<(&[String], &BTreeSet<String>)>,
     ) -> Result<()> {
-        match services {
+        match stale {
             None => {
                 tx.execute("DELETE FROM meta WHERE key = 'tallies'", [])?;
             }
-            Some(list) => {
+            Some((services, repos)) => {
                 let mut note =
                     tx.prepare_cached("INSERT OR IGNORE INTO stale_tallies VALUES (?1)")?;
-                for s in list {
+                for s in services {
                     note.execute([s])?;
+                }
+                let mut note =
+                    tx.prepare_cached("INSERT OR IGNORE INTO stale_pr_tallies VALUES (?1)")?;
+                for r in repos {
+                    note.execute([r])?;
                 }
             }
         }
@@ -90,7 +99,7 @@ impl SqliteStore {
     }
 
     /// Rebuilds what is stale: every tally when none were built with
-    /// these settings, else the services noted stale.
+    /// these settings, else the services and repositories noted stale.
     pub(super) fn current_tallies(&mut self, config: &EngineConfig) -> Result<()> {
         let built: Option<String> = self
             .conn()
@@ -99,22 +108,101 @@ impl SqliteStore {
             })
             .optional()?;
         if built.as_deref() != Some(tally_fingerprint(config).as_str()) {
-            return self.build_tallies(None, config);
+            return self.build_tallies(config);
         }
-        let stale: Vec<String> = {
-            let mut stmt = self.conn().prepare("SELECT service FROM stale_tallies")?;
+        let list = |sql: &str| -> Result<Vec<String>> {
+            let mut stmt = self.conn().prepare(sql)?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            rows.collect::<Result<_, _>>()?
+            Ok(rows.collect::<Result<_, _>>()?)
         };
-        match stale.is_empty() {
-            true => Ok(()),
-            false => self.build_tallies(Some(stale), config),
+        let services = list("SELECT service FROM stale_tallies")?;
+        let repos = list("SELECT repo FROM stale_pr_tallies")?;
+        if !services.is_empty() {
+            self.build_deployment_tallies(Some(services), config)?;
         }
+        if !repos.is_empty() {
+            self.build_pr_tallies(Some(repos), config)?;
+        }
+        Ok(())
+    }
+
+    /// Builds every tally anew, with these settings.
+    pub(super) fn build_tallies(&mut self, config: &EngineConfig) -> Result<()> {
+        self.build_deployment_tallies(None, config)?;
+        self.build_pr_tallies(None, config)?;
+        self.conn().execute(
+            "INSERT OR REPLACE INTO meta VALUES ('tallies', ?1)",
+            [tally_fingerprint(config)],
+        )?;
+        Ok(())
+    }
+
+    /// The organisation's pull-request tallies of these repositories
+    /// (`None`: all of them, replacing everything kept), from their pull
+    /// requests over all time.
+    fn build_pr_tallies(
+        &mut self,
+        repos: Option<Vec<String>>,
+        config: &EngineConfig,
+    ) -> Result<()> {
+        let everything = repos.is_none();
+        let list = match repos {
+            Some(list) => list,
+            None => {
+                let mut stmt = self
+                    .conn()
+                    .prepare("SELECT DISTINCT repo FROM pull_request_window")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                rows.collect::<Result<_, _>>()?
+            }
+        };
+        let whole = all_time();
+        let mut rows: Vec<(i64, String, Vec<u8>)> = Vec::new();
+        let mut names = Names::default();
+        for chunk in list.chunks(REPOS_PER_BUILD) {
+            let args: Vec<Value> = chunk.iter().map(|r| Value::from(r.clone())).collect();
+            let mut input = ReportInput::default();
+            (input.pull_requests, input.pull_request_facts) = super::facts::window_pull_requests(
+                self.conn(),
+                Some(&args),
+                (whole.from.micros(), whole.to.micros()),
+                &mut names,
+            )?;
+            let ledger = Ledger::build(&input, config);
+            for ((repo, day), tally) in ledger.pr_day_tallies(&whole) {
+                rows.push((day, repo.to_string(), encode_pr_tally(&tally)));
+            }
+        }
+        let tx = self.conn.transaction()?;
+        match everything {
+            true => {
+                tx.execute_batch("DELETE FROM pull_request_days; DELETE FROM stale_pr_tallies;")?
+            }
+            false => {
+                for chunk in list.chunks(500) {
+                    let marks = placeholders(chunk.len());
+                    for table in ["pull_request_days", "stale_pr_tallies"] {
+                        tx.execute(
+                            &format!("DELETE FROM {table} WHERE repo IN ({marks})"),
+                            params_from_iter(chunk.iter()),
+                        )?;
+                    }
+                }
+            }
+        }
+        {
+            let mut put = tx.prepare("INSERT INTO pull_request_days VALUES (?1, ?2, ?3)")?;
+            for (day, repo, blob) in &rows {
+                put.execute(params![day, repo, blob])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Builds the tallies and links of these services (`None`: all of
     /// them, replacing everything kept), from their reads over all time.
-    pub(super) fn build_tallies(
+    fn build_deployment_tallies(
         &mut self,
         services: Option<Vec<String>>,
         config: &EngineConfig,
@@ -187,12 +275,6 @@ impl SqliteStore {
                 link.execute([incident, service])?;
             }
         }
-        if everything {
-            tx.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('tallies', ?1)",
-                [tally_fingerprint(config)],
-            )?;
-        }
         tx.commit()?;
         Ok(())
     }
@@ -222,16 +304,35 @@ impl SqliteStore {
             .into_iter()
             .chain(scope_args.iter().cloned());
         let mut rows = stmt.query(params_from_iter(args))?;
-        let mut tallies = BTreeMap::new();
+        let mut tallies = Vec::new();
         while let Some(r) = rows.next()? {
             let service = names.get(r.get_ref(1)?.as_str()?)?;
             let tally = decode_tally(r.get_ref(2)?.as_blob()?)?;
-            tallies.insert((service, r.get::<_, i64>(0)?), tally);
+            tallies.push(((service, r.get::<_, i64>(0)?), tally));
         }
+        // The organisation's pull requests too (see `PrTally`).
+        let pull_requests = match services {
+            Some(_) => None,
+            None => {
+                let mut stmt = self.conn().prepare(
+                    "SELECT day, repo, tally FROM pull_request_days WHERE day >= ?1 AND day < ?2",
+                )?;
+                let first = from.div_euclid(MICROS_PER_DAY);
+                let mut rows = stmt.query([first, end])?;
+                let mut kept = BTreeMap::new();
+                while let Some(r) = rows.next()? {
+                    let repo = names.get(r.get_ref(1)?.as_str()?)?;
+                    let tally = decode_pr_tally(r.get_ref(2)?.as_blob()?)?;
+                    kept.insert((repo, r.get::<_, i64>(0)?), tally);
+                }
+                Some(kept)
+            }
+        };
         Ok(ReportInput {
             kept: Some(KeptDays {
                 tallies,
                 linked_incidents: Default::default(),
+                pull_requests,
             }),
             ..ReportInput::default()
         })

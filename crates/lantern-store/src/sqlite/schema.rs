@@ -596,8 +596,9 @@ const MIGRATIONS: &[&str] = &[
     // service, the tally of its deployments (`lantern_engine::DeployTally`,
     // `tally_codec`), so that a large scope's report over whole days adds
     // tallies instead of reading deployments; the incidents linked to a
-    // deployment, by its service; and the services whose tallies a
-    // refresh made stale. Nothing is kept until the first report that
+    // deployment, by its service; per UTC day and repository, the
+    // organisation's pull-request tally (`PrTally`); and the services and
+    // repositories whose tallies a refresh made stale. Nothing is kept until the first report that
     // reads them builds them all (meta `tallies` names the settings).
     r#"
     CREATE TABLE deployment_days (
@@ -614,6 +615,14 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX linked_incidents_service ON linked_incidents(service);
     CREATE TABLE stale_tallies (service TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TABLE pull_request_days (
+        day INTEGER NOT NULL,
+        repo TEXT NOT NULL,
+        tally BLOB NOT NULL,
+        PRIMARY KEY (day, repo)
+    ) WITHOUT ROWID;
+    CREATE INDEX pull_request_days_repo ON pull_request_days(repo);
+    CREATE TABLE stale_pr_tallies (repo TEXT PRIMARY KEY) WITHOUT ROWID;
     "#,
 ];
 
