@@ -15,6 +15,24 @@ fn window(from_day: i64, days: i64) -> Window {
     .unwrap()
 }
 
+/// A random history's report input, with the default settings.
+fn history_input(seed: u64) -> (ReportInput, EngineConfig) {
+    let cfg = EngineConfig::default();
+    let ev = EventSet::from_events(parse_all(&history(seed)));
+    (ReportInput::from_events(ev, &cfg), cfg)
+}
+
+/// [`scopes`] and a team of the services `members` numbers.
+fn scopes_and_team(members: &std::collections::BTreeSet<usize>) -> Vec<Scope> {
+    let name = |i: usize| Name::parse(&format!("svc{}", i + 1)).unwrap();
+    let mut all = scopes();
+    all.push(Scope::Team {
+        name: Name::parse("t").unwrap(),
+        services: members.iter().map(|&i| name(i)).collect(),
+    });
+    all
+}
+
 fn scopes() -> Vec<Scope> {
     vec![
         Scope::Org,
@@ -144,14 +162,10 @@ proptest! {
         days in 1i64..60,
         members in proptest::collection::btree_set(0usize..5, 0..5),
     ) {
-        let ev = EventSet::from_events(parse_all(&history(seed)));
-        let cfg = EngineConfig::default();
-        let input = ReportInput::from_events(ev, &cfg);
+        let (input, cfg) = history_input(seed);
         let ledger = Ledger::build(&input, &cfg);
         let kept = ledger.day_tallies(&Scope::Org, &window(-400, 1000));
-        let name = |i: usize| Name::parse(&format!("svc{}", i + 1)).unwrap();
-        let mut all = scopes();
-        all.push(Scope::Team { name: Name::parse("t").unwrap(), services: members.iter().map(|&i| name(i)).collect() });
+        let all = scopes_and_team(&members);
         let w = window(from_day, days);
         let (first, end) = (w.from.micros() / MICROS_PER_DAY, w.to.micros() / MICROS_PER_DAY);
         for scope in &all {
@@ -165,10 +179,6 @@ proptest! {
             prop_assert_eq!(ledger.report_with(scope, w, sum), direct, "scope {:?}, window {:?}", scope, w);
         }
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     /// A report over whole days from kept days alone — no deployment read —
     /// is the report from the whole history, hygiene and panels included.
@@ -179,9 +189,7 @@ proptest! {
         days in 1i64..60,
         members in proptest::collection::btree_set(0usize..5, 0..5),
     ) {
-        let ev = EventSet::from_events(parse_all(&history(seed)));
-        let cfg = EngineConfig::default();
-        let input = ReportInput::from_events(ev, &cfg);
+        let (input, cfg) = history_input(seed);
         let ledger = Ledger::build(&input, &cfg);
         let mut kept = input.clone();
         kept.kept = Some(KeptDays {
@@ -203,9 +211,7 @@ proptest! {
         let w = window(from_day, days);
         prop_assert_eq!(from_kept_org.report(&Scope::Org, w), ledger.report(&Scope::Org, w));
         let from_kept = Ledger::build(&kept, &cfg);
-        let name = |i: usize| Name::parse(&format!("svc{}", i + 1)).unwrap();
-        let mut all = scopes();
-        all.push(Scope::Team { name: Name::parse("t").unwrap(), services: members.iter().map(|&i| name(i)).collect() });
+        let all = scopes_and_team(&members);
         for scope in &all {
             prop_assert_eq!(from_kept.report(scope, w), ledger.report(scope, w), "scope {:?}, window {:?}", scope, w);
             prop_assert_eq!(from_kept.lead_times_by_service(scope, &w), ledger.lead_times_by_service(scope, &w));

@@ -557,7 +557,7 @@ impl SqliteStore {
         closure::stale_closure(&mut Reads(self.conn()), config, scope)
     }
 
-    fn distinct_names(&self, sql: &str) -> Result<Vec<String>> {
+    pub(super) fn distinct_names(&self, sql: &str) -> Result<Vec<String>> {
         let mut stmt = self.conn().prepare(sql)?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<_, _>>()?)

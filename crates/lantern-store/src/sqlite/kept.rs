@@ -110,13 +110,8 @@ impl SqliteStore {
         if built.as_deref() != Some(tally_fingerprint(config).as_str()) {
             return self.build_tallies(config);
         }
-        let list = |sql: &str| -> Result<Vec<String>> {
-            let mut stmt = self.conn().prepare(sql)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        };
-        let services = list("SELECT service FROM stale_tallies")?;
-        let repos = list("SELECT repo FROM stale_pr_tallies")?;
+        let services = self.distinct_names("SELECT service FROM stale_tallies")?;
+        let repos = self.distinct_names("SELECT repo FROM stale_pr_tallies")?;
         if !services.is_empty() {
             self.build_deployment_tallies(Some(services), config)?;
         }
@@ -148,13 +143,7 @@ impl SqliteStore {
         let everything = repos.is_none();
         let list = match repos {
             Some(list) => list,
-            None => {
-                let mut stmt = self
-                    .conn()
-                    .prepare("SELECT DISTINCT repo FROM pull_request_window")?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-                rows.collect::<Result<_, _>>()?
-            }
+            None => self.distinct_names("SELECT DISTINCT repo FROM pull_request_window")?,
         };
         let whole = all_time();
         let mut rows: Vec<(i64, String, Vec<u8>)> = Vec::new();
@@ -210,14 +199,10 @@ impl SqliteStore {
         let everything = services.is_none();
         let list = match services {
             Some(list) => list,
-            None => {
-                let mut stmt = self.conn().prepare(
-                    "SELECT DISTINCT service FROM deployments
-                     UNION SELECT DISTINCT service FROM deployment_window",
-                )?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-                rows.collect::<Result<_, _>>()?
-            }
+            None => self.distinct_names(
+                "SELECT DISTINCT service FROM deployments
+                 UNION SELECT DISTINCT service FROM deployment_window",
+            )?,
         };
         let whole = all_time();
         let mut days: Vec<(i64, String, Vec<u8>)> = Vec::new();
