@@ -253,6 +253,11 @@ fn print(results: &Results, label: bool) {
     println!("peak memory            {:.0} MiB", results.peak_rss_mib);
 }
 
+/// The allocator the `lantern` binary uses, so that in-process figures
+/// are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = BenchArgs::parse();
     match run(&args) {
