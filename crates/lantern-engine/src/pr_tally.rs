@@ -94,8 +94,7 @@ impl<'e> Ledger<'e> {
             .as_ref()
             .and_then(|k| k.pull_requests.as_ref());
         if let (Some(kept), Scope::Org) = (kept, scope) {
-            let days = window.from.micros().div_euclid(MICROS_PER_DAY)
-                ..window.to.micros().div_euclid(MICROS_PER_DAY);
+            let days = crate::KeptDays::days_of(window);
             let mut tally = PrTally::default();
             for (_, t) in kept.iter().filter(|((_, d), _)| days.contains(d)) {
                 tally.add(t);

@@ -84,7 +84,7 @@ pub struct KeptDays {
     /// The organisation's pull-request tallies per repository and UTC
     /// day of merge over the window's days, when kept: the organisation's
     /// report then needs no pull request (other scopes read theirs).
-    pub pull_requests: Option<BTreeMap<(Name, i64), crate::PrTally>>,
+    pub pull_requests: Option<Vec<((Name, i64), crate::PrTally)>>,
 }
 
 /// The figures a [`DeployTally`] gives.
@@ -469,6 +469,13 @@ fn push_micros(values: &mut Vec<i64>, negatives: &mut u64, micros: i64) {
 }
 
 impl KeptDays {
+    /// The kept days a window holds: those from its start's to its end's
+    /// (windows given with kept days start and end at midnights).
+    pub(crate) fn days_of(window: &Window) -> std::ops::Range<i64> {
+        let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
+        day(window.from)..day(window.to)
+    }
+
     /// The tallies of the scope's services on the window's days. A kept
     /// day is in a window whole or not at all: windows given with kept
     /// days start and end at midnights.
@@ -477,8 +484,7 @@ impl KeptDays {
         scope: &'s Scope,
         window: &Window,
     ) -> impl Iterator<Item = (&'k Name, &'k DeployTally)> + use<'k, 's> {
-        let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
-        let days = day(window.from)..day(window.to);
+        let days = Self::days_of(window);
         self.tallies
             .iter()
             .filter(move |((service, d), _)| days.contains(d) && scope.contains(service))
@@ -493,10 +499,9 @@ impl KeptDays {
         window: &Window,
     ) -> BTreeMap<&'k Name, Vec<i64>> {
         let mut out: BTreeMap<&Name, Vec<i64>> = BTreeMap::new();
+        let days = Self::days_of(window);
         for ((service, day), t) in &self.tallies {
-            let in_window =
-                (window.from.micros()..window.to.micros()).contains(&(day * MICROS_PER_DAY));
-            if in_window && !t.days.is_empty() && scope.contains(service) {
+            if days.contains(day) && !t.days.is_empty() && scope.contains(service) {
                 out.entry(service).or_default().push(*day);
             }
         }

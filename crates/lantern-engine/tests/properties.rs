@@ -203,7 +203,7 @@ proptest! {
         // The organisation's, from kept pull-request tallies too.
         let mut org = kept.clone();
         if let Some(k) = &mut org.kept {
-            k.pull_requests = Some(ledger.pr_day_tallies(&window(-400, 1000)));
+            k.pull_requests = Some(ledger.pr_day_tallies(&window(-400, 1000)).into_iter().collect());
         }
         org.pull_requests.clear();
         org.pull_request_facts.clear();

@@ -494,7 +494,7 @@ impl SqliteStore {
         match &closure {
             Some(c) => {
                 let tx = self.conn.transaction()?;
-                Self::tallies_stale(&tx, Some((&c.services, &c.repos)))?;
+                Self::tallies_stale(&tx, &c.services, &c.repos)?;
                 tx.commit()?;
             }
             None => self.build_tallies(config)?,

@@ -24,7 +24,7 @@ use lantern_engine::*;
 use lantern_events::*;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Services whose tallies are rebuilt from one read.
 const SERVICES_PER_BUILD: usize = 25;
@@ -84,28 +84,19 @@ impl SqliteStore {
     }
 
     /// Notes, in a refresh's transaction, that the tallies of these
-    /// services and repositories are stale (`None`: every one's, rebuilt
-    /// at once).
+    /// services and repositories are stale.
     pub(super) fn tallies_stale(
         tx: &rusqlite::Transaction,
-        stale: Option<(&[String], &BTreeSet<String>)>,
+        services: &[String],
+        repos: &BTreeSet<String>,
     ) -> Result<()> {
-        match stale {
-            None => {
-                tx.execute("DELETE FROM meta WHERE key = 'tallies'", [])?;
-            }
-            Some((services, repos)) => {
-                let mut note =
-                    tx.prepare_cached("INSERT OR IGNORE INTO stale_tallies VALUES (?1)")?;
-                for s in services {
-                    note.execute([s])?;
-                }
-                let mut note =
-                    tx.prepare_cached("INSERT OR IGNORE INTO stale_pr_tallies VALUES (?1)")?;
-                for r in repos {
-                    note.execute([r])?;
-                }
-            }
+        let mut note = tx.prepare_cached("INSERT OR IGNORE INTO stale_tallies VALUES (?1)")?;
+        for s in services {
+            note.execute([s])?;
+        }
+        let mut note = tx.prepare_cached("INSERT OR IGNORE INTO stale_pr_tallies VALUES (?1)")?;
+        for r in repos {
+            note.execute([r])?;
         }
         Ok(())
     }
@@ -182,22 +173,13 @@ impl SqliteStore {
             }
         }
         let tx = self.conn.transaction()?;
-        match everything {
-            true => {
-                tx.execute_batch("DELETE FROM pull_request_days; DELETE FROM stale_pr_tallies;")?
-            }
-            false => {
-                for chunk in list.chunks(500) {
-                    let marks = placeholders(chunk.len());
-                    for table in ["pull_request_days", "stale_pr_tallies"] {
-                        tx.execute(
-                            &format!("DELETE FROM {table} WHERE repo IN ({marks})"),
-                            params_from_iter(chunk.iter()),
-                        )?;
-                    }
-                }
-            }
-        }
+        let cleared = (!everything).then_some(list.as_slice());
+        clear_kept(
+            &tx,
+            &["pull_request_days", "stale_pr_tallies"],
+            "repo",
+            cleared,
+        )?;
         {
             let mut put = tx.prepare("INSERT INTO pull_request_days VALUES (?1, ?2, ?3)")?;
             for (day, repo, blob) in &rows {
@@ -251,24 +233,9 @@ impl SqliteStore {
             );
         }
         let tx = self.conn.transaction()?;
-        match everything {
-            true => tx.execute_batch(
-                "DELETE FROM deployment_days; DELETE FROM linked_incidents;
-                 DELETE FROM stale_tallies;",
-            )?,
-            false => {
-                for chunk in list.chunks(500) {
-                    let marks = placeholders(chunk.len());
-                    let args = || params_from_iter(chunk.iter());
-                    for table in ["deployment_days", "linked_incidents", "stale_tallies"] {
-                        tx.execute(
-                            &format!("DELETE FROM {table} WHERE service IN ({marks})"),
-                            args(),
-                        )?;
-                    }
-                }
-            }
-        }
+        let cleared = (!everything).then_some(list.as_slice());
+        let tables = ["deployment_days", "linked_incidents", "stale_tallies"];
+        clear_kept(&tx, &tables, "service", cleared)?;
         {
             let mut day = tx.prepare("INSERT INTO deployment_days VALUES (?1, ?2, ?3)")?;
             for (d, service, blob) in &days {
@@ -323,11 +290,11 @@ impl SqliteStore {
                 )?;
                 let first = from.div_euclid(MICROS_PER_DAY);
                 let mut rows = stmt.query([first, end])?;
-                let mut kept = BTreeMap::new();
+                let mut kept = Vec::new();
                 while let Some(r) = rows.next()? {
                     let repo = names.get(r.get_ref(1)?.as_str()?)?;
                     let tally = decode_pr_tally(r.get_ref(2)?.as_blob()?)?;
-                    kept.insert((repo, r.get::<_, i64>(0)?), tally);
+                    kept.push(((repo, r.get::<_, i64>(0)?), tally));
                 }
                 Some(kept)
             }
@@ -360,4 +327,33 @@ impl SqliteStore {
         }
         Ok(linked)
     }
+}
+
+/// Empties these kept tables of the rows whose `column` is one of `names`
+/// (`None`: of every row), before a build writes them again.
+fn clear_kept(
+    tx: &rusqlite::Transaction,
+    tables: &[&str],
+    column: &str,
+    names: Option<&[String]>,
+) -> Result<()> {
+    for table in tables {
+        match names {
+            None => {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+            Some(list) => {
+                for chunk in list.chunks(500) {
+                    tx.execute(
+                        &format!(
+                            "DELETE FROM {table} WHERE {column} IN ({})",
+                            placeholders(chunk.len())
+                        ),
+                        params_from_iter(chunk.iter()),
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
