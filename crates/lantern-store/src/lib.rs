@@ -16,6 +16,7 @@ mod copy;
 mod flow;
 mod governance;
 mod health;
+mod kept;
 mod notify;
 mod panels;
 mod postgres;

@@ -230,7 +230,11 @@ fn fresh(at: &Location, seed: u64) -> Box<dyn Store + Send> {
             raw_sql(
                 at,
                 "",
-                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs, service_repos, change_days, future_events, deliveries, work_items, work_states, findings, assist_usage",
+                // Kept facts stay (the next writes mark what they touch);
+                // kept tallies go, and the next report builds them all.
+                "TRUNCATE changes, pull_requests, deployments, incidents, annotations, pipeline_runs, service_repos, change_days, future_events, deliveries, work_items, work_states, findings, assist_usage,
+                          deployment_days, linked_incidents, stale_tallies, pull_request_days, stale_pr_tallies;
+                 DELETE FROM meta WHERE key = 'tallies';",
             );
             store
         }
@@ -251,6 +255,13 @@ fn kept_report(
     let mut input = store
         .report_input_kept(scope.services().as_ref(), w, first_end, cfg)
         .unwrap();
+    // The organisation's report reads kept tallies on both stores (no
+    // history here is purged); teams this small read rows.
+    assert_eq!(
+        input.kept.is_some(),
+        *scope == Scope::Org,
+        "kept tallies for {scope:?}"
+    );
     add_panels(store, scope, w, &mut input);
     let ledger = Ledger::build(&input, cfg);
     match buckets_of {

@@ -47,6 +47,7 @@ typed! {
     Vec<&String> => Type::TEXT_ARRAY,
     &[&String] => Type::TEXT_ARRAY,
     Vec<i64> => Type::INT8_ARRAY,
+    Vec<&[u8]> => Type::BYTEA_ARRAY,
 }
 
 /// Calls `each` with every row of `sql` as it arrives: decoded while the

@@ -31,6 +31,7 @@ use crate::Result;
 use crate::StoreError;
 use crate::closure::{self, Closure, Column, StaleReads};
 use crate::codec::*;
+use crate::kept::Reading;
 use crate::touched::{Touched, fingerprint};
 use lantern_engine::*;
 use lantern_events::*;
@@ -57,15 +58,16 @@ pub(crate) fn mark_stale(
         return Ok(());
     }
     let mut t = Touched::of(events);
+    let mut blamed: Vec<String> = t.blamed.iter().map(|b| b.to_string()).collect();
     // A stored deployment's service and repository, a stored incident's
-    // services.
+    // services and the deployment it blamed.
     for (sql, ids) in [
         (
-            "SELECT service, repo, NULL::TEXT FROM deployments WHERE id = ANY($1)",
+            "SELECT service, repo, NULL::TEXT, NULL::TEXT FROM deployments WHERE id = ANY($1)",
             &t.deployments,
         ),
         (
-            "SELECT service, NULL::TEXT, services FROM incidents WHERE id = ANY($1)",
+            "SELECT service, NULL::TEXT, services, caused_by FROM incidents WHERE id = ANY($1)",
             &t.incidents,
         ),
     ] {
@@ -75,7 +77,18 @@ pub(crate) fn mark_stale(
             let more: Option<&str> = r.try_get(2)?;
             t.services
                 .extend(more.into_iter().flat_map(str::lines).map(str::to_string));
+            blamed.extend(r.try_get::<_, Option<String>>(3)?);
         }
+    }
+    // A deployment's kept tally (postgres/kept.rs) counts the incidents
+    // that blame it, whichever service they are of.
+    let blamed: Vec<&str> = blamed.iter().map(String::as_str).collect();
+    for r in old_rows(
+        tx,
+        "SELECT service FROM deployments WHERE id = ANY($1)",
+        &blamed,
+    )? {
+        t.services.insert(r.try_get(0)?);
     }
     for (sql, ids) in [
         ("SELECT repo FROM changes WHERE id = ANY($1)", &t.changes),
@@ -153,6 +166,9 @@ pub(super) fn refresh(
                 .collect();
         rederive(&mut tx, url, config, &services, None, progress)?;
         super::bulk::build(&mut tx, &dropped)?;
+        // Tallies rest on facts: built now, so that the first report
+        // after an import finds them.
+        super::kept::build_tallies(&mut tx, url, config)?;
         tx.execute(crate::BUMP_VERSION, &[&crate::GENERATION])?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('facts', $1)
@@ -186,6 +202,7 @@ pub(super) fn refresh(
         &[&repo_list],
     )?;
     let derived = rederive(&mut tx, url, config, &services, Some(&repos), progress)?;
+    super::kept::tallies_stale(&mut tx, &service_list, &repo_list)?;
     // Marks outside the closure stay for the reports that read them.
     tx.execute(
         "DELETE FROM stale_facts WHERE (kind = 'service' AND name = ANY($1))
@@ -602,35 +619,275 @@ pub(super) fn read_input(
         .isolation_level(IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()?;
-    // Only what this scope reads must be current, as on SQLite: writes
-    // keep marking busy services stale while a quiet one is reported.
-    match closure::stale_closure(&mut Reads(&mut tx), config, services)? {
-        Some(c) if c.is_empty() => {}
-        None if fresh(&mut tx, config)? => {}
-        _ => return Ok(None),
+    if !current(&mut tx, services, config)? {
+        return Ok(None);
     }
+    let input = read_in(
+        &mut tx,
+        url,
+        services,
+        window,
+        first_end,
+        config,
+        Reading::Rows,
+    )?;
+    tx.commit()?;
+    Ok(Some(input))
+}
+
+/// Whether the facts a report over `services` reads are current in the
+/// snapshot `tx` reads. Only what this scope reads must be, as on SQLite:
+/// writes keep marking busy services stale while a quiet one is reported.
+pub(super) fn current(
+    tx: &mut Transaction,
+    services: Option<&BTreeSet<Name>>,
+    config: &EngineConfig,
+) -> Result<bool> {
+    Ok(
+        match closure::stale_closure(&mut Reads(tx), config, services)? {
+            Some(c) => c.is_empty(),
+            None => fresh(tx, config)?,
+        },
+    )
+}
+
+/// What a report (or a tally build, `reading`) over `services` and
+/// `window` reads, in `tx`, whose facts are current.
+pub(super) fn read_in(
+    tx: &mut Transaction,
+    url: &str,
+    services: Option<&BTreeSet<Name>>,
+    window: Window,
+    first_end: Timestamp,
+    config: &EngineConfig,
+    reading: Reading,
+) -> Result<ReportInput> {
+    let for_report = reading != Reading::ForTallies;
     // The organisation's pull requests (as many rows as its deployments)
     // are read on a second connection in this same snapshot while this
     // one reads the rest, as SQLite's store reads them on a second
     // connection. The snapshot stays exported until this transaction ends,
-    // after the reader is joined.
+    // after the reader is joined. With kept tallies, the organisation's
+    // pull requests come as tallies.
     let beside = match services {
-        None => {
+        None if reading == Reading::Rows => {
             let snapshot: String =
-                super::query_one(&mut tx, "SELECT pg_export_snapshot()", &[])?.try_get(0)?;
+                super::query_one(tx, "SELECT pg_export_snapshot()", &[])?.try_get(0)?;
             let url = url.to_string();
             Some(std::thread::spawn(move || {
                 merged_pull_requests_beside(&url, &snapshot, window)
             }))
         }
-        Some(_) => None,
+        _ => None,
     };
     let mut names = Names::default();
     let mut input = ReportInput::default();
     let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
-    let in_scope = |column: &str, n: usize| in_scope(services, column, n);
     let from = window.from.micros();
 
+    match reading {
+        Reading::Kept => {
+            input = super::kept::kept_input(
+                tx,
+                services,
+                (from, window.to.micros()),
+                first_end,
+                &mut names,
+            )?
+        }
+        Reading::Rows | Reading::ForTallies => {
+            let whole_scope = reading == Reading::ForTallies;
+            read_deployments(
+                tx,
+                services,
+                (from, whole_scope),
+                config,
+                &mut names,
+                &mut input,
+            )?
+        }
+    }
+    let since = from - config.link_window_micros;
+
+    // Incidents: for a scope, those affecting it (or naming several
+    // services) and those blaming one of its deployments, as SQLite's.
+    input.incidents = match services {
+        None => select(
+            tx,
+            super::INCIDENT_COLUMNS,
+            "FROM incidents",
+            &[],
+            super::read_incident,
+        )?,
+        Some(_) => select(
+            tx,
+            super::INCIDENT_COLUMNS,
+            // One index for each way an incident can be the scope's (as
+            // an array, the deployments are looked up in the index, not
+            // every incident read into a hash join). Of those blaming its
+            // deployments, only the ones blaming a deployment read above
+            // can link: one that finished earlier is in no figure.
+            "FROM incidents WHERE id IN (
+                SELECT id FROM incidents WHERE service = ANY($1)
+                UNION ALL SELECT id FROM incidents WHERE services <> ''
+                UNION ALL SELECT id FROM incidents WHERE caused_by = ANY(ARRAY(
+                    SELECT id FROM deployments WHERE service = ANY($1) AND finished_at >= $2
+                    UNION SELECT deployment FROM retained_deployments
+                     WHERE service = ANY($1) AND finished_at >= $2)))",
+            &[&scope, &since],
+            super::read_incident,
+        )?,
+    };
+    input.sha_links = super::retention::read_links(tx, "incident_links", &mut names)?;
+
+    // Which repositories the scope deploys (now or before retention), and
+    // their pull requests merged in the window.
+    // Kept with the facts (fresh here): every service's for the
+    // organisation, which a gap check reads.
+    let pairs = match services {
+        Some(_) => super::query(
+            tx,
+            "SELECT service, repo FROM service_repos WHERE service = ANY($1)
+             UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
+            &[&scope],
+        )?,
+        None => super::query(
+            tx,
+            "SELECT service, repo FROM service_repos UNION SELECT service, repo FROM retained_deployed_repos",
+            &[],
+        )?,
+    };
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    for (service, repo) in pairs {
+        input
+            .deployed_repos
+            .insert((names.get(&service)?, names.get(&repo)?));
+    }
+    let repos: Vec<String> = input
+        .deployed_repos
+        .iter()
+        .map(|(_, r)| r.to_string())
+        .collect();
+    if !for_report {
+        // A build reads what retention kept of its deployments too.
+        super::retention::add_retained(tx, services, window, first_end, config, &mut input)?;
+        return Ok(input);
+    }
+    match beside {
+        Some(beside) => {
+            let part = beside
+                .join()
+                .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
+            input.pull_requests = part.pull_requests;
+            input.pull_request_facts = part.pull_request_facts;
+        }
+        // The organisation's come as tallies.
+        None if reading == Reading::Kept && services.is_none() => {}
+        None => super::retention::add_merged_pull_requests(
+            tx,
+            MERGED_PULL_REQUESTS,
+            "p.repo",
+            window,
+            services.map(|_| repos.as_slice()),
+            &mut names,
+            &mut input,
+        )?,
+    }
+
+    // Runs of those repositories finished in the window, and every other
+    // attempt of the same pipeline on the same commit.
+    // The days those repositories had changes (hygiene.md F7).
+    let days = [from, window.to.micros()].map(|t| t.div_euclid(MICROS_PER_DAY));
+    // A repository's days as one array: the organisation's 46 000 rows
+    // (500 repositories, 92 days) cost 37 ms to send and decode one by one.
+    let rows = match services {
+        Some(_) => super::query(
+            tx,
+            "SELECT repo, array_agg(day) FROM change_days
+              WHERE day >= $1 AND day <= $2 AND repo = ANY($3) GROUP BY repo",
+            &[&days[0], &days[1], &repos],
+        )?,
+        None => super::query(
+            tx,
+            "SELECT repo, array_agg(day) FROM change_days WHERE day >= $1 AND day <= $2 GROUP BY repo",
+            &[&days[0], &days[1]],
+        )?,
+    };
+    for r in rows {
+        let repo = names.get(r.try_get(0)?)?;
+        let days: Vec<i64> = r.try_get(1)?;
+        input
+            .change_days
+            .extend(days.into_iter().map(|day| (repo.clone(), day)));
+    }
+    // Runs of those repositories finished in the window, and the
+    // successful attempts of the pipelines that failed in it on the same
+    // commit (hygiene.md: flaky runs), as the SQLite store reads them.
+    let to = window.to.micros();
+    let in_window = "FROM pipeline_runs WHERE finished_at >= $1 AND finished_at < $2";
+    let mut runs = match services {
+        Some(_) => super::pipeline_runs(
+            tx,
+            &format!("{in_window} AND repo = ANY($3)"),
+            &[&from, &to, &repos],
+        )?,
+        None => super::pipeline_runs(tx, in_window, &[&from, &to])?,
+    };
+    let failed = crate::failed_run_keys(&runs);
+    if !failed.is_empty() {
+        let column = |i: usize| -> Vec<&str> {
+            failed
+                .iter()
+                .map(|k| match i {
+                    0 => k.0.as_str(),
+                    1 => k.1.as_str(),
+                    _ => k.2.as_str(),
+                })
+                .collect()
+        };
+        let later = super::pipeline_runs(
+            tx,
+            "FROM pipeline_runs WHERE status = 'success' AND (repo, sha, pipeline) IN
+               (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
+            &[&column(0), &column(1), &column(2)],
+        )?;
+        crate::add_later_runs(&mut runs, later);
+    }
+    input.pipeline_runs = lantern_engine::RunFacts::of_runs(&runs);
+
+    match reading {
+        // Kept tallies are read from unpurged stores only (`kept.rs`):
+        // retention kept nothing to add.
+        Reading::Kept => {
+            let linked = super::kept::kept_links(tx, &input.incidents)?;
+            if let Some(k) = &mut input.kept {
+                k.linked_incidents = linked;
+            }
+            input.merge_rollouts(config);
+        }
+        Reading::Rows | Reading::ForTallies => {
+            super::retention::add_retained(tx, services, window, first_end, config, &mut input)?
+        }
+    }
+    add_arrivals(tx, services, window, &mut input, &mut names)?;
+    Ok(input)
+}
+
+/// The deployments a report over `services` from `from` on reads, with
+/// their facts: see the comments inside.
+fn read_deployments(
+    tx: &mut Transaction,
+    services: Option<&BTreeSet<Name>>,
+    (from, whole_scope): (i64, bool),
+    config: &EngineConfig,
+    names: &mut Names,
+    input: &mut ReportInput,
+) -> Result<()> {
+    let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
+    let in_scope = |column: &str, n: usize| in_scope(services, column, n);
     // Deployments from the window's start on (less the link window: an
     // incident early in it may be inferred to one before it), rollbacks
     // that name what they roll back, and, of any service, every deployment
@@ -653,14 +910,17 @@ pub(super) fn read_input(
     };
     // The organisation reads the range itself by a join of two range
     // scans (below); its ids are only those before the range.
+    // So does a build of tallies (`whole_scope`): its scope's every
+    // deployment, by service. Looked up by id, a chunk of 25 services'
+    // 50 000 took 440 ms.
     let (range, scope_sql) = match services {
-        Some(_) => (
+        Some(_) if !whole_scope => (
             "finished_at >= $1 OR rollback_of IS NOT NULL",
             in_scope("service", 2),
         ),
-        None => (
+        _ => (
             "rollback_of IS NOT NULL AND finished_at < $1",
-            String::new(),
+            in_scope("service", 2),
         ),
     };
     // The organisation reads every deployment from `since` on (below), so
@@ -690,8 +950,8 @@ pub(super) fn read_input(
     );
     let since = from - config.link_window_micros;
     let ids: Vec<String> = match services {
-        Some(_) => super::query(&mut tx, &ids_sql, &[&since, &scope])?,
-        None => super::query(&mut tx, &ids_sql, &[&since])?,
+        Some(_) => super::query(tx, &ids_sql, &[&since, &scope])?,
+        None => super::query(tx, &ids_sql, &[&since])?,
     }
     .iter()
     .map(|r| r.try_get(0))
@@ -703,28 +963,37 @@ pub(super) fn read_input(
     let mut add =
         |tx: &mut Transaction, sql: &str, args: &[&dyn super::Arg], input: &mut ReportInput| {
             super::for_each_row(tx, sql, args, |r| {
-                let (d, f) = super::retention::read_measured_deployment(r, &mut names)?;
+                let (d, f) = super::retention::read_measured_deployment(r, names)?;
                 input.deployments.push(d);
                 input.deployment_facts.push(f);
                 Ok(())
             })
         };
     match services {
-        Some(_) => add(
-            &mut tx,
+        Some(_) if !whole_scope => add(
+            tx,
             &format!("{MEASURED} WHERE d.id = ANY($1)"),
             &[&ids],
-            &mut input,
+            input,
         )?,
-        None => {
-            // A fact's finish is its deployment's (written together): the
-            // condition lets the planner range-scan the facts too.
-            add(
-                &mut tx,
-                &format!("{MEASURED} AND f.finished_at >= $1 WHERE d.finished_at >= $1"),
-                &[&since],
-                &mut input,
-            )?;
+        _ => {
+            // A fact's finish and service are its deployment's (written
+            // together): the condition lets the planner range-scan the
+            // facts too.
+            match services {
+                None => add(
+                    tx,
+                    &format!("{MEASURED} AND f.finished_at >= $1 WHERE d.finished_at >= $1"),
+                    &[&since],
+                    input,
+                )?,
+                Some(_) => add(
+                    tx,
+                    &format!("{MEASURED} AND f.service = ANY($1) WHERE d.service = ANY($1)"),
+                    &[&scope],
+                    input,
+                )?,
+            }
             // Of the ids, only those the range did not hold (finished
             // before it) are looked up, by key. Asked for all of them with
             // `finished_at < since`, the planner scanned every deployment
@@ -740,10 +1009,10 @@ pub(super) fn read_input(
             if !before.is_empty() {
                 let in_range = input.deployments.len();
                 add(
-                    &mut tx,
+                    tx,
                     &format!("{MEASURED} WHERE d.id = ANY($1)"),
                     &[&before],
-                    &mut input,
+                    input,
                 )?;
                 // Older first, as they were read before.
                 input.deployments.rotate_left(in_range);
@@ -754,161 +1023,15 @@ pub(super) fn read_input(
     // Every member of a rollout any of these belong to: the engine merges
     // them into one (hygiene.md).
     super::retention::add_rollout_members(
-        &mut tx,
+        tx,
         "SELECT d.finished_at, d.id, d.service, d.environment, d.status, d.kind, d.rollback_of,
                 f.rule, f.sha_known, f.shipped, d.started_at, d.automated, d.rollout
            FROM deployments d LEFT JOIN deployment_facts f ON f.deployment = d.id
           WHERE d.rollout = ANY($1)",
-        &mut input,
-        &mut names,
+        input,
+        names,
     )?;
-
-    // Incidents: for a scope, those affecting it (or naming several
-    // services) and those blaming one of its deployments, as SQLite's.
-    input.incidents = match services {
-        None => select(
-            &mut tx,
-            super::INCIDENT_COLUMNS,
-            "FROM incidents",
-            &[],
-            super::read_incident,
-        )?,
-        Some(_) => select(
-            &mut tx,
-            super::INCIDENT_COLUMNS,
-            // One index for each way an incident can be the scope's (as
-            // an array, the deployments are looked up in the index, not
-            // every incident read into a hash join). Of those blaming its
-            // deployments, only the ones blaming a deployment read above
-            // can link: one that finished earlier is in no figure.
-            "FROM incidents WHERE id IN (
-                SELECT id FROM incidents WHERE service = ANY($1)
-                UNION ALL SELECT id FROM incidents WHERE services <> ''
-                UNION ALL SELECT id FROM incidents WHERE caused_by = ANY(ARRAY(
-                    SELECT id FROM deployments WHERE service = ANY($1) AND finished_at >= $2
-                    UNION SELECT deployment FROM retained_deployments
-                     WHERE service = ANY($1) AND finished_at >= $2)))",
-            &[&scope, &since],
-            super::read_incident,
-        )?,
-    };
-    input.sha_links = super::retention::read_links(&mut tx, "incident_links", &mut names)?;
-
-    // Which repositories the scope deploys (now or before retention), and
-    // their pull requests merged in the window.
-    // Kept with the facts (fresh here): every service's for the
-    // organisation, which a gap check reads.
-    let pairs = match services {
-        Some(_) => super::query(
-            &mut tx,
-            "SELECT service, repo FROM service_repos WHERE service = ANY($1)
-             UNION SELECT service, repo FROM retained_deployed_repos WHERE service = ANY($1)",
-            &[&scope],
-        )?,
-        None => super::query(
-            &mut tx,
-            "SELECT service, repo FROM service_repos UNION SELECT service, repo FROM retained_deployed_repos",
-            &[],
-        )?,
-    };
-    let pairs: Vec<(String, String)> = pairs
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_>>()?;
-    for (service, repo) in pairs {
-        input
-            .deployed_repos
-            .insert((names.get(&service)?, names.get(&repo)?));
-    }
-    let repos: Vec<String> = input
-        .deployed_repos
-        .iter()
-        .map(|(_, r)| r.to_string())
-        .collect();
-    match beside {
-        Some(beside) => {
-            let part = beside
-                .join()
-                .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
-            input.pull_requests = part.pull_requests;
-            input.pull_request_facts = part.pull_request_facts;
-        }
-        None => super::retention::add_merged_pull_requests(
-            &mut tx,
-            MERGED_PULL_REQUESTS,
-            "p.repo",
-            window,
-            services.map(|_| repos.as_slice()),
-            &mut names,
-            &mut input,
-        )?,
-    }
-
-    // Runs of those repositories finished in the window, and every other
-    // attempt of the same pipeline on the same commit.
-    // The days those repositories had changes (hygiene.md F7).
-    let days = [from, window.to.micros()].map(|t| t.div_euclid(MICROS_PER_DAY));
-    // A repository's days as one array: the organisation's 46 000 rows
-    // (500 repositories, 92 days) cost 37 ms to send and decode one by one.
-    let rows = match services {
-        Some(_) => super::query(
-            &mut tx,
-            "SELECT repo, array_agg(day) FROM change_days
-              WHERE day >= $1 AND day <= $2 AND repo = ANY($3) GROUP BY repo",
-            &[&days[0], &days[1], &repos],
-        )?,
-        None => super::query(
-            &mut tx,
-            "SELECT repo, array_agg(day) FROM change_days WHERE day >= $1 AND day <= $2 GROUP BY repo",
-            &[&days[0], &days[1]],
-        )?,
-    };
-    for r in rows {
-        let repo = names.get(r.try_get(0)?)?;
-        let days: Vec<i64> = r.try_get(1)?;
-        input
-            .change_days
-            .extend(days.into_iter().map(|day| (repo.clone(), day)));
-    }
-    // Runs of those repositories finished in the window, and the
-    // successful attempts of the pipelines that failed in it on the same
-    // commit (hygiene.md: flaky runs), as the SQLite store reads them.
-    let to = window.to.micros();
-    let in_window = "FROM pipeline_runs WHERE finished_at >= $1 AND finished_at < $2";
-    let mut runs = match services {
-        Some(_) => super::pipeline_runs(
-            &mut tx,
-            &format!("{in_window} AND repo = ANY($3)"),
-            &[&from, &to, &repos],
-        )?,
-        None => super::pipeline_runs(&mut tx, in_window, &[&from, &to])?,
-    };
-    let failed = crate::failed_run_keys(&runs);
-    if !failed.is_empty() {
-        let column = |i: usize| -> Vec<&str> {
-            failed
-                .iter()
-                .map(|k| match i {
-                    0 => k.0.as_str(),
-                    1 => k.1.as_str(),
-                    _ => k.2.as_str(),
-                })
-                .collect()
-        };
-        let later = super::pipeline_runs(
-            &mut tx,
-            "FROM pipeline_runs WHERE status = 'success' AND (repo, sha, pipeline) IN
-               (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))",
-            &[&column(0), &column(1), &column(2)],
-        )?;
-        crate::add_later_runs(&mut runs, later);
-    }
-    input.pipeline_runs = lantern_engine::RunFacts::of_runs(&runs);
-
-    super::retention::add_retained(&mut tx, services, window, first_end, config, &mut input)?;
-    add_arrivals(&mut tx, services, window, &mut input, &mut names)?;
-    tx.commit()?;
-    Ok(Some(input))
+    Ok(())
 }
 
 /// hygiene.md F1 and F3: events of the window dated after their arrival,

@@ -19,6 +19,7 @@ mod bulk;
 mod facts;
 mod governance;
 mod health;
+mod kept;
 mod notify;
 mod retention;
 mod schema;
@@ -1084,6 +1085,30 @@ impl Store for PostgresStore {
             }
             Ok(items.finish())
         })
+    }
+
+    /// From kept tallies (`kept.rs`) for the organisation and teams of
+    /// more than one build's services, refreshed first when stale; from
+    /// rows for fewer services (read faster than their tallies are added)
+    /// and on purged stores.
+    fn report_input_kept(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        first_end: lantern_events::Timestamp,
+        config: &EngineConfig,
+    ) -> Result<ReportInput> {
+        if services.is_none_or(|s| s.len() > crate::kept::SERVICES_PER_BUILD) {
+            let url = self.url.clone();
+            for _ in 0..3 {
+                match kept::read_kept(self.client(), &url, services, window, first_end, config)? {
+                    kept::KeptRead::Input(input) => return Ok(*input),
+                    kept::KeptRead::Purged => break,
+                    kept::KeptRead::Stale => kept::refresh(self.client(), &url, services, config)?,
+                }
+            }
+        }
+        self.report_input_ending(services, window, first_end, config)
     }
 
     /// From kept facts, refreshed first when stale. Writes committing

@@ -675,6 +675,10 @@ pub(super) fn add_retained(
     Ok(())
 }
 
+/// What retention kept of the pull requests merged in a window.
+pub(super) const RETAINED_MERGED: &str = "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys, size, review_kept
+   FROM retained_pull_requests WHERE merged_at >= $1 AND merged_at < $2";
+
 fn add_kept(
     c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
@@ -736,8 +740,7 @@ fn add_kept(
         .collect();
     add_merged_pull_requests(
         c,
-        "SELECT merged_at, pull_request, repo, opened_at, first_review_at, first_commit_at, deploys, size, review_kept
-           FROM retained_pull_requests WHERE merged_at >= $1 AND merged_at < $2",
+        RETAINED_MERGED,
         "repo",
         window,
         services.map(|_| repos.as_slice()),

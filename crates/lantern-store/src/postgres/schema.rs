@@ -570,6 +570,37 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX change_days_by_day ON change_days(day, repo);
     "#,
+    // Issue 23: the kept form (postgres/kept.rs, as SQLite's 23rd): per
+    // UTC day and service, the tally of its deployments (`DeployTally`);
+    // the incidents linked to a deployment, by its service; per UTC day
+    // and repository, the organisation's pull-request tally (`PrTally`);
+    // and the services and repositories a refresh made stale. Nothing is
+    // kept until the first report that reads them builds them all (meta
+    // `tallies` names the settings).
+    r#"
+    CREATE TABLE deployment_days (
+        day BIGINT NOT NULL,
+        service TEXT COLLATE "C" NOT NULL,
+        tally BYTEA NOT NULL,
+        PRIMARY KEY (day, service)
+    );
+    CREATE INDEX deployment_days_service ON deployment_days(service);
+    CREATE TABLE linked_incidents (
+        incident TEXT COLLATE "C" NOT NULL,
+        service TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (incident, service)
+    );
+    CREATE INDEX linked_incidents_service ON linked_incidents(service);
+    CREATE TABLE stale_tallies (service TEXT COLLATE "C" PRIMARY KEY);
+    CREATE TABLE pull_request_days (
+        day BIGINT NOT NULL,
+        repo TEXT COLLATE "C" NOT NULL,
+        tally BYTEA NOT NULL,
+        PRIMARY KEY (day, repo)
+    );
+    CREATE INDEX pull_request_days_repo ON pull_request_days(repo);
+    CREATE TABLE stale_pr_tallies (repo TEXT COLLATE "C" PRIMARY KEY);
+    "#,
 ];
 
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;

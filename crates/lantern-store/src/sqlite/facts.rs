@@ -18,6 +18,7 @@
 use crate::Result;
 use crate::closure::{self, Closure, Column, StaleReads};
 use crate::codec::*;
+use crate::kept::Reading;
 use crate::sqlite::{Fields, SqliteStore, placeholders};
 use crate::touched::{Touched, fingerprint};
 use crate::{Store, StoreError};
@@ -355,17 +356,6 @@ impl<'c> Staging<'c> {
         tx.commit()?;
         Ok(())
     }
-}
-
-/// What a window's read is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Reading {
-    /// A report, from the deployments' rows.
-    Rows,
-    /// A report over whole days, from kept tallies (`sqlite/kept.rs`).
-    Kept,
-    /// Building tallies: deployments and incidents only.
-    ForTallies,
 }
 
 /// Past this, a refresh folds the WAL into the database file.

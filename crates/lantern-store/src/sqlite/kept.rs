@@ -16,41 +16,14 @@
 
 use crate::Result;
 use crate::codec::*;
-use crate::sqlite::facts::Reading;
+use crate::kept::*;
 use crate::sqlite::{SqliteStore, placeholders};
-use crate::tally_codec::{decode_pr_tally, decode_tally, encode_pr_tally, encode_tally};
-use crate::touched::fingerprint;
+use crate::tally_codec::{decode_pr_tally, decode_tally};
 use lantern_engine::*;
 use lantern_events::*;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 use std::collections::BTreeSet;
-
-/// Services whose tallies are rebuilt from one read.
-const SERVICES_PER_BUILD: usize = 25;
-
-/// Repositories whose pull-request tallies are rebuilt from one read.
-const REPOS_PER_BUILD: usize = 50;
-
-/// The settings tallies depend on: what facts do, and how incidents link.
-fn tally_fingerprint(config: &EngineConfig) -> String {
-    format!(
-        "t1:{}:{}:{}",
-        fingerprint(config),
-        config.link_window_micros,
-        config.infer_incident_links
-    )
-}
-
-/// All of time, for a build's read: wide enough for any stored instant,
-/// narrow enough that no bound overflows when a link window is taken off.
-fn all_time() -> Window {
-    let edge = 1i64 << 58;
-    Window {
-        from: Timestamp::from_micros(-edge),
-        to: Timestamp::from_micros(edge),
-    }
-}
 
 impl SqliteStore {
     /// What a report over whole UTC days needs, with kept tallies standing
@@ -156,7 +129,7 @@ impl SqliteStore {
             None => self.distinct_names("SELECT DISTINCT repo FROM pull_request_window")?,
         };
         let whole = all_time();
-        let mut rows: Vec<(i64, String, Vec<u8>)> = Vec::new();
+        let mut rows: Vec<TallyRow> = Vec::new();
         let mut names = Names::default();
         for chunk in list.chunks(REPOS_PER_BUILD) {
             let args: Vec<Value> = chunk.iter().map(|r| Value::from(r.clone())).collect();
@@ -167,10 +140,7 @@ impl SqliteStore {
                 (whole.from.micros(), whole.to.micros()),
                 &mut names,
             )?;
-            let ledger = Ledger::build(&input, config);
-            for ((repo, day), tally) in ledger.pr_day_tallies(&whole) {
-                rows.push((day, repo.to_string(), encode_pr_tally(&tally)));
-            }
+            rows.extend(pull_request_rows(&input, config));
         }
         let tx = self.conn.transaction()?;
         let cleared = (!everything).then_some(list.as_slice());
@@ -206,31 +176,15 @@ impl SqliteStore {
             )?,
         };
         let whole = all_time();
-        let mut days: Vec<(i64, String, Vec<u8>)> = Vec::new();
+        let mut days: Vec<TallyRow> = Vec::new();
         let mut links: Vec<(String, String)> = Vec::new();
         for chunk in list.chunks(SERVICES_PER_BUILD) {
-            let set: BTreeSet<Name> = chunk
-                .iter()
-                .map(|s| Name::parse(s))
-                .collect::<Result<_, _>>()
-                .map_err(|what| crate::StoreError::Corrupt { what })?;
+            let set = name_set(chunk)?;
             let input =
                 self.window_input(Some(&set), whole, whole.to, config, Reading::ForTallies)?;
-            let ledger = Ledger::build(&input, config);
-            let scope = Scope::Team {
-                name: Name::parse("kept").map_err(|what| crate::StoreError::Corrupt { what })?,
-                services: set.clone(),
-            };
-            for ((service, day), tally) in ledger.day_tallies(&scope, &whole) {
-                days.push((day, service.to_string(), encode_tally(&tally)));
-            }
-            links.extend(
-                ledger
-                    .incident_links_by_service()
-                    .into_iter()
-                    .filter(|(_, s)| set.contains(s))
-                    .map(|(i, s)| (i.to_string(), s.to_string())),
-            );
+            let (more_days, more_links) = deployment_rows(&input, &set, config)?;
+            days.extend(more_days);
+            links.extend(more_links);
         }
         let tx = self.conn.transaction()?;
         let cleared = (!everything).then_some(list.as_slice());
@@ -261,9 +215,7 @@ impl SqliteStore {
         first_end: Timestamp,
         names: &mut Names,
     ) -> Result<ReportInput> {
-        let look_back = first_end.micros() - 90 * MICROS_PER_DAY;
-        let first = from.min(look_back).div_euclid(MICROS_PER_DAY);
-        let end = to.div_euclid(MICROS_PER_DAY) + i64::from(to.rem_euclid(MICROS_PER_DAY) != 0);
+        let (first, end) = deployment_days(from, to, first_end);
         let in_scope = match services {
             Some(_) => format!("AND service IN ({})", placeholders(scope_args.len())),
             None => String::new(),
