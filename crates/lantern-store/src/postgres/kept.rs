@@ -105,6 +105,12 @@ pub(super) fn refresh(
     config: &EngineConfig,
 ) -> Result<()> {
     facts::refresh(client, url, config, services, &|_, _| {})?;
+    current_tallies(client, url, config)
+}
+
+/// Rebuilds every stale tally, or all of them when none were built with
+/// these settings.
+pub(super) fn current_tallies(client: &mut Client, url: &str, config: &EngineConfig) -> Result<()> {
     let mut tx = client.transaction()?;
     // Exclusive, as a refresh of facts: no write commits meanwhile, and
     // no other replica builds the same tallies at the same time.
@@ -151,7 +157,7 @@ pub(super) fn tallies_stale(
 
 /// Builds every tally anew with these settings, in `tx`, which holds the
 /// facts' lock and reads current facts.
-pub(super) fn build_tallies(tx: &mut Transaction, url: &str, config: &EngineConfig) -> Result<()> {
+fn build_tallies(tx: &mut Transaction, url: &str, config: &EngineConfig) -> Result<()> {
     let started = std::time::Instant::now();
     build_deployment_tallies(tx, url, config, None)?;
     let deployments_s = started.elapsed().as_secs_f64();
