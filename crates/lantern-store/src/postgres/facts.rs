@@ -670,14 +670,15 @@ pub(super) fn read_in(
     // one reads the rest, as SQLite's store reads them on a second
     // connection. The snapshot stays exported until this transaction ends,
     // after the reader is joined. With kept tallies, the organisation's
-    // pull requests come as tallies.
+    // pull requests come as tallies, read the same way (at ten times the
+    // organisation, 460 000 of each kind).
     let beside = match services {
-        None if reading == Reading::Rows => {
+        None if for_report => {
             let snapshot: String =
                 super::query_one(tx, "SELECT pg_export_snapshot()", &[])?.try_get(0)?;
             let url = url.to_string();
             Some(std::thread::spawn(move || {
-                merged_pull_requests_beside(&url, &snapshot, window)
+                pull_requests_beside(&url, &snapshot, window, reading)
             }))
         }
         _ => None,
@@ -785,9 +786,10 @@ pub(super) fn read_in(
                 .map_err(|_| corrupt("the pull-request reader stopped unexpectedly"))??;
             input.pull_requests = part.pull_requests;
             input.pull_request_facts = part.pull_request_facts;
+            if let (Some(k), Some(part)) = (&mut input.kept, part.kept) {
+                k.pull_requests = part.pull_requests;
+            }
         }
-        // The organisation's come as tallies.
-        None if reading == Reading::Kept && services.is_none() => {}
         None => super::retention::add_merged_pull_requests(
             tx,
             MERGED_PULL_REQUESTS,
@@ -1246,20 +1248,34 @@ fn in_snapshot<T>(
     Ok(out)
 }
 
-/// Every pull request merged in the window, read on a connection of its
-/// own in the exported `snapshot` of another transaction.
-fn merged_pull_requests_beside(url: &str, snapshot: &str, window: Window) -> Result<ReportInput> {
+/// Every pull request merged in the window (or, `Reading::Kept`, their
+/// kept tallies), read on a connection of its own in the exported
+/// `snapshot` of another transaction.
+fn pull_requests_beside(
+    url: &str,
+    snapshot: &str,
+    window: Window,
+    reading: Reading,
+) -> Result<ReportInput> {
     in_snapshot(url, snapshot, |tx| {
         let (mut names, mut input) = (Names::default(), ReportInput::default());
-        super::retention::add_merged_pull_requests(
-            tx,
-            MERGED_PULL_REQUESTS,
-            "p.repo",
-            window,
-            None,
-            &mut names,
-            &mut input,
-        )?;
+        match reading {
+            Reading::Kept => {
+                input.kept = Some(KeptDays {
+                    pull_requests: Some(super::kept::kept_pull_requests(tx, window, &mut names)?),
+                    ..KeptDays::default()
+                })
+            }
+            _ => super::retention::add_merged_pull_requests(
+                tx,
+                MERGED_PULL_REQUESTS,
+                "p.repo",
+                window,
+                None,
+                &mut names,
+                &mut input,
+            )?,
+        }
         Ok(input)
     })
 }

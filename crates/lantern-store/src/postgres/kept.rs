@@ -121,6 +121,21 @@ pub(super) fn current_tallies(client: &mut Client, url: &str, config: &EngineCon
             .transpose()?;
     if built.as_deref() != Some(tally_fingerprint(config).as_str()) {
         build_tallies(&mut tx, url, config)?;
+        // Built a chunk of services at a time, the rows of a day lay all
+        // over the table: a window's range read 22 500 of its 36 000
+        // pages at ten times the organisation. In day order it reads a
+        // window's share (the organisation's 90 days' deployment tallies
+        // there: 0.30–0.38 s → 0.20–0.25 s to send; both tables sorted
+        // in 7.6 s of a 327 s import).
+        tx.batch_execute(
+            "CLUSTER deployment_days USING deployment_days_pkey;
+             CLUSTER pull_request_days USING pull_request_days_pkey;",
+        )?;
+        tx.commit()?;
+        // Their plans need statistics (a window of 889 000 rows was
+        // estimated at 14 000 without).
+        client.batch_execute("ANALYZE deployment_days, pull_request_days, linked_incidents")?;
+        return Ok(());
     } else {
         let services = names(&mut tx, "SELECT service FROM stale_tallies")?;
         let repos = names(&mut tx, "SELECT repo FROM stale_pr_tallies")?;
@@ -361,9 +376,9 @@ fn clear(tx: &mut Transaction, tables: &[&str], column: &str, names: &[String]) 
     Ok(())
 }
 
-/// A report input holding the kept tallies of the scope's services (and,
-/// for the organisation, its pull requests') on the days a report over
-/// `(from, to)` reads.
+/// A report input holding the kept tallies of the scope's services on
+/// the days a report over `(from, to)` reads (the organisation's pull
+/// requests' are read beside them: [`kept_pull_requests`]).
 pub(super) fn kept_input(
     tx: &mut Transaction,
     services: Option<&BTreeSet<Name>>,
@@ -389,31 +404,36 @@ pub(super) fn kept_input(
         )?,
         None => super::for_each_row(tx, select, &[&first, &end], &mut add)?,
     }
-    let pull_requests = match services {
-        Some(_) => None,
-        None => {
-            let mut kept = Vec::new();
-            super::for_each_row(
-                tx,
-                "SELECT day, repo, tally FROM pull_request_days WHERE day >= $1 AND day < $2",
-                &[&from.div_euclid(MICROS_PER_DAY), &end],
-                |r| {
-                    let repo = names.get(r.try_get(1)?)?;
-                    kept.push(((repo, r.try_get(0)?), decode_pr_tally(r.try_get(2)?)?));
-                    Ok(())
-                },
-            )?;
-            Some(kept)
-        }
-    };
     Ok(ReportInput {
         kept: Some(KeptDays {
             tallies,
-            linked_incidents: Default::default(),
-            pull_requests,
+            ..KeptDays::default()
         }),
         ..ReportInput::default()
     })
+}
+
+/// The organisation's kept pull-request tallies of the window's days.
+pub(super) fn kept_pull_requests(
+    tx: &mut Transaction,
+    window: Window,
+    names: &mut Names,
+) -> Result<Vec<((Name, i64), PrTally)>> {
+    let mut kept = Vec::new();
+    super::for_each_row(
+        tx,
+        "SELECT day, repo, tally FROM pull_request_days WHERE day >= $1 AND day < $2",
+        &[
+            &window.from.micros().div_euclid(MICROS_PER_DAY),
+            &end_day(window.to.micros()),
+        ],
+        |r| {
+            let repo = names.get(r.try_get(1)?)?;
+            kept.push(((repo, r.try_get(0)?), decode_pr_tally(r.try_get(2)?)?));
+            Ok(())
+        },
+    )?;
+    Ok(kept)
 }
 
 /// Which of these incidents are linked to a deployment.
