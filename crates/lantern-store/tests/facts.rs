@@ -60,17 +60,23 @@ fn kept_blame(at: &Location) {
 
 /// Tallies kept from earlier writes follow every later one: incidents
 /// blaming another service's deployments, resolutions, late deployments.
+/// Every other report is read through a second handle on the same store
+/// (another process, or another replica), which refreshes what the
+/// first one's writes made stale.
 fn kept_tallies_follow(at: &Location) {
     for seed in 0..16u64 {
-        let mut store = match at {
+        let open = |fresh_store: bool| match at {
             Location::Sqlite(path) => {
                 let mut sqlite =
                     SqliteStore::open(&path.with_file_name(format!("follow-{seed}.db"))).unwrap();
                 sqlite.set_partial_refresh_share(1.0);
                 Box::new(sqlite) as Box<dyn Store + Send>
             }
-            Location::Postgres(_) => fresh(at, seed),
+            Location::Postgres(_) if fresh_store => fresh(at, seed),
+            Location::Postgres(_) => at.open().unwrap(),
         };
+        let mut store = open(true);
+        let mut other = open(false);
         let cfg = EngineConfig::default();
         let mut events = parse_all(&history(seed));
         let mut rng = Rng::new(seed);
@@ -79,7 +85,7 @@ fn kept_tallies_follow(at: &Location) {
         }
         let w = whole_days(BASE - 20 * 86_400, BASE + 60 * 86_400);
         let mut written = Vec::new();
-        for chunk in events.chunks(23) {
+        for (i, chunk) in events.chunks(23).enumerate() {
             store.write(chunk).unwrap();
             written.extend_from_slice(chunk);
             let all = EventSet::from_events(written.clone());
@@ -87,8 +93,12 @@ fn kept_tallies_follow(at: &Location) {
                 flow: None,
                 ..report(&all, &Scope::Org, w, &cfg)
             };
+            let reader = match i % 2 {
+                0 => store.as_mut(),
+                _ => other.as_mut(),
+            };
             assert_eq!(
-                kept_report(store.as_mut(), &Scope::Org, w, w.to, &cfg, None),
+                kept_report(reader, &Scope::Org, w, w.to, &cfg, None),
                 [expected],
                 "{at}: seed {seed}, after {} events",
                 written.len()
