@@ -605,8 +605,6 @@ impl SqliteStore {
         };
         self.conn().pragma_update(None, "mmap_size", mmap)?;
         let for_report = reading != Reading::ForTallies;
-        // The organisation's pull requests come with kept tallies.
-        let with_pull_requests = for_report && !(reading == Reading::Kept && services.is_none());
         let mut names = Names::default();
         let scope_args: Vec<Value> = services
             .map(|s| s.iter().map(|n| Value::from(n.to_string())).collect())
@@ -633,12 +631,13 @@ impl SqliteStore {
                         repos,
                         (from, to),
                         loaded_from,
-                        with_pull_requests,
+                        reading,
                     )
                 })
             });
             // The two threads take about as long: deployments and runs
-            // here, pull requests and incidents there.
+            // here, pull requests and incidents there (with kept tallies:
+            // the deployments' here, the pull requests' there).
             let mut input = match reading {
                 Reading::Kept => {
                     self.kept_input(services, &scope_args, (from, to), first_end, &mut names)?
@@ -666,7 +665,7 @@ impl SqliteStore {
                     repos,
                     (from, to),
                     loaded_from,
-                    with_pull_requests,
+                    reading,
                 )?,
             };
             input.incidents = reads.incidents;
@@ -675,8 +674,9 @@ impl SqliteStore {
             input.pull_request_facts = reads.pull_request_facts;
             input.change_days = reads.change_days;
             input.deployed_repos = deployed_repos;
-            if let Some(k) = &mut input.kept {
-                k.linked_incidents = self.kept_links(&input.incidents)?;
+            if let (Some(k), Some(read)) = (&mut input.kept, reads.kept) {
+                k.linked_incidents = read.linked_incidents;
+                k.pull_requests = read.pull_requests;
             }
             input.merge_rollouts(config);
             if for_report {
@@ -1065,11 +1065,13 @@ fn window_reads_beside_deployments(
     repos: Option<&[Value]>,
     (from, to): (i64, i64),
     loaded_from: i64,
-    with_pull_requests: bool,
+    reading: Reading,
 ) -> Result<ReportInput> {
     let mut names = Names::default();
     let mut out = ReportInput::default();
-    if with_pull_requests {
+    // With kept tallies the organisation's pull requests are tallies too.
+    let kept = reading == Reading::Kept;
+    if reading != Reading::ForTallies && !(kept && services.is_none()) {
         (out.pull_requests, out.pull_request_facts) =
             window_pull_requests(conn, repos, (from, to), &mut names)?;
     }
@@ -1125,6 +1127,22 @@ fn window_reads_beside_deployments(
     while let Some(r) = rows.next()? {
         out.change_days
             .push((names.get(r.get_ref(0)?.as_str()?)?, r.get(1)?));
+    }
+    drop(rows);
+    drop(stmt);
+    if kept {
+        out.kept = Some(KeptDays {
+            linked_incidents: crate::sqlite::kept::linked(conn, &out.incidents)?,
+            pull_requests: match services {
+                None => Some(crate::sqlite::kept::kept_pull_requests(
+                    conn,
+                    (from, to),
+                    &mut names,
+                )?),
+                Some(_) => None,
+            },
+            ..KeptDays::default()
+        });
     }
     Ok(out)
 }
