@@ -788,6 +788,8 @@ pub(super) fn read_in(
             input.pull_request_facts = part.pull_request_facts;
             if let (Some(k), Some(part)) = (&mut input.kept, part.kept) {
                 k.pull_requests = part.pull_requests;
+                // Every linked incident, narrowed below.
+                k.linked_incidents = part.linked_incidents;
             }
         }
         None => super::retention::add_merged_pull_requests(
@@ -866,9 +868,16 @@ pub(super) fn read_in(
         // Kept tallies are read from unpurged stores only (`kept.rs`):
         // retention kept nothing to add.
         Reading::Kept => {
-            let linked = super::kept::kept_links(tx, &input.incidents)?;
             if let Some(k) = &mut input.kept {
-                k.linked_incidents = linked;
+                k.linked_incidents = match services {
+                    None => input
+                        .incidents
+                        .iter()
+                        .filter(|i| k.linked_incidents.contains(&i.id))
+                        .map(|i| i.id.clone())
+                        .collect(),
+                    Some(_) => super::kept::kept_links(tx, &input.incidents)?,
+                };
             }
             input.merge_rollouts(config);
         }
@@ -1263,6 +1272,7 @@ fn pull_requests_beside(
             Reading::Kept => {
                 input.kept = Some(KeptDays {
                     pull_requests: Some(super::kept::kept_pull_requests(tx, window, &mut names)?),
+                    linked_incidents: super::kept::every_linked(tx)?,
                     ..KeptDays::default()
                 })
             }

@@ -436,6 +436,23 @@ pub(super) fn kept_pull_requests(
     Ok(kept)
 }
 
+/// Every incident linked to a deployment: for the organisation, whose
+/// every incident is read, one scan (20 000 at full size) rather than
+/// all of them bound as an array and looked up (5 ms to bind, 8 to run).
+pub(super) fn every_linked(tx: &mut Transaction) -> Result<foldhash::HashSet<EventId>> {
+    let mut linked = foldhash::HashSet::default();
+    super::for_each_row(
+        tx,
+        "SELECT DISTINCT incident FROM linked_incidents",
+        &[],
+        |r| {
+            linked.insert(id(r.try_get(0)?)?);
+            Ok(())
+        },
+    )?;
+    Ok(linked)
+}
+
 /// Which of these incidents are linked to a deployment.
 pub(super) fn kept_links(
     tx: &mut Transaction,
