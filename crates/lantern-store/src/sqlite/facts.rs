@@ -654,6 +654,9 @@ impl SqliteStore {
                 input.pipeline_runs =
                     crate::sqlite::runs::window_runs(self.conn(), &mut names, repos, (from, to))?;
             }
+            if reading == Reading::Kept {
+                input.change_days = change_days(self.conn(), repos, (from, to), &mut names)?;
+            }
             let reads = match reads {
                 Some(reads) => reads
                     .join()
@@ -672,7 +675,9 @@ impl SqliteStore {
             input.sha_links = reads.sha_links;
             input.pull_requests = reads.pull_requests;
             input.pull_request_facts = reads.pull_request_facts;
-            input.change_days = reads.change_days;
+            if reading != Reading::Kept {
+                input.change_days = reads.change_days;
+            }
             input.deployed_repos = deployed_repos;
             if let (Some(k), Some(read)) = (&mut input.kept, reads.kept) {
                 k.linked_incidents = read.linked_incidents;
@@ -1075,11 +1080,6 @@ fn window_reads_beside_deployments(
         (out.pull_requests, out.pull_request_facts) =
             window_pull_requests(conn, repos, (from, to), &mut names)?;
     }
-    let in_repos = match repos {
-        Some(r) => format!("AND repo IN ({})", placeholders(r.len())),
-        None => String::new(),
-    };
-    let repos = repos.unwrap_or_default();
     // Incidents: for a scope, those affecting it (or naming several
     // services, which is rare) and those blaming one of its deployments.
     out.incidents = match services {
@@ -1119,17 +1119,11 @@ fn window_reads_beside_deployments(
     drop(rows);
     drop(stmt);
 
-    // The days those repositories had changes (hygiene.md F7).
-    let sql = format!("SELECT repo, day FROM change_days WHERE day >= ? AND day <= ? {in_repos}");
-    let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params_from_iter(days.iter().chain(repos)))?;
-    while let Some(r) = rows.next()? {
-        out.change_days
-            .push((names.get(r.get_ref(0)?.as_str()?)?, r.get(1)?));
+    // With kept tallies they are read beside those of the deployments,
+    // which take less than the rest.
+    if !kept {
+        out.change_days = change_days(conn, repos, (from, to), &mut names)?;
     }
-    drop(rows);
-    drop(stmt);
     if kept {
         out.kept = Some(KeptDays {
             linked_incidents: crate::sqlite::kept::linked(conn, &out.incidents)?,
@@ -1143,6 +1137,30 @@ fn window_reads_beside_deployments(
             },
             ..KeptDays::default()
         });
+    }
+    Ok(out)
+}
+
+/// The days these repositories (`None`: every one) had changes in
+/// `(from, to)` (hygiene.md F7).
+fn change_days(
+    conn: &rusqlite::Connection,
+    repos: Option<&[Value]>,
+    (from, to): (i64, i64),
+    names: &mut Names,
+) -> Result<Vec<(Name, i64)>> {
+    let in_repos = match repos {
+        Some(r) => format!("AND repo IN ({})", placeholders(r.len())),
+        None => String::new(),
+    };
+    let repos = repos.unwrap_or_default();
+    let sql = format!("SELECT repo, day FROM change_days WHERE day >= ? AND day <= ? {in_repos}");
+    let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(days.iter().chain(repos)))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push((names.get(r.get_ref(0)?.as_str()?)?, r.get(1)?));
     }
     Ok(out)
 }
