@@ -616,11 +616,7 @@ pub(super) fn read_input(
     first_end: Timestamp,
     config: &EngineConfig,
 ) -> Result<Option<ReportInput>> {
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()?;
+    let mut tx = repeatable_read(client)?;
     if !current(&mut tx, services, config)? {
         return Ok(None);
     }
@@ -635,6 +631,15 @@ pub(super) fn read_input(
     )?;
     tx.commit()?;
     Ok(Some(input))
+}
+
+/// A read-only transaction in one snapshot, as a report reads.
+pub(super) fn repeatable_read(client: &mut Client) -> Result<Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()?)
 }
 
 /// Whether the facts a report over `services` reads are current in the
@@ -1246,11 +1251,7 @@ fn in_snapshot<T>(
         )));
     }
     let mut client = super::open_client(url)?;
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()?;
+    let mut tx = repeatable_read(&mut client)?;
     tx.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{snapshot}'"))?;
     let out = read(&mut tx)?;
     tx.commit()?;

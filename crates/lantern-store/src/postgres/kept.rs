@@ -22,7 +22,7 @@ use crate::kept::*;
 use crate::tally_codec::{decode_pr_tally, decode_tally};
 use lantern_engine::*;
 use lantern_events::*;
-use postgres::{Client, IsolationLevel, Transaction};
+use postgres::{Client, Transaction};
 use std::collections::BTreeSet;
 
 /// What a report's read of kept tallies found.
@@ -48,11 +48,7 @@ pub(super) fn read_kept(
     first_end: Timestamp,
     config: &EngineConfig,
 ) -> Result<KeptRead> {
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()?;
+    let mut tx = facts::repeatable_read(client)?;
     if !facts::current(&mut tx, services, config)? {
         return Ok(KeptRead::Stale);
     }

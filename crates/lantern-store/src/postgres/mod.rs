@@ -1134,12 +1134,7 @@ impl Store for PostgresStore {
         // Derived from the events instead: one snapshot for every read, as a
         // purge committing in between must not show both an event and what
         // retention kept of it.
-        let mut tx = self
-            .client()
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
+        let mut tx = facts::repeatable_read(self.client())?;
         let events = load(&mut tx, services, DERIVING_CHANGE_COLUMNS)?;
         let mut input = ReportInput::from_events(events, config);
         // Repositories deployed before retention purged their deployments.
