@@ -4,7 +4,8 @@
 //! grants (token hashes), sessions, the audit log with its chain ends,
 //! disputes, pulse rounds with their codes and answers, experiments, the
 //! notification outbox, what retention kept (its aliased window rows become the
-//! `retained_*` tables). SQLite's other derived facts are not copied:
+//! `retained_*` tables). SQLite's derived facts and tallies, and the
+//! settings they were derived with (meta `facts`, `tallies`), are not copied:
 //! PostgreSQL derives its own at the first report.
 
 use crate::Result;
@@ -62,6 +63,10 @@ fn sqlite_source(table: &str) -> String {
         "retained_incident_links" => format!(
             "incident_links WHERE incident GLOB '{RETAINED_GLOB}' OR deployment GLOB '{RETAINED_GLOB}'"
         ),
+        // What facts and tallies were derived with: PostgreSQL derives
+        // its own (copied, it took their settings for facts and tallies it
+        // never built, and reported no lead time).
+        "meta" => "meta WHERE key NOT IN ('facts', 'tallies')".to_string(),
         _ => table.to_string(),
     }
 }

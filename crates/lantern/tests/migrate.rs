@@ -155,3 +155,50 @@ fn a_sqlite_installation_moves_into_postgresql_whole() {
         "{log}"
     );
 }
+
+/// A store retention never purged moves too: SQLite's facts and tallies
+/// stay behind with the settings they were derived with, and PostgreSQL
+/// derives its own (copied, those settings made PostgreSQL report no lead
+/// time, and `migrate` refused its own result).
+#[test]
+fn an_installation_never_purged_moves_with_the_same_reports() {
+    let Some(db) = lantern_store::testing::database("migrate_unpurged") else {
+        return;
+    };
+    let env = Env::new();
+    let out = env.run(&["demo", "--no-serve", "--until", "2026-06-01"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&[
+        "migrate",
+        "--quiet",
+        "--from",
+        "lantern-demo.db",
+        "--to",
+        &db.url,
+        "--config",
+        "lantern-demo.toml",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = |on: &str, extra: &[&str]| {
+        let mut args = words("report --format json --from 2026-01-01 --to 2026-06-01");
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[
+            "--db",
+            on,
+            "--key-file",
+            "lantern-demo.db.key",
+            "--config",
+            "lantern-demo.toml",
+        ]);
+        let out = env.run(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    // Whole days: the organisation's report adds kept tallies on both.
+    for scope in [&[][..], &["--bucket", "week"], &["--service", "checkout"]] {
+        let moved = report(&db.url, scope);
+        assert_eq!(moved, report("lantern-demo.db", scope), "{scope:?}");
+    }
+    let org: serde_json::Value = serde_json::from_str(&report(&db.url, &[])).unwrap();
+    assert!(org["lead_time"]["count"].as_u64() > Some(0), "{org}");
+}
