@@ -132,15 +132,14 @@ pub(super) fn current_tallies(client: &mut Client, url: &str, config: &EngineCon
         // estimated at 14 000 without).
         client.batch_execute("ANALYZE deployment_days, pull_request_days, linked_incidents")?;
         return Ok(());
-    } else {
-        let services = names(&mut tx, "SELECT service FROM stale_tallies")?;
-        let repos = names(&mut tx, "SELECT repo FROM stale_pr_tallies")?;
-        if !services.is_empty() {
-            build_deployment_tallies(&mut tx, url, config, Some(services))?;
-        }
-        if !repos.is_empty() {
-            build_pr_tallies(&mut tx, Some(repos), config)?;
-        }
+    }
+    let services = names(&mut tx, "SELECT service FROM stale_tallies")?;
+    let repos = names(&mut tx, "SELECT repo FROM stale_pr_tallies")?;
+    if !services.is_empty() {
+        build_deployment_tallies(&mut tx, url, config, Some(services))?;
+    }
+    if !repos.is_empty() {
+        build_pr_tallies(&mut tx, Some(repos), config)?;
     }
     tx.commit()?;
     Ok(())
