@@ -116,3 +116,28 @@ pub(crate) fn name_set(names: &[String]) -> crate::Result<BTreeSet<Name>> {
         .collect::<Result<_, _>>()
         .map_err(|what| crate::StoreError::Corrupt { what })
 }
+
+/// A report input whose deployments are these day tallies.
+pub(crate) fn input_of_tallies(tallies: Vec<((Name, i64), DeployTally)>) -> ReportInput {
+    ReportInput {
+        kept: Some(KeptDays {
+            tallies,
+            ..KeptDays::default()
+        }),
+        ..ReportInput::default()
+    }
+}
+
+/// Of these incidents (a report's), those a build linked (`linked`
+/// answers for every linked incident): what `KeptDays::linked_incidents`
+/// holds.
+pub(crate) fn linked_among(
+    incidents: &[Incident],
+    linked: impl Fn(&EventId) -> bool,
+) -> foldhash::HashSet<EventId> {
+    incidents
+        .iter()
+        .filter(|i| linked(&i.id))
+        .map(|i| i.id.clone())
+        .collect()
+}

@@ -875,12 +875,9 @@ pub(super) fn read_in(
         Reading::Kept => {
             if let Some(k) = &mut input.kept {
                 k.linked_incidents = match services {
-                    None => input
-                        .incidents
-                        .iter()
-                        .filter(|i| k.linked_incidents.contains(&i.id))
-                        .map(|i| i.id.clone())
-                        .collect(),
+                    None => crate::kept::linked_among(&input.incidents, |id| {
+                        k.linked_incidents.contains(id)
+                    }),
                     Some(_) => super::kept::kept_links(tx, &input.incidents)?,
                 };
             }

@@ -399,13 +399,7 @@ pub(super) fn kept_input(
         )?,
         None => super::for_each_row(tx, select, &[&first, &end], &mut add)?,
     }
-    Ok(ReportInput {
-        kept: Some(KeptDays {
-            tallies,
-            ..KeptDays::default()
-        }),
-        ..ReportInput::default()
-    })
+    Ok(input_of_tallies(tallies))
 }
 
 /// The organisation's kept pull-request tallies of the window's days.

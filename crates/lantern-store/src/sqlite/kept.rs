@@ -233,13 +233,7 @@ impl SqliteStore {
             let tally = decode_tally(r.get_ref(2)?.as_blob()?)?;
             tallies.push(((service, r.get::<_, i64>(0)?), tally));
         }
-        Ok(ReportInput {
-            kept: Some(KeptDays {
-                tallies,
-                ..KeptDays::default()
-            }),
-            ..ReportInput::default()
-        })
+        Ok(input_of_tallies(tallies))
     }
 }
 
@@ -275,11 +269,7 @@ pub(super) fn linked(
     while let Some(r) = rows.next()? {
         all.insert(r.get_ref(0)?.as_str()?.to_string());
     }
-    Ok(incidents
-        .iter()
-        .filter(|i| all.contains(i.id.as_str()))
-        .map(|i| i.id.clone())
-        .collect())
+    Ok(linked_among(incidents, |id| all.contains(id.as_str())))
 }
 
 /// Empties these kept tables of the rows whose `column` is one of `names`
