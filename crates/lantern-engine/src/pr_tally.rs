@@ -37,6 +37,24 @@ pub struct PrTally {
 }
 
 impl PrTally {
+    /// The tally of the union of `parts`, its lists sized once (see
+    /// `DeployTally::sum`).
+    pub fn sum(parts: &[&PrTally]) -> PrTally {
+        let total = |list: fn(&PrTally) -> usize| parts.iter().map(|t| list(t)).sum();
+        let mut out = PrTally {
+            coding: Vec::with_capacity(total(|t| t.coding.len())),
+            pickup: Vec::with_capacity(total(|t| t.pickup.len())),
+            review: Vec::with_capacity(total(|t| t.review.len())),
+            deploy: Vec::with_capacity(total(|t| t.deploy.len())),
+            sizes: Vec::with_capacity(total(|t| t.sizes.len())),
+            ..PrTally::default()
+        };
+        for t in parts {
+            out.add(t);
+        }
+        out
+    }
+
     pub fn add(&mut self, other: &PrTally) {
         for (mine, theirs) in [
             (&mut self.coding, &other.coding),
@@ -95,11 +113,11 @@ impl<'e> Ledger<'e> {
             .and_then(|k| k.pull_requests.as_ref());
         if let (Some(kept), Scope::Org) = (kept, scope) {
             let days = crate::KeptDays::days_of(window);
-            let mut tally = PrTally::default();
-            for (_, t) in kept.iter().filter(|((_, d), _)| days.contains(d)) {
-                tally.add(t);
-            }
-            return tally;
+            let parts: Vec<&PrTally> = (kept.iter())
+                .filter(|((_, d), _)| days.contains(d))
+                .map(|(_, t)| t)
+                .collect();
+            return PrTally::sum(&parts);
         }
         let mut tally = PrTally::default();
         for pr in self.merged_pull_requests(scope, window) {

@@ -720,6 +720,15 @@ pub(super) fn read_in(
     // Incidents: for a scope, those affecting it (or naming several
     // services) and those blaming one of its deployments, as SQLite's.
     input.incidents = match services {
+        // From kept tallies, only those the organisation's figures read
+        // (as SQLite's: started or resolved in the window, or open).
+        None if reading == Reading::Kept => select(
+            tx,
+            super::INCIDENT_COLUMNS,
+            "FROM incidents WHERE started_at >= $1 OR resolved_at IS NULL OR resolved_at >= $1",
+            &[&window.from.micros()],
+            super::read_incident,
+        )?,
         None => select(
             tx,
             super::INCIDENT_COLUMNS,

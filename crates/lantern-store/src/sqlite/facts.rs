@@ -654,9 +654,6 @@ impl SqliteStore {
                 input.pipeline_runs =
                     crate::sqlite::runs::window_runs(self.conn(), &mut names, repos, (from, to))?;
             }
-            if reading == Reading::Kept {
-                input.change_days = change_days(self.conn(), repos, (from, to), &mut names)?;
-            }
             let reads = match reads {
                 Some(reads) => reads
                     .join()
@@ -675,9 +672,7 @@ impl SqliteStore {
             input.sha_links = reads.sha_links;
             input.pull_requests = reads.pull_requests;
             input.pull_request_facts = reads.pull_request_facts;
-            if reading != Reading::Kept {
-                input.change_days = reads.change_days;
-            }
+            input.change_days = reads.change_days;
             input.deployed_repos = deployed_repos;
             if let (Some(k), Some(read)) = (&mut input.kept, reads.kept) {
                 k.linked_incidents = read.linked_incidents;
@@ -1083,6 +1078,16 @@ fn window_reads_beside_deployments(
     // Incidents: for a scope, those affecting it (or naming several
     // services, which is rare) and those blaming one of its deployments.
     out.incidents = match services {
+        // From kept tallies (links and recoveries already counted), the
+        // organisation's report needs only the incidents its figures read:
+        // started or resolved in the window, or still open (metrics.md's
+        // open_incidents) — a tenth of all of them over two years.
+        None if kept => crate::sqlite::read_incidents(
+            conn,
+            &mut names,
+            "WHERE started_at >= ?1 OR resolved_at IS NULL OR resolved_at >= ?1",
+            [from],
+        )?,
         None => crate::sqlite::read_incidents(conn, &mut names, "", [])?,
         Some(_) => {
             let list = placeholders(scope_args.len());
@@ -1119,11 +1124,7 @@ fn window_reads_beside_deployments(
     drop(rows);
     drop(stmt);
 
-    // With kept tallies they are read beside those of the deployments,
-    // which take less than the rest.
-    if !kept {
-        out.change_days = change_days(conn, repos, (from, to), &mut names)?;
-    }
+    out.change_days = change_days(conn, repos, (from, to), &mut names)?;
     if kept {
         out.kept = Some(KeptDays {
             linked_incidents: crate::sqlite::kept::linked(conn, &out.incidents)?,

@@ -257,19 +257,24 @@ pub(super) fn kept_pull_requests(
 }
 
 /// Which of these incidents are linked to a deployment. Every linked
-/// incident is read (one index scan: 20 000 at full size) rather than
-/// these looked up, 500 a statement (11 ms of the organisation's 50).
+/// incident is scanned (one index scan: 20 000 at full size) rather than
+/// these looked up, 500 a statement (11 ms of the organisation's 50), and
+/// matched against these without copying the others.
 pub(super) fn linked(
     conn: &rusqlite::Connection,
     incidents: &[Incident],
 ) -> Result<foldhash::HashSet<EventId>> {
+    let wanted: foldhash::HashMap<&str, &EventId> =
+        incidents.iter().map(|i| (i.id.as_str(), &i.id)).collect();
     let mut stmt = conn.prepare("SELECT DISTINCT incident FROM linked_incidents")?;
     let mut rows = stmt.query([])?;
-    let mut all = foldhash::HashSet::default();
+    let mut out = foldhash::HashSet::default();
     while let Some(r) = rows.next()? {
-        all.insert(r.get_ref(0)?.as_str()?.to_string());
+        if let Some(&id) = wanted.get(r.get_ref(0)?.as_str()?) {
+            out.insert(id.clone());
+        }
     }
-    Ok(linked_among(incidents, |id| all.contains(id.as_str())))
+    Ok(out)
 }
 
 /// Empties these kept tables of the rows whose `column` is one of `names`
