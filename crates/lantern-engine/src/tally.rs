@@ -354,9 +354,13 @@ impl<'e> Ledger<'e> {
         let mut out: BTreeMap<&'e Name, u64> = BTreeMap::new();
         match &self.input.kept {
             Some(kept) => {
+                // Tens of thousands of kept days, hundreds of services:
+                // hashed, then ordered once.
+                let mut counts: foldhash::HashMap<&Name, u64> = foldhash::HashMap::default();
                 for (service, t) in kept.in_window(scope, window) {
-                    *out.entry(service).or_default() += t.lead_times.len() as u64;
+                    *counts.entry(service).or_default() += t.lead_times.len() as u64;
                 }
+                out.extend(counts);
             }
             None => {
                 for (service, range) in &self.services {
@@ -514,7 +518,7 @@ impl KeptDays {
         scope: &Scope,
         window: &Window,
     ) -> BTreeMap<&'k Name, Vec<i64>> {
-        let mut out: BTreeMap<&Name, Vec<i64>> = BTreeMap::new();
+        let mut out: foldhash::HashMap<&Name, Vec<i64>> = foldhash::HashMap::default();
         let days = Self::days_of(window);
         for ((service, day), t) in &self.tallies {
             if days.contains(day) && !t.days.is_empty() && scope.contains(service) {
@@ -524,6 +528,6 @@ impl KeptDays {
         for days in out.values_mut() {
             days.sort_unstable();
         }
-        out
+        out.into_iter().collect()
     }
 }
