@@ -396,7 +396,7 @@ pub fn judge(
     let indicator = Indicator(e.indicator.clone());
     let mut withheld = None;
     let mut value = |w: Window| -> Result<Option<f64>, AppError> {
-        let loaded = crate::report::Loaded::load_ending(store, settings, &scope, w, w.to)?;
+        let loaded = crate::report::Loaded::load_ending(store, settings, &scope, w, None)?;
         if let Some(reason) = loaded.withheld(store, settings, reader, &scope)? {
             withheld = Some(reason);
             return Ok(None);

@@ -100,13 +100,13 @@ pub fn report(
 ) -> Result<ReportAnswer, AppError> {
     let trend = request.trend()?;
     known_scope(store, settings, &request.scope)?;
-    // The window alone needs no look-back before it; a trend reads back
-    // from its first bucket's end.
-    let first_end = match &trend {
-        Some(windows) => windows.first().map_or(request.window.from, |w| w.to),
-        None => request.window.to,
-    };
-    let loaded = Loaded::load_ending(store, settings, &request.scope, request.window, first_end)?;
+    let loaded = Loaded::load_ending(
+        store,
+        settings,
+        &request.scope,
+        request.window,
+        trend.as_deref(),
+    )?;
     if let Some(reason) = loaded.withheld(store, settings, reader, &request.scope)? {
         return Ok(ReportAnswer::Suppressed(SuppressedReport {
             scope: (&request.scope).into(),
@@ -144,7 +144,7 @@ pub fn comparison(
     mode: CompareMode,
 ) -> Result<Comparison, AppError> {
     let earlier = mode.window(&window);
-    let loaded = Loaded::load_ending(store, settings, scope, earlier, earlier.to)?;
+    let loaded = Loaded::load_ending(store, settings, scope, earlier, None)?;
     let then = match loaded.withheld(store, settings, reader, scope)? {
         Some(reason) => Err(reason),
         None => Ok(stamped(settings, &loaded.ledger(settings), scope, earlier)),
@@ -183,7 +183,7 @@ pub fn withheld_from(
     if !count_can_matter(settings, reader, scope) {
         return Ok(None);
     }
-    Loaded::load_ending(store, settings, scope, window, window.to)?
+    Loaded::load_ending(store, settings, scope, window, None)?
         .withheld(store, settings, reader, scope)
 }
 
@@ -240,7 +240,7 @@ pub fn figures(
     scope: &Scope,
     window: Window,
 ) -> Result<Report, AppError> {
-    let loaded = Loaded::load_ending(store, settings, scope, window, window.to)?;
+    let loaded = Loaded::load_ending(store, settings, scope, window, None)?;
     Ok(stamped(settings, &loaded.ledger(settings), scope, window))
 }
 
@@ -312,16 +312,26 @@ impl Loaded {
         Ok(loaded)
     }
 
-    /// What `scope`'s reports over `window`, and over windows inside it
-    /// that end at `first_end` or later, need (`window.to`: the window's
-    /// own report alone, which reads nothing before a window of 90 days).
+    /// What `scope`'s reports over `window`, and over the windows of its
+    /// `trend` (each inside it), need — and only those: kept tallies may
+    /// come added up over the days between these windows' edges.
     pub fn load_ending(
         store: &mut dyn Store,
         settings: &Settings,
         scope: &Scope,
         window: Window,
-        first_end: lantern_events::Timestamp,
+        trend: Option<&[Window]>,
     ) -> Result<Self, AppError> {
+        // The window alone needs no look-back before it; a trend reads
+        // back from its first bucket's end.
+        let first_end = match trend {
+            Some(windows) => windows.first().map_or(window.from, |w| w.to),
+            None => window.to,
+        };
+        let asked: Vec<Window> = std::iter::once(window)
+            .chain(trend.into_iter().flatten().copied())
+            .collect();
+        let cuts = lantern_engine::KeptCuts::of(&asked);
         finish_pending_free();
         let services = scope.services();
         // Every window a report reads inside this one is cut at midnights
@@ -334,7 +344,7 @@ impl Loaded {
             .into_iter()
             .all(midnight)
         {
-            true => store.report_input_kept(services.as_ref(), window, first_end, engine)?,
+            true => store.report_input_kept(services.as_ref(), window, first_end, &cuts, engine)?,
             false => store.report_input_ending(services.as_ref(), window, first_end, engine)?,
         };
         add_findings(store, services.as_ref(), window, &mut input)?;

@@ -376,7 +376,7 @@ fn time_report(
     for _ in 0..runs {
         let t = Instant::now();
         // As `lantern report` reads it: the window alone, no trend.
-        let loaded = Loaded::load_ending(store, settings, scope, window, window.to)?;
+        let loaded = Loaded::load_ending(store, settings, scope, window, None)?;
         let load = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
         let report = loaded.ledger(settings).report(scope, window);

@@ -324,9 +324,7 @@ impl<'e> Ledger<'e> {
             }
         };
         match &self.input.kept {
-            // A kept day is one on which some deployment of the service
-            // finished.
-            Some(kept) => (kept.tallies.iter()).for_each(|((s, k), _)| deployed_on(s, *k)),
+            Some(kept) => (kept.deployed.iter()).for_each(|(s, k)| deployed_on(s, *k)),
             None => (self.input.deployments.iter())
                 .for_each(|d| deployed_on(&d.service, day(d.finished_at))),
         }

@@ -276,7 +276,7 @@ pub struct ReportInput {
     /// What a store kept of the deployments, per service and UTC day, for
     /// reports over whole days: then `deployments` may be left empty
     /// (see [`crate::KeptDays`]).
-    pub kept: Option<crate::tally::KeptDays>,
+    pub kept: Option<crate::kept::KeptDays>,
 }
 
 /// An event as it arrived: what puts it in a scope, and when.

@@ -22,6 +22,7 @@ pub mod flow;
 mod graph;
 mod hygiene;
 mod input;
+mod kept;
 mod ledger;
 pub mod load;
 pub mod panels;
@@ -45,13 +46,14 @@ pub use flow::{FlowItem, FlowReport, flow_items, flow_report};
 pub use graph::{ChangeGraph, ChangeRef};
 pub use hygiene::Signals;
 pub use input::{Arrival, EngineConfig, EventSet, ReportInput, Scope, Window, WindowError};
+pub use kept::{DaySpan, KeptCuts, KeptDays, KeptTallies};
 pub use ledger::{Ledger, LinkKind, first_shipped};
 pub use pr_tally::PrTally;
 pub use report::*;
 pub use rollout::Rollouts;
 pub use runs::{RunDay, RunFact, RunFacts};
 pub use stats::{Stats, percentile};
-pub use tally::{DeployTally, KeptDays};
+pub use tally::DeployTally;
 
 /// The report of metrics.md for one scope and window.
 pub fn report(events: &EventSet, scope: &Scope, window: Window, config: &EngineConfig) -> Report {

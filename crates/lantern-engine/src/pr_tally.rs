@@ -112,11 +112,7 @@ impl<'e> Ledger<'e> {
             .as_ref()
             .and_then(|k| k.pull_requests.as_ref());
         if let (Some(kept), Scope::Org) = (kept, scope) {
-            let days = crate::KeptDays::days_of(window);
-            let parts: Vec<&PrTally> = (kept.iter())
-                .filter(|((_, d), _)| days.contains(d))
-                .map(|(_, t)| t)
-                .collect();
+            let parts: Vec<&PrTally> = crate::KeptDays::pull_requests_in(kept, window).collect();
             return PrTally::sum(&parts);
         }
         let mut tally = PrTally::default();

@@ -69,24 +69,6 @@ pub struct DeployTally {
     pub finishes: Vec<i64>,
 }
 
-/// What a store keeps so that a report over whole UTC days need not read
-/// the deployments: a [`DeployTally`] per service and day, from the
-/// earlier of the window's start and 90 days before its end (hygiene.md
-/// F1 looks that far back) to its end, and which incidents are linked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KeptDays {
-    /// Every (service, day) of the span on which a deployment of the
-    /// scope finished, and only those, each once, in no order.
-    pub tallies: Vec<((Name, i64), DeployTally)>,
-    /// Of the incidents handed over, those [`Ledger::linked_incidents`]
-    /// would find linked to a deployment.
-    pub linked_incidents: foldhash::HashSet<EventId>,
-    /// The organisation's pull-request tallies per repository and UTC
-    /// day of merge over the window's days, when kept: the organisation's
-    /// report then needs no pull request (other scopes read theirs).
-    pub pull_requests: Option<Vec<((Name, i64), crate::PrTally)>>,
-}
-
 /// The figures a [`DeployTally`] gives.
 pub(crate) struct DeployFigures {
     pub deployment_frequency: DeploymentFrequency,
@@ -485,49 +467,5 @@ fn push_micros(values: &mut Vec<i64>, negatives: &mut u64, micros: i64) {
     match micros < 0 {
         true => *negatives += 1,
         false => values.push(micros),
-    }
-}
-
-impl KeptDays {
-    /// The kept days a window holds: those from its start's to its end's
-    /// (windows given with kept days start and end at midnights).
-    pub(crate) fn days_of(window: &Window) -> std::ops::Range<i64> {
-        let day = |t: Timestamp| t.micros().div_euclid(MICROS_PER_DAY);
-        day(window.from)..day(window.to)
-    }
-
-    /// The tallies of the scope's services on the window's days. A kept
-    /// day is in a window whole or not at all: windows given with kept
-    /// days start and end at midnights.
-    pub fn in_window<'k, 's>(
-        &'k self,
-        scope: &'s Scope,
-        window: &Window,
-    ) -> impl Iterator<Item = (&'k Name, &'k DeployTally)> + use<'k, 's> {
-        let days = Self::days_of(window);
-        self.tallies
-            .iter()
-            .filter(move |((service, d), _)| days.contains(d) && scope.contains(service))
-            .map(|((service, _), t)| (service, t))
-    }
-
-    /// The days on which each of the scope's services had a successful
-    /// production deployment in the window, in order.
-    pub fn deploy_days<'k>(
-        &'k self,
-        scope: &Scope,
-        window: &Window,
-    ) -> BTreeMap<&'k Name, Vec<i64>> {
-        let mut out: foldhash::HashMap<&Name, Vec<i64>> = foldhash::HashMap::default();
-        let days = Self::days_of(window);
-        for ((service, day), t) in &self.tallies {
-            if days.contains(day) && !t.days.is_empty() && scope.contains(service) {
-                out.entry(service).or_default().push(*day);
-            }
-        }
-        for days in out.values_mut() {
-            days.sort_unstable();
-        }
-        out.into_iter().collect()
     }
 }

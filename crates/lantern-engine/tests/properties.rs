@@ -191,35 +191,71 @@ proptest! {
     ) {
         let (input, cfg) = history_input(seed);
         let ledger = Ledger::build(&input, &cfg);
-        let mut kept = input.clone();
-        kept.kept = Some(KeptDays {
-            tallies: ledger.day_tallies(&Scope::Org, &window(-400, 1000)).into_iter().collect(),
-            linked_incidents: ledger.incident_links_by_service().into_iter().map(|(id, _)| id).collect(),
-            pull_requests: None,
-        });
-        kept.deployments.clear();
-        kept.deployment_facts.clear();
-        kept.rollouts = Rollouts::default();
-        // The organisation's, from kept pull-request tallies too.
-        let mut org = kept.clone();
-        if let Some(k) = &mut org.kept {
-            k.pull_requests = Some(ledger.pr_day_tallies(&window(-400, 1000)).into_iter().collect());
-        }
-        org.pull_requests.clear();
-        org.pull_request_facts.clear();
-        let from_kept_org = Ledger::build(&org, &cfg);
         let w = window(from_day, days);
-        prop_assert_eq!(from_kept_org.report(&Scope::Org, w), ledger.report(&Scope::Org, w));
-        let from_kept = Ledger::build(&kept, &cfg);
-        let all = scopes_and_team(&members);
-        for scope in &all {
-            prop_assert_eq!(from_kept.report(scope, w), ledger.report(scope, w), "scope {:?}, window {:?}", scope, w);
-            prop_assert_eq!(from_kept.lead_times_by_service(scope, &w), ledger.lead_times_by_service(scope, &w));
-            let mut finishes = from_kept.production_finishes(scope, &w);
-            finishes.sort();
-            let mut expected = ledger.production_finishes(scope, &w);
-            expected.sort();
-            prop_assert_eq!(finishes, expected);
+        // Kept as built (a tally a day), and as a store reads them for
+        // this window's report: each service's days between the window's
+        // cuts added up into one tally.
+        let merged = KeptCuts::of(&[w]);
+        for cuts in [KeptCuts::every_day(), merged] {
+            let kept = kept_input(&input, &ledger, cuts);
+            // The organisation's, from kept pull-request tallies too.
+            let mut org = kept.clone();
+            org.pull_requests.clear();
+            org.pull_request_facts.clear();
+            let from_kept_org = Ledger::build(&org, &cfg);
+            prop_assert_eq!(from_kept_org.report(&Scope::Org, w), ledger.report(&Scope::Org, w));
+            let mut kept = kept;
+            if let Some(k) = &mut kept.kept {
+                k.pull_requests = None;
+            }
+            let from_kept = Ledger::build(&kept, &cfg);
+            let all = scopes_and_team(&members);
+            for scope in &all {
+                prop_assert_eq!(from_kept.report(scope, w), ledger.report(scope, w), "scope {:?}, window {:?}", scope, w);
+                prop_assert_eq!(from_kept.lead_times_by_service(scope, &w), ledger.lead_times_by_service(scope, &w));
+                let mut finishes = from_kept.production_finishes(scope, &w);
+                finishes.sort();
+                let mut expected = ledger.production_finishes(scope, &w);
+                expected.sort();
+                prop_assert_eq!(finishes, expected);
+            }
         }
     }
+}
+
+/// `input` with its deployments (and pull requests) given as kept tallies
+/// only, read day by day into spans between `cuts` as a store reads them.
+fn kept_input(input: &ReportInput, ledger: &Ledger, cuts: KeptCuts) -> ReportInput {
+    let all_time = window(-400, 1000);
+    let mut deployments = KeptTallies::<DeployTally>::new(cuts.clone());
+    let mut deployed = Vec::new();
+    // By day, then service, as stores read them.
+    let mut days: Vec<((Name, i64), DeployTally)> = ledger
+        .day_tallies(&Scope::Org, &all_time)
+        .into_iter()
+        .collect();
+    days.sort_by(|((s, d), _), ((t, e), _)| (d, s).cmp(&(e, t)));
+    for ((service, day), t) in days {
+        deployments.day(&service, day).add(&t);
+        deployed.push((service, day));
+    }
+    let mut prs = KeptTallies::<PrTally>::new(cuts);
+    for ((repo, day), t) in ledger.pr_day_tallies(&all_time) {
+        prs.day(&repo, day).add(&t);
+    }
+    let mut kept = input.clone();
+    kept.kept = Some(KeptDays {
+        tallies: deployments.finish(),
+        deployed,
+        linked_incidents: ledger
+            .incident_links_by_service()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
+        pull_requests: Some(prs.finish()),
+    });
+    kept.deployments.clear();
+    kept.deployment_facts.clear();
+    kept.rollouts = Rollouts::default();
+    kept
 }

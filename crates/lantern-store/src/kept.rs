@@ -117,11 +117,16 @@ pub(crate) fn name_set(names: &[String]) -> crate::Result<BTreeSet<Name>> {
         .map_err(|what| crate::StoreError::Corrupt { what })
 }
 
-/// A report input whose deployments are these day tallies.
-pub(crate) fn input_of_tallies(tallies: Vec<((Name, i64), DeployTally)>) -> ReportInput {
+/// A report input whose deployments are these kept tallies, read on
+/// these (service, day)s.
+pub(crate) fn input_of_tallies(
+    tallies: KeptTallies<DeployTally>,
+    deployed: Vec<(Name, i64)>,
+) -> ReportInput {
     ReportInput {
         kept: Some(KeptDays {
-            tallies,
+            tallies: tallies.finish(),
+            deployed,
             ..KeptDays::default()
         }),
         ..ReportInput::default()

@@ -574,12 +574,16 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
     /// window inside it the caller reports on start and end at
     /// midnights): a store may hand over kept day tallies instead of the
     /// deployments (`ReportInput::kept`, issue 23), which only a report
-    /// can read. Without kept tallies, [`Store::report_input_ending`].
+    /// can read. `cuts` names every window the caller will ask of them:
+    /// a store may add up a service's days between two cuts as it reads
+    /// them (`KeptTallies`). Without kept tallies,
+    /// [`Store::report_input_ending`].
     fn report_input_kept(
         &mut self,
         services: Option<&BTreeSet<Name>>,
         window: Window,
         first_end: lantern_events::Timestamp,
+        _cuts: &lantern_engine::KeptCuts,
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         self.report_input_ending(services, window, first_end, config)

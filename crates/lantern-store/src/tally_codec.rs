@@ -34,29 +34,39 @@ pub fn encode_tally(t: &DeployTally) -> Vec<u8> {
     out
 }
 
-pub fn decode_tally(blob: &[u8]) -> Result<DeployTally> {
+#[cfg(test)]
+fn decode_tally(blob: &[u8]) -> Result<DeployTally> {
+    let mut t = DeployTally::default();
+    add_tally(blob, &mut t)?;
+    Ok(t)
+}
+
+/// Adds the tally `blob` holds into `into` without making it apart (a
+/// report reads tens of thousands into a few hundred, `KeptTallies`). On
+/// an error `into` holds part of it: the read it is for fails.
+pub fn add_tally(blob: &[u8], into: &mut DeployTally) -> Result<()> {
     let mut r = Reader(blob);
     if r.byte()? != VERSION {
         return Err(bad());
     }
     let mut counts = [0u64; 23];
     for n in &mut counts {
-        *n = r.varint()?;
+        *n = r.count()?;
     }
-    let mut t = with_counters(counts);
+    into.add(&with_counters(counts));
     let days = r.len()?;
     let mut day = 0i64;
     for _ in 0..days {
         day = day.wrapping_add(unzigzag(r.varint()?));
-        t.days.push((day, r.varint()?));
+        into.days.push((day, r.count()?));
     }
-    t.lead_times = r.sorted()?;
-    t.recoveries = r.sorted()?;
-    t.finishes = r.sorted()?;
-    if !r.0.is_empty() {
-        return Err(bad());
+    r.sorted_into(&mut into.lead_times)?;
+    r.sorted_into(&mut into.recoveries)?;
+    r.sorted_into(&mut into.finishes)?;
+    match r.0.is_empty() {
+        true => Ok(()),
+        false => Err(bad()),
     }
-    Ok(t)
 }
 
 /// A [`PrTally`]: its counters, then its five lists.
@@ -78,26 +88,35 @@ pub fn encode_pr_tally(t: &PrTally) -> Vec<u8> {
     out
 }
 
-pub fn decode_pr_tally(blob: &[u8]) -> Result<PrTally> {
+#[cfg(test)]
+fn decode_pr_tally(blob: &[u8]) -> Result<PrTally> {
+    let mut t = PrTally::default();
+    add_pr_tally(blob, &mut t)?;
+    Ok(t)
+}
+
+/// Adds the [`PrTally`] `blob` holds into `into` (see [`add_tally`]).
+pub fn add_pr_tally(blob: &[u8], into: &mut PrTally) -> Result<()> {
     let mut r = Reader(blob);
     if r.byte()? != VERSION {
         return Err(bad());
     }
-    let mut t = PrTally {
-        merged: r.varint()?,
-        negative_stages: r.varint()?,
-        large: r.varint()?,
-        review_kept: r.varint()?,
-        reviewed: r.varint()?,
-        ..PrTally::default()
-    };
-    t.coding = r.sorted()?;
-    t.pickup = r.sorted()?;
-    t.review = r.sorted()?;
-    t.deploy = r.sorted()?;
-    t.sizes = r.sorted()?;
+    for n in [
+        &mut into.merged,
+        &mut into.negative_stages,
+        &mut into.large,
+        &mut into.review_kept,
+        &mut into.reviewed,
+    ] {
+        *n += r.count()?;
+    }
+    r.sorted_into(&mut into.coding)?;
+    r.sorted_into(&mut into.pickup)?;
+    r.sorted_into(&mut into.review)?;
+    r.sorted_into(&mut into.deploy)?;
+    r.sorted_into(&mut into.sizes)?;
     match r.0.is_empty() {
-        true => Ok(t),
+        true => Ok(()),
         false => Err(bad()),
     }
 }
@@ -222,9 +241,19 @@ impl Reader<'_> {
         }
     }
 
-    fn sorted(&mut self) -> Result<Vec<i64>> {
+    /// A count: no tally counts 2^40 of anything, so a larger one is
+    /// corrupt — and millions of tallies add up without overflowing.
+    fn count(&mut self) -> Result<u64> {
+        match self.varint()? {
+            n if n < 1 << 40 => Ok(n),
+            _ => Err(bad()),
+        }
+    }
+
+    /// Appends a sorted list to `out`.
+    fn sorted_into(&mut self, out: &mut Vec<i64>) -> Result<()> {
         let n = self.len()?;
-        let mut out = Vec::with_capacity(n);
+        out.reserve(n);
         let mut previous = 0i64;
         for i in 0..n {
             let v = match i {
@@ -234,7 +263,7 @@ impl Reader<'_> {
             out.push(v);
             previous = v;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -279,10 +308,32 @@ mod tests {
         }
         let extreme = DeployTally {
             lead_times: vec![i64::MIN, -1, 0, i64::MAX],
-            failed: u64::MAX,
+            failed: (1 << 40) - 1,
             ..DeployTally::default()
         };
         assert_eq!(decode_tally(&encode_tally(&extreme)).unwrap(), extreme);
+        // A count no tally reaches is corrupt, not an overflow later.
+        let absurd = DeployTally {
+            failed: u64::MAX,
+            ..DeployTally::default()
+        };
+        assert!(decode_tally(&encode_tally(&absurd)).is_err());
+    }
+
+    #[test]
+    fn tallies_added_from_their_bytes_are_their_sum() {
+        let mut rng = Rng::new(31);
+        for _ in 0..50 {
+            let parts: Vec<DeployTally> =
+                (0..rng.below(6)).map(|_| random_tally(&mut rng)).collect();
+            let mut from_bytes = DeployTally::default();
+            let mut summed = DeployTally::default();
+            for t in &parts {
+                add_tally(&encode_tally(t), &mut from_bytes).unwrap();
+                summed.add(&decode_tally(&encode_tally(t)).unwrap());
+            }
+            assert_eq!(from_bytes, summed);
+        }
     }
 
     #[test]

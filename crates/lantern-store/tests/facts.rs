@@ -262,8 +262,14 @@ fn kept_report(
     cfg: &EngineConfig,
     buckets_of: Option<&[Window]>,
 ) -> Vec<Report> {
+    // Each service's kept days come added up between the edges of the
+    // windows asked, as a report asks them.
+    let asked: Vec<Window> = std::iter::once(w)
+        .chain(buckets_of.into_iter().flatten().copied())
+        .collect();
+    let cuts = KeptCuts::of(&asked);
     let mut input = store
-        .report_input_kept(scope.services().as_ref(), w, first_end, cfg)
+        .report_input_kept(scope.services().as_ref(), w, first_end, &cuts, cfg)
         .unwrap();
     // The organisation's report reads kept tallies on both stores (no
     // history here is purged); teams this small read rows.

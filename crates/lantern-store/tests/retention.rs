@@ -40,7 +40,13 @@ fn reports(store: &mut (dyn Store + Send), windows: &[Window], cfg: &EngineConfi
             let midnight = |t: Timestamp| t.micros().rem_euclid(DAY) == 0;
             if midnight(w.from) && midnight(w.to) {
                 let mut kept = store
-                    .report_input_kept(scope.services().as_ref(), *w, w.to, cfg)
+                    .report_input_kept(
+                        scope.services().as_ref(),
+                        *w,
+                        w.to,
+                        &KeptCuts::of(&[*w]),
+                        cfg,
+                    )
                     .unwrap();
                 (kept.findings, kept.assist_usage) =
                     (input.findings.clone(), input.assist_usage.clone());

@@ -620,12 +620,13 @@ pub(super) fn read_input(
     if !current(&mut tx, services, config)? {
         return Ok(None);
     }
+    let every_day = KeptCuts::every_day();
     let input = read_in(
         &mut tx,
         url,
         services,
         window,
-        first_end,
+        (first_end, &every_day),
         config,
         Reading::Rows,
     )?;
@@ -665,7 +666,7 @@ pub(super) fn read_in(
     url: &str,
     services: Option<&BTreeSet<Name>>,
     window: Window,
-    first_end: Timestamp,
+    (first_end, cuts): (Timestamp, &KeptCuts),
     config: &EngineConfig,
     reading: Reading,
 ) -> Result<ReportInput> {
@@ -681,9 +682,9 @@ pub(super) fn read_in(
         None if for_report => {
             let snapshot: String =
                 super::query_one(tx, "SELECT pg_export_snapshot()", &[])?.try_get(0)?;
-            let url = url.to_string();
+            let (url, cuts) = (url.to_string(), cuts.clone());
             Some(std::thread::spawn(move || {
-                pull_requests_beside(&url, &snapshot, window, reading)
+                pull_requests_beside(&url, &snapshot, (window, &cuts), reading)
             }))
         }
         _ => None,
@@ -699,7 +700,7 @@ pub(super) fn read_in(
                 tx,
                 services,
                 (from, window.to.micros()),
-                first_end,
+                (first_end, cuts),
                 &mut names,
             )?
         }
@@ -1270,7 +1271,7 @@ fn in_snapshot<T>(
 fn pull_requests_beside(
     url: &str,
     snapshot: &str,
-    window: Window,
+    (window, cuts): (Window, &KeptCuts),
     reading: Reading,
 ) -> Result<ReportInput> {
     in_snapshot(url, snapshot, |tx| {
@@ -1278,7 +1279,9 @@ fn pull_requests_beside(
         match reading {
             Reading::Kept => {
                 input.kept = Some(KeptDays {
-                    pull_requests: Some(super::kept::kept_pull_requests(tx, window, &mut names)?),
+                    pull_requests: Some(super::kept::kept_pull_requests(
+                        tx, window, cuts, &mut names,
+                    )?),
                     linked_incidents: super::kept::every_linked(tx)?,
                     ..KeptDays::default()
                 })

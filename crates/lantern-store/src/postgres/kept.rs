@@ -19,7 +19,7 @@ use super::schema::FACTS_LOCK;
 use crate::Result;
 use crate::codec::*;
 use crate::kept::*;
-use crate::tally_codec::{decode_pr_tally, decode_tally};
+use crate::tally_codec::{add_pr_tally, add_tally};
 use lantern_engine::*;
 use lantern_events::*;
 use postgres::{Client, Transaction};
@@ -45,7 +45,7 @@ pub(super) fn read_kept(
     url: &str,
     services: Option<&BTreeSet<Name>>,
     window: Window,
-    first_end: Timestamp,
+    ends: (Timestamp, &KeptCuts),
     config: &EngineConfig,
 ) -> Result<KeptRead> {
     let mut tx = facts::repeatable_read(client)?;
@@ -78,15 +78,7 @@ pub(super) fn read_kept(
     if built.as_deref() != Some(tally_fingerprint(config).as_str()) || row.try_get::<_, bool>(2)? {
         return Ok(KeptRead::Stale);
     }
-    let input = read_in(
-        &mut tx,
-        url,
-        services,
-        window,
-        first_end,
-        config,
-        Reading::Kept,
-    )?;
+    let input = read_in(&mut tx, url, services, window, ends, config, Reading::Kept)?;
     tx.commit()?;
     Ok(KeptRead::Input(Box::new(input)))
 }
@@ -232,7 +224,7 @@ fn build_deployment_tallies(
             url,
             Some(&set),
             whole,
-            whole.to,
+            (whole.to, &KeptCuts::every_day()),
             config,
             Reading::ForTallies,
         )?;
@@ -378,16 +370,18 @@ pub(super) fn kept_input(
     tx: &mut Transaction,
     services: Option<&BTreeSet<Name>>,
     (from, to): (i64, i64),
-    first_end: Timestamp,
+    (first_end, cuts): (Timestamp, &KeptCuts),
     names: &mut Names,
 ) -> Result<ReportInput> {
     let (first, end) = deployment_days(from, to, first_end);
     let scope: Vec<&str> = services.into_iter().flatten().map(Name::as_str).collect();
-    let mut tallies = Vec::new();
+    let (mut tallies, mut deployed) = (KeptTallies::new(cuts.clone()), Vec::new());
     let select = "SELECT day, service, tally FROM deployment_days WHERE day >= $1 AND day < $2";
     let mut add = |r: &postgres::Row| -> Result<()> {
         let service = names.get(r.try_get(1)?)?;
-        tallies.push(((service, r.try_get(0)?), decode_tally(r.try_get(2)?)?));
+        let day: i64 = r.try_get(0)?;
+        add_tally(r.try_get(2)?, tallies.day(&service, day))?;
+        deployed.push((service, day));
         Ok(())
     };
     match services {
@@ -399,16 +393,17 @@ pub(super) fn kept_input(
         )?,
         None => super::for_each_row(tx, select, &[&first, &end], &mut add)?,
     }
-    Ok(input_of_tallies(tallies))
+    Ok(input_of_tallies(tallies, deployed))
 }
 
 /// The organisation's kept pull-request tallies of the window's days.
 pub(super) fn kept_pull_requests(
     tx: &mut Transaction,
     window: Window,
+    cuts: &KeptCuts,
     names: &mut Names,
-) -> Result<Vec<((Name, i64), PrTally)>> {
-    let mut kept = Vec::new();
+) -> Result<Vec<((Name, DaySpan), PrTally)>> {
+    let mut kept = KeptTallies::new(cuts.clone());
     super::for_each_row(
         tx,
         "SELECT day, repo, tally FROM pull_request_days WHERE day >= $1 AND day < $2",
@@ -418,15 +413,14 @@ pub(super) fn kept_pull_requests(
         ],
         |r| {
             let repo = names.get(r.try_get(1)?)?;
-            kept.push(((repo, r.try_get(0)?), decode_pr_tally(r.try_get(2)?)?));
+            add_pr_tally(r.try_get(2)?, kept.day(&repo, r.try_get(0)?))?;
             Ok(())
         },
     )?;
-    Ok(kept)
+    Ok(kept.finish())
 }
 
-/// Every incident linked to a deployment: for the organisation, whose
-/// every incident is read, one scan (20 000 at full size) rather than
+/// Every incident linked to a deployment: for the organisation, one scan (20 000 at full size) rather than
 /// all of them bound as an array and looked up (5 ms to bind, 8 to run).
 pub(super) fn every_linked(tx: &mut Transaction) -> Result<foldhash::HashSet<EventId>> {
     let mut linked = foldhash::HashSet::default();

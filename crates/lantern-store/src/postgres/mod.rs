@@ -1096,12 +1096,14 @@ impl Store for PostgresStore {
         services: Option<&BTreeSet<Name>>,
         window: Window,
         first_end: lantern_events::Timestamp,
+        cuts: &lantern_engine::KeptCuts,
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         if services.is_none_or(|s| s.len() > crate::kept::SERVICES_PER_BUILD) {
             let url = self.url.clone();
+            let ends = (first_end, cuts);
             for _ in 0..3 {
-                match kept::read_kept(self.client(), &url, services, window, first_end, config)? {
+                match kept::read_kept(self.client(), &url, services, window, ends, config)? {
                     kept::KeptRead::Input(input) => return Ok(*input),
                     kept::KeptRead::Purged => break,
                     kept::KeptRead::Stale => kept::refresh(self.client(), &url, services, config)?,

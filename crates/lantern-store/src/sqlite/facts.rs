@@ -567,7 +567,14 @@ impl SqliteStore {
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         self.refresh_for(services, config)?;
-        self.window_input(services, window, first_end, config, Reading::Rows)
+        let every_day = KeptCuts::every_day();
+        self.window_input(
+            services,
+            window,
+            (first_end, &every_day),
+            config,
+            Reading::Rows,
+        )
     }
 
     /// Brings what a report over these services reads up to date.
@@ -591,7 +598,7 @@ impl SqliteStore {
         &mut self,
         services: Option<&BTreeSet<Name>>,
         window: Window,
-        first_end: Timestamp,
+        (first_end, cuts): (Timestamp, &KeptCuts),
         config: &EngineConfig,
         reading: Reading,
     ) -> Result<ReportInput> {
@@ -631,7 +638,7 @@ impl SqliteStore {
                         repos,
                         (from, to),
                         loaded_from,
-                        reading,
+                        (reading, cuts),
                     )
                 })
             });
@@ -640,7 +647,8 @@ impl SqliteStore {
             // the deployments' here, the pull requests' there).
             let mut input = match reading {
                 Reading::Kept => {
-                    self.kept_input(services, &scope_args, (from, to), first_end, &mut names)?
+                    let ends = (first_end, cuts);
+                    self.kept_input(services, &scope_args, (from, to), ends, &mut names)?
                 }
                 Reading::Rows | Reading::ForTallies => self.window_deployments(
                     services,
@@ -665,7 +673,7 @@ impl SqliteStore {
                     repos,
                     (from, to),
                     loaded_from,
-                    reading,
+                    (reading, cuts),
                 )?,
             };
             input.incidents = reads.incidents;
@@ -1065,7 +1073,7 @@ fn window_reads_beside_deployments(
     repos: Option<&[Value]>,
     (from, to): (i64, i64),
     loaded_from: i64,
-    reading: Reading,
+    (reading, cuts): (Reading, &KeptCuts),
 ) -> Result<ReportInput> {
     let mut names = Names::default();
     let mut out = ReportInput::default();
@@ -1132,6 +1140,7 @@ fn window_reads_beside_deployments(
                 None => Some(crate::sqlite::kept::kept_pull_requests(
                     conn,
                     (from, to),
+                    cuts,
                     &mut names,
                 )?),
                 Some(_) => None,
@@ -1159,9 +1168,16 @@ fn change_days(
     let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(days.iter().chain(repos)))?;
-    let mut out = Vec::new();
+    let mut out: Vec<(Name, i64)> = Vec::new();
     while let Some(r) = rows.next()? {
-        out.push((names.get(r.get_ref(0)?.as_str()?)?, r.get(1)?));
+        // A repository's days come together (the key's order): its name
+        // is looked up once, not once a day.
+        let text = r.get_ref(0)?.as_str()?;
+        let repo = match out.last() {
+            Some((last, _)) if last.as_str() == text => last.clone(),
+            _ => names.get(text)?,
+        };
+        out.push((repo, r.get(1)?));
     }
     Ok(out)
 }

@@ -18,7 +18,7 @@ use crate::Result;
 use crate::codec::*;
 use crate::kept::*;
 use crate::sqlite::{SqliteStore, placeholders};
-use crate::tally_codec::{decode_pr_tally, decode_tally};
+use crate::tally_codec::{add_pr_tally, add_tally};
 use lantern_engine::*;
 use lantern_events::*;
 use rusqlite::types::Value;
@@ -33,7 +33,7 @@ impl SqliteStore {
         &mut self,
         services: Option<&BTreeSet<Name>>,
         window: Window,
-        first_end: Timestamp,
+        (first_end, cuts): (Timestamp, &KeptCuts),
         config: &EngineConfig,
     ) -> Result<ReportInput> {
         // After a retention purge, rows: an incident past the horizon that
@@ -53,7 +53,7 @@ impl SqliteStore {
         }
         self.refresh_for(services, config)?;
         self.current_tallies(config)?;
-        self.window_input(services, window, first_end, config, Reading::Kept)
+        self.window_input(services, window, (first_end, cuts), config, Reading::Kept)
     }
 
     /// Notes, in a refresh's transaction, that the tallies of these
@@ -180,8 +180,13 @@ impl SqliteStore {
         let mut links: Vec<(String, String)> = Vec::new();
         for chunk in list.chunks(SERVICES_PER_BUILD) {
             let set = name_set(chunk)?;
-            let input =
-                self.window_input(Some(&set), whole, whole.to, config, Reading::ForTallies)?;
+            let input = self.window_input(
+                Some(&set),
+                whole,
+                (whole.to, &KeptCuts::every_day()),
+                config,
+                Reading::ForTallies,
+            )?;
             let (more_days, more_links) = deployment_rows(&input, &set, config)?;
             days.extend(more_days);
             links.extend(more_links);
@@ -212,7 +217,7 @@ impl SqliteStore {
         services: Option<&BTreeSet<Name>>,
         scope_args: &[Value],
         (from, to): (i64, i64),
-        first_end: Timestamp,
+        (first_end, cuts): (Timestamp, &KeptCuts),
         names: &mut Names,
     ) -> Result<ReportInput> {
         let (first, end) = deployment_days(from, to, first_end);
@@ -227,33 +232,34 @@ impl SqliteStore {
             .into_iter()
             .chain(scope_args.iter().cloned());
         let mut rows = stmt.query(params_from_iter(args))?;
-        let mut tallies = Vec::new();
+        let (mut tallies, mut deployed) = (KeptTallies::new(cuts.clone()), Vec::new());
         while let Some(r) = rows.next()? {
             let service = names.get(r.get_ref(1)?.as_str()?)?;
-            let tally = decode_tally(r.get_ref(2)?.as_blob()?)?;
-            tallies.push(((service, r.get::<_, i64>(0)?), tally));
+            let day: i64 = r.get(0)?;
+            add_tally(r.get_ref(2)?.as_blob()?, tallies.day(&service, day))?;
+            deployed.push((service, day));
         }
-        Ok(input_of_tallies(tallies))
+        Ok(input_of_tallies(tallies, deployed))
     }
 }
 
 /// The organisation's kept pull-request tallies of the days of `(from,
-/// to)` (see `PrTally`).
+/// to)` (see `PrTally`), each repository's added up between `cuts`.
 pub(super) fn kept_pull_requests(
     conn: &rusqlite::Connection,
     (from, to): (i64, i64),
+    cuts: &KeptCuts,
     names: &mut Names,
-) -> Result<Vec<((Name, i64), PrTally)>> {
+) -> Result<Vec<((Name, DaySpan), PrTally)>> {
     let mut stmt = conn
         .prepare("SELECT day, repo, tally FROM pull_request_days WHERE day >= ?1 AND day < ?2")?;
     let mut rows = stmt.query([from.div_euclid(MICROS_PER_DAY), end_day(to)])?;
-    let mut kept = Vec::new();
+    let mut kept = KeptTallies::new(cuts.clone());
     while let Some(r) = rows.next()? {
         let repo = names.get(r.get_ref(1)?.as_str()?)?;
-        let tally = decode_pr_tally(r.get_ref(2)?.as_blob()?)?;
-        kept.push(((repo, r.get::<_, i64>(0)?), tally));
+        add_pr_tally(r.get_ref(2)?.as_blob()?, kept.day(&repo, r.get(0)?))?;
     }
-    Ok(kept)
+    Ok(kept.finish())
 }
 
 /// Which of these incidents are linked to a deployment. Every linked

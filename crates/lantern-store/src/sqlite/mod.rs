@@ -1079,9 +1079,10 @@ impl Store for SqliteStore {
         services: Option<&BTreeSet<Name>>,
         window: Window,
         first_end: lantern_events::Timestamp,
+        cuts: &lantern_engine::KeptCuts,
         config: &EngineConfig,
     ) -> Result<ReportInput> {
-        self.read_window_kept(services, window, first_end, config)
+        self.read_window_kept(services, window, (first_end, cuts), config)
     }
 
     fn write(&mut self, events: &[Event]) -> Result<()> {
