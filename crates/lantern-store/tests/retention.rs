@@ -232,6 +232,34 @@ fn stored(at: &Location) -> (HashSet<String>, Vec<u8>) {
     }
 }
 
+/// SQLite's `change_days`, and what `change_day_bits` packs.
+type RepoDays = std::collections::BTreeSet<(String, i64)>;
+fn change_days_both_ways(db: &std::path::Path) -> (RepoDays, RepoDays) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let kept = conn
+        .prepare("SELECT repo, day FROM change_days")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut packed = RepoDays::new();
+    let mut stmt = conn
+        .prepare("SELECT repo, block, bits FROM change_day_bits")
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let (repo, block, bits): (String, i64, i64) =
+            (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap());
+        for bit in 0..64 {
+            if (bits as u64) >> bit & 1 == 1 {
+                packed.insert((repo.clone(), block * 64 + bit));
+            }
+        }
+    }
+    (kept, packed)
+}
+
 /// Equal reports, or the first difference, field by field.
 fn same(after: &[String], before: &[String], seed: u64) {
     for (a, b) in after.iter().zip(before) {
@@ -311,7 +339,23 @@ fn purge_one_history(at: &Location, seed: u64) -> u64 {
     let again = store.apply_retention(&cfg, &horizons, record()).unwrap();
     assert!(!again.purged_anything(), "seed {seed}: {again:?}");
     same(&reports(&mut *store, &windows, &cfg), &before, seed);
+    // Measurements too, to the same horizon (no report is compared after
+    // it): SQLite's packed change days are its change days after writes
+    // and after a purge of them.
+    let measurements = Horizons {
+        raw: h,
+        dead_letters: long_ago,
+        audit: long_ago,
+        aggregates: h,
+    };
+    store
+        .apply_retention(&cfg, &measurements, record())
+        .unwrap();
     drop(store);
+    if let Location::Sqlite(db) = at {
+        let (kept, packed) = change_days_both_ways(db);
+        assert_eq!(packed, kept, "seed {seed}");
+    }
 
     let (texts, bytes) = stored(at);
     for id in &purged.ids {

@@ -1152,7 +1152,7 @@ fn window_reads_beside_deployments(
 }
 
 /// The days these repositories (`None`: every one) had changes in
-/// `(from, to)` (hygiene.md F7).
+/// `(from, to)` (hygiene.md F7), from their packed form.
 fn change_days(
     conn: &rusqlite::Connection,
     repos: Option<&[Value]>,
@@ -1164,20 +1164,28 @@ fn change_days(
         None => String::new(),
     };
     let repos = repos.unwrap_or_default();
-    let sql = format!("SELECT repo, day FROM change_days WHERE day >= ? AND day <= ? {in_repos}");
-    let days = [from, to].map(|t| Value::from(t.div_euclid(MICROS_PER_DAY)));
+    let days = (from.div_euclid(MICROS_PER_DAY))..=(to.div_euclid(MICROS_PER_DAY));
+    let sql = format!(
+        "SELECT repo, block, bits FROM change_day_bits WHERE block >= ? AND block <= ? {in_repos}"
+    );
+    let blocks = [days.start(), days.end()].map(|d| Value::from(d.div_euclid(64)));
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(params_from_iter(days.iter().chain(repos)))?;
-    let mut out: Vec<(Name, i64)> = Vec::new();
+    let mut rows = stmt.query(params_from_iter(blocks.iter().chain(repos)))?;
+    let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        // A repository's days come together (the key's order): its name
-        // is looked up once, not once a day.
-        let text = r.get_ref(0)?.as_str()?;
-        let repo = match out.last() {
-            Some((last, _)) if last.as_str() == text => last.clone(),
-            _ => names.get(text)?,
-        };
-        out.push((repo, r.get(1)?));
+        let repo = names.get(r.get_ref(0)?.as_str()?)?;
+        let (block, bits): (i64, i64) = (r.get(1)?, r.get(2)?);
+        let first = (block.checked_mul(64))
+            .filter(|f| f.checked_add(63).is_some())
+            .ok_or_else(|| corrupt("a block of change_day_bits"))?;
+        let mut bits = bits as u64;
+        while bits != 0 {
+            let day = first + i64::from(bits.trailing_zeros());
+            bits &= bits - 1;
+            if days.contains(&day) {
+                out.push((repo.clone(), day));
+            }
+        }
     }
     Ok(out)
 }

@@ -274,11 +274,22 @@ impl SqliteStore {
     }
 
     /// hygiene.md F7: the days each repository had changes, kept apart so
-    /// that a report reads them without scanning the changes.
+    /// that a report reads them without scanning the changes — and packed
+    /// 64 to a row (`change_day_bits`, what reports read).
     fn write_change_days(tx: &rusqlite::Transaction, events: &[Event]) -> Result<()> {
         let mut put = tx.prepare_cached("INSERT OR IGNORE INTO change_days VALUES (?1, ?2)")?;
+        let mut bit = tx.prepare_cached(
+            "INSERT INTO change_day_bits VALUES (?1, ?2, ?3)
+             ON CONFLICT (repo, block) DO UPDATE SET bits = bits | excluded.bits",
+        )?;
         for (repo, day) in crate::change_days(events) {
-            put.execute(params![repo, day])?;
+            if put.execute(params![repo, day])? > 0 {
+                bit.execute(params![
+                    repo,
+                    day.div_euclid(64),
+                    1i64 << day.rem_euclid(64)
+                ])?;
+            }
         }
         Ok(())
     }

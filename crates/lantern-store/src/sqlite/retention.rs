@@ -420,9 +420,16 @@ fn drop_measurements(tx: &Transaction, horizon: i64) -> Result<u64> {
         "DELETE FROM retained_contributors WHERE day < ?1",
         [horizon.div_euclid(MICROS_PER_DAY)],
     )?;
+    let day = horizon.div_euclid(MICROS_PER_DAY);
+    tx.execute("DELETE FROM change_days WHERE day < ?1", [day])?;
+    // Their packed form: the horizon's block again from what is left.
+    let block = day.div_euclid(64);
+    tx.execute("DELETE FROM change_day_bits WHERE block <= ?1", [block])?;
     tx.execute(
-        "DELETE FROM change_days WHERE day < ?1",
-        [horizon.div_euclid(MICROS_PER_DAY)],
+        "INSERT INTO change_day_bits
+         SELECT repo, ?1, SUM(1 << (day - ?1 * 64)) FROM change_days
+         WHERE day >= ?1 * 64 AND day < (?1 + 1) * 64 GROUP BY repo",
+        [block],
     )?;
     Ok(n as u64)
 }

@@ -624,6 +624,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX pull_request_days_repo ON pull_request_days(repo);
     CREATE TABLE stale_pr_tallies (repo TEXT PRIMARY KEY) WITHOUT ROWID;
     "#,
+    // 24: issue 23. `change_days` packed 64 days to a row, kept beside it
+    // by every write and purge: the organisation's 90 days were 45 000
+    // rows to read (a fifth of its report), they are some 1 000 here.
+    // `change_days` stays what `lantern migrate` copies.
+    r#"
+    CREATE TABLE change_day_bits (
+        repo TEXT NOT NULL,
+        block INTEGER NOT NULL, -- days since 1970-01-01, floor-divided by 64
+        bits INTEGER NOT NULL,  -- bit (day mod 64) set: a change on that day
+        PRIMARY KEY (repo, block)
+    ) WITHOUT ROWID;
+    INSERT INTO change_day_bits
+        SELECT repo, (day - ((day % 64) + 64) % 64) / 64, SUM(1 << (((day % 64) + 64) % 64))
+        FROM change_days GROUP BY 1, 2;
+    "#,
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
