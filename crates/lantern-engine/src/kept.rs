@@ -150,16 +150,6 @@ impl<T: Default> KeptTallies<T> {
 }
 
 impl KeptDays {
-    /// Kept days as built, one tally a day.
-    pub fn of_days(days: impl IntoIterator<Item = ((Name, i64), DeployTally)>) -> Self {
-        let mut kept = KeptDays::default();
-        for ((service, day), t) in days {
-            kept.deployed.push((service.clone(), day));
-            kept.tallies.push(((service, DaySpan::day(day)), t));
-        }
-        kept
-    }
-
     /// The kept days a window holds: those from its start's to its end's
     /// (windows given with kept days start and end at midnights).
     pub(crate) fn days_of(window: &Window) -> Range<i64> {
