@@ -328,10 +328,6 @@ impl Loaded {
             Some(windows) => windows.first().map_or(window.from, |w| w.to),
             None => window.to,
         };
-        let asked: Vec<Window> = std::iter::once(window)
-            .chain(trend.into_iter().flatten().copied())
-            .collect();
-        let cuts = lantern_engine::KeptCuts::of(&asked);
         finish_pending_free();
         let services = scope.services();
         // Every window a report reads inside this one is cut at midnights
@@ -344,7 +340,10 @@ impl Loaded {
             .into_iter()
             .all(midnight)
         {
-            true => store.report_input_kept(services.as_ref(), window, first_end, &cuts, engine)?,
+            true => {
+                let cuts = lantern_engine::KeptCuts::of_report(window, trend);
+                store.report_input_kept(services.as_ref(), window, first_end, &cuts, engine)?
+            }
             false => store.report_input_ending(services.as_ref(), window, first_end, engine)?,
         };
         add_findings(store, services.as_ref(), window, &mut input)?;

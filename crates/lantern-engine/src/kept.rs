@@ -91,6 +91,14 @@ impl KeptCuts {
         KeptCuts(Some(cuts))
     }
 
+    /// The cuts of a report over `window` and, with a trend, its buckets.
+    pub fn of_report(window: Window, trend: Option<&[Window]>) -> Self {
+        let asked: Vec<Window> = std::iter::once(window)
+            .chain(trend.into_iter().flatten().copied())
+            .collect();
+        Self::of(&asked)
+    }
+
     /// Which stretch between cuts `day` is in: days of one may be added up.
     fn segment(&self, day: i64) -> i64 {
         match &self.0 {

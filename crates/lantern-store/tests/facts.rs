@@ -264,10 +264,7 @@ fn kept_report(
 ) -> Vec<Report> {
     // Each service's kept days come added up between the edges of the
     // windows asked, as a report asks them.
-    let asked: Vec<Window> = std::iter::once(w)
-        .chain(buckets_of.into_iter().flatten().copied())
-        .collect();
-    let cuts = KeptCuts::of(&asked);
+    let cuts = KeptCuts::of_report(w, buckets_of);
     let mut input = store
         .report_input_kept(scope.services().as_ref(), w, first_end, &cuts, cfg)
         .unwrap();

@@ -420,8 +420,9 @@ pub(super) fn kept_pull_requests(
     Ok(kept.finish())
 }
 
-/// Every incident linked to a deployment: for the organisation, one scan (20 000 at full size) rather than
-/// all of them bound as an array and looked up (5 ms to bind, 8 to run).
+/// Every incident linked to a deployment: for the organisation, one scan
+/// (20 000 at full size) rather than its incidents bound as an array and
+/// looked up (5 ms to bind, 8 to run).
 pub(super) fn every_linked(tx: &mut Transaction) -> Result<foldhash::HashSet<EventId>> {
     let mut linked = foldhash::HashSet::default();
     super::for_each_row(

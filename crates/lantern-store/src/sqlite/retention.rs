@@ -416,11 +416,8 @@ fn drop_measurements(tx: &Transaction, horizon: i64) -> Result<u64> {
     for sql in crate::retained::DROP_PANEL_EVENTS {
         n += tx.execute(&sql.replace("{h}", "?1"), [horizon])?;
     }
-    tx.execute(
-        "DELETE FROM retained_contributors WHERE day < ?1",
-        [horizon.div_euclid(MICROS_PER_DAY)],
-    )?;
     let day = horizon.div_euclid(MICROS_PER_DAY);
+    tx.execute("DELETE FROM retained_contributors WHERE day < ?1", [day])?;
     tx.execute("DELETE FROM change_days WHERE day < ?1", [day])?;
     // Their packed form: the horizon's block again from what is left.
     let block = day.div_euclid(64);
