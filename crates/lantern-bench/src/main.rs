@@ -253,13 +253,14 @@ fn print(results: &Results, label: bool) {
     println!("peak memory            {:.0} MiB", results.peak_rss_mib);
 }
 
-/// The allocator the `lantern` binary uses, so that in-process figures
-/// are the product's.
+/// The allocator the `lantern` binary uses (for SQLite's allocations as
+/// well, see `main`), so that in-process figures are the product's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let args = BenchArgs::parse();
+    lantern::allocator::sqlite_uses_mimalloc();
     match run(&args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

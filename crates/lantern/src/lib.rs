@@ -2,6 +2,7 @@
 //! runs (through `lantern-app`'s use cases), as a library so that the
 //! benchmarks (`crates/lantern-bench`) time exactly what users run.
 
+pub mod allocator;
 pub mod cli;
 pub mod demo;
 pub mod deployment_cmd;

@@ -415,24 +415,75 @@ impl SqliteStore {
             .map(|s| Name::parse(s))
             .collect::<Result<_, _>>()
             .map_err(|what| StoreError::Corrupt { what })?;
-        for (i, chunk) in services.chunks(SERVICES_PER_CHUNK).enumerate() {
-            let mut set: BTreeSet<Name> = chunk
-                .iter()
-                .map(|s| Name::parse(s))
-                .collect::<Result<_, _>>()
-                .map_err(|what| StoreError::Corrupt { what })?;
-            set.extend(loose.iter().cloned());
-            let t = Instant::now();
-            let events = self.load_events(Some(&set), Fields::ForDeriving)?;
-            load_s += t.elapsed().as_secs_f64();
+        // Two chunks are in memory at once when they are read beside
+        // staging: half as many services each keeps the peak.
+        let per_chunk = match bulk {
+            true => SERVICES_PER_CHUNK.div_ceil(2),
+            false => SERVICES_PER_CHUNK,
+        };
+        let chunks: Vec<BTreeSet<Name>> = services
+            .chunks(per_chunk)
+            .map(|chunk| {
+                let mut set: BTreeSet<Name> = chunk
+                    .iter()
+                    .map(|s| Name::parse(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(|what| StoreError::Corrupt { what })?;
+                set.extend(loose.iter().cloned());
+                Ok(set)
+            })
+            .collect::<Result<_>>()?;
+        let mut derive_chunk = |i: usize, events: EventSet| -> Result<()> {
             let t = Instant::now();
             let facts = derive(&events, config);
             staging.add(&events, &facts, repos)?;
             derive_s += t.elapsed().as_secs_f64();
-            progress(
-                ((i + 1) * SERVICES_PER_CHUNK).min(services.len()),
-                services.len(),
-            );
+            progress(((i + 1) * per_chunk).min(services.len()), services.len());
+            Ok(())
+        };
+        match bulk {
+            // Reading a chunk's history and deriving the one before it
+            // take the two cores: a second connection reads the committed
+            // history while this one stages (docs/performance.md, issue
+            // 23's thirteenth step). One chunk waits at most, so memory
+            // holds two.
+            true => {
+                let reader = self.bulk_reader()?;
+                std::thread::scope(|scope| -> Result<()> {
+                    let (send, receive) = std::sync::mpsc::sync_channel::<EventSet>(0);
+                    let loader = scope.spawn(move || -> Result<f64> {
+                        let mut load_s = 0.0;
+                        for set in &chunks {
+                            let t = Instant::now();
+                            let events = reader.load_events(Some(set), Fields::ForDeriving)?;
+                            load_s += t.elapsed().as_secs_f64();
+                            if send.send(events).is_err() {
+                                break; // staging failed: its error is reported
+                            }
+                        }
+                        Ok(load_s)
+                    });
+                    let staged = receive
+                        .into_iter()
+                        .enumerate()
+                        .try_for_each(|(i, events)| derive_chunk(i, events));
+                    // Dropping the receiver stops the loader at its next chunk.
+                    let loaded = loader
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    staged?;
+                    load_s = loaded?;
+                    Ok(())
+                })?;
+            }
+            false => {
+                for (i, set) in chunks.iter().enumerate() {
+                    let t = Instant::now();
+                    let events = self.load_events(Some(set), Fields::ForDeriving)?;
+                    load_s += t.elapsed().as_secs_f64();
+                    derive_chunk(i, events)?;
+                }
+            }
         }
         // Pull requests of repositories no service deploys still count for
         // the organisation's coding, pickup and review stages.

@@ -99,15 +99,28 @@ impl SqliteStore {
             self.build_deployment_tallies(Some(services), config)?;
         }
         if !repos.is_empty() {
-            self.build_pr_tallies(Some(repos), config)?;
+            self.build_pr_tallies(repos, config)?;
         }
         Ok(())
     }
 
-    /// Builds every tally anew, with these settings.
+    /// Builds every tally anew, with these settings. The pull requests'
+    /// tallies are read and added up on a second connection while this
+    /// one builds the deployments' (docs/performance.md, issue 23's
+    /// thirteenth step); both read only what the refresh committed.
     pub(super) fn build_tallies(&mut self, config: &EngineConfig) -> Result<()> {
-        self.build_deployment_tallies(None, config)?;
-        self.build_pr_tallies(None, config)?;
+        let repos = self.distinct_names("SELECT DISTINCT repo FROM pull_request_window")?;
+        let reader = self.bulk_reader()?;
+        let pr_rows = std::thread::scope(|threads| {
+            let list = &repos;
+            let prs = threads.spawn(move || pr_tally_rows(reader.conn(), list, config));
+            let deployments = self.build_deployment_tallies(None, config);
+            let pr_rows = prs
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            deployments.and(pr_rows)
+        })?;
+        self.write_pr_tallies(&repos, true, &pr_rows)?;
         self.conn().execute(
             "INSERT OR REPLACE INTO meta VALUES ('tallies', ?1)",
             [tally_fingerprint(config)],
@@ -115,35 +128,23 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The organisation's pull-request tallies of these repositories
-    /// (`None`: all of them, replacing everything kept), from their pull
-    /// requests over all time.
-    fn build_pr_tallies(
+    /// Rebuilds the organisation's pull-request tallies of these
+    /// repositories from their pull requests over all time.
+    fn build_pr_tallies(&mut self, repos: Vec<String>, config: &EngineConfig) -> Result<()> {
+        let rows = pr_tally_rows(self.conn(), &repos, config)?;
+        self.write_pr_tallies(&repos, false, &rows)
+    }
+
+    /// Replaces the kept pull-request tallies of these repositories
+    /// (`everything`: all of them) with `rows`.
+    fn write_pr_tallies(
         &mut self,
-        repos: Option<Vec<String>>,
-        config: &EngineConfig,
+        repos: &[String],
+        everything: bool,
+        rows: &[TallyRow],
     ) -> Result<()> {
-        let everything = repos.is_none();
-        let list = match repos {
-            Some(list) => list,
-            None => self.distinct_names("SELECT DISTINCT repo FROM pull_request_window")?,
-        };
-        let whole = all_time();
-        let mut rows: Vec<TallyRow> = Vec::new();
-        let mut names = Names::default();
-        for chunk in list.chunks(REPOS_PER_BUILD) {
-            let args: Vec<Value> = chunk.iter().map(|r| Value::from(r.clone())).collect();
-            let mut input = ReportInput::default();
-            (input.pull_requests, input.pull_request_facts) = super::facts::window_pull_requests(
-                self.conn(),
-                Some(&args),
-                (whole.from.micros(), whole.to.micros()),
-                &mut names,
-            )?;
-            rows.extend(pull_request_rows(&input, config));
-        }
         let tx = self.conn.transaction()?;
-        let cleared = (!everything).then_some(list.as_slice());
+        let cleared = (!everything).then_some(repos);
         clear_kept(
             &tx,
             &["pull_request_days", "stale_pr_tallies"],
@@ -152,7 +153,7 @@ impl SqliteStore {
         )?;
         {
             let mut put = tx.prepare("INSERT INTO pull_request_days VALUES (?1, ?2, ?3)")?;
-            for (day, repo, blob) in &rows {
+            for (day, repo, blob) in rows {
                 put.execute(params![day, repo, blob])?;
             }
         }
@@ -285,6 +286,30 @@ pub(super) fn linked(
 
 /// Empties these kept tables of the rows whose `column` is one of `names`
 /// (`None`: of every row), before a build writes them again.
+/// The pull-request tallies of these repositories over all time, read on
+/// `conn` (any connection: the full build reads them on a second one).
+fn pr_tally_rows(
+    conn: &rusqlite::Connection,
+    repos: &[String],
+    config: &EngineConfig,
+) -> Result<Vec<TallyRow>> {
+    let whole = all_time();
+    let mut rows: Vec<TallyRow> = Vec::new();
+    let mut names = Names::default();
+    for chunk in repos.chunks(REPOS_PER_BUILD) {
+        let args: Vec<Value> = chunk.iter().map(|r| Value::from(r.clone())).collect();
+        let mut input = ReportInput::default();
+        (input.pull_requests, input.pull_request_facts) = super::facts::window_pull_requests(
+            conn,
+            Some(&args),
+            (whole.from.micros(), whole.to.micros()),
+            &mut names,
+        )?;
+        rows.extend(pull_request_rows(&input, config));
+    }
+    Ok(rows)
+}
+
 fn clear_kept(
     tx: &rusqlite::Transaction,
     tables: &[&str],

@@ -203,6 +203,22 @@ impl SqliteStore {
         Ok(conn)
     }
 
+    /// A store reading the committed data through a second, read-only
+    /// connection, for a bulk refresh's reads on another thread: no memory
+    /// map (it would count the file as this process's memory) and the
+    /// refresh's small page cache (each page is read once).
+    pub(crate) fn bulk_reader(&self) -> Result<SqliteStore> {
+        let conn = self.open_reader()?;
+        conn.pragma_update(None, "mmap_size", 0)?;
+        conn.pragma_update(None, "cache_size", -REFRESH_CACHE_KIB)?;
+        Ok(SqliteStore {
+            conn,
+            path: self.path.clone(),
+            partial_share: self.partial_share,
+            checkpointer: None,
+        })
+    }
+
     /// Opens (creating if needed) the database file and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> Result<Self> {
