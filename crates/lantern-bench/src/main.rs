@@ -260,7 +260,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let args = BenchArgs::parse();
-    lantern::allocator::sqlite_uses_mimalloc();
+    let _ = lantern::allocator::sqlite_uses_mimalloc();
     match run(&args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -42,8 +42,9 @@ unsafe extern "C" fn sqlite_shutdown(_: *mut c_void) {}
 
 /// Must run before the process's first SQLite call: SQLite takes its
 /// allocator when it initialises. Called later it changes nothing (SQLite
-/// refuses, and keeps the allocator it has), which is logged.
-pub fn sqlite_uses_mimalloc() {
+/// refuses, and keeps the allocator it has), which is logged. Whether
+/// SQLite took it.
+pub fn sqlite_uses_mimalloc() -> bool {
     let methods = ffi::sqlite3_mem_methods {
         xMalloc: Some(sqlite_malloc),
         xFree: Some(sqlite_free),
@@ -70,4 +71,5 @@ pub fn sqlite_uses_mimalloc() {
             "SQLite keeps its own allocator (it was initialised already)"
         );
     }
+    rc == ffi::SQLITE_OK
 }

@@ -15,7 +15,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     telemetry::init(cli.verbose);
-    lantern::allocator::sqlite_uses_mimalloc();
+    let _ = lantern::allocator::sqlite_uses_mimalloc();
     match cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
