@@ -284,8 +284,6 @@ pub(super) fn linked(
     Ok(out)
 }
 
-/// Empties these kept tables of the rows whose `column` is one of `names`
-/// (`None`: of every row), before a build writes them again.
 /// The pull-request tallies of these repositories over all time, read on
 /// `conn` (any connection: the full build reads them on a second one).
 fn pr_tally_rows(
@@ -310,6 +308,8 @@ fn pr_tally_rows(
     Ok(rows)
 }
 
+/// Empties these kept tables of the rows whose `column` is one of `names`
+/// (`None`: of every row), before a build writes them again.
 fn clear_kept(
     tx: &rusqlite::Transaction,
     tables: &[&str],
