@@ -138,11 +138,13 @@ impl<'c> Staging<'c> {
         // was 0.4 GiB for a million of each, on top of the page cache. In a
         // temporary file with a small cache of its own, the operating
         // system's file cache holds them instead, and the refresh took no
-        // longer (docs/performance.md, issue 23's fifth step).
+        // longer (docs/performance.md, issue 23's fifth step). The sorts
+        // that fill the window tables and rebuild their indexes may use
+        // a second core (issue 23's thirteenth step).
         match bulk {
             true => conn.execute_batch(&format!(
                 "PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -{STAGING_CACHE_KIB};
-                 PRAGMA main.cache_size = -{};",
+                 PRAGMA main.cache_size = -{}; PRAGMA threads = 2;",
                 super::REFRESH_CACHE_KIB
             ))?,
             false => conn.pragma_update(None, "temp_store", "MEMORY")?,
