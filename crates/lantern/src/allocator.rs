@@ -30,8 +30,10 @@ unsafe extern "C" fn sqlite_size(p: *mut c_void) -> c_int {
 
 unsafe extern "C" fn sqlite_roundup(size: c_int) -> c_int {
     // Rounded to 8 as SQLite's default does; mimalloc's own size classes
-    // are reported by `sqlite_size`.
-    (size.max(0) + 7) & !7
+    // are reported by `sqlite_size`. SQLite asks only up to
+    // SQLITE_MAX_ALLOCATION_SIZE (256 below the largest int), but an
+    // overflow here would abort the process from inside SQLite: saturate.
+    size.max(0).saturating_add(7) & !7
 }
 
 unsafe extern "C" fn sqlite_init(_: *mut c_void) -> c_int {
