@@ -27,6 +27,80 @@ on_each_store! {
     a_pull_request_merged_again_moves_between_windows("merged_again") => merged_again;
     kept_tallies_follow_every_write("kept_tallies_follow") => kept_tallies_follow;
     an_incident_blaming_another_services_deployment_fails_it_in_kept_tallies("kept_blame") => kept_blame;
+    kept_tallies_of_many_services_built_on_two_connections_give_the_engines_report("kept_many") => kept_many;
+}
+
+/// `history(seed)` with every service, repository and event id made the
+/// seed's own, so that several seeds make one larger organisation.
+fn renamed_history(seed: u64) -> Vec<String> {
+    let own = |v: &mut serde_json::Value| {
+        if let Some(text) = v.as_str() {
+            *v = serde_json::Value::from(format!("k{seed}-{text}"));
+        }
+    };
+    history(seed)
+        .iter()
+        .map(|line| {
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            for key in [
+                "service",
+                "repo",
+                "id",
+                "rollback_of",
+                "caused_by",
+                "pull_request",
+                "rollout",
+            ] {
+                if let Some(field) = v.get_mut(key) {
+                    own(field);
+                }
+            }
+            if let Some(list) = v.get_mut("services").and_then(|s| s.as_array_mut()) {
+                list.iter_mut().for_each(own);
+            }
+            v.to_string()
+        })
+        .collect()
+}
+
+/// More services than one build reads at once, several times over: the
+/// tallies are built by two connections taking chunks from one queue,
+/// and the organisation's report from them is the engine's.
+fn kept_many(at: &Location) {
+    let mut store = fresh(at, 9_002);
+    let mut events = Vec::new();
+    for seed in 0..60 {
+        events.extend(parse_all(&renamed_history(seed)));
+    }
+    let services: BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Deployment(d) => Some(d.service.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(services.len() > 6 * 25, "{} services", services.len());
+    for chunk in events.chunks(500) {
+        store.write(chunk).unwrap();
+    }
+    let all = EventSet::from_events(events);
+    let cfg = EngineConfig::default();
+    let days = whole_days(BASE - 10 * 86_400, BASE + 40 * 86_400);
+    let expected = Report {
+        flow: None,
+        ..report(&all, &Scope::Org, days, &cfg)
+    };
+    assert!(
+        expected.deployment_frequency.count > 500,
+        "{}",
+        expected.deployment_frequency.count
+    );
+    assert!(expected.change_failure_rate.failed > 0);
+    assert_eq!(
+        kept_report(store.as_mut(), &Scope::Org, days, days.to, &cfg, None),
+        [expected],
+        "{at}"
+    );
 }
 
 /// An incident of one service naming another's deployment (`caused_by`)

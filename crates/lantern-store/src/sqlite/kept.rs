@@ -24,6 +24,7 @@ use lantern_events::*;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 impl SqliteStore {
     /// What a report over whole UTC days needs, with kept tallies standing
@@ -96,7 +97,7 @@ impl SqliteStore {
         let services = self.distinct_names("SELECT service FROM stale_tallies")?;
         let repos = self.distinct_names("SELECT repo FROM stale_pr_tallies")?;
         if !services.is_empty() {
-            self.build_deployment_tallies(Some(services), config)?;
+            self.build_deployment_tallies(services, config)?;
         }
         if !repos.is_empty() {
             self.build_pr_tallies(repos, config)?;
@@ -104,23 +105,42 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Builds every tally anew, with these settings. The pull requests'
-    /// tallies are read and added up on a second connection while this
-    /// one builds the deployments' (docs/performance.md, issue 23's
-    /// thirteenth step); both read only what the refresh committed.
+    /// Builds every tally anew, with these settings, on two connections:
+    /// a second one reads and adds up the pull requests' tallies, then
+    /// takes chunks of services from the same queue as this one
+    /// (docs/performance.md, issue 23's thirteenth and fourteenth steps).
+    /// Both read only what the refresh committed.
     pub(super) fn build_tallies(&mut self, config: &EngineConfig) -> Result<()> {
         let repos = self.distinct_names("SELECT DISTINCT repo FROM pull_request_window")?;
-        let reader = self.bulk_reader()?;
-        let pr_rows = std::thread::scope(|threads| {
-            let list = &repos;
-            let prs = threads.spawn(move || pr_tally_rows(reader.conn(), list, config));
-            let deployments = self.build_deployment_tallies(None, config);
-            let pr_rows = prs
+        let services = self.distinct_names(
+            "SELECT DISTINCT service FROM deployments
+             UNION SELECT DISTINCT service FROM deployment_window",
+        )?;
+        let chunks: Vec<&[String]> = services.chunks(SERVICES_PER_BUILD).collect();
+        let next = AtomicUsize::new(0);
+        let mut reader = self.bulk_reader()?;
+        let (mine, theirs) = std::thread::scope(|threads| {
+            let (list, chunks, next) = (&repos, &chunks, &next);
+            let helper = threads.spawn(move || -> Result<_> {
+                let prs = pr_tally_rows(reader.conn(), list, config)?;
+                Ok((prs, reader.deployment_rows_of(chunks, next, config)?))
+            });
+            let mine = self.deployment_rows_of(chunks, next, config);
+            if mine.is_err() {
+                // The helper stops at its next chunk.
+                next.store(chunks.len(), Ordering::Relaxed);
+            }
+            let theirs = helper
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            deployments.and(pr_rows)
-        })?;
-        self.write_pr_tallies(&repos, true, &pr_rows)?;
+            (mine, theirs)
+        });
+        let mut rows = mine?;
+        let (pr_rows, more) = theirs?;
+        rows.0.extend(more.0);
+        rows.1.extend(more.1);
+        self.write_deployment_tallies(None, rows)?;
+        self.write_pr_tallies(&repos, true, pr_rows)?;
         self.conn().execute(
             "INSERT OR REPLACE INTO meta VALUES ('tallies', ?1)",
             [tally_fingerprint(config)],
@@ -132,17 +152,18 @@ impl SqliteStore {
     /// repositories from their pull requests over all time.
     fn build_pr_tallies(&mut self, repos: Vec<String>, config: &EngineConfig) -> Result<()> {
         let rows = pr_tally_rows(self.conn(), &repos, config)?;
-        self.write_pr_tallies(&repos, false, &rows)
+        self.write_pr_tallies(&repos, false, rows)
     }
 
     /// Replaces the kept pull-request tallies of these repositories
-    /// (`everything`: all of them) with `rows`.
+    /// (`everything`: all of them) with `rows`, written in key order.
     fn write_pr_tallies(
         &mut self,
         repos: &[String],
         everything: bool,
-        rows: &[TallyRow],
+        mut rows: Vec<TallyRow>,
     ) -> Result<()> {
+        rows.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
         let tx = self.conn.transaction()?;
         let cleared = (!everything).then_some(repos);
         clear_kept(
@@ -153,7 +174,7 @@ impl SqliteStore {
         )?;
         {
             let mut put = tx.prepare("INSERT INTO pull_request_days VALUES (?1, ?2, ?3)")?;
-            for (day, repo, blob) in rows {
+            for (day, repo, blob) in &rows {
                 put.execute(params![day, repo, blob])?;
             }
         }
@@ -161,25 +182,29 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Builds the tallies and links of these services (`None`: all of
-    /// them, replacing everything kept), from their reads over all time.
+    /// Rebuilds the tallies and links of these services from their reads
+    /// over all time.
     fn build_deployment_tallies(
         &mut self,
-        services: Option<Vec<String>>,
+        services: Vec<String>,
         config: &EngineConfig,
     ) -> Result<()> {
-        let everything = services.is_none();
-        let list = match services {
-            Some(list) => list,
-            None => self.distinct_names(
-                "SELECT DISTINCT service FROM deployments
-                 UNION SELECT DISTINCT service FROM deployment_window",
-            )?,
-        };
+        let chunks: Vec<&[String]> = services.chunks(SERVICES_PER_BUILD).collect();
+        let rows = self.deployment_rows_of(&chunks, &AtomicUsize::new(0), config)?;
+        self.write_deployment_tallies(Some(&services), rows)
+    }
+
+    /// The tally and link rows of the chunks of services this connection
+    /// takes from `next`, a queue it may share with another thread's.
+    fn deployment_rows_of(
+        &mut self,
+        chunks: &[&[String]],
+        next: &AtomicUsize,
+        config: &EngineConfig,
+    ) -> Result<(Vec<TallyRow>, Vec<LinkRow>)> {
         let whole = all_time();
-        let mut days: Vec<TallyRow> = Vec::new();
-        let mut links: Vec<(String, String)> = Vec::new();
-        for chunk in list.chunks(SERVICES_PER_BUILD) {
+        let (mut days, mut links) = (Vec::new(), Vec::new());
+        while let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
             let set = name_set(chunk)?;
             let input = self.window_input(
                 Some(&set),
@@ -192,10 +217,22 @@ impl SqliteStore {
             days.extend(more_days);
             links.extend(more_links);
         }
+        Ok((days, links))
+    }
+
+    /// Replaces the kept tallies and links of these services (`None`: all
+    /// of them) with `rows`, written in key order: appended to the tables'
+    /// B-trees rather than inserted all over them.
+    fn write_deployment_tallies(
+        &mut self,
+        services: Option<&[String]>,
+        (mut days, mut links): (Vec<TallyRow>, Vec<LinkRow>),
+    ) -> Result<()> {
+        days.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        links.sort_unstable();
         let tx = self.conn.transaction()?;
-        let cleared = (!everything).then_some(list.as_slice());
         let tables = ["deployment_days", "linked_incidents", "stale_tallies"];
-        clear_kept(&tx, &tables, "service", cleared)?;
+        clear_kept(&tx, &tables, "service", services)?;
         {
             let mut day = tx.prepare("INSERT INTO deployment_days VALUES (?1, ?2, ?3)")?;
             for (d, service, blob) in &days {
