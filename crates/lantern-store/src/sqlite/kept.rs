@@ -116,7 +116,8 @@ impl SqliteStore {
             "SELECT DISTINCT service FROM deployments
              UNION SELECT DISTINCT service FROM deployment_window",
         )?;
-        let chunks: Vec<&[String]> = services.chunks(SERVICES_PER_BUILD).collect();
+        // Two chunks are in memory at once: half as many services each.
+        let chunks: Vec<&[String]> = services.chunks(SERVICES_PER_BUILD.div_ceil(2)).collect();
         let next = AtomicUsize::new(0);
         let mut reader = self.bulk_reader()?;
         let (mine, theirs) = std::thread::scope(|threads| {

@@ -89,14 +89,7 @@ struct SqliteSession<'c> {
 
 impl WriteSession for SqliteSession<'_> {
     fn write(&mut self, events: &[Event]) -> Result<()> {
-        // Marks read the versions being replaced: before the inserts.
-        facts::mark_stale(&self.tx, events)?;
-        SqliteStore::write_change_days(&self.tx, events)?;
-        let mut inserts = Inserts::prepare(&self.tx)?;
-        for e in events {
-            SqliteStore::write_event(&mut inserts, e)?;
-        }
-        SqliteStore::write_flow_summaries(&self.tx, events)
+        SqliteStore::write_events(&self.tx, events)
     }
 
     fn commit(self: Box<Self>, source_states: &[(&str, &str)]) -> Result<()> {

@@ -386,6 +386,32 @@ mod tests {
         assert!(flaky > 10, "{flaky} flaky runs");
     }
 
+    /// A session (a source's events with its position) writes what
+    /// `write` does: its runs' days are noted for summing, as theirs are.
+    #[test]
+    fn runs_written_in_a_session_note_their_days_as_a_write_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = |store: &SqliteStore| -> Vec<(String, i64)> {
+            store
+                .conn()
+                .prepare("SELECT repo, day FROM run_days_stale ORDER BY repo, day")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let runs = random_runs(11, 200);
+        let mut written = SqliteStore::open(&dir.path().join("written.db")).unwrap();
+        written.write(&runs).unwrap();
+        let mut in_session = SqliteStore::open(&dir.path().join("session.db")).unwrap();
+        let mut session = in_session.session().unwrap();
+        session.write(&runs).unwrap();
+        session.commit(&[("ci:position", "200")]).unwrap();
+        assert!(stale(&written).len() >= 20);
+        assert_eq!(stale(&in_session), stale(&written));
+    }
+
     #[test]
     fn a_rerun_on_a_later_day_sums_the_failed_attempts_day_again() {
         let dir = tempfile::tempdir().unwrap();
