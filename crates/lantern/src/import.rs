@@ -118,6 +118,7 @@ pub fn import_events(
     // The large cache goes before the refresh (which reads each page once)
     // whether or not the writes succeeded.
     store.bulk_writes(false)?;
+    crate::allocator::give_back_free_memory();
     written?;
     let parsed = parsed?.with_context(|| format!("reading {}", file.display()))?;
     bar.finish_and_clear();
