@@ -23,6 +23,16 @@ impl Closure {
     }
 }
 
+/// What a closure starts from.
+#[derive(Debug, Default)]
+pub(crate) struct Marks {
+    /// The settings the kept facts were derived with (`None`: never).
+    pub derived_with: Option<String>,
+    /// The services and repositories marked stale.
+    pub services: BTreeSet<String>,
+    pub repos: BTreeSet<String>,
+}
+
 /// The deployments columns a closure follows.
 #[derive(Clone, Copy)]
 pub(crate) enum Column {
@@ -39,16 +49,23 @@ impl Column {
     }
 }
 
+/// [`LOOSE_SERVICES`] as a literal, for statements that embed it.
+macro_rules! loose_services {
+    () => {
+        "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)"
+    };
+}
+pub(crate) use loose_services;
+
 /// What `StaleReads::loose_services` asks, on either store (each has a
 /// partial index for it).
-pub(crate) const LOOSE_SERVICES: &str = "SELECT DISTINCT service FROM deployments WHERE repo IS NULL AND (changes IS NOT NULL OR sha IS NOT NULL)";
+pub(crate) const LOOSE_SERVICES: &str = loose_services!();
 
 /// The reads a closure needs, in one store's snapshot.
 pub(crate) trait StaleReads {
-    /// The settings the kept facts were derived with (`None`: never).
-    fn derived_with(&mut self) -> Result<Option<String>>;
-    /// The names marked stale, of one kind ("service" or "repo").
-    fn stale(&mut self, kind: &str) -> Result<BTreeSet<String>>;
+    /// The settings the kept facts were derived with and the names
+    /// marked stale (one read: it starts every report).
+    fn marks(&mut self) -> Result<Marks>;
     /// Services with a deployment naming commits without a repository
     /// (a sha, or an explicit change list): such commits can be any
     /// repository's.
@@ -78,11 +95,14 @@ pub(crate) fn stale_closure(
     config: &EngineConfig,
     scope: Option<&BTreeSet<Name>>,
 ) -> Result<Option<Closure>> {
-    if reads.derived_with()?.as_deref() != Some(fingerprint(config).as_str()) {
+    let Marks {
+        derived_with,
+        services: stale_services,
+        repos: stale_repos,
+    } = reads.marks()?;
+    if derived_with.as_deref() != Some(fingerprint(config).as_str()) {
         return Ok(None);
     }
-    let stale_services = reads.stale("service")?;
-    let stale_repos = reads.stale("repo")?;
     // The common case, and no scan of anything.
     if stale_services.is_empty() && stale_repos.is_empty() {
         return Ok(Some(Closure::default()));

@@ -29,7 +29,7 @@ use super::{
 };
 use crate::Result;
 use crate::StoreError;
-use crate::closure::{self, Closure, Column, StaleReads};
+use crate::closure::{self, Closure, Column, Marks, StaleReads};
 use crate::codec::*;
 use crate::kept::Reading;
 use crate::touched::{Touched, fingerprint};
@@ -144,7 +144,7 @@ pub(super) fn refresh(
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FACTS_LOCK])?;
     // Under the lock no write commits: the closure is exactly what is
     // stale now.
-    let Some(closure) = closure::stale_closure(&mut Reads(&mut tx), config, scope)? else {
+    let Some(closure) = closure::stale_closure(&mut Reads::new(&mut tx), config, scope)? else {
         // Never derived (a first import): no report can be reading facts,
         // so their tables are written without their secondary indexes,
         // built once at the end in this transaction (postgres/bulk.rs).
@@ -652,7 +652,7 @@ pub(super) fn current(
     config: &EngineConfig,
 ) -> Result<bool> {
     Ok(
-        match closure::stale_closure(&mut Reads(tx), config, services)? {
+        match closure::stale_closure(&mut Reads::new(tx), config, services)? {
             Some(c) => c.is_empty(),
             None => fresh(tx, config)?,
         },
@@ -1176,27 +1176,50 @@ pub(super) fn add_earlier(
 }
 
 /// A closure's reads on PostgreSQL, in the caller's transaction.
-struct Reads<'t, 'c>(&'t mut Transaction<'c>);
+struct Reads<'t, 'c> {
+    tx: &'t mut Transaction<'c>,
+    /// `loose_services`, read with the marks.
+    loose: Option<BTreeSet<String>>,
+}
+
+impl<'t, 'c> Reads<'t, 'c> {
+    fn new(tx: &'t mut Transaction<'c>) -> Self {
+        Reads { tx, loose: None }
+    }
+}
+
+/// The marks and the loose services in one round trip: every report
+/// starts with them, and while webhooks write something is always stale,
+/// so the loose services are asked for next (docs/performance.md, issue
+/// 23's fifteenth step).
+const MARKS: &str = concat!(
+    "SELECT (SELECT value FROM meta WHERE key = 'facts'),
+            ARRAY(SELECT name FROM stale_facts WHERE kind = 'service'),
+            ARRAY(SELECT name FROM stale_facts WHERE kind = 'repo'),
+            ARRAY(",
+    closure::loose_services!(),
+    ")"
+);
 
 impl StaleReads for Reads<'_, '_> {
-    fn derived_with(&mut self) -> Result<Option<String>> {
-        Ok(
-            super::query_opt(self.0, "SELECT value FROM meta WHERE key = 'facts'", &[])?
-                .map(|r| r.try_get(0))
-                .transpose()?,
-        )
-    }
-
-    fn stale(&mut self, kind: &str) -> Result<BTreeSet<String>> {
-        distinct(
-            self.0,
-            "SELECT name FROM stale_facts WHERE kind = $1",
-            &[&kind],
-        )
+    fn marks(&mut self) -> Result<Marks> {
+        let row = super::query_one(self.tx, MARKS, &[])?;
+        let set = |i: usize| -> Result<BTreeSet<String>> {
+            Ok(row.try_get::<_, Vec<String>>(i)?.into_iter().collect())
+        };
+        self.loose = Some(set(3)?);
+        Ok(Marks {
+            derived_with: row.try_get(0)?,
+            services: set(1)?,
+            repos: set(2)?,
+        })
     }
 
     fn loose_services(&mut self) -> Result<BTreeSet<String>> {
-        distinct(self.0, closure::LOOSE_SERVICES, &[])
+        match self.loose.take() {
+            Some(loose) => Ok(loose),
+            None => distinct(self.tx, closure::LOOSE_SERVICES, &[]),
+        }
     }
 
     fn names_by(
@@ -1211,7 +1234,7 @@ impl StaleReads for Reads<'_, '_> {
         let (want, by) = (want.name(), by.name());
         let list: Vec<&String> = values.iter().collect();
         distinct(
-            self.0,
+            self.tx,
             &format!(
                 "SELECT DISTINCT {want} FROM deployments WHERE {by} = ANY($1) AND {want} IS NOT NULL"
             ),
@@ -1222,7 +1245,7 @@ impl StaleReads for Reads<'_, '_> {
     fn blamed_services(&mut self, scope: &BTreeSet<String>) -> Result<BTreeSet<String>> {
         let list: Vec<&String> = scope.iter().collect();
         distinct(
-            self.0,
+            self.tx,
             "SELECT DISTINCT d.service FROM deployments d WHERE d.id = ANY(ARRAY(
                  SELECT caused_by FROM incidents WHERE caused_by IS NOT NULL
                     AND (service = ANY($1) OR services <> '')))

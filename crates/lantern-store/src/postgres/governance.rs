@@ -17,7 +17,16 @@ use postgres::{Row, Transaction};
 /// turns: each reads the head the previous one committed, so the chain
 /// neither forks nor skips.
 pub(crate) fn append_audit(tx: &mut Transaction, record: AuditRecord) -> Result<AuditEntry> {
-    super::query(tx, "SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])?;
+    append(tx, record, "SELECT pg_advisory_xact_lock($1)")
+}
+
+/// [`append_audit`] with `lock`, the statement that takes the lock.
+fn append(tx: &mut Transaction, record: AuditRecord, lock: &str) -> Result<AuditEntry> {
+    // Statements of one round trip each (args.rs): an audited read
+    // appends on every request. The head is read by a statement of its
+    // own, after the lock: a statement's snapshot is taken as it starts,
+    // so one that waited for the lock could read a head already moved.
+    super::query(tx, lock, &[&AUDIT_LOCK])?;
     let (seq, hash): (i64, String) = super::query_opt(
         tx,
         "SELECT seq, hash FROM audit_chain WHERE end_name = 'head'",
@@ -27,11 +36,14 @@ pub(crate) fn append_audit(tx: &mut Transaction, record: AuditRecord) -> Result<
     .unwrap_or((0, GENESIS.to_string()));
     let entry = AuditEntry::chain(seq as u64, &hash, record);
     let r = &entry.record;
-    // Statements of one round trip each (args.rs): an audited read
-    // appends on every request.
+    // The entry and the new head in one statement.
     super::query(
         tx,
-        "INSERT INTO audit_log (seq, at, actor, purpose, action, scope, outcome, prev, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        "WITH logged AS (
+             INSERT INTO audit_log (seq, at, actor, purpose, action, scope, outcome, prev, hash)
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9))
+         INSERT INTO audit_chain (end_name, seq, hash) VALUES ('head', $1, $9)
+         ON CONFLICT (end_name) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash",
         &[
             &(entry.seq as i64),
             &r.at.micros(),
@@ -43,12 +55,6 @@ pub(crate) fn append_audit(tx: &mut Transaction, record: AuditRecord) -> Result<
             &entry.prev,
             &entry.hash,
         ],
-    )?;
-    super::query(
-        tx,
-        "INSERT INTO audit_chain (end_name, seq, hash) VALUES ('head', $1, $2)
-         ON CONFLICT (end_name) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash",
-        &[&(entry.seq as i64), &entry.hash],
     )?;
     Ok(entry)
 }
@@ -244,8 +250,12 @@ impl GovernanceStore for PostgresStore {
         // and its entry) flushes every entry before it. Waiting cost each
         // report an fsync, 3–5 ms, inside the lock every replica's entries
         // take turns on (docs/performance.md, issue 23's sixth step).
-        tx.batch_execute("SET LOCAL synchronous_commit = off")?;
-        let entry = append_audit(&mut tx, record)?;
+        // (`SET LOCAL`, in the statement that takes the lock.)
+        let entry = append(
+            &mut tx,
+            record,
+            "SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true)",
+        )?;
         tx.commit()?;
         Ok(entry)
     }

@@ -60,6 +60,9 @@ pub struct PostgresStore {
 #[derive(Default)]
 pub(crate) struct Prepared {
     statements: HashMap<&'static str, postgres::Statement>,
+    /// Statements built at run time that a write repeats (an `INSERT` of
+    /// so many rows into one table), up to [`KEPT_TEXTS`] of them.
+    texts: HashMap<String, postgres::Statement>,
     /// Also the connection's write mode: the event tables a bulk import
     /// copies its rows straight into, without the upsert's staging table
     /// (they were empty when it began, `bulk.rs`), until a row meets a
@@ -80,7 +83,30 @@ impl Prepared {
         self.statements.insert(sql, s.clone());
         Ok(s)
     }
+
+    /// `sql`, built at run time, prepared once while fewer than
+    /// [`KEPT_TEXTS`] are kept (then prepared for this run only, as an
+    /// unkept statement is).
+    pub(crate) fn get_text(
+        &mut self,
+        c: &mut impl GenericClient,
+        sql: String,
+    ) -> Result<postgres::Statement> {
+        if let Some(s) = self.texts.get(&sql) {
+            return Ok(s.clone());
+        }
+        let s = c.prepare(&sql)?;
+        if self.texts.len() < KEPT_TEXTS {
+            self.texts.insert(sql, s.clone());
+        }
+        Ok(s)
+    }
 }
+
+/// Run-time statements a connection keeps prepared: a delivery group's
+/// inserts are a few tables times a few row counts, each of which the
+/// server keeps parsed (and, after five runs, planned) for the session.
+const KEPT_TEXTS: usize = 256;
 
 /// A bare connection to `url`, the schema unchecked (`PostgresStore::connect`
 /// checks it; a report's second reader runs in a snapshot of a store's).
@@ -109,7 +135,9 @@ impl Drop for PostgresStore {
     /// panics on a thread that drives another (a server shutting down, an
     /// async test): close it on a thread of its own.
     fn drop(&mut self) {
-        self.prepared.get_mut().statements.clear();
+        let prepared = self.prepared.get_mut();
+        prepared.statements.clear();
+        prepared.texts.clear();
         if let Some(client) = self.client.take() {
             std::thread::scope(|s| {
                 s.spawn(move || drop(client));
@@ -1200,5 +1228,136 @@ mod tests {
         let with = format!("{}{sep}options=-c%20statement_timeout%3D4321", db.url);
         assert_eq!(show(&with, "jit"), "off");
         assert_eq!(show(&with, "statement_timeout"), "4321ms");
+    }
+
+    fn store(db: &crate::testing::TestDatabase) -> super::PostgresStore {
+        super::PostgresStore::connect(&db.url).unwrap()
+    }
+
+    fn events(lines: &[String]) -> Vec<lantern_events::Event> {
+        let p = lantern_events::Pseudonymiser::from_key([5; 32]);
+        lines
+            .iter()
+            .map(|l| lantern_events::parse_event_json(l, &p).unwrap())
+            .collect()
+    }
+
+    fn commit(n: usize) -> String {
+        format!(
+            r#"{{"type":"change","repo":"r","sha":"{n:07x}","committed_at":"2026-10-01T09:00:00Z"}}"#
+        )
+    }
+
+    /// How many statements this connection keeps prepared whose text
+    /// starts with `start`.
+    fn kept(store: &mut super::PostgresStore, start: &str) -> i64 {
+        store
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_prepared_statements WHERE starts_with(statement, $1)",
+                &[&start],
+            )
+            .unwrap()
+            .get(0)
+    }
+
+    /// A delivery group's insert is prepared once per connection and row
+    /// count, not parsed and planned again for every group.
+    #[test]
+    fn small_writes_keep_their_inserts_prepared() {
+        use crate::Store;
+        let Some(db) = crate::testing::database("small_writes_prepared") else {
+            return;
+        };
+        let mut store = store(&db);
+        for n in 0..3 {
+            store.write(&events(&[commit(n)])).unwrap();
+        }
+        store.write(&events(&[commit(10), commit(11)])).unwrap();
+        assert_eq!(
+            kept(&mut store, "INSERT INTO changes"),
+            2,
+            "one a row count"
+        );
+        assert_eq!(kept(&mut store, "INSERT INTO change_days"), 1);
+        assert_eq!(store.counts().unwrap().changes, 5);
+        // A statement kept for one batch writes the next batch's rows.
+        store
+            .write(&events(&[commit(0).replace("09:00", "10:00")]))
+            .unwrap();
+        let at: i64 = store
+            .client()
+            .query_one(
+                "SELECT committed_at FROM changes WHERE sha = '0000000'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            at,
+            lantern_events::Timestamp::parse_rfc3339("2026-10-01T10:00:00Z")
+                .unwrap()
+                .micros()
+        );
+    }
+
+    /// Past the bound, a statement is prepared for its run only.
+    #[test]
+    fn kept_statements_stop_at_their_bound() {
+        let Some(db) = crate::testing::database("kept_statements_bound") else {
+            return;
+        };
+        let mut client = super::open_client(&db.url).unwrap();
+        let mut prepared = super::Prepared::default();
+        for n in 0..super::KEPT_TEXTS + 10 {
+            let s = prepared
+                .get_text(&mut client, format!("SELECT {n}::bigint"))
+                .unwrap();
+            let got: i64 = client.query_one(&s, &[]).unwrap().get(0);
+            assert_eq!(got, n as i64);
+        }
+        assert_eq!(prepared.texts.len(), super::KEPT_TEXTS);
+        let kept: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT %::bigint'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(kept, super::KEPT_TEXTS as i64);
+    }
+
+    /// An audit entry alone commits without waiting for the disk, and
+    /// says so only for its own transaction: the session's later changes
+    /// still commit synchronously. Entries chain.
+    #[test]
+    fn an_audit_entry_does_not_make_the_session_commit_asynchronously() {
+        use crate::governance::GovernanceStore;
+        let Some(db) = crate::testing::database("audit_commit") else {
+            return;
+        };
+        let mut store = store(&db);
+        let record = |action: &str| lantern_governance::AuditRecord {
+            at: lantern_events::Timestamp::parse_rfc3339("2026-10-01T09:00:00Z").unwrap(),
+            actor: "a".into(),
+            purpose: "p".into(),
+            action: action.into(),
+            scope: "org".into(),
+            outcome: "ok".into(),
+        };
+        let first = store.audit(record("report.read")).unwrap();
+        let second = store.audit(record("report.export")).unwrap();
+        assert_eq!((first.seq, second.seq), (1, 2));
+        assert_eq!(second.prev, first.hash);
+        let setting: String = store
+            .client()
+            .query_one("SHOW synchronous_commit", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(setting, "on");
+        let entries = store.audit_entries(None).unwrap();
+        assert_eq!(entries, vec![first, second.clone()]);
+        let ends = store.audit_ends().unwrap();
+        assert_eq!(ends.head, Some((2, second.hash)));
     }
 }

@@ -90,7 +90,7 @@ pub(crate) fn write_events(
             prepared.straight.remove(name);
         }
         let upsert = format!("ON CONFLICT (id) DO UPDATE SET {}", updates.join(", "));
-        insert_rows(tx, name, &names, list, &upsert)?;
+        insert_rows_with(tx, Some(prepared), name, &names, list, &upsert)?;
     }
     // hygiene.md F7: the days each repository had changes, kept apart so
     // that a report reads them without scanning the changes.
@@ -98,8 +98,9 @@ pub(crate) fn write_events(
         .into_iter()
         .map(|(repo, day)| -> Vec<Cell> { vec![Box::new(repo.to_string()), Box::new(day)] })
         .collect();
-    insert_rows(
+    insert_rows_with(
         tx,
+        Some(prepared),
         "change_days",
         &["repo", "day"],
         &days,
@@ -146,8 +147,9 @@ fn note_future(
             )?;
         }
     }
-    insert_rows(
+    insert_rows_with(
         tx,
+        Some(prepared),
         "future_events",
         &["kind", "id", "services", "repo", "received_at"],
         &future,
@@ -164,6 +166,25 @@ pub(crate) const COPY_ROWS: usize = 2_000;
 /// there in one statement, `then` and all.
 pub(crate) fn insert_rows(
     tx: &mut impl GenericClient,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Cell>],
+    then: &str,
+) -> Result<()> {
+    insert_rows_with(tx, None, table, columns, rows, then)
+}
+
+/// Rows of a statement the connection keeps prepared (a delivery group's
+/// table's rows; more are rare, and each count would be another plan).
+const KEPT_ROWS: usize = 32;
+
+/// [`insert_rows`], each statement of up to [`KEPT_ROWS`] rows prepared
+/// once on the connection when `prepared` is given: a webhook delivery
+/// group's inserts had cost a parse, a plan and a second round trip each
+/// (docs/performance.md, issue 23's fifteenth step).
+fn insert_rows_with(
+    tx: &mut impl GenericClient,
+    mut prepared: Option<&mut Prepared>,
     table: &str,
     columns: &[&str],
     rows: &[Vec<Cell>],
@@ -190,7 +211,13 @@ pub(crate) fn insert_rows(
             .iter()
             .flat_map(|r| r.iter().map(|c| c.as_ref()))
             .collect();
-        tx.execute(&sql, &args)?;
+        match prepared.as_deref_mut() {
+            Some(kept) if chunk.len() <= KEPT_ROWS => {
+                let statement = kept.get_text(tx, sql)?;
+                tx.execute(&statement, &args)?
+            }
+            _ => tx.execute(&sql, &args)?,
+        };
     }
     Ok(())
 }

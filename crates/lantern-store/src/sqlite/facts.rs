@@ -16,7 +16,7 @@
 //! lookup per row.
 
 use crate::Result;
-use crate::closure::{self, Closure, Column, StaleReads};
+use crate::closure::{self, Closure, Column, Marks, StaleReads};
 use crate::codec::*;
 use crate::kept::Reading;
 use crate::sqlite::{Fields, SqliteStore, placeholders};
@@ -1255,20 +1255,24 @@ impl Reads<'_> {
 }
 
 impl StaleReads for Reads<'_> {
-    fn derived_with(&mut self) -> Result<Option<String>> {
-        Ok(self
+    fn marks(&mut self) -> Result<Marks> {
+        let derived_with = self
             .0
             .query_row("SELECT value FROM meta WHERE key = 'facts'", [], |r| {
                 r.get(0)
             })
-            .optional()?)
-    }
-
-    fn stale(&mut self, kind: &str) -> Result<BTreeSet<String>> {
-        self.names(
-            "SELECT name FROM stale_facts WHERE kind = ?1",
-            &[&kind.to_string()],
-        )
+            .optional()?;
+        let stale = |kind: &str| {
+            self.names(
+                "SELECT name FROM stale_facts WHERE kind = ?1",
+                &[&kind.to_string()],
+            )
+        };
+        Ok(Marks {
+            derived_with,
+            services: stale("service")?,
+            repos: stale("repo")?,
+        })
     }
 
     fn loose_services(&mut self) -> Result<BTreeSet<String>> {
