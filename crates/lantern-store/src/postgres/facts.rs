@@ -45,17 +45,28 @@ pub(super) const FORGET: &str = "DELETE FROM deployment_facts; DELETE FROM pull_
 
 /// Marks what a batch touches, before it is written (old versions too: a
 /// deployment moved to another service leaves its old one's facts wrong).
-/// Until facts were derived once there is nothing to mark.
+/// Until facts were derived once there is nothing to mark. Returns
+/// whether any event is noted as dated in the future (`write::note_future`
+/// asks, and the statement that reads the facts' mark reads it too: one
+/// round trip less for every delivery group).
 pub(crate) fn mark_stale(
     tx: &mut impl GenericClient,
     prepared: &mut Prepared,
     events: &[Event],
-) -> Result<()> {
+) -> Result<bool> {
     let lock = prepared.get(tx, "SELECT pg_advisory_xact_lock_shared($1)")?;
     tx.execute(&lock, &[&FACTS_LOCK])?;
-    let derived = prepared.get(tx, "SELECT 1 FROM meta WHERE key = 'facts'")?;
-    if tx.query_opt(&derived, &[])?.is_none() {
-        return Ok(());
+    // After the lock, in a statement of its own: a refresh that held the
+    // lock has committed its mark by now.
+    let marks = prepared.get(
+        tx,
+        "SELECT EXISTS (SELECT 1 FROM meta WHERE key = 'facts'),
+                EXISTS (SELECT 1 FROM future_events)",
+    )?;
+    let row = tx.query_one(&marks, &[])?;
+    let (derived, future): (bool, bool) = (row.try_get(0)?, row.try_get(1)?);
+    if !derived {
+        return Ok(future);
     }
     let mut t = Touched::of(events);
     let mut blamed: Vec<String> = t.blamed.iter().map(|b| b.to_string()).collect();
@@ -110,7 +121,7 @@ pub(crate) fn mark_stale(
          ON CONFLICT DO NOTHING",
     )?;
     tx.execute(&mark, &[&services, &repos])?;
-    Ok(())
+    Ok(future)
 }
 
 /// The stored rows `sql` selects for these ids (none for no ids). Not

@@ -1360,4 +1360,39 @@ mod tests {
         let ends = store.audit_ends().unwrap();
         assert_eq!(ends.head, Some((2, second.hash)));
     }
+
+    /// hygiene.md F3: a deployment dated days ahead is noted, and its
+    /// later version dated now is no longer (the delivery group's check
+    /// for noted events rides on the statement that reads the facts'
+    /// mark).
+    #[test]
+    fn a_later_version_not_dated_ahead_is_no_longer_noted() {
+        use crate::Store;
+        let Some(db) = crate::testing::database("future_noted") else {
+            return;
+        };
+        let mut store = store(&db);
+        let now = lantern_events::Timestamp::now();
+        let deployment = |id: &str, days: i64| {
+            let at = now.plus_micros(days * 86_400_000_000).to_rfc3339();
+            format!(
+                r#"{{"type":"deployment","id":"{id}","service":"s","environment":"production","finished_at":"{at}"}}"#
+            )
+        };
+        let noted = |store: &mut super::PostgresStore| -> Vec<String> {
+            store
+                .client()
+                .query("SELECT id FROM future_events ORDER BY id", &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        };
+        store
+            .write(&events(&[deployment("ahead", 3), deployment("later", 4)]))
+            .unwrap();
+        assert_eq!(noted(&mut store), ["ahead", "later"]);
+        store.write(&events(&[deployment("ahead", 0)])).unwrap();
+        assert_eq!(noted(&mut store), ["later"]);
+    }
 }

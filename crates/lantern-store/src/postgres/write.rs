@@ -58,7 +58,7 @@ pub(crate) fn write_events(
     prepared: &mut Prepared,
     events: &[Event],
 ) -> Result<()> {
-    super::facts::mark_stale(tx, prepared, events)?;
+    let any_future = super::facts::mark_stale(tx, prepared, events)?;
     let mut rows: [Vec<Vec<Cell>>; 11] = Default::default();
     let mut seen: HashMap<(usize, &str), usize> = HashMap::new();
     // Every row records when Lantern received it (hygiene.md F1, F3).
@@ -107,7 +107,7 @@ pub(crate) fn write_events(
         "ON CONFLICT DO NOTHING",
     )?;
     write_flow_summaries(tx, events)?;
-    note_future(tx, prepared, events, now)
+    note_future(tx, prepared, events, now, any_future)
 }
 
 /// hygiene.md F3: an event dated well after its arrival is kept, and
@@ -118,6 +118,7 @@ fn note_future(
     prepared: &mut Prepared,
     events: &[Event],
     now: i64,
+    any: bool,
 ) -> Result<()> {
     let mut future: Vec<Vec<Cell>> = Vec::new();
     let mut present: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -137,8 +138,7 @@ fn note_future(
             present.entry(kind).or_default().push(e.id().as_str());
         }
     }
-    let any = prepared.get(tx, "SELECT EXISTS (SELECT 1 FROM future_events)")?;
-    let any: bool = tx.query_one(&any, &[])?.get(0);
+    // `any`: whether this transaction found any noted when it began.
     if any {
         for (kind, ids) in present {
             tx.execute(
