@@ -37,6 +37,20 @@ use postgres::{Client, GenericClient, NoTls, Row};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
+/// How many people wrote or merged in a window, counted in the database
+/// (no pseudonym leaves it) and stopped at `$4`: rule 2 needs no more.
+/// `$1`, `$2`: the window; `$3`: the repositories (`NULL`: all).
+macro_rules! live_contributors {
+    () => {
+        "SELECT count(*) FROM (
+            SELECT author FROM changes WHERE author IS NOT NULL AND committed_at >= $1 AND committed_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
+            UNION
+            SELECT author FROM pull_requests WHERE author IS NOT NULL AND merged_at >= $1 AND merged_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
+            LIMIT $4
+        ) people"
+    };
+}
+
 pub struct PostgresStore {
     /// In a cell because the trait reads through `&self` while a client
     /// needs `&mut` for every query; the store is used by one thread at a
@@ -782,39 +796,30 @@ impl Store for PostgresStore {
         let (from, to) = (window.from.micros(), window.to.micros());
         let repos: Option<Vec<&str>> = repos.map(|r| r.iter().map(Name::as_str).collect());
         let at_least = at_least.min(i64::MAX as u64) as i64;
-        // Counted in the database and stopped at `at_least`: rule 2 needs
-        // no more, and no pseudonym leaves the database.
-        let live: i64 = self.read(|c| {
-            Ok(query_one(
-                c,
-                "SELECT count(*) FROM (
-                    SELECT author FROM changes WHERE author IS NOT NULL AND committed_at >= $1 AND committed_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
-                    UNION
-                    SELECT author FROM pull_requests WHERE author IS NOT NULL AND merged_at >= $1 AND merged_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
-                    LIMIT $4
-                ) people",
-                &[&from, &to, &repos, &at_least],
-            )?
-            .get(0))
-        })?;
         // Purged days keep a distinct count per repository and day; the
         // largest of a day wholly inside the window is a lower bound.
         let first_day = (from + MICROS_PER_DAY - 1).div_euclid(MICROS_PER_DAY);
         let end_day = to.div_euclid(MICROS_PER_DAY);
-        let retained: Option<i64> = self.read(|c| {
-            Ok(match &repos {
-                None => query_one(
-                    c,
-                    "SELECT max(contributors) FROM retained_contributors WHERE repo = '' AND day >= $1 AND day < $2",
-                    &[&first_day, &end_day],
-                )?,
-                Some(repos) => query_one(
-                    c,
-                    "SELECT max(contributors) FROM retained_contributors WHERE repo = ANY($1) AND day >= $2 AND day < $3",
-                    &[repos, &first_day, &end_day],
-                )?,
-            }
-            .get(0))
+        // Both in one round trip (a report asks on every read).
+        let sql = match repos {
+            None => concat!(
+                "SELECT (",
+                live_contributors!(),
+                "), (SELECT max(contributors) FROM retained_contributors WHERE repo = '' AND day >= $5 AND day < $6)"
+            ),
+            Some(_) => concat!(
+                "SELECT (",
+                live_contributors!(),
+                "), (SELECT max(contributors) FROM retained_contributors WHERE repo = ANY($3) AND day >= $5 AND day < $6)"
+            ),
+        };
+        let (live, retained): (i64, Option<i64>) = self.read(|c| {
+            let row = query_one(
+                c,
+                sql,
+                &[&from, &to, &repos, &at_least, &first_day, &end_day],
+            )?;
+            Ok((row.try_get(0)?, row.try_get(1)?))
         })?;
         Ok(live.max(retained.unwrap_or(0)) as u64)
     }
@@ -1394,5 +1399,68 @@ mod tests {
         assert_eq!(noted(&mut store), ["ahead", "later"]);
         store.write(&events(&[deployment("ahead", 0)])).unwrap();
         assert_eq!(noted(&mut store), ["later"]);
+    }
+
+    /// Rule 2's count of people: distinct authors of a window's commits
+    /// and merges, of some repositories or all, stopped at `at_least`;
+    /// a purged day's kept count is a lower bound (both read in one
+    /// statement).
+    #[test]
+    fn contributors_count_live_authors_and_purged_days_in_one_read() {
+        use crate::Store;
+        let Some(db) = crate::testing::database("contributors_one_read") else {
+            return;
+        };
+        let mut store = store(&db);
+        let commit = |repo: &str, n: usize, author: &str| {
+            format!(
+                r#"{{"type":"change","repo":"{repo}","sha":"{n:07x}","committed_at":"2026-10-02T09:00:00Z","author":"{author}"}}"#
+            )
+        };
+        store
+            .write(&events(&[
+                commit("r", 1, "ann"),
+                commit("r", 2, "bob"),
+                commit("r", 3, "ann"),
+                commit("r", 4, "cy"),
+                commit("q", 5, "dee"),
+            ]))
+            .unwrap();
+        let day = |d: &str| lantern_events::Timestamp::parse_rfc3339(d).unwrap();
+        let window =
+            lantern_engine::Window::new(day("2026-10-01T00:00:00Z"), day("2026-10-05T00:00:00Z"))
+                .unwrap();
+        let only = |name: &str| -> std::collections::BTreeSet<lantern_events::Name> {
+            [lantern_events::Name::parse(name).unwrap()].into()
+        };
+        assert_eq!(store.contributors(None, window, u64::MAX).unwrap(), 4);
+        assert_eq!(
+            store
+                .contributors(Some(&only("r")), window, u64::MAX)
+                .unwrap(),
+            3
+        );
+        assert_eq!(store.contributors(Some(&only("r")), window, 2).unwrap(), 2);
+        let kept_day = day("2026-10-03T00:00:00Z").micros() / 86_400_000_000;
+        store
+            .client()
+            .execute(
+                "INSERT INTO retained_contributors (repo, day, contributors) VALUES ('r', $1, 7), ('', $1, 9)",
+                &[&kept_day],
+            )
+            .unwrap();
+        assert_eq!(
+            store
+                .contributors(Some(&only("r")), window, u64::MAX)
+                .unwrap(),
+            7
+        );
+        assert_eq!(
+            store
+                .contributors(Some(&only("q")), window, u64::MAX)
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.contributors(None, window, u64::MAX).unwrap(), 9);
     }
 }
