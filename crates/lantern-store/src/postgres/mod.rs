@@ -120,7 +120,10 @@ impl Prepared {
 /// Run-time statements a connection keeps prepared: a delivery group's
 /// inserts are a few tables times a few row counts, each of which the
 /// server keeps parsed (and, after five runs, planned) for the session.
-const KEPT_TEXTS: usize = 256;
+/// The largest, 32 rows into `changes`, holds about 105 KB of the
+/// server's memory (`pg_backend_memory_contexts`): at most some 6 MB a
+/// connection.
+const KEPT_TEXTS: usize = 64;
 
 /// A bare connection to `url`, the schema unchecked (`PostgresStore::connect`
 /// checks it; a report's second reader runs in a snapshot of a store's).
