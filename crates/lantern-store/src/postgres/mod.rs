@@ -37,19 +37,21 @@ use postgres::{Client, GenericClient, NoTls, Row};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
-/// How many people wrote or merged in a window, counted in the database
-/// (no pseudonym leaves it) and stopped at `$4`: rule 2 needs no more.
-/// `$1`, `$2`: the window; `$3`: the repositories (`NULL`: all).
-macro_rules! live_contributors {
-    () => {
-        "SELECT count(*) FROM (
-            SELECT author FROM changes WHERE author IS NOT NULL AND committed_at >= $1 AND committed_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
-            UNION
-            SELECT author FROM pull_requests WHERE author IS NOT NULL AND merged_at >= $1 AND merged_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
-            LIMIT $4
-        ) people"
-    };
-}
+/// Rule 2's count of people in a window, in one round trip (a report
+/// asks on every read): those who wrote or merged, counted in the
+/// database (no pseudonym leaves it) and stopped at `$4`, which is all
+/// rule 2 needs; and the largest count kept of a purged day wholly inside
+/// the window (`$5`, `$6`), a lower bound. `$1`, `$2`: the window; `$3`:
+/// the repositories, `NULL` for all (whose purged days are kept under
+/// the repository `''`).
+const CONTRIBUTORS: &str = "SELECT (SELECT count(*) FROM (
+        SELECT author FROM changes WHERE author IS NOT NULL AND committed_at >= $1 AND committed_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
+        UNION
+        SELECT author FROM pull_requests WHERE author IS NOT NULL AND merged_at >= $1 AND merged_at < $2 AND ($3::TEXT[] IS NULL OR repo = ANY($3))
+        LIMIT $4
+    ) people),
+    (SELECT max(contributors) FROM retained_contributors
+      WHERE repo = ANY(COALESCE($3, ARRAY['']::TEXT[])) AND day >= $5 AND day < $6)";
 
 pub struct PostgresStore {
     /// In a cell because the trait reads through `&self` while a client
@@ -799,27 +801,12 @@ impl Store for PostgresStore {
         let (from, to) = (window.from.micros(), window.to.micros());
         let repos: Option<Vec<&str>> = repos.map(|r| r.iter().map(Name::as_str).collect());
         let at_least = at_least.min(i64::MAX as u64) as i64;
-        // Purged days keep a distinct count per repository and day; the
-        // largest of a day wholly inside the window is a lower bound.
         let first_day = (from + MICROS_PER_DAY - 1).div_euclid(MICROS_PER_DAY);
         let end_day = to.div_euclid(MICROS_PER_DAY);
-        // Both in one round trip (a report asks on every read).
-        let sql = match repos {
-            None => concat!(
-                "SELECT (",
-                live_contributors!(),
-                "), (SELECT max(contributors) FROM retained_contributors WHERE repo = '' AND day >= $5 AND day < $6)"
-            ),
-            Some(_) => concat!(
-                "SELECT (",
-                live_contributors!(),
-                "), (SELECT max(contributors) FROM retained_contributors WHERE repo = ANY($3) AND day >= $5 AND day < $6)"
-            ),
-        };
         let (live, retained): (i64, Option<i64>) = self.read(|c| {
             let row = query_one(
                 c,
-                sql,
+                CONTRIBUTORS,
                 &[&from, &to, &repos, &at_least, &first_day, &end_day],
             )?;
             Ok((row.try_get(0)?, row.try_get(1)?))
