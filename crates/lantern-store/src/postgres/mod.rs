@@ -1160,6 +1160,9 @@ impl Store for PostgresStore {
         // purge committing in between must not show both an event and what
         // retention kept of it.
         let mut tx = facts::repeatable_read(self.client())?;
+        if services.is_some() {
+            facts::plan_by_index(&mut tx)?;
+        }
         let events = load(&mut tx, services, DERIVING_CHANGE_COLUMNS)?;
         let mut input = ReportInput::from_events(events, config);
         // Repositories deployed before retention purged their deployments.
@@ -1389,6 +1392,78 @@ mod tests {
         assert_eq!(noted(&mut store), ["ahead", "later"]);
         store.write(&events(&[deployment("ahead", 0)])).unwrap();
         assert_eq!(noted(&mut store), ["later"]);
+    }
+
+    /// A scope's report reads its services' rows by index even when the
+    /// planner's statistics are stale: here they were taken when the
+    /// quiet service was every deployment, before 20 000 others arrived,
+    /// and the planner would scan the whole table for it.
+    #[test]
+    fn a_scopes_report_reads_deployments_by_index_under_stale_statistics() {
+        use crate::Store;
+        let Some(db) = crate::testing::database("scope_by_index") else {
+            return;
+        };
+        let mut store = store(&db);
+        let deployment = |n: usize| {
+            format!(
+                r#"{{"type":"deployment","id":"q{n}","service":"quiet","environment":"production","finished_at":"2026-10-{:02}T09:00:00Z"}}"#,
+                1 + n % 28
+            )
+        };
+        store
+            .write(&events(&(0..60).map(deployment).collect::<Vec<_>>()))
+            .unwrap();
+        let config = lantern_engine::EngineConfig::default();
+        store.refresh_facts(&config, &|_, _| {}).unwrap();
+        store
+            .client()
+            .batch_execute(
+                "ALTER TABLE deployments SET (autovacuum_enabled = false);
+                 ANALYZE deployments;
+                 INSERT INTO deployments (id, service, environment, status, finished_at)
+                 SELECT 'l' || n, 'load-' || n % 50, 'production', 'success',
+                        1790000000000000 + n::bigint * 1000000
+                   FROM generate_series(1, 20000) n",
+            )
+            .unwrap();
+        // A backend's counts reach the shared statistics when it is next
+        // idle after this asks it to.
+        let scans = |store: &mut super::PostgresStore| -> i64 {
+            let client = store.client();
+            client
+                .batch_execute("SELECT pg_stat_force_next_flush()")
+                .unwrap();
+            client
+                .query_one(
+                    "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'deployments'",
+                    &[],
+                )
+                .unwrap()
+                .get(0)
+        };
+        let day = |s: &str| lantern_events::Timestamp::parse_rfc3339(s).unwrap();
+        let window =
+            lantern_engine::Window::new(day("2026-10-01T00:00:00Z"), day("2026-11-01T00:00:00Z"))
+                .unwrap();
+        let quiet: std::collections::BTreeSet<lantern_events::Name> =
+            [lantern_events::Name::parse("quiet").unwrap()].into();
+        let before = scans(&mut store);
+        let input = store.report_input(Some(&quiet), window, &config).unwrap();
+        assert_eq!(input.deployments.len(), 60);
+        assert_eq!(
+            scans(&mut store),
+            before,
+            "no deployment was read by a scan"
+        );
+        // Planned as estimated again afterwards: the setting was the
+        // transaction's.
+        let setting: String = store
+            .client()
+            .query_one("SHOW enable_seqscan", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(setting, "on");
     }
 
     /// Rule 2's count of people: distinct authors of a window's commits
