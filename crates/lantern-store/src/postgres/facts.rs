@@ -151,6 +151,25 @@ pub(super) fn refresh(
     scope: Option<&BTreeSet<Name>>,
     progress: &dyn Fn(usize, usize),
 ) -> Result<()> {
+    refresh_then(client, url, config, scope, progress, |_| Ok(()))?;
+    Ok(())
+}
+
+/// [`refresh`], then `then` in its transaction, still under the lock: no
+/// write commits in between, so what `then` reads of the scope's facts is
+/// current. A report of a service that webhooks keep writing had found
+/// its facts stale again after a refresh of its own, or paid a second
+/// snapshot's reads to learn that they were not (docs/performance.md,
+/// issue 23's sixteenth step). `None` (and `then` not run) after a
+/// refresh of everything, which commits in parts.
+pub(super) fn refresh_then<T>(
+    client: &mut Client,
+    url: &str,
+    config: &EngineConfig,
+    scope: Option<&BTreeSet<Name>>,
+    progress: &dyn Fn(usize, usize),
+    then: impl FnOnce(&mut Transaction) -> Result<T>,
+) -> Result<Option<T>> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FACTS_LOCK])?;
     // Under the lock no write commits: the closure is exactly what is
@@ -190,10 +209,12 @@ pub(super) fn refresh(
         // reads' plans need (in the refresh's transaction, before them,
         // the build took 13 s at full size instead of 8).
         super::kept::current_tallies(client, url, config)?;
-        return Ok(());
+        return Ok(None);
     };
     if closure.is_empty() {
-        return Ok(tx.commit()?);
+        let read = then(&mut tx)?;
+        tx.commit()?;
+        return Ok(Some(read));
     }
     let Closure { services, repos } = closure;
     let service_list: Vec<&String> = services.iter().collect();
@@ -225,11 +246,12 @@ pub(super) fn refresh(
     for s in &service_list {
         tx.execute(crate::BUMP_VERSION, &[s])?;
     }
+    let read = then(&mut tx)?;
     tx.commit()?;
     if derived >= BULK_ROWS {
         analyze(client)?;
     }
-    Ok(())
+    Ok(Some(read))
 }
 
 /// Services derived together in a refresh.
@@ -634,18 +656,46 @@ pub(super) fn read_input(
     if !current(&mut tx, services, config)? {
         return Ok(None);
     }
+    let input = read_rows(&mut tx, url, services, window, first_end, config)?;
+    tx.commit()?;
+    Ok(Some(input))
+}
+
+/// A scope's report input, read by [`refresh_then`] in the refresh's
+/// transaction; `None` after a refresh of everything.
+pub(super) fn refresh_and_read(
+    client: &mut Client,
+    url: &str,
+    services: &BTreeSet<Name>,
+    window: Window,
+    first_end: Timestamp,
+    config: &EngineConfig,
+) -> Result<Option<ReportInput>> {
+    refresh_then(client, url, config, Some(services), &|_, _| {}, |tx| {
+        plan_by_index(tx)?;
+        read_rows(tx, url, Some(services), window, first_end, config)
+    })
+}
+
+/// A report's input from kept facts that are current in `tx`.
+fn read_rows(
+    tx: &mut Transaction,
+    url: &str,
+    services: Option<&BTreeSet<Name>>,
+    window: Window,
+    first_end: Timestamp,
+    config: &EngineConfig,
+) -> Result<ReportInput> {
     let every_day = KeptCuts::every_day();
-    let input = read_in(
-        &mut tx,
+    read_in(
+        tx,
         url,
         services,
         window,
         (first_end, &every_day),
         config,
         Reading::Rows,
-    )?;
-    tx.commit()?;
-    Ok(Some(input))
+    )
 }
 
 /// A read-only transaction in one snapshot, as a report reads.

@@ -1154,7 +1154,24 @@ impl Store for PostgresStore {
             {
                 return Ok(input);
             }
-            facts::refresh(self.client(), &url, config, services, &|_, _| {})?;
+            // A scope's report reads under the refresh's lock: webhooks
+            // writing its services would make its facts stale again.
+            match services {
+                Some(scope) => {
+                    let read = facts::refresh_and_read(
+                        self.client(),
+                        &url,
+                        scope,
+                        window,
+                        first_end,
+                        config,
+                    )?;
+                    if let Some(input) = read {
+                        return Ok(input);
+                    }
+                }
+                None => facts::refresh(self.client(), &url, config, services, &|_, _| {})?,
+            }
         }
         // Derived from the events instead: one snapshot for every read, as a
         // purge committing in between must not show both an event and what
@@ -1464,6 +1481,76 @@ mod tests {
             .unwrap()
             .get(0);
         assert_eq!(setting, "on");
+    }
+
+    /// A report of a service whose facts are stale reads in the
+    /// transaction of its refresh, under its lock, so no write can make
+    /// them stale again before it reads: it commits one transaction, as a
+    /// report of current facts does. (It had committed the refresh, then
+    /// read in a second snapshot, which webhooks writing the service
+    /// often found stale again.)
+    #[test]
+    fn a_stale_scopes_report_reads_in_its_refreshs_transaction() {
+        use crate::Store;
+        let Some(db) = crate::testing::database("stale_scope_one_transaction") else {
+            return;
+        };
+        let deployment = |n: usize| {
+            format!(
+                r#"{{"type":"deployment","id":"d{n}","service":"busy","environment":"production","finished_at":"2026-10-{:02}T09:00:00Z"}}"#,
+                1 + n % 28
+            )
+        };
+        let mut store = store(&db);
+        store
+            .write(&events(&(0..10).map(deployment).collect::<Vec<_>>()))
+            .unwrap();
+        let config = lantern_engine::EngineConfig::default();
+        store.refresh_facts(&config, &|_, _| {}).unwrap();
+        let day = |s: &str| lantern_events::Timestamp::parse_rfc3339(s).unwrap();
+        let window =
+            lantern_engine::Window::new(day("2026-10-01T00:00:00Z"), day("2026-11-01T00:00:00Z"))
+                .unwrap();
+        let busy: std::collections::BTreeSet<lantern_events::Name> =
+            [lantern_events::Name::parse("busy").unwrap()].into();
+        // Transactions this database committed, once this session's
+        // counts have reached the shared statistics.
+        let commits = |store: &mut super::PostgresStore| -> i64 {
+            let client = store.client();
+            client
+                .batch_execute("SELECT pg_stat_force_next_flush()")
+                .unwrap();
+            client
+                .query_one(
+                    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+                    &[],
+                )
+                .unwrap()
+                .get(0)
+        };
+        let mut report = |store: &mut super::PostgresStore| -> (i64, usize) {
+            let before = commits(store);
+            let input = store.report_input(Some(&busy), window, &config).unwrap();
+            (commits(store) - before, input.deployments.len())
+        };
+        let (current, read) = report(&mut store);
+        assert_eq!(read, 10);
+        store.write(&events(&[deployment(10)])).unwrap();
+        let (stale, read) = report(&mut store);
+        assert_eq!(read, 11, "the new deployment is read");
+        assert_eq!(
+            stale, current,
+            "one transaction commits, as for current facts"
+        );
+        let version: i64 = store
+            .client()
+            .query_one(
+                "SELECT version FROM fact_versions WHERE service = 'busy'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(version, 1, "derived again once, by the report's refresh");
     }
 
     /// Rule 2's count of people: distinct authors of a window's commits
