@@ -1528,7 +1528,7 @@ mod tests {
                 .unwrap()
                 .get(0)
         };
-        let mut report = |store: &mut super::PostgresStore| -> (i64, usize) {
+        let report = |store: &mut super::PostgresStore| -> (i64, usize) {
             let before = commits(store);
             let input = store.report_input(Some(&busy), window, &config).unwrap();
             (commits(store) - before, input.deployments.len())
