@@ -95,11 +95,22 @@ pub(crate) fn stale_closure(
     config: &EngineConfig,
     scope: Option<&BTreeSet<Name>>,
 ) -> Result<Option<Closure>> {
+    let marks = reads.marks()?;
+    closure_of(reads, marks, config, scope)
+}
+
+/// [`stale_closure`] from marks already read.
+pub(crate) fn closure_of(
+    reads: &mut impl StaleReads,
+    marks: Marks,
+    config: &EngineConfig,
+    scope: Option<&BTreeSet<Name>>,
+) -> Result<Option<Closure>> {
     let Marks {
         derived_with,
         services: stale_services,
         repos: stale_repos,
-    } = reads.marks()?;
+    } = marks;
     if derived_with.as_deref() != Some(fingerprint(config).as_str()) {
         return Ok(None);
     }

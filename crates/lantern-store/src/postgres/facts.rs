@@ -219,21 +219,14 @@ pub(super) fn refresh_then<T>(
     let Closure { services, repos } = closure;
     let service_list: Vec<&String> = services.iter().collect();
     let repo_list: Vec<&String> = repos.iter().collect();
+    // One statement, one round trip (a busy service's report refreshes
+    // it under load).
     tx.execute(
-        "DELETE FROM deployment_facts WHERE service = ANY($1)",
-        &[&service_list],
-    )?;
-    tx.execute(
-        "DELETE FROM service_repos WHERE service = ANY($1)",
-        &[&service_list],
-    )?;
-    tx.execute(
-        "DELETE FROM incident_links WHERE service = ANY($1)",
-        &[&service_list],
-    )?;
-    tx.execute(
-        "DELETE FROM pull_request_facts WHERE repo = ANY($1)",
-        &[&repo_list],
+        "WITH facts AS (DELETE FROM deployment_facts WHERE service = ANY($1)),
+              repos AS (DELETE FROM service_repos WHERE service = ANY($1)),
+              links AS (DELETE FROM incident_links WHERE service = ANY($1))
+         DELETE FROM pull_request_facts WHERE repo = ANY($2)",
+        &[&service_list, &repo_list],
     )?;
     let derived = rederive(&mut tx, url, config, &services, Some(&repos), progress)?;
     super::kept::tallies_stale(&mut tx, &service_list, &repo_list)?;
@@ -729,8 +722,17 @@ pub(super) fn current(
     services: Option<&BTreeSet<Name>>,
     config: &EngineConfig,
 ) -> Result<bool> {
+    let mut reads = Reads::new(tx);
+    let marks = reads.marks()?;
+    // One of the scope's own services marked (the common case while
+    // webhooks write it): its closure holds that service, so it is not
+    // current, and the closure's other reads would only say so again.
+    // (Nothing is marked before facts were first derived.)
+    if services.is_some_and(|scope| scope.iter().any(|s| marks.services.contains(s.as_str()))) {
+        return Ok(false);
+    }
     Ok(
-        match closure::stale_closure(&mut Reads::new(tx), config, services)? {
+        match closure::closure_of(&mut reads, marks, config, services)? {
             Some(c) => c.is_empty(),
             None => fresh(tx, config)?,
         },
