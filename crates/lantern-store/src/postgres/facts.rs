@@ -1142,7 +1142,7 @@ fn read_deployments(
 /// hygiene.md F1 and F3: events of the window dated after their arrival,
 /// and each receiver's delivery minutes from 30 days before (as the SQLite
 /// store reads them).
-fn add_arrivals(
+pub(super) fn add_arrivals(
     c: &mut impl GenericClient,
     services: Option<&BTreeSet<Name>>,
     window: Window,

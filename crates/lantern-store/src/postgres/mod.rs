@@ -1173,9 +1173,21 @@ impl Store for PostgresStore {
                 None => facts::refresh(self.client(), &url, config, services, &|_, _| {})?,
             }
         }
-        // Derived from the events instead: one snapshot for every read, as a
-        // purge committing in between must not show both an event and what
-        // retention kept of it.
+        self.derived_input(services, window, config)
+    }
+}
+
+impl PostgresStore {
+    /// A report's input derived from the events instead of kept facts
+    /// (which writes kept making stale): one snapshot for every read, as
+    /// a purge committing in between must not show both an event and
+    /// what retention kept of it.
+    fn derived_input(
+        &mut self,
+        services: Option<&BTreeSet<Name>>,
+        window: Window,
+        config: &EngineConfig,
+    ) -> Result<ReportInput> {
         let mut tx = facts::repeatable_read(self.client())?;
         if services.is_some() {
             facts::plan_by_index(&mut tx)?;
@@ -1191,6 +1203,8 @@ impl Store for PostgresStore {
                 .insert((names.get(&service)?, names.get(&repo)?));
         }
         retention::add_retained(&mut tx, services, window, window.from, config, &mut input)?;
+        // What no event holds, as a report from kept facts reads it.
+        facts::add_arrivals(&mut tx, services, window, &mut input, &mut names)?;
         tx.commit()?;
         Ok(input)
     }
@@ -1551,6 +1565,55 @@ mod tests {
             .unwrap()
             .get(0);
         assert_eq!(version, 1, "derived again once, by the report's refresh");
+    }
+
+    /// A report's input derived from the events (after kept facts were
+    /// found stale three times) holds what no event does, as one from
+    /// kept facts: events dated ahead of their arrival (hygiene.md F3),
+    /// flag changes (F5) and each receiver's delivery minutes (F1).
+    #[test]
+    fn an_input_derived_from_the_events_reads_arrivals_flags_and_deliveries() {
+        use crate::Store;
+        let Some(db) = crate::testing::database("derived_input_arrivals") else {
+            return;
+        };
+        let mut store = store(&db);
+        let now = lantern_events::Timestamp::now();
+        let at = |days: i64| now.plus_micros(days * 86_400_000_000).to_rfc3339();
+        store
+            .write(&events(&[
+                format!(
+                    r#"{{"type":"deployment","id":"d1","service":"s","environment":"production","finished_at":"{}"}}"#,
+                    at(-2)
+                ),
+                format!(
+                    r#"{{"type":"deployment","id":"d2","service":"s","environment":"production","finished_at":"{}"}}"#,
+                    at(3)
+                ),
+                format!(
+                    r#"{{"type":"annotation","id":"f1","scope":{{"org":true}},"kind":"feature_flag","from":"{}","title":"flag"}}"#,
+                    at(-1)
+                ),
+            ]))
+            .unwrap();
+        store.record_deliveries(&["events"], now).unwrap();
+        let config = lantern_engine::EngineConfig::default();
+        store.refresh_facts(&config, &|_, _| {}).unwrap();
+        let window = lantern_engine::Window::new(
+            now.plus_micros(-10 * 86_400_000_000),
+            now.plus_micros(86_400_000_000),
+        )
+        .unwrap();
+        let scope: std::collections::BTreeSet<lantern_events::Name> =
+            [lantern_events::Name::parse("s").unwrap()].into();
+        let kept = store.report_input(Some(&scope), window, &config).unwrap();
+        let derived = store.derived_input(Some(&scope), window, &config).unwrap();
+        assert_eq!(kept.future_events.len(), 1);
+        assert_eq!(derived.future_events, kept.future_events);
+        assert_eq!(kept.flag_changes.len(), 1);
+        assert_eq!(derived.flag_changes, kept.flag_changes);
+        assert_eq!(kept.deliveries.len(), 1);
+        assert_eq!(derived.deliveries, kept.deliveries);
     }
 
     /// Rule 2's count of people: distinct authors of a window's commits
