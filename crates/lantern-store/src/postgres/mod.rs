@@ -1277,6 +1277,33 @@ mod tests {
         )
     }
 
+    /// A production deployment of `service` finished at `at` (RFC 3339).
+    fn deployment(id: &str, service: &str, at: &str) -> String {
+        format!(
+            r#"{{"type":"deployment","id":"{id}","service":"{service}","environment":"production","finished_at":"{at}"}}"#
+        )
+    }
+
+    /// Day `n` of October 2026 (from 0, in 28), at 09:00.
+    fn october_day(n: usize) -> String {
+        format!("2026-10-{:02}T09:00:00Z", 1 + n % 28)
+    }
+
+    /// `days` after `now` (RFC 3339).
+    fn days_after(now: lantern_events::Timestamp, days: i64) -> String {
+        now.plus_micros(days * 86_400_000_000).to_rfc3339()
+    }
+
+    fn october() -> lantern_engine::Window {
+        let day = |s: &str| lantern_events::Timestamp::parse_rfc3339(s).unwrap();
+        lantern_engine::Window::new(day("2026-10-01T00:00:00Z"), day("2026-11-01T00:00:00Z"))
+            .unwrap()
+    }
+
+    fn scope(service: &str) -> std::collections::BTreeSet<lantern_events::Name> {
+        [lantern_events::Name::parse(service).unwrap()].into()
+    }
+
     /// How many statements this connection keeps prepared whose text
     /// starts with `start`.
     fn kept(store: &mut super::PostgresStore, start: &str) -> i64 {
@@ -1402,12 +1429,7 @@ mod tests {
         };
         let mut store = store(&db);
         let now = lantern_events::Timestamp::now();
-        let deployment = |id: &str, days: i64| {
-            let at = now.plus_micros(days * 86_400_000_000).to_rfc3339();
-            format!(
-                r#"{{"type":"deployment","id":"{id}","service":"s","environment":"production","finished_at":"{at}"}}"#
-            )
-        };
+        let deployment = |id: &str, days: i64| deployment(id, "s", &days_after(now, days));
         let noted = |store: &mut super::PostgresStore| -> Vec<String> {
             store
                 .client()
@@ -1436,15 +1458,10 @@ mod tests {
             return;
         };
         let mut store = store(&db);
-        let deployment = |n: usize| {
-            format!(
-                r#"{{"type":"deployment","id":"q{n}","service":"quiet","environment":"production","finished_at":"2026-10-{:02}T09:00:00Z"}}"#,
-                1 + n % 28
-            )
-        };
-        store
-            .write(&events(&(0..60).map(deployment).collect::<Vec<_>>()))
-            .unwrap();
+        let quiet: Vec<String> = (0..60)
+            .map(|n| deployment(&format!("q{n}"), "quiet", &october_day(n)))
+            .collect();
+        store.write(&events(&quiet)).unwrap();
         let config = lantern_engine::EngineConfig::default();
         store.refresh_facts(&config, &|_, _| {}).unwrap();
         store
@@ -1473,14 +1490,10 @@ mod tests {
                 .unwrap()
                 .get(0)
         };
-        let day = |s: &str| lantern_events::Timestamp::parse_rfc3339(s).unwrap();
-        let window =
-            lantern_engine::Window::new(day("2026-10-01T00:00:00Z"), day("2026-11-01T00:00:00Z"))
-                .unwrap();
-        let quiet: std::collections::BTreeSet<lantern_events::Name> =
-            [lantern_events::Name::parse("quiet").unwrap()].into();
         let before = scans(&mut store);
-        let input = store.report_input(Some(&quiet), window, &config).unwrap();
+        let input = store
+            .report_input(Some(&scope("quiet")), october(), &config)
+            .unwrap();
         assert_eq!(input.deployments.len(), 60);
         assert_eq!(
             scans(&mut store),
@@ -1509,24 +1522,13 @@ mod tests {
         let Some(db) = crate::testing::database("stale_scope_one_transaction") else {
             return;
         };
-        let deployment = |n: usize| {
-            format!(
-                r#"{{"type":"deployment","id":"d{n}","service":"busy","environment":"production","finished_at":"2026-10-{:02}T09:00:00Z"}}"#,
-                1 + n % 28
-            )
-        };
+        let busy = |n: usize| deployment(&format!("d{n}"), "busy", &october_day(n));
         let mut store = store(&db);
         store
-            .write(&events(&(0..10).map(deployment).collect::<Vec<_>>()))
+            .write(&events(&(0..10).map(busy).collect::<Vec<_>>()))
             .unwrap();
         let config = lantern_engine::EngineConfig::default();
         store.refresh_facts(&config, &|_, _| {}).unwrap();
-        let day = |s: &str| lantern_events::Timestamp::parse_rfc3339(s).unwrap();
-        let window =
-            lantern_engine::Window::new(day("2026-10-01T00:00:00Z"), day("2026-11-01T00:00:00Z"))
-                .unwrap();
-        let busy: std::collections::BTreeSet<lantern_events::Name> =
-            [lantern_events::Name::parse("busy").unwrap()].into();
         // Transactions this database committed, once this session's
         // counts have reached the shared statistics.
         let commits = |store: &mut super::PostgresStore| -> i64 {
@@ -1544,12 +1546,14 @@ mod tests {
         };
         let report = |store: &mut super::PostgresStore| -> (i64, usize) {
             let before = commits(store);
-            let input = store.report_input(Some(&busy), window, &config).unwrap();
+            let input = store
+                .report_input(Some(&scope("busy")), october(), &config)
+                .unwrap();
             (commits(store) - before, input.deployments.len())
         };
         let (current, read) = report(&mut store);
         assert_eq!(read, 10);
-        store.write(&events(&[deployment(10)])).unwrap();
+        store.write(&events(&[busy(10)])).unwrap();
         let (stale, read) = report(&mut store);
         assert_eq!(read, 11, "the new deployment is read");
         assert_eq!(
@@ -1579,17 +1583,11 @@ mod tests {
         };
         let mut store = store(&db);
         let now = lantern_events::Timestamp::now();
-        let at = |days: i64| now.plus_micros(days * 86_400_000_000).to_rfc3339();
+        let at = |days: i64| days_after(now, days);
         store
             .write(&events(&[
-                format!(
-                    r#"{{"type":"deployment","id":"d1","service":"s","environment":"production","finished_at":"{}"}}"#,
-                    at(-2)
-                ),
-                format!(
-                    r#"{{"type":"deployment","id":"d2","service":"s","environment":"production","finished_at":"{}"}}"#,
-                    at(3)
-                ),
+                deployment("d1", "s", &at(-2)),
+                deployment("d2", "s", &at(3)),
                 format!(
                     r#"{{"type":"annotation","id":"f1","scope":{{"org":true}},"kind":"feature_flag","from":"{}","title":"flag"}}"#,
                     at(-1)
@@ -1604,10 +1602,9 @@ mod tests {
             now.plus_micros(86_400_000_000),
         )
         .unwrap();
-        let scope: std::collections::BTreeSet<lantern_events::Name> =
-            [lantern_events::Name::parse("s").unwrap()].into();
-        let kept = store.report_input(Some(&scope), window, &config).unwrap();
-        let derived = store.derived_input(Some(&scope), window, &config).unwrap();
+        let s = scope("s");
+        let kept = store.report_input(Some(&s), window, &config).unwrap();
+        let derived = store.derived_input(Some(&s), window, &config).unwrap();
         assert_eq!(kept.future_events.len(), 1);
         assert_eq!(derived.future_events, kept.future_events);
         assert_eq!(kept.flag_changes.len(), 1);
