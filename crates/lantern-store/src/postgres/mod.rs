@@ -1304,6 +1304,17 @@ mod tests {
         [lantern_events::Name::parse(service).unwrap()].into()
     }
 
+    /// The one number `sql` reads from PostgreSQL's cumulative statistics,
+    /// once this session's counts have reached them (a backend sends them
+    /// when it is next idle after being asked to).
+    fn flushed_stat(store: &mut super::PostgresStore, sql: &str) -> i64 {
+        let client = store.client();
+        client
+            .batch_execute("SELECT pg_stat_force_next_flush()")
+            .unwrap();
+        client.query_one(sql, &[]).unwrap().get(0)
+    }
+
     /// How many statements this connection keeps prepared whose text
     /// starts with `start`.
     fn kept(store: &mut super::PostgresStore, start: &str) -> i64 {
@@ -1475,20 +1486,11 @@ mod tests {
                    FROM generate_series(1, 20000) n",
             )
             .unwrap();
-        // A backend's counts reach the shared statistics when it is next
-        // idle after this asks it to.
-        let scans = |store: &mut super::PostgresStore| -> i64 {
-            let client = store.client();
-            client
-                .batch_execute("SELECT pg_stat_force_next_flush()")
-                .unwrap();
-            client
-                .query_one(
-                    "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'deployments'",
-                    &[],
-                )
-                .unwrap()
-                .get(0)
+        let scans = |store: &mut super::PostgresStore| {
+            flushed_stat(
+                store,
+                "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'deployments'",
+            )
         };
         let before = scans(&mut store);
         let input = store
@@ -1529,20 +1531,12 @@ mod tests {
             .unwrap();
         let config = lantern_engine::EngineConfig::default();
         store.refresh_facts(&config, &|_, _| {}).unwrap();
-        // Transactions this database committed, once this session's
-        // counts have reached the shared statistics.
-        let commits = |store: &mut super::PostgresStore| -> i64 {
-            let client = store.client();
-            client
-                .batch_execute("SELECT pg_stat_force_next_flush()")
-                .unwrap();
-            client
-                .query_one(
-                    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
-                    &[],
-                )
-                .unwrap()
-                .get(0)
+        // Transactions this database committed.
+        let commits = |store: &mut super::PostgresStore| {
+            flushed_stat(
+                store,
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+            )
         };
         let report = |store: &mut super::PostgresStore| -> (i64, usize) {
             let before = commits(store);
@@ -1642,17 +1636,14 @@ mod tests {
         let window =
             lantern_engine::Window::new(day("2026-10-01T00:00:00Z"), day("2026-10-05T00:00:00Z"))
                 .unwrap();
-        let only = |name: &str| -> std::collections::BTreeSet<lantern_events::Name> {
-            [lantern_events::Name::parse(name).unwrap()].into()
-        };
         assert_eq!(store.contributors(None, window, u64::MAX).unwrap(), 4);
         assert_eq!(
             store
-                .contributors(Some(&only("r")), window, u64::MAX)
+                .contributors(Some(&scope("r")), window, u64::MAX)
                 .unwrap(),
             3
         );
-        assert_eq!(store.contributors(Some(&only("r")), window, 2).unwrap(), 2);
+        assert_eq!(store.contributors(Some(&scope("r")), window, 2).unwrap(), 2);
         let kept_day = day("2026-10-03T00:00:00Z").micros() / 86_400_000_000;
         store
             .client()
@@ -1663,13 +1654,13 @@ mod tests {
             .unwrap();
         assert_eq!(
             store
-                .contributors(Some(&only("r")), window, u64::MAX)
+                .contributors(Some(&scope("r")), window, u64::MAX)
                 .unwrap(),
             7
         );
         assert_eq!(
             store
-                .contributors(Some(&only("q")), window, u64::MAX)
+                .contributors(Some(&scope("q")), window, u64::MAX)
                 .unwrap(),
             1
         );
