@@ -320,6 +320,32 @@ pub struct DeadLetter {
     pub body: Vec<u8>,
 }
 
+/// A batch of a bulk import split in two, for the importer's connection
+/// and its [`Store::bulk_partner`], in their order. Whatever one event's
+/// write can meet of another's goes to the same side, so that the two
+/// transactions never wait on each other's rows nor reorder two versions
+/// of an event: events of the same id (the upsert's key), and a work item
+/// with its states (a state's write works out its item's summary,
+/// `flow::SUMMARY_UPDATE`).
+pub fn split_for_partner(events: Vec<Event>) -> (Vec<Event>, Vec<Event>) {
+    use std::hash::BuildHasher;
+    let hasher = foldhash::fast::FixedState::default();
+    let mut mine = Vec::with_capacity(events.len() / 2 + 1);
+    let mut theirs = Vec::with_capacity(events.len() / 2 + 1);
+    for event in events {
+        let key = match &event {
+            Event::WorkState(s) => s.item.as_str(),
+            e => e.id().as_str(),
+        };
+        if hasher.hash_one(key) & 1 == 0 {
+            mine.push(event);
+        } else {
+            theirs.push(event);
+        }
+    }
+    (mine, theirs)
+}
+
 /// See [`Store::session`].
 pub trait WriteSession {
     fn write(&mut self, events: &[Event]) -> Result<()>;
@@ -348,6 +374,15 @@ pub trait Store: GovernanceStore + HealthStore + NotifyStore {
     /// several requests at once; `None` where one connection is all there
     /// is (SQLite: one writer at a time anyway).
     fn another_connection(&self) -> Option<Result<Box<dyn Store + Send>>> {
+        None
+    }
+
+    /// For a bulk import (between `bulk_writes(true)` and `(false)`): a
+    /// second connection writing in the same mode, on which the importer
+    /// writes part of each batch at the same time ([`split_for_partner`]
+    /// says which part). `None` where one writer is all the store allows
+    /// (SQLite).
+    fn bulk_partner(&self) -> Option<Result<Box<dyn Store + Send>>> {
         None
     }
 

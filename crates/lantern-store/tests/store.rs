@@ -384,16 +384,35 @@ fn bulk_batch(at: &Location) {
     let mut bulk = at.open().unwrap();
     let place = fresh_like(at, "a_bulk_batch_is_stored_as_small_ones_are_small");
     let mut small = place.location.open().unwrap();
-    // As `lantern import events` writes (PostgreSQL then drops the empty
-    // tables' secondary indexes until the end).
+    // As `lantern import events` writes: PostgreSQL then drops the empty
+    // tables' secondary indexes until the end, and each batch is split
+    // with a second connection, both halves written at the same time.
     bulk.bulk_writes(true).unwrap();
+    let mut partner = bulk.bulk_partner().transpose().unwrap();
+    assert_eq!(
+        partner.is_some(),
+        matches!(at, Location::Postgres(_)),
+        "only PostgreSQL has a second writer"
+    );
     for version in [1, 2] {
         let events = parse_all(version);
-        bulk.write(&events).unwrap();
+        match partner.as_mut() {
+            Some(partner) => {
+                let (mine, theirs) = lantern_store::split_for_partner(events.clone());
+                assert!(mine.len() > 5_000 && theirs.len() > 5_000);
+                std::thread::scope(|scope| {
+                    let there = scope.spawn(|| partner.write(&theirs));
+                    bulk.write(&mine).unwrap();
+                    there.join().unwrap().unwrap();
+                });
+            }
+            None => bulk.write(&events).unwrap(),
+        }
         for chunk in events.chunks(7) {
             small.write(chunk).unwrap();
         }
     }
+    drop(partner);
     bulk.bulk_writes(false).unwrap();
     let sorted = |mut s: EventSet| {
         s.changes.sort_by(|a, b| a.id.cmp(&b.id));
@@ -448,6 +467,44 @@ fn postgres_only(test: &str) -> Option<(each_store::Place, String)> {
         Location::Sqlite(_) => unreachable!("a PostgreSQL place"),
     };
     Some((place, url))
+}
+
+/// A bulk import's second connection copies its rows straight into the
+/// tables that were empty, as the first does: without the upsert's
+/// staging table (a session's temporary table, seen in `pg_class`).
+#[test]
+fn a_bulk_imports_second_connection_copies_straight_into_emptied_tables() {
+    let Some((place, url)) = postgres_only("bulk_partner_straight") else {
+        return;
+    };
+    let lines: Vec<String> = (0..2 * 2_000)
+        .map(|i| format!(r#"{{"type":"deployment","id":"d{i}","service":"svc","environment":"production","finished_at":"2026-03-01T10:00:00Z"}}"#))
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let events = parse(&refs);
+    let staged = || -> Vec<String> {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client
+            .query(
+                "SELECT relname::text FROM pg_class WHERE relname LIKE 'staged_%'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let mut store = place.location.open().unwrap();
+    store.bulk_writes(true).unwrap();
+    let mut partner = store.bulk_partner().unwrap().unwrap();
+    partner.write(&events[..2_000]).unwrap();
+    assert_eq!(staged(), Vec::<String>::new());
+    // A second version of those meets stored rows: staged and upserted.
+    partner.write(&events[..2_000]).unwrap();
+    assert_eq!(staged(), ["staged_deployments"]);
+    drop(partner);
+    store.bulk_writes(false).unwrap();
+    assert_eq!(store.load(None).unwrap().deployments.len(), 2_000);
 }
 
 /// Every secondary index of the event tables, by name, with its definition.
@@ -637,4 +694,58 @@ fn postgresql_announces_revocations_to_every_watch() {
         watch.next(Duration::from_secs(5)),
         GrantNotice::Revoked(second)
     );
+}
+
+/// What a bulk import writes on its two connections: an event's versions,
+/// and a work item with its states, always on the same side.
+#[test]
+fn a_split_batch_keeps_an_events_versions_and_an_items_states_together() {
+    let mut lines = Vec::new();
+    for i in 0..400 {
+        lines.push(format!(
+            r#"{{"type":"deployment","id":"d{i}","service":"svc","environment":"production","finished_at":"2026-03-01T10:00:00Z"}}"#
+        ));
+        lines.push(format!(
+            r#"{{"type":"work_item","id":"w{i}","team":"t","kind":"feature","created_at":"2026-03-01T00:00:00Z"}}"#
+        ));
+        for hour in [10, 11] {
+            lines.push(format!(
+                r#"{{"type":"work_state","item":"w{i}","at":"2026-03-02T{hour}:00:00Z","state":"active"}}"#
+            ));
+        }
+        lines.push(format!(
+            r#"{{"type":"deployment","id":"d{i}","service":"svc","environment":"production","finished_at":"2026-03-01T11:00:00Z"}}"#
+        ));
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let events = parse(&refs);
+    let (mine, theirs) = lantern_store::split_for_partner(events.clone());
+    assert_eq!(mine.len() + theirs.len(), events.len());
+    assert!(mine.len() > 600 && theirs.len() > 600, "{}", mine.len());
+    let key = |e: &Event| match e {
+        Event::WorkState(s) => s.item.to_string(),
+        e => e.id().to_string(),
+    };
+    let on_mine: BTreeSet<String> = mine.iter().map(key).collect();
+    assert!(theirs.iter().all(|e| !on_mine.contains(&key(e))));
+    // Each side keeps the batch's order: the later version stays later.
+    let finished = |side: &[Event], id: &str| -> Vec<Timestamp> {
+        side.iter()
+            .filter_map(|e| match e {
+                Event::Deployment(d) if d.id.as_str() == id => Some(d.finished_at),
+                _ => None,
+            })
+            .collect()
+    };
+    for i in 0..400 {
+        let id = format!("d{i}");
+        let side = if on_mine.contains(&id) {
+            &mine
+        } else {
+            &theirs
+        };
+        let both = finished(side, &id);
+        assert_eq!(both.len(), 2);
+        assert!(both[0] < both[1]);
+    }
 }

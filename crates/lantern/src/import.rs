@@ -3,8 +3,9 @@
 //! One thread reads and parses while the caller's thread writes, so parsing
 //! and SQLite share the two cores instead of taking turns. Batches are one
 //! transaction each, so a crash or a full disk never leaves half a batch
-//! behind. A bad line is reported with its number and field and skipped;
-//! the good ones load.
+//! behind; on PostgreSQL two connections write each batch at once, split
+//! by event id, in a transaction each (`write_in_pairs`). A bad line is
+//! reported with its number and field and skipped; the good ones load.
 
 use crate::instance::Instance;
 use anyhow::{Context, Result};
@@ -12,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lantern_app::Settings;
 use lantern_events::Event;
 use lantern_sources::{LineError, read_jsonl};
+use lantern_store::Store;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
@@ -55,6 +57,17 @@ pub fn import_events(
     let pseudonymiser_for_sampling = instance.pseudonymiser.clone();
     let store = instance.store.as_mut();
     store.bulk_writes(true)?;
+    let mut partner = match store.bulk_partner() {
+        Some(Ok(partner)) => Some(partner),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "no second connection for the import: it writes on one");
+            None
+        }
+        None => None,
+    };
+    // Each connection's transaction as large as one writer's: a table's
+    // rows go by `COPY` from a few thousand a batch (postgres/write.rs).
+    let batch_len = if partner.is_some() { 2 * BATCH } else { BATCH };
     let (send, receive) = sync_channel::<Vec<Event>>(4);
     let mut loaded = 0u64;
 
@@ -65,7 +78,7 @@ pub fn import_events(
                 rejected: 0,
                 errors: Vec::new(),
             };
-            let mut batch = Vec::with_capacity(BATCH);
+            let mut batch = Vec::with_capacity(batch_len);
             let mut writer_gone = false;
             read_jsonl(
                 BufReader::with_capacity(1 << 20, reader),
@@ -78,8 +91,9 @@ pub fn import_events(
                     match line {
                         Ok(event) => {
                             batch.push(event);
-                            if batch.len() == BATCH {
-                                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            if batch.len() == batch_len {
+                                let full =
+                                    std::mem::replace(&mut batch, Vec::with_capacity(batch_len));
                                 writer_gone = send.send(full).is_err();
                             }
                         }
@@ -97,24 +111,24 @@ pub fn import_events(
             }
             Ok(parsed)
         });
-        let mut written: Result<()> = Ok(());
         let sampling = &config.governance.review_sampling;
-        for mut batch in receive {
+        let batches = receive.into_iter().map(|mut batch| {
             // Rule 6: unsampled review detail never reaches the store.
             sampling.apply(&pseudonymiser_for_sampling, &mut batch);
-            if let Err(e) = store.write(&batch) {
-                written = Err(anyhow::Error::from(e).context(format!(
-                    "writing to the store failed after {loaded} events were committed; nothing of the failed batch was written"
-                )));
-                break; // dropping the receiver stops the parser
-            }
-            loaded += batch.len() as u64;
-        }
+            batch
+        });
+        let written = match partner.as_mut() {
+            Some(partner) => write_in_pairs(store, partner.as_mut(), batches, &mut loaded),
+            None => write_alone(store, batches, &mut loaded),
+        };
+        // dropping the receiver (in `batches`) stops the parser
         let parsed = parser
             .join()
             .map_err(|_| anyhow::anyhow!("the parser thread panicked"));
         (written, parsed)
     });
+    // Its transactions are over; the indexes are built after it is gone.
+    drop(partner);
     // The large cache goes before the refresh (which reads each page once)
     // whether or not the writes succeeded.
     store.bulk_writes(false)?;
@@ -139,6 +153,76 @@ pub fn import_events(
         rejected: parsed.rejected,
         seconds: started.elapsed().as_secs_f64(),
         derive_seconds: deriving.elapsed().as_secs_f64(),
+    })
+}
+
+fn write_alone(
+    store: &mut dyn Store,
+    batches: impl Iterator<Item = Vec<Event>>,
+    loaded: &mut u64,
+) -> Result<()> {
+    for batch in batches {
+        store.write(&batch).map_err(|e| {
+            anyhow::Error::from(e).context(format!(
+                "writing to the store failed after {loaded} events were committed; nothing of the failed batch was written"
+            ))
+        })?;
+        *loaded += batch.len() as u64;
+    }
+    Ok(())
+}
+
+/// Each batch split between two connections (`Store::bulk_partner`),
+/// written at the same time in a transaction each: PostgreSQL turns rows
+/// into tuples and index entries on one core per connection, and one
+/// connection left a third of two cores idle (docs/performance.md, "Issue
+/// 23, seventeenth step"). The next batch starts when both have committed.
+fn write_in_pairs(
+    store: &mut dyn Store,
+    partner: &mut (dyn Store + Send),
+    batches: impl Iterator<Item = Vec<Event>>,
+    loaded: &mut u64,
+) -> Result<()> {
+    let (to_partner, halves) = sync_channel::<Vec<Event>>(1);
+    let (results, from_partner) = sync_channel::<lantern_store::Result<usize>>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for half in halves {
+                let written = partner.write(&half).map(|()| half.len());
+                if results.send(written).is_err() {
+                    return;
+                }
+            }
+        });
+        // Owning the sender, so that the partner's loop ends with it.
+        let write_all = move || -> Result<()> {
+            for batch in batches {
+                let (mine, theirs) = lantern_store::split_for_partner(batch);
+                if to_partner.send(theirs).is_err() {
+                    anyhow::bail!("the import's second writer stopped");
+                }
+                let here = store.write(&mine).map(|()| mine.len());
+                let there = from_partner
+                    .recv()
+                    .map_err(|_| anyhow::anyhow!("the import's second writer stopped"))?;
+                let failed = match (here, there) {
+                    (Ok(a), Ok(b)) => {
+                        *loaded += (a + b) as u64;
+                        continue;
+                    }
+                    (Err(e), Ok(b)) | (Ok(b), Err(e)) => {
+                        *loaded += b as u64;
+                        e
+                    }
+                    (Err(e), Err(_)) => e,
+                };
+                return Err(anyhow::Error::from(failed).context(format!(
+                    "writing to the store failed after {loaded} events were committed; each batch is written as two transactions and nothing of a failed one is kept (importing the file again is safe: an event replaces the stored one of its id)"
+                )));
+            }
+            Ok(())
+        };
+        write_all()
     })
 }
 

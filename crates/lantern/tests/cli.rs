@@ -1064,3 +1064,59 @@ fn notify_tests_a_target_sends_a_digest_and_lists_how_each_went() {
             >= 2
     );
 }
+
+/// An import larger than a batch (PostgreSQL writes each on two
+/// connections at once, split by event id): an event's later version,
+/// in the same batch or the next, replaces the earlier one, as it does
+/// when only the final versions are imported.
+#[test]
+fn a_large_import_keeps_each_events_last_version() {
+    let deployment = |i: u32, service: &str| {
+        format!(
+            r#"{{"type":"deployment","id":"d{i}","service":"{service}","environment":"production","finished_at":"2026-03-{:02}T12:00:00Z","repo":"acme/shop","sha":"{i:07x}"}}"#,
+            1 + i % 28
+        )
+    };
+    let change = |i: u32| {
+        format!(
+            r#"{{"type":"change","repo":"acme/shop","sha":"{i:07x}","committed_at":"2026-03-{:02}T09:00:00Z"}}"#,
+            1 + i % 28
+        )
+    };
+    let n = 15_000;
+    let mut all = String::new();
+    let mut last = String::new();
+    for i in 0..n {
+        all.push_str(&deployment(i, &format!("svc-{}", i % 7)));
+        all.push('\n');
+    }
+    // One more than the deployments: no simple alternation puts an
+    // event's two versions on the same side by chance.
+    for i in 0..=n {
+        all.push_str(&change(i));
+        all.push('\n');
+        last.push_str(&change(i));
+        last.push('\n');
+    }
+    for i in 0..n {
+        all.push_str(&deployment(i, "moved"));
+        all.push('\n');
+        last.push_str(&deployment(i, "moved"));
+        last.push('\n');
+    }
+    let args = words("report --from 2026-03-01 --to 2026-03-29 --format json");
+    let report = |text: &str| {
+        let env = Env::new();
+        let file = env.write("events.jsonl", text);
+        let out = env.run(&["import", "events", file.to_str().unwrap(), "-q"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: Value = serde_json::from_str(&stdout(&env.run(&args))).unwrap();
+        // Refused, naming the services there are.
+        let services = stderr(&env.run(&words("report --service nothing")));
+        (report, services)
+    };
+    let (everything, services) = report(&all);
+    assert_eq!(everything["deployment_frequency"]["count"], n);
+    assert!(services.contains("known services: moved\n"), "{services}");
+    assert_eq!((everything, services), report(&last));
+}

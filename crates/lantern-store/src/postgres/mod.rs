@@ -553,6 +553,17 @@ impl Store for PostgresStore {
         Some(PostgresStore::connect(&self.url).map(|s| Box::new(s) as Box<dyn Store + Send>))
     }
 
+    fn bulk_partner(&self) -> Option<Result<Box<dyn Store + Send>>> {
+        let partner = || -> Result<Box<dyn Store + Send>> {
+            let mut partner = PostgresStore::connect(&self.url)?;
+            // The tables this import copies straight into (it holds
+            // `bulk::BULK_LOCK` for both; the partner never builds indexes).
+            partner.prepared.get_mut().straight = self.prepared.borrow().straight.clone();
+            Ok(Box::new(partner))
+        };
+        Some(partner())
+    }
+
     fn watch_grants(&self) -> Option<Box<dyn crate::GrantWatch>> {
         Some(Box::new(governance::RevocationWatch::new(&self.url)))
     }
