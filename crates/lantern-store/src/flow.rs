@@ -7,17 +7,19 @@ use crate::codec::{Names, enum_value, id, time};
 use lantern_engine::{FlowItem, Scope};
 use lantern_events::{FlowState, WorkItem, WorkKind};
 
-/// The items a batch touches: written items and the items of written
-/// states, whose summaries (`SUMMARY_UPDATE`) are worked out again.
+/// The work item an event touches: a written item, or a written state's
+/// item, whose summary (`SUMMARY_UPDATE`) is worked out again.
+pub(crate) fn item_of(event: &lantern_events::Event) -> Option<&str> {
+    match event {
+        lantern_events::Event::WorkItem(w) => Some(w.id.as_str()),
+        lantern_events::Event::WorkState(s) => Some(s.item.as_str()),
+        _ => None,
+    }
+}
+
+/// The items a batch touches ([`item_of`]).
 pub fn touched_items(events: &[lantern_events::Event]) -> Vec<&str> {
-    let mut ids: Vec<&str> = events
-        .iter()
-        .filter_map(|e| match e {
-            lantern_events::Event::WorkItem(w) => Some(w.id.as_str()),
-            lantern_events::Event::WorkState(s) => Some(s.item.as_str()),
-            _ => None,
-        })
-        .collect();
+    let mut ids: Vec<&str> = events.iter().filter_map(item_of).collect();
     ids.sort_unstable();
     ids.dedup();
     ids

@@ -326,17 +326,14 @@ pub struct DeadLetter {
 /// transactions never wait on each other's rows nor reorder two versions
 /// of an event: events of the same id (the upsert's key), and a work item
 /// with its states (a state's write works out its item's summary,
-/// `flow::SUMMARY_UPDATE`).
+/// `flow::SUMMARY_UPDATE`, for the items `flow::item_of` names).
 pub fn split_for_partner(events: Vec<Event>) -> (Vec<Event>, Vec<Event>) {
     use std::hash::BuildHasher;
     let hasher = foldhash::fast::FixedState::default();
     let mut mine = Vec::with_capacity(events.len() / 2 + 1);
     let mut theirs = Vec::with_capacity(events.len() / 2 + 1);
     for event in events {
-        let key = match &event {
-            Event::WorkState(s) => s.item.as_str(),
-            e => e.id().as_str(),
-        };
+        let key = flow::item_of(&event).unwrap_or(event.id().as_str());
         if hasher.hash_one(key) & 1 == 0 {
             mine.push(event);
         } else {

@@ -554,14 +554,12 @@ impl Store for PostgresStore {
     }
 
     fn bulk_partner(&self) -> Option<Result<Box<dyn Store + Send>>> {
-        let partner = || -> Result<Box<dyn Store + Send>> {
-            let mut partner = PostgresStore::connect(&self.url)?;
+        Some(PostgresStore::connect(&self.url).map(|mut partner| {
             // The tables this import copies straight into (it holds
             // `bulk::BULK_LOCK` for both; the partner never builds indexes).
             partner.prepared.get_mut().straight = self.prepared.borrow().straight.clone();
-            Ok(Box::new(partner))
-        };
-        Some(partner())
+            Box::new(partner) as Box<dyn Store + Send>
+        }))
     }
 
     fn watch_grants(&self) -> Option<Box<dyn crate::GrantWatch>> {
