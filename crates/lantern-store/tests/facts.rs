@@ -761,6 +761,50 @@ on_each_store! {
     a_deployment_without_a_repository_stays_a_pull_requests_first_after_another_service_deploys("loose_first_deploys") => loose_first_deploys;
     a_new_deployment_without_a_repository_becomes_a_pull_requests_first("loose_new_first_deploy") => loose_new_first_deploy;
     a_whole_refresh_in_chunks_keeps_first_deployments_without_a_repository("loose_across_chunks") => loose_across_chunks;
+    a_repository_deployed_from_two_chunks_keeps_both_first_deployments_of_many_pull_requests("shared_repo_chunks") => shared_repo_across_chunks;
+}
+
+/// A whole refresh copies a chunk's pull-request facts straight into the
+/// table it emptied (PostgreSQL, from 2 000 rows). Services of two
+/// chunks deploy one repository of more pull requests than that: the
+/// second chunk meets the first one's rows and must add its first
+/// deployments to them, not lose them or fail.
+fn shared_repo_across_chunks(at: &Location) {
+    let sha = |i: usize| format!("{:040x}", i + 1);
+    let mut lines: Vec<String> = Vec::new();
+    for i in 0..2_100 {
+        let parents = match i {
+            0 => String::new(),
+            _ => format!(r#""{}""#, sha(i - 1)),
+        };
+        let (minute, second) = (i / 60, i % 60);
+        lines.push(format!(
+            r#"{{"type":"change","repo":"mono","sha":"{}","parents":[{parents}],"committed_at":"2026-03-01T00:{minute:02}:{second:02}Z","pull_request":"mono#{i}"}}"#,
+            sha(i)
+        ));
+        lines.push(format!(
+            r#"{{"type":"pull_request","id":"mono#{i}","repo":"mono","opened_at":"2026-03-01T00:{minute:02}:{second:02}Z","merged_at":"2026-03-01T01:{minute:02}:{second:02}Z","merge_sha":"{}"}}"#,
+            sha(i)
+        ));
+    }
+    let head = sha(2_099);
+    // `a00` sorts first, `zz` last: 30 services between them make two
+    // chunks of 25.
+    lines.push(format!(
+        r#"{{"type":"deployment","id":"a1","service":"a00","environment":"production","finished_at":"2026-03-01T12:00:00Z","repo":"mono","sha":"{head}"}}"#
+    ));
+    lines.push(format!(
+        r#"{{"type":"deployment","id":"z1","service":"zz","environment":"production","finished_at":"2026-03-02T06:00:00Z","repo":"mono","sha":"{head}"}}"#
+    ));
+    for n in 1..=30 {
+        lines.push(format!(
+            r#"{{"type":"deployment","id":"b{n}","service":"b{n:02}","environment":"production","finished_at":"2026-03-01T05:00:00Z","repo":"repo{n}","sha":"0000000"}}"#
+        ));
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let zz = Scope::Service(Name::parse("zz").unwrap());
+    let a00 = Scope::Service(Name::parse("a00").unwrap());
+    Steps::new(at).write_and_check(&lines, &[&Scope::Org, &zz, &a00], "a whole refresh");
 }
 
 /// A store that re-derives only what each report reads, written step by

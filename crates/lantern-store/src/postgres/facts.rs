@@ -274,7 +274,10 @@ fn rederive(
     progress: &dyn Fn(usize, usize),
 ) -> Result<usize> {
     progress(0, services.len());
-    let whole = only_repos.is_none();
+    let mut straight = match only_repos {
+        None => Straight::every_table(),
+        Some(_) => Straight::none(),
+    };
     let mut read = 0;
     let mut names = Names::default();
     // Services deploying without a repository can ship any repository's
@@ -319,7 +322,13 @@ fn rederive(
             .map(|(_, repo)| repo)
             .filter(|r| only_repos.is_none_or(|only| only.contains(r)))
             .collect();
-        write_facts(tx, &events, &facts, (Some(&set), Some(&repos)), whole)?;
+        write_facts(
+            tx,
+            &events,
+            &facts,
+            (Some(&set), Some(&repos)),
+            &mut straight,
+        )?;
         spent[2] += t.elapsed();
         written.extend(repos);
         progress(
@@ -385,7 +394,7 @@ fn rederive(
             &events,
             &facts,
             (Some(&BTreeSet::new()), Some(&only)),
-            whole,
+            &mut straight,
         )?;
     }
     tracing::info!(
@@ -508,6 +517,27 @@ fn rows_of<T>(items: &[T], row: impl Fn(&T) -> Option<Vec<super::Cell>>) -> Vec<
     items.iter().filter_map(row).collect()
 }
 
+/// Which facts tables a refresh of everything still copies its rows
+/// straight into (it emptied them): `COPY` instead of staging and
+/// upserting, half the time. A deployment's facts and an incident's
+/// links are written once; a pull request's are written again, to add
+/// first deployments, by each chunk whose services deploy its repository
+/// — the first chunk that meets a stored one upserts, and every chunk
+/// after it, so at most one chunk's copy is wasted.
+struct Straight {
+    tables: [bool; 3],
+}
+
+impl Straight {
+    fn every_table() -> Self {
+        Straight { tables: [true; 3] }
+    }
+
+    fn none() -> Self {
+        Straight { tables: [false; 3] }
+    }
+}
+
 /// Writes the facts of `events`: of these services' deployments and
 /// incident links, and of these repositories' pull requests (`None`:
 /// all). A pull request already written gets these first deployments
@@ -517,7 +547,7 @@ fn write_facts(
     events: &EventSet,
     facts: &Facts,
     (services, repos): (Option<&BTreeSet<String>>, Option<&BTreeSet<String>>),
-    whole: bool,
+    straight: &mut Straight,
 ) -> Result<()> {
     let service_in = |s: &Name| services.is_none_or(|set| set.contains(s.as_str()));
     let repo_in = |r: &Name| repos.is_none_or(|set| set.contains(r.as_str()));
@@ -554,10 +584,8 @@ fn write_facts(
         &pairs,
         "ON CONFLICT DO NOTHING",
     )?;
-    // Each table with its conflict clause, and whether a whole refresh
-    // writes each of its rows once, into the table it emptied (pull
-    // requests' facts gather their first deployments chunk by chunk).
-    let tables: [(&str, &[&str], _, &str, bool); 3] = [
+    // Each table with its conflict clause.
+    let tables: [(&str, &[&str], _, &str); 3] = [
         (
             "deployment_facts",
             &[
@@ -572,7 +600,6 @@ fn write_facts(
             "ON CONFLICT (deployment) DO UPDATE SET service = EXCLUDED.service, rule = EXCLUDED.rule,
              sha_known = EXCLUDED.sha_known, shipped = EXCLUDED.shipped,
              finished_at = EXCLUDED.finished_at",
-            true,
         ),
         (
             "pull_request_facts",
@@ -587,7 +614,6 @@ fn write_facts(
             "ON CONFLICT (pull_request) DO UPDATE SET repo = EXCLUDED.repo,
              first_commit_at = EXCLUDED.first_commit_at, merged_at = EXCLUDED.merged_at,
              deploys = pull_request_facts.deploys || EXCLUDED.deploys",
-            false,
         ),
         (
             "incident_links",
@@ -595,18 +621,14 @@ fn write_facts(
             links,
             "ON CONFLICT (incident, service) DO UPDATE SET finished_at = EXCLUDED.finished_at,
              deployment = EXCLUDED.deployment",
-            true,
         ),
     ];
-    for (table, columns, rows, on_conflict, once) in tables {
-        // Written once into an emptied table: straight, not staged and
-        // upserted.
-        if whole
-            && once
-            && rows.len() >= super::write::COPY_ROWS
-            && super::write::copy_straight(tx, table, columns, &rows)?
-        {
-            continue;
+    for (i, (table, columns, rows, on_conflict)) in tables.into_iter().enumerate() {
+        if straight.tables[i] && rows.len() >= super::write::COPY_ROWS {
+            if super::write::copy_straight(tx, table, columns, &rows)? {
+                continue;
+            }
+            straight.tables[i] = false;
         }
         insert_rows(tx, table, columns, &rows, on_conflict)?;
     }
