@@ -1372,7 +1372,7 @@ const MERGED_PULL_REQUESTS: &str = "SELECT p.merged_at, p.id, p.repo, p.opened_a
 /// imports another transaction's exported `snapshot` (its name checked:
 /// it is spliced into `SET TRANSACTION SNAPSHOT`, which takes no
 /// parameter).
-fn in_snapshot<T>(
+pub(super) fn in_snapshot<T>(
     url: &str,
     snapshot: &str,
     read: impl FnOnce(&mut Transaction) -> Result<T>,

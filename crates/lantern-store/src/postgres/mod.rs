@@ -601,7 +601,8 @@ impl Store for PostgresStore {
         } else if !on && self.bulk {
             self.bulk = false;
             self.prepared.get_mut().straight.clear();
-            bulk::end(self.client())?;
+            let url = self.url.clone();
+            bulk::end(self.client(), Some(&url))?;
         }
         Ok(())
     }
