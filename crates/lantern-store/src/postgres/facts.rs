@@ -417,8 +417,10 @@ fn read_ahead(
     send: std::sync::mpsc::SyncSender<Result<EventSet>>,
 ) {
     let read = in_snapshot(url, snapshot, |tx| {
+        let incidents = super::every_incident(tx)?;
         for scope in chunks {
-            let events = super::load_scoped(tx, scope, DERIVING_CHANGE_COLUMNS)?;
+            let events =
+                super::load_scoped_with(tx, scope, DERIVING_CHANGE_COLUMNS, incidents.clone())?;
             if send.send(Ok(events)).is_err() {
                 break;
             }

@@ -442,7 +442,23 @@ fn load_scoped(
     services: &BTreeSet<Name>,
     changes: &str,
 ) -> Result<EventSet> {
-    let incidents = select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)?;
+    let incidents = every_incident(c)?;
+    load_scoped_with(c, services, changes, incidents)
+}
+
+/// Every incident: any can affect or blame a scope's services.
+fn every_incident(c: &mut impl GenericClient) -> Result<Vec<Incident>> {
+    select(c, INCIDENT_COLUMNS, "FROM incidents", &[], read_incident)
+}
+
+/// [`load_scoped`] with every incident read already (a refresh's reader
+/// reads them once for all its chunks, not once a chunk).
+fn load_scoped_with(
+    c: &mut impl GenericClient,
+    services: &BTreeSet<Name>,
+    changes: &str,
+    incidents: Vec<Incident>,
+) -> Result<EventSet> {
     let mut wide: BTreeSet<&str> = services.iter().map(Name::as_str).collect();
     for inc in &incidents {
         if inc.caused_by_sha.is_some() && inc.affected().any(|s| services.contains(s)) {
