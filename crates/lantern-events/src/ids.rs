@@ -1,6 +1,7 @@
 //! Parse-don't-validate identifiers: once a value has one of these types it
 //! is known to satisfy events.md's rules.
 
+use crate::pseudonym::HEX_DIGITS;
 use std::fmt;
 use std::sync::Arc;
 
@@ -100,7 +101,6 @@ impl ShaHex {
 
 impl Sha {
     pub fn hex(&self) -> ShaHex {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut digits = [0u8; 64];
         for (i, pair) in digits
             .chunks_exact_mut(2)
@@ -108,8 +108,8 @@ impl Sha {
             .take(self.len.div_ceil(2) as usize)
         {
             let byte = self.nibbles[i];
-            pair[0] = HEX[(byte >> 4) as usize];
-            pair[1] = HEX[(byte & 0xf) as usize];
+            pair[0] = HEX_DIGITS[(byte >> 4) as usize];
+            pair[1] = HEX_DIGITS[(byte & 0xf) as usize];
         }
         ShaHex {
             digits,

@@ -161,15 +161,18 @@ impl Pseudonymiser {
     }
 }
 
+/// The lower-case hex digits, by value: `hex` and `Sha::hex` write by
+/// table.
+pub(crate) const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// Lower-case hex digits of `bytes`: keys, digests, token secrets.
 pub fn hex(bytes: &[u8]) -> String {
     // By table: `hex::encode` went a char at a time through an iterator,
     // 2 % of an import's parsing.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+        out.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(byte & 0xf)]));
     }
     out
 }

@@ -35,6 +35,9 @@ const TABLES: [&str; 8] = [
     "assist_usage",
 ];
 
+/// An index's name and definition (`pg_get_indexdef`).
+type Index = (String, String);
+
 /// Memory each index build may sort in (PostgreSQL's default is 64 MB,
 /// which spills a ten-million-row sort to disk).
 const BUILD_MEMORY: &str = "256MB";
@@ -105,7 +108,7 @@ pub(crate) fn recover(client: &mut Client) -> Result<()> {
 fn rebuild(client: &mut Client, url: Option<&str>) -> Result<()> {
     let started = std::time::Instant::now();
     let mut tx = client.transaction()?;
-    let dropped: Vec<(String, String)> = tx
+    let dropped: Vec<Index> = tx
         .query(
             "SELECT name, definition FROM bulk_dropped_indexes ORDER BY name",
             &[],
@@ -113,21 +116,23 @@ fn rebuild(client: &mut Client, url: Option<&str>) -> Result<()> {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let (mine, theirs) = match url {
-        Some(url) if dropped.len() > 1 => (halves(&mut tx, &dropped)?, Some(url)),
-        _ => ((dropped.clone(), Vec::new()), None),
+    let count = dropped.len();
+    // The second connection's share, and its URL.
+    let ((mine, theirs), helper_url) = match url {
+        Some(url) if count > 1 => (halves(&mut tx, &dropped)?, Some(url)),
+        _ => ((dropped, Vec::new()), None),
     };
-    if theirs.is_some() {
+    if helper_url.is_some() {
         tx.batch_execute(ONE_CORE_EACH)?;
     }
     let mut tables = std::thread::scope(|scope| -> Result<Vec<String>> {
-        let helper = theirs.map(|url| scope.spawn(|| build_apart(url, &mine.1)));
-        let mut tables = build(&mut tx, &mine.0)?;
+        let helper = helper_url.map(|url| scope.spawn(|| build_apart(url, &theirs)));
+        let mut tables = build(&mut tx, &mine)?;
         if let Some(helper) = helper {
-            let theirs = helper
+            let their_tables = helper
                 .join()
                 .map_err(|_| crate::codec::corrupt("an index build stopped unexpectedly"))??;
-            tables.extend(theirs);
+            tables.extend(their_tables);
         }
         Ok(tables)
     })?;
@@ -140,9 +145,9 @@ fn rebuild(client: &mut Client, url: Option<&str>) -> Result<()> {
         tx.batch_execute(&format!("ANALYZE {table}"))?;
     }
     tx.commit()?;
-    if !dropped.is_empty() {
+    if count > 0 {
         tracing::info!(
-            indexes = dropped.len(),
+            indexes = count,
             seconds = started.elapsed().as_secs_f64(),
             "indexes dropped for a bulk import built again"
         );
@@ -159,7 +164,7 @@ const ONE_CORE_EACH: &str = "SET LOCAL max_parallel_maintenance_workers = 0";
 /// `changes`, took 4.5 and 4.2 s one after the other). Built again by a
 /// recovery if the importer's own transaction fails after this one
 /// commits, hence `IF NOT EXISTS` in [`build`].
-fn build_apart(url: &str, indexes: &[(String, String)]) -> Result<Vec<String>> {
+fn build_apart(url: &str, indexes: &[Index]) -> Result<Vec<String>> {
     let mut client = super::open_client(url)?;
     let mut tx = client.transaction()?;
     tx.batch_execute(ONE_CORE_EACH)?;
@@ -168,17 +173,11 @@ fn build_apart(url: &str, indexes: &[(String, String)]) -> Result<Vec<String>> {
     Ok(tables)
 }
 
-/// An index's name and definition.
-type Index = (String, String);
-
 /// `indexes` in two lists of about the same work, the larger tables'
 /// first, each to the list with less so far (a build's time follows its
 /// table's size).
-fn halves(
-    tx: &mut Transaction<'_>,
-    indexes: &[(String, String)],
-) -> Result<(Vec<Index>, Vec<Index>)> {
-    let mut sized: Vec<(i64, &(String, String))> = Vec::new();
+fn halves(tx: &mut Transaction<'_>, indexes: &[Index]) -> Result<(Vec<Index>, Vec<Index>)> {
+    let mut sized: Vec<(i64, &Index)> = Vec::new();
     for index in indexes {
         let size: i64 = match table_of(&index.1) {
             Some(table) => tx
@@ -217,11 +216,8 @@ fn table_of(definition: &str) -> Option<&str> {
 
 /// Drops the indexes of `tables` that are neither primary keys nor
 /// unique, in `tx`; returns each one's name and definition.
-pub(crate) fn drop_secondary(
-    tx: &mut Transaction<'_>,
-    tables: &[&str],
-) -> Result<Vec<(String, String)>> {
-    let indexes: Vec<(String, String)> = tx
+pub(crate) fn drop_secondary(tx: &mut Transaction<'_>, tables: &[&str]) -> Result<Vec<Index>> {
+    let indexes: Vec<Index> = tx
         .query(
             "SELECT c.relname::text, pg_get_indexdef(i.indexrelid)
                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -239,7 +235,7 @@ pub(crate) fn drop_secondary(
 
 /// Builds `indexes` (names and definitions, as [`drop_secondary`] gives
 /// them) in `tx`, each sorted in [`BUILD_MEMORY`]. Returns their tables.
-pub(crate) fn build(tx: &mut Transaction<'_>, indexes: &[(String, String)]) -> Result<Vec<String>> {
+pub(crate) fn build(tx: &mut Transaction<'_>, indexes: &[Index]) -> Result<Vec<String>> {
     tx.batch_execute(&format!(
         "SET LOCAL maintenance_work_mem = '{BUILD_MEMORY}'"
     ))?;

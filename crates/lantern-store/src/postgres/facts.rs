@@ -274,9 +274,11 @@ fn rederive(
     progress: &dyn Fn(usize, usize),
 ) -> Result<usize> {
     progress(0, services.len());
-    let mut straight = match only_repos {
-        None => Straight::every_table(),
-        Some(_) => Straight::none(),
+    // A refresh of everything emptied the facts' tables: its rows are
+    // copied straight in (`write_facts`).
+    let mut straight: BTreeSet<&'static str> = match only_repos {
+        None => DERIVED_TABLES.into_iter().collect(),
+        Some(_) => BTreeSet::new(),
     };
     let mut read = 0;
     let mut names = Names::default();
@@ -519,37 +521,23 @@ fn rows_of<T>(items: &[T], row: impl Fn(&T) -> Option<Vec<super::Cell>>) -> Vec<
     items.iter().filter_map(row).collect()
 }
 
-/// Which facts tables a refresh of everything still copies its rows
-/// straight into (it emptied them): `COPY` instead of staging and
-/// upserting, half the time. A deployment's facts and an incident's
-/// links are written once; a pull request's are written again, to add
-/// first deployments, by each chunk whose services deploy its repository
-/// — the first chunk that meets a stored one upserts, and every chunk
-/// after it, so at most one chunk's copy is wasted.
-struct Straight {
-    tables: [bool; 3],
-}
-
-impl Straight {
-    fn every_table() -> Self {
-        Straight { tables: [true; 3] }
-    }
-
-    fn none() -> Self {
-        Straight { tables: [false; 3] }
-    }
-}
-
 /// Writes the facts of `events`: of these services' deployments and
 /// incident links, and of these repositories' pull requests (`None`:
 /// all). A pull request already written gets these first deployments
 /// added to its own (a refresh deletes what it re-derives first).
+///
+/// `straight`: the tables still copied straight into
+/// (`write::copy_while_straight`). A deployment's facts and an incident's
+/// links are written once; a pull request's again, to add first
+/// deployments, by each chunk whose services deploy its repository — the
+/// first chunk that meets one a chunk before it wrote upserts, and every
+/// chunk after it, so at most one chunk's copy is wasted.
 fn write_facts(
     tx: &mut Transaction,
     events: &EventSet,
     facts: &Facts,
     (services, repos): (Option<&BTreeSet<String>>, Option<&BTreeSet<String>>),
-    straight: &mut Straight,
+    straight: &mut BTreeSet<&'static str>,
 ) -> Result<()> {
     let service_in = |s: &Name| services.is_none_or(|set| set.contains(s.as_str()));
     let repo_in = |r: &Name| repos.is_none_or(|set| set.contains(r.as_str()));
@@ -625,12 +613,9 @@ fn write_facts(
              deployment = EXCLUDED.deployment",
         ),
     ];
-    for (i, (table, columns, rows, on_conflict)) in tables.into_iter().enumerate() {
-        if straight.tables[i] && rows.len() >= super::write::COPY_ROWS {
-            if super::write::copy_straight(tx, table, columns, &rows)? {
-                continue;
-            }
-            straight.tables[i] = false;
+    for (table, columns, rows, on_conflict) in tables {
+        if super::write::copy_while_straight(tx, straight, table, columns, &rows)? {
+            continue;
         }
         insert_rows(tx, table, columns, &rows, on_conflict)?;
     }

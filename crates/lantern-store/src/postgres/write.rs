@@ -15,6 +15,7 @@ use foldhash::{HashMap, HashMapExt};
 use lantern_events::*;
 use postgres::GenericClient;
 use postgres::types::ToSql;
+use std::collections::BTreeSet;
 
 /// One column's value of a row to insert.
 pub(crate) type Cell = Box<dyn ToSql + Sync>;
@@ -82,12 +83,8 @@ pub(crate) fn write_events(
             .iter()
             .map(|c| format!("{c} = EXCLUDED.{c}"))
             .collect();
-        if list.len() >= COPY_ROWS && prepared.straight.contains(name) {
-            if copy_straight(tx, name, &names, list)? {
-                continue;
-            }
-            // A row met a stored one: upserts from here on.
-            prepared.straight.remove(name);
+        if copy_while_straight(tx, &mut prepared.straight, name, &names, list)? {
+            continue;
         }
         let upsert = format!("ON CONFLICT (id) DO UPDATE SET {}", updates.join(", "));
         insert_rows_with(tx, Some(prepared), name, &names, list, &upsert)?;
@@ -158,7 +155,7 @@ fn note_future(
 }
 
 /// From this many rows, a table's rows are sent with `COPY`.
-pub(crate) const COPY_ROWS: usize = 2_000;
+const COPY_ROWS: usize = 2_000;
 
 /// `INSERT INTO table (columns) VALUES (…), (…) then` in statements of
 /// at most `ROWS` rows; a bulk write ([`COPY_ROWS`] or more) is copied
@@ -250,13 +247,34 @@ fn copy_rows(
     Ok(())
 }
 
+/// [`copy_straight`] when `table` is one of `straight` (tables the caller
+/// emptied, or found empty) and `rows` are enough for a `COPY`. A table
+/// whose rows met a stored one leaves `straight`: the caller upserts
+/// them, and every later batch of that table. `true` when written.
+pub(crate) fn copy_while_straight(
+    tx: &mut impl GenericClient,
+    straight: &mut BTreeSet<&'static str>,
+    table: &'static str,
+    columns: &[&str],
+    rows: &[Vec<Cell>],
+) -> Result<bool> {
+    if rows.len() < COPY_ROWS || !straight.contains(table) {
+        return Ok(false);
+    }
+    if copy_straight(tx, table, columns, rows)? {
+        return Ok(true);
+    }
+    straight.remove(table);
+    Ok(false)
+}
+
 /// A bulk import's rows `COPY`'d straight into `table`, which held none
 /// of its ids when the import began (postgres/bulk.rs): half the time of
 /// staging them and upserting (docs/performance.md, "Issue 23, seventh
 /// step"). `false`, and nothing written, when one of them is stored
 /// already (written since, by the import or a webhook): the caller
 /// upserts them instead.
-pub(crate) fn copy_straight(
+fn copy_straight(
     tx: &mut impl GenericClient,
     table: &str,
     columns: &[&str],
