@@ -7,6 +7,7 @@
 
 mod event;
 mod ids;
+mod json;
 mod merge;
 mod parse;
 mod pseudonym;

@@ -5,8 +5,9 @@
 //! incident is understood.
 
 use crate::event::*;
+use crate::json::{Json, Object};
 use crate::{EventId, Name, Pseudonymiser, Sha, Timestamp};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// What is wrong with one event, and in which field.
@@ -37,8 +38,8 @@ fn err(field: &str, message: impl Into<String>) -> FieldError {
 
 /// Parses one event from JSON text.
 pub fn parse_event_json(text: &str, pseudonymiser: &Pseudonymiser) -> Result<Event, FieldError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| err("", json_error(text, &e)))?;
-    parse_event(&value, pseudonymiser)
+    let value = Json::parse(text).map_err(|e| err("", json_error(text, &e)))?;
+    parse_json(&value, pseudonymiser)
 }
 
 /// What is wrong with `text` as JSON, placed within it: a column for one
@@ -63,6 +64,10 @@ fn json_error(text: &str, e: &serde_json::Error) -> String {
 /// Parses one event from a JSON value. Person fields are pseudonymised here,
 /// so a name never reaches anything after parsing.
 pub fn parse_event(value: &Value, pseudonymiser: &Pseudonymiser) -> Result<Event, FieldError> {
+    parse_json(&Json::borrow(value), pseudonymiser)
+}
+
+fn parse_json(value: &Json, pseudonymiser: &Pseudonymiser) -> Result<Event, FieldError> {
     let Some(obj) = value.as_object() else {
         return Err(err("", "an event must be a JSON object"));
     };
@@ -90,19 +95,19 @@ pub fn parse_event(value: &Value, pseudonymiser: &Pseudonymiser) -> Result<Event
 }
 
 struct Fields<'a> {
-    obj: &'a Map<String, Value>,
+    obj: &'a Object<'a>,
     pseudonymiser: &'a Pseudonymiser,
 }
 
 impl<'a> Fields<'a> {
-    fn get(&self, field: &str) -> Option<&'a Value> {
+    fn get(&self, field: &str) -> Option<&'a Json<'a>> {
         self.obj.get(field).filter(|v| !v.is_null())
     }
 
     fn required<T>(
         &self,
         field: &str,
-        read: impl Fn(&str, &'a Value) -> Result<T, FieldError>,
+        read: impl Fn(&str, &'a Json<'a>) -> Result<T, FieldError>,
     ) -> Result<T, FieldError> {
         match self.get(field) {
             Some(v) => read(field, v),
@@ -113,7 +118,7 @@ impl<'a> Fields<'a> {
     fn optional<T>(
         &self,
         field: &str,
-        read: impl Fn(&str, &'a Value) -> Result<T, FieldError>,
+        read: impl Fn(&str, &'a Json<'a>) -> Result<T, FieldError>,
     ) -> Result<Option<T>, FieldError> {
         self.get(field).map(|v| read(field, v)).transpose()
     }
@@ -369,18 +374,18 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+fn type_name(v: &Json) -> &'static str {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
     }
 }
 
-fn as_str<'v>(field: &str, v: &'v Value) -> Result<&'v str, FieldError> {
+fn as_str<'v>(field: &str, v: &'v Json) -> Result<&'v str, FieldError> {
     v.as_str()
         .ok_or_else(|| err(field, format!("must be a string, got {}", type_name(v))))
 }
@@ -389,7 +394,7 @@ fn as_str<'v>(field: &str, v: &'v Value) -> Result<&'v str, FieldError> {
 /// (governance.md rule 5); an event may not take or name one.
 pub const RESERVED_ID_PREFIX: &str = "retained:";
 
-fn as_event_id(field: &str, v: &Value) -> Result<EventId, FieldError> {
+fn as_event_id(field: &str, v: &Json) -> Result<EventId, FieldError> {
     let text = as_str(field, v)?;
     if text.starts_with(RESERVED_ID_PREFIX) {
         return Err(err(
@@ -402,20 +407,20 @@ fn as_event_id(field: &str, v: &Value) -> Result<EventId, FieldError> {
     EventId::parse(text).map_err(|m| err(field, m))
 }
 
-fn as_name(field: &str, v: &Value) -> Result<Name, FieldError> {
+fn as_name(field: &str, v: &Json) -> Result<Name, FieldError> {
     Name::parse(as_str(field, v)?).map_err(|m| err(field, m))
 }
 
-fn as_sha(field: &str, v: &Value) -> Result<Sha, FieldError> {
+fn as_sha(field: &str, v: &Json) -> Result<Sha, FieldError> {
     Sha::parse(as_str(field, v)?).map_err(|m| err(field, m))
 }
 
-fn as_time(field: &str, v: &Value) -> Result<crate::Timestamp, FieldError> {
+fn as_time(field: &str, v: &Json) -> Result<crate::Timestamp, FieldError> {
     Timestamp::parse_rfc3339(as_str(field, v)?).map_err(|m| err(field, m))
 }
 
 /// A UTC day, `YYYY-MM-DD`, as its midnight.
-fn as_day(field: &str, v: &Value) -> Result<crate::Timestamp, FieldError> {
+fn as_day(field: &str, v: &Json) -> Result<crate::Timestamp, FieldError> {
     let text = as_str(field, v)?;
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
@@ -432,7 +437,7 @@ fn as_day(field: &str, v: &Value) -> Result<crate::Timestamp, FieldError> {
         })
 }
 
-fn as_bool(field: &str, v: &Value) -> Result<bool, FieldError> {
+fn as_bool(field: &str, v: &Json) -> Result<bool, FieldError> {
     v.as_bool().ok_or_else(|| {
         err(
             field,
@@ -443,19 +448,23 @@ fn as_bool(field: &str, v: &Value) -> Result<bool, FieldError> {
 
 /// Below 2^63: the largest count a store keeps (an INTEGER column), so a
 /// larger one is refused rather than wrapped or clamped.
-fn as_count(field: &str, v: &Value) -> Result<u64, FieldError> {
+fn as_count(field: &str, v: &Json) -> Result<u64, FieldError> {
     v.as_u64().filter(|&n| n <= i64::MAX as u64).ok_or_else(|| {
         err(
             field,
             format!(
                 "must be a whole number from 0 to 2^63 − 1, got {}",
-                v.to_string().chars().take(40).collect::<String>()
+                v.to_value()
+                    .to_string()
+                    .chars()
+                    .take(40)
+                    .collect::<String>()
             ),
         )
     })
 }
 
-fn as_text(field: &str, v: &Value, max_chars: usize) -> Result<String, FieldError> {
+fn as_text(field: &str, v: &Json, max_chars: usize) -> Result<String, FieldError> {
     let s = as_str(field, v)?;
     let n = s.chars().count();
     if n == 0 || n > max_chars {
@@ -467,7 +476,7 @@ fn as_text(field: &str, v: &Value, max_chars: usize) -> Result<String, FieldErro
     Ok(s.to_string())
 }
 
-fn as_array<'v>(field: &str, v: &'v Value) -> Result<&'v Vec<Value>, FieldError> {
+fn as_array<'v, 'a>(field: &str, v: &'v Json<'a>) -> Result<&'v [Json<'a>], FieldError> {
     v.as_array()
         .ok_or_else(|| err(field, format!("must be an array, got {}", type_name(v))))
 }
@@ -476,8 +485,8 @@ fn as_array<'v>(field: &str, v: &'v Value) -> Result<&'v Vec<Value>, FieldError>
 /// place (`changes[2]`).
 fn as_list<T>(
     field: &str,
-    v: &Value,
-    item: fn(&str, &Value) -> Result<T, FieldError>,
+    v: &Json,
+    item: fn(&str, &Json) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, FieldError> {
     // The item's place is written out only for an error: five million
     // changes' parent lists had each paid a `format!` per sha.
@@ -493,15 +502,15 @@ fn as_list<T>(
         .collect()
 }
 
-fn as_shas(field: &str, v: &Value) -> Result<Vec<Sha>, FieldError> {
+fn as_shas(field: &str, v: &Json) -> Result<Vec<Sha>, FieldError> {
     as_list(field, v, as_sha)
 }
 
-fn as_names(field: &str, v: &Value) -> Result<Vec<Name>, FieldError> {
+fn as_names(field: &str, v: &Json) -> Result<Vec<Name>, FieldError> {
     as_list(field, v, as_name)
 }
 
-fn as_enum<T: Copy>(field: &str, v: &Value, table: &[(&'static str, T)]) -> Result<T, FieldError> {
+fn as_enum<T: Copy>(field: &str, v: &Json, table: &[(&'static str, T)]) -> Result<T, FieldError> {
     let s = as_str(field, v)?;
     table
         .iter()
@@ -513,7 +522,7 @@ fn as_enum<T: Copy>(field: &str, v: &Value, table: &[(&'static str, T)]) -> Resu
         })
 }
 
-fn as_scope(field: &str, v: &Value) -> Result<AnnotationScope, FieldError> {
+fn as_scope(field: &str, v: &Json) -> Result<AnnotationScope, FieldError> {
     let obj = v
         .as_object()
         .ok_or_else(|| err(field, format!("must be an object, got {}", type_name(v))))?;
@@ -523,7 +532,7 @@ fn as_scope(field: &str, v: &Value) -> Result<AnnotationScope, FieldError> {
     if let Some(t) = obj.get("team") {
         return as_name(&format!("{field}.team"), t).map(AnnotationScope::Team);
     }
-    if obj.get("org") == Some(&Value::Bool(true)) {
+    if obj.get("org").and_then(Json::as_bool) == Some(true) {
         return Ok(AnnotationScope::Org);
     }
     Err(err(
