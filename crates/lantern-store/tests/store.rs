@@ -502,9 +502,17 @@ fn a_bulk_imports_second_connection_copies_straight_into_emptied_tables() {
     // A second version of those meets stored rows: staged and upserted.
     partner.write(&events[..2_000]).unwrap();
     assert_eq!(staged(), ["staged_deployments"]);
+    // The days of its changes are the importer's to write, at its end.
+    partner
+        .write(&parse(&[
+            r#"{"type":"change","repo":"acme/p","sha":"abc1234","committed_at":"2026-03-01T09:00:00Z"}"#,
+        ]))
+        .unwrap();
     drop(partner);
+    assert_eq!(change_days(&url), []);
     store.bulk_writes(false).unwrap();
     assert_eq!(store.load(None).unwrap().deployments.len(), 2_000);
+    assert_eq!(change_days(&url), [("acme/p".to_string(), MARCH_1)]);
 }
 
 /// Every secondary index of the event tables, by name, with its definition.
@@ -564,7 +572,10 @@ fn a_bulk_import_into_empty_postgresql_tables_builds_their_indexes_at_its_end() 
             r#"{"type":"change","repo":"acme/a","sha":"abc1234","committed_at":"2026-03-01T09:00:00Z"}"#,
         ]))
         .unwrap();
+    // Its changes' days are filled once, at its end (hygiene.md F7).
+    assert_eq!(change_days(url), []);
     store.bulk_writes(false).unwrap();
+    assert_eq!(change_days(url), [("acme/a".to_string(), MARCH_1)]);
     assert_eq!(
         postgres_indexes(url),
         all,
@@ -597,9 +608,33 @@ fn a_bulk_import_into_empty_postgresql_tables_builds_their_indexes_at_its_end() 
         .unwrap()
         .batch_execute(sha_index)
         .unwrap();
+    dying
+        .write(&parse(&[
+            r#"{"type":"change","repo":"acme/b","sha":"abc1234","committed_at":"2026-03-01T23:59:59Z"}"#,
+            r#"{"type":"change","repo":"acme/b","sha":"abc1235","committed_at":"1969-12-31T23:00:00Z"}"#,
+        ]))
+        .unwrap();
     drop(dying);
     drop(other.location.open().unwrap());
     assert_eq!(postgres_indexes(other_url), postgres_indexes(url));
+    assert_eq!(
+        change_days(other_url),
+        [("acme/b".to_string(), -1), ("acme/b".to_string(), MARCH_1)],
+        "the recovery fills the days of the changes the import wrote"
+    );
+}
+
+/// 2026-03-01 as days since 1970-01-01.
+const MARCH_1: i64 = 20_513;
+
+fn change_days(url: &str) -> Vec<(String, i64)> {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client
+        .query("SELECT repo, day FROM change_days ORDER BY repo, day", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
 }
 
 /// Ids, shas and names compare as bytes on PostgreSQL, as on SQLite,

@@ -14,8 +14,12 @@
 //!   end, or — if it died — by the next connection that finds the list
 //!   and can take [`BULK_LOCK`] (held by a live importer's session).
 
+use super::write::{Cell, insert_rows};
 use crate::Result;
+use foldhash::HashMap;
 use postgres::{Client, Transaction};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 /// Held by the session of an import that dropped indexes, for its life.
 pub(crate) const BULK_LOCK: i64 = 0x4c61_6e74_6572_6e04;
@@ -81,8 +85,8 @@ pub(crate) fn begin(client: &mut Client) -> Result<Option<Vec<&'static str>>> {
 /// Builds every index written down as dropped, then lets go of
 /// [`BULK_LOCK`] (which this session holds). With `url`, a second
 /// connection builds about half of them meanwhile.
-pub(crate) fn end(client: &mut Client, url: Option<&str>) -> Result<()> {
-    let built = rebuild(client, url);
+pub(crate) fn end(client: &mut Client, url: Option<&str>, days: Option<Days>) -> Result<()> {
+    let built = rebuild(client, url, days);
     let unlocked = unlock(client);
     built?;
     unlocked
@@ -99,13 +103,13 @@ pub(crate) fn recover(client: &mut Client) -> Result<()> {
         return Ok(());
     }
     if try_lock(client)? {
-        end(client, None)
+        end(client, None, None)
     } else {
         Ok(())
     }
 }
 
-fn rebuild(client: &mut Client, url: Option<&str>) -> Result<()> {
+fn rebuild(client: &mut Client, url: Option<&str>, days: Option<Days>) -> Result<()> {
     let started = std::time::Instant::now();
     let mut tx = client.transaction()?;
     let dropped: Vec<Index> = tx
@@ -138,6 +142,12 @@ fn rebuild(client: &mut Client, url: Option<&str>) -> Result<()> {
     })?;
     tables.sort();
     tables.dedup();
+    if tables.iter().any(|t| t == "changes") {
+        match days {
+            Some(days) => days.write(&mut tx)?,
+            None => tx.batch_execute(FILL_CHANGE_DAYS)?,
+        }
+    }
     tx.execute("DELETE FROM bulk_dropped_indexes", &[])?;
     // The planner has no statistics of tables filled a moment ago; the
     // refresh that follows an import plans its joins on them.
@@ -154,6 +164,59 @@ fn rebuild(client: &mut Client, url: Option<&str>) -> Result<()> {
     }
     Ok(())
 }
+
+/// The days (`change_days`) of the changes a bulk import's batches wrote
+/// into an empty `changes`, gathered by both its connections and written
+/// with the list of dropped indexes' end: one statement, where every
+/// batch's had waited on the other connection's commit for the days both
+/// wrote (docs/performance.md, "Issue 23, nineteenth step").
+#[derive(Clone, Default)]
+pub(crate) struct Days(Arc<Mutex<HashMap<String, BTreeSet<i64>>>>);
+
+impl Days {
+    pub(crate) fn add(&self, days: Vec<(&str, i64)>) {
+        let mut all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for (repo, day) in days {
+            match all.get_mut(repo) {
+                Some(set) => {
+                    set.insert(day);
+                }
+                None => {
+                    all.insert(repo.to_string(), BTreeSet::from([day]));
+                }
+            }
+        }
+    }
+
+    fn write(self, tx: &mut Transaction<'_>) -> Result<()> {
+        let all = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let rows: Vec<Vec<Cell>> = all
+            .into_iter()
+            .flat_map(|(repo, days)| {
+                days.into_iter()
+                    .map(move |day| -> Vec<Cell> { vec![Box::new(repo.clone()), Box::new(day)] })
+            })
+            .collect();
+        // A webhook may have written some of them meanwhile.
+        insert_rows(
+            tx,
+            "change_days",
+            &["repo", "day"],
+            &rows,
+            "ON CONFLICT DO NOTHING",
+        )
+    }
+}
+
+/// What [`Days`] would have gathered, from the changes stored: for a
+/// recovery, which finds the list of an import that died. Days as
+/// `crate::change_days` counts them (floored, before 1970 too).
+const FILL_CHANGE_DAYS: &str = "
+    INSERT INTO change_days (repo, day)
+    SELECT DISTINCT repo, committed_at / 86400000000
+                          - (committed_at % 86400000000 < 0)::int
+      FROM changes
+    ON CONFLICT DO NOTHING";
 
 /// Two connections building at once, without parallel workers: with
 /// them each build's workers took the other's core.

@@ -84,6 +84,11 @@ pub(crate) struct Prepared {
     /// (they were empty when it began, `bulk.rs`), until a row meets a
     /// stored one of the same id.
     pub(crate) straight: BTreeSet<&'static str>,
+    /// A bulk import into an empty `changes` (both its connections):
+    /// the days its batches' changes fell on, written into `change_days`
+    /// once, when its indexes are built (`bulk::end`), instead of by
+    /// every batch.
+    pub(crate) bulk_days: Option<bulk::Days>,
 }
 
 impl Prepared {
@@ -573,7 +578,10 @@ impl Store for PostgresStore {
         Some(PostgresStore::connect(&self.url).map(|mut partner| {
             // The tables this import copies straight into (it holds
             // `bulk::BULK_LOCK` for both; the partner never builds indexes).
-            partner.prepared.get_mut().straight = self.prepared.borrow().straight.clone();
+            let mine = self.prepared.borrow();
+            let theirs = partner.prepared.get_mut();
+            theirs.straight = mine.straight.clone();
+            theirs.bulk_days = mine.bulk_days.clone();
             Box::new(partner) as Box<dyn Store + Send>
         }))
     }
@@ -612,13 +620,17 @@ impl Store for PostgresStore {
         if on && !self.bulk {
             if let Some(empty) = bulk::begin(self.client())? {
                 self.bulk = true;
-                self.prepared.get_mut().straight = empty.into_iter().collect();
+                let prepared = self.prepared.get_mut();
+                prepared.bulk_days = empty.contains(&"changes").then(bulk::Days::default);
+                prepared.straight = empty.into_iter().collect();
             }
         } else if !on && self.bulk {
             self.bulk = false;
-            self.prepared.get_mut().straight.clear();
+            let prepared = self.prepared.get_mut();
+            prepared.straight.clear();
+            let days = prepared.bulk_days.take();
             let url = self.url.clone();
-            bulk::end(self.client(), Some(&url))?;
+            bulk::end(self.client(), Some(&url), days)?;
         }
         Ok(())
     }

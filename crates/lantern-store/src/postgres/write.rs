@@ -90,19 +90,25 @@ pub(crate) fn write_events(
         insert_rows_with(tx, Some(prepared), name, &names, list, &upsert)?;
     }
     // hygiene.md F7: the days each repository had changes, kept apart so
-    // that a report reads them without scanning the changes.
-    let days: Vec<Vec<Cell>> = crate::change_days(events)
-        .into_iter()
-        .map(|(repo, day)| -> Vec<Cell> { vec![Box::new(repo.to_string()), Box::new(day)] })
-        .collect();
-    insert_rows_with(
-        tx,
-        Some(prepared),
-        "change_days",
-        &["repo", "day"],
-        &days,
-        "ON CONFLICT DO NOTHING",
-    )?;
+    // that a report reads them without scanning the changes. A bulk
+    // import's are written at its end: its two connections' batches share
+    // most of their days, and each waited for the other's commit on them.
+    if let Some(bulk) = &prepared.bulk_days {
+        bulk.add(crate::change_days(events));
+    } else {
+        let days: Vec<Vec<Cell>> = crate::change_days(events)
+            .into_iter()
+            .map(|(repo, day)| -> Vec<Cell> { vec![Box::new(repo.to_string()), Box::new(day)] })
+            .collect();
+        insert_rows_with(
+            tx,
+            Some(prepared),
+            "change_days",
+            &["repo", "day"],
+            &days,
+            "ON CONFLICT DO NOTHING",
+        )?;
+    }
     write_flow_summaries(tx, events)?;
     note_future(tx, prepared, events, now, any_future)
 }
