@@ -14,7 +14,7 @@
 //!   end, or — if it died — by the next connection that finds the list
 //!   and can take [`BULK_LOCK`] (held by a live importer's session).
 
-use super::write::{Cell, insert_rows};
+use super::write::put_change_days;
 use crate::Result;
 use foldhash::HashMap;
 use postgres::{Client, Transaction};
@@ -142,11 +142,11 @@ fn rebuild(client: &mut Client, url: Option<&str>, days: Option<Days>) -> Result
     })?;
     tables.sort();
     tables.dedup();
-    if tables.iter().any(|t| t == "changes") {
-        match days {
-            Some(days) => days.write(&mut tx)?,
-            None => tx.batch_execute(FILL_CHANGE_DAYS)?,
-        }
+    match days {
+        Some(days) => days.write(&mut tx)?,
+        // A recovery: what the importer gathered died with it.
+        None if tables.iter().any(|t| t == "changes") => tx.batch_execute(FILL_CHANGE_DAYS)?,
+        None => {}
     }
     tx.execute("DELETE FROM bulk_dropped_indexes", &[])?;
     // The planner has no statistics of tables filled a moment ago; the
@@ -190,20 +190,12 @@ impl Days {
 
     fn write(self, tx: &mut Transaction<'_>) -> Result<()> {
         let all = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
-        let rows: Vec<Vec<Cell>> = all
-            .into_iter()
-            .flat_map(|(repo, days)| {
-                days.into_iter()
-                    .map(move |day| -> Vec<Cell> { vec![Box::new(repo.clone()), Box::new(day)] })
-            })
-            .collect();
         // A webhook may have written some of them meanwhile.
-        insert_rows(
+        put_change_days(
             tx,
-            "change_days",
-            &["repo", "day"],
-            &rows,
-            "ON CONFLICT DO NOTHING",
+            None,
+            all.iter()
+                .flat_map(|(repo, days)| days.iter().map(move |&day| (repo.as_str(), day))),
         )
     }
 }

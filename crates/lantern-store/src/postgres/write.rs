@@ -93,24 +93,32 @@ pub(crate) fn write_events(
     // that a report reads them without scanning the changes. A bulk
     // import's are written at its end: its two connections' batches share
     // most of their days, and each waited for the other's commit on them.
-    if let Some(bulk) = &prepared.bulk_days {
-        bulk.add(crate::change_days(events));
-    } else {
-        let days: Vec<Vec<Cell>> = crate::change_days(events)
-            .into_iter()
-            .map(|(repo, day)| -> Vec<Cell> { vec![Box::new(repo.to_string()), Box::new(day)] })
-            .collect();
-        insert_rows_with(
-            tx,
-            Some(prepared),
-            "change_days",
-            &["repo", "day"],
-            &days,
-            "ON CONFLICT DO NOTHING",
-        )?;
+    match &prepared.bulk_days {
+        Some(bulk) => bulk.add(crate::change_days(events)),
+        None => put_change_days(tx, Some(prepared), crate::change_days(events))?,
     }
     write_flow_summaries(tx, events)?;
     note_future(tx, prepared, events, now, any_future)
+}
+
+/// Rows of `change_days` (repository, day), each kept once.
+pub(crate) fn put_change_days<'d>(
+    tx: &mut impl GenericClient,
+    prepared: Option<&mut Prepared>,
+    days: impl IntoIterator<Item = (&'d str, i64)>,
+) -> Result<()> {
+    let rows: Vec<Vec<Cell>> = days
+        .into_iter()
+        .map(|(repo, day)| -> Vec<Cell> { vec![Box::new(repo.to_string()), Box::new(day)] })
+        .collect();
+    insert_rows_with(
+        tx,
+        prepared,
+        "change_days",
+        &["repo", "day"],
+        &rows,
+        "ON CONFLICT DO NOTHING",
+    )
 }
 
 /// hygiene.md F3: an event dated well after its arrival is kept, and
